@@ -1,0 +1,356 @@
+//! Carrying a plan out: refresh, the step graph, and the parallel executor.
+
+mod steps;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
+
+use crate::aws::registry::with_provider;
+use crate::aws::{Attrs, Aws, Provider};
+use crate::graph::{Graph, Part};
+use crate::plan::{Observed, Plan};
+use crate::stack::reference::{self, Reference};
+use crate::stack::{Address, Stack};
+use crate::state::{LocalBackend, ResourceState, State, StateError};
+
+pub use steps::{Op, Step, build_steps};
+
+/// Reads every resource in state, one batched read per type, types in parallel.
+pub async fn refresh(aws: &Aws, state: &State) -> anyhow::Result<Observed> {
+    let mut by_type: BTreeMap<&str, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
+    for (a, r) in &state.resources {
+        by_type.entry(r.ty.as_str()).or_default().push((a, r));
+    }
+    let reads = by_type.into_iter().map(|(ty, items)| async move {
+        let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
+        let found: HashMap<String, Attrs> = with_provider!(ty, P => P::read(aws, &ids).await)?;
+        Ok::<_, anyhow::Error>(
+            items
+                .into_iter()
+                .map(|(a, r)| (a.clone(), found.get(&r.id).cloned()))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let mut observed = Observed::new();
+    for r in join_all(reads).await {
+        observed.extend(r?);
+    }
+    Ok(observed)
+}
+
+/// What became of each step.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub done: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub skipped: Vec<String>,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
+    }
+}
+
+/// The state and where it is saved; saved after every step.
+pub struct Store {
+    pub backend: LocalBackend,
+    pub state: State,
+}
+
+impl Store {
+    pub fn save(&mut self) -> Result<(), StateError> {
+        self.backend.save(&mut self.state)
+    }
+}
+
+struct Ctx {
+    aws: Aws,
+    stack: Option<Stack>,
+    plan: Plan,
+    store: Mutex<Store>,
+}
+
+/// Runs the plan along its step graph, at most `parallelism` steps at once. A step
+/// starts when everything it waits for is done; when one fails, what waits on it
+/// is skipped and the rest goes on. Ctrl-C stops starting new steps.
+pub async fn execute(
+    plan: Plan,
+    stack: Option<Stack>,
+    graph: Option<&Graph>,
+    aws: Aws,
+    store: Store,
+    parallelism: usize,
+) -> (Outcome, Store) {
+    let (steps, deps) = build_steps(&plan, graph, &store.state);
+    let n = steps.len();
+    let mut waiting: Vec<usize> = (0..n).map(|i| deps[i].len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let ctx = Arc::new(Ctx {
+        aws,
+        stack,
+        plan,
+        store: Mutex::new(store),
+    });
+    let mut outcome = Outcome::default();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).rev().collect();
+    let mut blocked = vec![false; n];
+    let mut running = JoinSet::new();
+    let mut interrupted = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        while !interrupted && running.len() < parallelism.max(1) {
+            let Some(i) = ready.pop() else { break };
+            let step = steps[i].clone();
+            let ctx = ctx.clone();
+            eprintln!("{}: {}...", step.address, step.op.doing());
+            running.spawn(async move {
+                let started = Instant::now();
+                let r = run_step(&ctx, &step).await;
+                (i, r, started.elapsed())
+            });
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = running.join_next() => {
+                let Some(joined) = joined else { continue };
+                let (i, result, took) = match joined {
+                    Ok(x) => x,
+                    Err(e) => {
+                        outcome.failed.push(("(internal)".into(), e.to_string()));
+                        continue;
+                    }
+                };
+                let label = steps[i].label();
+                match result {
+                    Ok(detail) => {
+                        eprintln!("{}: {}{} [{:.1}s]", steps[i].address, steps[i].op.done(), detail, took.as_secs_f64());
+                        outcome.done.push(label);
+                        for &j in &dependents[i] {
+                            waiting[j] -= 1;
+                            if waiting[j] == 0 && !blocked[j] {
+                                ready.push(j);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{}: {} failed: {e:#}", steps[i].address, steps[i].op.doing());
+                        outcome.failed.push((label, format!("{e:#}")));
+                        let mut stack = dependents[i].clone();
+                        while let Some(j) = stack.pop() {
+                            if !blocked[j] {
+                                blocked[j] = true;
+                                outcome.skipped.push(steps[j].label());
+                                stack.extend(dependents[j].iter().copied());
+                            }
+                        }
+                    }
+                }
+            }
+            _ = &mut ctrl_c, if !interrupted => {
+                eprintln!("interrupt: finishing the steps under way, starting no more (state is saved after each)");
+                interrupted = true;
+            }
+        }
+    }
+    if interrupted {
+        outcome.interrupted = true;
+        for (i, s) in steps.iter().enumerate() {
+            let label = s.label();
+            if !blocked[i]
+                && !outcome.done.contains(&label)
+                && !outcome.failed.iter().any(|(l, _)| *l == label)
+            {
+                outcome.skipped.push(label);
+            }
+        }
+    }
+    let ctx = Arc::into_inner(ctx).expect("every step has finished");
+    (outcome, ctx.store.into_inner())
+}
+
+/// Desired attributes with every reference resolved from state. The main part
+/// leaves out the deferred attributes, which may reference what comes after it.
+fn desired(ctx: &Ctx, state: &State, address: &Address, part: Part) -> anyhow::Result<Attrs> {
+    let stack = ctx
+        .stack
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no stack to apply"))?;
+    let resource = &stack.resources[address];
+    let mut attrs = resource.attrs.clone();
+    if part == Part::Main {
+        attrs.retain(|k, _| !resource.schema.attr(k).is_some_and(|a| a.deferred));
+    }
+    let lookup = |r: &Reference| {
+        state
+            .resources
+            .get(&r.address)
+            .and_then(|s| s.attributes.get(&r.attr))
+            .cloned()
+    };
+    let resolved = reference::resolve(&Value::Object(attrs), &lookup);
+    if !reference::is_known(&resolved) {
+        anyhow::bail!("a value it references is still unknown");
+    }
+    match resolved {
+        Value::Object(m) => Ok(m),
+        _ => unreachable!("an object resolves to an object"),
+    }
+}
+
+/// Reads one resource back, waiting for AWS's eventual consistency.
+async fn read_back(aws: &Aws, ty: &str, id: &str) -> anyhow::Result<Attrs> {
+    let ids = [id.to_string()];
+    let mut delay = Duration::from_millis(200);
+    for _ in 0..12 {
+        let mut found: HashMap<String, Attrs> = with_provider!(ty, P => P::read(aws, &ids).await)?;
+        if let Some(a) = found.remove(id) {
+            return Ok(a);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    anyhow::bail!("{id} was created but cannot be read back")
+}
+
+/// Carries out one step and records its result in state. Returns a detail for the
+/// progress line.
+async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
+    let a = &step.address;
+    let aws = &ctx.aws;
+    match step.op {
+        Op::Create => {
+            let after = desired(ctx, &ctx.store.lock().await.state, a, Part::Main)?;
+            let ty = a.ty.as_str();
+            let id = with_provider!(ty, P => P::create(aws, &after).await)?;
+            // Remember it at once: an interrupted apply must not forget what it made.
+            record(
+                ctx,
+                a,
+                &id,
+                Attrs::from_iter([("id".to_string(), Value::String(id.clone()))]),
+                &after,
+            )
+            .await?;
+            let observed = read_back(aws, ty, &id).await?;
+            with_provider!(ty, P => P::update(aws, &id, &observed, &after).await)?;
+            let observed = read_back(aws, ty, &id).await?;
+            record(ctx, a, &id, observed, &after).await?;
+            Ok(format!(" (id {id})"))
+        }
+        Op::Update => {
+            let (after, id, before) = {
+                let store = ctx.store.lock().await;
+                let after = desired(ctx, &store.state, a, Part::Main)?;
+                let id = store.state.resources[a].id.clone();
+                let before = ctx
+                    .plan
+                    .change(a)
+                    .and_then(|c| c.before.clone())
+                    .unwrap_or_default();
+                (after, id, before)
+            };
+            let ty = a.ty.as_str();
+            with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
+            let observed = read_back(aws, ty, &id).await?;
+            record(ctx, a, &id, observed, &after).await?;
+            Ok(String::new())
+        }
+        Op::ApplyDeferred => {
+            let (after, id) = {
+                let store = ctx.store.lock().await;
+                (
+                    desired(ctx, &store.state, a, Part::Deferred)?,
+                    store.state.resources[a].id.clone(),
+                )
+            };
+            let ty = a.ty.as_str();
+            with_provider!(ty, P => P::update_deferred(aws, &id, &after).await)?;
+            let observed = read_back(aws, ty, &id).await?;
+            record(ctx, a, &id, observed, &after).await?;
+            Ok(String::new())
+        }
+        Op::DeleteDeferred => {
+            let id = ctx.store.lock().await.state.resources[a].id.clone();
+            let ty = a.ty.as_str();
+            with_provider!(ty, P => P::delete_deferred(aws, &id).await)?;
+            Ok(String::new())
+        }
+        Op::Delete => {
+            let (id, before) = {
+                let store = ctx.store.lock().await;
+                let r = &store.state.resources[a];
+                let mut before = ctx
+                    .plan
+                    .change(a)
+                    .and_then(|c| c.before.clone())
+                    .unwrap_or_default();
+                for (k, v) in &r.attributes {
+                    before.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                (r.id.clone(), before)
+            };
+            let ty = a.ty.as_str();
+            with_provider!(ty, P => P::delete(aws, &id, &before).await)?;
+            let mut store = ctx.store.lock().await;
+            store.state.resources.remove(a);
+            store.save()?;
+            Ok(String::new())
+        }
+    }
+}
+
+/// Writes a resource's observed attributes (plus the ones kept only in state) and
+/// its dependencies to state, and saves.
+async fn record(
+    ctx: &Ctx,
+    address: &Address,
+    id: &str,
+    mut observed: Attrs,
+    after: &Attrs,
+) -> anyhow::Result<()> {
+    let resource = ctx.stack.as_ref().and_then(|s| s.resources.get(address));
+    if let Some(r) = resource {
+        for attr in r.schema.attrs.iter().filter(|x| x.local) {
+            if let Some(v) = after.get(attr.name) {
+                observed.insert(attr.name.to_string(), v.clone());
+            }
+        }
+    }
+    let mut store = ctx.store.lock().await;
+    store.state.resources.insert(
+        address.clone(),
+        ResourceState {
+            ty: address.ty.clone(),
+            id: id.to_string(),
+            attributes: observed,
+            dependencies: resource
+                .map(|r| {
+                    let mut d = r.main_references();
+                    d.extend(r.depends_on.iter().cloned());
+                    d.into_iter().collect()
+                })
+                .unwrap_or_default(),
+            rule_dependencies: resource
+                .map(|r| r.deferred_references().into_iter().collect())
+                .unwrap_or_default(),
+        },
+    );
+    store.save()?;
+    Ok(())
+}

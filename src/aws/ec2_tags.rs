@@ -1,0 +1,60 @@
+//! Tags on EC2 resources (VPCs, subnets, security groups).
+
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use serde_json::Value;
+
+use super::{Attrs, Aws, Result, aws_error, tag_changes, tags, tags_value};
+
+/// Tags to attach at creation.
+pub fn spec(resource: ResourceType, attrs: &Attrs) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(
+            tags(attrs)
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+/// Tags as read back.
+pub fn value(tags: &[Tag]) -> Value {
+    tags_value(
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+    )
+}
+
+/// Sets and removes tags so that `before` becomes `after`.
+pub async fn sync(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    let (set, remove) = tag_changes(before, after);
+    if !set.is_empty() {
+        aws.ec2
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateTags", e))?;
+    }
+    if !remove.is_empty() {
+        aws.ec2
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(
+                remove
+                    .into_iter()
+                    .map(|k| Tag::builder().key(k).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteTags", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The edge to AWS: one file per resource type, all through the official SDK with
+//! the standard credential chain. `AWS_ENDPOINT_URL` points every client at
+//! another endpoint (a local emulator).
+
+pub mod registry;
+
+mod ec2_tags;
+pub mod ecr_repository;
+pub mod s3_bucket;
+pub mod security_group;
+pub mod subnet;
+pub mod vpc;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use serde_json::{Map, Value};
+
+pub type Attrs = Map<String, Value>;
+pub type Result<T> = std::result::Result<T, anyhow::Error>;
+
+/// One type's operations. `read` takes many ids at once, so that a refresh costs
+/// as few calls as the API allows; it leaves out what no longer exists.
+#[allow(async_fn_in_trait)] // Used only within this crate, on concrete types.
+pub trait Provider {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>;
+    /// Creates the resource with as little as the API needs and returns its id;
+    /// `update` then brings the rest of the attributes in line.
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String>;
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
+    async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()>;
+    /// Brings the deferred attributes (security group rules) in line.
+    async fn update_deferred(_aws: &Aws, _id: &str, _after: &Attrs) -> Result<()> {
+        Ok(())
+    }
+    /// Removes the deferred attributes before the resource is deleted.
+    async fn delete_deferred(_aws: &Aws, _id: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// SDK clients for one region.
+pub struct Aws {
+    pub region: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ecr: aws_sdk_ecr::Client,
+}
+
+impl Aws {
+    pub async fn connect(region: &str) -> Aws {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(8)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20));
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .retry_config(retry)
+            .load()
+            .await;
+        // A custom endpoint (an emulator on loopback) cannot serve virtual-hosted
+        // bucket names.
+        let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(custom_endpoint)
+            .build();
+        Aws {
+            region: region.to_string(),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ecr: aws_sdk_ecr::Client::new(&config),
+        }
+    }
+}
+
+/// An SDK error as one line: the operation, AWS's error code and message.
+pub fn aws_error<E>(operation: &str, e: E) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => anyhow::anyhow!("{operation}: {code}: {msg}"),
+        (Some(code), None) => anyhow::anyhow!("{operation}: {code}"),
+        _ => anyhow::anyhow!(
+            "{operation}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        ),
+    }
+}
+
+/// The error code of an SDK error, if AWS sent one.
+pub fn code<E: ProvideErrorMetadata>(e: &E) -> &str {
+    e.code().unwrap_or("")
+}
+
+/// A string attribute, or "".
+pub fn s<'a>(attrs: &'a Attrs, key: &str) -> &'a str {
+    attrs.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn b(attrs: &Attrs, key: &str) -> bool {
+    attrs.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Whether an attribute differs between two attribute sets.
+pub fn differs(before: &Attrs, after: &Attrs, key: &str) -> bool {
+    after.contains_key(key) && before.get(key) != after.get(key)
+}
+
+/// The tags of an attribute set as pairs.
+pub fn tags(attrs: &Attrs) -> Vec<(String, String)> {
+    attrs
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Tags to set and tag keys to remove to go from `before` to `after`.
+pub fn tag_changes(before: &Attrs, after: &Attrs) -> (Vec<(String, String)>, Vec<String>) {
+    let old: HashMap<String, String> = tags(before).into_iter().collect();
+    let new = tags(after);
+    let set = new
+        .iter()
+        .filter(|(k, v)| old.get(k) != Some(v))
+        .cloned()
+        .collect();
+    let remove = old
+        .keys()
+        .filter(|k| !new.iter().any(|(n, _)| n == *k))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
+/// Tags as an attribute value.
+pub fn tags_value<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect(),
+    )
+}

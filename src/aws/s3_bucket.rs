@@ -1,0 +1,247 @@
+//! `s3_bucket`: a bucket with safe defaults (public access blocked, encryption on).
+
+use std::collections::HashMap;
+
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
+    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, VersioningConfiguration,
+};
+use futures::{StreamExt, stream};
+use serde_json::json;
+
+use super::vpc::into_map;
+use super::{Attrs, Aws, Provider, Result, aws_error, b, code, differs, s, tags, tags_value};
+use crate::stack::schema::{Attr, Default, Kind, NameDefault, TypeSchema};
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "s3_bucket",
+    attrs: &[
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("versioning", Kind::Bool).default(Default::Bool(false)),
+        Attr::new("encryption", Kind::Enum(&["AES256", "aws:kms"])).default(Default::Str("AES256")),
+        Attr::new("public_access_block", Kind::Bool).default(Default::Bool(true)),
+        Attr::new("force_destroy", Kind::Bool)
+            .default(Default::Bool(false))
+            .local(),
+    ],
+    exports: &["id", "name", "arn"],
+    taggable: true,
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    check: None,
+};
+
+pub struct S3Bucket;
+
+impl Provider for S3Bucket {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        // A few buckets at a time keeps within S3's request rates.
+        let reads: Vec<_> = stream::iter(ids.iter().cloned())
+            .map(|name| async move { read_one(aws, &name).await.map(|a| a.map(|a| (name, a))) })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut out = HashMap::new();
+        for r in reads {
+            if let Some((name, attrs)) = r? {
+                out.insert(name, attrs);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+        let name = s(attrs, "name");
+        let mut req = aws.s3.create_bucket().bucket(name);
+        if aws.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(aws.region.as_str()))
+                    .build(),
+            );
+        }
+        req.send().await.map_err(|e| aws_error("CreateBucket", e))?;
+        Ok(name.to_string())
+    }
+
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        if differs(before, after, "public_access_block") {
+            let on = b(after, "public_access_block");
+            aws.s3
+                .put_public_access_block()
+                .bucket(id)
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(on)
+                        .ignore_public_acls(on)
+                        .block_public_policy(on)
+                        .restrict_public_buckets(on)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error("PutPublicAccessBlock", e))?;
+        }
+        if differs(before, after, "encryption") {
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::from(s(after, "encryption")))
+                .build()?;
+            let config = ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()?;
+            aws.s3
+                .put_bucket_encryption()
+                .bucket(id)
+                .server_side_encryption_configuration(config)
+                .send()
+                .await
+                .map_err(|e| aws_error("PutBucketEncryption", e))?;
+        }
+        if differs(before, after, "versioning") {
+            let status = if b(after, "versioning") {
+                BucketVersioningStatus::Enabled
+            } else {
+                BucketVersioningStatus::Suspended
+            };
+            aws.s3
+                .put_bucket_versioning()
+                .bucket(id)
+                .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+                .send()
+                .await
+                .map_err(|e| aws_error("PutBucketVersioning", e))?;
+        }
+        if differs(before, after, "tags") {
+            let tag_set = tags(after)
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            aws.s3
+                .put_bucket_tagging()
+                .bucket(id)
+                .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
+                .send()
+                .await
+                .map_err(|e| aws_error("PutBucketTagging", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
+        if b(before, "force_destroy") {
+            empty(aws, id).await?;
+        }
+        match aws.s3.delete_bucket().bucket(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == "NoSuchBucket" => Ok(()),
+            Err(e) if code(&e) == "BucketNotEmpty" => Err(anyhow::anyhow!(
+                "bucket {id} is not empty; it and its objects were left in place \
+                 (set `force_destroy: true` on it to delete its objects with it)"
+            )),
+            Err(e) => Err(aws_error("DeleteBucket", e)),
+        }
+    }
+}
+
+async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
+    match aws.s3.head_bucket().bucket(name).send().await {
+        Ok(_) => {}
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
+        Err(e) => return Err(aws_error("HeadBucket", e)),
+    }
+    let versioning = aws
+        .s3
+        .get_bucket_versioning()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetBucketVersioning", e))?;
+    let encryption = match aws.s3.get_bucket_encryption().bucket(name).send().await {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str().to_string()),
+        Err(e) if code(&e) == "ServerSideEncryptionConfigurationNotFoundError" => None,
+        Err(e) => return Err(aws_error("GetBucketEncryption", e)),
+    };
+    let public_access_block = match aws.s3.get_public_access_block().bucket(name).send().await {
+        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        }),
+        Err(e) if code(&e) == "NoSuchPublicAccessBlockConfiguration" => false,
+        Err(e) => return Err(aws_error("GetPublicAccessBlock", e)),
+    };
+    let tag_set = match aws.s3.get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => out.tag_set().to_vec(),
+        Err(e) if code(&e) == "NoSuchTagSet" => Vec::new(),
+        Err(e) => return Err(aws_error("GetBucketTagging", e)),
+    };
+    Ok(Some(into_map(json!({
+        "id": name,
+        "name": name,
+        "arn": format!("arn:aws:s3:::{name}"),
+        "versioning": versioning.status() == Some(&BucketVersioningStatus::Enabled),
+        "encryption": encryption,
+        "public_access_block": public_access_block,
+        "tags": tags_value(tag_set.iter().map(|t| (t.key(), t.value()))),
+    }))))
+}
+
+/// Deletes every object version and delete marker, a thousand at a time.
+async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
+    loop {
+        let page = match aws
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .max_keys(1000)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if code(&e) == "NoSuchBucket" => return Ok(()),
+            Err(e) => return Err(aws_error("ListObjectVersions", e)),
+        };
+        let objects: Vec<ObjectIdentifier> = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            )
+            .filter_map(|(k, v)| {
+                ObjectIdentifier::builder()
+                    .set_key(k.map(str::to_string))
+                    .set_version_id(v.map(str::to_string))
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if objects.is_empty() {
+            return Ok(());
+        }
+        aws.s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(objects))
+                    .quiet(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteObjects", e))?;
+    }
+}

@@ -1,0 +1,399 @@
+//! `security_group`: a VPC security group and its rules. The rules are a deferred
+//! part, applied in a step of their own and diffed one by one: a rule change never
+//! replaces the group, and two groups may reference each other.
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroup as SecurityGroup_,
+    SecurityGroupRule, UserIdGroupPair,
+};
+use serde_json::{Map, Value, json};
+
+use super::vpc::into_map;
+use super::{Attrs, Aws, Provider, Result, aws_error, code, ec2_tags, s};
+use crate::stack::parse_ports;
+use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+
+static RULE: Kind = Kind::Object(&[
+    Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
+    Attr::new("ports", Kind::Ports),
+    Attr::new("cidr", Kind::Cidr),
+    Attr::new("source_security_group", Kind::String),
+    Attr::new("description", Kind::String),
+]);
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "security_group",
+    attrs: &[
+        Attr::new("vpc_id", Kind::String).required().force_new(),
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("description", Kind::String)
+            .force_new()
+            .default(Default::Str("Managed by infra")),
+        // No ingress unless listed.
+        Attr::new("ingress", Kind::Set(&RULE))
+            .deferred()
+            .default(Default::EmptyList),
+        // AWS's own default: all traffic out.
+        Attr::new("egress", Kind::Set(&RULE))
+            .deferred()
+            .default(Default::Json(
+                r#"[{"protocol": "all", "cidr": "0.0.0.0/0"}]"#,
+            )),
+    ],
+    exports: &["id", "arn", "name"],
+    taggable: true,
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    check: Some(check),
+};
+
+fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for dir in ["ingress", "egress"] {
+        let Some(rules) = attrs.get(dir).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, rule) in rules.iter().enumerate() {
+            let at = |k: &str| format!("/{dir}/{i}/{k}");
+            let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
+            let sources = ["cidr", "source_security_group"]
+                .iter()
+                .filter(|k| rule.get(**k).is_some())
+                .count();
+            if sources != 1 {
+                out.push(Finding {
+                    pointer: format!("/{dir}/{i}"),
+                    message: format!(
+                        "{dir} rule {} needs exactly one of `cidr` and `source_security_group`",
+                        i + 1
+                    ),
+                    hint: Some("write one rule per source".into()),
+                });
+            }
+            match (protocol, rule.get("ports")) {
+                ("tcp" | "udp", None) => out.push(Finding {
+                    pointer: at("protocol"),
+                    message: format!("a {protocol} rule needs `ports`"),
+                    hint: Some("for example ports: \"443\" or ports: \"1024-65535\"".into()),
+                }),
+                ("all", Some(_)) => out.push(Finding {
+                    pointer: at("ports"),
+                    message: "`ports` cannot be set with protocol `all`".into(),
+                    hint: Some("protocol all covers every port; remove `ports`".into()),
+                }),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+pub struct SecurityGroup;
+
+impl Provider for SecurityGroup {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let filter = Filter::builder()
+            .name("group-id")
+            .set_values(Some(ids.to_vec()))
+            .build();
+        let (groups, rules) = tokio::try_join!(
+            async {
+                aws.ec2
+                    .describe_security_groups()
+                    .filters(filter.clone())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeSecurityGroups", e))
+            },
+            describe_rules(aws, filter.clone()),
+        )?;
+        let mut out = HashMap::new();
+        for g in groups.security_groups() {
+            let Some(id) = g.group_id() else { continue };
+            let mine = described(g, &rules);
+            let side = |egress: bool| -> Vec<Value> {
+                mine.iter()
+                    .filter(|(r, _)| r.is_egress() == Some(egress))
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            };
+            let attrs = json!({
+                "id": id,
+                "arn": format!("arn:aws:ec2:{}:{}:security-group/{id}", aws.region, g.owner_id().unwrap_or_default()),
+                "name": g.group_name(),
+                "vpc_id": g.vpc_id(),
+                "description": g.description(),
+                "ingress": side(false),
+                "egress": side(true),
+                "tags": ec2_tags::value(g.tags()),
+            });
+            out.insert(id.to_string(), into_map(attrs));
+        }
+        Ok(out)
+    }
+
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+        let out = aws
+            .ec2
+            .create_security_group()
+            .group_name(s(attrs, "name"))
+            .description(s(attrs, "description"))
+            .vpc_id(s(attrs, "vpc_id"))
+            .tag_specifications(ec2_tags::spec(ResourceType::SecurityGroup, attrs))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateSecurityGroup", e))?;
+        Ok(out.group_id().unwrap_or_default().to_string())
+    }
+
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        ec2_tags::sync(aws, id, before, after).await
+    }
+
+    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+        match aws.ec2.delete_security_group().group_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == "InvalidGroup.NotFound" => Ok(()),
+            Err(e) => Err(aws_error("DeleteSecurityGroup", e)),
+        }
+    }
+
+    /// Revokes the rules that are not wanted (by rule id) and authorises the
+    /// missing ones, comparing against the rules as they are now.
+    async fn update_deferred(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+        let filter = Filter::builder().name("group-id").values(id).build();
+        let (groups, rules) = tokio::try_join!(
+            async {
+                aws.ec2
+                    .describe_security_groups()
+                    .group_ids(id)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeSecurityGroups", e))
+            },
+            describe_rules(aws, filter),
+        )?;
+        let current = groups
+            .security_groups()
+            .first()
+            .map(|g| described(g, &rules))
+            .unwrap_or_default();
+        for egress in [false, true] {
+            let key = if egress { "egress" } else { "ingress" };
+            let Some(want) = after.get(key).and_then(Value::as_array) else {
+                continue;
+            };
+            let have: Vec<&(&SecurityGroupRule, Value)> = current
+                .iter()
+                .filter(|(r, _)| r.is_egress() == Some(egress))
+                .collect();
+            let revoke: Vec<String> = have
+                .iter()
+                .filter(|(_, v)| !want.contains(v))
+                .filter_map(|(r, _)| r.security_group_rule_id().map(str::to_string))
+                .collect();
+            let add: Vec<IpPermission> = want
+                .iter()
+                .filter(|w| !have.iter().any(|(_, v)| v == *w))
+                .map(permission)
+                .collect();
+            revoke_rules(aws, id, egress, revoke).await?;
+            if add.is_empty() {
+                continue;
+            }
+            if egress {
+                aws.ec2
+                    .authorize_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(add))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))?;
+            } else {
+                aws.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(add))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes every rule, so that groups that reference each other can be deleted.
+    async fn delete_deferred(aws: &Aws, id: &str) -> Result<()> {
+        let filter = Filter::builder().name("group-id").values(id).build();
+        let current = describe_rules(aws, filter).await?;
+        for egress in [false, true] {
+            let ids = current
+                .iter()
+                .filter(|r| r.is_egress() == Some(egress))
+                .filter_map(|r| r.security_group_rule_id().map(str::to_string))
+                .collect();
+            revoke_rules(aws, id, egress, ids).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRule>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .ec2
+            .describe_security_group_rules()
+            .filters(filter.clone())
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSecurityGroupRules", e))?;
+        out.extend(page.security_group_rules().iter().cloned());
+        token = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) -> Result<()> {
+    if rule_ids.is_empty() {
+        return Ok(());
+    }
+    let result = if egress {
+        aws.ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_security_group_rule_ids(Some(rule_ids))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("RevokeSecurityGroupEgress", e))
+    } else {
+        aws.ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_security_group_rule_ids(Some(rule_ids))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("RevokeSecurityGroupIngress", e))
+    };
+    result
+}
+
+/// The rules of one group, each with its value as the stack file writes it. Where
+/// the rule listing leaves a description out (moto does, for rules that reference
+/// a group), the group's own permissions supply it.
+fn described<'a>(
+    group: &SecurityGroup_,
+    rules: &'a [SecurityGroupRule],
+) -> Vec<(&'a SecurityGroupRule, Value)> {
+    let id = group.group_id();
+    rules
+        .iter()
+        .filter(|r| r.group_id() == id)
+        .map(|r| {
+            let mut v = rule_value(r);
+            if v.get("description").is_none()
+                && let Some(d) = permission_description(group, r)
+            {
+                v["description"] = json!(d);
+            }
+            (r, v)
+        })
+        .collect()
+}
+
+fn permission_description<'a>(group: &'a SecurityGroup_, r: &SecurityGroupRule) -> Option<&'a str> {
+    let target = r.referenced_group_info()?.group_id()?;
+    let perms = if r.is_egress() == Some(true) {
+        group.ip_permissions_egress()
+    } else {
+        group.ip_permissions()
+    };
+    perms
+        .iter()
+        .filter(|p| {
+            p.ip_protocol() == r.ip_protocol()
+                && p.from_port() == r.from_port()
+                && p.to_port() == r.to_port()
+        })
+        .flat_map(|p| p.user_id_group_pairs())
+        .find(|pair| pair.group_id() == Some(target))
+        .and_then(|pair| pair.description())
+        .filter(|d| !d.is_empty())
+}
+
+/// A rule as the stack file writes it.
+fn rule_value(r: &SecurityGroupRule) -> Value {
+    let protocol = match r.ip_protocol().unwrap_or("-1") {
+        "-1" => "all",
+        "6" | "tcp" => "tcp",
+        "17" | "udp" => "udp",
+        "1" | "icmp" => "icmp",
+        other => other,
+    };
+    let mut m = Map::new();
+    m.insert("protocol".into(), json!(protocol));
+    let (from, to) = (r.from_port().unwrap_or(-1), r.to_port().unwrap_or(-1));
+    if protocol != "all" && !(from == -1 && to == -1) {
+        let ports = if from == to {
+            from.to_string()
+        } else {
+            format!("{from}-{to}")
+        };
+        m.insert("ports".into(), json!(ports));
+    }
+    if let Some(c) = r.cidr_ipv4() {
+        m.insert("cidr".into(), json!(c));
+    }
+    if let Some(g) = r.referenced_group_info().and_then(|g| g.group_id()) {
+        m.insert("source_security_group".into(), json!(g));
+    }
+    if let Some(d) = r.description().filter(|d| !d.is_empty()) {
+        m.insert("description".into(), json!(d));
+    }
+    Value::Object(m)
+}
+
+/// A rule of the stack file as an EC2 permission.
+fn permission(rule: &Value) -> IpPermission {
+    let get = |k: &str| rule.get(k).and_then(Value::as_str);
+    let protocol = match get("protocol").unwrap_or("all") {
+        "all" => "-1",
+        p => p,
+    };
+    let (from, to) = match get("ports").map(parse_ports) {
+        Some(Ok((a, b))) => (i32::from(a), i32::from(b)),
+        _ => (-1, -1),
+    };
+    let description = get("description").map(str::to_string);
+    let mut p = IpPermission::builder().ip_protocol(protocol);
+    if protocol != "-1" {
+        p = p.from_port(from).to_port(to);
+    }
+    if let Some(c) = get("cidr") {
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(c)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    if let Some(g) = get("source_security_group") {
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(g)
+                .set_description(description)
+                .build(),
+        );
+    }
+    p.build()
+}

@@ -1,0 +1,104 @@
+//! `subnet`: a subnet of a VPC.
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType};
+use serde_json::json;
+
+use super::vpc::into_map;
+use super::{Attrs, Aws, Provider, Result, aws_error, b, code, differs, ec2_tags, s};
+use crate::stack::schema::{Attr, Default, Kind, TypeSchema};
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "subnet",
+    attrs: &[
+        Attr::new("vpc_id", Kind::String).required().force_new(),
+        Attr::new("cidr_block", Kind::Cidr).required().force_new(),
+        Attr::new("availability_zone", Kind::String).force_new(),
+        Attr::new("map_public_ip_on_launch", Kind::Bool).default(Default::Bool(false)),
+    ],
+    exports: &["id", "arn", "availability_zone"],
+    taggable: true,
+    name_attr: None,
+    check: None,
+};
+
+pub struct Subnet;
+
+impl Provider for Subnet {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let out = aws
+            .ec2
+            .describe_subnets()
+            .filters(
+                Filter::builder()
+                    .name("subnet-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSubnets", e))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .filter_map(|n| {
+                let id = n.subnet_id()?.to_string();
+                let attrs = json!({
+                    "id": id,
+                    "arn": n.subnet_arn(),
+                    "vpc_id": n.vpc_id(),
+                    "cidr_block": n.cidr_block(),
+                    "availability_zone": n.availability_zone(),
+                    "map_public_ip_on_launch": n.map_public_ip_on_launch().unwrap_or(false),
+                    "tags": ec2_tags::value(n.tags()),
+                });
+                Some((id, into_map(attrs)))
+            })
+            .collect())
+    }
+
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+        let az = Some(s(attrs, "availability_zone")).filter(|z| !z.is_empty());
+        let out = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(s(attrs, "vpc_id"))
+            .cidr_block(s(attrs, "cidr_block"))
+            .set_availability_zone(az.map(str::to_string))
+            .tag_specifications(ec2_tags::spec(ResourceType::Subnet, attrs))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateSubnet", e))?;
+        Ok(out
+            .subnet()
+            .and_then(|n| n.subnet_id())
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        if differs(before, after, "map_public_ip_on_launch") {
+            aws.ec2
+                .modify_subnet_attribute()
+                .subnet_id(id)
+                .map_public_ip_on_launch(
+                    AttributeBooleanValue::builder()
+                        .value(b(after, "map_public_ip_on_launch"))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifySubnetAttribute", e))?;
+        }
+        ec2_tags::sync(aws, id, before, after).await
+    }
+
+    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+        match aws.ec2.delete_subnet().subnet_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == "InvalidSubnetID.NotFound" => Ok(()),
+            Err(e) => Err(aws_error("DeleteSubnet", e)),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The command line: parse flags, run one thin command, map failures to exit codes.
+
+mod apply;
+mod graph;
+mod plan;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ops::Failure;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "infra",
+    version,
+    about = "Infrastructure as code for a live service moving onto EKS"
+)]
+pub struct Cli {
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a stack file; touches neither AWS nor state.
+    Validate { file: PathBuf },
+    /// Refresh what exists and show what would change.
+    Plan {
+        file: PathBuf,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Plan, confirm, then carry the plan out.
+    Apply {
+        file: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Delete everything in state, in reverse dependency order.
+    Destroy {
+        file: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Print the dependency graph in Graphviz DOT.
+    Graph { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+struct StateArgs {
+    /// Use this state file instead of state/<stack>.json.
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Skip the interactive `yes`.
+    #[arg(long)]
+    auto_approve: bool,
+    /// How many resource operations run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    parallelism: u16,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// Colour only on a terminal, and never with NO_COLOR set.
+pub fn color(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(Failure::Invalid(errors)) => {
+            eprint!("{}", errors.render(color(&std::io::stderr())));
+            ExitCode::from(1)
+        }
+        Err(Failure::Error { message, hint }) => {
+            eprintln!("error: {message}");
+            if let Some(h) = hint {
+                eprintln!("hint: {h}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{default},aws_config=warn,aws_smithy_runtime=warn,hyper=warn"
+        ))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Validate { file } => validate::exec(&file),
+        Command::Graph { file } => graph::exec(&file),
+        Command::Plan {
+            file,
+            detailed_exitcode,
+            state,
+        } => runtime()?.block_on(plan::exec(&file, state.state.as_deref(), detailed_exitcode)),
+        Command::Apply { file, run } => runtime()?.block_on(apply::apply(&file, &run)),
+        Command::Destroy { file, run } => runtime()?.block_on(apply::destroy(&file, &run)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}"), None))
+}

@@ -1,0 +1,182 @@
+//! What the commands share: open a stack with its state under lock, refresh,
+//! confirm, report. The commands in `cli/` stay thin.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::apply::{Outcome, Store};
+use crate::aws::Aws;
+use crate::graph::Graph;
+use crate::plan::Observed;
+use crate::stack::{self, LoadError, Stack, StackErrors};
+use crate::state::{LocalBackend, Lock, State, StateError};
+
+/// Why a command failed; every failure exits 1.
+#[derive(Debug)]
+pub enum Failure {
+    Invalid(StackErrors),
+    Error {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
+        Failure::Error {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::Error {
+            message: format!("{e:#}"),
+            hint: None,
+        }
+    }
+}
+
+impl From<StateError> for Failure {
+    fn from(e: StateError) -> Failure {
+        Failure::Error {
+            hint: e.hint(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Failure {
+        match e {
+            LoadError::Invalid(errors) => Failure::Invalid(errors),
+            other => Failure::new(other.to_string(), Some("check the path of the stack file")),
+        }
+    }
+}
+
+/// Validates a stack file; warnings are printed to stderr.
+pub fn load_stack(file: &Path) -> Result<Stack, Failure> {
+    let (stack, warnings) = stack::load(file)?;
+    if !warnings.is_empty() {
+        let report = StackErrors {
+            file: stack.file.clone(),
+            problems: warnings,
+        };
+        eprint!("{}", report.render(false));
+    }
+    Ok(stack)
+}
+
+/// A validated stack with its state, locked for one operation.
+pub struct Session {
+    pub stack: Stack,
+    pub graph: Graph,
+    pub store: Store,
+    pub lock: Lock,
+}
+
+/// Validates the stack (before touching anything), takes the lock, reads the state.
+pub fn open(
+    file: &Path,
+    state_override: Option<&Path>,
+    operation: &str,
+) -> Result<Session, Failure> {
+    let stack = load_stack(file)?;
+    let graph = Graph::build(&stack);
+    let path: PathBuf = match (state_override, &stack.state_path) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) => PathBuf::from(p),
+        (None, None) => PathBuf::from("state").join(format!("{}.json", stack.name)),
+    };
+    let backend = LocalBackend::new(path);
+    let lock = Lock::acquire(&backend.lock_path(), operation)?;
+    tracing::info!(
+        "state: local file {} (lock {})",
+        backend.path.display(),
+        backend.lock_path().display()
+    );
+    let state = backend
+        .load(&stack.name)?
+        .unwrap_or_else(|| State::new(&stack.name));
+    Ok(Session {
+        stack,
+        graph,
+        store: Store { backend, state },
+        lock,
+    })
+}
+
+/// Refreshes everything in state. Resources that are gone and no longer in the
+/// stack are dropped from the state in memory (saved by the next apply).
+pub async fn refresh(aws: &Aws, session: &mut Session) -> Result<Observed, Failure> {
+    let observed = crate::apply::refresh(aws, &session.store.state).await?;
+    let gone: Vec<_> = observed
+        .iter()
+        .filter(|(a, o)| o.is_none() && !session.stack.resources.contains_key(a))
+        .map(|(a, _)| a.clone())
+        .collect();
+    for a in gone {
+        tracing::info!("{a} no longer exists and is no longer in the stack; forgetting it");
+        session.store.state.resources.remove(&a);
+    }
+    Ok(observed)
+}
+
+/// Asks for `yes` on a terminal; refuses without one unless `--auto-approve`.
+pub fn confirm(what: &str, auto_approve: bool) -> Result<(), Failure> {
+    if auto_approve {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::new(
+            format!("refusing to {what} without confirmation: standard input is not a terminal"),
+            Some("review the plan, then run again with --auto-approve"),
+        ));
+    }
+    eprint!("\nDo you want to {what}? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(anyhow::Error::from)?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Failure::new(format!("{what} cancelled"), None))
+    }
+}
+
+/// The end summary; `Err` when anything failed, was skipped or interrupted.
+pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
+    let status = if outcome.ok() { "complete" } else { "failed" };
+    println!(
+        "\n{verb} {status}: {} done, {} failed, {} skipped.",
+        outcome.done.len(),
+        outcome.failed.len(),
+        outcome.skipped.len()
+    );
+    for (what, why) in &outcome.failed {
+        println!("  failed: {what}: {why}");
+    }
+    for what in &outcome.skipped {
+        println!("  skipped: {what}");
+    }
+    if outcome.ok() {
+        Ok(())
+    } else if outcome.interrupted {
+        Err(Failure::new(
+            format!("{verb} interrupted"),
+            Some("state holds everything that was done; run it again to finish"),
+        ))
+    } else {
+        Err(Failure::new(
+            format!("{verb} failed"),
+            Some("fix the errors above and run it again; what was done is in state"),
+        ))
+    }
+}

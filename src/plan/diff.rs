@@ -1,0 +1,224 @@
+//! Desired against observed, attribute by attribute.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{Action, Change, Observed, Plan};
+use crate::graph::Graph;
+use crate::stack::reference::{self, Reference};
+use crate::stack::schema::{Kind, TypeSchema};
+use crate::stack::{Address, Stack};
+use crate::state::State;
+
+/// Plans the stack against what the refresh observed. Resources in state but gone
+/// from AWS are planned for creation again; resources in state but gone from the
+/// file are deleted.
+pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) -> Plan {
+    // First the values other resources may reference. They depend only on the
+    // main attributes (deferred ones never force a replacement), so rules that
+    // reference a group created later still resolve.
+    let mut values: HashMap<Address, Map<String, Value>> = HashMap::new();
+    for address in graph.creation_order() {
+        let resource = &stack.resources[&address];
+        let mut main = resource.attrs.clone();
+        main.retain(|k, _| !resource.schema.attr(k).is_some_and(|a| a.deferred));
+        let after = resolve_map(main, &values);
+        let v = match observed.get(&address).cloned().flatten() {
+            None => known(&after),
+            Some(before) => {
+                let (_, replace_because) = assess(resource.schema, &before, &after);
+                let mut v = if replace_because.is_empty() {
+                    before
+                } else {
+                    Map::new()
+                };
+                v.extend(known(&after));
+                v
+            }
+        };
+        values.insert(address, v);
+    }
+    let mut changes = Vec::new();
+    for (address, resource) in &stack.resources {
+        let schema = resource.schema;
+        let after = resolve_map(resource.attrs.clone(), &values);
+        let in_state = state.resources.get(address);
+        let change = match observed.get(address).cloned().flatten() {
+            None => Change {
+                address: address.clone(),
+                action: Action::Create,
+                before: None,
+                after: Some(after),
+                changed: Vec::new(),
+                replace_because: Vec::new(),
+                reason: in_state.map(|_| "it was deleted outside infra".to_string()),
+            },
+            Some(mut before) => {
+                if let Some(s) = in_state {
+                    for attr in schema.attrs.iter().filter(|a| a.local) {
+                        if let Some(v) = s.attributes.get(attr.name) {
+                            before.insert(attr.name.to_string(), v.clone());
+                        }
+                    }
+                }
+                let (changed, replace_because) = assess(schema, &before, &after);
+                let action = if !replace_because.is_empty() {
+                    Action::Replace
+                } else if !changed.is_empty() {
+                    Action::Update
+                } else {
+                    Action::NoOp
+                };
+                Change {
+                    address: address.clone(),
+                    action,
+                    before: Some(before),
+                    after: Some(after),
+                    changed,
+                    replace_because,
+                    reason: None,
+                }
+            }
+        };
+        changes.push(change);
+    }
+    for (address, _) in state
+        .resources
+        .iter()
+        .filter(|(a, _)| !stack.resources.contains_key(a))
+    {
+        if let Some(Some(before)) = observed.get(address) {
+            changes.push(delete(address, before, "it is no longer in the stack file"));
+        }
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let lookup = |r: &Reference| values.get(&r.address).and_then(|m| m.get(&r.attr)).cloned();
+    let outputs = stack
+        .outputs
+        .iter()
+        .map(|(k, v)| (k.clone(), reference::resolve(v, &lookup)))
+        .collect();
+    Plan {
+        stack: stack.name.clone(),
+        serial: state.serial,
+        changes,
+        outputs,
+    }
+}
+
+/// Deletes everything in state that still exists.
+pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
+    let changes = state
+        .resources
+        .keys()
+        .filter_map(|a| match observed.get(a) {
+            Some(Some(before)) => Some(delete(a, before, "destroy")),
+            _ => None,
+        })
+        .collect();
+    Plan {
+        stack: state.stack.clone(),
+        serial: state.serial,
+        changes,
+        outputs: Default::default(),
+    }
+}
+
+fn delete(address: &Address, before: &Map<String, Value>, why: &str) -> Change {
+    Change {
+        address: address.clone(),
+        action: Action::Delete,
+        before: Some(before.clone()),
+        after: None,
+        changed: Vec::new(),
+        replace_because: Vec::new(),
+        reason: (why != "destroy").then(|| why.to_string()),
+    }
+}
+
+fn resolve_map(
+    attrs: Map<String, Value>,
+    values: &HashMap<Address, Map<String, Value>>,
+) -> Map<String, Value> {
+    let lookup = |r: &Reference| values.get(&r.address).and_then(|m| m.get(&r.attr)).cloned();
+    match reference::resolve(&Value::Object(attrs), &lookup) {
+        Value::Object(m) => m,
+        _ => unreachable!("an object resolves to an object"),
+    }
+}
+
+/// The attributes that differ, and those of them that force a replacement.
+fn assess(
+    schema: &TypeSchema,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> (Vec<String>, Vec<String>) {
+    let changed = changed_attrs(schema, before, after);
+    let replace_because = changed
+        .iter()
+        .filter(|a| schema.attr(a).is_some_and(|a| a.force_new))
+        .cloned()
+        .collect();
+    (changed, replace_because)
+}
+
+/// The attributes of `after` that are known now.
+fn known(after: &Map<String, Value>) -> Map<String, Value> {
+    after
+        .iter()
+        .filter(|(_, v)| reference::is_known(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Desired attributes whose value differs from what was observed. An attribute the
+/// stack leaves unset (and has no default) is not managed and never differs.
+fn changed_attrs(
+    schema: &TypeSchema,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, want) in after {
+        let kind = schema.attr(name).map(|a| &a.kind);
+        let differs = match before.get(name) {
+            _ if !reference::is_known(want) => true,
+            None => !want.is_null(),
+            Some(have) => !values_equal(kind, have, want),
+        };
+        if differs {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// Equality under the attribute's kind: sets ignore order.
+pub fn values_equal(kind: Option<&Kind>, a: &Value, b: &Value) -> bool {
+    normalize(kind, a) == normalize(kind, b)
+}
+
+fn normalize(kind: Option<&Kind>, v: &Value) -> Value {
+    match (kind, v) {
+        (Some(Kind::Set(inner)), Value::Array(items)) => {
+            let mut items: Vec<Value> = items.iter().map(|i| normalize(Some(inner), i)).collect();
+            items.sort_by_key(|i| i.to_string());
+            items.dedup();
+            Value::Array(items)
+        }
+        (Some(Kind::List(inner)), Value::Array(items)) => {
+            Value::Array(items.iter().map(|i| normalize(Some(inner), i)).collect())
+        }
+        (Some(Kind::Object(attrs)), Value::Object(m)) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let kind = attrs.iter().find(|a| a.name == k).map(|a| &a.kind);
+                    (k.clone(), normalize(kind, v))
+                })
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}

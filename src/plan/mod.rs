@@ -1,0 +1,91 @@
+//! The plan: what must change to make AWS match the stack. Pure: the refreshed
+//! observations come in as data, a `Plan` goes out.
+
+mod diff;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::stack::Address;
+
+pub use diff::{plan, plan_destroy, values_equal};
+
+/// What happens to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Delete, then create (the default, as in Terraform).
+    Replace,
+    Delete,
+}
+
+/// The attributes of one resource as read from AWS, or `None` where it is gone.
+pub type Observed = BTreeMap<Address, Option<Map<String, Value>>>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub address: Address,
+    pub action: Action,
+    /// As observed (refreshed); `None` for a create.
+    pub before: Option<Map<String, Value>>,
+    /// As desired, references resolved where their values are known; a string that
+    /// still holds `${...}` is known only after apply. `None` for a delete.
+    pub after: Option<Map<String, Value>>,
+    /// Attributes whose values differ.
+    pub changed: Vec<String>,
+    /// The changed attributes that cannot change in place.
+    pub replace_because: Vec<String>,
+    /// Why, when it is not plain from the stack file.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub stack: String,
+    /// The state serial the plan was computed against.
+    pub serial: u64,
+    /// Sorted by address; no-ops included.
+    pub changes: Vec<Change>,
+    /// Output values, references resolved where known.
+    pub outputs: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// A replacement counts once in add and once in destroy.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for ch in &self.changes {
+            match ch.action {
+                Action::Create => c.add += 1,
+                Action::Update => c.change += 1,
+                Action::Replace => {
+                    c.add += 1;
+                    c.destroy += 1;
+                }
+                Action::Delete => c.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        c
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    pub fn change(&self, address: &Address) -> Option<&Change> {
+        self.changes.iter().find(|c| &c.address == address)
+    }
+}

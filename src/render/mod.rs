@@ -1,0 +1,3 @@
+//! Renderers read a `Plan`; they never recompute it.
+
+pub mod text;

@@ -1,0 +1,211 @@
+//! The human plan: Terraform-like markers (`+`, `~`, `-/+`, `-`), one block per
+//! resource, and a last line that is exactly `Plan: ...` or `No changes.`.
+
+use std::fmt::Write;
+
+use serde_json::{Map, Value};
+
+use crate::aws::registry;
+use crate::plan::{Action, Change, Plan};
+use crate::stack::reference;
+use crate::stack::schema::Kind;
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+pub fn render(plan: &Plan, style: &Style) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        out.push_str("No changes.\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "infra will perform these actions (stack {}, state serial {}):\n",
+        plan.stack, plan.serial
+    );
+    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        render_change(&mut out, change, style);
+        out.push('\n');
+    }
+    let c = plan.counts();
+    let _ = writeln!(
+        out,
+        "Plan: {} to add, {} to change, {} to destroy.",
+        c.add, c.change, c.destroy
+    );
+    out
+}
+
+fn render_change(out: &mut String, change: &Change, style: &Style) {
+    let a = &change.address;
+    let (marker, verb, code) = match change.action {
+        Action::Create => ("  +", "will be created", "32"),
+        Action::Update => ("  ~", "will be updated in place", "33"),
+        Action::Replace => ("-/+", "must be replaced", "35"),
+        Action::Delete => ("  -", "will be destroyed", "31"),
+        Action::NoOp => return,
+    };
+    let because = change
+        .reason
+        .as_ref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  # {a} {verb}{because}");
+    let _ = writeln!(out, "{} {a}", style.paint(code, marker));
+    let schema = registry::schema(&a.ty);
+    let kind = |name: &str| schema.and_then(|s| s.attr(name)).map(|x| &x.kind);
+    match change.action {
+        Action::Create => {
+            let after = change.after.as_ref().expect("a create has after");
+            for (k, v) in after {
+                match v {
+                    Value::Null => {}
+                    Value::Array(items) if items.iter().any(Value::is_object) => {
+                        let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
+                        for item in items {
+                            let _ = writeln!(
+                                out,
+                                "          {} {}",
+                                style.paint("32", "+"),
+                                show(item)
+                            );
+                        }
+                    }
+                    _ => {
+                        let _ = writeln!(out, "      {} {k}: {}", style.paint("32", "+"), show(v));
+                    }
+                }
+            }
+            if let Some(s) = schema {
+                for e in s.exports.iter().filter(|e| !after.contains_key(**e)) {
+                    let _ = writeln!(
+                        out,
+                        "      {} {e}: (known after apply)",
+                        style.paint("32", "+")
+                    );
+                }
+            }
+        }
+        Action::Update | Action::Replace => {
+            let before = change.before.as_ref().expect("an update has before");
+            let after = change.after.as_ref().expect("an update has after");
+            for k in &change.changed {
+                let forces = if change.replace_because.contains(k) {
+                    "  # forces replacement"
+                } else {
+                    ""
+                };
+                let (b, w) = (before.get(k).unwrap_or(&Value::Null), &after[k]);
+                match (kind(k), b, w) {
+                    (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
+                        if reference::is_known(&Value::Array(w.clone())) =>
+                    {
+                        let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
+                        for item in w.iter().filter(|i| !b.contains(i)) {
+                            let _ = writeln!(
+                                out,
+                                "          {} {}",
+                                style.paint("32", "+"),
+                                show(item)
+                            );
+                        }
+                        for item in b.iter().filter(|i| !w.contains(i)) {
+                            let _ = writeln!(
+                                out,
+                                "          {} {}",
+                                style.paint("31", "-"),
+                                show(item)
+                            );
+                        }
+                    }
+                    (_, Value::Object(b), Value::Object(w)) if k == "tags" => {
+                        let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
+                        map_diff(out, b, w, style);
+                    }
+                    _ => {
+                        let _ = writeln!(
+                            out,
+                            "      {} {k}: {} -> {}{forces}",
+                            style.paint("33", "~"),
+                            show(b),
+                            show(w)
+                        );
+                    }
+                }
+            }
+        }
+        Action::Delete => {
+            if let Some(id) = change.before.as_ref().and_then(|b| b.get("id")) {
+                let _ = writeln!(out, "      {} id: {}", style.paint("31", "-"), show(id));
+            }
+        }
+        Action::NoOp => {}
+    }
+}
+
+fn map_diff(
+    out: &mut String,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    style: &Style,
+) {
+    for (k, v) in after {
+        match before.get(k) {
+            None => {
+                let _ = writeln!(out, "          {} {k}: {}", style.paint("32", "+"), show(v));
+            }
+            Some(b) if b != v => {
+                let _ = writeln!(
+                    out,
+                    "          {} {k}: {} -> {}",
+                    style.paint("33", "~"),
+                    show(b),
+                    show(v)
+                );
+            }
+            _ => {}
+        }
+    }
+    for (k, v) in before.iter().filter(|(k, _)| !after.contains_key(*k)) {
+        let _ = writeln!(out, "          {} {k}: {}", style.paint("31", "-"), show(v));
+    }
+}
+
+/// A value in one line: strings quoted, objects in flow style, and values that
+/// still hold a reference marked `(known after apply)`.
+pub fn show(v: &Value) -> String {
+    let s = flow(v);
+    if reference::is_known(v) {
+        s
+    } else {
+        format!("{s} (known after apply)")
+    }
+}
+
+fn flow(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::String(s) => serde_json::to_string(s).expect("a string serialises"),
+        Value::Array(a) => format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{ {} }}",
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", flow(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,156 @@
+//! The shape of each resource type: which attributes it takes, of what kind, which
+//! force a replacement, and what it exports. Pure data; the per-type files in
+//! `src/aws/` declare one `TypeSchema` each.
+
+/// What a value must look like.
+#[derive(Debug)]
+pub enum Kind {
+    String,
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// An IPv4 CIDR block such as `10.0.0.0/16`.
+    Cidr,
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+    /// A port or port range: `"443"` or `"30000-32767"`.
+    Ports,
+    /// An ordered list.
+    List(&'static Kind),
+    /// An unordered list: compared as a set, so order never shows as a diff.
+    Set(&'static Kind),
+    /// A map from string keys to values of one kind.
+    Map(&'static Kind),
+    /// A nested object with its own attributes.
+    Object(&'static [Attr]),
+}
+
+/// A default filled in when the stack file leaves an attribute out.
+#[derive(Debug, Clone, Copy)]
+pub enum Default {
+    /// Not set: the attribute is not managed and never diffed.
+    None,
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+    /// An empty list: the attribute is managed and must be empty.
+    EmptyList,
+    /// A literal JSON value.
+    Json(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Attr {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    /// A change to this attribute cannot be made in place.
+    pub force_new: bool,
+    pub default: Default,
+    /// Applied in a second step of its own (security group rules), so that two
+    /// resources may reference each other through these attributes.
+    pub deferred: bool,
+    /// Kept in state only: no AWS call reads or writes it (`force_destroy`).
+    pub local: bool,
+}
+
+impl Attr {
+    pub const fn new(name: &'static str, kind: Kind) -> Attr {
+        Attr {
+            name,
+            kind,
+            required: false,
+            force_new: false,
+            default: Default::None,
+            deferred: false,
+            local: false,
+        }
+    }
+    pub const fn required(mut self) -> Attr {
+        self.required = true;
+        self
+    }
+    pub const fn force_new(mut self) -> Attr {
+        self.force_new = true;
+        self
+    }
+    pub const fn default(mut self, default: Default) -> Attr {
+        self.default = default;
+        self
+    }
+    pub const fn deferred(mut self) -> Attr {
+        self.deferred = true;
+        self
+    }
+    pub const fn local(mut self) -> Attr {
+        self.local = true;
+        self
+    }
+}
+
+/// How a name that the stack author left out is made up.
+#[derive(Debug, Clone, Copy)]
+pub enum NameDefault {
+    /// The attribute must be given.
+    Required,
+    /// `<stack>-<resource name>`, with characters AWS refuses replaced by `-`.
+    StackAndName,
+}
+
+#[derive(Debug)]
+pub struct TypeSchema {
+    pub name: &'static str,
+    pub attrs: &'static [Attr],
+    /// Attributes other resources may reference, beyond the declared ones.
+    pub exports: &'static [&'static str],
+    /// Whether the resource carries the stack's tags.
+    pub taggable: bool,
+    /// The attribute holding the AWS name, and what to do when it is left out.
+    pub name_attr: Option<(&'static str, NameDefault)>,
+    /// Checks across attributes that the kinds alone cannot express.
+    pub check: Option<fn(&serde_json::Map<String, serde_json::Value>) -> Vec<Finding>>,
+}
+
+/// A problem a type's own check found, located by a JSON pointer into the
+/// resource's attributes (`/ingress/0/ports`).
+#[derive(Debug, PartialEq)]
+pub struct Finding {
+    pub pointer: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl TypeSchema {
+    pub fn attr(&self, name: &str) -> Option<&'static Attr> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+
+    pub fn has_deferred(&self) -> bool {
+        self.attrs.iter().any(|a| a.deferred)
+    }
+
+    /// Every attribute name a reference `${TYPE.NAME.ATTR}` may use.
+    pub fn referenceable(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.exports
+            .iter()
+            .copied()
+            .chain(self.attrs.iter().map(|a| a.name))
+            .chain(self.taggable.then_some("tags"))
+    }
+}
+
+impl Default {
+    pub fn to_json(self) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        match self {
+            Default::None => None,
+            Default::Bool(b) => Some(Value::Bool(b)),
+            Default::Int(i) => Some(Value::from(i)),
+            Default::Str(s) => Some(Value::from(s)),
+            Default::EmptyList => Some(Value::Array(vec![])),
+            Default::Json(s) => serde_json::from_str(s).ok(),
+        }
+    }
+}

@@ -1,0 +1,798 @@
+//! From YAML text to a validated `Stack`, collecting every problem on the way.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use marked_yaml::{LoaderOptions, Node, Span};
+use serde_json::{Map, Value};
+
+use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
+use super::reference::{self, Piece};
+use super::schema::{Attr, Kind, NameDefault};
+use super::{Address, Resource, Stack};
+use crate::aws::registry;
+
+const TOP_KEYS: &[&str] = &["stack", "region", "state", "tags", "resources", "outputs"];
+const META_KEYS: &[&str] = &["depends_on"];
+
+pub fn validate(file: &str, text: &str) -> Result<(Stack, Vec<Problem>), StackErrors> {
+    let mut v = Validator {
+        d: Diagnostics::new(file, text),
+        locs: HashMap::new(),
+        refs: Vec::new(),
+    };
+    let stack = v.stack(file, text);
+    if v.d.has_errors() {
+        return Err(v.d.into_errors());
+    }
+    let stack = stack.expect("a stack is built whenever no error was found");
+    Ok((stack, v.d.problems))
+}
+
+struct Validator {
+    d: Diagnostics,
+    /// Where each attribute of each resource sits: (address, JSON pointer).
+    locs: HashMap<(Address, String), Loc>,
+    /// Every reference with where it was written.
+    refs: Vec<(Loc, Option<Address>, reference::Reference)>,
+}
+
+impl Validator {
+    fn loc(&self, span: &Span, chars: usize) -> Loc {
+        match span.start() {
+            Some(m) => self.d.loc(m.line(), m.column(), chars),
+            None => Loc::default(),
+        }
+    }
+
+    fn node_loc(&self, node: &Node) -> Loc {
+        let chars = match node {
+            Node::Scalar(s) => s.as_str().chars().count().max(1),
+            _ => 1,
+        };
+        self.loc(node.span(), chars)
+    }
+
+    fn key_loc(&self, key: &marked_yaml::types::MarkedScalarNode) -> Loc {
+        self.loc(key.span(), key.as_str().chars().count().max(1))
+    }
+
+    fn stack(&mut self, file: &str, text: &str) -> Option<Stack> {
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_comments {
+            self.d.error(
+                Loc {
+                    line: 1,
+                    column: 1,
+                    ..Loc::default()
+                },
+                "the stack file is empty",
+                Some("a stack needs at least `stack:`, `region:` and `resources:`".into()),
+            );
+            return None;
+        }
+        let options = LoaderOptions::default().error_on_duplicate_keys(true);
+        let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
+            Ok(root) => root,
+            Err(e) => {
+                self.yaml_error(e);
+                return None;
+            }
+        };
+        let Some(top) = root.as_mapping() else {
+            let loc = self.node_loc(&root);
+            self.d.error(
+                loc,
+                "the stack file must be a mapping",
+                Some("start with `stack: NAME`".into()),
+            );
+            return None;
+        };
+        for (k, _) in top.iter() {
+            if !TOP_KEYS.contains(&k.as_str()) {
+                let loc = self.key_loc(k);
+                let hint = did_you_mean(k.as_str(), TOP_KEYS.iter().copied())
+                    .or_else(|| Some(format!("top-level keys are {}", TOP_KEYS.join(", "))));
+                self.d
+                    .error(loc, format!("unknown top-level key `{}`", k.as_str()), hint);
+            }
+        }
+        let top_loc = self.node_loc(&root);
+        let name = self.required_str(top, "stack", top_loc);
+        if let Some((n, loc)) = &name
+            && !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.d.error(
+                *loc,
+                format!("stack name `{n}` may hold only letters, digits, `-` and `_`"),
+                None,
+            );
+        }
+        let region = self.required_str(top, "region", top_loc);
+        let state_path = top
+            .get_node("state")
+            .and_then(|state| self.state_block(state));
+        let tags = match top.get_node("tags") {
+            Some(t) => self.string_map(t),
+            None => BTreeMap::new(),
+        };
+        let stack_name = name.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
+        let mut resources = BTreeMap::new();
+        match top.get_node("resources") {
+            None => self.d.error(
+                top_loc,
+                "missing `resources:`",
+                Some("declare at least one resource under `resources:`".into()),
+            ),
+            Some(Node::Mapping(m)) => {
+                for (k, node) in m.iter() {
+                    if let Some(r) = self.resource(k, node, &stack_name, &tags) {
+                        resources.insert(r.address.clone(), r);
+                    }
+                }
+            }
+            Some(other) => {
+                let loc = self.node_loc(other);
+                self.d.error(
+                    loc,
+                    "`resources` must be a mapping of `TYPE.NAME` to attributes",
+                    None,
+                );
+            }
+        }
+        let mut outputs = BTreeMap::new();
+        if let Some(o) = top.get_node("outputs") {
+            match o {
+                Node::Mapping(m) => {
+                    for (k, node) in m.iter() {
+                        if let Some(value) = self.value(node, &Kind::String, None, "") {
+                            outputs.insert(k.as_str().to_string(), value);
+                        }
+                    }
+                }
+                other => {
+                    let loc = self.node_loc(other);
+                    self.d
+                        .error(loc, "`outputs` must be a mapping of names to values", None);
+                }
+            }
+        }
+        self.check_references(&resources);
+        let stack = Stack {
+            name: stack_name,
+            region: region.map(|r| r.0).unwrap_or_default(),
+            tags,
+            resources,
+            outputs,
+            state_path,
+            file: file.to_string(),
+            text: text.to_string(),
+        };
+        if !self.d.has_errors() {
+            for cycle in crate::graph::cycles(&stack) {
+                let first = &stack.resources[&cycle[0]];
+                let names: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+                self.d.error(
+                    first.loc,
+                    format!(
+                        "dependency cycle: {}",
+                        names.join(" -> ") + " -> " + &names[0]
+                    ),
+                    Some(
+                        "break the cycle by removing one of these references or depends_on entries"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        Some(stack)
+    }
+
+    fn yaml_error(&mut self, e: marked_yaml::LoadError) {
+        use marked_yaml::LoadError as E;
+        let (marker, message, hint) = match &e {
+            E::DuplicateKey(d) => {
+                let first = d.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
+                (
+                    d.key.span().start().copied(),
+                    format!("duplicate key `{}`", d.key.as_str()),
+                    Some(format!(
+                        "it is already defined on line {first}; every address must be unique"
+                    )),
+                )
+            }
+            E::ScanError(m, se) => (Some(*m), format!("YAML syntax error: {}", se.info()), None),
+            E::TopLevelMustBeMapping(m) => (
+                Some(*m),
+                "the stack file must be a mapping".into(),
+                Some("start with `stack: NAME`".into()),
+            ),
+            E::UnexpectedAnchor(m) => (Some(*m), "YAML anchors are not supported".into(), None),
+            E::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported".into(), None),
+            E::MappingKeyMustBeScalar(m) => {
+                (Some(*m), "mapping keys must be plain strings".into(), None)
+            }
+            other => (None, other.to_string(), None),
+        };
+        let loc = marker.map_or(
+            Loc {
+                line: 1,
+                column: 1,
+                ..Loc::default()
+            },
+            |m| self.d.loc(m.line(), m.column(), 1),
+        );
+        self.d.error(loc, message, hint);
+    }
+
+    fn required_str(
+        &mut self,
+        map: &marked_yaml::types::MarkedMappingNode,
+        key: &str,
+        parent: Loc,
+    ) -> Option<(String, Loc)> {
+        match map.get_node(key) {
+            None => {
+                self.d.error(parent, format!("missing `{key}:`"), None);
+                None
+            }
+            Some(Node::Scalar(s)) if !s.as_str().is_empty() => {
+                Some((s.as_str().to_string(), self.key_loc(s)))
+            }
+            Some(other) => {
+                let loc = self.node_loc(other);
+                self.d
+                    .error(loc, format!("`{key}` must be a non-empty string"), None);
+                None
+            }
+        }
+    }
+
+    fn state_block(&mut self, node: &Node) -> Option<String> {
+        let Some(m) = node.as_mapping() else {
+            let loc = self.node_loc(node);
+            self.d.error(
+                loc,
+                "`state` must be a mapping",
+                Some("for example `state: { backend: local, path: state/NAME.json }`".into()),
+            );
+            return None;
+        };
+        let mut path = None;
+        for (k, v) in m.iter() {
+            match k.as_str() {
+                "backend" => {
+                    if v.as_scalar().map(|s| s.as_str()) != Some("local") {
+                        let loc = self.node_loc(v);
+                        self.d.error(loc, "only the `local` state backend is available in this version", Some("remove the `state:` block to keep state in state/<stack>.json, or pass --state PATH".into()));
+                    }
+                }
+                "path" => match v.as_scalar() {
+                    Some(p) if !p.as_str().is_empty() => path = Some(p.as_str().to_string()),
+                    _ => {
+                        let loc = self.node_loc(v);
+                        self.d.error(loc, "`path` must be a non-empty string", None);
+                    }
+                },
+                other => {
+                    let loc = self.key_loc(k);
+                    self.d.error(
+                        loc,
+                        format!("unknown key `{other}` in `state`"),
+                        did_you_mean(other, ["backend", "path"]),
+                    );
+                }
+            }
+        }
+        path
+    }
+
+    fn string_map(&mut self, node: &Node) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        match node {
+            Node::Mapping(m) => {
+                for (k, v) in m.iter() {
+                    match v {
+                        Node::Scalar(s) => {
+                            out.insert(k.as_str().to_string(), s.as_str().to_string());
+                        }
+                        other => {
+                            let loc = self.node_loc(other);
+                            self.d.error(
+                                loc,
+                                format!("tag `{}` must be a string", k.as_str()),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            other => {
+                let loc = self.node_loc(other);
+                self.d
+                    .error(loc, "`tags` must be a mapping of strings", None);
+            }
+        }
+        out
+    }
+
+    fn resource(
+        &mut self,
+        key: &marked_yaml::types::MarkedScalarNode,
+        node: &Node,
+        stack: &str,
+        stack_tags: &BTreeMap<String, String>,
+    ) -> Option<Resource> {
+        let key_loc = self.key_loc(key);
+        let Some(address) = Address::parse(key.as_str()) else {
+            self.d.error(
+                key_loc,
+                format!("`{}` is not a resource address", key.as_str()),
+                Some("addresses are TYPE.NAME, for example `vpc.main`".into()),
+            );
+            return None;
+        };
+        let Some(schema) = registry::schema(&address.ty) else {
+            let hint = did_you_mean(&address.ty, registry::SCHEMAS.iter().map(|s| s.name))
+                .unwrap_or_else(|| {
+                    format!(
+                        "known types: {}",
+                        registry::SCHEMAS
+                            .iter()
+                            .map(|s| s.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            self.d.error(
+                key_loc,
+                format!("unknown resource type `{}`", address.ty),
+                Some(hint),
+            );
+            return None;
+        };
+        let empty;
+        let map = match node {
+            Node::Mapping(m) => m,
+            Node::Scalar(s) if s.as_str().is_empty() => {
+                empty = marked_yaml::types::MarkedMappingNode::new_empty(*s.span());
+                &empty
+            }
+            other => {
+                let loc = self.node_loc(other);
+                self.d.error(
+                    loc,
+                    format!("`{address}` must be a mapping of attributes"),
+                    None,
+                );
+                return None;
+            }
+        };
+        let mut depends_on = BTreeSet::new();
+        if let Some(d) = map.get_node("depends_on") {
+            depends_on = self.depends_on(d, &address);
+        }
+        let mut attrs = self.object(
+            map,
+            schema.attrs,
+            META_KEYS,
+            schema.taggable,
+            Some(&address),
+            "",
+            key_loc,
+            &address.to_string(),
+        )?;
+        if let Some((name_attr, NameDefault::StackAndName)) = schema.name_attr
+            && !attrs.contains_key(name_attr)
+        {
+            let generated: String = format!("{stack}-{}", address.name)
+                .to_lowercase()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            attrs.insert(name_attr.to_string(), Value::String(generated));
+        }
+        if schema.taggable {
+            let mut tags: Map<String, Value> = stack_tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            if let Some(Value::Object(own)) = attrs.get("tags") {
+                tags.extend(own.clone());
+            }
+            tags.insert("infra:stack".into(), Value::String(stack.to_string()));
+            tags.insert("infra:address".into(), Value::String(address.to_string()));
+            attrs.insert("tags".into(), Value::Object(tags));
+        }
+        if let Some(check) = schema.check {
+            for f in check(&attrs) {
+                let loc = self.locate(&address, &f.pointer).unwrap_or(key_loc);
+                self.d
+                    .error(loc, format!("{address}: {}", f.message), f.hint);
+            }
+        }
+        Some(Resource {
+            address,
+            schema,
+            attrs,
+            depends_on,
+            loc: key_loc,
+        })
+    }
+
+    /// The location of a JSON pointer, or of its nearest recorded parent.
+    fn locate(&self, address: &Address, pointer: &str) -> Option<Loc> {
+        let mut p = pointer.to_string();
+        loop {
+            if let Some(loc) = self.locs.get(&(address.clone(), p.clone())) {
+                return Some(*loc);
+            }
+            let cut = p.rfind('/')?;
+            p.truncate(cut);
+        }
+    }
+
+    fn depends_on(&mut self, node: &Node, own: &Address) -> BTreeSet<Address> {
+        let mut out = BTreeSet::new();
+        let Some(seq) = node.as_sequence() else {
+            let loc = self.node_loc(node);
+            self.d.error(
+                loc,
+                "`depends_on` must be a list of addresses",
+                Some("for example `depends_on: [vpc.main]`".into()),
+            );
+            return out;
+        };
+        for item in seq.iter() {
+            let loc = self.node_loc(item);
+            match item.as_scalar().and_then(|s| Address::parse(s.as_str())) {
+                Some(a) if a == *own => {
+                    self.d
+                        .error(loc, format!("`{own}` cannot depend on itself"), None)
+                }
+                Some(a) => {
+                    self.refs.push((
+                        loc,
+                        Some(own.clone()),
+                        reference::Reference {
+                            address: a.clone(),
+                            attr: String::new(),
+                        },
+                    ));
+                    out.insert(a);
+                }
+                None => self.d.error(
+                    loc,
+                    "`depends_on` entries must be addresses (TYPE.NAME)",
+                    None,
+                ),
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn object(
+        &mut self,
+        map: &marked_yaml::types::MarkedMappingNode,
+        attrs: &'static [Attr],
+        meta: &[&str],
+        taggable: bool,
+        address: Option<&Address>,
+        pointer: &str,
+        parent_loc: Loc,
+        what: &str,
+    ) -> Option<Map<String, Value>> {
+        let mut out = Map::new();
+        let mut ok = true;
+        for (k, node) in map.iter() {
+            let name = k.as_str();
+            if meta.contains(&name) {
+                continue;
+            }
+            let child = format!("{pointer}/{name}");
+            if let Some(a) = address {
+                let l = self.key_loc(k);
+                self.locs.insert((a.clone(), child.clone()), l);
+            }
+            if name == "tags" && taggable {
+                let tags = self.string_map(node);
+                out.insert(
+                    "tags".into(),
+                    Value::Object(
+                        tags.into_iter()
+                            .map(|(k, v)| (k, Value::String(v)))
+                            .collect(),
+                    ),
+                );
+                continue;
+            }
+            let Some(attr) = attrs.iter().find(|a| a.name == name) else {
+                let loc = self.key_loc(k);
+                let names = attrs
+                    .iter()
+                    .map(|a| a.name)
+                    .chain(meta.iter().copied())
+                    .chain(taggable.then_some("tags"));
+                let hint = did_you_mean(name, names.clone()).unwrap_or_else(|| {
+                    format!("`{what}` takes: {}", names.collect::<Vec<_>>().join(", "))
+                });
+                self.d.error(
+                    loc,
+                    format!("unknown attribute `{name}` in `{what}`"),
+                    Some(hint),
+                );
+                ok = false;
+                continue;
+            };
+            match self.value(node, &attr.kind, address, &child) {
+                Some(v) => {
+                    out.insert(name.to_string(), v);
+                }
+                None => ok = false,
+            }
+        }
+        for attr in attrs {
+            if out.contains_key(attr.name) {
+                continue;
+            }
+            if attr.required {
+                self.d.error(
+                    parent_loc,
+                    format!("`{what}` is missing required attribute `{}`", attr.name),
+                    None,
+                );
+                ok = false;
+            } else if let Some(v) = attr.default.to_json() {
+                out.insert(attr.name.to_string(), v);
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn value(
+        &mut self,
+        node: &Node,
+        kind: &'static Kind,
+        address: Option<&Address>,
+        pointer: &str,
+    ) -> Option<Value> {
+        let loc = self.node_loc(node);
+        if let Some(a) = address {
+            self.locs
+                .entry((a.clone(), pointer.to_string()))
+                .or_insert(loc);
+        }
+        // A whole-string reference stands for a value of any kind.
+        if let Node::Scalar(s) = node {
+            let pieces = reference::pieces(s.as_str());
+            let mut has_ref = false;
+            for p in &pieces {
+                match p {
+                    Piece::Ref(r) => {
+                        has_ref = true;
+                        self.refs.push((loc, address.cloned(), r.clone()));
+                    }
+                    Piece::Malformed(text, _) => {
+                        self.d.error(loc, format!("malformed reference `{text}`"), Some("references are written ${TYPE.NAME.ATTR}, for example ${vpc.main.id}".into()));
+                        return None;
+                    }
+                    Piece::Text(_) => {}
+                }
+            }
+            if has_ref {
+                if pieces.len() > 1 && !matches!(kind, Kind::String) {
+                    self.d.error(loc, "a reference inside a longer string is only allowed where a string is expected", None);
+                    return None;
+                }
+                return Some(Value::String(s.as_str().to_string()));
+            }
+        }
+        match (kind, node) {
+            (Kind::String, Node::Scalar(s)) => Some(Value::String(s.as_str().to_string())),
+            (Kind::Bool, Node::Scalar(s)) => match s.as_bool() {
+                Some(b) => Some(Value::Bool(b)),
+                None => {
+                    self.d.error(
+                        loc,
+                        format!("expected true or false, found `{}`", s.as_str()),
+                        None,
+                    );
+                    None
+                }
+            },
+            (Kind::Int { min, max }, Node::Scalar(s)) => match s.as_str().parse::<i64>() {
+                Ok(i) if i >= *min && i <= *max => Some(Value::from(i)),
+                Ok(i) => {
+                    self.d.error(
+                        loc,
+                        format!("{i} is out of range"),
+                        Some(format!("allowed: {min}..{max}")),
+                    );
+                    None
+                }
+                Err(_) => {
+                    self.d.error(
+                        loc,
+                        format!("expected a whole number, found `{}`", s.as_str()),
+                        None,
+                    );
+                    None
+                }
+            },
+            (Kind::Cidr, Node::Scalar(s)) => {
+                let text = s.as_str();
+                match text.parse::<ipnet::Ipv4Net>() {
+                    Ok(net) if net.trunc() == net => Some(Value::String(net.to_string())),
+                    Ok(net) => {
+                        self.d.error(
+                            loc,
+                            format!("`{text}` has host bits set"),
+                            Some(format!("did you mean `{}`?", net.trunc())),
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        self.d.error(
+                            loc,
+                            format!("`{text}` is not a valid IPv4 CIDR block"),
+                            Some("write it as ADDRESS/PREFIX, for example 10.0.0.0/16".into()),
+                        );
+                        None
+                    }
+                }
+            }
+            (Kind::Enum(options), Node::Scalar(s)) => {
+                if options.contains(&s.as_str()) {
+                    Some(Value::String(s.as_str().to_string()))
+                } else {
+                    let hint = did_you_mean(s.as_str(), options.iter().copied())
+                        .unwrap_or_else(|| format!("one of: {}", options.join(", ")));
+                    self.d.error(
+                        loc,
+                        format!("`{}` is not allowed here", s.as_str()),
+                        Some(hint),
+                    );
+                    None
+                }
+            }
+            (Kind::Ports, Node::Scalar(s)) => {
+                match parse_ports(s.as_str()) {
+                    Ok((a, b)) if a == b => Some(Value::String(a.to_string())),
+                    Ok((a, b)) => Some(Value::String(format!("{a}-{b}"))),
+                    Err(why) => {
+                        self.d.error(loc, format!("invalid port range `{}`: {why}", s.as_str()), Some("write a port (\"443\") or a range (\"30000-32767\"), each 0..65535".into()));
+                        None
+                    }
+                }
+            }
+            (Kind::List(inner) | Kind::Set(inner), Node::Sequence(seq)) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for (i, item) in seq.iter().enumerate() {
+                    match self.value(item, inner, address, &format!("{pointer}/{i}")) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::Array(out))
+            }
+            (Kind::Map(inner), Node::Mapping(m)) => {
+                let mut out = Map::new();
+                let mut ok = true;
+                for (k, item) in m.iter() {
+                    match self.value(item, inner, address, &format!("{pointer}/{}", k.as_str())) {
+                        Some(v) => {
+                            out.insert(k.as_str().to_string(), v);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::Object(out))
+            }
+            (Kind::Object(attrs), Node::Mapping(m)) => {
+                let what = pointer.trim_start_matches('/').replace('/', ".");
+                self.object(m, attrs, &[], false, address, pointer, loc, &what)
+                    .map(Value::Object)
+            }
+            (kind, _) => {
+                self.d
+                    .error(loc, format!("expected {}", describe(kind)), None);
+                None
+            }
+        }
+    }
+
+    fn check_references(&mut self, resources: &BTreeMap<Address, Resource>) {
+        for (loc, from, r) in std::mem::take(&mut self.refs) {
+            let Some(target) = resources.get(&r.address) else {
+                if registry::schema(&r.address.ty).is_none() && !r.attr.is_empty() {
+                    let hint =
+                        did_you_mean(&r.address.ty, registry::SCHEMAS.iter().map(|s| s.name));
+                    self.d.error(
+                        loc,
+                        format!("reference to unknown resource type `{}`", r.address.ty),
+                        hint,
+                    );
+                } else {
+                    let hint = did_you_mean(
+                        &r.address.to_string(),
+                        resources
+                            .keys()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .iter()
+                            .map(String::as_str),
+                    );
+                    self.d.error(
+                        loc,
+                        format!("reference to undeclared resource `{}`", r.address),
+                        hint,
+                    );
+                }
+                continue;
+            };
+            if r.attr.is_empty() {
+                continue;
+            }
+            if from.as_ref() == Some(&r.address) {
+                self.d
+                    .error(loc, format!("`{}` refers to itself", r.address), None);
+                continue;
+            }
+            if !target.schema.referenceable().any(|a| a == r.attr) {
+                let hint =
+                    did_you_mean(&r.attr, target.schema.referenceable()).unwrap_or_else(|| {
+                        format!(
+                            "`{}` exports: {}",
+                            r.address.ty,
+                            target.schema.exports.join(", ")
+                        )
+                    });
+                self.d.error(
+                    loc,
+                    format!("`{}` has no attribute `{}`", r.address, r.attr),
+                    Some(hint),
+                );
+            }
+        }
+    }
+}
+
+fn describe(kind: &Kind) -> String {
+    match kind {
+        Kind::String => "a string".into(),
+        Kind::Bool => "true or false".into(),
+        Kind::Int { min, max } => format!("a whole number in {min}..{max}"),
+        Kind::Cidr => "a CIDR block such as 10.0.0.0/16".into(),
+        Kind::Enum(o) => format!("one of: {}", o.join(", ")),
+        Kind::Ports => "a port or port range such as \"443\" or \"30000-32767\"".into(),
+        Kind::List(_) | Kind::Set(_) => "a list".into(),
+        Kind::Map(_) => "a mapping".into(),
+        Kind::Object(_) => "a mapping of attributes".into(),
+    }
+}
+
+/// Parses `"N"` or `"N-M"` into an inclusive range.
+pub fn parse_ports(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let parse = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("`{}` is not a port number 0..65535", p.trim()))
+    };
+    let (from, to) = (parse(a)?, parse(b)?);
+    if from > to {
+        return Err(format!("{from} is above {to}"));
+    }
+    Ok((from, to))
+}

@@ -1,0 +1,230 @@
+//! What `infra` knows it manages: the state model and its local backend.
+
+mod lock;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::stack::Address;
+
+pub use lock::{Lock, LockInfo};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub version: u32,
+    /// Incremented on every write.
+    pub serial: u64,
+    /// Chosen at random when the state is created; never changes.
+    pub lineage: String,
+    pub stack: String,
+    pub resources: BTreeMap<Address, ResourceState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceState {
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The AWS id (or name, for buckets and repositories).
+    pub id: String,
+    /// The attributes last read back from AWS after apply.
+    pub attributes: Map<String, Value>,
+    /// What this resource needed to exist first (deleted after it).
+    #[serde(default)]
+    pub dependencies: Vec<Address>,
+    /// What its deferred part (security group rules) referenced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_dependencies: Vec<Address>,
+}
+
+impl State {
+    pub fn new(stack: &str) -> State {
+        State {
+            version: FORMAT_VERSION,
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            stack: stack.to_string(),
+            resources: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file {path} is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+    #[error(
+        "state file {path} has format version {found}; this infra reads version {FORMAT_VERSION}"
+    )]
+    UnknownVersion { path: String, found: u64 },
+    #[error("state file {path} belongs to stack `{found}`, not `{expected}`")]
+    WrongStack {
+        path: String,
+        found: String,
+        expected: String,
+    },
+    #[error("state {path} is locked by {holder}@{host} (pid {pid}, {operation} since {since})")]
+    Locked {
+        path: String,
+        holder: String,
+        host: String,
+        pid: u32,
+        operation: String,
+        since: String,
+    },
+    #[error("state {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl StateError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StateError::Corrupt { path, .. } | StateError::UnknownVersion { path, .. } => {
+                Some(format!(
+                    "infra will not overwrite it; restore {path}.backup or fix the file by hand"
+                ))
+            }
+            StateError::WrongStack { .. } => {
+                Some("pass --state PATH to use another state file".into())
+            }
+            StateError::Locked { .. } => {
+                Some("another plan or apply is running on this state; wait for it to finish".into())
+            }
+            StateError::Io { .. } => None,
+        }
+    }
+}
+
+/// The state as a JSON file on local disk.
+pub struct LocalBackend {
+    pub path: PathBuf,
+}
+
+impl LocalBackend {
+    pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
+        LocalBackend { path: path.into() }
+    }
+
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn io(&self, source: std::io::Error) -> StateError {
+        StateError::Io {
+            path: self.name(),
+            source,
+        }
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".lock");
+        p.into()
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".backup");
+        p.into()
+    }
+
+    /// Reads the state; `None` when there is none yet.
+    pub fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+        };
+        let state = parse(&self.name(), &text)?;
+        if state.stack != stack {
+            return Err(StateError::WrongStack {
+                path: self.name(),
+                found: state.stack,
+                expected: stack.to_string(),
+            });
+        }
+        Ok(Some(state))
+    }
+
+    /// Bumps the serial and writes atomically: temp file, fsync, rename. The
+    /// previous file is kept as `<path>.backup`. Mode 0600.
+    pub fn save(&self, state: &mut State) -> Result<(), StateError> {
+        state.serial += 1;
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir).map_err(|e| self.io(e))?;
+        let mut json = serde_json::to_vec_pretty(state).expect("state serialises");
+        json.push(b'\n');
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".infra-state")
+            .permissions(permissions())
+            .tempfile_in(&dir)
+            .map_err(|e| self.io(e))?;
+        tmp.write_all(&json).map_err(|e| self.io(e))?;
+        tmp.as_file().sync_all().map_err(|e| self.io(e))?;
+        if self.path.exists() {
+            fs::copy(&self.path, self.backup_path()).map_err(|e| self.io(e))?;
+            set_private(&self.backup_path());
+        }
+        tmp.persist(&self.path).map_err(|e| self.io(e.error))?;
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Parses state text, refusing anything it does not fully understand.
+pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
+    let raw: Value = serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+        path: path.to_string(),
+        reason: format!("{e} (line {}, column {})", e.line(), e.column()),
+    })?;
+    match raw.get("version").and_then(Value::as_u64) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(found) => {
+            return Err(StateError::UnknownVersion {
+                path: path.to_string(),
+                found,
+            });
+        }
+        None => {
+            return Err(StateError::Corrupt {
+                path: path.to_string(),
+                reason: "no format `version`".into(),
+            });
+        }
+    }
+    serde_json::from_value(raw).map_err(|e| StateError::Corrupt {
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(unix)]
+fn permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn permissions() -> fs::Permissions {
+    fs::metadata(".").map(|m| m.permissions()).expect("cwd")
+}
+
+fn set_private(path: &Path) {
+    let _ = fs::set_permissions(path, permissions());
+}
