@@ -19,6 +19,7 @@ pub fn validate(file: &str, text: &str) -> Result<(Stack, Vec<Problem>), StackEr
         d: Diagnostics::new(file, text),
         locs: HashMap::new(),
         refs: Vec::new(),
+        declared: BTreeSet::new(),
     };
     let stack = v.stack(file, text);
     if v.d.has_errors() {
@@ -34,6 +35,8 @@ struct Validator {
     locs: HashMap<(Address, String), Loc>,
     /// Every reference with where it was written.
     refs: Vec<(Loc, Option<Address>, reference::Reference)>,
+    /// Every address written in the file, valid or not.
+    declared: BTreeSet<Address>,
 }
 
 impl Validator {
@@ -98,7 +101,7 @@ impl Validator {
                     .error(loc, format!("unknown top-level key `{}`", k.as_str()), hint);
             }
         }
-        let top_loc = self.node_loc(&root);
+        let top_loc = self.d.loc(1, 1, 0);
         let name = self.required_str(top, "stack", top_loc);
         if let Some((n, loc)) = &name
             && !n
@@ -542,7 +545,8 @@ impl Validator {
             }
         }
         for attr in attrs {
-            if out.contains_key(attr.name) {
+            // A key that was written but invalid has its own error already.
+            if out.contains_key(attr.name) || map.get_node(attr.name).is_some() {
                 continue;
             }
             if attr.required {
@@ -715,6 +719,10 @@ impl Validator {
     fn check_references(&mut self, resources: &BTreeMap<Address, Resource>) {
         for (loc, from, r) in std::mem::take(&mut self.refs) {
             let Some(target) = resources.get(&r.address) else {
+                if self.declared.contains(&r.address) {
+                    // Declared but invalid: its own errors say why.
+                    continue;
+                }
                 if registry::schema(&r.address.ty).is_none() && !r.attr.is_empty() {
                     let hint =
                         did_you_mean(&r.address.ty, registry::SCHEMAS.iter().map(|s| s.name));

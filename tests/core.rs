@@ -1,0 +1,276 @@
+//! The pure core, driven by data files under tests/data and checked with snapshots:
+//! validation errors, plans and their text, the dependency graph, the step order.
+
+use std::path::Path;
+
+use infra::apply::{Op, build_steps};
+use infra::graph::Graph;
+use infra::plan::{self, Action, Observed};
+use infra::render::text::{Style, render};
+use infra::stack::{self, Address};
+use infra::state::{self, State};
+
+fn data(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+/// Every invalid stack is refused with located problems; the snapshot holds them all.
+#[test]
+fn invalid_stacks_are_reported_with_locations() {
+    insta::glob!("data/invalid/*.yaml", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = format!("{}", path.file_name().unwrap().to_string_lossy());
+        let errors = stack::parse(&name, &text).expect_err("the fixture is invalid");
+        assert!(!errors.problems.is_empty());
+        for p in &errors.problems {
+            assert!(
+                p.loc.line >= 1 && p.loc.column >= 1,
+                "{name}: problem without a location: {}",
+                p.message
+            );
+        }
+        insta::assert_snapshot!(errors.render(false));
+    });
+}
+
+/// No panic on mangled input: every prefix of every fixture either parses or errs.
+#[test]
+fn truncated_files_never_panic() {
+    for dir in ["invalid", "plan"] {
+        for entry in std::fs::read_dir(data(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for cut in (0..text.len()).filter(|i| text.is_char_boundary(*i)) {
+                    let _ = stack::parse("cut.yaml", &text[..cut]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_demo_stack_is_valid_with_defaults_and_tags() {
+    let (s, warnings) = stack::load(&data("../../stacks/demo.yaml")).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(s.resources.len(), 7);
+    let sg = &s.resources[&Address::new("security_group", "alb")];
+    assert_eq!(sg.attrs["name"], "demo-alb");
+    assert_eq!(sg.attrs["tags"]["infra:stack"], "demo");
+    assert_eq!(sg.attrs["tags"]["infra:address"], "security_group.alb");
+    assert_eq!(sg.attrs["tags"]["project"], "enza");
+    let bucket = &s.resources[&Address::new("s3_bucket", "logs")];
+    assert_eq!(bucket.attrs["encryption"], "AES256");
+    assert_eq!(bucket.attrs["public_access_block"], true);
+    assert_eq!(bucket.attrs["force_destroy"], false);
+    let repo = &s.resources[&Address::new("ecr_repository", "app")];
+    assert_eq!(repo.attrs["scan_on_push"], true);
+}
+
+#[test]
+fn mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable() {
+    let (s, _) = stack::load(&data("../../stacks/demo.yaml")).unwrap();
+    assert!(infra::graph::cycles(&s).is_empty());
+    let g = Graph::build(&s);
+    let order = g.creation_order();
+    let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
+    assert!(pos("vpc.main") < pos("subnet.public_a"));
+    assert!(pos("vpc.main") < pos("security_group.alb"));
+    insta::assert_snapshot!(g.to_dot());
+}
+
+/// A plan case: the stack file, the state captured from a real apply of the demo
+/// stack, and the observation made from that state minus the resources the file's
+/// first line names as deleted outside infra (`# gone: ADDRESS ...`).
+fn plan_case(name: &str) -> (stack::Stack, State, plan::Plan) {
+    let text = std::fs::read_to_string(data(&format!("plan/{name}.yaml"))).unwrap();
+    let gone: Vec<String> = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# gone:"))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let (s, _) = stack::parse(&format!("{name}.yaml"), &text).unwrap();
+    let state_text = std::fs::read_to_string(data("plan/state.json")).unwrap();
+    let state = state::parse("state.json", &state_text).unwrap();
+    let observed: Observed = state
+        .resources
+        .iter()
+        .map(|(a, r)| {
+            let seen = (!gone.contains(&a.to_string())).then(|| r.attributes.clone());
+            (a.clone(), seen)
+        })
+        .collect();
+    let p = plan::plan(&s, &Graph::build(&s), &state, &observed);
+    (s, state, p)
+}
+
+fn actions(p: &plan::Plan) -> Vec<(String, Action)> {
+    p.changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.address.to_string(), c.action))
+        .collect()
+}
+
+#[test]
+fn plans_render_as_text() {
+    for case in ["noop", "edits", "three_updates", "vpc_replaced"] {
+        let (_, _, p) = plan_case(case);
+        insta::assert_snapshot!(case, render(&p, &Style { color: false }));
+    }
+}
+
+#[test]
+fn an_unchanged_stack_plans_no_changes() {
+    let (_, _, p) = plan_case("noop");
+    assert!(!p.has_changes());
+    assert!(render(&p, &Style { color: false }).ends_with("No changes.\n"));
+}
+
+#[test]
+fn three_edits_are_three_updates_in_place() {
+    let (_, _, p) = plan_case("three_updates");
+    assert_eq!(
+        actions(&p),
+        vec![
+            ("ecr_repository.app".into(), Action::Update),
+            ("security_group.alb".into(), Action::Update),
+            ("subnet.public_a".into(), Action::Update),
+        ]
+    );
+    let sg = p.change(&Address::new("security_group", "alb")).unwrap();
+    assert_eq!(sg.changed, vec!["ingress"]);
+    assert!(
+        render(&p, &Style { color: false })
+            .ends_with("Plan: 0 to add, 3 to change, 0 to destroy.\n")
+    );
+}
+
+#[test]
+fn edits_replace_delete_and_recreate() {
+    let (_, state, p) = plan_case("edits");
+    let subnet = p.change(&Address::new("subnet", "public_c")).unwrap();
+    assert_eq!(subnet.action, Action::Replace);
+    assert_eq!(subnet.replace_because, vec!["cidr_block"]);
+    let repo = p.change(&Address::new("ecr_repository", "app")).unwrap();
+    assert_eq!(repo.action, Action::Delete);
+    let bucket = p.change(&Address::new("s3_bucket", "logs")).unwrap();
+    assert_eq!(bucket.action, Action::Create);
+    assert_eq!(
+        bucket.reason.as_deref(),
+        Some("it was deleted outside infra")
+    );
+    // Tags changed everywhere else: in place.
+    assert_eq!(
+        p.change(&Address::new("vpc", "main")).unwrap().action,
+        Action::Update
+    );
+    let c = p.counts();
+    assert_eq!((c.add, c.change, c.destroy), (2, 4, 2));
+
+    // The replacement deletes before it creates, and the repository goes on its own.
+    let (steps, deps) = build_steps(&p, Some(&Graph::build(&plan_case("edits").0)), &state);
+    let find = |a: &str, op: Op| {
+        steps
+            .iter()
+            .position(|s| s.address.to_string() == a && s.op == op)
+            .unwrap()
+    };
+    assert!(
+        deps[find("subnet.public_c", Op::Create)].contains(&find("subnet.public_c", Op::Delete))
+    );
+    assert!(deps[find("ecr_repository.app", Op::Delete)].is_empty());
+}
+
+#[test]
+fn a_replaced_vpc_replaces_what_sits_in_it() {
+    let (s, state, p) = plan_case("vpc_replaced");
+    for a in [
+        "vpc.main",
+        "subnet.public_a",
+        "subnet.public_c",
+        "security_group.alb",
+        "security_group.nodes",
+    ] {
+        let c = p
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == a)
+            .unwrap();
+        assert_eq!(c.action, Action::Replace, "{a}");
+    }
+    let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
+    let find = |a: &str, op: Op| {
+        steps
+            .iter()
+            .position(|s| s.address.to_string() == a && s.op == op)
+            .unwrap()
+    };
+    // Subnets and groups go before the VPC is deleted, and come back after it is made.
+    let vpc_delete = find("vpc.main", Op::Delete);
+    assert!(deps[vpc_delete].contains(&find("subnet.public_a", Op::Delete)));
+    assert!(deps[vpc_delete].contains(&find("security_group.alb", Op::Delete)));
+    assert!(deps[find("subnet.public_a", Op::Create)].contains(&find("vpc.main", Op::Create)));
+}
+
+#[test]
+fn destroy_runs_in_reverse_dependency_order() {
+    let state_text = std::fs::read_to_string(data("plan/state.json")).unwrap();
+    let state = state::parse("state.json", &state_text).unwrap();
+    let observed: Observed = state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
+        .collect();
+    let p = plan::plan_destroy(&state, &observed);
+    assert_eq!(p.counts().destroy, 7);
+    let (steps, deps) = build_steps(&p, None, &state);
+    let find = |a: &str, op: Op| {
+        steps
+            .iter()
+            .position(|s| s.address.to_string() == a && s.op == op)
+            .unwrap()
+    };
+    let vpc = find("vpc.main", Op::Delete);
+    for a in [
+        "subnet.public_a",
+        "subnet.public_c",
+        "security_group.alb",
+        "security_group.nodes",
+    ] {
+        assert!(
+            deps[vpc].contains(&find(a, Op::Delete)),
+            "{a} before the VPC"
+        );
+    }
+    // Each group's rules are revoked before the other group, which they reference, goes.
+    assert!(
+        deps[find("security_group.alb", Op::Delete)]
+            .contains(&find("security_group.nodes", Op::DeleteDeferred))
+    );
+    assert!(
+        deps[find("security_group.nodes", Op::Delete)]
+            .contains(&find("security_group.alb", Op::DeleteDeferred))
+    );
+}
+
+#[test]
+fn corrupt_and_unknown_states_are_refused() {
+    assert!(matches!(
+        state::parse("s.json", "{not json"),
+        Err(state::StateError::Corrupt { .. })
+    ));
+    let future = r#"{"version": 99, "serial": 1, "lineage": "x", "stack": "s", "resources": {}}"#;
+    assert!(matches!(
+        state::parse("s.json", future),
+        Err(state::StateError::UnknownVersion { found: 99, .. })
+    ));
+    let extra = r#"{"version": 1, "serial": 1, "lineage": "x", "stack": "s", "resources": {}, "surprise": 1}"#;
+    assert!(matches!(
+        state::parse("s.json", extra),
+        Err(state::StateError::Corrupt { .. })
+    ));
+}
