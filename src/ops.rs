@@ -4,10 +4,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::apply::{Outcome, Store};
+use crate::apply::{Outcome, Store, execute};
 use crate::aws::Aws;
 use crate::graph::Graph;
-use crate::plan::Observed;
+use crate::plan::{Observed, Plan};
+use crate::render::text::{self, Style};
 use crate::stack::{self, LoadError, Stack, StackErrors};
 use crate::state::{LocalBackend, Lock, State, StateError};
 
@@ -179,4 +180,73 @@ pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
             Some("fix the errors above and run it again; what was done is in state"),
         ))
     }
+}
+
+/// Which plan a command makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+/// Opens the stack under lock, refreshes, plans and prints the plan on stdout.
+pub async fn plan(
+    file: &Path,
+    state: Option<&Path>,
+    operation: &str,
+    mode: Mode,
+) -> Result<(Session, Aws, Plan), Failure> {
+    let mut session = open(file, state, operation)?;
+    let aws = Aws::connect(&session.stack.region).await;
+    let observed = refresh(&aws, &mut session).await?;
+    let plan = match mode {
+        Mode::Apply => crate::plan::plan(
+            &session.stack,
+            &session.graph,
+            &session.store.state,
+            &observed,
+        ),
+        Mode::Destroy => crate::plan::plan_destroy(&session.store.state, &observed),
+    };
+    print!(
+        "{}",
+        text::render(
+            &plan,
+            &Style {
+                color: crate::cli::color(&std::io::stdout())
+            }
+        )
+    );
+    Ok((session, aws, plan))
+}
+
+/// Confirms and executes a plan, then reports; with nothing to do, saves what the
+/// refresh learnt (resources gone for good). Returns the state as it ends.
+pub async fn carry_out(
+    session: Session,
+    aws: Aws,
+    plan: Plan,
+    mode: Mode,
+    auto_approve: bool,
+    parallelism: usize,
+) -> Result<State, Failure> {
+    let mut store = session.store;
+    if plan.has_changes() {
+        let (question, verb) = match mode {
+            Mode::Apply => ("apply these changes", "Apply"),
+            Mode::Destroy => ("destroy everything in this stack", "Destroy"),
+        };
+        confirm(question, auto_approve)?;
+        let (stack, graph) = match mode {
+            Mode::Apply => (Some(session.stack), Some(&session.graph)),
+            Mode::Destroy => (None, None),
+        };
+        let (outcome, after) = execute(plan, stack, graph, aws, store, parallelism).await;
+        store = after;
+        report(verb, &outcome)?;
+    } else if store.backend.path.exists() || !store.state.resources.is_empty() {
+        store.save()?;
+    }
+    drop(session.lock);
+    Ok(store.state)
 }

@@ -470,3 +470,70 @@ fn apply_without_a_terminal_refuses_unless_approved() {
     );
     assert!(subnets(&moto).is_empty(), "nothing was created");
 }
+
+#[test]
+fn a_failed_resource_skips_its_dependents_and_the_rest_goes_on() {
+    let moto = Moto::start();
+    let stack = r#"
+stack: partial
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.40.0.0/16
+  subnet.outside:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.99.0.0/24
+  s3_bucket.after:
+    name: partial-after
+    depends_on: [subnet.outside]
+  ecr_repository.independent:
+    name: partial/independent
+"#;
+    let w = Workdir::new(&moto.url, stack);
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Apply failed: 2 done, 1 failed, 1 skipped."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("failed: subnet.outside: CreateSubnet: InvalidSubnet.Range"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("skipped: s3_bucket.after"),
+        "{}",
+        r.stdout
+    );
+    let rt = runtime();
+    let repos = rt
+        .block_on(moto.ecr().describe_repositories().send())
+        .unwrap();
+    assert_eq!(
+        repos.repositories().len(),
+        1,
+        "the independent resource was made"
+    );
+    let buckets = rt.block_on(moto.s3().list_buckets().send()).unwrap();
+    assert!(buckets.buckets().is_empty(), "the dependent was skipped");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/partial.json")).unwrap())
+            .unwrap();
+    let mut kept: Vec<&String> = state["resources"].as_object().unwrap().keys().collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["ecr_repository.independent", "vpc.main"],
+        "state holds what was done"
+    );
+    // The next plan shows only what is left.
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 2 to add, 0 to change, 0 to destroy."
+    );
+}

@@ -148,29 +148,24 @@ pub fn build_steps(
                     }
                 }
             }
-            Op::Create | Op::Update => {
+            Op::Create | Op::Update | Op::ApplyDeferred => {
                 edge(&mut deps, get(a, Op::Delete), Some(i));
-                if let Some(g) = graph {
-                    for (d, part) in g.dependencies(&(a.clone(), Part::Main)) {
-                        let from = match part {
-                            Part::Main => main_step(&d),
-                            Part::Deferred => get(&d, Op::ApplyDeferred),
-                        };
-                        edge(&mut deps, from, Some(i));
-                    }
-                }
-            }
-            Op::ApplyDeferred => {
-                edge(&mut deps, main_step(a), Some(i));
-                edge(&mut deps, get(a, Op::Delete), Some(i));
-                if let Some(g) = graph {
-                    for (d, part) in g.dependencies(&(a.clone(), Part::Deferred)) {
-                        let from = match part {
-                            Part::Main => main_step(&d),
-                            Part::Deferred => get(&d, Op::ApplyDeferred),
-                        };
-                        edge(&mut deps, from, Some(i));
-                    }
+                let part = if step.op == Op::ApplyDeferred {
+                    edge(&mut deps, main_step(a), Some(i));
+                    Part::Deferred
+                } else {
+                    Part::Main
+                };
+                // Wait for the steps that apply what this part references.
+                for (d, dpart) in graph
+                    .map(|g| g.dependencies(&(a.clone(), part)))
+                    .unwrap_or_default()
+                {
+                    let from = match dpart {
+                        Part::Main => main_step(&d),
+                        Part::Deferred => get(&d, Op::ApplyDeferred),
+                    };
+                    edge(&mut deps, from, Some(i));
                 }
             }
         }

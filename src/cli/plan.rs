@@ -1,33 +1,14 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::aws::Aws;
-use crate::ops::{self, Failure};
-use crate::render::text::{self, Style};
+use crate::ops::{self, Failure, Mode};
 
 pub async fn exec(
     file: &Path,
     state: Option<&Path>,
     detailed_exitcode: bool,
 ) -> Result<ExitCode, Failure> {
-    let mut session = ops::open(file, state, "plan")?;
-    let aws = Aws::connect(&session.stack.region).await;
-    let observed = ops::refresh(&aws, &mut session).await?;
-    let plan = crate::plan::plan(
-        &session.stack,
-        &session.graph,
-        &session.store.state,
-        &observed,
-    );
-    print!(
-        "{}",
-        text::render(
-            &plan,
-            &Style {
-                color: super::color(&std::io::stdout())
-            }
-        )
-    );
+    let (_session, _aws, plan) = ops::plan(file, state, "plan", Mode::Apply).await?;
     Ok(if detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {
