@@ -266,7 +266,7 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
     if rule_ids.is_empty() {
         return Ok(());
     }
-    let result = if egress {
+    if egress {
         aws.ec2
             .revoke_security_group_egress()
             .group_id(id)
@@ -284,8 +284,7 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
             .await
             .map(|_| ())
             .map_err(|e| aws_error("RevokeSecurityGroupIngress", e))
-    };
-    result
+    }
 }
 
 /// The rules of one group, each with its value as the stack file writes it. Where

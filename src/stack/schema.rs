@@ -110,8 +110,11 @@ pub struct TypeSchema {
     /// The attribute holding the AWS name, and what to do when it is left out.
     pub name_attr: Option<(&'static str, NameDefault)>,
     /// Checks across attributes that the kinds alone cannot express.
-    pub check: Option<fn(&serde_json::Map<String, serde_json::Value>) -> Vec<Finding>>,
+    pub check: Option<Check>,
 }
+
+/// A type's own check over its validated attributes.
+pub type Check = fn(&serde_json::Map<String, serde_json::Value>) -> Vec<Finding>;
 
 /// A problem a type's own check found, located by a JSON pointer into the
 /// resource's attributes (`/ingress/0/ports`).
