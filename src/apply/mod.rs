@@ -1,5 +1,6 @@
 //! Carrying a plan out: refresh, the step graph, and the parallel executor.
 
+mod rollout;
 mod steps;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,10 +15,10 @@ use tokio::task::JoinSet;
 use crate::aws::registry::with_provider;
 use crate::aws::{Attrs, Aws, Provider};
 use crate::graph::{Graph, Part};
-use crate::plan::{Observed, Plan};
+use crate::plan::{Action, Observed, Plan};
 use crate::stack::reference::{self, Reference};
 use crate::stack::{Address, Stack};
-use crate::state::{LocalBackend, ResourceState, State, StateError};
+use crate::state::{Deposed, LocalBackend, ResourceState, State, StateError};
 
 pub use steps::{Op, Step, build_steps};
 
@@ -76,6 +77,8 @@ struct Ctx {
     stack: Option<Stack>,
     plan: Plan,
     store: Mutex<Store>,
+    /// Turns true on Ctrl-C: long steps (a rollout's pauses) stop where they are.
+    interrupt: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Runs the plan along its step graph, at most `parallelism` steps at once. A step
@@ -98,11 +101,13 @@ pub async fn execute(
             dependents[d].push(i);
         }
     }
+    let (stop, interrupt) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(Ctx {
         aws,
         stack,
         plan,
         store: Mutex::new(store),
+        interrupt,
     });
     let mut outcome = Outcome::default();
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).rev().collect();
@@ -165,6 +170,7 @@ pub async fn execute(
             _ = &mut ctrl_c, if !interrupted => {
                 eprintln!("interrupt: finishing the steps under way, starting no more (state is saved after each)");
                 interrupted = true;
+                let _ = stop.send(true);
             }
         }
     }
@@ -265,6 +271,9 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                     .unwrap_or_default();
                 (after, id, before)
             };
+            if rollout::applies(&before, &after) {
+                return rollout::run(ctx, a, &id, &before, &after).await;
+            }
             let ty = a.ty.as_str();
             with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
             let observed = read_back(aws, ty, &id).await?;
@@ -289,6 +298,19 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let id = ctx.store.lock().await.state.resources[a].id.clone();
             let ty = a.ty.as_str();
             with_provider!(ty, P => P::delete_deferred(aws, &id).await)?;
+            Ok(String::new())
+        }
+        Op::DeleteDeposed => {
+            let deposed = ctx.store.lock().await.state.resources[a].deposed.clone();
+            if let Some(d) = deposed {
+                let ty = a.ty.as_str();
+                with_provider!(ty, P => P::delete(aws, &d.id, &d.attributes).await)?;
+            }
+            let mut store = ctx.store.lock().await;
+            if let Some(r) = store.state.resources.get_mut(a) {
+                r.deposed = None;
+            }
+            store.save()?;
             Ok(String::new())
         }
         Op::Delete => {
@@ -333,6 +355,22 @@ async fn record(
         }
     }
     let mut store = ctx.store.lock().await;
+    let create_before_destroy = ctx
+        .plan
+        .change(address)
+        .is_some_and(|c| c.action == Action::Replace && c.create_before_destroy);
+    let (deposed, rollout) = match store.state.resources.get(address) {
+        Some(p) if p.id == id => (p.deposed.clone(), p.rollout.clone()),
+        Some(p) if create_before_destroy && p.deposed.is_none() => (
+            Some(Deposed {
+                id: p.id.clone(),
+                attributes: p.attributes.clone(),
+            }),
+            None,
+        ),
+        Some(p) => (p.deposed.clone(), None),
+        None => (None, None),
+    };
     store.state.resources.insert(
         address.clone(),
         ResourceState {
@@ -349,6 +387,8 @@ async fn record(
             rule_dependencies: resource
                 .map(|r| r.deferred_references().into_iter().collect())
                 .unwrap_or_default(),
+            deposed,
+            rollout,
         },
     );
     store.save()?;

@@ -20,6 +20,8 @@ pub enum Op {
     Create,
     Update,
     ApplyDeferred,
+    /// Deletes the old object of a create-before-destroy replacement.
+    DeleteDeposed,
 }
 
 impl Op {
@@ -30,6 +32,7 @@ impl Op {
             Op::Create => "creating",
             Op::Update => "updating",
             Op::ApplyDeferred => "applying rules",
+            Op::DeleteDeposed => "destroying the replaced object",
         }
     }
 
@@ -40,6 +43,7 @@ impl Op {
             Op::Create => "created",
             Op::Update => "updated",
             Op::ApplyDeferred => "rules applied",
+            Op::DeleteDeposed => "replaced object destroyed",
         }
     }
 }
@@ -84,8 +88,19 @@ pub fn build_steps(
                 .and_then(|s| s.attr(name))
                 .is_some_and(|x| x.deferred)
         };
+        if change.deposed {
+            add(&mut steps, a, Op::DeleteDeposed);
+            continue;
+        }
         match change.action {
             Action::NoOp => {}
+            Action::Replace if change.create_before_destroy => {
+                add(&mut steps, a, Op::Create);
+                if deferred {
+                    add(&mut steps, a, Op::ApplyDeferred);
+                }
+                add(&mut steps, a, Op::DeleteDeposed);
+            }
             Action::Create => {
                 add(&mut steps, a, Op::Create);
                 if deferred {
@@ -145,6 +160,29 @@ pub fn build_steps(
                         if plan.change(a).is_some_and(|c| c.action == Action::Delete) {
                             edge(&mut deps, get(other, Op::ApplyDeferred), Some(i));
                         }
+                    }
+                }
+            }
+            Op::DeleteDeposed => {
+                edge(&mut deps, get(a, Op::Create), Some(i));
+                edge(&mut deps, get(a, Op::ApplyDeferred), Some(i));
+                // Whatever used the old object moves to the new one, or goes, first.
+                for (j, other) in steps.iter().enumerate() {
+                    let uses = graph.is_some_and(|g| {
+                        [Part::Main, Part::Deferred].iter().any(|p| {
+                            g.dependencies(&(other.address.clone(), *p))
+                                .iter()
+                                .any(|(d, _)| d == a)
+                        })
+                    });
+                    let used = state.resources.get(&other.address).is_some_and(|r| {
+                        r.dependencies.contains(a) || r.rule_dependencies.contains(a)
+                    });
+                    let moves =
+                        matches!(other.op, Op::Create | Op::Update | Op::ApplyDeferred) && uses;
+                    let goes = matches!(other.op, Op::Delete | Op::DeleteDeferred) && used;
+                    if other.address != *a && (moves || goes) {
+                        edge(&mut deps, Some(j), Some(i));
                     }
                 }
             }

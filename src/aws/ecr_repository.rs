@@ -26,9 +26,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .local(),
     ],
     exports: &["id", "name", "arn", "url"],
-    taggable: true,
     name_attr: Some(("name", NameDefault::StackAndName)),
-    check: None,
+    ..TypeSchema::BASE
 };
 
 pub struct EcrRepository;

@@ -6,9 +6,14 @@ pub mod registry;
 
 mod ec2_tags;
 pub mod ecr_repository;
+mod elbv2;
+pub mod listener;
+pub mod listener_rule;
+pub mod load_balancer;
 pub mod s3_bucket;
 pub mod security_group;
 pub mod subnet;
+pub mod target_group;
 pub mod vpc;
 
 use std::collections::HashMap;
@@ -48,6 +53,8 @@ pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Aws {
@@ -73,6 +80,8 @@ impl Aws {
             ec2: aws_sdk_ec2::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(s3),
             ecr: aws_sdk_ecr::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
         }
     }
 }

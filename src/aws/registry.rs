@@ -1,7 +1,10 @@
 //! Where resource types are registered: one line each in `SCHEMAS` and in
 //! `with_provider!`.
 
-use super::{ecr_repository, s3_bucket, security_group, subnet, vpc};
+use super::{
+    ecr_repository, listener, listener_rule, load_balancer, s3_bucket, security_group, subnet,
+    target_group, vpc,
+};
 use crate::stack::schema::TypeSchema;
 
 pub static SCHEMAS: &[&TypeSchema] = &[
@@ -10,6 +13,10 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &security_group::SCHEMA,
     &s3_bucket::SCHEMA,
     &ecr_repository::SCHEMA,
+    &target_group::SCHEMA,
+    &load_balancer::SCHEMA,
+    &listener::SCHEMA,
+    &listener_rule::SCHEMA,
 ];
 
 pub fn schema(ty: &str) -> Option<&'static TypeSchema> {
@@ -38,6 +45,22 @@ macro_rules! with_provider {
             }
             "ecr_repository" => {
                 type $p = $crate::aws::ecr_repository::EcrRepository;
+                $body
+            }
+            "target_group" => {
+                type $p = $crate::aws::target_group::TargetGroup;
+                $body
+            }
+            "load_balancer" => {
+                type $p = $crate::aws::load_balancer::LoadBalancer;
+                $body
+            }
+            "listener" => {
+                type $p = $crate::aws::listener::Listener;
+                $body
+            }
+            "listener_rule" => {
+                type $p = $crate::aws::listener_rule::ListenerRule;
                 $body
             }
             other => Err(anyhow::anyhow!("no provider for resource type `{other}`")),

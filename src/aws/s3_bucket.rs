@@ -27,9 +27,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .local(),
     ],
     exports: &["id", "name", "arn"],
-    taggable: true,
     name_attr: Some(("name", NameDefault::StackAndName)),
-    check: None,
+    ..TypeSchema::BASE
 };
 
 pub struct S3Bucket;

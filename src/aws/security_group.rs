@@ -15,7 +15,7 @@ use super::{Attrs, Aws, Provider, Result, aws_error, code, ec2_tags, s};
 use crate::stack::parse_ports;
 use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
 
-static RULE: Kind = Kind::Object(&[
+const RULE: Kind = Kind::Object(&[
     Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
     Attr::new("ports", Kind::Ports),
     Attr::new("cidr", Kind::Cidr),
@@ -43,9 +43,9 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             )),
     ],
     exports: &["id", "arn", "name"],
-    taggable: true,
     name_attr: Some(("name", NameDefault::StackAndName)),
     check: Some(check),
+    ..TypeSchema::BASE
 };
 
 fn check(attrs: &Map<String, Value>) -> Vec<Finding> {

@@ -18,9 +18,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("map_public_ip_on_launch", Kind::Bool).default(Default::Bool(false)),
     ],
     exports: &["id", "arn", "availability_zone"],
-    taggable: true,
-    name_attr: None,
-    check: None,
+    ..TypeSchema::BASE
 };
 
 pub struct Subnet;

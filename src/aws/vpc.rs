@@ -12,9 +12,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name: "vpc",
     attrs: &[Attr::new("cidr_block", Kind::Cidr).required().force_new()],
     exports: &["id", "arn", "cidr_block"],
-    taggable: true,
-    name_attr: None,
-    check: None,
+    ..TypeSchema::BASE
 };
 
 pub struct Vpc;

@@ -53,6 +53,8 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                 changed: Vec::new(),
                 replace_because: Vec::new(),
                 reason: in_state.map(|_| "it was deleted outside infra".to_string()),
+                create_before_destroy: false,
+                deposed: false,
             },
             Some(mut before) => {
                 if let Some(s) = in_state {
@@ -78,11 +80,14 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                     changed,
                     replace_because,
                     reason: None,
+                    create_before_destroy: schema.create_before_destroy,
+                    deposed: false,
                 }
             }
         };
         changes.push(change);
     }
+    changes.extend(deposed(state));
     for (address, _) in state
         .resources
         .iter()
@@ -104,12 +109,39 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
         serial: state.serial,
         changes,
         outputs,
+        labels: labels(state),
     }
+}
+
+/// Ids and ARNs of what the state holds, by address.
+fn labels(state: &State) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for (a, r) in &state.resources {
+        out.insert(r.id.clone(), a.to_string());
+        if let Some(arn) = r.attributes.get("arn").and_then(Value::as_str) {
+            out.insert(arn.to_string(), a.to_string());
+        }
+    }
+    out
+}
+
+/// Deletes of the objects that interrupted create-before-destroy replacements left.
+fn deposed(state: &State) -> Vec<Change> {
+    state
+        .resources
+        .iter()
+        .filter_map(|(a, r)| {
+            let d = r.deposed.as_ref()?;
+            let mut c = delete(a, &d.attributes, "the object a replacement left behind");
+            c.deposed = true;
+            Some(c)
+        })
+        .collect()
 }
 
 /// Deletes everything in state that still exists.
 pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
-    let changes = state
+    let mut changes: Vec<Change> = state
         .resources
         .keys()
         .filter_map(|a| match observed.get(a) {
@@ -117,11 +149,13 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
             _ => None,
         })
         .collect();
+    changes.extend(deposed(state));
     Plan {
         stack: state.stack.clone(),
         serial: state.serial,
         changes,
         outputs: Default::default(),
+        labels: labels(state),
     }
 }
 
@@ -134,6 +168,8 @@ fn delete(address: &Address, before: &Map<String, Value>, why: &str) -> Change {
         changed: Vec::new(),
         replace_because: Vec::new(),
         reason: (why != "destroy").then(|| why.to_string()),
+        create_before_destroy: false,
+        deposed: false,
     }
 }
 
@@ -179,8 +215,16 @@ fn changed_attrs(
     before: &Map<String, Value>,
     after: &Map<String, Value>,
 ) -> Vec<String> {
+    let (mut before, mut after) = (before.clone(), after.clone());
+    if let Some(canonical) = schema.canonical {
+        canonical(&mut before);
+        canonical(&mut after);
+    }
     let mut out = Vec::new();
-    for (name, want) in after {
+    for (name, want) in &after {
+        if schema.attr(name).is_some_and(|a| a.no_diff) {
+            continue;
+        }
         let kind = schema.attr(name).map(|a| &a.kind);
         let differs = match before.get(name) {
             _ if !reference::is_known(want) => true,

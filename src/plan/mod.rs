@@ -2,6 +2,7 @@
 //! observations come in as data, a `Plan` goes out.
 
 mod diff;
+pub mod rollout;
 
 use std::collections::BTreeMap;
 
@@ -42,6 +43,10 @@ pub struct Change {
     pub replace_because: Vec<String>,
     /// Why, when it is not plain from the stack file.
     pub reason: Option<String>,
+    /// A replacement creates first and deletes after (see `TypeSchema`).
+    pub create_before_destroy: bool,
+    /// This change deletes the object a create-before-destroy replacement left.
+    pub deposed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +58,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Output values, references resolved where known.
     pub outputs: BTreeMap<String, Value>,
+    /// Addresses by the ids and ARNs of what the stack manages, so that renderers
+    /// can say `target_group.eks` instead of an ARN.
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,7 +93,28 @@ impl Plan {
         self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 
+    /// The change of a resource (not of a deposed object).
     pub fn change(&self, address: &Address) -> Option<&Change> {
-        self.changes.iter().find(|c| &c.address == address)
+        self.changes
+            .iter()
+            .find(|c| &c.address == address && !c.deposed)
+    }
+
+    /// A readable name for an id or ARN: the address that owns it, a reference's
+    /// address, or the name inside a target group ARN.
+    pub fn label(&self, value: &Value) -> String {
+        let Some(s) = value.as_str() else {
+            return value.to_string();
+        };
+        if let Some(a) = self.labels.get(s) {
+            return a.clone();
+        }
+        if let Some(r) = crate::stack::reference::references(value).first() {
+            return r.address.to_string();
+        }
+        match s.split_once(":targetgroup/") {
+            Some((_, rest)) => rest.split('/').next().unwrap_or(rest).to_string(),
+            None => s.to_string(),
+        }
     }
 }

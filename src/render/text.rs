@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde_json::{Map, Value};
 
 use crate::aws::registry;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, rollout};
 use crate::stack::reference;
 use crate::stack::schema::Kind;
 
@@ -36,7 +36,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         plan.stack, plan.serial
     );
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-        render_change(&mut out, change, style);
+        render_change(&mut out, plan, change, style);
         out.push('\n');
     }
     let c = plan.counts();
@@ -48,7 +48,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     out
 }
 
-fn render_change(out: &mut String, change: &Change, style: &Style) {
+fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
     let a = &change.address;
     let (marker, verb, code) = match change.action {
         Action::Create => ("  +", "will be created", "32"),
@@ -72,6 +72,15 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
             for (k, v) in after {
                 match v {
                     Value::Null => {}
+                    _ if k == "forward" => {
+                        let _ = writeln!(
+                            out,
+                            "      {} forward: {}",
+                            style.paint("32", "+"),
+                            forward_split(plan, None, v)
+                        );
+                    }
+                    _ if k == "rollout" => {}
                     Value::Array(items) if items.iter().any(Value::is_object) => {
                         let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
                         for item in items {
@@ -108,6 +117,18 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
                     ""
                 };
                 let (b, w) = (before.get(k).unwrap_or(&Value::Null), &after[k]);
+                if k == "forward" {
+                    let _ = writeln!(
+                        out,
+                        "      {} forward: {}{forces}",
+                        style.paint("33", "~"),
+                        forward_split(plan, Some(b), w)
+                    );
+                    if let Some(r) = after.get("rollout") {
+                        let _ = writeln!(out, "        rollout: {}", rollout::describe(r));
+                    }
+                    continue;
+                }
                 match (kind(k), b, w) {
                     (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
                         if reference::is_known(&Value::Array(w.clone())) =>
@@ -181,6 +202,53 @@ fn map_diff(
     for (k, v) in before.iter().filter(|(k, _)| !after.contains_key(*k)) {
         let _ = writeln!(out, "          {} {k}: {}", style.paint("31", "-"), show(v));
     }
+}
+
+/// A forward as a traffic split: `target_group.ec2 90 → 50 (90% → 50%), ...`.
+fn forward_split(plan: &Plan, before: Option<&Value>, after: &Value) -> String {
+    let to = rollout::weights(Some(after));
+    let Some(before) = before else {
+        return to
+            .iter()
+            .map(|(arn, w)| {
+                format!(
+                    "{} {w} ({}%)",
+                    plan.label(&Value::String(arn.clone())),
+                    rollout::share(&to, arn)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+    };
+    let from = rollout::weights(Some(before));
+    // Match target groups by name, so a replaced group reads as one line.
+    let mut rows: Vec<(String, Option<&String>, Option<&String>)> = Vec::new();
+    for arn in from.keys() {
+        rows.push((plan.label(&Value::String(arn.clone())), Some(arn), None));
+    }
+    for arn in to.keys() {
+        let label = plan.label(&Value::String(arn.clone()));
+        match rows.iter_mut().find(|(l, _, t)| *l == label && t.is_none()) {
+            Some(row) => row.2 = Some(arn),
+            None => rows.push((label, None, Some(arn))),
+        }
+    }
+    rows.sort();
+    rows.iter()
+        .map(|(label, b, a)| {
+            let (wb, wa) = (b.map_or(0, |x| from[x]), a.map_or(0, |x| to[x]));
+            let (sb, sa) = (
+                b.map_or(0, |x| rollout::share(&from, x)),
+                a.map_or(0, |x| rollout::share(&to, x)),
+            );
+            if wb == wa && sb == sa {
+                format!("{label} {wa} ({sa}%)")
+            } else {
+                format!("{label} {wb} → {wa} ({sb}% → {sa}%)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A value in one line: strings quoted, objects in flow style, and values that

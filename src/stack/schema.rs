@@ -54,6 +54,8 @@ pub struct Attr {
     pub deferred: bool,
     /// Kept in state only: no AWS call reads or writes it (`force_destroy`).
     pub local: bool,
+    /// Says how a change is applied, never is one (`rollout`): not diffed.
+    pub no_diff: bool,
 }
 
 impl Attr {
@@ -66,6 +68,7 @@ impl Attr {
             default: Default::None,
             deferred: false,
             local: false,
+            no_diff: false,
         }
     }
     pub const fn required(mut self) -> Attr {
@@ -86,6 +89,10 @@ impl Attr {
     }
     pub const fn local(mut self) -> Attr {
         self.local = true;
+        self
+    }
+    pub const fn no_diff(mut self) -> Attr {
+        self.no_diff = true;
         self
     }
 }
@@ -111,6 +118,15 @@ pub struct TypeSchema {
     pub name_attr: Option<(&'static str, NameDefault)>,
     /// Checks across attributes that the kinds alone cannot express.
     pub check: Option<Check>,
+    /// Attribute combinations no two resources of the type may share (a
+    /// listener's port on one load balancer).
+    pub unique: &'static [&'static [&'static str]],
+    /// Brings observed and desired attributes to one form before they are
+    /// compared (a one-target forward has no meaningful weight).
+    pub canonical: Option<fn(&mut serde_json::Map<String, serde_json::Value>)>,
+    /// A replacement creates the new resource, moves what uses it over, then
+    /// deletes the old one (a target group in use cannot be deleted).
+    pub create_before_destroy: bool,
 }
 
 /// A type's own check over its validated attributes.
@@ -126,6 +142,19 @@ pub struct Finding {
 }
 
 impl TypeSchema {
+    /// The defaults every type starts from.
+    pub const BASE: TypeSchema = TypeSchema {
+        name: "",
+        attrs: &[],
+        exports: &[],
+        taggable: true,
+        name_attr: None,
+        check: None,
+        unique: &[],
+        canonical: None,
+        create_before_destroy: false,
+    };
+
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {
         self.attrs.iter().find(|a| a.name == name)
     }

@@ -164,6 +164,7 @@ impl Validator {
             }
         }
         self.check_references(&resources);
+        self.check_unique(&resources);
         let stack = Stack {
             name: stack_name,
             region: region.map(|r| r.0).unwrap_or_default(),
@@ -557,7 +558,7 @@ impl Validator {
                 );
                 ok = false;
             } else if let Some(v) = attr.default.to_json() {
-                out.insert(attr.name.to_string(), v);
+                out.insert(attr.name.to_string(), with_defaults(&attr.kind, v));
             }
         }
         ok.then_some(out)
@@ -716,6 +717,44 @@ impl Validator {
         }
     }
 
+    /// Attribute combinations that must differ between resources of one type.
+    fn check_unique(&mut self, resources: &BTreeMap<Address, Resource>) {
+        for schema in registry::SCHEMAS {
+            for fields in schema.unique {
+                let mut seen: HashMap<String, &Address> = HashMap::new();
+                for r in resources.values().filter(|r| r.schema.name == schema.name) {
+                    let key: Option<Vec<String>> = fields
+                        .iter()
+                        .map(|f| r.attrs.get(*f).map(Value::to_string))
+                        .collect();
+                    let Some(key) = key else { continue };
+                    let key = key.join("\u{0}");
+                    if let Some(first) = seen.get(&key) {
+                        let last = fields.last().expect("a unique set names fields");
+                        let loc = self
+                            .locate(&r.address, &format!("/{last}"))
+                            .unwrap_or(r.loc);
+                        self.d.error(
+                            loc,
+                            format!(
+                                "`{}` has the same {} as `{first}`",
+                                r.address,
+                                fields.join(" and ")
+                            ),
+                            Some(format!(
+                                "two {}s cannot share {}",
+                                schema.name,
+                                fields.join(" and ")
+                            )),
+                        );
+                    } else {
+                        seen.insert(key, &r.address);
+                    }
+                }
+            }
+        }
+    }
+
     fn check_references(&mut self, resources: &BTreeMap<Address, Resource>) {
         for (loc, from, r) in std::mem::take(&mut self.refs) {
             let Some(target) = resources.get(&r.address) else {
@@ -773,6 +812,23 @@ impl Validator {
                 );
             }
         }
+    }
+}
+
+/// A default object gets the defaults of its own fields.
+fn with_defaults(kind: &Kind, value: Value) -> Value {
+    match (kind, value) {
+        (Kind::Object(fields), Value::Object(mut m)) => {
+            for f in fields.iter() {
+                if !m.contains_key(f.name)
+                    && let Some(d) = f.default.to_json()
+                {
+                    m.insert(f.name.to_string(), with_defaults(&f.kind, d));
+                }
+            }
+            Value::Object(m)
+        }
+        (_, v) => v,
     }
 }
 

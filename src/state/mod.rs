@@ -43,6 +43,41 @@ pub struct ResourceState {
     /// What its deferred part (security group rules) referenced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_dependencies: Vec<Address>,
+    /// The previous object of a create-before-destroy replacement, until it is
+    /// deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<Deposed>,
+    /// The last progressive traffic shift of this listener or rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Deposed {
+    pub id: String,
+    pub attributes: Map<String, Value>,
+}
+
+/// What a progressive rollout did, step by step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutRecord {
+    pub started: String,
+    /// Weights by target group ARN before and as planned.
+    pub from: BTreeMap<String, i64>,
+    pub to: BTreeMap<String, i64>,
+    pub steps: Vec<RolloutStep>,
+    /// `in progress`, `complete`, `reverted: ...` or `interrupted at step N`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutStep {
+    pub at: String,
+    pub percent: i64,
+    pub weights: BTreeMap<String, i64>,
 }
 
 impl State {

@@ -1,0 +1,205 @@
+//! What the ELBv2 types share: tags, generated names, and listener actions in the
+//! stack file's words.
+
+use std::collections::HashMap;
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, FixedResponseActionConfig, ForwardActionConfig, RedirectActionConfig,
+    RedirectActionStatusCodeEnum, Tag, TargetGroupStickinessConfig, TargetGroupTuple,
+};
+use serde_json::{Map, Value, json};
+
+use super::{Attrs, Aws, Result, aws_error, tag_changes, tags, tags_value};
+
+/// ELBv2 tags as pairs for a create call.
+pub fn tag_list(attrs: &Attrs) -> Vec<Tag> {
+    tags(attrs)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The tags of many resources, twenty ARNs a call.
+pub async fn read_tags(aws: &Aws, arns: &[String]) -> Result<HashMap<String, Value>> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(20) {
+        let r = aws
+            .elbv2
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTags", e))?;
+        for d in r.tag_descriptions() {
+            let value = tags_value(
+                d.tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+            );
+            out.insert(d.resource_arn().unwrap_or_default().to_string(), value);
+        }
+    }
+    Ok(out)
+}
+
+/// Sets and removes tags so that `before` becomes `after`.
+pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    let (set, remove) = tag_changes(before, after);
+    if !set.is_empty() {
+        aws.elbv2
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| aws_error("AddTags", e))?;
+    }
+    if !remove.is_empty() {
+        aws.elbv2
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| aws_error("RemoveTags", e))?;
+    }
+    Ok(())
+}
+
+/// A name for a load balancer or target group the stack did not name: its stack
+/// and handle, and a random suffix so that a replacement can exist beside the
+/// object it replaces. At most 32 characters.
+pub fn generated_name(attrs: &Attrs) -> String {
+    let tags: HashMap<String, String> = tags(attrs).into_iter().collect();
+    let stack = tags
+        .get("infra:stack")
+        .map(String::as_str)
+        .unwrap_or("infra");
+    let handle = tags
+        .get("infra:address")
+        .and_then(|a| a.split_once('.'))
+        .map(|(_, n)| n)
+        .unwrap_or("x");
+    let clean: String = format!("{stack}-{handle}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(25)
+        .collect();
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    format!("{}-{suffix}", clean.trim_matches('-'))
+}
+
+/// The default action of a listener (or a rule's action) from `forward`,
+/// `redirect` or `fixed_response`.
+pub fn action(attrs: &Attrs) -> Action {
+    if let Some(forward) = attrs.get("forward").and_then(Value::as_array) {
+        let tuples = forward
+            .iter()
+            .map(|t| {
+                TargetGroupTuple::builder()
+                    .set_target_group_arn(
+                        t.get("target_group_arn")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    )
+                    .set_weight(t.get("weight").and_then(Value::as_i64).map(|w| w as i32))
+                    .build()
+            })
+            .collect();
+        let mut config = ForwardActionConfig::builder().set_target_groups(Some(tuples));
+        if let Some(st) = attrs.get("stickiness") {
+            config = config.target_group_stickiness_config(
+                TargetGroupStickinessConfig::builder()
+                    .set_enabled(st.get("enabled").and_then(Value::as_bool))
+                    .set_duration_seconds(
+                        st.get("duration_seconds")
+                            .and_then(Value::as_i64)
+                            .map(|d| d as i32),
+                    )
+                    .build(),
+            );
+        }
+        return Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(config.build())
+            .build();
+    }
+    let get = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+    if let Some(r) = attrs.get("redirect") {
+        let config = RedirectActionConfig::builder()
+            .set_protocol(get(r, "protocol"))
+            .set_port(get(r, "port"))
+            .set_host(get(r, "host"))
+            .set_path(get(r, "path"))
+            .set_query(get(r, "query"))
+            .set_status_code(
+                get(r, "status_code").map(|s| RedirectActionStatusCodeEnum::from(s.as_str())),
+            )
+            .build();
+        return Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(config)
+            .build();
+    }
+    let f = attrs
+        .get("fixed_response")
+        .cloned()
+        .unwrap_or_else(|| json!({"status_code": "404"}));
+    let config = FixedResponseActionConfig::builder()
+        .set_status_code(get(&f, "status_code"))
+        .set_content_type(get(&f, "content_type"))
+        .set_message_body(get(&f, "message_body"))
+        .build();
+    Action::builder()
+        .r#type(ActionTypeEnum::FixedResponse)
+        .fixed_response_config(config)
+        .build()
+}
+
+/// An action in the stack file's words, merged into `out`: `forward` (with
+/// `stickiness`), `redirect` or `fixed_response`.
+pub fn action_value(action: &Action, out: &mut Map<String, Value>) {
+    if let Some(f) = action.forward_config() {
+        let forward: Vec<Value> = f
+            .target_groups()
+            .iter()
+            .map(|t| json!({"target_group_arn": t.target_group_arn(), "weight": t.weight().unwrap_or(1)}))
+            .collect();
+        out.insert("forward".into(), Value::Array(forward));
+        if let Some(st) = f.target_group_stickiness_config() {
+            let mut s = Map::new();
+            s.insert("enabled".into(), json!(st.enabled().unwrap_or(false)));
+            if let Some(d) = st.duration_seconds() {
+                s.insert("duration_seconds".into(), json!(d));
+            }
+            out.insert("stickiness".into(), Value::Object(s));
+        }
+    } else if let Some(arn) = action.target_group_arn() {
+        out.insert(
+            "forward".into(),
+            json!([{"target_group_arn": arn, "weight": 1}]),
+        );
+    } else if let Some(r) = action.redirect_config() {
+        out.insert(
+            "redirect".into(),
+            json!({
+                "protocol": r.protocol(), "port": r.port(), "host": r.host(), "path": r.path(),
+                "query": r.query(), "status_code": r.status_code().map(|s| s.as_str()),
+            }),
+        );
+    } else if let Some(f) = action.fixed_response_config() {
+        let mut m = Map::new();
+        m.insert("status_code".into(), json!(f.status_code()));
+        if let Some(c) = f.content_type() {
+            m.insert("content_type".into(), json!(c));
+        }
+        if let Some(b) = f.message_body().filter(|b| !b.is_empty()) {
+            m.insert("message_body".into(), json!(b));
+        }
+        out.insert("fixed_response".into(), Value::Object(m));
+    }
+}

@@ -1,0 +1,364 @@
+//! `target_group`: where a listener sends traffic. Replaced create-before-destroy,
+//! so a group a listener uses can be replaced in one apply.
+
+use std::collections::HashMap;
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Matcher, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
+};
+use serde_json::{Map, Value, json};
+
+use super::vpc::into_map;
+use super::{Attrs, Aws, Provider, Result, aws_error, code, differs, elbv2, s};
+use crate::stack::schema::{Attr, Default, Kind, TypeSchema};
+
+const HEALTH_CHECK: Kind = Kind::Object(&[
+    Attr::new("path", Kind::String).default(Default::Str("/")),
+    Attr::new("port", Kind::String).default(Default::Str("traffic-port")),
+    Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"])).default(Default::Str("HTTP")),
+    Attr::new("interval_seconds", Kind::Int { min: 5, max: 300 }).default(Default::Int(30)),
+    Attr::new("timeout_seconds", Kind::Int { min: 2, max: 120 }).default(Default::Int(5)),
+    Attr::new("healthy_threshold", Kind::Int { min: 2, max: 10 }).default(Default::Int(5)),
+    Attr::new("unhealthy_threshold", Kind::Int { min: 2, max: 10 }).default(Default::Int(2)),
+    Attr::new("matcher", Kind::String).default(Default::Str("200")),
+]);
+
+const STICKINESS: Kind = Kind::Object(&[
+    Attr::new("enabled", Kind::Bool).default(Default::Bool(false)),
+    Attr::new("type", Kind::Enum(&["lb_cookie", "app_cookie"])).default(Default::Str("lb_cookie")),
+    Attr::new(
+        "duration_seconds",
+        Kind::Int {
+            min: 1,
+            max: 604_800,
+        },
+    )
+    .default(Default::Int(86_400)),
+]);
+
+const TARGET: Kind = Kind::Object(&[
+    Attr::new("id", Kind::String).required(),
+    Attr::new(
+        "port",
+        Kind::Int {
+            min: 1,
+            max: 65_535,
+        },
+    ),
+]);
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "target_group",
+    attrs: &[
+        Attr::new("vpc_id", Kind::String).required().force_new(),
+        // Left out, a unique name is made at creation (so a replacement can
+        // exist beside the group it replaces).
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"]))
+            .required()
+            .force_new(),
+        Attr::new(
+            "port",
+            Kind::Int {
+                min: 1,
+                max: 65_535,
+            },
+        )
+        .required()
+        .force_new(),
+        Attr::new("target_type", Kind::Enum(&["instance", "ip"]))
+            .default(Default::Str("instance"))
+            .force_new(),
+        Attr::new("health_check", HEALTH_CHECK).default(Default::Json("{}")),
+        Attr::new(
+            "deregistration_delay_seconds",
+            Kind::Int { min: 0, max: 3600 },
+        )
+        .default(Default::Int(300)),
+        Attr::new("stickiness", STICKINESS).default(Default::Json("{}")),
+        // Left out, targets are not managed (a controller in the cluster may own them).
+        Attr::new("targets", Kind::Set(&TARGET)),
+    ],
+    exports: &["id", "arn", "name"],
+    canonical: Some(canonical),
+    create_before_destroy: true,
+    ..TypeSchema::BASE
+};
+
+/// Defaults inside nested objects, and a target's port defaulting to the group's.
+fn canonical(attrs: &mut Map<String, Value>) {
+    for (key, kind) in [("health_check", &HEALTH_CHECK), ("stickiness", &STICKINESS)] {
+        if let (Some(Value::Object(m)), Kind::Object(fields)) = (attrs.get_mut(key), kind) {
+            for f in fields.iter() {
+                if let Some(d) = f.default.to_json() {
+                    m.entry(f.name).or_insert(d);
+                }
+            }
+        }
+    }
+    let port = attrs.get("port").cloned();
+    if let (Some(Value::Array(targets)), Some(port)) = (attrs.get_mut("targets"), port) {
+        for t in targets {
+            if let Value::Object(t) = t {
+                t.entry("port").or_insert(port.clone());
+            }
+        }
+    }
+}
+
+pub struct TargetGroup;
+
+impl Provider for TargetGroup {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let mut groups = Vec::new();
+        for chunk in ids.chunks(20) {
+            match aws
+                .elbv2
+                .describe_target_groups()
+                .set_target_group_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+            {
+                Ok(r) => groups.extend(r.target_groups().iter().cloned()),
+                Err(e) if code(&e) == "TargetGroupNotFound" => {
+                    for arn in chunk {
+                        match aws
+                            .elbv2
+                            .describe_target_groups()
+                            .target_group_arns(arn)
+                            .send()
+                            .await
+                        {
+                            Ok(r) => groups.extend(r.target_groups().iter().cloned()),
+                            Err(e) if code(&e) == "TargetGroupNotFound" => {}
+                            Err(e) => return Err(aws_error("DescribeTargetGroups", e)),
+                        }
+                    }
+                }
+                Err(e) => return Err(aws_error("DescribeTargetGroups", e)),
+            }
+        }
+        let arns: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.target_group_arn().map(str::to_string))
+            .collect();
+        let tags = elbv2::read_tags(aws, &arns).await?;
+        let mut out = HashMap::new();
+        for g in groups {
+            let arn = g.target_group_arn().unwrap_or_default().to_string();
+            let attributes: HashMap<String, String> = aws
+                .elbv2
+                .describe_target_group_attributes()
+                .target_group_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeTargetGroupAttributes", e))?
+                .attributes()
+                .iter()
+                .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+                .collect();
+            let health = aws
+                .elbv2
+                .describe_target_health()
+                .target_group_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeTargetHealth", e))?;
+            let targets: Vec<Value> = health
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| d.target())
+                .map(|t| json!({"id": t.id(), "port": t.port()}))
+                .collect();
+            let num = |k: &str, d: i64| {
+                attributes
+                    .get(k)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(d)
+            };
+            let attrs = json!({
+                "id": arn,
+                "arn": arn,
+                "name": g.target_group_name(),
+                "vpc_id": g.vpc_id(),
+                "protocol": g.protocol().map(|p| p.as_str()),
+                "port": g.port(),
+                "target_type": g.target_type().map(|t| t.as_str()),
+                "health_check": {
+                    "path": g.health_check_path().unwrap_or("/"),
+                    "port": g.health_check_port().unwrap_or("traffic-port"),
+                    "protocol": g.health_check_protocol().map(|p| p.as_str()).unwrap_or("HTTP"),
+                    "interval_seconds": g.health_check_interval_seconds(),
+                    "timeout_seconds": g.health_check_timeout_seconds(),
+                    "healthy_threshold": g.healthy_threshold_count(),
+                    "unhealthy_threshold": g.unhealthy_threshold_count(),
+                    "matcher": g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
+                },
+                "deregistration_delay_seconds": num("deregistration_delay.timeout_seconds", 300),
+                "stickiness": {
+                    "enabled": attributes.get("stickiness.enabled").map(String::as_str) == Some("true"),
+                    "type": attributes.get("stickiness.type").map(String::as_str).unwrap_or("lb_cookie"),
+                    "duration_seconds": num("stickiness.lb_cookie.duration_seconds", 86_400),
+                },
+                "targets": targets,
+                "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
+            });
+            out.insert(arn, into_map(attrs));
+        }
+        Ok(out)
+    }
+
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+        let name = attrs
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| elbv2::generated_name(attrs), str::to_string);
+        let hc = attrs
+            .get("health_check")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let out = aws
+            .elbv2
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::from(s(attrs, "protocol")))
+            .port(int(attrs, "port") as i32)
+            .vpc_id(s(attrs, "vpc_id"))
+            .target_type(TargetTypeEnum::from(s(attrs, "target_type")))
+            .set_health_check_path(hc.get("path").and_then(Value::as_str).map(str::to_string))
+            .set_tags(Some(elbv2::tag_list(attrs)))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateTargetGroup", e))?;
+        Ok(out
+            .target_groups()
+            .first()
+            .and_then(|g| g.target_group_arn())
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        let (mut b, mut a) = (before.clone(), after.clone());
+        canonical(&mut b);
+        canonical(&mut a);
+        if differs(&b, &a, "health_check") {
+            let hc = &a["health_check"];
+            let get_i = |k: &str| hc.get(k).and_then(Value::as_i64).map(|v| v as i32);
+            let get_s = |k: &str| hc.get(k).and_then(Value::as_str).map(str::to_string);
+            aws.elbv2
+                .modify_target_group()
+                .target_group_arn(id)
+                .set_health_check_path(get_s("path"))
+                .set_health_check_port(get_s("port"))
+                .set_health_check_protocol(
+                    get_s("protocol").map(|p| ProtocolEnum::from(p.as_str())),
+                )
+                .set_health_check_interval_seconds(get_i("interval_seconds"))
+                .set_health_check_timeout_seconds(get_i("timeout_seconds"))
+                .set_healthy_threshold_count(get_i("healthy_threshold"))
+                .set_unhealthy_threshold_count(get_i("unhealthy_threshold"))
+                .set_matcher(get_s("matcher").map(|m| Matcher::builder().http_code(m).build()))
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifyTargetGroup", e))?;
+        }
+        let mut changes = Vec::new();
+        if differs(&b, &a, "deregistration_delay_seconds") {
+            changes.push((
+                "deregistration_delay.timeout_seconds",
+                int(&a, "deregistration_delay_seconds").to_string(),
+            ));
+        }
+        if differs(&b, &a, "stickiness") {
+            let st = &a["stickiness"];
+            changes.push((
+                "stickiness.enabled",
+                st["enabled"].as_bool().unwrap_or(false).to_string(),
+            ));
+            changes.push((
+                "stickiness.type",
+                st["type"].as_str().unwrap_or("lb_cookie").to_string(),
+            ));
+            changes.push((
+                "stickiness.lb_cookie.duration_seconds",
+                st["duration_seconds"].to_string(),
+            ));
+        }
+        if !changes.is_empty() {
+            aws.elbv2
+                .modify_target_group_attributes()
+                .target_group_arn(id)
+                .set_attributes(Some(
+                    changes
+                        .into_iter()
+                        .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifyTargetGroupAttributes", e))?;
+        }
+        if let Some(want) = a.get("targets").and_then(Value::as_array) {
+            let have = b
+                .get("targets")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let add: Vec<TargetDescription> = want
+                .iter()
+                .filter(|t| !have.contains(t))
+                .map(target)
+                .collect();
+            let remove: Vec<TargetDescription> = have
+                .iter()
+                .filter(|t| !want.contains(t))
+                .map(target)
+                .collect();
+            if !add.is_empty() {
+                aws.elbv2
+                    .register_targets()
+                    .target_group_arn(id)
+                    .set_targets(Some(add))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("RegisterTargets", e))?;
+            }
+            if !remove.is_empty() {
+                aws.elbv2
+                    .deregister_targets()
+                    .target_group_arn(id)
+                    .set_targets(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DeregisterTargets", e))?;
+            }
+        }
+        elbv2::sync_tags(aws, id, before, after).await
+    }
+
+    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+        match aws
+            .elbv2
+            .delete_target_group()
+            .target_group_arn(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == "TargetGroupNotFound" => Ok(()),
+            Err(e) => Err(aws_error("DeleteTargetGroup", e)),
+        }
+    }
+}
+
+fn int(attrs: &Attrs, key: &str) -> i64 {
+    attrs.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn target(t: &Value) -> TargetDescription {
+    TargetDescription::builder()
+        .set_id(t.get("id").and_then(Value::as_str).map(str::to_string))
+        .set_port(t.get("port").and_then(Value::as_i64).map(|p| p as i32))
+        .build()
+}
