@@ -38,7 +38,7 @@ fn invalid_stacks_are_reported_with_locations() {
 /// No panic on mangled input: every prefix of every fixture either parses or errs.
 #[test]
 fn truncated_files_never_panic() {
-    for dir in ["invalid", "plan"] {
+    for dir in ["invalid", "plan", "plan-cutover"] {
         for entry in std::fs::read_dir(data(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "yaml") {
@@ -85,7 +85,11 @@ fn mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable() {
 /// stack, and the observation made from that state minus the resources the file's
 /// first line names as deleted outside infra (`# gone: ADDRESS ...`).
 fn plan_case(name: &str) -> (stack::Stack, State, plan::Plan) {
-    let text = std::fs::read_to_string(data(&format!("plan/{name}.yaml"))).unwrap();
+    plan_case_in("plan", name)
+}
+
+fn plan_case_in(dir: &str, name: &str) -> (stack::Stack, State, plan::Plan) {
+    let text = std::fs::read_to_string(data(&format!("{dir}/{name}.yaml"))).unwrap();
     let gone: Vec<String> = text
         .lines()
         .next()
@@ -93,7 +97,7 @@ fn plan_case(name: &str) -> (stack::Stack, State, plan::Plan) {
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     let (s, _) = stack::parse(&format!("{name}.yaml"), &text).unwrap();
-    let state_text = std::fs::read_to_string(data("plan/state.json")).unwrap();
+    let state_text = std::fs::read_to_string(data(&format!("{dir}/state.json"))).unwrap();
     let state = state::parse("state.json", &state_text).unwrap();
     let observed: Observed = state
         .resources
@@ -273,4 +277,102 @@ fn corrupt_and_unknown_states_are_refused() {
         state::parse("s.json", extra),
         Err(state::StateError::Corrupt { .. })
     ));
+}
+
+#[test]
+fn cutover_plans_render_weights_as_a_split() {
+    let (_, _, p) = plan_case_in("plan-cutover", "noop");
+    assert!(!p.has_changes(), "{}", render(&p, &Style { color: false }));
+    let (_, _, p) = plan_case_in("plan-cutover", "weights");
+    assert_eq!(actions(&p), vec![("listener.http".into(), Action::Update)]);
+    let text = render(&p, &Style { color: false });
+    assert!(
+        text.contains(
+            "~ forward: target_group.ec2 100 → 90 (100% → 90%), target_group.eks 0 → 10 (0% → 10%)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("rollout: 3 steps (25%, 50%, 100%), 60 s apart, gated by alarm cutover-5xx"),
+        "{text}"
+    );
+    insta::assert_snapshot!("cutover_weights", text);
+}
+
+#[test]
+fn a_target_group_in_use_is_replaced_create_before_destroy() {
+    let (s, state, p) = plan_case_in("plan-cutover", "replaced_target_group");
+    let tg = p.change(&Address::new("target_group", "eks")).unwrap();
+    assert_eq!(tg.action, Action::Replace);
+    assert!(tg.create_before_destroy);
+    // The listener and the rule that use it are updated in place to point at the new one.
+    assert_eq!(
+        p.change(&Address::new("listener", "http")).unwrap().action,
+        Action::Update
+    );
+    assert_eq!(
+        p.change(&Address::new("listener_rule", "api"))
+            .unwrap()
+            .action,
+        Action::Update
+    );
+    insta::assert_snapshot!(
+        "cutover_replaced_target_group",
+        render(&p, &Style { color: false })
+    );
+
+    let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
+    let find = |a: &str, op: Op| {
+        steps
+            .iter()
+            .position(|s| s.address.to_string() == a && s.op == op)
+            .unwrap()
+    };
+    let old_goes = find("target_group.eks", Op::DeleteDeposed);
+    assert!(deps[old_goes].contains(&find("target_group.eks", Op::Create)));
+    assert!(
+        deps[old_goes].contains(&find("listener.http", Op::Update)),
+        "the listener moves first"
+    );
+    assert!(
+        deps[old_goes].contains(&find("listener_rule.api", Op::Update)),
+        "the rule moves first"
+    );
+    assert!(
+        deps[find("listener.http", Op::Update)].contains(&find("target_group.eks", Op::Create))
+    );
+    assert!(
+        !steps.iter().any(|s| s.op == Op::Delete),
+        "nothing is deleted before its replacement exists"
+    );
+}
+
+#[test]
+fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
+    let (s, mut state, _) = plan_case_in("plan-cutover", "noop");
+    let tg = state
+        .resources
+        .get_mut(&Address::new("target_group", "eks"))
+        .unwrap();
+    tg.deposed = Some(state::Deposed {
+        id: "arn:old".into(),
+        attributes: Default::default(),
+    });
+    let observed: Observed = state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
+        .collect();
+    let p = plan::plan(&s, &Graph::build(&s), &state, &observed);
+    assert_eq!(p.counts().destroy, 1);
+    let text = render(&p, &Style { color: false });
+    assert!(
+        text.contains("# target_group.eks (the object it replaced) will be destroyed"),
+        "{text}"
+    );
+    let (steps, _) = build_steps(&p, Some(&Graph::build(&s)), &state);
+    assert_eq!(
+        steps.iter().map(|s| s.op).collect::<Vec<_>>(),
+        vec![Op::DeleteDeposed]
+    );
 }

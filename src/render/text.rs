@@ -62,6 +62,19 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) 
         .as_ref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
+    if change.deposed {
+        let _ = writeln!(
+            out,
+            "  # {a} (the object it replaced) will be destroyed{because}"
+        );
+        let _ = writeln!(out, "{} {a} (replaced object)", style.paint(code, marker));
+        return;
+    }
+    let verb = if change.action == Action::Replace && change.create_before_destroy {
+        "must be replaced (the new one is created first)"
+    } else {
+        verb
+    };
     let _ = writeln!(out, "  # {a} {verb}{because}");
     let _ = writeln!(out, "{} {a}", style.paint(code, marker));
     let schema = registry::schema(&a.ty);
@@ -241,10 +254,14 @@ fn forward_split(plan: &Plan, before: Option<&Value>, after: &Value) -> String {
                 b.map_or(0, |x| rollout::share(&from, x)),
                 a.map_or(0, |x| rollout::share(&to, x)),
             );
+            let moved = match (b, a) {
+                (Some(b), Some(a)) if b != a => " (to the replacement)",
+                _ => "",
+            };
             if wb == wa && sb == sa {
-                format!("{label} {wa} ({sa}%)")
+                format!("{label} {wa} ({sa}%){moved}")
             } else {
-                format!("{label} {wb} → {wa} ({sb}% → {sa}%)")
+                format!("{label} {wb} → {wa} ({sb}% → {sa}%){moved}")
             }
         })
         .collect::<Vec<_>>()

@@ -132,6 +132,9 @@ impl Validator {
             ),
             Some(Node::Mapping(m)) => {
                 for (k, node) in m.iter() {
+                    if let Some(a) = Address::parse(k.as_str()) {
+                        self.declared.insert(a);
+                    }
                     if let Some(r) = self.resource(k, node, &stack_name, &tags) {
                         resources.insert(r.address.clone(), r);
                     }

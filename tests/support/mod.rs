@@ -88,6 +88,14 @@ impl Moto {
     pub fn ecr(&self) -> aws_sdk_ecr::Client {
         aws_sdk_ecr::Client::new(&self.sdk_config())
     }
+
+    pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk_config())
+    }
+
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.sdk_config())
+    }
 }
 
 impl Drop for Moto {
@@ -174,7 +182,18 @@ impl Workdir {
 }
 
 pub fn demo_stack() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/demo.yaml")).unwrap()
+    stack_file("demo")
+}
+
+pub fn stack_file(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("stacks/{name}.yaml")),
+    )
+    .unwrap()
+}
+
+pub fn last_line(s: &str) -> &str {
+    s.trim_end().lines().last().unwrap_or("")
 }
 
 /// A TCP endpoint that counts connections and answers none: proof that a command

@@ -1,0 +1,545 @@
+//! The cut-over against moto: weighted target groups, listener rules, a target
+//! group replaced while in use, and a progressive rollout that an alarm reverts.
+//! Every check reads the emulator through the SDK.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use support::{Moto, Workdir, last_line, runtime, stack_file};
+
+/// A stack with the network, two target groups, an ALB and a listener whose
+/// forward is given; `extra` is appended under `resources:`.
+fn stack(ec2: i64, eks: i64, rollout: &str, extra: &str) -> String {
+    let base = stack_file("cutover");
+    let start = base.find("  listener.http:").unwrap();
+    let end = base.find("outputs:").unwrap();
+    let listener = format!(
+        "  listener.http:\n    load_balancer_arn: ${{load_balancer.web.arn}}\n    port: 80\n    protocol: HTTP\n    forward:\n      - {{ target_group_arn: \"${{target_group.ec2.arn}}\", weight: {ec2} }}\n      - {{ target_group_arn: \"${{target_group.eks.arn}}\", weight: {eks} }}\n{rollout}{extra}\n"
+    );
+    format!("{}{listener}{}", &base[..start], &base[end..])
+}
+
+/// The listener's forward as read from the emulator: target group name → weight.
+fn forward(moto: &Moto) -> BTreeMap<String, i32> {
+    let rt = runtime();
+    let elb = moto.elbv2();
+    let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
+    let lb = lbs.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let listeners = rt
+        .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
+        .unwrap();
+    assert_eq!(listeners.listeners().len(), 1);
+    let action = &listeners.listeners()[0].default_actions()[0];
+    weights(moto, action)
+}
+
+fn weights(
+    moto: &Moto,
+    action: &aws_sdk_elasticloadbalancingv2::types::Action,
+) -> BTreeMap<String, i32> {
+    let names = tg_names(moto);
+    action
+        .forward_config()
+        .unwrap()
+        .target_groups()
+        .iter()
+        .map(|t| {
+            (
+                names[t.target_group_arn().unwrap()].clone(),
+                t.weight().unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+/// Target group ARN → the handle in its infra:address tag (or its name).
+fn tg_names(moto: &Moto) -> BTreeMap<String, String> {
+    let rt = runtime();
+    let elb = moto.elbv2();
+    let groups = rt.block_on(elb.describe_target_groups().send()).unwrap();
+    let arns: Vec<String> = groups
+        .target_groups()
+        .iter()
+        .map(|g| g.target_group_arn().unwrap().to_string())
+        .collect();
+    let tags = rt
+        .block_on(elb.describe_tags().set_resource_arns(Some(arns)).send())
+        .unwrap();
+    groups
+        .target_groups()
+        .iter()
+        .map(|g| {
+            let arn = g.target_group_arn().unwrap();
+            let handle = tags
+                .tag_descriptions()
+                .iter()
+                .find(|d| d.resource_arn() == Some(arn))
+                .and_then(|d| d.tags().iter().find(|t| t.key() == Some("infra:address")))
+                .and_then(|t| t.value())
+                .unwrap_or(g.target_group_name().unwrap())
+                .to_string();
+            (arn.to_string(), handle)
+        })
+        .collect()
+}
+
+fn split(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn listener_arn(moto: &Moto) -> String {
+    let rt = runtime();
+    let elb = moto.elbv2();
+    let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
+    let lb = lbs.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let l = rt
+        .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
+        .unwrap();
+    l.listeners()[0].listener_arn().unwrap().to_string()
+}
+
+#[test]
+fn weights_move_in_place_100_90_50_0() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &stack(100, 0, "", ""));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
+    );
+    let arn = listener_arn(&moto);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    for (ec2, eks, line) in [
+        (
+            90,
+            10,
+            "~ forward: target_group.ec2 100 → 90 (100% → 90%), target_group.eks 0 → 10 (0% → 10%)",
+        ),
+        (
+            50,
+            50,
+            "~ forward: target_group.ec2 90 → 50 (90% → 50%), target_group.eks 10 → 50 (10% → 50%)",
+        ),
+        (
+            0,
+            100,
+            "~ forward: target_group.ec2 50 → 0 (50% → 0%), target_group.eks 50 → 100 (50% → 100%)",
+        ),
+    ] {
+        w.write_stack(&stack(ec2, eks, "", ""));
+        let plan = w.run(&["plan", "stack.yaml"]);
+        assert!(plan.stdout.contains(line), "{}", plan.stdout);
+        assert!(
+            plan.stdout
+                .contains("  # listener.http will be updated in place"),
+            "{}",
+            plan.stdout
+        );
+        assert_eq!(
+            last_line(&plan.stdout),
+            "Plan: 0 to add, 1 to change, 0 to destroy."
+        );
+        let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert_eq!(
+            forward(&moto),
+            split(&[
+                ("target_group.ec2", ec2 as i32),
+                ("target_group.eks", eks as i32)
+            ])
+        );
+        assert_eq!(listener_arn(&moto), arn, "the listener is updated in place");
+        let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+        assert_eq!(again.code, 0, "{}", again.stdout);
+    }
+
+    // A one-target forward without a weight and the same target with a weight are
+    // the same thing: no perpetual diff.
+    let one = stack(0, 100, "", "").replace(
+        "      - { target_group_arn: \"${target_group.ec2.arn}\", weight: 0 }\n",
+        "",
+    );
+    w.write_stack(&one.replace("weight: 100 }", "weight: 5 }"));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+    w.write_stack(&one.replace(", weight: 100 }", " }"));
+    let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+
+    let r = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let rt = runtime();
+    assert!(
+        rt.block_on(moto.elbv2().describe_load_balancers().send())
+            .unwrap()
+            .load_balancers()
+            .is_empty()
+    );
+    assert!(
+        rt.block_on(moto.elbv2().describe_target_groups().send())
+            .unwrap()
+            .target_groups()
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_alarm_during_a_rollout_reverts_the_weights() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let cw = moto.cloudwatch();
+    rt.block_on(
+        cw.put_metric_alarm()
+            .alarm_name("cutover-5xx")
+            .metric_name("HTTPCode_Target_5XX_Count")
+            .namespace("AWS/ApplicationELB")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(10.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+            )
+            .send(),
+    )
+    .unwrap();
+    let rollout =
+        "    rollout: { steps: [25, 50, 100], pause_seconds: 2, alarms: [cutover-5xx] }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+
+    w.write_stack(&stack(0, 100, rollout, ""));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("rollout: 3 steps (25%, 50%, 100%), 2 s apart, gated by alarm cutover-5xx"),
+        "{}",
+        plan.stdout
+    );
+    let mut child = w
+        .command(&["apply", "--auto-approve", "stack.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut fired = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        // During the second pause, the alarm goes off.
+        if line.contains("rollout step 2/3 (50%)") {
+            assert_eq!(
+                forward(&moto),
+                split(&[("target_group.ec2", 50), ("target_group.eks", 50)])
+            );
+            rt.block_on(
+                cw.set_alarm_state()
+                    .alarm_name("cutover-5xx")
+                    .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+                    .state_reason("5xx above threshold")
+                    .send(),
+            )
+            .unwrap();
+            fired = true;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(fired, "the second step was reached:\n{log}");
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(
+            "rollout step 1/3 (25%): target_group.ec2 75 (75%), target_group.eks 25 (25%)"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains("rollout of listener.http reverted before step 3 of 3 (100%): alarm cutover-5xx is in ALARM"),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)]),
+        "weights reverted"
+    );
+
+    // State records the weights in force and what happened; the change is still pending.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
+            .unwrap();
+    let rec = &state["resources"]["listener.http"]["rollout"];
+    assert!(
+        rec["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("reverted before step 3 of 3"),
+        "{rec}"
+    );
+    assert_eq!(
+        rec["steps"].as_array().unwrap().len(),
+        3,
+        "two steps and the revert: {rec}"
+    );
+    let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(plan.code, 2);
+    assert!(
+        plan.stdout.contains(
+            "~ forward: target_group.ec2 100 → 0 (100% → 0%), target_group.eks 0 → 100 (0% → 100%)"
+        ),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
+    let moto = Moto::start();
+    let rt = runtime();
+    // The EC2 side exists before the migration, outside infra.
+    let vpc = rt
+        .block_on(moto.ec2().create_vpc().cidr_block("10.99.0.0/16").send())
+        .unwrap();
+    let external = rt
+        .block_on(
+            moto.elbv2()
+                .create_target_group()
+                .name("legacy-ec2")
+                .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+                .port(80)
+                .vpc_id(vpc.vpc().unwrap().vpc_id().unwrap())
+                .send(),
+        )
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let rule = |a: i64, b: i64| {
+        format!(
+            "  listener_rule.api:\n    listener_arn: ${{listener.http.arn}}\n    priority: 10\n    conditions: {{ path_patterns: [\"/api/*\"], host_headers: [api.example.com] }}\n    forward:\n      - {{ target_group_arn: \"{external}\", weight: {a} }}\n      - {{ target_group_arn: \"${{target_group.eks.arn}}\", weight: {b} }}\n"
+        )
+    };
+    let text = |a, b| stack(100, 0, "", &rule(a, b)).replace("${target_group.ec2.arn}", &external);
+    let w = Workdir::new(&moto.url, &text(80, 20));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        forward(&moto),
+        split(&[("legacy-ec2", 100), ("target_group.eks", 0)])
+    );
+    let rules = || {
+        let r = rt
+            .block_on(
+                moto.elbv2()
+                    .describe_rules()
+                    .listener_arn(listener_arn(&moto))
+                    .send(),
+            )
+            .unwrap();
+        r.rules()
+            .iter()
+            .filter(|r| r.is_default() != Some(true))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let got = rules();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].priority(), Some("10"));
+    assert_eq!(
+        weights(&moto, &got[0].actions()[0]),
+        split(&[("legacy-ec2", 80), ("target_group.eks", 20)])
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    w.write_stack(&text(10, 90));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains(
+            "~ forward: legacy-ec2 80 → 10 (80% → 10%), target_group.eks 20 → 90 (20% → 90%)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 1 to change, 0 to destroy."
+    );
+    let rule_arn = got[0].rule_arn().unwrap().to_string();
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    let got = rules();
+    assert_eq!(
+        got[0].rule_arn(),
+        Some(rule_arn.as_str()),
+        "the rule changes in place"
+    );
+    assert_eq!(
+        weights(&moto, &got[0].actions()[0]),
+        split(&[("legacy-ec2", 10), ("target_group.eks", 90)])
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    // Destroy leaves the external group alone.
+    assert_eq!(w.run(&["destroy", "--auto-approve", "stack.yaml"]).code, 0);
+    let left = rt
+        .block_on(moto.elbv2().describe_target_groups().send())
+        .unwrap();
+    assert_eq!(left.target_groups().len(), 1);
+    assert_eq!(
+        left.target_groups()[0].target_group_arn(),
+        Some(external.as_str())
+    );
+}
+
+#[test]
+fn a_target_group_in_use_is_replaced_in_one_apply() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &stack(50, 50, "", ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    let before: Vec<String> = tg_names(&moto)
+        .into_iter()
+        .filter(|(_, n)| n == "target_group.eks")
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(before.len(), 1);
+
+    // A new port cannot change in place.
+    let text = stack(50, 50, "", "");
+    let i = text.find("target_group.eks:").unwrap();
+    let j = i + text[i..].find("port: 80").unwrap();
+    w.write_stack(&format!("{}port: 8080{}", &text[..j], &text[j + 8..]));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# target_group.eks must be replaced (the new one is created first)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("~ port: 80 -> 8080  # forces replacement"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 1 to add, 1 to change, 1 to destroy."
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let names = tg_names(&moto);
+    let after: Vec<&String> = names
+        .iter()
+        .filter(|(_, n)| *n == "target_group.eks")
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(after.len(), 1, "exactly one eks group: {names:?}");
+    assert_ne!(after[0], &before[0], "a new group");
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 50), ("target_group.eks", 50)]),
+        "the listener points at it"
+    );
+    let rt = runtime();
+    let g = rt
+        .block_on(
+            moto.elbv2()
+                .describe_target_groups()
+                .target_group_arns(after[0].as_str())
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(g.target_groups()[0].port(), Some(8080));
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
+    let moto = Moto::start();
+    let rollout = "    rollout: { steps: [25, 50, 100], pause_seconds: 30 }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    w.write_stack(&stack(0, 100, rollout, ""));
+    let mut child = w
+        .command(&["apply", "--auto-approve", "stack.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("rollout step 1/3 (25%)") {
+            let ok = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            break;
+        }
+    }
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("rollout of listener.http interrupted after step 1 of 3 (25%)"),
+        "{log}"
+    );
+    // The weights of the last completed step are in force and in state.
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 75), ("target_group.eks", 25)])
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        state["resources"]["listener.http"]["rollout"]["outcome"],
+        "interrupted after step 1 of 3"
+    );
+    assert!(
+        !w.path("state/cutover.json.lock").exists(),
+        "the lock is released"
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains(
+            "~ forward: target_group.ec2 75 → 0 (75% → 0%), target_group.eks 25 → 100 (25% → 100%)"
+        ),
+        "{}",
+        plan.stdout
+    );
+}
