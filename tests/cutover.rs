@@ -22,8 +22,8 @@ fn stack(ec2: i64, eks: i64, rollout: &str, extra: &str) -> String {
     format!("{}{listener}{}", &base[..start], &base[end..])
 }
 
-/// The listener's forward as read from the emulator: target group name → weight.
-fn forward(moto: &Moto) -> BTreeMap<String, i32> {
+/// The stack's one listener, as the emulator has it.
+fn listener(moto: &Moto) -> aws_sdk_elasticloadbalancingv2::types::Listener {
     let rt = runtime();
     let elb = moto.elbv2();
     let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
@@ -35,8 +35,16 @@ fn forward(moto: &Moto) -> BTreeMap<String, i32> {
         .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
         .unwrap();
     assert_eq!(listeners.listeners().len(), 1);
-    let action = &listeners.listeners()[0].default_actions()[0];
-    weights(moto, action)
+    listeners.listeners()[0].clone()
+}
+
+/// The listener's forward as read from the emulator: target group name → weight.
+fn forward(moto: &Moto) -> BTreeMap<String, i32> {
+    weights(moto, &listener(moto).default_actions()[0])
+}
+
+fn listener_arn(moto: &Moto) -> String {
+    listener(moto).listener_arn().unwrap().to_string()
 }
 
 fn weights(
@@ -91,20 +99,6 @@ fn tg_names(moto: &Moto) -> BTreeMap<String, String> {
 
 fn split(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-}
-
-fn listener_arn(moto: &Moto) -> String {
-    let rt = runtime();
-    let elb = moto.elbv2();
-    let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
-    let lb = lbs.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let l = rt
-        .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
-        .unwrap();
-    l.listeners()[0].listener_arn().unwrap().to_string()
 }
 
 #[test]

@@ -4,11 +4,7 @@
 mod support;
 
 use aws_sdk_ec2::types::Filter;
-use support::{Moto, Tripwire, Workdir, demo_stack, runtime};
-
-fn last_line(s: &str) -> &str {
-    s.trim_end().lines().last().unwrap_or("")
-}
+use support::{Moto, Tripwire, Workdir, demo_stack, last_line, runtime};
 
 fn tagged(f: &str) -> Filter {
     Filter::builder().name(f).values("demo").build()
