@@ -537,3 +537,133 @@ fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
         plan.stdout
     );
 }
+
+#[test]
+fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
+    let moto = Moto::start();
+    let extra = r#"  listener.redirect:
+    load_balancer_arn: ${load_balancer.web.arn}
+    port: 8080
+    protocol: HTTP
+    redirect: { status_code: HTTP_301, port: "80" }
+  listener.maintenance:
+    load_balancer_arn: ${load_balancer.web.arn}
+    port: 8081
+    protocol: HTTP
+    fixed_response: { status_code: "503", content_type: text/plain, message_body: back soon }
+  listener_rule.health:
+    listener_arn: ${listener.http.arn}
+    priority: 5
+    conditions:
+      host_headers: [status.example.com]
+      http_headers: [{ name: X-Probe, values: ["1"] }]
+    fixed_response: { status_code: "200" }
+  target_group.pods:
+    vpc_id: ${vpc.main.id}
+    protocol: HTTP
+    port: 8080
+    target_type: ip
+    stickiness: { enabled: true, duration_seconds: 600 }
+    targets: [{ id: 10.30.0.10 }, { id: 10.30.0.11, port: 9090 }]
+"#;
+    let w = Workdir::new(&moto.url, &stack(100, 0, "", extra));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "no perpetual diff:\n{}", plan.stdout);
+
+    let rt = runtime();
+    let elb = moto.elbv2();
+    let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
+    let lb = lbs.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let listeners = rt
+        .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
+        .unwrap();
+    let by_port = |p: i32| {
+        listeners
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(p))
+            .unwrap()
+            .default_actions()[0]
+            .clone()
+    };
+    let redirect = by_port(8080);
+    assert_eq!(redirect.redirect_config().unwrap().port(), Some("80"));
+    assert_eq!(
+        redirect
+            .redirect_config()
+            .unwrap()
+            .status_code()
+            .map(|s| s.as_str()),
+        Some("HTTP_301")
+    );
+    let fixed = by_port(8081);
+    assert_eq!(
+        fixed.fixed_response_config().unwrap().message_body(),
+        Some("back soon")
+    );
+    let pods = tg_names(&moto)
+        .into_iter()
+        .find(|(_, n)| n == "target_group.pods")
+        .unwrap()
+        .0;
+    let health = rt
+        .block_on(elb.describe_target_health().target_group_arn(&pods).send())
+        .unwrap();
+    let mut targets: Vec<(String, i32)> = health
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            (
+                d.target().unwrap().id().unwrap().to_string(),
+                d.target().unwrap().port().unwrap(),
+            )
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            ("10.30.0.10".to_string(), 8080),
+            ("10.30.0.11".to_string(), 9090)
+        ]
+    );
+
+    // One target leaves, another joins: registered and deregistered in place.
+    w.write_stack(&stack(
+        100,
+        0,
+        "",
+        &extra.replace("{ id: 10.30.0.10 }", "{ id: 10.30.0.12 }"),
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("+ { id: \"10.30.0.12\", port: 8080 }")
+            || plan.stdout.contains("+ { id: \"10.30.0.12\" }"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 1 to change, 0 to destroy."
+    );
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    let health = rt
+        .block_on(elb.describe_target_health().target_group_arn(&pods).send())
+        .unwrap();
+    let mut ids: Vec<&str> = health
+        .target_health_descriptions()
+        .iter()
+        .map(|d| d.target().unwrap().id().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["10.30.0.11", "10.30.0.12"]);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+}
