@@ -58,16 +58,24 @@ impl From<LoadError> for Failure {
     }
 }
 
-/// Validates a stack file; warnings are printed to stderr.
-pub fn load_stack(file: &Path) -> Result<Stack, Failure> {
-    let (stack, warnings) = stack::load(file)?;
-    if !warnings.is_empty() {
-        let report = StackErrors {
-            file: stack.file.clone(),
-            problems: warnings,
-        };
-        eprint!("{}", report.render(false));
+/// Validates a stack file. Warnings are printed to stderr, or, with `strict`,
+/// refused as errors.
+pub fn load_stack(file: &Path, strict: bool) -> Result<Stack, Failure> {
+    let (stack, mut warnings) = stack::load(file)?;
+    if warnings.is_empty() {
+        return Ok(stack);
     }
+    if strict {
+        warnings.iter_mut().for_each(|w| w.warning = false);
+    }
+    let report = StackErrors {
+        file: stack.file.clone(),
+        problems: warnings,
+    };
+    if strict {
+        return Err(Failure::Invalid(report));
+    }
+    eprint!("{}", report.render(crate::cli::color(&std::io::stderr())));
     Ok(stack)
 }
 
@@ -85,7 +93,7 @@ pub fn open(
     state_override: Option<&Path>,
     operation: &str,
 ) -> Result<Session, Failure> {
-    let stack = load_stack(file)?;
+    let stack = load_stack(file, crate::cli::strict())?;
     let graph = Graph::build(&stack);
     let path: PathBuf = match (state_override, &stack.state_path) {
         (Some(p), _) => p.to_path_buf(),
@@ -217,6 +225,15 @@ pub async fn plan(
             }
         )
     );
+    if !plan.problems.is_empty() {
+        return Err(Failure::new(
+            format!(
+                "this plan cannot be carried out:\n  {}",
+                plan.problems.join("\n  ")
+            ),
+            Some("change the stack file so that AWS can make each change, then plan again"),
+        ));
+    }
     Ok((session, aws, plan))
 }
 

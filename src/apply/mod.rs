@@ -13,12 +13,13 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use crate::aws::registry::with_provider;
+use crate::aws::wait::Phase;
 use crate::aws::{Attrs, Aws, Provider};
 use crate::graph::{Graph, Part};
 use crate::plan::{Action, Observed, Plan};
 use crate::stack::reference::{self, Reference};
 use crate::stack::{Address, Stack};
-use crate::state::{Deposed, LocalBackend, ResourceState, State, StateError};
+use crate::state::{Deposed, LocalBackend, Pending, ResourceState, State, StateError};
 
 pub use steps::{Op, Step, build_steps};
 
@@ -242,6 +243,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
     match step.op {
         Op::Create => {
             let after = desired(ctx, &ctx.store.lock().await.state, a, Part::Main)?;
+            let after = with_timeouts(ctx, a, after);
             let ty = a.ty.as_str();
             let id = with_provider!(ty, P => P::create(aws, &after).await)?;
             // Remember it at once: an interrupted apply must not forget what it made.
@@ -253,6 +255,10 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 &after,
             )
             .await?;
+            // AWS accepted it: a run killed while waiting resumes the wait.
+            set_pending(ctx, a, Some(Phase::Create)).await?;
+            with_provider!(ty, P => P::wait(aws, &id, Phase::Create, &after).await)?;
+            set_pending(ctx, a, None).await?;
             let observed = read_back(aws, ty, &id).await?;
             with_provider!(ty, P => P::update(aws, &id, &observed, &after).await)?;
             let observed = read_back(aws, ty, &id).await?;
@@ -274,8 +280,11 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             if rollout::applies(&before, &after) {
                 return rollout::run(ctx, a, &id, &before, &after).await;
             }
+            let after = with_timeouts(ctx, a, after);
             let ty = a.ty.as_str();
+            set_pending(ctx, a, Some(Phase::Update)).await?;
             with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
+            with_provider!(ty, P => P::wait(aws, &id, Phase::Update, &after).await)?;
             let observed = read_back(aws, ty, &id).await?;
             record(ctx, a, &id, observed, &after).await?;
             Ok(String::new())
@@ -327,14 +336,70 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 }
                 (r.id.clone(), before)
             };
+            let before = with_timeouts(ctx, a, before);
             let ty = a.ty.as_str();
+            set_pending(ctx, a, Some(Phase::Delete)).await?;
             with_provider!(ty, P => P::delete(aws, &id, &before).await)?;
+            with_provider!(ty, P => P::wait(aws, &id, Phase::Delete, &before).await)?;
             let mut store = ctx.store.lock().await;
             store.state.resources.remove(a);
             store.save()?;
             Ok(String::new())
         }
+        Op::Wait => {
+            let (id, pending, attrs) = {
+                let store = ctx.store.lock().await;
+                let r = &store.state.resources[a];
+                (r.id.clone(), r.pending.clone(), r.attributes.clone())
+            };
+            let Some(pending) = pending else {
+                return Ok(String::new());
+            };
+            let phase = pending.phase();
+            let attrs = with_timeouts(ctx, a, attrs);
+            let ty = a.ty.as_str();
+            with_provider!(ty, P => P::wait(aws, &id, phase, &attrs).await)?;
+            if matches!(phase, Phase::Delete) {
+                let mut store = ctx.store.lock().await;
+                store.state.resources.remove(a);
+                store.save()?;
+            } else {
+                let observed = read_back(aws, ty, &id).await?;
+                record(ctx, a, &id, observed, &attrs).await?;
+            }
+            Ok(format!(
+                " (the wait an earlier apply left: {})",
+                pending.operation
+            ))
+        }
     }
+}
+
+/// The resource's `timeouts` from the stack, for the provider's waits.
+fn with_timeouts(ctx: &Ctx, address: &Address, mut attrs: Attrs) -> Attrs {
+    let timeouts = ctx
+        .stack
+        .as_ref()
+        .and_then(|s| s.resources.get(address))
+        .map(|r| &r.timeouts);
+    if let Some(t) = timeouts.filter(|t| !t.is_empty()) {
+        attrs.insert("timeouts".into(), serde_json::json!(t));
+    }
+    attrs
+}
+
+/// Records in state that AWS has accepted an operation that is not finished, or
+/// that it has finished (`None`).
+async fn set_pending(ctx: &Ctx, address: &Address, phase: Option<Phase>) -> anyhow::Result<()> {
+    let mut store = ctx.store.lock().await;
+    if let Some(r) = store.state.resources.get_mut(address) {
+        r.pending = phase.map(|p| Pending {
+            operation: p.name().to_string(),
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        store.save()?;
+    }
+    Ok(())
 }
 
 /// Writes a resource's observed attributes (plus the ones kept only in state) and
@@ -389,6 +454,7 @@ async fn record(
                 .unwrap_or_default(),
             deposed,
             rollout,
+            pending: None,
         },
     );
     store.save()?;

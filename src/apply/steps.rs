@@ -22,6 +22,8 @@ pub enum Op {
     ApplyDeferred,
     /// Deletes the old object of a create-before-destroy replacement.
     DeleteDeposed,
+    /// Finishes waiting for what an interrupted apply had started.
+    Wait,
 }
 
 impl Op {
@@ -33,6 +35,7 @@ impl Op {
             Op::Update => "updating",
             Op::ApplyDeferred => "applying rules",
             Op::DeleteDeposed => "destroying the replaced object",
+            Op::Wait => "waiting for AWS to finish",
         }
     }
 
@@ -44,6 +47,7 @@ impl Op {
             Op::Update => "updated",
             Op::ApplyDeferred => "rules applied",
             Op::DeleteDeposed => "replaced object destroyed",
+            Op::Wait => "ready",
         }
     }
 }
@@ -91,6 +95,9 @@ pub fn build_steps(
         if change.deposed {
             add(&mut steps, a, Op::DeleteDeposed);
             continue;
+        }
+        if change.pending.is_some() {
+            add(&mut steps, a, Op::Wait);
         }
         match change.action {
             Action::NoOp => {}
@@ -143,8 +150,11 @@ pub fn build_steps(
     let main_step = |a: &Address| get(a, Op::Create).or_else(|| get(a, Op::Update));
     for (i, step) in steps.iter().enumerate() {
         let a = &step.address;
+        if step.op != Op::Wait {
+            edge(&mut deps, get(a, Op::Wait), Some(i));
+        }
         match step.op {
-            Op::DeleteDeferred => {}
+            Op::DeleteDeferred | Op::Wait => {}
             Op::Delete => {
                 edge(&mut deps, get(a, Op::DeleteDeferred), Some(i));
                 // What depended on it goes first.

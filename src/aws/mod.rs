@@ -6,7 +6,11 @@ pub mod registry;
 
 mod ec2_tags;
 pub mod ecr_repository;
+pub mod eks_cluster;
+pub mod eks_nodegroup;
 mod elbv2;
+pub mod iam_role;
+pub mod launch_template;
 pub mod listener;
 pub mod listener_rule;
 pub mod load_balancer;
@@ -15,6 +19,7 @@ pub mod security_group;
 pub mod subnet;
 pub mod target_group;
 pub mod vpc;
+pub mod wait;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -37,6 +42,11 @@ pub trait Provider {
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String>;
     async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
     async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()>;
+    /// Waits until AWS has finished what it accepted (EKS works asynchronously).
+    /// `attrs` carries the resource's `timeouts`.
+    async fn wait(_aws: &Aws, _id: &str, _phase: wait::Phase, _attrs: &Attrs) -> Result<()> {
+        Ok(())
+    }
     /// Brings the deferred attributes (security group rules) in line.
     async fn update_deferred(_aws: &Aws, _id: &str, _after: &Attrs) -> Result<()> {
         Ok(())
@@ -55,6 +65,8 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub eks: aws_sdk_eks::Client,
 }
 
 impl Aws {
@@ -82,6 +94,8 @@ impl Aws {
             ecr: aws_sdk_ecr::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
         }
     }
 }
@@ -104,6 +118,17 @@ where
 /// The error code of an SDK error, if AWS sent one.
 pub fn code<E: ProvideErrorMetadata>(e: &E) -> &str {
     e.code().unwrap_or("")
+}
+
+/// An endpoint that does not implement the operation at all (an emulator's plain
+/// 404 page, with no AWS error code): callers fall back where they can.
+pub fn unimplemented<E: ProvideErrorMetadata>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool {
+    e.code().is_none() && e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
 }
 
 /// A string attribute, or "".

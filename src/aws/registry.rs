@@ -2,8 +2,8 @@
 //! `with_provider!`.
 
 use super::{
-    ecr_repository, listener, listener_rule, load_balancer, s3_bucket, security_group, subnet,
-    target_group, vpc,
+    ecr_repository, eks_cluster, eks_nodegroup, iam_role, launch_template, listener, listener_rule,
+    load_balancer, s3_bucket, security_group, subnet, target_group, vpc,
 };
 use crate::stack::schema::TypeSchema;
 
@@ -17,6 +17,10 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &load_balancer::SCHEMA,
     &listener::SCHEMA,
     &listener_rule::SCHEMA,
+    &iam_role::SCHEMA,
+    &eks_cluster::SCHEMA,
+    &launch_template::SCHEMA,
+    &eks_nodegroup::SCHEMA,
 ];
 
 pub fn schema(ty: &str) -> Option<&'static TypeSchema> {
@@ -61,6 +65,22 @@ macro_rules! with_provider {
             }
             "listener_rule" => {
                 type $p = $crate::aws::listener_rule::ListenerRule;
+                $body
+            }
+            "iam_role" => {
+                type $p = $crate::aws::iam_role::IamRole;
+                $body
+            }
+            "eks_cluster" => {
+                type $p = $crate::aws::eks_cluster::EksCluster;
+                $body
+            }
+            "launch_template" => {
+                type $p = $crate::aws::launch_template::LaunchTemplate;
+                $body
+            }
+            "eks_nodegroup" => {
+                type $p = $crate::aws::eks_nodegroup::EksNodegroup;
                 $body
             }
             other => Err(anyhow::anyhow!("no provider for resource type `{other}`")),

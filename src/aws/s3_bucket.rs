@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::vpc::into_map;
 use super::{Attrs, Aws, Provider, Result, aws_error, b, code, differs, s, tags, tags_value};
-use crate::stack::schema::{Attr, Default, Kind, NameDefault, TypeSchema};
+use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "s3_bucket",
@@ -28,8 +28,23 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName)),
+    lint: Some(lint),
     ..TypeSchema::BASE
 };
+
+fn lint(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
+    if attrs.get("public_access_block") == Some(&serde_json::Value::Bool(false)) {
+        vec![Finding {
+            pointer: "/public_access_block".into(),
+            message: "the bucket's public access block is off".into(),
+            hint: Some(
+                "keep public_access_block: true unless the bucket must serve the public".into(),
+            ),
+        }]
+    } else {
+        Vec::new()
+    }
+}
 
 pub struct S3Bucket;
 

@@ -45,6 +45,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "arn", "name"],
     name_attr: Some(("name", NameDefault::StackAndName)),
     check: Some(check),
+    lint: Some(lint),
     ..TypeSchema::BASE
 };
 
@@ -84,6 +85,40 @@ fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
                 }),
                 _ => {}
             }
+        }
+    }
+    out
+}
+
+/// Open to the internet on anything but HTTP and HTTPS.
+fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, rule) in attrs
+        .get("ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let open = rule.get("cidr").and_then(Value::as_str) == Some("0.0.0.0/0");
+        let web = matches!(rule.get("protocol").and_then(Value::as_str), Some("tcp"))
+            && matches!(
+                rule.get("ports").and_then(Value::as_str),
+                Some("80" | "443")
+            );
+        if open && !web {
+            let ports = rule
+                .get("ports")
+                .and_then(Value::as_str)
+                .unwrap_or("all ports");
+            out.push(Finding {
+                pointer: format!("/ingress/{i}"),
+                message: format!("ingress from 0.0.0.0/0 on {ports} (not 80 or 443)"),
+                hint: Some(
+                    "narrow the CIDR, or reach the port through the load balancer or a bastion"
+                        .into(),
+                ),
+            });
         }
     }
     out
@@ -321,8 +356,8 @@ fn permission_description<'a>(group: &'a SecurityGroup_, r: &SecurityGroupRule) 
         .iter()
         .filter(|p| {
             p.ip_protocol() == r.ip_protocol()
-                && p.from_port() == r.from_port()
-                && p.to_port() == r.to_port()
+                && p.from_port().unwrap_or(-1) == r.from_port().unwrap_or(-1)
+                && p.to_port().unwrap_or(-1) == r.to_port().unwrap_or(-1)
         })
         .flat_map(|p| p.user_id_group_pairs())
         .find(|pair| pair.group_id() == Some(target))

@@ -23,6 +23,9 @@ pub struct Cli {
     /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Treat warnings about the stack file (the field-notes lints) as errors.
+    #[arg(long, global = true)]
+    strict: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +78,13 @@ struct RunArgs {
     state: StateArgs,
 }
 
+static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether `--strict` was given.
+pub fn strict() -> bool {
+    STRICT.get().copied().unwrap_or(false)
+}
+
 /// Colour only on a terminal, and never with NO_COLOR set.
 pub fn color(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -90,6 +100,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    let _ = STRICT.set(cli.strict);
     match run(cli) {
         Ok(code) => code,
         Err(Failure::Invalid(errors)) => {

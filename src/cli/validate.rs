@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use crate::ops::{self, Failure};
 
 pub fn exec(file: &Path) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(file)?;
+    let stack = ops::load_stack(file, super::strict())?;
     println!(
         "Success: stack {} is valid ({} resources).",
         stack.name,

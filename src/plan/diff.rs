@@ -40,9 +40,15 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
         values.insert(address, v);
     }
     let mut changes = Vec::new();
+    let mut problems = Vec::new();
     for (address, resource) in &stack.resources {
         let schema = resource.schema;
-        let after = resolve_map(resource.attrs.clone(), &values);
+        // Plans hold both sides in canonical form (a trust policy from its
+        // shorthand, documents normalised), so that what they show is what differs.
+        let mut after = resolve_map(resource.attrs.clone(), &values);
+        if let Some(canonical) = schema.canonical {
+            canonical(&mut after);
+        }
         let in_state = state.resources.get(address);
         let change = match observed.get(address).cloned().flatten() {
             None => Change {
@@ -55,6 +61,7 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                 reason: in_state.map(|_| "it was deleted outside infra".to_string()),
                 create_before_destroy: false,
                 deposed: false,
+                pending: pending(state, address),
             },
             Some(mut before) => {
                 if let Some(s) = in_state {
@@ -64,7 +71,15 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                         }
                     }
                 }
+                if let Some(canonical) = schema.canonical {
+                    canonical(&mut before);
+                }
                 let (changed, replace_because) = assess(schema, &before, &after);
+                if let Some(check) = schema.plan_check
+                    && let Some(why) = check(&before, &after)
+                {
+                    problems.push(format!("{address}: {why}"));
+                }
                 let action = if !replace_because.is_empty() {
                     Action::Replace
                 } else if !changed.is_empty() {
@@ -82,12 +97,16 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                     reason: None,
                     create_before_destroy: schema.create_before_destroy,
                     deposed: false,
+                    pending: pending(state, address),
                 }
             }
         };
         changes.push(change);
     }
     changes.extend(deposed(state));
+    for c in changes.iter_mut().filter(|c| !c.deposed) {
+        c.pending = pending(state, &c.address);
+    }
     for (address, _) in state
         .resources
         .iter()
@@ -110,6 +129,7 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
         changes,
         outputs,
         labels: labels(state),
+        problems,
     }
 }
 
@@ -150,12 +170,16 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         })
         .collect();
     changes.extend(deposed(state));
+    for c in changes.iter_mut().filter(|c| !c.deposed) {
+        c.pending = pending(state, &c.address);
+    }
     Plan {
         stack: state.stack.clone(),
         serial: state.serial,
         changes,
         outputs: Default::default(),
         labels: labels(state),
+        problems: Vec::new(),
     }
 }
 
@@ -170,7 +194,18 @@ fn delete(address: &Address, before: &Map<String, Value>, why: &str) -> Change {
         reason: (why != "destroy").then(|| why.to_string()),
         create_before_destroy: false,
         deposed: false,
+        pending: None,
     }
+}
+
+/// The operation an earlier apply left unfinished for this resource.
+fn pending(state: &State, address: &Address) -> Option<String> {
+    state
+        .resources
+        .get(address)?
+        .pending
+        .as_ref()
+        .map(|p| p.operation.clone())
 }
 
 fn resolve_map(

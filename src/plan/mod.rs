@@ -47,6 +47,9 @@ pub struct Change {
     pub create_before_destroy: bool,
     /// This change deletes the object a create-before-destroy replacement left.
     pub deposed: bool,
+    /// An operation an earlier apply started and did not see finish (`create`,
+    /// `update`, `delete`): apply waits for it first.
+    pub pending: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +64,8 @@ pub struct Plan {
     /// Addresses by the ids and ARNs of what the stack manages, so that renderers
     /// can say `target_group.eks` instead of an ARN.
     pub labels: BTreeMap<String, String>,
+    /// Changes AWS cannot make, found against what exists; such a plan is refused.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,8 +94,11 @@ impl Plan {
         c
     }
 
+    /// Whether apply has anything to do: a change, or a wait left by an earlier apply.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
+        self.changes
+            .iter()
+            .any(|c| c.action != Action::NoOp || c.pending.is_some())
     }
 
     /// The change of a resource (not of a deposed object).

@@ -35,6 +35,18 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         "infra will perform these actions (stack {}, state serial {}):\n",
         plan.stack, plan.serial
     );
+    for change in plan.changes.iter().filter(|c| c.pending.is_some()) {
+        let _ = writeln!(
+            out,
+            "  # {} is still being {} in AWS (an earlier apply stopped while waiting): infra waits for it first\n",
+            change.address,
+            match change.pending.as_deref() {
+                Some("create") => "created",
+                Some("delete") => "deleted",
+                _ => "updated",
+            }
+        );
+    }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         render_change(&mut out, plan, change, style);
         out.push('\n');
@@ -129,7 +141,10 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) 
                 } else {
                     ""
                 };
-                let (b, w) = (before.get(k).unwrap_or(&Value::Null), &after[k]);
+                let (b, w) = (
+                    before.get(k).unwrap_or(&Value::Null),
+                    after.get(k).unwrap_or(&Value::Null),
+                );
                 if k == "forward" {
                     let _ = writeln!(
                         out,

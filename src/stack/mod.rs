@@ -4,6 +4,7 @@
 //! against the resource schemas and reports every problem at once.
 
 pub mod diag;
+pub mod policy;
 pub mod reference;
 pub mod schema;
 mod validate;
@@ -75,6 +76,8 @@ pub struct Resource {
     pub attrs: Map<String, Value>,
     /// Edges added by hand with `depends_on`.
     pub depends_on: BTreeSet<Address>,
+    /// `timeouts:` in seconds, by phase (`create`, `update`, `delete`).
+    pub timeouts: BTreeMap<String, u64>,
     /// Where the resource's key sits in the file.
     pub loc: Loc,
 }

@@ -118,6 +118,17 @@ pub struct TypeSchema {
     pub name_attr: Option<(&'static str, NameDefault)>,
     /// Checks across attributes that the kinds alone cannot express.
     pub check: Option<Check>,
+    /// A change AWS cannot make, found only against what exists (an EKS version
+    /// that skips a minor): the plan fails with this message.
+    pub plan_check: Option<
+        fn(
+            &serde_json::Map<String, serde_json::Value>,
+            &serde_json::Map<String, serde_json::Value>,
+        ) -> Option<String>,
+    >,
+    /// Findings that are warnings (errors with `--strict`): the lessons of the
+    /// field notes, such as IMDSv2 with hop limit 2 on node launch templates.
+    pub lint: Option<Check>,
     /// Attribute combinations no two resources of the type may share (a
     /// listener's port on one load balancer).
     pub unique: &'static [&'static [&'static str]],
@@ -150,6 +161,8 @@ impl TypeSchema {
         taggable: true,
         name_attr: None,
         check: None,
+        lint: None,
+        plan_check: None,
         unique: &[],
         canonical: None,
         create_before_destroy: false,

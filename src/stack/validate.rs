@@ -12,7 +12,7 @@ use super::{Address, Resource, Stack};
 use crate::aws::registry;
 
 const TOP_KEYS: &[&str] = &["stack", "region", "state", "tags", "resources", "outputs"];
-const META_KEYS: &[&str] = &["depends_on"];
+const META_KEYS: &[&str] = &["depends_on", "timeouts"];
 
 pub fn validate(file: &str, text: &str) -> Result<(Stack, Vec<Problem>), StackErrors> {
     let mut v = Validator {
@@ -34,7 +34,7 @@ struct Validator {
     /// Where each attribute of each resource sits: (address, JSON pointer).
     locs: HashMap<(Address, String), Loc>,
     /// Every reference with where it was written.
-    refs: Vec<(Loc, Option<Address>, reference::Reference)>,
+    refs: Vec<(Loc, Option<Address>, reference::Reference, String)>,
     /// Every address written in the file, valid or not.
     declared: BTreeSet<Address>,
 }
@@ -382,6 +382,10 @@ impl Validator {
         if let Some(d) = map.get_node("depends_on") {
             depends_on = self.depends_on(d, &address);
         }
+        let timeouts = match map.get_node("timeouts") {
+            Some(t) => self.timeouts(t),
+            None => BTreeMap::new(),
+        };
         let mut attrs = self.object(
             map,
             schema.attrs,
@@ -427,11 +431,19 @@ impl Validator {
                     .error(loc, format!("{address}: {}", f.message), f.hint);
             }
         }
+        if let Some(lint) = schema.lint {
+            for f in lint(&attrs) {
+                let loc = self.locate(&address, &f.pointer).unwrap_or(key_loc);
+                self.d
+                    .warning(loc, format!("{address}: {}", f.message), f.hint);
+            }
+        }
         Some(Resource {
             address,
             schema,
             attrs,
             depends_on,
+            timeouts,
             loc: key_loc,
         })
     }
@@ -446,6 +458,45 @@ impl Validator {
             let cut = p.rfind('/')?;
             p.truncate(cut);
         }
+    }
+
+    /// `timeouts: { create: 30m, update: 1h, delete: 900s }`, in seconds.
+    fn timeouts(&mut self, node: &Node) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        let Some(m) = node.as_mapping() else {
+            let loc = self.node_loc(node);
+            self.d.error(
+                loc,
+                "`timeouts` must be a mapping",
+                Some("for example timeouts: { create: 30m, update: 60m, delete: 15m }".into()),
+            );
+            return out;
+        };
+        for (k, v) in m.iter() {
+            if !["create", "update", "delete"].contains(&k.as_str()) {
+                let loc = self.key_loc(k);
+                self.d.error(
+                    loc,
+                    format!("unknown timeout `{}`", k.as_str()),
+                    did_you_mean(k.as_str(), ["create", "update", "delete"]),
+                );
+                continue;
+            }
+            match v.as_scalar().and_then(|s| parse_duration(s.as_str())) {
+                Some(secs) => {
+                    out.insert(k.as_str().to_string(), secs);
+                }
+                None => {
+                    let loc = self.node_loc(v);
+                    self.d.error(
+                        loc,
+                        "a timeout is a number with a unit: s, m or h",
+                        Some("for example 30m, 1h or 90s".into()),
+                    );
+                }
+            }
+        }
+        out
     }
 
     fn depends_on(&mut self, node: &Node, own: &Address) -> BTreeSet<Address> {
@@ -474,6 +525,7 @@ impl Validator {
                             address: a.clone(),
                             attr: String::new(),
                         },
+                        "/depends_on".to_string(),
                     ));
                     out.insert(a);
                 }
@@ -588,7 +640,8 @@ impl Validator {
                 match p {
                     Piece::Ref(r) => {
                         has_ref = true;
-                        self.refs.push((loc, address.cloned(), r.clone()));
+                        self.refs
+                            .push((loc, address.cloned(), r.clone(), pointer.to_string()));
                     }
                     Piece::Malformed(text, _) => {
                         self.d.error(loc, format!("malformed reference `{text}`"), Some("references are written ${TYPE.NAME.ATTR}, for example ${vpc.main.id}".into()));
@@ -759,7 +812,7 @@ impl Validator {
     }
 
     fn check_references(&mut self, resources: &BTreeMap<Address, Resource>) {
-        for (loc, from, r) in std::mem::take(&mut self.refs) {
+        for (loc, from, r, pointer) in std::mem::take(&mut self.refs) {
             let Some(target) = resources.get(&r.address) else {
                 if self.declared.contains(&r.address) {
                     // Declared but invalid: its own errors say why.
@@ -794,7 +847,15 @@ impl Validator {
             if r.attr.is_empty() {
                 continue;
             }
-            if from.as_ref() == Some(&r.address) {
+            // A deferred attribute (a security group's rules) may name its own
+            // resource: it is applied after the resource exists.
+            let top = pointer
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or("");
+            let deferred = target.schema.attr(top).is_some_and(|x| x.deferred);
+            if from.as_ref() == Some(&r.address) && !deferred {
                 self.d
                     .error(loc, format!("`{}` refers to itself", r.address), None);
                 continue;
@@ -847,6 +908,20 @@ fn describe(kind: &Kind) -> String {
         Kind::Map(_) => "a mapping".into(),
         Kind::Object(_) => "a mapping of attributes".into(),
     }
+}
+
+/// `90s`, `30m`, `2h` in seconds; zero is refused.
+fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    (secs > 0).then_some(secs)
 }
 
 /// Parses `"N"` or `"N-M"` into an inclusive range.

@@ -50,6 +50,29 @@ pub struct ResourceState {
     /// The last progressive traffic shift of this listener or rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutRecord>,
+    /// An operation AWS accepted and has not finished: the next run waits for it
+    /// instead of starting it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pending {
+    /// `create`, `update` or `delete`.
+    pub operation: String,
+    pub since: String,
+}
+
+impl Pending {
+    pub fn phase(&self) -> crate::aws::wait::Phase {
+        use crate::aws::wait::Phase;
+        match self.operation.as_str() {
+            "create" => Phase::Create,
+            "delete" => Phase::Delete,
+            _ => Phase::Update,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,0 +1,358 @@
+//! `launch_template`: a launch template for EKS nodes, IMDSv2 with hop limit 2 by
+//! default. A change makes a new version and makes it the default.
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::types::{
+    InstanceType, LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
+    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
+    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest,
+    RequestLaunchTemplateData, ResourceType, ResponseLaunchTemplateData, Tag, VolumeType,
+};
+use serde_json::{Map, Value, json};
+
+use super::vpc::into_map;
+use super::{Attrs, Aws, Provider, Result, aws_error, code, ec2_tags, s, tags_value};
+use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+
+const METADATA: Kind = Kind::Object(&[
+    Attr::new("http_tokens", Kind::Enum(&["required", "optional"]))
+        .default(Default::Str("required")),
+    Attr::new("http_put_response_hop_limit", Kind::Int { min: 1, max: 64 })
+        .default(Default::Int(2)),
+    Attr::new("http_endpoint", Kind::Enum(&["enabled", "disabled"]))
+        .default(Default::Str("enabled")),
+]);
+
+const BLOCK_DEVICE: Kind = Kind::Object(&[
+    Attr::new("device_name", Kind::String).required(),
+    Attr::new(
+        "volume_size",
+        Kind::Int {
+            min: 1,
+            max: 16_384,
+        },
+    )
+    .required(),
+    Attr::new(
+        "volume_type",
+        Kind::Enum(&["gp2", "gp3", "io1", "io2", "st1", "sc1"]),
+    )
+    .default(Default::Str("gp3")),
+    Attr::new("encrypted", Kind::Bool).default(Default::Bool(true)),
+    Attr::new("delete_on_termination", Kind::Bool).default(Default::Bool(true)),
+]);
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "launch_template",
+    attrs: &[
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("metadata_options", METADATA).default(Default::Json("{}")),
+        Attr::new("instance_type", Kind::String),
+        // Plain text here; base64 on the wire.
+        Attr::new("user_data", Kind::String),
+        Attr::new("block_devices", Kind::List(&BLOCK_DEVICE)),
+        // Tags for the instances launched from the template.
+        Attr::new("instance_tags", Kind::Map(&Kind::String)),
+    ],
+    exports: &["id", "name", "latest_version", "default_version"],
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    lint: Some(lint),
+    ..TypeSchema::BASE
+};
+
+/// Pods sit one hop behind the node: IMDSv2 needs a hop limit of 2 to reach them,
+/// and IMDSv2 itself guards against SSRF.
+fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let m = &attrs["metadata_options"];
+    if m["http_tokens"] != "required" {
+        out.push(Finding {
+            pointer: "/metadata_options/http_tokens".into(),
+            message: "instance metadata without IMDSv2 (`http_tokens` is not `required`)".into(),
+            hint: Some("set http_tokens: required; IMDSv1 is open to SSRF".into()),
+        });
+    }
+    if m["http_put_response_hop_limit"]
+        .as_i64()
+        .is_some_and(|h| h < 2)
+    {
+        out.push(Finding {
+            pointer: "/metadata_options/http_put_response_hop_limit".into(),
+            message: "a hop limit below 2 keeps pods from reaching instance metadata".into(),
+            hint: Some(
+                "pods sit one hop behind the node: set http_put_response_hop_limit: 2".into(),
+            ),
+        });
+    }
+    out
+}
+
+/// The template data the stack asks for.
+fn data(attrs: &Attrs) -> RequestLaunchTemplateData {
+    let m = attrs
+        .get("metadata_options")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let metadata = LaunchTemplateInstanceMetadataOptionsRequest::builder()
+        .set_http_tokens(
+            m["http_tokens"]
+                .as_str()
+                .map(LaunchTemplateHttpTokensState::from),
+        )
+        .set_http_put_response_hop_limit(
+            m["http_put_response_hop_limit"].as_i64().map(|h| h as i32),
+        )
+        .set_http_endpoint(
+            m["http_endpoint"]
+                .as_str()
+                .map(LaunchTemplateInstanceMetadataEndpointState::from),
+        )
+        .build();
+    let devices = attrs
+        .get("block_devices")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|d| {
+                    LaunchTemplateBlockDeviceMappingRequest::builder()
+                        .set_device_name(d["device_name"].as_str().map(str::to_string))
+                        .ebs(
+                            LaunchTemplateEbsBlockDeviceRequest::builder()
+                                .set_volume_size(d["volume_size"].as_i64().map(|v| v as i32))
+                                .set_volume_type(d["volume_type"].as_str().map(VolumeType::from))
+                                .set_encrypted(d["encrypted"].as_bool())
+                                .set_delete_on_termination(d["delete_on_termination"].as_bool())
+                                .build(),
+                        )
+                        .build()
+                })
+                .collect()
+        });
+    let instance_tags = attrs
+        .get("instance_tags")
+        .and_then(Value::as_object)
+        .map(|t| {
+            vec![
+                LaunchTemplateTagSpecificationRequest::builder()
+                    .resource_type(ResourceType::Instance)
+                    .set_tags(Some(
+                        t.iter()
+                            .map(|(k, v)| {
+                                Tag::builder()
+                                    .key(k)
+                                    .value(v.as_str().unwrap_or_default())
+                                    .build()
+                            })
+                            .collect(),
+                    ))
+                    .build(),
+            ]
+        });
+    RequestLaunchTemplateData::builder()
+        .metadata_options(metadata)
+        .set_instance_type(
+            attrs
+                .get("instance_type")
+                .and_then(Value::as_str)
+                .map(InstanceType::from),
+        )
+        .set_user_data(
+            attrs
+                .get("user_data")
+                .and_then(Value::as_str)
+                .map(aws_smithy_types::base64::encode),
+        )
+        .set_block_device_mappings(devices)
+        .set_tag_specifications(instance_tags)
+        .build()
+}
+
+/// Template data in the stack file's words.
+fn data_value(d: &ResponseLaunchTemplateData, out: &mut Map<String, Value>) {
+    if let Some(m) = d.metadata_options() {
+        out.insert(
+            "metadata_options".into(),
+            json!({
+                "http_tokens": m.http_tokens().map(|t| t.as_str()).unwrap_or("optional"),
+                "http_put_response_hop_limit": m.http_put_response_hop_limit().unwrap_or(1),
+                "http_endpoint": m.http_endpoint().map(|e| e.as_str()).unwrap_or("enabled"),
+            }),
+        );
+    }
+    if let Some(t) = d.instance_type() {
+        out.insert("instance_type".into(), json!(t.as_str()));
+    }
+    if let Some(u) = d.user_data() {
+        let plain = aws_smithy_types::base64::decode(u)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        out.insert(
+            "user_data".into(),
+            json!(plain.unwrap_or_else(|| u.to_string())),
+        );
+    }
+    if !d.block_device_mappings().is_empty() {
+        let devices: Vec<Value> = d
+            .block_device_mappings()
+            .iter()
+            .map(|b| {
+                let e = b.ebs();
+                json!({
+                    "device_name": b.device_name(),
+                    "volume_size": e.and_then(|e| e.volume_size()),
+                    "volume_type": e.and_then(|e| e.volume_type()).map(|v| v.as_str()),
+                    "encrypted": e.and_then(|e| e.encrypted()).unwrap_or(false),
+                    "delete_on_termination": e.and_then(|e| e.delete_on_termination()).unwrap_or(false),
+                })
+            })
+            .collect();
+        out.insert("block_devices".into(), Value::Array(devices));
+    }
+    if let Some(spec) = d
+        .tag_specifications()
+        .iter()
+        .find(|t| t.resource_type() == Some(&ResourceType::Instance))
+    {
+        out.insert(
+            "instance_tags".into(),
+            tags_value(
+                spec.tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+            ),
+        );
+    }
+}
+
+pub struct LaunchTemplate;
+
+impl Provider for LaunchTemplate {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let mut templates = Vec::new();
+        match aws
+            .ec2
+            .describe_launch_templates()
+            .set_launch_template_ids(Some(ids.to_vec()))
+            .send()
+            .await
+        {
+            Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
+            // One missing id fails the whole call: ask one by one.
+            Err(e) if code(&e).starts_with("InvalidLaunchTemplateId") => {
+                for id in ids {
+                    match aws
+                        .ec2
+                        .describe_launch_templates()
+                        .launch_template_ids(id)
+                        .send()
+                        .await
+                    {
+                        Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
+                        Err(e) if code(&e).starts_with("InvalidLaunchTemplateId") => {}
+                        Err(e) => return Err(aws_error("DescribeLaunchTemplates", e)),
+                    }
+                }
+            }
+            Err(e) => return Err(aws_error("DescribeLaunchTemplates", e)),
+        }
+        let mut out = HashMap::new();
+        for t in templates {
+            let id = t.launch_template_id().unwrap_or_default().to_string();
+            let default_version = t.default_version_number().unwrap_or(1);
+            let mut attrs = into_map(json!({
+                "id": id,
+                "name": t.launch_template_name(),
+                "latest_version": t.latest_version_number().map(|v| v.to_string()),
+                "default_version": default_version.to_string(),
+                "tags": ec2_tags::value(t.tags()),
+            }));
+            let versions = aws
+                .ec2
+                .describe_launch_template_versions()
+                .launch_template_id(&id)
+                .versions(default_version.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeLaunchTemplateVersions", e))?;
+            if let Some(d) = versions
+                .launch_template_versions()
+                .first()
+                .and_then(|v| v.launch_template_data())
+            {
+                data_value(d, &mut attrs);
+            }
+            out.insert(id, attrs);
+        }
+        Ok(out)
+    }
+
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+        let out = aws
+            .ec2
+            .create_launch_template()
+            .launch_template_name(s(attrs, "name"))
+            .launch_template_data(data(attrs))
+            .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateLaunchTemplate", e))?;
+        Ok(out
+            .launch_template()
+            .and_then(|t| t.launch_template_id())
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// A change of the template data is a new version, made the default. (The
+    /// whole data is sent: a version made from a source version does not inherit
+    /// its data everywhere.)
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        let keys = [
+            "metadata_options",
+            "instance_type",
+            "user_data",
+            "block_devices",
+            "instance_tags",
+        ];
+        if keys
+            .iter()
+            .any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v)))
+        {
+            let v = aws
+                .ec2
+                .create_launch_template_version()
+                .launch_template_id(id)
+                .launch_template_data(data(after))
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateLaunchTemplateVersion", e))?;
+            let number = v
+                .launch_template_version()
+                .and_then(|v| v.version_number())
+                .unwrap_or(1);
+            aws.ec2
+                .modify_launch_template()
+                .launch_template_id(id)
+                .default_version(number.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifyLaunchTemplate", e))?;
+        }
+        ec2_tags::sync(aws, id, before, after).await
+    }
+
+    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+        match aws
+            .ec2
+            .delete_launch_template()
+            .launch_template_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e).starts_with("InvalidLaunchTemplateId") => Ok(()),
+            Err(e) => Err(aws_error("DeleteLaunchTemplate", e)),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! IAM policy documents compared by meaning: keys sorted, lists as sets, and a
+//! one-element list the same as its element. Pure.
+
+use serde_json::Value;
+
+/// The canonical text of a policy document, or `None` when it is not JSON.
+pub fn normalize(doc: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(doc).ok()?;
+    Some(canonical(&v).to_string())
+}
+
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(canonical).collect();
+            items.sort_by_key(Value::to_string);
+            items.dedup();
+            if items.len() == 1 {
+                items.pop().expect("one item")
+            } else {
+                Value::Array(items)
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// The trust policy that lets one AWS service assume a role.
+pub fn assume_role(service: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_order_and_single_lists_do_not_matter() {
+        let a = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}]}"#;
+        let b = r#"{"Statement":{"Resource":"arn:aws:s3:::b/*","Action":["s3:GetObject","s3:PutObject"],"Effect":"Allow"},"Version":"2012-10-17"}"#;
+        assert_eq!(normalize(a), normalize(b));
+        let c = b.replace("s3:GetObject", "s3:DeleteObject");
+        assert_ne!(normalize(a), normalize(&c));
+        assert_eq!(normalize("not json"), None);
+    }
+}
