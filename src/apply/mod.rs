@@ -125,7 +125,7 @@ pub async fn execute(
             eprintln!("{}: {}...", step.address, step.op.doing());
             running.spawn(async move {
                 let started = Instant::now();
-                let r = run_step(&ctx, &step).await;
+                let r = Box::pin(run_step(&ctx, &step)).await;
                 (i, r, started.elapsed())
             });
         }
@@ -278,7 +278,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 (after, id, before)
             };
             if rollout::applies(&before, &after) {
-                return rollout::run(ctx, a, &id, &before, &after).await;
+                return Box::pin(rollout::run(ctx, a, &id, &before, &after)).await;
             }
             let after = with_timeouts(ctx, a, after);
             let ty = a.ty.as_str();

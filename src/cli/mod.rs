@@ -153,6 +153,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // The SDK's futures are large, and a step nests several of them (a
+        // rollout's revert inside its step): give workers room.
+        .thread_stack_size(16 * 1024 * 1024)
         .build()
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}"), None))
 }

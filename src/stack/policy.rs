@@ -12,7 +12,11 @@ pub fn normalize(doc: &str) -> Option<String> {
 fn canonical(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+            // Keys sorted, whatever order the map keeps.
+            let mut pairs: Vec<(String, Value)> =
+                m.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(pairs.into_iter().collect())
         }
         Value::Array(items) => {
             let mut items: Vec<Value> = items.iter().map(canonical).collect();
