@@ -251,7 +251,13 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 ctx,
                 a,
                 &id,
-                Attrs::from_iter([("id".to_string(), Value::String(id.clone()))]),
+                // What was asked for stands in until it can be read back.
+                {
+                    let mut known = after.clone();
+                    known.remove("timeouts");
+                    known.insert("id".to_string(), Value::String(id.clone()));
+                    known
+                },
                 &after,
             )
             .await?;

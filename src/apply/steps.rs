@@ -147,7 +147,11 @@ pub fn build_steps(
         }
     };
     // The one part that finishes a resource's main part when it is applied.
-    let main_step = |a: &Address| get(a, Op::Create).or_else(|| get(a, Op::Update));
+    let main_step = |a: &Address| {
+        get(a, Op::Create)
+            .or_else(|| get(a, Op::Update))
+            .or_else(|| get(a, Op::Wait))
+    };
     for (i, step) in steps.iter().enumerate() {
         let a = &step.address;
         if step.op != Op::Wait {

@@ -28,6 +28,91 @@ fn moto_server() -> PathBuf {
     local
 }
 
+/// The virtualenv's Python, beside moto_server.
+fn venv_python() -> PathBuf {
+    moto_server().parent().unwrap().join("python")
+}
+
+/// The fault-injecting proxy (fault_proxy.py) in front of an emulator.
+pub struct Proxy {
+    child: Child,
+    port: u16,
+    pub url: String,
+}
+
+impl Proxy {
+    pub fn start(upstream: &str) -> Proxy {
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fault_proxy.py");
+        let child = Command::new(venv_python())
+            .arg(script)
+            .args([upstream, &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the proxy starts");
+        let proxy = Proxy {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if http_get(port, "/__proxy/counts").is_some_and(|s| s.contains(" 200 ")) {
+                return proxy;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the proxy did not start on port {port}");
+    }
+
+    /// Replaces the proxy's rules (see fault_proxy.py).
+    pub fn rules(&self, rules: serde_json::Value) {
+        let body = rules.to_string();
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST /__proxy/rules HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(
+            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
+            "{reply}"
+        );
+    }
+
+    /// Requests seen, by AWS operation.
+    pub fn counts(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "GET /__proxy/counts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        let body = reply.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        serde_json::from_str(body).unwrap()
+    }
+
+    pub fn count(&self, op: &str) -> u64 {
+        self.counts()
+            .get(op)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -87,6 +172,14 @@ impl Moto {
 
     pub fn ecr(&self) -> aws_sdk_ecr::Client {
         aws_sdk_ecr::Client::new(&self.sdk_config())
+    }
+
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        aws_sdk_eks::Client::new(&self.sdk_config())
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config())
     }
 
     pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {

@@ -1,0 +1,347 @@
+//! The EKS part of the platform against moto, through the fault-injecting proxy
+//! where moto falls short (version updates, clusters that take time). Every check
+//! reads the emulator itself through the SDK.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use serde_json::json;
+use support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
+
+fn cluster(moto: &Moto) -> Option<aws_sdk_eks::types::Cluster> {
+    let rt = runtime();
+    let names = rt.block_on(moto.eks().list_clusters().send()).unwrap();
+    let name = names.clusters().first()?.clone();
+    rt.block_on(moto.eks().describe_cluster().name(name).send())
+        .unwrap()
+        .cluster()
+        .cloned()
+}
+
+fn desired_size(moto: &Moto) -> i32 {
+    let rt = runtime();
+    let n = rt
+        .block_on(
+            moto.eks()
+                .describe_nodegroup()
+                .cluster_name("enza-staging")
+                .nodegroup_name("eks-app")
+                .send(),
+        )
+        .unwrap();
+    n.nodegroup()
+        .unwrap()
+        .scaling_config()
+        .unwrap()
+        .desired_size()
+        .unwrap()
+}
+
+#[test]
+fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 10 to add, 0 to change, 0 to destroy."
+    );
+    assert!(
+        plan.stderr.is_empty(),
+        "the safe defaults raise no warning: {}",
+        plan.stderr
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    // What the emulator holds.
+    let c = cluster(&moto).expect("a cluster");
+    assert_eq!(c.name(), Some("enza-staging"));
+    assert_eq!(c.version(), Some("1.30"));
+    assert!(c.role_arn().unwrap().ends_with(":role/eks-cluster"));
+    assert_eq!(c.resources_vpc_config().unwrap().subnet_ids().len(), 2);
+    let rt = runtime();
+    let iam = moto.iam();
+    let attached = rt
+        .block_on(
+            iam.list_attached_role_policies()
+                .role_name("eks-nodes")
+                .send(),
+        )
+        .unwrap();
+    let mut arns: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    arns.sort();
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        ]
+    );
+    let lts = rt
+        .block_on(moto.ec2().describe_launch_templates().send())
+        .unwrap();
+    let lt = lts.launch_templates()[0]
+        .launch_template_id()
+        .unwrap()
+        .to_string();
+    let v = rt
+        .block_on(
+            moto.ec2()
+                .describe_launch_template_versions()
+                .launch_template_id(&lt)
+                .versions("1")
+                .send(),
+        )
+        .unwrap();
+    let md = v.launch_template_versions()[0]
+        .launch_template_data()
+        .unwrap()
+        .metadata_options()
+        .unwrap()
+        .clone();
+    assert_eq!(md.http_tokens().map(|t| t.as_str()), Some("required"));
+    assert_eq!(md.http_put_response_hop_limit(), Some(2));
+    assert_eq!(desired_size(&moto), 3);
+    let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+
+    // Scaling changes in place.
+    let scaled = stack_file("eks").replace("desired: 3 }", "desired: 5 }");
+    w.write_stack(&scaled);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_nodegroup.app will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 1 to change, 0 to destroy."
+    );
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    assert_eq!(desired_size(&moto), 5);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    // A version skip is refused before anything is done.
+    w.write_stack(&scaled.replace("\"1.30\"", "\"1.32\""));
+    let skip = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(skip.code, 1);
+    assert!(
+        skip.stderr.contains(
+            "EKS upgrades one minor version at a time: 1.30 can go to 1.31 next, not 1.32"
+        ),
+        "{}",
+        skip.stderr
+    );
+    assert_eq!(proxy.count("UpdateClusterVersion"), 0);
+
+    // One minor up, in place, through the version-update path the proxy plays.
+    w.write_stack(&scaled.replace("\"1.30\"", "\"1.31\""));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("~ version: \"1.30\" -> \"1.31\""),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 1 to change, 0 to destroy."
+    );
+    let up = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    assert_eq!(proxy.count("UpdateClusterVersion"), 1);
+    assert!(
+        proxy.count("DescribeUpdate") >= 1,
+        "the update was waited for"
+    );
+    assert_eq!(cluster(&moto).unwrap().arn(), c.arn(), "the same cluster");
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    // Destroy: node group before cluster, cluster before its role and groups.
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let at = |line: &str| {
+        d.stderr
+            .find(line)
+            .unwrap_or_else(|| panic!("{line} in:\n{}", d.stderr))
+    };
+    assert!(at("eks_nodegroup.app: destroyed") < at("eks_cluster.main: destroying"));
+    assert!(at("eks_cluster.main: destroyed") < at("iam_role.cluster: destroying"));
+    assert!(at("eks_cluster.main: destroyed") < at("security_group.cluster: destroying"));
+    assert!(cluster(&moto).is_none());
+    let roles = rt.block_on(iam.list_roles().send()).unwrap();
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with("eks-")),
+        "roles are gone"
+    );
+    assert!(
+        rt.block_on(moto.ec2().describe_launch_templates().send())
+            .unwrap()
+            .launch_templates()
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_apply_killed_while_the_cluster_is_creating_resumes_the_wait() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    // The cluster reads as CREATING for 20 s after it is first described.
+    proxy.rules(
+        json!([{"op": "DescribeCluster", "action": "status", "value": "CREATING", "seconds": 20}]),
+    );
+    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let mut child = w
+        .command(&["apply", "-v", "--auto-approve", "stack.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("eks_cluster.main: creating (CREATING)") {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+    assert!(
+        log.contains("eks_cluster.main: creating (CREATING)"),
+        "{log}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["eks_cluster.main"]["pending"]["operation"], "create",
+        "the accepted create is in state"
+    );
+    assert!(
+        w.path("state/eks.json.lock").exists(),
+        "a killed run leaves its lock"
+    );
+
+    // The rerun takes over the dead run's lock, waits instead of creating again.
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_cluster.main is still being created in AWS"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains("taking over the lock"),
+        "{}",
+        plan.stderr
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("eks_cluster.main: ready (the wait an earlier apply left: create)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(proxy.count("CreateCluster"), 1, "created once");
+    let rt = runtime();
+    assert_eq!(
+        rt.block_on(moto.eks().list_clusters().send())
+            .unwrap()
+            .clusters()
+            .len(),
+        1
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+}
+
+#[test]
+fn the_field_notes_lints_warn_and_strict_refuses() {
+    let unsafe_stack = r#"
+stack: lints
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.0.0.0/16
+  security_group.ssh:
+    vpc_id: ${vpc.main.id}
+    ingress:
+      - { protocol: tcp, ports: "22", cidr: 0.0.0.0/0 }
+      - { protocol: tcp, ports: "443", cidr: 0.0.0.0/0 }
+  s3_bucket.open:
+    public_access_block: false
+  launch_template.nodes:
+    metadata_options: { http_tokens: optional, http_put_response_hop_limit: 1 }
+  iam_role.cluster:
+    assume_role_service: eks.amazonaws.com
+  eks_cluster.main:
+    version: "1.31"
+    role_arn: ${iam_role.cluster.arn}
+    subnet_ids: [subnet-1, subnet-2]
+    endpoint_public_access: true
+"#;
+    let w = Workdir::new("http://127.0.0.1:9", unsafe_stack);
+    let r = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(r.code, 0, "warnings alone pass: {}", r.stderr);
+    for expected in [
+        "stack.yaml:10:9: warning",
+        "security_group.ssh: ingress from 0.0.0.0/0 on 22 (not 80 or 443)",
+        "s3_bucket.open: the bucket's public access block is off",
+        "launch_template.nodes: instance metadata without IMDSv2",
+        "launch_template.nodes: a hop limit below 2 keeps pods from reaching instance metadata",
+        "eks_cluster.main: the cluster endpoint is public to 0.0.0.0/0",
+    ] {
+        let found = if expected.ends_with("warning") {
+            r.stderr.contains("warning: stack.yaml:10:9:")
+        } else {
+            r.stderr.contains(expected)
+        };
+        assert!(found, "{expected} in:\n{}", r.stderr);
+    }
+    assert_eq!(r.stderr.matches("warning: ").count(), 5, "{}", r.stderr);
+    let strict = w.run(&["validate", "--strict", "stack.yaml"]);
+    assert_eq!(strict.code, 1);
+    assert_eq!(
+        strict.stderr.matches("error: stack.yaml").count(),
+        5,
+        "{}",
+        strict.stderr
+    );
+    let strict_plan = w.run(&["plan", "--strict", "stack.yaml"]);
+    assert_eq!(strict_plan.code, 1);
+    assert!(
+        !w.path("state").exists(),
+        "refused before any state or AWS call"
+    );
+
+    // The shipped stacks, on the safe defaults, raise none.
+    for name in ["demo", "cutover", "eks"] {
+        let w = Workdir::new("http://127.0.0.1:9", &stack_file(name));
+        let r = w.run(&["validate", "--strict", "stack.yaml"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        assert!(!r.stderr.contains("warning"), "{name}: {}", r.stderr);
+    }
+}

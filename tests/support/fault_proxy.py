@@ -1,0 +1,257 @@
+"""A fault-injecting HTTP proxy for the test suite, between the AWS SDK and moto.
+
+It forwards every request to the emulator and, per AWS operation, can add
+latency, answer errors (throttling, 500) or drop the connection, hold an EKS
+cluster or node group in a status (CREATING, UPDATING, DELETING) for a while,
+and count requests. It also plays the EKS version-update path moto lacks
+(UpdateClusterVersion, DescribeUpdate). Everything listens on 127.0.0.1.
+
+    python fault_proxy.py UPSTREAM_URL PORT
+
+Control, on the same port:
+    POST /__proxy/rules   a JSON list of rules, replacing the current ones
+    GET  /__proxy/counts  requests seen, by operation
+    POST /__proxy/reset   no rules, no counts
+
+A rule: {"op": "DescribeCluster", "action": ..., ...} where action is one of
+    "latency"  with "ms"
+    "error"    with "status", "code", "message", optional "times", "probability"
+    "reset"    (drop the connection) with optional "times"
+    "status"   with "value" and "seconds" (from the first match) or "times"
+"""
+
+import json
+import random
+import re
+import socketserver
+import sys
+import threading
+import time
+import uuid
+import http.client
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import urlsplit, parse_qs
+
+UPSTREAM = urlsplit(sys.argv[1])
+PORT = int(sys.argv[2])
+LOCK = threading.Lock()
+RULES = []
+COUNTS = {}
+VERSIONS = {}  # cluster name -> version set through the emulated update path
+UPDATES = {}  # update id -> cluster name
+
+EKS_ROUTES = [
+    ("POST", r"^/clusters$", "CreateCluster"),
+    ("GET", r"^/clusters$", "ListClusters"),
+    ("GET", r"^/clusters/[^/]+$", "DescribeCluster"),
+    ("DELETE", r"^/clusters/[^/]+$", "DeleteCluster"),
+    ("POST", r"^/clusters/[^/]+/updates$", "UpdateClusterVersion"),
+    ("POST", r"^/clusters/[^/]+/update-config$", "UpdateClusterConfig"),
+    ("GET", r"^/clusters/[^/]+/updates/[^/]+$", "DescribeUpdate"),
+    ("POST", r"^/clusters/[^/]+/node-groups$", "CreateNodegroup"),
+    ("GET", r"^/clusters/[^/]+/node-groups/[^/]+$", "DescribeNodegroup"),
+    ("DELETE", r"^/clusters/[^/]+/node-groups/[^/]+$", "DeleteNodegroup"),
+    ("POST", r"^/clusters/[^/]+/node-groups/[^/]+/update-config$", "UpdateNodegroupConfig"),
+    ("POST", r"^/clusters/[^/]+/node-groups/[^/]+/update-version$", "UpdateNodegroupVersion"),
+]
+
+
+def operation(method, path, headers, body):
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    if body and b"Action=" in body[:200]:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    bare = path.split("?")[0]
+    for m, pattern, name in EKS_ROUTES:
+        if m == method and re.match(pattern, bare):
+            return name
+    return f"{method} {bare}"
+
+
+def matching(op):
+    with LOCK:
+        return [r for r in RULES if r.get("op") in (op, "*")]
+
+
+def take(rule):
+    """Whether a counted or random rule fires this time."""
+    with LOCK:
+        if "probability" in rule and random.random() >= rule["probability"]:
+            return False
+        if "times" in rule:
+            if rule["times"] <= 0:
+                return False
+            rule["times"] -= 1
+        return True
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                size = int(self.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def reply(self, status, payload, content_type="application/json", headers=()):
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def control(self, body):
+        global RULES
+        if self.path == "/__proxy/rules":
+            with LOCK:
+                RULES = json.loads(body or b"[]")
+            return self.reply(200, {"rules": len(RULES)})
+        if self.path == "/__proxy/counts":
+            with LOCK:
+                return self.reply(200, dict(COUNTS))
+        if self.path == "/__proxy/reset":
+            with LOCK:
+                RULES = []
+                COUNTS.clear()
+                VERSIONS.clear()
+            return self.reply(200, {})
+        return self.reply(404, {})
+
+    def handle_any(self):
+        body = self.body()
+        if self.path.startswith("/__proxy/"):
+            return self.control(body)
+        op = operation(self.command, self.path, self.headers, body)
+        with LOCK:
+            COUNTS[op] = COUNTS.get(op, 0) + 1
+        rules = matching(op)
+        for r in rules:
+            if r["action"] == "latency" and take(r):
+                time.sleep(r["ms"] / 1000.0)
+        for r in rules:
+            if r["action"] == "reset" and take(r):
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if r["action"] == "error" and take(r):
+                return self.error(r)
+        emulated = self.emulate(op, body)
+        if emulated is not None:
+            return self.reply(200, emulated)
+        status, headers, data = self.forward(body)
+        for r in rules:
+            if r["action"] == "status":
+                data = self.hold(r, data)
+        if op == "DescribeCluster":
+            data = self.versioned(data)
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, r):
+        code = r.get("code", "Throttling")
+        message = r.get("message", "injected by the test proxy")
+        status = r.get("status", 400)
+        if self.headers.get("X-Amz-Target") or self.path.startswith("/clusters"):
+            return self.reply(status, {"__type": code, "message": message}, "application/x-amz-json-1.1",
+                              [("x-amzn-ErrorType", code)])
+        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+               f"<Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
+        return self.reply(status, xml.encode(), "text/xml")
+
+    def emulate(self, op, body):
+        """The EKS version-update path moto does not implement."""
+        parts = self.path.split("?")[0].split("/")
+        if op == "UpdateClusterVersion":
+            name = parts[2]
+            version = json.loads(body or b"{}").get("version")
+            update = str(uuid.uuid4())
+            with LOCK:
+                VERSIONS[name] = version
+                UPDATES[update] = name
+            return {"update": {"id": update, "status": "InProgress", "type": "VersionUpdate",
+                               "params": [{"type": "Version", "value": version}]}}
+        if op == "DescribeUpdate":
+            update = parts[4]
+            with LOCK:
+                known = update in UPDATES
+            if known:
+                return {"update": {"id": update, "status": "Successful", "type": "VersionUpdate"}}
+        return None
+
+    def versioned(self, data):
+        try:
+            doc = json.loads(data)
+            name = doc["cluster"]["name"]
+        except (ValueError, KeyError, TypeError):
+            return data
+        with LOCK:
+            version = VERSIONS.get(name)
+        if version:
+            doc["cluster"]["version"] = version
+            return json.dumps(doc).encode()
+        return data
+
+    def hold(self, rule, data):
+        with LOCK:
+            if "seconds" in rule:
+                rule.setdefault("started", time.time())
+                active = time.time() - rule["started"] < rule["seconds"]
+            else:
+                active = rule.get("times", 0) > 0
+                if active:
+                    rule["times"] -= 1
+        if not active:
+            return data
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            return data
+        for key in ("cluster", "nodegroup"):
+            if isinstance(doc.get(key), dict):
+                doc[key]["status"] = rule["value"]
+        return json.dumps(doc).encode()
+
+    def forward(self, body):
+        conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "content-length")}
+        if body or self.command in ("POST", "PUT"):
+            headers["Content-Length"] = str(len(body))
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        out = (resp.status, resp.getheaders(), data)
+        conn.close()
+        return out
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+if __name__ == "__main__":
+    Server(("127.0.0.1", PORT), Handler).serve_forever()
