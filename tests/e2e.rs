@@ -533,3 +533,35 @@ resources:
         "Plan: 2 to add, 0 to change, 0 to destroy."
     );
 }
+
+#[test]
+fn throttling_and_dropped_connections_are_retried_without_duplicates() {
+    let moto = Moto::start();
+    let proxy = support::Proxy::start(&moto.url);
+    proxy.rules(serde_json::json!([
+        {"op": "CreateVpc", "action": "error", "status": 400, "code": "RequestLimitExceeded", "times": 2},
+        {"op": "CreateSecurityGroup", "action": "error", "status": 503, "code": "ServiceUnavailable", "times": 1},
+        {"op": "DescribeSubnets", "action": "reset", "times": 1},
+        {"op": "*", "action": "latency", "ms": 5}
+    ]));
+    let w = Workdir::new(&proxy.url, &demo_stack());
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(proxy.count("CreateVpc"), 3, "two throttled, one through");
+    assert_eq!(proxy.count("CreateSecurityGroup"), 3, "one 503 retried");
+    let rt = runtime();
+    let vpcs = rt
+        .block_on(
+            moto.ec2()
+                .describe_vpcs()
+                .filters(tagged("tag:infra:stack"))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1, "nothing duplicated");
+    assert_eq!(groups(&moto).len(), 2);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+}

@@ -173,6 +173,46 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         0
     );
 
+    // A launch template change is a new default version, and the node group moves
+    // to it in place (UpdateNodegroupVersion, played by the proxy).
+    let bigger = scaled
+        .replace("\"1.30\"", "\"1.31\"")
+        .replace("volume_size: 50", "volume_size: 80");
+    w.write_stack(&bigger);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# launch_template.nodes will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("# eks_nodegroup.app will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("(known after apply)"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 2 to change, 0 to destroy."
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let lts = rt
+        .block_on(moto.ec2().describe_launch_templates().send())
+        .unwrap();
+    assert_eq!(lts.launch_templates()[0].default_version_number(), Some(2));
+    assert_eq!(proxy.count("UpdateNodegroupVersion"), 1);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
     // Destroy: node group before cluster, cluster before its role and groups.
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);

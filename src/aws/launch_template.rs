@@ -58,6 +58,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "name", "latest_version", "default_version"],
     name_attr: Some(("name", NameDefault::StackAndName)),
     lint: Some(lint),
+    changes_on_update: &["latest_version", "default_version"],
     ..TypeSchema::BASE
 };
 

@@ -27,12 +27,17 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
         let v = match observed.get(&address).cloned().flatten() {
             None => known(&after),
             Some(before) => {
-                let (_, replace_because) = assess(resource.schema, &before, &after);
+                let (changed, replace_because) = assess(resource.schema, &before, &after);
                 let mut v = if replace_because.is_empty() {
                     before
                 } else {
                     Map::new()
                 };
+                if !changed.is_empty() {
+                    for export in resource.schema.changes_on_update {
+                        v.remove(*export);
+                    }
+                }
                 v.extend(known(&after));
                 v
             }

@@ -135,6 +135,9 @@ pub struct TypeSchema {
     /// Brings observed and desired attributes to one form before they are
     /// compared (a one-target forward has no meaningful weight).
     pub canonical: Option<fn(&mut serde_json::Map<String, serde_json::Value>)>,
+    /// Exports an in-place update changes (a launch template's latest version):
+    /// unknown in a plan that updates the resource.
+    pub changes_on_update: &'static [&'static str],
     /// A replacement creates the new resource, moves what uses it over, then
     /// deletes the old one (a target group in use cannot be deleted).
     pub create_before_destroy: bool,
@@ -165,6 +168,7 @@ impl TypeSchema {
         plan_check: None,
         unique: &[],
         canonical: None,
+        changes_on_update: &[],
         create_before_destroy: false,
     };
 

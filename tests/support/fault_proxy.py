@@ -151,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(2)
                 return
             if r["action"] == "error" and take(r):
-                return self.error(r)
+                return self.error(r, body)
         emulated = self.emulate(op, body)
         if emulated is not None:
             return self.reply(200, emulated)
@@ -159,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         for r in rules:
             if r["action"] == "status":
                 data = self.hold(r, data)
-        if op == "DescribeCluster":
+        if op in ("DescribeCluster", "DescribeNodegroup"):
             data = self.versioned(data)
         self.send_response(status)
         for k, v in headers:
@@ -169,15 +169,19 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def error(self, r):
+    def error(self, r, body):
         code = r.get("code", "Throttling")
         message = r.get("message", "injected by the test proxy")
         status = r.get("status", 400)
         if self.headers.get("X-Amz-Target") or self.path.startswith("/clusters"):
             return self.reply(status, {"__type": code, "message": message}, "application/x-amz-json-1.1",
                               [("x-amzn-ErrorType", code)])
-        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-               f"<Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
+        if b"Version=2016-11-15" in body:  # EC2 has its own error document
+            xml = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+                   f"</Error></Errors><RequestID>proxy</RequestID></Response>")
+        else:
+            xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                   f"<Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
         return self.reply(status, xml.encode(), "text/xml")
 
     def emulate(self, op, body):
@@ -192,6 +196,14 @@ class Handler(BaseHTTPRequestHandler):
                 UPDATES[update] = name
             return {"update": {"id": update, "status": "InProgress", "type": "VersionUpdate",
                                "params": [{"type": "Version", "value": version}]}}
+        if op == "UpdateNodegroupVersion":
+            cluster, nodegroup = parts[2], parts[4]
+            lt = json.loads(body or b"{}").get("launchTemplate") or {}
+            update = str(uuid.uuid4())
+            with LOCK:
+                VERSIONS[f"{cluster}/{nodegroup}"] = lt.get("version")
+                UPDATES[update] = nodegroup
+            return {"update": {"id": update, "status": "InProgress", "type": "VersionUpdate"}}
         if op == "DescribeUpdate":
             update = parts[4]
             with LOCK:
@@ -201,17 +213,23 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def versioned(self, data):
+        """Versions set through the emulated update paths."""
         try:
             doc = json.loads(data)
-            name = doc["cluster"]["name"]
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return data
-        with LOCK:
-            version = VERSIONS.get(name)
-        if version:
-            doc["cluster"]["version"] = version
-            return json.dumps(doc).encode()
-        return data
+        if isinstance(doc.get("cluster"), dict):
+            with LOCK:
+                version = VERSIONS.get(doc["cluster"].get("name"))
+            if version:
+                doc["cluster"]["version"] = version
+        if isinstance(doc.get("nodegroup"), dict) and isinstance(doc["nodegroup"].get("launchTemplate"), dict):
+            n = doc["nodegroup"]
+            with LOCK:
+                version = VERSIONS.get(f"{n.get('clusterName')}/{n.get('nodegroupName')}")
+            if version:
+                n["launchTemplate"]["version"] = version
+        return json.dumps(doc).encode()
 
     def hold(self, rule, data):
         with LOCK:
