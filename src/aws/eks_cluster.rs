@@ -133,17 +133,8 @@ pub fn version_step_problem(from: &str, to: &str) -> Option<String> {
     }
 }
 
-fn strings(attrs: &Attrs, key: &str) -> Option<Vec<String>> {
-    attrs.get(key).and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    })
-}
-
 fn logging(attrs: &Attrs) -> Logging {
-    let on: Vec<LogType> = strings(attrs, "logging")
+    let on: Vec<LogType> = super::strings(attrs.get("logging"))
         .unwrap_or_default()
         .iter()
         .map(|t| LogType::from(t.as_str()))
@@ -151,7 +142,7 @@ fn logging(attrs: &Attrs) -> Logging {
     let off: Vec<LogType> = LOG_TYPES
         .iter()
         .filter(|t| {
-            !strings(attrs, "logging")
+            !super::strings(attrs.get("logging"))
                 .unwrap_or_default()
                 .iter()
                 .any(|o| o == *t)
@@ -179,7 +170,7 @@ fn endpoint_config(attrs: &Attrs) -> VpcConfigRequest {
     VpcConfigRequest::builder()
         .endpoint_public_access(b(attrs, "endpoint_public_access"))
         .endpoint_private_access(b(attrs, "endpoint_private_access"))
-        .set_public_access_cidrs(strings(attrs, "public_access_cidrs"))
+        .set_public_access_cidrs(super::strings(attrs.get("public_access_cidrs")))
         .build()
 }
 
@@ -215,38 +206,57 @@ async fn wait_update(
     label: &str,
     timeout: Duration,
 ) -> Result<()> {
-    wait::until(label, "updating", timeout, || async {
-        let u = aws
-            .eks
-            .describe_update()
-            .name(name)
-            .update_id(id)
-            .send()
-            .await;
-        let u = match u {
-            Ok(u) => u,
-            // An endpoint without DescribeUpdate (the emulator): the status alone says when it is done.
-            Err(e) if super::unimplemented(&e) => {
-                tracing::warn!("{label}: the endpoint does not implement DescribeUpdate; waiting on the status alone");
-                return Ok(Poll::Done);
-            }
-            Err(e) => return Err(aws_error("DescribeUpdate", e)),
-        };
-        let update = u.update();
-        Ok(match update.and_then(|u| u.status()) {
-            Some(UpdateStatus::Successful) => Poll::Done,
-            Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
-                let why: Vec<String> = update
-                    .map(|u| u.errors().iter().filter_map(|e| e.error_message().map(str::to_string)).collect())
-                    .unwrap_or_default();
-                Poll::Failed(format!("update {id}: {}", why.join("; ")))
-            }
-            Some(s) => Poll::Pending(s.as_str().to_string()),
-            None => Poll::Pending("unknown".into()),
-        })
+    wait::until(label, "updating", timeout, || {
+        update_status(aws, name, None, id, label)
     })
     .await?;
     wait_active(aws, name, label, "updating", timeout).await
+}
+
+/// One look at an EKS update of a cluster or of one of its node groups.
+pub async fn update_status(
+    aws: &Aws,
+    cluster: &str,
+    nodegroup: Option<&str>,
+    id: &str,
+    label: &str,
+) -> Result<Poll> {
+    let u = aws
+        .eks
+        .describe_update()
+        .name(cluster)
+        .set_nodegroup_name(nodegroup.map(str::to_string))
+        .update_id(id)
+        .send()
+        .await;
+    let u = match u {
+        Ok(u) => u,
+        // An endpoint without DescribeUpdate (the emulator): the status alone says when it is done.
+        Err(e) if super::unimplemented(&e) => {
+            tracing::warn!(
+                "{label}: the endpoint does not implement DescribeUpdate; waiting on the status alone"
+            );
+            return Ok(Poll::Done);
+        }
+        Err(e) => return Err(aws_error("DescribeUpdate", e)),
+    };
+    let update = u.update();
+    Ok(match update.and_then(|u| u.status()) {
+        Some(UpdateStatus::Successful) => Poll::Done,
+        Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
+            let why: Vec<String> = update
+                .map(|u| {
+                    u.errors()
+                        .iter()
+                        .filter_map(|e| e.error_message().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Poll::Failed(format!("update {id}: {}", why.join("; ")))
+        }
+        Some(s) => Poll::Pending(s.as_str().to_string()),
+        None => Poll::Pending("unknown".into()),
+    })
 }
 
 pub struct EksCluster;
@@ -305,11 +315,11 @@ impl Provider for EksCluster {
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
         let name = s(attrs, "name").to_string();
         let vpc = VpcConfigRequest::builder()
-            .set_subnet_ids(strings(attrs, "subnet_ids"))
-            .set_security_group_ids(strings(attrs, "security_group_ids"))
+            .set_subnet_ids(super::strings(attrs.get("subnet_ids")))
+            .set_security_group_ids(super::strings(attrs.get("security_group_ids")))
             .endpoint_public_access(b(attrs, "endpoint_public_access"))
             .endpoint_private_access(b(attrs, "endpoint_private_access"))
-            .set_public_access_cidrs(strings(attrs, "public_access_cidrs"))
+            .set_public_access_cidrs(super::strings(attrs.get("public_access_cidrs")))
             .build();
         aws.eks
             .create_cluster()

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use aws_sdk_eks::types::{
     CapacityTypes, LaunchTemplateSpecification, NodegroupScalingConfig, NodegroupStatus,
-    NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateStatus,
-    UpdateTaintsPayload,
+    NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use serde_json::{Map, Value, json};
 
-use super::eks_cluster::sync_tags;
+use super::eks_cluster::{sync_tags, update_status};
 use super::vpc::into_map;
 use super::wait::{self, Phase, Poll};
 use super::{Attrs, Aws, Provider, Result, aws_error, code, s, tags};
@@ -97,15 +96,6 @@ fn split(id: &str) -> (&str, &str) {
     id.split_once(':').unwrap_or((id, id))
 }
 
-fn strings(attrs: &Attrs, key: &str) -> Option<Vec<String>> {
-    attrs.get(key).and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    })
-}
-
 fn scaling(attrs: &Attrs) -> NodegroupScalingConfig {
     let s = &attrs["scaling"];
     NodegroupScalingConfig::builder()
@@ -124,15 +114,7 @@ fn taint(t: &Value) -> Taint {
 }
 
 fn labels(attrs: &Attrs) -> HashMap<String, String> {
-    attrs
-        .get("labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    super::string_map(attrs, "labels").into_iter().collect()
 }
 
 async fn status(aws: &Aws, id: &str) -> Result<Option<NodegroupStatus>> {
@@ -179,30 +161,8 @@ async fn wait_update(
     timeout: Duration,
 ) -> Result<()> {
     let (cluster, name) = split(id);
-    wait::until(label, "updating", timeout, || async {
-        let u = aws
-            .eks
-            .describe_update()
-            .name(cluster)
-            .nodegroup_name(name)
-            .update_id(update)
-            .send()
-            .await;
-        let u = match u {
-            Ok(u) => u,
-            // An endpoint without DescribeUpdate (the emulator): the status alone says when it is done.
-            Err(e) if super::unimplemented(&e) => {
-                tracing::warn!("{label}: the endpoint does not implement DescribeUpdate; waiting on the status alone");
-                return Ok(Poll::Done);
-            }
-            Err(e) => return Err(aws_error("DescribeUpdate", e)),
-        };
-        Ok(match u.update().and_then(|u| u.status()) {
-            Some(UpdateStatus::Successful) => Poll::Done,
-            Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => Poll::Failed(format!("update {update}")),
-            Some(s) => Poll::Pending(s.as_str().to_string()),
-            None => Poll::Pending("unknown".into()),
-        })
+    wait::until(label, "updating", timeout, || {
+        update_status(aws, cluster, Some(name), update, label)
     })
     .await?;
     wait_active(aws, id, label, "updating", timeout).await
@@ -288,8 +248,8 @@ impl Provider for EksNodegroup {
             .cluster_name(cluster)
             .nodegroup_name(name)
             .node_role(s(attrs, "node_role_arn"))
-            .set_subnets(strings(attrs, "subnet_ids"))
-            .set_instance_types(strings(attrs, "instance_types"))
+            .set_subnets(super::strings(attrs.get("subnet_ids")))
+            .set_instance_types(super::strings(attrs.get("instance_types")))
             .scaling_config(scaling(attrs))
             .set_launch_template(lt)
             .set_labels(Some(labels(attrs)))

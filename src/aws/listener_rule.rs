@@ -196,22 +196,13 @@ fn listener_of(rule_arn: &str) -> String {
     }
 }
 
-fn strings(v: Option<&Value>) -> Option<Vec<String>> {
-    v.and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    })
-}
-
 fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
     let c = attrs
         .get("conditions")
         .cloned()
         .unwrap_or_else(|| json!({}));
     let mut out = Vec::new();
-    if let Some(p) = strings(c.get("path_patterns")).filter(|p| !p.is_empty()) {
+    if let Some(p) = super::strings(c.get("path_patterns")).filter(|p| !p.is_empty()) {
         out.push(
             RuleCondition::builder()
                 .field("path-pattern")
@@ -223,7 +214,7 @@ fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
                 .build(),
         );
     }
-    if let Some(h) = strings(c.get("host_headers")).filter(|h| !h.is_empty()) {
+    if let Some(h) = super::strings(c.get("host_headers")).filter(|h| !h.is_empty()) {
         out.push(
             RuleCondition::builder()
                 .field("host-header")
@@ -249,7 +240,7 @@ fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
                         .set_http_header_name(
                             h.get("name").and_then(Value::as_str).map(str::to_string),
                         )
-                        .set_values(strings(h.get("values")))
+                        .set_values(super::strings(h.get("values")))
                         .build(),
                 )
                 .build(),

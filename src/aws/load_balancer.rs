@@ -32,15 +32,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 
 pub struct LoadBalancer;
 
-fn strings(attrs: &Attrs, key: &str) -> Option<Vec<String>> {
-    attrs.get(key).and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    })
-}
-
 impl Provider for LoadBalancer {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut lbs = Vec::new();
@@ -121,8 +112,8 @@ impl Provider for LoadBalancer {
             .name(name)
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::from(s(attrs, "scheme")))
-            .set_subnets(strings(attrs, "subnets"))
-            .set_security_groups(strings(attrs, "security_groups"))
+            .set_subnets(super::strings(attrs.get("subnets")))
+            .set_security_groups(super::strings(attrs.get("security_groups")))
             .set_tags(Some(elbv2::tag_list(attrs)))
             .send()
             .await
@@ -142,7 +133,7 @@ impl Provider for LoadBalancer {
             aws.elbv2
                 .set_subnets()
                 .load_balancer_arn(id)
-                .set_subnets(strings(after, "subnets"))
+                .set_subnets(super::strings(after.get("subnets")))
                 .send()
                 .await
                 .map_err(|e| aws_error("SetSubnets", e))?;
@@ -151,7 +142,7 @@ impl Provider for LoadBalancer {
             aws.elbv2
                 .set_security_groups()
                 .load_balancer_arn(id)
-                .set_security_groups(strings(after, "security_groups"))
+                .set_security_groups(super::strings(after.get("security_groups")))
                 .send()
                 .await
                 .map_err(|e| aws_error("SetSecurityGroups", e))?;

@@ -147,8 +147,13 @@ pub fn differs(before: &Attrs, after: &Attrs, key: &str) -> bool {
 
 /// The tags of an attribute set as pairs.
 pub fn tags(attrs: &Attrs) -> Vec<(String, String)> {
+    string_map(attrs, "tags").into_iter().collect()
+}
+
+/// A map-of-strings attribute (tags, labels); empty when unset.
+pub fn string_map(attrs: &Attrs, key: &str) -> std::collections::BTreeMap<String, String> {
     attrs
-        .get("tags")
+        .get(key)
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -156,6 +161,16 @@ pub fn tags(attrs: &Attrs) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A list-of-strings value (subnet ids, security groups, path patterns).
+pub fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    v.and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
 }
 
 /// Tags to set and tag keys to remove to go from `before` to `after`.

@@ -120,12 +120,7 @@ pub struct TypeSchema {
     pub check: Option<Check>,
     /// A change AWS cannot make, found only against what exists (an EKS version
     /// that skips a minor): the plan fails with this message.
-    pub plan_check: Option<
-        fn(
-            &serde_json::Map<String, serde_json::Value>,
-            &serde_json::Map<String, serde_json::Value>,
-        ) -> Option<String>,
-    >,
+    pub plan_check: Option<PlanCheck>,
     /// Findings that are warnings (errors with `--strict`): the lessons of the
     /// field notes, such as IMDSv2 with hop limit 2 on node launch templates.
     pub lint: Option<Check>,
@@ -142,6 +137,13 @@ pub struct TypeSchema {
     /// deletes the old one (a target group in use cannot be deleted).
     pub create_before_destroy: bool,
 }
+
+/// A check of one change against what exists: `(before, after)`, and why AWS
+/// cannot make it.
+pub type PlanCheck = fn(
+    &serde_json::Map<String, serde_json::Value>,
+    &serde_json::Map<String, serde_json::Value>,
+) -> Option<String>;
 
 /// A type's own check over its validated attributes.
 pub type Check = fn(&serde_json::Map<String, serde_json::Value>) -> Vec<Finding>;
