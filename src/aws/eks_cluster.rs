@@ -166,8 +166,12 @@ fn logging(attrs: &Attrs) -> Logging {
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
 
+/// The endpoint settings, with the subnets and groups as they are (sent again so
+/// that an endpoint that drops what is not re-sent, as moto does, keeps them).
 fn endpoint_config(attrs: &Attrs) -> VpcConfigRequest {
     VpcConfigRequest::builder()
+        .set_subnet_ids(super::strings(attrs.get("subnet_ids")))
+        .set_security_group_ids(super::strings(attrs.get("security_group_ids")))
         .endpoint_public_access(b(attrs, "endpoint_public_access"))
         .endpoint_private_access(b(attrs, "endpoint_private_access"))
         .set_public_access_cidrs(super::strings(attrs.get("public_access_cidrs")))
