@@ -213,6 +213,46 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         0
     );
 
+    // Logging and endpoint access change in place (UpdateClusterConfig), and the
+    // cluster keeps its subnets.
+    w.write_stack(&bigger.replace(
+        "logging: [api, audit]",
+        "logging: [api, audit, scheduler]\n    endpoint_public_access: true\n    public_access_cidrs: [203.0.113.0/24]",
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("~ endpoint_public_access: false -> true"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    let c2 = cluster(&moto).unwrap();
+    assert_eq!(c2.arn(), c.arn());
+    let vpc = c2.resources_vpc_config().unwrap();
+    assert_eq!(vpc.endpoint_public_access(), true);
+    assert_eq!(vpc.public_access_cidrs(), ["203.0.113.0/24"]);
+    assert_eq!(vpc.subnet_ids().len(), 2, "subnets kept");
+    let logged: Vec<&str> = c2
+        .logging()
+        .unwrap()
+        .cluster_logging()
+        .iter()
+        .filter(|s| s.enabled() == Some(true))
+        .flat_map(|s| s.types().iter().map(|t| t.as_str()))
+        .collect();
+    assert!(logged.contains(&"scheduler"), "{logged:?}");
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
     // Destroy: node group before cluster, cluster before its role and groups.
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);

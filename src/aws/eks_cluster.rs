@@ -225,6 +225,11 @@ pub async fn update_status(
     id: &str,
     label: &str,
 ) -> Result<Poll> {
+    if id.is_empty() {
+        // No update id came back (the emulator's UpdateClusterConfig): the
+        // status alone says when it is done.
+        return Ok(Poll::Done);
+    }
     let u = aws
         .eks
         .describe_update()
