@@ -175,6 +175,10 @@ pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
     for what in &outcome.skipped {
         println!("  skipped: {what}");
     }
+    let retries = crate::aws::retry::retries();
+    if retries > 0 {
+        println!("AWS calls retried after throttling or transient errors: {retries}.");
+    }
     if outcome.ok() {
         Ok(())
     } else if outcome.interrupted {

@@ -549,6 +549,13 @@ fn throttling_and_dropped_connections_are_retried_without_duplicates() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(proxy.count("CreateVpc"), 3, "two throttled, one through");
     assert_eq!(proxy.count("CreateSecurityGroup"), 3, "one 503 retried");
+    let retried: u64 = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS calls retried after throttling or transient errors: "))
+        .and_then(|n| n.trim_end_matches('.').parse().ok())
+        .unwrap_or_else(|| panic!("the summary counts retries:\n{}", r.stdout));
+    assert!(retried >= 4, "{retried}");
     let rt = runtime();
     let vpcs = rt
         .block_on(

@@ -236,7 +236,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     let c2 = cluster(&moto).unwrap();
     assert_eq!(c2.arn(), c.arn());
     let vpc = c2.resources_vpc_config().unwrap();
-    assert_eq!(vpc.endpoint_public_access(), true);
+    assert!(vpc.endpoint_public_access());
     assert_eq!(vpc.public_access_cidrs(), ["203.0.113.0/24"]);
     assert_eq!(vpc.subnet_ids().len(), 2, "subnets kept");
     let logged: Vec<&str> = c2

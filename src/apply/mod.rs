@@ -198,7 +198,10 @@ fn desired(ctx: &Ctx, state: &State, address: &Address, part: Part) -> anyhow::R
         .stack
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("no stack to apply"))?;
-    let resource = &stack.resources[address];
+    let resource = stack
+        .resources
+        .get(address)
+        .ok_or_else(|| anyhow::anyhow!("{address} is not in the stack"))?;
     let mut attrs = resource.attrs.clone();
     if part == Part::Main {
         attrs.retain(|k, _| !resource.schema.attr(k).is_some_and(|a| a.deferred));
@@ -275,7 +278,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let (after, id, before) = {
                 let store = ctx.store.lock().await;
                 let after = desired(ctx, &store.state, a, Part::Main)?;
-                let id = store.state.resources[a].id.clone();
+                let id = in_state(&store.state, a)?.id.clone();
                 let before = ctx
                     .plan
                     .change(a)
@@ -288,8 +291,9 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             }
             let after = with_timeouts(ctx, a, after);
             let ty = a.ty.as_str();
-            set_pending(ctx, a, Some(Phase::Update)).await?;
             with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
+            // AWS accepted it: a run killed while waiting resumes the wait.
+            set_pending(ctx, a, Some(Phase::Update)).await?;
             with_provider!(ty, P => P::wait(aws, &id, Phase::Update, &after).await)?;
             let observed = read_back(aws, ty, &id).await?;
             record(ctx, a, &id, observed, &after).await?;
@@ -300,7 +304,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 let store = ctx.store.lock().await;
                 (
                     desired(ctx, &store.state, a, Part::Deferred)?,
-                    store.state.resources[a].id.clone(),
+                    in_state(&store.state, a)?.id.clone(),
                 )
             };
             let ty = a.ty.as_str();
@@ -310,13 +314,13 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             Ok(String::new())
         }
         Op::DeleteDeferred => {
-            let id = ctx.store.lock().await.state.resources[a].id.clone();
+            let id = in_state(&ctx.store.lock().await.state, a)?.id.clone();
             let ty = a.ty.as_str();
             with_provider!(ty, P => P::delete_deferred(aws, &id).await)?;
             Ok(String::new())
         }
         Op::DeleteDeposed => {
-            let deposed = ctx.store.lock().await.state.resources[a].deposed.clone();
+            let deposed = in_state(&ctx.store.lock().await.state, a)?.deposed.clone();
             if let Some(d) = deposed {
                 let ty = a.ty.as_str();
                 with_provider!(ty, P => P::delete(aws, &d.id, &d.attributes).await)?;
@@ -331,7 +335,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
         Op::Delete => {
             let (id, before) = {
                 let store = ctx.store.lock().await;
-                let r = &store.state.resources[a];
+                let r = in_state(&store.state, a)?;
                 let mut before = ctx
                     .plan
                     .change(a)
@@ -344,8 +348,8 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             };
             let before = with_timeouts(ctx, a, before);
             let ty = a.ty.as_str();
-            set_pending(ctx, a, Some(Phase::Delete)).await?;
             with_provider!(ty, P => P::delete(aws, &id, &before).await)?;
+            set_pending(ctx, a, Some(Phase::Delete)).await?;
             with_provider!(ty, P => P::wait(aws, &id, Phase::Delete, &before).await)?;
             let mut store = ctx.store.lock().await;
             store.state.resources.remove(a);
@@ -355,7 +359,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
         Op::Wait => {
             let (id, pending, attrs) = {
                 let store = ctx.store.lock().await;
-                let r = &store.state.resources[a];
+                let r = in_state(&store.state, a)?;
                 (r.id.clone(), r.pending.clone(), r.attributes.clone())
             };
             let Some(pending) = pending else {
@@ -365,10 +369,15 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let attrs = with_timeouts(ctx, a, attrs);
             let ty = a.ty.as_str();
             with_provider!(ty, P => P::wait(aws, &id, phase, &attrs).await)?;
-            if matches!(phase, Phase::Delete) {
+            let ids = [id.clone()];
+            let still: HashMap<String, Attrs> = with_provider!(ty, P => P::read(aws, &ids).await)?;
+            if matches!(phase, Phase::Delete) && !still.contains_key(&id) {
                 let mut store = ctx.store.lock().await;
                 store.state.resources.remove(a);
                 store.save()?;
+            } else if matches!(phase, Phase::Delete) {
+                // It is still there: the delete did not go through after all.
+                set_pending(ctx, a, None).await?;
             } else {
                 let observed = read_back(aws, ty, &id).await?;
                 record(ctx, a, &id, observed, &attrs).await?;
@@ -379,6 +388,13 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             ))
         }
     }
+}
+
+/// A resource's state, or an error saying it is not there (never a panic).
+fn in_state<'a>(state: &'a State, address: &Address) -> anyhow::Result<&'a ResourceState> {
+    state.resources.get(address).ok_or_else(|| {
+        anyhow::anyhow!("{address} is not in state (it was removed while this apply ran)")
+    })
 }
 
 /// The resource's `timeouts` from the stack, for the provider's waits.

@@ -9,11 +9,13 @@ pub mod ecr_repository;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
 mod elbv2;
+pub mod firehose_stream;
 pub mod iam_role;
 pub mod launch_template;
 pub mod listener;
 pub mod listener_rule;
 pub mod load_balancer;
+pub mod retry;
 pub mod s3_bucket;
 pub mod security_group;
 pub mod subnet;
@@ -22,10 +24,8 @@ pub mod vpc;
 pub mod wait;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use serde_json::{Map, Value};
 
@@ -67,35 +67,43 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub iam: aws_sdk_iam::Client,
     pub eks: aws_sdk_eks::Client,
+    pub firehose: aws_sdk_firehose::Client,
 }
 
 impl Aws {
     pub async fn connect(region: &str) -> Aws {
-        let retry = RetryConfig::standard()
-            .with_max_attempts(8)
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20));
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()))
-            .retry_config(retry)
+            .retry_config(retry::config())
             .load()
             .await;
         // A custom endpoint (an emulator on loopback) cannot serve virtual-hosted
         // bucket names.
         let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&config)
+                        .interceptor(retry::RetryCounter)
+                        .build(),
+                )
+            };
+        }
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(custom_endpoint)
+            .interceptor(retry::RetryCounter)
             .build();
         Aws {
             region: region.to_string(),
-            ec2: aws_sdk_ec2::Client::new(&config),
+            ec2: client!(aws_sdk_ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            ecr: aws_sdk_ecr::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            eks: aws_sdk_eks::Client::new(&config),
+            ecr: client!(aws_sdk_ecr),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            iam: client!(aws_sdk_iam),
+            eks: client!(aws_sdk_eks),
+            firehose: client!(aws_sdk_firehose),
         }
     }
 }

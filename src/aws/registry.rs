@@ -2,8 +2,8 @@
 //! `with_provider!`.
 
 use super::{
-    ecr_repository, eks_cluster, eks_nodegroup, iam_role, launch_template, listener, listener_rule,
-    load_balancer, s3_bucket, security_group, subnet, target_group, vpc,
+    ecr_repository, eks_cluster, eks_nodegroup, firehose_stream, iam_role, launch_template,
+    listener, listener_rule, load_balancer, s3_bucket, security_group, subnet, target_group, vpc,
 };
 use crate::stack::schema::TypeSchema;
 
@@ -21,6 +21,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &eks_cluster::SCHEMA,
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,
+    &firehose_stream::SCHEMA,
 ];
 
 pub fn schema(ty: &str) -> Option<&'static TypeSchema> {
@@ -81,6 +82,10 @@ macro_rules! with_provider {
             }
             "eks_nodegroup" => {
                 type $p = $crate::aws::eks_nodegroup::EksNodegroup;
+                $body
+            }
+            "firehose_stream" => {
+                type $p = $crate::aws::firehose_stream::FirehoseStream;
                 $body
             }
             other => Err(anyhow::anyhow!("no provider for resource type `{other}`")),

@@ -183,6 +183,18 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) 
                         let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
                         map_diff(out, b, w, style);
                     }
+                    // A nested object: only the fields that change, by path.
+                    (_, Value::Object(b), Value::Object(w)) => {
+                        for (path, bv, wv) in leaf_changes(k, b, w) {
+                            let _ = writeln!(
+                                out,
+                                "      {} {path}: {} -> {}{forces}",
+                                style.paint("33", "~"),
+                                show(&bv),
+                                show(&wv)
+                            );
+                        }
+                    }
                     _ => {
                         let _ = writeln!(
                             out,
@@ -281,6 +293,32 @@ fn forward_split(plan: &Plan, before: Option<&Value>, after: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The leaves that differ between two objects, as `a.b.c` paths.
+fn leaf_changes(
+    prefix: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<(String, Value, Value)> {
+    let mut out = Vec::new();
+    let keys: Vec<&String> = after
+        .keys()
+        .chain(before.keys().filter(|k| !after.contains_key(*k)))
+        .collect();
+    for k in keys {
+        let (b, w) = (
+            before.get(k).cloned().unwrap_or(Value::Null),
+            after.get(k).cloned().unwrap_or(Value::Null),
+        );
+        let path = format!("{prefix}.{k}");
+        match (&b, &w) {
+            (Value::Object(bm), Value::Object(wm)) => out.extend(leaf_changes(&path, bm, wm)),
+            _ if b != w => out.push((path, b, w)),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// A value in one line: strings quoted, objects in flow style, and values that

@@ -173,6 +173,11 @@ class Handler(BaseHTTPRequestHandler):
         code = r.get("code", "Throttling")
         message = r.get("message", "injected by the test proxy")
         status = r.get("status", 400)
+        rest_xml = not self.headers.get("X-Amz-Target") and not body.startswith(b"Action=") \
+            and b"Action=" not in body[:200] and not self.path.startswith("/clusters")
+        if rest_xml:  # S3: its own error document; throttling is 503 SlowDown
+            xml = f"<Error><Code>{r.get('s3_code', 'SlowDown')}</Code><Message>{message}</Message></Error>"
+            return self.reply(r.get("s3_status", 503), xml.encode(), "application/xml")
         if self.headers.get("X-Amz-Target") or self.path.startswith("/clusters"):
             return self.reply(status, {"__type": code, "message": message}, "application/x-amz-json-1.1",
                               [("x-amzn-ErrorType", code)])

@@ -182,6 +182,10 @@ impl Moto {
         aws_sdk_iam::Client::new(&self.sdk_config())
     }
 
+    pub fn firehose(&self) -> aws_sdk_firehose::Client {
+        aws_sdk_firehose::Client::new(&self.sdk_config())
+    }
+
     pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
         aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk_config())
     }

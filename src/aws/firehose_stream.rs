@@ -1,0 +1,310 @@
+//! `firehose_stream`: a Kinesis Data Firehose delivery stream to S3 (direct put),
+//! the log pipeline of the field notes. Updated in place through UpdateDestination
+//! with the stream's current version id; waits until ACTIVE.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_firehose::types::{
+    BufferingHints, CloudWatchLoggingOptions, CompressionFormat, DeliveryStreamStatus,
+    DeliveryStreamType, ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, Tag,
+};
+use serde_json::{Map, Value, json};
+
+use super::vpc::into_map;
+use super::wait::{self, Phase, Poll};
+use super::{Attrs, Aws, Provider, Result, aws_error, code, s, tag_changes, tags, tags_value};
+use crate::stack::schema::{Attr, Default, Kind, NameDefault, TypeSchema};
+
+const BUFFERING: Kind = Kind::Object(&[
+    Attr::new("size_mb", Kind::Int { min: 1, max: 128 }).default(Default::Int(5)),
+    Attr::new("interval_seconds", Kind::Int { min: 0, max: 900 }).default(Default::Int(300)),
+]);
+
+const LOGGING: Kind = Kind::Object(&[
+    Attr::new("enabled", Kind::Bool).default(Default::Bool(true)),
+    Attr::new("log_group", Kind::String).required(),
+    Attr::new("log_stream", Kind::String).required(),
+]);
+
+const S3: Kind = Kind::Object(&[
+    Attr::new("bucket_arn", Kind::String).required(),
+    Attr::new("prefix", Kind::String),
+    Attr::new("error_output_prefix", Kind::String),
+    Attr::new("buffering", BUFFERING).default(Default::Json("{}")),
+    Attr::new(
+        "compression",
+        Kind::Enum(&["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"]),
+    )
+    .default(Default::Str("UNCOMPRESSED")),
+    Attr::new("cloudwatch_logging", LOGGING),
+]);
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "firehose_stream",
+    attrs: &[
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("role_arn", Kind::String).required(),
+        Attr::new("s3", S3).required(),
+    ],
+    exports: &["id", "name", "arn"],
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    ..TypeSchema::BASE
+};
+
+fn opt(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn buffering(s3: &Value) -> BufferingHints {
+    let b = s3.get("buffering").cloned().unwrap_or_else(|| json!({}));
+    BufferingHints::builder()
+        .set_size_in_mbs(b["size_mb"].as_i64().map(|v| v as i32))
+        .set_interval_in_seconds(b["interval_seconds"].as_i64().map(|v| v as i32))
+        .build()
+}
+
+fn logging(s3: &Value) -> Option<CloudWatchLoggingOptions> {
+    s3.get("cloudwatch_logging").map(|l| {
+        CloudWatchLoggingOptions::builder()
+            .set_enabled(l["enabled"].as_bool())
+            .set_log_group_name(opt(l, "log_group"))
+            .set_log_stream_name(opt(l, "log_stream"))
+            .build()
+    })
+}
+
+pub struct FirehoseStream;
+
+impl Provider for FirehoseStream {
+    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let mut out = HashMap::new();
+        for name in ids {
+            let d = match aws
+                .firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(name)
+                .send()
+                .await
+            {
+                Ok(d) => d,
+                Err(e) if code(&e) == "ResourceNotFoundException" => continue,
+                Err(e) => return Err(aws_error("DescribeDeliveryStream", e)),
+            };
+            let Some(d) = d.delivery_stream_description() else {
+                continue;
+            };
+            let tag_list = aws
+                .firehose
+                .list_tags_for_delivery_stream()
+                .delivery_stream_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error("ListTagsForDeliveryStream", e))?;
+            let mut attrs = into_map(json!({
+                "id": d.delivery_stream_name(),
+                "name": d.delivery_stream_name(),
+                "arn": d.delivery_stream_arn(),
+                "status": d.delivery_stream_status().as_str(),
+                "version_id": d.version_id(),
+                "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value().unwrap_or_default()))),
+            }));
+            let dest = d.destinations().first();
+            if let Some(x) = dest.and_then(|x| x.extended_s3_destination_description()) {
+                attrs.insert("role_arn".into(), json!(x.role_arn()));
+                let mut s3 = Map::new();
+                s3.insert("bucket_arn".into(), json!(x.bucket_arn()));
+                if let Some(p) = x.prefix().filter(|p| !p.is_empty()) {
+                    s3.insert("prefix".into(), json!(p));
+                }
+                if let Some(p) = x.error_output_prefix().filter(|p| !p.is_empty()) {
+                    s3.insert("error_output_prefix".into(), json!(p));
+                }
+                let b = x.buffering_hints();
+                s3.insert(
+                    "buffering".into(),
+                    json!({
+                        "size_mb": b.and_then(|b| b.size_in_mbs()).unwrap_or(5),
+                        "interval_seconds": b.and_then(|b| b.interval_in_seconds()).unwrap_or(300),
+                    }),
+                );
+                s3.insert("compression".into(), json!(x.compression_format().as_str()));
+                if let Some(l) = x
+                    .cloud_watch_logging_options()
+                    .filter(|l| l.log_group_name().is_some())
+                {
+                    s3.insert(
+                        "cloudwatch_logging".into(),
+                        json!({"enabled": l.enabled().unwrap_or(false), "log_group": l.log_group_name(), "log_stream": l.log_stream_name()}),
+                    );
+                }
+                attrs.insert("s3".into(), Value::Object(s3));
+            }
+            attrs.insert(
+                "destination_id".into(),
+                json!(dest.map(|x| x.destination_id())),
+            );
+            out.insert(name.clone(), attrs);
+        }
+        Ok(out)
+    }
+
+    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+        let name = s(attrs, "name").to_string();
+        let s3 = attrs.get("s3").cloned().unwrap_or_else(|| json!({}));
+        let config = ExtendedS3DestinationConfiguration::builder()
+            .role_arn(s(attrs, "role_arn"))
+            .set_bucket_arn(opt(&s3, "bucket_arn"))
+            .set_prefix(opt(&s3, "prefix"))
+            .set_error_output_prefix(opt(&s3, "error_output_prefix"))
+            .buffering_hints(buffering(&s3))
+            .set_compression_format(
+                opt(&s3, "compression").map(|c| CompressionFormat::from(c.as_str())),
+            )
+            .set_cloud_watch_logging_options(logging(&s3))
+            .build()?;
+        let tag_list = tags(attrs)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        aws.firehose
+            .create_delivery_stream()
+            .delivery_stream_name(&name)
+            .delivery_stream_type(DeliveryStreamType::DirectPut)
+            .extended_s3_destination_configuration(config)
+            .set_tags(Some(tag_list))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateDeliveryStream", e))?;
+        Ok(name)
+    }
+
+    async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
+        let label = wait::label(attrs, id);
+        let t = wait::timeout(attrs, phase, Duration::from_secs(10 * 60));
+        let doing = match phase {
+            Phase::Create => "creating",
+            Phase::Update => "updating",
+            Phase::Delete => "deleting",
+        };
+        wait::until(&label, doing, t, || async {
+            match aws
+                .firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(id)
+                .send()
+                .await
+            {
+                Ok(d) => {
+                    let status = d
+                        .delivery_stream_description()
+                        .map(|d| d.delivery_stream_status().clone());
+                    Ok(match (phase, status) {
+                        (Phase::Delete, Some(s)) => Poll::Pending(s.as_str().to_string()),
+                        (_, Some(DeliveryStreamStatus::Active)) => Poll::Done,
+                        (
+                            _,
+                            Some(
+                                s @ (DeliveryStreamStatus::CreatingFailed
+                                | DeliveryStreamStatus::DeletingFailed),
+                            ),
+                        ) => Poll::Failed(s.as_str().to_string()),
+                        (_, Some(s)) => Poll::Pending(s.as_str().to_string()),
+                        (_, None) => Poll::Pending("unknown".into()),
+                    })
+                }
+                Err(e)
+                    if code(&e) == "ResourceNotFoundException"
+                        && matches!(phase, Phase::Delete) =>
+                {
+                    Ok(Poll::Done)
+                }
+                Err(e) => Err(aws_error("DescribeDeliveryStream", e)),
+            }
+        })
+        .await
+    }
+
+    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        let changed = ["role_arn", "s3"]
+            .iter()
+            .any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v)));
+        if changed {
+            let s3 = after.get("s3").cloned().unwrap_or_else(|| json!({}));
+            // The version id and destination id as they are now (UpdateDestination checks them).
+            let d = aws
+                .firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(id)
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeDeliveryStream", e))?;
+            let d = d
+                .delivery_stream_description()
+                .ok_or_else(|| anyhow::anyhow!("{id} has no description"))?;
+            let destination = d
+                .destinations()
+                .first()
+                .map(|x| x.destination_id().to_string())
+                .unwrap_or_default();
+            let update = ExtendedS3DestinationUpdate::builder()
+                .role_arn(s(after, "role_arn"))
+                .set_bucket_arn(opt(&s3, "bucket_arn"))
+                .prefix(opt(&s3, "prefix").unwrap_or_default())
+                .error_output_prefix(opt(&s3, "error_output_prefix").unwrap_or_default())
+                .buffering_hints(buffering(&s3))
+                .set_compression_format(
+                    opt(&s3, "compression").map(|c| CompressionFormat::from(c.as_str())),
+                )
+                .set_cloud_watch_logging_options(logging(&s3))
+                .build();
+            aws.firehose
+                .update_destination()
+                .delivery_stream_name(id)
+                .current_delivery_stream_version_id(d.version_id())
+                .destination_id(destination)
+                .extended_s3_destination_update(update)
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateDestination", e))?;
+        }
+        let (set, remove) = tag_changes(before, after);
+        if !set.is_empty() {
+            let tag_list = set
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            aws.firehose
+                .tag_delivery_stream()
+                .delivery_stream_name(id)
+                .set_tags(Some(tag_list))
+                .send()
+                .await
+                .map_err(|e| aws_error("TagDeliveryStream", e))?;
+        }
+        if !remove.is_empty() {
+            aws.firehose
+                .untag_delivery_stream()
+                .delivery_stream_name(id)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(|e| aws_error("UntagDeliveryStream", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+        match aws
+            .firehose
+            .delete_delivery_stream()
+            .delivery_stream_name(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == "ResourceNotFoundException" => Ok(()),
+            Err(e) => Err(aws_error("DeleteDeliveryStream", e)),
+        }
+    }
+}
