@@ -3,17 +3,39 @@
 use std::collections::HashMap;
 
 use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, Transition, TransitionStorageClass,
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
     ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
 use futures::{StreamExt, stream};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::vpc::into_map;
 use super::{Attrs, Aws, Provider, Result, aws_error, b, code, differs, s, tags, tags_value};
 use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+
+const LIFECYCLE_RULE: Kind = Kind::Object(&[
+    Attr::new("id", Kind::String).required(),
+    Attr::new("prefix", Kind::String).default(Default::Str("")),
+    Attr::new("enabled", Kind::Bool).default(Default::Bool(true)),
+    Attr::new("expiration_days", Kind::Int { min: 1, max: 36_500 }),
+    Attr::new("noncurrent_expiration_days", Kind::Int { min: 1, max: 36_500 }),
+    Attr::new(
+        "transitions",
+        Kind::List(&Kind::Object(&[
+            Attr::new("days", Kind::Int { min: 0, max: 36_500 }).required(),
+            Attr::new(
+                "storage_class",
+                Kind::Enum(&["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]),
+            )
+            .required(),
+        ])),
+    ),
+]);
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "s3_bucket",
@@ -21,6 +43,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String).force_new(),
         Attr::new("versioning", Kind::Bool).default(Default::Bool(false)),
         Attr::new("encryption", Kind::Enum(&["AES256", "aws:kms"])).default(Default::Str("AES256")),
+        // With `encryption: aws:kms`: the key (left out, the AWS managed key).
+        Attr::new("kms_key_id", Kind::String),
+        Attr::new("lifecycle_rules", Kind::List(&LIFECYCLE_RULE)),
+        // JSON, compared by meaning.
+        Attr::new("policy", Kind::String),
+        // ACLs off: the bucket owner owns every object (AWS's default since 2023).
+        Attr::new("object_ownership", Kind::Enum(&["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]))
+            .default(Default::Str("BucketOwnerEnforced")),
         Attr::new("public_access_block", Kind::Bool).default(Default::Bool(true)),
         Attr::new("force_destroy", Kind::Bool)
             .default(Default::Bool(false))
@@ -29,6 +59,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName)),
     lint: Some(lint),
+    canonical: Some(canonical),
     ..TypeSchema::BASE
 };
 
@@ -44,6 +75,63 @@ fn lint(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
     } else {
         Vec::new()
     }
+}
+
+/// The policy in canonical form (compared by meaning).
+fn canonical(attrs: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::String(p)) = attrs.get_mut("policy")
+        && let Some(n) = crate::stack::policy::normalize(p)
+    {
+        *p = n;
+    }
+}
+
+fn lifecycle_rule(r: &Value) -> Result<LifecycleRule> {
+    let days = |k: &str| r.get(k).and_then(Value::as_i64).map(|d| d as i32);
+    let transitions = r.get("transitions").and_then(Value::as_array).map(|t| {
+        t.iter()
+            .map(|t| {
+                Transition::builder()
+                    .set_days(t["days"].as_i64().map(|d| d as i32))
+                    .set_storage_class(t["storage_class"].as_str().map(TransitionStorageClass::from))
+                    .build()
+            })
+            .collect()
+    });
+    let enabled = r.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+    Ok(LifecycleRule::builder()
+        .set_id(r.get("id").and_then(Value::as_str).map(str::to_string))
+        .filter(LifecycleRuleFilter::builder().prefix(r.get("prefix").and_then(Value::as_str).unwrap_or("")).build())
+        .status(if enabled { ExpirationStatus::Enabled } else { ExpirationStatus::Disabled })
+        .set_expiration(days("expiration_days").map(|d| LifecycleExpiration::builder().days(d).build()))
+        .set_noncurrent_version_expiration(
+            days("noncurrent_expiration_days").map(|d| NoncurrentVersionExpiration::builder().noncurrent_days(d).build()),
+        )
+        .set_transitions(transitions)
+        .build()?)
+}
+
+fn lifecycle_value(r: &LifecycleRule) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), json!(r.id()));
+    let prefix = r.filter().and_then(|f| f.prefix()).unwrap_or("");
+    m.insert("prefix".into(), json!(prefix));
+    m.insert("enabled".into(), json!(r.status() == &ExpirationStatus::Enabled));
+    if let Some(d) = r.expiration().and_then(|e| e.days()) {
+        m.insert("expiration_days".into(), json!(d));
+    }
+    if let Some(d) = r.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()) {
+        m.insert("noncurrent_expiration_days".into(), json!(d));
+    }
+    if !r.transitions().is_empty() {
+        let t: Vec<Value> = r
+            .transitions()
+            .iter()
+            .map(|t| json!({"days": t.days(), "storage_class": t.storage_class().map(|s| s.as_str())}))
+            .collect();
+        m.insert("transitions".into(), Value::Array(t));
+    }
+    Value::Object(m)
 }
 
 pub struct S3Bucket;
@@ -97,9 +185,10 @@ impl Provider for S3Bucket {
                 .await
                 .map_err(|e| aws_error("PutPublicAccessBlock", e))?;
         }
-        if differs(before, after, "encryption") {
+        if differs(before, after, "encryption") || differs(before, after, "kms_key_id") {
             let default = ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(ServerSideEncryption::from(s(after, "encryption")))
+                .set_kms_master_key_id(after.get("kms_key_id").and_then(Value::as_str).map(str::to_string))
                 .build()?;
             let config = ServerSideEncryptionConfiguration::builder()
                 .rules(
@@ -129,6 +218,50 @@ impl Provider for S3Bucket {
                 .send()
                 .await
                 .map_err(|e| aws_error("PutBucketVersioning", e))?;
+        }
+        if differs(before, after, "object_ownership") {
+            let rule = OwnershipControlsRule::builder()
+                .object_ownership(ObjectOwnership::from(s(after, "object_ownership")))
+                .build()?;
+            aws.s3
+                .put_bucket_ownership_controls()
+                .bucket(id)
+                .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
+                .send()
+                .await
+                .map_err(|e| aws_error("PutBucketOwnershipControls", e))?;
+        }
+        if differs(before, after, "lifecycle_rules") {
+            let rules = after.get("lifecycle_rules").and_then(Value::as_array).cloned().unwrap_or_default();
+            if rules.is_empty() {
+                aws.s3
+                    .delete_bucket_lifecycle()
+                    .bucket(id)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DeleteBucketLifecycle", e))?;
+            } else {
+                let rules = rules.iter().map(lifecycle_rule).collect::<Result<Vec<_>>>()?;
+                aws.s3
+                    .put_bucket_lifecycle_configuration()
+                    .bucket(id)
+                    .lifecycle_configuration(BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build()?)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("PutBucketLifecycleConfiguration", e))?;
+            }
+        }
+        let (mut b, mut a) = (before.clone(), after.clone());
+        canonical(&mut b);
+        canonical(&mut a);
+        if differs(&b, &a, "policy") {
+            aws.s3
+                .put_bucket_policy()
+                .bucket(id)
+                .policy(s(&a, "policy"))
+                .send()
+                .await
+                .map_err(|e| aws_error("PutBucketPolicy", e))?;
         }
         if differs(before, after, "tags") {
             let tag_set = tags(after)
@@ -194,12 +327,30 @@ async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
         Err(e) if code(&e) == "NoSuchPublicAccessBlockConfiguration" => false,
         Err(e) => return Err(aws_error("GetPublicAccessBlock", e)),
     };
+    let ownership = match aws.s3.get_bucket_ownership_controls().bucket(name).send().await {
+        Ok(out) => out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string()),
+        Err(e) if code(&e) == "OwnershipControlsNotFoundError" => None,
+        Err(e) => return Err(aws_error("GetBucketOwnershipControls", e)),
+    };
+    let lifecycle: Option<Vec<Value>> = match aws.s3.get_bucket_lifecycle_configuration().bucket(name).send().await {
+        Ok(out) => Some(out.rules().iter().map(lifecycle_value).collect()),
+        Err(e) if code(&e) == "NoSuchLifecycleConfiguration" => None,
+        Err(e) => return Err(aws_error("GetBucketLifecycleConfiguration", e)),
+    };
+    let policy = match aws.s3.get_bucket_policy().bucket(name).send().await {
+        Ok(out) => out.policy().map(str::to_string),
+        Err(e) if code(&e) == "NoSuchBucketPolicy" => None,
+        Err(e) => return Err(aws_error("GetBucketPolicy", e)),
+    };
     let tag_set = match aws.s3.get_bucket_tagging().bucket(name).send().await {
         Ok(out) => out.tag_set().to_vec(),
         Err(e) if code(&e) == "NoSuchTagSet" => Vec::new(),
         Err(e) => return Err(aws_error("GetBucketTagging", e)),
     };
-    Ok(Some(into_map(json!({
+    let mut attrs = into_map(json!({
         "id": name,
         "name": name,
         "arn": format!("arn:aws:s3:::{name}"),
@@ -207,7 +358,16 @@ async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
         "encryption": encryption,
         "public_access_block": public_access_block,
         "tags": tags_value(tag_set.iter().map(|t| (t.key(), t.value()))),
-    }))))
+    }));
+    attrs.insert("object_ownership".into(), json!(ownership));
+    if let Some(rules) = lifecycle {
+        attrs.insert("lifecycle_rules".into(), Value::Array(rules));
+    }
+    if let Some(p) = policy {
+        attrs.insert("policy".into(), json!(p));
+        canonical(&mut attrs);
+    }
+    Ok(Some(attrs))
 }
 
 /// Deletes every object version and delete marker, a thousand at a time.
