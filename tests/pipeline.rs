@@ -141,8 +141,33 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         0
     );
 
-    // A record put into the stream lands in the bucket under the prefix.
     let rt = runtime();
+    let lifecycle = rt
+        .block_on(
+            moto.ecr()
+                .get_lifecycle_policy()
+                .repository_name("enza/platform-app")
+                .send(),
+        )
+        .unwrap();
+    assert!(
+        lifecycle
+            .lifecycle_policy_text()
+            .unwrap()
+            .contains("\"countNumber\":50"),
+        "keep_last_images became a policy"
+    );
+    let rules = rt
+        .block_on(
+            moto.s3()
+                .get_bucket_lifecycle_configuration()
+                .bucket("enza-platform-logs")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(rules.rules()[0].expiration().unwrap().days(), Some(90));
+
+    // A record put into the stream lands in the bucket under the prefix.
     rt.block_on(
         moto.firehose()
             .put_record()

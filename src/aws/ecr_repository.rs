@@ -2,14 +2,17 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
-use serde_json::json;
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
+};
+use serde_json::{Map, Value, json};
 
 use super::vpc::into_map;
 use super::{
     Attrs, Aws, Provider, Result, aws_error, b, code, differs, s, tag_changes, tags, tags_value,
 };
-use crate::stack::schema::{Attr, Default, Kind, NameDefault, TypeSchema};
+use crate::stack::policy;
+use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "ecr_repository",
@@ -21,14 +24,68 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         )
         .default(Default::Str("MUTABLE")),
         Attr::new("scan_on_push", Kind::Bool).default(Default::Bool(true)),
+        // Shorthand for a lifecycle policy that expires all but the newest N images.
+        Attr::new(
+            "keep_last_images",
+            Kind::Int {
+                min: 1,
+                max: 100_000,
+            },
+        ),
+        Attr::new("lifecycle_policy", Kind::String),
+        Attr::new("repository_policy", Kind::String),
+        Attr::new("encryption", Kind::Enum(&["AES256", "KMS"]))
+            .default(Default::Str("AES256"))
+            .force_new(),
+        Attr::new("kms_key", Kind::String).force_new(),
         Attr::new("force_destroy", Kind::Bool)
             .default(Default::Bool(false))
             .local(),
     ],
     exports: &["id", "name", "arn", "url"],
     name_attr: Some(("name", NameDefault::StackAndName)),
+    check: Some(check),
+    canonical: Some(canonical),
     ..TypeSchema::BASE
 };
+
+fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    if attrs.contains_key("keep_last_images") && attrs.contains_key("lifecycle_policy") {
+        return vec![Finding {
+            pointer: "/keep_last_images".into(),
+            message: "`keep_last_images` and `lifecycle_policy` both set the lifecycle policy"
+                .into(),
+            hint: Some("keep one of them".into()),
+        }];
+    }
+    Vec::new()
+}
+
+/// The lifecycle policy from its shorthand, and both policies in canonical form
+/// (for comparing; AWS is sent the expanded text, see `expand`).
+pub fn canonical(attrs: &mut Map<String, Value>) {
+    expand(attrs);
+    for key in ["lifecycle_policy", "repository_policy"] {
+        if let Some(Value::String(p)) = attrs.get_mut(key)
+            && let Some(n) = policy::normalize(p)
+        {
+            *p = n;
+        }
+    }
+}
+
+/// The lifecycle policy from its `keep_last_images` shorthand.
+fn expand(attrs: &mut Map<String, Value>) {
+    if let Some(n) = attrs.remove("keep_last_images").and_then(|n| n.as_i64()) {
+        let policy = json!({"rules": [{
+            "rulePriority": 1,
+            "description": format!("keep the last {n} images"),
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": n},
+            "action": {"type": "expire"},
+        }]});
+        attrs.insert("lifecycle_policy".into(), Value::String(policy.to_string()));
+    }
+}
 
 pub struct EcrRepository;
 
@@ -72,7 +129,7 @@ impl Provider for EcrRepository {
                 .send()
                 .await
                 .map_err(|e| aws_error("ListTagsForResource", e))?;
-            let attrs = json!({
+            let mut attrs = json!({
                 "id": name,
                 "name": name,
                 "arn": arn,
@@ -80,8 +137,36 @@ impl Provider for EcrRepository {
                 "image_tag_mutability": r.image_tag_mutability().map(|m| m.as_str()),
                 "scan_on_push": r.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
                 "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value()))),
+                "encryption": r.encryption_configuration().map_or("AES256", |e| e.encryption_type().as_str()),
             });
-            out.insert(name, into_map(attrs));
+            if let Some(k) = r.encryption_configuration().and_then(|e| e.kms_key()) {
+                attrs["kms_key"] = json!(k);
+            }
+            match aws
+                .ecr
+                .get_lifecycle_policy()
+                .repository_name(&name)
+                .send()
+                .await
+            {
+                Ok(p) => attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text()),
+                Err(e) if code(&e) == "LifecyclePolicyNotFoundException" => {}
+                Err(e) => return Err(aws_error("GetLifecyclePolicy", e)),
+            }
+            match aws
+                .ecr
+                .get_repository_policy()
+                .repository_name(&name)
+                .send()
+                .await
+            {
+                Ok(p) => attrs["repository_policy"] = json!(p.policy_text()),
+                Err(e) if code(&e) == "RepositoryPolicyNotFoundException" => {}
+                Err(e) => return Err(aws_error("GetRepositoryPolicy", e)),
+            }
+            let mut attrs = into_map(attrs);
+            canonical(&mut attrs);
+            out.insert(name, attrs);
         }
         Ok(out)
     }
@@ -102,6 +187,17 @@ impl Provider for EcrRepository {
                     .build(),
             )
             .set_tags(Some(tag_list))
+            .encryption_configuration(
+                EncryptionConfiguration::builder()
+                    .encryption_type(EncryptionType::from(s(attrs, "encryption")))
+                    .set_kms_key(
+                        attrs
+                            .get("kms_key")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    )
+                    .build()?,
+            )
             .send()
             .await
             .map_err(|e| aws_error("CreateRepository", e))?;
@@ -134,6 +230,29 @@ impl Provider for EcrRepository {
                 .send()
                 .await
                 .map_err(|e| aws_error("PutImageScanningConfiguration", e))?;
+        }
+        let (mut b, mut a) = (before.clone(), after.clone());
+        canonical(&mut b);
+        canonical(&mut a);
+        let mut raw = after.clone();
+        expand(&mut raw);
+        if differs(&b, &a, "lifecycle_policy") {
+            aws.ecr
+                .put_lifecycle_policy()
+                .repository_name(id)
+                .lifecycle_policy_text(s(&raw, "lifecycle_policy"))
+                .send()
+                .await
+                .map_err(|e| aws_error("PutLifecyclePolicy", e))?;
+        }
+        if differs(&b, &a, "repository_policy") {
+            aws.ecr
+                .set_repository_policy()
+                .repository_name(id)
+                .policy_text(s(&raw, "repository_policy"))
+                .send()
+                .await
+                .map_err(|e| aws_error("SetRepositoryPolicy", e))?;
         }
         let (set, remove) = tag_changes(before, after);
         let arn = s(before, "arn");

@@ -3,13 +3,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, Transition, TransitionStorageClass,
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
+    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectIdentifier, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging, VersioningConfiguration,
+    Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
 };
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
@@ -22,15 +21,41 @@ const LIFECYCLE_RULE: Kind = Kind::Object(&[
     Attr::new("id", Kind::String).required(),
     Attr::new("prefix", Kind::String).default(Default::Str("")),
     Attr::new("enabled", Kind::Bool).default(Default::Bool(true)),
-    Attr::new("expiration_days", Kind::Int { min: 1, max: 36_500 }),
-    Attr::new("noncurrent_expiration_days", Kind::Int { min: 1, max: 36_500 }),
+    Attr::new(
+        "expiration_days",
+        Kind::Int {
+            min: 1,
+            max: 36_500,
+        },
+    ),
+    Attr::new(
+        "noncurrent_expiration_days",
+        Kind::Int {
+            min: 1,
+            max: 36_500,
+        },
+    ),
     Attr::new(
         "transitions",
         Kind::List(&Kind::Object(&[
-            Attr::new("days", Kind::Int { min: 0, max: 36_500 }).required(),
+            Attr::new(
+                "days",
+                Kind::Int {
+                    min: 0,
+                    max: 36_500,
+                },
+            )
+            .required(),
             Attr::new(
                 "storage_class",
-                Kind::Enum(&["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]),
+                Kind::Enum(&[
+                    "STANDARD_IA",
+                    "ONEZONE_IA",
+                    "INTELLIGENT_TIERING",
+                    "GLACIER",
+                    "GLACIER_IR",
+                    "DEEP_ARCHIVE",
+                ]),
             )
             .required(),
         ])),
@@ -49,8 +74,15 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // JSON, compared by meaning.
         Attr::new("policy", Kind::String),
         // ACLs off: the bucket owner owns every object (AWS's default since 2023).
-        Attr::new("object_ownership", Kind::Enum(&["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]))
-            .default(Default::Str("BucketOwnerEnforced")),
+        Attr::new(
+            "object_ownership",
+            Kind::Enum(&[
+                "BucketOwnerEnforced",
+                "BucketOwnerPreferred",
+                "ObjectWriter",
+            ]),
+        )
+        .default(Default::Str("BucketOwnerEnforced")),
         Attr::new("public_access_block", Kind::Bool).default(Default::Bool(true)),
         Attr::new("force_destroy", Kind::Bool)
             .default(Default::Bool(false))
@@ -93,7 +125,11 @@ fn lifecycle_rule(r: &Value) -> Result<LifecycleRule> {
             .map(|t| {
                 Transition::builder()
                     .set_days(t["days"].as_i64().map(|d| d as i32))
-                    .set_storage_class(t["storage_class"].as_str().map(TransitionStorageClass::from))
+                    .set_storage_class(
+                        t["storage_class"]
+                            .as_str()
+                            .map(TransitionStorageClass::from),
+                    )
                     .build()
             })
             .collect()
@@ -101,12 +137,24 @@ fn lifecycle_rule(r: &Value) -> Result<LifecycleRule> {
     let enabled = r.get("enabled").and_then(Value::as_bool).unwrap_or(true);
     Ok(LifecycleRule::builder()
         .set_id(r.get("id").and_then(Value::as_str).map(str::to_string))
-        .filter(LifecycleRuleFilter::builder().prefix(r.get("prefix").and_then(Value::as_str).unwrap_or("")).build())
-        .status(if enabled { ExpirationStatus::Enabled } else { ExpirationStatus::Disabled })
-        .set_expiration(days("expiration_days").map(|d| LifecycleExpiration::builder().days(d).build()))
-        .set_noncurrent_version_expiration(
-            days("noncurrent_expiration_days").map(|d| NoncurrentVersionExpiration::builder().noncurrent_days(d).build()),
+        .filter(
+            LifecycleRuleFilter::builder()
+                .prefix(r.get("prefix").and_then(Value::as_str).unwrap_or(""))
+                .build(),
         )
+        .status(if enabled {
+            ExpirationStatus::Enabled
+        } else {
+            ExpirationStatus::Disabled
+        })
+        .set_expiration(
+            days("expiration_days").map(|d| LifecycleExpiration::builder().days(d).build()),
+        )
+        .set_noncurrent_version_expiration(days("noncurrent_expiration_days").map(|d| {
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(d)
+                .build()
+        }))
         .set_transitions(transitions)
         .build()?)
 }
@@ -116,11 +164,17 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
     m.insert("id".into(), json!(r.id()));
     let prefix = r.filter().and_then(|f| f.prefix()).unwrap_or("");
     m.insert("prefix".into(), json!(prefix));
-    m.insert("enabled".into(), json!(r.status() == &ExpirationStatus::Enabled));
+    m.insert(
+        "enabled".into(),
+        json!(r.status() == &ExpirationStatus::Enabled),
+    );
     if let Some(d) = r.expiration().and_then(|e| e.days()) {
         m.insert("expiration_days".into(), json!(d));
     }
-    if let Some(d) = r.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()) {
+    if let Some(d) = r
+        .noncurrent_version_expiration()
+        .and_then(|e| e.noncurrent_days())
+    {
         m.insert("noncurrent_expiration_days".into(), json!(d));
     }
     if !r.transitions().is_empty() {
@@ -188,7 +242,12 @@ impl Provider for S3Bucket {
         if differs(before, after, "encryption") || differs(before, after, "kms_key_id") {
             let default = ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(ServerSideEncryption::from(s(after, "encryption")))
-                .set_kms_master_key_id(after.get("kms_key_id").and_then(Value::as_str).map(str::to_string))
+                .set_kms_master_key_id(
+                    after
+                        .get("kms_key_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
                 .build()?;
             let config = ServerSideEncryptionConfiguration::builder()
                 .rules(
@@ -232,7 +291,11 @@ impl Provider for S3Bucket {
                 .map_err(|e| aws_error("PutBucketOwnershipControls", e))?;
         }
         if differs(before, after, "lifecycle_rules") {
-            let rules = after.get("lifecycle_rules").and_then(Value::as_array).cloned().unwrap_or_default();
+            let rules = after
+                .get("lifecycle_rules")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if rules.is_empty() {
                 aws.s3
                     .delete_bucket_lifecycle()
@@ -241,11 +304,18 @@ impl Provider for S3Bucket {
                     .await
                     .map_err(|e| aws_error("DeleteBucketLifecycle", e))?;
             } else {
-                let rules = rules.iter().map(lifecycle_rule).collect::<Result<Vec<_>>>()?;
+                let rules = rules
+                    .iter()
+                    .map(lifecycle_rule)
+                    .collect::<Result<Vec<_>>>()?;
                 aws.s3
                     .put_bucket_lifecycle_configuration()
                     .bucket(id)
-                    .lifecycle_configuration(BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build()?)
+                    .lifecycle_configuration(
+                        BucketLifecycleConfiguration::builder()
+                            .set_rules(Some(rules))
+                            .build()?,
+                    )
                     .send()
                     .await
                     .map_err(|e| aws_error("PutBucketLifecycleConfiguration", e))?;
@@ -258,7 +328,7 @@ impl Provider for S3Bucket {
             aws.s3
                 .put_bucket_policy()
                 .bucket(id)
-                .policy(s(&a, "policy"))
+                .policy(s(after, "policy"))
                 .send()
                 .await
                 .map_err(|e| aws_error("PutBucketPolicy", e))?;
@@ -327,7 +397,13 @@ async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
         Err(e) if code(&e) == "NoSuchPublicAccessBlockConfiguration" => false,
         Err(e) => return Err(aws_error("GetPublicAccessBlock", e)),
     };
-    let ownership = match aws.s3.get_bucket_ownership_controls().bucket(name).send().await {
+    let ownership = match aws
+        .s3
+        .get_bucket_ownership_controls()
+        .bucket(name)
+        .send()
+        .await
+    {
         Ok(out) => out
             .ownership_controls()
             .and_then(|c| c.rules().first())
@@ -335,7 +411,13 @@ async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
         Err(e) if code(&e) == "OwnershipControlsNotFoundError" => None,
         Err(e) => return Err(aws_error("GetBucketOwnershipControls", e)),
     };
-    let lifecycle: Option<Vec<Value>> = match aws.s3.get_bucket_lifecycle_configuration().bucket(name).send().await {
+    let lifecycle: Option<Vec<Value>> = match aws
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(name)
+        .send()
+        .await
+    {
         Ok(out) => Some(out.rules().iter().map(lifecycle_value).collect()),
         Err(e) if code(&e) == "NoSuchLifecycleConfiguration" => None,
         Err(e) => return Err(aws_error("GetBucketLifecycleConfiguration", e)),

@@ -44,16 +44,22 @@ impl Lock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io)?;
         }
+        // The lock appears with its content or not at all: it is written to a
+        // temporary file and hard-linked into place, which fails if it exists.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".infra-lock")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        let json = serde_json::to_vec_pretty(&info).expect("lock serialises");
+        tmp.write_all(&json).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
         for _ in 0..2 {
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-            {
-                Ok(mut f) => {
-                    let json = serde_json::to_vec_pretty(&info).expect("lock serialises");
-                    f.write_all(&json).map_err(io)?;
-                    f.sync_all().map_err(io)?;
+            match fs::hard_link(tmp.path(), path) {
+                Ok(()) => {
                     return Ok(Lock {
                         path: path.to_path_buf(),
                         info,
