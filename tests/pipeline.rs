@@ -288,7 +288,7 @@ fn the_platform_applies_with_a_third_of_all_calls_throttled() {
          "message": "Rate exceeded", "probability": 0.3}
     ]));
     let w = Workdir::new(&proxy.url, &stack_file("platform"));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    let r = w.run(&["apply", "-v", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let retried: u64 = r
         .stdout
@@ -297,6 +297,12 @@ fn the_platform_applies_with_a_third_of_all_calls_throttled() {
         .and_then(|n| n.trim_end_matches('.').parse().ok())
         .unwrap_or_else(|| panic!("the summary counts retries:\n{}", r.stdout));
     assert!(retried > 10, "{retried}");
+    assert!(r.stderr.contains("retrying "), "retries show in -v logs");
+    assert!(
+        r.stderr
+            .contains("aws_sdk_s3: throttled (HTTP 503), slowing to"),
+        "S3's SlowDown slows the S3 client's pace"
+    );
     // Nothing duplicated, nothing missing.
     assert_eq!(census(&moto), FULL);
     proxy.rules(json!([]));

@@ -15,6 +15,7 @@ pub mod launch_template;
 pub mod listener;
 pub mod listener_rule;
 pub mod load_balancer;
+pub mod pace;
 pub mod retry;
 pub mod s3_bucket;
 pub mod security_group;
@@ -81,11 +82,18 @@ impl Aws {
         // bucket names.
         let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        // Each service gets its own pace (src/aws/pace.rs) around the SDK's client.
+        let http = pace::https_client();
+        let rate = pace::max_rate();
+        let paced = |service: &'static str| {
+            pace::Paced::new(http.clone(), pace::Limiter::new(service, rate))
+        };
         macro_rules! client {
             ($sdk:ident) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(&config)
                         .interceptor(retry::RetryCounter)
+                        .http_client(paced(stringify!($sdk)))
                         .build(),
                 )
             };
@@ -93,6 +101,7 @@ impl Aws {
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(custom_endpoint)
             .interceptor(retry::RetryCounter)
+            .http_client(paced("aws_sdk_s3"))
             .build();
         Aws {
             region: region.to_string(),
