@@ -166,6 +166,18 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         )
         .unwrap();
     assert_eq!(rules.rules()[0].expiration().unwrap().days(), Some(90));
+    let cors = rt
+        .block_on(
+            moto.s3()
+                .get_bucket_cors()
+                .bucket("enza-platform-logs")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        cors.cors_rules()[0].allowed_origins(),
+        ["https://games.example.com"]
+    );
 
     // A record put into the stream lands in the bucket under the prefix.
     rt.block_on(

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectIdentifier, ObjectOwnership,
-    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
+    CorsConfiguration, CorsRule, CreateBucketConfiguration, Delete, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    ObjectIdentifier, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, Transition,
+    TransitionStorageClass, VersioningConfiguration,
 };
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
@@ -62,6 +63,24 @@ const LIFECYCLE_RULE: Kind = Kind::Object(&[
     ),
 ]);
 
+const CORS_RULE: Kind = Kind::Object(&[
+    Attr::new(
+        "allowed_methods",
+        Kind::Set(&Kind::Enum(&["GET", "PUT", "POST", "DELETE", "HEAD"])),
+    )
+    .required(),
+    Attr::new("allowed_origins", Kind::Set(&Kind::String)).required(),
+    Attr::new("allowed_headers", Kind::Set(&Kind::String)),
+    Attr::new("expose_headers", Kind::Set(&Kind::String)),
+    Attr::new(
+        "max_age_seconds",
+        Kind::Int {
+            min: 0,
+            max: 86_400,
+        },
+    ),
+]);
+
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "s3_bucket",
     attrs: &[
@@ -71,6 +90,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // With `encryption: aws:kms`: the key (left out, the AWS managed key).
         Attr::new("kms_key_id", Kind::String),
         Attr::new("lifecycle_rules", Kind::List(&LIFECYCLE_RULE)),
+        Attr::new("cors_rules", Kind::List(&CORS_RULE)),
         // JSON, compared by meaning.
         Attr::new("policy", Kind::String),
         // ACLs off: the bucket owner owns every object (AWS's default since 2023).
@@ -321,6 +341,49 @@ impl Provider for S3Bucket {
                     .map_err(|e| aws_error("PutBucketLifecycleConfiguration", e))?;
             }
         }
+        if differs(before, after, "cors_rules") {
+            let rules = after
+                .get("cors_rules")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if rules.is_empty() {
+                aws.s3
+                    .delete_bucket_cors()
+                    .bucket(id)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DeleteBucketCors", e))?;
+            } else {
+                let rules = rules
+                    .iter()
+                    .map(|r| {
+                        CorsRule::builder()
+                            .set_allowed_methods(super::strings(r.get("allowed_methods")))
+                            .set_allowed_origins(super::strings(r.get("allowed_origins")))
+                            .set_allowed_headers(super::strings(r.get("allowed_headers")))
+                            .set_expose_headers(super::strings(r.get("expose_headers")))
+                            .set_max_age_seconds(
+                                r.get("max_age_seconds")
+                                    .and_then(Value::as_i64)
+                                    .map(|v| v as i32),
+                            )
+                            .build()
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                aws.s3
+                    .put_bucket_cors()
+                    .bucket(id)
+                    .cors_configuration(
+                        CorsConfiguration::builder()
+                            .set_cors_rules(Some(rules))
+                            .build()?,
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("PutBucketCors", e))?;
+            }
+        }
         let (mut b, mut a) = (before.clone(), after.clone());
         canonical(&mut b);
         canonical(&mut a);
@@ -422,6 +485,30 @@ async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
         Err(e) if code(&e) == "NoSuchLifecycleConfiguration" => None,
         Err(e) => return Err(aws_error("GetBucketLifecycleConfiguration", e)),
     };
+    let cors: Option<Vec<Value>> = match aws.s3.get_bucket_cors().bucket(name).send().await {
+        Ok(out) => Some(
+            out.cors_rules()
+                .iter()
+                .map(|r| {
+                    let mut m = serde_json::Map::new();
+                    m.insert("allowed_methods".into(), json!(r.allowed_methods()));
+                    m.insert("allowed_origins".into(), json!(r.allowed_origins()));
+                    if !r.allowed_headers().is_empty() {
+                        m.insert("allowed_headers".into(), json!(r.allowed_headers()));
+                    }
+                    if !r.expose_headers().is_empty() {
+                        m.insert("expose_headers".into(), json!(r.expose_headers()));
+                    }
+                    if let Some(a) = r.max_age_seconds() {
+                        m.insert("max_age_seconds".into(), json!(a));
+                    }
+                    Value::Object(m)
+                })
+                .collect(),
+        ),
+        Err(e) if code(&e) == "NoSuchCORSConfiguration" => None,
+        Err(e) => return Err(aws_error("GetBucketCors", e)),
+    };
     let policy = match aws.s3.get_bucket_policy().bucket(name).send().await {
         Ok(out) => out.policy().map(str::to_string),
         Err(e) if code(&e) == "NoSuchBucketPolicy" => None,
@@ -444,6 +531,9 @@ async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
     attrs.insert("object_ownership".into(), json!(ownership));
     if let Some(rules) = lifecycle {
         attrs.insert("lifecycle_rules".into(), Value::Array(rules));
+    }
+    if let Some(rules) = cors {
+        attrs.insert("cors_rules".into(), Value::Array(rules));
     }
     if let Some(p) = policy {
         attrs.insert("policy".into(), json!(p));
