@@ -235,11 +235,13 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         )
         .unwrap();
     let dest = &d.delivery_stream_description().unwrap().destinations()[0];
-    let hints = dest
-        .extended_s3_destination_description()
-        .unwrap()
-        .buffering_hints()
-        .unwrap();
+    let s3dest = dest.extended_s3_destination_description().unwrap();
+    let logging = s3dest.cloud_watch_logging_options().unwrap();
+    assert_eq!(
+        logging.log_group_name(),
+        Some("/aws/firehose/enza-platform")
+    );
+    let hints = s3dest.buffering_hints().unwrap();
     assert_eq!(hints.interval_in_seconds(), Some(60));
     assert_eq!(
         w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
