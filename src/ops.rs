@@ -8,7 +8,7 @@ use crate::apply::{Outcome, Store, execute};
 use crate::aws::Aws;
 use crate::graph::Graph;
 use crate::plan::{Observed, Plan};
-use crate::render::text::{self, Style};
+use crate::render::Format;
 use crate::stack::{self, LoadError, Stack, StackErrors};
 use crate::state::{LocalBackend, Lock, State, StateError};
 
@@ -81,6 +81,8 @@ pub fn load_stack(file: &Path, strict: bool) -> Result<Stack, Failure> {
 
 /// A validated stack with its state, locked for one operation.
 pub struct Session {
+    /// Whether a state file existed (a new state's lineage is not yet anyone's).
+    pub existed: bool,
     pub stack: Stack,
     pub graph: Graph,
     pub store: Store,
@@ -107,10 +109,11 @@ pub fn open(
         backend.path.display(),
         backend.lock_path().display()
     );
-    let state = backend
-        .load(&stack.name)?
-        .unwrap_or_else(|| State::new(&stack.name));
+    let loaded = backend.load(&stack.name)?;
+    let existed = loaded.is_some();
+    let state = loaded.unwrap_or_else(|| State::new(&stack.name));
     Ok(Session {
+        existed,
         stack,
         graph,
         store: Store { backend, state },
@@ -207,6 +210,7 @@ pub async fn plan(
     state: Option<&Path>,
     operation: &str,
     mode: Mode,
+    format: Format,
 ) -> Result<(Session, Aws, Plan), Failure> {
     let mut session = open(file, state, operation)?;
     let aws = Aws::connect(&session.stack.region).await;
@@ -222,12 +226,7 @@ pub async fn plan(
     };
     print!(
         "{}",
-        text::render(
-            &plan,
-            &Style {
-                color: crate::cli::color(&std::io::stdout())
-            }
-        )
+        crate::render::render(&plan, format, crate::cli::color(&std::io::stdout()))
     );
     if !plan.problems.is_empty() {
         return Err(Failure::new(

@@ -376,3 +376,100 @@ fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
         vec![Op::DeleteDeposed]
     );
 }
+
+#[test]
+fn plans_render_as_markdown_and_json() {
+    for (dir, case) in [
+        ("plan", "edits"),
+        ("plan-cutover", "weights"),
+        ("plan-cutover", "replaced_target_group"),
+    ] {
+        let (_, _, p) = plan_case_in(dir, case);
+        insta::assert_snapshot!(
+            format!("{case}_markdown"),
+            infra::render::markdown::render(&p)
+        );
+        let json = infra::render::json::render(&p);
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed["format_version"], "1");
+        insta::assert_snapshot!(format!("{case}_json"), json);
+    }
+}
+
+#[test]
+fn markdown_lists_risks_first() {
+    let (_, _, p) = plan_case_in("plan", "edits");
+    let md = infra::render::markdown::render(&p);
+    let attention = md.find("**Needs attention**").unwrap();
+    assert!(
+        md[attention..].contains("`ecr_repository.app` is **destroyed**"),
+        "{md}"
+    );
+    assert!(
+        md[attention..].contains("`subnet.public_c` is **replaced** (because of `cidr_block`)"),
+        "{md}"
+    );
+    assert!(
+        md[attention..].contains("`security_group.alb`: ingress opened to the internet on 80"),
+        "{md}"
+    );
+    let (_, _, p) = plan_case_in("plan-cutover", "weights");
+    let md = infra::render::markdown::render(&p);
+    assert!(md.contains("`listener.http`: traffic shifts (target_group.ec2 100% → 90%, target_group.eks 0% → 10%)"), "{md}");
+}
+
+#[test]
+fn a_plan_of_hundreds_of_changes_fits_a_comment_with_its_risks() {
+    // 600 buckets and 200 security groups open to the internet, all created, and
+    // the edits fixture's destroys and replacements.
+    let mut text = String::from(
+        "stack: big\nregion: ap-northeast-1\nresources:\n  vpc.main:\n    cidr_block: 10.0.0.0/16\n",
+    );
+    for i in 0..600 {
+        text.push_str(&format!("  s3_bucket.b{i}:\n    versioning: true\n    tags: {{ team: platform, cost-center: \"12345\", purpose: logs-for-service-{i} }}\n"));
+    }
+    for i in 0..200 {
+        text.push_str(&format!(
+            "  security_group.g{i}:\n    vpc_id: ${{vpc.main.id}}\n    ingress:\n      - {{ protocol: tcp, ports: \"443\", cidr: 0.0.0.0/0 }}\n"
+        ));
+    }
+    let (s, _) = stack::parse("big.yaml", &text).unwrap();
+    let empty = State::new("big");
+    let p = plan::plan(&s, &Graph::build(&s), &empty, &Observed::new());
+    assert_eq!(p.counts().add, 801);
+    let md = infra::render::markdown::render(&p);
+    assert!(
+        md.len() < infra::render::markdown::LIMIT,
+        "{} characters",
+        md.len()
+    );
+    assert!(
+        md.contains("more changes are not shown in detail"),
+        "folded"
+    );
+    assert_eq!(
+        md.matches("ingress opened to the internet on 443").count(),
+        200,
+        "every risk still listed"
+    );
+    assert!(
+        md.trim_end()
+            .ends_with("Plan: 801 to add, 0 to change, 0 to destroy.")
+    );
+}
+
+#[test]
+fn sensitive_values_never_show_in_any_format() {
+    let text = "stack: s\nregion: ap-northeast-1\nresources:\n  launch_template.nodes:\n    user_data: |\n      export DB_PASSWORD=hunter2\n";
+    let (s, _) = stack::parse("s.yaml", text).unwrap();
+    let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
+    for format in [
+        infra::render::Format::Text,
+        infra::render::Format::Markdown,
+        infra::render::Format::Json,
+    ] {
+        let out = infra::render::render(&p, format, false);
+        assert!(out.contains("(sensitive)"), "{format:?}: {out}");
+        assert!(!out.contains("hunter2"), "{format:?} leaks: {out}");
+    }
+}

@@ -50,7 +50,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("metadata_options", METADATA).default(Default::Json("{}")),
         Attr::new("instance_type", Kind::String),
         // Plain text here; base64 on the wire.
-        Attr::new("user_data", Kind::String),
+        Attr::new("user_data", Kind::String).sensitive(),
         Attr::new("block_devices", Kind::List(&BLOCK_DEVICE)),
         // Tags for the instances launched from the template.
         Attr::new("instance_tags", Kind::Map(&Kind::String)),

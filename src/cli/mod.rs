@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::ops::Failure;
+use crate::render::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,8 +43,23 @@ enum Command {
         detailed_exitcode: bool,
         #[command(flatten)]
         state: StateArgs,
+        /// Also save the plan to FILE, for `infra apply FILE` and `infra show FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// text (Terraform-like), markdown (for a pull-request comment) or json.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
-    /// Plan, confirm, then carry the plan out.
+    /// Render a saved plan.
+    Show {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 0 when the plan has no changes, 2 when it has.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Plan, confirm, then carry the plan out; or carry out a saved plan.
     Apply {
         file: PathBuf,
         #[command(flatten)]
@@ -144,7 +160,20 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             file,
             detailed_exitcode,
             state,
-        } => runtime()?.block_on(plan::exec(&file, state.state.as_deref(), detailed_exitcode)),
+            out,
+            format,
+        } => runtime()?.block_on(plan::exec(
+            &file,
+            state.state.as_deref(),
+            detailed_exitcode,
+            out.as_deref(),
+            format,
+        )),
+        Command::Show {
+            file,
+            format,
+            detailed_exitcode,
+        } => plan::show(&file, format, detailed_exitcode),
         Command::Apply { file, run } => runtime()?.block_on(apply::apply(&file, &run)),
         Command::Destroy { file, run } => runtime()?.block_on(apply::destroy(&file, &run)),
     }

@@ -2,16 +2,72 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::ops::{self, Failure, Mode};
+use crate::plan::saved::SavedPlan;
+use crate::render::Format;
 
 pub async fn exec(
     file: &Path,
     state: Option<&Path>,
     detailed_exitcode: bool,
+    out: Option<&Path>,
+    format: Format,
 ) -> Result<ExitCode, Failure> {
-    let (_session, _aws, plan) = ops::plan(file, state, "plan", Mode::Apply).await?;
-    Ok(if detailed_exitcode && plan.has_changes() {
+    let (session, _aws, plan) = ops::plan(file, state, "plan", Mode::Apply, format).await?;
+    let changes = plan.has_changes();
+    if let Some(out) = out {
+        let saved = SavedPlan::new(
+            plan,
+            &file.display().to_string(),
+            &session.stack.text,
+            &session.store.backend.path.display().to_string(),
+            session.existed.then_some(&session.store.state),
+        );
+        let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");
+        std::fs::write(out, json + "\n").map_err(|e| {
+            Failure::new(
+                format!("cannot write the saved plan {}: {e}", out.display()),
+                None,
+            )
+        })?;
+        eprintln!(
+            "Saved the plan to {}; `infra apply {}` carries out exactly this plan.",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if detailed_exitcode && changes {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `infra show SAVED`: a saved plan in any format.
+pub fn show(file: &Path, format: Format, detailed_exitcode: bool) -> Result<ExitCode, Failure> {
+    let saved = read_saved(file)?;
+    print!(
+        "{}",
+        crate::render::render(&saved.plan, format, super::color(&std::io::stdout()))
+    );
+    Ok(if detailed_exitcode && saved.plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn read_saved(file: &Path) -> Result<SavedPlan, Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display()), None))?;
+    match SavedPlan::parse(&text) {
+        Some(Ok(saved)) => Ok(saved),
+        Some(Err(why)) => Err(Failure::new(
+            why,
+            Some("make the plan again with `infra plan STACK --out FILE`"),
+        )),
+        None => Err(Failure::new(
+            format!("{} is not a saved plan", file.display()),
+            Some("saved plans are written by `infra plan STACK --out FILE`"),
+        )),
+    }
 }

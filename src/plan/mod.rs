@@ -3,10 +3,11 @@
 
 mod diff;
 pub mod rollout;
+pub mod saved;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::stack::Address;
@@ -14,7 +15,7 @@ use crate::stack::Address;
 pub use diff::{plan, plan_destroy, values_equal};
 
 /// What happens to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     NoOp,
@@ -28,7 +29,7 @@ pub enum Action {
 /// The attributes of one resource as read from AWS, or `None` where it is gone.
 pub type Observed = BTreeMap<Address, Option<Map<String, Value>>>;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
     pub address: Address,
     pub action: Action,
@@ -52,7 +53,7 @@ pub struct Change {
     pub pending: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub stack: String,
     /// The state serial the plan was computed against.
@@ -99,6 +100,25 @@ impl Plan {
         self.changes
             .iter()
             .any(|c| c.action != Action::NoOp || c.pending.is_some())
+    }
+
+    /// The plan as it may be shown: every sensitive attribute's value replaced by
+    /// `(sensitive)`. Renderers draw from this; the saved plan keeps the values.
+    pub fn redacted(&self) -> Plan {
+        let mut plan = self.clone();
+        for c in &mut plan.changes {
+            let Some(schema) = crate::aws::registry::schema(&c.address.ty) else {
+                continue;
+            };
+            for side in [&mut c.before, &mut c.after].into_iter().flatten() {
+                for attr in schema.attrs.iter().filter(|a| a.sensitive) {
+                    if let Some(v) = side.get_mut(attr.name) {
+                        *v = Value::String("(sensitive)".into());
+                    }
+                }
+            }
+        }
+        plan
     }
 
     /// The change of a resource (not of a deposed object).

@@ -1,3 +1,23 @@
 //! Renderers read a `Plan`; they never recompute it.
 
+pub mod json;
+pub mod markdown;
 pub mod text;
+
+/// The output formats of `plan` and `show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Renders a plan, sensitive values hidden.
+pub fn render(plan: &crate::plan::Plan, format: Format, color: bool) -> String {
+    let plan = &plan.redacted();
+    match format {
+        Format::Text => text::render(plan, &text::Style { color }),
+        Format::Markdown => markdown::render(plan),
+        Format::Json => json::render(plan),
+    }
+}

@@ -60,7 +60,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     out
 }
 
-fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
+pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
     let a = &change.address;
     let (marker, verb, code) = match change.action {
         Action::Create => ("  +", "will be created", "32"),

@@ -56,6 +56,8 @@ pub struct Attr {
     pub local: bool,
     /// Says how a change is applied, never is one (`rollout`): not diffed.
     pub no_diff: bool,
+    /// Never shown: plans in every format read `(sensitive)` (user data).
+    pub sensitive: bool,
 }
 
 impl Attr {
@@ -69,6 +71,7 @@ impl Attr {
             deferred: false,
             local: false,
             no_diff: false,
+            sensitive: false,
         }
     }
     pub const fn required(mut self) -> Attr {
@@ -89,6 +92,10 @@ impl Attr {
     }
     pub const fn local(mut self) -> Attr {
         self.local = true;
+        self
+    }
+    pub const fn sensitive(mut self) -> Attr {
+        self.sensitive = true;
         self
     }
     pub const fn no_diff(mut self) -> Attr {

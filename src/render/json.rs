@@ -1,0 +1,82 @@
+//! The machine-readable plan (documented in docs/plan-json.md). Keys come in a
+//! fixed order; `format_version` changes only when a field is removed or changes
+//! meaning.
+
+use serde_json::{Map, Value, json};
+
+use crate::plan::{Action, Plan};
+use crate::stack::reference;
+
+pub const FORMAT_VERSION: &str = "1";
+
+pub fn render(plan: &Plan) -> String {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            let actions: &[&str] = match c.action {
+                Action::NoOp if c.pending.is_some() => &["wait"],
+                Action::NoOp => &["no-op"],
+                Action::Create => &["create"],
+                Action::Update => &["update"],
+                Action::Replace if c.create_before_destroy => &["create", "delete"],
+                Action::Replace => &["delete", "create"],
+                Action::Delete => &["delete"],
+            };
+            let after_unknown: Vec<&String> = c
+                .after
+                .iter()
+                .flat_map(|a| a.iter())
+                .filter(|(_, v)| !reference::is_known(v))
+                .map(|(k, _)| k)
+                .collect();
+            let mut m = Map::new();
+            m.insert("address".into(), json!(c.address.to_string()));
+            m.insert("type".into(), json!(c.address.ty));
+            m.insert("name".into(), json!(c.address.name));
+            m.insert("actions".into(), json!(actions));
+            m.insert("deposed".into(), json!(c.deposed));
+            m.insert("before".into(), json!(c.before));
+            m.insert("after".into(), json!(c.after));
+            m.insert("after_unknown".into(), json!(after_unknown));
+            m.insert("changed".into(), json!(c.changed));
+            m.insert("replace_because".into(), json!(c.replace_because));
+            m.insert("reason".into(), json!(c.reason));
+            Value::Object(m)
+        })
+        .collect();
+    let drift: Vec<Value> = plan
+        .changes
+        .iter()
+        .filter(|c| c.reason.as_deref() == Some("it was deleted outside infra"))
+        .map(|c| json!({"address": c.address.to_string(), "drift": "deleted"}))
+        .collect();
+    let counts = plan.counts();
+    let mut out = Map::new();
+    out.insert("format_version".into(), json!(FORMAT_VERSION));
+    out.insert("stack".into(), json!(plan.stack));
+    out.insert("state_serial".into(), json!(plan.serial));
+    out.insert(
+        "summary".into(),
+        json!({"add": counts.add, "change": counts.change, "destroy": counts.destroy}),
+    );
+    out.insert("resource_changes".into(), Value::Array(changes));
+    out.insert("drift".into(), Value::Array(drift));
+    out.insert(
+        "outputs".into(),
+        Value::Object(
+            plan.outputs
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        json!({"value": v, "known": reference::is_known(v)}),
+                    )
+                })
+                .collect(),
+        ),
+    );
+    let mut text = serde_json::to_string_pretty(&Value::Object(out)).expect("a plan serialises");
+    text.push('\n');
+    text
+}

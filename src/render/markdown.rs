@@ -1,0 +1,207 @@
+//! The plan as a pull-request comment: a headline with the counts, what needs
+//! attention first, then each change folded in a `<details>` block. The comment
+//! stays under GitHub's 65,536 characters: details are dropped from the least
+//! risky changes first, and a line says how many.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::text::{Style, render_change};
+use crate::plan::{Action, Change, Plan, rollout};
+
+pub const LIMIT: usize = 65_536;
+
+/// How much a reviewer must look at a change: higher first.
+fn risk(plan: &Plan, c: &Change) -> u8 {
+    match c.action {
+        Action::Delete => 5,
+        Action::Replace => 4,
+        _ if !attention(plan, c).is_empty() => 3,
+        Action::Update => 2,
+        Action::Create => 1,
+        Action::NoOp => 0,
+    }
+}
+
+/// Why a change needs a reviewer's attention, one line each.
+pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
+    let a = &c.address;
+    let mut out = Vec::new();
+    match c.action {
+        Action::Delete if c.deposed => {
+            out.push(format!("`{a}`: the object it replaced is destroyed"))
+        }
+        Action::Delete => out.push(format!("`{a}` is **destroyed**")),
+        Action::Replace => out.push(format!(
+            "`{a}` is **replaced** (because of {})",
+            c.replace_because
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => {}
+    }
+    let (before, after) = (c.before.as_ref(), c.after.as_ref());
+    let get =
+        |m: Option<&serde_json::Map<String, Value>>, k: &str| m.and_then(|m| m.get(k)).cloned();
+    // Ingress newly open to the internet.
+    if a.ty == "security_group" {
+        let old = get(before, "ingress")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        for rule in get(after, "ingress")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+        {
+            let open = matches!(
+                rule.get("cidr").and_then(Value::as_str),
+                Some("0.0.0.0/0" | "::/0")
+            );
+            if open && !old.contains(&rule) {
+                let ports = rule
+                    .get("ports")
+                    .and_then(Value::as_str)
+                    .unwrap_or("all ports");
+                out.push(format!("`{a}`: ingress opened to the internet on {ports}"));
+            }
+        }
+    }
+    // IAM that grants more.
+    if a.ty == "iam_role" {
+        let added = |k: &str| {
+            let old = get(before, k).unwrap_or(Value::Null);
+            let new = get(after, k).unwrap_or(Value::Null);
+            match (old, new) {
+                (Value::Array(o), Value::Array(n)) => n
+                    .iter()
+                    .filter(|x| !o.contains(x))
+                    .map(|x| x.to_string())
+                    .collect(),
+                (Value::Object(o), Value::Object(n)) => n
+                    .iter()
+                    .filter(|(k, v)| o.get(*k) != Some(*v))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                (o, n) if o != n && !n.is_null() => vec![k.to_string()],
+                _ => Vec::new(),
+            }
+        };
+        for p in added("managed_policy_arns") {
+            out.push(format!("`{a}`: managed policy attached: {p}"));
+        }
+        for p in added("inline_policies") {
+            out.push(format!(
+                "`{a}`: inline policy `{p}` adds or changes statements"
+            ));
+        }
+        if c.action == Action::Update && !added("assume_role_policy").is_empty() {
+            out.push(format!("`{a}`: who may assume the role changes"));
+        }
+    }
+    // Traffic shifts.
+    if c.changed.iter().any(|k| k == "forward") {
+        let (from, to) = (
+            rollout::weights(get(before, "forward").as_ref()),
+            rollout::weights(get(after, "forward").as_ref()),
+        );
+        let shift: Vec<String> = to
+            .keys()
+            .chain(from.keys().filter(|k| !to.contains_key(*k)))
+            .map(|arn| {
+                let name = plan.label(&Value::String(arn.clone()));
+                format!(
+                    "{name} {}% → {}%",
+                    rollout::share(&from, arn),
+                    rollout::share(&to, arn)
+                )
+            })
+            .collect();
+        out.push(format!("`{a}`: traffic shifts ({})", shift.join(", ")));
+    }
+    out
+}
+
+pub fn render(plan: &Plan) -> String {
+    let c = plan.counts();
+    let mut head = String::new();
+    if !plan.has_changes() {
+        let _ = writeln!(
+            head,
+            "### infra plan for `{}`: no changes\n\nNo changes.",
+            plan.stack
+        );
+        return head;
+    }
+    let _ = writeln!(
+        head,
+        "### infra plan for `{}`: {} to add, {} to change, {} to destroy\n",
+        plan.stack, c.add, c.change, c.destroy
+    );
+    let mut changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || c.pending.is_some())
+        .collect();
+    changes.sort_by(|a, b| {
+        risk(plan, b)
+            .cmp(&risk(plan, a))
+            .then(a.address.cmp(&b.address))
+    });
+    let notes: Vec<String> = changes.iter().flat_map(|c| attention(plan, c)).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(head, "**Needs attention**\n");
+        for n in &notes {
+            let _ = writeln!(head, "- {n}");
+        }
+        head.push('\n');
+    }
+    let details: Vec<String> = changes
+        .iter()
+        .map(|ch| {
+            let mut body = String::new();
+            render_change(&mut body, plan, ch, &Style { color: false });
+            let verb = match ch.action {
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::Replace => "replace",
+                Action::Delete => "destroy",
+                Action::NoOp => "wait",
+            };
+            format!("<details><summary>{verb} <code>{}</code></summary>\n\n```diff\n{body}```\n</details>\n", ch.address)
+        })
+        .collect();
+    let tail = format!(
+        "\nPlan: {} to add, {} to change, {} to destroy.\n",
+        c.add, c.change, c.destroy
+    );
+    // Keep the riskiest details; fold the rest when the comment would be too long.
+    let mut kept = details.len();
+    let folded_line = |n: usize| {
+        format!(
+            "\n_{n} more changes are not shown in detail (the comment would pass GitHub's limit); see the saved plan._\n"
+        )
+    };
+    loop {
+        let body: usize = details[..kept].iter().map(String::len).sum();
+        let extra = if kept < details.len() {
+            folded_line(details.len() - kept).len()
+        } else {
+            0
+        };
+        if head.len() + body + extra + tail.len() < LIMIT || kept == 0 {
+            break;
+        }
+        kept -= 1;
+    }
+    let mut out = head;
+    for d in &details[..kept] {
+        out.push_str(d);
+    }
+    if kept < details.len() {
+        out.push_str(&folded_line(details.len() - kept));
+    }
+    out.push_str(&tail);
+    out
+}
