@@ -473,3 +473,41 @@ fn sensitive_values_never_show_in_any_format() {
         assert!(!out.contains("hunter2"), "{format:?} leaks: {out}");
     }
 }
+
+#[test]
+fn drift_names_what_changed_outside_infra() {
+    let (s, state, _) = plan_case("edits");
+    // AWS now reports another ingress rule on the ALB group than the last apply left.
+    let mut observed: Observed = state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
+        .collect();
+    let alb = Address::new("security_group", "alb");
+    observed
+        .get_mut(&alb)
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .insert("ingress".into(), serde_json::json!([]));
+    observed.insert(Address::new("s3_bucket", "logs"), None);
+    let p = plan::plan(&s, &Graph::build(&s), &state, &observed);
+    let drift: Vec<(String, bool, Vec<String>)> = p
+        .drift
+        .iter()
+        .map(|d| (d.address.to_string(), d.deleted, d.attributes.clone()))
+        .collect();
+    assert_eq!(
+        drift,
+        vec![
+            ("s3_bucket.logs".to_string(), true, vec![]),
+            (
+                "security_group.alb".to_string(),
+                false,
+                vec!["ingress".to_string()]
+            ),
+        ]
+    );
+    let json: serde_json::Value = serde_json::from_str(&infra::render::json::render(&p)).unwrap();
+    assert_eq!(json["drift"][1]["attributes"][0], "ingress");
+}

@@ -135,7 +135,49 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
         outputs,
         labels: labels(state),
         problems,
+        drift: drift(state, observed),
     }
+}
+
+/// What AWS reports differently from what the last apply recorded.
+fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
+    let mut out = Vec::new();
+    for (address, r) in &state.resources {
+        let Some(seen) = observed.get(address) else {
+            continue;
+        };
+        let Some(seen) = seen else {
+            out.push(super::Drift {
+                address: address.clone(),
+                deleted: true,
+                attributes: Vec::new(),
+            });
+            continue;
+        };
+        let Some(schema) = crate::aws::registry::schema(&r.ty) else {
+            continue;
+        };
+        let attributes: Vec<String> = schema
+            .attrs
+            .iter()
+            .filter(|a| !a.local && !a.no_diff)
+            .map(|a| a.name)
+            .chain(schema.taggable.then_some("tags"))
+            .filter(|k| match (r.attributes.get(*k), seen.get(*k)) {
+                (Some(was), Some(now)) => !values_equal(schema.attr(k).map(|a| &a.kind), was, now),
+                _ => false,
+            })
+            .map(str::to_string)
+            .collect();
+        if !attributes.is_empty() {
+            out.push(super::Drift {
+                address: address.clone(),
+                deleted: false,
+                attributes,
+            });
+        }
+    }
+    out
 }
 
 /// Ids and ARNs of what the state holds, by address.
@@ -185,6 +227,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         outputs: Default::default(),
         labels: labels(state),
         problems: Vec::new(),
+        drift: drift(state, observed),
     }
 }
 

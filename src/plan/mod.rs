@@ -67,6 +67,19 @@ pub struct Plan {
     pub labels: BTreeMap<String, String>,
     /// Changes AWS cannot make, found against what exists; such a plan is refused.
     pub problems: Vec<String>,
+    /// What changed outside the tool since the last apply.
+    #[serde(default)]
+    pub drift: Vec<Drift>,
+}
+
+/// A resource that AWS no longer has as the last apply left it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Drift {
+    pub address: Address,
+    /// Gone altogether.
+    pub deleted: bool,
+    /// Attributes whose value AWS reports differently from the last apply.
+    pub attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

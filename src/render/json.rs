@@ -46,10 +46,9 @@ pub fn render(plan: &Plan) -> String {
         })
         .collect();
     let drift: Vec<Value> = plan
-        .changes
+        .drift
         .iter()
-        .filter(|c| c.reason.as_deref() == Some("it was deleted outside infra"))
-        .map(|c| json!({"address": c.address.to_string(), "drift": "deleted"}))
+        .map(|d| json!({"address": d.address.to_string(), "deleted": d.deleted, "attributes": d.attributes}))
         .collect();
     let counts = plan.counts();
     let mut out = Map::new();
