@@ -215,7 +215,7 @@ pub async fn plan(
     let mut session = open(file, state, operation)?;
     let aws = Aws::connect(&session.stack.region).await;
     let observed = refresh(&aws, &mut session).await?;
-    let plan = match mode {
+    let mut plan = match mode {
         Mode::Apply => crate::plan::plan(
             &session.stack,
             &session.graph,
@@ -224,6 +224,7 @@ pub async fn plan(
         ),
         Mode::Destroy => crate::plan::plan_destroy(&session.store.state, &observed),
     };
+    plan.protect(&session.stack);
     print!(
         "{}",
         crate::render::render(&plan, format, crate::cli::color(&std::io::stdout()))

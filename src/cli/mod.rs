@@ -3,6 +3,7 @@
 mod apply;
 mod graph;
 mod plan;
+mod state;
 mod validate;
 
 use std::io::IsTerminal;
@@ -73,6 +74,47 @@ enum Command {
     },
     /// Print the dependency graph in Graphviz DOT.
     Graph { file: PathBuf },
+    /// Read everything in state from AWS and record it; forget what is gone.
+    Refresh {
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Read or edit the state by hand.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Every address in state, with its AWS id.
+    List {
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// One resource's state, as JSON.
+    Show {
+        address: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Forget a resource without deleting it.
+    Rm {
+        address: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Rename a resource in state (after renaming it in the stack file).
+    Mv {
+        from: String,
+        to: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +198,28 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Validate { file } => validate::exec(&file),
         Command::Graph { file } => graph::exec(&file),
+        Command::Refresh { file, state: s } => {
+            runtime()?.block_on(state::refresh(&file, s.state.as_deref()))
+        }
+        Command::State(StateCommand::List { file, state: s }) => {
+            state::list(&file, s.state.as_deref())
+        }
+        Command::State(StateCommand::Show {
+            address,
+            file,
+            state: s,
+        }) => state::show(&address, &file, s.state.as_deref()),
+        Command::State(StateCommand::Rm {
+            address,
+            file,
+            state: s,
+        }) => state::rm(&address, &file, s.state.as_deref()),
+        Command::State(StateCommand::Mv {
+            from,
+            to,
+            file,
+            state: s,
+        }) => state::mv(&from, &to, &file, s.state.as_deref()),
         Command::Plan {
             file,
             detailed_exitcode,

@@ -115,6 +115,27 @@ impl Plan {
             .any(|c| c.action != Action::NoOp || c.pending.is_some())
     }
 
+    /// Refuses deleting or replacing what the stack marks `prevent_destroy`.
+    pub fn protect(&mut self, stack: &crate::stack::Stack) {
+        for c in &self.changes {
+            let protected = stack
+                .resources
+                .get(&c.address)
+                .is_some_and(|r| r.prevent_destroy);
+            if protected && matches!(c.action, Action::Delete | Action::Replace) && !c.deposed {
+                self.problems.push(format!(
+                    "{} has prevent_destroy set, and this plan would {} it",
+                    c.address,
+                    if c.action == Action::Delete {
+                        "destroy"
+                    } else {
+                        "replace"
+                    }
+                ));
+            }
+        }
+    }
+
     /// The plan as it may be shown: every sensitive attribute's value replaced by
     /// `(sensitive)`. Renderers draw from this; the saved plan keeps the values.
     pub fn redacted(&self) -> Plan {

@@ -78,6 +78,8 @@ pub struct Resource {
     pub depends_on: BTreeSet<Address>,
     /// `timeouts:` in seconds, by phase (`create`, `update`, `delete`).
     pub timeouts: BTreeMap<String, u64>,
+    /// `prevent_destroy: true`: any plan that would delete or replace it fails.
+    pub prevent_destroy: bool,
     /// Where the resource's key sits in the file.
     pub loc: Loc,
 }

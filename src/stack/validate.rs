@@ -12,7 +12,7 @@ use super::{Address, Resource, Stack};
 use crate::aws::registry;
 
 const TOP_KEYS: &[&str] = &["stack", "region", "state", "tags", "resources", "outputs"];
-const META_KEYS: &[&str] = &["depends_on", "timeouts"];
+const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
 
 pub fn validate(file: &str, text: &str) -> Result<(Stack, Vec<Problem>), StackErrors> {
     let mut v = Validator {
@@ -382,6 +382,16 @@ impl Validator {
         if let Some(d) = map.get_node("depends_on") {
             depends_on = self.depends_on(d, &address);
         }
+        let prevent_destroy = match map.get_node("prevent_destroy") {
+            None => false,
+            Some(Node::Scalar(s)) if s.as_bool().is_some() => s.as_bool().unwrap_or(false),
+            Some(other) => {
+                let loc = self.node_loc(other);
+                self.d
+                    .error(loc, "`prevent_destroy` must be true or false", None);
+                false
+            }
+        };
         let timeouts = match map.get_node("timeouts") {
             Some(t) => self.timeouts(t),
             None => BTreeMap::new(),
@@ -444,6 +454,7 @@ impl Validator {
             attrs,
             depends_on,
             timeouts,
+            prevent_destroy,
             loc: key_loc,
         })
     }
