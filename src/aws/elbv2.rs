@@ -11,6 +11,43 @@ use serde_json::{Map, Value, json};
 
 use super::{Attrs, Aws, Result, aws_error, tag_changes, tags, tags_value};
 
+/// Describes resources by ARN, twenty a call. One missing ARN fails a whole call
+/// (`not_found`), so that batch is asked again one ARN at a time, and what is
+/// missing is left out.
+pub async fn describe_by_arns<T, E, F, Fut>(
+    ids: &[String],
+    not_found: &str,
+    operation: &str,
+    call: F,
+) -> Result<Vec<T>>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<Vec<T>, E>>,
+    E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut out = Vec::new();
+    for chunk in ids.chunks(20) {
+        match call(chunk.to_vec()).await {
+            Ok(found) => out.extend(found),
+            Err(e) if super::code(&e) == not_found => {
+                for arn in chunk {
+                    match call(vec![arn.clone()]).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if super::code(&e) == not_found => {}
+                        Err(e) => return Err(aws_error(operation, e)),
+                    }
+                }
+            }
+            Err(e) => return Err(aws_error(operation, e)),
+        }
+    }
+    Ok(out)
+}
+
 /// ELBv2 tags as pairs for a create call.
 pub fn tag_list(attrs: &Attrs) -> Vec<Tag> {
     tags(attrs)

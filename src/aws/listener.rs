@@ -198,35 +198,16 @@ pub struct Listener;
 
 impl Provider for Listener {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let mut listeners = Vec::new();
-        for chunk in ids.chunks(20) {
-            match aws
-                .elbv2
-                .describe_listeners()
-                .set_listener_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-            {
-                Ok(r) => listeners.extend(r.listeners().iter().cloned()),
-                // One missing ARN fails the whole call: ask one by one.
-                Err(e) if code(&e) == "ListenerNotFound" => {
-                    for arn in chunk {
-                        match aws
-                            .elbv2
-                            .describe_listeners()
-                            .listener_arns(arn)
-                            .send()
-                            .await
-                        {
-                            Ok(r) => listeners.extend(r.listeners().iter().cloned()),
-                            Err(e) if code(&e) == "ListenerNotFound" => {}
-                            Err(e) => return Err(aws_error("DescribeListeners", e)),
-                        }
-                    }
-                }
-                Err(e) => return Err(aws_error("DescribeListeners", e)),
-            }
-        }
+        let listeners =
+            elbv2::describe_by_arns(ids, "ListenerNotFound", "DescribeListeners", |arns| async {
+                aws.elbv2
+                    .describe_listeners()
+                    .set_listener_arns(Some(arns))
+                    .send()
+                    .await
+                    .map(|r| r.listeners().to_vec())
+            })
+            .await?;
         let arns: Vec<String> = listeners
             .iter()
             .filter_map(|l| l.listener_arn().map(str::to_string))

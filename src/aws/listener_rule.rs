@@ -74,28 +74,15 @@ pub struct ListenerRule;
 
 impl Provider for ListenerRule {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let mut rules = Vec::new();
-        for chunk in ids.chunks(20) {
-            match aws
-                .elbv2
+        let rules = elbv2::describe_by_arns(ids, "RuleNotFound", "DescribeRules", |arns| async {
+            aws.elbv2
                 .describe_rules()
-                .set_rule_arns(Some(chunk.to_vec()))
+                .set_rule_arns(Some(arns))
                 .send()
                 .await
-            {
-                Ok(r) => rules.extend(r.rules().iter().cloned()),
-                Err(e) if code(&e) == "RuleNotFound" => {
-                    for arn in chunk {
-                        match aws.elbv2.describe_rules().rule_arns(arn).send().await {
-                            Ok(r) => rules.extend(r.rules().iter().cloned()),
-                            Err(e) if code(&e) == "RuleNotFound" => {}
-                            Err(e) => return Err(aws_error("DescribeRules", e)),
-                        }
-                    }
-                }
-                Err(e) => return Err(aws_error("DescribeRules", e)),
-            }
-        }
+                .map(|r| r.rules().to_vec())
+        })
+        .await?;
         let arns: Vec<String> = rules
             .iter()
             .filter_map(|r| r.rule_arn().map(str::to_string))

@@ -34,34 +34,20 @@ pub struct LoadBalancer;
 
 impl Provider for LoadBalancer {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let mut lbs = Vec::new();
-        for chunk in ids.chunks(20) {
-            match aws
-                .elbv2
-                .describe_load_balancers()
-                .set_load_balancer_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-            {
-                Ok(r) => lbs.extend(r.load_balancers().iter().cloned()),
-                Err(e) if code(&e) == "LoadBalancerNotFound" => {
-                    for arn in chunk {
-                        match aws
-                            .elbv2
-                            .describe_load_balancers()
-                            .load_balancer_arns(arn)
-                            .send()
-                            .await
-                        {
-                            Ok(r) => lbs.extend(r.load_balancers().iter().cloned()),
-                            Err(e) if code(&e) == "LoadBalancerNotFound" => {}
-                            Err(e) => return Err(aws_error("DescribeLoadBalancers", e)),
-                        }
-                    }
-                }
-                Err(e) => return Err(aws_error("DescribeLoadBalancers", e)),
-            }
-        }
+        let lbs = elbv2::describe_by_arns(
+            ids,
+            "LoadBalancerNotFound",
+            "DescribeLoadBalancers",
+            |arns| async {
+                aws.elbv2
+                    .describe_load_balancers()
+                    .set_load_balancer_arns(Some(arns))
+                    .send()
+                    .await
+                    .map(|r| r.load_balancers().to_vec())
+            },
+        )
+        .await?;
         let arns: Vec<String> = lbs
             .iter()
             .filter_map(|l| l.load_balancer_arn().map(str::to_string))

@@ -110,34 +110,20 @@ pub struct TargetGroup;
 
 impl Provider for TargetGroup {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let mut groups = Vec::new();
-        for chunk in ids.chunks(20) {
-            match aws
-                .elbv2
-                .describe_target_groups()
-                .set_target_group_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-            {
-                Ok(r) => groups.extend(r.target_groups().iter().cloned()),
-                Err(e) if code(&e) == "TargetGroupNotFound" => {
-                    for arn in chunk {
-                        match aws
-                            .elbv2
-                            .describe_target_groups()
-                            .target_group_arns(arn)
-                            .send()
-                            .await
-                        {
-                            Ok(r) => groups.extend(r.target_groups().iter().cloned()),
-                            Err(e) if code(&e) == "TargetGroupNotFound" => {}
-                            Err(e) => return Err(aws_error("DescribeTargetGroups", e)),
-                        }
-                    }
-                }
-                Err(e) => return Err(aws_error("DescribeTargetGroups", e)),
-            }
-        }
+        let groups = elbv2::describe_by_arns(
+            ids,
+            "TargetGroupNotFound",
+            "DescribeTargetGroups",
+            |arns| async {
+                aws.elbv2
+                    .describe_target_groups()
+                    .set_target_group_arns(Some(arns))
+                    .send()
+                    .await
+                    .map(|r| r.target_groups().to_vec())
+            },
+        )
+        .await?;
         let arns: Vec<String> = groups
             .iter()
             .filter_map(|g| g.target_group_arn().map(str::to_string))
