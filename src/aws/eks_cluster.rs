@@ -217,6 +217,11 @@ async fn wait_update(
     wait_active(aws, name, label, "updating", timeout).await
 }
 
+/// The id of an update AWS accepted ("" when none came back).
+pub fn update_id(update: Option<&aws_sdk_eks::types::Update>) -> String {
+    update.and_then(|u| u.id()).unwrap_or_default().to_string()
+}
+
 /// One look at an EKS update of a cluster or of one of its node groups.
 pub async fn update_status(
     aws: &Aws,
@@ -346,17 +351,15 @@ impl Provider for EksCluster {
 
     async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
         let label = wait::label(attrs, id);
+        let minutes = match phase {
+            Phase::Create => 30,
+            Phase::Update => 60,
+            Phase::Delete => 15,
+        };
+        let t = wait::timeout(attrs, phase, Duration::from_secs(minutes * 60));
         match phase {
-            Phase::Create => {
-                let t = wait::timeout(attrs, phase, Duration::from_secs(30 * 60));
-                wait_active(aws, id, &label, "creating", t).await
-            }
-            Phase::Update => {
-                let t = wait::timeout(attrs, phase, Duration::from_secs(60 * 60));
-                wait_active(aws, id, &label, "updating", t).await
-            }
+            Phase::Create | Phase::Update => wait_active(aws, id, &label, phase.doing(), t).await,
             Phase::Delete => {
-                let t = wait::timeout(attrs, phase, Duration::from_secs(15 * 60));
                 wait::until(&label, "deleting", t, || async {
                     match aws.eks.describe_cluster().name(id).send().await {
                         Ok(c) => Ok(Poll::Pending(
@@ -401,47 +404,27 @@ impl Provider for EksCluster {
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateClusterVersion", e))?;
-            let update = u
-                .update()
-                .and_then(|u| u.id())
-                .unwrap_or_default()
-                .to_string();
-            wait_update(aws, id, &update, &label, timeout).await?;
+            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
         }
-        if changed("endpoint_public_access")
+        // UpdateClusterConfig takes one kind of change per call.
+        let endpoint = changed("endpoint_public_access")
             || changed("endpoint_private_access")
-            || changed("public_access_cidrs")
-        {
-            let u = aws
-                .eks
-                .update_cluster_config()
+            || changed("public_access_cidrs");
+        let configs = [
+            endpoint.then(|| {
+                aws.eks
+                    .update_cluster_config()
+                    .resources_vpc_config(endpoint_config(&af))
+            }),
+            changed("logging").then(|| aws.eks.update_cluster_config().logging(logging(&af))),
+        ];
+        for request in configs.into_iter().flatten() {
+            let u = request
                 .name(id)
-                .resources_vpc_config(endpoint_config(&af))
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateClusterConfig", e))?;
-            let update = u
-                .update()
-                .and_then(|u| u.id())
-                .unwrap_or_default()
-                .to_string();
-            wait_update(aws, id, &update, &label, timeout).await?;
-        }
-        if changed("logging") {
-            let u = aws
-                .eks
-                .update_cluster_config()
-                .name(id)
-                .logging(logging(&af))
-                .send()
-                .await
-                .map_err(|e| aws_error("UpdateClusterConfig", e))?;
-            let update = u
-                .update()
-                .and_then(|u| u.id())
-                .unwrap_or_default()
-                .to_string();
-            wait_update(aws, id, &update, &label, timeout).await?;
+            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
         }
         sync_tags(aws, s(before, "arn"), before, after).await
     }

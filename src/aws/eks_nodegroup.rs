@@ -11,7 +11,7 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::eks_cluster::{sync_tags, update_status};
+use super::eks_cluster::{sync_tags, update_id, update_status};
 use super::vpc::into_map;
 use super::wait::{self, Phase, Poll};
 use super::{Attrs, Aws, Provider, Result, aws_error, code, s, tags};
@@ -274,17 +274,15 @@ impl Provider for EksNodegroup {
 
     async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
         let label = wait::label(attrs, id);
+        let minutes = match phase {
+            Phase::Create => 30,
+            Phase::Update => 60,
+            Phase::Delete => 30,
+        };
+        let t = wait::timeout(attrs, phase, Duration::from_secs(minutes * 60));
         match phase {
-            Phase::Create => {
-                let t = wait::timeout(attrs, phase, Duration::from_secs(30 * 60));
-                wait_active(aws, id, &label, "creating", t).await
-            }
-            Phase::Update => {
-                let t = wait::timeout(attrs, phase, Duration::from_secs(60 * 60));
-                wait_active(aws, id, &label, "updating", t).await
-            }
+            Phase::Create | Phase::Update => wait_active(aws, id, &label, phase.doing(), t).await,
             Phase::Delete => {
-                let t = wait::timeout(attrs, phase, Duration::from_secs(30 * 60));
                 wait::until(&label, "deleting", t, || async {
                     Ok(match status(aws, id).await? {
                         None => Poll::Done,
@@ -381,12 +379,7 @@ impl Provider for EksNodegroup {
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateNodegroupConfig", e))?;
-            let update = u
-                .update()
-                .and_then(|u| u.id())
-                .unwrap_or_default()
-                .to_string();
-            wait_update(aws, id, &update, &label, timeout).await?;
+            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
         }
         if changed("launch_template") {
             let lt = &after["launch_template"];
@@ -404,12 +397,7 @@ impl Provider for EksNodegroup {
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateNodegroupVersion", e))?;
-            let update = u
-                .update()
-                .and_then(|u| u.id())
-                .unwrap_or_default()
-                .to_string();
-            wait_update(aws, id, &update, &label, timeout).await?;
+            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
         }
         sync_tags(aws, s(before, "arn"), before, after).await
     }

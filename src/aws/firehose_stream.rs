@@ -182,12 +182,7 @@ impl Provider for FirehoseStream {
     async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
         let label = wait::label(attrs, id);
         let t = wait::timeout(attrs, phase, Duration::from_secs(10 * 60));
-        let doing = match phase {
-            Phase::Create => "creating",
-            Phase::Update => "updating",
-            Phase::Delete => "deleting",
-        };
-        wait::until(&label, doing, t, || async {
+        wait::until(&label, phase.doing(), t, || async {
             match aws
                 .firehose
                 .describe_delivery_stream()

@@ -27,6 +27,15 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// For progress lines: `creating`, `updating`, `deleting`.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Phase::Create => "creating",
+            Phase::Update => "updating",
+            Phase::Delete => "deleting",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Phase::Create => "create",

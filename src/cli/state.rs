@@ -36,11 +36,7 @@ pub fn show(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, F
     };
     let mut r = r.clone();
     if let Some(schema) = crate::aws::registry::schema(&a.ty) {
-        for attr in schema.attrs.iter().filter(|x| x.sensitive) {
-            if let Some(v) = r.attributes.get_mut(attr.name) {
-                *v = serde_json::Value::String("(sensitive)".into());
-            }
-        }
+        schema.redact(&mut r.attributes);
     }
     println!(
         "{}",

@@ -145,11 +145,7 @@ impl Plan {
                 continue;
             };
             for side in [&mut c.before, &mut c.after].into_iter().flatten() {
-                for attr in schema.attrs.iter().filter(|a| a.sensitive) {
-                    if let Some(v) = side.get_mut(attr.name) {
-                        *v = Value::String("(sensitive)".into());
-                    }
-                }
+                schema.redact(side);
             }
         }
         plan

@@ -185,6 +185,15 @@ impl TypeSchema {
         self.attrs.iter().find(|a| a.name == name)
     }
 
+    /// Replaces the values of sensitive attributes with `(sensitive)`.
+    pub fn redact(&self, attrs: &mut serde_json::Map<String, serde_json::Value>) {
+        for attr in self.attrs.iter().filter(|a| a.sensitive) {
+            if let Some(v) = attrs.get_mut(attr.name) {
+                *v = serde_json::Value::String("(sensitive)".into());
+            }
+        }
+    }
+
     pub fn has_deferred(&self) -> bool {
         self.attrs.iter().any(|a| a.deferred)
     }
