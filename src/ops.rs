@@ -9,8 +9,9 @@ use crate::aws::Aws;
 use crate::graph::Graph;
 use crate::plan::{Observed, Plan};
 use crate::render::Format;
+use crate::stack::StateConfig;
 use crate::stack::{self, LoadError, Stack, StackErrors};
-use crate::state::{LocalBackend, Lock, State, StateError};
+use crate::state::{Backend, LocalBackend, Lock, S3Backend, S3Place, State, StateError};
 
 /// Why a command failed; every failure exits 1.
 #[derive(Debug)]
@@ -89,27 +90,79 @@ pub struct Session {
     pub lock: Lock,
 }
 
+/// Where the state is: `--state` (a path, or `s3://BUCKET/KEY`), else the stack
+/// file's `state:` block, else `state/<stack>.json`.
+pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<StateConfig, Failure> {
+    let Some(given) = state_override else {
+        return Ok(stack.state.clone());
+    };
+    let text = given.to_string_lossy();
+    let Some(rest) = text.strip_prefix("s3://") else {
+        return Ok(StateConfig::Local {
+            path: Some(text.into_owned()),
+        });
+    };
+    let Some((bucket, key)) = rest
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+    else {
+        return Err(Failure::new(
+            format!("--state {text}: an S3 state is s3://BUCKET/KEY"),
+            Some("for example --state s3://my-infra-state/stacks/platform.json"),
+        ));
+    };
+    // The stack's own S3 state keeps its region.
+    let region = match &stack.state {
+        StateConfig::S3 {
+            bucket: b,
+            key: k,
+            region,
+        } if b == bucket && k == key => region.clone(),
+        _ => None,
+    };
+    Ok(StateConfig::S3 {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        region,
+    })
+}
+
+/// The backend a state configuration names. Nothing is read yet.
+pub async fn backend(stack: &Stack, config: StateConfig) -> Backend {
+    match config {
+        StateConfig::Local { path } => Backend::Local(LocalBackend::new(path.map_or_else(
+            || PathBuf::from("state").join(format!("{}.json", stack.name)),
+            PathBuf::from,
+        ))),
+        StateConfig::S3 {
+            bucket,
+            key,
+            region,
+        } => {
+            let region = region.unwrap_or_else(|| stack.region.clone());
+            let client = Aws::connect(&region).await.s3;
+            Backend::S3(S3Backend::new(S3Place {
+                client,
+                bucket,
+                key,
+            }))
+        }
+    }
+}
+
 /// Validates the stack (before touching anything), takes the lock, reads the state.
-pub fn open(
+pub async fn open(
     file: &Path,
     state_override: Option<&Path>,
     operation: &str,
 ) -> Result<Session, Failure> {
     let stack = load_stack(file, crate::cli::strict())?;
     let graph = Graph::build(&stack);
-    let path: PathBuf = match (state_override, &stack.state_path) {
-        (Some(p), _) => p.to_path_buf(),
-        (None, Some(p)) => PathBuf::from(p),
-        (None, None) => PathBuf::from("state").join(format!("{}.json", stack.name)),
-    };
-    let backend = LocalBackend::new(path);
-    let lock = Lock::acquire(&backend.lock_path(), operation)?;
-    tracing::info!(
-        "state: local file {} (lock {})",
-        backend.path.display(),
-        backend.lock_path().display()
-    );
-    let loaded = backend.load(&stack.name)?;
+    let config = state_config(&stack, state_override)?;
+    let mut backend = backend(&stack, config).await;
+    let lock = backend.lock(operation).await?;
+    eprintln!("state: {}; {}", backend.describe(), lock.describe());
+    let loaded = backend.load(&stack.name).await?;
     let existed = loaded.is_some();
     let state = loaded.unwrap_or_else(|| State::new(&stack.name));
     Ok(Session {
@@ -135,6 +188,18 @@ pub async fn refresh(aws: &Aws, session: &mut Session) -> Result<Observed, Failu
         session.store.state.resources.remove(&a);
     }
     Ok(observed)
+}
+
+/// Takes what a refresh read into the state's attributes (in memory), keeping
+/// what only state holds (`force_destroy`): what apply resolves references from.
+pub fn absorb(state: &mut State, observed: &Observed) {
+    for (a, seen) in observed {
+        let (Some(attrs), Some(r)) = (seen, state.resources.get_mut(a)) else {
+            continue;
+        };
+        let kept = std::mem::replace(&mut r.attributes, attrs.clone());
+        crate::apply::keep_local(&mut r.attributes, &kept, &a.ty);
+    }
 }
 
 /// Asks for `yes` on a terminal; refuses without one unless `--auto-approve`.
@@ -184,6 +249,13 @@ pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
     }
     if outcome.ok() {
         Ok(())
+    } else if let Some(why) = &outcome.stale {
+        Err(Failure::new(
+            format!("{verb} stopped: {why}"),
+            Some(
+                "another run wrote this state since this one read it (its lock was forced or taken over); nothing was overwritten. Plan again to see where things stand",
+            ),
+        ))
     } else if outcome.interrupted {
         Err(Failure::new(
             format!("{verb} interrupted"),
@@ -212,8 +284,9 @@ pub async fn plan(
     mode: Mode,
     format: Format,
 ) -> Result<(Session, Aws, Plan), Failure> {
-    let mut session = open(file, state, operation)?;
+    let mut session = open(file, state, operation).await?;
     let aws = Aws::connect(&session.stack.region).await;
+    let recovered = crate::apply::recover(&aws, &session.stack, &mut session.store.state).await?;
     let observed = refresh(&aws, &mut session).await?;
     let mut plan = match mode {
         Mode::Apply => crate::plan::plan(
@@ -225,6 +298,9 @@ pub async fn plan(
         Mode::Destroy => crate::plan::plan_destroy(&session.store.state, &observed),
     };
     plan.protect(&session.stack);
+    plan.recovered = recovered;
+    // Apply resolves references from state: from what exists now, as planned.
+    absorb(&mut session.store.state, &observed);
     print!(
         "{}",
         crate::render::render(&plan, format, crate::cli::color(&std::io::stdout()))
@@ -265,8 +341,8 @@ pub async fn carry_out(
         let (outcome, after) = execute(plan, stack, graph, aws, store, parallelism).await;
         store = after;
         report(verb, &outcome)?;
-    } else if store.backend.path.exists() || !store.state.resources.is_empty() {
-        store.save()?;
+    } else if store.backend.exists() || !store.state.resources.is_empty() {
+        store.save().await?;
     }
     drop(session.lock);
     Ok(store.state)

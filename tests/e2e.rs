@@ -366,7 +366,10 @@ fn two_concurrent_applies_one_is_refused() {
     };
     let _ = b_pid;
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("is locked by"), "{err}");
+    assert!(
+        err.contains("state is locked") && err.contains("is held by"),
+        "{err}"
+    );
     assert!(
         err.contains(&format!("pid {holder_pid}")),
         "the refusal names the holder: {err}"

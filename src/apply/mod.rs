@@ -1,5 +1,6 @@
 //! Carrying a plan out: refresh, the step graph, and the parallel executor.
 
+mod recover;
 mod rollout;
 mod steps;
 
@@ -19,8 +20,9 @@ use crate::graph::{Graph, Part};
 use crate::plan::{Action, Observed, Plan};
 use crate::stack::reference::{self, Reference};
 use crate::stack::{Address, Stack};
-use crate::state::{Deposed, LocalBackend, Pending, ResourceState, State, StateError};
+use crate::state::{Backend, Deposed, Intent, Pending, ResourceState, State, StateError};
 
+pub use recover::{keep_local, recover};
 pub use steps::{Op, Step, build_steps};
 
 /// Reads every resource in state, one batched read per type, types in parallel.
@@ -53,6 +55,8 @@ pub struct Outcome {
     pub failed: Vec<(String, String)>,
     pub skipped: Vec<String>,
     pub interrupted: bool,
+    /// Another writer changed the state under this run: why it stopped.
+    pub stale: Option<String>,
 }
 
 impl Outcome {
@@ -63,13 +67,13 @@ impl Outcome {
 
 /// The state and where it is saved; saved after every step.
 pub struct Store {
-    pub backend: LocalBackend,
+    pub backend: Backend,
     pub state: State,
 }
 
 impl Store {
-    pub fn save(&mut self) -> Result<(), StateError> {
-        self.backend.save(&mut self.state)
+    pub async fn save(&mut self) -> Result<(), StateError> {
+        self.backend.save(&mut self.state).await
     }
 }
 
@@ -156,6 +160,15 @@ pub async fn execute(
                     }
                     Err(e) => {
                         eprintln!("{}: {} failed: {e:#}", steps[i].address, steps[i].op.doing());
+                        let stale = e.chain().any(|c| {
+                            matches!(c.downcast_ref::<StateError>(), Some(StateError::Stale { .. }))
+                        });
+                        if stale && outcome.stale.is_none() {
+                            eprintln!("the state changed under this run: starting no more steps");
+                            outcome.stale = Some(format!("{e:#}"));
+                            interrupted = true;
+                            let _ = stop.send(true);
+                        }
                         outcome.failed.push((label, format!("{e:#}")));
                         let mut stack = dependents[i].clone();
                         while let Some(j) = stack.pop() {
@@ -246,9 +259,17 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
     match step.op {
         Op::Create => {
             let after = desired(ctx, &ctx.store.lock().await.state, a, Part::Main)?;
-            let after = with_timeouts(ctx, a, after);
+            let mut after = with_timeouts(ctx, a, after);
             let ty = a.ty.as_str();
+            with_provider!(ty, P => {
+                P::prepare(&mut after);
+                anyhow::Ok(())
+            })?;
+            let token = uuid::Uuid::new_v4().to_string();
+            intend(ctx, a, "create", Some(token.clone()), &after).await?;
+            after.insert("client_token".into(), Value::String(token));
             let id = with_provider!(ty, P => P::create(aws, &after).await)?;
+            after.remove("client_token");
             // Remember it at once: an interrupted apply must not forget what it made.
             record(
                 ctx,
@@ -291,6 +312,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             }
             let after = with_timeouts(ctx, a, after);
             let ty = a.ty.as_str();
+            intend(ctx, a, "update", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
             // AWS accepted it: a run killed while waiting resumes the wait.
             set_pending(ctx, a, Some(Phase::Update)).await?;
@@ -308,6 +330,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 )
             };
             let ty = a.ty.as_str();
+            intend(ctx, a, "update-rules", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::update_deferred(aws, &id, &after).await)?;
             let observed = read_back(aws, ty, &id).await?;
             record(ctx, a, &id, observed, &after).await?;
@@ -316,20 +339,26 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
         Op::DeleteDeferred => {
             let id = in_state(&ctx.store.lock().await.state, a)?.id.clone();
             let ty = a.ty.as_str();
+            intend(ctx, a, "delete-rules", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::delete_deferred(aws, &id).await)?;
+            let mut store = ctx.store.lock().await;
+            store.state.intents.remove(a);
+            store.save().await?;
             Ok(String::new())
         }
         Op::DeleteDeposed => {
             let deposed = in_state(&ctx.store.lock().await.state, a)?.deposed.clone();
             if let Some(d) = deposed {
                 let ty = a.ty.as_str();
+                intend(ctx, a, "delete-deposed", None, &Attrs::new()).await?;
                 with_provider!(ty, P => P::delete(aws, &d.id, &d.attributes).await)?;
             }
             let mut store = ctx.store.lock().await;
             if let Some(r) = store.state.resources.get_mut(a) {
                 r.deposed = None;
             }
-            store.save()?;
+            store.state.intents.remove(a);
+            store.save().await?;
             Ok(String::new())
         }
         Op::Delete => {
@@ -348,12 +377,14 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             };
             let before = with_timeouts(ctx, a, before);
             let ty = a.ty.as_str();
+            intend(ctx, a, "delete", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::delete(aws, &id, &before).await)?;
             set_pending(ctx, a, Some(Phase::Delete)).await?;
             with_provider!(ty, P => P::wait(aws, &id, Phase::Delete, &before).await)?;
             let mut store = ctx.store.lock().await;
             store.state.resources.remove(a);
-            store.save()?;
+            store.state.intents.remove(a);
+            store.save().await?;
             Ok(String::new())
         }
         Op::Wait => {
@@ -374,7 +405,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             if matches!(phase, Phase::Delete) && !still.contains_key(&id) {
                 let mut store = ctx.store.lock().await;
                 store.state.resources.remove(a);
-                store.save()?;
+                store.save().await?;
             } else if matches!(phase, Phase::Delete) {
                 // It is still there: the delete did not go through after all.
                 set_pending(ctx, a, None).await?;
@@ -410,6 +441,32 @@ fn with_timeouts(ctx: &Ctx, address: &Address, mut attrs: Attrs) -> Attrs {
     attrs
 }
 
+/// Writes to state, before a mutating call, what it is about to do; the result
+/// (`record`, or the resource's removal) takes it away again. A create keeps what
+/// it asked for, by which an interrupted create is found again.
+async fn intend(
+    ctx: &Ctx,
+    address: &Address,
+    operation: &str,
+    token: Option<String>,
+    attrs: &Attrs,
+) -> anyhow::Result<()> {
+    let mut attributes = attrs.clone();
+    attributes.remove("timeouts");
+    let mut store = ctx.store.lock().await;
+    store.state.intents.insert(
+        address.clone(),
+        Intent {
+            operation: operation.to_string(),
+            token,
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            attributes,
+        },
+    );
+    store.save().await?;
+    Ok(())
+}
+
 /// Records in state that AWS has accepted an operation that is not finished, or
 /// that it has finished (`None`).
 async fn set_pending(ctx: &Ctx, address: &Address, phase: Option<Phase>) -> anyhow::Result<()> {
@@ -419,9 +476,37 @@ async fn set_pending(ctx: &Ctx, address: &Address, phase: Option<Phase>) -> anyh
             operation: p.name().to_string(),
             since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
-        store.save()?;
+        store.save().await?;
     }
     Ok(())
+}
+
+/// A resource as state records it: its id, attributes, and what the stack says
+/// it depends on (destroy deletes in reverse without the stack file).
+pub fn resource_state(
+    address: &Address,
+    id: &str,
+    attributes: Attrs,
+    resource: Option<&crate::stack::Resource>,
+) -> ResourceState {
+    ResourceState {
+        ty: address.ty.clone(),
+        id: id.to_string(),
+        attributes,
+        dependencies: resource
+            .map(|r| {
+                let mut d = r.main_references();
+                d.extend(r.depends_on.iter().cloned());
+                d.into_iter().collect()
+            })
+            .unwrap_or_default(),
+        rule_dependencies: resource
+            .map(|r| r.deferred_references().into_iter().collect())
+            .unwrap_or_default(),
+        deposed: None,
+        rollout: None,
+        pending: None,
+    }
 }
 
 /// Writes a resource's observed attributes (plus the ones kept only in state) and
@@ -461,24 +546,12 @@ async fn record(
     store.state.resources.insert(
         address.clone(),
         ResourceState {
-            ty: address.ty.clone(),
-            id: id.to_string(),
-            attributes: observed,
-            dependencies: resource
-                .map(|r| {
-                    let mut d = r.main_references();
-                    d.extend(r.depends_on.iter().cloned());
-                    d.into_iter().collect()
-                })
-                .unwrap_or_default(),
-            rule_dependencies: resource
-                .map(|r| r.deferred_references().into_iter().collect())
-                .unwrap_or_default(),
             deposed,
             rollout,
-            pending: None,
+            ..resource_state(address, id, observed, resource)
         },
     );
-    store.save()?;
+    store.state.intents.remove(address);
+    store.save().await?;
     Ok(())
 }

@@ -288,6 +288,6 @@ async fn save_record(ctx: &Ctx, address: &Address, rec: &RolloutRecord) -> anyho
     if let Some(r) = store.state.resources.get_mut(address) {
         r.rollout = Some(rec.clone());
     }
-    store.save()?;
+    store.save().await?;
     Ok(())
 }

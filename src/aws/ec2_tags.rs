@@ -1,6 +1,6 @@
 //! Tags on EC2 resources (VPCs, subnets, security groups).
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
 use super::{Attrs, Aws, Result, aws_error, tag_changes, tags, tags_value};
@@ -16,6 +16,20 @@ pub fn spec(resource: ResourceType, attrs: &Attrs) -> TagSpecification {
                 .collect(),
         ))
         .build()
+}
+
+/// Filters on the `infra:stack` and `infra:address` tags that a create given
+/// `attrs` attached: what finds it again.
+pub fn owner_filters(attrs: &Attrs) -> Result<Vec<Filter>> {
+    let owner: Vec<Filter> = tags(attrs)
+        .into_iter()
+        .filter(|(k, _)| k == "infra:stack" || k == "infra:address")
+        .map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build())
+        .collect();
+    if owner.len() != 2 {
+        anyhow::bail!("no infra:stack and infra:address tags to look it up by");
+    }
+    Ok(owner)
 }
 
 /// Tags as read back.

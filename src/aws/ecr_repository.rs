@@ -281,6 +281,10 @@ impl Provider for EcrRepository {
         Ok(())
     }
 
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    }
+
     async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
         let force = b(before, "force_destroy");
         match aws

@@ -342,6 +342,12 @@ impl Provider for EksCluster {
             .role_arn(s(attrs, "role_arn"))
             .resources_vpc_config(vpc)
             .logging(logging(attrs))
+            .set_client_request_token(
+                attrs
+                    .get("client_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .set_tags(Some(tags(attrs).into_iter().collect()))
             .send()
             .await
@@ -427,6 +433,10 @@ impl Provider for EksCluster {
             wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
         }
         sync_tags(aws, s(before, "arn"), before, after).await
+    }
+
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        super::find_by_id::<Self>(aws, s(attrs, "name")).await
     }
 
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {

@@ -260,6 +260,12 @@ impl Provider for EksNodegroup {
                     .map(|t| t.iter().map(taint).collect()),
             )
             .capacity_type(CapacityTypes::from(s(attrs, "capacity_type")))
+            .set_client_request_token(
+                attrs
+                    .get("client_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .set_update_config(attrs.get("update_config").map(|u| {
                 NodegroupUpdateConfig::builder()
                     .set_max_unavailable(u["max_unavailable"].as_i64().map(|v| v as i32))
@@ -400,6 +406,11 @@ impl Provider for EksNodegroup {
             wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
         }
         sync_tags(aws, s(before, "arn"), before, after).await
+    }
+
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let id = format!("{}:{}", s(attrs, "cluster_name"), s(attrs, "name"));
+        super::find_by_id::<Self>(aws, &id).await
     }
 
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {

@@ -130,6 +130,13 @@ pub fn generated_name(attrs: &Attrs) -> String {
     format!("{}-{suffix}", clean.trim_matches('-'))
 }
 
+/// Settles the generated name of an unnamed load balancer or target group.
+pub fn name_if_unnamed(attrs: &mut Attrs) {
+    if !attrs.contains_key("name") {
+        attrs.insert("name".into(), Value::String(generated_name(attrs)));
+    }
+}
+
 /// The default action of a listener (or a rule's action) from `forward`,
 /// `redirect` or `fixed_response`.
 pub fn action(attrs: &Attrs) -> Action {

@@ -289,6 +289,10 @@ impl Provider for FirehoseStream {
         Ok(())
     }
 
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws
             .firehose

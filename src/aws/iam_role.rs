@@ -259,6 +259,10 @@ impl Provider for IamRole {
     }
 
     /// Detaches managed policies and deletes inline ones, then the role.
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         let attached = match aws
             .iam

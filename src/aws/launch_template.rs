@@ -294,6 +294,12 @@ impl Provider for LaunchTemplate {
             .create_launch_template()
             .launch_template_name(s(attrs, "name"))
             .launch_template_data(data(attrs))
+            .set_client_token(
+                attrs
+                    .get("client_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs))
             .send()
             .await
@@ -341,6 +347,24 @@ impl Provider for LaunchTemplate {
                 .map_err(|e| aws_error("ModifyLaunchTemplate", e))?;
         }
         ec2_tags::sync(aws, id, before, after).await
+    }
+
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        match aws
+            .ec2
+            .describe_launch_templates()
+            .launch_template_names(s(attrs, "name"))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .launch_templates()
+                .iter()
+                .find_map(|t| t.launch_template_id())
+                .map(str::to_string)),
+            Err(e) if code(&e).contains("NotFound") => Ok(None),
+            Err(e) => Err(aws_error("DescribeLaunchTemplates", e)),
+        }
     }
 
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {

@@ -300,6 +300,27 @@ impl Provider for Listener {
         elbv2::sync_tags(aws, id, before, after).await
     }
 
+    /// A load balancer has one listener per port.
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let port = attrs.get("port").and_then(Value::as_i64).unwrap_or(80);
+        match aws
+            .elbv2
+            .describe_listeners()
+            .load_balancer_arn(s(attrs, "load_balancer_arn"))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .listeners()
+                .iter()
+                .find(|l| l.port().map(i64::from) == Some(port))
+                .and_then(|l| l.listener_arn())
+                .map(str::to_string)),
+            Err(e) if code(&e).contains("NotFound") => Ok(None),
+            Err(e) => Err(aws_error("DescribeListeners", e)),
+        }
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws.elbv2.delete_listener().listener_arn(id).send().await {
             Ok(_) => Ok(()),

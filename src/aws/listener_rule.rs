@@ -165,6 +165,31 @@ impl Provider for ListenerRule {
         elbv2::sync_tags(aws, id, before, after).await
     }
 
+    /// A listener has one rule per priority.
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let priority = attrs
+            .get("priority")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .to_string();
+        match aws
+            .elbv2
+            .describe_rules()
+            .listener_arn(s(attrs, "listener_arn"))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .rules()
+                .iter()
+                .find(|r| r.priority() == Some(priority.as_str()))
+                .and_then(|r| r.rule_arn())
+                .map(str::to_string)),
+            Err(e) if code(&e).contains("NotFound") => Ok(None),
+            Err(e) => Err(aws_error("DescribeRules", e)),
+        }
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws.elbv2.delete_rule().rule_arn(id).send().await {
             Ok(_) => Ok(()),

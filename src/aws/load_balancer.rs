@@ -154,6 +154,24 @@ impl Provider for LoadBalancer {
         elbv2::sync_tags(aws, id, before, after).await
     }
 
+    fn prepare(attrs: &mut Attrs) {
+        elbv2::name_if_unnamed(attrs);
+    }
+
+    /// By the name `prepare` settled before the create.
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let name = s(attrs, "name");
+        match aws.elbv2.describe_load_balancers().names(name).send().await {
+            Ok(out) => Ok(out
+                .load_balancers()
+                .iter()
+                .find_map(|l| l.load_balancer_arn())
+                .map(str::to_string)),
+            Err(e) if code(&e).contains("NotFound") => Ok(None),
+            Err(e) => Err(aws_error("DescribeLoadBalancers", e)),
+        }
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws
             .elbv2

@@ -43,6 +43,13 @@ pub trait Provider {
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String>;
     async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
     async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()>;
+    /// Looks for what a create given `attrs` made, by its `infra:stack` and
+    /// `infra:address` tags or by its name: the id, or `None` when there is none.
+    /// An apply killed during a create resolves its intent with this.
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>>;
+    /// Fills in, before the intent to create is written, what the create would
+    /// otherwise choose at random (a generated name), so that `find` can find it.
+    fn prepare(_attrs: &mut Attrs) {}
     /// Waits until AWS has finished what it accepted (EKS works asynchronously).
     /// `attrs` carries the resource's `timeouts`.
     async fn wait(_aws: &Aws, _id: &str, _phase: wait::Phase, _attrs: &Attrs) -> Result<()> {
@@ -115,6 +122,16 @@ impl Aws {
             firehose: client!(aws_sdk_firehose),
         }
     }
+}
+
+/// `find` for a type whose id is known before it exists (its name): whether a
+/// resource with that id exists.
+pub async fn find_by_id<P: Provider>(aws: &Aws, id: &str) -> Result<Option<String>> {
+    if id.is_empty() {
+        anyhow::bail!("no name to look it up by");
+    }
+    let found = P::read(aws, &[id.to_string()]).await?;
+    Ok(found.contains_key(id).then(|| id.to_string()))
 }
 
 /// An SDK error as one line: the operation, AWS's error code and message.

@@ -412,6 +412,10 @@ impl Provider for S3Bucket {
         Ok(())
     }
 
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    }
+
     async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
         if b(before, "force_destroy") {
             empty(aws, id).await?;

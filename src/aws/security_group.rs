@@ -186,6 +186,21 @@ impl Provider for SecurityGroup {
         ec2_tags::sync(aws, id, before, after).await
     }
 
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let out = aws
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(ec2_tags::owner_filters(attrs)?))
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .find_map(|g| g.group_id())
+            .map(str::to_string))
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws.ec2.delete_security_group().group_id(id).send().await {
             Ok(_) => Ok(()),

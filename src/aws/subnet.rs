@@ -25,35 +25,11 @@ pub struct Subnet;
 
 impl Provider for Subnet {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let out = aws
-            .ec2
-            .describe_subnets()
-            .filters(
-                Filter::builder()
-                    .name("subnet-id")
-                    .set_values(Some(ids.to_vec()))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeSubnets", e))?;
-        Ok(out
-            .subnets()
-            .iter()
-            .filter_map(|n| {
-                let id = n.subnet_id()?.to_string();
-                let attrs = json!({
-                    "id": id,
-                    "arn": n.subnet_arn(),
-                    "vpc_id": n.vpc_id(),
-                    "cidr_block": n.cidr_block(),
-                    "availability_zone": n.availability_zone(),
-                    "map_public_ip_on_launch": n.map_public_ip_on_launch().unwrap_or(false),
-                    "tags": ec2_tags::value(n.tags()),
-                });
-                Some((id, into_map(attrs)))
-            })
-            .collect())
+        let by_id = Filter::builder()
+            .name("subnet-id")
+            .set_values(Some(ids.to_vec()))
+            .build();
+        describe(aws, vec![by_id]).await
     }
 
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
@@ -92,6 +68,11 @@ impl Provider for Subnet {
         ec2_tags::sync(aws, id, before, after).await
     }
 
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let found = describe(aws, ec2_tags::owner_filters(attrs)?).await?;
+        Ok(found.into_keys().next())
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws.ec2.delete_subnet().subnet_id(id).send().await {
             Ok(_) => Ok(()),
@@ -99,4 +80,32 @@ impl Provider for Subnet {
             Err(e) => Err(aws_error("DeleteSubnet", e)),
         }
     }
+}
+
+/// What the filters match, by id.
+async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+    let out = aws
+        .ec2
+        .describe_subnets()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeSubnets", e))?;
+    Ok(out
+        .subnets()
+        .iter()
+        .filter_map(|n| {
+            let id = n.subnet_id()?.to_string();
+            let attrs = json!({
+                "id": id,
+                "arn": n.subnet_arn(),
+                "vpc_id": n.vpc_id(),
+                "cidr_block": n.cidr_block(),
+                "availability_zone": n.availability_zone(),
+                "map_public_ip_on_launch": n.map_public_ip_on_launch().unwrap_or(false),
+                "tags": ec2_tags::value(n.tags()),
+            });
+            Some((id, into_map(attrs)))
+        })
+        .collect())
 }

@@ -323,6 +323,24 @@ impl Provider for TargetGroup {
         elbv2::sync_tags(aws, id, before, after).await
     }
 
+    fn prepare(attrs: &mut Attrs) {
+        elbv2::name_if_unnamed(attrs);
+    }
+
+    /// By the name `prepare` settled before the create.
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let name = s(attrs, "name");
+        match aws.elbv2.describe_target_groups().names(name).send().await {
+            Ok(out) => Ok(out
+                .target_groups()
+                .iter()
+                .find_map(|g| g.target_group_arn())
+                .map(str::to_string)),
+            Err(e) if code(&e).contains("NotFound") => Ok(None),
+            Err(e) => Err(aws_error("DescribeTargetGroups", e)),
+        }
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws
             .elbv2

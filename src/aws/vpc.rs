@@ -19,32 +19,11 @@ pub struct Vpc;
 
 impl Provider for Vpc {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let out = aws
-            .ec2
-            .describe_vpcs()
-            .filters(
-                Filter::builder()
-                    .name("vpc-id")
-                    .set_values(Some(ids.to_vec()))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeVpcs", e))?;
-        Ok(out
-            .vpcs()
-            .iter()
-            .filter_map(|v| {
-                let id = v.vpc_id()?.to_string();
-                let attrs = json!({
-                    "id": id,
-                    "arn": format!("arn:aws:ec2:{}:{}:vpc/{id}", aws.region, v.owner_id().unwrap_or_default()),
-                    "cidr_block": v.cidr_block(),
-                    "tags": ec2_tags::value(v.tags()),
-                });
-                Some((id, into_map(attrs)))
-            })
-            .collect())
+        let by_id = Filter::builder()
+            .name("vpc-id")
+            .set_values(Some(ids.to_vec()))
+            .build();
+        describe(aws, vec![by_id]).await
     }
 
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
@@ -64,6 +43,11 @@ impl Provider for Vpc {
         ec2_tags::sync(aws, id, before, after).await
     }
 
+    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+        let found = describe(aws, ec2_tags::owner_filters(attrs)?).await?;
+        Ok(found.into_keys().next())
+    }
+
     async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
         match aws.ec2.delete_vpc().vpc_id(id).send().await {
             Ok(_) => Ok(()),
@@ -79,4 +63,29 @@ pub fn into_map(v: Value) -> Attrs {
         Value::Object(m) => m,
         _ => Attrs::new(),
     }
+}
+
+/// What the filters match, by id.
+async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+    let out = aws
+        .ec2
+        .describe_vpcs()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeVpcs", e))?;
+    Ok(out
+        .vpcs()
+        .iter()
+        .filter_map(|v| {
+            let id = v.vpc_id()?.to_string();
+            let attrs = json!({
+                "id": id,
+                "arn": format!("arn:aws:ec2:{}:{}:vpc/{id}", aws.region, v.owner_id().unwrap_or_default()),
+                "cidr_block": v.cidr_block(),
+                "tags": ec2_tags::value(v.tags()),
+            });
+            Some((id, into_map(attrs)))
+        })
+        .collect())
 }

@@ -75,7 +75,8 @@ async fn apply_saved(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
         Path::new(&saved.stack_file),
         Some(Path::new(&saved.state_file)),
         "apply",
-    )?;
+    )
+    .await?;
     let state = session.existed.then_some(&session.store.state);
     if let Some(why) = saved.staleness(&session.stack.text, state) {
         return Err(Failure::new(
@@ -88,6 +89,10 @@ async fn apply_saved(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
         crate::render::render(&saved.plan, Format::Text, super::color(&std::io::stdout()))
     );
     let aws = crate::aws::Aws::connect(&session.stack.region).await;
+    let mut session = session;
+    for note in crate::apply::recover(&aws, &session.stack, &mut session.store.state).await? {
+        eprintln!("Recovered: {note}");
+    }
     ops::carry_out(
         session,
         aws,

@@ -83,6 +83,26 @@ enum Command {
     /// Read or edit the state by hand.
     #[command(subcommand)]
     State(StateCommand),
+    /// Read an existing resource into state under an address of the stack file.
+    Import {
+        /// TYPE.NAME, as in the stack file.
+        address: String,
+        /// The resource's AWS id: vpc-…, a name, CLUSTER:NODEGROUP, or an ARN.
+        id: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Remove the lock with this id, left by a run that is gone.
+    ForceUnlock {
+        lock_id: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,8 +139,9 @@ enum StateCommand {
 
 #[derive(Debug, Args)]
 struct StateArgs {
-    /// Use this state file instead of state/<stack>.json.
-    #[arg(long, value_name = "PATH")]
+    /// Use this state instead of the stack file's `state:` (or state/<stack>.json):
+    /// a local path, or s3://BUCKET/KEY.
+    #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
     state: Option<PathBuf>,
 }
 
@@ -202,24 +223,41 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             runtime()?.block_on(state::refresh(&file, s.state.as_deref()))
         }
         Command::State(StateCommand::List { file, state: s }) => {
-            state::list(&file, s.state.as_deref())
+            runtime()?.block_on(state::list(&file, s.state.as_deref()))
         }
         Command::State(StateCommand::Show {
             address,
             file,
             state: s,
-        }) => state::show(&address, &file, s.state.as_deref()),
+        }) => runtime()?.block_on(state::show(&address, &file, s.state.as_deref())),
         Command::State(StateCommand::Rm {
             address,
             file,
             state: s,
-        }) => state::rm(&address, &file, s.state.as_deref()),
+        }) => runtime()?.block_on(state::rm(&address, &file, s.state.as_deref())),
         Command::State(StateCommand::Mv {
             from,
             to,
             file,
             state: s,
-        }) => state::mv(&from, &to, &file, s.state.as_deref()),
+        }) => runtime()?.block_on(state::mv(&from, &to, &file, s.state.as_deref())),
+        Command::Import {
+            address,
+            id,
+            file,
+            state: s,
+        } => runtime()?.block_on(state::import(&address, &id, &file, s.state.as_deref())),
+        Command::ForceUnlock {
+            lock_id,
+            file,
+            state: s,
+            force,
+        } => runtime()?.block_on(state::force_unlock(
+            &lock_id,
+            &file,
+            s.state.as_deref(),
+            force,
+        )),
         Command::Plan {
             file,
             detailed_exitcode,

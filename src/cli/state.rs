@@ -17,17 +17,17 @@ fn address(s: &str) -> Result<Address, Failure> {
     })
 }
 
-pub fn list(file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
-    let session = ops::open(file, state, "state list")?;
+pub async fn list(file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+    let session = ops::open(file, state, "state list").await?;
     for (a, r) in &session.store.state.resources {
         println!("{a}\t{}", r.id);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn show(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+pub async fn show(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let session = ops::open(file, state, "state show")?;
+    let session = ops::open(file, state, "state show").await?;
     let Some(r) = session.store.state.resources.get(&a) else {
         return Err(Failure::new(
             format!("{a} is not in state"),
@@ -46,22 +46,27 @@ pub fn show(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, F
 }
 
 /// Forgets a resource without deleting it.
-pub fn rm(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+pub async fn rm(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let mut session = ops::open(file, state, "state rm")?;
+    let mut session = ops::open(file, state, "state rm").await?;
     if session.store.state.resources.remove(&a).is_none() {
         return Err(Failure::new(
             format!("{a} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     }
-    session.store.save()?;
+    session.store.save().await?;
     println!("Removed {a} from state; it still exists in AWS.");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Renames a resource in state, so that renaming it in the stack file replaces nothing.
-pub fn mv(from: &str, to: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+pub async fn mv(
+    from: &str,
+    to: &str,
+    file: &Path,
+    state: Option<&Path>,
+) -> Result<ExitCode, Failure> {
     let (from, to) = (address(from)?, address(to)?);
     if from.ty != to.ty {
         return Err(Failure::new(
@@ -69,7 +74,7 @@ pub fn mv(from: &str, to: &str, file: &Path, state: Option<&Path>) -> Result<Exi
             Some("state mv renames; it cannot change a type"),
         ));
     }
-    let mut session = ops::open(file, state, "state mv")?;
+    let mut session = ops::open(file, state, "state mv").await?;
     let s = &mut session.store.state;
     if s.resources.contains_key(&to) {
         return Err(Failure::new(format!("{to} is already in state"), None));
@@ -92,41 +97,72 @@ pub fn mv(from: &str, to: &str, file: &Path, state: Option<&Path>) -> Result<Exi
             }
         }
     }
-    session.store.save()?;
+    session.store.save().await?;
     println!("Moved {from} to {to}.");
+    // The `infra:address` tag follows, so that the next plan has nothing to do.
+    if let Err(e) = retag(&mut session, &from, &to).await {
+        eprintln!(
+            "warning: could not move the infra:address tag of {to} in AWS ({e:#}); the next apply updates it"
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Updates a moved resource's `infra:address` tag in AWS, and its state.
+async fn retag(session: &mut ops::Session, from: &Address, to: &Address) -> anyhow::Result<()> {
+    let Some(r) = session.store.state.resources.get(to) else {
+        return Ok(());
+    };
+    let old = serde_json::Value::String(from.to_string());
+    if r.attributes
+        .get("tags")
+        .and_then(|t| t.get("infra:address"))
+        != Some(&old)
+    {
+        return Ok(());
+    }
+    let before = r.attributes.clone();
+    let mut after = before.clone();
+    if let Some(tags) = after
+        .get_mut("tags")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        tags.insert(
+            "infra:address".into(),
+            serde_json::Value::String(to.to_string()),
+        );
+    }
+    let aws = Aws::connect(&session.stack.region).await;
+    let (id, ty) = (r.id.clone(), to.ty.as_str());
+    let ids = [id.clone()];
+    let found = crate::aws::registry::with_provider!(ty, P => {
+        <P as crate::aws::Provider>::update(&aws, &id, &before, &after).await?;
+        <P as crate::aws::Provider>::read(&aws, &ids).await
+    })?;
+    if let (Some(mut attrs), Some(r)) = (
+        found.get(&id).cloned(),
+        session.store.state.resources.get_mut(to),
+    ) {
+        crate::apply::keep_local(&mut attrs, &before, ty);
+        r.attributes = attrs;
+        session.store.save().await?;
+    }
+    Ok(())
 }
 
 /// Reads everything in state from AWS and records what it finds; what is gone is forgotten.
 pub async fn refresh(file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
-    let mut session = ops::open(file, state, "refresh")?;
+    let mut session = ops::open(file, state, "refresh").await?;
     let aws = Aws::connect(&session.stack.region).await;
+    for note in crate::apply::recover(&aws, &session.stack, &mut session.store.state).await? {
+        println!("Recovered: {note}");
+    }
     let observed = ops::refresh(&aws, &mut session).await?;
     let (mut kept, mut gone) = (0, 0);
+    ops::absorb(&mut session.store.state, &observed);
     for (a, seen) in observed {
         match seen {
-            Some(attrs) => {
-                if let Some(r) = session.store.state.resources.get_mut(&a) {
-                    // What only state holds (force_destroy) stays.
-                    let local: Vec<(String, serde_json::Value)> =
-                        crate::aws::registry::schema(&a.ty)
-                            .map(|s| {
-                                s.attrs
-                                    .iter()
-                                    .filter(|x| x.local)
-                                    .filter_map(|x| {
-                                        r.attributes
-                                            .get(x.name)
-                                            .map(|v| (x.name.to_string(), v.clone()))
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                    r.attributes = attrs;
-                    r.attributes.extend(local);
-                    kept += 1;
-                }
-            }
+            Some(_) => kept += 1,
             None => {
                 if session.store.state.resources.remove(&a).is_some() {
                     gone += 1;
@@ -134,7 +170,106 @@ pub async fn refresh(file: &Path, state: Option<&Path>) -> Result<ExitCode, Fail
             }
         }
     }
-    session.store.save()?;
+    session.store.save().await?;
     println!("Refreshed {kept} resources; {gone} no longer exist and were forgotten.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads an existing resource into state for an address the stack file describes.
+pub async fn import(
+    addr: &str,
+    id: &str,
+    file: &Path,
+    state: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let a = address(addr)?;
+    let mut session = ops::open(file, state, "import").await?;
+    let Some(resource) = session.stack.resources.get(&a) else {
+        return Err(Failure::new(
+            format!("{a} is not in {}", file.display()),
+            Some(
+                "describe the resource in the stack file first; import then reads what exists into state for it",
+            ),
+        ));
+    };
+    let held = &session.store.state.resources;
+    if let Some(r) = held.get(&a) {
+        return Err(Failure::new(
+            format!("{a} is already in state (id {})", r.id),
+            Some("`infra state rm` it first to import another resource under this address"),
+        ));
+    }
+    if let Some((other, _)) = held.iter().find(|(_, r)| r.ty == a.ty && r.id == id) {
+        return Err(Failure::new(
+            format!("{id} is already in state as {other}"),
+            Some("one resource has one address; `infra state mv` renames it"),
+        ));
+    }
+    let aws = Aws::connect(&session.stack.region).await;
+    for note in crate::apply::recover(&aws, &session.stack, &mut session.store.state).await? {
+        println!("Recovered: {note}");
+    }
+    let ids = [id.to_string()];
+    let ty = a.ty.as_str();
+    let mut found = crate::aws::registry::with_provider!(ty, P => {
+        <P as crate::aws::Provider>::read(&aws, &ids).await
+    })?;
+    let Some(mut attributes) = found.remove(id) else {
+        return Err(Failure::new(
+            format!("there is no {ty} {id} in {}", session.stack.region),
+            Some(
+                "the id is what AWS calls it: vpc-…/subnet-…/sg-…/lt-… ids; the name of a bucket, repository, role, cluster or delivery stream; CLUSTER:NODEGROUP; the ARN of a load balancer, target group, listener or rule",
+            ),
+        ));
+    };
+    crate::apply::keep_local(&mut attributes, &resource.attrs, ty);
+    let record = crate::apply::resource_state(&a, id, attributes, Some(resource));
+    session.store.state.resources.insert(a.clone(), record);
+    session.store.save().await?;
+    println!(
+        "Imported {a} ({id}). `infra plan {}` shows how it differs from the stack file.",
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes a lock by its id, after confirmation (or with `--force`).
+pub async fn force_unlock(
+    id: &str,
+    file: &Path,
+    state: Option<&Path>,
+    force: bool,
+) -> Result<ExitCode, Failure> {
+    let stack = ops::load_stack(file, crate::cli::strict())?;
+    let config = ops::state_config(&stack, state)?;
+    let backend = ops::backend(&stack, config).await;
+    let Some(held) = backend.peek_lock().await? else {
+        return Err(Failure::new(
+            format!("there is no lock on {}", backend.describe()),
+            Some("nothing to unlock"),
+        ));
+    };
+    if held.id != id {
+        return Err(Failure::new(
+            format!(
+                "the lock on {} has id {}, not {id}",
+                backend.describe(),
+                held.id
+            ),
+            Some("pass the id of the lock as it is now (it is in the error that named the holder)"),
+        ));
+    }
+    println!(
+        "The lock on {} is held by {}@{} (pid {}, {} since {}). Removing it lets another run write the state while that one may still run.",
+        backend.describe(),
+        held.holder,
+        held.host,
+        held.pid,
+        held.operation,
+        held.created
+    );
+    ops::confirm("remove this lock", force)?;
+    backend.force_unlock(id).await?;
+    println!("Removed lock {id}.");
     Ok(ExitCode::SUCCESS)
 }

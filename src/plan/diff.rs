@@ -136,6 +136,7 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
         labels: labels(state),
         problems,
         drift: drift(state, observed),
+        recovered: Vec::new(),
     }
 }
 
@@ -228,6 +229,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         labels: labels(state),
         problems: Vec::new(),
         drift: drift(state, observed),
+        recovered: Vec::new(),
     }
 }
 

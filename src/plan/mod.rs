@@ -70,6 +70,10 @@ pub struct Plan {
     /// What changed outside the tool since the last apply.
     #[serde(default)]
     pub drift: Vec<Drift>,
+    /// What an interrupted apply left half-done and how it was resolved before
+    /// this plan (resources adopted, creates that never happened).
+    #[serde(default)]
+    pub recovered: Vec<String>,
 }
 
 /// A resource that AWS no longer has as the last apply left it.

@@ -61,6 +61,7 @@ pub fn render(plan: &Plan) -> String {
     );
     out.insert("resource_changes".into(), Value::Array(changes));
     out.insert("drift".into(), Value::Array(drift));
+    out.insert("recovered".into(), json!(plan.recovered));
     out.insert(
         "outputs".into(),
         Value::Object(

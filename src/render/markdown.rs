@@ -126,10 +126,15 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
 pub fn render(plan: &Plan) -> String {
     let c = plan.counts();
     let mut head = String::new();
+    let recovered: String = plan
+        .recovered
+        .iter()
+        .map(|n| format!("- recovered: {n}\n"))
+        .collect();
     if !plan.has_changes() {
         let _ = writeln!(
             head,
-            "### infra plan for `{}`: no changes\n\nNo changes.",
+            "### infra plan for `{}`: no changes\n\n{recovered}No changes.",
             plan.stack
         );
         return head;
@@ -139,6 +144,9 @@ pub fn render(plan: &Plan) -> String {
         "### infra plan for `{}`: {} to add, {} to change, {} to destroy\n",
         plan.stack, c.add, c.change, c.destroy
     );
+    if !recovered.is_empty() {
+        let _ = writeln!(head, "{recovered}");
+    }
     let mut changes: Vec<&Change> = plan
         .changes
         .iter()

@@ -26,6 +26,12 @@ impl Style {
 
 pub fn render(plan: &Plan, style: &Style) -> String {
     let mut out = String::new();
+    for note in &plan.recovered {
+        let _ = writeln!(out, "Recovered: {note}");
+    }
+    if !plan.recovered.is_empty() {
+        out.push('\n');
+    }
     if !plan.has_changes() {
         out.push_str("No changes.\n");
         return out;

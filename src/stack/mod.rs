@@ -114,6 +114,25 @@ impl Resource {
     }
 }
 
+/// Where a stack's state lives: the `state:` block of the stack file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateConfig {
+    /// A local file; `state/<stack>.json` unless `path` is given.
+    Local { path: Option<String> },
+    /// An object in S3, with its lock beside it at `<key>.lock`.
+    S3 {
+        bucket: String,
+        key: String,
+        region: Option<String>,
+    },
+}
+
+impl Default for StateConfig {
+    fn default() -> StateConfig {
+        StateConfig::Local { path: None }
+    }
+}
+
 /// A validated stack file.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -122,8 +141,8 @@ pub struct Stack {
     pub tags: BTreeMap<String, String>,
     pub resources: BTreeMap<Address, Resource>,
     pub outputs: BTreeMap<String, Value>,
-    /// `state: { path: ... }`: where the local state lives, if not the default.
-    pub state_path: Option<String>,
+    /// `state:`: where the state lives.
+    pub state: StateConfig,
     /// The file as given (for messages) and its text.
     pub file: String,
     pub text: String,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
 use super::reference::{self, Piece};
 use super::schema::{Attr, Kind, NameDefault};
-use super::{Address, Resource, Stack};
+use super::{Address, Resource, Stack, StateConfig};
 use crate::aws::registry;
 
 const TOP_KEYS: &[&str] = &["stack", "region", "state", "tags", "resources", "outputs"];
@@ -115,9 +115,10 @@ impl Validator {
             );
         }
         let region = self.required_str(top, "region", top_loc);
-        let state_path = top
+        let state = top
             .get_node("state")
-            .and_then(|state| self.state_block(state));
+            .map(|state| self.state_block(state))
+            .unwrap_or_default();
         let tags = match top.get_node("tags") {
             Some(t) => self.string_map(t),
             None => BTreeMap::new(),
@@ -174,7 +175,7 @@ impl Validator {
             tags,
             resources,
             outputs,
-            state_path,
+            state,
             file: file.to_string(),
             text: text.to_string(),
         };
@@ -258,30 +259,25 @@ impl Validator {
         }
     }
 
-    fn state_block(&mut self, node: &Node) -> Option<String> {
+    fn state_block(&mut self, node: &Node) -> StateConfig {
+        let example = "for example `state: { backend: s3, bucket: BUCKET, key: stacks/NAME.json }` or `state: { backend: local, path: state/NAME.json }`";
         let Some(m) = node.as_mapping() else {
             let loc = self.node_loc(node);
-            self.d.error(
-                loc,
-                "`state` must be a mapping",
-                Some("for example `state: { backend: local, path: state/NAME.json }`".into()),
-            );
-            return None;
+            self.d
+                .error(loc, "`state` must be a mapping", Some(example.into()));
+            return StateConfig::default();
         };
-        let mut path = None;
+        let mut values: BTreeMap<&str, (String, Loc)> = BTreeMap::new();
         for (k, v) in m.iter() {
             match k.as_str() {
-                "backend" => {
-                    if v.as_scalar().map(|s| s.as_str()) != Some("local") {
-                        let loc = self.node_loc(v);
-                        self.d.error(loc, "only the `local` state backend is available in this version", Some("remove the `state:` block to keep state in state/<stack>.json, or pass --state PATH".into()));
+                key @ ("backend" | "path" | "bucket" | "key" | "region") => match v.as_scalar() {
+                    Some(s) if !s.as_str().is_empty() => {
+                        values.insert(key, (s.as_str().to_string(), self.node_loc(v)));
                     }
-                }
-                "path" => match v.as_scalar() {
-                    Some(p) if !p.as_str().is_empty() => path = Some(p.as_str().to_string()),
                     _ => {
                         let loc = self.node_loc(v);
-                        self.d.error(loc, "`path` must be a non-empty string", None);
+                        self.d
+                            .error(loc, format!("`{key}` must be a non-empty string"), None);
                     }
                 },
                 other => {
@@ -289,12 +285,60 @@ impl Validator {
                     self.d.error(
                         loc,
                         format!("unknown key `{other}` in `state`"),
-                        did_you_mean(other, ["backend", "path"]),
+                        did_you_mean(other, ["backend", "path", "bucket", "key", "region"]),
                     );
                 }
             }
         }
-        path
+        let backend = values.get("backend").map(|(b, l)| (b.as_str(), *l));
+        let only = |d: &mut Diagnostics, allowed: &[&str], backend: &str| {
+            for (key, (_, loc)) in &values {
+                if *key != "backend" && !allowed.contains(key) {
+                    d.error(
+                        *loc,
+                        format!("`{key}` does not apply to the `{backend}` backend"),
+                        Some(example.into()),
+                    );
+                }
+            }
+        };
+        match backend {
+            None | Some(("local", _)) => {
+                only(&mut self.d, &["path"], "local");
+                StateConfig::Local {
+                    path: values.get("path").map(|(p, _)| p.clone()),
+                }
+            }
+            Some(("s3", here)) => {
+                only(&mut self.d, &["bucket", "key", "region"], "s3");
+                let mut required = |key: &str| match values.get(key) {
+                    Some((v, _)) => v.clone(),
+                    None => {
+                        self.d.error(
+                            here,
+                            format!("the s3 state backend needs `{key}`"),
+                            Some(example.into()),
+                        );
+                        String::new()
+                    }
+                };
+                let bucket = required("bucket");
+                let key = required("key");
+                StateConfig::S3 {
+                    bucket,
+                    key,
+                    region: values.get("region").map(|(r, _)| r.clone()),
+                }
+            }
+            Some((other, loc)) => {
+                self.d.error(
+                    loc,
+                    format!("unknown state backend `{other}`"),
+                    Some("the backends are `local` (the default) and `s3`".into()),
+                );
+                StateConfig::default()
+            }
+        }
     }
 
     fn string_map(&mut self, node: &Node) -> BTreeMap<String, String> {

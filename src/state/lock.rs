@@ -1,14 +1,28 @@
-//! The lock file beside a local state: one plan or apply at a time.
+//! The lock beside a state: one plan or apply at a time, held as a lease.
+//!
+//! Both backends follow the same rules. The lock appears with its whole content
+//! or not at all (a hard link of a written temporary file; an S3 put with
+//! `If-None-Match: *`). It carries an expiry that the holder renews while it
+//! works. A lock whose lease has expired, or whose holder was a process of this
+//! host that no longer runs, is taken over, and the tool says so.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StateError;
+use super::s3::{S3Place, is_precondition_failed};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The lease when `INFRA_LOCK_LEASE` (seconds) does not say otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LockInfo {
     pub id: String,
     pub holder: String,
@@ -16,108 +30,450 @@ pub struct LockInfo {
     pub pid: u32,
     pub operation: String,
     pub created: String,
+    /// When the lease ends unless the holder renews it (RFC 3339). Locks written
+    /// before leases existed have none and never expire.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expires: String,
 }
 
-/// Held while it lives; the file is removed on drop.
-#[derive(Debug)]
+impl LockInfo {
+    fn new(operation: &str, lease: Duration) -> LockInfo {
+        let now = Utc::now();
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            holder: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            host: this_host(),
+            pid: std::process::id(),
+            operation: operation.to_string(),
+            created: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            expires: expiry(now, lease),
+        }
+    }
+
+    /// Why this lock may be taken over now, if it may.
+    pub fn stale_because(&self, now: DateTime<Utc>) -> Option<String> {
+        if let Ok(t) = DateTime::parse_from_rfc3339(&self.expires)
+            && t < now
+        {
+            return Some(format!("its lease expired at {}", self.expires));
+        }
+        if self.host == this_host() && !process_alive(self.pid) {
+            return Some(format!(
+                "its holder, pid {} on this host, no longer runs",
+                self.pid
+            ));
+        }
+        None
+    }
+
+    fn locked(&self, location: &str) -> StateError {
+        StateError::Locked {
+            path: location.to_string(),
+            lock: Box::new(self.clone()),
+        }
+    }
+}
+
+fn expiry(now: DateTime<Utc>, lease: Duration) -> String {
+    let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    now.checked_add_signed(lease)
+        .unwrap_or(now)
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// The lease length: `INFRA_LOCK_LEASE` in seconds, or 15 minutes.
+pub fn lease() -> Duration {
+    std::env::var("INFRA_LOCK_LEASE")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(DEFAULT_LEASE, Duration::from_secs)
+}
+
+/// Held while it lives: renewed in the background, released on drop.
 pub struct Lock {
-    path: PathBuf,
     pub info: LockInfo,
+    /// Where it is, for messages.
+    pub location: String,
+    /// Set when the lock was taken over from a stale holder: why.
+    pub took_over: Option<String>,
+    place: Place,
+    renewer: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+enum Place {
+    Local(PathBuf),
+    S3 {
+        at: S3Place,
+        /// The ETag of the lock object as this process last wrote it.
+        etag: Arc<Mutex<Option<String>>>,
+    },
+}
+
+impl std::fmt::Debug for Lock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lock")
+            .field("location", &self.location)
+            .field("info", &self.info)
+            .finish()
+    }
 }
 
 impl Lock {
-    /// Takes the lock or fails at once naming the holder. A lock left by a process
-    /// of this host that no longer runs is taken over, with a warning.
-    pub fn acquire(path: &Path, operation: &str) -> Result<Lock, StateError> {
-        let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            holder: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
-            pid: std::process::id(),
-            operation: operation.to_string(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        };
+    /// Takes the lock file at `path` or fails at once naming the holder.
+    pub async fn acquire_local(path: &Path, operation: &str) -> Result<Lock, StateError> {
+        let lease = lease();
+        let info = LockInfo::new(operation, lease);
+        let location = path.display().to_string();
         let io = |source| StateError::Io {
-            path: path.display().to_string(),
+            path: location.clone(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(io)?;
-        }
-        // The lock appears with its content or not at all: it is written to a
-        // temporary file and hard-linked into place, which fails if it exists.
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".infra-lock")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        let json = serde_json::to_vec_pretty(&info).expect("lock serialises");
-        tmp.write_all(&json).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        for _ in 0..2 {
-            match fs::hard_link(tmp.path(), path) {
+        fs::create_dir_all(dir).map_err(io)?;
+        let mut took_over = None;
+        for _ in 0..3 {
+            match link_new(path, &info) {
                 Ok(()) => {
-                    return Ok(Lock {
-                        path: path.to_path_buf(),
+                    return Ok(Lock::start(
                         info,
-                    });
+                        location,
+                        took_over,
+                        Place::Local(path.to_path_buf()),
+                        lease,
+                    ));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let held: Option<LockInfo> = fs::read_to_string(path)
-                        .ok()
-                        .and_then(|t| serde_json::from_str(&t).ok());
-                    match held {
-                        Some(h) if h.host == info.host && !process_alive(h.pid) => {
-                            tracing::warn!(
-                                "taking over the lock {} left by pid {} ({}), which no longer runs",
-                                path.display(),
-                                h.pid,
-                                h.operation
-                            );
-                            fs::remove_file(path).map_err(io)?;
-                        }
-                        Some(h) => {
-                            return Err(StateError::Locked {
-                                path: path.display().to_string(),
-                                holder: h.holder,
-                                host: h.host,
-                                pid: h.pid,
-                                operation: h.operation,
-                                since: h.created,
-                            });
-                        }
-                        None => {
-                            return Err(StateError::Locked {
-                                path: path.display().to_string(),
-                                holder: "unknown".into(),
-                                host: "unknown".into(),
-                                pid: 0,
-                                operation: "unknown (unreadable lock file)".into(),
-                                since: "unknown".into(),
-                            });
-                        }
+                    let text = fs::read_to_string(path).unwrap_or_default();
+                    let Ok(held) = serde_json::from_str::<LockInfo>(&text) else {
+                        return Err(StateError::Io {
+                            path: location.clone(),
+                            source: std::io::Error::other(
+                                "the lock file is unreadable; if no run holds it, remove it",
+                            ),
+                        });
+                    };
+                    let Some(why) = held.stale_because(Utc::now()) else {
+                        return Err(held.locked(&location));
+                    };
+                    // Remove it only if it is still the stale lock just read.
+                    if fs::read_to_string(path).unwrap_or_default() == text {
+                        warn_takeover(&location, &held, &why);
+                        took_over = Some(why);
+                        fs::remove_file(path).map_err(io)?;
                     }
                 }
                 Err(e) => return Err(io(e)),
             }
         }
-        Err(io(std::io::Error::other("could not take the lock")))
+        Err(io(std::io::Error::other(
+            "could not take the lock: it changed hands while infra tried",
+        )))
+    }
+
+    /// Takes the lock object `<key>.lock` or fails at once naming the holder.
+    pub async fn acquire_s3(at: S3Place, operation: &str) -> Result<Lock, StateError> {
+        let lease = lease();
+        let info = LockInfo::new(operation, lease);
+        let location = at.url();
+        let body = serde_json::to_vec_pretty(&info).expect("lock serialises");
+        let mut took_over = None;
+        let mut replace: Option<String> = None;
+        let mut attempts = 0;
+        let etag = loop {
+            attempts += 1;
+            if attempts > 3 {
+                return Err(
+                    at.error("could not take the lock: it changed hands while infra tried".into())
+                );
+            }
+            let mut put = at
+                .client
+                .put_object()
+                .bucket(&at.bucket)
+                .key(&at.key)
+                .content_type("application/json")
+                .body(ByteStream::from(body.clone()));
+            put = match &replace {
+                Some(etag) => put.if_match(etag),
+                None => put.if_none_match("*"),
+            };
+            match put.send().await {
+                Ok(out) => break out.e_tag().map(str::to_string),
+                Err(e) if is_precondition_failed(&e) => {
+                    replace = None;
+                    let Some((text, etag)) = at.get().await? else {
+                        continue; // released in between: try again
+                    };
+                    let Ok(held) = serde_json::from_str::<LockInfo>(&text) else {
+                        return Err(at.error(format!(
+                            "the lock object is unreadable; if no run holds it, delete {location} by hand"
+                        )));
+                    };
+                    if held.id == info.id {
+                        // This run's own put, retried after its answer was lost.
+                        break Some(etag);
+                    }
+                    let Some(why) = held.stale_because(Utc::now()) else {
+                        return Err(held.locked(&location));
+                    };
+                    warn_takeover(&location, &held, &why);
+                    took_over = Some(why);
+                    // Replace exactly the stale lock just read: of two runs taking
+                    // it over at once, one wins.
+                    replace = Some(etag);
+                }
+                Err(e) => return Err(at.sdk_error("PutObject", e)),
+            }
+        };
+        let etag = Arc::new(Mutex::new(etag));
+        Ok(Lock::start(
+            info,
+            location,
+            took_over,
+            Place::S3 { at, etag },
+            lease,
+        ))
+    }
+
+    fn start(
+        info: LockInfo,
+        location: String,
+        took_over: Option<String>,
+        place: Place,
+        lease: Duration,
+    ) -> Lock {
+        let renewer = tokio::runtime::Handle::try_current().ok().map(|rt| {
+            let (mut info, place, location) = (info.clone(), place.clone(), location.clone());
+            rt.spawn(async move {
+                let every = (lease / 3).max(Duration::from_secs(1));
+                loop {
+                    tokio::time::sleep(every).await;
+                    info.expires = expiry(Utc::now(), lease);
+                    if let Err(e) = renew(&place, &info).await {
+                        tracing::warn!(
+                            "could not renew the lock {location}: {e}; another run may take it over"
+                        );
+                        return;
+                    }
+                }
+            })
+        });
+        Lock {
+            info,
+            location,
+            took_over,
+            place,
+            renewer,
+        }
+    }
+
+    /// What plan and apply say about it on stderr.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "lock {} (id {}, lease until {}, renewed while this runs)",
+            self.location, self.info.id, self.info.expires
+        );
+        if let Some(why) = &self.took_over {
+            s.push_str(&format!("; taken over because {why}"));
+        }
+        s
+    }
+}
+
+/// Writes the lock's content to a temporary file and hard-links it into place,
+/// which fails if a lock is there.
+fn link_new(path: &Path, info: &LockInfo) -> std::io::Result<()> {
+    let tmp = written_beside(path, info)?;
+    fs::hard_link(tmp.path(), path)
+}
+
+/// A temporary file in the lock's folder holding the lock's content, synced.
+fn written_beside(path: &Path, info: &LockInfo) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".infra-lock")
+        .tempfile_in(dir)?;
+    tmp.write_all(&serde_json::to_vec_pretty(info).expect("lock serialises"))?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+fn warn_takeover(location: &str, held: &LockInfo, why: &str) {
+    eprintln!(
+        "warning: taking over the lock {location} held by {}@{} (pid {}, {} since {}): {why}",
+        held.holder, held.host, held.pid, held.operation, held.created
+    );
+}
+
+/// Extends the lease, if the lock is still this run's.
+async fn renew(place: &Place, info: &LockInfo) -> Result<(), String> {
+    match place {
+        Place::Local(path) => {
+            let held: Option<LockInfo> = fs::read_to_string(path)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+            if held.is_none_or(|h| h.id != info.id) {
+                return Err("it is no longer this run's".into());
+            }
+            let tmp = written_beside(path, info).map_err(|e| e.to_string())?;
+            tmp.persist(path).map_err(|e| e.error.to_string())?;
+            Ok(())
+        }
+        Place::S3 { at, etag } => {
+            let current = etag.lock().expect("etag lock").clone();
+            let out = at
+                .client
+                .put_object()
+                .bucket(&at.bucket)
+                .key(&at.key)
+                .content_type("application/json")
+                .set_if_match(current)
+                .body(ByteStream::from(
+                    serde_json::to_vec_pretty(info).expect("lock serialises"),
+                ))
+                .send()
+                .await
+                .map_err(|e| {
+                    if is_precondition_failed(&e) {
+                        "it is no longer this run's".to_string()
+                    } else {
+                        at.sdk_error("PutObject", e).to_string()
+                    }
+                })?;
+            *etag.lock().expect("etag lock") = out.e_tag().map(str::to_string);
+            Ok(())
+        }
     }
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        let ours = fs::read_to_string(&self.path)
-            .ok()
-            .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok())
-            .is_some_and(|h| h.id == self.info.id);
-        if ours {
-            let _ = fs::remove_file(&self.path);
+        if let Some(r) = self.renewer.take() {
+            r.abort();
+        }
+        match &self.place {
+            Place::Local(path) => {
+                let ours = fs::read_to_string(path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok())
+                    .is_some_and(|h| h.id == self.info.id);
+                if ours {
+                    let _ = fs::remove_file(path);
+                }
+            }
+            Place::S3 { at, etag } => {
+                // Delete only the lock as this run last wrote it.
+                let Some(etag) = etag.lock().expect("etag lock").clone() else {
+                    return;
+                };
+                let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                if rt.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+                    return;
+                }
+                let at = at.clone();
+                tokio::task::block_in_place(|| {
+                    rt.block_on(async {
+                        if let Err(e) = at.delete_if_match(&etag).await {
+                            tracing::warn!("could not release the lock {}: {e}", at.url());
+                        }
+                    })
+                });
+            }
         }
     }
+}
+
+/// The lock as it is now, if there is one.
+pub async fn peek_local(path: &Path) -> Result<Option<LockInfo>, StateError> {
+    let location = path.display().to_string();
+    match fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(&t)
+            .map(Some)
+            .map_err(|e| StateError::Io {
+                path: location,
+                source: std::io::Error::other(format!("the lock file is unreadable: {e}")),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Io {
+            path: location,
+            source,
+        }),
+    }
+}
+
+pub async fn peek_s3(at: &S3Place) -> Result<Option<LockInfo>, StateError> {
+    match at.get().await? {
+        Some((text, _)) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| at.error(format!("the lock object is unreadable: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Removes a lock by its id, whoever holds it (`infra force-unlock`). Returns
+/// what it removed.
+pub async fn force_unlock_local(path: &Path, id: &str) -> Result<LockInfo, StateError> {
+    let location = path.display().to_string();
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StateError::NoLock { path: location });
+        }
+        Err(source) => {
+            return Err(StateError::Io {
+                path: location,
+                source,
+            });
+        }
+    };
+    let held: LockInfo = serde_json::from_str(&text).map_err(|e| StateError::Io {
+        path: location.clone(),
+        source: std::io::Error::other(format!("the lock file is unreadable: {e}")),
+    })?;
+    if held.id != id {
+        return Err(StateError::WrongLockId {
+            path: location,
+            given: id.to_string(),
+            held: held.id,
+        });
+    }
+    fs::remove_file(path).map_err(|source| StateError::Io {
+        path: location,
+        source,
+    })?;
+    Ok(held)
+}
+
+pub async fn force_unlock_s3(at: &S3Place, id: &str) -> Result<LockInfo, StateError> {
+    let location = at.url();
+    let Some((text, etag)) = at.get().await? else {
+        return Err(StateError::NoLock { path: location });
+    };
+    let held: LockInfo = serde_json::from_str(&text)
+        .map_err(|e| at.error(format!("the lock object is unreadable: {e}")))?;
+    if held.id != id {
+        return Err(StateError::WrongLockId {
+            path: location,
+            given: id.to_string(),
+            held: held.id,
+        });
+    }
+    at.delete_if_match(&etag).await?;
+    Ok(held)
 }
 
 /// Whether a process of this host still runs. Where that cannot be told, it is
@@ -128,4 +484,49 @@ fn process_alive(pid: u32) -> bool {
         return true;
     }
     proc.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(expires: &str, host: &str, pid: u32) -> LockInfo {
+        LockInfo {
+            id: "x".into(),
+            holder: "ci".into(),
+            host: host.into(),
+            pid,
+            operation: "apply".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            expires: expires.into(),
+        }
+    }
+
+    #[test]
+    fn a_lease_expires() {
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let other = "another-host-entirely";
+        assert!(
+            held("2026-06-01T11:59:59Z", other, 1)
+                .stale_because(now)
+                .unwrap()
+                .contains("expired")
+        );
+        assert_eq!(
+            held("2026-06-01T12:00:01Z", other, 1).stale_because(now),
+            None
+        );
+        // No expiry (an old lock file) never expires; a live pid here is kept.
+        assert_eq!(held("", other, 1).stale_because(now), None);
+        let me = std::process::id();
+        assert_eq!(held("", &this_host(), me).stale_because(now), None);
+        assert!(
+            held("", &this_host(), u32::MAX)
+                .stale_because(now)
+                .unwrap()
+                .contains("no longer runs")
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! What `infra` knows it manages: the state model and its local backend.
 
 mod lock;
+mod s3;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,7 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::stack::Address;
 
-pub use lock::{Lock, LockInfo};
+pub use lock::{DEFAULT_LEASE, Lock, LockInfo, lease};
+pub use s3::{S3Backend, S3Place};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -26,6 +28,26 @@ pub struct State {
     pub lineage: String,
     pub stack: String,
     pub resources: BTreeMap<Address, ResourceState>,
+    /// Mutating calls started and not seen to finish: written before the call,
+    /// removed with its result. The next run resolves each before planning.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intents: BTreeMap<Address, Intent>,
+}
+
+/// A mutating call about to be made on a resource.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    /// `create`, `update`, `update-rules`, `delete`, `delete-rules` or
+    /// `delete-deposed`.
+    pub operation: String,
+    /// The idempotency token passed to the API, where it takes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub since: String,
+    /// What a create asked for (its `infra:*` tags and name find it again).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -111,6 +133,7 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             stack: stack.to_string(),
             resources: BTreeMap::new(),
+            intents: BTreeMap::new(),
         }
     }
 }
@@ -129,15 +152,26 @@ pub enum StateError {
         found: String,
         expected: String,
     },
-    #[error("state {path} is locked by {holder}@{host} (pid {pid}, {operation} since {since})")]
-    Locked {
+    #[error(
+        "state is locked: {path} is held by {}@{} (pid {}, {} since {}, lock id {}{})",
+        lock.holder, lock.host, lock.pid, lock.operation, lock.created, lock.id,
+        if lock.expires.is_empty() { String::new() } else { format!(", lease until {}", lock.expires) }
+    )]
+    Locked { path: String, lock: Box<LockInfo> },
+    #[error(
+        "state {path} changed since infra read it: refusing to overwrite it with serial {serial}"
+    )]
+    Stale { path: String, serial: u64 },
+    #[error("there is no lock at {path}")]
+    NoLock { path: String },
+    #[error("the lock at {path} has id {held}, not {given}")]
+    WrongLockId {
         path: String,
-        holder: String,
-        host: String,
-        pid: u32,
-        operation: String,
-        since: String,
+        given: String,
+        held: String,
     },
+    #[error("state {path}: {message}")]
+    Remote { path: String, message: String },
     #[error("state {path}: {source}")]
     Io {
         path: String,
@@ -156,22 +190,115 @@ impl StateError {
             StateError::WrongStack { .. } => {
                 Some("pass --state PATH to use another state file".into())
             }
-            StateError::Locked { .. } => {
-                Some("another plan or apply is running on this state; wait for it to finish".into())
+            StateError::Locked { lock, .. } => Some(format!(
+                "another run holds this state; wait for it to finish. The lock is taken over by itself once its lease expires; if you are sure its holder is gone, `infra force-unlock {} STACK_FILE`",
+                lock.id
+            )),
+            StateError::Stale { .. } => Some(
+                "another run wrote this state since (its lock was forced or taken over); nothing was overwritten. Plan again to see where things stand".into(),
+            ),
+            StateError::NoLock { .. } => Some("nothing to unlock".into()),
+            StateError::WrongLockId { .. } => {
+                Some("pass the id of the lock as it is now; the lock changed hands".into())
             }
-            StateError::Io { .. } => None,
+            StateError::Io { .. } | StateError::Remote { .. } => None,
         }
+    }
+}
+
+/// Where a state is kept.
+pub enum Backend {
+    Local(LocalBackend),
+    S3(S3Backend),
+}
+
+impl Backend {
+    /// Where the state is, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Local(l) => format!("local file {}", l.name()),
+            Backend::S3(s) => format!("s3 {}", s.place.url()),
+        }
+    }
+
+    /// Where the state is, as `--state` takes it.
+    pub fn location(&self) -> String {
+        match self {
+            Backend::Local(l) => l.name(),
+            Backend::S3(s) => s.place.url(),
+        }
+    }
+
+    /// Takes the lock beside the state, or fails at once naming its holder.
+    pub async fn lock(&self, operation: &str) -> Result<Lock, StateError> {
+        match self {
+            Backend::Local(l) => Lock::acquire_local(&l.lock_path(), operation).await,
+            Backend::S3(s) => Lock::acquire_s3(s.lock_place(), operation).await,
+        }
+    }
+
+    /// The lock as it is now, if there is one.
+    pub async fn peek_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        match self {
+            Backend::Local(l) => lock::peek_local(&l.lock_path()).await,
+            Backend::S3(s) => lock::peek_s3(&s.lock_place()).await,
+        }
+    }
+
+    /// Removes the lock with this id, whoever holds it.
+    pub async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError> {
+        match self {
+            Backend::Local(l) => lock::force_unlock_local(&l.lock_path(), id).await,
+            Backend::S3(s) => lock::force_unlock_s3(&s.lock_place(), id).await,
+        }
+    }
+
+    /// Reads the state; `None` when there is none yet.
+    pub async fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
+        match self {
+            Backend::Local(l) => l.load(stack),
+            Backend::S3(s) => s.load(stack).await,
+        }
+    }
+
+    /// Whether a state was read or has been written.
+    pub fn exists(&self) -> bool {
+        match self {
+            Backend::Local(l) => l.path.exists(),
+            Backend::S3(s) => s.exists(),
+        }
+    }
+
+    /// Bumps the serial and writes, only over the state as this run last read or
+    /// wrote it.
+    pub async fn save(&mut self, state: &mut State) -> Result<(), StateError> {
+        state.serial += 1;
+        let mut json = serde_json::to_vec_pretty(state).expect("state serialises");
+        json.push(b'\n');
+        let r = match self {
+            Backend::Local(l) => l.save(&json, state.serial),
+            Backend::S3(s) => s.save(json, state.serial).await,
+        };
+        if r.is_err() {
+            state.serial -= 1;
+        }
+        r
     }
 }
 
 /// The state as a JSON file on local disk.
 pub struct LocalBackend {
     pub path: PathBuf,
+    /// The serial of the file as last read or written; `None` when there was none.
+    seen: Option<u64>,
 }
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend { path: path.into() }
+        LocalBackend {
+            path: path.into(),
+            seen: None,
+        }
     }
 
     fn name(&self) -> String {
@@ -198,7 +325,7 @@ impl LocalBackend {
     }
 
     /// Reads the state; `None` when there is none yet.
-    pub fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
+    pub fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -212,26 +339,43 @@ impl LocalBackend {
                 expected: stack.to_string(),
             });
         }
+        self.seen = Some(state.serial);
         Ok(Some(state))
     }
 
-    /// Bumps the serial and writes atomically: temp file, fsync, rename. The
-    /// previous file is kept as `<path>.backup`. Mode 0600.
-    pub fn save(&self, state: &mut State) -> Result<(), StateError> {
-        state.serial += 1;
+    /// The serial of the file on disk now.
+    fn serial_on_disk(&self) -> Result<Option<u64>, StateError> {
+        match fs::read_to_string(&self.path) {
+            Ok(t) => Ok(serde_json::from_str::<Value>(&t)
+                .ok()
+                .and_then(|v| v.get("serial").and_then(Value::as_u64))
+                .or(Some(u64::MAX))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// Writes atomically: temp file, fsync, rename, and only over the file as it
+    /// was last read or written. The previous file is kept as `<path>.backup`.
+    /// Mode 0600.
+    fn save(&mut self, json: &[u8], serial: u64) -> Result<(), StateError> {
+        if self.serial_on_disk()? != self.seen {
+            return Err(StateError::Stale {
+                path: self.name(),
+                serial,
+            });
+        }
         let dir = match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
         fs::create_dir_all(&dir).map_err(|e| self.io(e))?;
-        let mut json = serde_json::to_vec_pretty(state).expect("state serialises");
-        json.push(b'\n');
         let mut tmp = tempfile::Builder::new()
             .prefix(".infra-state")
             .permissions(permissions())
             .tempfile_in(&dir)
             .map_err(|e| self.io(e))?;
-        tmp.write_all(&json).map_err(|e| self.io(e))?;
+        tmp.write_all(json).map_err(|e| self.io(e))?;
         tmp.as_file().sync_all().map_err(|e| self.io(e))?;
         if self.path.exists() {
             fs::copy(&self.path, self.backup_path()).map_err(|e| self.io(e))?;
@@ -241,6 +385,7 @@ impl LocalBackend {
         if let Ok(d) = fs::File::open(&dir) {
             let _ = d.sync_all();
         }
+        self.seen = Some(serial);
         Ok(())
     }
 }

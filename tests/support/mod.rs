@@ -319,3 +319,151 @@ impl Tripwire {
         self.count.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// What the emulator holds, by resource type: the ids as `infra` names them.
+/// Defaults that AWS makes by itself (the default VPC, its subnets and security
+/// groups, a listener's default rule) are left out.
+pub fn inventory(
+    moto: &Moto,
+) -> std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let rt = runtime();
+    let mut inv: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let mut put = |ty: &'static str, id: Option<&str>| {
+        let set = inv.entry(ty).or_default();
+        if let Some(id) = id {
+            set.insert(id.to_string());
+        }
+    };
+    let ec2 = moto.ec2();
+    for v in rt.block_on(ec2.describe_vpcs().send()).unwrap().vpcs() {
+        if !v.is_default().unwrap_or(false) {
+            put("vpc", v.vpc_id());
+        }
+    }
+    for s in rt
+        .block_on(ec2.describe_subnets().send())
+        .unwrap()
+        .subnets()
+    {
+        if !s.default_for_az().unwrap_or(false) {
+            put("subnet", s.subnet_id());
+        }
+    }
+    for g in rt
+        .block_on(ec2.describe_security_groups().send())
+        .unwrap()
+        .security_groups()
+    {
+        if g.group_name() != Some("default") {
+            put("security_group", g.group_id());
+        }
+    }
+    for t in rt
+        .block_on(ec2.describe_launch_templates().send())
+        .unwrap()
+        .launch_templates()
+    {
+        put("launch_template", t.launch_template_id());
+    }
+    for b in rt
+        .block_on(moto.s3().list_buckets().send())
+        .unwrap()
+        .buckets()
+    {
+        put("s3_bucket", b.name());
+    }
+    for r in rt
+        .block_on(moto.ecr().describe_repositories().send())
+        .unwrap()
+        .repositories()
+    {
+        put("ecr_repository", r.repository_name());
+    }
+    for r in rt.block_on(moto.iam().list_roles().send()).unwrap().roles() {
+        put("iam_role", Some(r.role_name()));
+    }
+    let eks = moto.eks();
+    for c in rt.block_on(eks.list_clusters().send()).unwrap().clusters() {
+        put("eks_cluster", Some(c));
+        for n in rt
+            .block_on(eks.list_nodegroups().cluster_name(c).send())
+            .unwrap()
+            .nodegroups()
+        {
+            put("eks_nodegroup", Some(&format!("{c}:{n}")));
+        }
+    }
+    let elb = moto.elbv2();
+    for g in rt
+        .block_on(elb.describe_target_groups().send())
+        .unwrap()
+        .target_groups()
+    {
+        put("target_group", g.target_group_arn());
+    }
+    for lb in rt
+        .block_on(elb.describe_load_balancers().send())
+        .unwrap()
+        .load_balancers()
+    {
+        put("load_balancer", lb.load_balancer_arn());
+        let arn = lb.load_balancer_arn().unwrap_or_default();
+        for l in rt
+            .block_on(elb.describe_listeners().load_balancer_arn(arn).send())
+            .unwrap()
+            .listeners()
+        {
+            put("listener", l.listener_arn());
+            let larn = l.listener_arn().unwrap_or_default();
+            for r in rt
+                .block_on(elb.describe_rules().listener_arn(larn).send())
+                .unwrap()
+                .rules()
+            {
+                if !r.is_default().unwrap_or(false) {
+                    put("listener_rule", r.rule_arn());
+                }
+            }
+        }
+    }
+    for s in rt
+        .block_on(moto.firehose().list_delivery_streams().send())
+        .unwrap()
+        .delivery_stream_names()
+    {
+        put("firehose_stream", Some(s));
+    }
+    inv.retain(|_, ids| !ids.is_empty());
+    inv
+}
+
+/// The ids a state file holds, by resource type.
+pub fn state_ids(
+    state: &serde_json::Value,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for r in state["resources"].as_object().unwrap().values() {
+        out.entry(r["type"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(r["id"].as_str().unwrap().to_string());
+    }
+    out
+}
+
+impl Moto {
+    /// Empties the emulator.
+    pub fn reset(&self) {
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(reply.contains(" 200 "), "{reply}");
+    }
+}

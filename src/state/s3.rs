@@ -1,0 +1,172 @@
+//! The state as an object in S3. Every write is conditional on the ETag last
+//! read or written (`If-Match`), so a writer holding a stale copy fails instead
+//! of overwriting; the first write of a new state uses `If-None-Match: *`.
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use super::{State, StateError, parse};
+
+/// One object: a bucket, a key and the client that reaches them.
+#[derive(Clone)]
+pub struct S3Place {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Place {
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    pub fn error(&self, message: String) -> StateError {
+        StateError::Remote {
+            path: self.url(),
+            message,
+        }
+    }
+
+    pub fn sdk_error<E>(&self, operation: &str, e: SdkError<E, HttpResponse>) -> StateError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.error(crate::aws::aws_error(operation, e).to_string())
+    }
+
+    /// Deletes the object, if it is still as it was at `etag`.
+    pub async fn delete_if_match(&self, etag: &str) -> Result<(), StateError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .if_match(etag)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("DeleteObject", e))?;
+        Ok(())
+    }
+
+    /// The object's text and ETag; `None` when there is no such object.
+    pub async fn get(&self) -> Result<Option<(String, String)>, StateError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let etag = out.e_tag().unwrap_or_default().to_string();
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| self.error(format!("reading the object: {e}")))?
+                    .into_bytes();
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| self.error("the object is not UTF-8 text".into()))?;
+                Ok(Some((text, etag)))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                if crate::aws::code(&e) == "NoSuchBucket" {
+                    return Err(self.error(format!(
+                        "the bucket {} does not exist; create it (with versioning) before keeping state in it",
+                        self.bucket
+                    )));
+                }
+                Ok(None)
+            }
+            Err(e) => Err(self.sdk_error("GetObject", e)),
+        }
+    }
+}
+
+/// Whether AWS refused a conditional request because its condition failed.
+pub fn is_precondition_failed<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    crate::aws::code(e) == "PreconditionFailed"
+        || e.raw_response().is_some_and(|r| r.status().as_u16() == 412)
+}
+
+pub struct S3Backend {
+    pub place: S3Place,
+    /// The ETag of the state object as last read or written; `None` when there
+    /// was none.
+    etag: Option<String>,
+}
+
+impl S3Backend {
+    pub fn new(place: S3Place) -> S3Backend {
+        S3Backend { place, etag: None }
+    }
+
+    pub fn lock_place(&self) -> S3Place {
+        S3Place {
+            key: format!("{}.lock", self.place.key),
+            ..self.place.clone()
+        }
+    }
+
+    pub async fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
+        let Some((text, etag)) = self.place.get().await? else {
+            self.etag = None;
+            return Ok(None);
+        };
+        self.etag = Some(etag);
+        let state = parse(&self.place.url(), &text)?;
+        if state.stack != stack {
+            return Err(StateError::WrongStack {
+                path: self.place.url(),
+                found: state.stack,
+                expected: stack.to_string(),
+            });
+        }
+        Ok(Some(state))
+    }
+
+    pub fn exists(&self) -> bool {
+        self.etag.is_some()
+    }
+
+    pub async fn save(&mut self, json: Vec<u8>, serial: u64) -> Result<(), StateError> {
+        let mut put = self
+            .place
+            .client
+            .put_object()
+            .bucket(&self.place.bucket)
+            .key(&self.place.key)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(json.clone()));
+        put = match &self.etag {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(out) => {
+                self.etag = out.e_tag().map(str::to_string);
+                Ok(())
+            }
+            Err(e) if is_precondition_failed(&e) => {
+                // A retry of this very write, whose first answer was lost, finds
+                // its own object there.
+                if let Some((text, etag)) = self.place.get().await?
+                    && text.as_bytes() == json.as_slice()
+                {
+                    self.etag = Some(etag);
+                    return Ok(());
+                }
+                Err(StateError::Stale {
+                    path: self.place.url(),
+                    serial,
+                })
+            }
+            Err(e) => Err(self.place.sdk_error("PutObject", e)),
+        }
+    }
+}
