@@ -1,6 +1,7 @@
 //! What the commands share: open a stack with its state under lock, refresh,
 //! confirm, report. The commands in `cli/` stay thin.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -9,8 +10,8 @@ use crate::aws::Aws;
 use crate::graph::Graph;
 use crate::plan::{Observed, Plan};
 use crate::render::Format;
-use crate::stack::StateConfig;
 use crate::stack::{self, LoadError, Stack, StackErrors};
+use crate::stack::{Address, StateConfig};
 use crate::state::{Backend, LocalBackend, Lock, S3Backend, S3Place, State, StateError};
 
 /// Why a command failed; every failure exits 1.
@@ -276,6 +277,63 @@ pub enum Mode {
     Destroy,
 }
 
+/// How a plan is made: `--refresh`, `--target`.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub refresh: bool,
+    pub targets: Vec<String>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> PlanOptions {
+        PlanOptions {
+            refresh: true,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// The addresses a targeted plan considers: the targets and what they depend on.
+/// `None` when nothing is targeted. An unknown target is refused.
+fn targets(session: &Session, options: &PlanOptions) -> Result<Option<BTreeSet<Address>>, Failure> {
+    if options.targets.is_empty() {
+        return Ok(None);
+    }
+    let mut addresses = Vec::new();
+    for t in &options.targets {
+        let a = Address::parse(t).ok_or_else(|| {
+            Failure::new(
+                format!("--target {t}: not an address"),
+                Some("addresses are TYPE.NAME, for example target_group.eks"),
+            )
+        })?;
+        let known = session.stack.resources.contains_key(&a)
+            || session.store.state.resources.contains_key(&a);
+        if !known {
+            let names: Vec<String> = session
+                .stack
+                .resources
+                .keys()
+                .map(|k| k.to_string())
+                .collect();
+            let hint = crate::stack::diag::did_you_mean(t, names.iter().map(String::as_str));
+            return Err(Failure::Error {
+                message: format!("--target {t}: no such resource in the stack file or state"),
+                hint,
+            });
+        }
+        addresses.push(a);
+    }
+    let closure = crate::plan::target_closure(&session.stack, &addresses);
+    eprintln!(
+        "note: a targeted plan: only {} and what {} depend on ({} resources); the rest of the stack is not considered",
+        options.targets.join(", "),
+        if addresses.len() == 1 { "it" } else { "they" },
+        closure.len()
+    );
+    Ok(Some(closure))
+}
+
 /// Opens the stack under lock, refreshes, plans and prints the plan on stdout.
 pub async fn plan(
     file: &Path,
@@ -283,11 +341,24 @@ pub async fn plan(
     operation: &str,
     mode: Mode,
     format: Format,
+    options: &PlanOptions,
 ) -> Result<(Session, Aws, Plan), Failure> {
     let mut session = open(file, state, operation).await?;
+    let only = targets(&session, options)?;
     let aws = Aws::connect(&session.stack.region).await;
     let recovered = crate::apply::recover(&aws, &session.stack, &mut session.store.state).await?;
-    let observed = refresh(&aws, &mut session).await?;
+    let observed = if !options.refresh {
+        crate::plan::as_recorded(&session.store.state)
+    } else if let Some(only) = &only {
+        // Only what the plan considers is read; the rest stands as recorded.
+        let mut part = session.store.state.clone();
+        part.resources.retain(|a, _| only.contains(a));
+        let mut observed = crate::plan::as_recorded(&session.store.state);
+        observed.extend(crate::apply::refresh(&aws, &part).await?);
+        observed
+    } else {
+        refresh(&aws, &mut session).await?
+    };
     let mut plan = match mode {
         Mode::Apply => crate::plan::plan(
             &session.stack,
@@ -297,6 +368,9 @@ pub async fn plan(
         ),
         Mode::Destroy => crate::plan::plan_destroy(&session.store.state, &observed),
     };
+    if let Some(only) = &only {
+        plan.retain(only);
+    }
     plan.protect(&session.stack);
     plan.recovered = recovered;
     // Apply resolves references from state: from what exists now, as planned.

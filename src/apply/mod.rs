@@ -119,6 +119,8 @@ pub async fn execute(
     let mut blocked = vec![false; n];
     let mut running = JoinSet::new();
     let mut interrupted = false;
+    let began = Instant::now();
+    let mut timings: Vec<Option<(f64, f64)>> = vec![None; n];
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
@@ -127,10 +129,11 @@ pub async fn execute(
             let step = steps[i].clone();
             let ctx = ctx.clone();
             eprintln!("{}: {}...", step.address, step.op.doing());
+            let offset = began.elapsed();
             running.spawn(async move {
                 let started = Instant::now();
                 let r = Box::pin(run_step(&ctx, &step)).await;
-                (i, r, started.elapsed())
+                (i, r, started.elapsed(), offset)
             });
         }
         if running.is_empty() {
@@ -139,7 +142,7 @@ pub async fn execute(
         tokio::select! {
             joined = running.join_next() => {
                 let Some(joined) = joined else { continue };
-                let (i, result, took) = match joined {
+                let (i, result, took, offset) = match joined {
                     Ok(x) => x,
                     Err(e) => {
                         outcome.failed.push(("(internal)".into(), e.to_string()));
@@ -147,6 +150,7 @@ pub async fn execute(
                     }
                 };
                 let label = steps[i].label();
+                timings[i] = Some((offset.as_secs_f64(), (offset + took).as_secs_f64()));
                 match result {
                     Ok(detail) => {
                         eprintln!("{}: {}{} [{:.1}s]", steps[i].address, steps[i].op.done(), detail, took.as_secs_f64());
@@ -200,8 +204,40 @@ pub async fn execute(
             }
         }
     }
+    if let Some(path) = std::env::var_os("INFRA_TIMINGS") {
+        write_timings(&path, &steps, &deps, &timings, began.elapsed());
+    }
     let ctx = Arc::into_inner(ctx).expect("every step has finished");
     (outcome, ctx.store.into_inner())
+}
+
+/// When each step started and ended (seconds from the start of execution) and
+/// what it waited for, as JSON: what the benchmark computes the critical path
+/// from. Written when `INFRA_TIMINGS` names a file.
+fn write_timings(
+    path: &std::ffi::OsStr,
+    steps: &[Step],
+    deps: &[Vec<usize>],
+    timings: &[Option<(f64, f64)>],
+    wall: Duration,
+) {
+    let rows: Vec<Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            serde_json::json!({
+                "step": s.label(),
+                "op": format!("{:?}", s.op),
+                "start": timings[i].map(|t| t.0),
+                "end": timings[i].map(|t| t.1),
+                "after": deps[i],
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"wall": wall.as_secs_f64(), "steps": rows});
+    if let Err(e) = std::fs::write(path, doc.to_string()) {
+        tracing::warn!("could not write the timings: {e}");
+    }
 }
 
 /// Desired attributes with every reference resolved from state. The main part
@@ -270,29 +306,32 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             after.insert("client_token".into(), Value::String(token));
             let id = with_provider!(ty, P => P::create(aws, &after).await)?;
             after.remove("client_token");
-            // Remember it at once: an interrupted apply must not forget what it made.
-            record(
-                ctx,
-                a,
-                &id,
-                // What was asked for stands in until it can be read back.
-                {
-                    let mut known = after.clone();
-                    known.remove("timeouts");
-                    known.insert("id".to_string(), Value::String(id.clone()));
-                    known
-                },
-                &after,
-            )
-            .await?;
-            // AWS accepted it: a run killed while waiting resumes the wait.
-            set_pending(ctx, a, Some(Phase::Create)).await?;
-            with_provider!(ty, P => P::wait(aws, &id, Phase::Create, &after).await)?;
-            set_pending(ctx, a, None).await?;
-            let observed = read_back(aws, ty, &id).await?;
-            with_provider!(ty, P => P::update(aws, &id, &observed, &after).await)?;
-            let observed = read_back(aws, ty, &id).await?;
-            record(ctx, a, &id, observed, &after).await?;
+            // What was asked for stands in until it can be read back.
+            let known = {
+                let mut known = after.clone();
+                known.remove("timeouts");
+                known.insert("id".to_string(), Value::String(id.clone()));
+                known
+            };
+            let waits = with_provider!(ty, P => anyhow::Ok(P::WAITS))?;
+            if waits {
+                // AWS accepted it: a run killed while waiting resumes the wait.
+                save_record(ctx, a, &id, known.clone(), &after, Some(Phase::Create)).await?;
+            }
+            let rest = async {
+                with_provider!(ty, P => P::wait(aws, &id, Phase::Create, &after).await)?;
+                let observed = read_back(aws, ty, &id).await?;
+                with_provider!(ty, P => P::update(aws, &id, &observed, &after).await)?;
+                read_back(aws, ty, &id).await
+            };
+            match rest.await {
+                Ok(observed) => record(ctx, a, &id, observed, &after).await?,
+                Err(e) => {
+                    // It exists: state keeps it, and the next plan finishes it.
+                    record(ctx, a, &id, known, &after).await?;
+                    return Err(e);
+                }
+            }
             Ok(format!(" (id {id})"))
         }
         Op::Update => {
@@ -314,9 +353,11 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let ty = a.ty.as_str();
             intend(ctx, a, "update", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
-            // AWS accepted it: a run killed while waiting resumes the wait.
-            set_pending(ctx, a, Some(Phase::Update)).await?;
-            with_provider!(ty, P => P::wait(aws, &id, Phase::Update, &after).await)?;
+            if with_provider!(ty, P => anyhow::Ok(P::WAITS))? {
+                // AWS accepted it: a run killed while waiting resumes the wait.
+                set_pending(ctx, a, Some(Phase::Update)).await?;
+                with_provider!(ty, P => P::wait(aws, &id, Phase::Update, &after).await)?;
+            }
             let observed = read_back(aws, ty, &id).await?;
             record(ctx, a, &id, observed, &after).await?;
             Ok(String::new())
@@ -379,8 +420,10 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let ty = a.ty.as_str();
             intend(ctx, a, "delete", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::delete(aws, &id, &before).await)?;
-            set_pending(ctx, a, Some(Phase::Delete)).await?;
-            with_provider!(ty, P => P::wait(aws, &id, Phase::Delete, &before).await)?;
+            if with_provider!(ty, P => anyhow::Ok(P::WAITS))? {
+                set_pending(ctx, a, Some(Phase::Delete)).await?;
+                with_provider!(ty, P => P::wait(aws, &id, Phase::Delete, &before).await)?;
+            }
             let mut store = ctx.store.lock().await;
             store.state.resources.remove(a);
             store.state.intents.remove(a);
@@ -510,13 +553,25 @@ pub fn resource_state(
 }
 
 /// Writes a resource's observed attributes (plus the ones kept only in state) and
-/// its dependencies to state, and saves.
+/// its dependencies to state, and saves: the result of an operation.
 async fn record(
+    ctx: &Ctx,
+    address: &Address,
+    id: &str,
+    observed: Attrs,
+    after: &Attrs,
+) -> anyhow::Result<()> {
+    save_record(ctx, address, id, observed, after, None).await
+}
+
+/// `record`, marking an operation AWS accepted and has not finished.
+async fn save_record(
     ctx: &Ctx,
     address: &Address,
     id: &str,
     mut observed: Attrs,
     after: &Attrs,
+    pending: Option<Phase>,
 ) -> anyhow::Result<()> {
     let resource = ctx.stack.as_ref().and_then(|s| s.resources.get(address));
     if let Some(r) = resource {
@@ -548,6 +603,10 @@ async fn record(
         ResourceState {
             deposed,
             rollout,
+            pending: pending.map(|p| Pending {
+                operation: p.name().to_string(),
+                since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }),
             ..resource_state(address, id, observed, resource)
         },
     );

@@ -118,8 +118,7 @@ impl Provider for EcrRepository {
                 break;
             }
         }
-        let mut out = HashMap::new();
-        for r in repos {
+        let read = super::each(repos, |r| async move {
             let name = r.repository_name().unwrap_or_default().to_string();
             let arn = r.repository_arn().unwrap_or_default();
             let tag_list = aws
@@ -166,9 +165,10 @@ impl Provider for EcrRepository {
             }
             let mut attrs = into_map(attrs);
             canonical(&mut attrs);
-            out.insert(name, attrs);
-        }
-        Ok(out)
+            Ok((name, attrs))
+        })
+        .await?;
+        Ok(read.into_iter().collect())
     }
 
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {

@@ -276,6 +276,8 @@ pub async fn update_status(
 pub struct EksCluster;
 
 impl Provider for EksCluster {
+    const WAITS: bool = true;
+
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut out = HashMap::new();
         for name in ids {

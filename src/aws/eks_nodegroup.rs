@@ -171,6 +171,8 @@ async fn wait_update(
 pub struct EksNodegroup;
 
 impl Provider for EksNodegroup {
+    const WAITS: bool = true;
+
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut out = HashMap::new();
         for id in ids {

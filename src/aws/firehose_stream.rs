@@ -77,6 +77,8 @@ fn logging(s3: &Value) -> Option<CloudWatchLoggingOptions> {
 pub struct FirehoseStream;
 
 impl Provider for FirehoseStream {
+    const WAITS: bool = true;
+
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut out = HashMap::new();
         for name in ids {

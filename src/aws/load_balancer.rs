@@ -33,6 +33,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 pub struct LoadBalancer;
 
 impl Provider for LoadBalancer {
+    const WAITS: bool = true;
+
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let lbs = elbv2::describe_by_arns(
             ids,

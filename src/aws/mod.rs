@@ -50,6 +50,9 @@ pub trait Provider {
     /// Fills in, before the intent to create is written, what the create would
     /// otherwise choose at random (a generated name), so that `find` can find it.
     fn prepare(_attrs: &mut Attrs) {}
+    /// Whether `wait` has anything to wait for: apply then marks the operation
+    /// pending in state while it waits.
+    const WAITS: bool = false;
     /// Waits until AWS has finished what it accepted (EKS works asynchronously).
     /// `attrs` carries the resource's `timeouts`.
     async fn wait(_aws: &Aws, _id: &str, _phase: wait::Phase, _attrs: &Attrs) -> Result<()> {
@@ -122,6 +125,29 @@ impl Aws {
             firehose: client!(aws_sdk_firehose),
         }
     }
+}
+
+/// The most values one EC2 filter takes: reads by id go in lists this long.
+pub const EC2_FILTER_VALUES: usize = 200;
+
+/// How many per-resource reads of one type run at once (each service's pace,
+/// src/aws/pace.rs, still bounds the rate).
+pub const CONCURRENT_READS: usize = 8;
+
+/// One read per item, `CONCURRENT_READS` at a time; the first error fails all.
+pub async fn each<T, R, F, Fut>(items: Vec<T>, read: F) -> Result<Vec<R>>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<R>>,
+{
+    use futures::{StreamExt, stream};
+    stream::iter(items)
+        .map(read)
+        .buffer_unordered(CONCURRENT_READS)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// `find` for a type whose id is known before it exists (its name): whether a

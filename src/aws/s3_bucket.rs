@@ -11,7 +11,6 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, Transition,
     TransitionStorageClass, VersioningConfiguration,
 };
-use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use super::vpc::into_map;
@@ -212,19 +211,25 @@ pub struct S3Bucket;
 
 impl Provider for S3Bucket {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        // A few buckets at a time keeps within S3's request rates.
-        let reads: Vec<_> = stream::iter(ids.iter().cloned())
-            .map(|name| async move { read_one(aws, &name).await.map(|a| a.map(|a| (name, a))) })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        let mut out = HashMap::new();
-        for r in reads {
-            if let Some((name, attrs)) = r? {
-                out.insert(name, attrs);
-            }
-        }
-        Ok(out)
+        // S3 has no batch read of bucket settings: one ListBuckets tells which
+        // exist (instead of a HeadBucket each), then each bucket's settings.
+        let existing: Vec<String> = if ids.len() > 1 {
+            let listed = list_buckets(aws).await?;
+            ids.iter()
+                .filter(|i| listed.contains(*i))
+                .cloned()
+                .collect()
+        } else {
+            ids.to_vec()
+        };
+        let checked = ids.len() > 1;
+        let reads = super::each(existing, |name| async move {
+            read_one(aws, &name, checked)
+                .await
+                .map(|a| a.map(|a| (name, a)))
+        })
+        .await?;
+        Ok(reads.into_iter().flatten().collect())
     }
 
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
@@ -432,19 +437,48 @@ impl Provider for S3Bucket {
     }
 }
 
-async fn read_one(aws: &Aws, name: &str) -> Result<Option<Attrs>> {
-    match aws.s3.head_bucket().bucket(name).send().await {
-        Ok(_) => {}
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
-        Err(e) => return Err(aws_error("HeadBucket", e)),
+/// Every bucket's name (ListBuckets, page by page).
+async fn list_buckets(aws: &Aws) -> Result<std::collections::HashSet<String>> {
+    let mut names = std::collections::HashSet::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .s3
+            .list_buckets()
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListBuckets", e))?;
+        names.extend(
+            page.buckets()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_string)),
+        );
+        token = page.continuation_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(names);
+        }
     }
-    let versioning = aws
-        .s3
-        .get_bucket_versioning()
-        .bucket(name)
-        .send()
-        .await
-        .map_err(|e| aws_error("GetBucketVersioning", e))?;
+}
+
+/// One bucket's settings; `None` when it does not exist. `listed`: ListBuckets
+/// has just shown it exists, so no HeadBucket is needed.
+async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> {
+    if !listed {
+        match aws.s3.head_bucket().bucket(name).send().await {
+            Ok(_) => {}
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error("HeadBucket", e)),
+        }
+    }
+    let versioning = match aws.s3.get_bucket_versioning().bucket(name).send().await {
+        Ok(v) => v,
+        // Deleted since it was listed.
+        Err(e) if code(&e) == "NoSuchBucket" => return Ok(None),
+        Err(e) => return Err(aws_error("GetBucketVersioning", e)),
+    };
     let encryption = match aws.s3.get_bucket_encryption().bucket(name).send().await {
         Ok(out) => out
             .server_side_encryption_configuration()

@@ -128,42 +128,9 @@ pub struct SecurityGroup;
 
 impl Provider for SecurityGroup {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let filter = Filter::builder()
-            .name("group-id")
-            .set_values(Some(ids.to_vec()))
-            .build();
-        let (groups, rules) = tokio::try_join!(
-            async {
-                aws.ec2
-                    .describe_security_groups()
-                    .filters(filter.clone())
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("DescribeSecurityGroups", e))
-            },
-            describe_rules(aws, filter.clone()),
-        )?;
         let mut out = HashMap::new();
-        for g in groups.security_groups() {
-            let Some(id) = g.group_id() else { continue };
-            let mine = described(g, &rules);
-            let side = |egress: bool| -> Vec<Value> {
-                mine.iter()
-                    .filter(|(r, _)| r.is_egress() == Some(egress))
-                    .map(|(_, v)| v.clone())
-                    .collect()
-            };
-            let attrs = json!({
-                "id": id,
-                "arn": format!("arn:aws:ec2:{}:{}:security-group/{id}", aws.region, g.owner_id().unwrap_or_default()),
-                "name": g.group_name(),
-                "vpc_id": g.vpc_id(),
-                "description": g.description(),
-                "ingress": side(false),
-                "egress": side(true),
-                "tags": ec2_tags::value(g.tags()),
-            });
-            out.insert(id.to_string(), into_map(attrs));
+        for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
+            out.extend(read_chunk(aws, chunk).await?);
         }
         Ok(out)
     }
@@ -445,4 +412,46 @@ fn permission(rule: &Value) -> IpPermission {
         );
     }
     p.build()
+}
+
+/// Security groups and their rules, for up to `EC2_FILTER_VALUES` ids.
+async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    let filter = Filter::builder()
+        .name("group-id")
+        .set_values(Some(ids.to_vec()))
+        .build();
+    let (groups, rules) = tokio::try_join!(
+        async {
+            aws.ec2
+                .describe_security_groups()
+                .filters(filter.clone())
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeSecurityGroups", e))
+        },
+        describe_rules(aws, filter.clone()),
+    )?;
+    let mut out = HashMap::new();
+    for g in groups.security_groups() {
+        let Some(id) = g.group_id() else { continue };
+        let mine = described(g, &rules);
+        let side = |egress: bool| -> Vec<Value> {
+            mine.iter()
+                .filter(|(r, _)| r.is_egress() == Some(egress))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        let attrs = json!({
+            "id": id,
+            "arn": format!("arn:aws:ec2:{}:{}:security-group/{id}", aws.region, g.owner_id().unwrap_or_default()),
+            "name": g.group_name(),
+            "vpc_id": g.vpc_id(),
+            "description": g.description(),
+            "ingress": side(false),
+            "egress": side(true),
+            "tags": ec2_tags::value(g.tags()),
+        });
+        out.insert(id.to_string(), into_map(attrs));
+    }
+    Ok(out)
 }

@@ -25,11 +25,15 @@ pub struct Subnet;
 
 impl Provider for Subnet {
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let by_id = Filter::builder()
-            .name("subnet-id")
-            .set_values(Some(ids.to_vec()))
-            .build();
-        describe(aws, vec![by_id]).await
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
+            let by_id = Filter::builder()
+                .name("subnet-id")
+                .set_values(Some(chunk.to_vec()))
+                .build();
+            out.extend(describe(aws, vec![by_id]).await?);
+        }
+        Ok(out)
     }
 
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {

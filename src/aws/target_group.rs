@@ -129,8 +129,8 @@ impl Provider for TargetGroup {
             .filter_map(|g| g.target_group_arn().map(str::to_string))
             .collect();
         let tags = elbv2::read_tags(aws, &arns).await?;
-        let mut out = HashMap::new();
-        for g in groups {
+        let tags = &tags;
+        let read = super::each(groups, |g| async move {
             let arn = g.target_group_arn().unwrap_or_default().to_string();
             let attributes: HashMap<String, String> = aws
                 .elbv2
@@ -189,9 +189,10 @@ impl Provider for TargetGroup {
                 "targets": targets,
                 "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
             });
-            out.insert(arn, into_map(attrs));
-        }
-        Ok(out)
+            Ok((arn, into_map(attrs)))
+        })
+        .await?;
+        Ok(read.into_iter().collect())
     }
 
     async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {

@@ -7,7 +7,11 @@ use crate::render::Format;
 use crate::render::text::show;
 use crate::stack::reference::{self, Reference};
 
-pub async fn apply(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
+pub async fn apply(
+    file: &Path,
+    args: &RunArgs,
+    options: &ops::PlanOptions,
+) -> Result<ExitCode, Failure> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     if crate::plan::saved::SavedPlan::parse(&text).is_some() {
         return apply_saved(file, args).await;
@@ -18,6 +22,7 @@ pub async fn apply(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
         "apply",
         Mode::Apply,
         Format::Text,
+        options,
     )
     .await?;
     let outputs = session.stack.outputs.clone();
@@ -53,6 +58,7 @@ pub async fn destroy(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
         "destroy",
         Mode::Destroy,
         Format::Text,
+        &ops::PlanOptions::default(),
     )
     .await?;
     ops::carry_out(

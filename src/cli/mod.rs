@@ -50,6 +50,8 @@ enum Command {
         /// text (Terraform-like), markdown (for a pull-request comment) or json.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        plan: PlanArgs,
     },
     /// Render a saved plan.
     Show {
@@ -65,6 +67,8 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        plan: PlanArgs,
     },
     /// Delete everything in state, in reverse dependency order.
     Destroy {
@@ -143,6 +147,26 @@ struct StateArgs {
     /// a local path, or s3://BUCKET/KEY.
     #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
     state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Read what exists from AWS first (the default); --refresh=false plans from
+    /// state alone.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    refresh: bool,
+    /// Plan only this resource and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    targets: Vec<String>,
+}
+
+impl PlanArgs {
+    fn options(&self) -> crate::ops::PlanOptions {
+        crate::ops::PlanOptions {
+            refresh: self.refresh,
+            targets: self.targets.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -264,19 +288,23 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             state,
             out,
             format,
+            plan: p,
         } => runtime()?.block_on(plan::exec(
             &file,
             state.state.as_deref(),
             detailed_exitcode,
             out.as_deref(),
             format,
+            &p.options(),
         )),
         Command::Show {
             file,
             format,
             detailed_exitcode,
         } => plan::show(&file, format, detailed_exitcode),
-        Command::Apply { file, run } => runtime()?.block_on(apply::apply(&file, &run)),
+        Command::Apply { file, run, plan: p } => {
+            runtime()?.block_on(apply::apply(&file, &run, &p.options()))
+        }
         Command::Destroy { file, run } => runtime()?.block_on(apply::destroy(&file, &run)),
     }
 }

@@ -11,8 +11,10 @@ pub async fn exec(
     detailed_exitcode: bool,
     out: Option<&Path>,
     format: Format,
+    options: &ops::PlanOptions,
 ) -> Result<ExitCode, Failure> {
-    let (session, _aws, plan) = ops::plan(file, state, "plan", Mode::Apply, format).await?;
+    let (session, _aws, plan) =
+        ops::plan(file, state, "plan", Mode::Apply, format, options).await?;
     let changes = plan.has_changes();
     if let Some(out) = out {
         let saved = SavedPlan::new(

@@ -93,7 +93,42 @@ pub struct Counts {
     pub destroy: usize,
 }
 
+/// What state recorded, as if it had been observed: a plan without refresh.
+pub fn as_recorded(state: &crate::state::State) -> Observed {
+    state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
+        .collect()
+}
+
+/// The targets and everything they depend on in the stack, transitively.
+pub fn target_closure(
+    stack: &crate::stack::Stack,
+    targets: &[Address],
+) -> std::collections::BTreeSet<Address> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<Address> = targets.to_vec();
+    while let Some(a) = todo.pop() {
+        if !seen.insert(a.clone()) {
+            continue;
+        }
+        if let Some(r) = stack.resources.get(&a) {
+            todo.extend(r.main_references());
+            todo.extend(r.deferred_references());
+            todo.extend(r.depends_on.iter().cloned());
+        }
+    }
+    seen
+}
+
 impl Plan {
+    /// Keeps only the changes (and drift) of these addresses: a targeted plan.
+    pub fn retain(&mut self, only: &std::collections::BTreeSet<Address>) {
+        self.changes.retain(|c| only.contains(&c.address));
+        self.drift.retain(|d| only.contains(&d.address));
+    }
+
     /// A replacement counts once in add and once in destroy.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();

@@ -13,7 +13,8 @@ Control, on the same port:
     GET  /__proxy/counts  requests seen, by operation
     POST /__proxy/reset   no rules, no counts
 
-A rule: {"op": "DescribeCluster", "action": ..., ...} where action is one of
+A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
+"mutating" for every one that changes something) where action is one of
     "latency"  with "ms"
     "error"    with "status", "code", "message", optional "times", "probability"
     "reset"    (drop the connection) with optional "times"
@@ -71,9 +72,23 @@ def operation(method, path, headers, body):
     return f"{method} {bare}"
 
 
+MUTATING = ("Create", "Delete", "Modify", "Put", "Attach", "Detach", "Authorize",
+            "Revoke", "Register", "Deregister", "Add", "Remove", "Update", "Tag",
+            "Untag", "Set", "Associate", "Disassociate", "Enable", "Disable")
+
+
+def mutating(op):
+    """Whether an operation changes something: by its name, or for S3's REST
+    calls by their method."""
+    if op.split(" ")[0] in ("PUT", "POST", "DELETE"):
+        return True
+    return op.startswith(MUTATING)
+
+
 def matching(op):
     with LOCK:
-        return [r for r in RULES if r.get("op") in (op, "*")]
+        return [r for r in RULES
+                if r.get("op") in (op, "*") or (r.get("op") == "mutating" and mutating(op))]
 
 
 def take(rule):
