@@ -170,7 +170,7 @@ pub async fn open(
         existed,
         stack,
         graph,
-        store: Store { backend, state },
+        store: Store::new(backend, state),
         lock,
     })
 }
@@ -415,7 +415,7 @@ pub async fn carry_out(
         let (outcome, after) = execute(plan, stack, graph, aws, store, parallelism).await;
         store = after;
         report(verb, &outcome)?;
-    } else if store.backend.exists() || !store.state.resources.is_empty() {
+    } else if store.exists() || !store.state.resources.is_empty() {
         store.save().await?;
     }
     drop(session.lock);

@@ -66,14 +66,98 @@ impl Outcome {
 }
 
 /// The state and where it is saved; saved after every step.
+///
+/// A save is two halves: `commit` bumps the serial and serialises, under the
+/// lock of the state; `Commit::write` writes, after that lock is released, so
+/// that steps finishing at once do not queue behind each other's I/O. Writes go
+/// one at a time, and a write that a later snapshot already covers is skipped:
+/// when it returns, what it committed is saved either way.
 pub struct Store {
-    pub backend: Backend,
     pub state: State,
+    writer: Arc<Mutex<Writer>>,
+    /// The number of the last snapshot committed.
+    seq: u64,
+    existed: bool,
+    location: String,
+}
+
+struct Writer {
+    backend: Backend,
+    /// The number of the last snapshot written.
+    written: u64,
+    /// How many writes went to the backend.
+    writes: u64,
+}
+
+/// A snapshot of the state to write.
+#[must_use = "a commit is saved only once it is written"]
+pub struct Commit {
+    writer: Arc<Mutex<Writer>>,
+    seq: u64,
+    serial: u64,
+    json: Vec<u8>,
 }
 
 impl Store {
+    pub fn new(backend: Backend, state: State) -> Store {
+        Store {
+            existed: backend.exists(),
+            location: backend.location(),
+            state,
+            writer: Arc::new(Mutex::new(Writer {
+                backend,
+                written: 0,
+                writes: 0,
+            })),
+            seq: 0,
+        }
+    }
+
+    /// Where the state is, as `--state` takes it.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Whether a state was read or has been written.
+    pub fn exists(&self) -> bool {
+        self.existed || self.seq > 0
+    }
+
+    /// Bumps the serial and serialises the state as it is now.
+    pub fn commit(&mut self) -> Commit {
+        self.state.serial += 1;
+        self.seq += 1;
+        let mut json = serde_json::to_vec_pretty(&self.state).expect("state serialises");
+        json.push(b'\n');
+        Commit {
+            writer: self.writer.clone(),
+            seq: self.seq,
+            serial: self.state.serial,
+            json,
+        }
+    }
+
+    /// Commits and writes.
     pub async fn save(&mut self) -> Result<(), StateError> {
-        self.backend.save(&mut self.state).await
+        self.commit().write().await
+    }
+
+    /// How many writes reached the backend.
+    pub async fn writes(&self) -> u64 {
+        self.writer.lock().await.writes
+    }
+}
+
+impl Commit {
+    pub async fn write(self) -> Result<(), StateError> {
+        let mut w = self.writer.lock().await;
+        if w.written >= self.seq {
+            return Ok(());
+        }
+        w.backend.write(self.json, self.serial).await?;
+        w.written = self.seq;
+        w.writes += 1;
+        Ok(())
     }
 }
 
@@ -204,11 +288,14 @@ pub async fn execute(
             }
         }
     }
-    if let Some(path) = std::env::var_os("INFRA_TIMINGS") {
-        write_timings(&path, &steps, &deps, &timings, began.elapsed());
-    }
+    let wall = began.elapsed();
     let ctx = Arc::into_inner(ctx).expect("every step has finished");
-    (outcome, ctx.store.into_inner())
+    let store = ctx.store.into_inner();
+    if let Some(path) = std::env::var_os("INFRA_TIMINGS") {
+        let writes = store.writes().await;
+        write_timings(&path, &steps, &deps, &timings, wall, writes);
+    }
+    (outcome, store)
 }
 
 /// When each step started and ended (seconds from the start of execution) and
@@ -220,6 +307,7 @@ fn write_timings(
     deps: &[Vec<usize>],
     timings: &[Option<(f64, f64)>],
     wall: Duration,
+    state_writes: u64,
 ) {
     let rows: Vec<Value> = steps
         .iter()
@@ -234,7 +322,11 @@ fn write_timings(
             })
         })
         .collect();
-    let doc = serde_json::json!({"wall": wall.as_secs_f64(), "steps": rows});
+    let doc = serde_json::json!({
+        "wall": wall.as_secs_f64(),
+        "state_writes": state_writes,
+        "steps": rows,
+    });
     if let Err(e) = std::fs::write(path, doc.to_string()) {
         tracing::warn!("could not write the timings: {e}");
     }
@@ -384,7 +476,9 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             with_provider!(ty, P => P::delete_deferred(aws, &id).await)?;
             let mut store = ctx.store.lock().await;
             store.state.intents.remove(a);
-            store.save().await?;
+            let commit = store.commit();
+            drop(store);
+            commit.write().await?;
             Ok(String::new())
         }
         Op::DeleteDeposed => {
@@ -399,7 +493,9 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 r.deposed = None;
             }
             store.state.intents.remove(a);
-            store.save().await?;
+            let commit = store.commit();
+            drop(store);
+            commit.write().await?;
             Ok(String::new())
         }
         Op::Delete => {
@@ -427,7 +523,9 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let mut store = ctx.store.lock().await;
             store.state.resources.remove(a);
             store.state.intents.remove(a);
-            store.save().await?;
+            let commit = store.commit();
+            drop(store);
+            commit.write().await?;
             Ok(String::new())
         }
         Op::Wait => {
@@ -448,7 +546,9 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             if matches!(phase, Phase::Delete) && !still.contains_key(&id) {
                 let mut store = ctx.store.lock().await;
                 store.state.resources.remove(a);
-                store.save().await?;
+                let commit = store.commit();
+                drop(store);
+                commit.write().await?;
             } else if matches!(phase, Phase::Delete) {
                 // It is still there: the delete did not go through after all.
                 set_pending(ctx, a, None).await?;
@@ -506,7 +606,9 @@ async fn intend(
             attributes,
         },
     );
-    store.save().await?;
+    let commit = store.commit();
+    drop(store);
+    commit.write().await?;
     Ok(())
 }
 
@@ -519,7 +621,9 @@ async fn set_pending(ctx: &Ctx, address: &Address, phase: Option<Phase>) -> anyh
             operation: p.name().to_string(),
             since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
-        store.save().await?;
+        let commit = store.commit();
+        drop(store);
+        commit.write().await?;
     }
     Ok(())
 }
@@ -611,6 +715,8 @@ async fn save_record(
         },
     );
     store.state.intents.remove(address);
-    store.save().await?;
+    let commit = store.commit();
+    drop(store);
+    commit.write().await?;
     Ok(())
 }

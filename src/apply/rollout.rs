@@ -288,6 +288,8 @@ async fn save_record(ctx: &Ctx, address: &Address, rec: &RolloutRecord) -> anyho
     if let Some(r) = store.state.resources.get_mut(address) {
         r.rollout = Some(rec.clone());
     }
-    store.save().await?;
+    let commit = store.commit();
+    drop(store);
+    commit.write().await?;
     Ok(())
 }

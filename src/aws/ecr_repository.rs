@@ -90,32 +90,25 @@ fn expand(attrs: &mut Map<String, Value>) {
 pub struct EcrRepository;
 
 impl Provider for EcrRepository {
-    /// One paginated DescribeRepositories for all of them (asking by name fails
-    /// whole when one is missing), then the tags of each.
+    /// By name, a hundred a call. A missing name fails its whole call: then one
+    /// paginated listing of every repository instead. Then each one's tags and
+    /// policies.
     async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut repos = Vec::new();
-        let mut token = None;
-        loop {
-            let page = aws
+        for chunk in ids.chunks(100) {
+            match aws
                 .ecr
                 .describe_repositories()
-                .set_next_token(token)
-                .max_results(1000)
+                .set_repository_names(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeRepositories", e))?;
-            repos.extend(
-                page.repositories()
-                    .iter()
-                    .filter(|r| {
-                        r.repository_name()
-                            .is_some_and(|n| ids.iter().any(|i| i == n))
-                    })
-                    .cloned(),
-            );
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
+            {
+                Ok(page) => repos.extend(page.repositories().iter().cloned()),
+                Err(e) if code(&e) == "RepositoryNotFoundException" => {
+                    repos = list_all(aws, ids).await?;
+                    break;
+                }
+                Err(e) => return Err(aws_error("DescribeRepositories", e)),
             }
         }
         let read = super::each(repos, |r| async move {
@@ -302,6 +295,33 @@ impl Provider for EcrRepository {
                  (set `force_destroy: true` on it to delete its images with it)"
             )),
             Err(e) => Err(aws_error("DeleteRepository", e)),
+        }
+    }
+}
+
+/// Every repository with one of these names, from a paginated listing of all.
+async fn list_all(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::Repository>> {
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut repos = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .ecr
+            .describe_repositories()
+            .set_next_token(token)
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeRepositories", e))?;
+        repos.extend(
+            page.repositories()
+                .iter()
+                .filter(|r| r.repository_name().is_some_and(|n| wanted.contains(n)))
+                .cloned(),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(repos);
         }
     }
 }

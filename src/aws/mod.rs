@@ -94,9 +94,11 @@ impl Aws {
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         // Each service gets its own pace (src/aws/pace.rs) around the SDK's client.
         let http = pace::https_client();
-        let rate = pace::max_rate();
         let paced = |service: &'static str| {
-            pace::Paced::new(http.clone(), pace::Limiter::new(service, rate))
+            pace::Paced::new(
+                http.clone(),
+                pace::Limiter::new(service, pace::max_rate(service)),
+            )
         };
         macro_rules! client {
             ($sdk:ident) => {

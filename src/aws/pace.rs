@@ -23,12 +23,22 @@ use tokio::time::Instant;
 /// says otherwise.
 pub const DEFAULT_RATE: f64 = 50.0;
 
-pub fn max_rate() -> f64 {
+/// S3's default: it serves thousands of reads a second per prefix, and a bucket's
+/// settings take eight reads with no batch form.
+pub const DEFAULT_S3_RATE: f64 = 500.0;
+
+/// The pace of one service (named as its SDK crate): `INFRA_MAX_REQUESTS_PER_SECOND`
+/// for every service, or the default.
+pub fn max_rate(service: &str) -> f64 {
     std::env::var("INFRA_MAX_REQUESTS_PER_SECOND")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|r| *r > 0.0)
-        .unwrap_or(DEFAULT_RATE)
+        .unwrap_or(if service == "aws_sdk_s3" {
+            DEFAULT_S3_RATE
+        } else {
+            DEFAULT_RATE
+        })
 }
 
 #[derive(Debug)]

@@ -21,7 +21,7 @@ pub async fn exec(
             plan,
             &file.display().to_string(),
             &session.stack.text,
-            &session.store.backend.location(),
+            session.store.location(),
             session.existed.then_some(&session.store.state),
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");

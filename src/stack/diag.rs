@@ -79,16 +79,23 @@ pub struct Diagnostics {
     file: String,
     src: NamedSource<Arc<String>>,
     text: Arc<String>,
+    /// The byte offset where each line starts: a location costs a lookup, not a
+    /// scan of the file.
+    line_starts: Vec<usize>,
     pub problems: Vec<Problem>,
 }
 
 impl Diagnostics {
     pub fn new(file: &str, text: &str) -> Diagnostics {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         let text = Arc::new(text.to_string());
         Diagnostics {
             file: file.to_string(),
             src: NamedSource::new(file, text.clone()),
             text,
+            line_starts,
             problems: Vec::new(),
         }
     }
@@ -115,12 +122,13 @@ impl Diagnostics {
     /// A location from marked-yaml's line and column (1-based, in characters).
     pub fn loc(&self, line: usize, column: usize, chars: usize) -> Loc {
         let text = self.text.as_str();
-        let line_start: usize = text
-            .split_inclusive('\n')
-            .take(line.saturating_sub(1))
-            .map(str::len)
-            .sum();
-        let rest = &text[line_start.min(text.len())..];
+        let line_start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(text.len());
+        let line_end = self.line_starts.get(line).copied().unwrap_or(text.len());
+        let rest = &text[line_start.min(text.len())..line_end.max(line_start).min(text.len())];
         let offset = line_start
             + rest
                 .char_indices()

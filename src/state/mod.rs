@@ -269,20 +269,13 @@ impl Backend {
         }
     }
 
-    /// Bumps the serial and writes, only over the state as this run last read or
-    /// wrote it.
-    pub async fn save(&mut self, state: &mut State) -> Result<(), StateError> {
-        state.serial += 1;
-        let mut json = serde_json::to_vec_pretty(state).expect("state serialises");
-        json.push(b'\n');
-        let r = match self {
-            Backend::Local(l) => l.save(&json, state.serial),
-            Backend::S3(s) => s.save(json, state.serial).await,
-        };
-        if r.is_err() {
-            state.serial -= 1;
+    /// Writes a serialised state (of this serial), only over the state as this
+    /// run last read or wrote it.
+    pub async fn write(&mut self, json: Vec<u8>, serial: u64) -> Result<(), StateError> {
+        match self {
+            Backend::Local(l) => l.save(&json, serial),
+            Backend::S3(s) => s.save(json, serial).await,
         }
-        r
     }
 }
 

@@ -11,6 +11,7 @@ and count requests. It also plays the EKS version-update path moto lacks
 Control, on the same port:
     POST /__proxy/rules   a JSON list of rules, replacing the current ones
     GET  /__proxy/counts  requests seen, by operation
+    GET  /__proxy/timing  seconds spent waiting on the emulator, summed
     POST /__proxy/reset   no rules, no counts
 
 A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
@@ -38,6 +39,7 @@ PORT = int(sys.argv[2])
 LOCK = threading.Lock()
 RULES = []
 COUNTS = {}
+BUSY = [0.0]  # seconds spent waiting on the emulator, summed over requests
 VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
 
@@ -141,10 +143,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__proxy/counts":
             with LOCK:
                 return self.reply(200, dict(COUNTS))
+        if self.path == "/__proxy/timing":
+            with LOCK:
+                return self.reply(200, {"upstream_seconds": BUSY[0]})
         if self.path == "/__proxy/reset":
             with LOCK:
                 RULES = []
                 COUNTS.clear()
+                BUSY[0] = 0.0
                 VERSIONS.clear()
             return self.reply(200, {})
         return self.reply(404, {})
@@ -276,11 +282,14 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "content-length")}
         if body or self.command in ("POST", "PUT"):
             headers["Content-Length"] = str(len(body))
+        started = time.monotonic()
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         out = (resp.status, resp.getheaders(), data)
         conn.close()
+        with LOCK:
+            BUSY[0] += time.monotonic() - started
         return out
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any

@@ -98,6 +98,21 @@ impl Proxy {
         serde_json::from_str(body).unwrap()
     }
 
+    /// Seconds spent waiting on the emulator, summed over every request.
+    pub fn upstream_seconds(&self) -> f64 {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "GET /__proxy/timing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        let body = reply.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["upstream_seconds"].as_f64().unwrap_or(0.0)
+    }
+
     pub fn count(&self, op: &str) -> u64 {
         self.counts()
             .get(op)
