@@ -374,7 +374,9 @@ pub async fn plan(
     plan.protect(&session.stack);
     plan.recovered = recovered;
     // Apply resolves references from state: from what exists now, as planned.
-    absorb(&mut session.store.state, &observed);
+    if options.refresh {
+        absorb(&mut session.store.state, &observed);
+    }
     print!(
         "{}",
         crate::render::render(&plan, format, crate::cli::color(&std::io::stdout()))

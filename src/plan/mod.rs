@@ -178,7 +178,22 @@ impl Plan {
     /// The plan as it may be shown: every sensitive attribute's value replaced by
     /// `(sensitive)`. Renderers draw from this; the saved plan keeps the values.
     pub fn redacted(&self) -> Plan {
-        let mut plan = self.clone();
+        self.redacted_where(|_| true)
+    }
+
+    /// `redacted`, with only the changes `keep` selects (a text plan shows no
+    /// no-ops: copying them would double a large plan's memory for nothing).
+    pub fn redacted_where(&self, keep: impl Fn(&Change) -> bool) -> Plan {
+        let mut plan = Plan {
+            stack: self.stack.clone(),
+            serial: self.serial,
+            changes: self.changes.iter().filter(|c| keep(c)).cloned().collect(),
+            outputs: self.outputs.clone(),
+            labels: self.labels.clone(),
+            problems: self.problems.clone(),
+            drift: self.drift.clone(),
+            recovered: self.recovered.clone(),
+        };
         for c in &mut plan.changes {
             let Some(schema) = crate::aws::registry::schema(&c.address.ty) else {
                 continue;

@@ -14,7 +14,12 @@ pub enum Format {
 
 /// Renders a plan, sensitive values hidden.
 pub fn render(plan: &crate::plan::Plan, format: Format, color: bool) -> String {
-    let plan = &plan.redacted();
+    let plan = &match format {
+        Format::Json => plan.redacted(),
+        Format::Text | Format::Markdown => plan.redacted_where(|c| {
+            c.action != crate::plan::Action::NoOp || c.pending.is_some() || c.deposed
+        }),
+    };
     match format {
         Format::Text => text::render(plan, &text::Style { color }),
         Format::Markdown => markdown::render(plan),
