@@ -282,6 +282,8 @@ pub enum Mode {
 pub struct PlanOptions {
     pub refresh: bool,
     pub targets: Vec<String>,
+    /// Keep both sides of no-op changes (for the JSON plan and saved plans).
+    pub noop_sides: bool,
 }
 
 impl Default for PlanOptions {
@@ -289,6 +291,7 @@ impl Default for PlanOptions {
         PlanOptions {
             refresh: true,
             targets: Vec::new(),
+            noop_sides: true,
         }
     }
 }
@@ -348,7 +351,15 @@ pub async fn plan(
     let aws = Aws::connect(&session.stack.region).await;
     let recovered = crate::apply::recover(&aws, &session.stack, &mut session.store.state).await?;
     let observed = if !options.refresh {
-        crate::plan::as_recorded(&session.store.state)
+        // What state recorded stands for what exists: moved out for the plan
+        // (and back after it), not copied.
+        session
+            .store
+            .state
+            .resources
+            .iter_mut()
+            .map(|(a, r)| (a.clone(), Some(std::mem::take(&mut r.attributes))))
+            .collect()
     } else if let Some(only) = &only {
         // Only what the plan considers is read; the rest stands as recorded.
         let mut part = session.store.state.clone();
@@ -360,23 +371,31 @@ pub async fn plan(
         refresh(&aws, &mut session).await?
     };
     let mut plan = match mode {
-        Mode::Apply => crate::plan::plan(
+        Mode::Apply => crate::plan::plan_with(
             &session.stack,
             &session.graph,
             &session.store.state,
             &observed,
+            options.noop_sides,
         ),
         Mode::Destroy => crate::plan::plan_destroy(&session.store.state, &observed),
     };
+    if options.refresh {
+        // Apply resolves references from state: from what exists now, as planned.
+        absorb(&mut session.store.state, &observed);
+    } else {
+        plan.drift.clear(); // nothing was read: nothing can have drifted
+        for (a, seen) in observed {
+            if let (Some(attrs), Some(r)) = (seen, session.store.state.resources.get_mut(&a)) {
+                r.attributes = attrs;
+            }
+        }
+    }
     if let Some(only) = &only {
         plan.retain(only);
     }
     plan.protect(&session.stack);
     plan.recovered = recovered;
-    // Apply resolves references from state: from what exists now, as planned.
-    if options.refresh {
-        absorb(&mut session.store.state, &observed);
-    }
     print!(
         "{}",
         crate::render::render(&plan, format, crate::cli::color(&std::io::stdout()))

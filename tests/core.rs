@@ -511,3 +511,28 @@ fn drift_names_what_changed_outside_infra() {
     let json: serde_json::Value = serde_json::from_str(&infra::render::json::render(&p)).unwrap();
     assert_eq!(json["drift"][1]["attributes"][0], "ingress");
 }
+
+#[test]
+fn a_plan_without_no_op_sides_renders_the_same_text_and_a_target_keeps_its_dependencies() {
+    for case in ["noop", "edits", "three_updates", "vpc_replaced"] {
+        let text = std::fs::read_to_string(data(&format!("plan/{case}.yaml"))).unwrap();
+        let (s, _) = stack::parse(&format!("{case}.yaml"), &text).unwrap();
+        let state_text = std::fs::read_to_string(data("plan/state.json")).unwrap();
+        let state = state::parse("state.json", &state_text).unwrap();
+        let observed = plan::as_recorded(&state);
+        let graph = Graph::build(&s);
+        let full = plan::plan(&s, &graph, &state, &observed);
+        let lean = plan::plan_with(&s, &graph, &state, &observed, false);
+        let style = Style { color: false };
+        assert_eq!(render(&full, &style), render(&lean, &style), "{case}");
+        for c in &lean.changes {
+            let sides = c.before.is_some() || c.after.is_some();
+            assert_eq!(sides, c.action != Action::NoOp, "{case}: {}", c.address);
+        }
+    }
+    let (s, _, _) = plan_case("edits");
+    let target: stack::Address = stack::Address::parse("subnet.public_a").unwrap();
+    let closure = plan::target_closure(&s, &[target.clone()]);
+    let names: Vec<String> = closure.iter().map(|a| a.to_string()).collect();
+    assert_eq!(names, ["subnet.public_a", "vpc.main"]);
+}

@@ -16,6 +16,10 @@ pub async fn apply(
     if crate::plan::saved::SavedPlan::parse(&text).is_some() {
         return apply_saved(file, args).await;
     }
+    let options = &ops::PlanOptions {
+        noop_sides: false,
+        ..options.clone()
+    };
     let (session, aws, plan) = ops::plan(
         file,
         args.state.state.as_deref(),

@@ -165,6 +165,7 @@ impl PlanArgs {
         crate::ops::PlanOptions {
             refresh: self.refresh,
             targets: self.targets.clone(),
+            noop_sides: true,
         }
     }
 }

@@ -13,6 +13,11 @@ pub async fn exec(
     format: Format,
     options: &ops::PlanOptions,
 ) -> Result<ExitCode, Failure> {
+    // Only the JSON plan and a saved plan show no-op changes whole.
+    let options = &ops::PlanOptions {
+        noop_sides: format == Format::Json || out.is_some(),
+        ..options.clone()
+    };
     let (session, _aws, plan) =
         ops::plan(file, state, "plan", Mode::Apply, format, options).await?;
     let changes = plan.has_changes();

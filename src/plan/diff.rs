@@ -15,9 +15,33 @@ use crate::state::State;
 /// from AWS are planned for creation again; resources in state but gone from the
 /// file are deleted.
 pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) -> Plan {
+    plan_with(stack, graph, state, observed, true)
+}
+
+/// `plan`; without `noop_sides`, a no-op change keeps neither side (a text plan
+/// shows no no-ops, and a large plan's memory is mostly those sides).
+pub fn plan_with(
+    stack: &Stack,
+    graph: &Graph,
+    state: &State,
+    observed: &Observed,
+    noop_sides: bool,
+) -> Plan {
     // First the values other resources may reference. They depend only on the
     // main attributes (deferred ones never force a replacement), so rules that
     // reference a group created later still resolve.
+    // Only what something references is kept of them.
+    let mut wanted: HashMap<Address, std::collections::HashSet<String>> = HashMap::new();
+    let referenced = stack
+        .resources
+        .values()
+        .flat_map(|r| r.attrs.values())
+        .chain(stack.outputs.values());
+    for v in referenced {
+        for r in reference::references(v) {
+            wanted.entry(r.address).or_default().insert(r.attr);
+        }
+    }
     let mut values: HashMap<Address, Map<String, Value>> = HashMap::new();
     for address in graph.creation_order() {
         let resource = &stack.resources[&address];
@@ -42,6 +66,11 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                 v
             }
         };
+        let mut v = v;
+        match wanted.get(&address) {
+            Some(keep) => v.retain(|k, _| keep.contains(k)),
+            None => v.clear(),
+        }
         values.insert(address, v);
     }
     let mut changes = Vec::new();
@@ -92,11 +121,12 @@ pub fn plan(stack: &Stack, graph: &Graph, state: &State, observed: &Observed) ->
                 } else {
                     Action::NoOp
                 };
+                let sides = noop_sides || action != Action::NoOp;
                 Change {
                     address: address.clone(),
                     action,
-                    before: Some(before),
-                    after: Some(after),
+                    before: sides.then_some(before),
+                    after: sides.then_some(after),
                     changed,
                     replace_because,
                     reason: None,

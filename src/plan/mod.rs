@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::stack::Address;
 
-pub use diff::{plan, plan_destroy, values_equal};
+pub use diff::{plan, plan_destroy, plan_with, values_equal};
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

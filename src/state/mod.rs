@@ -385,11 +385,17 @@ impl LocalBackend {
 
 /// Parses state text, refusing anything it does not fully understand.
 pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
-    let raw: Value = serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+    /// The format version alone (the rest skipped, not built): a large state is
+    /// read into its own types once, never into a `Value` tree first.
+    #[derive(Deserialize)]
+    struct Version {
+        version: Option<Value>,
+    }
+    let raw: Version = serde_json::from_str(text).map_err(|e| StateError::Corrupt {
         path: path.to_string(),
         reason: format!("{e} (line {}, column {})", e.line(), e.column()),
     })?;
-    match raw.get("version").and_then(Value::as_u64) {
+    match raw.version.as_ref().and_then(Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
         Some(found) => {
             return Err(StateError::UnknownVersion {
@@ -404,7 +410,7 @@ pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
             });
         }
     }
-    serde_json::from_value(raw).map_err(|e| StateError::Corrupt {
+    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
         path: path.to_string(),
         reason: e.to_string(),
     })
