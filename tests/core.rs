@@ -532,7 +532,7 @@ fn a_plan_without_no_op_sides_renders_the_same_text_and_a_target_keeps_its_depen
     }
     let (s, _, _) = plan_case("edits");
     let target: stack::Address = stack::Address::parse("subnet.public_a").unwrap();
-    let closure = plan::target_closure(&s, &[target.clone()]);
+    let closure = plan::target_closure(&s, std::slice::from_ref(&target));
     let names: Vec<String> = closure.iter().map(|a| a.to_string()).collect();
     assert_eq!(names, ["subnet.public_a", "vpc.main"]);
 }
