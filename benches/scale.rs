@@ -500,15 +500,16 @@ requests a second, 500 for S3; `INFRA_MAX_REQUESTS_PER_SECOND`) keeps a large
 refresh under AWS's throttling limits. Wall time grows linearly with the number
 of resources.
 
-**Core.** Parsing, validating, graphing, diffing and rendering 10,000 resources
-takes under a second in process. As a whole process, `infra plan --refresh=false`
-also reads and parses a 5 MB state, which puts it a little over a second; its peak
-memory is the child's own high-water mark (VmHWM, read while it runs). To stay
+**Core.** The whole-process figure adds starting the binary and reading and
+parsing a 5 MB state to the core's phases. Its peak memory is the child's own
+high-water mark (VmHWM, read while it runs). On this shared machine the same run
+varies by a few hundred milliseconds from one run to the next. To stay fast and
 under 200 MB, the state is parsed straight into its types rather than through a
 JSON tree, a plan that does not refresh moves the recorded attributes instead of
 copying them, the plan keeps of each resource only the values something
-references, a text plan keeps no sides of its no-op changes (the JSON plan and
-saved plans keep them), and rendering copies only the changes it shows.
+references (copied from what exists, not cloned whole), a text plan keeps no
+sides of its no-op changes (the JSON plan and saved plans keep them), and
+rendering copies only the changes it shows.
 
 **Apply.** The executor starts each step the moment the last step it waits for
 finishes, bounded by `--parallelism`, so the platform's apply takes the time of its

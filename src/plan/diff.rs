@@ -43,34 +43,28 @@ pub fn plan_with(
         }
     }
     let mut values: HashMap<Address, Map<String, Value>> = HashMap::new();
+    let none = std::collections::HashSet::new();
     for address in graph.creation_order() {
         let resource = &stack.resources[&address];
+        let keep = wanted.get(&address).unwrap_or(&none);
         let mut main = resource.attrs.clone();
         main.retain(|k, _| !resource.schema.attr(k).is_some_and(|a| a.deferred));
         let after = resolve_map(main, &values);
-        let v = match observed.get(&address).cloned().flatten() {
-            None => known(&after),
-            Some(before) => {
-                let (changed, replace_because) = assess(resource.schema, &before, &after);
-                let mut v = if replace_because.is_empty() {
-                    before
-                } else {
-                    Map::new()
-                };
-                if !changed.is_empty() {
-                    for export in resource.schema.changes_on_update {
-                        v.remove(*export);
+        let mut v = Map::new();
+        if let Some(Some(before)) = observed.get(&address) {
+            let (changed, replace_because) = assess(resource.schema, before, &after);
+            // What exists stands, unless it is replaced or changes what it exports.
+            if replace_because.is_empty() {
+                for (k, x) in before.iter().filter(|(k, _)| keep.contains(*k)) {
+                    let exported_change = !changed.is_empty()
+                        && resource.schema.changes_on_update.contains(&k.as_str());
+                    if !exported_change {
+                        v.insert(k.clone(), x.clone());
                     }
                 }
-                v.extend(known(&after));
-                v
             }
-        };
-        let mut v = v;
-        match wanted.get(&address) {
-            Some(keep) => v.retain(|k, _| keep.contains(k)),
-            None => v.clear(),
         }
+        v.extend(known(&after).into_iter().filter(|(k, _)| keep.contains(k)));
         values.insert(address, v);
     }
     let mut changes = Vec::new();
