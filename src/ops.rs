@@ -178,7 +178,7 @@ pub async fn open(
 /// Refreshes everything in state. Resources that are gone and no longer in the
 /// stack are dropped from the state in memory (saved by the next apply).
 pub async fn refresh(aws: &Aws, session: &mut Session) -> Result<Observed, Failure> {
-    let observed = crate::apply::refresh(aws, &session.store.state).await?;
+    let observed = crate::apply::refresh(aws, &session.store.state, None).await?;
     let gone: Vec<_> = observed
         .iter()
         .filter(|(a, o)| o.is_none() && !session.stack.resources.contains_key(a))
@@ -362,10 +362,8 @@ pub async fn plan(
             .collect()
     } else if let Some(only) = &only {
         // Only what the plan considers is read; the rest stands as recorded.
-        let mut part = session.store.state.clone();
-        part.resources.retain(|a, _| only.contains(a));
         let mut observed = crate::plan::as_recorded(&session.store.state);
-        observed.extend(crate::apply::refresh(&aws, &part).await?);
+        observed.extend(crate::apply::refresh(&aws, &session.store.state, Some(only)).await?);
         observed
     } else {
         refresh(&aws, &mut session).await?

@@ -22,8 +22,8 @@ fn stack(ec2: i64, eks: i64, rollout: &str, extra: &str) -> String {
     format!("{}{listener}{}", &base[..start], &base[end..])
 }
 
-/// The stack's one listener, as the emulator has it.
-fn listener(moto: &Moto) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+/// The listeners of the stack's one load balancer, as the emulator has them.
+fn listeners(moto: &Moto) -> Vec<aws_sdk_elasticloadbalancingv2::types::Listener> {
     let rt = runtime();
     let elb = moto.elbv2();
     let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
@@ -31,11 +31,17 @@ fn listener(moto: &Moto) -> aws_sdk_elasticloadbalancingv2::types::Listener {
         .load_balancer_arn()
         .unwrap()
         .to_string();
-    let listeners = rt
-        .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
-        .unwrap();
-    assert_eq!(listeners.listeners().len(), 1);
-    listeners.listeners()[0].clone()
+    rt.block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
+        .unwrap()
+        .listeners()
+        .to_vec()
+}
+
+/// The stack's one listener, as the emulator has it.
+fn listener(moto: &Moto) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+    let all = listeners(moto);
+    assert_eq!(all.len(), 1);
+    all[0].clone()
 }
 
 /// The listener's forward as read from the emulator: target group name → weight.
@@ -199,21 +205,7 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
     let moto = Moto::start();
     let rt = runtime();
     let cw = moto.cloudwatch();
-    rt.block_on(
-        cw.put_metric_alarm()
-            .alarm_name("cutover-5xx")
-            .metric_name("HTTPCode_Target_5XX_Count")
-            .namespace("AWS/ApplicationELB")
-            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(10.0)
-            .comparison_operator(
-                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
-            )
-            .send(),
-    )
-    .unwrap();
+    moto.put_alarm("cutover-5xx");
     let rollout =
         "    rollout: { steps: [25, 50, 100], pause_seconds: 2, alarms: [cutover-5xx] }\n";
     let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
@@ -574,17 +566,9 @@ fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
 
     let rt = runtime();
     let elb = moto.elbv2();
-    let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
-    let lb = lbs.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let listeners = rt
-        .block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
-        .unwrap();
+    let listeners = listeners(&moto);
     let by_port = |p: i32| {
         listeners
-            .listeners()
             .iter()
             .find(|l| l.port() == Some(p))
             .unwrap()

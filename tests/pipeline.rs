@@ -7,26 +7,6 @@ mod support;
 use serde_json::json;
 use support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
 
-fn put_alarm(moto: &Moto) {
-    runtime()
-        .block_on(
-            moto.cloudwatch()
-                .put_metric_alarm()
-                .alarm_name("platform-5xx")
-                .metric_name("HTTPCode_Target_5XX_Count")
-                .namespace("AWS/ApplicationELB")
-                .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-                .period(60)
-                .evaluation_periods(1)
-                .threshold(10.0)
-                .comparison_operator(
-                    aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
-                )
-                .send(),
-        )
-        .unwrap();
-}
-
 /// Resources the emulator holds, by kind, as a count.
 fn census(moto: &Moto) -> Vec<(&'static str, usize)> {
     let rt = runtime();
@@ -126,7 +106,7 @@ const FULL: [(&str, usize); 10] = [
 #[test]
 fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let moto = Moto::start();
-    put_alarm(&moto);
+    moto.put_alarm("platform-5xx");
     let w = Workdir::new(&moto.url, &stack_file("platform"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
@@ -295,7 +275,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
 #[test]
 fn the_platform_applies_with_a_third_of_all_calls_throttled() {
     let moto = Moto::start();
-    put_alarm(&moto);
+    moto.put_alarm("platform-5xx");
     let proxy = Proxy::start(&moto.url);
     proxy.rules(json!([
         {"op": "*", "action": "error", "status": 400, "code": "ThrottlingException",

@@ -25,10 +25,19 @@ use crate::state::{Backend, Deposed, Intent, Pending, ResourceState, State, Stat
 pub use recover::{keep_local, recover};
 pub use steps::{Op, Step, build_steps};
 
-/// Reads every resource in state, one batched read per type, types in parallel.
-pub async fn refresh(aws: &Aws, state: &State) -> anyhow::Result<Observed> {
+/// Reads every resource in state (or those of `only`), one batched read per type,
+/// types in parallel.
+pub async fn refresh(
+    aws: &Aws,
+    state: &State,
+    only: Option<&std::collections::BTreeSet<Address>>,
+) -> anyhow::Result<Observed> {
     let mut by_type: BTreeMap<&str, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
-    for (a, r) in &state.resources {
+    let wanted = state
+        .resources
+        .iter()
+        .filter(|(a, _)| only.is_none_or(|o| o.contains(*a)));
+    for (a, r) in wanted {
         by_type.entry(r.ty.as_str()).or_default().push((a, r));
     }
     let reads = by_type.into_iter().map(|(ty, items)| async move {
@@ -405,8 +414,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
                 known.insert("id".to_string(), Value::String(id.clone()));
                 known
             };
-            let waits = with_provider!(ty, P => anyhow::Ok(P::WAITS))?;
-            if waits {
+            if crate::aws::registry::waits(ty) {
                 // AWS accepted it: a run killed while waiting resumes the wait.
                 save_record(ctx, a, &id, known.clone(), &after, Some(Phase::Create)).await?;
             }
@@ -445,7 +453,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let ty = a.ty.as_str();
             intend(ctx, a, "update", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::update(aws, &id, &before, &after).await)?;
-            if with_provider!(ty, P => anyhow::Ok(P::WAITS))? {
+            if crate::aws::registry::waits(ty) {
                 // AWS accepted it: a run killed while waiting resumes the wait.
                 set_pending(ctx, a, Some(Phase::Update)).await?;
                 with_provider!(ty, P => P::wait(aws, &id, Phase::Update, &after).await)?;
@@ -516,7 +524,7 @@ async fn run_step(ctx: &Ctx, step: &Step) -> anyhow::Result<String> {
             let ty = a.ty.as_str();
             intend(ctx, a, "delete", None, &Attrs::new()).await?;
             with_provider!(ty, P => P::delete(aws, &id, &before).await)?;
-            if with_provider!(ty, P => anyhow::Ok(P::WAITS))? {
+            if crate::aws::registry::waits(ty) {
                 set_pending(ctx, a, Some(Phase::Delete)).await?;
                 with_provider!(ty, P => P::wait(aws, &id, Phase::Delete, &before).await)?;
             }
@@ -602,7 +610,7 @@ async fn intend(
         Intent {
             operation: operation.to_string(),
             token,
-            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            since: crate::state::now(),
             attributes,
         },
     );
@@ -617,10 +625,7 @@ async fn intend(
 async fn set_pending(ctx: &Ctx, address: &Address, phase: Option<Phase>) -> anyhow::Result<()> {
     let mut store = ctx.store.lock().await;
     if let Some(r) = store.state.resources.get_mut(address) {
-        r.pending = phase.map(|p| Pending {
-            operation: p.name().to_string(),
-            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        });
+        r.pending = phase.map(Pending::new);
         let commit = store.commit();
         drop(store);
         commit.write().await?;
@@ -678,13 +683,7 @@ async fn save_record(
     pending: Option<Phase>,
 ) -> anyhow::Result<()> {
     let resource = ctx.stack.as_ref().and_then(|s| s.resources.get(address));
-    if let Some(r) = resource {
-        for attr in r.schema.attrs.iter().filter(|x| x.local) {
-            if let Some(v) = after.get(attr.name) {
-                observed.insert(attr.name.to_string(), v.clone());
-            }
-        }
-    }
+    keep_local(&mut observed, after, &address.ty);
     let mut store = ctx.store.lock().await;
     let create_before_destroy = ctx
         .plan
@@ -707,10 +706,7 @@ async fn save_record(
         ResourceState {
             deposed,
             rollout,
-            pending: pending.map(|p| Pending {
-                operation: p.name().to_string(),
-                since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            }),
+            pending: pending.map(Pending::new),
             ..resource_state(address, id, observed, resource)
         },
     );

@@ -17,6 +17,7 @@ use crate::aws::registry::with_provider;
 use crate::aws::{Attrs, Aws, Provider, aws_error};
 use crate::plan::rollout::{self, Weights};
 use crate::stack::Address;
+use crate::state::now;
 use crate::state::{RolloutRecord, RolloutStep};
 
 /// Whether this update is a weight change that a `rollout` governs.
@@ -26,10 +27,6 @@ pub fn applies(before: &Attrs, after: &Attrs) -> bool {
         rollout::weights(after.get("forward")),
     );
     after.contains_key("rollout") && !from.is_empty() && !to.is_empty() && from != to
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Runs the rollout. Returns a detail for the progress line.

@@ -93,3 +93,8 @@ macro_rules! with_provider {
     };
 }
 pub(crate) use with_provider;
+
+/// Whether a type's provider waits for what AWS accepted (`Provider::WAITS`).
+pub fn waits(ty: &str) -> bool {
+    with_provider!(ty, P => anyhow::Ok(<P as crate::aws::Provider>::WAITS)).unwrap_or(false)
+}

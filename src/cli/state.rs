@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::aws::Aws;
 use crate::ops::{self, Failure};
 use crate::stack::Address;
+use crate::state::StateError;
 
 fn address(s: &str) -> Result<Address, Failure> {
     Address::parse(s).ok_or_else(|| {
@@ -243,22 +244,21 @@ pub async fn force_unlock(
     let stack = ops::load_stack(file, crate::cli::strict())?;
     let config = ops::state_config(&stack, state)?;
     let backend = ops::backend(&stack, config).await;
-    let Some(held) = backend.peek_lock().await? else {
-        return Err(Failure::new(
-            format!("there is no lock on {}", backend.describe()),
-            Some("nothing to unlock"),
-        ));
+    // What is there is shown before the question; `force_unlock` checks again
+    // and removes exactly that lock.
+    let path = backend.lock_location();
+    let held = match backend.peek_lock().await? {
+        Some(held) if held.id == id => held,
+        Some(held) => {
+            return Err(StateError::WrongLockId {
+                path,
+                given: id.to_string(),
+                held: held.id,
+            }
+            .into());
+        }
+        None => return Err(StateError::NoLock { path }.into()),
     };
-    if held.id != id {
-        return Err(Failure::new(
-            format!(
-                "the lock on {} has id {}, not {id}",
-                backend.describe(),
-                held.id
-            ),
-            Some("pass the id of the lock as it is now (it is in the error that named the holder)"),
-        ));
-    }
     println!(
         "The lock on {} is held by {}@{} (pid {}, {} since {}). Removing it lets another run write the state while that one may still run.",
         backend.describe(),

@@ -428,22 +428,9 @@ pub async fn peek_s3(at: &S3Place) -> Result<Option<LockInfo>, StateError> {
 /// what it removed.
 pub async fn force_unlock_local(path: &Path, id: &str) -> Result<LockInfo, StateError> {
     let location = path.display().to_string();
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StateError::NoLock { path: location });
-        }
-        Err(source) => {
-            return Err(StateError::Io {
-                path: location,
-                source,
-            });
-        }
+    let Some(held) = peek_local(path).await? else {
+        return Err(StateError::NoLock { path: location });
     };
-    let held: LockInfo = serde_json::from_str(&text).map_err(|e| StateError::Io {
-        path: location.clone(),
-        source: std::io::Error::other(format!("the lock file is unreadable: {e}")),
-    })?;
     if held.id != id {
         return Err(StateError::WrongLockId {
             path: location,

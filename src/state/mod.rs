@@ -86,7 +86,20 @@ pub struct Pending {
     pub since: String,
 }
 
+/// The time now as state records it (RFC 3339, to the second).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 impl Pending {
+    /// An operation of this phase, accepted now.
+    pub fn new(phase: crate::aws::wait::Phase) -> Pending {
+        Pending {
+            operation: phase.name().to_string(),
+            since: now(),
+        }
+    }
+
     pub fn phase(&self) -> crate::aws::wait::Phase {
         use crate::aws::wait::Phase;
         match self.operation.as_str() {
@@ -226,6 +239,14 @@ impl Backend {
         match self {
             Backend::Local(l) => l.name(),
             Backend::S3(s) => s.place.url(),
+        }
+    }
+
+    /// Where its lock is, for messages.
+    pub fn lock_location(&self) -> String {
+        match self {
+            Backend::Local(l) => l.lock_path().display().to_string(),
+            Backend::S3(s) => s.lock_place().url(),
         }
     }
 

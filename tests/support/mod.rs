@@ -468,6 +468,27 @@ pub fn state_ids(
 }
 
 impl Moto {
+    /// A CloudWatch alarm on the load balancer's 5xx count, as a rollout names it.
+    pub fn put_alarm(&self, name: &str) {
+        runtime()
+            .block_on(
+                self.cloudwatch()
+                    .put_metric_alarm()
+                    .alarm_name(name)
+                    .metric_name("HTTPCode_Target_5XX_Count")
+                    .namespace("AWS/ApplicationELB")
+                    .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+                    .period(60)
+                    .evaluation_periods(1)
+                    .threshold(10.0)
+                    .comparison_operator(
+                        aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+                    )
+                    .send(),
+            )
+            .unwrap();
+    }
+
     /// Empties the emulator.
     pub fn reset(&self) {
         let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
