@@ -14,7 +14,7 @@
 //!
 //! It prints a table and writes it to docs/benchmarks.md (`BENCH_OUT` elsewhere).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,8 +29,8 @@ use support::{Moto, Proxy, Workdir, stack_file};
 use infra::graph::Graph;
 use infra::plan::Observed;
 use infra::render::Format;
-use infra::stack::reference::{self, Reference};
 use infra::state::State;
+use infra::types::reference::{self, Reference};
 
 /// A stack of about `n` resources: one VPC, then subnets, security groups with
 /// three rules each (one referencing another group), target groups, buckets and
@@ -214,7 +214,9 @@ fn core(dir: &Path) -> Core {
     let file = dir.join("core.yaml");
     std::fs::write(&file, generate("core", n)).unwrap();
     let t = Instant::now();
-    let (stack, _) = infra::stack::load(&file).expect("the generated stack is valid");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (stack, _) = infra::stack::parse(&file.display().to_string(), &text)
+        .expect("the generated stack is valid");
     let parse = t.elapsed();
     let t = Instant::now();
     let graph = Graph::build(&stack);

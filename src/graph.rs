@@ -10,7 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::stack::{Address, Stack};
+use crate::stack::Stack;
+use crate::types::Address;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Part {

@@ -4,15 +4,39 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::apply::{Outcome, Store, execute};
+use crate::apply::{Engine, Journal, Outcome};
 use crate::aws::Aws;
 use crate::graph::Graph;
-use crate::plan::{Observed, Plan};
+use crate::observe::{Observer, Retries};
+use crate::plan::{Mode, Observed, Plan};
 use crate::render::Format;
-use crate::stack::{self, LoadError, Stack, StackErrors};
-use crate::stack::{Address, StateConfig};
+use crate::stack::{self, Stack, StackErrors, StateConfig};
 use crate::state::{Backend, LocalBackend, Lock, S3Backend, S3Place, State, StateError};
+use crate::types::Address;
+
+/// What every command is given: the global flags and where progress goes.
+#[derive(Clone)]
+pub struct Context {
+    /// `--strict`: the stack file's warnings are errors.
+    pub strict: bool,
+    /// Whether stdout and stderr take colour.
+    pub color_out: bool,
+    pub color_err: bool,
+    pub observer: Arc<dyn Observer>,
+    /// Counts the retries the observer hears of, for the summary.
+    pub retries: Arc<Retries>,
+}
+
+impl Context {
+    /// The providers of the stack's region, as an engine that reports to this
+    /// context's observer.
+    pub async fn engine(&self, region: &str) -> Engine {
+        let aws = Aws::connect(region, self.observer.clone()).await;
+        Engine::new(crate::aws::registry(aws), self.observer.clone())
+    }
+}
 
 /// Why a command failed; every failure exits 1.
 #[derive(Debug)]
@@ -51,19 +75,18 @@ impl From<StateError> for Failure {
     }
 }
 
-impl From<LoadError> for Failure {
-    fn from(e: LoadError) -> Failure {
-        match e {
-            LoadError::Invalid(errors) => Failure::Invalid(errors),
-            other => Failure::new(other.to_string(), Some("check the path of the stack file")),
-        }
-    }
-}
-
-/// Validates a stack file. Warnings are printed to stderr, or, with `strict`,
-/// refused as errors.
-pub fn load_stack(file: &Path, strict: bool) -> Result<Stack, Failure> {
-    let (stack, mut warnings) = stack::load(file)?;
+/// Reads and validates a stack file. Warnings are printed to stderr, or, with
+/// `--strict`, refused as errors.
+pub fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
+    let strict = ctx.strict;
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::new(
+            format!("cannot read stack file {name}: {e}"),
+            Some("check the path of the stack file"),
+        )
+    })?;
+    let (stack, mut warnings) = stack::parse(&name, &text).map_err(Failure::Invalid)?;
     if warnings.is_empty() {
         return Ok(stack);
     }
@@ -77,7 +100,7 @@ pub fn load_stack(file: &Path, strict: bool) -> Result<Stack, Failure> {
     if strict {
         return Err(Failure::Invalid(report));
     }
-    eprint!("{}", report.render(crate::cli::color(&std::io::stderr())));
+    eprint!("{}", report.render(ctx.color_err));
     Ok(stack)
 }
 
@@ -87,7 +110,7 @@ pub struct Session {
     pub existed: bool,
     pub stack: Stack,
     pub graph: Graph,
-    pub store: Store,
+    pub journal: Journal,
     pub lock: Lock,
 }
 
@@ -129,7 +152,7 @@ pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<Stat
 }
 
 /// The backend a state configuration names. Nothing is read yet.
-pub async fn backend(stack: &Stack, config: StateConfig) -> Backend {
+pub async fn backend(ctx: &Context, stack: &Stack, config: StateConfig) -> Backend {
     match config {
         StateConfig::Local { path } => Backend::Local(LocalBackend::new(path.map_or_else(
             || PathBuf::from("state").join(format!("{}.json", stack.name)),
@@ -141,7 +164,7 @@ pub async fn backend(stack: &Stack, config: StateConfig) -> Backend {
             region,
         } => {
             let region = region.unwrap_or_else(|| stack.region.clone());
-            let client = Aws::connect(&region).await.s3;
+            let client = Aws::connect(&region, ctx.observer.clone()).await.s3;
             Backend::S3(S3Backend::new(S3Place {
                 client,
                 bucket,
@@ -153,14 +176,15 @@ pub async fn backend(stack: &Stack, config: StateConfig) -> Backend {
 
 /// Validates the stack (before touching anything), takes the lock, reads the state.
 pub async fn open(
+    ctx: &Context,
     file: &Path,
     state_override: Option<&Path>,
     operation: &str,
 ) -> Result<Session, Failure> {
-    let stack = load_stack(file, crate::cli::strict())?;
+    let stack = load_stack(ctx, file)?;
     let graph = Graph::build(&stack);
     let config = state_config(&stack, state_override)?;
-    let mut backend = backend(&stack, config).await;
+    let mut backend = backend(ctx, &stack, config).await;
     let lock = backend.lock(operation).await?;
     eprintln!("state: {}; {}", backend.describe(), lock.describe());
     let loaded = backend.load(&stack.name).await?;
@@ -170,15 +194,15 @@ pub async fn open(
         existed,
         stack,
         graph,
-        store: Store::new(backend, state),
+        journal: Journal::new(backend, state),
         lock,
     })
 }
 
 /// Refreshes everything in state. Resources that are gone and no longer in the
 /// stack are dropped from the state in memory (saved by the next apply).
-pub async fn refresh(aws: &Aws, session: &mut Session) -> Result<Observed, Failure> {
-    let observed = crate::apply::refresh(aws, &session.store.state, None).await?;
+pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed, Failure> {
+    let observed = engine.refresh(session.journal.state(), None).await?;
     let gone: Vec<_> = observed
         .iter()
         .filter(|(a, o)| o.is_none() && !session.stack.resources.contains_key(a))
@@ -186,7 +210,7 @@ pub async fn refresh(aws: &Aws, session: &mut Session) -> Result<Observed, Failu
         .collect();
     for a in gone {
         tracing::info!("{a} no longer exists and is no longer in the stack; forgetting it");
-        session.store.state.resources.remove(&a);
+        session.journal.state_mut().resources.remove(&a);
     }
     Ok(observed)
 }
@@ -199,7 +223,9 @@ pub fn absorb(state: &mut State, observed: &Observed) {
             continue;
         };
         let kept = std::mem::replace(&mut r.attributes, attrs.clone());
-        crate::apply::keep_local(&mut r.attributes, &kept, &a.ty);
+        if let Some(schema) = crate::types::schema(&a.ty) {
+            schema.keep_local(&mut r.attributes, &kept);
+        }
     }
 }
 
@@ -230,7 +256,8 @@ pub fn confirm(what: &str, auto_approve: bool) -> Result<(), Failure> {
 }
 
 /// The end summary; `Err` when anything failed, was skipped or interrupted.
-pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
+/// `retries`: how many AWS calls were sent again.
+pub fn report(verb: &str, outcome: &Outcome, retries: u64) -> Result<(), Failure> {
     let status = if outcome.ok() { "complete" } else { "failed" };
     println!(
         "\n{verb} {status}: {} done, {} failed, {} skipped.",
@@ -244,7 +271,6 @@ pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
     for what in &outcome.skipped {
         println!("  skipped: {what}");
     }
-    let retries = crate::aws::retry::retries();
     if retries > 0 {
         println!("AWS calls retried after throttling or transient errors: {retries}.");
     }
@@ -270,13 +296,6 @@ pub fn report(verb: &str, outcome: &Outcome) -> Result<(), Failure> {
     }
 }
 
-/// Which plan a command makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Apply,
-    Destroy,
-}
-
 /// How a plan is made: `--refresh`, `--target`.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -298,7 +317,10 @@ impl Default for PlanOptions {
 
 /// The addresses a targeted plan considers: the targets and what they depend on.
 /// `None` when nothing is targeted. An unknown target is refused.
-fn targets(session: &Session, options: &PlanOptions) -> Result<Option<BTreeSet<Address>>, Failure> {
+fn targets(
+    session: &mut Session,
+    options: &PlanOptions,
+) -> Result<Option<BTreeSet<Address>>, Failure> {
     if options.targets.is_empty() {
         return Ok(None);
     }
@@ -311,7 +333,7 @@ fn targets(session: &Session, options: &PlanOptions) -> Result<Option<BTreeSet<A
             )
         })?;
         let known = session.stack.resources.contains_key(&a)
-            || session.store.state.resources.contains_key(&a);
+            || session.journal.state().resources.contains_key(&a);
         if !known {
             let names: Vec<String> = session
                 .stack
@@ -339,52 +361,57 @@ fn targets(session: &Session, options: &PlanOptions) -> Result<Option<BTreeSet<A
 
 /// Opens the stack under lock, refreshes, plans and prints the plan on stdout.
 pub async fn plan(
+    ctx: &Context,
     file: &Path,
     state: Option<&Path>,
     operation: &str,
     mode: Mode,
     format: Format,
     options: &PlanOptions,
-) -> Result<(Session, Aws, Plan), Failure> {
-    let mut session = open(file, state, operation).await?;
-    let only = targets(&session, options)?;
-    let aws = Aws::connect(&session.stack.region).await;
-    let recovered = crate::apply::recover(&aws, &session.stack, &mut session.store.state).await?;
+) -> Result<(Session, Engine, Plan), Failure> {
+    let mut session = open(ctx, file, state, operation).await?;
+    let only = targets(&mut session, options)?;
+    let engine = ctx.engine(&session.stack.region).await;
+    let recovered = engine
+        .recover(&session.stack, session.journal.state_mut())
+        .await?;
     let observed = if !options.refresh {
         // What state recorded stands for what exists: moved out for the plan
         // (and back after it), not copied.
         session
-            .store
-            .state
+            .journal
+            .state_mut()
             .resources
             .iter_mut()
             .map(|(a, r)| (a.clone(), Some(std::mem::take(&mut r.attributes))))
             .collect()
     } else if let Some(only) = &only {
         // Only what the plan considers is read; the rest stands as recorded.
-        let mut observed = crate::plan::as_recorded(&session.store.state);
-        observed.extend(crate::apply::refresh(&aws, &session.store.state, Some(only)).await?);
+        let state = session.journal.state();
+        let mut observed = crate::plan::as_recorded(state);
+        observed.extend(engine.refresh(state, Some(only)).await?);
         observed
     } else {
-        refresh(&aws, &mut session).await?
+        refresh(&engine, &mut session).await?
     };
     let mut plan = match mode {
         Mode::Apply => crate::plan::plan_with(
             &session.stack,
             &session.graph,
-            &session.store.state,
+            session.journal.state(),
             &observed,
             options.noop_sides,
         ),
-        Mode::Destroy => crate::plan::plan_destroy(&session.store.state, &observed),
+        Mode::Destroy => crate::plan::plan_destroy(session.journal.state(), &observed),
     };
     if options.refresh {
         // Apply resolves references from state: from what exists now, as planned.
-        absorb(&mut session.store.state, &observed);
+        absorb(session.journal.state_mut(), &observed);
     } else {
         plan.drift.clear(); // nothing was read: nothing can have drifted
+        let state = session.journal.state_mut();
         for (a, seen) in observed {
-            if let (Some(attrs), Some(r)) = (seen, session.store.state.resources.get_mut(&a)) {
+            if let (Some(attrs), Some(r)) = (seen, state.resources.get_mut(&a)) {
                 r.attributes = attrs;
             }
         }
@@ -394,10 +421,7 @@ pub async fn plan(
     }
     plan.protect(&session.stack);
     plan.recovered = recovered;
-    print!(
-        "{}",
-        crate::render::render(&plan, format, crate::cli::color(&std::io::stdout()))
-    );
+    print!("{}", crate::render::render(&plan, format, ctx.color_out));
     if !plan.problems.is_empty() {
         return Err(Failure::new(
             format!(
@@ -407,36 +431,45 @@ pub async fn plan(
             Some("change the stack file so that AWS can make each change, then plan again"),
         ));
     }
-    Ok((session, aws, plan))
+    Ok((session, engine, plan))
 }
 
 /// Confirms and executes a plan, then reports; with nothing to do, saves what the
-/// refresh learnt (resources gone for good). Returns the state as it ends.
+/// refresh learnt (resources gone for good). Ctrl-C while it runs stops the
+/// starting of steps. Returns the state as it ends.
 pub async fn carry_out(
+    ctx: &Context,
     session: Session,
-    aws: Aws,
+    mut engine: Engine,
     plan: Plan,
     mode: Mode,
     auto_approve: bool,
     parallelism: usize,
 ) -> Result<State, Failure> {
-    let mut store = session.store;
+    let journal = session.journal;
     if plan.has_changes() {
         let (question, verb) = match mode {
             Mode::Apply => ("apply these changes", "Apply"),
             Mode::Destroy => ("destroy everything in this stack", "Destroy"),
         };
         confirm(question, auto_approve)?;
-        let (stack, graph) = match mode {
-            Mode::Apply => (Some(session.stack), Some(&session.graph)),
-            Mode::Destroy => (None, None),
+        let (stop, interrupt) = tokio::sync::watch::channel(false);
+        let ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = stop.send(true);
+            }
+        });
+        engine.interrupt = interrupt;
+        let stack = match mode {
+            Mode::Apply => Some((&session.stack, &session.graph)),
+            Mode::Destroy => None,
         };
-        let (outcome, after) = execute(plan, stack, graph, aws, store, parallelism).await;
-        store = after;
-        report(verb, &outcome)?;
-    } else if store.exists() || !store.state.resources.is_empty() {
-        store.save().await?;
+        let outcome = engine.execute(&plan, stack, &journal, parallelism).await;
+        ctrl_c.abort();
+        report(verb, &outcome, ctx.retries.count())?;
+    } else if journal.exists().await || !journal.read(|s| s.resources.is_empty()).await {
+        journal.save().await?;
     }
     drop(session.lock);
-    Ok(store.state)
+    Ok(journal.into_state())
 }

@@ -11,20 +11,25 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::aws::registry::with_provider;
-use crate::aws::{Attrs, Aws, Provider};
+use super::Engine;
+use crate::observe::Event;
 use crate::stack::Stack;
 use crate::state::{Deposed, ResourceState, State};
+use crate::types::Operation;
 
 /// How long after a create was sent it may take to become visible.
 const GRACE: chrono::Duration = chrono::Duration::seconds(10);
 
 /// Resolves every intent in `state` (in memory; the caller saves). Returns what
 /// it did, one line each, for the plan.
-pub async fn recover(aws: &Aws, stack: &Stack, state: &mut State) -> anyhow::Result<Vec<String>> {
+pub async fn recover(
+    engine: &Engine,
+    stack: &Stack,
+    state: &mut State,
+) -> anyhow::Result<Vec<String>> {
     let mut notes = Vec::new();
     for (address, intent) in state.intents.clone() {
-        if intent.operation != "create" {
+        if intent.operation != Operation::Create {
             notes.push(format!(
                 "{address}: an earlier apply stopped during its {} (since {}); the refresh reads what AWS has now",
                 intent.operation, intent.since
@@ -32,7 +37,7 @@ pub async fn recover(aws: &Aws, stack: &Stack, state: &mut State) -> anyhow::Res
             state.intents.remove(&address);
             continue;
         }
-        let ty = address.ty.as_str();
+        let provider = engine.registry.provider(&address.ty)?;
         // A create sent just before the run died may still be under way in AWS,
         // or not yet visible (eventual consistency): a recent intent is looked
         // for again until GRACE after it was written.
@@ -41,16 +46,15 @@ pub async fn recover(aws: &Aws, stack: &Stack, state: &mut State) -> anyhow::Res
             .unwrap_or_else(|_| chrono::Utc::now());
         let mut said = false;
         let found = loop {
-            let found = with_provider!(ty, P => P::find(aws, &intent.attributes).await)
-                .with_context(|| {
-                    format!("looking for {address}, which an interrupted apply was creating")
-                })?;
+            let found = provider.find(&intent.attributes).await.with_context(|| {
+                format!("looking for {address}, which an interrupted apply was creating")
+            })?;
             let left = deadline - chrono::Utc::now();
             if found.is_some() || left <= chrono::Duration::zero() {
                 break found;
             }
             if !said {
-                eprintln!("{address}: looking for what an interrupted apply was creating...");
+                engine.observer.event(&Event::Looking { address: &address });
                 said = true;
             }
             let pause = left
@@ -60,11 +64,7 @@ pub async fn recover(aws: &Aws, stack: &Stack, state: &mut State) -> anyhow::Res
             tokio::time::sleep(pause).await;
         };
         let observed = match &found {
-            Some(id) => {
-                let ids = [id.clone()];
-                let mut read = with_provider!(ty, P => P::read(aws, &ids).await)?;
-                read.remove(id)
-            }
+            Some(id) => provider.read(std::slice::from_ref(id)).await?.remove(id),
             None => None,
         };
         let (Some(id), Some(mut attributes)) = (found, observed) else {
@@ -80,7 +80,9 @@ pub async fn recover(aws: &Aws, stack: &Stack, state: &mut State) -> anyhow::Res
             continue;
         }
         let resource = stack.resources.get(&address);
-        keep_local(&mut attributes, &intent.attributes, ty);
+        if let Some(schema) = crate::types::schema(&address.ty) {
+            schema.keep_local(&mut attributes, &intent.attributes);
+        }
         // A create-before-destroy replacement: what state held is the old object.
         let previous = state.resources.remove(&address);
         let deposed = previous.and_then(|p| {
@@ -102,16 +104,4 @@ pub async fn recover(aws: &Aws, stack: &Stack, state: &mut State) -> anyhow::Res
         ));
     }
     Ok(notes)
-}
-
-/// Copies the attributes kept only in state (not in AWS) from what was asked for.
-pub fn keep_local(attributes: &mut Attrs, asked: &Attrs, ty: &str) {
-    let Some(schema) = crate::aws::registry::schema(ty) else {
-        return;
-    };
-    for attr in schema.attrs.iter().filter(|a| a.local) {
-        if let Some(v) = asked.get(attr.name) {
-            attributes.insert(attr.name.to_string(), v.clone());
-        }
-    }
 }

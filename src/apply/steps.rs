@@ -7,63 +7,46 @@
 
 use std::collections::HashMap;
 
-use crate::aws::registry;
 use crate::graph::{Graph, Part};
 use crate::plan::{Action, Plan};
-use crate::stack::Address;
 use crate::state::State;
+use crate::types::{Address, Operation};
 
+/// What a step does: one operation, or the rest of a wait an earlier apply
+/// left (AWS accepted the operation; the run stopped before it finished).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    DeleteDeferred,
-    Delete,
-    Create,
-    Update,
-    ApplyDeferred,
-    /// Deletes the old object of a create-before-destroy replacement.
-    DeleteDeposed,
-    /// Finishes waiting for what an interrupted apply had started.
-    Wait,
+pub enum Work {
+    Run(Operation),
+    Resume,
 }
 
-impl Op {
-    pub fn doing(self) -> &'static str {
-        match self {
-            Op::DeleteDeferred => "revoking rules",
-            Op::Delete => "destroying",
-            Op::Create => "creating",
-            Op::Update => "updating",
-            Op::ApplyDeferred => "applying rules",
-            Op::DeleteDeposed => "destroying the replaced object",
-            Op::Wait => "waiting for AWS to finish",
-        }
-    }
-
-    pub fn done(self) -> &'static str {
-        match self {
-            Op::DeleteDeferred => "rules revoked",
-            Op::Delete => "destroyed",
-            Op::Create => "created",
-            Op::Update => "updated",
-            Op::ApplyDeferred => "rules applied",
-            Op::DeleteDeposed => "replaced object destroyed",
-            Op::Wait => "ready",
-        }
-    }
-}
+use Operation::{Create, Delete, DeleteDeposed, DeleteRules, Update, UpdateRules};
+use Work::{Resume, Run};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub address: Address,
-    pub op: Op,
+    pub work: Work,
 }
 
 impl Step {
+    pub fn doing(&self) -> &'static str {
+        match self.work {
+            Run(op) => op.doing(),
+            Resume => "waiting for AWS to finish",
+        }
+    }
+
+    pub fn done(&self) -> &'static str {
+        match self.work {
+            Run(op) => op.done(),
+            Resume => "ready",
+        }
+    }
+
     pub fn label(&self) -> String {
-        match self.op {
-            Op::DeleteDeferred | Op::ApplyDeferred => {
-                format!("{} ({})", self.address, self.op.doing())
-            }
+        match self.work {
+            Run(DeleteRules | UpdateRules) => format!("{} ({})", self.address, self.doing()),
             _ => self.address.to_string(),
         }
     }
@@ -76,68 +59,68 @@ pub fn build_steps(
     state: &State,
 ) -> (Vec<Step>, Vec<Vec<usize>>) {
     let mut steps = Vec::new();
-    let mut index: HashMap<(Address, Op), usize> = HashMap::new();
-    let mut add = |steps: &mut Vec<Step>, a: &Address, op: Op| {
-        index.insert((a.clone(), op), steps.len());
+    let mut index: HashMap<(Address, Work), usize> = HashMap::new();
+    let mut add = |steps: &mut Vec<Step>, a: &Address, work: Work| {
+        index.insert((a.clone(), work), steps.len());
         steps.push(Step {
             address: a.clone(),
-            op,
+            work,
         });
     };
     for change in &plan.changes {
         let a = &change.address;
-        let deferred = registry::schema(&a.ty).is_some_and(|s| s.has_deferred());
+        let deferred = crate::types::schema(&a.ty).is_some_and(|s| s.has_deferred());
         let is_deferred = |name: &String| {
-            registry::schema(&a.ty)
+            crate::types::schema(&a.ty)
                 .and_then(|s| s.attr(name))
                 .is_some_and(|x| x.deferred)
         };
         if change.deposed {
-            add(&mut steps, a, Op::DeleteDeposed);
+            add(&mut steps, a, Run(DeleteDeposed));
             continue;
         }
         if change.pending.is_some() {
-            add(&mut steps, a, Op::Wait);
+            add(&mut steps, a, Resume);
         }
         match change.action {
             Action::NoOp => {}
-            Action::Replace if change.create_before_destroy => {
-                add(&mut steps, a, Op::Create);
+            Action::CreateThenDelete => {
+                add(&mut steps, a, Run(Create));
                 if deferred {
-                    add(&mut steps, a, Op::ApplyDeferred);
+                    add(&mut steps, a, Run(UpdateRules));
                 }
-                add(&mut steps, a, Op::DeleteDeposed);
+                add(&mut steps, a, Run(DeleteDeposed));
             }
             Action::Create => {
-                add(&mut steps, a, Op::Create);
+                add(&mut steps, a, Run(Create));
                 if deferred {
-                    add(&mut steps, a, Op::ApplyDeferred);
+                    add(&mut steps, a, Run(UpdateRules));
                 }
             }
             Action::Update => {
                 if change.changed.iter().any(|c| !is_deferred(c)) {
-                    add(&mut steps, a, Op::Update);
+                    add(&mut steps, a, Run(Update));
                 }
                 if change.changed.iter().any(is_deferred) {
-                    add(&mut steps, a, Op::ApplyDeferred);
+                    add(&mut steps, a, Run(UpdateRules));
                 }
             }
-            Action::Replace | Action::Delete => {
+            Action::DeleteThenCreate | Action::Delete => {
                 if deferred {
-                    add(&mut steps, a, Op::DeleteDeferred);
+                    add(&mut steps, a, Run(DeleteRules));
                 }
-                add(&mut steps, a, Op::Delete);
-                if change.action == Action::Replace {
-                    add(&mut steps, a, Op::Create);
+                add(&mut steps, a, Run(Delete));
+                if change.action == Action::DeleteThenCreate {
+                    add(&mut steps, a, Run(Create));
                     if deferred {
-                        add(&mut steps, a, Op::ApplyDeferred);
+                        add(&mut steps, a, Run(UpdateRules));
                     }
                 }
             }
         }
     }
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
-    let get = |a: &Address, op: Op| index.get(&(a.clone(), op)).copied();
+    let get = |a: &Address, work: Work| index.get(&(a.clone(), work)).copied();
     let edge = |deps: &mut Vec<Vec<usize>>, from: Option<usize>, to: Option<usize>| {
         if let (Some(f), Some(t)) = (from, to)
             && f != t
@@ -148,38 +131,38 @@ pub fn build_steps(
     };
     // The one part that finishes a resource's main part when it is applied.
     let main_step = |a: &Address| {
-        get(a, Op::Create)
-            .or_else(|| get(a, Op::Update))
-            .or_else(|| get(a, Op::Wait))
+        get(a, Run(Create))
+            .or_else(|| get(a, Run(Update)))
+            .or_else(|| get(a, Resume))
     };
     for (i, step) in steps.iter().enumerate() {
         let a = &step.address;
-        if step.op != Op::Wait {
-            edge(&mut deps, get(a, Op::Wait), Some(i));
+        if step.work != Resume {
+            edge(&mut deps, get(a, Resume), Some(i));
         }
-        match step.op {
-            Op::DeleteDeferred | Op::Wait => {}
-            Op::Delete => {
-                edge(&mut deps, get(a, Op::DeleteDeferred), Some(i));
+        match step.work {
+            Run(DeleteRules) | Resume => {}
+            Run(Delete) => {
+                edge(&mut deps, get(a, Run(DeleteRules)), Some(i));
                 // What depended on it goes first.
                 for (other, r) in &state.resources {
                     if r.dependencies.contains(a) {
-                        edge(&mut deps, get(other, Op::Delete), Some(i));
+                        edge(&mut deps, get(other, Run(Delete)), Some(i));
                         if plan.change(a).is_some_and(|c| c.action == Action::Delete) {
                             edge(&mut deps, main_step(other), Some(i));
                         }
                     }
                     if r.rule_dependencies.contains(a) {
-                        edge(&mut deps, get(other, Op::DeleteDeferred), Some(i));
+                        edge(&mut deps, get(other, Run(DeleteRules)), Some(i));
                         if plan.change(a).is_some_and(|c| c.action == Action::Delete) {
-                            edge(&mut deps, get(other, Op::ApplyDeferred), Some(i));
+                            edge(&mut deps, get(other, Run(UpdateRules)), Some(i));
                         }
                     }
                 }
             }
-            Op::DeleteDeposed => {
-                edge(&mut deps, get(a, Op::Create), Some(i));
-                edge(&mut deps, get(a, Op::ApplyDeferred), Some(i));
+            Run(DeleteDeposed) => {
+                edge(&mut deps, get(a, Run(Create)), Some(i));
+                edge(&mut deps, get(a, Run(UpdateRules)), Some(i));
                 // Whatever used the old object moves to the new one, or goes, first.
                 for (j, other) in steps.iter().enumerate() {
                     let uses = graph.is_some_and(|g| {
@@ -193,16 +176,16 @@ pub fn build_steps(
                         r.dependencies.contains(a) || r.rule_dependencies.contains(a)
                     });
                     let moves =
-                        matches!(other.op, Op::Create | Op::Update | Op::ApplyDeferred) && uses;
-                    let goes = matches!(other.op, Op::Delete | Op::DeleteDeferred) && used;
+                        matches!(other.work, Run(Create) | Run(Update) | Run(UpdateRules)) && uses;
+                    let goes = matches!(other.work, Run(Delete) | Run(DeleteRules)) && used;
                     if other.address != *a && (moves || goes) {
                         edge(&mut deps, Some(j), Some(i));
                     }
                 }
             }
-            Op::Create | Op::Update | Op::ApplyDeferred => {
-                edge(&mut deps, get(a, Op::Delete), Some(i));
-                let part = if step.op == Op::ApplyDeferred {
+            Run(Create) | Run(Update) | Run(UpdateRules) => {
+                edge(&mut deps, get(a, Run(Delete)), Some(i));
+                let part = if step.work == Run(UpdateRules) {
                     edge(&mut deps, main_step(a), Some(i));
                     Part::Deferred
                 } else {
@@ -215,7 +198,7 @@ pub fn build_steps(
                 {
                     let from = match dpart {
                         Part::Main => main_step(&d),
-                        Part::Deferred => get(&d, Op::ApplyDeferred),
+                        Part::Deferred => get(&d, Run(UpdateRules)),
                     };
                     edge(&mut deps, from, Some(i));
                 }

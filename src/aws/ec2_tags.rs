@@ -1,16 +1,19 @@
-//! Tags on EC2 resources (VPCs, subnets, security groups).
+//! Tags on EC2 resources (VPCs, subnets, security groups, launch templates).
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
-use super::{Attrs, Aws, Result, aws_error, tag_changes, tags, tags_value};
+use super::{Aws, Result, api};
+use crate::types::attrs::{tag_changes, tags_value};
+use crate::types::{Attrs, AttrsExt};
 
 /// Tags to attach at creation.
 pub fn spec(resource: ResourceType, attrs: &Attrs) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(resource)
         .set_tags(Some(
-            tags(attrs)
+            attrs
+                .tags()
                 .into_iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect(),
@@ -21,7 +24,8 @@ pub fn spec(resource: ResourceType, attrs: &Attrs) -> TagSpecification {
 /// Filters on the `infra:stack` and `infra:address` tags that a create given
 /// `attrs` attached: what finds it again.
 pub fn owner_filters(attrs: &Attrs) -> Result<Vec<Filter>> {
-    let owner: Vec<Filter> = tags(attrs)
+    let owner: Vec<Filter> = attrs
+        .tags()
         .into_iter()
         .filter(|(k, _)| k == "infra:stack" || k == "infra:address")
         .map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build())
@@ -54,7 +58,7 @@ pub async fn sync(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<
             ))
             .send()
             .await
-            .map_err(|e| aws_error("CreateTags", e))?;
+            .map_err(api("CreateTags"))?;
     }
     if !remove.is_empty() {
         aws.ec2
@@ -68,7 +72,7 @@ pub async fn sync(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<
             ))
             .send()
             .await
-            .map_err(|e| aws_error("DeleteTags", e))?;
+            .map_err(api("DeleteTags"))?;
     }
     Ok(())
 }

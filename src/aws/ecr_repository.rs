@@ -1,99 +1,29 @@
 //! `ecr_repository`: a container image repository, scanned on push by default.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+
+use super::{Aws, Result, api};
+use crate::provider::{OpContext, Provider};
+use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
+use crate::types::ecr_repository as ty;
+use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::vpc::into_map;
-use super::{
-    Attrs, Aws, Provider, Result, aws_error, b, code, differs, s, tag_changes, tags, tags_value,
-};
-use crate::stack::policy;
-use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+pub struct EcrRepository(pub Arc<Aws>);
 
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "ecr_repository",
-    attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new(
-            "image_tag_mutability",
-            Kind::Enum(&["MUTABLE", "IMMUTABLE"]),
-        )
-        .default(Default::Str("MUTABLE")),
-        Attr::new("scan_on_push", Kind::Bool).default(Default::Bool(true)),
-        // Shorthand for a lifecycle policy that expires all but the newest N images.
-        Attr::new(
-            "keep_last_images",
-            Kind::Int {
-                min: 1,
-                max: 100_000,
-            },
-        ),
-        Attr::new("lifecycle_policy", Kind::String),
-        Attr::new("repository_policy", Kind::String),
-        Attr::new("encryption", Kind::Enum(&["AES256", "KMS"]))
-            .default(Default::Str("AES256"))
-            .force_new(),
-        Attr::new("kms_key", Kind::String).force_new(),
-        Attr::new("force_destroy", Kind::Bool)
-            .default(Default::Bool(false))
-            .local(),
-    ],
-    exports: &["id", "name", "arn", "url"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    check: Some(check),
-    canonical: Some(canonical),
-    ..TypeSchema::BASE
-};
-
-fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    if attrs.contains_key("keep_last_images") && attrs.contains_key("lifecycle_policy") {
-        return vec![Finding {
-            pointer: "/keep_last_images".into(),
-            message: "`keep_last_images` and `lifecycle_policy` both set the lifecycle policy"
-                .into(),
-            hint: Some("keep one of them".into()),
-        }];
-    }
-    Vec::new()
-}
-
-/// The lifecycle policy from its shorthand, and both policies in canonical form
-/// (for comparing; AWS is sent the expanded text, see `expand`).
-pub fn canonical(attrs: &mut Map<String, Value>) {
-    expand(attrs);
-    for key in ["lifecycle_policy", "repository_policy"] {
-        if let Some(Value::String(p)) = attrs.get_mut(key)
-            && let Some(n) = policy::normalize(p)
-        {
-            *p = n;
-        }
-    }
-}
-
-/// The lifecycle policy from its `keep_last_images` shorthand.
-fn expand(attrs: &mut Map<String, Value>) {
-    if let Some(n) = attrs.remove("keep_last_images").and_then(|n| n.as_i64()) {
-        let policy = json!({"rules": [{
-            "rulePriority": 1,
-            "description": format!("keep the last {n} images"),
-            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": n},
-            "action": {"type": "expire"},
-        }]});
-        attrs.insert("lifecycle_policy".into(), Value::String(policy.to_string()));
-    }
-}
-
-pub struct EcrRepository;
-
+#[async_trait]
 impl Provider for EcrRepository {
     /// By name, a hundred a call. A missing name fails its whole call: then one
     /// paginated listing of every repository instead. Then each one's tags and
     /// policies.
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         let mut repos = Vec::new();
         for chunk in ids.chunks(100) {
             match aws
@@ -102,13 +32,14 @@ impl Provider for EcrRepository {
                 .set_repository_names(Some(chunk.to_vec()))
                 .send()
                 .await
+                .map_err(api("DescribeRepositories"))
             {
                 Ok(page) => repos.extend(page.repositories().iter().cloned()),
-                Err(e) if code(&e) == "RepositoryNotFoundException" => {
+                Err(e) if e.is_not_found() => {
                     repos = list_all(aws, ids).await?;
                     break;
                 }
-                Err(e) => return Err(aws_error("DescribeRepositories", e)),
+                Err(e) => return Err(e.into()),
             }
         }
         let read = super::each(repos, |r| async move {
@@ -120,7 +51,7 @@ impl Provider for EcrRepository {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(|e| aws_error("ListTagsForResource", e))?;
+                .map_err(api("ListTagsForResource"))?;
             let mut attrs = json!({
                 "id": name,
                 "name": name,
@@ -140,10 +71,11 @@ impl Provider for EcrRepository {
                 .repository_name(&name)
                 .send()
                 .await
+            .map_err(api("GetLifecyclePolicy"))
             {
                 Ok(p) => attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text()),
-                Err(e) if code(&e) == "LifecyclePolicyNotFoundException" => {}
-                Err(e) => return Err(aws_error("GetLifecyclePolicy", e)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
             }
             match aws
                 .ecr
@@ -151,38 +83,41 @@ impl Provider for EcrRepository {
                 .repository_name(&name)
                 .send()
                 .await
+            .map_err(api("GetRepositoryPolicy"))
             {
                 Ok(p) => attrs["repository_policy"] = json!(p.policy_text()),
-                Err(e) if code(&e) == "RepositoryPolicyNotFoundException" => {}
-                Err(e) => return Err(aws_error("GetRepositoryPolicy", e)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
             }
             let mut attrs = into_map(attrs);
-            canonical(&mut attrs);
+            ty::canonical(&mut attrs);
             Ok((name, attrs))
         })
         .await?;
         Ok(read.into_iter().collect())
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let tag_list = tags(attrs)
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
+        let tag_list = attrs
+            .tags()
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let out = aws
             .ecr
             .create_repository()
-            .repository_name(s(attrs, "name"))
-            .image_tag_mutability(ImageTagMutability::from(s(attrs, "image_tag_mutability")))
+            .repository_name(attrs.str("name")?)
+            .image_tag_mutability(ImageTagMutability::from(attrs.str("image_tag_mutability")?))
             .image_scanning_configuration(
                 ImageScanningConfiguration::builder()
-                    .scan_on_push(b(attrs, "scan_on_push"))
+                    .scan_on_push(attrs.bool("scan_on_push")?)
                     .build(),
             )
             .set_tags(Some(tag_list))
             .encryption_configuration(
                 EncryptionConfiguration::builder()
-                    .encryption_type(EncryptionType::from(s(attrs, "encryption")))
+                    .encryption_type(EncryptionType::from(attrs.str("encryption")?))
                     .set_kms_key(
                         attrs
                             .get("kms_key")
@@ -193,7 +128,7 @@ impl Provider for EcrRepository {
             )
             .send()
             .await
-            .map_err(|e| aws_error("CreateRepository", e))?;
+            .map_err(api("CreateRepository"))?;
         Ok(out
             .repository()
             .and_then(|r| r.repository_name())
@@ -201,15 +136,22 @@ impl Provider for EcrRepository {
             .to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         if differs(before, after, "image_tag_mutability") {
             aws.ecr
                 .put_image_tag_mutability()
                 .repository_name(id)
-                .image_tag_mutability(ImageTagMutability::from(s(after, "image_tag_mutability")))
+                .image_tag_mutability(ImageTagMutability::from(after.str("image_tag_mutability")?))
                 .send()
                 .await
-                .map_err(|e| aws_error("PutImageTagMutability", e))?;
+                .map_err(api("PutImageTagMutability"))?;
         }
         if differs(before, after, "scan_on_push") {
             aws.ecr
@@ -217,38 +159,38 @@ impl Provider for EcrRepository {
                 .repository_name(id)
                 .image_scanning_configuration(
                     ImageScanningConfiguration::builder()
-                        .scan_on_push(b(after, "scan_on_push"))
+                        .scan_on_push(after.bool("scan_on_push")?)
                         .build(),
                 )
                 .send()
                 .await
-                .map_err(|e| aws_error("PutImageScanningConfiguration", e))?;
+                .map_err(api("PutImageScanningConfiguration"))?;
         }
         let (mut b, mut a) = (before.clone(), after.clone());
-        canonical(&mut b);
-        canonical(&mut a);
+        ty::canonical(&mut b);
+        ty::canonical(&mut a);
         let mut raw = after.clone();
-        expand(&mut raw);
+        ty::expand(&mut raw);
         if differs(&b, &a, "lifecycle_policy") {
             aws.ecr
                 .put_lifecycle_policy()
                 .repository_name(id)
-                .lifecycle_policy_text(s(&raw, "lifecycle_policy"))
+                .lifecycle_policy_text(raw.str("lifecycle_policy")?)
                 .send()
                 .await
-                .map_err(|e| aws_error("PutLifecyclePolicy", e))?;
+                .map_err(api("PutLifecyclePolicy"))?;
         }
         if differs(&b, &a, "repository_policy") {
             aws.ecr
                 .set_repository_policy()
                 .repository_name(id)
-                .policy_text(s(&raw, "repository_policy"))
+                .policy_text(raw.str("repository_policy")?)
                 .send()
                 .await
-                .map_err(|e| aws_error("SetRepositoryPolicy", e))?;
+                .map_err(api("SetRepositoryPolicy"))?;
         }
         let (set, remove) = tag_changes(before, after);
-        let arn = s(before, "arn");
+        let arn = before.str("arn")?;
         if !set.is_empty() {
             let tag_list = set
                 .into_iter()
@@ -260,7 +202,7 @@ impl Provider for EcrRepository {
                 .set_tags(Some(tag_list))
                 .send()
                 .await
-                .map_err(|e| aws_error("TagResource", e))?;
+                .map_err(api("TagResource"))?;
         }
         if !remove.is_empty() {
             aws.ecr
@@ -269,17 +211,19 @@ impl Provider for EcrRepository {
                 .set_tag_keys(Some(remove))
                 .send()
                 .await
-                .map_err(|e| aws_error("UntagResource", e))?;
+                .map_err(api("UntagResource"))?;
         }
         Ok(())
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let _aws = &*self.0;
+        super::find_by_id(self, attrs.str("name")?).await
     }
 
-    async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
-        let force = b(before, "force_destroy");
+    async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        let force = before.opt_bool("force_destroy") == Some(true);
         match aws
             .ecr
             .delete_repository()
@@ -287,14 +231,15 @@ impl Provider for EcrRepository {
             .force(force)
             .send()
             .await
+            .map_err(api("DeleteRepository"))
         {
             Ok(_) => Ok(()),
-            Err(e) if code(&e) == "RepositoryNotFoundException" => Ok(()),
-            Err(e) if code(&e) == "RepositoryNotEmptyException" => Err(anyhow::anyhow!(
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.code() == "RepositoryNotEmptyException" => Err(anyhow::anyhow!(
                 "repository {id} still holds images; it was left in place \
                  (set `force_destroy: true` on it to delete its images with it)"
             )),
-            Err(e) => Err(aws_error("DeleteRepository", e)),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -312,7 +257,7 @@ async fn list_all(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::R
             .max_results(1000)
             .send()
             .await
-            .map_err(|e| aws_error("DescribeRepositories", e))?;
+            .map_err(api("DescribeRepositories"))?;
         repos.extend(
             page.repositories()
                 .iter()

@@ -2,139 +2,26 @@
 //! AWS: every change waits until the cluster is ACTIVE again.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use aws_sdk_eks::types::{
     ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::vpc::into_map;
-use super::wait::{self, Phase, Poll};
-use super::{Attrs, Aws, Provider, Result, aws_error, b, code, s, tag_changes, tags};
-use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
-
-const LOG_TYPES: &[&str] = &[
-    "api",
-    "audit",
-    "authenticator",
-    "controllerManager",
-    "scheduler",
-];
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "eks_cluster",
-    attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("version", Kind::String).required(),
-        Attr::new("role_arn", Kind::String).required().force_new(),
-        Attr::new("subnet_ids", Kind::Set(&Kind::String))
-            .required()
-            .force_new(),
-        Attr::new("security_group_ids", Kind::Set(&Kind::String)).force_new(),
-        // Private by default: the safe value.
-        Attr::new("endpoint_public_access", Kind::Bool).default(Default::Bool(false)),
-        Attr::new("endpoint_private_access", Kind::Bool).default(Default::Bool(true)),
-        Attr::new("public_access_cidrs", Kind::Set(&Kind::Cidr)),
-        Attr::new("logging", Kind::Set(&Kind::Enum(LOG_TYPES))).default(Default::EmptyList),
-    ],
-    exports: &[
-        "id",
-        "name",
-        "arn",
-        "endpoint",
-        "certificate_authority",
-        "oidc_issuer",
-        "status",
-    ],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    check: Some(check),
-    lint: Some(lint),
-    canonical: Some(canonical),
-    plan_check: Some(|before, after| {
-        version_step_problem(s(before, "version"), s(after, "version"))
-    }),
-    ..TypeSchema::BASE
-};
-
-fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let version = attrs.get("version").and_then(Value::as_str).unwrap_or("");
-    if crate::stack::reference::is_known(&json!(version)) && minor(version).is_none() {
-        out.push(Finding {
-            pointer: "/version".into(),
-            message: format!("`{version}` is not a Kubernetes version"),
-            hint: Some(
-                "write MAJOR.MINOR, for example \"1.31\" (quoted, so YAML keeps it a string)"
-                    .into(),
-            ),
-        });
-    }
-    if !b(attrs, "endpoint_public_access") && !b(attrs, "endpoint_private_access") {
-        out.push(Finding {
-            pointer: "/endpoint_public_access".into(),
-            message: "the cluster endpoint would be reachable from nowhere".into(),
-            hint: Some("enable endpoint_private_access or endpoint_public_access".into()),
-        });
-    }
-    out
-}
-
-fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let open = b(attrs, "endpoint_public_access")
-        && attrs
-            .get("public_access_cidrs")
-            .and_then(Value::as_array)
-            .is_none_or(|c| c.iter().any(|c| c == "0.0.0.0/0"));
-    if open {
-        vec![Finding {
-            pointer: "/endpoint_public_access".into(),
-            message: "the cluster endpoint is public to 0.0.0.0/0".into(),
-            hint: Some(
-                "limit public_access_cidrs to your offices and CI, or use the private endpoint"
-                    .into(),
-            ),
-        }]
-    } else {
-        Vec::new()
-    }
-}
-
-/// A public endpoint without CIDRs is open to all, as AWS reads it back.
-fn canonical(attrs: &mut Map<String, Value>) {
-    if b(attrs, "endpoint_public_access") && !attrs.contains_key("public_access_cidrs") {
-        attrs.insert("public_access_cidrs".into(), json!(["0.0.0.0/0"]));
-    }
-}
-
-/// `1.31` → (1, 31).
-pub fn minor(version: &str) -> Option<(u32, u32)> {
-    let (a, b) = version.split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// A version change AWS can make in one step: the next minor.
-pub fn version_step_problem(from: &str, to: &str) -> Option<String> {
-    let (Some(f), Some(t)) = (minor(from), minor(to)) else {
-        return None;
-    };
-    if t < f {
-        Some(format!(
-            "EKS cannot downgrade a cluster from {from} to {to}"
-        ))
-    } else if t.0 != f.0 || t.1 > f.1 + 1 {
-        Some(format!(
-            "EKS upgrades one minor version at a time: {from} can go to {}.{} next, not {to}",
-            f.0,
-            f.1 + 1
-        ))
-    } else {
-        None
-    }
-}
+use super::wait::{self, Poll};
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{into_map, tag_changes, tags_value, values_equal};
+use crate::types::eks_cluster::{self as ty, LOG_TYPES, SCHEMA, version_step_problem};
+use crate::types::{Attrs, AttrsExt, Operation};
 
 fn logging(attrs: &Attrs) -> Logging {
-    let on: Vec<LogType> = super::strings(attrs.get("logging"))
+    let on: Vec<LogType> = attrs
+        .opt_strings("logging")
         .unwrap_or_default()
         .iter()
         .map(|t| LogType::from(t.as_str()))
@@ -142,7 +29,8 @@ fn logging(attrs: &Attrs) -> Logging {
     let off: Vec<LogType> = LOG_TYPES
         .iter()
         .filter(|t| {
-            !super::strings(attrs.get("logging"))
+            !attrs
+                .opt_strings("logging")
                 .unwrap_or_default()
                 .iter()
                 .any(|o| o == *t)
@@ -168,31 +56,31 @@ fn logging(attrs: &Attrs) -> Logging {
 
 /// The endpoint settings, with the subnets and groups as they are (sent again so
 /// that an endpoint that drops what is not re-sent, as moto does, keeps them).
-fn endpoint_config(attrs: &Attrs) -> VpcConfigRequest {
-    VpcConfigRequest::builder()
-        .set_subnet_ids(super::strings(attrs.get("subnet_ids")))
-        .set_security_group_ids(super::strings(attrs.get("security_group_ids")))
-        .endpoint_public_access(b(attrs, "endpoint_public_access"))
-        .endpoint_private_access(b(attrs, "endpoint_private_access"))
-        .set_public_access_cidrs(super::strings(attrs.get("public_access_cidrs")))
-        .build()
+fn endpoint_config(attrs: &Attrs) -> Result<VpcConfigRequest> {
+    Ok(VpcConfigRequest::builder()
+        .set_subnet_ids(attrs.opt_strings("subnet_ids"))
+        .set_security_group_ids(attrs.opt_strings("security_group_ids"))
+        .endpoint_public_access(attrs.bool("endpoint_public_access")?)
+        .endpoint_private_access(attrs.bool("endpoint_private_access")?)
+        .set_public_access_cidrs(attrs.opt_strings("public_access_cidrs"))
+        .build())
 }
 
 async fn wait_active(
     aws: &Aws,
+    ctx: &OpContext,
     name: &str,
-    label: &str,
     doing: &str,
     timeout: Duration,
 ) -> Result<()> {
-    wait::until(label, doing, timeout, || async {
+    wait::until(ctx, doing, timeout, || async {
         let c = aws
             .eks
             .describe_cluster()
             .name(name)
             .send()
             .await
-            .map_err(|e| aws_error("DescribeCluster", e))?;
+            .map_err(api("DescribeCluster"))?;
         Ok(match c.cluster().and_then(|c| c.status()) {
             Some(ClusterStatus::Active) => Poll::Done,
             Some(ClusterStatus::Failed) => Poll::Failed("the cluster is FAILED".into()),
@@ -205,16 +93,16 @@ async fn wait_active(
 
 async fn wait_update(
     aws: &Aws,
+    ctx: &OpContext,
     name: &str,
     id: &str,
-    label: &str,
     timeout: Duration,
 ) -> Result<()> {
-    wait::until(label, "updating", timeout, || {
-        update_status(aws, name, None, id, label)
+    wait::until(ctx, "updating", timeout, || {
+        update_status(aws, ctx, name, None, id)
     })
     .await?;
-    wait_active(aws, name, label, "updating", timeout).await
+    wait_active(aws, ctx, name, "updating", timeout).await
 }
 
 /// The id of an update AWS accepted ("" when none came back).
@@ -225,10 +113,10 @@ pub fn update_id(update: Option<&aws_sdk_eks::types::Update>) -> String {
 /// One look at an EKS update of a cluster or of one of its node groups.
 pub async fn update_status(
     aws: &Aws,
+    ctx: &OpContext,
     cluster: &str,
     nodegroup: Option<&str>,
     id: &str,
-    label: &str,
 ) -> Result<Poll> {
     if id.is_empty() {
         // No update id came back (the emulator's UpdateClusterConfig): the
@@ -242,17 +130,19 @@ pub async fn update_status(
         .set_nodegroup_name(nodegroup.map(str::to_string))
         .update_id(id)
         .send()
-        .await;
+        .await
+        .map_err(api("DescribeUpdate"));
     let u = match u {
         Ok(u) => u,
         // An endpoint without DescribeUpdate (the emulator): the status alone says when it is done.
-        Err(e) if super::unimplemented(&e) => {
+        Err(e) if e.is_unimplemented() => {
             tracing::warn!(
-                "{label}: the endpoint does not implement DescribeUpdate; waiting on the status alone"
+                "{}: the endpoint does not implement DescribeUpdate; waiting on the status alone",
+                ctx.address
             );
             return Ok(Poll::Done);
         }
-        Err(e) => return Err(aws_error("DescribeUpdate", e)),
+        Err(e) => return Err(e.into()),
     };
     let update = u.update();
     Ok(match update.and_then(|u| u.status()) {
@@ -273,18 +163,29 @@ pub async fn update_status(
     })
 }
 
-pub struct EksCluster;
+pub struct EksCluster(pub Arc<Aws>);
 
+#[async_trait]
 impl Provider for EksCluster {
-    const WAITS: bool = true;
+    fn waits(&self) -> bool {
+        true
+    }
 
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         let mut out = HashMap::new();
         for name in ids {
-            let c = match aws.eks.describe_cluster().name(name).send().await {
+            let c = match aws
+                .eks
+                .describe_cluster()
+                .name(name)
+                .send()
+                .await
+                .map_err(api("DescribeCluster"))
+            {
                 Ok(c) => c,
-                Err(e) if code(&e) == "ResourceNotFoundException" => continue,
-                Err(e) => return Err(aws_error("DescribeCluster", e)),
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
             };
             let Some(c) = c.cluster() else { continue };
             let vpc = c.resources_vpc_config();
@@ -317,7 +218,7 @@ impl Provider for EksCluster {
                 "certificate_authority": c.certificate_authority().and_then(|a| a.data()),
                 "oidc_issuer": c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()),
                 "status": c.status().map(|s| s.as_str()),
-                "tags": super::tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             }));
             // Without a public endpoint, AWS keeps CIDRs that mean nothing.
             if attrs.get("endpoint_public_access") == Some(&json!(false)) {
@@ -328,72 +229,75 @@ impl Provider for EksCluster {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let name = s(attrs, "name").to_string();
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
+        let name = attrs.str("name")?.to_string();
         let vpc = VpcConfigRequest::builder()
-            .set_subnet_ids(super::strings(attrs.get("subnet_ids")))
-            .set_security_group_ids(super::strings(attrs.get("security_group_ids")))
-            .endpoint_public_access(b(attrs, "endpoint_public_access"))
-            .endpoint_private_access(b(attrs, "endpoint_private_access"))
-            .set_public_access_cidrs(super::strings(attrs.get("public_access_cidrs")))
+            .set_subnet_ids(attrs.opt_strings("subnet_ids"))
+            .set_security_group_ids(attrs.opt_strings("security_group_ids"))
+            .endpoint_public_access(attrs.bool("endpoint_public_access")?)
+            .endpoint_private_access(attrs.bool("endpoint_private_access")?)
+            .set_public_access_cidrs(attrs.opt_strings("public_access_cidrs"))
             .build();
         aws.eks
             .create_cluster()
             .name(&name)
-            .version(s(attrs, "version"))
-            .role_arn(s(attrs, "role_arn"))
+            .version(attrs.str("version")?)
+            .role_arn(attrs.str("role_arn")?)
             .resources_vpc_config(vpc)
             .logging(logging(attrs))
-            .set_client_request_token(
-                attrs
-                    .get("client_token")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            )
-            .set_tags(Some(tags(attrs).into_iter().collect()))
+            .set_client_request_token(ctx.token.clone())
+            .set_tags(Some(attrs.tags().into_iter().collect()))
             .send()
             .await
-            .map_err(|e| aws_error("CreateCluster", e))?;
+            .map_err(api("CreateCluster"))?;
         Ok(name)
     }
 
-    async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
-        let label = wait::label(attrs, id);
-        let minutes = match phase {
-            Phase::Create => 30,
-            Phase::Update => 60,
-            Phase::Delete => 15,
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+        let aws = &*self.0;
+        let minutes = match operation.phase() {
+            Operation::Create => 30,
+            Operation::Delete => 15,
+            _ => 60,
         };
-        let t = wait::timeout(attrs, phase, Duration::from_secs(minutes * 60));
-        match phase {
-            Phase::Create | Phase::Update => wait_active(aws, id, &label, phase.doing(), t).await,
-            Phase::Delete => {
-                wait::until(&label, "deleting", t, || async {
-                    match aws.eks.describe_cluster().name(id).send().await {
+        let t = ctx.timeout(operation, Duration::from_secs(minutes * 60));
+        match operation.phase() {
+            Operation::Delete => {
+                wait::until(ctx, "deleting", t, || async {
+                    match aws
+                        .eks
+                        .describe_cluster()
+                        .name(id)
+                        .send()
+                        .await
+                        .map_err(api("DescribeCluster"))
+                    {
                         Ok(c) => Ok(Poll::Pending(
                             c.cluster()
                                 .and_then(|c| c.status())
                                 .map_or("unknown", |s| s.as_str())
                                 .to_string(),
                         )),
-                        Err(e) if code(&e) == "ResourceNotFoundException" => Ok(Poll::Done),
-                        Err(e) => Err(aws_error("DescribeCluster", e)),
+                        Err(e) if e.is_not_found() => Ok(Poll::Done),
+                        Err(e) => Err(e.into()),
                     }
                 })
                 .await
             }
+            _ => wait_active(aws, ctx, id, operation.waiting(), t).await,
         }
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        let aws = &*self.0;
         let (mut bf, mut af) = (before.clone(), after.clone());
-        canonical(&mut bf);
-        canonical(&mut af);
-        let label = wait::label(after, id);
-        let timeout = wait::timeout(after, Phase::Update, Duration::from_secs(60 * 60));
+        ty::canonical(&mut bf);
+        ty::canonical(&mut af);
+        let timeout = ctx.timeout(Operation::Update, Duration::from_secs(60 * 60));
         let changed = |k: &str| {
             af.get(k).is_some_and(|v| {
-                !crate::plan::values_equal(
+                !values_equal(
                     SCHEMA.attr(k).map(|a| &a.kind),
                     bf.get(k).unwrap_or(&Value::Null),
                     v,
@@ -401,28 +305,29 @@ impl Provider for EksCluster {
             })
         };
         if changed("version") {
-            if let Some(why) = version_step_problem(s(&bf, "version"), s(&af, "version")) {
+            if let Some(why) = version_step_problem(bf.str("version")?, af.str("version")?) {
                 anyhow::bail!(why);
             }
             let u = aws
                 .eks
                 .update_cluster_version()
                 .name(id)
-                .version(s(&af, "version"))
+                .version(af.str("version")?)
                 .send()
                 .await
-                .map_err(|e| aws_error("UpdateClusterVersion", e))?;
-            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
+                .map_err(api("UpdateClusterVersion"))?;
+            wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         // UpdateClusterConfig takes one kind of change per call.
         let endpoint = changed("endpoint_public_access")
             || changed("endpoint_private_access")
             || changed("public_access_cidrs");
+        let vpc_config = endpoint_config(&af)?;
         let configs = [
             endpoint.then(|| {
                 aws.eks
                     .update_cluster_config()
-                    .resources_vpc_config(endpoint_config(&af))
+                    .resources_vpc_config(vpc_config)
             }),
             changed("logging").then(|| aws.eks.update_cluster_config().logging(logging(&af))),
         ];
@@ -431,22 +336,26 @@ impl Provider for EksCluster {
                 .name(id)
                 .send()
                 .await
-                .map_err(|e| aws_error("UpdateClusterConfig", e))?;
-            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
+                .map_err(api("UpdateClusterConfig"))?;
+            wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
-        sync_tags(aws, s(before, "arn"), before, after).await
+        sync_tags(aws, before.str("arn")?, before, after).await
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        super::find_by_id(self, attrs.str("name")?).await
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws.eks.delete_cluster().name(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "ResourceNotFoundException" => Ok(()),
-            Err(e) => Err(aws_error("DeleteCluster", e)),
-        }
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        self.0
+            .eks
+            .delete_cluster()
+            .name(id)
+            .send()
+            .await
+            .map_err(api("DeleteCluster"))
+            .or_gone()?;
+        Ok(())
     }
 }
 
@@ -460,7 +369,7 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
             .set_tags(Some(set.into_iter().collect()))
             .send()
             .await
-            .map_err(|e| aws_error("TagResource", e))?;
+            .map_err(api("TagResource"))?;
     }
     if !remove.is_empty() {
         aws.eks
@@ -469,28 +378,7 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| aws_error("UntagResource", e))?;
+            .map_err(api("UntagResource"))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_move_one_minor_at_a_time() {
-        assert_eq!(version_step_problem("1.30", "1.31"), None);
-        assert_eq!(version_step_problem("1.31", "1.31"), None);
-        assert!(
-            version_step_problem("1.29", "1.31")
-                .unwrap()
-                .contains("1.29 can go to 1.30 next, not 1.31")
-        );
-        assert!(
-            version_step_problem("1.31", "1.30")
-                .unwrap()
-                .contains("cannot downgrade")
-        );
-    }
 }

@@ -3,7 +3,10 @@
 //! (UpdateNodegroupVersion); instance types force a replacement.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use aws_sdk_eks::types::{
     CapacityTypes, LaunchTemplateSpecification, NodegroupScalingConfig, NodegroupStatus,
@@ -12,109 +15,50 @@ use aws_sdk_eks::types::{
 use serde_json::{Map, Value, json};
 
 use super::eks_cluster::{sync_tags, update_id, update_status};
-use super::vpc::into_map;
-use super::wait::{self, Phase, Poll};
-use super::{Attrs, Aws, Provider, Result, aws_error, code, s, tags};
-use crate::plan::values_equal;
-use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
-
-const SCALING: Kind = Kind::Object(&[
-    Attr::new("min", Kind::Int { min: 0, max: 1000 }).required(),
-    Attr::new("max", Kind::Int { min: 1, max: 1000 }).required(),
-    Attr::new("desired", Kind::Int { min: 0, max: 1000 }).required(),
-]);
-
-const TAINT: Kind = Kind::Object(&[
-    Attr::new("key", Kind::String).required(),
-    Attr::new("value", Kind::String),
-    Attr::new(
-        "effect",
-        Kind::Enum(&["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
-    )
-    .required(),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "eks_nodegroup",
-    attrs: &[
-        Attr::new("cluster_name", Kind::String)
-            .required()
-            .force_new(),
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("node_role_arn", Kind::String)
-            .required()
-            .force_new(),
-        Attr::new("subnet_ids", Kind::Set(&Kind::String))
-            .required()
-            .force_new(),
-        Attr::new("instance_types", Kind::Set(&Kind::String)).force_new(),
-        Attr::new("scaling", SCALING).required(),
-        Attr::new(
-            "launch_template",
-            Kind::Object(&[
-                Attr::new("id", Kind::String).required().force_new(),
-                Attr::new("version", Kind::String).required(),
-            ]),
-        ),
-        Attr::new("labels", Kind::Map(&Kind::String)).default(Default::Json("{}")),
-        Attr::new("taints", Kind::Set(&TAINT)).default(Default::EmptyList),
-        Attr::new("capacity_type", Kind::Enum(&["ON_DEMAND", "SPOT"]))
-            .default(Default::Str("ON_DEMAND"))
-            .force_new(),
-        Attr::new(
-            "update_config",
-            Kind::Object(
-                &[Attr::new("max_unavailable", Kind::Int { min: 1, max: 100 }).required()],
-            ),
-        ),
-    ],
-    exports: &["id", "name", "arn", "status"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    check: Some(check),
-    ..TypeSchema::BASE
-};
-
-fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let s = &attrs["scaling"];
-    let (min, max, desired) = (s["min"].as_i64(), s["max"].as_i64(), s["desired"].as_i64());
-    match (min, max, desired) {
-        (Some(min), Some(max), Some(desired)) if !(min <= desired && desired <= max) => {
-            vec![Finding {
-                pointer: "/scaling".into(),
-                message: format!(
-                    "scaling needs min ≤ desired ≤ max; found min {min}, desired {desired}, max {max}"
-                ),
-                hint: None,
-            }]
-        }
-        _ => Vec::new(),
-    }
-}
+use super::wait::{self, Poll};
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{into_map, tags_value, values_equal};
+use crate::types::eks_nodegroup::SCHEMA;
+use crate::types::{Attrs, AttrsExt, Operation};
 
 /// `cluster:nodegroup`.
 fn split(id: &str) -> (&str, &str) {
     id.split_once(':').unwrap_or((id, id))
 }
 
-fn scaling(attrs: &Attrs) -> NodegroupScalingConfig {
-    let s = &attrs["scaling"];
-    NodegroupScalingConfig::builder()
-        .set_min_size(s["min"].as_i64().map(|v| v as i32))
-        .set_max_size(s["max"].as_i64().map(|v| v as i32))
-        .set_desired_size(s["desired"].as_i64().map(|v| v as i32))
+fn scaling(attrs: &Attrs) -> Result<NodegroupScalingConfig> {
+    let s = attrs.object("scaling")?;
+    Ok(NodegroupScalingConfig::builder()
+        .min_size(s.int("min")? as i32)
+        .max_size(s.int("max")? as i32)
+        .desired_size(s.int("desired")? as i32)
+        .build())
+}
+
+fn launch_template(lt: &Value) -> LaunchTemplateSpecification {
+    LaunchTemplateSpecification::builder()
+        .set_id(lt.opt_str("id").map(str::to_string))
+        .set_version(lt.opt_str("version").map(str::to_string))
+        .build()
+}
+
+fn update_config(u: &Value) -> NodegroupUpdateConfig {
+    NodegroupUpdateConfig::builder()
+        .set_max_unavailable(u.opt_int("max_unavailable").map(|v| v as i32))
         .build()
 }
 
 fn taint(t: &Value) -> Taint {
     Taint::builder()
-        .set_key(t["key"].as_str().map(str::to_string))
-        .set_value(t["value"].as_str().map(str::to_string))
-        .set_effect(t["effect"].as_str().map(TaintEffect::from))
+        .set_key(t.opt_str("key").map(str::to_string))
+        .set_value(t.opt_str("value").map(str::to_string))
+        .set_effect(t.opt_str("effect").map(TaintEffect::from))
         .build()
 }
 
 fn labels(attrs: &Attrs) -> HashMap<String, String> {
-    super::string_map(attrs, "labels").into_iter().collect()
+    attrs.string_map("labels").into_iter().collect()
 }
 
 async fn status(aws: &Aws, id: &str) -> Result<Option<NodegroupStatus>> {
@@ -126,21 +70,22 @@ async fn status(aws: &Aws, id: &str) -> Result<Option<NodegroupStatus>> {
         .nodegroup_name(name)
         .send()
         .await
+        .map_err(api("DescribeNodegroup"))
     {
         Ok(n) => Ok(n.nodegroup().and_then(|n| n.status()).cloned()),
-        Err(e) if code(&e) == "ResourceNotFoundException" => Ok(None),
-        Err(e) => Err(aws_error("DescribeNodegroup", e)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
 async fn wait_active(
     aws: &Aws,
+    ctx: &OpContext,
     id: &str,
-    label: &str,
     doing: &str,
     timeout: Duration,
 ) -> Result<()> {
-    wait::until(label, doing, timeout, || async {
+    wait::until(ctx, doing, timeout, || async {
         Ok(match status(aws, id).await? {
             Some(NodegroupStatus::Active) => Poll::Done,
             Some(s @ (NodegroupStatus::CreateFailed | NodegroupStatus::Degraded)) => {
@@ -155,25 +100,29 @@ async fn wait_active(
 
 async fn wait_update(
     aws: &Aws,
+    ctx: &OpContext,
     id: &str,
     update: &str,
-    label: &str,
     timeout: Duration,
 ) -> Result<()> {
     let (cluster, name) = split(id);
-    wait::until(label, "updating", timeout, || {
-        update_status(aws, cluster, Some(name), update, label)
+    wait::until(ctx, "updating", timeout, || {
+        update_status(aws, ctx, cluster, Some(name), update)
     })
     .await?;
-    wait_active(aws, id, label, "updating", timeout).await
+    wait_active(aws, ctx, id, "updating", timeout).await
 }
 
-pub struct EksNodegroup;
+pub struct EksNodegroup(pub Arc<Aws>);
 
+#[async_trait]
 impl Provider for EksNodegroup {
-    const WAITS: bool = true;
+    fn waits(&self) -> bool {
+        true
+    }
 
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         let mut out = HashMap::new();
         for id in ids {
             let (cluster, name) = split(id);
@@ -184,10 +133,11 @@ impl Provider for EksNodegroup {
                 .nodegroup_name(name)
                 .send()
                 .await
+                .map_err(api("DescribeNodegroup"))
             {
                 Ok(n) => n,
-                Err(e) if code(&e) == "ResourceNotFoundException" => continue,
-                Err(e) => return Err(aws_error("DescribeNodegroup", e)),
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
             };
             let Some(n) = n.nodegroup() else { continue };
             let sc = n.scaling_config();
@@ -217,7 +167,7 @@ impl Provider for EksNodegroup {
                 }).collect::<Vec<_>>(),
                 "capacity_type": n.capacity_type().map_or("ON_DEMAND", |c| c.as_str()),
                 "status": n.status().map(|s| s.as_str()),
-                "tags": super::tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             }));
             if let Some(lt) = n.launch_template() {
                 attrs.insert(
@@ -236,62 +186,46 @@ impl Provider for EksNodegroup {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let cluster = s(attrs, "cluster_name");
-        let name = s(attrs, "name");
-        let lt = attrs.get("launch_template").map(|lt| {
-            LaunchTemplateSpecification::builder()
-                .set_id(lt["id"].as_str().map(str::to_string))
-                .set_version(lt["version"].as_str().map(str::to_string))
-                .build()
-        });
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
+        let cluster = attrs.str("cluster_name")?;
+        let name = attrs.str("name")?;
+        let lt = attrs.get("launch_template").map(launch_template);
         aws.eks
             .create_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
-            .node_role(s(attrs, "node_role_arn"))
-            .set_subnets(super::strings(attrs.get("subnet_ids")))
-            .set_instance_types(super::strings(attrs.get("instance_types")))
-            .scaling_config(scaling(attrs))
+            .node_role(attrs.str("node_role_arn")?)
+            .set_subnets(attrs.opt_strings("subnet_ids"))
+            .set_instance_types(attrs.opt_strings("instance_types"))
+            .scaling_config(scaling(attrs)?)
             .set_launch_template(lt)
             .set_labels(Some(labels(attrs)))
             .set_taints(
                 attrs
-                    .get("taints")
-                    .and_then(Value::as_array)
+                    .opt_list("taints")
                     .map(|t| t.iter().map(taint).collect()),
             )
-            .capacity_type(CapacityTypes::from(s(attrs, "capacity_type")))
-            .set_client_request_token(
-                attrs
-                    .get("client_token")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            )
-            .set_update_config(attrs.get("update_config").map(|u| {
-                NodegroupUpdateConfig::builder()
-                    .set_max_unavailable(u["max_unavailable"].as_i64().map(|v| v as i32))
-                    .build()
-            }))
-            .set_tags(Some(tags(attrs).into_iter().collect()))
+            .capacity_type(CapacityTypes::from(attrs.str("capacity_type")?))
+            .set_client_request_token(ctx.token.clone())
+            .set_update_config(attrs.get("update_config").map(update_config))
+            .set_tags(Some(attrs.tags().into_iter().collect()))
             .send()
             .await
-            .map_err(|e| aws_error("CreateNodegroup", e))?;
+            .map_err(api("CreateNodegroup"))?;
         Ok(format!("{cluster}:{name}"))
     }
 
-    async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
-        let label = wait::label(attrs, id);
-        let minutes = match phase {
-            Phase::Create => 30,
-            Phase::Update => 60,
-            Phase::Delete => 30,
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+        let aws = &*self.0;
+        let minutes = match operation.phase() {
+            Operation::Update => 60,
+            _ => 30,
         };
-        let t = wait::timeout(attrs, phase, Duration::from_secs(minutes * 60));
-        match phase {
-            Phase::Create | Phase::Update => wait_active(aws, id, &label, phase.doing(), t).await,
-            Phase::Delete => {
-                wait::until(&label, "deleting", t, || async {
+        let t = ctx.timeout(operation, Duration::from_secs(minutes * 60));
+        match operation.phase() {
+            Operation::Delete => {
+                wait::until(ctx, "deleting", t, || async {
                     Ok(match status(aws, id).await? {
                         None => Poll::Done,
                         Some(s) => Poll::Pending(s.as_str().to_string()),
@@ -299,13 +233,14 @@ impl Provider for EksNodegroup {
                 })
                 .await
             }
+            _ => wait_active(aws, ctx, id, operation.waiting(), t).await,
         }
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        let aws = &*self.0;
         let (cluster, name) = split(id);
-        let label = wait::label(after, id);
-        let timeout = wait::timeout(after, Phase::Update, Duration::from_secs(60 * 60));
+        let timeout = ctx.timeout(Operation::Update, Duration::from_secs(60 * 60));
         let changed = |k: &str| {
             after.get(k).is_some_and(|v| {
                 !values_equal(
@@ -335,16 +270,8 @@ impl Provider for EksNodegroup {
                     .build()
             });
             let taint_update = changed("taints").then(|| {
-                let have = before
-                    .get("taints")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let want = after
-                    .get("taints")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let have = before.opt_list("taints").cloned().unwrap_or_default();
+                let want = after.opt_list("taints").cloned().unwrap_or_default();
                 UpdateTaintsPayload::builder()
                     .set_add_or_update_taints(Some(
                         want.iter()
@@ -355,9 +282,10 @@ impl Provider for EksNodegroup {
                     .set_remove_taints(Some(
                         have.iter()
                             .filter(|t| {
-                                !want
-                                    .iter()
-                                    .any(|w| w["key"] == t["key"] && w["effect"] == t["effect"])
+                                !want.iter().any(|w| {
+                                    w.get("key") == t.get("key")
+                                        && w.get("effect") == t.get("effect")
+                                })
                             })
                             .map(taint)
                             .collect(),
@@ -369,65 +297,53 @@ impl Provider for EksNodegroup {
                 .update_nodegroup_config()
                 .cluster_name(cluster)
                 .nodegroup_name(name)
-                .set_scaling_config(changed("scaling").then(|| scaling(after)))
+                .set_scaling_config(changed("scaling").then(|| scaling(after)).transpose()?)
                 .set_labels(label_update)
                 .set_taints(taint_update)
                 .set_update_config(
                     after
                         .get("update_config")
                         .filter(|_| changed("update_config"))
-                        .map(|u| {
-                            NodegroupUpdateConfig::builder()
-                                .set_max_unavailable(
-                                    u["max_unavailable"].as_i64().map(|v| v as i32),
-                                )
-                                .build()
-                        }),
+                        .map(update_config),
                 )
                 .send()
                 .await
-                .map_err(|e| aws_error("UpdateNodegroupConfig", e))?;
-            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
+                .map_err(api("UpdateNodegroupConfig"))?;
+            wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         if changed("launch_template") {
-            let lt = &after["launch_template"];
+            let lt = after.get("launch_template").unwrap_or(&Value::Null);
             let u = aws
                 .eks
                 .update_nodegroup_version()
                 .cluster_name(cluster)
                 .nodegroup_name(name)
-                .launch_template(
-                    LaunchTemplateSpecification::builder()
-                        .set_id(lt["id"].as_str().map(str::to_string))
-                        .set_version(lt["version"].as_str().map(str::to_string))
-                        .build(),
-                )
+                .launch_template(launch_template(lt))
                 .send()
                 .await
-                .map_err(|e| aws_error("UpdateNodegroupVersion", e))?;
-            wait_update(aws, id, &update_id(u.update()), &label, timeout).await?;
+                .map_err(api("UpdateNodegroupVersion"))?;
+            wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
-        sync_tags(aws, s(before, "arn"), before, after).await
+        sync_tags(aws, before.str("arn")?, before, after).await
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        let id = format!("{}:{}", s(attrs, "cluster_name"), s(attrs, "name"));
-        super::find_by_id::<Self>(aws, &id).await
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let _aws = &*self.0;
+        let id = format!("{}:{}", attrs.str("cluster_name")?, attrs.str("name")?);
+        super::find_by_id(self, &id).await
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
         let (cluster, name) = split(id);
-        match aws
-            .eks
+        aws.eks
             .delete_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "ResourceNotFoundException" => Ok(()),
-            Err(e) => Err(aws_error("DeleteNodegroup", e)),
-        }
+            .map_err(api("DeleteNodegroup"))
+            .or_gone()?;
+        Ok(())
     }
 }

@@ -9,20 +9,24 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{Attrs, Aws, Result, aws_error, tag_changes, tags, tags_value};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use super::{Aws, Result, api};
+use crate::types::attrs::{tag_changes, tags_value};
+use crate::types::{Attrs, AttrsExt};
 
 /// Describes resources by ARN, twenty a call. One missing ARN fails a whole call
-/// (`not_found`), so that batch is asked again one ARN at a time, and what is
-/// missing is left out.
+/// (`TargetGroupNotFound`, ...), so that batch is asked again one ARN at a time,
+/// and what is missing is left out.
 pub async fn describe_by_arns<T, E, F, Fut>(
     ids: &[String],
-    not_found: &str,
-    operation: &str,
+    operation: &'static str,
     call: F,
 ) -> Result<Vec<T>>
 where
     F: Fn(Vec<String>) -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<Vec<T>, E>>,
+    Fut: std::future::Future<Output = std::result::Result<Vec<T>, SdkError<E, HttpResponse>>>,
     E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata
         + std::error::Error
         + Send
@@ -31,18 +35,18 @@ where
 {
     let mut out = Vec::new();
     for chunk in ids.chunks(20) {
-        match call(chunk.to_vec()).await {
+        match call(chunk.to_vec()).await.map_err(api(operation)) {
             Ok(found) => out.extend(found),
-            Err(e) if super::code(&e) == not_found => {
+            Err(e) if e.is_not_found() => {
                 for arn in chunk {
-                    match call(vec![arn.clone()]).await {
+                    match call(vec![arn.clone()]).await.map_err(api(operation)) {
                         Ok(found) => out.extend(found),
-                        Err(e) if super::code(&e) == not_found => {}
-                        Err(e) => return Err(aws_error(operation, e)),
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) => return Err(e.into()),
                     }
                 }
             }
-            Err(e) => return Err(aws_error(operation, e)),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(out)
@@ -50,7 +54,8 @@ where
 
 /// ELBv2 tags as pairs for a create call.
 pub fn tag_list(attrs: &Attrs) -> Vec<Tag> {
-    tags(attrs)
+    attrs
+        .tags()
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
@@ -66,7 +71,7 @@ pub async fn read_tags(aws: &Aws, arns: &[String]) -> Result<HashMap<String, Val
             .set_resource_arns(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| aws_error("DescribeTags", e))?;
+            .map_err(api("DescribeTags"))?;
         for d in r.tag_descriptions() {
             let value = tags_value(
                 d.tags()
@@ -93,7 +98,7 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
             ))
             .send()
             .await
-            .map_err(|e| aws_error("AddTags", e))?;
+            .map_err(api("AddTags"))?;
     }
     if !remove.is_empty() {
         aws.elbv2
@@ -102,7 +107,7 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| aws_error("RemoveTags", e))?;
+            .map_err(api("RemoveTags"))?;
     }
     Ok(())
 }
@@ -111,7 +116,7 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
 /// and handle, and a random suffix so that a replacement can exist beside the
 /// object it replaces. At most 32 characters.
 pub fn generated_name(attrs: &Attrs) -> String {
-    let tags: HashMap<String, String> = tags(attrs).into_iter().collect();
+    let tags: HashMap<String, String> = attrs.tags().into_iter().collect();
     let stack = tags
         .get("infra:stack")
         .map(String::as_str)

@@ -3,6 +3,9 @@
 //! with the stream's current version id; waits until ACTIVE.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use std::time::Duration;
 
 use aws_sdk_firehose::types::{
@@ -11,46 +14,11 @@ use aws_sdk_firehose::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::vpc::into_map;
-use super::wait::{self, Phase, Poll};
-use super::{Attrs, Aws, Provider, Result, aws_error, code, s, tag_changes, tags, tags_value};
-use crate::stack::schema::{Attr, Default, Kind, NameDefault, TypeSchema};
-
-const BUFFERING: Kind = Kind::Object(&[
-    Attr::new("size_mb", Kind::Int { min: 1, max: 128 }).default(Default::Int(5)),
-    Attr::new("interval_seconds", Kind::Int { min: 0, max: 900 }).default(Default::Int(300)),
-]);
-
-const LOGGING: Kind = Kind::Object(&[
-    Attr::new("enabled", Kind::Bool).default(Default::Bool(true)),
-    Attr::new("log_group", Kind::String).required(),
-    Attr::new("log_stream", Kind::String).required(),
-]);
-
-const S3: Kind = Kind::Object(&[
-    Attr::new("bucket_arn", Kind::String).required(),
-    Attr::new("prefix", Kind::String),
-    Attr::new("error_output_prefix", Kind::String),
-    Attr::new("buffering", BUFFERING).default(Default::Json("{}")),
-    Attr::new(
-        "compression",
-        Kind::Enum(&["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"]),
-    )
-    .default(Default::Str("UNCOMPRESSED")),
-    Attr::new("cloudwatch_logging", LOGGING),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "firehose_stream",
-    attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("role_arn", Kind::String).required(),
-        Attr::new("s3", S3).required(),
-    ],
-    exports: &["id", "name", "arn"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    ..TypeSchema::BASE
-};
+use super::wait::{self, Poll};
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{into_map, tag_changes, tags_value};
+use crate::types::{Attrs, AttrsExt, Operation};
 
 fn opt(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
@@ -74,12 +42,16 @@ fn logging(s3: &Value) -> Option<CloudWatchLoggingOptions> {
     })
 }
 
-pub struct FirehoseStream;
+pub struct FirehoseStream(pub Arc<Aws>);
 
+#[async_trait]
 impl Provider for FirehoseStream {
-    const WAITS: bool = true;
+    fn waits(&self) -> bool {
+        true
+    }
 
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         let mut out = HashMap::new();
         for name in ids {
             let d = match aws
@@ -88,10 +60,11 @@ impl Provider for FirehoseStream {
                 .delivery_stream_name(name)
                 .send()
                 .await
+                .map_err(api("DescribeDeliveryStream"))
             {
                 Ok(d) => d,
-                Err(e) if code(&e) == "ResourceNotFoundException" => continue,
-                Err(e) => return Err(aws_error("DescribeDeliveryStream", e)),
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
             };
             let Some(d) = d.delivery_stream_description() else {
                 continue;
@@ -102,7 +75,7 @@ impl Provider for FirehoseStream {
                 .delivery_stream_name(name)
                 .send()
                 .await
-                .map_err(|e| aws_error("ListTagsForDeliveryStream", e))?;
+                .map_err(api("ListTagsForDeliveryStream"))?;
             let mut attrs = into_map(json!({
                 "id": d.delivery_stream_name(),
                 "name": d.delivery_stream_name(),
@@ -151,11 +124,12 @@ impl Provider for FirehoseStream {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let name = s(attrs, "name").to_string();
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
+        let name = attrs.str("name")?.to_string();
         let s3 = attrs.get("s3").cloned().unwrap_or_else(|| json!({}));
         let config = ExtendedS3DestinationConfiguration::builder()
-            .role_arn(s(attrs, "role_arn"))
+            .role_arn(attrs.str("role_arn")?)
             .set_bucket_arn(opt(&s3, "bucket_arn"))
             .set_prefix(opt(&s3, "prefix"))
             .set_error_output_prefix(opt(&s3, "error_output_prefix"))
@@ -165,7 +139,8 @@ impl Provider for FirehoseStream {
             )
             .set_cloud_watch_logging_options(logging(&s3))
             .build()?;
-        let tag_list = tags(attrs)
+        let tag_list = attrs
+            .tags()
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<Vec<_>, _>>()?;
@@ -177,27 +152,29 @@ impl Provider for FirehoseStream {
             .set_tags(Some(tag_list))
             .send()
             .await
-            .map_err(|e| aws_error("CreateDeliveryStream", e))?;
+            .map_err(api("CreateDeliveryStream"))?;
         Ok(name)
     }
 
-    async fn wait(aws: &Aws, id: &str, phase: Phase, attrs: &Attrs) -> Result<()> {
-        let label = wait::label(attrs, id);
-        let t = wait::timeout(attrs, phase, Duration::from_secs(10 * 60));
-        wait::until(&label, phase.doing(), t, || async {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+        let aws = &*self.0;
+        let deleting = operation.phase() == Operation::Delete;
+        let t = ctx.timeout(operation, Duration::from_secs(10 * 60));
+        wait::until(ctx, operation.waiting(), t, || async {
             match aws
                 .firehose
                 .describe_delivery_stream()
                 .delivery_stream_name(id)
                 .send()
                 .await
+                .map_err(api("DescribeDeliveryStream"))
             {
                 Ok(d) => {
                     let status = d
                         .delivery_stream_description()
                         .map(|d| d.delivery_stream_status().clone());
-                    Ok(match (phase, status) {
-                        (Phase::Delete, Some(s)) => Poll::Pending(s.as_str().to_string()),
+                    Ok(match (deleting, status) {
+                        (true, Some(s)) => Poll::Pending(s.as_str().to_string()),
                         (_, Some(DeliveryStreamStatus::Active)) => Poll::Done,
                         (
                             _,
@@ -210,19 +187,21 @@ impl Provider for FirehoseStream {
                         (_, None) => Poll::Pending("unknown".into()),
                     })
                 }
-                Err(e)
-                    if code(&e) == "ResourceNotFoundException"
-                        && matches!(phase, Phase::Delete) =>
-                {
-                    Ok(Poll::Done)
-                }
-                Err(e) => Err(aws_error("DescribeDeliveryStream", e)),
+                Err(e) if e.is_not_found() && deleting => Ok(Poll::Done),
+                Err(e) => Err(e.into()),
             }
         })
         .await
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         let changed = ["role_arn", "s3"]
             .iter()
             .any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v)));
@@ -235,7 +214,7 @@ impl Provider for FirehoseStream {
                 .delivery_stream_name(id)
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeDeliveryStream", e))?;
+                .map_err(api("DescribeDeliveryStream"))?;
             let d = d
                 .delivery_stream_description()
                 .ok_or_else(|| anyhow::anyhow!("{id} has no description"))?;
@@ -245,7 +224,7 @@ impl Provider for FirehoseStream {
                 .map(|x| x.destination_id().to_string())
                 .unwrap_or_default();
             let update = ExtendedS3DestinationUpdate::builder()
-                .role_arn(s(after, "role_arn"))
+                .role_arn(after.str("role_arn")?)
                 .set_bucket_arn(opt(&s3, "bucket_arn"))
                 .prefix(opt(&s3, "prefix").unwrap_or_default())
                 .error_output_prefix(opt(&s3, "error_output_prefix").unwrap_or_default())
@@ -263,7 +242,7 @@ impl Provider for FirehoseStream {
                 .extended_s3_destination_update(update)
                 .send()
                 .await
-                .map_err(|e| aws_error("UpdateDestination", e))?;
+                .map_err(api("UpdateDestination"))?;
         }
         let (set, remove) = tag_changes(before, after);
         if !set.is_empty() {
@@ -277,7 +256,7 @@ impl Provider for FirehoseStream {
                 .set_tags(Some(tag_list))
                 .send()
                 .await
-                .map_err(|e| aws_error("TagDeliveryStream", e))?;
+                .map_err(api("TagDeliveryStream"))?;
         }
         if !remove.is_empty() {
             aws.firehose
@@ -286,26 +265,25 @@ impl Provider for FirehoseStream {
                 .set_tag_keys(Some(remove))
                 .send()
                 .await
-                .map_err(|e| aws_error("UntagDeliveryStream", e))?;
+                .map_err(api("UntagDeliveryStream"))?;
         }
         Ok(())
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let _aws = &*self.0;
+        super::find_by_id(self, attrs.str("name")?).await
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws
-            .firehose
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        aws.firehose
             .delete_delivery_stream()
             .delivery_stream_name(id)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "ResourceNotFoundException" => Ok(()),
-            Err(e) => Err(aws_error("DeleteDeliveryStream", e)),
-        }
+            .map_err(api("DeleteDeliveryStream"))
+            .or_gone()?;
+        Ok(())
     }
 }

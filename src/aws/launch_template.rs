@@ -2,7 +2,14 @@
 //! default. A change makes a new version and makes it the default.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+
+use super::{Aws, Result, api, ec2_tags};
+use crate::provider::{OpContext, Provider};
+use crate::types::attrs::{into_map, tags_value};
+use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
     LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
@@ -10,84 +17,6 @@ use aws_sdk_ec2::types::{
     RequestLaunchTemplateData, ResourceType, ResponseLaunchTemplateData, Tag, VolumeType,
 };
 use serde_json::{Map, Value, json};
-
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, code, ec2_tags, s, tags_value};
-use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
-
-const METADATA: Kind = Kind::Object(&[
-    Attr::new("http_tokens", Kind::Enum(&["required", "optional"]))
-        .default(Default::Str("required")),
-    Attr::new("http_put_response_hop_limit", Kind::Int { min: 1, max: 64 })
-        .default(Default::Int(2)),
-    Attr::new("http_endpoint", Kind::Enum(&["enabled", "disabled"]))
-        .default(Default::Str("enabled")),
-]);
-
-const BLOCK_DEVICE: Kind = Kind::Object(&[
-    Attr::new("device_name", Kind::String).required(),
-    Attr::new(
-        "volume_size",
-        Kind::Int {
-            min: 1,
-            max: 16_384,
-        },
-    )
-    .required(),
-    Attr::new(
-        "volume_type",
-        Kind::Enum(&["gp2", "gp3", "io1", "io2", "st1", "sc1"]),
-    )
-    .default(Default::Str("gp3")),
-    Attr::new("encrypted", Kind::Bool).default(Default::Bool(true)),
-    Attr::new("delete_on_termination", Kind::Bool).default(Default::Bool(true)),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "launch_template",
-    attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("metadata_options", METADATA).default(Default::Json("{}")),
-        Attr::new("instance_type", Kind::String),
-        // Plain text here; base64 on the wire.
-        Attr::new("user_data", Kind::String).sensitive(),
-        Attr::new("block_devices", Kind::List(&BLOCK_DEVICE)),
-        // Tags for the instances launched from the template.
-        Attr::new("instance_tags", Kind::Map(&Kind::String)),
-    ],
-    exports: &["id", "name", "latest_version", "default_version"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    lint: Some(lint),
-    changes_on_update: &["latest_version", "default_version"],
-    ..TypeSchema::BASE
-};
-
-/// Pods sit one hop behind the node: IMDSv2 needs a hop limit of 2 to reach them,
-/// and IMDSv2 itself guards against SSRF.
-fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let m = &attrs["metadata_options"];
-    if m["http_tokens"] != "required" {
-        out.push(Finding {
-            pointer: "/metadata_options/http_tokens".into(),
-            message: "instance metadata without IMDSv2 (`http_tokens` is not `required`)".into(),
-            hint: Some("set http_tokens: required; IMDSv1 is open to SSRF".into()),
-        });
-    }
-    if m["http_put_response_hop_limit"]
-        .as_i64()
-        .is_some_and(|h| h < 2)
-    {
-        out.push(Finding {
-            pointer: "/metadata_options/http_put_response_hop_limit".into(),
-            message: "a hop limit below 2 keeps pods from reaching instance metadata".into(),
-            hint: Some(
-                "pods sit one hop behind the node: set http_put_response_hop_limit: 2".into(),
-            ),
-        });
-    }
-    out
-}
 
 /// The template data the stack asks for.
 fn data(attrs: &Attrs) -> RequestLaunchTemplateData {
@@ -226,10 +155,12 @@ fn data_value(d: &ResponseLaunchTemplateData, out: &mut Map<String, Value>) {
     }
 }
 
-pub struct LaunchTemplate;
+pub struct LaunchTemplate(pub Arc<Aws>);
 
+#[async_trait]
 impl Provider for LaunchTemplate {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         let mut templates = Vec::new();
         match aws
             .ec2
@@ -237,10 +168,11 @@ impl Provider for LaunchTemplate {
             .set_launch_template_ids(Some(ids.to_vec()))
             .send()
             .await
+            .map_err(api("DescribeLaunchTemplates"))
         {
             Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
             // One missing id fails the whole call: ask one by one.
-            Err(e) if code(&e).starts_with("InvalidLaunchTemplateId") => {
+            Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {
                 for id in ids {
                     match aws
                         .ec2
@@ -248,14 +180,15 @@ impl Provider for LaunchTemplate {
                         .launch_template_ids(id)
                         .send()
                         .await
+                        .map_err(api("DescribeLaunchTemplates"))
                     {
                         Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
-                        Err(e) if code(&e).starts_with("InvalidLaunchTemplateId") => {}
-                        Err(e) => return Err(aws_error("DescribeLaunchTemplates", e)),
+                        Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {}
+                        Err(e) => return Err(e.into()),
                     }
                 }
             }
-            Err(e) => return Err(aws_error("DescribeLaunchTemplates", e)),
+            Err(e) => return Err(e.into()),
         }
         let mut out = HashMap::new();
         for t in templates {
@@ -275,7 +208,7 @@ impl Provider for LaunchTemplate {
                 .versions(default_version.to_string())
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeLaunchTemplateVersions", e))?;
+                .map_err(api("DescribeLaunchTemplateVersions"))?;
             if let Some(d) = versions
                 .launch_template_versions()
                 .first()
@@ -288,11 +221,12 @@ impl Provider for LaunchTemplate {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
         let out = aws
             .ec2
             .create_launch_template()
-            .launch_template_name(s(attrs, "name"))
+            .launch_template_name(attrs.str("name")?)
             .launch_template_data(data(attrs))
             .set_client_token(
                 attrs
@@ -303,7 +237,7 @@ impl Provider for LaunchTemplate {
             .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs))
             .send()
             .await
-            .map_err(|e| aws_error("CreateLaunchTemplate", e))?;
+            .map_err(api("CreateLaunchTemplate"))?;
         Ok(out
             .launch_template()
             .and_then(|t| t.launch_template_id())
@@ -314,7 +248,14 @@ impl Provider for LaunchTemplate {
     /// A change of the template data is a new version, made the default. (The
     /// whole data is sent: a version made from a source version does not inherit
     /// its data everywhere.)
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         let keys = [
             "metadata_options",
             "instance_type",
@@ -333,7 +274,7 @@ impl Provider for LaunchTemplate {
                 .launch_template_data(data(after))
                 .send()
                 .await
-                .map_err(|e| aws_error("CreateLaunchTemplateVersion", e))?;
+                .map_err(api("CreateLaunchTemplateVersion"))?;
             let number = v
                 .launch_template_version()
                 .and_then(|v| v.version_number())
@@ -344,40 +285,44 @@ impl Provider for LaunchTemplate {
                 .default_version(number.to_string())
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyLaunchTemplate", e))?;
+                .map_err(api("ModifyLaunchTemplate"))?;
         }
         ec2_tags::sync(aws, id, before, after).await
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let aws = &*self.0;
         match aws
             .ec2
             .describe_launch_templates()
-            .launch_template_names(s(attrs, "name"))
+            .launch_template_names(attrs.str("name")?)
             .send()
             .await
+            .map_err(api("DescribeLaunchTemplates"))
         {
             Ok(out) => Ok(out
                 .launch_templates()
                 .iter()
                 .find_map(|t| t.launch_template_id())
                 .map(str::to_string)),
-            Err(e) if code(&e).contains("NotFound") => Ok(None),
-            Err(e) => Err(aws_error("DescribeLaunchTemplates", e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
         match aws
             .ec2
             .delete_launch_template()
             .launch_template_id(id)
             .send()
             .await
+            .map_err(api("DeleteLaunchTemplate"))
         {
             Ok(_) => Ok(()),
-            Err(e) if code(&e).starts_with("InvalidLaunchTemplateId") => Ok(()),
-            Err(e) => Err(aws_error("DeleteLaunchTemplate", e)),
+            Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -3,211 +3,33 @@
 //! ModifyListener; with `rollout` it is applied in steps (src/apply/rollout.rs).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+
+use super::{Aws, Result, api, elbv2};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs_set, into_map};
+use crate::types::listener as ty;
+use crate::types::{Attrs, AttrsExt};
 use aws_sdk_elasticloadbalancingv2::types::{Certificate, ProtocolEnum};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, code, differs, elbv2, s};
-use crate::stack::reference;
-use crate::stack::schema::{Attr, Default, Finding, Kind, TypeSchema};
+pub struct Listener(pub Arc<Aws>);
 
-pub const FORWARD: Kind = Kind::Set(&Kind::Object(&[
-    Attr::new("target_group_arn", Kind::String).required(),
-    Attr::new("weight", Kind::Int { min: 0, max: 999 }).default(Default::Int(1)),
-]));
-
-pub const STICKINESS: Kind = Kind::Object(&[
-    Attr::new("enabled", Kind::Bool).default(Default::Bool(false)),
-    Attr::new(
-        "duration_seconds",
-        Kind::Int {
-            min: 1,
-            max: 604_800,
-        },
-    ),
-]);
-
-pub const REDIRECT: Kind = Kind::Object(&[
-    Attr::new("protocol", Kind::String).default(Default::Str("#{protocol}")),
-    Attr::new("port", Kind::String).default(Default::Str("#{port}")),
-    Attr::new("host", Kind::String).default(Default::Str("#{host}")),
-    Attr::new("path", Kind::String).default(Default::Str("/#{path}")),
-    Attr::new("query", Kind::String).default(Default::Str("#{query}")),
-    Attr::new("status_code", Kind::Enum(&["HTTP_301", "HTTP_302"])).required(),
-]);
-
-pub const FIXED_RESPONSE: Kind = Kind::Object(&[
-    Attr::new("status_code", Kind::String).required(),
-    Attr::new("content_type", Kind::String),
-    Attr::new("message_body", Kind::String),
-]);
-
-/// How a weight change is applied: in steps (percent of the way from the old
-/// weights to the new), with pauses, gated by CloudWatch alarms.
-pub const ROLLOUT: Kind = Kind::Object(&[
-    Attr::new("steps", Kind::List(&Kind::Int { min: 1, max: 100 })).required(),
-    Attr::new(
-        "pause_seconds",
-        Kind::Int {
-            min: 0,
-            max: 86_400,
-        },
-    )
-    .default(Default::Int(0)),
-    Attr::new("alarms", Kind::List(&Kind::String)).default(Default::EmptyList),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "listener",
-    attrs: &[
-        Attr::new("load_balancer_arn", Kind::String)
-            .required()
-            .force_new(),
-        Attr::new(
-            "port",
-            Kind::Int {
-                min: 1,
-                max: 65_535,
-            },
-        )
-        .required(),
-        Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"])).required(),
-        Attr::new("certificate_arn", Kind::String),
-        Attr::new("ssl_policy", Kind::String),
-        Attr::new("forward", FORWARD),
-        Attr::new("stickiness", STICKINESS),
-        Attr::new("redirect", REDIRECT),
-        Attr::new("fixed_response", FIXED_RESPONSE),
-        Attr::new("rollout", ROLLOUT).no_diff(),
-    ],
-    exports: &["id", "arn"],
-    check: Some(check),
-    unique: &[&["load_balancer_arn", "port"]],
-    canonical: Some(canonical),
-    ..TypeSchema::BASE
-};
-
-fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = check_actions(attrs);
-    if attrs.get("protocol").and_then(Value::as_str) == Some("HTTPS")
-        && !attrs.contains_key("certificate_arn")
-    {
-        out.push(Finding {
-            pointer: "/protocol".into(),
-            message: "an HTTPS listener needs `certificate_arn`".into(),
-            hint: Some("give the ARN of an ACM certificate, or use protocol HTTP".into()),
-        });
-    }
-    out
-}
-
-/// The checks a listener and a listener rule share: one action; a forward of one
-/// to five distinct target groups with at least one weight above 0; a rollout
-/// whose steps rise to 100.
-pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let actions: Vec<&str> = ["forward", "redirect", "fixed_response"]
-        .into_iter()
-        .filter(|k| attrs.contains_key(*k))
-        .collect();
-    if actions.len() != 1 {
-        out.push(Finding {
-            pointer: actions.get(1).map(|k| format!("/{k}")).unwrap_or_default(),
-            message: format!(
-                "needs exactly one action of `forward`, `redirect` and `fixed_response`; found {}",
-                actions.len()
-            ),
-            hint: Some("a listener or rule has one default action".into()),
-        });
-    }
-    if let Some(forward) = attrs.get("forward").and_then(Value::as_array) {
-        if forward.is_empty() || forward.len() > 5 {
-            out.push(Finding {
-                pointer: "/forward".into(),
-                message: format!(
-                    "a forward takes 1 to 5 target groups; found {}",
-                    forward.len()
-                ),
-                hint: None,
-            });
-        }
-        let weights: Vec<i64> = forward
-            .iter()
-            .filter_map(|t| t.get("weight").and_then(Value::as_i64))
-            .collect();
-        if !forward.is_empty() && weights.iter().all(|w| *w == 0) {
-            out.push(Finding {
-                pointer: "/forward".into(),
-                message: "every weight of the forward is 0, so no traffic would flow".into(),
-                hint: Some("give at least one target group a weight above 0".into()),
-            });
-        }
-        for (i, t) in forward.iter().enumerate() {
-            let arn = t
-                .get("target_group_arn")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if forward[..i]
-                .iter()
-                .any(|u| u.get("target_group_arn").and_then(Value::as_str) == Some(arn))
-            {
-                out.push(Finding {
-                    pointer: format!("/forward/{i}/target_group_arn"),
-                    message: format!("target group `{arn}` appears twice in one forward"),
-                    hint: Some("list each target group once, with its weight".into()),
-                });
-            }
-            if reference::is_known(&Value::String(arn.to_string())) && !arn.starts_with("arn:") {
-                out.push(Finding {
-                    pointer: format!("/forward/{i}/target_group_arn"),
-                    message: format!("`{arn}` is not a target group ARN"),
-                    hint: Some("reference one, as ${target_group.NAME.arn}, or give the ARN of one infra does not manage".into()),
-                });
-            }
-        }
-    }
-    if let Some(steps) = attrs
-        .get("rollout")
-        .and_then(|r| r.get("steps"))
-        .and_then(Value::as_array)
-    {
-        let steps: Vec<i64> = steps.iter().filter_map(Value::as_i64).collect();
-        let rising = steps.windows(2).all(|w| w[0] < w[1]);
-        if steps.is_empty() || !rising || steps.last() != Some(&100) {
-            out.push(Finding {
-                pointer: "/rollout/steps".into(),
-                message: "rollout steps must rise and end at 100".into(),
-                hint: Some("for example steps: [25, 50, 100]".into()),
-            });
-        }
-    }
-    out
-}
-
-/// A forward to one target group has no meaningful weight: AWS reads it back as 1.
-pub fn canonical(attrs: &mut Map<String, Value>) {
-    if let Some(Value::Array(forward)) = attrs.get_mut("forward")
-        && forward.len() == 1
-    {
-        forward[0]["weight"] = json!(1);
-    }
-}
-
-pub struct Listener;
-
+#[async_trait]
 impl Provider for Listener {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let listeners =
-            elbv2::describe_by_arns(ids, "ListenerNotFound", "DescribeListeners", |arns| async {
-                aws.elbv2
-                    .describe_listeners()
-                    .set_listener_arns(Some(arns))
-                    .send()
-                    .await
-                    .map(|r| r.listeners().to_vec())
-            })
-            .await?;
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let listeners = elbv2::describe_by_arns(ids, "DescribeListeners", |arns| async {
+            aws.elbv2
+                .describe_listeners()
+                .set_listener_arns(Some(arns))
+                .send()
+                .await
+                .map(|r| r.listeners().to_vec())
+        })
+        .await?;
         let arns: Vec<String> = listeners
             .iter()
             .filter_map(|l| l.listener_arn().map(str::to_string))
@@ -238,13 +60,14 @@ impl Provider for Listener {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
         let out = aws
             .elbv2
             .create_listener()
-            .load_balancer_arn(s(attrs, "load_balancer_arn"))
+            .load_balancer_arn(attrs.str("load_balancer_arn")?)
             .port(attrs.get("port").and_then(Value::as_i64).unwrap_or(80) as i32)
-            .protocol(ProtocolEnum::from(s(attrs, "protocol")))
+            .protocol(ProtocolEnum::from(attrs.str("protocol")?))
             .set_certificates(certificates(attrs))
             .set_ssl_policy(
                 attrs
@@ -256,7 +79,7 @@ impl Provider for Listener {
             .set_tags(Some(elbv2::tag_list(attrs)))
             .send()
             .await
-            .map_err(|e| aws_error("CreateListener", e))?;
+            .map_err(api("CreateListener"))?;
         Ok(out
             .listeners()
             .first()
@@ -265,7 +88,14 @@ impl Provider for Listener {
             .to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         let keys = [
             "port",
             "protocol",
@@ -277,14 +107,14 @@ impl Provider for Listener {
             "fixed_response",
         ];
         let (mut b, mut a) = (before.clone(), after.clone());
-        canonical(&mut b);
-        canonical(&mut a);
+        ty::canonical(&mut b);
+        ty::canonical(&mut a);
         if keys.iter().any(|k| differs_set(&b, &a, k)) {
             aws.elbv2
                 .modify_listener()
                 .listener_arn(id)
                 .port(after.get("port").and_then(Value::as_i64).unwrap_or(80) as i32)
-                .protocol(ProtocolEnum::from(s(after, "protocol")))
+                .protocol(ProtocolEnum::from(after.str("protocol")?))
                 .set_certificates(certificates(after))
                 .set_ssl_policy(
                     after
@@ -295,20 +125,22 @@ impl Provider for Listener {
                 .default_actions(elbv2::action(after))
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyListener", e))?;
+                .map_err(api("ModifyListener"))?;
         }
         elbv2::sync_tags(aws, id, before, after).await
     }
 
     /// A load balancer has one listener per port.
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let aws = &*self.0;
         let port = attrs.get("port").and_then(Value::as_i64).unwrap_or(80);
         match aws
             .elbv2
             .describe_listeners()
-            .load_balancer_arn(s(attrs, "load_balancer_arn"))
+            .load_balancer_arn(attrs.str("load_balancer_arn")?)
             .send()
             .await
+            .map_err(api("DescribeListeners"))
         {
             Ok(out) => Ok(out
                 .listeners()
@@ -316,17 +148,21 @@ impl Provider for Listener {
                 .find(|l| l.port().map(i64::from) == Some(port))
                 .and_then(|l| l.listener_arn())
                 .map(str::to_string)),
-            Err(e) if code(&e).contains("NotFound") => Ok(None),
-            Err(e) => Err(aws_error("DescribeListeners", e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws.elbv2.delete_listener().listener_arn(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "ListenerNotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteListener", e)),
-        }
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        aws.elbv2
+            .delete_listener()
+            .listener_arn(id)
+            .send()
+            .await
+            .map_err(api("DeleteListener"))
+            .or_gone()?;
+        Ok(())
     }
 }
 
@@ -335,17 +171,4 @@ fn certificates(attrs: &Attrs) -> Option<Vec<Certificate>> {
         .get("certificate_arn")
         .and_then(Value::as_str)
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
-}
-
-/// Whether an attribute differs, lists compared as sets.
-pub fn differs_set(before: &Attrs, after: &Attrs, key: &str) -> bool {
-    if !differs(before, after, key) {
-        return false;
-    }
-    match (before.get(key), after.get(key)) {
-        (Some(Value::Array(b)), Some(Value::Array(a))) => {
-            b.len() != a.len() || a.iter().any(|x| !b.contains(x))
-        }
-        _ => true,
-    }
 }

@@ -2,6 +2,9 @@
 //! weighted forward like the listener's.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 
 use aws_sdk_elasticloadbalancingv2::types::{
     HostHeaderConditionConfig, HttpHeaderConditionConfig, PathPatternConditionConfig,
@@ -9,72 +12,19 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::listener::{self, FIXED_RESPONSE, FORWARD, REDIRECT, ROLLOUT, STICKINESS, differs_set};
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, code, differs, elbv2, s};
-use crate::stack::schema::{Attr, Finding, Kind, TypeSchema};
+use super::{Aws, Result, api, elbv2};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, differs_set, into_map};
+use crate::types::listener;
+use crate::types::{Attrs, AttrsExt};
 
-const CONDITIONS: Kind = Kind::Object(&[
-    Attr::new("path_patterns", Kind::Set(&Kind::String)),
-    Attr::new("host_headers", Kind::Set(&Kind::String)),
-    Attr::new(
-        "http_headers",
-        Kind::Set(&Kind::Object(&[
-            Attr::new("name", Kind::String).required(),
-            Attr::new("values", Kind::Set(&Kind::String)).required(),
-        ])),
-    ),
-]);
+pub struct ListenerRule(pub Arc<Aws>);
 
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "listener_rule",
-    attrs: &[
-        Attr::new("listener_arn", Kind::String)
-            .required()
-            .force_new(),
-        Attr::new(
-            "priority",
-            Kind::Int {
-                min: 1,
-                max: 50_000,
-            },
-        )
-        .required(),
-        Attr::new("conditions", CONDITIONS).required(),
-        Attr::new("forward", FORWARD),
-        Attr::new("stickiness", STICKINESS),
-        Attr::new("redirect", REDIRECT),
-        Attr::new("fixed_response", FIXED_RESPONSE),
-        Attr::new("rollout", ROLLOUT).no_diff(),
-    ],
-    exports: &["id", "arn"],
-    check: Some(check),
-    unique: &[&["listener_arn", "priority"]],
-    canonical: Some(listener::canonical),
-    ..TypeSchema::BASE
-};
-
-fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = listener::check_actions(attrs);
-    let empty = attrs
-        .get("conditions")
-        .and_then(Value::as_object)
-        .is_none_or(|c| c.values().all(|v| v.as_array().is_none_or(Vec::is_empty)));
-    if empty {
-        out.push(Finding {
-            pointer: "/conditions".into(),
-            message: "a rule needs at least one condition".into(),
-            hint: Some("for example conditions: { path_patterns: [\"/api/*\"] }".into()),
-        });
-    }
-    out
-}
-
-pub struct ListenerRule;
-
+#[async_trait]
 impl Provider for ListenerRule {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let rules = elbv2::describe_by_arns(ids, "RuleNotFound", "DescribeRules", |arns| async {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let rules = elbv2::describe_by_arns(ids, "DescribeRules", |arns| async {
             aws.elbv2
                 .describe_rules()
                 .set_rule_arns(Some(arns))
@@ -107,18 +57,19 @@ impl Provider for ListenerRule {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
         let out = aws
             .elbv2
             .create_rule()
-            .listener_arn(s(attrs, "listener_arn"))
+            .listener_arn(attrs.str("listener_arn")?)
             .priority(attrs.get("priority").and_then(Value::as_i64).unwrap_or(1) as i32)
             .set_conditions(Some(conditions(attrs)))
             .actions(elbv2::action(attrs))
             .set_tags(Some(elbv2::tag_list(attrs)))
             .send()
             .await
-            .map_err(|e| aws_error("CreateRule", e))?;
+            .map_err(api("CreateRule"))?;
         Ok(out
             .rules()
             .first()
@@ -127,7 +78,14 @@ impl Provider for ListenerRule {
             .to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         let (mut b, mut a) = (before.clone(), after.clone());
         listener::canonical(&mut b);
         listener::canonical(&mut a);
@@ -146,7 +104,7 @@ impl Provider for ListenerRule {
                 .actions(elbv2::action(after))
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyRule", e))?;
+                .map_err(api("ModifyRule"))?;
         }
         if differs(before, after, "priority") {
             let priority = after.get("priority").and_then(Value::as_i64).unwrap_or(1) as i32;
@@ -160,13 +118,14 @@ impl Provider for ListenerRule {
                 )
                 .send()
                 .await
-                .map_err(|e| aws_error("SetRulePriorities", e))?;
+                .map_err(api("SetRulePriorities"))?;
         }
         elbv2::sync_tags(aws, id, before, after).await
     }
 
     /// A listener has one rule per priority.
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let aws = &*self.0;
         let priority = attrs
             .get("priority")
             .and_then(Value::as_i64)
@@ -175,9 +134,10 @@ impl Provider for ListenerRule {
         match aws
             .elbv2
             .describe_rules()
-            .listener_arn(s(attrs, "listener_arn"))
+            .listener_arn(attrs.str("listener_arn")?)
             .send()
             .await
+            .map_err(api("DescribeRules"))
         {
             Ok(out) => Ok(out
                 .rules()
@@ -185,17 +145,21 @@ impl Provider for ListenerRule {
                 .find(|r| r.priority() == Some(priority.as_str()))
                 .and_then(|r| r.rule_arn())
                 .map(str::to_string)),
-            Err(e) if code(&e).contains("NotFound") => Ok(None),
-            Err(e) => Err(aws_error("DescribeRules", e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws.elbv2.delete_rule().rule_arn(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "RuleNotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteRule", e)),
-        }
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        aws.elbv2
+            .delete_rule()
+            .rule_arn(id)
+            .send()
+            .await
+            .map_err(api("DeleteRule"))
+            .or_gone()?;
+        Ok(())
     }
 }
 
@@ -214,7 +178,7 @@ fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
         .cloned()
         .unwrap_or_else(|| json!({}));
     let mut out = Vec::new();
-    if let Some(p) = super::strings(c.get("path_patterns")).filter(|p| !p.is_empty()) {
+    if let Some(p) = c.opt_strings("path_patterns").filter(|p| !p.is_empty()) {
         out.push(
             RuleCondition::builder()
                 .field("path-pattern")
@@ -226,7 +190,7 @@ fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
                 .build(),
         );
     }
-    if let Some(h) = super::strings(c.get("host_headers")).filter(|h| !h.is_empty()) {
+    if let Some(h) = c.opt_strings("host_headers").filter(|h| !h.is_empty()) {
         out.push(
             RuleCondition::builder()
                 .field("host-header")
@@ -252,7 +216,7 @@ fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
                         .set_http_header_name(
                             h.get("name").and_then(Value::as_str).map(str::to_string),
                         )
-                        .set_values(super::strings(h.get("values")))
+                        .set_values(h.opt_strings("values"))
                         .build(),
                 )
                 .build(),

@@ -1,6 +1,9 @@
 //! `load_balancer`: an Application Load Balancer. Waits until it is active.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -8,47 +11,29 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::{Value, json};
 
-use super::listener::differs_set;
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, code, differs, elbv2, s};
-use crate::stack::schema::{Attr, Default, Kind, TypeSchema};
+use super::{Aws, Result, api, elbv2};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, differs_set, into_map};
+use crate::types::{Attrs, AttrsExt};
 
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "load_balancer",
-    attrs: &[
-        // Left out, a unique name is made at creation.
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("subnets", Kind::Set(&Kind::String)).required(),
-        Attr::new("security_groups", Kind::Set(&Kind::String)),
-        Attr::new("scheme", Kind::Enum(&["internet-facing", "internal"]))
-            .default(Default::Str("internet-facing"))
-            .force_new(),
-        Attr::new("idle_timeout_seconds", Kind::Int { min: 1, max: 4000 })
-            .default(Default::Int(60)),
-    ],
-    exports: &["id", "arn", "dns_name", "zone_id", "name"],
-    ..TypeSchema::BASE
-};
+pub struct LoadBalancer(pub Arc<Aws>);
 
-pub struct LoadBalancer;
-
+#[async_trait]
 impl Provider for LoadBalancer {
-    const WAITS: bool = true;
+    fn waits(&self) -> bool {
+        true
+    }
 
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let lbs = elbv2::describe_by_arns(
-            ids,
-            "LoadBalancerNotFound",
-            "DescribeLoadBalancers",
-            |arns| async {
-                aws.elbv2
-                    .describe_load_balancers()
-                    .set_load_balancer_arns(Some(arns))
-                    .send()
-                    .await
-                    .map(|r| r.load_balancers().to_vec())
-            },
-        )
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let lbs = elbv2::describe_by_arns(ids, "DescribeLoadBalancers", |arns| async {
+            aws.elbv2
+                .describe_load_balancers()
+                .set_load_balancer_arns(Some(arns))
+                .send()
+                .await
+                .map(|r| r.load_balancers().to_vec())
+        })
         .await?;
         let arns: Vec<String> = lbs
             .iter()
@@ -64,7 +49,7 @@ impl Provider for LoadBalancer {
                 .load_balancer_arn(&arn)
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeLoadBalancerAttributes", e))?
+                .map_err(api("DescribeLoadBalancerAttributes"))?
                 .attributes()
                 .iter()
                 .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
@@ -89,7 +74,8 @@ impl Provider for LoadBalancer {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
         let name = attrs
             .get("name")
             .and_then(Value::as_str)
@@ -99,13 +85,13 @@ impl Provider for LoadBalancer {
             .create_load_balancer()
             .name(name)
             .r#type(LoadBalancerTypeEnum::Application)
-            .scheme(LoadBalancerSchemeEnum::from(s(attrs, "scheme")))
-            .set_subnets(super::strings(attrs.get("subnets")))
-            .set_security_groups(super::strings(attrs.get("security_groups")))
+            .scheme(LoadBalancerSchemeEnum::from(attrs.str("scheme")?))
+            .set_subnets(attrs.opt_strings("subnets"))
+            .set_security_groups(attrs.opt_strings("security_groups"))
             .set_tags(Some(elbv2::tag_list(attrs)))
             .send()
             .await
-            .map_err(|e| aws_error("CreateLoadBalancer", e))?;
+            .map_err(api("CreateLoadBalancer"))?;
         let arn = out
             .load_balancers()
             .first()
@@ -116,24 +102,31 @@ impl Provider for LoadBalancer {
         Ok(arn)
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         if differs_set(before, after, "subnets") {
             aws.elbv2
                 .set_subnets()
                 .load_balancer_arn(id)
-                .set_subnets(super::strings(after.get("subnets")))
+                .set_subnets(after.opt_strings("subnets"))
                 .send()
                 .await
-                .map_err(|e| aws_error("SetSubnets", e))?;
+                .map_err(api("SetSubnets"))?;
         }
         if differs_set(before, after, "security_groups") {
             aws.elbv2
                 .set_security_groups()
                 .load_balancer_arn(id)
-                .set_security_groups(super::strings(after.get("security_groups")))
+                .set_security_groups(after.opt_strings("security_groups"))
                 .send()
                 .await
-                .map_err(|e| aws_error("SetSecurityGroups", e))?;
+                .map_err(api("SetSecurityGroups"))?;
         }
         if differs(before, after, "idle_timeout_seconds") {
             let v = after
@@ -151,41 +144,47 @@ impl Provider for LoadBalancer {
                 )
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyLoadBalancerAttributes", e))?;
+                .map_err(api("ModifyLoadBalancerAttributes"))?;
         }
         elbv2::sync_tags(aws, id, before, after).await
     }
 
-    fn prepare(attrs: &mut Attrs) {
+    fn prepare(&self, attrs: &mut Attrs) {
         elbv2::name_if_unnamed(attrs);
     }
 
     /// By the name `prepare` settled before the create.
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        let name = s(attrs, "name");
-        match aws.elbv2.describe_load_balancers().names(name).send().await {
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let aws = &*self.0;
+        let name = attrs.str("name")?;
+        match aws
+            .elbv2
+            .describe_load_balancers()
+            .names(name)
+            .send()
+            .await
+            .map_err(api("DescribeLoadBalancers"))
+        {
             Ok(out) => Ok(out
                 .load_balancers()
                 .iter()
                 .find_map(|l| l.load_balancer_arn())
                 .map(str::to_string)),
-            Err(e) if code(&e).contains("NotFound") => Ok(None),
-            Err(e) => Err(aws_error("DescribeLoadBalancers", e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws
-            .elbv2
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        aws.elbv2
             .delete_load_balancer()
             .load_balancer_arn(id)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "LoadBalancerNotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteLoadBalancer", e)),
-        }
+            .map_err(api("DeleteLoadBalancer"))
+            .or_gone()?;
+        Ok(())
     }
 }
 
@@ -200,7 +199,7 @@ async fn wait_active(aws: &Aws, arn: &str) -> Result<()> {
             .load_balancer_arns(arn)
             .send()
             .await
-            .map_err(|e| aws_error("DescribeLoadBalancers", e))?;
+            .map_err(api("DescribeLoadBalancers"))?;
         let state = r
             .load_balancers()
             .first()

@@ -2,14 +2,14 @@
 //! backoff with jitter on the throttling and transient errors of every service:
 //! Throttling, ThrottlingException, RequestLimitExceeded, TooManyRequestsException,
 //! SlowDown, LimitExceededException, 5xx, dropped connections), and an interceptor
-//! that logs each retry and counts them for the summary.
+//! that logs each retry and reports it to the observer (the summary counts them).
 //!
 //! The SDK's adaptive mode adds a client-side rate limiter, but against a local
 //! emulator it throttles a whole apply down to about one call a second after a
 //! single throttling error (measured: 2 s became 42 s), so it is not used; a
 //! per-service limiter of our own is still to come.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -21,12 +21,7 @@ use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-static RETRIES: AtomicU64 = AtomicU64::new(0);
-
-/// How many AWS calls were retried in this process so far.
-pub fn retries() -> u64 {
-    RETRIES.load(Ordering::Relaxed)
-}
+use crate::observe::{Event, Observer};
 
 pub fn config() -> RetryConfig {
     RetryConfig::standard()
@@ -35,13 +30,27 @@ pub fn config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
-/// Logs and counts every attempt after the first.
-#[derive(Debug)]
-pub struct RetryCounter;
+/// Logs and reports every attempt after the first.
+#[derive(Clone)]
+pub struct RetryReporter {
+    observer: Arc<dyn Observer>,
+}
 
-impl Intercept for RetryCounter {
+impl RetryReporter {
+    pub fn new(observer: Arc<dyn Observer>) -> RetryReporter {
+        RetryReporter { observer }
+    }
+}
+
+impl std::fmt::Debug for RetryReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetryReporter")
+    }
+}
+
+impl Intercept for RetryReporter {
     fn name(&self) -> &'static str {
-        "infra::RetryCounter"
+        "infra::RetryReporter"
     }
 
     fn read_before_attempt(
@@ -52,11 +61,15 @@ impl Intercept for RetryCounter {
     ) -> Result<(), BoxError> {
         let attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
         if attempt > 1 {
-            RETRIES.fetch_add(1, Ordering::Relaxed);
             let (service, operation) = cfg
                 .load::<Metadata>()
                 .map_or(("?", "?"), |m| (m.service(), m.name()));
             tracing::info!("retrying {service}.{operation} (attempt {attempt})");
+            self.observer.event(&Event::Retry {
+                service,
+                operation,
+                attempt,
+            });
         }
         Ok(())
     }

@@ -1,7 +1,15 @@
 //! `s3_bucket`: a bucket with safe defaults (public access blocked, encryption on).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+
+use super::{Aws, Result, api};
+use crate::provider::{OpContext, Provider};
+use crate::types::attrs::{differs, into_map, tags_value};
+use crate::types::s3_bucket as ty;
+use crate::types::{Attrs, AttrsExt};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
     CorsConfiguration, CorsRule, CreateBucketConfiguration, Delete, ExpirationStatus,
@@ -12,130 +20,6 @@ use aws_sdk_s3::types::{
     TransitionStorageClass, VersioningConfiguration,
 };
 use serde_json::{Value, json};
-
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, b, code, differs, s, tags, tags_value};
-use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
-
-const LIFECYCLE_RULE: Kind = Kind::Object(&[
-    Attr::new("id", Kind::String).required(),
-    Attr::new("prefix", Kind::String).default(Default::Str("")),
-    Attr::new("enabled", Kind::Bool).default(Default::Bool(true)),
-    Attr::new(
-        "expiration_days",
-        Kind::Int {
-            min: 1,
-            max: 36_500,
-        },
-    ),
-    Attr::new(
-        "noncurrent_expiration_days",
-        Kind::Int {
-            min: 1,
-            max: 36_500,
-        },
-    ),
-    Attr::new(
-        "transitions",
-        Kind::List(&Kind::Object(&[
-            Attr::new(
-                "days",
-                Kind::Int {
-                    min: 0,
-                    max: 36_500,
-                },
-            )
-            .required(),
-            Attr::new(
-                "storage_class",
-                Kind::Enum(&[
-                    "STANDARD_IA",
-                    "ONEZONE_IA",
-                    "INTELLIGENT_TIERING",
-                    "GLACIER",
-                    "GLACIER_IR",
-                    "DEEP_ARCHIVE",
-                ]),
-            )
-            .required(),
-        ])),
-    ),
-]);
-
-const CORS_RULE: Kind = Kind::Object(&[
-    Attr::new(
-        "allowed_methods",
-        Kind::Set(&Kind::Enum(&["GET", "PUT", "POST", "DELETE", "HEAD"])),
-    )
-    .required(),
-    Attr::new("allowed_origins", Kind::Set(&Kind::String)).required(),
-    Attr::new("allowed_headers", Kind::Set(&Kind::String)),
-    Attr::new("expose_headers", Kind::Set(&Kind::String)),
-    Attr::new(
-        "max_age_seconds",
-        Kind::Int {
-            min: 0,
-            max: 86_400,
-        },
-    ),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "s3_bucket",
-    attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("versioning", Kind::Bool).default(Default::Bool(false)),
-        Attr::new("encryption", Kind::Enum(&["AES256", "aws:kms"])).default(Default::Str("AES256")),
-        // With `encryption: aws:kms`: the key (left out, the AWS managed key).
-        Attr::new("kms_key_id", Kind::String),
-        Attr::new("lifecycle_rules", Kind::List(&LIFECYCLE_RULE)),
-        Attr::new("cors_rules", Kind::List(&CORS_RULE)),
-        // JSON, compared by meaning.
-        Attr::new("policy", Kind::String),
-        // ACLs off: the bucket owner owns every object (AWS's default since 2023).
-        Attr::new(
-            "object_ownership",
-            Kind::Enum(&[
-                "BucketOwnerEnforced",
-                "BucketOwnerPreferred",
-                "ObjectWriter",
-            ]),
-        )
-        .default(Default::Str("BucketOwnerEnforced")),
-        Attr::new("public_access_block", Kind::Bool).default(Default::Bool(true)),
-        Attr::new("force_destroy", Kind::Bool)
-            .default(Default::Bool(false))
-            .local(),
-    ],
-    exports: &["id", "name", "arn"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    lint: Some(lint),
-    canonical: Some(canonical),
-    ..TypeSchema::BASE
-};
-
-fn lint(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
-    if attrs.get("public_access_block") == Some(&serde_json::Value::Bool(false)) {
-        vec![Finding {
-            pointer: "/public_access_block".into(),
-            message: "the bucket's public access block is off".into(),
-            hint: Some(
-                "keep public_access_block: true unless the bucket must serve the public".into(),
-            ),
-        }]
-    } else {
-        Vec::new()
-    }
-}
-
-/// The policy in canonical form (compared by meaning).
-fn canonical(attrs: &mut serde_json::Map<String, Value>) {
-    if let Some(Value::String(p)) = attrs.get_mut("policy")
-        && let Some(n) = crate::stack::policy::normalize(p)
-    {
-        *p = n;
-    }
-}
 
 fn lifecycle_rule(r: &Value) -> Result<LifecycleRule> {
     let days = |k: &str| r.get(k).and_then(Value::as_i64).map(|d| d as i32);
@@ -207,10 +91,12 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
     Value::Object(m)
 }
 
-pub struct S3Bucket;
+pub struct S3Bucket(pub Arc<Aws>);
 
+#[async_trait]
 impl Provider for S3Bucket {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         // S3 has no batch read of bucket settings: one ListBuckets tells which
         // exist (instead of a HeadBucket each), then each bucket's settings.
         let existing: Vec<String> = if ids.len() > 1 {
@@ -232,8 +118,9 @@ impl Provider for S3Bucket {
         Ok(reads.into_iter().flatten().collect())
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let name = s(attrs, "name");
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
+        let name = attrs.str("name")?;
         let mut req = aws.s3.create_bucket().bucket(name);
         if aws.region != "us-east-1" {
             req = req.create_bucket_configuration(
@@ -242,13 +129,20 @@ impl Provider for S3Bucket {
                     .build(),
             );
         }
-        req.send().await.map_err(|e| aws_error("CreateBucket", e))?;
+        req.send().await.map_err(api("CreateBucket"))?;
         Ok(name.to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         if differs(before, after, "public_access_block") {
-            let on = b(after, "public_access_block");
+            let on = after.bool("public_access_block")?;
             aws.s3
                 .put_public_access_block()
                 .bucket(id)
@@ -262,11 +156,11 @@ impl Provider for S3Bucket {
                 )
                 .send()
                 .await
-                .map_err(|e| aws_error("PutPublicAccessBlock", e))?;
+                .map_err(api("PutPublicAccessBlock"))?;
         }
         if differs(before, after, "encryption") || differs(before, after, "kms_key_id") {
             let default = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::from(s(after, "encryption")))
+                .sse_algorithm(ServerSideEncryption::from(after.str("encryption")?))
                 .set_kms_master_key_id(
                     after
                         .get("kms_key_id")
@@ -287,10 +181,10 @@ impl Provider for S3Bucket {
                 .server_side_encryption_configuration(config)
                 .send()
                 .await
-                .map_err(|e| aws_error("PutBucketEncryption", e))?;
+                .map_err(api("PutBucketEncryption"))?;
         }
         if differs(before, after, "versioning") {
-            let status = if b(after, "versioning") {
+            let status = if after.bool("versioning")? {
                 BucketVersioningStatus::Enabled
             } else {
                 BucketVersioningStatus::Suspended
@@ -301,11 +195,11 @@ impl Provider for S3Bucket {
                 .versioning_configuration(VersioningConfiguration::builder().status(status).build())
                 .send()
                 .await
-                .map_err(|e| aws_error("PutBucketVersioning", e))?;
+                .map_err(api("PutBucketVersioning"))?;
         }
         if differs(before, after, "object_ownership") {
             let rule = OwnershipControlsRule::builder()
-                .object_ownership(ObjectOwnership::from(s(after, "object_ownership")))
+                .object_ownership(ObjectOwnership::from(after.str("object_ownership")?))
                 .build()?;
             aws.s3
                 .put_bucket_ownership_controls()
@@ -313,7 +207,7 @@ impl Provider for S3Bucket {
                 .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
                 .send()
                 .await
-                .map_err(|e| aws_error("PutBucketOwnershipControls", e))?;
+                .map_err(api("PutBucketOwnershipControls"))?;
         }
         if differs(before, after, "lifecycle_rules") {
             let rules = after
@@ -327,7 +221,7 @@ impl Provider for S3Bucket {
                     .bucket(id)
                     .send()
                     .await
-                    .map_err(|e| aws_error("DeleteBucketLifecycle", e))?;
+                    .map_err(api("DeleteBucketLifecycle"))?;
             } else {
                 let rules = rules
                     .iter()
@@ -343,7 +237,7 @@ impl Provider for S3Bucket {
                     )
                     .send()
                     .await
-                    .map_err(|e| aws_error("PutBucketLifecycleConfiguration", e))?;
+                    .map_err(api("PutBucketLifecycleConfiguration"))?;
             }
         }
         if differs(before, after, "cors_rules") {
@@ -358,16 +252,16 @@ impl Provider for S3Bucket {
                     .bucket(id)
                     .send()
                     .await
-                    .map_err(|e| aws_error("DeleteBucketCors", e))?;
+                    .map_err(api("DeleteBucketCors"))?;
             } else {
                 let rules = rules
                     .iter()
                     .map(|r| {
                         CorsRule::builder()
-                            .set_allowed_methods(super::strings(r.get("allowed_methods")))
-                            .set_allowed_origins(super::strings(r.get("allowed_origins")))
-                            .set_allowed_headers(super::strings(r.get("allowed_headers")))
-                            .set_expose_headers(super::strings(r.get("expose_headers")))
+                            .set_allowed_methods(r.opt_strings("allowed_methods"))
+                            .set_allowed_origins(r.opt_strings("allowed_origins"))
+                            .set_allowed_headers(r.opt_strings("allowed_headers"))
+                            .set_expose_headers(r.opt_strings("expose_headers"))
                             .set_max_age_seconds(
                                 r.get("max_age_seconds")
                                     .and_then(Value::as_i64)
@@ -386,23 +280,24 @@ impl Provider for S3Bucket {
                     )
                     .send()
                     .await
-                    .map_err(|e| aws_error("PutBucketCors", e))?;
+                    .map_err(api("PutBucketCors"))?;
             }
         }
         let (mut b, mut a) = (before.clone(), after.clone());
-        canonical(&mut b);
-        canonical(&mut a);
+        ty::canonical(&mut b);
+        ty::canonical(&mut a);
         if differs(&b, &a, "policy") {
             aws.s3
                 .put_bucket_policy()
                 .bucket(id)
-                .policy(s(after, "policy"))
+                .policy(after.str("policy")?)
                 .send()
                 .await
-                .map_err(|e| aws_error("PutBucketPolicy", e))?;
+                .map_err(api("PutBucketPolicy"))?;
         }
         if differs(before, after, "tags") {
-            let tag_set = tags(after)
+            let tag_set = after
+                .tags()
                 .into_iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect::<std::result::Result<Vec<_>, _>>()?;
@@ -412,27 +307,37 @@ impl Provider for S3Bucket {
                 .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
                 .send()
                 .await
-                .map_err(|e| aws_error("PutBucketTagging", e))?;
+                .map_err(api("PutBucketTagging"))?;
         }
         Ok(())
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        super::find_by_id::<Self>(aws, s(attrs, "name")).await
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let _aws = &*self.0;
+        super::find_by_id(self, attrs.str("name")?).await
     }
 
-    async fn delete(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
-        if b(before, "force_destroy") {
+    async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        // Kept only in state; an object recorded before it existed has none.
+        if before.opt_bool("force_destroy") == Some(true) {
             empty(aws, id).await?;
         }
-        match aws.s3.delete_bucket().bucket(id).send().await {
+        match aws
+            .s3
+            .delete_bucket()
+            .bucket(id)
+            .send()
+            .await
+            .map_err(api("DeleteBucket"))
+        {
             Ok(_) => Ok(()),
-            Err(e) if code(&e) == "NoSuchBucket" => Ok(()),
-            Err(e) if code(&e) == "BucketNotEmpty" => Err(anyhow::anyhow!(
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.code() == "BucketNotEmpty" => Err(anyhow::anyhow!(
                 "bucket {id} is not empty; it and its objects were left in place \
                  (set `force_destroy: true` on it to delete its objects with it)"
             )),
-            Err(e) => Err(aws_error("DeleteBucket", e)),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -448,7 +353,7 @@ async fn list_buckets(aws: &Aws) -> Result<std::collections::HashSet<String>> {
             .set_continuation_token(token)
             .send()
             .await
-            .map_err(|e| aws_error("ListBuckets", e))?;
+            .map_err(api("ListBuckets"))?;
         names.extend(
             page.buckets()
                 .iter()
@@ -465,38 +370,66 @@ async fn list_buckets(aws: &Aws) -> Result<std::collections::HashSet<String>> {
 /// has just shown it exists, so no HeadBucket is needed.
 async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> {
     if !listed {
-        match aws.s3.head_bucket().bucket(name).send().await {
+        match aws
+            .s3
+            .head_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(api("HeadBucket"))
+        {
             Ok(_) => {}
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+            Err(e) if e.status == Some(404) => {
                 return Ok(None);
             }
-            Err(e) => return Err(aws_error("HeadBucket", e)),
+            Err(e) => return Err(e.into()),
         }
     }
-    let versioning = match aws.s3.get_bucket_versioning().bucket(name).send().await {
+    let versioning = match aws
+        .s3
+        .get_bucket_versioning()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("GetBucketVersioning"))
+    {
         Ok(v) => v,
         // Deleted since it was listed.
-        Err(e) if code(&e) == "NoSuchBucket" => return Ok(None),
-        Err(e) => return Err(aws_error("GetBucketVersioning", e)),
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
-    let encryption = match aws.s3.get_bucket_encryption().bucket(name).send().await {
+    let encryption = match aws
+        .s3
+        .get_bucket_encryption()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("GetBucketEncryption"))
+    {
         Ok(out) => out
             .server_side_encryption_configuration()
             .and_then(|c| c.rules().first())
             .and_then(|r| r.apply_server_side_encryption_by_default())
             .map(|d| d.sse_algorithm().as_str().to_string()),
-        Err(e) if code(&e) == "ServerSideEncryptionConfigurationNotFoundError" => None,
-        Err(e) => return Err(aws_error("GetBucketEncryption", e)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
     };
-    let public_access_block = match aws.s3.get_public_access_block().bucket(name).send().await {
+    let public_access_block = match aws
+        .s3
+        .get_public_access_block()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("GetPublicAccessBlock"))
+    {
         Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
             c.block_public_acls() == Some(true)
                 && c.ignore_public_acls() == Some(true)
                 && c.block_public_policy() == Some(true)
                 && c.restrict_public_buckets() == Some(true)
         }),
-        Err(e) if code(&e) == "NoSuchPublicAccessBlockConfiguration" => false,
-        Err(e) => return Err(aws_error("GetPublicAccessBlock", e)),
+        Err(e) if e.is_not_found() => false,
+        Err(e) => return Err(e.into()),
     };
     let ownership = match aws
         .s3
@@ -504,13 +437,14 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .bucket(name)
         .send()
         .await
+        .map_err(api("GetBucketOwnershipControls"))
     {
         Ok(out) => out
             .ownership_controls()
             .and_then(|c| c.rules().first())
             .map(|r| r.object_ownership().as_str().to_string()),
-        Err(e) if code(&e) == "OwnershipControlsNotFoundError" => None,
-        Err(e) => return Err(aws_error("GetBucketOwnershipControls", e)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
     };
     let lifecycle: Option<Vec<Value>> = match aws
         .s3
@@ -518,12 +452,20 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .bucket(name)
         .send()
         .await
+        .map_err(api("GetBucketLifecycleConfiguration"))
     {
         Ok(out) => Some(out.rules().iter().map(lifecycle_value).collect()),
-        Err(e) if code(&e) == "NoSuchLifecycleConfiguration" => None,
-        Err(e) => return Err(aws_error("GetBucketLifecycleConfiguration", e)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
     };
-    let cors: Option<Vec<Value>> = match aws.s3.get_bucket_cors().bucket(name).send().await {
+    let cors: Option<Vec<Value>> = match aws
+        .s3
+        .get_bucket_cors()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("GetBucketCors"))
+    {
         Ok(out) => Some(
             out.cors_rules()
                 .iter()
@@ -544,18 +486,32 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
                 })
                 .collect(),
         ),
-        Err(e) if code(&e) == "NoSuchCORSConfiguration" => None,
-        Err(e) => return Err(aws_error("GetBucketCors", e)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
     };
-    let policy = match aws.s3.get_bucket_policy().bucket(name).send().await {
+    let policy = match aws
+        .s3
+        .get_bucket_policy()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("GetBucketPolicy"))
+    {
         Ok(out) => out.policy().map(str::to_string),
-        Err(e) if code(&e) == "NoSuchBucketPolicy" => None,
-        Err(e) => return Err(aws_error("GetBucketPolicy", e)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
     };
-    let tag_set = match aws.s3.get_bucket_tagging().bucket(name).send().await {
+    let tag_set = match aws
+        .s3
+        .get_bucket_tagging()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("GetBucketTagging"))
+    {
         Ok(out) => out.tag_set().to_vec(),
-        Err(e) if code(&e) == "NoSuchTagSet" => Vec::new(),
-        Err(e) => return Err(aws_error("GetBucketTagging", e)),
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e.into()),
     };
     let mut attrs = into_map(json!({
         "id": name,
@@ -575,7 +531,7 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
     }
     if let Some(p) = policy {
         attrs.insert("policy".into(), json!(p));
-        canonical(&mut attrs);
+        ty::canonical(&mut attrs);
     }
     Ok(Some(attrs))
 }
@@ -590,10 +546,11 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             .max_keys(1000)
             .send()
             .await
+            .map_err(api("ListObjectVersions"))
         {
             Ok(p) => p,
-            Err(e) if code(&e) == "NoSuchBucket" => return Ok(()),
-            Err(e) => return Err(aws_error("ListObjectVersions", e)),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
         let objects: Vec<ObjectIdentifier> = page
             .versions()
@@ -626,6 +583,6 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             )
             .send()
             .await
-            .map_err(|e| aws_error("DeleteObjects", e))?;
+            .map_err(api("DeleteObjects"))?;
     }
 }

@@ -3,131 +3,27 @@
 //! replaces the group, and two groups may reference each other.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+
+use super::{Aws, Result, api, ec2_tags};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::into_map;
+use crate::types::schema::parse_ports;
+use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, SecurityGroup as SecurityGroup_,
     SecurityGroupRule, UserIdGroupPair,
 };
 use serde_json::{Map, Value, json};
 
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, code, ec2_tags, s};
-use crate::stack::parse_ports;
-use crate::stack::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+pub struct SecurityGroup(pub Arc<Aws>);
 
-const RULE: Kind = Kind::Object(&[
-    Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
-    Attr::new("ports", Kind::Ports),
-    Attr::new("cidr", Kind::Cidr),
-    Attr::new("source_security_group", Kind::String),
-    Attr::new("description", Kind::String),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "security_group",
-    attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("description", Kind::String)
-            .force_new()
-            .default(Default::Str("Managed by infra")),
-        // No ingress unless listed.
-        Attr::new("ingress", Kind::Set(&RULE))
-            .deferred()
-            .default(Default::EmptyList),
-        // AWS's own default: all traffic out.
-        Attr::new("egress", Kind::Set(&RULE))
-            .deferred()
-            .default(Default::Json(
-                r#"[{"protocol": "all", "cidr": "0.0.0.0/0"}]"#,
-            )),
-    ],
-    exports: &["id", "arn", "name"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
-    check: Some(check),
-    lint: Some(lint),
-    ..TypeSchema::BASE
-};
-
-fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for dir in ["ingress", "egress"] {
-        let Some(rules) = attrs.get(dir).and_then(Value::as_array) else {
-            continue;
-        };
-        for (i, rule) in rules.iter().enumerate() {
-            let at = |k: &str| format!("/{dir}/{i}/{k}");
-            let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
-            let sources = ["cidr", "source_security_group"]
-                .iter()
-                .filter(|k| rule.get(**k).is_some())
-                .count();
-            if sources != 1 {
-                out.push(Finding {
-                    pointer: format!("/{dir}/{i}"),
-                    message: format!(
-                        "{dir} rule {} needs exactly one of `cidr` and `source_security_group`",
-                        i + 1
-                    ),
-                    hint: Some("write one rule per source".into()),
-                });
-            }
-            match (protocol, rule.get("ports")) {
-                ("tcp" | "udp", None) => out.push(Finding {
-                    pointer: at("protocol"),
-                    message: format!("a {protocol} rule needs `ports`"),
-                    hint: Some("for example ports: \"443\" or ports: \"1024-65535\"".into()),
-                }),
-                ("all", Some(_)) => out.push(Finding {
-                    pointer: at("ports"),
-                    message: "`ports` cannot be set with protocol `all`".into(),
-                    hint: Some("protocol all covers every port; remove `ports`".into()),
-                }),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-/// Open to the internet on anything but HTTP and HTTPS.
-fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (i, rule) in attrs
-        .get("ingress")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let open = rule.get("cidr").and_then(Value::as_str) == Some("0.0.0.0/0");
-        let web = matches!(rule.get("protocol").and_then(Value::as_str), Some("tcp"))
-            && matches!(
-                rule.get("ports").and_then(Value::as_str),
-                Some("80" | "443")
-            );
-        if open && !web {
-            let ports = rule
-                .get("ports")
-                .and_then(Value::as_str)
-                .unwrap_or("all ports");
-            out.push(Finding {
-                pointer: format!("/ingress/{i}"),
-                message: format!("ingress from 0.0.0.0/0 on {ports} (not 80 or 443)"),
-                hint: Some(
-                    "narrow the CIDR, or reach the port through the load balancer or a bastion"
-                        .into(),
-                ),
-            });
-        }
-    }
-    out
-}
-
-pub struct SecurityGroup;
-
+#[async_trait]
 impl Provider for SecurityGroup {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
         let mut out = HashMap::new();
         for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
             out.extend(read_chunk(aws, chunk).await?);
@@ -135,32 +31,41 @@ impl Provider for SecurityGroup {
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
         let out = aws
             .ec2
             .create_security_group()
-            .group_name(s(attrs, "name"))
-            .description(s(attrs, "description"))
-            .vpc_id(s(attrs, "vpc_id"))
+            .group_name(attrs.str("name")?)
+            .description(attrs.str("description")?)
+            .vpc_id(attrs.str("vpc_id")?)
             .tag_specifications(ec2_tags::spec(ResourceType::SecurityGroup, attrs))
             .send()
             .await
-            .map_err(|e| aws_error("CreateSecurityGroup", e))?;
+            .map_err(api("CreateSecurityGroup"))?;
         Ok(out.group_id().unwrap_or_default().to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         ec2_tags::sync(aws, id, before, after).await
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let aws = &*self.0;
         let out = aws
             .ec2
             .describe_security_groups()
             .set_filters(Some(ec2_tags::owner_filters(attrs)?))
             .send()
             .await
-            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+            .map_err(api("DescribeSecurityGroups"))?;
         Ok(out
             .security_groups()
             .iter()
@@ -168,17 +73,22 @@ impl Provider for SecurityGroup {
             .map(str::to_string))
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws.ec2.delete_security_group().group_id(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "InvalidGroup.NotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteSecurityGroup", e)),
-        }
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        aws.ec2
+            .delete_security_group()
+            .group_id(id)
+            .send()
+            .await
+            .map_err(api("DeleteSecurityGroup"))
+            .or_gone()?;
+        Ok(())
     }
 
     /// Revokes the rules that are not wanted (by rule id) and authorises the
     /// missing ones, comparing against the rules as they are now.
-    async fn update_deferred(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    async fn update_deferred(&self, _ctx: &OpContext, id: &str, after: &Attrs) -> Result<()> {
+        let aws = &*self.0;
         let filter = Filter::builder().name("group-id").values(id).build();
         let (groups, rules) = tokio::try_join!(
             async {
@@ -187,7 +97,8 @@ impl Provider for SecurityGroup {
                     .group_ids(id)
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeSecurityGroups", e))
+                    .map_err(api("DescribeSecurityGroups"))
+                    .map_err(anyhow::Error::from)
             },
             describe_rules(aws, filter),
         )?;
@@ -226,7 +137,7 @@ impl Provider for SecurityGroup {
                     .set_ip_permissions(Some(add))
                     .send()
                     .await
-                    .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))?;
+                    .map_err(api("AuthorizeSecurityGroupEgress"))?;
             } else {
                 aws.ec2
                     .authorize_security_group_ingress()
@@ -234,14 +145,15 @@ impl Provider for SecurityGroup {
                     .set_ip_permissions(Some(add))
                     .send()
                     .await
-                    .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))?;
+                    .map_err(api("AuthorizeSecurityGroupIngress"))?;
             }
         }
         Ok(())
     }
 
     /// Revokes every rule, so that groups that reference each other can be deleted.
-    async fn delete_deferred(aws: &Aws, id: &str) -> Result<()> {
+    async fn delete_deferred(&self, _ctx: &OpContext, id: &str) -> Result<()> {
+        let aws = &*self.0;
         let filter = Filter::builder().name("group-id").values(id).build();
         let current = describe_rules(aws, filter).await?;
         for egress in [false, true] {
@@ -267,7 +179,7 @@ async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRu
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| aws_error("DescribeSecurityGroupRules", e))?;
+            .map_err(api("DescribeSecurityGroupRules"))?;
         out.extend(page.security_group_rules().iter().cloned());
         token = page
             .next_token()
@@ -291,7 +203,7 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_error("RevokeSecurityGroupEgress", e))
+            .map_err(|e| api("RevokeSecurityGroupEgress")(e).into())
     } else {
         aws.ec2
             .revoke_security_group_ingress()
@@ -300,7 +212,7 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_error("RevokeSecurityGroupIngress", e))
+            .map_err(|e| api("RevokeSecurityGroupIngress")(e).into())
     }
 }
 
@@ -427,7 +339,8 @@ async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>
                 .filters(filter.clone())
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeSecurityGroups", e))
+                .map_err(api("DescribeSecurityGroups"))
+                .map_err(anyhow::Error::from)
         },
         describe_rules(aws, filter.clone()),
     )?;

@@ -1,53 +1,46 @@
-//! `subnet`: a subnet of a VPC.
+//! The provider of `subnet`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType};
 use serde_json::json;
 
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, b, code, differs, ec2_tags, s};
-use crate::stack::schema::{Attr, Default, Kind, TypeSchema};
+use super::{Aws, Result, api, ec2_tags};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, into_map};
+use crate::types::{Attrs, AttrsExt};
 
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "subnet",
-    attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
-        Attr::new("cidr_block", Kind::Cidr).required().force_new(),
-        Attr::new("availability_zone", Kind::String).force_new(),
-        Attr::new("map_public_ip_on_launch", Kind::Bool).default(Default::Bool(false)),
-    ],
-    exports: &["id", "arn", "availability_zone"],
-    ..TypeSchema::BASE
-};
+pub struct Subnet(pub Arc<Aws>);
 
-pub struct Subnet;
-
+#[async_trait]
 impl Provider for Subnet {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
             let by_id = Filter::builder()
                 .name("subnet-id")
                 .set_values(Some(chunk.to_vec()))
                 .build();
-            out.extend(describe(aws, vec![by_id]).await?);
+            out.extend(describe(&self.0, vec![by_id]).await?);
         }
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let az = Some(s(attrs, "availability_zone")).filter(|z| !z.is_empty());
-        let out = aws
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let az = attrs.opt_str("availability_zone").filter(|z| !z.is_empty());
+        let out = self
+            .0
             .ec2
             .create_subnet()
-            .vpc_id(s(attrs, "vpc_id"))
-            .cidr_block(s(attrs, "cidr_block"))
+            .vpc_id(attrs.str("vpc_id")?)
+            .cidr_block(attrs.str("cidr_block")?)
             .set_availability_zone(az.map(str::to_string))
             .tag_specifications(ec2_tags::spec(ResourceType::Subnet, attrs))
             .send()
             .await
-            .map_err(|e| aws_error("CreateSubnet", e))?;
+            .map_err(api("CreateSubnet"))?;
         Ok(out
             .subnet()
             .and_then(|n| n.subnet_id())
@@ -55,34 +48,45 @@ impl Provider for Subnet {
             .to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
         if differs(before, after, "map_public_ip_on_launch") {
-            aws.ec2
+            self.0
+                .ec2
                 .modify_subnet_attribute()
                 .subnet_id(id)
                 .map_public_ip_on_launch(
                     AttributeBooleanValue::builder()
-                        .value(b(after, "map_public_ip_on_launch"))
+                        .value(after.bool("map_public_ip_on_launch")?)
                         .build(),
                 )
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifySubnetAttribute", e))?;
+                .map_err(api("ModifySubnetAttribute"))?;
         }
-        ec2_tags::sync(aws, id, before, after).await
+        ec2_tags::sync(&self.0, id, before, after).await
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        let found = describe(aws, ec2_tags::owner_filters(attrs)?).await?;
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
         Ok(found.into_keys().next())
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws.ec2.delete_subnet().subnet_id(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "InvalidSubnetID.NotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteSubnet", e)),
-        }
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        self.0
+            .ec2
+            .delete_subnet()
+            .subnet_id(id)
+            .send()
+            .await
+            .map_err(api("DeleteSubnet"))
+            .or_gone()?;
+        Ok(())
     }
 }
 
@@ -94,7 +98,7 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
         .set_filters(Some(filters))
         .send()
         .await
-        .map_err(|e| aws_error("DescribeSubnets", e))?;
+        .map_err(api("DescribeSubnets"))?;
     Ok(out
         .subnets()
         .iter()

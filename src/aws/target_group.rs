@@ -2,127 +2,34 @@
 //! so a group a listener uses can be replaced in one apply.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+
+use super::{Aws, Result, api, elbv2};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, into_map};
+use crate::types::target_group as ty;
+use crate::types::{Attrs, AttrsExt};
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::vpc::into_map;
-use super::{Attrs, Aws, Provider, Result, aws_error, code, differs, elbv2, s};
-use crate::stack::schema::{Attr, Default, Kind, TypeSchema};
+pub struct TargetGroup(pub Arc<Aws>);
 
-const HEALTH_CHECK: Kind = Kind::Object(&[
-    Attr::new("path", Kind::String).default(Default::Str("/")),
-    Attr::new("port", Kind::String).default(Default::Str("traffic-port")),
-    Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"])).default(Default::Str("HTTP")),
-    Attr::new("interval_seconds", Kind::Int { min: 5, max: 300 }).default(Default::Int(30)),
-    Attr::new("timeout_seconds", Kind::Int { min: 2, max: 120 }).default(Default::Int(5)),
-    Attr::new("healthy_threshold", Kind::Int { min: 2, max: 10 }).default(Default::Int(5)),
-    Attr::new("unhealthy_threshold", Kind::Int { min: 2, max: 10 }).default(Default::Int(2)),
-    Attr::new("matcher", Kind::String).default(Default::Str("200")),
-]);
-
-const STICKINESS: Kind = Kind::Object(&[
-    Attr::new("enabled", Kind::Bool).default(Default::Bool(false)),
-    Attr::new("type", Kind::Enum(&["lb_cookie", "app_cookie"])).default(Default::Str("lb_cookie")),
-    Attr::new(
-        "duration_seconds",
-        Kind::Int {
-            min: 1,
-            max: 604_800,
-        },
-    )
-    .default(Default::Int(86_400)),
-]);
-
-const TARGET: Kind = Kind::Object(&[
-    Attr::new("id", Kind::String).required(),
-    Attr::new(
-        "port",
-        Kind::Int {
-            min: 1,
-            max: 65_535,
-        },
-    ),
-]);
-
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "target_group",
-    attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
-        // Left out, a unique name is made at creation (so a replacement can
-        // exist beside the group it replaces).
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"]))
-            .required()
-            .force_new(),
-        Attr::new(
-            "port",
-            Kind::Int {
-                min: 1,
-                max: 65_535,
-            },
-        )
-        .required()
-        .force_new(),
-        Attr::new("target_type", Kind::Enum(&["instance", "ip"]))
-            .default(Default::Str("instance"))
-            .force_new(),
-        Attr::new("health_check", HEALTH_CHECK).default(Default::Json("{}")),
-        Attr::new(
-            "deregistration_delay_seconds",
-            Kind::Int { min: 0, max: 3600 },
-        )
-        .default(Default::Int(300)),
-        Attr::new("stickiness", STICKINESS).default(Default::Json("{}")),
-        // Left out, targets are not managed (a controller in the cluster may own them).
-        Attr::new("targets", Kind::Set(&TARGET)),
-    ],
-    exports: &["id", "arn", "name"],
-    canonical: Some(canonical),
-    create_before_destroy: true,
-    ..TypeSchema::BASE
-};
-
-/// Defaults inside nested objects, and a target's port defaulting to the group's.
-fn canonical(attrs: &mut Map<String, Value>) {
-    for (key, kind) in [("health_check", &HEALTH_CHECK), ("stickiness", &STICKINESS)] {
-        if let (Some(Value::Object(m)), Kind::Object(fields)) = (attrs.get_mut(key), kind) {
-            for f in fields.iter() {
-                if let Some(d) = f.default.to_json() {
-                    m.entry(f.name).or_insert(d);
-                }
-            }
-        }
-    }
-    let port = attrs.get("port").cloned();
-    if let (Some(Value::Array(targets)), Some(port)) = (attrs.get_mut("targets"), port) {
-        for t in targets {
-            if let Value::Object(t) = t {
-                t.entry("port").or_insert(port.clone());
-            }
-        }
-    }
-}
-
-pub struct TargetGroup;
-
+#[async_trait]
 impl Provider for TargetGroup {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let groups = elbv2::describe_by_arns(
-            ids,
-            "TargetGroupNotFound",
-            "DescribeTargetGroups",
-            |arns| async {
-                aws.elbv2
-                    .describe_target_groups()
-                    .set_target_group_arns(Some(arns))
-                    .send()
-                    .await
-                    .map(|r| r.target_groups().to_vec())
-            },
-        )
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let groups = elbv2::describe_by_arns(ids, "DescribeTargetGroups", |arns| async {
+            aws.elbv2
+                .describe_target_groups()
+                .set_target_group_arns(Some(arns))
+                .send()
+                .await
+                .map(|r| r.target_groups().to_vec())
+        })
         .await?;
         let arns: Vec<String> = groups
             .iter()
@@ -138,7 +45,7 @@ impl Provider for TargetGroup {
                 .target_group_arn(&arn)
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeTargetGroupAttributes", e))?
+                .map_err(api("DescribeTargetGroupAttributes"))?
                 .attributes()
                 .iter()
                 .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
@@ -149,7 +56,7 @@ impl Provider for TargetGroup {
                 .target_group_arn(&arn)
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeTargetHealth", e))?;
+                .map_err(api("DescribeTargetHealth"))?;
             let targets: Vec<Value> = health
                 .target_health_descriptions()
                 .iter()
@@ -195,7 +102,8 @@ impl Provider for TargetGroup {
         Ok(read.into_iter().collect())
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
         let name = attrs
             .get("name")
             .and_then(Value::as_str)
@@ -208,15 +116,15 @@ impl Provider for TargetGroup {
             .elbv2
             .create_target_group()
             .name(name)
-            .protocol(ProtocolEnum::from(s(attrs, "protocol")))
+            .protocol(ProtocolEnum::from(attrs.str("protocol")?))
             .port(int(attrs, "port") as i32)
-            .vpc_id(s(attrs, "vpc_id"))
-            .target_type(TargetTypeEnum::from(s(attrs, "target_type")))
+            .vpc_id(attrs.str("vpc_id")?)
+            .target_type(TargetTypeEnum::from(attrs.str("target_type")?))
             .set_health_check_path(hc.get("path").and_then(Value::as_str).map(str::to_string))
             .set_tags(Some(elbv2::tag_list(attrs)))
             .send()
             .await
-            .map_err(|e| aws_error("CreateTargetGroup", e))?;
+            .map_err(api("CreateTargetGroup"))?;
         Ok(out
             .target_groups()
             .first()
@@ -225,12 +133,19 @@ impl Provider for TargetGroup {
             .to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
         let (mut b, mut a) = (before.clone(), after.clone());
-        canonical(&mut b);
-        canonical(&mut a);
+        ty::canonical(&mut b);
+        ty::canonical(&mut a);
         if differs(&b, &a, "health_check") {
-            let hc = &a["health_check"];
+            let hc = a.object("health_check")?;
             let get_i = |k: &str| hc.get(k).and_then(Value::as_i64).map(|v| v as i32);
             let get_s = |k: &str| hc.get(k).and_then(Value::as_str).map(str::to_string);
             aws.elbv2
@@ -248,7 +163,7 @@ impl Provider for TargetGroup {
                 .set_matcher(get_s("matcher").map(|m| Matcher::builder().http_code(m).build()))
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyTargetGroup", e))?;
+                .map_err(api("ModifyTargetGroup"))?;
         }
         let mut changes = Vec::new();
         if differs(&b, &a, "deregistration_delay_seconds") {
@@ -258,18 +173,20 @@ impl Provider for TargetGroup {
             ));
         }
         if differs(&b, &a, "stickiness") {
-            let st = &a["stickiness"];
+            let st = a.object("stickiness")?;
             changes.push((
                 "stickiness.enabled",
-                st["enabled"].as_bool().unwrap_or(false).to_string(),
+                st.opt_bool("enabled").unwrap_or(false).to_string(),
             ));
             changes.push((
                 "stickiness.type",
-                st["type"].as_str().unwrap_or("lb_cookie").to_string(),
+                st.opt_str("type").unwrap_or("lb_cookie").to_string(),
             ));
             changes.push((
                 "stickiness.lb_cookie.duration_seconds",
-                st["duration_seconds"].to_string(),
+                st.get("duration_seconds")
+                    .unwrap_or(&Value::Null)
+                    .to_string(),
             ));
         }
         if !changes.is_empty() {
@@ -284,7 +201,7 @@ impl Provider for TargetGroup {
                 ))
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyTargetGroupAttributes", e))?;
+                .map_err(api("ModifyTargetGroupAttributes"))?;
         }
         if let Some(want) = a.get("targets").and_then(Value::as_array) {
             let have = b
@@ -309,7 +226,7 @@ impl Provider for TargetGroup {
                     .set_targets(Some(add))
                     .send()
                     .await
-                    .map_err(|e| aws_error("RegisterTargets", e))?;
+                    .map_err(api("RegisterTargets"))?;
             }
             if !remove.is_empty() {
                 aws.elbv2
@@ -318,42 +235,48 @@ impl Provider for TargetGroup {
                     .set_targets(Some(remove))
                     .send()
                     .await
-                    .map_err(|e| aws_error("DeregisterTargets", e))?;
+                    .map_err(api("DeregisterTargets"))?;
             }
         }
         elbv2::sync_tags(aws, id, before, after).await
     }
 
-    fn prepare(attrs: &mut Attrs) {
+    fn prepare(&self, attrs: &mut Attrs) {
         elbv2::name_if_unnamed(attrs);
     }
 
     /// By the name `prepare` settled before the create.
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        let name = s(attrs, "name");
-        match aws.elbv2.describe_target_groups().names(name).send().await {
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let aws = &*self.0;
+        let name = attrs.str("name")?;
+        match aws
+            .elbv2
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .map_err(api("DescribeTargetGroups"))
+        {
             Ok(out) => Ok(out
                 .target_groups()
                 .iter()
                 .find_map(|g| g.target_group_arn())
                 .map(str::to_string)),
-            Err(e) if code(&e).contains("NotFound") => Ok(None),
-            Err(e) => Err(aws_error("DescribeTargetGroups", e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws
-            .elbv2
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        aws.elbv2
             .delete_target_group()
             .target_group_arn(id)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "TargetGroupNotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteTargetGroup", e)),
-        }
+            .map_err(api("DeleteTargetGroup"))
+            .or_gone()?;
+        Ok(())
     }
 }
 

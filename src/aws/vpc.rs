@@ -1,71 +1,72 @@
-//! `vpc`: a VPC.
+//! The provider of `vpc`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Attrs, Aws, Provider, Result, aws_error, code, ec2_tags, s};
-use crate::stack::schema::{Attr, Kind, TypeSchema};
+use super::{Aws, Result, api, ec2_tags};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::into_map;
+use crate::types::{Attrs, AttrsExt};
 
-pub static SCHEMA: TypeSchema = TypeSchema {
-    name: "vpc",
-    attrs: &[Attr::new("cidr_block", Kind::Cidr).required().force_new()],
-    exports: &["id", "arn", "cidr_block"],
-    ..TypeSchema::BASE
-};
+pub struct Vpc(pub Arc<Aws>);
 
-pub struct Vpc;
-
+#[async_trait]
 impl Provider for Vpc {
-    async fn read(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
             let by_id = Filter::builder()
                 .name("vpc-id")
                 .set_values(Some(chunk.to_vec()))
                 .build();
-            out.extend(describe(aws, vec![by_id]).await?);
+            out.extend(describe(&self.0, vec![by_id]).await?);
         }
         Ok(out)
     }
 
-    async fn create(aws: &Aws, attrs: &Attrs) -> Result<String> {
-        let out = aws
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let out = self
+            .0
             .ec2
             .create_vpc()
-            .cidr_block(s(attrs, "cidr_block"))
+            .cidr_block(attrs.str("cidr_block")?)
             .tag_specifications(ec2_tags::spec(ResourceType::Vpc, attrs))
             .send()
             .await
-            .map_err(|e| aws_error("CreateVpc", e))?;
+            .map_err(api("CreateVpc"))?;
         let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
         Ok(id.to_string())
     }
 
-    async fn update(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
-        ec2_tags::sync(aws, id, before, after).await
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        ec2_tags::sync(&self.0, id, before, after).await
     }
 
-    async fn find(aws: &Aws, attrs: &Attrs) -> Result<Option<String>> {
-        let found = describe(aws, ec2_tags::owner_filters(attrs)?).await?;
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+        let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
         Ok(found.into_keys().next())
     }
 
-    async fn delete(aws: &Aws, id: &str, _before: &Attrs) -> Result<()> {
-        match aws.ec2.delete_vpc().vpc_id(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == "InvalidVpcID.NotFound" => Ok(()),
-            Err(e) => Err(aws_error("DeleteVpc", e)),
-        }
-    }
-}
-
-/// A JSON object as an attribute map.
-pub fn into_map(v: Value) -> Attrs {
-    match v {
-        Value::Object(m) => m,
-        _ => Attrs::new(),
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        self.0
+            .ec2
+            .delete_vpc()
+            .vpc_id(id)
+            .send()
+            .await
+            .map_err(api("DeleteVpc"))
+            .or_gone()?;
+        Ok(())
     }
 }
 
@@ -77,7 +78,7 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
         .set_filters(Some(filters))
         .send()
         .await
-        .map_err(|e| aws_error("DescribeVpcs", e))?;
+        .map_err(api("DescribeVpcs"))?;
     Ok(out
         .vpcs()
         .iter()

@@ -2,25 +2,28 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::RunArgs;
-use crate::ops::{self, Failure, Mode};
+use crate::ops::{self, Context, Failure};
+use crate::plan::Mode;
 use crate::render::Format;
 use crate::render::text::show;
-use crate::stack::reference::{self, Reference};
+use crate::types::reference::{self, Reference};
 
 pub async fn apply(
+    ctx: &Context,
     file: &Path,
     args: &RunArgs,
     options: &ops::PlanOptions,
 ) -> Result<ExitCode, Failure> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     if crate::plan::saved::SavedPlan::parse(&text).is_some() {
-        return apply_saved(file, args).await;
+        return apply_saved(ctx, file, args).await;
     }
     let options = &ops::PlanOptions {
         noop_sides: false,
         ..options.clone()
     };
-    let (session, aws, plan) = ops::plan(
+    let (session, engine, plan) = ops::plan(
+        ctx,
         file,
         args.state.state.as_deref(),
         "apply",
@@ -31,8 +34,9 @@ pub async fn apply(
     .await?;
     let outputs = session.stack.outputs.clone();
     let state = ops::carry_out(
+        ctx,
         session,
-        aws,
+        engine,
         plan,
         Mode::Apply,
         args.auto_approve,
@@ -55,8 +59,9 @@ pub async fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn destroy(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
-    let (session, aws, plan) = ops::plan(
+pub async fn destroy(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
+    let (session, engine, plan) = ops::plan(
+        ctx,
         file,
         args.state.state.as_deref(),
         "destroy",
@@ -66,8 +71,9 @@ pub async fn destroy(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
     )
     .await?;
     ops::carry_out(
+        ctx,
         session,
-        aws,
+        engine,
         plan,
         Mode::Destroy,
         args.auto_approve,
@@ -79,15 +85,16 @@ pub async fn destroy(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
 
 /// Applies a saved plan exactly, without planning again, unless the state or the
 /// stack file moved since it was made. The plan was reviewed: no question asked.
-async fn apply_saved(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
+async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
     let saved = super::plan::read_saved(file)?;
-    let session = ops::open(
+    let mut session = ops::open(
+        ctx,
         Path::new(&saved.stack_file),
         Some(Path::new(&saved.state_file)),
         "apply",
     )
     .await?;
-    let state = session.existed.then_some(&session.store.state);
+    let state = session.existed.then_some(session.journal.state());
     if let Some(why) = saved.staleness(&session.stack.text, state) {
         return Err(Failure::new(
             format!("saved plan is stale: {why}"),
@@ -96,16 +103,19 @@ async fn apply_saved(file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
     }
     print!(
         "{}",
-        crate::render::render(&saved.plan, Format::Text, super::color(&std::io::stdout()))
+        crate::render::render(&saved.plan, Format::Text, ctx.color_out)
     );
-    let aws = crate::aws::Aws::connect(&session.stack.region).await;
-    let mut session = session;
-    for note in crate::apply::recover(&aws, &session.stack, &mut session.store.state).await? {
+    let engine = ctx.engine(&session.stack.region).await;
+    for note in engine
+        .recover(&session.stack, session.journal.state_mut())
+        .await?
+    {
         eprintln!("Recovered: {note}");
     }
     ops::carry_out(
+        ctx,
         session,
-        aws,
+        engine,
         saved.plan,
         Mode::Apply,
         true,

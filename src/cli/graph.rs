@@ -2,10 +2,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::graph::Graph;
-use crate::ops::{self, Failure};
+use crate::ops::{self, Context, Failure};
 
-pub fn exec(file: &Path) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(file, super::strict())?;
+pub fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
+    let stack = ops::load_stack(ctx, file)?;
     print!("{}", Graph::build(&stack).to_dot());
     Ok(ExitCode::SUCCESS)
 }

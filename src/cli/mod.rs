@@ -5,14 +5,17 @@ mod graph;
 mod plan;
 mod state;
 mod validate;
+mod view;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::ops::Failure;
+use crate::observe::{Observer, Retries, Tee};
+use crate::ops::{Context, Failure};
 use crate::render::Format;
 
 #[derive(Debug, Parser)]
@@ -182,13 +185,6 @@ struct RunArgs {
     state: StateArgs,
 }
 
-static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-
-/// Whether `--strict` was given.
-pub fn strict() -> bool {
-    STRICT.get().copied().unwrap_or(false)
-}
-
 /// Colour only on a terminal, and never with NO_COLOR set.
 pub fn color(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -204,11 +200,11 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    let _ = STRICT.set(cli.strict);
-    match run(cli) {
+    let ctx = context(cli.strict);
+    match run(&ctx, cli.command) {
         Ok(code) => code,
         Err(Failure::Invalid(errors)) => {
-            eprint!("{}", errors.render(color(&std::io::stderr())));
+            eprint!("{}", errors.render(ctx.color_err));
             ExitCode::from(1)
         }
         Err(Failure::Error { message, hint }) => {
@@ -240,44 +236,64 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    match cli.command {
-        Command::Validate { file } => validate::exec(&file),
-        Command::Graph { file } => graph::exec(&file),
+/// What every command is given: `--strict`, colour, and the observers of
+/// progress (the terminal, the retry count, and the timings when
+/// `INFRA_TIMINGS` names a file).
+fn context(strict: bool) -> Context {
+    let retries = Arc::new(Retries::default());
+    let mut observers: Vec<Arc<dyn Observer>> =
+        vec![Arc::new(view::Terminal::default()), retries.clone()];
+    if let Some(path) = std::env::var_os("INFRA_TIMINGS") {
+        observers.push(Arc::new(view::Timings::new(path.into())));
+    }
+    Context {
+        strict,
+        color_out: color(&std::io::stdout()),
+        color_err: color(&std::io::stderr()),
+        observer: Arc::new(Tee(observers)),
+        retries,
+    }
+}
+
+fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Validate { file } => validate::exec(ctx, &file),
+        Command::Graph { file } => graph::exec(ctx, &file),
         Command::Refresh { file, state: s } => {
-            runtime()?.block_on(state::refresh(&file, s.state.as_deref()))
+            runtime()?.block_on(state::refresh(ctx, &file, s.state.as_deref()))
         }
         Command::State(StateCommand::List { file, state: s }) => {
-            runtime()?.block_on(state::list(&file, s.state.as_deref()))
+            runtime()?.block_on(state::list(ctx, &file, s.state.as_deref()))
         }
         Command::State(StateCommand::Show {
             address,
             file,
             state: s,
-        }) => runtime()?.block_on(state::show(&address, &file, s.state.as_deref())),
+        }) => runtime()?.block_on(state::show(ctx, &address, &file, s.state.as_deref())),
         Command::State(StateCommand::Rm {
             address,
             file,
             state: s,
-        }) => runtime()?.block_on(state::rm(&address, &file, s.state.as_deref())),
+        }) => runtime()?.block_on(state::rm(ctx, &address, &file, s.state.as_deref())),
         Command::State(StateCommand::Mv {
             from,
             to,
             file,
             state: s,
-        }) => runtime()?.block_on(state::mv(&from, &to, &file, s.state.as_deref())),
+        }) => runtime()?.block_on(state::mv(ctx, &from, &to, &file, s.state.as_deref())),
         Command::Import {
             address,
             id,
             file,
             state: s,
-        } => runtime()?.block_on(state::import(&address, &id, &file, s.state.as_deref())),
+        } => runtime()?.block_on(state::import(ctx, &address, &id, &file, s.state.as_deref())),
         Command::ForceUnlock {
             lock_id,
             file,
             state: s,
             force,
         } => runtime()?.block_on(state::force_unlock(
+            ctx,
             &lock_id,
             &file,
             s.state.as_deref(),
@@ -291,6 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             format,
             plan: p,
         } => runtime()?.block_on(plan::exec(
+            ctx,
             &file,
             state.state.as_deref(),
             detailed_exitcode,
@@ -302,11 +319,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             file,
             format,
             detailed_exitcode,
-        } => plan::show(&file, format, detailed_exitcode),
+        } => plan::show(ctx, &file, format, detailed_exitcode),
         Command::Apply { file, run, plan: p } => {
-            runtime()?.block_on(apply::apply(&file, &run, &p.options()))
+            runtime()?.block_on(apply::apply(ctx, &file, &run, &p.options()))
         }
-        Command::Destroy { file, run } => runtime()?.block_on(apply::destroy(&file, &run)),
+        Command::Destroy { file, run } => runtime()?.block_on(apply::destroy(ctx, &file, &run)),
     }
 }
 

@@ -1,11 +1,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::ops::{self, Failure, Mode};
+use crate::ops::{self, Context, Failure};
+use crate::plan::Mode;
 use crate::plan::saved::SavedPlan;
 use crate::render::Format;
 
 pub async fn exec(
+    ctx: &Context,
     file: &Path,
     state: Option<&Path>,
     detailed_exitcode: bool,
@@ -18,16 +20,18 @@ pub async fn exec(
         noop_sides: format == Format::Json || out.is_some(),
         ..options.clone()
     };
-    let (session, _aws, plan) =
-        ops::plan(file, state, "plan", Mode::Apply, format, options).await?;
+    let (session, _engine, plan) =
+        ops::plan(ctx, file, state, "plan", Mode::Apply, format, options).await?;
     let changes = plan.has_changes();
+    let mut session = session;
     if let Some(out) = out {
+        let location = session.journal.location().to_string();
         let saved = SavedPlan::new(
             plan,
             &file.display().to_string(),
             &session.stack.text,
-            session.store.location(),
-            session.existed.then_some(&session.store.state),
+            &location,
+            session.existed.then_some(session.journal.state()),
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");
         std::fs::write(out, json + "\n").map_err(|e| {
@@ -50,11 +54,16 @@ pub async fn exec(
 }
 
 /// `infra show SAVED`: a saved plan in any format.
-pub fn show(file: &Path, format: Format, detailed_exitcode: bool) -> Result<ExitCode, Failure> {
+pub fn show(
+    ctx: &Context,
+    file: &Path,
+    format: Format,
+    detailed_exitcode: bool,
+) -> Result<ExitCode, Failure> {
     let saved = read_saved(file)?;
     print!(
         "{}",
-        crate::render::render(&saved.plan, format, super::color(&std::io::stdout()))
+        crate::render::render(&saved.plan, format, ctx.color_out)
     );
     Ok(if detailed_exitcode && saved.plan.has_changes() {
         ExitCode::from(2)

@@ -4,10 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::aws::Aws;
-use crate::ops::{self, Failure};
-use crate::stack::Address;
+use crate::ops::{self, Context, Failure};
 use crate::state::StateError;
+use crate::types::Address;
 
 fn address(s: &str) -> Result<Address, Failure> {
     Address::parse(s).ok_or_else(|| {
@@ -18,25 +17,30 @@ fn address(s: &str) -> Result<Address, Failure> {
     })
 }
 
-pub async fn list(file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
-    let session = ops::open(file, state, "state list").await?;
-    for (a, r) in &session.store.state.resources {
+pub async fn list(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+    let mut session = ops::open(ctx, file, state, "state list").await?;
+    for (a, r) in &session.journal.state().resources {
         println!("{a}\t{}", r.id);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn show(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+pub async fn show(
+    ctx: &Context,
+    addr: &str,
+    file: &Path,
+    state: Option<&Path>,
+) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let session = ops::open(file, state, "state show").await?;
-    let Some(r) = session.store.state.resources.get(&a) else {
+    let mut session = ops::open(ctx, file, state, "state show").await?;
+    let Some(r) = session.journal.state().resources.get(&a) else {
         return Err(Failure::new(
             format!("{a} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     };
     let mut r = r.clone();
-    if let Some(schema) = crate::aws::registry::schema(&a.ty) {
+    if let Some(schema) = crate::types::schema(&a.ty) {
         schema.redact(&mut r.attributes);
     }
     println!(
@@ -47,22 +51,28 @@ pub async fn show(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitC
 }
 
 /// Forgets a resource without deleting it.
-pub async fn rm(addr: &str, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
+pub async fn rm(
+    ctx: &Context,
+    addr: &str,
+    file: &Path,
+    state: Option<&Path>,
+) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let mut session = ops::open(file, state, "state rm").await?;
-    if session.store.state.resources.remove(&a).is_none() {
+    let mut session = ops::open(ctx, file, state, "state rm").await?;
+    if session.journal.state_mut().resources.remove(&a).is_none() {
         return Err(Failure::new(
             format!("{a} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     }
-    session.store.save().await?;
+    session.journal.save().await?;
     println!("Removed {a} from state; it still exists in AWS.");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Renames a resource in state, so that renaming it in the stack file replaces nothing.
 pub async fn mv(
+    ctx: &Context,
     from: &str,
     to: &str,
     file: &Path,
@@ -75,8 +85,8 @@ pub async fn mv(
             Some("state mv renames; it cannot change a type"),
         ));
     }
-    let mut session = ops::open(file, state, "state mv").await?;
-    let s = &mut session.store.state;
+    let mut session = ops::open(ctx, file, state, "state mv").await?;
+    let s = &mut session.journal.state_mut();
     if s.resources.contains_key(&to) {
         return Err(Failure::new(format!("{to} is already in state"), None));
     }
@@ -98,10 +108,10 @@ pub async fn mv(
             }
         }
     }
-    session.store.save().await?;
+    session.journal.save().await?;
     println!("Moved {from} to {to}.");
     // The `infra:address` tag follows, so that the next plan has nothing to do.
-    if let Err(e) = retag(&mut session, &from, &to).await {
+    if let Err(e) = retag(ctx, &mut session, &from, &to).await {
         eprintln!(
             "warning: could not move the infra:address tag of {to} in AWS ({e:#}); the next apply updates it"
         );
@@ -110,8 +120,13 @@ pub async fn mv(
 }
 
 /// Updates a moved resource's `infra:address` tag in AWS, and its state.
-async fn retag(session: &mut ops::Session, from: &Address, to: &Address) -> anyhow::Result<()> {
-    let Some(r) = session.store.state.resources.get(to) else {
+async fn retag(
+    ctx: &Context,
+    session: &mut ops::Session,
+    from: &Address,
+    to: &Address,
+) -> anyhow::Result<()> {
+    let Some(r) = session.journal.state_mut().resources.get(to) else {
         return Ok(());
     };
     let old = serde_json::Value::String(from.to_string());
@@ -133,58 +148,72 @@ async fn retag(session: &mut ops::Session, from: &Address, to: &Address) -> anyh
             serde_json::Value::String(to.to_string()),
         );
     }
-    let aws = Aws::connect(&session.stack.region).await;
-    let (id, ty) = (r.id.clone(), to.ty.as_str());
-    let ids = [id.clone()];
-    let found = crate::aws::registry::with_provider!(ty, P => {
-        <P as crate::aws::Provider>::update(&aws, &id, &before, &after).await?;
-        <P as crate::aws::Provider>::read(&aws, &ids).await
-    })?;
+    let id = r.id.clone();
+    let engine = ctx.engine(&session.stack.region).await;
+    let provider = engine.registry.provider(&to.ty)?;
+    let op = crate::provider::OpContext {
+        address: to.clone(),
+        timeouts: Default::default(),
+        token: None,
+        observer: ctx.observer.clone(),
+    };
+    provider.update(&op, &id, &before, &after).await?;
+    let found = provider.read(std::slice::from_ref(&id)).await?;
     if let (Some(mut attrs), Some(r)) = (
         found.get(&id).cloned(),
-        session.store.state.resources.get_mut(to),
+        session.journal.state_mut().resources.get_mut(to),
     ) {
-        crate::apply::keep_local(&mut attrs, &before, ty);
+        if let Some(schema) = crate::types::schema(&to.ty) {
+            schema.keep_local(&mut attrs, &before);
+        }
         r.attributes = attrs;
-        session.store.save().await?;
+        session.journal.save().await?;
     }
     Ok(())
 }
 
 /// Reads everything in state from AWS and records what it finds; what is gone is forgotten.
-pub async fn refresh(file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
-    let mut session = ops::open(file, state, "refresh").await?;
-    let aws = Aws::connect(&session.stack.region).await;
-    for note in crate::apply::recover(&aws, &session.stack, &mut session.store.state).await? {
+pub async fn refresh(
+    ctx: &Context,
+    file: &Path,
+    state: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let mut session = ops::open(ctx, file, state, "refresh").await?;
+    let engine = ctx.engine(&session.stack.region).await;
+    for note in engine
+        .recover(&session.stack, session.journal.state_mut())
+        .await?
+    {
         println!("Recovered: {note}");
     }
-    let observed = ops::refresh(&aws, &mut session).await?;
+    let observed = ops::refresh(&engine, &mut session).await?;
     let (mut kept, mut gone) = (0, 0);
-    ops::absorb(&mut session.store.state, &observed);
+    ops::absorb(session.journal.state_mut(), &observed);
     for (a, seen) in observed {
         match seen {
             Some(_) => kept += 1,
             None => {
-                if session.store.state.resources.remove(&a).is_some() {
+                if session.journal.state_mut().resources.remove(&a).is_some() {
                     gone += 1;
                 }
             }
         }
     }
-    session.store.save().await?;
+    session.journal.save().await?;
     println!("Refreshed {kept} resources; {gone} no longer exist and were forgotten.");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Reads an existing resource into state for an address the stack file describes.
 pub async fn import(
+    ctx: &Context,
     addr: &str,
     id: &str,
     file: &Path,
     state: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let mut session = ops::open(file, state, "import").await?;
+    let mut session = ops::open(ctx, file, state, "import").await?;
     let Some(resource) = session.stack.resources.get(&a) else {
         return Err(Failure::new(
             format!("{a} is not in {}", file.display()),
@@ -193,7 +222,7 @@ pub async fn import(
             ),
         ));
     };
-    let held = &session.store.state.resources;
+    let held = &session.journal.state().resources;
     if let Some(r) = held.get(&a) {
         return Err(Failure::new(
             format!("{a} is already in state (id {})", r.id),
@@ -206,15 +235,19 @@ pub async fn import(
             Some("one resource has one address; `infra state mv` renames it"),
         ));
     }
-    let aws = Aws::connect(&session.stack.region).await;
-    for note in crate::apply::recover(&aws, &session.stack, &mut session.store.state).await? {
+    let engine = ctx.engine(&session.stack.region).await;
+    for note in engine
+        .recover(&session.stack, session.journal.state_mut())
+        .await?
+    {
         println!("Recovered: {note}");
     }
-    let ids = [id.to_string()];
     let ty = a.ty.as_str();
-    let mut found = crate::aws::registry::with_provider!(ty, P => {
-        <P as crate::aws::Provider>::read(&aws, &ids).await
-    })?;
+    let mut found = engine
+        .registry
+        .provider(ty)?
+        .read(&[id.to_string()])
+        .await?;
     let Some(mut attributes) = found.remove(id) else {
         return Err(Failure::new(
             format!("there is no {ty} {id} in {}", session.stack.region),
@@ -223,10 +256,14 @@ pub async fn import(
             ),
         ));
     };
-    crate::apply::keep_local(&mut attributes, &resource.attrs, ty);
+    resource.schema.keep_local(&mut attributes, &resource.attrs);
     let record = crate::apply::resource_state(&a, id, attributes, Some(resource));
-    session.store.state.resources.insert(a.clone(), record);
-    session.store.save().await?;
+    session
+        .journal
+        .state_mut()
+        .resources
+        .insert(a.clone(), record);
+    session.journal.save().await?;
     println!(
         "Imported {a} ({id}). `infra plan {}` shows how it differs from the stack file.",
         file.display()
@@ -236,14 +273,15 @@ pub async fn import(
 
 /// Removes a lock by its id, after confirmation (or with `--force`).
 pub async fn force_unlock(
+    ctx: &Context,
     id: &str,
     file: &Path,
     state: Option<&Path>,
     force: bool,
 ) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(file, crate::cli::strict())?;
+    let stack = ops::load_stack(ctx, file)?;
     let config = ops::state_config(&stack, state)?;
-    let backend = ops::backend(&stack, config).await;
+    let backend = ops::backend(ctx, &stack, config).await;
     // What is there is shown before the question; `force_unlock` checks again
     // and removes exactly that lock.
     let path = backend.lock_location();

@@ -1,10 +1,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::ops::{self, Failure};
+use crate::ops::{self, Context, Failure};
 
-pub fn exec(file: &Path) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(file, super::strict())?;
+pub fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
+    let stack = ops::load_stack(ctx, file)?;
     println!(
         "Success: stack {} is valid ({} resources).",
         stack.name,

@@ -6,10 +6,12 @@ use serde_json::{Map, Value};
 
 use super::{Action, Change, Observed, Plan};
 use crate::graph::Graph;
-use crate::stack::reference::{self, Reference};
-use crate::stack::schema::{Kind, TypeSchema};
-use crate::stack::{Address, Stack};
+use crate::stack::Stack;
 use crate::state::State;
+use crate::types::attrs::values_equal;
+use crate::types::reference::{self, Reference};
+use crate::types::schema::TypeSchema;
+use crate::types::{Address, Operation};
 
 /// Plans the stack against what the refresh observed. Resources in state but gone
 /// from AWS are planned for creation again; resources in state but gone from the
@@ -87,7 +89,6 @@ pub fn plan_with(
                 changed: Vec::new(),
                 replace_because: Vec::new(),
                 reason: in_state.map(|_| "it was deleted outside infra".to_string()),
-                create_before_destroy: false,
                 deposed: false,
                 pending: pending(state, address),
             },
@@ -108,8 +109,10 @@ pub fn plan_with(
                 {
                     problems.push(format!("{address}: {why}"));
                 }
-                let action = if !replace_because.is_empty() {
-                    Action::Replace
+                let action = if !replace_because.is_empty() && schema.create_before_destroy {
+                    Action::CreateThenDelete
+                } else if !replace_because.is_empty() {
+                    Action::DeleteThenCreate
                 } else if !changed.is_empty() {
                     Action::Update
                 } else {
@@ -124,7 +127,6 @@ pub fn plan_with(
                     changed,
                     replace_because,
                     reason: None,
-                    create_before_destroy: schema.create_before_destroy,
                     deposed: false,
                     pending: pending(state, address),
                 }
@@ -179,7 +181,7 @@ fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
             });
             continue;
         };
-        let Some(schema) = crate::aws::registry::schema(&r.ty) else {
+        let Some(schema) = crate::types::schema(&r.ty) else {
             continue;
         };
         let attributes: Vec<String> = schema
@@ -266,20 +268,14 @@ fn delete(address: &Address, before: &Map<String, Value>, why: &str) -> Change {
         changed: Vec::new(),
         replace_because: Vec::new(),
         reason: (why != "destroy").then(|| why.to_string()),
-        create_before_destroy: false,
         deposed: false,
         pending: None,
     }
 }
 
 /// The operation an earlier apply left unfinished for this resource.
-fn pending(state: &State, address: &Address) -> Option<String> {
-    state
-        .resources
-        .get(address)?
-        .pending
-        .as_ref()
-        .map(|p| p.operation.clone())
+fn pending(state: &State, address: &Address) -> Option<Operation> {
+    Some(state.resources.get(address)?.pending.as_ref()?.operation)
 }
 
 fn resolve_map(
@@ -345,33 +341,4 @@ fn changed_attrs(
         }
     }
     out
-}
-
-/// Equality under the attribute's kind: sets ignore order.
-pub fn values_equal(kind: Option<&Kind>, a: &Value, b: &Value) -> bool {
-    normalize(kind, a) == normalize(kind, b)
-}
-
-fn normalize(kind: Option<&Kind>, v: &Value) -> Value {
-    match (kind, v) {
-        (Some(Kind::Set(inner)), Value::Array(items)) => {
-            let mut items: Vec<Value> = items.iter().map(|i| normalize(Some(inner), i)).collect();
-            items.sort_by_key(|i| i.to_string());
-            items.dedup();
-            Value::Array(items)
-        }
-        (Some(Kind::List(inner)), Value::Array(items)) => {
-            Value::Array(items.iter().map(|i| normalize(Some(inner), i)).collect())
-        }
-        (Some(Kind::Object(attrs)), Value::Object(m)) => Value::Object(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| {
-                    let kind = attrs.iter().find(|a| a.name == k).map(|a| &a.kind);
-                    (k.clone(), normalize(kind, v))
-                })
-                .collect(),
-        ),
-        _ => v.clone(),
-    }
 }

@@ -10,20 +10,38 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::stack::Address;
+use crate::types::{Address, Operation};
 
-pub use diff::{plan, plan_destroy, plan_with, values_equal};
+pub use diff::{plan, plan_destroy, plan_with};
 
-/// What happens to one resource.
+/// What happens to one resource. A replacement says its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     NoOp,
     Create,
     Update,
-    /// Delete, then create (the default, as in Terraform).
-    Replace,
+    /// Replaced: deleted, then created (the default, as in Terraform).
+    DeleteThenCreate,
+    /// Replaced: the new one is created, what uses the old one moves over, then
+    /// the old one is deleted (a target group in use; see `TypeSchema`).
+    CreateThenDelete,
     Delete,
+}
+
+impl Action {
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+}
+
+/// Which plan to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Make what exists match the stack.
+    Apply,
+    /// Delete everything in state.
+    Destroy,
 }
 
 /// The attributes of one resource as read from AWS, or `None` where it is gone.
@@ -44,13 +62,11 @@ pub struct Change {
     pub replace_because: Vec<String>,
     /// Why, when it is not plain from the stack file.
     pub reason: Option<String>,
-    /// A replacement creates first and deletes after (see `TypeSchema`).
-    pub create_before_destroy: bool,
     /// This change deletes the object a create-before-destroy replacement left.
     pub deposed: bool,
     /// An operation an earlier apply started and did not see finish (`create`,
     /// `update`, `delete`): apply waits for it first.
-    pub pending: Option<String>,
+    pub pending: Option<Operation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,7 +152,7 @@ impl Plan {
             match ch.action {
                 Action::Create => c.add += 1,
                 Action::Update => c.change += 1,
-                Action::Replace => {
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
                     c.add += 1;
                     c.destroy += 1;
                 }
@@ -161,7 +177,7 @@ impl Plan {
                 .resources
                 .get(&c.address)
                 .is_some_and(|r| r.prevent_destroy);
-            if protected && matches!(c.action, Action::Delete | Action::Replace) && !c.deposed {
+            if protected && (c.action == Action::Delete || c.action.is_replace()) && !c.deposed {
                 self.problems.push(format!(
                     "{} has prevent_destroy set, and this plan would {} it",
                     c.address,
@@ -195,7 +211,7 @@ impl Plan {
             recovered: self.recovered.clone(),
         };
         for c in &mut plan.changes {
-            let Some(schema) = crate::aws::registry::schema(&c.address.ty) else {
+            let Some(schema) = crate::types::schema(&c.address.ty) else {
                 continue;
             };
             for side in [&mut c.before, &mut c.after].into_iter().flatten() {
@@ -221,7 +237,7 @@ impl Plan {
         if let Some(a) = self.labels.get(s) {
             return a.clone();
         }
-        if let Some(r) = crate::stack::reference::references(value).first() {
+        if let Some(r) = crate::types::reference::references(value).first() {
             return r.address.to_string();
         }
         match s.split_once(":targetgroup/") {

@@ -8,7 +8,9 @@ use super::Plan;
 use crate::state::State;
 
 pub const FORMAT: &str = "infra-saved-plan";
-pub const VERSION: u32 = 1;
+/// 2: a replacement's order is in its action (`delete_then_create`,
+/// `create_then_delete`).
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

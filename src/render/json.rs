@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::plan::{Action, Plan};
-use crate::stack::reference;
+use crate::types::reference;
 
 pub const FORMAT_VERSION: &str = "1";
 
@@ -19,8 +19,8 @@ pub fn render(plan: &Plan) -> String {
                 Action::NoOp => &["no-op"],
                 Action::Create => &["create"],
                 Action::Update => &["update"],
-                Action::Replace if c.create_before_destroy => &["create", "delete"],
-                Action::Replace => &["delete", "create"],
+                Action::CreateThenDelete => &["create", "delete"],
+                Action::DeleteThenCreate => &["delete", "create"],
                 Action::Delete => &["delete"],
             };
             let after_unknown: Vec<&String> = c

@@ -16,7 +16,7 @@ pub const LIMIT: usize = 65_536;
 fn risk(plan: &Plan, c: &Change) -> u8 {
     match c.action {
         Action::Delete => 5,
-        Action::Replace => 4,
+        Action::DeleteThenCreate | Action::CreateThenDelete => 4,
         _ if !attention(plan, c).is_empty() => 3,
         Action::Update => 2,
         Action::Create => 1,
@@ -33,7 +33,7 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
             out.push(format!("`{a}`: the object it replaced is destroyed"))
         }
         Action::Delete => out.push(format!("`{a}` is **destroyed**")),
-        Action::Replace => out.push(format!(
+        Action::DeleteThenCreate | Action::CreateThenDelete => out.push(format!(
             "`{a}` is **replaced** (because of {})",
             c.replace_because
                 .iter()
@@ -173,7 +173,7 @@ pub fn render(plan: &Plan) -> String {
             let verb = match ch.action {
                 Action::Create => "create",
                 Action::Update => "update",
-                Action::Replace => "replace",
+                Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
                 Action::Delete => "destroy",
                 Action::NoOp => "wait",
             };

@@ -5,10 +5,10 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use crate::aws::registry;
 use crate::plan::{Action, Change, Plan, rollout};
-use crate::stack::reference;
-use crate::stack::schema::Kind;
+use crate::types::Operation;
+use crate::types::reference;
+use crate::types::schema::Kind;
 
 pub struct Style {
     pub color: bool,
@@ -46,11 +46,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             out,
             "  # {} is still being {} in AWS (an earlier apply stopped while waiting): infra waits for it first\n",
             change.address,
-            match change.pending.as_deref() {
-                Some("create") => "created",
-                Some("delete") => "deleted",
-                _ => "updated",
-            }
+            change.pending.map_or("updated", Operation::in_aws)
         );
     }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
@@ -71,7 +67,12 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
     let (marker, verb, code) = match change.action {
         Action::Create => ("  +", "will be created", "32"),
         Action::Update => ("  ~", "will be updated in place", "33"),
-        Action::Replace => ("-/+", "must be replaced", "35"),
+        Action::DeleteThenCreate => ("-/+", "must be replaced", "35"),
+        Action::CreateThenDelete => (
+            "-/+",
+            "must be replaced (the new one is created first)",
+            "35",
+        ),
         Action::Delete => ("  -", "will be destroyed", "31"),
         Action::NoOp => return,
     };
@@ -88,18 +89,13 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
         let _ = writeln!(out, "{} {a} (replaced object)", style.paint(code, marker));
         return;
     }
-    let verb = if change.action == Action::Replace && change.create_before_destroy {
-        "must be replaced (the new one is created first)"
-    } else {
-        verb
-    };
     let _ = writeln!(out, "  # {a} {verb}{because}");
     let _ = writeln!(out, "{} {a}", style.paint(code, marker));
-    let schema = registry::schema(&a.ty);
+    let schema = crate::types::schema(&a.ty);
     let kind = |name: &str| schema.and_then(|s| s.attr(name)).map(|x| &x.kind);
     match change.action {
         Action::Create => {
-            let after = change.after.as_ref().expect("a create has after");
+            let Some(after) = &change.after else { return };
             for (k, v) in after {
                 match v {
                     Value::Null => {}
@@ -138,9 +134,10 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
                 }
             }
         }
-        Action::Update | Action::Replace => {
-            let before = change.before.as_ref().expect("an update has before");
-            let after = change.after.as_ref().expect("an update has after");
+        Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
+            let (Some(before), Some(after)) = (&change.before, &change.after) else {
+                return;
+            };
             for k in &change.changed {
                 let forces = if change.replace_because.contains(k) {
                     "  # forces replacement"

@@ -4,68 +4,16 @@
 //! against the resource schemas and reports every problem at once.
 
 pub mod diag;
-pub mod policy;
-pub mod reference;
-pub mod schema;
 mod validate;
 
-pub use validate::parse_ports;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use diag::{Loc, StackErrors};
-pub use reference::Reference;
-pub use schema::TypeSchema;
 
-/// `TYPE.NAME`: the stack author's handle on one resource.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Address {
-    pub ty: String,
-    pub name: String,
-}
-
-impl Address {
-    pub fn new(ty: &str, name: &str) -> Address {
-        Address {
-            ty: ty.to_string(),
-            name: name.to_string(),
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Address> {
-        let (ty, name) = s.split_once('.')?;
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        };
-        (ok(ty) && ok(name)).then(|| Address::new(ty, name))
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.ty, self.name)
-    }
-}
-
-impl Serialize for Address {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Address {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Address::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad address {s:?}")))
-    }
-}
+use crate::types::reference;
+use crate::types::{Address, Timeouts, TypeSchema};
 
 /// One declared resource, validated: defaults filled in, tags merged.
 #[derive(Debug, Clone)]
@@ -76,8 +24,8 @@ pub struct Resource {
     pub attrs: Map<String, Value>,
     /// Edges added by hand with `depends_on`.
     pub depends_on: BTreeSet<Address>,
-    /// `timeouts:` in seconds, by phase (`create`, `update`, `delete`).
-    pub timeouts: BTreeMap<String, u64>,
+    /// `timeouts:`, in seconds, by phase.
+    pub timeouts: Timeouts,
     /// `prevent_destroy: true`: any plan that would delete or replace it fails.
     pub prevent_destroy: bool,
     /// Where the resource's key sits in the file.
@@ -146,28 +94,6 @@ pub struct Stack {
     /// The file as given (for messages) and its text.
     pub file: String,
     pub text: String,
-}
-
-/// Why a stack could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("cannot read stack file {file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Invalid(#[from] StackErrors),
-}
-
-/// Reads and validates a stack file; warnings come back beside the stack.
-pub fn load(path: &Path) -> Result<(Stack, Vec<diag::Problem>), LoadError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    Ok(parse(&file, &text)?)
 }
 
 /// Validates stack text. Pure: no file system, no network.

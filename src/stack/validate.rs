@@ -6,10 +6,11 @@ use marked_yaml::{LoaderOptions, Node, Span};
 use serde_json::{Map, Value};
 
 use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
-use super::reference::{self, Piece};
-use super::schema::{Attr, Kind, NameDefault};
-use super::{Address, Resource, Stack, StateConfig};
-use crate::aws::registry;
+use super::{Resource, Stack, StateConfig};
+use crate::types;
+use crate::types::reference::{self, Piece};
+use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
+use crate::types::{Address, Timeouts};
 
 const TOP_KEYS: &[&str] = &["stack", "region", "state", "tags", "resources", "outputs"];
 const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
@@ -386,12 +387,12 @@ impl Validator {
             );
             return None;
         };
-        let Some(schema) = registry::schema(&address.ty) else {
-            let hint = did_you_mean(&address.ty, registry::SCHEMAS.iter().map(|s| s.name))
+        let Some(schema) = types::schema(&address.ty) else {
+            let hint = did_you_mean(&address.ty, types::SCHEMAS.iter().map(|s| s.name))
                 .unwrap_or_else(|| {
                     format!(
                         "known types: {}",
-                        registry::SCHEMAS
+                        types::SCHEMAS
                             .iter()
                             .map(|s| s.name)
                             .collect::<Vec<_>>()
@@ -438,7 +439,7 @@ impl Validator {
         };
         let timeouts = match map.get_node("timeouts") {
             Some(t) => self.timeouts(t),
-            None => BTreeMap::new(),
+            None => Timeouts::default(),
         };
         let mut attrs = self.object(
             map,
@@ -516,8 +517,8 @@ impl Validator {
     }
 
     /// `timeouts: { create: 30m, update: 1h, delete: 900s }`, in seconds.
-    fn timeouts(&mut self, node: &Node) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
+    fn timeouts(&mut self, node: &Node) -> Timeouts {
+        let mut out = Timeouts::default();
         let Some(m) = node.as_mapping() else {
             let loc = self.node_loc(node);
             self.d.error(
@@ -528,18 +529,18 @@ impl Validator {
             return out;
         };
         for (k, v) in m.iter() {
-            if !["create", "update", "delete"].contains(&k.as_str()) {
-                let loc = self.key_loc(k);
-                self.d.error(
-                    loc,
-                    format!("unknown timeout `{}`", k.as_str()),
-                    did_you_mean(k.as_str(), ["create", "update", "delete"]),
-                );
-                continue;
-            }
-            match v.as_scalar().and_then(|s| parse_duration(s.as_str())) {
+            let secs = v.as_scalar().and_then(|s| parse_duration(s.as_str()));
+            match secs {
+                _ if !["create", "update", "delete"].contains(&k.as_str()) => {
+                    let loc = self.key_loc(k);
+                    self.d.error(
+                        loc,
+                        format!("unknown timeout `{}`", k.as_str()),
+                        did_you_mean(k.as_str(), ["create", "update", "delete"]),
+                    );
+                }
                 Some(secs) => {
-                    out.insert(k.as_str().to_string(), secs);
+                    out.set(k.as_str(), secs);
                 }
                 None => {
                     let loc = self.node_loc(v);
@@ -830,7 +831,7 @@ impl Validator {
 
     /// Attribute combinations that must differ between resources of one type.
     fn check_unique(&mut self, resources: &BTreeMap<Address, Resource>) {
-        for schema in registry::SCHEMAS {
+        for schema in types::SCHEMAS {
             for fields in schema.unique {
                 let mut seen: HashMap<String, &Address> = HashMap::new();
                 for r in resources.values().filter(|r| r.schema.name == schema.name) {
@@ -873,9 +874,8 @@ impl Validator {
                     // Declared but invalid: its own errors say why.
                     continue;
                 }
-                if registry::schema(&r.address.ty).is_none() && !r.attr.is_empty() {
-                    let hint =
-                        did_you_mean(&r.address.ty, registry::SCHEMAS.iter().map(|s| s.name));
+                if types::schema(&r.address.ty).is_none() && !r.attr.is_empty() {
+                    let hint = did_you_mean(&r.address.ty, types::SCHEMAS.iter().map(|s| s.name));
                     self.d.error(
                         loc,
                         format!("reference to unknown resource type `{}`", r.address.ty),
@@ -977,19 +977,4 @@ fn parse_duration(s: &str) -> Option<u64> {
         _ => return None,
     };
     (secs > 0).then_some(secs)
-}
-
-/// Parses `"N"` or `"N-M"` into an inclusive range.
-pub fn parse_ports(s: &str) -> Result<(u16, u16), String> {
-    let (a, b) = s.split_once('-').unwrap_or((s, s));
-    let parse = |p: &str| {
-        p.trim()
-            .parse::<u16>()
-            .map_err(|_| format!("`{}` is not a port number 0..65535", p.trim()))
-    };
-    let (from, to) = (parse(a)?, parse(b)?);
-    if from > to {
-        return Err(format!("{from} is above {to}"));
-    }
-    Ok((from, to))
 }

@@ -1,18 +1,19 @@
-//! What `infra` knows it manages: the state model and its local backend.
+//! What `infra` knows it manages: the state model, and where it is kept (a
+//! local file or an S3 object, each with its lock). Only the journal
+//! (`src/apply/journal.rs`) writes a state.
 
+mod local;
 mod lock;
 mod s3;
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::stack::Address;
+use crate::types::{Address, Operation};
 
+pub use local::LocalBackend;
 pub use lock::{DEFAULT_LEASE, Lock, LockInfo, lease};
 pub use s3::{S3Backend, S3Place};
 
@@ -38,9 +39,7 @@ pub struct State {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Intent {
-    /// `create`, `update`, `update-rules`, `delete`, `delete-rules` or
-    /// `delete-deposed`.
-    pub operation: String,
+    pub operation: Operation,
     /// The idempotency token passed to the API, where it takes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -82,7 +81,7 @@ pub struct ResourceState {
 #[serde(deny_unknown_fields)]
 pub struct Pending {
     /// `create`, `update` or `delete`.
-    pub operation: String,
+    pub operation: Operation,
     pub since: String,
 }
 
@@ -93,19 +92,10 @@ pub fn now() -> String {
 
 impl Pending {
     /// An operation of this phase, accepted now.
-    pub fn new(phase: crate::aws::wait::Phase) -> Pending {
+    pub fn new(operation: Operation) -> Pending {
         Pending {
-            operation: phase.name().to_string(),
+            operation: operation.phase(),
             since: now(),
-        }
-    }
-
-    pub fn phase(&self) -> crate::aws::wait::Phase {
-        use crate::aws::wait::Phase;
-        match self.operation.as_str() {
-            "create" => Phase::Create,
-            "delete" => Phase::Delete,
-            _ => Phase::Update,
         }
     }
 }
@@ -126,8 +116,65 @@ pub struct RolloutRecord {
     pub from: BTreeMap<String, i64>,
     pub to: BTreeMap<String, i64>,
     pub steps: Vec<RolloutStep>,
-    /// `in progress`, `complete`, `reverted: ...` or `interrupted at step N`.
-    pub outcome: String,
+    pub outcome: RolloutOutcome,
+}
+
+/// How a rollout ended, or that it has not. State keeps it as one line of text
+/// (`in progress`, `complete`, `reverted before step 3 of 3 (100%): ...`,
+/// `interrupted after step 1 of 3`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum RolloutOutcome {
+    InProgress,
+    Complete,
+    /// The weights went back to where they were; why, and before which step.
+    Reverted(String),
+    /// Stopped by an interrupt after `after` of `of` steps.
+    Interrupted {
+        after: usize,
+        of: usize,
+    },
+}
+
+impl std::fmt::Display for RolloutOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RolloutOutcome::InProgress => f.write_str("in progress"),
+            RolloutOutcome::Complete => f.write_str("complete"),
+            RolloutOutcome::Reverted(why) => write!(f, "reverted {why}"),
+            RolloutOutcome::Interrupted { after, of } => {
+                write!(f, "interrupted after step {after} of {of}")
+            }
+        }
+    }
+}
+
+impl From<RolloutOutcome> for String {
+    fn from(o: RolloutOutcome) -> String {
+        o.to_string()
+    }
+}
+
+impl TryFrom<String> for RolloutOutcome {
+    type Error = String;
+    fn try_from(s: String) -> Result<RolloutOutcome, String> {
+        let interrupted = || {
+            let rest = s.strip_prefix("interrupted after step ")?;
+            let (after, of) = rest.split_once(" of ")?;
+            Some(RolloutOutcome::Interrupted {
+                after: after.parse().ok()?,
+                of: of.parse().ok()?,
+            })
+        };
+        match s.as_str() {
+            "in progress" => Ok(RolloutOutcome::InProgress),
+            "complete" => Ok(RolloutOutcome::Complete),
+            _ if s.starts_with("reverted ") => {
+                Ok(RolloutOutcome::Reverted(s["reverted ".len()..].to_string()))
+            }
+            _ => interrupted().ok_or_else(|| format!("unknown rollout outcome {s:?}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -285,122 +332,18 @@ impl Backend {
     /// Whether a state was read or has been written.
     pub fn exists(&self) -> bool {
         match self {
-            Backend::Local(l) => l.path.exists(),
+            Backend::Local(l) => l.exists(),
             Backend::S3(s) => s.exists(),
         }
     }
 
     /// Writes a serialised state (of this serial), only over the state as this
-    /// run last read or wrote it.
-    pub async fn write(&mut self, json: Vec<u8>, serial: u64) -> Result<(), StateError> {
+    /// run last read or wrote it. The journal is its one caller.
+    pub async fn write_state(&mut self, json: Vec<u8>, serial: u64) -> Result<(), StateError> {
         match self {
-            Backend::Local(l) => l.save(&json, serial),
-            Backend::S3(s) => s.save(json, serial).await,
+            Backend::Local(l) => l.write_state(&json, serial),
+            Backend::S3(s) => s.write_state(json, serial).await,
         }
-    }
-}
-
-/// The state as a JSON file on local disk.
-pub struct LocalBackend {
-    pub path: PathBuf,
-    /// The serial of the file as last read or written; `None` when there was none.
-    seen: Option<u64>,
-}
-
-impl LocalBackend {
-    pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend {
-            path: path.into(),
-            seen: None,
-        }
-    }
-
-    fn name(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    fn io(&self, source: std::io::Error) -> StateError {
-        StateError::Io {
-            path: self.name(),
-            source,
-        }
-    }
-
-    pub fn lock_path(&self) -> PathBuf {
-        let mut p = self.path.clone().into_os_string();
-        p.push(".lock");
-        p.into()
-    }
-
-    pub fn backup_path(&self) -> PathBuf {
-        let mut p = self.path.clone().into_os_string();
-        p.push(".backup");
-        p.into()
-    }
-
-    /// Reads the state; `None` when there is none yet.
-    pub fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(e)),
-        };
-        let state = parse(&self.name(), &text)?;
-        if state.stack != stack {
-            return Err(StateError::WrongStack {
-                path: self.name(),
-                found: state.stack,
-                expected: stack.to_string(),
-            });
-        }
-        self.seen = Some(state.serial);
-        Ok(Some(state))
-    }
-
-    /// The serial of the file on disk now.
-    fn serial_on_disk(&self) -> Result<Option<u64>, StateError> {
-        match fs::read_to_string(&self.path) {
-            Ok(t) => Ok(serde_json::from_str::<Value>(&t)
-                .ok()
-                .and_then(|v| v.get("serial").and_then(Value::as_u64))
-                .or(Some(u64::MAX))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io(e)),
-        }
-    }
-
-    /// Writes atomically: temp file, fsync, rename, and only over the file as it
-    /// was last read or written. The previous file is kept as `<path>.backup`.
-    /// Mode 0600.
-    fn save(&mut self, json: &[u8], serial: u64) -> Result<(), StateError> {
-        if self.serial_on_disk()? != self.seen {
-            return Err(StateError::Stale {
-                path: self.name(),
-                serial,
-            });
-        }
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir).map_err(|e| self.io(e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".infra-state")
-            .permissions(permissions())
-            .tempfile_in(&dir)
-            .map_err(|e| self.io(e))?;
-        tmp.write_all(json).map_err(|e| self.io(e))?;
-        tmp.as_file().sync_all().map_err(|e| self.io(e))?;
-        if self.path.exists() {
-            fs::copy(&self.path, self.backup_path()).map_err(|e| self.io(e))?;
-            set_private(&self.backup_path());
-        }
-        tmp.persist(&self.path).map_err(|e| self.io(e.error))?;
-        if let Ok(d) = fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        self.seen = Some(serial);
-        Ok(())
     }
 }
 
@@ -435,19 +378,4 @@ pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
         path: path.to_string(),
         reason: e.to_string(),
     })
-}
-
-#[cfg(unix)]
-fn permissions() -> fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn permissions() -> fs::Permissions {
-    fs::metadata(".").map(|m| m.permissions()).expect("cwd")
-}
-
-fn set_private(path: &Path) {
-    let _ = fs::set_permissions(path, permissions());
 }

@@ -30,11 +30,11 @@ impl S3Place {
         }
     }
 
-    pub fn sdk_error<E>(&self, operation: &str, e: SdkError<E, HttpResponse>) -> StateError
+    pub fn sdk_error<E>(&self, operation: &'static str, e: SdkError<E, HttpResponse>) -> StateError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.error(crate::aws::aws_error(operation, e).to_string())
+        self.error(crate::aws::api(operation)(e).to_string())
     }
 
     /// Deletes the object, if it is still as it was at `etag`.
@@ -74,7 +74,7 @@ impl S3Place {
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-                if crate::aws::code(&e) == "NoSuchBucket" {
+                if e.code() == Some("NoSuchBucket") {
                     return Err(self.error(format!(
                         "the bucket {} does not exist; create it (with versioning) before keeping state in it",
                         self.bucket
@@ -89,7 +89,7 @@ impl S3Place {
 
 /// Whether AWS refused a conditional request because its condition failed.
 pub fn is_precondition_failed<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    crate::aws::code(e) == "PreconditionFailed"
+    e.code() == Some("PreconditionFailed")
         || e.raw_response().is_some_and(|r| r.status().as_u16() == 412)
 }
 
@@ -133,7 +133,11 @@ impl S3Backend {
         self.etag.is_some()
     }
 
-    pub async fn save(&mut self, json: Vec<u8>, serial: u64) -> Result<(), StateError> {
+    pub(super) async fn write_state(
+        &mut self,
+        json: Vec<u8>,
+        serial: u64,
+    ) -> Result<(), StateError> {
         let mut put = self
             .place
             .client

@@ -3,12 +3,38 @@
 
 use std::path::Path;
 
-use infra::apply::{Op, build_steps};
+use infra::apply::{Work, build_steps};
 use infra::graph::Graph;
 use infra::plan::{self, Action, Observed};
 use infra::render::text::{Style, render};
-use infra::stack::{self, Address};
+use infra::stack;
 use infra::state::{self, State};
+use infra::types::Operation::{Create, Delete, DeleteDeposed, DeleteRules, Update};
+use infra::types::{Address, Operation};
+
+/// A snapshot under the name it had when these tests were `tests/core.rs`.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!(format!("core__{}", $name), $value));
+    }};
+}
+
+/// The step of `address` that does `op`.
+fn step_of(steps: &[infra::apply::Step], address: &str, op: Operation) -> usize {
+    steps
+        .iter()
+        .position(|s| s.address.to_string() == address && s.work == Work::Run(op))
+        .unwrap()
+}
+
+/// A stack file, parsed and validated.
+fn load(path: &Path) -> (stack::Stack, Vec<stack::diag::Problem>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    stack::parse(&path.display().to_string(), &text).unwrap()
+}
 
 fn data(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +45,7 @@ fn data(rel: &str) -> std::path::PathBuf {
 /// Every invalid stack is refused with located problems; the snapshot holds them all.
 #[test]
 fn invalid_stacks_are_reported_with_locations() {
-    insta::glob!("data/invalid/*.yaml", |path| {
+    insta::glob!("../data", "invalid/*.yaml", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let name = format!("{}", path.file_name().unwrap().to_string_lossy());
         let errors = stack::parse(&name, &text).expect_err("the fixture is invalid");
@@ -31,7 +57,10 @@ fn invalid_stacks_are_reported_with_locations() {
                 p.message
             );
         }
-        insta::assert_snapshot!(errors.render(false));
+        snapshot!(
+            "invalid_stacks_are_reported_with_locations",
+            errors.render(false)
+        );
     });
 }
 
@@ -53,7 +82,7 @@ fn truncated_files_never_panic() {
 
 #[test]
 fn the_demo_stack_is_valid_with_defaults_and_tags() {
-    let (s, warnings) = stack::load(&data("../../stacks/demo.yaml")).unwrap();
+    let (s, warnings) = load(&data("../../stacks/demo.yaml"));
     assert!(warnings.is_empty());
     assert_eq!(s.resources.len(), 7);
     let sg = &s.resources[&Address::new("security_group", "alb")];
@@ -71,14 +100,17 @@ fn the_demo_stack_is_valid_with_defaults_and_tags() {
 
 #[test]
 fn mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable() {
-    let (s, _) = stack::load(&data("../../stacks/demo.yaml")).unwrap();
+    let (s, _) = load(&data("../../stacks/demo.yaml"));
     assert!(infra::graph::cycles(&s).is_empty());
     let g = Graph::build(&s);
     let order = g.creation_order();
     let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
     assert!(pos("vpc.main") < pos("subnet.public_a"));
     assert!(pos("vpc.main") < pos("security_group.alb"));
-    insta::assert_snapshot!(g.to_dot());
+    snapshot!(
+        "mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable",
+        g.to_dot()
+    );
 }
 
 /// A plan case: the stack file, the state captured from a real apply of the demo
@@ -123,7 +155,7 @@ fn actions(p: &plan::Plan) -> Vec<(String, Action)> {
 fn plans_render_as_text() {
     for case in ["noop", "edits", "three_updates", "vpc_replaced"] {
         let (_, _, p) = plan_case(case);
-        insta::assert_snapshot!(case, render(&p, &Style { color: false }));
+        snapshot!(case, render(&p, &Style { color: false }));
     }
 }
 
@@ -157,7 +189,7 @@ fn three_edits_are_three_updates_in_place() {
 fn edits_replace_delete_and_recreate() {
     let (_, state, p) = plan_case("edits");
     let subnet = p.change(&Address::new("subnet", "public_c")).unwrap();
-    assert_eq!(subnet.action, Action::Replace);
+    assert_eq!(subnet.action, Action::DeleteThenCreate);
     assert_eq!(subnet.replace_because, vec!["cidr_block"]);
     let repo = p.change(&Address::new("ecr_repository", "app")).unwrap();
     assert_eq!(repo.action, Action::Delete);
@@ -177,16 +209,14 @@ fn edits_replace_delete_and_recreate() {
 
     // The replacement deletes before it creates, and the repository goes on its own.
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&plan_case("edits").0)), &state);
-    let find = |a: &str, op: Op| {
-        steps
-            .iter()
-            .position(|s| s.address.to_string() == a && s.op == op)
-            .unwrap()
-    };
     assert!(
-        deps[find("subnet.public_c", Op::Create)].contains(&find("subnet.public_c", Op::Delete))
+        deps[step_of(&steps, "subnet.public_c", Create)].contains(&step_of(
+            &steps,
+            "subnet.public_c",
+            Delete
+        ))
     );
-    assert!(deps[find("ecr_repository.app", Op::Delete)].is_empty());
+    assert!(deps[step_of(&steps, "ecr_repository.app", Delete)].is_empty());
 }
 
 #[test]
@@ -204,20 +234,17 @@ fn a_replaced_vpc_replaces_what_sits_in_it() {
             .iter()
             .find(|c| c.address.to_string() == a)
             .unwrap();
-        assert_eq!(c.action, Action::Replace, "{a}");
+        assert_eq!(c.action, Action::DeleteThenCreate, "{a}");
     }
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
-    let find = |a: &str, op: Op| {
-        steps
-            .iter()
-            .position(|s| s.address.to_string() == a && s.op == op)
-            .unwrap()
-    };
     // Subnets and groups go before the VPC is deleted, and come back after it is made.
-    let vpc_delete = find("vpc.main", Op::Delete);
-    assert!(deps[vpc_delete].contains(&find("subnet.public_a", Op::Delete)));
-    assert!(deps[vpc_delete].contains(&find("security_group.alb", Op::Delete)));
-    assert!(deps[find("subnet.public_a", Op::Create)].contains(&find("vpc.main", Op::Create)));
+    let vpc_delete = step_of(&steps, "vpc.main", Delete);
+    assert!(deps[vpc_delete].contains(&step_of(&steps, "subnet.public_a", Delete)));
+    assert!(deps[vpc_delete].contains(&step_of(&steps, "security_group.alb", Delete)));
+    assert!(
+        deps[step_of(&steps, "subnet.public_a", Create)]
+            .contains(&step_of(&steps, "vpc.main", Create))
+    );
 }
 
 #[test]
@@ -232,13 +259,7 @@ fn destroy_runs_in_reverse_dependency_order() {
     let p = plan::plan_destroy(&state, &observed);
     assert_eq!(p.counts().destroy, 7);
     let (steps, deps) = build_steps(&p, None, &state);
-    let find = |a: &str, op: Op| {
-        steps
-            .iter()
-            .position(|s| s.address.to_string() == a && s.op == op)
-            .unwrap()
-    };
-    let vpc = find("vpc.main", Op::Delete);
+    let vpc = step_of(&steps, "vpc.main", Delete);
     for a in [
         "subnet.public_a",
         "subnet.public_c",
@@ -246,18 +267,24 @@ fn destroy_runs_in_reverse_dependency_order() {
         "security_group.nodes",
     ] {
         assert!(
-            deps[vpc].contains(&find(a, Op::Delete)),
+            deps[vpc].contains(&step_of(&steps, a, Delete)),
             "{a} before the VPC"
         );
     }
     // Each group's rules are revoked before the other group, which they reference, goes.
     assert!(
-        deps[find("security_group.alb", Op::Delete)]
-            .contains(&find("security_group.nodes", Op::DeleteDeferred))
+        deps[step_of(&steps, "security_group.alb", Delete)].contains(&step_of(
+            &steps,
+            "security_group.nodes",
+            DeleteRules
+        ))
     );
     assert!(
-        deps[find("security_group.nodes", Op::Delete)]
-            .contains(&find("security_group.alb", Op::DeleteDeferred))
+        deps[step_of(&steps, "security_group.nodes", Delete)].contains(&step_of(
+            &steps,
+            "security_group.alb",
+            DeleteRules
+        ))
     );
 }
 
@@ -296,15 +323,14 @@ fn cutover_plans_render_weights_as_a_split() {
         text.contains("rollout: 3 steps (25%, 50%, 100%), 60 s apart, gated by alarm cutover-5xx"),
         "{text}"
     );
-    insta::assert_snapshot!("cutover_weights", text);
+    snapshot!("cutover_weights", text);
 }
 
 #[test]
 fn a_target_group_in_use_is_replaced_create_before_destroy() {
     let (s, state, p) = plan_case_in("plan-cutover", "replaced_target_group");
     let tg = p.change(&Address::new("target_group", "eks")).unwrap();
-    assert_eq!(tg.action, Action::Replace);
-    assert!(tg.create_before_destroy);
+    assert_eq!(tg.action, Action::CreateThenDelete);
     // The listener and the rule that use it are updated in place to point at the new one.
     assert_eq!(
         p.change(&Address::new("listener", "http")).unwrap().action,
@@ -316,33 +342,31 @@ fn a_target_group_in_use_is_replaced_create_before_destroy() {
             .action,
         Action::Update
     );
-    insta::assert_snapshot!(
+    snapshot!(
         "cutover_replaced_target_group",
         render(&p, &Style { color: false })
     );
 
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
-    let find = |a: &str, op: Op| {
-        steps
-            .iter()
-            .position(|s| s.address.to_string() == a && s.op == op)
-            .unwrap()
-    };
-    let old_goes = find("target_group.eks", Op::DeleteDeposed);
-    assert!(deps[old_goes].contains(&find("target_group.eks", Op::Create)));
+    let old_goes = step_of(&steps, "target_group.eks", DeleteDeposed);
+    assert!(deps[old_goes].contains(&step_of(&steps, "target_group.eks", Create)));
     assert!(
-        deps[old_goes].contains(&find("listener.http", Op::Update)),
+        deps[old_goes].contains(&step_of(&steps, "listener.http", Update)),
         "the listener moves first"
     );
     assert!(
-        deps[old_goes].contains(&find("listener_rule.api", Op::Update)),
+        deps[old_goes].contains(&step_of(&steps, "listener_rule.api", Update)),
         "the rule moves first"
     );
     assert!(
-        deps[find("listener.http", Op::Update)].contains(&find("target_group.eks", Op::Create))
+        deps[step_of(&steps, "listener.http", Update)].contains(&step_of(
+            &steps,
+            "target_group.eks",
+            Create
+        ))
     );
     assert!(
-        !steps.iter().any(|s| s.op == Op::Delete),
+        !steps.iter().any(|s| s.work == Work::Run(Delete)),
         "nothing is deleted before its replacement exists"
     );
 }
@@ -372,8 +396,8 @@ fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
     );
     let (steps, _) = build_steps(&p, Some(&Graph::build(&s)), &state);
     assert_eq!(
-        steps.iter().map(|s| s.op).collect::<Vec<_>>(),
-        vec![Op::DeleteDeposed]
+        steps.iter().map(|s| s.work).collect::<Vec<_>>(),
+        vec![Work::Run(DeleteDeposed)]
     );
 }
 
@@ -385,14 +409,14 @@ fn plans_render_as_markdown_and_json() {
         ("plan-cutover", "replaced_target_group"),
     ] {
         let (_, _, p) = plan_case_in(dir, case);
-        insta::assert_snapshot!(
+        snapshot!(
             format!("{case}_markdown"),
             infra::render::markdown::render(&p)
         );
         let json = infra::render::json::render(&p);
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed["format_version"], "1");
-        insta::assert_snapshot!(format!("{case}_json"), json);
+        snapshot!(format!("{case}_json"), json);
     }
 }
 
@@ -531,7 +555,7 @@ fn a_plan_without_no_op_sides_renders_the_same_text_and_a_target_keeps_its_depen
         }
     }
     let (s, _, _) = plan_case("edits");
-    let target: stack::Address = stack::Address::parse("subnet.public_a").unwrap();
+    let target = Address::parse("subnet.public_a").unwrap();
     let closure = plan::target_closure(&s, std::slice::from_ref(&target));
     let names: Vec<String> = closure.iter().map(|a| a.to_string()).collect();
     assert_eq!(names, ["subnet.public_a", "vpc.main"]);

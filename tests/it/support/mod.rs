@@ -43,7 +43,7 @@ pub struct Proxy {
 impl Proxy {
     pub fn start(upstream: &str) -> Proxy {
         let port = free_port();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fault_proxy.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/fault_proxy.py");
         let child = Command::new(venv_python())
             .arg(script)
             .args([upstream, &port.to_string()])

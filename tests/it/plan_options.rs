@@ -1,9 +1,7 @@
 //! `plan --target` and `plan --refresh=false`, against moto through the counting
 //! proxy: what they read, and what they plan.
 
-mod support;
-
-use support::{Moto, Proxy, Workdir, demo_stack, last_line, runtime};
+use crate::support::{Moto, Proxy, Workdir, demo_stack, last_line, runtime};
 
 fn total(proxy: &Proxy) -> u64 {
     proxy.counts().values().filter_map(|v| v.as_u64()).sum()

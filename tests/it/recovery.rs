@@ -2,11 +2,9 @@
 //! moments; after each kill a plain apply finishes, and the emulator holds exactly
 //! one of each resource, every one of them in state.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{Moto, Workdir, inventory, stack_file, state_ids};
+use crate::support::{Moto, Workdir, inventory, stack_file, state_ids};
 
 /// A small deterministic generator; the seed is printed so that a failure can be
 /// replayed with INFRA_KILL_SEED.

@@ -1,8 +1,6 @@
 //! Saved plans against moto: applied exactly, refused when stale.
 
-mod support;
-
-use support::{Moto, Workdir, demo_stack, last_line, runtime};
+use crate::support::{Moto, Workdir, demo_stack, last_line, runtime};
 
 #[test]
 fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {

@@ -2,13 +2,11 @@
 //! where moto falls short (version updates, clusters that take time). Every check
 //! reads the emulator itself through the SDK.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
+use crate::support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
 use serde_json::json;
-use support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
 
 fn cluster(moto: &Moto) -> Option<aws_sdk_eks::types::Cluster> {
     let rt = runtime();

@@ -1,8 +1,6 @@
 //! State commands, refresh and prevent_destroy against moto.
 
-mod support;
-
-use support::{Moto, Workdir, demo_stack, last_line, runtime};
+use crate::support::{Moto, Workdir, demo_stack, last_line, runtime};
 
 #[test]
 fn state_list_show_rm_mv_and_refresh() {

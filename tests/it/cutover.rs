@@ -2,13 +2,11 @@
 //! group replaced while in use, and a progressive rollout that an alarm reverts.
 //! Every check reads the emulator through the SDK.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use support::{Moto, Workdir, last_line, runtime, stack_file};
+use crate::support::{Moto, Workdir, last_line, runtime, stack_file};
 
 /// A stack with the network, two target groups, an ALB and a listener whose
 /// forward is given; `extra` is appended under `resources:`.

@@ -2,10 +2,8 @@
 //! S3, throttling that loses nothing, and buckets that keep their objects unless
 //! told otherwise. Every check reads the emulator itself through the SDK.
 
-mod support;
-
+use crate::support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
 use serde_json::json;
-use support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
 
 /// Resources the emulator holds, by kind, as a count.
 fn census(moto: &Moto) -> Vec<(&'static str, usize)> {

@@ -1,12 +1,10 @@
 //! Shared state on S3 with lease locks, force-unlock, and import, against moto.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::{Moto, Proxy, Workdir, demo_stack, inventory, runtime, stack_file, state_ids};
 use aws_sdk_s3::primitives::ByteStream;
-use support::{Moto, Proxy, Workdir, demo_stack, inventory, runtime, stack_file, state_ids};
 
 const BUCKET: &str = "enza-infra-state";
 const KEY: &str = "stacks/demo.json";

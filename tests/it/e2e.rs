@@ -1,10 +1,8 @@
 //! The real binary against the moto emulator; every check looks at the emulator
 //! itself through the SDK.
 
-mod support;
-
+use crate::support::{Moto, Tripwire, Workdir, demo_stack, last_line, runtime};
 use aws_sdk_ec2::types::Filter;
-use support::{Moto, Tripwire, Workdir, demo_stack, last_line, runtime};
 
 fn tagged(f: &str) -> Filter {
     Filter::builder().name(f).values("demo").build()
@@ -540,7 +538,7 @@ resources:
 #[test]
 fn throttling_and_dropped_connections_are_retried_without_duplicates() {
     let moto = Moto::start();
-    let proxy = support::Proxy::start(&moto.url);
+    let proxy = crate::support::Proxy::start(&moto.url);
     proxy.rules(serde_json::json!([
         {"op": "CreateVpc", "action": "error", "status": 400, "code": "RequestLimitExceeded", "times": 2},
         {"op": "CreateSecurityGroup", "action": "error", "status": 503, "code": "ServiceUnavailable", "times": 1},

@@ -1,6 +1,6 @@
 //! The shape of each resource type: which attributes it takes, of what kind, which
 //! force a replacement, and what it exports. Pure data; the per-type files in
-//! `src/aws/` declare one `TypeSchema` each.
+//! `src/types/` declare one `TypeSchema` each.
 
 /// What a value must look like.
 #[derive(Debug)]
@@ -194,6 +194,20 @@ impl TypeSchema {
         }
     }
 
+    /// Copies the attributes kept only in state (`force_destroy`: no AWS call
+    /// reads them) from what was asked for into what was read.
+    pub fn keep_local(
+        &self,
+        observed: &mut serde_json::Map<String, serde_json::Value>,
+        asked: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        for attr in self.attrs.iter().filter(|a| a.local) {
+            if let Some(v) = asked.get(attr.name) {
+                observed.insert(attr.name.to_string(), v.clone());
+            }
+        }
+    }
+
     pub fn has_deferred(&self) -> bool {
         self.attrs.iter().any(|a| a.deferred)
     }
@@ -220,4 +234,19 @@ impl Default {
             Default::Json(s) => serde_json::from_str(s).ok(),
         }
     }
+}
+
+/// Parses `"N"` or `"N-M"` into an inclusive range.
+pub fn parse_ports(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let parse = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("`{}` is not a port number 0..65535", p.trim()))
+    };
+    let (from, to) = (parse(a)?, parse(b)?);
+    if from > to {
+        return Err(format!("{from} is above {to}"));
+    }
+    Ok((from, to))
 }

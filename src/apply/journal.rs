@@ -1,0 +1,230 @@
+//! The journal: the one owner of the state and the only code that writes it.
+//!
+//! Every change goes through `Journal::write`: the state is changed and
+//! serialised (with the serial bumped) under the journal's lock, then written to
+//! the backend after that lock is released, so that steps finishing at once do
+//! not queue behind each other's I/O. Writes go one at a time, and a write that
+//! a later snapshot already covers is skipped (coalescing): when `write`
+//! returns, what it committed is saved either way. The named operations
+//! (`intend`, `record`, `forget`, ...) are what apply does around each mutating
+//! call: an intent before it, the result after it.
+
+use tokio::sync::Mutex;
+
+use crate::state::{
+    Backend, Deposed, Intent, Pending, ResourceState, RolloutRecord, State, StateError, now,
+};
+use crate::types::{Address, Attrs, Operation};
+
+pub struct Journal {
+    state: Mutex<Snapshot>,
+    writer: Mutex<Writer>,
+    existed: bool,
+    location: String,
+}
+
+/// The state and the number of its last committed snapshot.
+struct Snapshot {
+    state: State,
+    seq: u64,
+}
+
+struct Writer {
+    backend: Backend,
+    /// The number of the last snapshot written.
+    written: u64,
+    /// How many writes reached the backend.
+    writes: u64,
+}
+
+impl Journal {
+    pub fn new(backend: Backend, state: State) -> Journal {
+        Journal {
+            existed: backend.exists(),
+            location: backend.location(),
+            state: Mutex::new(Snapshot { state, seq: 0 }),
+            writer: Mutex::new(Writer {
+                backend,
+                written: 0,
+                writes: 0,
+            }),
+        }
+    }
+
+    /// Where the state is, as `--state` takes it.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Whether a state was read before this run.
+    pub fn existed(&self) -> bool {
+        self.existed
+    }
+
+    /// The state, to change in memory before a run (recovery, a refresh that
+    /// forgets what is gone); `save` writes it.
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state.get_mut().state
+    }
+
+    /// The state as it is now (while nothing runs).
+    pub fn state(&mut self) -> &State {
+        &self.state.get_mut().state
+    }
+
+    pub fn into_state(self) -> State {
+        self.state.into_inner().state
+    }
+
+    /// Reads the state under the journal's lock.
+    pub async fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.state.lock().await.state)
+    }
+
+    /// How many writes reached the backend.
+    pub async fn writes(&self) -> u64 {
+        self.writer.lock().await.writes
+    }
+
+    /// Whether a state exists or has been written by this run.
+    pub async fn exists(&self) -> bool {
+        self.existed || self.state.lock().await.seq > 0
+    }
+
+    /// Changes the state and saves it: the one path of every state write.
+    pub async fn write(&self, change: impl FnOnce(&mut State)) -> Result<(), StateError> {
+        let (seq, serial, json) = {
+            let mut snap = self.state.lock().await;
+            change(&mut snap.state);
+            snap.state.serial += 1;
+            snap.seq += 1;
+            let mut json = serde_json::to_vec_pretty(&snap.state).expect("state serialises");
+            json.push(b'\n');
+            (snap.seq, snap.state.serial, json)
+        };
+        let mut w = self.writer.lock().await;
+        if w.written >= seq {
+            return Ok(());
+        }
+        w.backend.write_state(json, serial).await?;
+        w.written = seq;
+        w.writes += 1;
+        Ok(())
+    }
+
+    /// Saves the state as it is.
+    pub async fn save(&self) -> Result<(), StateError> {
+        self.write(|_| {}).await
+    }
+
+    /// Before a mutating call: what it is about to do. A create keeps what it
+    /// asked for and its token, by which an interrupted create is found again.
+    pub async fn intend(
+        &self,
+        address: &Address,
+        operation: Operation,
+        token: Option<String>,
+        attributes: Attrs,
+    ) -> Result<(), StateError> {
+        let intent = Intent {
+            operation,
+            token,
+            since: now(),
+            attributes,
+        };
+        self.write(|s| {
+            s.intents.insert(address.clone(), intent);
+        })
+        .await
+    }
+
+    /// After a call: the resource as it is now, its intent resolved. A
+    /// create-before-destroy replacement keeps the object it replaces as
+    /// `deposed` until that is deleted; an operation AWS accepted and has not
+    /// finished is marked `pending`.
+    pub async fn record(
+        &self,
+        mut resource: ResourceState,
+        address: &Address,
+        replacing: bool,
+        pending: Option<Operation>,
+    ) -> Result<(), StateError> {
+        self.write(|s| {
+            let (deposed, rollout) = match s.resources.get(address) {
+                Some(p) if p.id == resource.id => (p.deposed.clone(), p.rollout.clone()),
+                Some(p) if replacing && p.deposed.is_none() => (
+                    Some(Deposed {
+                        id: p.id.clone(),
+                        attributes: p.attributes.clone(),
+                    }),
+                    None,
+                ),
+                Some(p) => (p.deposed.clone(), None),
+                None => (None, None),
+            };
+            resource.deposed = deposed;
+            resource.rollout = rollout;
+            resource.pending = pending.map(Pending::new);
+            s.resources.insert(address.clone(), resource);
+            s.intents.remove(address);
+        })
+        .await
+    }
+
+    /// Marks that AWS accepted an operation that is not finished, or that it has
+    /// finished (`None`).
+    pub async fn set_pending(
+        &self,
+        address: &Address,
+        pending: Option<Operation>,
+    ) -> Result<(), StateError> {
+        self.write(|s| {
+            if let Some(r) = s.resources.get_mut(address) {
+                r.pending = pending.map(Pending::new);
+            }
+        })
+        .await
+    }
+
+    /// The intent of a call that finished with nothing else to record.
+    pub async fn resolve(&self, address: &Address) -> Result<(), StateError> {
+        self.write(|s| {
+            s.intents.remove(address);
+        })
+        .await
+    }
+
+    /// After a delete: the resource is gone.
+    pub async fn forget(&self, address: &Address) -> Result<(), StateError> {
+        self.write(|s| {
+            s.resources.remove(address);
+            s.intents.remove(address);
+        })
+        .await
+    }
+
+    /// After the replaced object of a create-before-destroy replacement is gone.
+    pub async fn forget_deposed(&self, address: &Address) -> Result<(), StateError> {
+        self.write(|s| {
+            if let Some(r) = s.resources.get_mut(address) {
+                r.deposed = None;
+            }
+            s.intents.remove(address);
+        })
+        .await
+    }
+
+    /// A rollout's record, after each of its steps.
+    pub async fn rollout(
+        &self,
+        address: &Address,
+        record: &RolloutRecord,
+    ) -> Result<(), StateError> {
+        self.write(|s| {
+            if let Some(r) = s.resources.get_mut(address) {
+                r.rollout = Some(record.clone());
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,302 @@
+//! One function per operation of a step. Each writes its intent to the journal
+//! before the mutating call and its result after, and reads what AWS made back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::{Journal, Step, Work, resource_state, rollout};
+use crate::graph::Part;
+use crate::observe::Observer;
+use crate::plan::{Action, Plan};
+use crate::provider::{OpContext, Provider, Registry};
+use crate::stack::Stack;
+use crate::state::ResourceState;
+use crate::types::reference::{self, Reference};
+use crate::types::{Address, Attrs, Operation, Timeouts};
+
+use Operation::{Create, Delete, DeleteDeposed, DeleteRules, Update, UpdateRules};
+
+/// What every step of one run shares.
+pub(super) struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub observer: &'a Arc<dyn Observer>,
+    pub journal: &'a Journal,
+    /// `None` for a destroy.
+    pub stack: Option<&'a Stack>,
+    pub plan: &'a Plan,
+    /// Turns true on Ctrl-C: long steps (a rollout's pauses) stop where they are.
+    pub interrupt: watch::Receiver<bool>,
+}
+
+/// Carries out one step. Returns a detail for the progress line.
+pub(super) async fn run(ctx: &Ctx<'_>, step: &Step) -> anyhow::Result<String> {
+    let a = &step.address;
+    match step.work {
+        Work::Run(Create) => create(ctx, a).await,
+        Work::Run(Update) => update(ctx, a).await,
+        Work::Run(UpdateRules) => update_rules(ctx, a).await,
+        Work::Run(DeleteRules) => delete_rules(ctx, a).await,
+        Work::Run(DeleteDeposed) => delete_deposed(ctx, a).await,
+        Work::Run(Delete) => delete(ctx, a).await,
+        Work::Resume => resume(ctx, a).await,
+    }
+}
+
+async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    let mut after = ctx.desired(a, Part::Main).await?;
+    provider.prepare(&mut after);
+    let token = uuid::Uuid::new_v4().to_string();
+    ctx.journal
+        .intend(a, Create, Some(token.clone()), after.clone())
+        .await?;
+    let op = ctx.op(a, Some(token));
+    let id = provider.create(&op, &after).await?;
+    // What was asked for stands in until it can be read back.
+    let mut known = after.clone();
+    known.insert("id".to_string(), Value::String(id.clone()));
+    if provider.waits() {
+        // AWS accepted it: a run killed while waiting resumes the wait.
+        ctx.record(a, &id, known.clone(), &after, Some(Create))
+            .await?;
+    }
+    let rest = async {
+        provider.wait(&op, &id, Create).await?;
+        let observed = read_back(provider, &id).await?;
+        provider.update(&op, &id, &observed, &after).await?;
+        read_back(provider, &id).await
+    };
+    match rest.await {
+        Ok(observed) => ctx.record(a, &id, observed, &after, None).await?,
+        Err(e) => {
+            // It exists: state keeps it, and the next plan finishes it.
+            ctx.record(a, &id, known, &after, None).await?;
+            return Err(e);
+        }
+    }
+    Ok(format!(" (id {id})"))
+}
+
+async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    let after = ctx.desired(a, Part::Main).await?;
+    let id = ctx.in_state(a).await?.id;
+    let before = ctx.before(a);
+    if rollout::applies(&before, &after) {
+        return Box::pin(rollout::run(ctx, a, &id, &before, &after)).await;
+    }
+    ctx.journal.intend(a, Update, None, Attrs::new()).await?;
+    let op = ctx.op(a, None);
+    provider.update(&op, &id, &before, &after).await?;
+    if provider.waits() {
+        // AWS accepted it: a run killed while waiting resumes the wait.
+        ctx.journal.set_pending(a, Some(Update)).await?;
+        provider.wait(&op, &id, Update).await?;
+    }
+    let observed = read_back(provider, &id).await?;
+    ctx.record(a, &id, observed, &after, None).await?;
+    Ok(String::new())
+}
+
+async fn update_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    let after = ctx.desired(a, Part::Deferred).await?;
+    let id = ctx.in_state(a).await?.id;
+    ctx.journal
+        .intend(a, UpdateRules, None, Attrs::new())
+        .await?;
+    provider
+        .update_deferred(&ctx.op(a, None), &id, &after)
+        .await?;
+    let observed = read_back(provider, &id).await?;
+    ctx.record(a, &id, observed, &after, None).await?;
+    Ok(String::new())
+}
+
+async fn delete_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    let id = ctx.in_state(a).await?.id;
+    ctx.journal
+        .intend(a, DeleteRules, None, Attrs::new())
+        .await?;
+    provider.delete_deferred(&ctx.op(a, None), &id).await?;
+    ctx.journal.resolve(a).await?;
+    Ok(String::new())
+}
+
+async fn delete_deposed(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    if let Some(d) = ctx.in_state(a).await?.deposed {
+        ctx.journal
+            .intend(a, DeleteDeposed, None, Attrs::new())
+            .await?;
+        provider
+            .delete(&ctx.op(a, None), &d.id, &d.attributes)
+            .await?;
+    }
+    ctx.journal.forget_deposed(a).await?;
+    Ok(String::new())
+}
+
+async fn delete(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    let r = ctx.in_state(a).await?;
+    let mut before = ctx.before(a);
+    for (k, v) in r.attributes {
+        before.entry(k).or_insert(v);
+    }
+    ctx.journal.intend(a, Delete, None, Attrs::new()).await?;
+    let op = ctx.op(a, None);
+    provider.delete(&op, &r.id, &before).await?;
+    if provider.waits() {
+        ctx.journal.set_pending(a, Some(Delete)).await?;
+        provider.wait(&op, &r.id, Delete).await?;
+    }
+    ctx.journal.forget(a).await?;
+    Ok(String::new())
+}
+
+/// Finishes waiting for what an interrupted apply had started.
+async fn resume(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+    let provider = ctx.provider(a)?;
+    let r = ctx.in_state(a).await?;
+    let Some(pending) = r.pending else {
+        return Ok(String::new());
+    };
+    let operation = pending.operation;
+    provider.wait(&ctx.op(a, None), &r.id, operation).await?;
+    let still = provider.read(std::slice::from_ref(&r.id)).await?;
+    match (operation, still.contains_key(&r.id)) {
+        (Delete, false) => ctx.journal.forget(a).await?,
+        // It is still there: the delete did not go through after all.
+        (Delete, true) => ctx.journal.set_pending(a, None).await?,
+        _ => {
+            let observed = read_back(provider, &r.id).await?;
+            ctx.record(a, &r.id, observed, &r.attributes, None).await?;
+        }
+    }
+    Ok(format!(" (the wait an earlier apply left: {operation})"))
+}
+
+impl Ctx<'_> {
+    pub fn provider(&self, a: &Address) -> anyhow::Result<&dyn Provider> {
+        self.registry.provider(&a.ty)
+    }
+
+    /// The context of a mutating call on `a`: its timeouts from the stack.
+    pub fn op(&self, a: &Address, token: Option<String>) -> OpContext {
+        OpContext {
+            address: a.clone(),
+            timeouts: self
+                .stack
+                .and_then(|s| s.resources.get(a))
+                .map_or_else(Timeouts::default, |r| r.timeouts),
+            token,
+            observer: self.observer.clone(),
+        }
+    }
+
+    /// A resource's state, or an error saying it is not there (never a panic).
+    pub async fn in_state(&self, a: &Address) -> anyhow::Result<ResourceState> {
+        self.journal
+            .read(|s| s.resources.get(a).cloned())
+            .await
+            .ok_or_else(|| {
+                anyhow::anyhow!("{a} is not in state (it was removed while this apply ran)")
+            })
+    }
+
+    /// What the plan saw before (refreshed); empty when it saw nothing.
+    pub fn before(&self, a: &Address) -> Attrs {
+        self.plan
+            .change(a)
+            .and_then(|c| c.before.clone())
+            .unwrap_or_default()
+    }
+
+    /// Desired attributes with every reference resolved from state. The main
+    /// part leaves out the deferred attributes, which may reference what comes
+    /// after it.
+    pub async fn desired(&self, a: &Address, part: Part) -> anyhow::Result<Attrs> {
+        let stack = self
+            .stack
+            .ok_or_else(|| anyhow::anyhow!("no stack to apply"))?;
+        let resource = stack
+            .resources
+            .get(a)
+            .ok_or_else(|| anyhow::anyhow!("{a} is not in the stack"))?;
+        let mut attrs = resource.attrs.clone();
+        if part == Part::Main {
+            attrs.retain(|k, _| !resource.schema.attr(k).is_some_and(|x| x.deferred));
+        }
+        let resolved = self
+            .journal
+            .read(|state| {
+                let lookup = |r: &Reference| {
+                    state
+                        .resources
+                        .get(&r.address)
+                        .and_then(|s| s.attributes.get(&r.attr))
+                        .cloned()
+                };
+                reference::resolve(&Value::Object(attrs), &lookup)
+            })
+            .await;
+        if !reference::is_known(&resolved) {
+            bail!("a value it references is still unknown");
+        }
+        match resolved {
+            Value::Object(m) => Ok(m),
+            _ => bail!("an object resolved to something else"),
+        }
+    }
+
+    /// Writes the result of an operation: the observed attributes (plus the
+    /// ones kept only in state, from what was asked) and what the stack says the
+    /// resource depends on. `pending`: AWS accepted an operation and has not
+    /// finished it.
+    pub async fn record(
+        &self,
+        a: &Address,
+        id: &str,
+        mut observed: Attrs,
+        asked: &Attrs,
+        pending: Option<Operation>,
+    ) -> anyhow::Result<()> {
+        if let Some(schema) = crate::types::schema(&a.ty) {
+            schema.keep_local(&mut observed, asked);
+        }
+        let resource = self.stack.and_then(|s| s.resources.get(a));
+        let replacing = self
+            .plan
+            .change(a)
+            .is_some_and(|c| c.action == Action::CreateThenDelete);
+        self.journal
+            .record(
+                resource_state(a, id, observed, resource),
+                a,
+                replacing,
+                pending,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Reads one resource back, waiting for AWS's eventual consistency.
+pub(super) async fn read_back(provider: &dyn Provider, id: &str) -> anyhow::Result<Attrs> {
+    let ids = [id.to_string()];
+    let mut delay = Duration::from_millis(200);
+    for _ in 0..12 {
+        if let Some(a) = provider.read(&ids).await?.remove(id) {
+            return Ok(a);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    bail!("{id} was created but cannot be read back")
+}

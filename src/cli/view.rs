@@ -1,0 +1,168 @@
+//! Observers of the engine at the command line: the terminal view (progress
+//! lines and spinners on stderr) and the step timings the benchmark reads.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::observe::{Event, Observer, Stop};
+use crate::types::Address;
+
+/// Progress on stderr: a line when a step starts and ends, rollout steps with
+/// the time, and a spinner while AWS works on a long operation (drawn only on a
+/// terminal).
+#[derive(Default)]
+pub struct Terminal {
+    spinners: Mutex<HashMap<Address, ProgressBar>>,
+}
+
+fn clock() -> String {
+    chrono::Utc::now().format("%H:%M:%S").to_string()
+}
+
+impl Observer for Terminal {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::StepStarted { step, .. } => eprintln!("{}: {}...", step.address, step.doing()),
+            Event::StepDone {
+                step, detail, took, ..
+            } => eprintln!(
+                "{}: {}{detail} [{:.1}s]",
+                step.address,
+                step.done(),
+                took.as_secs_f64()
+            ),
+            Event::StepFailed { step, error, .. } => {
+                eprintln!("{}: {} failed: {error:#}", step.address, step.doing())
+            }
+            Event::Stopping(Stop::Stale) => {
+                eprintln!("the state changed under this run: starting no more steps")
+            }
+            Event::Stopping(Stop::Interrupted) => eprintln!(
+                "interrupt: finishing the steps under way, starting no more (state is saved after each)"
+            ),
+            Event::RolloutStep {
+                address,
+                step,
+                of,
+                percent,
+                split,
+            } => eprintln!(
+                "[{}] {address}: rollout step {step}/{of} ({percent}%): {split}",
+                clock()
+            ),
+            Event::RolloutEnded { address, outcome } => {
+                eprintln!("[{}] {address}: rollout {outcome}", clock())
+            }
+            Event::Looking { address } => {
+                eprintln!("{address}: looking for what an interrupted apply was creating...")
+            }
+            Event::Waiting {
+                address,
+                doing,
+                status,
+                elapsed,
+            } => {
+                tracing::info!(
+                    "{address}: {doing} ({status}), {}s so far",
+                    elapsed.as_secs()
+                );
+                let mut spinners = self.spinners.lock().unwrap_or_else(|p| p.into_inner());
+                let bar = spinners.entry((*address).clone()).or_insert_with(|| {
+                    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                            .expect("a valid template"),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(250));
+                    bar
+                });
+                bar.set_message(format!("{address}: {doing} ({status})"));
+            }
+            Event::WaitOver { address } => {
+                let mut spinners = self.spinners.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(bar) = spinners.remove(*address) {
+                    bar.finish_and_clear();
+                }
+            }
+            Event::Scheduled { .. } | Event::Finished { .. } | Event::Retry { .. } => {}
+        }
+    }
+}
+
+/// When each step started and ended (seconds from the start of execution) and
+/// what it waited for, written as JSON when the run finishes: what the
+/// benchmark computes the critical path from (`INFRA_TIMINGS` names the file).
+pub struct Timings {
+    path: PathBuf,
+    run: Mutex<TimingsRun>,
+}
+
+#[derive(Default)]
+struct TimingsRun {
+    began: Option<Instant>,
+    steps: Vec<(String, String, Vec<usize>)>,
+    spans: Vec<(Option<f64>, Option<f64>)>,
+}
+
+impl Timings {
+    pub fn new(path: PathBuf) -> Timings {
+        Timings {
+            path,
+            run: Mutex::new(TimingsRun::default()),
+        }
+    }
+}
+
+impl Observer for Timings {
+    fn event(&self, event: &Event<'_>) {
+        let mut run = self.run.lock().unwrap_or_else(|p| p.into_inner());
+        let at = |run: &TimingsRun| run.began.map(|b| b.elapsed().as_secs_f64());
+        match event {
+            Event::Scheduled { steps, deps } => {
+                run.began = Some(Instant::now());
+                run.steps = steps
+                    .iter()
+                    .zip(deps.iter())
+                    .map(|(s, d)| (s.label(), format!("{:?}", s.work), d.clone()))
+                    .collect();
+                run.spans = vec![(None, None); steps.len()];
+            }
+            Event::StepStarted { index, .. } => {
+                let t = at(&run);
+                if let Some(span) = run.spans.get_mut(*index) {
+                    span.0 = t;
+                }
+            }
+            Event::StepDone { index, .. } | Event::StepFailed { index, .. } => {
+                let t = at(&run);
+                if let Some(span) = run.spans.get_mut(*index) {
+                    span.1 = t;
+                }
+            }
+            Event::Finished { wall, state_writes } => {
+                let rows: Vec<Value> = run
+                    .steps
+                    .iter()
+                    .zip(run.spans.iter())
+                    .map(|((step, op, after), (start, end))| {
+                        json!({"step": step, "op": op, "start": start, "end": end, "after": after})
+                    })
+                    .collect();
+                let doc = json!({
+                    "wall": wall.as_secs_f64(),
+                    "state_writes": state_writes,
+                    "steps": rows,
+                });
+                if let Err(e) = std::fs::write(&self.path, doc.to_string()) {
+                    tracing::warn!("could not write the timings: {e}");
+                }
+            }
+            _ => {}
+        }
+    }
+}

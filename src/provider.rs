@@ -1,0 +1,248 @@
+//! What the engine asks of a cloud: one `Provider` per resource type, a
+//! `Monitor` for a rollout's alarms and target health, and a `Registry` that maps
+//! type names to them. The AWS implementations are in `src/aws`; tests bring a
+//! fake. Nothing here knows the SDK.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::observe::Observer;
+use crate::types::{Address, Attrs, Operation, Timeouts};
+
+pub type Result<T> = std::result::Result<T, anyhow::Error>;
+
+/// What one mutating call knows beyond the attributes: whose it is, how long
+/// its waits may take, the idempotency token of a create, and where progress
+/// goes.
+#[derive(Clone)]
+pub struct OpContext {
+    pub address: Address,
+    pub timeouts: Timeouts,
+    /// The idempotency token a create passes to the API, where it takes one.
+    pub token: Option<String>,
+    pub observer: Arc<dyn Observer>,
+}
+
+impl OpContext {
+    /// The timeout of an operation: the resource's own, or `default`.
+    pub fn timeout(&self, operation: Operation, default: Duration) -> Duration {
+        self.timeouts.get(operation, default)
+    }
+}
+
+/// One resource type's operations. `read` takes many ids at once, so that a
+/// refresh costs as few calls as the API allows, and leaves out what no longer
+/// exists.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>>;
+    /// Creates the resource with as little as the API needs and returns its id;
+    /// `update` then brings the rest of the attributes in line.
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String>;
+    async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
+    /// Deletes; what is gone already counts as deleted.
+    async fn delete(&self, ctx: &OpContext, id: &str, before: &Attrs) -> Result<()>;
+    /// Looks for what a create given `attrs` made, by its `infra:stack` and
+    /// `infra:address` tags or by its name: the id, or `None` when there is none.
+    /// An apply killed during a create resolves its intent with this.
+    async fn find(&self, attrs: &Attrs) -> Result<Option<String>>;
+    /// Fills in, before the intent to create is written, what the create would
+    /// otherwise choose at random (a generated name), so that `find` can find it.
+    fn prepare(&self, _attrs: &mut Attrs) {}
+    /// Whether `wait` has anything to wait for: apply then marks the operation
+    /// pending in state while it waits.
+    fn waits(&self) -> bool {
+        false
+    }
+    /// Waits until AWS has finished what it accepted (EKS works asynchronously).
+    async fn wait(&self, _ctx: &OpContext, _id: &str, _operation: Operation) -> Result<()> {
+        Ok(())
+    }
+    /// Brings the deferred attributes (security group rules) in line.
+    async fn update_deferred(&self, _ctx: &OpContext, _id: &str, _after: &Attrs) -> Result<()> {
+        Ok(())
+    }
+    /// Removes the deferred attributes before the resource is deleted.
+    async fn delete_deferred(&self, _ctx: &OpContext, _id: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A CloudWatch alarm's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+/// A registered target's health in its target group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetState {
+    Initial,
+    Healthy,
+    Unhealthy,
+    Unused,
+    Draining,
+    Unavailable,
+}
+
+/// What a rollout watches while it moves traffic.
+#[async_trait]
+pub trait Monitor: Send + Sync {
+    /// The state of each of these alarms that exists, by name; an alarm that
+    /// does not exist is left out.
+    async fn alarms(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>>;
+    /// The health of every target registered in a target group, by target id.
+    async fn target_health(&self, target_group: &str) -> Result<Vec<(String, TargetState)>>;
+}
+
+/// The providers by resource type name, and the monitor: built in one place
+/// (`aws::registry` for AWS, a test's own for a fake).
+#[derive(Clone)]
+pub struct Registry {
+    providers: BTreeMap<&'static str, Arc<dyn Provider>>,
+    monitor: Arc<dyn Monitor>,
+}
+
+impl Registry {
+    pub fn new(monitor: Arc<dyn Monitor>) -> Registry {
+        Registry {
+            providers: BTreeMap::new(),
+            monitor,
+        }
+    }
+
+    /// Adds the provider of one type.
+    pub fn with(mut self, ty: &'static str, provider: Arc<dyn Provider>) -> Registry {
+        self.providers.insert(ty, provider);
+        self
+    }
+
+    pub fn provider(&self, ty: &str) -> Result<&dyn Provider> {
+        self.providers
+            .get(ty)
+            .map(|p| p.as_ref())
+            .ok_or_else(|| anyhow::anyhow!("no provider for resource type `{ty}`"))
+    }
+
+    pub fn monitor(&self) -> &dyn Monitor {
+        self.monitor.as_ref()
+    }
+
+    /// The type names it has providers for.
+    pub fn types(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.providers.keys().copied()
+    }
+}
+
+/// An error a cloud API answered, with its code kept as data: callers ask
+/// `is_not_found()` rather than match message text.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", self.line())]
+pub struct ApiError {
+    /// The API operation, such as `DeleteVpc`.
+    pub operation: String,
+    /// The error code, such as `InvalidVpcID.NotFound`; `None` when the answer
+    /// carried none (a transport failure, an endpoint without the operation).
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// What went wrong when there is no code.
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(operation: &str, code: &str, message: &str) -> ApiError {
+        ApiError {
+            operation: operation.to_string(),
+            code: Some(code.to_string()),
+            message: (!message.is_empty()).then(|| message.to_string()),
+            status: None,
+            detail: String::new(),
+        }
+    }
+
+    fn line(&self) -> String {
+        match (&self.code, &self.message) {
+            (Some(code), Some(msg)) => format!("{}: {code}: {msg}", self.operation),
+            (Some(code), None) => format!("{}: {code}", self.operation),
+            _ => format!("{}: {}", self.operation, self.detail),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        self.code.as_deref().unwrap_or("")
+    }
+
+    /// Whether the thing asked about does not exist: `InvalidVpcID.NotFound`,
+    /// `NoSuchBucket`, `ResourceNotFoundException`, `TargetGroupNotFound`, ...
+    pub fn is_not_found(&self) -> bool {
+        let c = self.code();
+        c.starts_with("NoSuch")
+            || c.ends_with("NotFound")
+            || c.ends_with("NotFoundException")
+            || c.ends_with("NotFoundError")
+            || c.contains(".NotFound")
+    }
+
+    /// An endpoint that does not implement the operation at all (an emulator's
+    /// plain 404 page, with no error code): callers fall back where they can.
+    pub fn is_unimplemented(&self) -> bool {
+        self.code.is_none() && self.status == Some(404)
+    }
+}
+
+/// The one way to say "gone already is fine": a not-found answer becomes
+/// `Ok(None)`.
+pub trait GoneOk<T> {
+    fn or_gone(self) -> std::result::Result<Option<T>, ApiError>;
+}
+
+impl<T> GoneOk<T> for std::result::Result<T, ApiError> {
+    fn or_gone(self) -> std::result::Result<Option<T>, ApiError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The API error inside an error chain, if it came from one.
+pub fn api_error(e: &anyhow::Error) -> Option<&ApiError> {
+    e.chain().find_map(|c| c.downcast_ref::<ApiError>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_is_read_from_the_code() {
+        for code in [
+            "InvalidVpcID.NotFound",
+            "NoSuchBucket",
+            "NoSuchEntity",
+            "ResourceNotFoundException",
+            "TargetGroupNotFound",
+            "InvalidLaunchTemplateId.NotFound",
+        ] {
+            assert!(ApiError::new("X", code, "").is_not_found(), "{code}");
+        }
+        for code in ["DependencyViolation", "Throttling", "EntityAlreadyExists"] {
+            assert!(!ApiError::new("X", code, "").is_not_found(), "{code}");
+        }
+        let gone: std::result::Result<(), ApiError> =
+            Err(ApiError::new("DeleteVpc", "InvalidVpcID.NotFound", "gone"));
+        assert!(matches!(gone.or_gone(), Ok(None)));
+        assert_eq!(
+            ApiError::new("DeleteVpc", "DependencyViolation", "in use").to_string(),
+            "DeleteVpc: DependencyViolation: in use"
+        );
+    }
+}

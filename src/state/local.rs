@@ -1,0 +1,133 @@
+//! The state as a JSON file on local disk: atomic writes, a backup, mode 0600,
+//! and a serial check before every write.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{State, StateError, parse};
+
+/// The state as a JSON file on local disk.
+pub struct LocalBackend {
+    pub path: PathBuf,
+    /// The serial of the file as last read or written; `None` when there was none.
+    seen: Option<u64>,
+}
+
+impl LocalBackend {
+    pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
+        LocalBackend {
+            path: path.into(),
+            seen: None,
+        }
+    }
+
+    pub(super) fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn io(&self, source: std::io::Error) -> StateError {
+        StateError::Io {
+            path: self.name(),
+            source,
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".lock");
+        p.into()
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".backup");
+        p.into()
+    }
+
+    /// Reads the state; `None` when there is none yet.
+    pub fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+        };
+        let state = parse(&self.name(), &text)?;
+        if state.stack != stack {
+            return Err(StateError::WrongStack {
+                path: self.name(),
+                found: state.stack,
+                expected: stack.to_string(),
+            });
+        }
+        self.seen = Some(state.serial);
+        Ok(Some(state))
+    }
+
+    /// The serial of the file on disk now.
+    fn serial_on_disk(&self) -> Result<Option<u64>, StateError> {
+        match fs::read_to_string(&self.path) {
+            Ok(t) => Ok(serde_json::from_str::<Value>(&t)
+                .ok()
+                .and_then(|v| v.get("serial").and_then(Value::as_u64))
+                .or(Some(u64::MAX))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// Writes atomically: temp file, fsync, rename, and only over the file as it
+    /// was last read or written. The previous file is kept as `<path>.backup`.
+    /// Mode 0600.
+    pub(super) fn write_state(&mut self, json: &[u8], serial: u64) -> Result<(), StateError> {
+        if self.serial_on_disk()? != self.seen {
+            return Err(StateError::Stale {
+                path: self.name(),
+                serial,
+            });
+        }
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir).map_err(|e| self.io(e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".infra-state")
+            .permissions(permissions())
+            .tempfile_in(&dir)
+            .map_err(|e| self.io(e))?;
+        tmp.write_all(json).map_err(|e| self.io(e))?;
+        tmp.as_file().sync_all().map_err(|e| self.io(e))?;
+        if self.path.exists() {
+            fs::copy(&self.path, self.backup_path()).map_err(|e| self.io(e))?;
+            set_private(&self.backup_path());
+        }
+        tmp.persist(&self.path).map_err(|e| self.io(e.error))?;
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        self.seen = Some(serial);
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn permissions() -> fs::Permissions {
+    fs::metadata(".").map(|m| m.permissions()).expect("cwd")
+}
+
+fn set_private(path: &Path) {
+    let _ = fs::set_permissions(path, permissions());
+}

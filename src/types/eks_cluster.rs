@@ -1,0 +1,154 @@
+//! `eks_cluster`: an EKS control plane. Created and updated asynchronously by
+//! AWS: every change waits until the cluster is ACTIVE again.
+
+use serde_json::{Map, Value, json};
+
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::{AttrsExt, reference};
+
+pub const LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "eks_cluster",
+    attrs: &[
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("version", Kind::String).required(),
+        Attr::new("role_arn", Kind::String).required().force_new(),
+        Attr::new("subnet_ids", Kind::Set(&Kind::String))
+            .required()
+            .force_new(),
+        Attr::new("security_group_ids", Kind::Set(&Kind::String)).force_new(),
+        // Private by default: the safe value.
+        Attr::new("endpoint_public_access", Kind::Bool).default(Default::Bool(false)),
+        Attr::new("endpoint_private_access", Kind::Bool).default(Default::Bool(true)),
+        Attr::new("public_access_cidrs", Kind::Set(&Kind::Cidr)),
+        Attr::new("logging", Kind::Set(&Kind::Enum(LOG_TYPES))).default(Default::EmptyList),
+    ],
+    exports: &[
+        "id",
+        "name",
+        "arn",
+        "endpoint",
+        "certificate_authority",
+        "oidc_issuer",
+        "status",
+    ],
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    check: Some(check),
+    lint: Some(lint),
+    canonical: Some(canonical),
+    plan_check: Some(|before, after| {
+        version_step_problem(
+            before.opt_str("version").unwrap_or_default(),
+            after.opt_str("version").unwrap_or_default(),
+        )
+    }),
+    ..TypeSchema::BASE
+};
+
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let version = attrs.get("version").and_then(Value::as_str).unwrap_or("");
+    if reference::is_known(&json!(version)) && minor(version).is_none() {
+        out.push(Finding {
+            pointer: "/version".into(),
+            message: format!("`{version}` is not a Kubernetes version"),
+            hint: Some(
+                "write MAJOR.MINOR, for example \"1.31\" (quoted, so YAML keeps it a string)"
+                    .into(),
+            ),
+        });
+    }
+    if attrs.opt_bool("endpoint_public_access") != Some(true)
+        && attrs.opt_bool("endpoint_private_access") != Some(true)
+    {
+        out.push(Finding {
+            pointer: "/endpoint_public_access".into(),
+            message: "the cluster endpoint would be reachable from nowhere".into(),
+            hint: Some("enable endpoint_private_access or endpoint_public_access".into()),
+        });
+    }
+    out
+}
+
+pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let open = attrs.opt_bool("endpoint_public_access") == Some(true)
+        && attrs
+            .get("public_access_cidrs")
+            .and_then(Value::as_array)
+            .is_none_or(|c| c.iter().any(|c| c == "0.0.0.0/0"));
+    if open {
+        vec![Finding {
+            pointer: "/endpoint_public_access".into(),
+            message: "the cluster endpoint is public to 0.0.0.0/0".into(),
+            hint: Some(
+                "limit public_access_cidrs to your offices and CI, or use the private endpoint"
+                    .into(),
+            ),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A public endpoint without CIDRs is open to all, as AWS reads it back.
+pub fn canonical(attrs: &mut Map<String, Value>) {
+    if attrs.opt_bool("endpoint_public_access") == Some(true)
+        && !attrs.contains_key("public_access_cidrs")
+    {
+        attrs.insert("public_access_cidrs".into(), json!(["0.0.0.0/0"]));
+    }
+}
+
+/// `1.31` → (1, 31).
+pub fn minor(version: &str) -> Option<(u32, u32)> {
+    let (a, b) = version.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// A version change AWS can make in one step: the next minor.
+pub fn version_step_problem(from: &str, to: &str) -> Option<String> {
+    let (Some(f), Some(t)) = (minor(from), minor(to)) else {
+        return None;
+    };
+    if t < f {
+        Some(format!(
+            "EKS cannot downgrade a cluster from {from} to {to}"
+        ))
+    } else if t.0 != f.0 || t.1 > f.1 + 1 {
+        Some(format!(
+            "EKS upgrades one minor version at a time: {from} can go to {}.{} next, not {to}",
+            f.0,
+            f.1 + 1
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_move_one_minor_at_a_time() {
+        assert_eq!(version_step_problem("1.30", "1.31"), None);
+        assert_eq!(version_step_problem("1.31", "1.31"), None);
+        assert!(
+            version_step_problem("1.29", "1.31")
+                .unwrap()
+                .contains("1.29 can go to 1.30 next, not 1.31")
+        );
+        assert!(
+            version_step_problem("1.31", "1.30")
+                .unwrap()
+                .contains("cannot downgrade")
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! `iam_role`: a role with its trust policy, managed policies and inline policies.
+//! Policy documents are compared by meaning (src/stack/policy.rs).
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::{policy, reference};
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "iam_role",
+    attrs: &[
+        Attr::new("name", Kind::String).force_new(),
+        // Shorthand for a trust policy that lets one service assume the role.
+        Attr::new("assume_role_service", Kind::String),
+        Attr::new("assume_role_policy", Kind::String),
+        Attr::new("managed_policy_arns", Kind::Set(&Kind::String)).default(Default::EmptyList),
+        Attr::new("inline_policies", Kind::Map(&Kind::String)).default(Default::Json("{}")),
+    ],
+    exports: &["id", "name", "arn"],
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    check: Some(check),
+    canonical: Some(canonical),
+    ..TypeSchema::BASE
+};
+
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let given = ["assume_role_service", "assume_role_policy"]
+        .iter()
+        .filter(|k| attrs.contains_key(**k))
+        .count();
+    if given != 1 {
+        out.push(Finding {
+            pointer: String::new(),
+            message: "needs exactly one of `assume_role_service` and `assume_role_policy`".into(),
+            hint: Some("for example assume_role_service: eks.amazonaws.com".into()),
+        });
+    }
+    let mut docs: Vec<(String, &Value)> = Vec::new();
+    if let Some(p) = attrs.get("assume_role_policy") {
+        docs.push(("/assume_role_policy".into(), p));
+    }
+    if let Some(Value::Object(m)) = attrs.get("inline_policies") {
+        docs.extend(m.iter().map(|(k, v)| (format!("/inline_policies/{k}"), v)));
+    }
+    for (pointer, doc) in docs {
+        // A document with references is checked once they are known.
+        if reference::is_known(doc) && doc.as_str().and_then(policy::normalize).is_none() {
+            out.push(Finding {
+                pointer,
+                message: "this policy document is not valid JSON".into(),
+                hint: Some(
+                    "write the policy as a JSON string; a YAML block scalar (|) keeps it readable"
+                        .into(),
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The trust policy from its shorthand, and every document in canonical form.
+pub fn canonical(attrs: &mut Map<String, Value>) {
+    if let Some(Value::String(service)) = attrs.remove("assume_role_service") {
+        attrs.insert(
+            "assume_role_policy".into(),
+            Value::String(policy::assume_role(&service)),
+        );
+    }
+    let norm = |v: &mut Value| {
+        if let Value::String(s) = v
+            && let Some(n) = policy::normalize(s)
+        {
+            *s = n;
+        }
+    };
+    if let Some(v) = attrs.get_mut("assume_role_policy") {
+        norm(v);
+    }
+    if let Some(Value::Object(m)) = attrs.get_mut("inline_policies") {
+        m.values_mut().for_each(norm);
+    }
+}

@@ -1,0 +1,57 @@
+//! The pure description of every resource type: its schema (attributes, kinds,
+//! defaults), its checks and lints, its canonical form, what it exports; and the
+//! vocabulary every layer shares (`Address`, `Attrs`, references, `Operation`).
+//!
+//! No SDK type, no `async`, no client: the core (`stack`, `graph`, `plan`,
+//! `render`, step building) depends on this and never on `src/aws`, and each
+//! provider in `src/aws` depends on it for what it reads and writes.
+
+pub mod address;
+pub mod attrs;
+pub mod operation;
+pub mod policy;
+pub mod reference;
+pub mod schema;
+
+pub mod ecr_repository;
+pub mod eks_cluster;
+pub mod eks_nodegroup;
+pub mod firehose_stream;
+pub mod iam_role;
+pub mod launch_template;
+pub mod listener;
+pub mod listener_rule;
+pub mod load_balancer;
+pub mod s3_bucket;
+pub mod security_group;
+pub mod subnet;
+pub mod target_group;
+pub mod vpc;
+
+pub use address::Address;
+pub use attrs::{AttrError, Attrs, AttrsExt};
+pub use operation::{Operation, Timeouts};
+pub use schema::TypeSchema;
+
+/// Every resource type, one line each.
+pub static SCHEMAS: &[&TypeSchema] = &[
+    &vpc::SCHEMA,
+    &subnet::SCHEMA,
+    &security_group::SCHEMA,
+    &s3_bucket::SCHEMA,
+    &ecr_repository::SCHEMA,
+    &target_group::SCHEMA,
+    &load_balancer::SCHEMA,
+    &listener::SCHEMA,
+    &listener_rule::SCHEMA,
+    &iam_role::SCHEMA,
+    &eks_cluster::SCHEMA,
+    &launch_template::SCHEMA,
+    &eks_nodegroup::SCHEMA,
+    &firehose_stream::SCHEMA,
+];
+
+/// The schema of a type, by its name in the stack file.
+pub fn schema(ty: &str) -> Option<&'static TypeSchema> {
+    SCHEMAS.iter().copied().find(|s| s.name == ty)
+}

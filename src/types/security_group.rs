@@ -1,0 +1,116 @@
+//! `security_group`: a VPC security group and its rules. The rules are a deferred
+//! part, applied in a step of their own and diffed one by one: a rule change never
+//! replaces the group, and two groups may reference each other.
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+
+const RULE: Kind = Kind::Object(&[
+    Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
+    Attr::new("ports", Kind::Ports),
+    Attr::new("cidr", Kind::Cidr),
+    Attr::new("source_security_group", Kind::String),
+    Attr::new("description", Kind::String),
+]);
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "security_group",
+    attrs: &[
+        Attr::new("vpc_id", Kind::String).required().force_new(),
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("description", Kind::String)
+            .force_new()
+            .default(Default::Str("Managed by infra")),
+        // No ingress unless listed.
+        Attr::new("ingress", Kind::Set(&RULE))
+            .deferred()
+            .default(Default::EmptyList),
+        // AWS's own default: all traffic out.
+        Attr::new("egress", Kind::Set(&RULE))
+            .deferred()
+            .default(Default::Json(
+                r#"[{"protocol": "all", "cidr": "0.0.0.0/0"}]"#,
+            )),
+    ],
+    exports: &["id", "arn", "name"],
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    check: Some(check),
+    lint: Some(lint),
+    ..TypeSchema::BASE
+};
+
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for dir in ["ingress", "egress"] {
+        let Some(rules) = attrs.get(dir).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, rule) in rules.iter().enumerate() {
+            let at = |k: &str| format!("/{dir}/{i}/{k}");
+            let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
+            let sources = ["cidr", "source_security_group"]
+                .iter()
+                .filter(|k| rule.get(**k).is_some())
+                .count();
+            if sources != 1 {
+                out.push(Finding {
+                    pointer: format!("/{dir}/{i}"),
+                    message: format!(
+                        "{dir} rule {} needs exactly one of `cidr` and `source_security_group`",
+                        i + 1
+                    ),
+                    hint: Some("write one rule per source".into()),
+                });
+            }
+            match (protocol, rule.get("ports")) {
+                ("tcp" | "udp", None) => out.push(Finding {
+                    pointer: at("protocol"),
+                    message: format!("a {protocol} rule needs `ports`"),
+                    hint: Some("for example ports: \"443\" or ports: \"1024-65535\"".into()),
+                }),
+                ("all", Some(_)) => out.push(Finding {
+                    pointer: at("ports"),
+                    message: "`ports` cannot be set with protocol `all`".into(),
+                    hint: Some("protocol all covers every port; remove `ports`".into()),
+                }),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Open to the internet on anything but HTTP and HTTPS.
+pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, rule) in attrs
+        .get("ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let open = rule.get("cidr").and_then(Value::as_str) == Some("0.0.0.0/0");
+        let web = matches!(rule.get("protocol").and_then(Value::as_str), Some("tcp"))
+            && matches!(
+                rule.get("ports").and_then(Value::as_str),
+                Some("80" | "443")
+            );
+        if open && !web {
+            let ports = rule
+                .get("ports")
+                .and_then(Value::as_str)
+                .unwrap_or("all ports");
+            out.push(Finding {
+                pointer: format!("/ingress/{i}"),
+                message: format!("ingress from 0.0.0.0/0 on {ports} (not 80 or 443)"),
+                hint: Some(
+                    "narrow the CIDR, or reach the port through the load balancer or a bastion"
+                        .into(),
+                ),
+            });
+        }
+    }
+    out
+}

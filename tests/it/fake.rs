@@ -1,0 +1,289 @@
+//! A fake cloud for the engine's tests: every resource type served from memory,
+//! with a log of the calls, how many run at once, injected failures, a hook
+//! before each mutating call, and alarms and target health to set by hand.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use infra::provider::{AlarmState, ApiError, Monitor, OpContext, Provider, Registry, TargetState};
+use infra::types::{Attrs, AttrsExt};
+use serde_json::Value;
+
+/// One mutating call as the fake saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub op: &'static str,
+    pub address: String,
+    pub id: String,
+}
+
+/// What a hook may make a call do.
+pub enum Then {
+    Proceed,
+    /// Fail with this API error code (nothing happens in the cloud).
+    Fail(&'static str),
+    /// Make the resource, then never answer (the process is killed meanwhile).
+    Hang,
+}
+
+type Hook = Box<dyn Fn(&Call, &OpContext) -> Then + Send + Sync>;
+
+#[derive(Default)]
+struct Inner {
+    next: u64,
+    /// By id: the type and the attributes as read back.
+    resources: BTreeMap<String, (String, Attrs)>,
+    calls: Vec<Call>,
+    running: usize,
+    most_running: usize,
+    alarms: BTreeMap<String, AlarmState>,
+    health: HashMap<String, Vec<(String, TargetState)>>,
+}
+
+#[derive(Default)]
+pub struct Cloud {
+    inner: Mutex<Inner>,
+    hook: Mutex<Option<Hook>>,
+    /// How long each mutating call takes.
+    pub delay: Mutex<Duration>,
+}
+
+impl Cloud {
+    pub fn new() -> Arc<Cloud> {
+        Arc::new(Cloud::default())
+    }
+
+    /// A registry with a fake provider for every type the stack file knows.
+    pub fn registry(self: &Arc<Self>) -> Registry {
+        let mut r = Registry::new(Arc::new(FakeMonitor(self.clone())));
+        for schema in infra::types::SCHEMAS {
+            r = r.with(
+                schema.name,
+                Arc::new(Fake {
+                    ty: schema.name,
+                    cloud: self.clone(),
+                }),
+            );
+        }
+        r
+    }
+
+    /// Runs `hook` before every mutating call from now on.
+    pub fn on_call(&self, hook: impl Fn(&Call, &OpContext) -> Then + Send + Sync + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// The calls as `op address`, in order.
+    pub fn log(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|c| format!("{} {}", c.op, c.address))
+            .collect()
+    }
+
+    pub fn most_running(&self) -> usize {
+        self.inner.lock().unwrap().most_running
+    }
+
+    /// Ids of what exists, by type.
+    pub fn ids(&self, ty: &str) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .resources
+            .iter()
+            .filter(|(_, (t, _))| t == ty)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    pub fn set_alarm(&self, name: &str, state: AlarmState) {
+        self.inner
+            .lock()
+            .unwrap()
+            .alarms
+            .insert(name.to_string(), state);
+    }
+
+    pub fn set_health(&self, target_group: &str, targets: &[(&str, TargetState)]) {
+        self.inner.lock().unwrap().health.insert(
+            target_group.to_string(),
+            targets.iter().map(|(t, s)| (t.to_string(), *s)).collect(),
+        );
+    }
+
+    /// Logs a call, asks the hook, and waits the delay with the call counted as
+    /// running.
+    async fn call(&self, op: &'static str, ctx: &OpContext, id: &str) -> Then {
+        let call = Call {
+            op,
+            address: ctx.address.to_string(),
+            id: id.to_string(),
+        };
+        {
+            let mut inner = self.inner.lock().unwrap();
+            inner.calls.push(call.clone());
+            inner.running += 1;
+            inner.most_running = inner.most_running.max(inner.running);
+        }
+        let delay = *self.delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
+        self.inner.lock().unwrap().running -= 1;
+        match &*self.hook.lock().unwrap() {
+            Some(hook) => hook(&call, ctx),
+            None => Then::Proceed,
+        }
+    }
+}
+
+/// The fake provider of one type.
+struct Fake {
+    ty: &'static str,
+    cloud: Arc<Cloud>,
+}
+
+fn failure(op: &'static str, code: &str) -> anyhow::Error {
+    ApiError::new(op, code, "injected by the test").into()
+}
+
+#[async_trait]
+impl Provider for Fake {
+    async fn read(&self, ids: &[String]) -> anyhow::Result<HashMap<String, Attrs>> {
+        let inner = self.cloud.inner.lock().unwrap();
+        Ok(ids
+            .iter()
+            .filter_map(|id| match inner.resources.get(id) {
+                Some((ty, attrs)) if ty == self.ty => Some((id.clone(), attrs.clone())),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> anyhow::Result<String> {
+        let then = self.cloud.call("create", ctx, "").await;
+        if let Then::Fail(code) = then {
+            return Err(failure("Create", code));
+        }
+        let id = {
+            let mut inner = self.cloud.inner.lock().unwrap();
+            inner.next += 1;
+            let id = format!("{}-{}", self.ty, inner.next);
+            let mut stored = attrs.clone();
+            stored.insert("id".into(), Value::String(id.clone()));
+            stored.insert(
+                "arn".into(),
+                Value::String(format!("arn:fake:{}/{id}", self.ty)),
+            );
+            // Security group rules come in a step of their own.
+            if self.ty == "security_group" {
+                stored.insert("ingress".into(), Value::Array(Vec::new()));
+                stored.remove("egress");
+            }
+            inner
+                .resources
+                .insert(id.clone(), (self.ty.to_string(), stored));
+            id
+        };
+        if let Then::Hang = then {
+            std::future::pending::<()>().await;
+        }
+        Ok(id)
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        id: &str,
+        _before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<()> {
+        if let Then::Fail(code) = self.cloud.call("update", ctx, id).await {
+            return Err(failure("Update", code));
+        }
+        let mut inner = self.cloud.inner.lock().unwrap();
+        let (_, stored) = inner
+            .resources
+            .get_mut(id)
+            .ok_or_else(|| failure("Update", "NotFound"))?;
+        for (k, v) in after {
+            stored.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &OpContext, id: &str, _before: &Attrs) -> anyhow::Result<()> {
+        if let Then::Fail(code) = self.cloud.call("delete", ctx, id).await {
+            return Err(failure("Delete", code));
+        }
+        self.cloud.inner.lock().unwrap().resources.remove(id);
+        Ok(())
+    }
+
+    /// By the `infra:stack` and `infra:address` tags, as the EC2 types do.
+    async fn find(&self, attrs: &Attrs) -> anyhow::Result<Option<String>> {
+        let want = attrs.tags();
+        let owner = |tags: &[(String, String)]| {
+            ["infra:stack", "infra:address"].iter().all(|k| {
+                let get = |t: &[(String, String)]| {
+                    t.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
+                };
+                get(tags).is_some() && get(tags) == get(&want)
+            })
+        };
+        let inner = self.cloud.inner.lock().unwrap();
+        Ok(inner
+            .resources
+            .iter()
+            .find(|(_, (ty, a))| ty == self.ty && owner(&a.tags()))
+            .map(|(id, _)| id.clone()))
+    }
+
+    async fn update_deferred(
+        &self,
+        ctx: &OpContext,
+        id: &str,
+        after: &Attrs,
+    ) -> anyhow::Result<()> {
+        self.update(ctx, id, &Attrs::new(), after).await
+    }
+
+    async fn delete_deferred(&self, ctx: &OpContext, id: &str) -> anyhow::Result<()> {
+        let mut none = Attrs::new();
+        none.insert("ingress".into(), Value::Array(Vec::new()));
+        none.insert("egress".into(), Value::Array(Vec::new()));
+        self.update(ctx, id, &Attrs::new(), &none).await
+    }
+}
+
+struct FakeMonitor(Arc<Cloud>);
+
+#[async_trait]
+impl Monitor for FakeMonitor {
+    async fn alarms(&self, names: &[String]) -> anyhow::Result<Vec<(String, AlarmState)>> {
+        let inner = self.0.inner.lock().unwrap();
+        Ok(names
+            .iter()
+            .filter_map(|n| inner.alarms.get(n).map(|s| (n.clone(), *s)))
+            .collect())
+    }
+
+    async fn target_health(
+        &self,
+        target_group: &str,
+    ) -> anyhow::Result<Vec<(String, TargetState)>> {
+        Ok(self
+            .0
+            .inner
+            .lock()
+            .unwrap()
+            .health
+            .get(target_group)
+            .cloned()
+            .unwrap_or_default())
+    }
+}

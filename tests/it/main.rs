@@ -1,0 +1,23 @@
+//! Every test in one binary (one link of the SDK instead of one per file).
+//!
+//! `pure` (the core, from data files and snapshots), `engine` (the scheduler,
+//! journal, recovery and rollouts against a fake provider) and `tidy` (the
+//! architecture's rules) need no emulator; the other modules run the real
+//! binary against moto, each test with its own server (`support`).
+
+mod support;
+
+mod engine;
+mod fake;
+mod pure;
+mod tidy;
+
+mod cutover;
+mod e2e;
+mod eks;
+mod pipeline;
+mod plan_options;
+mod recovery;
+mod saved;
+mod shared_state;
+mod state;
