@@ -66,7 +66,7 @@ impl Provider for Listener {
             .elbv2
             .create_listener()
             .load_balancer_arn(attrs.str("load_balancer_arn")?)
-            .port(attrs.get("port").and_then(Value::as_i64).unwrap_or(80) as i32)
+            .port(attrs.int("port")? as i32)
             .protocol(ProtocolEnum::from(attrs.str("protocol")?))
             .set_certificates(certificates(attrs))
             .set_ssl_policy(
@@ -113,7 +113,7 @@ impl Provider for Listener {
             aws.elbv2
                 .modify_listener()
                 .listener_arn(id)
-                .port(after.get("port").and_then(Value::as_i64).unwrap_or(80) as i32)
+                .port(after.int("port")? as i32)
                 .protocol(ProtocolEnum::from(after.str("protocol")?))
                 .set_certificates(certificates(after))
                 .set_ssl_policy(
@@ -133,7 +133,7 @@ impl Provider for Listener {
     /// A load balancer has one listener per port.
     async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
         let aws = &*self.0;
-        let port = attrs.get("port").and_then(Value::as_i64).unwrap_or(80);
+        let port = attrs.int("port")?;
         match aws
             .elbv2
             .describe_listeners()

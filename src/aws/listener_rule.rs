@@ -63,7 +63,7 @@ impl Provider for ListenerRule {
             .elbv2
             .create_rule()
             .listener_arn(attrs.str("listener_arn")?)
-            .priority(attrs.get("priority").and_then(Value::as_i64).unwrap_or(1) as i32)
+            .priority(attrs.int("priority")? as i32)
             .set_conditions(Some(conditions(attrs)))
             .actions(elbv2::action(attrs))
             .set_tags(Some(elbv2::tag_list(attrs)))
@@ -107,7 +107,7 @@ impl Provider for ListenerRule {
                 .map_err(api("ModifyRule"))?;
         }
         if differs(before, after, "priority") {
-            let priority = after.get("priority").and_then(Value::as_i64).unwrap_or(1) as i32;
+            let priority = after.int("priority")? as i32;
             aws.elbv2
                 .set_rule_priorities()
                 .rule_priorities(
@@ -126,11 +126,7 @@ impl Provider for ListenerRule {
     /// A listener has one rule per priority.
     async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
         let aws = &*self.0;
-        let priority = attrs
-            .get("priority")
-            .and_then(Value::as_i64)
-            .unwrap_or(1)
-            .to_string();
+        let priority = attrs.int("priority")?.to_string();
         match aws
             .elbv2
             .describe_rules()

@@ -117,7 +117,7 @@ impl Provider for TargetGroup {
             .create_target_group()
             .name(name)
             .protocol(ProtocolEnum::from(attrs.str("protocol")?))
-            .port(int(attrs, "port") as i32)
+            .port(attrs.int("port")? as i32)
             .vpc_id(attrs.str("vpc_id")?)
             .target_type(TargetTypeEnum::from(attrs.str("target_type")?))
             .set_health_check_path(hc.get("path").and_then(Value::as_str).map(str::to_string))
@@ -169,7 +169,7 @@ impl Provider for TargetGroup {
         if differs(&b, &a, "deregistration_delay_seconds") {
             changes.push((
                 "deregistration_delay.timeout_seconds",
-                int(&a, "deregistration_delay_seconds").to_string(),
+                a.int("deregistration_delay_seconds")?.to_string(),
             ));
         }
         if differs(&b, &a, "stickiness") {
@@ -278,10 +278,6 @@ impl Provider for TargetGroup {
             .or_gone()?;
         Ok(())
     }
-}
-
-fn int(attrs: &Attrs, key: &str) -> i64 {
-    attrs.get(key).and_then(Value::as_i64).unwrap_or(0)
 }
 
 fn target(t: &Value) -> TargetDescription {
