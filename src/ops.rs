@@ -106,8 +106,6 @@ pub fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
 
 /// A validated stack with its state, locked for one operation.
 pub struct Session {
-    /// Whether a state file existed (a new state's lineage is not yet anyone's).
-    pub existed: bool,
     pub stack: Stack,
     pub graph: Graph,
     pub journal: Journal,
@@ -188,10 +186,8 @@ pub async fn open(
     let lock = backend.lock(operation).await?;
     eprintln!("state: {}; {}", backend.describe(), lock.describe());
     let loaded = backend.load(&stack.name).await?;
-    let existed = loaded.is_some();
     let state = loaded.unwrap_or_else(|| State::new(&stack.name));
     Ok(Session {
-        existed,
         stack,
         graph,
         journal: Journal::new(backend, state),

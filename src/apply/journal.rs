@@ -56,7 +56,8 @@ impl Journal {
         &self.location
     }
 
-    /// Whether a state was read before this run.
+    /// Whether a state was read before this run (a new state's lineage is not
+    /// yet anyone's).
     pub fn existed(&self) -> bool {
         self.existed
     }

@@ -94,7 +94,7 @@ async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
         "apply",
     )
     .await?;
-    let state = session.existed.then_some(session.journal.state());
+    let state = session.journal.existed().then_some(session.journal.state());
     if let Some(why) = saved.staleness(&session.stack.text, state) {
         return Err(Failure::new(
             format!("saved plan is stale: {why}"),

@@ -31,7 +31,7 @@ pub async fn exec(
             &file.display().to_string(),
             &session.stack.text,
             &location,
-            session.existed.then_some(session.journal.state()),
+            session.journal.existed().then_some(session.journal.state()),
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");
         std::fs::write(out, json + "\n").map_err(|e| {

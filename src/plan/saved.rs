@@ -63,6 +63,14 @@ impl SavedPlan {
         if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return None;
         }
+        match v.get("version").and_then(serde_json::Value::as_u64) {
+            Some(version) if version != u64::from(VERSION) => {
+                return Some(Err(format!(
+                    "the saved plan has format version {version}; this infra reads {VERSION}"
+                )));
+            }
+            _ => {}
+        }
         Some(serde_json::from_value(v).map_err(|e| format!("the saved plan cannot be read: {e}")))
     }
 
@@ -99,5 +107,21 @@ impl SavedPlan {
             )),
             Some(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_saved_in_another_format_version_is_refused_by_name() {
+        let old = r#"{"format": "infra-saved-plan", "version": 1, "plan": {}}"#;
+        let why = SavedPlan::parse(old).unwrap().unwrap_err();
+        assert_eq!(
+            why,
+            "the saved plan has format version 1; this infra reads 2"
+        );
+        assert!(SavedPlan::parse(r#"{"stack": "x"}"#).is_none());
     }
 }
