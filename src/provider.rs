@@ -45,10 +45,11 @@ pub trait Provider: Send + Sync {
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
     /// Deletes; what is gone already counts as deleted.
     async fn delete(&self, ctx: &OpContext, id: &str, before: &Attrs) -> Result<()>;
-    /// Looks for what a create given `attrs` made, by its `infra:stack` and
-    /// `infra:address` tags or by its name: the id, or `None` when there is none.
-    /// An apply killed during a create resolves its intent with this.
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>>;
+    /// Looks for what a create given `attrs` may have made, by its
+    /// `infra:stack` and `infra:address` tags or by its name, port or priority:
+    /// every candidate's id. Whether a candidate is this stack's is for the
+    /// caller to check (by its tags).
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>>;
     /// Fills in, before the intent to create is written, what the create would
     /// otherwise choose at random (a generated name), so that `find` can find it.
     fn prepare(&self, _attrs: &mut Attrs) {}
@@ -188,6 +189,23 @@ impl ApiError {
             || c.ends_with("NotFoundException")
             || c.ends_with("NotFoundError")
             || c.contains(".NotFound")
+    }
+
+    /// Whether the answer is that the thing exists already (a name, port or
+    /// priority or CIDR taken): `EntityAlreadyExists`, `DuplicateTargetGroupName`,
+    /// `BucketAlreadyOwnedByYou`, `ResourceInUseException`, `PriorityInUse`,
+    /// `InvalidSubnet.Conflict`, ...
+    pub fn is_conflict(&self) -> bool {
+        let c = self.code();
+        [
+            "AlreadyExist",
+            "Duplicate",
+            "AlreadyOwned",
+            "InUse",
+            "Conflict",
+        ]
+        .iter()
+        .any(|k| c.contains(k))
     }
 
     /// An endpoint that does not implement the operation at all (an emulator's

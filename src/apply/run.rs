@@ -8,11 +8,12 @@ use anyhow::bail;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::recover::{self, Found};
 use super::{Journal, Step, Work, resource_state, rollout};
 use crate::graph::Part;
 use crate::observe::Observer;
 use crate::plan::{Action, Plan};
-use crate::provider::{OpContext, Provider, Registry};
+use crate::provider::{ApiError, OpContext, Provider, Registry, api_error};
 use crate::stack::Stack;
 use crate::state::ResourceState;
 use crate::types::reference::{self, Reference};
@@ -48,6 +49,11 @@ pub(super) async fn run(ctx: &Ctx<'_>, step: &Step) -> anyhow::Result<String> {
 
 async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
+    if ctx.journal.read(|s| recover::unresolved(s, a)).await {
+        bail!(
+            "an earlier create of {a} may have made it, and it could not be looked up; infra will not create it again until that is resolved (`infra state rm {a}` once you have checked by hand)"
+        );
+    }
     let mut after = ctx.desired(a, Part::Main).await?;
     provider.prepare(&mut after);
     let token = uuid::Uuid::new_v4().to_string();
@@ -55,7 +61,10 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         .intend(a, Create, Some(token.clone()), after.clone())
         .await?;
     let op = ctx.op(a, Some(token));
-    let id = provider.create(&op, &after).await?;
+    let id = match provider.create(&op, &after).await {
+        Ok(id) => id,
+        Err(e) => refused(ctx, provider, a, &after, e).await?,
+    };
     // What was asked for stands in until it can be read back.
     let mut known = after.clone();
     known.insert("id".to_string(), Value::String(id.clone()));
@@ -79,6 +88,52 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         }
     }
     Ok(format!(" (id {id})"))
+}
+
+/// How many times, a second apart, a create whose answer was lost is looked for.
+const LOOKS: usize = 5;
+
+/// A create that came back with an error. When AWS answered, nothing was made
+/// and the intent goes at once, unless the answer is that the thing exists
+/// already and it carries this stack's tags (the SDK retried a create whose
+/// first answer was lost): then it is adopted. With no answer at all (the
+/// connection dropped), the intent stays for the next run's recovery.
+async fn refused(
+    ctx: &Ctx<'_>,
+    provider: &dyn Provider,
+    a: &Address,
+    asked: &Attrs,
+    e: anyhow::Error,
+) -> anyhow::Result<String> {
+    let answer = api_error(&e).cloned();
+    if answer.as_ref().is_some_and(|api| api.code.is_none()) {
+        // No answer: it may have been made. It is looked for by its tags (it
+        // may take a moment to be seen); otherwise the intent stays for the
+        // next run's recovery.
+        for _ in 0..LOOKS {
+            if let Ok(Found::Ours(id, _)) = recover::look(provider, asked).await {
+                return Ok(id);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        return Err(e);
+    }
+    if answer.as_ref().is_some_and(ApiError::is_conflict) {
+        match recover::look(provider, asked).await {
+            Ok(Found::Ours(id, _)) => return Ok(id),
+            Ok(Found::NotOurs(id, attrs)) => {
+                ctx.journal.resolve(a).await?;
+                return Err(e.context(format!(
+                    "{} {id} exists and is not this stack's ({}); choose another name, or `infra import {a} {id} STACK_FILE` if it is this resource",
+                    a.ty,
+                    recover::owner(&attrs)
+                )));
+            }
+            _ => {}
+        }
+    }
+    ctx.journal.resolve(a).await?;
+    Err(e)
 }
 
 async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {

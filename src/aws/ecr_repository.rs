@@ -216,8 +216,7 @@ impl Provider for EcrRepository {
         Ok(())
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
-        let _aws = &*self.0;
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         super::find_by_id(self, attrs.str("name")?).await
     }
 

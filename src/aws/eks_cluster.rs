@@ -342,7 +342,7 @@ impl Provider for EksCluster {
         sync_tags(aws, before.str("arn")?, before, after).await
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         super::find_by_id(self, attrs.str("name")?).await
     }
 

@@ -327,8 +327,7 @@ impl Provider for EksNodegroup {
         sync_tags(aws, before.str("arn")?, before, after).await
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
-        let _aws = &*self.0;
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let id = format!("{}:{}", attrs.str("cluster_name")?, attrs.str("name")?);
         super::find_by_id(self, &id).await
     }

@@ -203,8 +203,7 @@ impl Provider for IamRole {
     }
 
     /// Detaches managed policies and deletes inline ones, then the role.
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
-        let _aws = &*self.0;
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         super::find_by_id(self, attrs.str("name")?).await
     }
 

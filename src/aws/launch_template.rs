@@ -290,7 +290,7 @@ impl Provider for LaunchTemplate {
         ec2_tags::sync(aws, id, before, after).await
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         match aws
             .ec2
@@ -303,9 +303,10 @@ impl Provider for LaunchTemplate {
             Ok(out) => Ok(out
                 .launch_templates()
                 .iter()
-                .find_map(|t| t.launch_template_id())
-                .map(str::to_string)),
-            Err(e) if e.is_not_found() => Ok(None),
+                .filter_map(|t| t.launch_template_id())
+                .map(str::to_string)
+                .collect()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }

@@ -131,7 +131,7 @@ impl Provider for Listener {
     }
 
     /// A load balancer has one listener per port.
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let port = attrs.int("port")?;
         match aws
@@ -145,10 +145,11 @@ impl Provider for Listener {
             Ok(out) => Ok(out
                 .listeners()
                 .iter()
-                .find(|l| l.port().map(i64::from) == Some(port))
-                .and_then(|l| l.listener_arn())
-                .map(str::to_string)),
-            Err(e) if e.is_not_found() => Ok(None),
+                .filter(|l| l.port().map(i64::from) == Some(port))
+                .filter_map(|l| l.listener_arn())
+                .map(str::to_string)
+                .collect()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }

@@ -124,25 +124,37 @@ impl Provider for ListenerRule {
     }
 
     /// A listener has one rule per priority.
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let priority = attrs.int("priority")?.to_string();
-        match aws
-            .elbv2
-            .describe_rules()
-            .listener_arn(attrs.str("listener_arn")?)
-            .send()
-            .await
-            .map_err(api("DescribeRules"))
-        {
-            Ok(out) => Ok(out
-                .rules()
-                .iter()
-                .find(|r| r.priority() == Some(priority.as_str()))
-                .and_then(|r| r.rule_arn())
-                .map(str::to_string)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e.into()),
+        let listener = attrs.str("listener_arn")?;
+        let mut found = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = match aws
+                .elbv2
+                .describe_rules()
+                .listener_arn(listener)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(api("DescribeRules"))
+            {
+                Ok(page) => page,
+                Err(e) if e.is_not_found() => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+            found.extend(
+                page.rules()
+                    .iter()
+                    .filter(|r| r.priority() == Some(priority.as_str()))
+                    .filter_map(|r| r.rule_arn())
+                    .map(str::to_string),
+            );
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(found);
+            }
         }
     }
 

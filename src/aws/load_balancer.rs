@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{Aws, Result, api, elbv2};
 use crate::provider::{GoneOk, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
-use crate::types::{Attrs, AttrsExt};
+use crate::types::{Attrs, AttrsExt, Operation};
 
 pub struct LoadBalancer(pub Arc<Aws>);
 
@@ -98,8 +98,15 @@ impl Provider for LoadBalancer {
             .and_then(|l| l.load_balancer_arn())
             .unwrap_or_default()
             .to_string();
-        wait_active(aws, &arn).await?;
         Ok(arn)
+    }
+
+    /// A new load balancer is provisioning until it is active.
+    async fn wait(&self, _ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+        match operation {
+            Operation::Create => wait_active(&self.0, id).await,
+            _ => Ok(()),
+        }
     }
 
     async fn update(
@@ -154,7 +161,7 @@ impl Provider for LoadBalancer {
     }
 
     /// By the name `prepare` settled before the create.
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
         match aws
@@ -168,9 +175,10 @@ impl Provider for LoadBalancer {
             Ok(out) => Ok(out
                 .load_balancers()
                 .iter()
-                .find_map(|l| l.load_balancer_arn())
-                .map(str::to_string)),
-            Err(e) if e.is_not_found() => Ok(None),
+                .filter_map(|l| l.load_balancer_arn())
+                .map(str::to_string)
+                .collect()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }

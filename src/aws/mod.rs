@@ -127,14 +127,14 @@ where
         .collect()
 }
 
-/// `find` for a type whose id is known before it exists (its name): whether a
-/// resource with that id exists.
-pub async fn find_by_id(provider: &dyn Provider, id: &str) -> Result<Option<String>> {
+/// `find` for a type whose id is known before it exists (its name): the id,
+/// if a resource with it exists.
+pub async fn find_by_id(provider: &dyn Provider, id: &str) -> Result<Vec<String>> {
     if id.is_empty() {
         anyhow::bail!("no name to look it up by");
     }
     let found = provider.read(&[id.to_string()]).await?;
-    Ok(found.contains_key(id).then(|| id.to_string()))
+    Ok(found.into_keys().filter(|k| k == id).collect())
 }
 
 /// An SDK error as an `ApiError`, for `map_err(api("Operation"))`: the

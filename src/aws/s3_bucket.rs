@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{OpContext, Provider};
+use crate::provider::{ApiError, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::s3_bucket as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -121,6 +121,17 @@ impl Provider for S3Bucket {
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
+        // In us-east-1, CreateBucket on a bucket this account already owns
+        // answers 200: whether it is ours is told by its tags, so a bucket
+        // that exists is answered as the other regions answer it.
+        if aws.region == "us-east-1" && aws.s3.head_bucket().bucket(name).send().await.is_ok() {
+            return Err(ApiError::new(
+                "CreateBucket",
+                "BucketAlreadyOwnedByYou",
+                "the bucket exists in this account already (looked for before the create, which us-east-1 answers with 200)",
+            )
+            .into());
+        }
         let mut req = aws.s3.create_bucket().bucket(name);
         if aws.region != "us-east-1" {
             req = req.create_bucket_configuration(
@@ -312,8 +323,7 @@ impl Provider for S3Bucket {
         Ok(())
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
-        let _aws = &*self.0;
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         super::find_by_id(self, attrs.str("name")?).await
     }
 

@@ -57,7 +57,7 @@ impl Provider for SecurityGroup {
         ec2_tags::sync(aws, id, before, after).await
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let out = aws
             .ec2
@@ -69,8 +69,9 @@ impl Provider for SecurityGroup {
         Ok(out
             .security_groups()
             .iter()
-            .find_map(|g| g.group_id())
-            .map(str::to_string))
+            .filter_map(|g| g.group_id())
+            .map(str::to_string)
+            .collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

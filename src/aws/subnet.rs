@@ -72,9 +72,9 @@ impl Provider for Subnet {
         ec2_tags::sync(&self.0, id, before, after).await
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-        Ok(found.into_keys().next())
+        Ok(found.into_keys().collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

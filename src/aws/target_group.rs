@@ -246,7 +246,7 @@ impl Provider for TargetGroup {
     }
 
     /// By the name `prepare` settled before the create.
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
         match aws
@@ -260,9 +260,10 @@ impl Provider for TargetGroup {
             Ok(out) => Ok(out
                 .target_groups()
                 .iter()
-                .find_map(|g| g.target_group_arn())
-                .map(str::to_string)),
-            Err(e) if e.is_not_found() => Ok(None),
+                .filter_map(|g| g.target_group_arn())
+                .map(str::to_string)
+                .collect()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }

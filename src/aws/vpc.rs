@@ -29,12 +29,20 @@ impl Provider for Vpc {
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        // CreateVpc takes no idempotency token: an SDK retry after a lost
+        // answer would make a second VPC. Not retried; the engine resolves a
+        // lost answer by looking for the VPC's tags.
         let out = self
             .0
             .ec2
             .create_vpc()
             .cidr_block(attrs.str("cidr_block")?)
             .tag_specifications(ec2_tags::spec(ResourceType::Vpc, attrs))
+            .customize()
+            .config_override(
+                aws_sdk_ec2::config::Builder::new()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(api("CreateVpc"))?;
@@ -52,9 +60,9 @@ impl Provider for Vpc {
         ec2_tags::sync(&self.0, id, before, after).await
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Option<String>> {
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-        Ok(found.into_keys().next())
+        Ok(found.into_keys().collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

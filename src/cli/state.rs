@@ -50,7 +50,8 @@ pub async fn show(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Forgets a resource without deleting it.
+/// Forgets a resource without deleting it, and any operation an interrupted
+/// apply left on it (an intent).
 pub async fn rm(
     ctx: &Context,
     addr: &str,
@@ -59,14 +60,25 @@ pub async fn rm(
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
     let mut session = ops::open(ctx, file, state, "state rm").await?;
-    if session.journal.state_mut().resources.remove(&a).is_none() {
+    let s = session.journal.state_mut();
+    let resource = s.resources.remove(&a);
+    let intent = s.intents.remove(&a);
+    if resource.is_none() && intent.is_none() {
         return Err(Failure::new(
             format!("{a} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     }
     session.journal.save().await?;
-    println!("Removed {a} from state; it still exists in AWS.");
+    if let Some(i) = intent {
+        println!(
+            "Forgot the {} an interrupted apply left on {a} (since {}); whatever it made in AWS, if anything, is untouched.",
+            i.operation, i.since
+        );
+    }
+    if resource.is_some() {
+        println!("Removed {a} from state; it still exists in AWS.");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -235,6 +247,9 @@ pub async fn import(
             Some("one resource has one address; `infra state mv` renames it"),
         ));
     }
+    // Importing an address settles what an interrupted create left on it: the
+    // id is given.
+    session.journal.state_mut().intents.remove(&a);
     let engine = ctx.engine(&session.stack.region).await;
     for note in engine
         .recover(&session.stack, session.journal.state_mut())

@@ -16,7 +16,7 @@ use infra::state::{Backend, LocalBackend, RolloutOutcome, State};
 use infra::types::{Address, Operation};
 use serde_json::Value;
 
-use crate::fake::{Cloud, Then};
+use crate::fake::{Call, Cloud, Then};
 
 /// A stack planned against the fake cloud and a local state, as `infra apply`
 /// plans it (recovery, refresh, plan), ready to be carried out.
@@ -425,4 +425,225 @@ resources:
             .collect::<Vec<_>>(),
         vec![50, 50]
     );
+}
+
+/// Runs `p` until the fake signals, then drops it: the process is killed.
+async fn killed_when(p: Prepared, signal: &tokio::sync::Notify) {
+    tokio::select! {
+        _ = p.execute(10) => panic!("the run was to be killed first"),
+        _ = signal.notified() => {}
+    }
+}
+
+/// A stack with one role named `shared`.
+const ROLE: &str = "
+stack: engine
+region: ap-northeast-1
+resources:
+  iam_role.app: { name: shared, assume_role_service: eks.amazonaws.com }
+";
+
+/// Another stack's role of that name, made behind this stack's back.
+fn foreign_role(cloud: &Cloud) -> String {
+    cloud.insert(
+        "iam_role",
+        serde_json::json!({
+            "name": "shared",
+            "tags": {"infra:stack": "other", "infra:address": "iam_role.app"},
+        }),
+    )
+}
+
+/// Kills the run of `text` right after the create of `address` was sent and
+/// before AWS made anything (the intent is on disk; nothing else is).
+async fn kill_during_create(cloud: &Arc<Cloud>, text: &str, file: &Path, address: &'static str) {
+    let sent = Arc::new(tokio::sync::Notify::new());
+    {
+        let sent = sent.clone();
+        cloud.on_call(move |call, _| {
+            if call.op == "create" && call.address == address {
+                sent.notify_one();
+                Then::Lose
+            } else {
+                Then::Proceed
+            }
+        });
+    }
+    killed_when(prepare(cloud, text, file).await, &sent).await;
+    cloud.on_call(|_, _| Then::Proceed);
+}
+
+#[tokio::test]
+async fn a_create_aws_refused_leaves_no_intent() {
+    let cloud = Cloud::new();
+    cloud.on_call(|call, _| match call.address.as_str() {
+        "vpc.a" => Then::Fail("VpcLimitExceeded"),
+        _ => Then::Proceed,
+    });
+    let (_dir, file) = scratch();
+    let (outcome, state) = apply(&cloud, TWO_NETWORKS, &file, 10).await;
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    assert!(
+        state.intents.is_empty(),
+        "nothing was made: {:?}",
+        state.intents
+    );
+    // The next run has nothing to recover and tries again.
+    cloud.on_call(|_, _| Then::Proceed);
+    let p = prepare(&cloud, TWO_NETWORKS, &file).await;
+    assert!(p.plan.recovered.is_empty(), "{:?}", p.plan.recovered);
+    assert!(p.execute(10).await.ok());
+}
+
+#[tokio::test]
+async fn recovery_never_adopts_what_another_stack_owns() {
+    let cloud = Cloud::new();
+    let theirs = foreign_role(&cloud);
+    let (_dir, file) = scratch();
+    kill_during_create(&cloud, ROLE, &file, "iam_role.app").await;
+    assert!(
+        read_state(&file)
+            .intents
+            .contains_key(&address("iam_role.app"))
+    );
+
+    // The lookup by name finds their role: an error, never an adoption.
+    let (stack, _) = infra::stack::parse("stack.yaml", ROLE).unwrap();
+    let engine = Engine::new(cloud.registry(), Arc::new(Silent));
+    let mut state = read_state(&file);
+    let why = engine
+        .recover(&stack, &mut state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(why.contains(&format!("iam_role {theirs}")), "{why}");
+    assert!(
+        why.contains("is not this stack's (its tags say infra:stack=other"),
+        "{why}"
+    );
+    assert!(why.contains("`infra state rm iam_role.app`"), "{why}");
+    assert!(
+        why.contains(&format!("`infra import iam_role.app {theirs} STACK_FILE`")),
+        "{why}"
+    );
+    assert!(state.resources.is_empty());
+    assert!(
+        cloud.calls().iter().all(|c| c.id != theirs),
+        "theirs is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_name_taken_by_another_stack_fails_the_create_and_touches_nothing() {
+    let cloud = Cloud::new();
+    let theirs = foreign_role(&cloud);
+    cloud.on_call(|call, _| match call.op {
+        "create" => Then::Fail("EntityAlreadyExists"),
+        _ => Then::Proceed,
+    });
+    let (_dir, file) = scratch();
+    let (outcome, state) = apply(&cloud, ROLE, &file, 10).await;
+    let why = &outcome.failed[0].1;
+    assert!(
+        why.contains(&format!("iam_role {theirs} exists and is not this stack's")),
+        "{why}"
+    );
+    assert!(why.contains("EntityAlreadyExists"), "{why}");
+    assert!(
+        state.intents.is_empty() && state.resources.is_empty(),
+        "{state:?}"
+    );
+    // Nothing to adopt next time either, and nothing of theirs to destroy.
+    let p = prepare(&cloud, ROLE, &file).await;
+    assert!(p.plan.recovered.is_empty());
+    assert_eq!(
+        p.plan.change(&address("iam_role.app")).unwrap().action,
+        Action::Create
+    );
+}
+
+#[tokio::test]
+async fn a_create_retried_after_a_lost_answer_adopts_what_carries_our_tags() {
+    let cloud = Cloud::new();
+    // The first attempt made it; its answer was lost; the retry is told it exists.
+    let ours = cloud.insert(
+        "iam_role",
+        serde_json::json!({
+            "name": "shared",
+            "tags": {"infra:stack": "engine", "infra:address": "iam_role.app"},
+        }),
+    );
+    cloud.on_call(|call, _| match call.op {
+        "create" => Then::Fail("EntityAlreadyExists"),
+        _ => Then::Proceed,
+    });
+    let (_dir, file) = scratch();
+    let (outcome, state) = apply(&cloud, ROLE, &file, 10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    assert_eq!(state.resources[&address("iam_role.app")].id, ours);
+}
+
+#[tokio::test]
+async fn a_lookup_refused_is_reported_and_blocks_only_that_create() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    // Killed while both VPCs were being created.
+    kill_during_create(&cloud, TWO_NETWORKS, &file, "vpc.a").await;
+    let first = cloud.calls().len();
+    cloud.deny_find.store(true, Ordering::SeqCst);
+    let more = format!("{TWO_NETWORKS}  vpc.c: {{ cidr_block: 10.2.0.0/16 }}\n");
+    let p = prepare(&cloud, &more, &file).await;
+    assert!(
+        p.plan
+            .recovered
+            .iter()
+            .any(|n| n.starts_with("vpc.a: could not look for")
+                && n.contains("AccessDenied")
+                && n.contains("`infra state rm vpc.a`")),
+        "{:?}",
+        p.plan.recovered
+    );
+    let outcome = p.execute(10).await;
+    let refused: Vec<&str> = outcome.failed.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(refused, vec!["vpc.a", "vpc.b"], "{outcome:?}");
+    assert!(
+        outcome.failed[0].1.contains("could not be looked up"),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.done, vec!["vpc.c".to_string()], "the rest goes on");
+    let creates: Vec<Call> = cloud.calls()[first..]
+        .iter()
+        .filter(|c| c.op == "create")
+        .cloned()
+        .collect();
+    assert_eq!(creates.len(), 1, "only vpc.c is created: {creates:?}");
+}
+
+#[tokio::test]
+async fn two_candidates_are_an_error_listing_both() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    kill_during_create(&cloud, TWO_NETWORKS, &file, "vpc.a").await;
+    let tags = serde_json::json!({"infra:stack": "engine", "infra:address": "vpc.a"});
+    let one = cloud.insert(
+        "vpc",
+        serde_json::json!({"cidr_block": "10.0.0.0/16", "tags": tags}),
+    );
+    let two = cloud.insert(
+        "vpc",
+        serde_json::json!({"cidr_block": "10.0.0.0/16", "tags": tags}),
+    );
+    let (stack, _) = infra::stack::parse("stack.yaml", TWO_NETWORKS).unwrap();
+    let engine = Engine::new(cloud.registry(), Arc::new(Silent));
+    let mut state = read_state(&file);
+    let why = engine
+        .recover(&stack, &mut state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        why.contains(&format!("2 candidates carrying its tags: {one}, {two}")),
+        "{why}"
+    );
+    assert!(state.resources.is_empty(), "none is picked");
 }

@@ -26,6 +26,8 @@ pub enum Then {
     Fail(&'static str),
     /// Make the resource, then never answer (the process is killed meanwhile).
     Hang,
+    /// Never answer, having made nothing (the request was lost on the way).
+    Lose,
 }
 
 type Hook = Box<dyn Fn(&Call, &OpContext) -> Then + Send + Sync>;
@@ -48,6 +50,8 @@ pub struct Cloud {
     hook: Mutex<Option<Hook>>,
     /// How long each mutating call takes.
     pub delay: Mutex<Duration>,
+    /// Lookups (`find`) are refused with AccessDenied.
+    pub deny_find: std::sync::atomic::AtomicBool,
 }
 
 impl Cloud {
@@ -100,6 +104,19 @@ impl Cloud {
             .filter(|(_, (t, _))| t == ty)
             .map(|(id, _)| id.clone())
             .collect()
+    }
+
+    /// Makes a resource behind the engine's back (another stack's, or one a
+    /// lost answer left); returns its id.
+    pub fn insert(&self, ty: &str, attrs: Value) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        inner.next += 1;
+        let id = format!("{ty}-{}", inner.next);
+        let mut attrs = attrs.as_object().cloned().unwrap_or_default();
+        attrs.insert("id".into(), Value::String(id.clone()));
+        attrs.insert("arn".into(), Value::String(format!("arn:fake:{ty}/{id}")));
+        inner.resources.insert(id.clone(), (ty.to_string(), attrs));
+        id
     }
 
     pub fn set_alarm(&self, name: &str, state: AlarmState) {
@@ -166,8 +183,10 @@ impl Provider for Fake {
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> anyhow::Result<String> {
         let then = self.cloud.call("create", ctx, "").await;
-        if let Then::Fail(code) = then {
-            return Err(failure("Create", code));
+        match then {
+            Then::Fail(code) => return Err(failure("Create", code)),
+            Then::Lose => std::future::pending::<()>().await,
+            _ => {}
         }
         let id = {
             let mut inner = self.cloud.inner.lock().unwrap();
@@ -224,8 +243,25 @@ impl Provider for Fake {
         Ok(())
     }
 
-    /// By the `infra:stack` and `infra:address` tags, as the EC2 types do.
-    async fn find(&self, attrs: &Attrs) -> anyhow::Result<Option<String>> {
+    /// By name where the type has one (as IAM, S3, ECR, EKS do), else by the
+    /// `infra:stack` and `infra:address` tags (as the EC2 types do).
+    async fn find(&self, attrs: &Attrs) -> anyhow::Result<Vec<String>> {
+        if self
+            .cloud
+            .deny_find
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(failure("Find", "AccessDenied"));
+        }
+        if let Some(name) = attrs.opt_str("name") {
+            let inner = self.cloud.inner.lock().unwrap();
+            return Ok(inner
+                .resources
+                .iter()
+                .filter(|(_, (ty, a))| ty == self.ty && a.opt_str("name") == Some(name))
+                .map(|(id, _)| id.clone())
+                .collect());
+        }
         let want = attrs.tags();
         let owner = |tags: &[(String, String)]| {
             ["infra:stack", "infra:address"].iter().all(|k| {
@@ -239,8 +275,9 @@ impl Provider for Fake {
         Ok(inner
             .resources
             .iter()
-            .find(|(_, (ty, a))| ty == self.ty && owner(&a.tags()))
-            .map(|(id, _)| id.clone()))
+            .filter(|(_, (ty, a))| ty == self.ty && owner(&a.tags()))
+            .map(|(id, _)| id.clone())
+            .collect())
     }
 
     async fn update_deferred(

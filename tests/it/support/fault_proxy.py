@@ -19,6 +19,8 @@ A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
     "latency"  with "ms"
     "error"    with "status", "code", "message", optional "times", "probability"
     "reset"    (drop the connection) with optional "times"
+    "lose"     (forward the request, then drop the connection: the answer is
+               lost, what it did is done) with optional "times"
     "status"   with "value" and "seconds" (from the first match) or "times"
 """
 
@@ -173,6 +175,11 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if r["action"] == "error" and take(r):
                 return self.error(r, body)
+            if r["action"] == "lose" and take(r):
+                self.forward(body)
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
         emulated = self.emulate(op, body)
         if emulated is not None:
             return self.reply(200, emulated)
