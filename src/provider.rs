@@ -50,6 +50,12 @@ pub trait Provider: Send + Sync {
     /// every candidate's id. Whether a candidate is this stack's is for the
     /// caller to check (by its tags).
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>>;
+    /// When AWS made the resource, for a type whose create call cannot carry
+    /// its tags (an S3 bucket is tagged after CreateBucket): recovery adopts an
+    /// untagged candidate only when it was made after the create's intent.
+    async fn created(&self, _id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(None)
+    }
     /// Fills in, before the intent to create is written, what the create would
     /// otherwise choose at random (a generated name), so that `find` can find it.
     fn prepare(&self, _attrs: &mut Attrs) {}

@@ -153,15 +153,17 @@ impl Journal {
         self.write(|s| {
             let (deposed, rollout) = match s.resources.get(address) {
                 Some(p) if p.id == resource.id => (p.deposed.clone(), p.rollout.clone()),
-                Some(p) if replacing && p.deposed.is_none() => (
-                    Some(Deposed {
+                // The object replaced joins those still waiting to be deleted.
+                Some(p) if replacing => {
+                    let mut deposed = p.deposed.clone();
+                    deposed.push(Deposed {
                         id: p.id.clone(),
                         attributes: p.attributes.clone(),
-                    }),
-                    None,
-                ),
+                    });
+                    (deposed, None)
+                }
                 Some(p) => (p.deposed.clone(), None),
-                None => (None, None),
+                None => (Vec::new(), None),
             };
             resource.deposed = deposed;
             resource.rollout = rollout;
@@ -204,11 +206,11 @@ impl Journal {
         .await
     }
 
-    /// After the replaced object of a create-before-destroy replacement is gone.
-    pub async fn forget_deposed(&self, address: &Address) -> Result<(), StateError> {
+    /// After a replaced object of a create-before-destroy replacement is gone.
+    pub async fn forget_deposed(&self, address: &Address, id: &str) -> Result<(), StateError> {
         self.write(|s| {
             if let Some(r) = s.resources.get_mut(address) {
-                r.deposed = None;
+                r.deposed.retain(|d| d.id != id);
             }
             s.intents.remove(address);
         })

@@ -264,7 +264,7 @@ pub fn resource_state(
         rule_dependencies: resource
             .map(|r| r.deferred_references().into_iter().collect())
             .unwrap_or_default(),
-        deposed: None,
+        deposed: Vec::new(),
         rollout: None,
         pending: None,
     }

@@ -35,8 +35,19 @@ pub enum Found {
     Many(Vec<String>),
 }
 
-/// Looks for what a create given `asked` may have made, and whether it is ours.
-pub async fn look(provider: &dyn Provider, asked: &Attrs) -> anyhow::Result<Found> {
+/// How far AWS's clock may run behind this host's when a creation time proves
+/// that a create made something.
+const SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Looks for what a create given `asked`, sent at `since`, may have made, and
+/// whether it is ours: it carries the owner tags the create asked for, or it
+/// carries none and AWS says it was made after `since` (a bucket, whose tags
+/// come after its create).
+pub async fn look(
+    provider: &dyn Provider,
+    asked: &Attrs,
+    since: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Found> {
     let mut ids = provider.find(asked).await?;
     if ids.len() > 1 {
         ids.sort();
@@ -49,9 +60,15 @@ pub async fn look(provider: &dyn Provider, asked: &Attrs) -> anyhow::Result<Foun
         return Ok(Found::Nothing);
     };
     let (want, have) = (asked.string_map("tags"), attrs.string_map("tags"));
-    let ours = OWNER_TAGS
+    let mut ours = OWNER_TAGS
         .iter()
         .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k));
+    if !ours && !OWNER_TAGS.iter().any(|k| have.contains_key(*k)) {
+        ours = provider
+            .created(&id)
+            .await?
+            .is_some_and(|made| made >= since - SKEW);
+    }
     Ok(if ours {
         Found::Ours(id, attrs)
     } else {
@@ -94,12 +111,13 @@ pub async fn recover(
         // A create sent just before the run died may still be under way in AWS,
         // or not yet visible (eventual consistency): a recent intent is looked
         // for again until GRACE after it was written.
-        let deadline = chrono::DateTime::parse_from_rfc3339(&intent.since)
-            .map(|t| t.with_timezone(&chrono::Utc) + GRACE)
+        let since = chrono::DateTime::parse_from_rfc3339(&intent.since)
+            .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now());
+        let deadline = since + GRACE;
         let mut said = false;
         let found = loop {
-            let found = match look(provider, &intent.attributes).await {
+            let found = match look(provider, &intent.attributes, since).await {
                 Ok(found) => found,
                 Err(e) if denied(&e) => {
                     // Not fatal to every plan: the intent stays, and apply
@@ -163,14 +181,18 @@ pub async fn recover(
         if let Some(schema) = crate::types::schema(&address.ty) {
             schema.keep_local(&mut attributes, &intent.attributes);
         }
-        // A create-before-destroy replacement: what state held is the old object.
-        let previous = state.resources.remove(&address);
-        let deposed = previous.and_then(|p| {
-            p.deposed.or(Some(Deposed {
-                id: p.id,
-                attributes: p.attributes,
-            }))
-        });
+        // A create-before-destroy replacement: what state held is an old object.
+        let deposed = match state.resources.remove(&address) {
+            Some(p) => {
+                let mut deposed = p.deposed;
+                deposed.push(Deposed {
+                    id: p.id,
+                    attributes: p.attributes,
+                });
+                deposed
+            }
+            None => Vec::new(),
+        };
         state.resources.insert(
             address.clone(),
             ResourceState {

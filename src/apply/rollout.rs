@@ -141,7 +141,7 @@ async fn names(ctx: &Ctx<'_>) -> HashMap<String, String> {
             let mut out = HashMap::new();
             for (a, r) in &state.resources {
                 out.insert(r.id.clone(), a.to_string());
-                if let Some(d) = &r.deposed {
+                for d in &r.deposed {
                     out.insert(d.id.clone(), format!("{a} (replaced)"));
                 }
             }

@@ -57,13 +57,14 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let mut after = ctx.desired(a, Part::Main).await?;
     provider.prepare(&mut after);
     let token = uuid::Uuid::new_v4().to_string();
+    let sent = chrono::Utc::now();
     ctx.journal
         .intend(a, Create, Some(token.clone()), after.clone())
         .await?;
     let op = ctx.op(a, Some(token));
     let id = match provider.create(&op, &after).await {
         Ok(id) => id,
-        Err(e) => refused(ctx, provider, a, &after, e).await?,
+        Err(e) => refused(ctx, provider, a, &after, sent, e).await?,
     };
     // What was asked for stands in until it can be read back.
     let mut known = after.clone();
@@ -103,6 +104,7 @@ async fn refused(
     provider: &dyn Provider,
     a: &Address,
     asked: &Attrs,
+    sent: chrono::DateTime<chrono::Utc>,
     e: anyhow::Error,
 ) -> anyhow::Result<String> {
     let answer = api_error(&e).cloned();
@@ -111,7 +113,7 @@ async fn refused(
         // may take a moment to be seen); otherwise the intent stays for the
         // next run's recovery.
         for _ in 0..LOOKS {
-            if let Ok(Found::Ours(id, _)) = recover::look(provider, asked).await {
+            if let Ok(Found::Ours(id, _)) = recover::look(provider, asked, sent).await {
                 return Ok(id);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -119,7 +121,7 @@ async fn refused(
         return Err(e);
     }
     if answer.as_ref().is_some_and(ApiError::is_conflict) {
-        match recover::look(provider, asked).await {
+        match recover::look(provider, asked, sent).await {
             Ok(Found::Ours(id, _)) => return Ok(id),
             Ok(Found::NotOurs(id, attrs)) => {
                 ctx.journal.resolve(a).await?;
@@ -146,12 +148,14 @@ async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     }
     ctx.journal.intend(a, Update, None, Attrs::new()).await?;
     let op = ctx.op(a, None);
-    provider.update(&op, &id, &before, &after).await?;
     if provider.waits() {
-        // AWS accepted it: a run killed while waiting resumes the wait.
+        // Marked before the call: an update can wait inside it (an EKS version
+        // upgrade takes most of an hour), and a run killed or timed out there
+        // resumes the wait next time instead of starting another update.
         ctx.journal.set_pending(a, Some(Update)).await?;
-        provider.wait(&op, &id, Update).await?;
     }
+    provider.update(&op, &id, &before, &after).await?;
+    provider.wait(&op, &id, Update).await?;
     let observed = read_back(provider, &id).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())
@@ -183,17 +187,19 @@ async fn delete_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     Ok(String::new())
 }
 
+/// Deletes every object replacements of `a` left, one by one; each leaves
+/// state only once it is gone.
 async fn delete_deposed(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
-    if let Some(d) = ctx.in_state(a).await?.deposed {
+    for d in ctx.in_state(a).await?.deposed {
         ctx.journal
             .intend(a, DeleteDeposed, None, Attrs::new())
             .await?;
         provider
             .delete(&ctx.op(a, None), &d.id, &d.attributes)
             .await?;
+        ctx.journal.forget_deposed(a, &d.id).await?;
     }
-    ctx.journal.forget_deposed(a).await?;
     Ok(String::new())
 }
 

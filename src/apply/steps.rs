@@ -60,7 +60,12 @@ pub fn build_steps(
 ) -> (Vec<Step>, Vec<Vec<usize>>) {
     let mut steps = Vec::new();
     let mut index: HashMap<(Address, Work), usize> = HashMap::new();
+    // A step is added once: one DeleteDeposed deletes every object
+    // replacements of an address left.
     let mut add = |steps: &mut Vec<Step>, a: &Address, work: Work| {
+        if index.contains_key(&(a.clone(), work)) {
+            return;
+        }
         index.insert((a.clone(), work), steps.len());
         steps.push(Step {
             address: a.clone(),
@@ -144,6 +149,8 @@ pub fn build_steps(
             Run(DeleteRules) | Resume => {}
             Run(Delete) => {
                 edge(&mut deps, get(a, Run(DeleteRules)), Some(i));
+                // The objects it replaced go first: its state entry holds them.
+                edge(&mut deps, get(a, Run(DeleteDeposed)), Some(i));
                 // What depended on it goes first.
                 for (other, r) in &state.resources {
                     if r.dependencies.contains(a) {

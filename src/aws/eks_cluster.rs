@@ -239,7 +239,8 @@ impl Provider for EksCluster {
             .endpoint_private_access(attrs.bool("endpoint_private_access")?)
             .set_public_access_cidrs(attrs.opt_strings("public_access_cidrs"))
             .build();
-        aws.eks
+        let request = aws
+            .eks
             .create_cluster()
             .name(&name)
             .version(attrs.str("version")?)
@@ -247,10 +248,12 @@ impl Provider for EksCluster {
             .resources_vpc_config(vpc)
             .logging(logging(attrs))
             .set_client_request_token(ctx.token.clone())
-            .set_tags(Some(attrs.tags().into_iter().collect()))
-            .send()
-            .await
-            .map_err(api("CreateCluster"))?;
+            .set_tags(Some(attrs.tags().into_iter().collect()));
+        super::while_iam_propagates(ctx, || {
+            let request = request.clone();
+            async move { Ok(request.send().await.map_err(api("CreateCluster"))?) }
+        })
+        .await?;
         Ok(name)
     }
 

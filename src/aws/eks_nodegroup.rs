@@ -191,7 +191,8 @@ impl Provider for EksNodegroup {
         let cluster = attrs.str("cluster_name")?;
         let name = attrs.str("name")?;
         let lt = attrs.get("launch_template").map(launch_template);
-        aws.eks
+        let request = aws
+            .eks
             .create_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
@@ -209,10 +210,12 @@ impl Provider for EksNodegroup {
             .capacity_type(CapacityTypes::from(attrs.str("capacity_type")?))
             .set_client_request_token(ctx.token.clone())
             .set_update_config(attrs.get("update_config").map(update_config))
-            .set_tags(Some(attrs.tags().into_iter().collect()))
-            .send()
-            .await
-            .map_err(api("CreateNodegroup"))?;
+            .set_tags(Some(attrs.tags().into_iter().collect()));
+        super::while_iam_propagates(ctx, || {
+            let request = request.clone();
+            async move { Ok(request.send().await.map_err(api("CreateNodegroup"))?) }
+        })
+        .await?;
         Ok(format!("{cluster}:{name}"))
     }
 

@@ -124,7 +124,7 @@ impl Provider for FirehoseStream {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
         let aws = &*self.0;
         let name = attrs.str("name")?.to_string();
         let s3 = attrs.get("s3").cloned().unwrap_or_else(|| json!({}));
@@ -144,15 +144,18 @@ impl Provider for FirehoseStream {
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        aws.firehose
+        let request = aws
+            .firehose
             .create_delivery_stream()
             .delivery_stream_name(&name)
             .delivery_stream_type(DeliveryStreamType::DirectPut)
             .extended_s3_destination_configuration(config)
-            .set_tags(Some(tag_list))
-            .send()
-            .await
-            .map_err(api("CreateDeliveryStream"))?;
+            .set_tags(Some(tag_list));
+        super::while_iam_propagates(ctx, || {
+            let request = request.clone();
+            async move { Ok(request.send().await.map_err(api("CreateDeliveryStream"))?) }
+        })
+        .await?;
         Ok(name)
     }
 

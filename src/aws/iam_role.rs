@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{ApiError, GoneOk, OpContext, Provider, api_error};
 use crate::types::attrs::{into_map, tag_changes, tags_value};
 use crate::types::iam_role as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -40,31 +40,18 @@ impl Provider for IamRole {
                 Err(e) => return Err(e.into()),
             };
             let Some(role) = role.role() else { continue };
-            let attached = aws
-                .iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(api("ListAttachedRolePolicies"))?;
-            let inline_names = aws
-                .iam
-                .list_role_policies()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(api("ListRolePolicies"))?;
+            let attached = attached_policies(aws, name).await?;
             let mut inline = BTreeMap::new();
-            for p in inline_names.policy_names() {
+            for p in inline_policy_names(aws, name).await? {
                 let doc = aws
                     .iam
                     .get_role_policy()
                     .role_name(name)
-                    .policy_name(p)
+                    .policy_name(&p)
                     .send()
                     .await
                     .map_err(api("GetRolePolicy"))?;
-                inline.insert(p.clone(), decode(doc.policy_document()));
+                inline.insert(p, decode(doc.policy_document()));
             }
             let tag_list = aws
                 .iam
@@ -78,7 +65,7 @@ impl Provider for IamRole {
                 "name": role.role_name(),
                 "arn": role.arn(),
                 "assume_role_policy": role.assume_role_policy_document().map(decode),
-                "managed_policy_arns": attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect::<Vec<_>>(),
+                "managed_policy_arns": attached,
                 "inline_policies": inline,
                 "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value()))),
             }));
@@ -209,34 +196,16 @@ impl Provider for IamRole {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        let attached = match aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(id)
-            .send()
-            .await
-            .map_err(api("ListAttachedRolePolicies"))
-        {
-            Ok(r) => r,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let attached = match attached_policies(aws, id).await {
+            Ok(arns) => arns,
+            Err(e) if api_error(&e).is_some_and(ApiError::is_not_found) => return Ok(()),
+            Err(e) => return Err(e),
         };
-        for p in attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn())
-        {
+        for p in &attached {
             detach(aws, id, p).await?;
         }
-        let inline = aws
-            .iam
-            .list_role_policies()
-            .role_name(id)
-            .send()
-            .await
-            .map_err(api("ListRolePolicies"))?;
-        for name in inline.policy_names() {
-            delete_inline(aws, id, name).await?;
+        for name in inline_policy_names(aws, id).await? {
+            delete_inline(aws, id, &name).await?;
         }
         aws.iam
             .delete_role()
@@ -247,6 +216,51 @@ impl Provider for IamRole {
             .or_gone()?;
         Ok(())
     }
+}
+
+/// The ARNs of every managed policy attached to a role, page by page.
+async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
+    let pages: Vec<_> = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send()
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for page in pages {
+        let page = page.map_err(api("ListAttachedRolePolicies"))?;
+        out.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .map(str::to_string),
+        );
+    }
+    Ok(out)
+}
+
+/// The names of every inline policy of a role, page by page.
+async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Vec<String>> {
+    let pages: Vec<_> = aws
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send()
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for page in pages {
+        out.extend(
+            page.map_err(api("ListRolePolicies"))?
+                .policy_names()
+                .iter()
+                .cloned(),
+        );
+    }
+    Ok(out)
 }
 
 async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {

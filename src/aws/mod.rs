@@ -137,6 +137,54 @@ pub async fn find_by_id(provider: &dyn Provider, id: &str) -> Result<Vec<String>
     Ok(found.into_keys().filter(|k| k == id).collect())
 }
 
+/// How long a create that names a role made moments earlier is tried again
+/// while IAM propagates it (AWS's advice: seconds, at most a minute or two).
+const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether an error says a role cannot be assumed (yet): EKS's "Role with arn
+/// ... could not be assumed", Firehose's "unable to assume role".
+fn role_not_assumable(e: &anyhow::Error) -> bool {
+    crate::provider::api_error(e).is_some_and(|a| {
+        let message = a.message.as_deref().unwrap_or("").to_lowercase();
+        a.code().starts_with("Invalid") && message.contains("role") && message.contains("assume")
+    })
+}
+
+/// Runs a create that names a role, again with backoff for up to
+/// `IAM_PROPAGATION` while AWS answers that the role cannot be assumed: a role
+/// made in the same apply takes a while to be usable everywhere.
+pub async fn while_iam_propagates<T, F, Fut>(
+    ctx: &crate::provider::OpContext,
+    mut call: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_secs(2);
+    loop {
+        match call().await {
+            Err(e) if role_not_assumable(&e) && started.elapsed() < IAM_PROPAGATION => {
+                ctx.observer.event(&crate::observe::Event::Waiting {
+                    address: &ctx.address,
+                    doing: "creating",
+                    status: "its role cannot be assumed yet; IAM is propagating it",
+                    elapsed: started.elapsed(),
+                });
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            }
+            other => {
+                ctx.observer.event(&crate::observe::Event::WaitOver {
+                    address: &ctx.address,
+                });
+                return other;
+            }
+        }
+    }
+}
+
 /// An SDK error as an `ApiError`, for `map_err(api("Operation"))`: the
 /// operation, AWS's error code and message, the HTTP status.
 pub fn api<E>(operation: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> ApiError

@@ -23,9 +23,22 @@ use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::observe::{Event, Observer};
 
+/// How many times a call is sent at most.
+pub const ATTEMPTS: u32 = 10;
+
+/// Whether an answer says "try again later": throttling or a server error.
+pub fn later(e: &crate::provider::ApiError) -> bool {
+    let c = e.code();
+    e.status.is_some_and(|s| s >= 500)
+        || c.contains("Throttl")
+        || c == "RequestLimitExceeded"
+        || c == "SlowDown"
+        || c == "TooManyRequestsException"
+}
+
 pub fn config() -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(10)
+        .with_max_attempts(ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(20))
 }

@@ -144,6 +144,31 @@ impl Provider for S3Bucket {
         Ok(name.to_string())
     }
 
+    /// From ListBuckets: a bucket is tagged only after CreateBucket, so an
+    /// interrupted create is told by when the bucket was made.
+    async fn created(&self, id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let mut token = None;
+        loop {
+            let page = self
+                .0
+                .s3
+                .list_buckets()
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(api("ListBuckets"))?;
+            if let Some(b) = page.buckets().iter().find(|b| b.name() == Some(id)) {
+                return Ok(b
+                    .creation_date()
+                    .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), d.subsec_nanos())));
+            }
+            token = page.continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
     async fn update(
         &self,
         _ctx: &OpContext,
@@ -582,7 +607,8 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
         if objects.is_empty() {
             return Ok(());
         }
-        aws.s3
+        let out = aws
+            .s3
             .delete_objects()
             .bucket(bucket)
             .delete(
@@ -594,5 +620,26 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             .send()
             .await
             .map_err(api("DeleteObjects"))?;
+        // What could not be deleted (object lock, legal hold, access denied)
+        // would be listed again and again: stop, naming it.
+        if !out.errors().is_empty() {
+            let refused: Vec<String> = out
+                .errors()
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        e.key().unwrap_or("?"),
+                        e.code().or(e.message()).unwrap_or("refused")
+                    )
+                })
+                .collect();
+            anyhow::bail!(
+                "bucket {bucket} could not be emptied: {} object version{} could not be deleted: {}",
+                refused.len(),
+                if refused.len() == 1 { "" } else { "s" },
+                refused.join(", ")
+            );
+        }
     }
 }

@@ -28,26 +28,48 @@ impl Provider for Vpc {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
-        // CreateVpc takes no idempotency token: an SDK retry after a lost
-        // answer would make a second VPC. Not retried; the engine resolves a
-        // lost answer by looking for the VPC's tags.
-        let out = self
+    /// CreateVpc takes no idempotency token, so the SDK does not retry it: a
+    /// retry after a lost answer would make a second VPC. An answered refusal
+    /// that says "later" (throttling, 5xx) is tried again here; after a lost
+    /// answer, the VPC is looked for by its tags instead.
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let request = self
             .0
             .ec2
             .create_vpc()
             .cidr_block(attrs.str("cidr_block")?)
-            .tag_specifications(ec2_tags::spec(ResourceType::Vpc, attrs))
-            .customize()
-            .config_override(
+            .tag_specifications(ec2_tags::spec(ResourceType::Vpc, attrs));
+        let mut delay = std::time::Duration::from_millis(200);
+        for attempt in 1.. {
+            let once = request.clone().customize().config_override(
                 aws_sdk_ec2::config::Builder::new()
                     .retry_config(aws_config::retry::RetryConfig::disabled()),
-            )
-            .send()
-            .await
-            .map_err(api("CreateVpc"))?;
-        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
-        Ok(id.to_string())
+            );
+            match once.send().await.map_err(api("CreateVpc")) {
+                Ok(out) => {
+                    let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
+                    return Ok(id.to_string());
+                }
+                Err(e) if e.code.is_none() => {
+                    let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
+                    if found.len() == 1 {
+                        return Ok(found.into_keys().next().unwrap_or_default());
+                    }
+                    return Err(e.into());
+                }
+                Err(e) if super::retry::later(&e) && attempt < super::retry::ATTEMPTS => {
+                    ctx.observer.event(&crate::observe::Event::Retry {
+                        service: "ec2",
+                        operation: "CreateVpc",
+                        attempt: attempt + 1,
+                    });
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        unreachable!("the loop returns")
     }
 
     async fn update(

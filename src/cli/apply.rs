@@ -53,7 +53,11 @@ pub async fn apply(
         };
         println!("\nOutputs:");
         for (name, value) in &outputs {
-            println!("  {name} = {}", show(&reference::resolve(value, &lookup)));
+            if crate::stack::refers_to_sensitive(value) {
+                println!("  {name} = (sensitive)");
+            } else {
+                println!("  {name} = {}", show(&reference::resolve(value, &lookup)));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -149,10 +149,14 @@ pub fn plan_with(
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     let lookup = |r: &Reference| values.get(&r.address).and_then(|m| m.get(&r.attr)).cloned();
+    // An output of a sensitive value is never kept, even in a saved plan.
     let outputs = stack
         .outputs
         .iter()
-        .map(|(k, v)| (k.clone(), reference::resolve(v, &lookup)))
+        .map(|(k, v)| match crate::stack::refers_to_sensitive(v) {
+            true => (k.clone(), Value::String("(sensitive)".into())),
+            false => (k.clone(), reference::resolve(v, &lookup)),
+        })
         .collect();
     Plan {
         stack: stack.name.clone(),
@@ -224,11 +228,12 @@ fn deposed(state: &State) -> Vec<Change> {
     state
         .resources
         .iter()
-        .filter_map(|(a, r)| {
-            let d = r.deposed.as_ref()?;
-            let mut c = delete(a, &d.attributes, "the object a replacement left behind");
-            c.deposed = true;
-            Some(c)
+        .flat_map(|(a, r)| {
+            r.deposed.iter().map(move |d| {
+                let mut c = delete(a, &d.attributes, "the object a replacement left behind");
+                c.deposed = true;
+                c
+            })
         })
         .collect()
 }

@@ -96,6 +96,16 @@ pub struct Stack {
     pub text: String,
 }
 
+/// Whether a value refers to a sensitive attribute (a launch template's
+/// `user_data`): wherever it is shown (an output), it reads `(sensitive)`.
+pub fn refers_to_sensitive(value: &Value) -> bool {
+    reference::references(value).iter().any(|r| {
+        crate::types::schema(&r.address.ty)
+            .and_then(|s| s.attr(&r.attr))
+            .is_some_and(|a| a.sensitive)
+    })
+}
+
 /// Validates stack text. Pure: no file system, no network.
 pub fn parse(file: &str, text: &str) -> Result<(Stack, Vec<diag::Problem>), StackErrors> {
     validate::validate(file, text)

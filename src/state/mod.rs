@@ -64,10 +64,15 @@ pub struct ResourceState {
     /// What its deferred part (security group rules) referenced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_dependencies: Vec<Address>,
-    /// The previous object of a create-before-destroy replacement, until it is
-    /// deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deposed: Option<Deposed>,
+    /// The previous objects of create-before-destroy replacements, until AWS
+    /// says each is gone (a replacement may come while an older one is still
+    /// here). Read from one object too, as states before this list wrote it.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub deposed: Vec<Deposed>,
     /// The last progressive traffic shift of this listener or rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutRecord>,
@@ -98,6 +103,21 @@ impl Pending {
             since: now(),
         }
     }
+}
+
+/// A list, or one item alone.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Deposed>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Deposed),
+        Many(Vec<Deposed>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(d)) => vec![d],
+        Some(OneOrMany::Many(v)) => v,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

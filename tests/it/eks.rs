@@ -426,3 +426,27 @@ resources:
         assert!(!r.stderr.contains("warning"), "{name}: {}", r.stderr);
     }
 }
+
+/// A cluster and node group whose roles were made moments earlier: AWS answers
+/// that the role cannot be assumed until IAM has propagated it, and the create
+/// is tried again until it can.
+#[test]
+fn creates_wait_for_a_new_role_to_propagate() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let not_yet = |op: &str| {
+        json!({"op": op, "action": "error", "status": 400, "code": "InvalidParameterException",
+               "message": "Role with arn: arn:aws:iam::123456789012:role/eks-cluster, could not be assumed because it does not exist or the trusted entity is not correct",
+               "times": 2})
+    };
+    proxy.rules(json!([
+        not_yet("CreateCluster"),
+        not_yet("CreateNodegroup")
+    ]));
+    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(proxy.count("CreateCluster"), 3, "two refusals, then made");
+    assert_eq!(proxy.count("CreateNodegroup"), 3);
+    assert!(cluster(&moto).is_some());
+}

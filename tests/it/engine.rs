@@ -70,6 +70,15 @@ impl Prepared {
             )
             .await
     }
+
+    /// Plans a destroy instead, against the same refresh, and carries it out.
+    async fn destroy(mut self, parallelism: usize) -> Outcome {
+        let observed = infra::plan::as_recorded(self.journal.state());
+        self.plan = plan::plan_destroy(self.journal.state(), &observed);
+        self.engine
+            .execute(&self.plan, None, &self.journal, parallelism)
+            .await
+    }
 }
 
 /// Plans and applies; returns the outcome and the state as saved.
@@ -263,7 +272,7 @@ resources:
     let after = read_state(&file);
     let tg = &after.resources[&address("target_group.web")];
     assert_ne!(tg.id, old);
-    assert!(tg.deposed.is_none());
+    assert!(tg.deposed.is_empty());
     assert_eq!(cloud.ids("target_group"), vec![tg.id.clone()]);
 }
 
@@ -646,4 +655,203 @@ async fn two_candidates_are_an_error_listing_both() {
         "{why}"
     );
     assert!(state.resources.is_empty(), "none is picked");
+}
+
+/// A target group in use by a listener, on port `port`.
+fn web(port: u16) -> String {
+    format!(
+        "
+stack: engine
+region: ap-northeast-1
+resources:
+  vpc.main: {{ cidr_block: 10.0.0.0/16 }}
+  target_group.web: {{ vpc_id: '${{vpc.main.id}}', protocol: HTTP, port: {port} }}
+  listener.http:
+    load_balancer_arn: arn:fake:load_balancer/lb
+    port: 80
+    protocol: HTTP
+    forward: [{{ target_group_arn: '${{target_group.web.arn}}' }}]
+"
+    )
+}
+
+/// Replaces the target group, failing the delete of the one it replaces: that
+/// one stays in state as deposed.
+async fn replace_leaving_the_old_one(cloud: &Arc<Cloud>, file: &Path, port: u16) -> String {
+    let old = read_state(file).resources[&address("target_group.web")]
+        .id
+        .clone();
+    {
+        let old = old.clone();
+        cloud.on_call(move |call, _| match call.op {
+            "delete" if call.id == old => Then::Fail("ResourceInUse"),
+            _ => Then::Proceed,
+        });
+    }
+    let (outcome, state) = apply(cloud, &web(port), file, 10).await;
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    let tg = &state.resources[&address("target_group.web")];
+    assert!(tg.deposed.iter().any(|d| d.id == old), "{tg:?}");
+    cloud.on_call(|_, _| Then::Proceed);
+    old
+}
+
+#[tokio::test]
+async fn a_second_replacement_while_one_is_deposed_keeps_every_object() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    assert!(apply(&cloud, &web(80), &file, 10).await.0.ok());
+    let first = replace_leaving_the_old_one(&cloud, &file, 8080).await;
+    let second = read_state(&file).resources[&address("target_group.web")]
+        .id
+        .clone();
+    // Replaced again before the first old one went: both are kept, then both go.
+    let p = prepare(&cloud, &web(9090), &file).await;
+    assert_eq!(
+        p.plan.counts().destroy,
+        2,
+        "the deposed one and the one replaced now"
+    );
+    let outcome = p.execute(1).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    let state = read_state(&file);
+    let tg = &state.resources[&address("target_group.web")];
+    assert!(tg.deposed.is_empty(), "{tg:?}");
+    assert_eq!(cloud.ids("target_group"), vec![tg.id.clone()]);
+    let deleted: Vec<String> = cloud
+        .calls()
+        .iter()
+        .filter(|c| c.op == "delete")
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(
+        deleted.contains(&first) && deleted.contains(&second),
+        "{deleted:?}"
+    );
+}
+
+#[tokio::test]
+async fn destroy_one_step_at_a_time_keeps_a_deposed_object_until_it_is_gone() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    assert!(apply(&cloud, &web(80), &file, 10).await.0.ok());
+    replace_leaving_the_old_one(&cloud, &file, 8080).await;
+    let outcome = prepare(&cloud, &web(8080), &file).await.destroy(1).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    assert!(
+        cloud.ids("target_group").is_empty(),
+        "no target group is left behind"
+    );
+    assert!(read_state(&file).resources.is_empty());
+}
+
+#[test]
+fn a_state_with_one_deposed_object_reads_as_a_list() {
+    let text = r#"{"version": 1, "serial": 1, "lineage": "l", "stack": "s", "resources": {
+        "target_group.web": {"type": "target_group", "id": "new", "attributes": {},
+            "deposed": {"id": "old", "attributes": {}}}}}"#;
+    let state = infra::state::parse("state", text).unwrap();
+    let tg = &state.resources[&address("target_group.web")];
+    assert_eq!(tg.deposed.len(), 1);
+    assert_eq!(tg.deposed[0].id, "old");
+}
+
+#[tokio::test]
+async fn an_update_killed_while_aws_works_is_waited_for_next_run() {
+    let cluster = |version: &str| {
+        format!(
+            "
+stack: engine
+region: ap-northeast-1
+resources:
+  eks_cluster.main:
+    version: '{version}'
+    role_arn: arn:aws:iam::123456789012:role/cluster
+    subnet_ids: [subnet-a, subnet-b]
+"
+        )
+    };
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    assert!(apply(&cloud, &cluster("1.30"), &file, 10).await.0.ok());
+    // The upgrade is accepted; the run dies while AWS works on it.
+    let accepted = Arc::new(tokio::sync::Notify::new());
+    {
+        let accepted = accepted.clone();
+        cloud.on_call(move |call, _| match call.op {
+            "update" => {
+                accepted.notify_one();
+                Then::Hang
+            }
+            _ => Then::Proceed,
+        });
+    }
+    killed_when(prepare(&cloud, &cluster("1.31"), &file).await, &accepted).await;
+    let left = read_state(&file);
+    let pending = left.resources[&address("eks_cluster.main")].pending.clone();
+    assert_eq!(pending.map(|p| p.operation), Some(Operation::Update));
+
+    cloud.on_call(|_, _| Then::Proceed);
+    let first = cloud.calls().len();
+    let p = prepare(&cloud, &cluster("1.31"), &file).await;
+    assert_eq!(
+        p.plan.change(&address("eks_cluster.main")).unwrap().pending,
+        Some(Operation::Update)
+    );
+    let outcome = p.execute(10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    assert!(
+        cloud.calls()[first..].is_empty(),
+        "waited for, not started again"
+    );
+    let state = read_state(&file);
+    assert!(
+        state.resources[&address("eks_cluster.main")]
+            .pending
+            .is_none()
+    );
+}
+
+const BUCKET: &str = "
+stack: engine
+region: ap-northeast-1
+resources:
+  s3_bucket.logs: { name: enza-logs }
+";
+
+#[tokio::test]
+async fn an_untagged_bucket_made_after_the_intent_is_this_runs() {
+    // Killed between CreateBucket and the tagging that follows it.
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    kill_during_create(&cloud, BUCKET, &file, "s3_bucket.logs").await;
+    let made = cloud.insert("s3_bucket", serde_json::json!({"name": "enza-logs"}));
+    let p = prepare(&cloud, BUCKET, &file).await;
+    assert!(
+        p.plan
+            .recovered
+            .iter()
+            .any(|n| n.contains(&format!("adopted {made}"))),
+        "{:?}",
+        p.plan.recovered
+    );
+}
+
+#[tokio::test]
+async fn an_untagged_bucket_older_than_the_intent_is_not() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let old = chrono::Utc::now() - chrono::Duration::hours(1);
+    let theirs = cloud.insert_made("s3_bucket", serde_json::json!({"name": "enza-logs"}), old);
+    kill_during_create(&cloud, BUCKET, &file, "s3_bucket.logs").await;
+    let (stack, _) = infra::stack::parse("stack.yaml", BUCKET).unwrap();
+    let engine = Engine::new(cloud.registry(), Arc::new(Silent));
+    let mut state = read_state(&file);
+    let why = engine
+        .recover(&stack, &mut state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(why.contains(&format!("s3_bucket {theirs}")), "{why}");
+    assert!(state.resources.is_empty());
 }

@@ -37,6 +37,8 @@ struct Inner {
     next: u64,
     /// By id: the type and the attributes as read back.
     resources: BTreeMap<String, (String, Attrs)>,
+    /// By id: when it was made.
+    made: HashMap<String, chrono::DateTime<chrono::Utc>>,
     calls: Vec<Call>,
     running: usize,
     most_running: usize,
@@ -109,6 +111,16 @@ impl Cloud {
     /// Makes a resource behind the engine's back (another stack's, or one a
     /// lost answer left); returns its id.
     pub fn insert(&self, ty: &str, attrs: Value) -> String {
+        self.insert_made(ty, attrs, chrono::Utc::now())
+    }
+
+    /// `insert`, made at `made`.
+    pub fn insert_made(
+        &self,
+        ty: &str,
+        attrs: Value,
+        made: chrono::DateTime<chrono::Utc>,
+    ) -> String {
         let mut inner = self.inner.lock().unwrap();
         inner.next += 1;
         let id = format!("{ty}-{}", inner.next);
@@ -116,6 +128,7 @@ impl Cloud {
         attrs.insert("id".into(), Value::String(id.clone()));
         attrs.insert("arn".into(), Value::String(format!("arn:fake:{ty}/{id}")));
         inner.resources.insert(id.clone(), (ty.to_string(), attrs));
+        inner.made.insert(id.clone(), made);
         id
     }
 
@@ -221,18 +234,43 @@ impl Provider for Fake {
         _before: &Attrs,
         after: &Attrs,
     ) -> anyhow::Result<()> {
-        if let Then::Fail(code) = self.cloud.call("update", ctx, id).await {
+        let then = self.cloud.call("update", ctx, id).await;
+        if let Then::Fail(code) = then {
             return Err(failure("Update", code));
         }
-        let mut inner = self.cloud.inner.lock().unwrap();
-        let (_, stored) = inner
-            .resources
-            .get_mut(id)
-            .ok_or_else(|| failure("Update", "NotFound"))?;
-        for (k, v) in after {
-            stored.insert(k.clone(), v.clone());
+        {
+            let mut inner = self.cloud.inner.lock().unwrap();
+            let (_, stored) = inner
+                .resources
+                .get_mut(id)
+                .ok_or_else(|| failure("Update", "NotFound"))?;
+            for (k, v) in after {
+                stored.insert(k.clone(), v.clone());
+            }
+        }
+        if let Then::Hang = then {
+            // Accepted; AWS works on it while the process dies waiting.
+            std::future::pending::<()>().await;
         }
         Ok(())
+    }
+
+    /// When a bucket was made (the one type whose tags come after its create).
+    async fn created(&self, id: &str) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let inner = self.cloud.inner.lock().unwrap();
+        Ok(inner
+            .made
+            .get(id)
+            .copied()
+            .filter(|_| self.ty == "s3_bucket"))
+    }
+
+    /// The types AWS works on after it answers, as the real providers wait.
+    fn waits(&self) -> bool {
+        matches!(
+            self.ty,
+            "eks_cluster" | "eks_nodegroup" | "load_balancer" | "firehose_stream"
+        )
     }
 
     async fn delete(&self, ctx: &OpContext, id: &str, _before: &Attrs) -> anyhow::Result<()> {

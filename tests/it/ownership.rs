@@ -233,3 +233,130 @@ fn a_bucket_this_account_holds_for_another_stack_is_not_taken_in_us_east_1() {
         .unwrap();
     assert!(versioning.status().is_none(), "and so are their settings");
 }
+
+/// A role with more managed policies than one page of ListAttachedRolePolicies
+/// holds (100): every one is seen, and every one is detached.
+#[test]
+fn every_page_of_a_roles_policies_is_read() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let iam = moto.iam();
+    let w = Workdir::new(
+        &moto.url,
+        "stack: mine\nregion: ap-northeast-1\nresources:\n  iam_role.app: { name: enza-paged, assume_role_service: eks.amazonaws.com }\n",
+    );
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    // Attached by hand, outside the stack (which wants none).
+    let policies = rt
+        .block_on(
+            iam.list_policies()
+                .scope(aws_sdk_iam::types::PolicyScopeType::Aws)
+                .max_items(101)
+                .send(),
+        )
+        .unwrap();
+    let arns: Vec<String> = policies
+        .policies()
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_string))
+        .collect();
+    assert_eq!(arns.len(), 101);
+    for arn in &arns {
+        rt.block_on(
+            iam.attach_role_policy()
+                .role_name("enza-paged")
+                .policy_arn(arn)
+                .send(),
+        )
+        .unwrap();
+    }
+    let plan = w.run(&["plan", "--format", "json", "stack.yaml"]);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let role = &plan["resource_changes"][0];
+    assert_eq!(
+        role["before"]["managed_policy_arns"]
+            .as_array()
+            .unwrap()
+            .len(),
+        101
+    );
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    let left = rt
+        .block_on(
+            iam.list_attached_role_policies()
+                .role_name("enza-paged")
+                .send(),
+        )
+        .unwrap();
+    assert!(left.attached_policies().is_empty(), "every one is detached");
+}
+
+/// `force_destroy` on a bucket holding an object it may not delete (a legal
+/// hold) stops, naming the object, instead of trying for ever.
+#[test]
+fn force_destroy_stops_at_an_object_it_may_not_delete() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let s3 = moto.s3();
+    rt.block_on(
+        s3.create_bucket()
+            .bucket("enza-held")
+            .object_lock_enabled_for_bucket(true)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    rt.block_on(
+        s3.put_object()
+            .bucket("enza-held")
+            .key("evidence.log")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+            .object_lock_legal_hold_status(aws_sdk_s3::types::ObjectLockLegalHoldStatus::On)
+            .send(),
+    )
+    .unwrap();
+    let w = Workdir::new(
+        &moto.url,
+        "stack: mine\nregion: ap-northeast-1\nresources:\n  s3_bucket.held: { name: enza-held, versioning: true, force_destroy: true }\n",
+    );
+    assert_eq!(
+        w.run(&["import", "s3_bucket.held", "enza-held", "stack.yaml"])
+            .code,
+        0
+    );
+    let mut destroy = w
+        .command(&["destroy", "--auto-approve", "stack.yaml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while destroy.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = destroy.kill();
+            panic!("destroy did not stop at the held object");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = destroy.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("bucket enza-held could not be emptied: 1 object version could not be deleted: evidence.log"),
+        "{text}"
+    );
+    assert!(
+        w.run(&["state", "list", "stack.yaml"])
+            .stdout
+            .contains("s3_bucket.held"),
+        "it stays in state"
+    );
+}

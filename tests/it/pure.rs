@@ -378,10 +378,10 @@ fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
         .resources
         .get_mut(&Address::new("target_group", "eks"))
         .unwrap();
-    tg.deposed = Some(state::Deposed {
+    tg.deposed = vec![state::Deposed {
         id: "arn:old".into(),
         attributes: Default::default(),
-    });
+    }];
     let observed: Observed = state
         .resources
         .iter()
@@ -484,7 +484,8 @@ fn a_plan_of_hundreds_of_changes_fits_a_comment_with_its_risks() {
 
 #[test]
 fn sensitive_values_never_show_in_any_format() {
-    let text = "stack: s\nregion: ap-northeast-1\nresources:\n  launch_template.nodes:\n    user_data: |\n      export DB_PASSWORD=hunter2\n";
+    // An output that shows it is redacted as well.
+    let text = "stack: s\nregion: ap-northeast-1\nresources:\n  launch_template.nodes:\n    user_data: |\n      export DB_PASSWORD=hunter2\noutputs:\n  boot: ${launch_template.nodes.user_data}\n";
     let (s, _) = stack::parse("s.yaml", text).unwrap();
     let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
     for format in [
@@ -495,6 +496,26 @@ fn sensitive_values_never_show_in_any_format() {
         let out = infra::render::render(&p, format, false);
         assert!(out.contains("(sensitive)"), "{format:?}: {out}");
         assert!(!out.contains("hunter2"), "{format:?} leaks: {out}");
+    }
+    assert_eq!(p.outputs["boot"], "(sensitive)");
+}
+
+/// A saved plan is a file anyone can edit: a change without the side its action
+/// needs renders without a panic, in every format.
+#[test]
+fn an_edited_saved_plan_never_panics_a_renderer() {
+    let (_, _, mut p) = plan_case("edits");
+    for c in &mut p.changes {
+        c.before = None;
+        c.after = None;
+    }
+    for format in [
+        infra::render::Format::Text,
+        infra::render::Format::Markdown,
+        infra::render::Format::Json,
+    ] {
+        let out = infra::render::render(&p, format, false);
+        assert!(out.contains("subnet.public_c"), "{format:?}: {out}");
     }
 }
 
