@@ -220,47 +220,35 @@ impl Provider for IamRole {
 
 /// The ARNs of every managed policy attached to a role, page by page.
 async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    let pages: Vec<_> = aws
+    let policies: Vec<_> = aws
         .iam
         .list_attached_role_policies()
         .role_name(role)
         .into_paginator()
+        .items()
         .send()
-        .collect()
-        .await;
-    let mut out = Vec::new();
-    for page in pages {
-        let page = page.map_err(api("ListAttachedRolePolicies"))?;
-        out.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn())
-                .map(str::to_string),
-        );
-    }
-    Ok(out)
+        .collect::<std::result::Result<_, _>>()
+        .await
+        .map_err(api("ListAttachedRolePolicies"))?;
+    Ok(policies
+        .iter()
+        .filter_map(|p: &aws_sdk_iam::types::AttachedPolicy| p.policy_arn())
+        .map(str::to_string)
+        .collect())
 }
 
 /// The names of every inline policy of a role, page by page.
 async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    let pages: Vec<_> = aws
+    Ok(aws
         .iam
         .list_role_policies()
         .role_name(role)
         .into_paginator()
+        .items()
         .send()
-        .collect()
-        .await;
-    let mut out = Vec::new();
-    for page in pages {
-        out.extend(
-            page.map_err(api("ListRolePolicies"))?
-                .policy_names()
-                .iter()
-                .cloned(),
-        );
-    }
-    Ok(out)
+        .collect::<std::result::Result<_, _>>()
+        .await
+        .map_err(api("ListRolePolicies"))?)
 }
 
 async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {

@@ -100,7 +100,11 @@ impl Provider for S3Bucket {
         // S3 has no batch read of bucket settings: one ListBuckets tells which
         // exist (instead of a HeadBucket each), then each bucket's settings.
         let existing: Vec<String> = if ids.len() > 1 {
-            let listed = list_buckets(aws).await?;
+            let listed: std::collections::HashSet<String> = list_buckets(aws)
+                .await?
+                .iter()
+                .filter_map(|b| b.name().map(str::to_string))
+                .collect();
             ids.iter()
                 .filter(|i| listed.contains(*i))
                 .cloned()
@@ -147,26 +151,12 @@ impl Provider for S3Bucket {
     /// From ListBuckets: a bucket is tagged only after CreateBucket, so an
     /// interrupted create is told by when the bucket was made.
     async fn created(&self, id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let mut token = None;
-        loop {
-            let page = self
-                .0
-                .s3
-                .list_buckets()
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(api("ListBuckets"))?;
-            if let Some(b) = page.buckets().iter().find(|b| b.name() == Some(id)) {
-                return Ok(b
-                    .creation_date()
-                    .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), d.subsec_nanos())));
-            }
-            token = page.continuation_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(None);
-            }
-        }
+        Ok(list_buckets(&self.0)
+            .await?
+            .iter()
+            .find(|b| b.name() == Some(id))
+            .and_then(|b| b.creation_date())
+            .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), d.subsec_nanos())))
     }
 
     async fn update(
@@ -378,8 +368,8 @@ impl Provider for S3Bucket {
 }
 
 /// Every bucket's name (ListBuckets, page by page).
-async fn list_buckets(aws: &Aws) -> Result<std::collections::HashSet<String>> {
-    let mut names = std::collections::HashSet::new();
+async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
+    let mut buckets = Vec::new();
     let mut token = None;
     loop {
         let page = aws
@@ -389,14 +379,10 @@ async fn list_buckets(aws: &Aws) -> Result<std::collections::HashSet<String>> {
             .send()
             .await
             .map_err(api("ListBuckets"))?;
-        names.extend(
-            page.buckets()
-                .iter()
-                .filter_map(|b| b.name().map(str::to_string)),
-        );
+        buckets.extend(page.buckets().iter().cloned());
         token = page.continuation_token().map(str::to_string);
         if token.is_none() {
-            return Ok(names);
+            return Ok(buckets);
         }
     }
 }

@@ -223,22 +223,7 @@ async fn a_state_changed_by_another_writer_stops_scheduling() {
 
 #[tokio::test]
 async fn a_create_before_destroy_replacement_creates_moves_then_deletes() {
-    let stack = |port: u16| {
-        format!(
-            "
-stack: engine
-region: ap-northeast-1
-resources:
-  vpc.main: {{ cidr_block: 10.0.0.0/16 }}
-  target_group.web: {{ vpc_id: '${{vpc.main.id}}', protocol: HTTP, port: {port} }}
-  listener.http:
-    load_balancer_arn: arn:fake:load_balancer/lb
-    port: 80
-    protocol: HTTP
-    forward: [{{ target_group_arn: '${{target_group.web.arn}}' }}]
-"
-        )
-    };
+    let stack = web;
     let cloud = Cloud::new();
     let (_dir, file) = scratch();
     let (outcome, before) = apply(&cloud, &stack(80), &file, 10).await;
