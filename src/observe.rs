@@ -16,6 +16,9 @@ pub enum Stop {
     Interrupted,
     /// Another writer changed the state under this run.
     Stale,
+    /// A second Ctrl-C or SIGTERM: the steps under way are dropped (their
+    /// waits resume next run).
+    Abandoned,
 }
 
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::apply::{Engine, Journal, Outcome};
+use crate::apply::{Engine, Journal, Outcome, Signal};
 use crate::aws::Aws;
 use crate::graph::Graph;
 use crate::observe::{Observer, Retries};
@@ -43,6 +43,11 @@ impl Context {
 pub enum Failure {
     Invalid(StackErrors),
     Error {
+        message: String,
+        hint: Option<String>,
+    },
+    /// Stopped by a second Ctrl-C or SIGTERM: exit 130.
+    Abandoned {
         message: String,
         hint: Option<String>,
     },
@@ -251,6 +256,31 @@ pub fn confirm(what: &str, auto_approve: bool) -> Result<(), Failure> {
     }
 }
 
+/// Turns the first Ctrl-C or SIGTERM into `Signal::Stop` (start no more steps)
+/// and the second into `Signal::Abandon` (drop the ones under way).
+async fn signals(stop: tokio::sync::watch::Sender<Signal>) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    for level in [Signal::Stop, Signal::Abandon] {
+        #[cfg(unix)]
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
+        }
+        let _ = stop.send(level);
+    }
+}
+
 /// The end summary; `Err` when anything failed, was skipped or interrupted.
 /// `retries`: how many AWS calls were sent again.
 pub fn report(verb: &str, outcome: &Outcome, retries: u64) -> Result<(), Failure> {
@@ -267,11 +297,25 @@ pub fn report(verb: &str, outcome: &Outcome, retries: u64) -> Result<(), Failure
     for what in &outcome.skipped {
         println!("  skipped: {what}");
     }
+    for what in &outcome.abandoned {
+        println!("  abandoned: {what}");
+    }
     if retries > 0 {
         println!("AWS calls retried after throttling or transient errors: {retries}.");
     }
     if outcome.ok() {
         Ok(())
+    } else if !outcome.abandoned.is_empty() {
+        Err(Failure::Abandoned {
+            message: format!(
+                "{verb} abandoned by a second interrupt: {} step{} under way dropped",
+                outcome.abandoned.len(),
+                if outcome.abandoned.len() == 1 { "" } else { "s" }
+            ),
+            hint: Some(
+                "what AWS accepted is marked in state (pending or an intent); run it again to wait for it and finish".into(),
+            ),
+        })
     } else if let Some(why) = &outcome.stale {
         Err(Failure::new(
             format!("{verb} stopped: {why}"),
@@ -449,19 +493,15 @@ pub async fn carry_out(
             Mode::Destroy => ("destroy everything in this stack", "Destroy"),
         };
         confirm(question, auto_approve)?;
-        let (stop, interrupt) = tokio::sync::watch::channel(false);
-        let ctrl_c = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = stop.send(true);
-            }
-        });
+        let (stop, interrupt) = tokio::sync::watch::channel(Signal::Go);
+        let signals = tokio::spawn(signals(stop));
         engine.interrupt = interrupt;
         let stack = match mode {
             Mode::Apply => Some((&session.stack, &session.graph)),
             Mode::Destroy => None,
         };
         let outcome = engine.execute(&plan, stack, &journal, parallelism).await;
-        ctrl_c.abort();
+        signals.abort();
         report(verb, &outcome, ctx.retries.count())?;
     } else if journal.exists().await || !journal.read(|s| s.resources.is_empty()).await {
         journal.save().await?;

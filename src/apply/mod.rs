@@ -29,14 +29,16 @@ use crate::state::{ResourceState, State, StateError};
 use crate::types::{Address, Attrs};
 
 pub use journal::Journal;
+pub use scheduler::Signal;
 pub use steps::{Step, Work, build_steps};
 
-/// What carries plans out: the providers, where progress goes, and the signal
-/// that stops starting steps (Ctrl-C).
+/// What carries plans out: the providers, where progress goes, and the
+/// signal that stops starting steps (a first Ctrl-C or SIGTERM) or abandons the
+/// ones under way (a second).
 pub struct Engine {
     pub registry: Registry,
     pub observer: Arc<dyn Observer>,
-    pub interrupt: watch::Receiver<bool>,
+    pub interrupt: watch::Receiver<Signal>,
 }
 
 /// What became of each step.
@@ -46,6 +48,9 @@ pub struct Outcome {
     pub failed: Vec<(String, String)>,
     pub skipped: Vec<String>,
     pub interrupted: bool,
+    /// A second signal abandoned the steps under way (their waits resume next
+    /// run): these.
+    pub abandoned: Vec<String>,
     /// Another writer changed the state under this run: why it stopped.
     pub stale: Option<String>,
 }
@@ -59,7 +64,7 @@ impl Outcome {
 impl Engine {
     /// An engine that is never interrupted.
     pub fn new(registry: Registry, observer: Arc<dyn Observer>) -> Engine {
-        let (_, interrupt) = watch::channel(false);
+        let (_, interrupt) = watch::channel(Signal::Go);
         Engine {
             registry,
             observer,
@@ -155,6 +160,7 @@ impl Engine {
                 scheduler::Status::NotRun if run.interrupted || run.stopped => {
                     outcome.skipped.push(steps[i].label())
                 }
+                scheduler::Status::Abandoned => outcome.abandoned.push(steps[i].label()),
                 _ => {}
             }
         }
@@ -239,6 +245,10 @@ impl scheduler::Hooks<anyhow::Result<String>> for Hooks<'_> {
 
     fn interrupted(&mut self) {
         self.observer.event(&Event::Stopping(Stop::Interrupted));
+    }
+
+    fn abandoned(&mut self) {
+        self.observer.event(&Event::Stopping(Stop::Abandoned));
     }
 }
 

@@ -117,7 +117,12 @@ pub async fn run(
         });
         if i + 1 < n && !pause.is_zero() {
             let mut interrupt = ctx.interrupt.clone();
-            let stopped = async move { interrupt.wait_for(|stop| *stop).await.is_ok() };
+            let stopped = async move {
+                interrupt
+                    .wait_for(|s| *s != super::Signal::Go)
+                    .await
+                    .is_ok()
+            };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 true = stopped => {

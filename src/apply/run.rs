@@ -29,8 +29,8 @@ pub(super) struct Ctx<'a> {
     /// `None` for a destroy.
     pub stack: Option<&'a Stack>,
     pub plan: &'a Plan,
-    /// Turns true on Ctrl-C: long steps (a rollout's pauses) stop where they are.
-    pub interrupt: watch::Receiver<bool>,
+    /// Ctrl-C or SIGTERM: long steps (a rollout's pauses) stop where they are.
+    pub interrupt: watch::Receiver<super::Signal>,
 }
 
 /// Carries out one step. Returns a detail for the progress line.

@@ -214,6 +214,13 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
+        Err(Failure::Abandoned { message, hint }) => {
+            eprintln!("error: {message}");
+            if let Some(h) = hint {
+                eprintln!("hint: {h}");
+            }
+            ExitCode::from(130)
+        }
     }
 }
 

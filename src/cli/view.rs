@@ -43,7 +43,10 @@ impl Observer for Terminal {
                 eprintln!("the state changed under this run: starting no more steps")
             }
             Event::Stopping(Stop::Interrupted) => eprintln!(
-                "interrupt: finishing the steps under way, starting no more (state is saved after each)"
+                "interrupt: finishing the steps under way, starting no more (state is saved after each); interrupt again to abandon them"
+            ),
+            Event::Stopping(Stop::Abandoned) => eprintln!(
+                "second interrupt: abandoning the steps under way (what AWS accepted is marked in state, and the next run waits for it); releasing the lock"
             ),
             Event::RolloutStep {
                 address,

@@ -840,3 +840,62 @@ async fn an_untagged_bucket_older_than_the_intent_is_not() {
     assert!(why.contains(&format!("s3_bucket {theirs}")), "{why}");
     assert!(state.resources.is_empty());
 }
+
+#[tokio::test]
+async fn a_first_signal_stops_starting_steps_and_a_second_abandons_a_wait() {
+    let text = "
+stack: engine
+region: ap-northeast-1
+resources:
+  eks_cluster.main:
+    version: '1.30'
+    role_arn: arn:aws:iam::123456789012:role/cluster
+    subnet_ids: [subnet-a, subnet-b]
+  vpc.later: { cidr_block: 10.9.0.0/16 }
+";
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let accepted = Arc::new(tokio::sync::Notify::new());
+    {
+        let accepted = accepted.clone();
+        // AWS accepts the cluster and works on it for a long time.
+        cloud.on_call(move |call, _| match call.op {
+            "wait" => {
+                accepted.notify_one();
+                Then::Hang
+            }
+            _ => Then::Proceed,
+        });
+    }
+    let mut p = prepare(&cloud, text, &file).await;
+    let (signal, interrupt) = tokio::sync::watch::channel(infra::apply::Signal::Go);
+    p.engine.interrupt = interrupt;
+    let run = p.execute(1);
+    tokio::pin!(run);
+    tokio::select! {
+        _ = &mut run => panic!("the cluster never answers"),
+        _ = accepted.notified() => {}
+    }
+    signal.send(infra::apply::Signal::Stop).unwrap();
+    // The step under way goes on; nothing new starts.
+    tokio::select! {
+        _ = &mut run => panic!("a first signal lets the step under way finish"),
+        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+    }
+    signal.send(infra::apply::Signal::Abandon).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("a second signal ends the run at once");
+    assert_eq!(outcome.abandoned, vec!["eks_cluster.main".to_string()]);
+    assert_eq!(outcome.skipped, vec!["vpc.later".to_string()]);
+    assert!(!cloud.log().contains(&"create vpc.later".to_string()));
+    let state = read_state(&file);
+    let pending = state.resources[&address("eks_cluster.main")]
+        .pending
+        .clone();
+    assert_eq!(
+        pending.map(|p| p.operation),
+        Some(Operation::Create),
+        "the wait resumes next run"
+    );
+}

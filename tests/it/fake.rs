@@ -164,8 +164,13 @@ impl Cloud {
         let delay = *self.delay.lock().unwrap();
         tokio::time::sleep(delay).await;
         self.inner.lock().unwrap().running -= 1;
+        self.ask(&call, ctx)
+    }
+
+    /// What the hook makes of a call (not logged: a wait is no call).
+    fn ask(&self, call: &Call, ctx: &OpContext) -> Then {
         match &*self.hook.lock().unwrap() {
-            Some(hook) => hook(&call, ctx),
+            Some(hook) => hook(call, ctx),
             None => Then::Proceed,
         }
     }
@@ -263,6 +268,24 @@ impl Provider for Fake {
             .get(id)
             .copied()
             .filter(|_| self.ty == "s3_bucket"))
+    }
+
+    /// A wait the hook holds (`Then::Hang`) lasts for ever: AWS is still at it.
+    async fn wait(
+        &self,
+        ctx: &OpContext,
+        id: &str,
+        _operation: infra::types::Operation,
+    ) -> anyhow::Result<()> {
+        let call = Call {
+            op: "wait",
+            address: ctx.address.to_string(),
+            id: id.to_string(),
+        };
+        if let Then::Hang = self.cloud.ask(&call, ctx) {
+            std::future::pending::<()>().await;
+        }
+        Ok(())
     }
 
     /// The types AWS works on after it answers, as the real providers wait.

@@ -21,4 +21,5 @@ mod plan_options;
 mod recovery;
 mod saved;
 mod shared_state;
+mod signals;
 mod state;
