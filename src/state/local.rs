@@ -86,6 +86,9 @@ impl LocalBackend {
     /// was last read or written. The previous file is kept as `<path>.backup`.
     /// Mode 0600.
     pub(super) fn write_state(&mut self, json: &[u8], serial: u64) -> Result<(), StateError> {
+        // The serial check and the rename are one step for every infra process
+        // on this host: each holds the guard across both.
+        let _guard = guard(&self.path).map_err(|e| self.io(e))?;
         if self.serial_on_disk()? != self.seen {
             return Err(StateError::Stale {
                 path: self.name(),
@@ -105,8 +108,16 @@ impl LocalBackend {
         tmp.write_all(json).map_err(|e| self.io(e))?;
         tmp.as_file().sync_all().map_err(|e| self.io(e))?;
         if self.path.exists() {
-            fs::copy(&self.path, self.backup_path()).map_err(|e| self.io(e))?;
-            set_private(&self.backup_path());
+            // The backup is a second name for the file being replaced: made
+            // anew (whatever was at its name, a link too, is removed first, never
+            // followed), with the file's own 0600.
+            let backup = self.backup_path();
+            match fs::remove_file(&backup) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.io(e)),
+            }
+            fs::hard_link(&self.path, &backup).map_err(|e| self.io(e))?;
         }
         tmp.persist(&self.path).map_err(|e| self.io(e.error))?;
         if let Ok(d) = fs::File::open(&dir) {
@@ -115,6 +126,21 @@ impl LocalBackend {
         self.seen = Some(serial);
         Ok(())
     }
+}
+
+/// An exclusive advisory lock on `<path>.guard`, held while it lives: what makes
+/// a check and the write that follows it one step among the infra processes of
+/// a host (a state write; a lock's takeover, renewal and release).
+pub(super) fn guard(path: &Path) -> std::io::Result<fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".guard");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(name))?;
+    file.lock()?;
+    Ok(file)
 }
 
 #[cfg(unix)]
@@ -126,8 +152,4 @@ fn permissions() -> fs::Permissions {
 #[cfg(not(unix))]
 fn permissions() -> fs::Permissions {
     fs::metadata(".").map(|m| m.permissions()).expect("cwd")
-}
-
-fn set_private(path: &Path) {
-    let _ = fs::set_permissions(path, permissions());
 }

@@ -34,6 +34,14 @@ pub struct LockInfo {
     /// before leases existed have none and never expire.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub expires: String,
+    /// The holder's kernel boot (`/proc/sys/kernel/random/boot_id`) and PID
+    /// namespace (`/proc/self/ns/pid`): with the host name, what proves that a
+    /// pid that no longer runs was the holder's (containers share host names,
+    /// and pids are reused after a reboot). Empty where unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub boot_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pid_namespace: String,
 }
 
 impl LockInfo {
@@ -47,7 +55,20 @@ impl LockInfo {
             operation: operation.to_string(),
             created: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             expires: expiry(now, lease),
+            boot_id: boot_id(),
+            pid_namespace: pid_namespace(),
         }
+    }
+
+    /// Whether the holder ran in this very process space: same host, same boot,
+    /// same PID namespace, all known. Only then does its pid say anything here.
+    fn same_process_space(&self) -> bool {
+        let known = |s: &str| !s.is_empty();
+        self.host == this_host()
+            && known(&self.boot_id)
+            && self.boot_id == boot_id()
+            && known(&self.pid_namespace)
+            && self.pid_namespace == pid_namespace()
     }
 
     /// Why this lock may be taken over now, if it may.
@@ -57,7 +78,7 @@ impl LockInfo {
         {
             return Some(format!("its lease expired at {}", self.expires));
         }
-        if self.host == this_host() && !process_alive(self.pid) {
+        if self.same_process_space() && !process_alive(self.pid) {
             return Some(format!(
                 "its holder, pid {} on this host, no longer runs",
                 self.pid
@@ -140,6 +161,10 @@ impl Lock {
             .unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(io)?;
         let mut took_over = None;
+        // Reading a stale lock, removing it and linking this one in is one step
+        // among the infra processes of this host: a lock taken over by another
+        // in between is never removed.
+        let _guard = super::guard(path).map_err(io)?;
         for _ in 0..3 {
             match link_new(path, &info) {
                 Ok(()) => {
@@ -164,12 +189,9 @@ impl Lock {
                     let Some(why) = held.stale_because(Utc::now()) else {
                         return Err(held.locked(&location));
                     };
-                    // Remove it only if it is still the stale lock just read.
-                    if fs::read_to_string(path).unwrap_or_default() == text {
-                        warn_takeover(&location, &held, &why);
-                        took_over = Some(why);
-                        fs::remove_file(path).map_err(io)?;
-                    }
+                    warn_takeover(&location, &held, &why);
+                    took_over = Some(why);
+                    fs::remove_file(path).map_err(io)?;
                 }
                 Err(e) => return Err(io(e)),
             }
@@ -321,6 +343,7 @@ fn warn_takeover(location: &str, held: &LockInfo, why: &str) {
 async fn renew(place: &Place, info: &LockInfo) -> Result<(), String> {
     match place {
         Place::Local(path) => {
+            let _guard = super::guard(path).map_err(|e| e.to_string())?;
             let held: Option<LockInfo> = fs::read_to_string(path)
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok());
@@ -365,6 +388,7 @@ impl Drop for Lock {
         }
         match &self.place {
             Place::Local(path) => {
+                let _guard = super::guard(path);
                 let ours = fs::read_to_string(path)
                     .ok()
                     .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok())
@@ -465,12 +489,34 @@ pub async fn force_unlock_s3(at: &S3Place, id: &str) -> Result<LockInfo, StateEr
 
 /// Whether a process of this host still runs. Where that cannot be told, it is
 /// assumed to run, so a lock is never taken from a live holder.
+/// Whether a pid runs. `kill(pid, 0)` sees every process of this PID
+/// namespace, other users' too (where `/proc` may hide them, with `hidepid`):
+/// only "no such process" is an answer that it is gone.
+#[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    if !proc.is_dir() {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
         return true;
-    }
-    proc.join(pid.to_string()).exists()
+    };
+    // SAFETY: signal 0 checks for existence and permission; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+fn boot_id() -> String {
+    fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn pid_namespace() -> String {
+    fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -486,7 +532,40 @@ mod tests {
             operation: "apply".into(),
             created: "2026-01-01T00:00:00Z".into(),
             expires: expires.into(),
+            boot_id: boot_id(),
+            pid_namespace: pid_namespace(),
         }
+    }
+
+    #[test]
+    fn a_dead_pid_proves_nothing_from_another_boot_namespace_or_an_old_lock() {
+        let now = Utc::now();
+        let gone = i32::MAX as u32;
+        let mine = held("", &this_host(), gone);
+        assert!(
+            mine.stale_because(now).is_some(),
+            "same host, boot and namespace"
+        );
+        let rebooted = LockInfo {
+            boot_id: "another-boot".into(),
+            ..mine.clone()
+        };
+        assert_eq!(rebooted.stale_because(now), None);
+        let container = LockInfo {
+            pid_namespace: "pid:[1]".into(),
+            ..mine.clone()
+        };
+        assert_eq!(container.stale_because(now), None);
+        let old = LockInfo {
+            boot_id: String::new(),
+            pid_namespace: String::new(),
+            ..mine
+        };
+        assert_eq!(
+            old.stale_because(now),
+            None,
+            "an old lock waits for its lease"
+        );
     }
 
     #[test]
@@ -510,7 +589,7 @@ mod tests {
         let me = std::process::id();
         assert_eq!(held("", &this_host(), me).stale_because(now), None);
         assert!(
-            held("", &this_host(), u32::MAX)
+            held("", &this_host(), i32::MAX as u32)
                 .stale_because(now)
                 .unwrap()
                 .contains("no longer runs")

@@ -87,10 +87,16 @@ impl S3Place {
     }
 }
 
-/// Whether AWS refused a conditional request because its condition failed.
+/// Whether AWS refused a conditional request because its condition failed, or
+/// because another conditional write of the object was under way at once (409
+/// ConditionalRequestConflict): either way, someone else wrote or is writing.
 pub fn is_precondition_failed<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    e.code() == Some("PreconditionFailed")
-        || e.raw_response().is_some_and(|r| r.status().as_u16() == 412)
+    matches!(
+        e.code(),
+        Some("PreconditionFailed" | "ConditionalRequestConflict")
+    ) || e
+        .raw_response()
+        .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412))
 }
 
 pub struct S3Backend {
@@ -115,6 +121,7 @@ impl S3Backend {
     pub async fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
         let Some((text, etag)) = self.place.get().await? else {
             self.etag = None;
+            self.never_written().await?;
             return Ok(None);
         };
         self.etag = Some(etag);
@@ -131,6 +138,39 @@ impl S3Backend {
 
     pub fn exists(&self) -> bool {
         self.etag.is_some()
+    }
+
+    /// No object at the key: a new stack, unless the bucket's versions say the
+    /// state was deleted (its latest version is a delete marker). Starting
+    /// again from nothing would then plan to create everything a second time.
+    async fn never_written(&self) -> Result<(), StateError> {
+        let versions = self
+            .place
+            .client
+            .list_object_versions()
+            .bucket(&self.place.bucket)
+            .prefix(&self.place.key)
+            .send()
+            .await
+            .map_err(|e| self.place.sdk_error("ListObjectVersions", e))?;
+        let key = Some(self.place.key.as_str());
+        let markers = versions
+            .delete_markers()
+            .iter()
+            .filter(|m| m.key() == key)
+            .count();
+        if markers == 0 {
+            return Ok(());
+        }
+        let earlier = versions
+            .versions()
+            .iter()
+            .filter(|v| v.key() == key)
+            .count();
+        Err(self.place.error(format!(
+            "the state was deleted: its latest version is a delete marker ({earlier} earlier version{} in the bucket). Restore the last one (remove the delete marker), or give another key to start a new state; infra will not plan this stack as if nothing existed",
+            if earlier == 1 { "" } else { "s" }
+        )))
     }
 
     pub(super) async fn write_state(

@@ -367,3 +367,54 @@ fn import_reads_what_exists_and_the_next_plan_has_nothing_to_do() {
     assert!(plan.stdout.contains("No changes."));
     assert_eq!(inventory(&moto), before, "import changed nothing in AWS");
 }
+
+/// A state deleted from a versioned bucket (its latest version a delete marker)
+/// is an error, not a new stack that would create everything again.
+#[test]
+fn a_deleted_state_is_refused_not_planned_from_nothing() {
+    let moto = Moto::start();
+    make_bucket(&moto);
+    let rt = runtime();
+    rt.block_on(
+        moto.s3()
+            .put_bucket_versioning()
+            .bucket(BUCKET)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let w = Workdir::new(&moto.url, &s3_stack());
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    rt.block_on(moto.s3().delete_object().bucket(BUCKET).key(KEY).send())
+        .unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stderr
+            .contains("the state was deleted: its latest version is a delete marker"),
+        "{}",
+        plan.stderr
+    );
+    assert!(!plan.stdout.contains("will be created"), "{}", plan.stdout);
+}
+
+/// S3 answers 409 ConditionalRequestConflict when two conditional writes of one
+/// object meet: contention, tried again like a failed condition.
+#[test]
+fn a_conflicting_lock_write_is_contention_and_tried_again() {
+    let moto = Moto::start();
+    make_bucket(&moto);
+    let proxy = Proxy::start(&moto.url);
+    proxy.rules(serde_json::json!([
+        {"op": format!("PUT /{BUCKET}/{KEY}.lock"), "action": "error",
+         "s3_status": 409, "s3_code": "ConditionalRequestConflict", "times": 1}
+    ]));
+    let w = Workdir::new(&proxy.url, &s3_stack());
+    let apply = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(proxy.count(&format!("PUT /{BUCKET}/{KEY}.lock")) >= 2);
+}

@@ -154,3 +154,62 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
         0
     );
 }
+
+/// The backup of a local state is made anew, never written through a link that
+/// stands at its name.
+#[cfg(unix)]
+#[test]
+fn the_state_backup_never_follows_a_link() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &demo_stack());
+    std::fs::create_dir_all(w.path("state")).unwrap();
+    std::fs::write(w.path("victim"), "precious").unwrap();
+    std::os::unix::fs::symlink(w.path("victim"), w.path("state/demo.json.backup")).unwrap();
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(w.path("victim")).unwrap(),
+        "precious"
+    );
+    let backup = std::fs::symlink_metadata(w.path("state/demo.json.backup")).unwrap();
+    assert!(backup.file_type().is_file(), "a file of its own now");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(backup.permissions().mode() & 0o777, 0o600);
+}
+
+/// A lock whose holder's pid does not run here is taken over early only when
+/// the lock proves it was this very process space (host, boot and PID
+/// namespace); a lock from another boot waits for its lease.
+#[test]
+fn a_dead_pid_from_another_boot_does_not_take_the_lock_early() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &demo_stack());
+    std::fs::create_dir_all(w.path("state")).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let now = chrono::Utc::now();
+    let lock = |boot: &str| {
+        serde_json::json!({
+            "id": "11111111-2222-4333-8444-555555555555", "holder": "ci",
+            "host": host.trim(), "pid": i32::MAX, "operation": "apply",
+            "created": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "expires": (now + chrono::Duration::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "boot_id": boot, "pid_namespace": ns.display().to_string(),
+        })
+        .to_string()
+    };
+    std::fs::write(
+        w.path("state/demo.json.lock"),
+        lock("a-boot-before-a-reboot"),
+    )
+    .unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(plan.stderr.contains("state is locked"), "{}", plan.stderr);
+
+    // The same lock from this boot: its holder is gone, and it is taken over.
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    std::fs::write(w.path("state/demo.json.lock"), lock(boot.trim())).unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stderr.contains("no longer runs"), "{}", plan.stderr);
+}
