@@ -29,15 +29,6 @@ pub struct Context {
     pub retries: Arc<Retries>,
 }
 
-impl Context {
-    /// The providers of the stack's region, as an engine that reports to this
-    /// context's observer.
-    pub async fn engine(&self, region: &str) -> Engine {
-        let aws = Aws::connect(region, self.observer.clone()).await;
-        Engine::new(crate::aws::registry(aws), self.observer.clone())
-    }
-}
-
 /// Why a command failed; every failure exits 1.
 #[derive(Debug)]
 pub enum Failure {
@@ -51,6 +42,17 @@ pub enum Failure {
         message: String,
         hint: Option<String>,
     },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Invalid(errors) => write!(f, "{errors}"),
+            Failure::Error { message, .. } | Failure::Abandoned { message, .. } => {
+                f.write_str(message)
+            }
+        }
+    }
 }
 
 impl Failure {
@@ -155,8 +157,12 @@ pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<Stat
 }
 
 /// The backend a state configuration names. Nothing is read yet.
-pub async fn backend(ctx: &Context, stack: &Stack, config: StateConfig) -> Backend {
-    match config {
+pub async fn backend(
+    ctx: &Context,
+    stack: &Stack,
+    config: StateConfig,
+) -> Result<Backend, Failure> {
+    Ok(match config {
         StateConfig::Local { path } => Backend::Local(LocalBackend::new(path.map_or_else(
             || PathBuf::from("state").join(format!("{}.json", stack.name)),
             PathBuf::from,
@@ -167,14 +173,18 @@ pub async fn backend(ctx: &Context, stack: &Stack, config: StateConfig) -> Backe
             region,
         } => {
             let region = region.unwrap_or_else(|| stack.region.clone());
-            let client = Aws::connect(&region, ctx.observer.clone()).await.s3;
+            let aws = Aws::connect(&region, ctx.observer.clone()).await;
+            // The state bucket must be this account's: a bucket of that name
+            // elsewhere is never read or written.
+            let owner = aws.account().await?;
             Backend::S3(S3Backend::new(S3Place {
-                client,
+                client: aws.s3,
                 bucket,
                 key,
+                owner: Some(owner),
             }))
         }
-    }
+    })
 }
 
 /// Validates the stack (before touching anything), takes the lock, reads the state.
@@ -187,7 +197,7 @@ pub async fn open(
     let stack = load_stack(ctx, file)?;
     let graph = Graph::build(&stack);
     let config = state_config(&stack, state_override)?;
-    let mut backend = backend(ctx, &stack, config).await;
+    let mut backend = backend(ctx, &stack, config).await?;
     let lock = backend.lock(operation).await?;
     eprintln!("state: {}; {}", backend.describe(), lock.describe());
     let loaded = backend.load(&stack.name).await?;
@@ -198,6 +208,48 @@ pub async fn open(
         journal: Journal::new(backend, state),
         lock,
     })
+}
+
+/// The providers of the stack's region, once these credentials are known to act
+/// in the account and region the state belongs to (a new state records them).
+/// Nothing is read from AWS before.
+pub async fn connect(ctx: &Context, session: &mut Session) -> Result<Engine, Failure> {
+    let aws = Aws::connect(&session.stack.region, ctx.observer.clone()).await;
+    let account = aws.account().await?;
+    let location = session.journal.location().to_string();
+    belongs(
+        session.journal.state_mut(),
+        &location,
+        &account,
+        &session.stack.region,
+    )?;
+    Ok(Engine::new(crate::aws::registry(aws), ctx.observer.clone()))
+}
+
+/// Whether a state is this account's and this region's; a state that names
+/// neither yet is given both.
+fn belongs(state: &mut State, location: &str, account: &str, region: &str) -> Result<(), Failure> {
+    if let Some(theirs) = state.account.as_deref().filter(|a| *a != account) {
+        return Err(Failure::new(
+            format!(
+                "state {location} belongs to AWS account {theirs}; these credentials act in account {account}: nothing was read or changed"
+            ),
+            Some(
+                "use credentials (a profile) of that account, or --state for this account's own state",
+            ),
+        ));
+    }
+    if let Some(theirs) = state.region.as_deref().filter(|r| *r != region) {
+        return Err(Failure::new(
+            format!(
+                "state {location} was made in region {theirs}; the stack file says region {region}: nothing was read or changed"
+            ),
+            Some("put `region:` back, or --state for a state of this region"),
+        ));
+    }
+    state.account.get_or_insert_with(|| account.to_string());
+    state.region.get_or_insert_with(|| region.to_string());
+    Ok(())
 }
 
 /// Refreshes everything in state. Resources that are gone and no longer in the
@@ -411,7 +463,14 @@ pub async fn plan(
 ) -> Result<(Session, Engine, Plan), Failure> {
     let mut session = open(ctx, file, state, operation).await?;
     let only = targets(&mut session, options)?;
-    let engine = ctx.engine(&session.stack.region).await;
+    let engine = if !options.refresh && mode == Mode::Apply && operation == "plan" {
+        // A plan from state alone makes no AWS request at all, the identity
+        // check's included: it reads and changes nothing there.
+        let aws = Aws::connect(&session.stack.region, ctx.observer.clone()).await;
+        Engine::new(crate::aws::registry(aws), ctx.observer.clone())
+    } else {
+        connect(ctx, &mut session).await?
+    };
     let recovered = engine
         .recover(&session.stack, session.journal.state_mut())
         .await?;

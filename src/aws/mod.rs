@@ -52,6 +52,7 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub eks: aws_sdk_eks::Client,
     pub firehose: aws_sdk_firehose::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Aws {
@@ -100,7 +101,21 @@ impl Aws {
             iam: client!(aws_sdk_iam),
             eks: client!(aws_sdk_eks),
             firehose: client!(aws_sdk_firehose),
+            sts: client!(aws_sdk_sts),
         }
+    }
+
+    /// The AWS account these credentials act in (STS GetCallerIdentity).
+    pub async fn account(&self) -> Result<String> {
+        let me = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(api("GetCallerIdentity"))?;
+        me.account()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("GetCallerIdentity named no account"))
     }
 }
 

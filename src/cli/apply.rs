@@ -109,7 +109,7 @@ async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
         "{}",
         crate::render::render(&saved.plan, Format::Text, ctx.color_out)
     );
-    let engine = ctx.engine(&session.stack.region).await;
+    let engine = ops::connect(ctx, &mut session).await?;
     for note in engine
         .recover(&session.stack, session.journal.state_mut())
         .await?

@@ -161,7 +161,9 @@ async fn retag(
         );
     }
     let id = r.id.clone();
-    let engine = ctx.engine(&session.stack.region).await;
+    let engine = ops::connect(ctx, session)
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
     let provider = engine.registry.provider(&to.ty)?;
     let op = crate::provider::OpContext {
         address: to.clone(),
@@ -191,7 +193,7 @@ pub async fn refresh(
     state: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let mut session = ops::open(ctx, file, state, "refresh").await?;
-    let engine = ctx.engine(&session.stack.region).await;
+    let engine = ops::connect(ctx, &mut session).await?;
     for note in engine
         .recover(&session.stack, session.journal.state_mut())
         .await?
@@ -226,7 +228,7 @@ pub async fn import(
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
     let mut session = ops::open(ctx, file, state, "import").await?;
-    let Some(resource) = session.stack.resources.get(&a) else {
+    let Some(resource) = session.stack.resources.get(&a).cloned() else {
         return Err(Failure::new(
             format!("{a} is not in {}", file.display()),
             Some(
@@ -250,7 +252,7 @@ pub async fn import(
     // Importing an address settles what an interrupted create left on it: the
     // id is given.
     session.journal.state_mut().intents.remove(&a);
-    let engine = ctx.engine(&session.stack.region).await;
+    let engine = ops::connect(ctx, &mut session).await?;
     for note in engine
         .recover(&session.stack, session.journal.state_mut())
         .await?
@@ -272,7 +274,7 @@ pub async fn import(
         ));
     };
     resource.schema.keep_local(&mut attributes, &resource.attrs);
-    let record = crate::apply::resource_state(&a, id, attributes, Some(resource));
+    let record = crate::apply::resource_state(&a, id, attributes, Some(&resource));
     session
         .journal
         .state_mut()
@@ -296,7 +298,7 @@ pub async fn force_unlock(
 ) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file)?;
     let config = ops::state_config(&stack, state)?;
-    let backend = ops::backend(ctx, &stack, config).await;
+    let backend = ops::backend(ctx, &stack, config).await?;
     // What is there is shown before the question; `force_unlock` checks again
     // and removes exactly that lock.
     let path = backend.lock_location();

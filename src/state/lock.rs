@@ -221,6 +221,7 @@ impl Lock {
                 .client
                 .put_object()
                 .bucket(&at.bucket)
+                .set_expected_bucket_owner(at.owner.clone())
                 .key(&at.key)
                 .content_type("application/json")
                 .body(ByteStream::from(body.clone()));
@@ -360,6 +361,7 @@ async fn renew(place: &Place, info: &LockInfo) -> Result<(), String> {
                 .client
                 .put_object()
                 .bucket(&at.bucket)
+                .set_expected_bucket_owner(at.owner.clone())
                 .key(&at.key)
                 .content_type("application/json")
                 .set_if_match(current)

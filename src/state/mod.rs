@@ -29,6 +29,12 @@ pub struct State {
     /// Chosen at random when the state is created; never changes.
     pub lineage: String,
     pub stack: String,
+    /// The AWS account and region its resources live in, recorded on first
+    /// use: a run with other credentials or another `region:` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub resources: BTreeMap<Address, ResourceState>,
     /// Mutating calls started and not seen to finish: written before the call,
     /// removed with its result. The next run resolves each before planning.
@@ -213,6 +219,8 @@ impl State {
             serial: 0,
             lineage: uuid::Uuid::new_v4().to_string(),
             stack: stack.to_string(),
+            account: None,
+            region: None,
             resources: BTreeMap::new(),
             intents: BTreeMap::new(),
         }

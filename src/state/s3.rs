@@ -16,6 +16,10 @@ pub struct S3Place {
     pub client: aws_sdk_s3::Client,
     pub bucket: String,
     pub key: String,
+    /// The account the bucket must belong to (`ExpectedBucketOwner` on every
+    /// call): a bucket of that name in another account is never read or
+    /// written.
+    pub owner: Option<String>,
 }
 
 impl S3Place {
@@ -42,6 +46,7 @@ impl S3Place {
         self.client
             .delete_object()
             .bucket(&self.bucket)
+            .set_expected_bucket_owner(self.owner.clone())
             .key(&self.key)
             .if_match(etag)
             .send()
@@ -56,6 +61,7 @@ impl S3Place {
             .client
             .get_object()
             .bucket(&self.bucket)
+            .set_expected_bucket_owner(self.owner.clone())
             .key(&self.key)
             .send()
             .await
@@ -149,6 +155,7 @@ impl S3Backend {
             .client
             .list_object_versions()
             .bucket(&self.place.bucket)
+            .set_expected_bucket_owner(self.place.owner.clone())
             .prefix(&self.place.key)
             .send()
             .await
@@ -183,6 +190,7 @@ impl S3Backend {
             .client
             .put_object()
             .bucket(&self.place.bucket)
+            .set_expected_bucket_owner(self.place.owner.clone())
             .key(&self.place.key)
             .content_type("application/json")
             .server_side_encryption(ServerSideEncryption::Aes256)

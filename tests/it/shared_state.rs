@@ -418,3 +418,25 @@ fn a_conflicting_lock_write_is_contention_and_tried_again() {
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(proxy.count(&format!("PUT /{BUCKET}/{KEY}.lock")) >= 2);
 }
+
+/// Every call on the state bucket names the account it must belong to
+/// (`ExpectedBucketOwner`): S3 refuses a bucket of that name elsewhere.
+#[test]
+fn the_state_bucket_must_be_this_accounts() {
+    let moto = Moto::start();
+    make_bucket(&moto);
+    let proxy = Proxy::start(&moto.url);
+    let owner = |account: &str| {
+        serde_json::json!([{"path_prefix": format!("/{BUCKET}"), "action": "require_header",
+                            "name": "x-amz-expected-bucket-owner", "value": account}])
+    };
+    proxy.rules(owner("123456789012"));
+    let w = Workdir::new(&proxy.url, &s3_stack());
+    let apply = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    // The same name owned by another account: refused, nothing read.
+    proxy.rules(owner("999999999999"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1);
+    assert!(plan.stderr.contains("AccessDenied"), "{}", plan.stderr);
+}

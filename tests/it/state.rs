@@ -213,3 +213,50 @@ fn a_dead_pid_from_another_boot_does_not_take_the_lock_early() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(plan.stderr.contains("no longer runs"), "{}", plan.stderr);
 }
+
+/// A state is tied to the account and region it was made in: other credentials
+/// or another `region:` are refused before anything is read.
+#[test]
+fn a_state_of_another_account_or_region_is_refused_before_any_read() {
+    let moto = Moto::start();
+    let proxy = crate::support::Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &demo_stack());
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    let path = w.path("state/demo.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(state["account"], "123456789012");
+    assert_eq!(state["region"], "ap-northeast-1");
+
+    state["account"] = "999999999999".into();
+    std::fs::write(&path, state.to_string()).unwrap();
+    let before = proxy.counts();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stderr.contains(
+            "belongs to AWS account 999999999999; these credentials act in account 123456789012"
+        ),
+        "{}",
+        plan.stderr
+    );
+    let read: u64 = proxy
+        .counts()
+        .iter()
+        .filter(|(op, _)| op.as_str() != "GetCallerIdentity")
+        .map(|(op, n)| n.as_u64().unwrap() - before.get(op).and_then(|b| b.as_u64()).unwrap_or(0))
+        .sum();
+    assert_eq!(read, 0, "nothing but the identity was asked");
+
+    state["account"] = "123456789012".into();
+    std::fs::write(&path, state.to_string()).unwrap();
+    w.write_stack(&demo_stack().replace("region: ap-northeast-1", "region: us-east-1"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stderr
+            .contains("was made in region ap-northeast-1; the stack file says region us-east-1"),
+        "{}",
+        plan.stderr
+    );
+}

@@ -22,6 +22,11 @@ A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
     "lose"     (forward the request, then drop the connection: the answer is
                lost, what it did is done) with optional "times"
     "status"   with "value" and "seconds" (from the first match) or "times"
+    "require_header" with "name" and "value": answer 403 AccessDenied unless the
+               request carries that header with that value (S3's
+               ExpectedBucketOwner check)
+Instead of "op", a rule may give "path_prefix": it matches every REST request
+(S3) whose path starts so.
 """
 
 import json
@@ -90,9 +95,11 @@ def mutating(op):
 
 
 def matching(op):
+    path = op.split(" ", 1)[1] if " " in op else None
     with LOCK:
         return [r for r in RULES
-                if r.get("op") in (op, "*") or (r.get("op") == "mutating" and mutating(op))]
+                if r.get("op") in (op, "*") or (r.get("op") == "mutating" and mutating(op))
+                or (path is not None and "path_prefix" in r and path.startswith(r["path_prefix"]))]
 
 
 def take(rule):
@@ -169,6 +176,9 @@ class Handler(BaseHTTPRequestHandler):
             if r["action"] == "latency" and take(r):
                 time.sleep(r["ms"] / 1000.0)
         for r in rules:
+            if r["action"] == "require_header" and self.headers.get(r["name"]) != r["value"]:
+                xml = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+                return self.reply(403, xml.encode(), "application/xml")
             if r["action"] == "reset" and take(r):
                 self.close_connection = True
                 self.connection.shutdown(2)
