@@ -178,6 +178,7 @@ pub async fn backend(
             // elsewhere is never read or written.
             let owner = aws.account().await?;
             Backend::S3(S3Backend::new(S3Place {
+                clock: aws.clock.clone(),
                 client: aws.s3,
                 bucket,
                 key,
@@ -310,7 +311,7 @@ pub fn confirm(what: &str, auto_approve: bool) -> Result<(), Failure> {
 
 /// Turns the first Ctrl-C or SIGTERM into `Signal::Stop` (start no more steps)
 /// and the second into `Signal::Abandon` (drop the ones under way).
-async fn signals(stop: tokio::sync::watch::Sender<Signal>) {
+async fn signals(stop: std::sync::Arc<tokio::sync::watch::Sender<Signal>>) {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     for level in [Signal::Stop, Signal::Abandon] {
@@ -553,7 +554,22 @@ pub async fn carry_out(
         };
         confirm(question, auto_approve)?;
         let (stop, interrupt) = tokio::sync::watch::channel(Signal::Go);
-        let signals = tokio::spawn(signals(stop));
+        let stop = std::sync::Arc::new(stop);
+        let signals = tokio::spawn(signals(stop.clone()));
+        // A lock lost while the run goes on (taken over, or its lease ended
+        // unrenewed) stops the starting of steps, as a first Ctrl-C does.
+        let mut lost = session.lock.lost();
+        let watcher = tokio::spawn(async move {
+            if lost.wait_for(Option::is_some).await.is_ok() {
+                stop.send_if_modified(|s| {
+                    let go = *s == Signal::Go;
+                    if go {
+                        *s = Signal::Stop;
+                    }
+                    go
+                });
+            }
+        });
         engine.interrupt = interrupt;
         let stack = match mode {
             Mode::Apply => Some((&session.stack, &session.graph)),
@@ -561,7 +577,18 @@ pub async fn carry_out(
         };
         let outcome = engine.execute(&plan, stack, &journal, parallelism).await;
         signals.abort();
-        report(verb, &outcome, ctx.retries.count())?;
+        watcher.abort();
+        let lost = session.lock.lost().borrow().clone();
+        let reported = report(verb, &outcome, ctx.retries.count());
+        if let Some(why) = lost {
+            return Err(Failure::new(
+                format!("{verb} stopped: the lock was lost: {why}"),
+                Some(
+                    "no step was started after; state holds what was done. Plan again to see where things stand",
+                ),
+            ));
+        }
+        reported?;
     } else if journal.exists().await || !journal.read(|s| s.resources.is_empty()).await {
         journal.save().await?;
     }

@@ -6,6 +6,7 @@
 
 pub mod registry;
 
+pub mod clock;
 mod ec2_tags;
 mod ecr_repository;
 mod eks_cluster;
@@ -53,6 +54,8 @@ pub struct Aws {
     pub eks: aws_sdk_eks::Client,
     pub firehose: aws_sdk_firehose::Client,
     pub sts: aws_sdk_sts::Client,
+    /// AWS's time, from the `Date` of every answer of these clients.
+    pub clock: clock::ServerClock,
 }
 
 impl Aws {
@@ -61,6 +64,7 @@ impl Aws {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()))
             .retry_config(retry::config())
+            .timeout_config(retry::timeouts())
             .load()
             .await;
         // A custom endpoint (an emulator on loopback) cannot serve virtual-hosted
@@ -76,11 +80,13 @@ impl Aws {
             )
         };
         let retries = retry::RetryReporter::new(observer);
+        let clock = clock::ServerClock::default();
         macro_rules! client {
             ($sdk:ident) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(&config)
                         .interceptor(retries.clone())
+                        .interceptor(clock.clone())
                         .http_client(paced(stringify!($sdk)))
                         .build(),
                 )
@@ -89,6 +95,7 @@ impl Aws {
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(custom_endpoint)
             .interceptor(retries.clone())
+            .interceptor(clock.clone())
             .http_client(paced("aws_sdk_s3"))
             .build();
         Aws {
@@ -102,6 +109,7 @@ impl Aws {
             eks: client!(aws_sdk_eks),
             firehose: client!(aws_sdk_firehose),
             sts: client!(aws_sdk_sts),
+            clock,
         }
     }
 

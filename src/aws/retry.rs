@@ -36,6 +36,22 @@ pub fn later(e: &crate::provider::ApiError) -> bool {
         || c == "TooManyRequestsException"
 }
 
+/// How long one attempt of an AWS call may take (`INFRA_CALL_TIMEOUT`, in
+/// seconds; 60 by default), and all its attempts together (five times that): a
+/// hung connection fails the call instead of holding the lock for ever.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    let attempt = std::env::var("INFRA_CALL_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(Duration::from_secs(60), Duration::from_secs);
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(attempt.min(Duration::from_secs(10)))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * 5)
+        .build()
+}
+
 pub fn config() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(ATTEMPTS)

@@ -45,8 +45,9 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    fn new(operation: &str, lease: Duration) -> LockInfo {
-        let now = Utc::now();
+    /// A new lock whose lease starts `now`, by the clock leases are measured
+    /// with where it is kept.
+    fn new(operation: &str, lease: Duration, now: DateTime<Utc>) -> LockInfo {
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             holder: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
@@ -124,7 +125,11 @@ pub struct Lock {
     pub took_over: Option<String>,
     place: Place,
     renewer: Option<tokio::task::JoinHandle<()>>,
+    lost: tokio::sync::watch::Receiver<Option<String>>,
 }
+
+/// What a renewal says when another run holds the lock now.
+const NOT_OURS: &str = "is no longer this run's";
 
 #[derive(Clone)]
 enum Place {
@@ -134,6 +139,17 @@ enum Place {
         /// The ETag of the lock object as this process last wrote it.
         etag: Arc<Mutex<Option<String>>>,
     },
+}
+
+impl Place {
+    /// Now, by the clock this place's leases are measured with: this host's for
+    /// a local file, AWS's for S3.
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            Place::Local(_) => Utc::now(),
+            Place::S3 { at, .. } => at.clock.now(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Lock {
@@ -149,7 +165,7 @@ impl Lock {
     /// Takes the lock file at `path` or fails at once naming the holder.
     pub async fn acquire_local(path: &Path, operation: &str) -> Result<Lock, StateError> {
         let lease = lease();
-        let info = LockInfo::new(operation, lease);
+        let info = LockInfo::new(operation, lease, Utc::now());
         let location = path.display().to_string();
         let io = |source| StateError::Io {
             path: location.clone(),
@@ -204,7 +220,10 @@ impl Lock {
     /// Takes the lock object `<key>.lock` or fails at once naming the holder.
     pub async fn acquire_s3(at: S3Place, operation: &str) -> Result<Lock, StateError> {
         let lease = lease();
-        let info = LockInfo::new(operation, lease);
+        // Lease times in S3 are AWS's (the `Date` of its answers; credentials
+        // were checked with STS before, so one has come): every host agrees on
+        // them whatever its own clock says.
+        let info = LockInfo::new(operation, lease, at.clock.now());
         let location = at.url();
         let body = serde_json::to_vec_pretty(&info).expect("lock serialises");
         let mut took_over = None;
@@ -245,7 +264,7 @@ impl Lock {
                         // This run's own put, retried after its answer was lost.
                         break Some(etag);
                     }
-                    let Some(why) = held.stale_because(Utc::now()) else {
+                    let Some(why) = held.stale_because(at.clock.now()) else {
                         return Err(held.locked(&location));
                     };
                     warn_takeover(&location, &held, &why);
@@ -274,18 +293,45 @@ impl Lock {
         place: Place,
         lease: Duration,
     ) -> Lock {
+        let (lost_tx, lost) = tokio::sync::watch::channel(None);
         let renewer = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let (mut info, place, location) = (info.clone(), place.clone(), location.clone());
             rt.spawn(async move {
                 let every = (lease / 3).max(Duration::from_secs(1));
+                let mut renewed = tokio::time::Instant::now();
                 loop {
                     tokio::time::sleep(every).await;
-                    info.expires = expiry(Utc::now(), lease);
-                    if let Err(e) = renew(&place, &info).await {
-                        tracing::warn!(
-                            "could not renew the lock {location}: {e}; another run may take it over"
-                        );
-                        return;
+                    // Tried again with backoff until the lease would end; then
+                    // the lock is lost, and the run stops starting steps.
+                    let mut delay = Duration::from_millis(500);
+                    loop {
+                        info.expires = expiry(place.now(), lease);
+                        let left = (renewed + lease)
+                            .saturating_duration_since(tokio::time::Instant::now());
+                        match renew(&place, &info, left).await {
+                            Ok(()) => {
+                                renewed = tokio::time::Instant::now();
+                                break;
+                            }
+                            Err(e) if e == NOT_OURS => {
+                                let _ = lost_tx.send(Some(format!("{location} {NOT_OURS}")));
+                                return;
+                            }
+                            Err(e) => {
+                                let ends = renewed + lease;
+                                if tokio::time::Instant::now() + delay >= ends {
+                                    let _ = lost_tx.send(Some(format!(
+                                        "its lease ended before it could be renewed ({e})"
+                                    )));
+                                    return;
+                                }
+                                tracing::warn!(
+                                    "could not renew the lock {location}: {e}; trying again"
+                                );
+                                tokio::time::sleep(delay).await;
+                                delay = (delay * 2).min(every);
+                            }
+                        }
                     }
                 }
             })
@@ -296,7 +342,14 @@ impl Lock {
             took_over,
             place,
             renewer,
+            lost,
         }
+    }
+
+    /// Turns to `Some(why)` when the lock is lost: taken by another run, or its
+    /// lease ended before a renewal went through.
+    pub fn lost(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.lost.clone()
     }
 
     /// What plan and apply say about it on stderr.
@@ -340,8 +393,14 @@ fn warn_takeover(location: &str, held: &LockInfo, why: &str) {
     );
 }
 
-/// Extends the lease, if the lock is still this run's.
-async fn renew(place: &Place, info: &LockInfo) -> Result<(), String> {
+/// The least time one renewal (its retries included) may take: a slow answer
+/// that still comes renews a lease no one else took (the write is conditional).
+const RENEWAL_AT_LEAST: Duration = Duration::from_secs(5);
+
+/// Extends the lease, if the lock is still this run's; an S3 renewal (its
+/// retries included) takes at most `within`, what is left of the lease, or
+/// `RENEWAL_AT_LEAST`.
+async fn renew(place: &Place, info: &LockInfo, within: Duration) -> Result<(), String> {
     match place {
         Place::Local(path) => {
             let _guard = super::guard(path).map_err(|e| e.to_string())?;
@@ -349,7 +408,7 @@ async fn renew(place: &Place, info: &LockInfo) -> Result<(), String> {
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok());
             if held.is_none_or(|h| h.id != info.id) {
-                return Err("it is no longer this run's".into());
+                return Err(NOT_OURS.into());
             }
             let tmp = written_beside(path, info).map_err(|e| e.to_string())?;
             tmp.persist(path).map_err(|e| e.error.to_string())?;
@@ -368,11 +427,19 @@ async fn renew(place: &Place, info: &LockInfo) -> Result<(), String> {
                 .body(ByteStream::from(
                     serde_json::to_vec_pretty(info).expect("lock serialises"),
                 ))
+                .customize()
+                .config_override(
+                    aws_sdk_s3::config::Builder::new().timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .operation_timeout(within.max(RENEWAL_AT_LEAST))
+                            .build(),
+                    ),
+                )
                 .send()
                 .await
                 .map_err(|e| {
                     if is_precondition_failed(&e) {
-                        "it is no longer this run's".to_string()
+                        NOT_OURS.to_string()
                     } else {
                         at.sdk_error("PutObject", e).to_string()
                     }

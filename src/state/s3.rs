@@ -20,6 +20,8 @@ pub struct S3Place {
     /// call): a bucket of that name in another account is never read or
     /// written.
     pub owner: Option<String>,
+    /// AWS's time, which lease times in this bucket are measured with.
+    pub clock: crate::aws::clock::ServerClock,
 }
 
 impl S3Place {

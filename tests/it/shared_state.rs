@@ -440,3 +440,119 @@ fn the_state_bucket_must_be_this_accounts() {
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("AccessDenied"), "{}", plan.stderr);
 }
+
+/// A lease that cannot be renewed before it ends is a lost lock: the run starts
+/// no more steps, lets the running ones end, and exits 1 saying so.
+#[test]
+fn a_lock_that_cannot_be_renewed_stops_the_run() {
+    let moto = Moto::start();
+    make_bucket(&moto);
+    let proxy = Proxy::start(&moto.url);
+    proxy.rules(serde_json::json!([
+        // The lock is taken; every renewal after fails.
+        {"op": format!("PUT /{BUCKET}/{KEY}.lock"), "action": "error",
+         "s3_status": 500, "s3_code": "InternalError", "after": 1},
+        {"op": "CreateSecurityGroup", "action": "latency", "ms": 12000}
+    ]));
+    let w = Workdir::new(&proxy.url, &s3_stack());
+    let apply = w
+        .command(&["apply", "--auto-approve", "stack.yaml"])
+        .env("INFRA_LOCK_LEASE", "3")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&apply.stdout),
+        String::from_utf8_lossy(&apply.stderr),
+    );
+    assert_eq!(apply.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "Apply stopped: the lock was lost: its lease ended before it could be renewed"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("skipped:"),
+        "later steps were not started: {stdout}"
+    );
+    let state: serde_json::Value = serde_json::from_str(&object(&moto, KEY).unwrap()).unwrap();
+    assert!(
+        state["resources"]["security_group.alb"]["id"].is_string(),
+        "the steps under way ended and were saved: {state}"
+    );
+}
+
+/// Every AWS call has a time limit (`INFRA_CALL_TIMEOUT`): a connection that
+/// hangs fails the call instead of holding the lock for ever.
+#[test]
+fn a_hung_call_times_out() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &demo_stack());
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    proxy.rules(serde_json::json!([{"op": "DescribeVpcs", "action": "latency", "ms": 60000}]));
+    let started = Instant::now();
+    let plan = w
+        .command(&["plan", "stack.yaml"])
+        .env("INFRA_CALL_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert!(stderr.contains("DescribeVpcs"), "{stderr}");
+}
+
+/// Lease times are AWS's (the `Date` of its answers), not this host's: a lock
+/// whose lease is over by AWS's clock is taken over though this host's clock
+/// says it runs on; one still live by AWS's clock is refused though this
+/// host's says it ended. A new lock's lease is written in AWS's time.
+#[test]
+fn lease_times_are_measured_with_the_servers_clock() {
+    let moto = Moto::start();
+    make_bucket(&moto);
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &s3_stack());
+    let lock_key = format!("{KEY}.lock");
+
+    // AWS's clock is two hours ahead of this host's.
+    proxy.rules(serde_json::json!([{"action": "clock", "seconds": 7200}]));
+    put_object(&moto, &lock_key, &foreign_lock(3600).to_string());
+    let took = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(took.code, 0, "{}", took.stderr);
+    assert!(
+        took.stderr.contains("taking over the lock")
+            && took.stderr.contains("its lease expired at"),
+        "{}",
+        took.stderr
+    );
+    // This run's own lease was written in AWS's time.
+    let lease_until = took
+        .stderr
+        .split("lease until ")
+        .nth(1)
+        .and_then(|s| s.get(..20))
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .unwrap_or_else(|| panic!("no lease time: {}", took.stderr));
+    let ahead = lease_until.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(
+        ahead > chrono::Duration::minutes(100),
+        "lease until {lease_until}: AWS's time plus 15 minutes"
+    );
+
+    // AWS's clock is an hour behind: a lock this host thinks ended a minute ago
+    // is live.
+    proxy.rules(serde_json::json!([{"action": "clock", "seconds": -3600}]));
+    put_object(&moto, &lock_key, &foreign_lock(-60).to_string());
+    let refused = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("state is locked"),
+        "{}",
+        refused.stderr
+    );
+}

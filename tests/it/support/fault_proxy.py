@@ -17,7 +17,8 @@ Control, on the same port:
 A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
 "mutating" for every one that changes something) where action is one of
     "latency"  with "ms"
-    "error"    with "status", "code", "message", optional "times", "probability"
+    "error"    with "status", "code", "message", optional "times", "probability",
+               "after" (let that many through first)
     "reset"    (drop the connection) with optional "times"
     "lose"     (forward the request, then drop the connection: the answer is
                lost, what it did is done) with optional "times"
@@ -25,6 +26,8 @@ A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
     "require_header" with "name" and "value": answer 403 AccessDenied unless the
                request carries that header with that value (S3's
                ExpectedBucketOwner check)
+    "clock"    with "seconds": every answer's Date header is that far from this
+               host's time (AWS's clock disagreeing with the host's)
 Instead of "op", a rule may give "path_prefix": it matches every REST request
 (S3) whose path starts so.
 """
@@ -103,8 +106,12 @@ def matching(op):
 
 
 def take(rule):
-    """Whether a counted or random rule fires this time."""
+    """Whether a counted or random rule fires this time ("after": let that many
+    matches through first)."""
     with LOCK:
+        if rule.get("after", 0) > 0:
+            rule["after"] -= 1
+            return False
         if "probability" in rule and random.random() >= rule["probability"]:
             return False
         if "times" in rule:
@@ -206,6 +213,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def date_time_string(self, timestamp=None):
+        """The Date of every answer, shifted by the "clock" rules."""
+        if timestamp is None:
+            # Not under LOCK: answers are sent with it held. A list read is
+            # atomic enough here.
+            shift = sum(r.get("seconds", 0) for r in list(RULES) if r.get("action") == "clock")
+            timestamp = time.time() + shift
+        return super().date_time_string(timestamp)
 
     def error(self, r, body):
         code = r.get("code", "Throttling")
