@@ -257,6 +257,12 @@ fn belongs(state: &mut State, location: &str, account: &str, region: &str) -> Re
 /// stack are dropped from the state in memory (saved by the next apply).
 pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed, Failure> {
     let observed = engine.refresh(session.journal.state(), None).await?;
+    forget_gone(session, &observed);
+    Ok(observed)
+}
+
+/// Drops from the state in memory what is gone and no longer in the stack.
+fn forget_gone(session: &mut Session, observed: &Observed) {
     let gone: Vec<_> = observed
         .iter()
         .filter(|(a, o)| o.is_none() && !session.stack.resources.contains_key(a))
@@ -266,7 +272,6 @@ pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed,
         tracing::info!("{a} no longer exists and is no longer in the stack; forgetting it");
         session.journal.state_mut().resources.remove(&a);
     }
-    Ok(observed)
 }
 
 /// Takes what a refresh read into the state's attributes (in memory), keeping
@@ -396,6 +401,8 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     /// Keep both sides of no-op changes (for the JSON plan and saved plans).
     pub noop_sides: bool,
+    /// Keep what the refresh read (for saved plans).
+    pub keep_observed: bool,
 }
 
 impl Default for PlanOptions {
@@ -404,13 +411,14 @@ impl Default for PlanOptions {
             refresh: true,
             targets: Vec::new(),
             noop_sides: true,
+            keep_observed: false,
         }
     }
 }
 
 /// The addresses a targeted plan considers: the targets and what they depend on.
 /// `None` when nothing is targeted. An unknown target is refused.
-fn targets(
+pub fn targets(
     session: &mut Session,
     options: &PlanOptions,
 ) -> Result<Option<BTreeSet<Address>>, Failure> {
@@ -452,6 +460,16 @@ fn targets(
     Ok(Some(closure))
 }
 
+/// A plan made, with what it was made from.
+pub struct Planned {
+    pub session: Session,
+    pub engine: Engine,
+    pub plan: Plan,
+    /// What the refresh read, when `PlanOptions::keep_observed` asked for it
+    /// (a saved plan records it).
+    pub observed: Option<Observed>,
+}
+
 /// Opens the stack under lock, refreshes, plans and prints the plan on stdout.
 pub async fn plan(
     ctx: &Context,
@@ -461,7 +479,7 @@ pub async fn plan(
     mode: Mode,
     format: Format,
     options: &PlanOptions,
-) -> Result<(Session, Engine, Plan), Failure> {
+) -> Result<Planned, Failure> {
     let mut session = open(ctx, file, state, operation).await?;
     let only = targets(&mut session, options)?;
     let engine = if !options.refresh && mode == Mode::Apply && operation == "plan" {
@@ -475,63 +493,100 @@ pub async fn plan(
     let recovered = engine
         .recover(&session.stack, session.journal.state_mut())
         .await?;
-    let observed = if !options.refresh {
+    let (mut plan, observed) = if !options.refresh {
         // What state recorded stands for what exists: moved out for the plan
         // (and back after it), not copied.
-        session
+        let observed: Observed = session
             .journal
             .state_mut()
             .resources
             .iter_mut()
             .map(|(a, r)| (a.clone(), Some(std::mem::take(&mut r.attributes))))
-            .collect()
-    } else if let Some(only) = &only {
-        // Only what the plan considers is read; the rest stands as recorded.
-        let state = session.journal.state();
-        let mut observed = crate::plan::as_recorded(state);
-        observed.extend(engine.refresh(state, Some(only)).await?);
-        observed
-    } else {
-        refresh(&engine, &mut session).await?
-    };
-    let mut plan = match mode {
-        Mode::Apply => crate::plan::plan_with(
-            &session.stack,
-            &session.graph,
-            session.journal.state(),
-            &observed,
-            options.noop_sides,
-        ),
-        Mode::Destroy => crate::plan::plan_destroy(session.journal.state(), &observed),
-    };
-    if options.refresh {
-        // Apply resolves references from state: from what exists now, as planned.
-        absorb(session.journal.state_mut(), &observed);
-    } else {
-        plan.drift.clear(); // nothing was read: nothing can have drifted
+            .collect();
+        let plan = derive(&mut session, &observed, mode, options, only.as_ref());
+        let kept = options.keep_observed.then(|| observed.clone());
         let state = session.journal.state_mut();
         for (a, seen) in observed {
             if let (Some(attrs), Some(r)) = (seen, state.resources.get_mut(&a)) {
                 r.attributes = attrs;
             }
         }
+        (plan, kept)
+    } else {
+        let observed = match &only {
+            // Only what the plan considers is read; the rest stands as recorded.
+            Some(only) => {
+                let state = session.journal.state();
+                let mut observed = crate::plan::as_recorded(state);
+                observed.extend(engine.refresh(state, Some(only)).await?);
+                observed
+            }
+            None => engine.refresh(session.journal.state(), None).await?,
+        };
+        let plan = derive(&mut session, &observed, mode, options, only.as_ref());
+        (plan, options.keep_observed.then_some(observed))
+    };
+    plan.recovered = recovered;
+    print!("{}", crate::render::render(&plan, format, ctx.color_out));
+    refuse_problems(&plan)?;
+    Ok(Planned {
+        session,
+        engine,
+        plan,
+        observed,
+    })
+}
+
+/// The plan from the stack, the state and what a refresh observed, its
+/// protections (`prevent_destroy`) from the stack. The state in memory takes
+/// what was observed (what apply resolves references from), and forgets what
+/// is gone and no longer in the stack (saved by the next apply). No I/O.
+pub fn derive(
+    session: &mut Session,
+    observed: &Observed,
+    mode: Mode,
+    options: &PlanOptions,
+    only: Option<&BTreeSet<Address>>,
+) -> Plan {
+    if options.refresh && only.is_none() {
+        forget_gone(session, observed);
     }
-    if let Some(only) = &only {
+    let mut plan = match mode {
+        Mode::Apply => crate::plan::plan_with(
+            &session.stack,
+            &session.graph,
+            session.journal.state(),
+            observed,
+            options.noop_sides,
+        ),
+        Mode::Destroy => crate::plan::plan_destroy(session.journal.state(), observed),
+    };
+    if options.refresh {
+        // Apply resolves references from state: from what exists now, as planned.
+        absorb(session.journal.state_mut(), observed);
+    } else {
+        plan.drift.clear(); // nothing was read: nothing can have drifted
+    }
+    if let Some(only) = only {
         plan.retain(only);
     }
     plan.protect(&session.stack);
-    plan.recovered = recovered;
-    print!("{}", crate::render::render(&plan, format, ctx.color_out));
-    if !plan.problems.is_empty() {
-        return Err(Failure::new(
-            format!(
-                "this plan cannot be carried out:\n  {}",
-                plan.problems.join("\n  ")
-            ),
-            Some("change the stack file so that AWS can make each change, then plan again"),
-        ));
+    plan
+}
+
+/// A plan with changes AWS cannot make (or protections it would break) is
+/// refused.
+pub fn refuse_problems(plan: &Plan) -> Result<(), Failure> {
+    if plan.problems.is_empty() {
+        return Ok(());
     }
-    Ok((session, engine, plan))
+    Err(Failure::new(
+        format!(
+            "this plan cannot be carried out:\n  {}",
+            plan.problems.join("\n  ")
+        ),
+        Some("change the stack file so that AWS can make each change, then plan again"),
+    ))
 }
 
 /// Confirms and executes a plan, then reports; with nothing to do, saves what the

@@ -3,9 +3,11 @@ use std::process::ExitCode;
 
 use super::RunArgs;
 use crate::ops::{self, Context, Failure};
-use crate::plan::Mode;
+use crate::plan::saved::SavedPlan;
+use crate::plan::{Mode, Observed, Plan};
 use crate::render::Format;
 use crate::render::text::show;
+use crate::types::Address;
 use crate::types::reference::{self, Reference};
 
 pub async fn apply(
@@ -22,7 +24,12 @@ pub async fn apply(
         noop_sides: false,
         ..options.clone()
     };
-    let (session, engine, plan) = ops::plan(
+    let ops::Planned {
+        session,
+        engine,
+        plan,
+        ..
+    } = ops::plan(
         ctx,
         file,
         args.state.state.as_deref(),
@@ -64,7 +71,12 @@ pub async fn apply(
 }
 
 pub async fn destroy(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
-    let (session, engine, plan) = ops::plan(
+    let ops::Planned {
+        session,
+        engine,
+        plan,
+        ..
+    } = ops::plan(
         ctx,
         file,
         args.state.state.as_deref(),
@@ -87,8 +99,11 @@ pub async fn destroy(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Applies a saved plan exactly, without planning again, unless the state or the
-/// stack file moved since it was made. The plan was reviewed: no question asked.
+/// Applies a saved plan exactly, without reading AWS again: the plan is made
+/// again from the refresh it records, the stack file and the state (so its
+/// protections, `force_destroy` and sensitive values come from them, never
+/// from the file), and refused unless it is the one saved. The plan was
+/// reviewed: no question asked.
 async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
     let saved = super::plan::read_saved(file)?;
     let mut session = ops::open(
@@ -116,15 +131,69 @@ async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
     {
         eprintln!("Recovered: {note}");
     }
+    let plan = again(&saved, &mut session)?;
     ops::carry_out(
         ctx,
         session,
         engine,
-        saved.plan,
+        plan,
         Mode::Apply,
         true,
         args.parallelism.into(),
     )
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The saved plan made again from its refresh, the stack file and the state;
+/// refused where it differs from the one saved, naming the address.
+fn again(saved: &SavedPlan, session: &mut ops::Session) -> Result<Plan, Failure> {
+    let options = ops::PlanOptions {
+        refresh: saved.refresh,
+        targets: saved.targets.clone(),
+        noop_sides: true,
+        keep_observed: false,
+    };
+    let only = ops::targets(session, &options)?;
+    // Sealed values are put back from what state recorded, then from what the
+    // stack asks for (a first, side-effect-free plan tells what that is).
+    let state = session.journal.state();
+    let first = saved.observed(state, None);
+    let wanted = crate::plan::plan_with(&session.stack, &session.graph, state, &first, true);
+    let observed = saved.observed(state, Some(&wanted));
+    // A value still sealed differs from both: the state keeps what it recorded.
+    let recorded: Vec<_> = sealed_in(&observed)
+        .filter_map(|(a, name)| {
+            let v = state.resources.get(a)?.attributes.get(name)?;
+            Some((a.clone(), name.to_string(), v.clone()))
+        })
+        .collect();
+    let plan = ops::derive(session, &observed, Mode::Apply, &options, only.as_ref());
+    for (a, name, v) in recorded {
+        if let Some(r) = session.journal.state_mut().resources.get_mut(&a) {
+            r.attributes.insert(name, v);
+        }
+    }
+    ops::refuse_problems(&plan)?;
+    if let Some(why) = saved.differs(&plan) {
+        return Err(Failure::new(
+            format!("saved plan does not match the stack file and state: {why}"),
+            Some(
+                "the file was edited, or made by another infra version; make a new plan with `infra plan STACK --out FILE` and review it",
+            ),
+        ));
+    }
+    Ok(plan)
+}
+
+/// The attributes whose observed values are still sealed.
+fn sealed_in(observed: &Observed) -> impl Iterator<Item = (&Address, &str)> {
+    observed.iter().flat_map(|(a, seen)| {
+        seen.iter().flat_map(move |attrs| {
+            attrs
+                .iter()
+                .filter(|(_, v)| crate::plan::saved::is_sealed(v))
+                .map(move |(k, _)| (a, k.as_str()))
+        })
+    })
 }

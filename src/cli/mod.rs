@@ -169,6 +169,7 @@ impl PlanArgs {
             refresh: self.refresh,
             targets: self.targets.clone(),
             noop_sides: true,
+            keep_observed: false,
         }
     }
 }

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use crate::ops::{self, Context, Failure};
 use crate::plan::Mode;
-use crate::plan::saved::SavedPlan;
+use crate::plan::saved::{Made, SavedPlan};
 use crate::render::Format;
 
 pub async fn exec(
@@ -18,23 +18,28 @@ pub async fn exec(
     // Only the JSON plan and a saved plan show no-op changes whole.
     let options = &ops::PlanOptions {
         noop_sides: format == Format::Json || out.is_some(),
+        keep_observed: out.is_some(),
         ..options.clone()
     };
-    let (session, _engine, plan) =
-        ops::plan(ctx, file, state, "plan", Mode::Apply, format, options).await?;
-    let changes = plan.has_changes();
-    let mut session = session;
+    let mut planned = ops::plan(ctx, file, state, "plan", Mode::Apply, format, options).await?;
+    let changes = planned.plan.has_changes();
     if let Some(out) = out {
+        let session = &mut planned.session;
         let location = session.journal.location().to_string();
         let saved = SavedPlan::new(
-            plan,
-            &file.display().to_string(),
-            &session.stack.text,
-            &location,
-            session.journal.existed().then_some(session.journal.state()),
+            &planned.plan,
+            planned.observed.as_ref().unwrap_or(&Default::default()),
+            Made {
+                stack_file: &file.display().to_string(),
+                stack_text: &session.stack.text,
+                state_file: &location,
+                state: session.journal.existed().then_some(session.journal.state()),
+                refresh: options.refresh,
+                targets: &options.targets,
+            },
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");
-        std::fs::write(out, json + "\n").map_err(|e| {
+        write_private(out, &(json + "\n")).map_err(|e| {
             Failure::new(
                 format!("cannot write the saved plan {}: {e}", out.display()),
                 None,
@@ -51,6 +56,16 @@ pub async fn exec(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes a file readable by its owner only (0600), whole or not at all: a
+/// temporary file beside it, synced, renamed over it. A link at `path` is
+/// replaced, never followed.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    crate::state::private_beside(path, ".infra-plan", text.as_bytes())?
+        .persist(path)
+        .map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// `infra show SAVED`: a saved plan in any format.

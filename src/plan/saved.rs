@@ -1,16 +1,28 @@
 //! Saved plans: what `plan --out` writes and `apply FILE` carries out exactly, or
-//! refuses when the state or the stack file moved since. Pure.
+//! refuses when the state or the stack file moved since, or when the plan made
+//! again from the refresh it records differs from it. No sensitive value is
+//! kept: each is a salted digest, and apply takes the value from the stack
+//! file (or state) whose digest it is. Pure.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Plan;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::{Action, Change, Observed, Plan};
 use crate::state::State;
 
 pub const FORMAT: &str = "infra-saved-plan";
 /// 2: a replacement's order is in its action (`delete_then_create`,
-/// `create_then_delete`).
-pub const VERSION: u32 = 2;
+/// `create_then_delete`). 3: the refresh the plan was made from
+/// (`observed`), how it was made (`refresh`, `targets`), and sensitive values
+/// kept only as salted digests.
+pub const VERSION: u32 = 3;
+
+/// How a sensitive value is kept: `(sensitive sha256:HEX)`.
+const SEALED: &str = "(sensitive sha256:";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +38,15 @@ pub struct SavedPlan {
     pub state_file: String,
     pub state_serial: u64,
     pub state_lineage: String,
+    /// Whether the plan read AWS (`--refresh`), and its `--target`s.
+    pub refresh: bool,
+    pub targets: Vec<String>,
+    /// What the refresh read, sensitive values sealed: apply plans again from
+    /// it, the stack file and the state, and refuses what differs.
+    pub observed: Observed,
+    /// Random, for the digests of sensitive values.
+    pub salt: String,
+    /// The plan as reviewed, sensitive values sealed.
     pub plan: Plan,
 }
 
@@ -36,24 +57,33 @@ pub fn digest(text: &str) -> String {
         .collect()
 }
 
+/// How a plan was made, as a saved plan records it.
+pub struct Made<'a> {
+    pub stack_file: &'a str,
+    pub stack_text: &'a str,
+    pub state_file: &'a str,
+    pub state: Option<&'a State>,
+    pub refresh: bool,
+    pub targets: &'a [String],
+}
+
 impl SavedPlan {
-    pub fn new(
-        plan: Plan,
-        stack_file: &str,
-        stack_text: &str,
-        state_file: &str,
-        state: Option<&State>,
-    ) -> SavedPlan {
+    pub fn new(plan: &Plan, observed: &Observed, made: Made<'_>) -> SavedPlan {
+        let salt = uuid::Uuid::new_v4().simple().to_string();
         SavedPlan {
             format: FORMAT.into(),
             version: VERSION,
             infra_version: env!("CARGO_PKG_VERSION").into(),
-            stack_file: stack_file.into(),
-            stack_digest: digest(stack_text),
-            state_file: state_file.into(),
-            state_serial: state.map_or(0, |s| s.serial),
-            state_lineage: state.map(|s| s.lineage.clone()).unwrap_or_default(),
-            plan,
+            stack_file: made.stack_file.into(),
+            stack_digest: digest(made.stack_text),
+            state_file: made.state_file.into(),
+            state_serial: made.state.map_or(0, |s| s.serial),
+            state_lineage: made.state.map(|s| s.lineage.clone()).unwrap_or_default(),
+            refresh: made.refresh,
+            targets: made.targets.to_vec(),
+            observed: sealed_observed(observed, &salt),
+            plan: sealed_plan(plan, &salt),
+            salt,
         }
     }
 
@@ -108,6 +138,147 @@ impl SavedPlan {
             Some(_) => None,
         }
     }
+
+    /// The refresh the plan was made from, each sealed value put back where a
+    /// value at hand has its digest: what the state recorded, or (`wanted`)
+    /// what the stack asks for now. A value that matches neither stays sealed:
+    /// it differs from both, as it did when the plan was made.
+    pub fn observed(&self, state: &State, wanted: Option<&Plan>) -> Observed {
+        let mut observed = self.observed.clone();
+        for (address, seen) in &mut observed {
+            let Some(attrs) = seen else { continue };
+            let recorded = state.resources.get(address).map(|r| &r.attributes);
+            let asked = wanted
+                .and_then(|p| p.change(address))
+                .and_then(|c| c.after.as_ref());
+            for (name, v) in attrs.iter_mut() {
+                let Some(sealed) = v.as_str().filter(|s| s.starts_with(SEALED)) else {
+                    continue;
+                };
+                let candidates = [recorded, asked].into_iter().flatten();
+                if let Some(found) = candidates
+                    .filter_map(|m| m.get(name))
+                    .find(|c| seal(&self.salt, c).as_str() == Some(sealed))
+                {
+                    *v = found.clone();
+                }
+            }
+        }
+        observed
+    }
+
+    /// Where the plan made again (`now`) differs from the one saved, naming the
+    /// first address that does: what was reviewed is not what would be done.
+    pub fn differs(&self, now: &Plan) -> Option<String> {
+        let now = sealed_plan(now, &self.salt);
+        let key = |c: &Change| (c.address.clone(), c.deposed);
+        let saved: BTreeMap<_, _> = self.plan.changes.iter().map(|c| (key(c), c)).collect();
+        let fresh: BTreeMap<_, _> = now.changes.iter().map(|c| (key(c), c)).collect();
+        let name = |(a, deposed): &(crate::types::Address, bool)| match deposed {
+            true => format!("{a} (deposed)"),
+            false => a.to_string(),
+        };
+        for k in saved.keys().chain(fresh.keys()) {
+            let (s, f) = match (saved.get(k), fresh.get(k)) {
+                (Some(s), Some(f)) => (*s, *f),
+                (Some(s), None) => {
+                    return Some(format!(
+                        "{}: the saved plan has a change ({}) the stack and state do not give",
+                        name(k),
+                        action(s.action)
+                    ));
+                }
+                (None, Some(f)) => {
+                    return Some(format!(
+                        "{}: the stack and state give a change ({}) the saved plan does not have",
+                        name(k),
+                        action(f.action)
+                    ));
+                }
+                (None, None) => continue,
+            };
+            if s.action != f.action {
+                return Some(format!(
+                    "{}: the saved plan says {}, the stack and state give {}",
+                    name(k),
+                    action(s.action),
+                    action(f.action)
+                ));
+            }
+            let json = |c: &Change| serde_json::to_value(c).unwrap_or_default();
+            let (sj, fj) = (json(s), json(f));
+            if sj != fj {
+                let fields: Vec<String> = match (sj.as_object(), fj.as_object()) {
+                    (Some(a), Some(b)) => a
+                        .iter()
+                        .filter(|(k, v)| b.get(*k) != Some(*v))
+                        .map(|(k, _)| k.clone())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                return Some(format!(
+                    "{}: {} as saved differs from what the stack and state give ({})",
+                    name(k),
+                    action(s.action),
+                    fields.join(", ")
+                ));
+            }
+        }
+        if self.plan.outputs != now.outputs {
+            return Some("the outputs differ from what the stack and state give".into());
+        }
+        None
+    }
+}
+
+fn action(a: Action) -> &'static str {
+    match a {
+        Action::NoOp => "no change",
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::DeleteThenCreate => "replace (delete, then create)",
+        Action::CreateThenDelete => "replace (create, then delete)",
+        Action::Delete => "delete",
+    }
+}
+
+/// Whether a value is a sensitive one as a saved plan keeps it.
+pub fn is_sealed(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.starts_with(SEALED))
+}
+
+/// A sensitive value as a saved plan keeps it: a salted digest.
+fn seal(salt: &str, v: &Value) -> Value {
+    if is_sealed(v) {
+        return v.clone();
+    }
+    Value::String(format!("{SEALED}{})", digest(&format!("{salt}:{v}"))))
+}
+
+fn seal_attrs(ty: &str, attrs: &mut Map<String, Value>, salt: &str) {
+    if let Some(schema) = crate::types::schema(ty) {
+        schema.redact_with(attrs, |v| seal(salt, v));
+    }
+}
+
+fn sealed_plan(plan: &Plan, salt: &str) -> Plan {
+    let mut plan = plan.clone();
+    for c in &mut plan.changes {
+        for side in [&mut c.before, &mut c.after].into_iter().flatten() {
+            seal_attrs(&c.address.ty, side, salt);
+        }
+    }
+    plan
+}
+
+fn sealed_observed(observed: &Observed, salt: &str) -> Observed {
+    let mut observed = observed.clone();
+    for (address, seen) in &mut observed {
+        if let Some(attrs) = seen {
+            seal_attrs(&address.ty, attrs, salt);
+        }
+    }
+    observed
 }
 
 #[cfg(test)]
@@ -120,8 +291,74 @@ mod tests {
         let why = SavedPlan::parse(old).unwrap().unwrap_err();
         assert_eq!(
             why,
-            "the saved plan has format version 1; this infra reads 2"
+            "the saved plan has format version 1; this infra reads 3"
         );
         assert!(SavedPlan::parse(r#"{"stack": "x"}"#).is_none());
+    }
+
+    fn lt_plan(user_data: &str, action: Action) -> (Plan, Observed) {
+        let address = crate::types::Address::parse("launch_template.nodes").unwrap();
+        let attrs: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"user_data": user_data, "name": "n"}))
+                .unwrap();
+        let change = Change {
+            address: address.clone(),
+            action,
+            before: Some(attrs.clone()),
+            after: Some(attrs.clone()),
+            changed: Vec::new(),
+            replace_because: Vec::new(),
+            reason: None,
+            deposed: false,
+            pending: None,
+        };
+        let plan = Plan {
+            stack: "s".into(),
+            serial: 1,
+            changes: vec![change],
+            outputs: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            problems: Vec::new(),
+            drift: Vec::new(),
+            recovered: Vec::new(),
+        };
+        (plan, BTreeMap::from([(address, Some(attrs))]))
+    }
+
+    #[test]
+    fn sensitive_values_are_sealed_put_back_by_digest_and_edits_are_named() {
+        let (plan, observed) = lt_plan("export TOKEN=s3cr3t", Action::NoOp);
+        let made = Made {
+            stack_file: "stack.yaml",
+            stack_text: "text",
+            state_file: "state/s.json",
+            state: None,
+            refresh: true,
+            targets: &[],
+        };
+        let saved = SavedPlan::new(&plan, &observed, made);
+        let text = serde_json::to_string(&saved).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains(SEALED));
+
+        // Put back from what the stack asks for, when the digest matches only.
+        let state = State::new("s");
+        let back = saved.observed(&state, Some(&plan));
+        assert_eq!(back, observed);
+        let (other, _) = lt_plan("export TOKEN=rotated", Action::NoOp);
+        let kept = saved.observed(&state, Some(&other));
+        assert!(kept.values().flatten().all(|a| is_sealed(&a["user_data"])));
+
+        assert_eq!(saved.differs(&plan), None);
+        let (deleted, _) = lt_plan("export TOKEN=s3cr3t", Action::Delete);
+        assert_eq!(
+            saved.differs(&deleted).unwrap(),
+            "launch_template.nodes: the saved plan says no change, the stack and state give delete"
+        );
+        let (edited, _) = lt_plan("export TOKEN=rotated", Action::NoOp);
+        assert_eq!(
+            saved.differs(&edited).unwrap(),
+            "launch_template.nodes: no change as saved differs from what the stack and state give (before, after)"
+        );
     }
 }

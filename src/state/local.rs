@@ -95,18 +95,9 @@ impl LocalBackend {
                 serial,
             });
         }
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir).map_err(|e| self.io(e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".infra-state")
-            .permissions(permissions())
-            .tempfile_in(&dir)
-            .map_err(|e| self.io(e))?;
-        tmp.write_all(json).map_err(|e| self.io(e))?;
-        tmp.as_file().sync_all().map_err(|e| self.io(e))?;
+        let dir = folder(&self.path);
+        fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        let tmp = private_beside(&self.path, ".infra-state", json).map_err(|e| self.io(e))?;
         if self.path.exists() {
             // The backup is a second name for the file being replaced: made
             // anew (whatever was at its name, a link too, is removed first, never
@@ -120,7 +111,7 @@ impl LocalBackend {
             fs::hard_link(&self.path, &backup).map_err(|e| self.io(e))?;
         }
         tmp.persist(&self.path).map_err(|e| self.io(e.error))?;
-        if let Ok(d) = fs::File::open(&dir) {
+        if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
         self.seen = Some(serial);
@@ -141,6 +132,30 @@ pub(super) fn guard(path: &Path) -> std::io::Result<fs::File> {
         .open(PathBuf::from(name))?;
     file.lock()?;
     Ok(file)
+}
+
+/// The folder a file is in (`.` for a bare name).
+fn folder(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A temporary file beside `path` (in its folder), readable by its owner only
+/// (0600), holding `bytes`, synced: persisted over `path`, it replaces it
+/// whole, and a link at `path` is replaced, never followed.
+pub fn private_beside(
+    path: &Path,
+    prefix: &str,
+    bytes: &[u8],
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(permissions())
+        .tempfile_in(folder(path))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
 }
 
 #[cfg(unix)]

@@ -7,7 +7,6 @@
 //! host that no longer runs, is taken over, and the tool says so.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -374,16 +373,8 @@ fn link_new(path: &Path, info: &LockInfo) -> std::io::Result<()> {
 
 /// A temporary file in the lock's folder holding the lock's content, synced.
 fn written_beside(path: &Path, info: &LockInfo) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".infra-lock")
-        .tempfile_in(dir)?;
-    tmp.write_all(&serde_json::to_vec_pretty(info).expect("lock serialises"))?;
-    tmp.as_file().sync_all()?;
-    Ok(tmp)
+    let json = serde_json::to_vec_pretty(info).expect("lock serialises");
+    super::local::private_beside(path, ".infra-lock", &json)
 }
 
 fn warn_takeover(location: &str, held: &LockInfo, why: &str) {

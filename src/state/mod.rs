@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::types::{Address, Operation};
 
-pub use local::LocalBackend;
 use local::guard;
+pub use local::{LocalBackend, private_beside};
 pub use lock::{DEFAULT_LEASE, Lock, LockInfo, lease};
 pub use s3::{S3Backend, S3Place};
 

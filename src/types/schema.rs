@@ -187,9 +187,19 @@ impl TypeSchema {
 
     /// Replaces the values of sensitive attributes with `(sensitive)`.
     pub fn redact(&self, attrs: &mut serde_json::Map<String, serde_json::Value>) {
+        self.redact_with(attrs, |_| serde_json::Value::String("(sensitive)".into()));
+    }
+
+    /// Replaces the value of each sensitive attribute with what `with` makes of
+    /// it (a saved plan keeps a digest).
+    pub fn redact_with(
+        &self,
+        attrs: &mut serde_json::Map<String, serde_json::Value>,
+        with: impl Fn(&serde_json::Value) -> serde_json::Value,
+    ) {
         for attr in self.attrs.iter().filter(|a| a.sensitive) {
             if let Some(v) = attrs.get_mut(attr.name) {
-                *v = serde_json::Value::String("(sensitive)".into());
+                *v = with(v);
             }
         }
     }
