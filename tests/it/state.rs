@@ -260,3 +260,96 @@ fn a_state_of_another_account_or_region_is_refused_before_any_read() {
         plan.stderr
     );
 }
+
+/// Taking over a stale local lock is one step (under `<lock>.guard`): a lock
+/// another run put in its place meanwhile is read, not removed.
+#[test]
+fn a_lock_another_run_took_over_meanwhile_is_never_removed() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &demo_stack());
+    std::fs::create_dir_all(w.path("state")).unwrap();
+    let now = chrono::Utc::now();
+    let lock = |id: &str, host: &str, expires: chrono::DateTime<chrono::Utc>| {
+        serde_json::json!({
+            "id": id, "holder": "ci", "host": host, "pid": 4242, "operation": "apply",
+            "created": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "expires": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+        .to_string()
+    };
+    let lock_path = w.path("state/demo.json.lock");
+    // A lock whose lease ended: any run may take it over.
+    std::fs::write(
+        &lock_path,
+        lock(
+            "0000000a-0000-4000-8000-000000000001",
+            "runner-one",
+            now - chrono::Duration::minutes(1),
+        ),
+    )
+    .unwrap();
+    let guard = std::fs::File::create(w.path("state/demo.json.lock.guard")).unwrap();
+    guard.lock().unwrap();
+    let child = w
+        .command(&["plan", "stack.yaml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Another run takes it over first.
+    let theirs = lock(
+        "0000000b-0000-4000-8000-000000000002",
+        "runner-two",
+        now + chrono::Duration::hours(1),
+    );
+    std::fs::write(&lock_path, &theirs).unwrap();
+    guard.unlock().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("held by ci@runner-two"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), theirs);
+}
+
+/// A local state's serial check and its rename are one step (under
+/// `<file>.guard`): a state another writer saved meanwhile is never
+/// overwritten.
+#[test]
+fn a_state_written_meanwhile_is_never_overwritten() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &demo_stack());
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    w.write_stack(&demo_stack().replace("env: demo", "env: prod"));
+    let state_path = w.path("state/demo.json");
+    let guard = std::fs::File::create(w.path("state/demo.json.guard")).unwrap();
+    guard.lock().unwrap();
+    let mut child = w
+        .command(&["apply", "--auto-approve", "stack.yaml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the plan is out, the state was read and its first write waits.
+    use std::io::BufRead;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 && !line.starts_with("Plan:") {
+        line.clear();
+    }
+    assert!(line.starts_with("Plan:"), "the plan was printed");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Another writer (its lock forced) saves first.
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    let serial = state["serial"].as_u64().unwrap();
+    state["serial"] = (serial + 5).into();
+    let theirs = serde_json::to_string_pretty(&state).unwrap();
+    std::fs::write(&state_path, &theirs).unwrap();
+    guard.unlock().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("changed since infra read it"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&state_path).unwrap(), theirs);
+}
