@@ -1,11 +1,15 @@
-//! A progressive, alarm-gated weight change of a listener or listener rule.
+//! A progressive, gated weight change of a listener or listener rule.
 //!
-//! The weights move from their values before this apply to the planned ones in
-//! steps. Before each step (that is, at the end of each pause) every named
-//! alarm and the health of the target groups gaining weight are checked,
-//! through the registry's `Monitor`; an alarm in ALARM or an unhealthy target
-//! reverts the weights at once. Each step is reported with the weights actually
-//! in force and recorded in state.
+//! Traffic moves from the weights before the rollout (its origin) to the
+//! planned ones in steps of traffic share (`plan::rollout::schedule`). A gate
+//! watches all the time, through the registry's `Monitor`: before the first
+//! step, every `poll_seconds` of each pause, and for `bake_seconds` after the
+//! last step. It trips on an alarm in ALARM, an alarm with INSUFFICIENT_DATA
+//! (unless allowed), or a target group gaining weight with no healthy target;
+//! the weights then go back to the origin at once. Every step's and revert's
+//! call is preceded by an intent and followed by a record of the weights in
+//! force; a rollout interrupted or killed part of the way keeps its origin in
+//! state, and the next apply to the same weights goes on from where it stopped.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -15,18 +19,47 @@ use serde_json::Value;
 
 use super::run::{Ctx, read_back};
 use crate::observe::Event;
-use crate::plan::rollout::{self, Weights};
+use crate::plan::rollout::{self, Settings, Weights};
 use crate::provider::{AlarmState, TargetState};
 use crate::state::{RolloutOutcome, RolloutRecord, RolloutStep, now};
-use crate::types::{Address, Attrs, AttrsExt};
+use crate::types::{Address, Attrs, Operation};
 
-/// Whether this update is a weight change that a `rollout` governs.
+/// Whether this update is a weight change that a `rollout` governs: one that
+/// moves traffic share onto some target group (a change of weights that keeps
+/// every share, or of a group at 0, is made at once).
 pub fn applies(before: &Attrs, after: &Attrs) -> bool {
     let (from, to) = (
         rollout::weights(before.get("forward")),
         rollout::weights(after.get("forward")),
     );
-    after.contains_key("rollout") && !from.is_empty() && !to.is_empty() && from != to
+    after.contains_key("rollout")
+        && !from.is_empty()
+        && !to.is_empty()
+        && !rollout::gaining(&from, &to).is_empty()
+}
+
+/// What ended a watch.
+enum Watch {
+    Clear,
+    /// The gate tripped: why.
+    Tripped(String),
+    Interrupted,
+}
+
+/// One rollout under way.
+struct Run<'a, 'c> {
+    ctx: &'a Ctx<'c>,
+    address: &'a Address,
+    id: &'a str,
+    after: &'a Attrs,
+    settings: Settings,
+    origin: Weights,
+    to: Weights,
+    gaining: Vec<String>,
+    names: HashMap<String, String>,
+    rec: RolloutRecord,
+    /// The listener as last read back.
+    current: Attrs,
 }
 
 /// Runs the rollout. Returns a detail for the progress line.
@@ -37,86 +70,185 @@ pub async fn run(
     before: &Attrs,
     after: &Attrs,
 ) -> anyhow::Result<String> {
-    let provider = ctx.provider(address)?;
-    let config = after.object("rollout")?;
-    let steps: Vec<i64> = config
-        .opt_list("steps")
-        .map(|s| s.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default();
-    let pause = Duration::from_secs(config.opt_int("pause_seconds").unwrap_or(0).max(0) as u64);
-    let alarms = config.opt_strings("alarms").unwrap_or_default();
-    let from = rollout::weights(before.get("forward"));
+    let settings = Settings::read(after.get("rollout").unwrap_or(&Value::Null));
+    let in_force = rollout::weights(before.get("forward"));
     let to = rollout::weights(after.get("forward"));
-    let schedule = rollout::schedule(&from, &to, &steps);
-    let union = from.keys().chain(to.keys()).collect::<BTreeSet<_>>().len();
+    // A rollout to these same weights that stopped part of the way keeps its
+    // origin: it goes on from there, and a revert goes back all the way.
+    let earlier = ctx
+        .journal
+        .read(|s| s.resources.get(address).and_then(|r| r.rollout.clone()))
+        .await
+        .filter(|r| r.unfinished() && r.to == to && r.from != in_force);
+    let origin = earlier
+        .as_ref()
+        .map_or_else(|| in_force.clone(), |r| r.from.clone());
+    let union = origin
+        .keys()
+        .chain(to.keys())
+        .chain(in_force.keys())
+        .collect::<BTreeSet<_>>()
+        .len();
     if union > 5 {
         bail!(
             "a rollout between these forwards would need {union} target groups at once (at most 5); apply the change without `rollout` or in two applies"
         );
     }
-    check_alarms_exist(ctx, &alarms).await?;
-    let mut rec = RolloutRecord {
-        started: now(),
-        from: from.clone(),
-        to: to.clone(),
-        steps: Vec::new(),
-        outcome: RolloutOutcome::InProgress,
+    check_alarms_exist(ctx, &settings.alarms).await?;
+    let schedule = rollout::schedule(&origin, &to, &settings.steps);
+    let gaining = rollout::gaining(&origin, &to);
+    let first = rollout::resume_at(&schedule, &in_force, &gaining);
+    let resumed = earlier.is_some();
+    let rec = match earlier {
+        Some(mut r) => {
+            r.outcome = RolloutOutcome::InProgress;
+            r
+        }
+        None => RolloutRecord {
+            started: now(),
+            from: origin.clone(),
+            to: to.clone(),
+            steps: Vec::new(),
+            outcome: RolloutOutcome::InProgress,
+        },
     };
-    ctx.journal.rollout(address, &rec).await?;
-    let op = ctx.op(address, None);
-    let mut current = before.clone();
-    let mut in_force = from.clone();
-    let names = names(ctx).await;
-    let name = |arn: &String| {
-        names
+    let mut r = Run {
+        ctx,
+        address,
+        id,
+        after,
+        settings,
+        origin,
+        to,
+        gaining,
+        names: names(ctx).await,
+        rec,
+        current: before.clone(),
+    };
+    ctx.journal.rollout(address, &r.rec).await?;
+    let n = schedule.len();
+    if resumed {
+        tracing::info!(
+            "{address}: resuming an interrupted rollout at step {} of {n}",
+            first + 1
+        );
+    }
+    // Before anything moves.
+    if let Err(why) = gate(&r).await {
+        let at = format!(
+            "before step {} of {n} ({}%)",
+            first + 1,
+            schedule[first].share
+        );
+        return r.revert(&at, &why).await;
+    }
+    for (i, step) in schedule.iter().enumerate().skip(first) {
+        r.step(i, n, step).await?;
+        let last = i + 1 == n;
+        let watch = match last {
+            false => r.settings.pause_seconds,
+            true => r.settings.bake_seconds,
+        };
+        match r.watch(Duration::from_secs(watch)).await {
+            Watch::Clear => {}
+            Watch::Tripped(why) => {
+                let at = match last {
+                    false => format!("in the pause after step {} of {n} ({}%)", i + 1, step.share),
+                    true => format!("while baking after step {n} of {n} ({}%)", step.share),
+                };
+                return r.revert(&at, &why).await;
+            }
+            Watch::Interrupted if last => break,
+            Watch::Interrupted => {
+                r.rec.outcome = RolloutOutcome::Interrupted {
+                    after: i + 1,
+                    of: n,
+                };
+                ctx.journal.rollout(address, &r.rec).await?;
+                bail!(
+                    "rollout of {address} interrupted after step {} of {n} ({}%); those weights are in force and recorded, and the next apply goes on from there",
+                    i + 1,
+                    step.share
+                );
+            }
+        }
+    }
+    r.rec.outcome = RolloutOutcome::Complete;
+    ctx.journal.rollout(address, &r.rec).await?;
+    Ok(format!(" (rollout complete in {n} steps)"))
+}
+
+impl Run<'_, '_> {
+    fn name(&self, arn: &str) -> String {
+        self.names
             .get(arn)
             .cloned()
-            .unwrap_or_else(|| ctx.plan.label(&Value::String(arn.clone())))
-    };
-    let label = |w: &Weights| {
+            .unwrap_or_else(|| self.ctx.plan.label(&Value::String(arn.to_string())))
+    }
+
+    /// `target_group.ec2 75 (75%), target_group.eks 25 (25%)`.
+    fn label(&self, w: &Weights) -> String {
         w.iter()
-            .map(|(arn, v)| format!("{} {v} ({}%)", name(arn), rollout::share(w, arn)))
+            .map(|(arn, v)| format!("{} {v} ({}%)", self.name(arn), rollout::share(w, arn)))
             .collect::<Vec<_>>()
             .join(", ")
-    };
-    let n = schedule.len();
-    for (i, (percent, weights)) in schedule.iter().enumerate() {
-        let gaining: Vec<&String> = weights
-            .iter()
-            .filter(|(arn, w)| **w > in_force.get(*arn).copied().unwrap_or(0))
-            .map(|(a, _)| a)
-            .collect();
-        if let Err(why) = gate(ctx, &alarms, &gaining).await {
-            let at = format!("before step {} of {n} ({percent}%)", i + 1);
-            rec.outcome = RolloutOutcome::Reverted(format!("{at}: {why}"));
-            revert(ctx, address, id, &current, after, &from, &mut rec).await?;
-            bail!(
-                "rollout of {address} reverted {at}: {why}; the weights are back to {}",
-                label(&from)
-            );
-        }
-        let mut step = after.clone();
-        step.insert("forward".into(), rollout::forward(weights, &to));
-        provider.update(&op, id, &current, &step).await?;
-        current = read_back(provider, id).await?;
-        in_force = rollout::weights(current.get("forward"));
-        ctx.record(address, id, current.clone(), after, None)
+    }
+
+    /// Sets the weights of one step, an intent before the call and the
+    /// weights read back after it.
+    async fn set(&mut self, weights: &Weights, keep: &Weights) -> anyhow::Result<Weights> {
+        let (ctx, address) = (self.ctx, self.address);
+        let provider = ctx.provider(address)?;
+        let mut asked = self.after.clone();
+        asked.insert("forward".into(), rollout::forward(weights, keep));
+        let mut intent = Attrs::new();
+        intent.insert("forward".into(), asked["forward"].clone());
+        ctx.journal
+            .intend(address, Operation::Update, None, intent)
             .await?;
-        rec.steps.push(RolloutStep {
+        provider
+            .update(&ctx.op(address, None), self.id, &self.current, &asked)
+            .await?;
+        self.current = read_back(provider, self.id).await?;
+        ctx.record(address, self.id, self.current.clone(), self.after, None)
+            .await?;
+        Ok(rollout::weights(self.current.get("forward")))
+    }
+
+    async fn step(&mut self, i: usize, n: usize, step: &rollout::Step) -> anyhow::Result<()> {
+        let to = self.to.clone();
+        let in_force = self.set(&step.weights, &to).await?;
+        let share = rollout::share_of(&in_force, &self.gaining);
+        self.rec.steps.push(RolloutStep {
             at: now(),
-            percent: *percent,
+            percent: share,
             weights: in_force.clone(),
         });
-        ctx.journal.rollout(address, &rec).await?;
-        ctx.observer.event(&Event::RolloutStep {
-            address,
+        self.ctx.journal.rollout(self.address, &self.rec).await?;
+        self.ctx.observer.event(&Event::RolloutStep {
+            address: self.address,
             step: i + 1,
             of: n,
-            percent: *percent,
-            split: &label(&in_force),
+            percent: share,
+            split: &self.label(&in_force),
         });
-        if i + 1 < n && !pause.is_zero() {
-            let mut interrupt = ctx.interrupt.clone();
+        Ok(())
+    }
+
+    /// Watches for `how_long`, the gate looked at every `poll_seconds` and at
+    /// the end; an interrupt ends the watch.
+    async fn watch(&self, how_long: Duration) -> Watch {
+        if how_long.is_zero() {
+            return Watch::Clear;
+        }
+        let poll = Duration::from_secs(self.settings.poll_seconds);
+        let end = tokio::time::Instant::now() + how_long;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= end {
+                return Watch::Clear;
+            }
+            let mut interrupt = self.ctx.interrupt.clone();
             let stopped = async move {
                 interrupt
                     .wait_for(|s| *s != super::Signal::Go)
@@ -124,18 +256,40 @@ pub async fn run(
                     .is_ok()
             };
             tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                true = stopped => {
-                    rec.outcome = RolloutOutcome::Interrupted { after: i + 1, of: n };
-                    ctx.journal.rollout(address, &rec).await?;
-                    bail!("rollout of {address} interrupted after step {} of {n} ({percent}%); those weights are in force and recorded", i + 1);
-                }
+                _ = tokio::time::sleep(poll.min(end - now)) => {}
+                true = stopped => return Watch::Interrupted,
+            }
+            if let Err(why) = gate(self).await {
+                return Watch::Tripped(why);
             }
         }
     }
-    rec.outcome = RolloutOutcome::Complete;
-    ctx.journal.rollout(address, &rec).await?;
-    Ok(format!(" (rollout complete in {n} steps)"))
+
+    /// Puts the origin's weights back, says why, and fails the step.
+    async fn revert(&mut self, at: &str, why: &str) -> anyhow::Result<String> {
+        let (ctx, address) = (self.ctx, self.address);
+        self.rec.outcome = RolloutOutcome::Reverted(format!("{at}: {why}"));
+        let origin = self.origin.clone();
+        let in_force = if rollout::weights(self.current.get("forward")) != origin {
+            self.set(&origin, &origin).await?
+        } else {
+            origin.clone()
+        };
+        self.rec.steps.push(RolloutStep {
+            at: now(),
+            percent: rollout::share_of(&in_force, &self.gaining),
+            weights: in_force.clone(),
+        });
+        ctx.journal.rollout(address, &self.rec).await?;
+        ctx.observer.event(&Event::RolloutEnded {
+            address,
+            outcome: &self.rec.outcome,
+        });
+        bail!(
+            "rollout of {address} reverted {at}: {why}; the weights are back to {}",
+            self.label(&in_force)
+        )
+    }
 }
 
 /// Target group names as of now: a group replaced in this apply has its new ARN
@@ -155,28 +309,67 @@ async fn names(ctx: &Ctx<'_>) -> HashMap<String, String> {
         .await
 }
 
-/// Fails with the reason when an alarm is in ALARM or a target group gaining
-/// weight has an unhealthy target.
-async fn gate(ctx: &Ctx<'_>, alarms: &[String], gaining: &[&String]) -> Result<(), String> {
-    let monitor = ctx.registry.monitor();
-    if !alarms.is_empty() {
-        let states = monitor.alarms(alarms).await.map_err(|e| format!("{e:#}"))?;
-        if let Some((name, _)) = states.iter().find(|(_, s)| *s == AlarmState::Alarm) {
-            return Err(format!("alarm {name} is in ALARM"));
+/// Why the rollout must not go on, if it must not: an alarm in ALARM, an
+/// alarm with INSUFFICIENT_DATA (unless allowed), or a target group gaining
+/// weight with no healthy target (unless not required). A monitor call that
+/// fails trips it too: a gate that cannot see lets nothing through.
+async fn gate(r: &Run<'_, '_>) -> Result<(), String> {
+    let monitor = r.ctx.registry.monitor();
+    let s = &r.settings;
+    if !s.alarms.is_empty() {
+        let states = monitor
+            .alarms(&s.alarms)
+            .await
+            .map_err(|e| format!("the alarms cannot be read: {e:#}"))?;
+        for name in &s.alarms {
+            match states.iter().find(|(n, _)| n == name).map(|(_, st)| *st) {
+                Some(AlarmState::Alarm) => return Err(format!("alarm {name} is in ALARM")),
+                Some(AlarmState::InsufficientData) if !s.allow_insufficient_data => {
+                    return Err(format!(
+                        "alarm {name} has INSUFFICIENT_DATA: it cannot judge the change yet (`allow_insufficient_data: true` lets it through)"
+                    ));
+                }
+                None => return Err(format!("alarm {name} no longer exists")),
+                _ => {}
+            }
         }
     }
-    for arn in gaining {
-        let health = monitor
-            .target_health(arn)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        if let Some((target, _)) = health.iter().find(|(_, s)| *s == TargetState::Unhealthy) {
-            return Err(format!(
-                "target {target} of target group {arn} is unhealthy"
-            ));
+    if s.require_healthy_targets {
+        for arn in &r.gaining {
+            let health = monitor
+                .target_health(arn)
+                .await
+                .map_err(|e| format!("the health of {} cannot be read: {e:#}", r.name(arn)))?;
+            if !health.iter().any(|(_, st)| *st == TargetState::Healthy) {
+                return Err(format!(
+                    "target group {} has no healthy target ({})",
+                    r.name(arn),
+                    health_summary(&health)
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// `no target registered`, or `1 unhealthy, 2 initial`.
+fn health_summary(health: &[(String, TargetState)]) -> String {
+    if health.is_empty() {
+        return "no target registered".into();
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for (_, st) in health {
+        let name = format!("{st:?}").to_lowercase();
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(n, c)| format!("{c} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn check_alarms_exist(ctx: &Ctx<'_>, alarms: &[String]) -> anyhow::Result<()> {
@@ -197,38 +390,5 @@ async fn check_alarms_exist(ctx: &Ctx<'_>, alarms: &[String]) -> anyhow::Result<
             if missing.len() == 1 { "es" } else { "" }
         );
     }
-    Ok(())
-}
-
-/// Puts the weights from before this apply back; `rec.outcome` says why.
-async fn revert(
-    ctx: &Ctx<'_>,
-    address: &Address,
-    id: &str,
-    current: &Attrs,
-    after: &Attrs,
-    from: &Weights,
-    rec: &mut RolloutRecord,
-) -> anyhow::Result<()> {
-    let provider = ctx.provider(address)?;
-    let mut original = after.clone();
-    original.insert("forward".into(), rollout::forward(from, from));
-    if rollout::weights(current.get("forward")) != *from {
-        provider
-            .update(&ctx.op(address, None), id, current, &original)
-            .await?;
-    }
-    let observed = read_back(provider, id).await?;
-    rec.steps.push(RolloutStep {
-        at: now(),
-        percent: 0,
-        weights: rollout::weights(observed.get("forward")),
-    });
-    ctx.record(address, id, observed, after, None).await?;
-    ctx.journal.rollout(address, rec).await?;
-    ctx.observer.event(&Event::RolloutEnded {
-        address,
-        outcome: &rec.outcome,
-    });
     Ok(())
 }

@@ -91,6 +91,7 @@ pub fn plan_with(
                 reason: in_state.map(|_| "it was deleted outside infra".to_string()),
                 deposed: false,
                 pending: pending(state, address),
+                rollout: None,
             },
             Some(mut before) => {
                 if let Some(s) = in_state {
@@ -119,16 +120,24 @@ pub fn plan_with(
                     Action::NoOp
                 };
                 let sides = noop_sides || action != Action::NoOp;
+                let rollout = match action {
+                    Action::Update => rollout_view(state, address, &before, &after),
+                    _ => None,
+                };
                 Change {
                     address: address.clone(),
                     action,
+                    reason: rollout
+                        .as_ref()
+                        .and_then(|r| r.resumes.clone())
+                        .map(|r| format!("rollout {r}; this apply goes on from there")),
                     before: sides.then_some(before),
                     after: sides.then_some(after),
                     changed,
                     replace_because,
-                    reason: None,
                     deposed: false,
                     pending: pending(state, address),
+                    rollout,
                 }
             }
         };
@@ -275,7 +284,40 @@ fn delete(address: &Address, before: &Map<String, Value>, why: &str) -> Change {
         reason: (why != "destroy").then(|| why.to_string()),
         deposed: false,
         pending: None,
+        rollout: None,
     }
+}
+
+/// How a weight change will be rolled out: the shares of its steps, from the
+/// origin of an earlier rollout to the same weights that stopped part of the
+/// way (it goes on from there), else from the weights in force.
+fn rollout_view(
+    state: &State,
+    address: &Address,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Option<super::RolloutView> {
+    use super::rollout;
+    let settings = rollout::Settings::read(after.get("rollout")?);
+    let in_force = rollout::weights(before.get("forward"));
+    let to = rollout::weights(after.get("forward"));
+    if in_force.is_empty() || to.is_empty() || rollout::gaining(&in_force, &to).is_empty() {
+        return None;
+    }
+    let earlier = state
+        .resources
+        .get(address)
+        .and_then(|r| r.rollout.as_ref())
+        .filter(|r| r.unfinished() && r.to == to && r.from != in_force);
+    let origin = earlier.map_or_else(|| in_force.clone(), |r| r.from.clone());
+    let schedule = rollout::schedule(&origin, &to, &settings.steps);
+    let gaining = rollout::gaining(&origin, &to);
+    let first = rollout::resume_at(&schedule, &in_force, &gaining);
+    Some(super::RolloutView {
+        shares: schedule[first..].iter().map(|s| s.share).collect(),
+        resumes: earlier.map(|r| r.stopped_at(schedule.len())),
+        origin,
+    })
 }
 
 /// The operation an earlier apply left unfinished for this resource.

@@ -67,6 +67,23 @@ pub struct Change {
     /// An operation an earlier apply started and did not see finish (`create`,
     /// `update`, `delete`): apply waits for it first.
     pub pending: Option<Operation>,
+    /// How a weight change is rolled out, when a `rollout` governs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutView>,
+}
+
+/// A rollout as a plan shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutView {
+    /// The traffic share of the target groups gaining weight after each step
+    /// this apply takes.
+    pub shares: Vec<i64>,
+    /// The weights a revert goes back to: those before the rollout began.
+    pub origin: rollout::Weights,
+    /// An earlier rollout to these weights stopped part of the way:
+    /// `interrupted at step 2 of 4 (50%)`; this apply goes on from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -35,29 +35,125 @@ pub fn forward(weights: &Weights, keep: &Weights) -> Value {
     )
 }
 
-/// The weights at each step: `percent` of the way from `from` to `to`. A target
-/// group missing on one side weighs 0 there. The last step is `to` exactly.
-pub fn schedule(from: &Weights, to: &Weights, steps: &[i64]) -> Vec<(i64, Weights)> {
-    let arns: Vec<&String> = from.keys().chain(to.keys()).collect();
+/// One step of a rollout: the weights it sets, and the combined traffic share
+/// (percent) of the target groups gaining weight once they are in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub share: i64,
+    pub weights: Weights,
+}
+
+/// Each target group's share of the traffic (0 to 1); a group missing weighs 0.
+fn shares(w: &Weights, arns: &[&String]) -> Vec<f64> {
+    let total: i64 = w.values().filter(|v| **v > 0).sum();
+    arns.iter()
+        .map(|arn| match total {
+            0 => 0.0,
+            t => w.get(*arn).copied().unwrap_or(0).max(0) as f64 / t as f64,
+        })
+        .collect()
+}
+
+/// The target groups whose traffic share grows from `from` to `to`: what a
+/// rollout moves traffic onto, and what its gate watches.
+pub fn gaining(from: &Weights, to: &Weights) -> Vec<String> {
+    let arns: Vec<&String> = union(from, to);
+    let (f, t) = (shares(from, &arns), shares(to, &arns));
+    arns.iter()
+        .zip(f.iter().zip(&t))
+        .filter(|(_, (a, b))| **b > **a + 1e-9)
+        .map(|(arn, _)| (*arn).clone())
+        .collect()
+}
+
+/// The combined share of `groups` under `w`, in whole percent.
+pub fn share_of(w: &Weights, groups: &[String]) -> i64 {
+    let total: i64 = w.values().filter(|v| **v > 0).sum();
+    if total == 0 {
+        return 0;
+    }
+    let sum: i64 = groups
+        .iter()
+        .filter_map(|g| w.get(g))
+        .filter(|v| **v > 0)
+        .sum();
+    (sum as f64 * 100.0 / total as f64).round() as i64
+}
+
+fn union<'a>(from: &'a Weights, to: &'a Weights) -> Vec<&'a String> {
+    let mut arns: Vec<&String> = from.keys().chain(to.keys()).collect();
+    arns.sort();
+    arns.dedup();
+    arns
+}
+
+/// The steps of a rollout. A step of `p` moves every target group's traffic
+/// share `p` percent of the way from its share before to its share after,
+/// computed on normalised weights whatever their totals (a forward to one
+/// group reads back as weight 1): from `1` to `0/100` in `[25, 50, 100]`
+/// gives the new group 25%, 50% and 100%. Between the ends the weights total
+/// 100, so each is its share; the last step is `to` exactly.
+pub fn schedule(from: &Weights, to: &Weights, steps: &[i64]) -> Vec<Step> {
+    let arns = union(from, to);
+    let (f, t) = (shares(from, &arns), shares(to, &arns));
+    let gaining = gaining(from, to);
     steps
         .iter()
         .map(|&p| {
-            let w = arns
-                .iter()
-                .map(|arn| {
-                    let a = from.get(*arn).copied().unwrap_or(0);
-                    let b = to.get(*arn).copied().unwrap_or(0);
-                    let v = if p >= 100 {
-                        b
-                    } else {
-                        a + ((b - a) as f64 * p as f64 / 100.0).round() as i64
-                    };
-                    ((*arn).clone(), v)
-                })
-                .collect();
-            (p, w)
+            let weights = if p >= 100 {
+                arns.iter()
+                    .map(|arn| ((*arn).clone(), to.get(*arn).copied().unwrap_or(0)))
+                    .collect()
+            } else {
+                let wanted: Vec<f64> = f
+                    .iter()
+                    .zip(&t)
+                    .map(|(a, b)| (a + (b - a) * p as f64 / 100.0) * 100.0)
+                    .collect();
+                arns.iter()
+                    .map(|a| (*a).clone())
+                    .zip(largest_remainder(&wanted, 100))
+                    .collect()
+            };
+            Step {
+                share: share_of(&weights, &gaining),
+                weights,
+            }
         })
         .collect()
+}
+
+/// The index of the first step still to take when `in_force` are the weights
+/// now: the first whose share of the gaining groups is above the one in force
+/// (the last step, which sets the weights exactly, is never skipped).
+pub fn resume_at(schedule: &[Step], in_force: &Weights, gaining: &[String]) -> usize {
+    let now = share_of(in_force, gaining);
+    schedule
+        .iter()
+        .position(|s| s.share > now)
+        .unwrap_or(schedule.len().saturating_sub(1))
+}
+
+/// Whole numbers that sum to `total`, each as near its value as can be (the
+/// largest remainders round up).
+fn largest_remainder(values: &[f64], total: i64) -> Vec<i64> {
+    let mut out: Vec<i64> = values.iter().map(|v| v.floor() as i64).collect();
+    let mut left = total - out.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (values[a] - values[a].floor(), values[b] - values[b].floor());
+        rb.partial_cmp(&ra)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
+    for i in order.into_iter().cycle().take(values.len() * 2) {
+        if left <= 0 {
+            break;
+        }
+        out[i] += 1;
+        left -= 1;
+    }
+    out
 }
 
 /// Each weight's share of the total, in percent.
@@ -69,33 +165,74 @@ pub fn share(weights: &Weights, arn: &str) -> i64 {
     ((weights.get(arn).copied().unwrap_or(0) as f64) * 100.0 / total as f64).round() as i64
 }
 
-/// `3 steps (25%, 50%, 100%), 60 s apart, gated by alarm X`.
-pub fn describe(rollout: &Value) -> String {
-    let steps: Vec<i64> = rollout
-        .get("steps")
-        .and_then(Value::as_array)
-        .map(|s| s.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default();
-    let pause = rollout
-        .get("pause_seconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let alarms: Vec<&str> = rollout
-        .get("alarms")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let pcts: Vec<String> = steps.iter().map(|p| format!("{p}%")).collect();
+/// How a rollout watches: its settings with their defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub steps: Vec<i64>,
+    pub pause_seconds: u64,
+    /// How long the gate keeps watching after the last step.
+    pub bake_seconds: u64,
+    /// How often the gate looks while it watches.
+    pub poll_seconds: u64,
+    pub alarms: Vec<String>,
+    /// Let an alarm with INSUFFICIENT_DATA through (by default it blocks).
+    pub allow_insufficient_data: bool,
+    /// A target group gaining weight must have a healthy target.
+    pub require_healthy_targets: bool,
+}
+
+/// The default of `poll_seconds`.
+pub const POLL_SECONDS: u64 = 10;
+
+impl Settings {
+    /// A `rollout` block as the stack gives it.
+    pub fn read(rollout: &Value) -> Settings {
+        use crate::types::AttrsExt;
+        let r = rollout;
+        let secs = |k: &str| r.opt_int(k).map(|v| v.max(0) as u64);
+        let pause_seconds = secs("pause_seconds").unwrap_or(0);
+        Settings {
+            steps: r
+                .opt_list("steps")
+                .map(|s| s.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default(),
+            pause_seconds,
+            bake_seconds: secs("bake_seconds").unwrap_or(pause_seconds),
+            poll_seconds: secs("poll_seconds").unwrap_or(POLL_SECONDS).max(1),
+            alarms: r.opt_strings("alarms").unwrap_or_default(),
+            allow_insufficient_data: r.opt_bool("allow_insufficient_data").unwrap_or(false),
+            require_healthy_targets: r.opt_bool("require_healthy_targets").unwrap_or(true),
+        }
+    }
+}
+
+/// `3 steps (25%, 50%, 100%), 60 s apart, watched every 10 s and for 60 s
+/// after the last, gated by alarm X`: the percentages are the share of the
+/// groups gaining weight in force after each step (`shares`), or the steps as
+/// written when the weights are not known yet.
+pub fn describe(rollout: &Value, shares: Option<&[i64]>) -> String {
+    let s = Settings::read(rollout);
+    let shares = shares.unwrap_or(&s.steps);
+    let pcts: Vec<String> = shares.iter().map(|p| format!("{p}%")).collect();
     let mut out = format!(
-        "{} step{} ({}), {pause} s apart",
-        steps.len(),
-        if steps.len() == 1 { "" } else { "s" },
-        pcts.join(", ")
+        "{} step{} ({}), {} s apart, watched every {} s and for {} s after the last",
+        shares.len(),
+        if shares.len() == 1 { "" } else { "s" },
+        pcts.join(", "),
+        s.pause_seconds,
+        s.poll_seconds,
+        s.bake_seconds,
     );
-    match alarms.as_slice() {
+    match s.alarms.as_slice() {
         [] => out.push_str(", no alarms"),
         [one] => out.push_str(&format!(", gated by alarm {one}")),
         many => out.push_str(&format!(", gated by alarms {}", many.join(", "))),
+    }
+    if s.allow_insufficient_data {
+        out.push_str(" (INSUFFICIENT_DATA allowed)");
+    }
+    if !s.require_healthy_targets {
+        out.push_str(" (healthy targets not required)");
     }
     out
 }
@@ -108,6 +245,112 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
 
+    type Pairs = &'static [(&'static str, i64)];
+    /// From, to, steps, the shares in force after each, the first step's weights.
+    type Row = (Pairs, Pairs, &'static [i64], &'static [i64], Pairs);
+
+    /// (from, to, steps) and the share the gaining groups get at each step,
+    /// with the weights of the first.
+    #[test]
+    fn steps_are_traffic_shares_whatever_the_totals() {
+        let table: &[Row] = &[
+            // 100/0 -> 0/100
+            (
+                &[("ec2", 100), ("eks", 0)],
+                &[("ec2", 0), ("eks", 100)],
+                &[25, 50, 100],
+                &[25, 50, 100],
+                &[("ec2", 75), ("eks", 25)],
+            ),
+            // A forward to one group reads back as weight 1.
+            (
+                &[("ec2", 1)],
+                &[("ec2", 0), ("eks", 100)],
+                &[25, 50, 100],
+                &[25, 50, 100],
+                &[("ec2", 75), ("eks", 25)],
+            ),
+            // 1/1 is 50/50.
+            (
+                &[("ec2", 1), ("eks", 1)],
+                &[("ec2", 0), ("eks", 100)],
+                &[50, 100],
+                &[75, 100],
+                &[("ec2", 25), ("eks", 75)],
+            ),
+            // 1/0 -> 0/1
+            (
+                &[("ec2", 1), ("eks", 0)],
+                &[("ec2", 0), ("eks", 1)],
+                &[10, 100],
+                &[10, 100],
+                &[("ec2", 90), ("eks", 10)],
+            ),
+            // One group to two.
+            (
+                &[("old", 10)],
+                &[("new", 30)],
+                &[50, 100],
+                &[50, 100],
+                &[("new", 50), ("old", 50)],
+            ),
+            // Three groups: ec2 drains into two.
+            (
+                &[("a", 3), ("b", 0), ("c", 0)],
+                &[("a", 0), ("b", 2), ("c", 1)],
+                &[30, 100],
+                &[30, 100],
+                &[("a", 70), ("b", 20), ("c", 10)],
+            ),
+            // Part of the way: 100/0 -> 50/50.
+            (
+                &[("ec2", 100), ("eks", 0)],
+                &[("ec2", 500), ("eks", 500)],
+                &[50, 100],
+                &[25, 50],
+                &[("ec2", 75), ("eks", 25)],
+            ),
+        ];
+        for (from, to, steps, shares, first) in table {
+            let s = schedule(&w(from), &w(to), steps);
+            assert_eq!(
+                s.iter().map(|s| s.share).collect::<Vec<_>>(),
+                *shares,
+                "{from:?} -> {to:?} at {steps:?}"
+            );
+            assert_eq!(s[0].weights, w(first), "{from:?} -> {to:?}");
+            assert_eq!(
+                s.last().unwrap().weights.values().sum::<i64>(),
+                to.iter().map(|p| p.1).sum::<i64>()
+            );
+        }
+    }
+
+    #[test]
+    fn a_rollout_stopped_part_of_the_way_resumes_at_the_next_step() {
+        let (from, to) = (w(&[("ec2", 1)]), w(&[("ec2", 0), ("eks", 100)]));
+        let s = schedule(&from, &to, &[25, 50, 75, 100]);
+        let gaining = gaining(&from, &to);
+        assert_eq!(gaining, vec!["eks".to_string()]);
+        assert_eq!(resume_at(&s, &from, &gaining), 0);
+        assert_eq!(resume_at(&s, &s[1].weights, &gaining), 2);
+        assert_eq!(resume_at(&s, &w(&[("ec2", 1), ("eks", 1)]), &gaining), 2);
+        assert_eq!(resume_at(&s, &to, &gaining), 3);
+    }
+
+    #[test]
+    fn a_third_is_rounded_to_whole_weights_that_total_100() {
+        let s = schedule(&w(&[("a", 1)]), &w(&[("a", 1), ("b", 1), ("c", 1)]), &[100]);
+        assert_eq!(s[0].weights, w(&[("a", 1), ("b", 1), ("c", 1)]));
+        let s = schedule(
+            &w(&[("a", 1)]),
+            &w(&[("a", 0), ("b", 1), ("c", 1)]),
+            &[33, 100],
+        );
+        assert_eq!(s[0].weights.values().sum::<i64>(), 100);
+        assert_eq!(s[0].share, 33);
+    }
+
     #[test]
     fn steps_move_part_of_the_way_and_end_exactly() {
         let s = schedule(
@@ -115,18 +358,18 @@ mod tests {
             &w(&[("ec2", 0), ("eks", 100)]),
             &[25, 50, 100],
         );
-        assert_eq!(s[0], (25, w(&[("ec2", 75), ("eks", 25)])));
-        assert_eq!(s[1], (50, w(&[("ec2", 50), ("eks", 50)])));
-        assert_eq!(s[2], (100, w(&[("ec2", 0), ("eks", 100)])));
-        assert_eq!(share(&s[0].1, "eks"), 25);
+        assert_eq!(s[0].weights, w(&[("ec2", 75), ("eks", 25)]));
+        assert_eq!(s[1].weights, w(&[("ec2", 50), ("eks", 50)]));
+        assert_eq!(s[2].weights, w(&[("ec2", 0), ("eks", 100)]));
+        assert_eq!(share(&s[0].weights, "eks"), 25);
     }
 
     #[test]
     fn a_group_only_on_one_side_weighs_zero_on_the_other() {
         let s = schedule(&w(&[("old", 10)]), &w(&[("new", 30)]), &[50, 100]);
-        assert_eq!(s[0].1, w(&[("new", 15), ("old", 5)]));
+        assert_eq!(s[0].weights, w(&[("new", 50), ("old", 50)]));
         assert_eq!(
-            forward(&s[1].1, &w(&[("new", 30)])),
+            forward(&s[1].weights, &w(&[("new", 30)])),
             serde_json::json!([{"target_group_arn": "new", "weight": 30}])
         );
     }
@@ -135,8 +378,12 @@ mod tests {
     fn describes_the_schedule() {
         let r = serde_json::json!({"steps": [25, 50, 100], "pause_seconds": 60, "alarms": ["enza-5xx"]});
         assert_eq!(
-            describe(&r),
-            "3 steps (25%, 50%, 100%), 60 s apart, gated by alarm enza-5xx"
+            describe(&r, None),
+            "3 steps (25%, 50%, 100%), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm enza-5xx"
+        );
+        assert_eq!(
+            describe(&r, Some(&[75, 88, 100])),
+            "3 steps (75%, 88%, 100%), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm enza-5xx"
         );
     }
 }

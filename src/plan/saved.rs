@@ -311,6 +311,7 @@ mod tests {
             reason: None,
             deposed: false,
             pending: None,
+            rollout: None,
         };
         let plan = Plan {
             stack: "s".into(),

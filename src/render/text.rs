@@ -155,8 +155,9 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
                         style.paint("33", "~"),
                         forward_split(plan, Some(b), w)
                     );
-                    if let Some(r) = after.get("rollout") {
-                        let _ = writeln!(out, "        rollout: {}", rollout::describe(r));
+                    if let (Some(r), Some(view)) = (after.get("rollout"), &change.rollout) {
+                        let shares = Some(view.shares.as_slice());
+                        let _ = writeln!(out, "        rollout: {}", rollout::describe(r, shares));
                     }
                     continue;
                 }

@@ -146,6 +146,24 @@ pub struct RolloutRecord {
     pub outcome: RolloutOutcome,
 }
 
+impl RolloutRecord {
+    /// Stopped part of the way (interrupted, or killed while in progress): the
+    /// next apply to the same weights goes on from there.
+    pub fn unfinished(&self) -> bool {
+        matches!(
+            self.outcome,
+            RolloutOutcome::InProgress | RolloutOutcome::Interrupted { .. }
+        )
+    }
+
+    /// `interrupted at step 2 of 3 (50%)`, for a plan.
+    pub fn stopped_at(&self, of: usize) -> String {
+        let done = self.steps.len();
+        let share = self.steps.last().map_or(0, |s| s.percent);
+        format!("interrupted at step {done} of {of} ({share}%)")
+    }
+}
+
 /// How a rollout ended, or that it has not. State keeps it as one line of text
 /// (`in progress`, `complete`, `reverted before step 3 of 3 (100%): ...`,
 /// `interrupted after step 1 of 3`).

@@ -38,8 +38,9 @@ pub const FIXED_RESPONSE: Kind = Kind::Object(&[
     Attr::new("message_body", Kind::String),
 ]);
 
-/// How a weight change is applied: in steps (percent of the way from the old
-/// weights to the new), with pauses, gated by CloudWatch alarms.
+/// How a weight change is applied: in steps (each moves every target group's
+/// traffic share that percent of the way from before to after), with pauses,
+/// watched by a gate (CloudWatch alarms, target health) that reverts at once.
 pub const ROLLOUT: Kind = Kind::Object(&[
     Attr::new("steps", Kind::List(&Kind::Int { min: 1, max: 100 })).required(),
     Attr::new(
@@ -50,7 +51,19 @@ pub const ROLLOUT: Kind = Kind::Object(&[
         },
     )
     .default(Default::Int(0)),
+    // How long the gate keeps watching after the last step; one pause when
+    // not given.
+    Attr::new(
+        "bake_seconds",
+        Kind::Int {
+            min: 0,
+            max: 86_400,
+        },
+    ),
+    Attr::new("poll_seconds", Kind::Int { min: 1, max: 3_600 }).default(Default::Int(10)),
     Attr::new("alarms", Kind::List(&Kind::String)).default(Default::EmptyList),
+    Attr::new("allow_insufficient_data", Kind::Bool).default(Default::Bool(false)),
+    Attr::new("require_healthy_targets", Kind::Bool).default(Default::Bool(true)),
 ]);
 
 pub static SCHEMA: TypeSchema = TypeSchema {

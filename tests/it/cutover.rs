@@ -101,6 +101,69 @@ fn tg_names(moto: &Moto) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Registers a target (a pod IP) in a target group: moto reports a registered
+/// target healthy. A rollout moves traffic only onto a group with one.
+fn register(moto: &Moto, group: &str) {
+    let arn = tg_names(moto)
+        .into_iter()
+        .find(|(_, handle)| handle == group)
+        .map(|(arn, _)| arn)
+        .unwrap();
+    runtime()
+        .block_on(
+            moto.elbv2()
+                .register_targets()
+                .target_group_arn(arn)
+                .targets(
+                    aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                        .id("10.30.1.5")
+                        .port(8080)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+}
+
+fn set_alarm(moto: &Moto, name: &str, state: aws_sdk_cloudwatch::types::StateValue) {
+    runtime()
+        .block_on(
+            moto.cloudwatch()
+                .set_alarm_state()
+                .alarm_name(name)
+                .state_value(state)
+                .state_reason("set by the test")
+                .send(),
+        )
+        .unwrap();
+}
+
+/// Runs `infra apply` and reads its progress; `on_line` sees each line of
+/// stderr as it comes, and says whether to stop reading there (the child is
+/// then left to the caller). Returns the log and the child.
+fn apply_watching(
+    w: &Workdir,
+    mut on_line: impl FnMut(&str, &std::process::Child) -> bool,
+) -> (String, std::process::Child) {
+    let mut child = w
+        .command(&["apply", "--auto-approve", "stack.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if on_line(&line, &child) {
+            break;
+        }
+    }
+    (log, child)
+}
+
 fn split(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -208,12 +271,14 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
         "    rollout: { steps: [25, 50, 100], pause_seconds: 2, alarms: [cutover-5xx] }\n";
     let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
 
     w.write_stack(&stack(0, 100, rollout, ""));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("rollout: 3 steps (25%, 50%, 100%), 2 s apart, gated by alarm cutover-5xx"),
+        plan.stdout.contains(
+            "rollout: 3 steps (25%, 50%, 100%), 2 s apart, watched every 10 s and for 2 s after the last, gated by alarm cutover-5xx"
+        ),
         "{}",
         plan.stdout
     );
@@ -256,7 +321,7 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
         "{log}"
     );
     assert!(
-        log.contains("rollout of listener.http reverted before step 3 of 3 (100%): alarm cutover-5xx is in ALARM"),
+        log.contains("rollout of listener.http reverted in the pause after step 2 of 3 (50%): alarm cutover-5xx is in ALARM"),
         "{log}"
     );
     assert_eq!(
@@ -274,7 +339,7 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
         rec["outcome"]
             .as_str()
             .unwrap()
-            .starts_with("reverted before step 3 of 3"),
+            .starts_with("reverted in the pause after step 2 of 3"),
         "{rec}"
     );
     assert_eq!(
@@ -470,6 +535,7 @@ fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
     let rollout = "    rollout: { steps: [25, 50, 100], pause_seconds: 30 }\n";
     let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
     w.write_stack(&stack(0, 100, rollout, ""));
     let mut child = w
         .command(&["apply", "--auto-approve", "stack.yaml"])
@@ -523,6 +589,13 @@ fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
         plan.stdout.contains(
             "~ forward: target_group.ec2 75 → 0 (75% → 0%), target_group.eks 25 → 100 (25% → 100%)"
         ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            "# listener.http will be updated in place (rollout interrupted at step 1 of 3 (25%); this apply goes on from there)"
+        ) && plan.stdout.contains("rollout: 2 steps (50%, 100%), 30 s apart"),
         "{}",
         plan.stdout
     );
@@ -647,5 +720,215 @@ fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
     assert_eq!(
         w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
         0
+    );
+}
+
+/// The gate watches all through a pause: an alarm that fires in a 60 s pause
+/// reverts at the next poll (every 5 s here), long before the pause ends.
+#[test]
+fn an_alarm_in_a_long_pause_reverts_within_one_poll() {
+    let moto = Moto::start();
+    moto.put_alarm("cutover-5xx");
+    let rollout = "    rollout: { steps: [50, 100], pause_seconds: 60, poll_seconds: 5, alarms: [cutover-5xx] }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(0, 100, rollout, ""));
+    let mut fired = None;
+    let mut reverted = None;
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 1/2 (50%)") {
+            set_alarm(
+                &moto,
+                "cutover-5xx",
+                aws_sdk_cloudwatch::types::StateValue::Alarm,
+            );
+            fired = Some(std::time::Instant::now());
+        }
+        if line.contains("rollout reverted") {
+            reverted = Some(std::time::Instant::now());
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    let took = reverted.expect("reverted") - fired.expect("the first step was reached");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "reverted {took:?} after the alarm fired: the gate waited for the pause's end\n{log}"
+    );
+    assert!(
+        log.contains(
+            "reverted in the pause after step 1 of 2 (50%): alarm cutover-5xx is in ALARM"
+        ),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
+    );
+}
+
+/// An alarm with INSUFFICIENT_DATA blocks the first step by default, and so
+/// does a target group with no target: nothing moves.
+#[test]
+fn insufficient_data_and_an_empty_target_group_block_the_first_step() {
+    let moto = Moto::start();
+    moto.put_alarm("cutover-5xx");
+    let rollout = "    rollout: { steps: [50, 100], alarms: [cutover-5xx] }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    w.write_stack(&stack(0, 100, rollout, ""));
+
+    set_alarm(
+        &moto,
+        "cutover-5xx",
+        aws_sdk_cloudwatch::types::StateValue::InsufficientData,
+    );
+    let blocked = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(blocked.code, 1);
+    assert!(
+        blocked
+            .stderr
+            .contains("reverted before step 1 of 2 (50%): alarm cutover-5xx has INSUFFICIENT_DATA"),
+        "{}",
+        blocked.stderr
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
+    );
+
+    set_alarm(
+        &moto,
+        "cutover-5xx",
+        aws_sdk_cloudwatch::types::StateValue::Ok,
+    );
+    let empty = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(empty.code, 1);
+    assert!(
+        empty
+            .stderr
+            .contains("target group target_group.eks has no healthy target (no target registered)"),
+        "{}",
+        empty.stderr
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
+    );
+
+    register(&moto, "target_group.eks");
+    let done = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 0), ("target_group.eks", 100)])
+    );
+}
+
+/// A forward to one target group reads back as weight 1: steps are shares, so
+/// 1 → 0/100 in [25, 50, 100] gives EKS 25%, 50% and 100%.
+#[test]
+fn steps_are_traffic_shares_from_a_forward_to_one_group() {
+    let moto = Moto::start();
+    let base = stack(100, 0, "", "");
+    let one = base.replace(
+        "      - { target_group_arn: \"${target_group.eks.arn}\", weight: 0 }\n",
+        "",
+    );
+    let w = Workdir::new(&moto.url, &one);
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    // (AWS reads such a forward back as weight 1; the plan's canonical form
+    // does the same with whatever the emulator says.)
+    assert_eq!(forward(&moto).len(), 1);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(
+        0,
+        100,
+        "    rollout: { steps: [25, 50, 100] }\n",
+        "",
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("rollout: 3 steps (25%, 50%, 100%)"),
+        "{}",
+        plan.stdout
+    );
+    let (log, mut child) = apply_watching(&w, |_, _| false);
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    for want in [
+        "rollout step 1/3 (25%): target_group.ec2 75 (75%), target_group.eks 25 (25%)",
+        "rollout step 2/3 (50%): target_group.ec2 50 (50%), target_group.eks 50 (50%)",
+        "rollout step 3/3 (100%): target_group.ec2 0 (0%), target_group.eks 100 (100%)",
+    ] {
+        assert!(log.contains(want), "{want}\n{log}");
+    }
+}
+
+/// A rollout killed (SIGKILL) after step 2 keeps its origin: the next plan
+/// says where it stopped, the next apply goes on from there, and a revert
+/// forced then (an alarm while baking) goes back to the origin, not to the
+/// weights it was killed at.
+#[test]
+fn a_killed_rollout_resumes_and_a_revert_goes_back_to_the_origin() {
+    let moto = Moto::start();
+    moto.put_alarm("cutover-5xx");
+    let rollout = "    rollout: { steps: [25, 50, 100], pause_seconds: 30, bake_seconds: 30, poll_seconds: 2, alarms: [cutover-5xx] }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(0, 100, rollout, ""));
+    let (log, mut child) = apply_watching(&w, |line, child| {
+        if line.contains("rollout step 2/3 (50%)") {
+            let ok = std::process::Command::new("kill")
+                .args(["-KILL", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            return true;
+        }
+        false
+    });
+    child.wait().unwrap();
+    assert!(log.contains("rollout step 2/3 (50%)"), "{log}");
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 50), ("target_group.eks", 50)])
+    );
+
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("(rollout interrupted at step 2 of 3 (50%); this apply goes on from there)")
+            && plan.stdout.contains("rollout: 1 step (100%)"),
+        "{}",
+        plan.stdout
+    );
+
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 3/3 (100%)") {
+            set_alarm(
+                &moto,
+                "cutover-5xx",
+                aws_sdk_cloudwatch::types::StateValue::Alarm,
+            );
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        !log.contains("rollout step 1/3"),
+        "resumed, not restarted:\n{log}"
+    );
+    assert!(
+        log.contains(
+            "reverted while baking after step 3 of 3 (100%): alarm cutover-5xx is in ALARM"
+        ),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)]),
+        "back to the origin, not to 50/50"
     );
 }

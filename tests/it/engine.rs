@@ -336,26 +336,7 @@ async fn parallelism_never_exceeds_the_limit() {
 
 #[tokio::test]
 async fn a_rollout_reverts_on_an_unhealthy_target_or_an_alarm_and_completes_once_clear() {
-    let stack = |ec2: u32, eks: u32| {
-        format!(
-            "
-stack: engine
-region: ap-northeast-1
-resources:
-  vpc.main: {{ cidr_block: 10.0.0.0/16 }}
-  target_group.ec2: {{ vpc_id: '${{vpc.main.id}}', protocol: HTTP, port: 80 }}
-  target_group.eks: {{ vpc_id: '${{vpc.main.id}}', protocol: HTTP, port: 80 }}
-  listener.http:
-    load_balancer_arn: arn:fake:load_balancer/lb
-    port: 80
-    protocol: HTTP
-    forward:
-      - {{ target_group_arn: '${{target_group.ec2.arn}}', weight: {ec2} }}
-      - {{ target_group_arn: '${{target_group.eks.arn}}', weight: {eks} }}
-    rollout: {{ steps: [50, 100], alarms: [cutover-5xx] }}
-"
-        )
-    };
+    let stack = |ec2: u32, eks: u32| cutover(ec2, eks, "steps: [50, 100], alarms: [cutover-5xx]");
     let cloud = Cloud::new();
     cloud.set_alarm("cutover-5xx", AlarmState::Ok);
     let (_dir, file) = scratch();
@@ -373,9 +354,9 @@ resources:
     let (outcome, state) = apply(&cloud, &stack(0, 100), &file, 10).await;
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
     assert!(
-        outcome.failed[0].1.contains(&format!(
-            "reverted before step 1 of 2 (50%): target i-1 of target group {eks} is unhealthy"
-        )),
+        outcome.failed[0].1.contains(
+            "reverted before step 1 of 2 (50%): target group target_group.eks has no healthy target (1 unhealthy)"
+        ),
         "{outcome:?}"
     );
     assert_eq!(weights(&state), before, "no weight moved");
@@ -897,5 +878,300 @@ resources:
         pending.map(|p| p.operation),
         Some(Operation::Create),
         "the wait resumes next run"
+    );
+}
+
+/// A cut-over stack for the gate's tests: `rollout` is the block's body.
+fn cutover(ec2: u32, eks: u32, rollout: &str) -> String {
+    format!(
+        "
+stack: engine
+region: ap-northeast-1
+resources:
+  vpc.main: {{ cidr_block: 10.0.0.0/16 }}
+  target_group.ec2: {{ vpc_id: '${{vpc.main.id}}', protocol: HTTP, port: 80 }}
+  target_group.eks: {{ vpc_id: '${{vpc.main.id}}', protocol: HTTP, port: 80 }}
+  listener.http:
+    load_balancer_arn: arn:fake:load_balancer/lb
+    port: 80
+    protocol: HTTP
+    forward:
+      - {{ target_group_arn: '${{target_group.ec2.arn}}', weight: {ec2} }}
+      - {{ target_group_arn: '${{target_group.eks.arn}}', weight: {eks} }}
+    rollout: {{ {rollout} }}
+"
+    )
+}
+
+/// The cut-over applied at 100/0 with a healthy EKS group and a quiet alarm;
+/// returns the EKS group's ARN.
+async fn cut_over_ready(cloud: &Arc<Cloud>, file: &Path, rollout: &str) -> String {
+    cloud.set_alarm("cutover-5xx", AlarmState::Ok);
+    let (outcome, state) = apply(cloud, &cutover(100, 0, rollout), file, 10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    let eks = state.resources[&address("target_group.eks")].attributes["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cloud.set_health(&eks, &[("10.0.1.5", TargetState::Healthy)]);
+    eks
+}
+
+/// The listener's weights as `[ec2, eks]` (a group left out weighs 0).
+fn forward_of(state: &State) -> Vec<i64> {
+    let forward = state.resources[&address("listener.http")].attributes["forward"]
+        .as_array()
+        .unwrap()
+        .clone();
+    ["target_group.ec2", "target_group.eks"]
+        .iter()
+        .map(|g| {
+            let arn = &state.resources[&address(g)].attributes["arn"];
+            forward
+                .iter()
+                .find(|t| &t["target_group_arn"] == arn)
+                .map_or(0, |t| t["weight"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+/// The gate watches all through a pause: an alarm that fires 25 s into a 60 s
+/// pause reverts at the next poll (every 10 s), not at the pause's end.
+#[tokio::test(start_paused = true)]
+async fn the_gate_watches_every_pause_and_reverts_within_one_poll() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [50, 100], pause_seconds: 60, alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    let fired = Arc::new(Mutex::new(None));
+    let started = tokio::time::Instant::now();
+    {
+        let (cloud, fired) = (cloud.clone(), fired.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(25)).await;
+            cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
+            *fired.lock().unwrap() = Some(tokio::time::Instant::now());
+        });
+    }
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
+    let ended = tokio::time::Instant::now();
+    assert!(
+        outcome.failed[0].1.contains(
+            "reverted in the pause after step 1 of 2 (50%): alarm cutover-5xx is in ALARM"
+        ),
+        "{outcome:?}"
+    );
+    let fired = fired.lock().unwrap().expect("the alarm fired");
+    assert!(
+        ended - fired <= Duration::from_secs(10),
+        "reverted {:?} after the alarm fired (one poll is 10 s)",
+        ended - fired
+    );
+    assert!(
+        ended - started < Duration::from_secs(60),
+        "before the pause ended"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0], "back to the origin");
+}
+
+/// After the last step the gate keeps watching for `bake_seconds`: an alarm
+/// then reverts the whole change.
+#[tokio::test(start_paused = true)]
+async fn an_alarm_while_baking_after_the_last_step_reverts_it_all() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [100], pause_seconds: 30, alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    {
+        let cloud = cloud.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(15)).await;
+            cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
+        });
+    }
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
+    assert!(
+        outcome.failed[0].1.contains(
+            "reverted while baking after step 1 of 1 (100%): alarm cutover-5xx is in ALARM"
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0]);
+}
+
+/// An alarm with INSUFFICIENT_DATA blocks the first step unless allowed, and so
+/// does a target group gaining weight with no healthy target.
+#[tokio::test(start_paused = true)]
+async fn insufficient_data_or_no_healthy_target_blocks_the_first_step() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [50, 100], alarms: [cutover-5xx]";
+    let eks = cut_over_ready(&cloud, &file, rollout).await;
+
+    cloud.set_alarm("cutover-5xx", AlarmState::InsufficientData);
+    let calls_before = cloud.log().len();
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
+    assert!(
+        outcome.failed[0]
+            .1
+            .contains("reverted before step 1 of 2 (50%): alarm cutover-5xx has INSUFFICIENT_DATA"),
+        "{outcome:?}"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0], "nothing moved");
+    assert!(
+        !cloud.log()[calls_before..]
+            .iter()
+            .any(|c| c.starts_with("update listener")),
+        "{:?}",
+        cloud.log()
+    );
+
+    let allowed = "steps: [50, 100], alarms: [cutover-5xx], allow_insufficient_data: true";
+    cloud.set_health(&eks, &[]);
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, allowed), &file, 10).await;
+    assert!(
+        outcome.failed[0].1.contains(
+            "reverted before step 1 of 2 (50%): target group target_group.eks has no healthy target (no target registered)"
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0]);
+
+    cloud.set_health(&eks, &[("10.0.1.5", TargetState::Initial)]);
+    let (outcome, _) = apply(&cloud, &cutover(0, 100, allowed), &file, 10).await;
+    assert!(
+        outcome.failed[0]
+            .1
+            .contains("has no healthy target (1 initial)"),
+        "{outcome:?}"
+    );
+
+    cloud.set_health(&eks, &[("10.0.1.5", TargetState::Healthy)]);
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, allowed), &file, 10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    assert_eq!(forward_of(&state), vec![0, 100]);
+}
+
+/// A rollout stopped after step 2 of 3 keeps its origin: the plan says so and
+/// shows the rest of the way, a revert goes back to the origin (not to the
+/// weights it stopped at), and the next apply goes on from step 3.
+#[tokio::test(start_paused = true)]
+async fn a_rollout_stopped_part_of_the_way_resumes_and_reverts_to_its_origin() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [25, 50, 100], pause_seconds: 60, alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    let text = cutover(0, 100, rollout);
+
+    // Interrupted in the pause after step 2.
+    let mut p = prepare(&cloud, &text, &file).await;
+    let (signal, interrupt) = tokio::sync::watch::channel(infra::apply::Signal::Go);
+    p.engine.interrupt = interrupt;
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        let _ = signal.send(infra::apply::Signal::Stop);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(signal);
+    });
+    let outcome = p.execute(10).await;
+    assert!(
+        outcome.failed[0]
+            .1
+            .contains("interrupted after step 2 of 3 (50%)"),
+        "{outcome:?}"
+    );
+    let state = read_state(&file);
+    assert_eq!(forward_of(&state), vec![50, 50]);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    assert_eq!(rec.outcome, RolloutOutcome::Interrupted { after: 2, of: 3 });
+
+    // The plan shows where it stopped and the rest of the way.
+    let p = prepare(&cloud, &text, &file).await;
+    let change = p.plan.change(&address("listener.http")).unwrap();
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("rollout interrupted at step 2 of 3 (50%); this apply goes on from there")
+    );
+    assert_eq!(change.rollout.as_ref().unwrap().shares, vec![100]);
+    let text_plan = infra::render::render(&p.plan, infra::render::Format::Text, false);
+    assert!(
+        text_plan.contains("rollout: 1 step (100%), 60 s apart"),
+        "{text_plan}"
+    );
+
+    // An alarm now reverts to the origin, 100/0.
+    cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
+    let (outcome, state) = apply(&cloud, &text, &file, 10).await;
+    assert!(
+        outcome.failed[0]
+            .1
+            .contains("reverted before step 3 of 3 (100%)"),
+        "{outcome:?}"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0], "back to the origin");
+}
+
+/// A killed rollout (its record still says in progress) goes on from the step
+/// after the last one recorded.
+#[tokio::test(start_paused = true)]
+async fn a_killed_rollout_goes_on_from_the_step_after_the_last_recorded() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [25, 50, 100], alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    let text = cutover(0, 100, rollout);
+    // Killed once step 2 was in force: stop the run at its third weight change.
+    let changes = Arc::new(Mutex::new(0));
+    {
+        let changes = changes.clone();
+        cloud.on_call(move |call, _| {
+            if call.op == "update" && call.address == "listener.http" {
+                let mut n = changes.lock().unwrap();
+                *n += 1;
+                if *n == 3 {
+                    return Then::Lose;
+                }
+            }
+            Then::Proceed
+        });
+    }
+    let p = prepare(&cloud, &text, &file).await;
+    let run = p.execute(10);
+    let _ = tokio::time::timeout(Duration::from_secs(30), run).await;
+    let state = read_state(&file);
+    assert_eq!(forward_of(&state), vec![50, 50]);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    assert_eq!(rec.outcome, RolloutOutcome::InProgress);
+    assert!(
+        state.intents.contains_key(&address("listener.http")),
+        "the third call's intent"
+    );
+
+    cloud.on_call(|_, _| Then::Proceed);
+    let p = prepare(&cloud, &text, &file).await;
+    let change = p.plan.change(&address("listener.http")).unwrap();
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("rollout interrupted at step 2 of 3 (50%); this apply goes on from there")
+    );
+    let outcome = p.execute(10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    let state = read_state(&file);
+    assert_eq!(forward_of(&state), vec![0, 100]);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    assert_eq!(rec.outcome, RolloutOutcome::Complete);
+    assert_eq!(
+        rec.steps.iter().map(|s| s.percent).collect::<Vec<_>>(),
+        vec![25, 50, 100],
+        "one record across both runs"
     );
 }

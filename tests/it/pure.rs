@@ -320,7 +320,8 @@ fn cutover_plans_render_weights_as_a_split() {
         "{text}"
     );
     assert!(
-        text.contains("rollout: 3 steps (25%, 50%, 100%), 60 s apart, gated by alarm cutover-5xx"),
+        // The share of traffic on the group gaining weight after each step.
+        text.contains("rollout: 3 steps (2%, 5%, 10%), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm cutover-5xx"),
         "{text}"
     );
     snapshot!("cutover_weights", text);
