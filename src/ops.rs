@@ -188,6 +188,20 @@ pub async fn backend(
     })
 }
 
+/// Validates the stack and reads its state without taking the lock (a
+/// read-only look that may run beside an apply); `None` when there is none.
+pub async fn peek(
+    ctx: &Context,
+    file: &Path,
+    state_override: Option<&Path>,
+) -> Result<(Stack, Option<State>, String), Failure> {
+    let stack = load_stack(ctx, file)?;
+    let config = state_config(&stack, state_override)?;
+    let mut backend = backend(ctx, &stack, config).await?;
+    let state = backend.load(&stack.name).await?;
+    Ok((stack, state, backend.describe()))
+}
+
 /// Validates the stack (before touching anything), takes the lock, reads the state.
 pub async fn open(
     ctx: &Context,

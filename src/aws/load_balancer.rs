@@ -59,6 +59,7 @@ impl Provider for LoadBalancer {
             let attrs = json!({
                 "id": arn,
                 "arn": arn,
+                "arn_suffix": super::elbv2::arn_suffix(&arn),
                 "name": lb.load_balancer_name(),
                 "dns_name": lb.dns_name(),
                 "zone_id": lb.canonical_hosted_zone_id(),

@@ -7,6 +7,7 @@
 pub mod registry;
 
 pub mod clock;
+mod cloudwatch_alarm;
 mod ec2_tags;
 mod ecr_repository;
 mod eks_cluster;

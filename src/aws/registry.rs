@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{
-    Aws, ecr_repository, eks_cluster, eks_nodegroup, firehose_stream, iam_role, launch_template,
-    listener, listener_rule, load_balancer, monitor, s3_bucket, security_group, subnet,
-    target_group, vpc,
+    Aws, cloudwatch_alarm, ecr_repository, eks_cluster, eks_nodegroup, firehose_stream, iam_role,
+    launch_template, listener, listener_rule, load_balancer, monitor, s3_bucket, security_group,
+    subnet, target_group, vpc,
 };
 use crate::provider::Registry;
 
@@ -39,6 +39,10 @@ pub fn registry(aws: Aws) -> Registry {
         .with(
             "firehose_stream",
             Arc::new(firehose_stream::FirehoseStream(a())),
+        )
+        .with(
+            "cloudwatch_alarm",
+            Arc::new(cloudwatch_alarm::CloudwatchAlarm(a())),
         )
 }
 

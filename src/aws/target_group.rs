@@ -72,6 +72,7 @@ impl Provider for TargetGroup {
             let attrs = json!({
                 "id": arn,
                 "arn": arn,
+                "arn_suffix": super::elbv2::arn_suffix(&arn),
                 "name": g.target_group_name(),
                 "vpc_id": g.vpc_id(),
                 "protocol": g.protocol().map(|p| p.as_str()),

@@ -3,6 +3,7 @@
 mod apply;
 mod graph;
 mod plan;
+mod rollout;
 mod state;
 mod validate;
 mod view;
@@ -90,6 +91,10 @@ enum Command {
     /// Read or edit the state by hand.
     #[command(subcommand)]
     State(StateCommand),
+    /// What the rollouts of the stack's listeners and rules did, as state
+    /// recorded them.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
     /// Read an existing resource into state under an address of the stack file.
     Import {
         /// TYPE.NAME, as in the stack file.
@@ -138,6 +143,18 @@ enum StateCommand {
     Mv {
         from: String,
         to: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RolloutCommand {
+    /// The recorded rollout of each listener and rule: its steps, their times and
+    /// traffic shares, and how it ended. Reads the state only (no lock, no other
+    /// AWS call), so it may run beside an apply.
+    Status {
         file: PathBuf,
         #[command(flatten)]
         state: StateArgs,
@@ -289,6 +306,9 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
             file,
             state: s,
         }) => runtime()?.block_on(state::mv(ctx, &from, &to, &file, s.state.as_deref())),
+        Command::Rollout(RolloutCommand::Status { file, state: s }) => {
+            runtime()?.block_on(rollout::status(ctx, &file, s.state.as_deref()))
+        }
         Command::Import {
             address,
             id,

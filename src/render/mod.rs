@@ -2,7 +2,10 @@
 
 pub mod json;
 pub mod markdown;
+mod rollouts;
 pub mod text;
+
+pub use rollouts::render as rollouts;
 
 /// The output formats of `plan` and `show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

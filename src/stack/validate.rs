@@ -746,6 +746,17 @@ impl Validator {
                     None
                 }
             },
+            (Kind::Number, Node::Scalar(s)) => match s.as_str().parse::<f64>() {
+                Ok(n) if n.is_finite() => serde_json::Number::from_f64(n).map(Value::Number),
+                _ => {
+                    self.d.error(
+                        loc,
+                        format!("expected a number, found `{}`", s.as_str()),
+                        None,
+                    );
+                    None
+                }
+            },
             (Kind::Cidr, Node::Scalar(s)) => {
                 let text = s.as_str();
                 match text.parse::<ipnet::Ipv4Net>() {
@@ -956,6 +967,7 @@ fn describe(kind: &Kind) -> String {
         Kind::String => "a string".into(),
         Kind::Bool => "true or false".into(),
         Kind::Int { min, max } => format!("a whole number in {min}..{max}"),
+        Kind::Number => "a number".into(),
         Kind::Cidr => "a CIDR block such as 10.0.0.0/16".into(),
         Kind::Enum(o) => format!("one of: {}", o.join(", ")),
         Kind::Ports => "a port or port range such as \"443\" or \"30000-32767\"".into(),

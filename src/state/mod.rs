@@ -56,7 +56,7 @@ pub struct Intent {
     pub attributes: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceState {
     #[serde(rename = "type")]

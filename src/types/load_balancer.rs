@@ -15,6 +15,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("idle_timeout_seconds", Kind::Int { min: 1, max: 4000 })
             .default(Default::Int(60)),
     ],
-    exports: &["id", "arn", "dns_name", "zone_id", "name"],
+    exports: &["id", "arn", "arn_suffix", "dns_name", "zone_id", "name"],
     ..TypeSchema::BASE
 };

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod reference;
 pub mod schema;
 
+pub mod cloudwatch_alarm;
 pub mod ecr_repository;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
@@ -49,6 +50,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,
     &firehose_stream::SCHEMA,
+    &cloudwatch_alarm::SCHEMA,
 ];
 
 /// The schema of a type, by its name in the stack file.

@@ -11,6 +11,8 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// A number, fractions allowed (an alarm's threshold).
+    Number,
     /// An IPv4 CIDR block such as `10.0.0.0/16`.
     Cidr,
     /// One of a fixed set of strings.

@@ -72,7 +72,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // Left out, targets are not managed (a controller in the cluster may own them).
         Attr::new("targets", Kind::Set(&TARGET)),
     ],
-    exports: &["id", "arn", "name"],
+    exports: &["id", "arn", "arn_suffix", "name"],
     canonical: Some(canonical),
     create_before_destroy: true,
     ..TypeSchema::BASE

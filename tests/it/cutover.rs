@@ -347,6 +347,17 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
         3,
         "two steps and the revert: {rec}"
     );
+    // `rollout status` reads it back from state alone.
+    let status = w.run(&["rollout", "status", "stack.yaml"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains(
+            "listener.http: rollout reverted in the pause after step 2 of 3 (50%): alarm cutover-5xx is in ALARM"
+        ) && status.stdout.contains("step 2: 50% — target_group.ec2 50 (50%), target_group.eks 50 (50%)")
+            && status.stdout.contains("revert: 0% — target_group.ec2 100 (100%), target_group.eks 0 (0%)"),
+        "{}",
+        status.stdout
+    );
     let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(plan.code, 2);
     assert!(
@@ -493,9 +504,17 @@ fn a_target_group_in_use_is_replaced_in_one_apply() {
         "{}",
         plan.stdout
     );
+    // The listener moves to the new group, and the alarm watches it (its
+    // `TargetGroup` dimension is the group's `arn_suffix`).
+    assert!(
+        plan.stdout
+            .contains("# cloudwatch_alarm.eks_5xx will be updated in place"),
+        "{}",
+        plan.stdout
+    );
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 1 to add, 1 to change, 1 to destroy."
+        "Plan: 1 to add, 2 to change, 1 to destroy."
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -930,5 +949,86 @@ fn a_killed_rollout_resumes_and_a_revert_goes_back_to_the_origin() {
         forward(&moto),
         split(&[("target_group.ec2", 100), ("target_group.eks", 0)]),
         "back to the origin, not to 50/50"
+    );
+}
+
+/// `cloudwatch_alarm`: the stack's alarm watches the EKS target group behind
+/// the load balancer by their `arn_suffix`es, reads back with no changes,
+/// changes in place, and gates the rollout that names it. An alarm of that
+/// name made outside the stack is never taken over (PutMetricAlarm would
+/// replace it without a word).
+#[test]
+fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let cw = moto.cloudwatch();
+    let text = stack_file("cutover").replace("pause_seconds: 60", "pause_seconds: 1");
+    let w = Workdir::new(&moto.url, &text);
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let alarm = |name: &str| {
+        rt.block_on(cw.describe_alarms().alarm_names(name).send())
+            .unwrap()
+            .metric_alarms()
+            .first()
+            .cloned()
+    };
+    let a = alarm("cutover-eks-5xx").expect("the alarm is made");
+    let dims: BTreeMap<String, String> = a
+        .dimensions()
+        .iter()
+        .map(|d| {
+            (
+                d.name().unwrap().to_string(),
+                d.value().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(dims["LoadBalancer"].starts_with("app/"), "{dims:?}");
+    assert!(dims["TargetGroup"].starts_with("targetgroup/"), "{dims:?}");
+    assert_eq!(a.threshold(), Some(10.0));
+    assert_eq!(a.treat_missing_data(), Some("notBreaching"));
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    // In place: PutMetricAlarm with the new threshold.
+    let edited = text.replace("threshold: 10", "threshold: 2.5");
+    w.write_stack(&edited);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("~ threshold: 10.0 -> 2.5"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    assert_eq!(alarm("cutover-eks-5xx").unwrap().threshold(), Some(2.5));
+
+    // The rollout gated by it moves traffic while it is OK.
+    register(&moto, "target_group.eks");
+    let shifted = edited
+        .replace("weight: 100 }", "weight: 0 }")
+        .replacen("weight: 0 }", "weight: 100 }", 2)
+        .replacen("weight: 100 }", "weight: 0 }", 1);
+    w.write_stack(&shifted);
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("rollout step 3/3 (100%)"), "{}", r.stderr);
+
+    // Another stack's alarm of the same name is left alone.
+    let other = Workdir::new(&moto.url, &text.replace("stack: cutover", "stack: other"));
+    let refused = other.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("cloudwatch_alarm.eks_5xx")
+            && refused.stderr.contains("cutover-eks-5xx"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        alarm("cutover-eks-5xx").unwrap().threshold(),
+        Some(2.5),
+        "not replaced"
     );
 }

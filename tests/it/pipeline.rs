@@ -85,10 +85,17 @@ fn census(moto: &Moto) -> Vec<(&'static str, usize)> {
                 .launch_templates()
                 .len(),
         ),
+        (
+            "alarms",
+            rt.block_on(moto.cloudwatch().describe_alarms().send())
+                .unwrap()
+                .metric_alarms()
+                .len(),
+        ),
     ]
 }
 
-const FULL: [(&str, usize); 10] = [
+const FULL: [(&str, usize); 11] = [
     ("vpcs", 1),
     ("subnets", 2),
     ("security groups", 3),
@@ -99,17 +106,17 @@ const FULL: [(&str, usize); 10] = [
     ("repositories", 1),
     ("streams", 1),
     ("launch templates", 1),
+    ("alarms", 1),
 ];
 
 #[test]
 fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let moto = Moto::start();
-    moto.put_alarm("platform-5xx");
     let w = Workdir::new(&moto.url, &stack_file("platform"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 20 to add, 0 to change, 0 to destroy."
+        "Plan: 21 to add, 0 to change, 0 to destroy."
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -273,7 +280,6 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
 #[test]
 fn the_platform_applies_with_a_third_of_all_calls_throttled() {
     let moto = Moto::start();
-    moto.put_alarm("platform-5xx");
     let proxy = Proxy::start(&moto.url);
     proxy.rules(json!([
         {"op": "*", "action": "error", "status": 400, "code": "ThrottlingException",

@@ -449,6 +449,13 @@ pub fn inventory(
     {
         put("firehose_stream", Some(s));
     }
+    for a in rt
+        .block_on(moto.cloudwatch().describe_alarms().send())
+        .unwrap()
+        .metric_alarms()
+    {
+        put("cloudwatch_alarm", a.alarm_name());
+    }
     inv.retain(|_, ids| !ids.is_empty());
     inv
 }

@@ -1,0 +1,86 @@
+//! `cloudwatch_alarm`: a CloudWatch metric alarm, such as the one a rollout's
+//! gate watches (the 5xx count of a target group behind the load balancer).
+//! Dimensions take references (`${target_group.eks.arn_suffix}`), so the graph
+//! orders the alarm after what it watches, and a rollout that names
+//! `${cloudwatch_alarm.x.name}` after the alarm.
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+
+pub const STATISTICS: &[&str] = &["Sum", "Average", "Minimum", "Maximum", "SampleCount"];
+pub const COMPARISONS: &[&str] = &[
+    "GreaterThanThreshold",
+    "GreaterThanOrEqualToThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+];
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "cloudwatch_alarm",
+    attrs: &[
+        Attr::new("name", Kind::String).force_new(),
+        Attr::new("description", Kind::String),
+        Attr::new("namespace", Kind::String).required(),
+        Attr::new("metric", Kind::String).required(),
+        Attr::new("dimensions", Kind::Map(&Kind::String)).default(Default::Json("{}")),
+        // One of `statistic` (Sum, Average, ...) and `extended_statistic` (p99).
+        Attr::new("statistic", Kind::Enum(STATISTICS)),
+        Attr::new("extended_statistic", Kind::String),
+        Attr::new(
+            "period",
+            Kind::Int {
+                min: 10,
+                max: 86_400,
+            },
+        )
+        .default(Default::Int(60)),
+        Attr::new("evaluation_periods", Kind::Int { min: 1, max: 1_440 }).default(Default::Int(1)),
+        Attr::new("datapoints_to_alarm", Kind::Int { min: 1, max: 1_440 }),
+        Attr::new("threshold", Kind::Number).required(),
+        Attr::new("comparison", Kind::Enum(COMPARISONS)).required(),
+        // Missing data counts as good by default: a new alarm, or one on a
+        // target group with no traffic yet, reaches OK instead of sitting in
+        // INSUFFICIENT_DATA (which a rollout's gate refuses by default).
+        Attr::new(
+            "treat_missing_data",
+            Kind::Enum(&["breaching", "notBreaching", "ignore", "missing"]),
+        )
+        .default(Default::Str("notBreaching")),
+        Attr::new("alarm_actions", Kind::List(&Kind::String)).default(Default::EmptyList),
+        Attr::new("ok_actions", Kind::List(&Kind::String)).default(Default::EmptyList),
+    ],
+    exports: &["id", "name", "arn"],
+    name_attr: Some(("name", NameDefault::StackAndName)),
+    check: Some(check),
+    ..TypeSchema::BASE
+};
+
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let both = attrs.contains_key("statistic") && attrs.contains_key("extended_statistic");
+    let neither = !attrs.contains_key("statistic") && !attrs.contains_key("extended_statistic");
+    if both || neither {
+        out.push(Finding {
+            pointer: if both { "/extended_statistic" } else { "" }.into(),
+            message: "an alarm needs exactly one of `statistic` and `extended_statistic`".into(),
+            hint: Some("for example statistic: Sum, or extended_statistic: p99".into()),
+        });
+    }
+    let periods = attrs
+        .get("evaluation_periods")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    if let Some(d) = attrs.get("datapoints_to_alarm").and_then(Value::as_i64)
+        && d > periods
+    {
+        out.push(Finding {
+            pointer: "/datapoints_to_alarm".into(),
+            message: format!(
+                "`datapoints_to_alarm` ({d}) cannot exceed `evaluation_periods` ({periods})"
+            ),
+            hint: None,
+        });
+    }
+    out
+}
