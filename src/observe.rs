@@ -72,6 +72,11 @@ pub enum Event<'a> {
         address: &'a Address,
         outcome: &'a RolloutOutcome,
     },
+    /// A canary analysis judged the pause that just ended, with its numbers.
+    RolloutVerdict {
+        address: &'a Address,
+        verdict: &'a str,
+    },
     /// Recovery is looking for what an interrupted create made.
     Looking {
         address: &'a Address,

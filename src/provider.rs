@@ -105,6 +105,17 @@ pub trait Monitor: Send + Sync {
     async fn alarms(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>>;
     /// The health of every target registered in a target group, by target id.
     async fn target_health(&self, target_group: &str) -> Result<Vec<(String, TargetState)>>;
+    /// What a target group served behind a load balancer (both by their
+    /// `arn_suffix`) from `since` to `until`: requests, target 5xx answers, and
+    /// `TargetResponseTime` by `latency_statistic` (`p99`, `Average`).
+    async fn traffic(
+        &self,
+        load_balancer: &str,
+        target_group: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        latency_statistic: &str,
+    ) -> Result<crate::plan::rollout::Traffic>;
 }
 
 /// The providers by resource type name, and the monitor: built in one place

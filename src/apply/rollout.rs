@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::run::{Ctx, read_back};
 use crate::observe::Event;
-use crate::plan::rollout::{self, Settings, Weights};
+use crate::plan::rollout::{self, Settings, Traffic, Verdict, Weights};
 use crate::provider::{AlarmState, TargetState};
 use crate::state::{RolloutOutcome, RolloutRecord, RolloutStep, now};
 use crate::types::{Address, Attrs, Operation};
@@ -60,6 +60,8 @@ struct Run<'a, 'c> {
     rec: RolloutRecord,
     /// The listener as last read back.
     current: Attrs,
+    /// The load balancer's `arn_suffix`, CloudWatch's `LoadBalancer`.
+    load_balancer: String,
 }
 
 /// Runs the rollout. Returns a detail for the progress line.
@@ -124,6 +126,12 @@ pub async fn run(
         names: names(ctx).await,
         rec,
         current: before.clone(),
+        load_balancer: after
+            .get("load_balancer_arn")
+            .and_then(Value::as_str)
+            .map(crate::types::load_balancer::arn_suffix)
+            .or_else(|| crate::types::load_balancer::suffix_of_owner(id))
+            .unwrap_or_else(|| id.to_string()),
     };
     ctx.journal.rollout(address, &r.rec).await?;
     let n = schedule.len();
@@ -143,13 +151,18 @@ pub async fn run(
         return r.revert(&at, &why).await;
     }
     for (i, step) in schedule.iter().enumerate().skip(first) {
+        let began = chrono::Utc::now();
         r.step(i, n, step).await?;
         let last = i + 1 == n;
         let watch = match last {
             false => r.settings.pause_seconds,
             true => r.settings.bake_seconds,
         };
-        match r.watch(Duration::from_secs(watch)).await {
+        let mut ended = r.watch(Duration::from_secs(watch)).await;
+        if let Watch::Clear = ended {
+            ended = r.analyze(began).await?;
+        }
+        match ended {
             Watch::Clear => {}
             Watch::Tripped(why) => {
                 let at = match last {
@@ -223,6 +236,7 @@ impl Run<'_, '_> {
             at: now(),
             percent: share,
             weights: in_force.clone(),
+            verdict: None,
         });
         self.ctx.journal.rollout(self.address, &self.rec).await?;
         self.ctx.observer.event(&Event::RolloutStep {
@@ -265,6 +279,97 @@ impl Run<'_, '_> {
         }
     }
 
+    /// Judges the canary over the window since its step began, when the
+    /// rollout asks for analysis: too few requests, and it waits (watching)
+    /// up to `wait_seconds`, then fails unless told to pass. The verdict, with
+    /// its numbers, is printed and recorded on the step.
+    async fn analyze(&mut self, since: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Watch> {
+        let Some(a) = self.settings.analysis.clone() else {
+            return Ok(Watch::Clear);
+        };
+        let wait = Duration::from_secs(a.wait_seconds);
+        let started = tokio::time::Instant::now();
+        loop {
+            let verdict = match self.judge(&a, since).await {
+                Ok(v) => v,
+                Err(why) => return Ok(Watch::Tripped(why)),
+            };
+            let (text, ended) = match verdict {
+                Verdict::Pass(text) => (text, Some(Watch::Clear)),
+                Verdict::Fail(text) => (text.clone(), Some(Watch::Tripped(text))),
+                Verdict::TooFew(text) if started.elapsed() >= wait => {
+                    let ended = match a.pass_with_too_few_requests {
+                        true => Watch::Clear,
+                        false => Watch::Tripped(format!("canary analysis could not judge: {text}")),
+                    };
+                    (text, Some(ended))
+                }
+                Verdict::TooFew(text) => (text, None),
+            };
+            if let Some(ended) = ended {
+                self.note(&text).await?;
+                return Ok(ended);
+            }
+            let left = wait.saturating_sub(started.elapsed());
+            let poll = Duration::from_secs(self.settings.poll_seconds);
+            match self
+                .watch(poll.min(left).max(Duration::from_millis(1)))
+                .await
+            {
+                Watch::Clear => {}
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The canary (the groups gaining weight) against the baseline (the other
+    /// groups holding weight now), over `since` to now.
+    async fn judge(
+        &self,
+        a: &rollout::Analysis,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Verdict, String> {
+        let monitor = self.ctx.registry.monitor();
+        let now = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let in_force = rollout::weights(self.current.get("forward"));
+        let mut canary = Traffic::default();
+        let mut baseline: Option<Traffic> = None;
+        for (arn, weight) in &in_force {
+            let gaining = self.gaining.contains(arn);
+            if !gaining && *weight <= 0 {
+                continue;
+            }
+            let t = monitor
+                .traffic(
+                    &self.load_balancer,
+                    &crate::types::load_balancer::arn_suffix(arn),
+                    since,
+                    now,
+                    &a.latency_statistic,
+                )
+                .await
+                .map_err(|e| format!("the canary's metrics cannot be read: {e:#}"))?;
+            match gaining {
+                true => canary = canary + t,
+                false => baseline = Some(baseline.unwrap_or_default() + t),
+            }
+        }
+        Ok(a.judge(canary, baseline.filter(|b| b.requests > 0.0)))
+    }
+
+    /// A verdict: printed, and recorded on the step it judged.
+    async fn note(&mut self, verdict: &str) -> anyhow::Result<()> {
+        if let Some(step) = self.rec.steps.last_mut() {
+            step.verdict = Some(verdict.to_string());
+        }
+        self.ctx.journal.rollout(self.address, &self.rec).await?;
+        self.ctx.observer.event(&Event::RolloutVerdict {
+            address: self.address,
+            verdict,
+        });
+        Ok(())
+    }
+
     /// Puts the origin's weights back, says why, and fails the step.
     async fn revert(&mut self, at: &str, why: &str) -> anyhow::Result<String> {
         let (ctx, address) = (self.ctx, self.address);
@@ -279,6 +384,7 @@ impl Run<'_, '_> {
             at: now(),
             percent: rollout::share_of(&in_force, &self.gaining),
             weights: in_force.clone(),
+            verdict: None,
         });
         ctx.journal.rollout(address, &self.rec).await?;
         ctx.observer.event(&Event::RolloutEnded {

@@ -53,19 +53,7 @@ where
 }
 
 /// ELBv2 tags as pairs for a create call.
-/// The part of a load balancer's or target group's ARN that CloudWatch names
-/// it by (its `LoadBalancer` and `TargetGroup` dimensions): `app/NAME/ID` and
-/// `targetgroup/NAME/ID`.
-pub fn arn_suffix(arn: &str) -> String {
-    match (
-        arn.split_once(":loadbalancer/"),
-        arn.split_once(":targetgroup/"),
-    ) {
-        (Some((_, rest)), _) => rest.to_string(),
-        (_, Some((_, rest))) => format!("targetgroup/{rest}"),
-        _ => arn.to_string(),
-    }
-}
+pub use crate::types::load_balancer::arn_suffix;
 
 pub fn tag_list(attrs: &Attrs) -> Vec<Tag> {
     attrs

@@ -8,6 +8,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
 
 use super::{Aws, Result, api};
+use crate::plan::rollout::Traffic;
 use crate::provider::{AlarmState, Monitor, TargetState};
 
 pub struct CloudWatch(pub Arc<Aws>);
@@ -59,5 +60,74 @@ impl Monitor for CloudWatch {
                 Some((d.target()?.id()?.to_string(), state))
             })
             .collect())
+    }
+
+    /// One GetMetricData call: `RequestCount` and `HTTPCode_Target_5XX_Count`
+    /// summed over the window, `TargetResponseTime` by the statistic asked
+    /// (the worst minute of the window), by the `LoadBalancer` and
+    /// `TargetGroup` dimensions of the namespace `AWS/ApplicationELB`.
+    async fn traffic(
+        &self,
+        load_balancer: &str,
+        target_group: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        latency_statistic: &str,
+    ) -> Result<Traffic> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+        let query = |id: &str, metric: &str, stat: &str| {
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("AWS/ApplicationELB")
+                                .metric_name(metric)
+                                .dimensions(
+                                    Dimension::builder()
+                                        .name("LoadBalancer")
+                                        .value(load_balancer)
+                                        .build(),
+                                )
+                                .dimensions(
+                                    Dimension::builder()
+                                        .name("TargetGroup")
+                                        .value(target_group)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .period(60)
+                        .stat(stat)
+                        .build(),
+                )
+                .build()
+        };
+        let out = self
+            .0
+            .cloudwatch
+            .get_metric_data()
+            .metric_data_queries(query("requests", "RequestCount", "Sum"))
+            .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum"))
+            .metric_data_queries(query("latency", "TargetResponseTime", latency_statistic))
+            .start_time(DateTime::from_secs(since.timestamp()))
+            .end_time(DateTime::from_secs(until.timestamp()))
+            .send()
+            .await
+            .map_err(api("GetMetricData"))?;
+        let values = |id: &str| -> Vec<f64> {
+            out.metric_data_results()
+                .iter()
+                .filter(|r| r.id() == Some(id))
+                .flat_map(|r| r.values().iter().copied())
+                .collect()
+        };
+        Ok(Traffic {
+            requests: values("requests").iter().sum(),
+            errors: values("errors").iter().sum(),
+            latency: values("latency").into_iter().reduce(f64::max),
+        })
     }
 }

@@ -61,6 +61,9 @@ impl Observer for Terminal {
             Event::RolloutEnded { address, outcome } => {
                 eprintln!("[{}] {address}: rollout {outcome}", clock())
             }
+            Event::RolloutVerdict { address, verdict } => {
+                eprintln!("[{}] {address}: {verdict}", clock())
+            }
             Event::Looking { address } => {
                 eprintln!("{address}: looking for what an interrupted apply was creating...")
             }

@@ -179,6 +179,155 @@ pub struct Settings {
     pub allow_insufficient_data: bool,
     /// A target group gaining weight must have a healthy target.
     pub require_healthy_targets: bool,
+    /// Canary analysis after every pause and the bake, when asked for.
+    pub analysis: Option<Analysis>,
+}
+
+/// How a canary is judged: the target groups gaining weight against those
+/// losing it, over the pause that just ended, from the load balancer's
+/// CloudWatch metrics (`RequestCount`, `HTTPCode_Target_5XX_Count`,
+/// `TargetResponseTime`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// How many percentage points the canary's 5xx share may exceed the
+    /// baseline's.
+    pub max_5xx_increase: f64,
+    /// The 5xx share (percent) the canary may never exceed.
+    pub max_5xx_share: f64,
+    /// The statistic of `TargetResponseTime` compared (`p99`, `Average`).
+    pub latency_statistic: String,
+    /// How many seconds the canary's latency may exceed the baseline's.
+    pub max_latency_increase: Option<f64>,
+    /// The latency (seconds) the canary may never exceed.
+    pub max_latency: Option<f64>,
+    /// Requests the canary must have served before it is judged.
+    pub min_requests: f64,
+    /// How long to wait for them after the pause; then the step fails.
+    pub wait_seconds: u64,
+    /// Pass a canary that served too few requests (by default it fails).
+    pub pass_with_too_few_requests: bool,
+}
+
+/// What some target groups served over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Traffic {
+    pub requests: f64,
+    /// Answers of 5xx from the targets.
+    pub errors: f64,
+    /// Seconds, by the statistic asked for; `None` without data.
+    pub latency: Option<f64>,
+}
+
+/// Several groups as one: counts add up, the worst latency stands.
+impl std::ops::Add for Traffic {
+    type Output = Traffic;
+
+    fn add(self, other: Traffic) -> Traffic {
+        Traffic {
+            requests: self.requests + other.requests,
+            errors: self.errors + other.errors,
+            latency: match (self.latency, other.latency) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+impl Traffic {
+    /// The 5xx share, in percent.
+    pub fn error_share(&self) -> f64 {
+        if self.requests <= 0.0 {
+            return 0.0;
+        }
+        self.errors * 100.0 / self.requests
+    }
+
+    /// `5xx 10.0% of 1000 requests, p99 0.120 s`.
+    pub fn describe(&self, statistic: &str) -> String {
+        let latency = self.latency.map_or_else(
+            || "no latency data".to_string(),
+            |l| format!("{statistic} {l:.3} s"),
+        );
+        format!(
+            "5xx {:.1}% of {} requests, {latency}",
+            self.error_share(),
+            self.requests.round() as i64
+        )
+    }
+}
+
+/// A canary's judgement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass(String),
+    Fail(String),
+    /// Too few requests to judge yet.
+    TooFew(String),
+}
+
+impl Analysis {
+    /// The canary against the baseline (`None`: no group holds the rest of the
+    /// traffic, so only the ceilings apply). Every verdict carries the numbers.
+    pub fn judge(&self, canary: Traffic, baseline: Option<Traffic>) -> Verdict {
+        let stat = &self.latency_statistic;
+        let numbers = match baseline {
+            Some(b) => format!(
+                "canary {}; baseline {}",
+                canary.describe(stat),
+                b.describe(stat)
+            ),
+            None => format!("canary {}; no baseline traffic", canary.describe(stat)),
+        };
+        if canary.requests < self.min_requests {
+            return Verdict::TooFew(format!(
+                "too few requests to judge ({} of {}): {numbers}",
+                canary.requests.round() as i64,
+                self.min_requests.round() as i64
+            ));
+        }
+        let share = canary.error_share();
+        let mut why = Vec::new();
+        if share > self.max_5xx_share {
+            why.push(format!(
+                "its 5xx share {share:.1}% is over the ceiling of {}%",
+                self.max_5xx_share
+            ));
+        }
+        if let Some(b) = baseline.filter(|b| b.requests > 0.0) {
+            let over = share - b.error_share();
+            if over > self.max_5xx_increase {
+                why.push(format!(
+                    "its 5xx share {share:.1}% is {over:.1} points above the baseline's {:.1}% (at most {} allowed)",
+                    b.error_share(),
+                    self.max_5xx_increase
+                ));
+            }
+            if let (Some(limit), Some(c), Some(bl)) =
+                (self.max_latency_increase, canary.latency, b.latency)
+                && c - bl > limit
+            {
+                why.push(format!(
+                    "its {stat} latency {c:.3} s is {:.3} s above the baseline's {bl:.3} s (at most {limit} s allowed)",
+                    c - bl
+                ));
+            }
+        }
+        if let (Some(limit), Some(c)) = (self.max_latency, canary.latency)
+            && c > limit
+        {
+            why.push(format!(
+                "its {stat} latency {c:.3} s is over the ceiling of {limit} s"
+            ));
+        }
+        match why.is_empty() {
+            true => Verdict::Pass(format!("canary analysis passed: {numbers}")),
+            false => Verdict::Fail(format!(
+                "canary analysis failed: {} ({numbers})",
+                why.join("; ")
+            )),
+        }
+    }
 }
 
 /// The default of `poll_seconds`.
@@ -202,6 +351,21 @@ impl Settings {
             alarms: r.opt_strings("alarms").unwrap_or_default(),
             allow_insufficient_data: r.opt_bool("allow_insufficient_data").unwrap_or(false),
             require_healthy_targets: r.opt_bool("require_healthy_targets").unwrap_or(true),
+            analysis: r.field("analysis").map(|a| {
+                let num = |k: &str| a.field(k).and_then(Value::as_f64);
+                Analysis {
+                    max_5xx_increase: num("max_5xx_increase").unwrap_or(1.0),
+                    max_5xx_share: num("max_5xx_share").unwrap_or(5.0),
+                    latency_statistic: a.opt_str("latency_statistic").unwrap_or("p99").to_string(),
+                    max_latency_increase: num("max_latency_increase"),
+                    max_latency: num("max_latency"),
+                    min_requests: num("min_requests").unwrap_or(100.0),
+                    wait_seconds: a.opt_int("wait_seconds").map_or(300, |v| v.max(0) as u64),
+                    pass_with_too_few_requests: a
+                        .opt_bool("pass_with_too_few_requests")
+                        .unwrap_or(false),
+                }
+            }),
         }
     }
 }
@@ -233,6 +397,19 @@ pub fn describe(rollout: &Value, shares: Option<&[i64]>) -> String {
     }
     if !s.require_healthy_targets {
         out.push_str(" (healthy targets not required)");
+    }
+    if let Some(a) = &s.analysis {
+        out.push_str(&format!(
+            ", canary analysis after each pause (5xx at most {} points over the baseline and under {}%",
+            a.max_5xx_increase, a.max_5xx_share
+        ));
+        if let Some(l) = a.max_latency_increase {
+            out.push_str(&format!(", {} at most {l} s over", a.latency_statistic));
+        }
+        if let Some(l) = a.max_latency {
+            out.push_str(&format!(", {} under {l} s", a.latency_statistic));
+        }
+        out.push_str(&format!(", at least {} requests)", a.min_requests));
     }
     out
 }
@@ -336,6 +513,53 @@ mod tests {
         assert_eq!(resume_at(&s, &s[1].weights, &gaining), 2);
         assert_eq!(resume_at(&s, &w(&[("ec2", 1), ("eks", 1)]), &gaining), 2);
         assert_eq!(resume_at(&s, &to, &gaining), 3);
+    }
+
+    #[test]
+    fn a_canary_is_judged_against_its_baseline_and_never_passed_blind() {
+        let a = Settings::read(&serde_json::json!({
+            "steps": [100],
+            "analysis": {"max_latency_increase": 0.1, "latency_statistic": "Average"}
+        }))
+        .analysis
+        .unwrap();
+        let t = |requests: f64, errors: f64, latency: f64| Traffic {
+            requests,
+            errors,
+            latency: Some(latency),
+        };
+        let baseline = Some(t(1000.0, 1.0, 0.1));
+        match a.judge(t(1000.0, 100.0, 0.1), baseline) {
+            Verdict::Fail(why) => assert_eq!(
+                why,
+                "canary analysis failed: its 5xx share 10.0% is over the ceiling of 5%; its 5xx share 10.0% is 9.9 points above the baseline's 0.1% (at most 1 allowed) (canary 5xx 10.0% of 1000 requests, Average 0.100 s; baseline 5xx 0.1% of 1000 requests, Average 0.100 s)"
+            ),
+            v => panic!("{v:?}"),
+        }
+        assert!(matches!(
+            a.judge(t(1000.0, 2.0, 0.12), baseline),
+            Verdict::Pass(_)
+        ));
+        match a.judge(t(1000.0, 2.0, 0.35), baseline) {
+            Verdict::Fail(why) => assert!(
+                why.contains("Average latency 0.350 s is 0.250 s above"),
+                "{why}"
+            ),
+            v => panic!("{v:?}"),
+        }
+        assert!(matches!(
+            a.judge(t(20.0, 0.0, 0.1), baseline),
+            Verdict::TooFew(_)
+        ));
+        // No baseline traffic (the last step): the ceilings alone.
+        assert!(matches!(
+            a.judge(t(500.0, 3.0, 0.1), None),
+            Verdict::Pass(_)
+        ));
+        assert!(matches!(
+            a.judge(t(500.0, 50.0, 0.1), None),
+            Verdict::Fail(_)
+        ));
     }
 
     #[test]

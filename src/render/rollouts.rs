@@ -51,6 +51,9 @@ pub fn render(state: &State) -> String {
                 step.percent,
                 split(&step.weights)
             );
+            if let Some(v) = &step.verdict {
+                let _ = writeln!(out, "      {v}");
+            }
         }
     }
     if out.is_empty() {
@@ -85,6 +88,7 @@ mod tests {
             at: at.into(),
             percent,
             weights,
+            verdict: None,
         };
         let listener = ResourceState {
             ty: "listener".into(),

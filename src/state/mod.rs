@@ -228,6 +228,9 @@ pub struct RolloutStep {
     pub at: String,
     pub percent: i64,
     pub weights: BTreeMap<String, i64>,
+    /// The canary analysis of the pause after this step, with its numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
 impl State {

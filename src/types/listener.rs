@@ -64,6 +64,26 @@ pub const ROLLOUT: Kind = Kind::Object(&[
     Attr::new("alarms", Kind::List(&Kind::String)).default(Default::EmptyList),
     Attr::new("allow_insufficient_data", Kind::Bool).default(Default::Bool(false)),
     Attr::new("require_healthy_targets", Kind::Bool).default(Default::Bool(true)),
+    Attr::new("analysis", ANALYSIS),
+]);
+
+/// Canary analysis: the groups gaining weight against those losing it, after
+/// every pause (see `plan::rollout::Analysis` for the defaults).
+pub const ANALYSIS: Kind = Kind::Object(&[
+    Attr::new("max_5xx_increase", Kind::Number),
+    Attr::new("max_5xx_share", Kind::Number),
+    Attr::new("latency_statistic", Kind::String),
+    Attr::new("max_latency_increase", Kind::Number),
+    Attr::new("max_latency", Kind::Number),
+    Attr::new("min_requests", Kind::Number),
+    Attr::new(
+        "wait_seconds",
+        Kind::Int {
+            min: 0,
+            max: 86_400,
+        },
+    ),
+    Attr::new("pass_with_too_few_requests", Kind::Bool),
 ]);
 
 pub static SCHEMA: TypeSchema = TypeSchema {

@@ -18,3 +18,60 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "arn", "arn_suffix", "dns_name", "zone_id", "name"],
     ..TypeSchema::BASE
 };
+
+/// The part of a load balancer's or target group's ARN that CloudWatch names
+/// it by (its `LoadBalancer` and `TargetGroup` dimensions): `app/NAME/ID` and
+/// `targetgroup/NAME/ID`.
+pub fn arn_suffix(arn: &str) -> String {
+    match (
+        arn.split_once(":loadbalancer/"),
+        arn.split_once(":targetgroup/"),
+    ) {
+        (Some((_, rest)), _) => rest.to_string(),
+        (_, Some((_, rest))) => format!("targetgroup/{rest}"),
+        _ => arn.to_string(),
+    }
+}
+
+/// The `arn_suffix` of the load balancer a listener or listener rule belongs
+/// to, read from the listener's or rule's own ARN (`…:listener/app/NAME/ID/…`).
+pub fn suffix_of_owner(arn: &str) -> Option<String> {
+    let rest = arn
+        .split_once(":listener/")
+        .or_else(|| arn.split_once(":listener-rule/"))?
+        .1;
+    let parts: Vec<&str> = rest.splitn(4, '/').collect();
+    (parts.len() >= 3).then(|| parts[..3].join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloudwatch_names_load_balancers_and_target_groups_by_arn_suffix() {
+        let arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012";
+        assert_eq!(
+            arn_suffix(&format!("{arn}:loadbalancer/app/web/50dc6c495c0c9188")),
+            "app/web/50dc6c495c0c9188"
+        );
+        assert_eq!(
+            arn_suffix(&format!("{arn}:targetgroup/eks/73e2d6bc24d8a067")),
+            "targetgroup/eks/73e2d6bc24d8a067"
+        );
+        assert_eq!(
+            suffix_of_owner(&format!(
+                "{arn}:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
+            ))
+            .as_deref(),
+            Some("app/web/50dc6c495c0c9188")
+        );
+        assert_eq!(
+            suffix_of_owner(&format!(
+                "{arn}:listener-rule/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+            ))
+            .as_deref(),
+            Some("app/web/50dc6c495c0c9188")
+        );
+    }
+}

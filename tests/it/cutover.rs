@@ -1032,3 +1032,107 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
         "not replaced"
     );
 }
+
+/// What a target group served, as the load balancer reports it to CloudWatch.
+fn put_traffic(moto: &Moto, group: &str, requests: f64, errors: f64, latency: f64) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let rt = runtime();
+    let lb = rt
+        .block_on(moto.elbv2().describe_load_balancers().send())
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .split_once(":loadbalancer/")
+        .unwrap()
+        .1
+        .to_string();
+    let tg = tg_names(moto)
+        .into_iter()
+        .find(|(_, handle)| handle == group)
+        .map(|(arn, _)| format!("targetgroup/{}", arn.split_once(":targetgroup/").unwrap().1))
+        .unwrap();
+    let now = aws_sdk_cloudwatch::primitives::DateTime::from(std::time::SystemTime::now());
+    let datum = |metric: &str, value: f64| {
+        MetricDatum::builder()
+            .metric_name(metric)
+            .dimensions(Dimension::builder().name("LoadBalancer").value(&lb).build())
+            .dimensions(Dimension::builder().name("TargetGroup").value(&tg).build())
+            .timestamp(now)
+            .value(value)
+            .build()
+    };
+    rt.block_on(
+        moto.cloudwatch()
+            .put_metric_data()
+            .namespace("AWS/ApplicationELB")
+            .metric_data(datum("RequestCount", requests))
+            .metric_data(datum("HTTPCode_Target_5XX_Count", errors))
+            .metric_data(datum("TargetResponseTime", latency))
+            .send(),
+    )
+    .unwrap();
+}
+
+/// Canary analysis against moto's CloudWatch metrics (PutMetricData): a canary
+/// with a 10% 5xx share against a 0.1% baseline reverts, naming both; a
+/// healthy one completes, each verdict printed with its numbers.
+#[test]
+fn a_bad_canary_reverts_naming_both_shares_and_a_healthy_one_completes() {
+    let moto = Moto::start();
+    let rollout = "    rollout: { steps: [50, 100], pause_seconds: 3, analysis: { latency_statistic: Average, wait_seconds: 20 } }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(0, 100, rollout, ""));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains(
+            "canary analysis after each pause (5xx at most 1 points over the baseline and under 5%"
+        ),
+        "{}",
+        plan.stdout
+    );
+
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 1/2 (50%)") {
+            put_traffic(&moto, "target_group.eks", 1000.0, 100.0, 0.1);
+            put_traffic(&moto, "target_group.ec2", 1000.0, 1.0, 0.1);
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        log.contains("reverted in the pause after step 1 of 2 (50%): canary analysis failed")
+            && log.contains("canary 5xx 10.0% of 1000 requests, Average 0.100 s")
+            && log.contains("baseline 5xx 0.1% of 1000 requests, Average 0.100 s"),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
+    );
+
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 1/2 (50%)") {
+            put_traffic(&moto, "target_group.eks", 1000.0, 1.0, 0.1);
+            put_traffic(&moto, "target_group.ec2", 1000.0, 1.0, 0.1);
+        }
+        if line.contains("rollout step 2/2 (100%)") {
+            put_traffic(&moto, "target_group.eks", 2000.0, 2.0, 0.1);
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    assert_eq!(log.matches("canary analysis passed").count(), 2, "{log}");
+    assert!(
+        log.contains("canary 5xx 0.1% of 2000 requests, Average 0.100 s; no baseline traffic"),
+        "{log}"
+    );
+    let status = w.run(&["rollout", "status", "stack.yaml"]);
+    assert!(
+        status.stdout.contains("canary analysis passed"),
+        "{}",
+        status.stdout
+    );
+}

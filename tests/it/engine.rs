@@ -1175,3 +1175,84 @@ async fn a_killed_rollout_goes_on_from_the_step_after_the_last_recorded() {
         "one record across both runs"
     );
 }
+
+/// Canary analysis: after each pause the groups gaining weight are judged
+/// against those losing it. A 10% 5xx share against 0.1% reverts, naming both;
+/// a healthy canary completes with its verdicts recorded; a canary with too
+/// few requests is waited for, then fails rather than passing blind.
+#[tokio::test(start_paused = true)]
+async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
+    use infra::plan::rollout::Traffic;
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [50, 100], pause_seconds: 60, alarms: [cutover-5xx], analysis: { latency_statistic: Average, wait_seconds: 120 }";
+    let eks = cut_over_ready(&cloud, &file, rollout).await;
+    let state = read_state(&file);
+    let ec2 = state.resources[&address("target_group.ec2")].attributes["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = |requests: f64, errors: f64| Traffic {
+        requests,
+        errors,
+        latency: Some(0.1),
+    };
+    cloud.set_traffic(&ec2, t(1000.0, 1.0));
+    cloud.set_traffic(&eks, t(1000.0, 100.0));
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
+    let why = &outcome.failed[0].1;
+    assert!(
+        why.contains("reverted in the pause after step 1 of 2 (50%): canary analysis failed")
+            && why.contains("canary 5xx 10.0% of 1000 requests")
+            && why.contains("baseline 5xx 0.1% of 1000 requests"),
+        "{why}"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0]);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    assert!(
+        rec.steps[0]
+            .verdict
+            .as_deref()
+            .unwrap()
+            .starts_with("canary analysis failed"),
+        "{rec:?}"
+    );
+
+    cloud.set_traffic(&eks, t(1000.0, 2.0));
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    assert_eq!(forward_of(&state), vec![0, 100]);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    assert!(
+        rec.steps.iter().all(|s| s
+            .verdict
+            .as_deref()
+            .is_some_and(|v| v.starts_with("canary analysis passed"))),
+        "{rec:?}"
+    );
+
+    // Back to 100/0, then a canary that serves almost nothing.
+    cloud.set_health(&ec2, &[("i-1", TargetState::Healthy)]);
+    let (outcome, _) = apply(&cloud, &cutover(100, 0, "steps: [100]"), &file, 10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    cloud.set_traffic(&eks, t(10.0, 0.0));
+    let started = tokio::time::Instant::now();
+    let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
+    assert!(
+        outcome.failed[0]
+            .1
+            .contains("canary analysis could not judge: too few requests to judge (10 of 100)"),
+        "{outcome:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(60 + 120),
+        "it waited for requests"
+    );
+    assert_eq!(forward_of(&state), vec![100, 0]);
+}

@@ -44,6 +44,7 @@ struct Inner {
     most_running: usize,
     alarms: BTreeMap<String, AlarmState>,
     health: HashMap<String, Vec<(String, TargetState)>>,
+    traffic: HashMap<String, infra::plan::rollout::Traffic>,
 }
 
 #[derive(Default)]
@@ -138,6 +139,15 @@ impl Cloud {
             .unwrap()
             .alarms
             .insert(name.to_string(), state);
+    }
+
+    /// What a target group serves from now on, as its metrics would say.
+    pub fn set_traffic(&self, target_group: &str, traffic: infra::plan::rollout::Traffic) {
+        self.inner
+            .lock()
+            .unwrap()
+            .traffic
+            .insert(target_group.to_string(), traffic);
     }
 
     pub fn set_health(&self, target_group: &str, targets: &[(&str, TargetState)]) {
@@ -371,6 +381,25 @@ impl Monitor for FakeMonitor {
             .iter()
             .filter_map(|n| inner.alarms.get(n).map(|s| (n.clone(), *s)))
             .collect())
+    }
+
+    async fn traffic(
+        &self,
+        _load_balancer: &str,
+        target_group: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+        _until: chrono::DateTime<chrono::Utc>,
+        _latency_statistic: &str,
+    ) -> anyhow::Result<infra::plan::rollout::Traffic> {
+        Ok(self
+            .0
+            .inner
+            .lock()
+            .unwrap()
+            .traffic
+            .get(target_group)
+            .copied()
+            .unwrap_or_default())
     }
 
     async fn target_health(
