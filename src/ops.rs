@@ -537,7 +537,8 @@ pub async fn plan(
             }
             None => engine.refresh(session.journal.state(), None).await?,
         };
-        let plan = derive(&mut session, &observed, mode, options, only.as_ref());
+        let mut plan = derive(&mut session, &observed, mode, options, only.as_ref());
+        plan.cutover = preflight(&engine, &plan, session.journal.state()).await;
         (plan, options.keep_observed.then_some(observed))
     };
     plan.recovered = recovered;
@@ -549,6 +550,126 @@ pub async fn plan(
         plan,
         observed,
     })
+}
+
+/// What the reviewer of each rollout in the plan needs, read from AWS now: the
+/// gate's alarms and their states, each target group's healthy targets by
+/// zone, deregistration delay and stickiness, and the command that puts the
+/// weights back by hand. What cannot be read is said, not fatal.
+async fn preflight(engine: &Engine, plan: &Plan, state: &State) -> Vec<crate::plan::Runbook> {
+    use crate::plan::rollout::{self, Settings};
+    use crate::plan::{Readiness, Runbook};
+    let monitor = engine.registry.monitor();
+    let mut out = Vec::new();
+    for change in &plan.changes {
+        let (Some(view), Some(before), Some(after)) =
+            (&change.rollout, &change.before, &change.after)
+        else {
+            continue;
+        };
+        let settings = Settings::read(after.get("rollout").unwrap_or(&serde_json::Value::Null));
+        let known: Vec<String> = settings
+            .alarms
+            .iter()
+            .filter(|a| crate::types::reference::is_known(&serde_json::Value::String((*a).clone())))
+            .cloned()
+            .collect();
+        let states = match known.is_empty() {
+            true => Ok(Vec::new()),
+            false => monitor.alarms(&known).await,
+        };
+        let alarms = settings
+            .alarms
+            .iter()
+            .map(|name| {
+                let state = match &states {
+                    _ if !known.contains(name) => "made by this apply".to_string(),
+                    Err(e) => format!("could not be read: {e:#}"),
+                    Ok(found) => found
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map_or("does not exist".to_string(), |(_, s)| match s {
+                            crate::provider::AlarmState::Ok => "OK".to_string(),
+                            crate::provider::AlarmState::Alarm => "ALARM".to_string(),
+                            crate::provider::AlarmState::InsufficientData => {
+                                "INSUFFICIENT_DATA: the gate cannot judge it yet and blocks (allow_insufficient_data: true lets it through)".to_string()
+                            }
+                        }),
+                };
+                (name.clone(), state)
+            })
+            .collect();
+        let now = rollout::weights(before.get("forward"));
+        let to = rollout::weights(after.get("forward"));
+        let mut groups = Vec::new();
+        for arn in now
+            .keys()
+            .chain(to.keys().filter(|k| !now.contains_key(*k)))
+        {
+            if !arn.starts_with("arn:") {
+                continue; // made by this apply
+            }
+            let recorded = state
+                .resources
+                .values()
+                .find(|r| r.attributes.get("arn").and_then(serde_json::Value::as_str) == Some(arn))
+                .map(|r| &r.attributes);
+            let mut readiness = Readiness {
+                group: plan.label(&serde_json::Value::String(arn.clone())),
+                share_now: rollout::share(&now, arn),
+                share_after: rollout::share(&to, arn),
+                healthy: 0,
+                targets: 0,
+                zones: Default::default(),
+                deregistration_delay_seconds: recorded
+                    .and_then(|a| a.get("deregistration_delay_seconds"))
+                    .and_then(serde_json::Value::as_i64),
+                stickiness: recorded
+                    .and_then(|a| a.get("stickiness"))
+                    .filter(|s| s.get("enabled").and_then(serde_json::Value::as_bool) == Some(true))
+                    .map_or("off".to_string(), |s| {
+                        format!(
+                            "{} for {} s",
+                            s.get("type")
+                                .and_then(serde_json::Value::as_str)
+                                .unwrap_or("lb_cookie"),
+                            s.get("duration_seconds")
+                                .and_then(serde_json::Value::as_i64)
+                                .unwrap_or(0)
+                        )
+                    }),
+            };
+            if let Ok(health) = monitor.target_health(arn).await {
+                for t in &health {
+                    let ok = usize::from(t.state == crate::provider::TargetState::Healthy);
+                    readiness.targets += 1;
+                    readiness.healthy += ok;
+                    if let Some(z) = &t.zone {
+                        let e = readiness.zones.entry(z.clone()).or_default();
+                        e.0 += ok;
+                        e.1 += 1;
+                    }
+                }
+            }
+            groups.push(readiness);
+        }
+        let id = state
+            .resources
+            .get(&change.address)
+            .map_or("ARN", |r| r.id.as_str());
+        out.push(Runbook {
+            address: change.address.clone(),
+            alarms,
+            groups,
+            revert: rollout::manual_revert(
+                &change.address.ty,
+                id,
+                &view.origin,
+                after.get("stickiness"),
+            ),
+        });
+    }
+    out
 }
 
 /// The plan from the stack, the state and what a refresh observed, its

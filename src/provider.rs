@@ -97,6 +97,15 @@ pub enum TargetState {
     Unavailable,
 }
 
+/// One registered target and its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    pub id: String,
+    pub state: TargetState,
+    /// Its availability zone, where AWS says it.
+    pub zone: Option<String>,
+}
+
 /// What a rollout watches while it moves traffic.
 #[async_trait]
 pub trait Monitor: Send + Sync {
@@ -104,7 +113,7 @@ pub trait Monitor: Send + Sync {
     /// does not exist is left out.
     async fn alarms(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>>;
     /// The health of every target registered in a target group, by target id.
-    async fn target_health(&self, target_group: &str) -> Result<Vec<(String, TargetState)>>;
+    async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>>;
     /// What a target group served behind a load balancer (both by their
     /// `arn_suffix`) from `since` to `until`: requests, target 5xx answers, and
     /// `TargetResponseTime` by `latency_statistic` (`p99`, `Average`).

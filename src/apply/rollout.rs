@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::run::{Ctx, read_back};
 use crate::observe::Event;
 use crate::plan::rollout::{self, Settings, Traffic, Verdict, Weights};
-use crate::provider::{AlarmState, TargetState};
+use crate::provider::{AlarmState, TargetHealth, TargetState};
 use crate::state::{RolloutOutcome, RolloutRecord, RolloutStep, now};
 use crate::types::{Address, Attrs, Operation};
 
@@ -446,7 +446,7 @@ async fn gate(r: &Run<'_, '_>) -> Result<(), String> {
                 .target_health(arn)
                 .await
                 .map_err(|e| format!("the health of {} cannot be read: {e:#}", r.name(arn)))?;
-            if !health.iter().any(|(_, st)| *st == TargetState::Healthy) {
+            if !health.iter().any(|t| t.state == TargetState::Healthy) {
                 return Err(format!(
                     "target group {} has no healthy target ({})",
                     r.name(arn),
@@ -459,13 +459,13 @@ async fn gate(r: &Run<'_, '_>) -> Result<(), String> {
 }
 
 /// `no target registered`, or `1 unhealthy, 2 initial`.
-fn health_summary(health: &[(String, TargetState)]) -> String {
+fn health_summary(health: &[TargetHealth]) -> String {
     if health.is_empty() {
         return "no target registered".into();
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for (_, st) in health {
-        let name = format!("{st:?}").to_lowercase();
+    for t in health {
+        let name = format!("{:?}", t.state).to_lowercase();
         match counts.iter_mut().find(|(n, _)| *n == name) {
             Some((_, c)) => *c += 1,
             None => counts.push((name, 1)),

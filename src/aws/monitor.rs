@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
 
 use super::{Aws, Result, api};
 use crate::plan::rollout::Traffic;
-use crate::provider::{AlarmState, Monitor, TargetState};
+use crate::provider::{AlarmState, Monitor, TargetHealth, TargetState};
 
 pub struct CloudWatch(pub Arc<Aws>);
 
@@ -37,7 +37,7 @@ impl Monitor for CloudWatch {
             .collect())
     }
 
-    async fn target_health(&self, target_group: &str) -> Result<Vec<(String, TargetState)>> {
+    async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>> {
         let r = self
             .0
             .elbv2
@@ -57,7 +57,12 @@ impl Monitor for CloudWatch {
                     Some(TargetHealthStateEnum::Draining) => TargetState::Draining,
                     _ => TargetState::Unavailable,
                 };
-                Some((d.target()?.id()?.to_string(), state))
+                let target = d.target()?;
+                Some(TargetHealth {
+                    id: target.id()?.to_string(),
+                    state,
+                    zone: target.availability_zone().map(str::to_string),
+                })
             })
             .collect())
     }

@@ -176,6 +176,7 @@ pub fn plan_with(
         problems,
         drift: drift(state, observed),
         recovered: Vec::new(),
+        cutover: Vec::new(),
     }
 }
 
@@ -270,6 +271,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         problems: Vec::new(),
         drift: drift(state, observed),
         recovered: Vec::new(),
+        cutover: Vec::new(),
     }
 }
 

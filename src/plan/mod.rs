@@ -107,6 +107,39 @@ pub struct Plan {
     /// this plan (resources adopted, creates that never happened).
     #[serde(default)]
     pub recovered: Vec<String>,
+    /// A runbook for each rollout the plan holds: what AWS said at plan time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cutover: Vec<Runbook>,
+}
+
+/// What a reviewer needs before a cut-over, read from AWS when the plan was
+/// made: the gate's alarms, the target groups' readiness, and the one command
+/// that puts the weights back by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Runbook {
+    pub address: Address,
+    /// Each alarm and its state (`OK`, `ALARM`, `INSUFFICIENT_DATA`, or why it
+    /// could not be read).
+    pub alarms: Vec<(String, String)>,
+    pub groups: Vec<Readiness>,
+    /// The AWS CLI command that restores the weights in force now.
+    pub revert: String,
+}
+
+/// A target group before the cut-over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readiness {
+    pub group: String,
+    /// Its traffic share now and after the apply, in percent.
+    pub share_now: i64,
+    pub share_after: i64,
+    pub healthy: usize,
+    pub targets: usize,
+    /// Healthy and registered targets by availability zone, where known.
+    pub zones: BTreeMap<String, (usize, usize)>,
+    pub deregistration_delay_seconds: Option<i64>,
+    /// `off`, or `lb_cookie for 86400 s`.
+    pub stickiness: String,
 }
 
 /// A resource that AWS no longer has as the last apply left it.
@@ -226,6 +259,7 @@ impl Plan {
             problems: self.problems.clone(),
             drift: self.drift.clone(),
             recovered: self.recovered.clone(),
+            cutover: self.cutover.clone(),
         };
         for c in &mut plan.changes {
             let Some(schema) = crate::types::schema(&c.address.ty) else {

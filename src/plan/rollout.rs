@@ -134,6 +134,30 @@ pub fn resume_at(schedule: &[Step], in_force: &Weights, gaining: &[String]) -> u
         .unwrap_or(schedule.len().saturating_sub(1))
 }
 
+/// The AWS CLI command that sets a listener's (or rule's) forward to these
+/// weights, stickiness kept: what to run by hand to put the weights back.
+pub fn manual_revert(ty: &str, arn: &str, weights: &Weights, stickiness: Option<&Value>) -> String {
+    let groups: Vec<Value> = weights
+        .iter()
+        .map(|(g, w)| serde_json::json!({"TargetGroupArn": g, "Weight": w}))
+        .collect();
+    let mut forward = serde_json::json!({"TargetGroups": groups});
+    if let Some(s) = stickiness.filter(|s| s.get("enabled").and_then(Value::as_bool) == Some(true))
+    {
+        forward["TargetGroupStickinessConfig"] = serde_json::json!({
+            "Enabled": true,
+            "DurationSeconds": s.get("duration_seconds").and_then(Value::as_i64).unwrap_or(3600),
+        });
+    }
+    let actions = serde_json::json!([{"Type": "forward", "ForwardConfig": forward}]);
+    match ty {
+        "listener_rule" => format!("aws elbv2 modify-rule --rule-arn {arn} --actions '{actions}'"),
+        _ => {
+            format!("aws elbv2 modify-listener --listener-arn {arn} --default-actions '{actions}'")
+        }
+    }
+}
+
 /// Whole numbers that sum to `total`, each as near its value as can be (the
 /// largest remainders round up).
 fn largest_remainder(values: &[f64], total: i64) -> Vec<i64> {

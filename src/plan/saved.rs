@@ -322,6 +322,7 @@ mod tests {
             problems: Vec::new(),
             drift: Vec::new(),
             recovered: Vec::new(),
+            cutover: Vec::new(),
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

@@ -165,6 +165,21 @@ pub fn render(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+    for rb in &plan.cutover {
+        let sec = super::runbook::sections(plan, rb);
+        let _ = writeln!(head, "**Cut-over runbook: `{}`**\n", rb.address);
+        let _ = writeln!(head, "Pre-flight (read when the plan was made):\n");
+        for line in &sec.preflight {
+            let _ = writeln!(head, "- {line}");
+        }
+        let _ = writeln!(head, "\nSchedule: {}\n", sec.schedule);
+        let _ = writeln!(head, "Watched: {}\n", sec.watched);
+        let _ = writeln!(
+            head,
+            "Manual revert (the weights in force before this apply):\n\n```sh\n{}\n```\n",
+            sec.revert
+        );
+    }
     let details: Vec<String> = changes
         .iter()
         .map(|ch| {

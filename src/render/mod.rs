@@ -3,6 +3,7 @@
 pub mod json;
 pub mod markdown;
 mod rollouts;
+pub mod runbook;
 pub mod text;
 
 pub use rollouts::render as rollouts;

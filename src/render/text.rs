@@ -53,6 +53,17 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         render_change(&mut out, plan, change, style);
         out.push('\n');
     }
+    for rb in &plan.cutover {
+        let s = super::runbook::sections(plan, rb);
+        let _ = writeln!(out, "Cut-over runbook for {}:", rb.address);
+        let _ = writeln!(out, "  pre-flight:");
+        for line in &s.preflight {
+            let _ = writeln!(out, "    {line}");
+        }
+        let _ = writeln!(out, "  schedule: {}", s.schedule);
+        let _ = writeln!(out, "  watched: {}", s.watched);
+        let _ = writeln!(out, "  manual revert: {}\n", s.revert);
+    }
     let c = plan.counts();
     let _ = writeln!(
         out,

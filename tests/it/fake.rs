@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use infra::provider::{AlarmState, ApiError, Monitor, OpContext, Provider, Registry, TargetState};
+use infra::provider::{
+    AlarmState, ApiError, Monitor, OpContext, Provider, Registry, TargetHealth, TargetState,
+};
 use infra::types::{Attrs, AttrsExt};
 use serde_json::Value;
 
@@ -402,10 +404,7 @@ impl Monitor for FakeMonitor {
             .unwrap_or_default())
     }
 
-    async fn target_health(
-        &self,
-        target_group: &str,
-    ) -> anyhow::Result<Vec<(String, TargetState)>> {
+    async fn target_health(&self, target_group: &str) -> anyhow::Result<Vec<TargetHealth>> {
         Ok(self
             .0
             .inner
@@ -414,6 +413,13 @@ impl Monitor for FakeMonitor {
             .health
             .get(target_group)
             .cloned()
-            .unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, state)| TargetHealth {
+                id,
+                state,
+                zone: Some("ap-northeast-1a".into()),
+            })
+            .collect())
     }
 }
