@@ -42,6 +42,9 @@ pub fn render(plan: &Plan) -> String {
             m.insert("changed".into(), json!(c.changed));
             m.insert("replace_because".into(), json!(c.replace_because));
             m.insert("reason".into(), json!(c.reason));
+            if let Some(r) = &c.rollout {
+                m.insert("rollout".into(), json!(r));
+            }
             Value::Object(m)
         })
         .collect();
@@ -62,6 +65,9 @@ pub fn render(plan: &Plan) -> String {
     out.insert("resource_changes".into(), Value::Array(changes));
     out.insert("drift".into(), Value::Array(drift));
     out.insert("recovered".into(), json!(plan.recovered));
+    if !plan.cutover.is_empty() {
+        out.insert("cutover".into(), json!(plan.cutover));
+    }
     out.insert(
         "outputs".into(),
         Value::Object(

@@ -74,7 +74,7 @@ impl LockInfo {
     /// Why this lock may be taken over now, if it may.
     pub fn stale_because(&self, now: DateTime<Utc>) -> Option<String> {
         if let Ok(t) = DateTime::parse_from_rfc3339(&self.expires)
-            && t < now
+            && t + CLOCK_GRAIN < now
         {
             return Some(format!("its lease expired at {}", self.expires));
         }
@@ -95,12 +95,21 @@ impl LockInfo {
     }
 }
 
+/// When a lease that starts `now` ends, rounded up to the whole second it is
+/// written in (never down: a lease is never shorter than asked).
 fn expiry(now: DateTime<Utc>, lease: Duration) -> String {
     let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-    now.checked_add_signed(lease)
-        .unwrap_or(now)
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    let end = now.checked_add_signed(lease).unwrap_or(now);
+    let end = match end.timestamp_subsec_nanos() {
+        0 => end,
+        n => end + chrono::Duration::nanoseconds(1_000_000_000 - i64::from(n)),
+    };
+    end.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
+
+/// How much later than its written end a lease is judged expired: the clocks
+/// leases are measured with (HTTP `Date`) tell whole seconds only.
+const CLOCK_GRAIN: chrono::Duration = chrono::Duration::seconds(1);
 
 fn this_host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
@@ -635,10 +644,15 @@ mod tests {
             .with_timezone(&Utc);
         let other = "another-host-entirely";
         assert!(
-            held("2026-06-01T11:59:59Z", other, 1)
+            held("2026-06-01T11:59:58Z", other, 1)
                 .stale_because(now)
                 .unwrap()
                 .contains("expired")
+        );
+        assert_eq!(
+            held("2026-06-01T11:59:59Z", other, 1).stale_because(now),
+            None,
+            "a second of grace for whole-second clocks"
         );
         assert_eq!(
             held("2026-06-01T12:00:01Z", other, 1).stale_because(now),
