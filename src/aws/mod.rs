@@ -15,6 +15,7 @@ mod eks_nodegroup;
 mod elbv2;
 mod firehose_stream;
 mod iam_role;
+mod internet_gateway;
 mod launch_template;
 mod listener;
 mod listener_rule;

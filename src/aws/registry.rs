@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::{
     Aws, cloudwatch_alarm, ecr_repository, eks_cluster, eks_nodegroup, firehose_stream, iam_role,
-    launch_template, listener, listener_rule, load_balancer, monitor, s3_bucket, security_group,
-    subnet, target_group, vpc,
+    internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor, s3_bucket,
+    security_group, subnet, target_group, vpc,
 };
 use crate::provider::Registry;
 
@@ -16,6 +16,10 @@ pub fn registry(aws: Aws) -> Registry {
     Registry::new(Arc::new(monitor::CloudWatch(a())))
         .with("vpc", Arc::new(vpc::Vpc(a())))
         .with("subnet", Arc::new(subnet::Subnet(a())))
+        .with(
+            "internet_gateway",
+            Arc::new(internet_gateway::InternetGateway(a())),
+        )
         .with(
             "security_group",
             Arc::new(security_group::SecurityGroup(a())),

@@ -19,6 +19,7 @@ pub mod eks_cluster;
 pub mod eks_nodegroup;
 pub mod firehose_stream;
 pub mod iam_role;
+pub mod internet_gateway;
 pub mod launch_template;
 pub mod listener;
 pub mod listener_rule;
@@ -38,6 +39,7 @@ pub use schema::TypeSchema;
 pub static SCHEMAS: &[&TypeSchema] = &[
     &vpc::SCHEMA,
     &subnet::SCHEMA,
+    &internet_gateway::SCHEMA,
     &security_group::SCHEMA,
     &s3_bucket::SCHEMA,
     &ecr_repository::SCHEMA,

@@ -15,6 +15,7 @@ mod tidy;
 mod cutover;
 mod e2e;
 mod eks;
+mod network;
 mod ownership;
 mod pipeline;
 mod plan_options;

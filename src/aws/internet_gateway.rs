@@ -1,0 +1,145 @@
+//! The provider of `internet_gateway`: made with its tags, then attached; moved
+//! to another VPC in place (detach, attach); detached before it is deleted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType};
+use serde_json::json;
+
+use super::{Aws, Result, api, ec2_tags};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::into_map;
+use crate::types::{Attrs, AttrsExt};
+
+pub struct InternetGateway(pub Arc<Aws>);
+
+#[async_trait]
+impl Provider for InternetGateway {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
+            let by_id = Filter::builder()
+                .name("internet-gateway-id")
+                .set_values(Some(chunk.to_vec()))
+                .build();
+            out.extend(describe(&self.0, vec![by_id]).await?);
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let aws = &*self.0;
+        let out = aws
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(ec2_tags::spec(ResourceType::InternetGateway, attrs))
+            .send()
+            .await
+            .map_err(api("CreateInternetGateway"))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        attach(aws, &id, attrs.str("vpc_id")?).await?;
+        Ok(id)
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
+        let (was, now) = (before.opt_str("vpc_id"), after.str("vpc_id")?);
+        if was != Some(now) {
+            if let Some(was) = was.filter(|v| !v.is_empty()) {
+                detach(aws, id, was).await?;
+            }
+            attach(aws, id, now).await?;
+        }
+        ec2_tags::sync(aws, id, before, after).await
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
+        Ok(found.into_keys().collect())
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        if let Some(vpc) = before.opt_str("vpc_id").filter(|v| !v.is_empty()) {
+            detach(aws, id, vpc).await?;
+        }
+        aws.ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await
+            .map_err(api("DeleteInternetGateway"))
+            .or_gone()?;
+        Ok(())
+    }
+}
+
+async fn attach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
+    aws.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .map_err(api("AttachInternetGateway"))?;
+    Ok(())
+}
+
+/// Detaches it; already detached (or gone) is fine.
+async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
+    match aws
+        .ec2
+        .detach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .map_err(api("DetachInternetGateway"))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() || e.code() == "Gateway.NotAttached" => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the filters match, by id.
+async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+    let out = aws
+        .ec2
+        .describe_internet_gateways()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(api("DescribeInternetGateways"))?;
+    Ok(out
+        .internet_gateways()
+        .iter()
+        .filter_map(|g| {
+            let id = g.internet_gateway_id()?.to_string();
+            let vpc = g
+                .attachments()
+                .iter()
+                .find_map(|a| a.vpc_id())
+                .unwrap_or_default();
+            let attrs = json!({
+                "id": id,
+                "arn": format!("arn:aws:ec2:{}:{}:internet-gateway/{id}", aws.region, g.owner_id().unwrap_or_default()),
+                "vpc_id": vpc,
+                "tags": ec2_tags::value(g.tags()),
+            });
+            Some((id, into_map(attrs)))
+        })
+        .collect())
+}
