@@ -182,11 +182,7 @@ fn largest_remainder(values: &[f64], total: i64) -> Vec<i64> {
 
 /// Each weight's share of the total, in percent.
 pub fn share(weights: &Weights, arn: &str) -> i64 {
-    let total: i64 = weights.values().sum();
-    if total == 0 {
-        return 0;
-    }
-    ((weights.get(arn).copied().unwrap_or(0) as f64) * 100.0 / total as f64).round() as i64
+    share_of(weights, &[arn.to_string()])
 }
 
 /// How a rollout watches: its settings with their defaults.
