@@ -212,5 +212,80 @@ pub fn build_steps(
             }
         }
     }
+    order_exclusive_moves(plan, &steps, &mut deps, main_step);
     (steps, deps)
+}
+
+/// A member of an `exclusive` set (a subnet of a route table) that a plan moves
+/// from one resource to another: the step that gives it up waits for the one
+/// that takes it over, so that it is never held by neither. An edge that
+/// would close a cycle (two tables swapping subnets) is left out.
+fn order_exclusive_moves(
+    plan: &Plan,
+    steps: &[Step],
+    deps: &mut [Vec<usize>],
+    main_step: impl Fn(&Address) -> Option<usize>,
+) {
+    let members = |attrs: &Option<serde_json::Map<String, serde_json::Value>>, name: &str| {
+        attrs
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .and_then(serde_json::Value::as_array)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|x| x.as_str())
+                    .map(str::to_string)
+                    .collect::<Vec<String>>()
+            })
+            .unwrap_or_default()
+    };
+    for (giver_step, step) in steps.iter().enumerate() {
+        if !matches!(step.work, Run(Update) | Run(Delete)) {
+            continue;
+        }
+        let Some(giver) = plan.change(&step.address) else {
+            continue;
+        };
+        let Some(schema) = crate::types::schema(&giver.address.ty) else {
+            continue;
+        };
+        for name in schema.exclusive {
+            let kept = members(&giver.after, name);
+            let given: Vec<String> = members(&giver.before, name)
+                .into_iter()
+                .filter(|m| !kept.contains(m))
+                .collect();
+            for taker in plan
+                .changes
+                .iter()
+                .filter(|c| c.address.ty == giver.address.ty && c.address != giver.address)
+            {
+                let takes = members(&taker.after, name);
+                if !given.iter().any(|m| takes.contains(m)) {
+                    continue;
+                }
+                if let Some(t) = main_step(&taker.address)
+                    && !deps[giver_step].contains(&t)
+                    && !waits_for(deps, t, giver_step)
+                {
+                    deps[giver_step].push(t);
+                }
+            }
+        }
+    }
+}
+
+/// Whether step `from` waits, directly or not, for step `to`.
+fn waits_for(deps: &[Vec<usize>], from: usize, to: usize) -> bool {
+    let mut seen = vec![false; deps.len()];
+    let mut stack = vec![from];
+    while let Some(i) = stack.pop() {
+        if i == to {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[i], true) {
+            stack.extend(deps[i].iter().copied());
+        }
+    }
+    false
 }

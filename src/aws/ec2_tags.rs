@@ -1,4 +1,8 @@
-//! Tags on EC2 resources (VPCs, subnets, security groups, launch templates).
+//! What every EC2 provider shares: tags (at creation, as read back, kept in
+//! line), lookups by the owner tags, and reads by id in lists of ids.
+
+use std::collections::HashMap;
+use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
@@ -75,4 +79,35 @@ pub async fn sync(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<
             .map_err(api("DeleteTags"))?;
     }
     Ok(())
+}
+
+/// Reads by id: `describe` is called with a filter `filter` (`vpc-id`) on up to
+/// `EC2_FILTER_VALUES` ids at a time, and what it finds is gathered.
+pub async fn read_by_id<T, F, Fut>(
+    ids: &[String],
+    filter: &str,
+    describe: F,
+) -> Result<HashMap<String, T>>
+where
+    F: Fn(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, T>>>,
+{
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
+        let by_id = Filter::builder()
+            .name(filter)
+            .set_values(Some(chunk.to_vec()))
+            .build();
+        out.extend(describe(vec![by_id]).await?);
+    }
+    Ok(out)
+}
+
+/// Whether what was read carries the owner tags of `attrs`: for an API that
+/// ignores tag filters (or an emulator that does).
+pub fn owned(read: &Attrs, attrs: &Attrs) -> bool {
+    let (want, have) = (attrs.string_map("tags"), read.string_map("tags"));
+    ["infra:stack", "infra:address"]
+        .iter()
+        .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k))
 }

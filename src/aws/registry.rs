@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{
-    Aws, cloudwatch_alarm, ecr_repository, eks_cluster, eks_nodegroup, firehose_stream, iam_role,
-    internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor, s3_bucket,
-    security_group, subnet, target_group, vpc,
+    Aws, cloudwatch_alarm, ecr_repository, eks_cluster, eks_nodegroup, elastic_ip, firehose_stream,
+    iam_role, internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
+    nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
 
@@ -20,6 +20,10 @@ pub fn registry(aws: Aws) -> Registry {
             "internet_gateway",
             Arc::new(internet_gateway::InternetGateway(a())),
         )
+        .with("elastic_ip", Arc::new(elastic_ip::ElasticIp(a())))
+        .with("nat_gateway", Arc::new(nat_gateway::NatGateway(a())))
+        .with("route_table", Arc::new(route_table::RouteTable(a())))
+        .with("vpc_endpoint", Arc::new(vpc_endpoint::VpcEndpoint(a())))
         .with(
             "security_group",
             Arc::new(security_group::SecurityGroup(a())),

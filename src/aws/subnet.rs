@@ -17,15 +17,7 @@ pub struct Subnet(pub Arc<Aws>);
 #[async_trait]
 impl Provider for Subnet {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
-            let by_id = Filter::builder()
-                .name("subnet-id")
-                .set_values(Some(chunk.to_vec()))
-                .build();
-            out.extend(describe(&self.0, vec![by_id]).await?);
-        }
-        Ok(out)
+        ec2_tags::read_by_id(ids, "subnet-id", |f| describe(&self.0, f)).await
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {

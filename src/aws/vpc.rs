@@ -4,28 +4,37 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, ResourceType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName};
 use serde_json::json;
 
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, OpContext, Provider};
-use crate::types::attrs::into_map;
+use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
 
 pub struct Vpc(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for Vpc {
+    /// DescribeVpcs, then the two DNS attributes of each (DescribeVpcAttribute
+    /// answers one attribute of one VPC a call).
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
-            let by_id = Filter::builder()
-                .name("vpc-id")
-                .set_values(Some(chunk.to_vec()))
-                .build();
-            out.extend(describe(&self.0, vec![by_id]).await?);
+        let aws = &*self.0;
+        let mut found = ec2_tags::read_by_id(ids, "vpc-id", |f| describe(aws, f)).await?;
+        let ids: Vec<String> = found.keys().cloned().collect();
+        let dns = super::each(ids, |id| async move {
+            let support = dns_attribute(aws, &id, VpcAttributeName::EnableDnsSupport).await?;
+            let hostnames = dns_attribute(aws, &id, VpcAttributeName::EnableDnsHostnames).await?;
+            Ok((id, support, hostnames))
+        })
+        .await?;
+        for (id, support, hostnames) in dns {
+            if let Some(attrs) = found.get_mut(&id) {
+                attrs.insert("enable_dns_support".into(), support.into());
+                attrs.insert("enable_dns_hostnames".into(), hostnames.into());
+            }
         }
-        Ok(out)
+        Ok(found)
     }
 
     /// CreateVpc takes no idempotency token, so the SDK does not retry it: a
@@ -79,6 +88,22 @@ impl Provider for Vpc {
         before: &Attrs,
         after: &Attrs,
     ) -> Result<()> {
+        // One attribute a call, support before hostnames (AWS refuses hostnames
+        // without support).
+        for name in ["enable_dns_support", "enable_dns_hostnames"] {
+            if differs(before, after, name) {
+                let on = AttributeBooleanValue::builder()
+                    .value(after.bool(name)?)
+                    .build();
+                let call = self.0.ec2.modify_vpc_attribute().vpc_id(id);
+                let call = if name == "enable_dns_support" {
+                    call.enable_dns_support(on)
+                } else {
+                    call.enable_dns_hostnames(on)
+                };
+                call.send().await.map_err(api("ModifyVpcAttribute"))?;
+            }
+        }
         ec2_tags::sync(&self.0, id, before, after).await
     }
 
@@ -123,4 +148,21 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
             Some((id, into_map(attrs)))
         })
         .collect())
+}
+
+/// One DNS attribute of a VPC.
+async fn dns_attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool> {
+    let out = aws
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .map_err(api("DescribeVpcAttribute"))?;
+    let value = match name {
+        VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
+        _ => out.enable_dns_support(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
 }

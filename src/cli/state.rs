@@ -269,7 +269,7 @@ pub async fn import(
         return Err(Failure::new(
             format!("there is no {ty} {id} in {}", session.stack.region),
             Some(
-                "the id is what AWS calls it: vpc-…/subnet-…/sg-…/lt-… ids; the name of a bucket, repository, role, cluster or delivery stream; CLUSTER:NODEGROUP; the ARN of a load balancer, target group, listener or rule",
+                "the id is what AWS calls it: vpc-…/subnet-…/igw-…/rtb-…/nat-…/vpce-…/sg-…/lt-… ids; an Elastic IP's eipalloc-… allocation id; the name of a bucket, repository, role, cluster or delivery stream; CLUSTER:NODEGROUP; the ARN of a load balancer, target group, listener or rule",
             ),
         ));
     };

@@ -4,6 +4,7 @@
 //! against the resource schemas and reports every problem at once.
 
 pub mod diag;
+pub mod network;
 mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,7 +23,9 @@ pub struct Resource {
     pub schema: &'static TypeSchema,
     /// Desired attributes; strings may still hold `${...}` references.
     pub attrs: Map<String, Value>,
-    /// Edges added by hand with `depends_on`.
+    /// Edges added by hand with `depends_on`, and those the network checks
+    /// imply (an internet-facing load balancer waits for its VPC's internet
+    /// gateway: src/stack/network.rs).
     pub depends_on: BTreeSet<Address>,
     /// `timeouts:`, in seconds, by phase.
     pub timeouts: Timeouts,

@@ -170,6 +170,9 @@ impl Validator {
         }
         self.check_references(&resources);
         self.check_unique(&resources);
+        if !self.d.has_errors() {
+            self.check_network(&mut resources);
+        }
         let stack = Stack {
             name: stack_name,
             region: region.map(|r| r.0).unwrap_or_default(),
@@ -874,6 +877,27 @@ impl Validator {
                         seen.insert(key, &r.address);
                     }
                 }
+            }
+        }
+    }
+
+    /// The network checks (src/stack/network.rs), and the dependencies they
+    /// imply added to `depends_on`.
+    fn check_network(&mut self, resources: &mut BTreeMap<Address, Resource>) {
+        for f in super::network::check(resources) {
+            let loc = self
+                .locate(&f.address, &f.pointer)
+                .unwrap_or(resources[&f.address].loc);
+            let message = format!("{}: {}", f.address, f.message);
+            if f.error {
+                self.d.error(loc, message, Some(f.hint));
+            } else {
+                self.d.warning(loc, message, Some(f.hint));
+            }
+        }
+        for (dependent, dependency) in super::network::implied(resources) {
+            if let Some(r) = resources.get_mut(&dependent) {
+                r.depends_on.insert(dependency);
             }
         }
     }

@@ -17,6 +17,7 @@ pub mod cloudwatch_alarm;
 pub mod ecr_repository;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
+pub mod elastic_ip;
 pub mod firehose_stream;
 pub mod iam_role;
 pub mod internet_gateway;
@@ -24,11 +25,14 @@ pub mod launch_template;
 pub mod listener;
 pub mod listener_rule;
 pub mod load_balancer;
+pub mod nat_gateway;
+pub mod route_table;
 pub mod s3_bucket;
 pub mod security_group;
 pub mod subnet;
 pub mod target_group;
 pub mod vpc;
+pub mod vpc_endpoint;
 
 pub use address::Address;
 pub use attrs::{AttrError, Attrs, AttrsExt};
@@ -40,6 +44,10 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &vpc::SCHEMA,
     &subnet::SCHEMA,
     &internet_gateway::SCHEMA,
+    &elastic_ip::SCHEMA,
+    &nat_gateway::SCHEMA,
+    &route_table::SCHEMA,
+    &vpc_endpoint::SCHEMA,
     &security_group::SCHEMA,
     &s3_bucket::SCHEMA,
     &ecr_repository::SCHEMA,

@@ -145,6 +145,10 @@ pub struct TypeSchema {
     /// A replacement creates the new resource, moves what uses it over, then
     /// deletes the old one (a target group in use cannot be deleted).
     pub create_before_destroy: bool,
+    /// Set attributes whose members one resource of the type holds at a time
+    /// (a subnet is in one route table): when a plan moves a member from one
+    /// resource to another, the one taking it is applied first.
+    pub exclusive: &'static [&'static str],
 }
 
 /// A check of one change against what exists: `(before, after)`, and why AWS
@@ -181,6 +185,7 @@ impl TypeSchema {
         canonical: None,
         changes_on_update: &[],
         create_before_destroy: false,
+        exclusive: &[],
     };
 
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {

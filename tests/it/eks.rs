@@ -2,10 +2,7 @@
 //! where moto falls short (version updates, clusters that take time). Every check
 //! reads the emulator itself through the SDK.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use crate::support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
+use crate::support::{Moto, Proxy, Workdir, kill_at, last_line, runtime, stack_file};
 use serde_json::json;
 
 fn cluster(moto: &Moto) -> Option<aws_sdk_eks::types::Cluster> {
@@ -45,7 +42,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 10 to add, 0 to change, 0 to destroy."
+        "Plan: 17 to add, 0 to change, 0 to destroy."
     );
     // stderr says where the state and lock are, and nothing more.
     assert!(
@@ -291,26 +288,10 @@ fn an_apply_killed_while_the_cluster_is_creating_resumes_the_wait() {
         json!([{"op": "DescribeCluster", "action": "status", "value": "CREATING", "seconds": 20}]),
     );
     let w = Workdir::new(&proxy.url, &stack_file("eks"));
-    let mut child = w
-        .command(&["apply", "-v", "--auto-approve", "stack.yaml"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = String::new();
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("eks_cluster.main: creating (CREATING)") {
-            child.kill().unwrap();
-            break;
-        }
-    }
-    child.wait().unwrap();
-    assert!(
-        log.contains("eks_cluster.main: creating (CREATING)"),
-        "{log}"
+    kill_at(
+        &w,
+        &["apply", "-v", "--auto-approve", "stack.yaml"],
+        "eks_cluster.main: creating (CREATING)",
     );
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();

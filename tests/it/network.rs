@@ -1,6 +1,6 @@
 //! The network types against moto, checked through the SDK.
 
-use crate::support::{Moto, Workdir, last_line, runtime};
+use crate::support::{Moto, Proxy, Workdir, inventory, kill_at, last_line, runtime, stack_file};
 
 fn stack(gateway_vpc: &str) -> String {
     format!(
@@ -92,4 +92,255 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(attachment(&moto).is_empty());
+}
+
+/// Requests of one operation the proxy has seen.
+fn seen(proxy: &Proxy, op: &str) -> u64 {
+    proxy.counts().get(op).and_then(|v| v.as_u64()).unwrap_or(0)
+}
+
+/// Where a table's default route goes: its gateway or NAT gateway id.
+fn default_route(moto: &Moto, table: &str) -> String {
+    let t = runtime()
+        .block_on(
+            moto.ec2()
+                .describe_route_tables()
+                .route_table_ids(table)
+                .send(),
+        )
+        .unwrap();
+    let route = t.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{table} has a default route: {t:?}"));
+    route
+        .nat_gateway_id()
+        .or(route.gateway_id())
+        .unwrap()
+        .to_string()
+}
+
+/// The subnets associated with a table.
+fn associated(moto: &Moto, table: &str) -> Vec<String> {
+    let t = runtime()
+        .block_on(
+            moto.ec2()
+                .describe_route_tables()
+                .route_table_ids(table)
+                .send(),
+        )
+        .unwrap();
+    let mut out: Vec<String> = t.route_tables()[0]
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id().map(str::to_string))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The platform's network on moto: the public table sends the internet to the
+/// internet gateway, each private table to its zone's NAT gateway (made with
+/// its Elastic IP in a public subnet), the S3 endpoint sits on the private
+/// tables. Moving a subnet to another table and adding a route are in-place
+/// updates, the subnet taken over in one call (never without a table); destroy
+/// leaves nothing of it.
+#[test]
+fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
+            .unwrap();
+    let id = |a: &str| {
+        state["resources"][a]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{a} in state"))
+            .to_string()
+    };
+    assert_eq!(
+        default_route(&moto, &id("route_table.public")),
+        id("internet_gateway.main")
+    );
+    assert_eq!(
+        default_route(&moto, &id("route_table.private_a")),
+        id("nat_gateway.a")
+    );
+    assert_eq!(
+        default_route(&moto, &id("route_table.private_c")),
+        id("nat_gateway.c")
+    );
+    let mut public = vec![id("subnet.public_a"), id("subnet.public_c")];
+    public.sort();
+    assert_eq!(associated(&moto, &id("route_table.public")), public);
+    assert_eq!(
+        associated(&moto, &id("route_table.private_c")),
+        vec![id("subnet.private_c")]
+    );
+    let rt = runtime();
+    let nat = rt
+        .block_on(
+            moto.ec2()
+                .describe_nat_gateways()
+                .nat_gateway_ids(id("nat_gateway.a"))
+                .send(),
+        )
+        .unwrap();
+    let nat = &nat.nat_gateways()[0];
+    assert_eq!(nat.subnet_id(), Some(id("subnet.public_a").as_str()));
+    assert_eq!(
+        nat.nat_gateway_addresses()[0].allocation_id(),
+        Some(id("elastic_ip.nat_a").as_str())
+    );
+    let endpoint = rt
+        .block_on(
+            moto.ec2()
+                .describe_vpc_endpoints()
+                .vpc_endpoint_ids(id("vpc_endpoint.s3"))
+                .send(),
+        )
+        .unwrap();
+    let mut tables = endpoint.vpc_endpoints()[0].route_table_ids().to_vec();
+    tables.sort();
+    let mut private = vec![id("route_table.private_a"), id("route_table.private_c")];
+    private.sort();
+    assert_eq!(tables, private);
+    let dns = rt
+        .block_on(
+            moto.ec2()
+                .describe_vpc_attribute()
+                .vpc_id(id("vpc.main"))
+                .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        dns.enable_dns_hostnames().and_then(|v| v.value()),
+        Some(true)
+    );
+    let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    // Zone c's nodes move to zone a's table, which gains a route.
+    let moved = stack_file("platform")
+        .replace(
+            "      - { cidr_block: 0.0.0.0/0, nat_gateway_id: \"${nat_gateway.a.id}\" }\n    subnet_ids: [\"${subnet.private_a.id}\"]",
+            "      - { cidr_block: 0.0.0.0/0, nat_gateway_id: \"${nat_gateway.a.id}\" }\n      - { cidr_block: 172.16.0.0/12, nat_gateway_id: \"${nat_gateway.a.id}\" }\n    subnet_ids: [\"${subnet.private_a.id}\", \"${subnet.private_c.id}\"]",
+        )
+        .replace(
+            "    subnet_ids: [\"${subnet.private_c.id}\"]\n",
+            "    subnet_ids: []\n",
+        );
+    assert_ne!(moved, stack_file("platform"));
+    w.write_stack(&moved);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    for a in ["route_table.private_a", "route_table.private_c"] {
+        assert!(
+            plan.stdout
+                .contains(&format!("# {a} will be updated in place")),
+            "{}",
+            plan.stdout
+        );
+    }
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 2 to change, 0 to destroy."
+    );
+    let before = (
+        seen(&proxy, "ReplaceRouteTableAssociation"),
+        seen(&proxy, "DisassociateRouteTable"),
+        seen(&proxy, "CreateRoute"),
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        (
+            seen(&proxy, "ReplaceRouteTableAssociation") - before.0,
+            seen(&proxy, "DisassociateRouteTable") - before.1,
+            seen(&proxy, "CreateRoute") - before.2,
+        ),
+        (1, 0, 1),
+        "taken over in one call, never let go; one route added"
+    );
+    let mut both = vec![id("subnet.private_a"), id("subnet.private_c")];
+    both.sort();
+    assert_eq!(associated(&moto, &id("route_table.private_a")), both);
+    assert!(associated(&moto, &id("route_table.private_c")).is_empty());
+    let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let left = inventory(&moto);
+    assert!(left.is_empty(), "nothing left: {left:?}");
+}
+
+/// A run killed while the NAT gateway is pending leaves the create marked
+/// pending in state; the next apply waits for that gateway instead of making
+/// another.
+#[test]
+fn an_apply_killed_while_the_nat_gateway_is_pending_resumes_the_wait() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    proxy.rules(serde_json::json!([
+        {"op": "DescribeNatGateways", "action": "status", "value": "pending", "seconds": 15}
+    ]));
+    let stack = "stack: nat
+region: ap-northeast-1
+resources:
+  vpc.main: { cidr_block: 10.70.0.0/16 }
+  internet_gateway.main: { vpc_id: \"${vpc.main.id}\" }
+  subnet.public: { vpc_id: \"${vpc.main.id}\", cidr_block: 10.70.0.0/20, availability_zone: ap-northeast-1a }
+  route_table.public:
+    vpc_id: ${vpc.main.id}
+    routes: [{ cidr_block: 0.0.0.0/0, gateway_id: \"${internet_gateway.main.id}\" }]
+    subnet_ids: [\"${subnet.public.id}\"]
+  elastic_ip.nat: {}
+  nat_gateway.main:
+    subnet_id: ${subnet.public.id}
+    allocation_id: ${elastic_ip.nat.id}
+";
+    let w = Workdir::new(&proxy.url, stack);
+    kill_at(
+        &w,
+        &["apply", "-v", "--auto-approve", "stack.yaml"],
+        "nat_gateway.main: creating (pending)",
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/nat.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["nat_gateway.main"]["pending"]["operation"], "create",
+        "the accepted create is in state: {state}"
+    );
+
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# nat_gateway.main is still being created in AWS"),
+        "{}",
+        plan.stdout
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        seen(&proxy, "CreateNatGateway"),
+        1,
+        "waited, not made again"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/nat.json")).unwrap()).unwrap();
+    assert!(state["resources"]["nat_gateway.main"]["pending"].is_null());
+    assert_eq!(inventory(&moto)["nat_gateway"].len(), 1);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(inventory(&moto).is_empty());
 }

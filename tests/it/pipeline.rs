@@ -2,7 +2,7 @@
 //! S3, throttling that loses nothing, and buckets that keep their objects unless
 //! told otherwise. Every check reads the emulator itself through the SDK.
 
-use crate::support::{Moto, Proxy, Workdir, last_line, runtime, stack_file};
+use crate::support::{Moto, Proxy, Workdir, inventory, last_line, runtime, stack_file};
 use serde_json::json;
 
 /// Resources the emulator holds, by kind, as a count.
@@ -14,6 +14,9 @@ fn census(moto: &Moto) -> Vec<(&'static str, usize)> {
         .build();
     let ec2 = moto.ec2();
     let elb = moto.elbv2();
+    let inv = inventory(moto);
+    let count = |inv: &std::collections::BTreeMap<&str, std::collections::BTreeSet<String>>,
+                 ty: &str| inv.get(ty).map_or(0, |ids| ids.len());
     vec![
         (
             "vpcs",
@@ -36,6 +39,11 @@ fn census(moto: &Moto) -> Vec<(&'static str, usize)> {
                 .security_groups()
                 .len(),
         ),
+        ("internet gateways", count(&inv, "internet_gateway")),
+        ("elastic ips", count(&inv, "elastic_ip")),
+        ("nat gateways", count(&inv, "nat_gateway")),
+        ("route tables", count(&inv, "route_table")),
+        ("endpoints", count(&inv, "vpc_endpoint")),
         (
             "clusters",
             rt.block_on(moto.eks().list_clusters().send())
@@ -95,10 +103,15 @@ fn census(moto: &Moto) -> Vec<(&'static str, usize)> {
     ]
 }
 
-const FULL: [(&str, usize); 11] = [
+const FULL: [(&str, usize); 16] = [
     ("vpcs", 1),
-    ("subnets", 2),
+    ("subnets", 4),
     ("security groups", 3),
+    ("internet gateways", 1),
+    ("elastic ips", 2),
+    ("nat gateways", 2),
+    ("route tables", 3),
+    ("endpoints", 1),
     ("clusters", 1),
     ("load balancers", 1),
     ("target groups", 2),
@@ -116,7 +129,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 21 to add, 0 to change, 0 to destroy."
+        "Plan: 32 to add, 0 to change, 0 to destroy."
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

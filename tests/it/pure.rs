@@ -42,13 +42,25 @@ fn data(rel: &str) -> std::path::PathBuf {
         .join(rel)
 }
 
-/// Every invalid stack is refused with located problems; the snapshot holds them all.
+/// Every invalid stack is refused with located problems (a `warn_` fixture only
+/// under `--strict`); the snapshot holds them all.
 #[test]
 fn invalid_stacks_are_reported_with_locations() {
     insta::glob!("../data", "invalid/*.yaml", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let name = format!("{}", path.file_name().unwrap().to_string_lossy());
-        let errors = stack::parse(&name, &text).expect_err("the fixture is invalid");
+        // Invalid, or (the `warn_` fixtures) invalid under `--strict`.
+        let errors = match stack::parse(&name, &text) {
+            Err(errors) => errors,
+            Ok((_, warnings)) => {
+                assert!(name.starts_with("warn_"), "{name}: the fixture is invalid");
+                assert!(warnings.iter().all(|w| w.warning));
+                stack::StackErrors {
+                    file: name.clone(),
+                    problems: warnings,
+                }
+            }
+        };
         assert!(!errors.problems.is_empty());
         for p in &errors.problems {
             assert!(
@@ -245,6 +257,62 @@ fn a_replaced_vpc_replaces_what_sits_in_it() {
         deps[step_of(&steps, "subnet.public_a", Create)]
             .contains(&step_of(&steps, "vpc.main", Create))
     );
+}
+
+/// A subnet moved from one route table to another is taken by the new table
+/// before the old one lets it go: it is never in neither.
+#[test]
+fn a_subnet_moved_between_route_tables_is_taken_before_it_is_let_go() {
+    let (s, state, p) = plan_case_in("plan-cutover", "subnet_moved");
+    assert_eq!(
+        actions(&p),
+        vec![
+            ("route_table.public".into(), Action::Update),
+            ("route_table.public_c".into(), Action::Create),
+        ]
+    );
+    let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
+    assert!(
+        deps[step_of(&steps, "route_table.public", Update)].contains(&step_of(
+            &steps,
+            "route_table.public_c",
+            Create
+        )),
+        "{steps:?} {deps:?}"
+    );
+}
+
+/// The order AWS needs that no reference carries: the load balancer and the
+/// NAT gateways wait for the internet gateway, the nodes for their routes and
+/// endpoints.
+#[test]
+fn the_network_implies_what_waits_for_what() {
+    let (s, warnings) = load(&data("../../stacks/platform.yaml"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let deps = |a: &str| {
+        s.resources[&Address::parse(a).unwrap()]
+            .dependencies()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(deps("load_balancer.web").contains(&"internet_gateway.main".to_string()));
+    assert!(deps("nat_gateway.a").contains(&"internet_gateway.main".to_string()));
+    for need in [
+        "route_table.private_a",
+        "route_table.private_c",
+        "vpc_endpoint.s3",
+    ] {
+        assert!(
+            deps("eks_nodegroup.app").contains(&need.to_string()),
+            "{need}"
+        );
+    }
+    let order = Graph::build(&s).creation_order();
+    let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
+    assert!(pos("internet_gateway.main") < pos("load_balancer.web"));
+    assert!(pos("nat_gateway.c") < pos("route_table.private_c"));
+    assert!(pos("route_table.private_c") < pos("eks_nodegroup.app"));
 }
 
 #[test]

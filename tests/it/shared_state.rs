@@ -158,20 +158,21 @@ fn an_expired_lease_is_taken_over_and_a_live_one_is_renewed() {
     );
     assert_eq!(object(&moto, &lock_key), None, "released after the plan");
 
-    // A live run renews its 2-second lease: a second run 3 s in is refused.
+    // A live run renews its 4-second lease: a second run 6 s in is refused
+    // (renewals every 1.3 s leave room for a loaded machine).
     let proxy = Proxy::start(&moto.url);
     proxy.rules(serde_json::json!([
-        {"op": "CreateSubnet", "action": "latency", "ms": 3000}
+        {"op": "CreateSubnet", "action": "latency", "ms": 9000}
     ]));
     let slow = Workdir::new(&proxy.url, &s3_stack());
     let child = slow
         .command(&["apply", "--auto-approve", "stack.yaml"])
-        .env("INFRA_LOCK_LEASE", "2")
+        .env("INFRA_LOCK_LEASE", "4")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(6));
     let second = w.run(&["plan", "stack.yaml"]);
     assert_eq!(second.code, 1, "{}", second.stderr);
     assert!(
@@ -183,7 +184,7 @@ fn an_expired_lease_is_taken_over_and_a_live_one_is_renewed() {
     let expires = chrono::DateTime::parse_from_rfc3339(held["expires"].as_str().unwrap()).unwrap();
     let created = chrono::DateTime::parse_from_rfc3339(held["created"].as_str().unwrap()).unwrap();
     assert!(
-        expires - created > chrono::Duration::seconds(3),
+        expires - created > chrono::Duration::seconds(5),
         "renewed: {held}"
     );
     let out = child.wait_with_output().unwrap();

@@ -2,7 +2,8 @@
 
 It forwards every request to the emulator and, per AWS operation, can add
 latency, answer errors (throttling, 500) or drop the connection, hold an EKS
-cluster or node group in a status (CREATING, UPDATING, DELETING) for a while,
+cluster or node group in a status (CREATING, UPDATING, DELETING), or an EC2
+resource in a state (a NAT gateway `pending`), for a while,
 and count requests. It also plays the EKS version-update path moto lacks
 (UpdateClusterVersion, DescribeUpdate). Everything listens on 127.0.0.1.
 
@@ -22,7 +23,8 @@ A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
     "reset"    (drop the connection) with optional "times"
     "lose"     (forward the request, then drop the connection: the answer is
                lost, what it did is done) with optional "times"
-    "status"   with "value" and "seconds" (from the first match) or "times"
+    "status"   with "value" and "seconds" (from the first match) or "times":
+               an EKS answer's status, or every <state> of an EC2 answer
     "require_header" with "name" and "value": answer 403 AccessDenied unless the
                request carries that header with that value (S3's
                ExpectedBucketOwner check)
@@ -301,6 +303,11 @@ class Handler(BaseHTTPRequestHandler):
                     rule["times"] -= 1
         if not active:
             return data
+        if data.lstrip().startswith(b"<"):
+            # EC2's XML (DescribeNatGateways, DescribeVpcEndpoints): every
+            # <state> element of the answer.
+            value = rule["value"].encode()
+            return re.sub(rb"<state>[^<]*</state>", b"<state>" + value + b"</state>", data)
         try:
             doc = json.loads(data)
         except ValueError:

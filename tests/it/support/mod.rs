@@ -374,6 +374,58 @@ pub fn inventory(
             put("security_group", g.group_id());
         }
     }
+    // The network kinds moto also holds for its default VPC: only what carries
+    // an infra tag, and nothing deleted (a NAT gateway or an endpoint stays
+    // listed as `deleted` for a while, as on AWS).
+    let ours =
+        |tags: &[aws_sdk_ec2::types::Tag]| tags.iter().any(|t| t.key() == Some("infra:stack"));
+    for g in rt
+        .block_on(ec2.describe_internet_gateways().send())
+        .unwrap()
+        .internet_gateways()
+    {
+        if ours(g.tags()) {
+            put("internet_gateway", g.internet_gateway_id());
+        }
+    }
+    for a in rt
+        .block_on(ec2.describe_addresses().send())
+        .unwrap()
+        .addresses()
+    {
+        put("elastic_ip", a.allocation_id());
+    }
+    for n in rt
+        .block_on(ec2.describe_nat_gateways().send())
+        .unwrap()
+        .nat_gateways()
+    {
+        if n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted) {
+            put("nat_gateway", n.nat_gateway_id());
+        }
+    }
+    for t in rt
+        .block_on(ec2.describe_route_tables().send())
+        .unwrap()
+        .route_tables()
+    {
+        if ours(t.tags()) {
+            put("route_table", t.route_table_id());
+        }
+    }
+    for e in rt
+        .block_on(ec2.describe_vpc_endpoints().send())
+        .unwrap()
+        .vpc_endpoints()
+    {
+        // AWS (and moto) write `deleted` where the SDK's model says `Deleted`.
+        if !e
+            .state()
+            .is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))
+        {
+            put("vpc_endpoint", e.vpc_endpoint_id());
+        }
+    }
     for t in rt
         .block_on(ec2.describe_launch_templates().send())
         .unwrap()
@@ -509,4 +561,29 @@ impl Moto {
         s.read_to_string(&mut reply).unwrap();
         assert!(reply.contains(" 200 "), "{reply}");
     }
+}
+
+/// Runs `infra ARGS` in `w` and kills it (SIGKILL, a crash) as soon as a line
+/// of its stderr holds `marker`: the stderr read until then.
+pub fn kill_at(w: &Workdir, args: &[&str], marker: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = w
+        .command(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains(marker) {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+    assert!(log.contains(marker), "{log}");
+    log
 }

@@ -1,0 +1,91 @@
+//! The provider of `elastic_ip`: an address allocated in the VPC domain with its
+//! tags, released on delete. Its id is the allocation id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
+use serde_json::json;
+
+use super::{Aws, Result, api, ec2_tags};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::Attrs;
+use crate::types::attrs::into_map;
+
+pub struct ElasticIp(pub Arc<Aws>);
+
+#[async_trait]
+impl Provider for ElasticIp {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        ec2_tags::read_by_id(ids, "allocation-id", |f| describe(&self.0, f)).await
+    }
+
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let out = self
+            .0
+            .ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(ec2_tags::spec(ResourceType::ElasticIp, attrs))
+            .send()
+            .await
+            .map_err(api("AllocateAddress"))?;
+        Ok(out.allocation_id().unwrap_or_default().to_string())
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        ec2_tags::sync(&self.0, id, before, after).await
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
+        Ok(found
+            .into_iter()
+            .filter(|(_, read)| ec2_tags::owned(read, attrs))
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        self.0
+            .ec2
+            .release_address()
+            .allocation_id(id)
+            .send()
+            .await
+            .map_err(api("ReleaseAddress"))
+            .or_gone()?;
+        Ok(())
+    }
+}
+
+/// What the filters match, by allocation id.
+async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+    let out = aws
+        .ec2
+        .describe_addresses()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(api("DescribeAddresses"))?;
+    Ok(out
+        .addresses()
+        .iter()
+        .filter_map(|a| {
+            let id = a.allocation_id()?.to_string();
+            let attrs = json!({
+                "id": id,
+                "public_ip": a.public_ip(),
+                "tags": ec2_tags::value(a.tags()),
+            });
+            Some((id, into_map(attrs)))
+        })
+        .collect())
+}

@@ -1,0 +1,13 @@
+//! `elastic_ip`: an Elastic IP address in the VPC domain, kept for a public NAT
+//! gateway (or anything else that needs a fixed public address). Only its tags
+//! change in place.
+
+use super::schema::TypeSchema;
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "elastic_ip",
+    attrs: &[],
+    // `id` is the allocation id (`eipalloc-…`), what a NAT gateway takes.
+    exports: &["id", "public_ip"],
+    ..TypeSchema::BASE
+};

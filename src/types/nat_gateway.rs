@@ -1,0 +1,44 @@
+//! `nat_gateway`: a NAT gateway in one subnet. A public one (the default) needs
+//! an Elastic IP and a subnet with a route to the internet gateway; a private one
+//! takes no address. AWS works on it for minutes: create and delete wait, marked
+//! pending in state, so a run that stops resumes the wait.
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "nat_gateway",
+    attrs: &[
+        Attr::new("subnet_id", Kind::String).required().force_new(),
+        Attr::new("connectivity_type", Kind::Enum(&["public", "private"]))
+            .default(Default::Str("public"))
+            .force_new(),
+        // The Elastic IP's allocation id: `${elastic_ip.NAME.id}`.
+        Attr::new("allocation_id", Kind::String).force_new(),
+    ],
+    exports: &["id", "public_ip", "private_ip"],
+    check: Some(check),
+    ..TypeSchema::BASE
+};
+
+/// What AWS refuses: a public NAT gateway without an address, a private one
+/// with one.
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let public = attrs.get("connectivity_type").and_then(Value::as_str) != Some("private");
+    match (public, attrs.contains_key("allocation_id")) {
+        (true, false) => vec![Finding {
+            pointer: "/connectivity_type".into(),
+            message: "a public NAT gateway needs `allocation_id` (an Elastic IP)".into(),
+            hint: Some(
+                "add an `elastic_ip` and set allocation_id: ${elastic_ip.NAME.id}, or set connectivity_type: private".into(),
+            ),
+        }],
+        (false, true) => vec![Finding {
+            pointer: "/allocation_id".into(),
+            message: "a private NAT gateway takes no `allocation_id`".into(),
+            hint: Some("remove allocation_id, or make it public".into()),
+        }],
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,78 @@
+//! `vpc_endpoint`: a way from a VPC to an AWS service that does not cross the
+//! internet. A Gateway endpoint (S3, DynamoDB) adds routes to the route tables
+//! it is given; an Interface endpoint (ECR, STS, CloudWatch Logs, ...) puts a
+//! network interface in each of its subnets, behind its security groups, and
+//! with private DNS answers the service's usual name from inside the VPC.
+//! Route tables, subnets, security groups and private DNS change in place
+//! (ModifyVpcEndpoint).
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "vpc_endpoint",
+    attrs: &[
+        Attr::new("vpc_id", Kind::String).required().force_new(),
+        // `com.amazonaws.REGION.s3`, `com.amazonaws.REGION.ecr.dkr`, ...
+        Attr::new("service_name", Kind::String)
+            .required()
+            .force_new(),
+        Attr::new("vpc_endpoint_type", Kind::Enum(&["Gateway", "Interface"]))
+            .default(Default::Str("Gateway"))
+            .force_new(),
+        // Gateway only.
+        Attr::new("route_table_ids", Kind::Set(&Kind::String)),
+        // Interface only.
+        Attr::new("subnet_ids", Kind::Set(&Kind::String)),
+        Attr::new("security_group_ids", Kind::Set(&Kind::String)),
+        // Interface only; AWS's default is true.
+        Attr::new("private_dns_enabled", Kind::Bool),
+    ],
+    exports: &["id", "arn"],
+    check: Some(check),
+    canonical: Some(canonical),
+    ..TypeSchema::BASE
+};
+
+fn interface(attrs: &Map<String, Value>) -> bool {
+    attrs.get("vpc_endpoint_type").and_then(Value::as_str) == Some("Interface")
+}
+
+/// What belongs to the other kind of endpoint is refused.
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let (own, other, kind) = if interface(attrs) {
+        (
+            "an Interface",
+            &["route_table_ids"][..],
+            "route tables are for Gateway endpoints",
+        )
+    } else {
+        (
+            "a Gateway",
+            &["subnet_ids", "security_group_ids", "private_dns_enabled"][..],
+            "subnets, security groups and private DNS are for Interface endpoints",
+        )
+    };
+    other
+        .iter()
+        .filter(|k| attrs.contains_key(**k))
+        .map(|k| Finding {
+            pointer: format!("/{k}"),
+            message: format!("{own} endpoint takes no `{k}`"),
+            hint: Some(format!("{kind}; set vpc_endpoint_type or remove `{k}`")),
+        })
+        .collect()
+}
+
+/// Private DNS is on unless said otherwise on an Interface endpoint, and means
+/// nothing on a Gateway one.
+pub fn canonical(attrs: &mut Map<String, Value>) {
+    if interface(attrs) {
+        attrs
+            .entry("private_dns_enabled")
+            .or_insert(Value::Bool(true));
+    } else {
+        attrs.remove("private_dns_enabled");
+    }
+}
