@@ -344,3 +344,117 @@ resources:
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(inventory(&moto).is_empty());
 }
+
+fn interface_stack(hostnames: bool, subnets: &str) -> String {
+    format!(
+        "stack: endpoints
+region: ap-northeast-1
+resources:
+  vpc.main: {{ cidr_block: 10.71.0.0/16, enable_dns_hostnames: {hostnames} }}
+  subnet.a: {{ vpc_id: \"${{vpc.main.id}}\", cidr_block: 10.71.0.0/20, availability_zone: ap-northeast-1a }}
+  subnet.c: {{ vpc_id: \"${{vpc.main.id}}\", cidr_block: 10.71.16.0/20, availability_zone: ap-northeast-1c }}
+  security_group.endpoints:
+    vpc_id: ${{vpc.main.id}}
+    ingress:
+      - {{ protocol: tcp, ports: \"443\", cidr: 10.71.0.0/16, description: HTTPS from the VPC }}
+  vpc_endpoint.ecr_api:
+    vpc_id: ${{vpc.main.id}}
+    service_name: com.amazonaws.ap-northeast-1.ecr.api
+    vpc_endpoint_type: Interface
+    subnet_ids: [{subnets}]
+    security_group_ids: [\"${{security_group.endpoints.id}}\"]
+    private_dns_enabled: false
+"
+    )
+}
+
+/// An Interface endpoint is made in its subnets behind its security group; a
+/// subnet added to it and the VPC's DNS hostnames turned on are in-place
+/// updates (one ModifyVpcEndpoint, one ModifyVpcAttribute).
+#[test]
+fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &interface_stack(false, "\"${subnet.a.id}\""));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let state = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/endpoints.json")).unwrap())
+            .unwrap()
+    };
+    let id = |a: &str| state()["resources"][a]["id"].as_str().unwrap().to_string();
+    let endpoint = || {
+        runtime()
+            .block_on(
+                moto.ec2()
+                    .describe_vpc_endpoints()
+                    .vpc_endpoint_ids(id("vpc_endpoint.ecr_api"))
+                    .send(),
+            )
+            .unwrap()
+            .vpc_endpoints()[0]
+            .clone()
+    };
+    let made = endpoint();
+    assert_eq!(made.vpc_endpoint_type().unwrap().as_str(), "Interface");
+    assert_eq!(made.subnet_ids(), [id("subnet.a")]);
+    assert_eq!(
+        made.groups()[0].group_id(),
+        Some(id("security_group.endpoints").as_str())
+    );
+    assert_eq!(made.private_dns_enabled(), Some(false));
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    w.write_stack(&interface_stack(
+        true,
+        "\"${subnet.a.id}\", \"${subnet.c.id}\"",
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 2 to change, 0 to destroy.",
+        "{}",
+        plan.stdout
+    );
+    let before = (
+        seen(&proxy, "ModifyVpcEndpoint"),
+        seen(&proxy, "ModifyVpcAttribute"),
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        (
+            seen(&proxy, "ModifyVpcEndpoint") - before.0,
+            seen(&proxy, "ModifyVpcAttribute") - before.1,
+        ),
+        (1, 1)
+    );
+    let mut subnets = endpoint().subnet_ids().to_vec();
+    subnets.sort();
+    let mut both = vec![id("subnet.a"), id("subnet.c")];
+    both.sort();
+    assert_eq!(subnets, both);
+    let hostnames = runtime()
+        .block_on(
+            moto.ec2()
+                .describe_vpc_attribute()
+                .vpc_id(id("vpc.main"))
+                .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|v| v.value()),
+        Some(true)
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(inventory(&moto).is_empty(), "{:?}", inventory(&moto));
+}
