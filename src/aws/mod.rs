@@ -15,6 +15,7 @@ mod eks_nodegroup;
 mod elastic_ip;
 mod elbv2;
 mod firehose_stream;
+mod iam_oidc_provider;
 mod iam_role;
 mod internet_gateway;
 mod launch_template;

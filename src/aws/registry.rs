@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use super::{
     Aws, cloudwatch_alarm, ecr_repository, eks_cluster, eks_nodegroup, elastic_ip, firehose_stream,
-    iam_role, internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
-    nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
+    iam_oidc_provider, iam_role, internet_gateway, launch_template, listener, listener_rule,
+    load_balancer, monitor, nat_gateway, route_table, s3_bucket, security_group, subnet,
+    target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
 
@@ -38,6 +39,10 @@ pub fn registry(aws: Aws) -> Registry {
         .with("listener", Arc::new(listener::Listener(a())))
         .with("listener_rule", Arc::new(listener_rule::ListenerRule(a())))
         .with("iam_role", Arc::new(iam_role::IamRole(a())))
+        .with(
+            "iam_oidc_provider",
+            Arc::new(iam_oidc_provider::IamOidcProvider(a())),
+        )
         .with("eks_cluster", Arc::new(eks_cluster::EksCluster(a())))
         .with(
             "launch_template",

@@ -12,6 +12,17 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String).force_new(),
         // Shorthand for a trust policy that lets one service assume the role.
         Attr::new("assume_role_service", Kind::String),
+        // Shorthand for a trust policy that lets one Kubernetes service account
+        // take the role through the cluster's OIDC provider (IRSA).
+        Attr::new(
+            "assume_role_service_account",
+            Kind::Object(&[
+                Attr::new("namespace", Kind::String).required(),
+                Attr::new("name", Kind::String).required(),
+                // `${iam_oidc_provider.NAME.arn}`.
+                Attr::new("oidc_provider", Kind::String).required(),
+            ]),
+        ),
         Attr::new("assume_role_policy", Kind::String),
         Attr::new("managed_policy_arns", Kind::Set(&Kind::String)).default(Default::EmptyList),
         Attr::new("inline_policies", Kind::Map(&Kind::String)).default(Default::Json("{}")),
@@ -23,16 +34,20 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ..TypeSchema::BASE
 };
 
+/// The ways to give the trust policy: exactly one.
+const TRUST: &[&str] = &[
+    "assume_role_service",
+    "assume_role_service_account",
+    "assume_role_policy",
+];
+
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let given = ["assume_role_service", "assume_role_policy"]
-        .iter()
-        .filter(|k| attrs.contains_key(**k))
-        .count();
+    let given = TRUST.iter().filter(|k| attrs.contains_key(**k)).count();
     if given != 1 {
         out.push(Finding {
             pointer: String::new(),
-            message: "needs exactly one of `assume_role_service` and `assume_role_policy`".into(),
+            message: "needs exactly one of `assume_role_service`, `assume_role_service_account` and `assume_role_policy`".into(),
             hint: Some("for example assume_role_service: eks.amazonaws.com".into()),
         });
     }
@@ -65,6 +80,17 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
         attrs.insert(
             "assume_role_policy".into(),
             Value::String(policy::assume_role(&service)),
+        );
+    }
+    if let Some(Value::Object(account)) = attrs.remove("assume_role_service_account") {
+        let field = |k: &str| account.get(k).and_then(Value::as_str).unwrap_or_default();
+        attrs.insert(
+            "assume_role_policy".into(),
+            Value::String(policy::assume_role_with_web_identity(
+                field("oidc_provider"),
+                field("namespace"),
+                field("name"),
+            )),
         );
     }
     let norm = |v: &mut Value| {

@@ -19,6 +19,7 @@ pub mod eks_cluster;
 pub mod eks_nodegroup;
 pub mod elastic_ip;
 pub mod firehose_stream;
+pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
 pub mod launch_template;
@@ -56,6 +57,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &listener::SCHEMA,
     &listener_rule::SCHEMA,
     &iam_role::SCHEMA,
+    &iam_oidc_provider::SCHEMA,
     &eks_cluster::SCHEMA,
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,

@@ -41,9 +41,57 @@ pub fn assume_role(service: &str) -> String {
     .to_string()
 }
 
+/// The trust policy that lets one Kubernetes service account take a role
+/// through the cluster's IAM OIDC provider (IRSA): the web identity must come
+/// from that provider, for that service account (`sub`), for STS (`aud`). The
+/// condition keys are the provider's issuer, its ARN after `oidc-provider/`;
+/// an ARN not known yet (a reference) leaves the document unknown until apply.
+pub fn assume_role_with_web_identity(provider_arn: &str, namespace: &str, name: &str) -> String {
+    let issuer = provider_arn
+        .split_once(":oidc-provider/")
+        .map_or(provider_arn, |(_, issuer)| issuer);
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{issuer}:sub"): format!("system:serviceaccount:{namespace}:{name}"),
+                format!("{issuer}:aud"): "sts.amazonaws.com",
+            }}
+        }]
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_account_trust_names_the_issuer_the_account_and_sts() {
+        let arn =
+            "arn:aws:iam::123456789012:oidc-provider/oidc.eks.ap-northeast-1.amazonaws.com/id/ABC";
+        let doc: serde_json::Value = serde_json::from_str(&assume_role_with_web_identity(
+            arn,
+            "kube-system",
+            "aws-load-balancer-controller",
+        ))
+        .unwrap();
+        let st = &doc["Statement"][0];
+        assert_eq!(st["Principal"]["Federated"], arn);
+        assert_eq!(st["Action"], "sts:AssumeRoleWithWebIdentity");
+        let eq = &st["Condition"]["StringEquals"];
+        assert_eq!(
+            eq["oidc.eks.ap-northeast-1.amazonaws.com/id/ABC:sub"],
+            "system:serviceaccount:kube-system:aws-load-balancer-controller"
+        );
+        assert_eq!(
+            eq["oidc.eks.ap-northeast-1.amazonaws.com/id/ABC:aud"],
+            "sts.amazonaws.com"
+        );
+    }
 
     #[test]
     fn whitespace_order_and_single_lists_do_not_matter() {

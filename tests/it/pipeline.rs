@@ -129,7 +129,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 32 to add, 0 to change, 0 to destroy."
+        "Plan: 35 to add, 0 to change, 0 to destroy."
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -140,6 +140,76 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     );
 
     let rt = runtime();
+    // Pods' roles: the OIDC provider is the cluster's issuer, and each role
+    // trusts one service account through it.
+    let issuer = rt
+        .block_on(moto.eks().describe_cluster().name("enza-platform").send())
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .identity()
+        .unwrap()
+        .oidc()
+        .unwrap()
+        .issuer()
+        .unwrap()
+        .to_string();
+    let providers = rt
+        .block_on(moto.iam().list_open_id_connect_providers().send())
+        .unwrap();
+    let arn = providers.open_id_connect_provider_list()[0]
+        .arn()
+        .unwrap()
+        .to_string();
+    let provider = rt
+        .block_on(
+            moto.iam()
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        format!("https://{}", provider.url().unwrap()),
+        issuer,
+        "the provider's URL is the cluster's issuer"
+    );
+    assert_eq!(provider.client_id_list(), ["sts.amazonaws.com"]);
+    let role = rt
+        .block_on(
+            moto.iam()
+                .get_role()
+                .role_name("platform-lb-controller")
+                .send(),
+        )
+        .unwrap();
+    let trust: serde_json::Value = serde_json::from_str(
+        &percent_encoding::percent_decode_str(
+            role.role().unwrap().assume_role_policy_document().unwrap(),
+        )
+        .decode_utf8_lossy(),
+    )
+    .unwrap();
+    // One statement (infra writes documents in canonical form: a list of one
+    // as its one member).
+    let statement = match &trust["Statement"] {
+        serde_json::Value::Array(all) => &all[0],
+        one => one,
+    };
+    assert_eq!(
+        statement["Principal"]["Federated"],
+        arn.as_str(),
+        "{trust}"
+    );
+    let host = issuer.trim_start_matches("https://");
+    assert_eq!(
+        statement["Condition"]["StringEquals"][format!("{host}:sub")],
+        "system:serviceaccount:kube-system:aws-load-balancer-controller"
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"][format!("{host}:aud")],
+        "sts.amazonaws.com"
+    );
     let lifecycle = rt
         .block_on(
             moto.ecr()

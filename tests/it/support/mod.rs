@@ -450,6 +450,13 @@ pub fn inventory(
     for r in rt.block_on(moto.iam().list_roles().send()).unwrap().roles() {
         put("iam_role", Some(r.role_name()));
     }
+    for p in rt
+        .block_on(moto.iam().list_open_id_connect_providers().send())
+        .unwrap()
+        .open_id_connect_provider_list()
+    {
+        put("iam_oidc_provider", p.arn());
+    }
     let eks = moto.eks();
     for c in rt.block_on(eks.list_clusters().send()).unwrap().clusters() {
         put("eks_cluster", Some(c));

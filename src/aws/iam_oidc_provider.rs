@@ -1,0 +1,176 @@
+//! The provider of `iam_oidc_provider`. Its id is its ARN, which IAM makes from
+//! the URL (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`): one provider per
+//! URL in an account. Client ids and tags change in place.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use serde_json::json;
+
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{into_map, tag_changes, tags_value};
+use crate::types::iam_oidc_provider as ty;
+use crate::types::{Attrs, AttrsExt};
+
+pub struct IamOidcProvider(pub Arc<Aws>);
+
+/// The URL as IAM takes it at creation, with its scheme.
+fn https(url: &str) -> String {
+    if url.starts_with("https://") {
+        url.to_string()
+    } else {
+        format!("https://{url}")
+    }
+}
+
+#[async_trait]
+impl Provider for IamOidcProvider {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |arn| async move {
+            let got = aws
+                .iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+                .await
+                .map_err(api("GetOpenIDConnectProvider"))
+                .or_gone()?;
+            Ok(got.map(|p| {
+                let url = p.url().unwrap_or_default().to_string();
+                let attrs = into_map(json!({
+                    "id": arn,
+                    "arn": arn,
+                    "url": url,
+                    "issuer": url,
+                    "client_ids": p.client_id_list(),
+                    "thumbprints": p.thumbprint_list(),
+                    "tags": tags_value(p.tags().iter().map(|t| (t.key(), t.value()))),
+                }));
+                (arn.clone(), attrs)
+            }))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let tags = attrs
+            .tags()
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let out = self
+            .0
+            .iam
+            .create_open_id_connect_provider()
+            .url(https(attrs.str("url")?))
+            .set_client_id_list(attrs.opt_strings("client_ids"))
+            .set_thumbprint_list(attrs.opt_strings("thumbprints"))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(api("CreateOpenIDConnectProvider"))?;
+        Ok(out
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let iam = &self.0.iam;
+        if let Some(now) = after.opt_strings("client_ids") {
+            let was = before.opt_strings("client_ids").unwrap_or_default();
+            for add in now.iter().filter(|c| !was.contains(c)) {
+                iam.add_client_id_to_open_id_connect_provider()
+                    .open_id_connect_provider_arn(id)
+                    .client_id(add)
+                    .send()
+                    .await
+                    .map_err(api("AddClientIDToOpenIDConnectProvider"))?;
+            }
+            for gone in was.iter().filter(|c| !now.contains(c)) {
+                iam.remove_client_id_from_open_id_connect_provider()
+                    .open_id_connect_provider_arn(id)
+                    .client_id(gone)
+                    .send()
+                    .await
+                    .map_err(api("RemoveClientIDFromOpenIDConnectProvider"))?;
+            }
+        }
+        if let Some(now) = after.opt_strings("thumbprints")
+            && before.opt_strings("thumbprints").unwrap_or_default() != now
+        {
+            iam.update_open_id_connect_provider_thumbprint()
+                .open_id_connect_provider_arn(id)
+                .set_thumbprint_list(Some(now))
+                .send()
+                .await
+                .map_err(api("UpdateOpenIDConnectProviderThumbprint"))?;
+        }
+        let (set, remove) = tag_changes(before, after);
+        if !set.is_empty() {
+            let tags = set
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            iam.tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(api("TagOpenIDConnectProvider"))?;
+        }
+        if !remove.is_empty() {
+            iam.untag_open_id_connect_provider()
+                .open_id_connect_provider_arn(id)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(api("UntagOpenIDConnectProvider"))?;
+        }
+        Ok(())
+    }
+
+    /// The provider of this URL, if the account has one (there is at most one).
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        let mut want = attrs.clone();
+        ty::canonical(&mut want);
+        let url = want.str("url")?.to_string();
+        let list = self
+            .0
+            .iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(api("ListOpenIDConnectProviders"))?;
+        Ok(list
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn())
+            .filter(|arn| arn.ends_with(&format!(":oidc-provider/{url}")))
+            .map(str::to_string)
+            .collect())
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        self.0
+            .iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(id)
+            .send()
+            .await
+            .map_err(api("DeleteOpenIDConnectProvider"))
+            .or_gone()?;
+        Ok(())
+    }
+}

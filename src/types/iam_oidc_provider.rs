@@ -1,0 +1,34 @@
+//! `iam_oidc_provider`: the IAM OpenID Connect provider that lets pods of an EKS
+//! cluster take IAM roles (IRSA): its `url` is the cluster's issuer
+//! (`${eks_cluster.main.oidc_issuer}`). No thumbprint is needed: IAM fetches
+//! it (and trusts EKS's issuers by their certificate authority) when none is
+//! given. Client ids and tags change in place.
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Kind, TypeSchema};
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "iam_oidc_provider",
+    attrs: &[
+        Attr::new("url", Kind::String).required().force_new(),
+        Attr::new("client_ids", Kind::Set(&Kind::String))
+            .default(Default::Json(r#"["sts.amazonaws.com"]"#)),
+        // Left out, IAM fetches it and it is not managed.
+        Attr::new("thumbprints", Kind::Set(&Kind::String)),
+    ],
+    // `id` and `arn` are the ARN; `issuer` is the URL without `https://`, as
+    // a trust policy's condition keys name it.
+    exports: &["id", "arn", "issuer"],
+    canonical: Some(canonical),
+    ..TypeSchema::BASE
+};
+
+/// IAM answers the URL without its scheme.
+pub fn canonical(attrs: &mut Map<String, Value>) {
+    if let Some(Value::String(url)) = attrs.get_mut("url")
+        && let Some(rest) = url.strip_prefix("https://")
+    {
+        *url = rest.trim_end_matches('/').to_string();
+    }
+}
