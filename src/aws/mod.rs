@@ -8,6 +8,7 @@ pub mod registry;
 
 pub mod clock;
 mod cloudwatch_alarm;
+mod cloudwatch_log_group;
 mod ec2_tags;
 mod ecr_repository;
 mod eks_cluster;
@@ -57,6 +58,7 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
     pub eks: aws_sdk_eks::Client,
     pub firehose: aws_sdk_firehose::Client,
@@ -112,6 +114,7 @@ impl Aws {
             ecr: client!(aws_sdk_ecr),
             elbv2: client!(aws_sdk_elasticloadbalancingv2),
             cloudwatch: client!(aws_sdk_cloudwatch),
+            logs: client!(aws_sdk_cloudwatchlogs),
             iam: client!(aws_sdk_iam),
             eks: client!(aws_sdk_eks),
             firehose: client!(aws_sdk_firehose),

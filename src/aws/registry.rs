@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::{
-    Aws, cloudwatch_alarm, ecr_repository, eks_cluster, eks_nodegroup, elastic_ip, firehose_stream,
-    iam_oidc_provider, iam_role, internet_gateway, launch_template, listener, listener_rule,
-    load_balancer, monitor, nat_gateway, route_table, s3_bucket, security_group, subnet,
-    target_group, vpc, vpc_endpoint,
+    Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_cluster, eks_nodegroup,
+    elastic_ip, firehose_stream, iam_oidc_provider, iam_role, internet_gateway, launch_template,
+    listener, listener_rule, load_balancer, monitor, nat_gateway, route_table, s3_bucket,
+    security_group, subnet, target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
 
@@ -52,6 +52,10 @@ pub fn registry(aws: Aws) -> Registry {
         .with(
             "firehose_stream",
             Arc::new(firehose_stream::FirehoseStream(a())),
+        )
+        .with(
+            "cloudwatch_log_group",
+            Arc::new(cloudwatch_log_group::CloudwatchLogGroup(a())),
         )
         .with(
             "cloudwatch_alarm",

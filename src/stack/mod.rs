@@ -4,6 +4,7 @@
 //! against the resource schemas and reports every problem at once.
 
 pub mod diag;
+pub mod eks;
 pub mod network;
 mod validate;
 

@@ -881,10 +881,13 @@ impl Validator {
         }
     }
 
-    /// The network checks (src/stack/network.rs), and the dependencies they
-    /// imply added to `depends_on`.
+    /// The checks across resources (src/stack/network.rs, src/stack/eks.rs),
+    /// and the dependencies they imply added to `depends_on`.
     fn check_network(&mut self, resources: &mut BTreeMap<Address, Resource>) {
-        for f in super::network::check(resources) {
+        let findings = super::network::check(resources)
+            .into_iter()
+            .chain(super::eks::check(resources));
+        for f in findings {
             let loc = self
                 .locate(&f.address, &f.pointer)
                 .unwrap_or(resources[&f.address].loc);
@@ -895,7 +898,11 @@ impl Validator {
                 self.d.warning(loc, message, Some(f.hint));
             }
         }
-        for (dependent, dependency) in super::network::implied(resources) {
+        let implied = super::network::implied(resources)
+            .into_iter()
+            .chain(super::eks::implied(resources))
+            .collect::<Vec<_>>();
+        for (dependent, dependency) in implied {
             if let Some(r) = resources.get_mut(&dependent) {
                 r.depends_on.insert(dependency);
             }

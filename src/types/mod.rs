@@ -14,6 +14,7 @@ pub mod reference;
 pub mod schema;
 
 pub mod cloudwatch_alarm;
+pub mod cloudwatch_log_group;
 pub mod ecr_repository;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
@@ -63,6 +64,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &eks_nodegroup::SCHEMA,
     &firehose_stream::SCHEMA,
     &cloudwatch_alarm::SCHEMA,
+    &cloudwatch_log_group::SCHEMA,
 ];
 
 /// The schema of a type, by its name in the stack file.

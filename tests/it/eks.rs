@@ -42,7 +42,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 17 to add, 0 to change, 0 to destroy."
+        "Plan: 18 to add, 0 to change, 0 to destroy."
     );
     // stderr says where the state and lock are, and nothing more.
     assert!(

@@ -129,7 +129,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 35 to add, 0 to change, 0 to destroy."
+        "Plan: 36 to add, 0 to change, 0 to destroy."
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -196,11 +196,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         serde_json::Value::Array(all) => &all[0],
         one => one,
     };
-    assert_eq!(
-        statement["Principal"]["Federated"],
-        arn.as_str(),
-        "{trust}"
-    );
+    assert_eq!(statement["Principal"]["Federated"], arn.as_str(), "{trust}");
     let host = issuer.trim_start_matches("https://");
     assert_eq!(
         statement["Condition"]["StringEquals"][format!("{host}:sub")],
@@ -210,6 +206,16 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         statement["Condition"]["StringEquals"][format!("{host}:aud")],
         "sts.amazonaws.com"
     );
+    // The control-plane log group, made before the cluster, keeps 30 days.
+    let groups = rt
+        .block_on(
+            moto.logs()
+                .describe_log_groups()
+                .log_group_name_prefix("/aws/eks/enza-platform/cluster")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
     let lifecycle = rt
         .block_on(
             moto.ecr()

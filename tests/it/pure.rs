@@ -284,7 +284,7 @@ fn a_subnet_moved_between_route_tables_is_taken_before_it_is_let_go() {
 
 /// The order AWS needs that no reference carries: the load balancer and the
 /// NAT gateways wait for the internet gateway, the nodes for their routes and
-/// endpoints.
+/// endpoints, the cluster for its log group.
 #[test]
 fn the_network_implies_what_waits_for_what() {
     let (s, warnings) = load(&data("../../stacks/platform.yaml"));
@@ -308,8 +308,11 @@ fn the_network_implies_what_waits_for_what() {
             "{need}"
         );
     }
+    // EKS finds its log group made, with its retention.
+    assert!(deps("eks_cluster.main").contains(&"cloudwatch_log_group.eks".to_string()));
     let order = Graph::build(&s).creation_order();
     let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
+    assert!(pos("cloudwatch_log_group.eks") < pos("eks_cluster.main"));
     assert!(pos("internet_gateway.main") < pos("load_balancer.web"));
     assert!(pos("nat_gateway.c") < pos("route_table.private_c"));
     assert!(pos("route_table.private_c") < pos("eks_nodegroup.app"));

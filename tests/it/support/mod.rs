@@ -208,6 +208,10 @@ impl Moto {
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.sdk_config())
     }
+
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk_config())
+    }
 }
 
 impl Drop for Moto {
@@ -449,6 +453,13 @@ pub fn inventory(
     }
     for r in rt.block_on(moto.iam().list_roles().send()).unwrap().roles() {
         put("iam_role", Some(r.role_name()));
+    }
+    for g in rt
+        .block_on(moto.logs().describe_log_groups().send())
+        .unwrap()
+        .log_groups()
+    {
+        put("cloudwatch_log_group", g.log_group_name());
     }
     for p in rt
         .block_on(moto.iam().list_open_id_connect_providers().send())

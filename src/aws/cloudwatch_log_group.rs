@@ -1,0 +1,149 @@
+//! The provider of `cloudwatch_log_group`. Its id is its name. Made with its
+//! KMS key and tags; the retention is then set by `update` (PutRetentionPolicy,
+//! DeleteRetentionPolicy when it is taken out), the KMS key changed with
+//! AssociateKmsKey / DisassociateKmsKey, tags with TagResource / UntagResource.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
+use crate::types::{Attrs, AttrsExt};
+
+pub struct CloudwatchLogGroup(pub Arc<Aws>);
+
+#[async_trait]
+impl Provider for CloudwatchLogGroup {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |name| async move {
+            let page = aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(&name)
+                .send()
+                .await
+                .map_err(api("DescribeLogGroups"))?;
+            let Some(group) = page
+                .log_groups()
+                .iter()
+                .find(|g| g.log_group_name() == Some(name.as_str()))
+            else {
+                return Ok(None);
+            };
+            let arn = group
+                .arn()
+                .unwrap_or_default()
+                .trim_end_matches(":*")
+                .to_string();
+            let tags = aws
+                .logs
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .map_err(api("ListTagsForResource"))?;
+            let mut attrs = json!({
+                "id": name,
+                "name": name,
+                "arn": arn,
+                "tags": tags_value(
+                    tags.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                ),
+            });
+            if let Some(days) = group.retention_in_days() {
+                attrs["retention_days"] = json!(days);
+            }
+            if let Some(key) = group.kms_key_id() {
+                attrs["kms_key_id"] = json!(key);
+            }
+            Ok(Some((name.clone(), into_map(attrs))))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let name = attrs.str("name")?;
+        self.0
+            .logs
+            .create_log_group()
+            .log_group_name(name)
+            .set_kms_key_id(attrs.opt_str("kms_key_id").map(str::to_string))
+            .set_tags(Some(attrs.tags().into_iter().collect()))
+            .send()
+            .await
+            .map_err(api("CreateLogGroup"))?;
+        Ok(name.to_string())
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let logs = &self.0.logs;
+        if let Some(days) = after.opt_int("retention_days")
+            && before.opt_int("retention_days") != Some(days)
+        {
+            logs.put_retention_policy()
+                .log_group_name(id)
+                .retention_in_days(i32::try_from(days)?)
+                .send()
+                .await
+                .map_err(api("PutRetentionPolicy"))?;
+        }
+        if differs(before, after, "kms_key_id") {
+            logs.associate_kms_key()
+                .log_group_name(id)
+                .kms_key_id(after.str("kms_key_id")?)
+                .send()
+                .await
+                .map_err(api("AssociateKmsKey"))?;
+        }
+        let (set, remove) = tag_changes(before, after);
+        let arn = before.opt_str("arn").unwrap_or_default();
+        if !set.is_empty() && !arn.is_empty() {
+            logs.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(set.into_iter().collect()))
+                .send()
+                .await
+                .map_err(api("TagResource"))?;
+        }
+        if !remove.is_empty() && !arn.is_empty() {
+            logs.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(api("UntagResource"))?;
+        }
+        Ok(())
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        super::find_by_id(self, attrs.str("name")?).await
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        self.0
+            .logs
+            .delete_log_group()
+            .log_group_name(id)
+            .send()
+            .await
+            .map_err(api("DeleteLogGroup"))
+            .or_gone()?;
+        Ok(())
+    }
+}
