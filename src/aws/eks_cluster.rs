@@ -152,7 +152,15 @@ pub async fn update_status(
                 .map(|u| {
                     u.errors()
                         .iter()
-                        .filter_map(|e| e.error_message().map(str::to_string))
+                        .map(|e| {
+                            let code = e.error_code().map_or("", |c| c.as_str());
+                            let message = e.error_message().unwrap_or("no message");
+                            if code.is_empty() {
+                                message.to_string()
+                            } else {
+                                format!("{code}: {message}")
+                            }
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

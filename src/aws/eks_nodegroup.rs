@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use aws_sdk_eks::types::{
-    CapacityTypes, LaunchTemplateSpecification, NodegroupScalingConfig, NodegroupStatus,
+    AmiTypes, CapacityTypes, LaunchTemplateSpecification, NodegroupScalingConfig, NodegroupStatus,
     NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use serde_json::{Map, Value, json};
@@ -46,6 +46,7 @@ fn launch_template(lt: &Value) -> LaunchTemplateSpecification {
 fn update_config(u: &Value) -> NodegroupUpdateConfig {
     NodegroupUpdateConfig::builder()
         .set_max_unavailable(u.opt_int("max_unavailable").map(|v| v as i32))
+        .set_max_unavailable_percentage(u.opt_int("max_unavailable_percentage").map(|v| v as i32))
         .build()
 }
 
@@ -175,8 +176,25 @@ impl Provider for EksNodegroup {
                     json!({"id": lt.id(), "version": lt.version()}),
                 );
             }
-            if let Some(u) = n.update_config().and_then(|u| u.max_unavailable()) {
-                attrs.insert("update_config".into(), json!({"max_unavailable": u}));
+            if let Some(u) = n.update_config() {
+                match (u.max_unavailable(), u.max_unavailable_percentage()) {
+                    (Some(k), _) => {
+                        attrs.insert("update_config".into(), json!({"max_unavailable": k}));
+                    }
+                    (_, Some(p)) => {
+                        attrs.insert(
+                            "update_config".into(),
+                            json!({"max_unavailable_percentage": p}),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(ami) = n.ami_type() {
+                attrs.insert("ami_type".into(), json!(ami.as_str()));
+            }
+            if let Some(release) = n.release_version() {
+                attrs.insert("release_version".into(), json!(release));
             }
             if attrs.get("labels") == Some(&Value::Null) {
                 attrs.insert("labels".into(), json!({}));
@@ -208,6 +226,8 @@ impl Provider for EksNodegroup {
                     .map(|t| t.iter().map(taint).collect()),
             )
             .capacity_type(CapacityTypes::from(attrs.str("capacity_type")?))
+            .set_ami_type(attrs.opt_str("ami_type").map(AmiTypes::from))
+            .set_release_version(attrs.opt_str("release_version").map(str::to_string))
             .set_client_request_token(ctx.token.clone())
             .set_update_config(attrs.get("update_config").map(update_config))
             .set_tags(Some(attrs.tags().into_iter().collect()));
@@ -314,14 +334,25 @@ impl Provider for EksNodegroup {
                 .map_err(api("UpdateNodegroupConfig"))?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
-        if changed("launch_template") {
-            let lt = after.get("launch_template").unwrap_or(&Value::Null);
+        if changed("launch_template") || changed("release_version") {
             let u = aws
                 .eks
                 .update_nodegroup_version()
                 .cluster_name(cluster)
                 .nodegroup_name(name)
-                .launch_template(launch_template(lt))
+                .set_launch_template(
+                    after
+                        .get("launch_template")
+                        .filter(|_| changed("launch_template"))
+                        .map(launch_template),
+                )
+                .set_release_version(
+                    after
+                        .opt_str("release_version")
+                        .filter(|_| changed("release_version"))
+                        .map(str::to_string),
+                )
+                .force(after.opt_bool("force_update_version").unwrap_or(false))
                 .send()
                 .await
                 .map_err(api("UpdateNodegroupVersion"))?;

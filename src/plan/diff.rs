@@ -124,13 +124,18 @@ pub fn plan_with(
                     Action::Update => rollout_view(state, address, &before, &after),
                     _ => None,
                 };
+                let impact = schema
+                    .impact
+                    .filter(|_| action != Action::NoOp)
+                    .and_then(|f| f(&before, &after, &changed, !replace_because.is_empty()));
                 Change {
                     address: address.clone(),
                     action,
                     reason: rollout
                         .as_ref()
                         .and_then(|r| r.resumes.clone())
-                        .map(|r| format!("rollout {r}; this apply goes on from there")),
+                        .map(|r| format!("rollout {r}; this apply goes on from there"))
+                        .or(impact),
                     before: sides.then_some(before),
                     after: sides.then_some(after),
                     changed,

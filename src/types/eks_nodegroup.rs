@@ -49,20 +49,91 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("capacity_type", Kind::Enum(&["ON_DEMAND", "SPOT"]))
             .default(Default::Str("ON_DEMAND"))
             .force_new(),
+        // How many nodes an update takes down at once: a count or a share.
         Attr::new(
             "update_config",
-            Kind::Object(
-                &[Attr::new("max_unavailable", Kind::Int { min: 1, max: 100 }).required()],
-            ),
+            Kind::Object(&[
+                Attr::new("max_unavailable", Kind::Int { min: 1, max: 100 }),
+                Attr::new("max_unavailable_percentage", Kind::Int { min: 1, max: 100 }),
+            ]),
         ),
+        // The AMI family (`AL2023_x86_64_STANDARD`, `BOTTLEROCKET_ARM_64`, ...);
+        // left out, AWS picks it and it is not managed.
+        Attr::new("ami_type", Kind::String).force_new(),
+        // The EKS-optimised AMI release; a change rolls the nodes
+        // (UpdateNodegroupVersion). Left out, not managed.
+        Attr::new("release_version", Kind::String),
+        // Roll nodes even when a pod disruption budget blocks their drain.
+        Attr::new("force_update_version", Kind::Bool)
+            .default(Default::Bool(false))
+            .no_diff(),
     ],
     exports: &["id", "name", "arn", "status"],
     name_attr: Some(("name", NameDefault::StackAndName)),
     check: Some(check),
+    impact: Some(impact),
     ..TypeSchema::BASE
 };
 
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = scaling_check(attrs);
+    if let Some(u) = attrs.get("update_config").and_then(Value::as_object)
+        && u.len() != 1
+    {
+        out.push(Finding {
+            pointer: "/update_config".into(),
+            message: "update_config needs exactly one of `max_unavailable` and `max_unavailable_percentage`".into(),
+            hint: Some("for example update_config: { max_unavailable: 1 }".into()),
+        });
+    }
+    out
+}
+
+/// What a change does to the running nodes, for the plan: how many a rolling
+/// update replaces and how many at a time, or that a replacement deletes them
+/// all.
+pub fn impact(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    changed: &[String],
+    replace: bool,
+) -> Option<String> {
+    let nodes = |m: &Map<String, Value>| m.get("scaling")?.get("desired")?.as_i64();
+    let count = |n: i64| format!("{n} node{}", if n == 1 { "" } else { "s" });
+    if replace {
+        let n = nodes(before)?;
+        return Some(format!(
+            "all {} are replaced: the group is deleted, pods are evicted, and a new group starts",
+            count(n)
+        ));
+    }
+    if !changed
+        .iter()
+        .any(|c| c == "launch_template" || c == "release_version")
+    {
+        return None;
+    }
+    let n = nodes(after)?;
+    let u = after.get("update_config");
+    let at_once = match (
+        u.and_then(|u| u.get("max_unavailable"))
+            .and_then(Value::as_i64),
+        u.and_then(|u| u.get("max_unavailable_percentage"))
+            .and_then(Value::as_i64),
+    ) {
+        (Some(k), _) => format!("{} at a time", k.min(n).max(1)),
+        (_, Some(p)) => format!("{p}% at a time"),
+        _ => "1 at a time".into(),
+    };
+    let force = if after.get("force_update_version") == Some(&Value::Bool(true)) {
+        ", forced past pod disruption budgets"
+    } else {
+        ""
+    };
+    Some(format!("rolls {}, {at_once}{force}", count(n)))
+}
+
+fn scaling_check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let s = &attrs["scaling"];
     let (min, max, desired) = (s["min"].as_i64(), s["max"].as_i64(), s["desired"].as_i64());
     match (min, max, desired) {

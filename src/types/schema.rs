@@ -149,7 +149,19 @@ pub struct TypeSchema {
     /// (a subnet is in one route table): when a plan moves a member from one
     /// resource to another, the one taking it is applied first.
     pub exclusive: &'static [&'static str],
+    /// What a change does beyond its attributes, said in the plan (how many
+    /// nodes a node group update replaces): `(before, after, changed,
+    /// replaced)`.
+    pub impact: Option<Impact>,
 }
+
+/// See `TypeSchema::impact`.
+pub type Impact = fn(
+    &serde_json::Map<String, serde_json::Value>,
+    &serde_json::Map<String, serde_json::Value>,
+    &[String],
+    bool,
+) -> Option<String>;
 
 /// A check of one change against what exists: `(before, after)`, and why AWS
 /// cannot make it.
@@ -186,6 +198,7 @@ impl TypeSchema {
         changes_on_update: &[],
         create_before_destroy: false,
         exclusive: &[],
+        impact: None,
     };
 
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {

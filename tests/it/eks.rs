@@ -431,3 +431,72 @@ fn creates_wait_for_a_new_role_to_propagate() {
     assert_eq!(proxy.count("CreateNodegroup"), 3);
     assert!(cluster(&moto).is_some());
 }
+
+/// A node group update that rolls the nodes says how many and how fast in the
+/// plan; a replacement says all of them go. A failed update prints AWS's error
+/// with the update id and leaves the update pending in state.
+#[test]
+fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let release = |v: &str| {
+        stack_file("eks").replace(
+            "    update_config: { max_unavailable: 1 }\n",
+            &format!("    update_config: {{ max_unavailable: 1 }}\n    release_version: {v}\n"),
+        )
+    };
+    w.write_stack(&release("1.30.4-20240917"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_nodegroup.app will be updated in place (rolls 3 nodes, 1 at a time)"),
+        "{}",
+        plan.stdout
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // moto has no UpdateNodegroupVersion: the proxy plays it, and what infra
+    // read back through the proxy is in state.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["eks_nodegroup.app"]["attributes"]["release_version"],
+        "1.30.4-20240917"
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    let replaced = release("1.30.4-20240917")
+        .replace("instance_types: [m6i.large]", "instance_types: [m7i.large]");
+    w.write_stack(&replaced);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("all 3 nodes are replaced: the group is deleted, pods are evicted, and a new group starts"),
+        "{}",
+        plan.stdout
+    );
+
+    proxy.rules(json!([{"action": "update_fails", "op": "-", "code": "PodEvictionFailure",
+        "message": "Reached max retries while trying to evict pods from nodes in node group eks-app"}]));
+    w.write_stack(&release("1.30.5-20241024"));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("PodEvictionFailure: Reached max retries")
+            && r.stdout.contains("update "),
+        "{}",
+        r.stdout
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["eks_nodegroup.app"]["pending"]["operation"], "update",
+        "{state}"
+    );
+}

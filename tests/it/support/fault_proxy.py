@@ -28,6 +28,8 @@ A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
     "require_header" with "name" and "value": answer 403 AccessDenied unless the
                request carries that header with that value (S3's
                ExpectedBucketOwner check)
+    "update_fails" with "code" and "message": an UpdateNodegroupVersion is
+               accepted and its DescribeUpdate answers Failed with that error
     "clock"    with "seconds": every answer's Date header is that far from this
                host's time (AWS's clock disagreeing with the host's)
 Instead of "op", a rule may give "path_prefix": it matches every REST request
@@ -54,6 +56,7 @@ COUNTS = {}
 BUSY = [0.0]  # seconds spent waiting on the emulator, summed over requests
 VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
+FAILED = {}  # update id -> the "update_fails" rule it failed by
 
 EKS_ROUTES = [
     ("POST", r"^/clusters$", "CreateCluster"),
@@ -170,6 +173,7 @@ class Handler(BaseHTTPRequestHandler):
                 COUNTS.clear()
                 BUSY[0] = 0.0
                 VERSIONS.clear()
+                FAILED.clear()
             return self.reply(200, {})
         return self.reply(404, {})
 
@@ -259,16 +263,30 @@ class Handler(BaseHTTPRequestHandler):
                                "params": [{"type": "Version", "value": version}]}}
         if op == "UpdateNodegroupVersion":
             cluster, nodegroup = parts[2], parts[4]
-            lt = json.loads(body or b"{}").get("launchTemplate") or {}
+            asked = json.loads(body or b"{}")
+            lt = asked.get("launchTemplate") or {}
             update = str(uuid.uuid4())
             with LOCK:
-                VERSIONS[f"{cluster}/{nodegroup}"] = lt.get("version")
-                UPDATES[update] = nodegroup
+                failing = next((r for r in RULES if r.get("action") == "update_fails"), None)
+                if failing is None:
+                    held = VERSIONS.setdefault(f"{cluster}/{nodegroup}", {})
+                    if lt.get("version"):
+                        held["launchTemplate"] = lt.get("version")
+                    if asked.get("releaseVersion"):
+                        held["releaseVersion"] = asked.get("releaseVersion")
+                    UPDATES[update] = nodegroup
+                else:
+                    FAILED[update] = failing
             return {"update": {"id": update, "status": "InProgress", "type": "VersionUpdate"}}
         if op == "DescribeUpdate":
             update = parts[4]
             with LOCK:
+                failed = FAILED.get(update)
                 known = update in UPDATES
+            if failed:
+                return {"update": {"id": update, "status": "Failed", "type": "VersionUpdate",
+                                   "errors": [{"errorCode": failed.get("code", "PodEvictionFailure"),
+                                               "errorMessage": failed.get("message", "")}]}}
             if known:
                 return {"update": {"id": update, "status": "Successful", "type": "VersionUpdate"}}
         return None
@@ -284,12 +302,14 @@ class Handler(BaseHTTPRequestHandler):
                 version = VERSIONS.get(doc["cluster"].get("name"))
             if version:
                 doc["cluster"]["version"] = version
-        if isinstance(doc.get("nodegroup"), dict) and isinstance(doc["nodegroup"].get("launchTemplate"), dict):
+        if isinstance(doc.get("nodegroup"), dict):
             n = doc["nodegroup"]
             with LOCK:
-                version = VERSIONS.get(f"{n.get('clusterName')}/{n.get('nodegroupName')}")
-            if version:
-                n["launchTemplate"]["version"] = version
+                held = dict(VERSIONS.get(f"{n.get('clusterName')}/{n.get('nodegroupName')}") or {})
+            if held.get("launchTemplate") and isinstance(n.get("launchTemplate"), dict):
+                n["launchTemplate"]["version"] = held["launchTemplate"]
+            if held.get("releaseVersion"):
+                n["releaseVersion"] = held["releaseVersion"]
         return json.dumps(doc).encode()
 
     def hold(self, rule, data):
