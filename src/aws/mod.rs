@@ -13,6 +13,7 @@ mod ec2_tags;
 mod ecr_repository;
 mod eks_cluster;
 mod eks_nodegroup;
+mod eks_pod_identity_association;
 mod elastic_ip;
 mod elbv2;
 mod firehose_stream;

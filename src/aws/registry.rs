@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::{
     Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_cluster, eks_nodegroup,
-    elastic_ip, firehose_stream, iam_oidc_provider, iam_role, internet_gateway, launch_template,
-    listener, listener_rule, load_balancer, monitor, nat_gateway, route_table, s3_bucket,
-    security_group, subnet, target_group, vpc, vpc_endpoint,
+    eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider, iam_role,
+    internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
+    nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
 
@@ -49,6 +49,10 @@ pub fn registry(aws: Aws) -> Registry {
             Arc::new(launch_template::LaunchTemplate(a())),
         )
         .with("eks_nodegroup", Arc::new(eks_nodegroup::EksNodegroup(a())))
+        .with(
+            "eks_pod_identity_association",
+            Arc::new(eks_pod_identity_association::EksPodIdentityAssociation(a())),
+        )
         .with(
             "firehose_stream",
             Arc::new(firehose_stream::FirehoseStream(a())),

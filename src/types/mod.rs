@@ -18,6 +18,7 @@ pub mod cloudwatch_log_group;
 pub mod ecr_repository;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
+pub mod eks_pod_identity_association;
 pub mod elastic_ip;
 pub mod firehose_stream;
 pub mod iam_oidc_provider;
@@ -62,6 +63,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &eks_cluster::SCHEMA,
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,
+    &eks_pod_identity_association::SCHEMA,
     &firehose_stream::SCHEMA,
     &cloudwatch_alarm::SCHEMA,
     &cloudwatch_log_group::SCHEMA,

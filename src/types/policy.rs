@@ -34,9 +34,15 @@ fn canonical(v: &Value) -> Value {
 
 /// The trust policy that lets one AWS service assume a role.
 pub fn assume_role(service: &str) -> String {
+    // EKS Pod Identity also tags the session with the pod's attributes.
+    let action = if service == "pods.eks.amazonaws.com" {
+        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
+    } else {
+        serde_json::json!("sts:AssumeRole")
+    };
     serde_json::json!({
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": action}]
     })
     .to_string()
 }

@@ -500,3 +500,77 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
         "{state}"
     );
 }
+
+/// EKS Pod Identity (played by the proxy: moto has none): a service account
+/// gets a role; another role is an in-place update; destroy removes the
+/// association before the role and the cluster.
+#[test]
+fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let with = |role: &str| {
+        format!(
+            "{}
+  iam_role.shipper:
+    assume_role_service: pods.eks.amazonaws.com
+  iam_role.shipper_next:
+    assume_role_service: pods.eks.amazonaws.com
+  eks_pod_identity_association.shipper:
+    cluster_name: ${{eks_cluster.main.name}}
+    namespace: logging
+    service_account: fluent-bit
+    role_arn: ${{iam_role.{role}.arn}}
+",
+            stack_file("eks").replace(
+                "outputs:\n  cluster_endpoint: ${eks_cluster.main.endpoint}\n",
+                ""
+            )
+        )
+    };
+    let w = Workdir::new(&proxy.url, &with("shipper"));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let state = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap()
+    };
+    let association = &state()["resources"]["eks_pod_identity_association.shipper"]["attributes"];
+    assert_eq!(association["namespace"], "logging");
+    assert_eq!(association["service_account"], "fluent-bit");
+    assert_eq!(
+        association["role_arn"],
+        state()["resources"]["iam_role.shipper"]["attributes"]["arn"]
+    );
+    let trust = &state()["resources"]["iam_role.shipper"]["attributes"]["assume_role_policy"];
+    assert!(
+        trust.as_str().unwrap().contains("sts:TagSession"),
+        "Pod Identity tags the session: {trust}"
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    w.write_stack(&with("shipper_next"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_pod_identity_association.shipper will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(proxy.seen("UpdatePodIdentityAssociation"), 1);
+    assert_eq!(proxy.seen("CreatePodIdentityAssociation"), 1);
+    assert_eq!(
+        state()["resources"]["eks_pod_identity_association.shipper"]["attributes"]["role_arn"],
+        state()["resources"]["iam_role.shipper_next"]["attributes"]["arn"]
+    );
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert_eq!(proxy.seen("DeletePodIdentityAssociation"), 1);
+}

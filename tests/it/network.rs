@@ -94,11 +94,6 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
     assert!(attachment(&moto).is_empty());
 }
 
-/// Requests of one operation the proxy has seen.
-fn seen(proxy: &Proxy, op: &str) -> u64 {
-    proxy.counts().get(op).and_then(|v| v.as_u64()).unwrap_or(0)
-}
-
 /// Where a table's default route goes: its gateway or NAT gateway id.
 fn default_route(moto: &Moto, table: &str) -> String {
     let t = runtime()
@@ -252,17 +247,17 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
         "Plan: 0 to add, 2 to change, 0 to destroy."
     );
     let before = (
-        seen(&proxy, "ReplaceRouteTableAssociation"),
-        seen(&proxy, "DisassociateRouteTable"),
-        seen(&proxy, "CreateRoute"),
+        proxy.seen("ReplaceRouteTableAssociation"),
+        proxy.seen("DisassociateRouteTable"),
+        proxy.seen("CreateRoute"),
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(
         (
-            seen(&proxy, "ReplaceRouteTableAssociation") - before.0,
-            seen(&proxy, "DisassociateRouteTable") - before.1,
-            seen(&proxy, "CreateRoute") - before.2,
+            proxy.seen("ReplaceRouteTableAssociation") - before.0,
+            proxy.seen("DisassociateRouteTable") - before.1,
+            proxy.seen("CreateRoute") - before.2,
         ),
         (1, 0, 1),
         "taken over in one call, never let go; one route added"
@@ -327,11 +322,7 @@ resources:
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(
-        seen(&proxy, "CreateNatGateway"),
-        1,
-        "waited, not made again"
-    );
+    assert_eq!(proxy.seen("CreateNatGateway"), 1, "waited, not made again");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/nat.json")).unwrap()).unwrap();
     assert!(state["resources"]["nat_gateway.main"]["pending"].is_null());
@@ -420,15 +411,15 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
         plan.stdout
     );
     let before = (
-        seen(&proxy, "ModifyVpcEndpoint"),
-        seen(&proxy, "ModifyVpcAttribute"),
+        proxy.seen("ModifyVpcEndpoint"),
+        proxy.seen("ModifyVpcAttribute"),
     );
     let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(
         (
-            seen(&proxy, "ModifyVpcEndpoint") - before.0,
-            seen(&proxy, "ModifyVpcAttribute") - before.1,
+            proxy.seen("ModifyVpcEndpoint") - before.0,
+            proxy.seen("ModifyVpcAttribute") - before.1,
         ),
         (1, 1)
     );

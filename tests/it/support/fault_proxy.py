@@ -4,8 +4,9 @@ It forwards every request to the emulator and, per AWS operation, can add
 latency, answer errors (throttling, 500) or drop the connection, hold an EKS
 cluster or node group in a status (CREATING, UPDATING, DELETING), or an EC2
 resource in a state (a NAT gateway `pending`), for a while,
-and count requests. It also plays the EKS version-update path moto lacks
-(UpdateClusterVersion, DescribeUpdate). Everything listens on 127.0.0.1.
+and count requests. It also plays the EKS paths moto lacks: version updates
+(UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate) and Pod Identity
+associations. Everything listens on 127.0.0.1.
 
     python fault_proxy.py UPSTREAM_URL PORT
 
@@ -56,6 +57,7 @@ COUNTS = {}
 BUSY = [0.0]  # seconds spent waiting on the emulator, summed over requests
 VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
+PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, which moto lacks
 FAILED = {}  # update id -> the "update_fails" rule it failed by
 
 EKS_ROUTES = [
@@ -71,6 +73,11 @@ EKS_ROUTES = [
     ("DELETE", r"^/clusters/[^/]+/node-groups/[^/]+$", "DeleteNodegroup"),
     ("POST", r"^/clusters/[^/]+/node-groups/[^/]+/update-config$", "UpdateNodegroupConfig"),
     ("POST", r"^/clusters/[^/]+/node-groups/[^/]+/update-version$", "UpdateNodegroupVersion"),
+    ("POST", r"^/clusters/[^/]+/pod-identity-associations$", "CreatePodIdentityAssociation"),
+    ("GET", r"^/clusters/[^/]+/pod-identity-associations$", "ListPodIdentityAssociations"),
+    ("GET", r"^/clusters/[^/]+/pod-identity-associations/[^/]+$", "DescribePodIdentityAssociation"),
+    ("POST", r"^/clusters/[^/]+/pod-identity-associations/[^/]+$", "UpdatePodIdentityAssociation"),
+    ("DELETE", r"^/clusters/[^/]+/pod-identity-associations/[^/]+$", "DeletePodIdentityAssociation"),
 ]
 
 
@@ -174,6 +181,7 @@ class Handler(BaseHTTPRequestHandler):
                 BUSY[0] = 0.0
                 VERSIONS.clear()
                 FAILED.clear()
+                PODS.clear()
             return self.reply(200, {})
         return self.reply(404, {})
 
@@ -204,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(2)
                 return
         emulated = self.emulate(op, body)
+        if isinstance(emulated, tuple):
+            status, payload, error = emulated
+            return self.reply(status, payload, headers=[("x-amzn-ErrorType", error)] if error else ())
         if emulated is not None:
             return self.reply(200, emulated)
         status, headers, data = self.forward(body)
@@ -249,9 +260,49 @@ class Handler(BaseHTTPRequestHandler):
                    f"<Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
         return self.reply(status, xml.encode(), "text/xml")
 
+    def pods(self, op, parts, body):
+        """EKS Pod Identity associations, kept per cluster."""
+        cluster = parts[2]
+        query = parse_qs(urlsplit(self.path).query)
+        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", self.headers.get("Authorization", ""))
+        region = region.group(1) if region else "us-east-1"
+        with LOCK:
+            held = PODS.setdefault(cluster, {})
+            if op == "CreatePodIdentityAssociation":
+                asked = json.loads(body or b"{}")
+                for a in held.values():
+                    if (a["namespace"], a["serviceAccount"]) == (asked.get("namespace"), asked.get("serviceAccount")):
+                        return 409, {"message": "Association already exists"}, "ResourceInUseException"
+                aid = "a-" + uuid.uuid4().hex[:17]
+                a = {"clusterName": cluster, "namespace": asked.get("namespace"),
+                     "serviceAccount": asked.get("serviceAccount"), "roleArn": asked.get("roleArn"),
+                     "associationId": aid,
+                     "associationArn": f"arn:aws:eks:{region}:123456789012:podidentityassociation/{cluster}/{aid}",
+                     "tags": asked.get("tags") or {}}
+                held[aid] = a
+                return 200, {"association": a}, None
+            if op == "ListPodIdentityAssociations":
+                want = {k: query.get(k, [None])[0] for k in ("namespace", "serviceAccount")}
+                found = [{k: a[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId")}
+                         for a in held.values()
+                         if all(v is None or a[k] == v for k, v in want.items())]
+                return 200, {"associations": found}, None
+            a = held.get(parts[4])
+            if a is None:
+                return 404, {"message": f"Association {parts[4]} not found"}, "ResourceNotFoundException"
+            if op == "UpdatePodIdentityAssociation":
+                asked = json.loads(body or b"{}")
+                if asked.get("roleArn"):
+                    a["roleArn"] = asked["roleArn"]
+            if op == "DeletePodIdentityAssociation":
+                del held[parts[4]]
+            return 200, {"association": a}, None
+
     def emulate(self, op, body):
-        """The EKS version-update path moto does not implement."""
+        """The EKS paths moto does not implement: version updates, Pod Identity."""
         parts = self.path.split("?")[0].split("/")
+        if "PodIdentityAssociation" in op:
+            return self.pods(op, parts, body)
         if op == "UpdateClusterVersion":
             name = parts[2]
             version = json.loads(body or b"{}").get("version")

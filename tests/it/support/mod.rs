@@ -85,6 +85,11 @@ impl Proxy {
     }
 
     /// Requests seen, by AWS operation.
+    /// Requests of one operation seen so far.
+    pub fn seen(&self, op: &str) -> u64 {
+        self.counts().get(op).and_then(|v| v.as_u64()).unwrap_or(0)
+    }
+
     pub fn counts(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(

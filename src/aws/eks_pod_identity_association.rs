@@ -1,0 +1,147 @@
+//! The provider of `eks_pod_identity_association`. Its id is
+//! `CLUSTER:ASSOCIATION_ID`; one association per service account, so a lost
+//! create is found again by cluster, namespace and service account.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::eks_cluster::sync_tags;
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, into_map, tags_value};
+use crate::types::{Attrs, AttrsExt};
+
+pub struct EksPodIdentityAssociation(pub Arc<Aws>);
+
+/// `cluster:association id`.
+fn split(id: &str) -> (&str, &str) {
+    id.split_once(':').unwrap_or((id, id))
+}
+
+#[async_trait]
+impl Provider for EksPodIdentityAssociation {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |id| async move {
+            let (cluster, association) = split(&id);
+            let got = aws
+                .eks
+                .describe_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(association)
+                .send()
+                .await
+                .map_err(api("DescribePodIdentityAssociation"))
+                .or_gone()?;
+            Ok(got.and_then(|out| {
+                let a = out.association()?;
+                let attrs = into_map(json!({
+                    "id": id,
+                    "arn": a.association_arn(),
+                    "association_id": a.association_id(),
+                    "cluster_name": a.cluster_name(),
+                    "namespace": a.namespace(),
+                    "service_account": a.service_account(),
+                    "role_arn": a.role_arn(),
+                    "tags": tags_value(
+                        a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+                    ),
+                }));
+                Some((id.clone(), attrs))
+            }))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let cluster = attrs.str("cluster_name")?;
+        let request = self
+            .0
+            .eks
+            .create_pod_identity_association()
+            .cluster_name(cluster)
+            .namespace(attrs.str("namespace")?)
+            .service_account(attrs.str("service_account")?)
+            .role_arn(attrs.str("role_arn")?)
+            .set_client_request_token(ctx.token.clone())
+            .set_tags(Some(attrs.tags().into_iter().collect()));
+        let out = super::while_iam_propagates(ctx, || {
+            let request = request.clone();
+            async move {
+                Ok(request
+                    .send()
+                    .await
+                    .map_err(api("CreatePodIdentityAssociation"))?)
+            }
+        })
+        .await?;
+        let association = out
+            .association()
+            .and_then(|a| a.association_id())
+            .unwrap_or_default();
+        Ok(format!("{cluster}:{association}"))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
+        let (cluster, association) = split(id);
+        if differs(before, after, "role_arn") {
+            aws.eks
+                .update_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(association)
+                .role_arn(after.str("role_arn")?)
+                .send()
+                .await
+                .map_err(api("UpdatePodIdentityAssociation"))?;
+        }
+        match before.opt_str("arn") {
+            Some(arn) => sync_tags(aws, arn, before, after).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        let cluster = attrs.str("cluster_name")?;
+        let out = self
+            .0
+            .eks
+            .list_pod_identity_associations()
+            .cluster_name(cluster)
+            .namespace(attrs.str("namespace")?)
+            .service_account(attrs.str("service_account")?)
+            .send()
+            .await
+            .map_err(api("ListPodIdentityAssociations"))?;
+        Ok(out
+            .associations()
+            .iter()
+            .filter_map(|a| a.association_id())
+            .map(|a| format!("{cluster}:{a}"))
+            .collect())
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let (cluster, association) = split(id);
+        self.0
+            .eks
+            .delete_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(association)
+            .send()
+            .await
+            .map_err(api("DeletePodIdentityAssociation"))
+            .or_gone()?;
+        Ok(())
+    }
+}
