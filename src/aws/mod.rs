@@ -11,6 +11,7 @@ mod cloudwatch_alarm;
 mod cloudwatch_log_group;
 mod ec2_tags;
 mod ecr_repository;
+mod eks_addon;
 mod eks_cluster;
 mod eks_nodegroup;
 mod eks_pod_identity_association;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{
-    Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_cluster, eks_nodegroup,
-    eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider, iam_role,
-    internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
+    Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_addon, eks_cluster,
+    eks_nodegroup, eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider,
+    iam_role, internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
     nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
@@ -49,6 +49,7 @@ pub fn registry(aws: Aws) -> Registry {
             Arc::new(launch_template::LaunchTemplate(a())),
         )
         .with("eks_nodegroup", Arc::new(eks_nodegroup::EksNodegroup(a())))
+        .with("eks_addon", Arc::new(eks_addon::EksAddon(a())))
         .with(
             "eks_pod_identity_association",
             Arc::new(eks_pod_identity_association::EksPodIdentityAssociation(a())),

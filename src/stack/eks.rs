@@ -68,14 +68,34 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
 }
 
 /// A cluster with logging on waits for its log group, so that EKS finds it
-/// with its retention instead of making one without. `(dependent, dependency)`.
+/// with its retention instead of making one without; an add-on whose pods run
+/// on nodes (coredns) waits for its cluster's node groups, or it stays
+/// DEGRADED with nowhere to run. `(dependent, dependency)`.
 pub fn implied(resources: &Resources) -> Vec<(Address, Address)> {
-    logged(resources)
+    let mut edges: Vec<(Address, Address)> = logged(resources)
         .into_iter()
         .filter_map(|(cluster, _, group)| {
             let group = group?;
             (!group.dependencies().contains(&cluster.address))
                 .then(|| (cluster.address.clone(), group.address.clone()))
         })
-        .collect()
+        .collect();
+    let cluster_of = |r: &Resource| r.attrs.get("cluster_name").cloned();
+    for addon in resources.values().filter(|r| {
+        r.address.ty == "eks_addon"
+            && r.attrs
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| crate::types::eks_addon::NEEDS_NODES.contains(&n))
+    }) {
+        for group in resources.values().filter(|g| {
+            g.address.ty == "eks_nodegroup"
+                && cluster_of(g).is_some()
+                && cluster_of(g) == cluster_of(addon)
+                && !g.dependencies().contains(&addon.address)
+        }) {
+            edges.push((addon.address.clone(), group.address.clone()));
+        }
+    }
+    edges
 }

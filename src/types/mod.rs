@@ -16,6 +16,7 @@ pub mod schema;
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_log_group;
 pub mod ecr_repository;
+pub mod eks_addon;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
 pub mod eks_pod_identity_association;
@@ -63,6 +64,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &eks_cluster::SCHEMA,
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,
+    &eks_addon::SCHEMA,
     &eks_pod_identity_association::SCHEMA,
     &firehose_stream::SCHEMA,
     &cloudwatch_alarm::SCHEMA,

@@ -574,3 +574,87 @@ fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(proxy.seen("DeletePodIdentityAssociation"), 1);
 }
+
+/// Managed add-ons (played by the proxy: moto has none): coredns is made after
+/// the node group (the graph says so), configuration values compare by
+/// meaning, and a new configuration is one UpdateAddon in place.
+#[test]
+fn add_ons_follow_the_node_groups_and_change_in_place() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let with = |config: &str| {
+        format!(
+            "{}
+  eks_addon.vpc_cni:
+    cluster_name: ${{eks_cluster.main.name}}
+    name: vpc-cni
+    version: v1.18.3-eksbuild.2
+    configuration_values: '{config}'
+  eks_addon.coredns:
+    cluster_name: ${{eks_cluster.main.name}}
+    name: coredns
+",
+            stack_file("eks").replace(
+                "outputs:\n  cluster_endpoint: ${eks_cluster.main.endpoint}\n",
+                ""
+            )
+        )
+    };
+    let w = Workdir::new(
+        &proxy.url,
+        &with(r#"{"env": {"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "1"}}"#),
+    );
+    let graph = w.run(&["graph", "stack.yaml"]);
+    assert!(
+        graph
+            .stdout
+            .contains("\"eks_nodegroup.app\" -> \"eks_addon.coredns\";"),
+        "{}",
+        graph.stdout
+    );
+    assert!(
+        !graph
+            .stdout
+            .contains("\"eks_nodegroup.app\" -> \"eks_addon.vpc_cni\";"),
+        "vpc-cni needs no nodes"
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let state = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap()
+    };
+    assert_eq!(
+        state()["resources"]["eks_addon.vpc_cni"]["attributes"]["version"],
+        "v1.18.3-eksbuild.2"
+    );
+    // The same configuration with its keys in another order is no change.
+    w.write_stack(&with(
+        r#"{"env": {"WARM_PREFIX_TARGET": "1", "ENABLE_PREFIX_DELEGATION": "true"}}"#,
+    ));
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    w.write_stack(&with(
+        r#"{"env": {"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "2"}}"#,
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_addon.vpc_cni will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(proxy.seen("UpdateAddon"), 1);
+    assert_eq!(proxy.seen("CreateAddon"), 2);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert_eq!(proxy.seen("DeleteAddon"), 2);
+}

@@ -5,8 +5,8 @@ latency, answer errors (throttling, 500) or drop the connection, hold an EKS
 cluster or node group in a status (CREATING, UPDATING, DELETING), or an EC2
 resource in a state (a NAT gateway `pending`), for a while,
 and count requests. It also plays the EKS paths moto lacks: version updates
-(UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate) and Pod Identity
-associations. Everything listens on 127.0.0.1.
+(UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate), Pod Identity
+associations and add-ons. Everything listens on 127.0.0.1.
 
     python fault_proxy.py UPSTREAM_URL PORT
 
@@ -58,6 +58,7 @@ BUSY = [0.0]  # seconds spent waiting on the emulator, summed over requests
 VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
 PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, which moto lacks
+ADDONS = {}  # cluster name -> {add-on name -> add-on}: EKS add-ons, which moto lacks
 FAILED = {}  # update id -> the "update_fails" rule it failed by
 
 EKS_ROUTES = [
@@ -78,6 +79,12 @@ EKS_ROUTES = [
     ("GET", r"^/clusters/[^/]+/pod-identity-associations/[^/]+$", "DescribePodIdentityAssociation"),
     ("POST", r"^/clusters/[^/]+/pod-identity-associations/[^/]+$", "UpdatePodIdentityAssociation"),
     ("DELETE", r"^/clusters/[^/]+/pod-identity-associations/[^/]+$", "DeletePodIdentityAssociation"),
+    ("POST", r"^/clusters/[^/]+/addons$", "CreateAddon"),
+    ("GET", r"^/clusters/[^/]+/addons$", "ListAddons"),
+    ("GET", r"^/clusters/[^/]+/addons/[^/]+$", "DescribeAddon"),
+    ("POST", r"^/clusters/[^/]+/addons/[^/]+/update$", "UpdateAddon"),
+    ("DELETE", r"^/clusters/[^/]+/addons/[^/]+$", "DeleteAddon"),
+    ("GET", r"^/addons/supported-versions$", "DescribeAddonVersions"),
 ]
 
 
@@ -182,6 +189,7 @@ class Handler(BaseHTTPRequestHandler):
                 VERSIONS.clear()
                 FAILED.clear()
                 PODS.clear()
+                ADDONS.clear()
             return self.reply(200, {})
         return self.reply(404, {})
 
@@ -298,11 +306,51 @@ class Handler(BaseHTTPRequestHandler):
                 del held[parts[4]]
             return 200, {"association": a}, None
 
+    def addons(self, op, parts, body):
+        """EKS add-ons, kept per cluster; active at once (as moto's clusters are)."""
+        cluster = parts[2]
+        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", self.headers.get("Authorization", ""))
+        region = region.group(1) if region else "us-east-1"
+        with LOCK:
+            held = ADDONS.setdefault(cluster, {})
+            if op == "CreateAddon":
+                asked = json.loads(body or b"{}")
+                name = asked.get("addonName")
+                if name in held:
+                    return 409, {"message": f"Addon already exists: {name}"}, "ResourceInUseException"
+                a = {"addonName": name, "clusterName": cluster, "status": "ACTIVE",
+                     "addonVersion": asked.get("addonVersion") or "v1.0.0-eksbuild.1",
+                     "addonArn": f"arn:aws:eks:{region}:123456789012:addon/{cluster}/{name}/{uuid.uuid4()}",
+                     "configurationValues": asked.get("configurationValues"),
+                     "serviceAccountRoleArn": asked.get("serviceAccountRoleArn"),
+                     "tags": asked.get("tags") or {}}
+                held[name] = a
+                return 200, {"addon": a}, None
+            if op == "ListAddons":
+                return 200, {"addons": sorted(held)}, None
+            a = held.get(parts[4])
+            if a is None:
+                return 404, {"message": f"No addon: {parts[4]}"}, "ResourceNotFoundException"
+            if op == "UpdateAddon":
+                asked = json.loads(body or b"{}")
+                for k in ("addonVersion", "configurationValues", "serviceAccountRoleArn"):
+                    if asked.get(k) is not None:
+                        a[k] = asked[k]
+                update = str(uuid.uuid4())
+                UPDATES[update] = cluster
+                return 200, {"update": {"id": update, "status": "InProgress", "type": "AddonUpdate"}}, None
+            if op == "DeleteAddon":
+                del held[parts[4]]
+            return 200, {"addon": a}, None
+
     def emulate(self, op, body):
-        """The EKS paths moto does not implement: version updates, Pod Identity."""
+        """The EKS paths moto does not implement: version updates, Pod Identity,
+        add-ons."""
         parts = self.path.split("?")[0].split("/")
         if "PodIdentityAssociation" in op:
             return self.pods(op, parts, body)
+        if op in ("CreateAddon", "ListAddons", "DescribeAddon", "UpdateAddon", "DeleteAddon"):
+            return self.addons(op, parts, body)
         if op == "UpdateClusterVersion":
             name = parts[2]
             version = json.loads(body or b"{}").get("version")

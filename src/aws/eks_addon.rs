@@ -1,0 +1,210 @@
+//! The provider of `eks_addon`. Its id is `CLUSTER:NAME`. Create and update
+//! wait until the add-on is ACTIVE (marked pending in state meanwhile), delete
+//! until it is gone; an update goes through UpdateAddon and its update id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
+use serde_json::json;
+
+use super::eks_cluster::{sync_tags, update_id, update_status};
+use super::wait::{self, Poll};
+use super::{Aws, Result, api};
+use crate::provider::{GoneOk, OpContext, Provider};
+use crate::types::attrs::{differs, into_map, tags_value};
+use crate::types::eks_addon as ty;
+use crate::types::{Attrs, AttrsExt, Operation};
+
+pub struct EksAddon(pub Arc<Aws>);
+
+/// `cluster:name`.
+fn split(id: &str) -> (&str, &str) {
+    id.split_once(':').unwrap_or((id, id))
+}
+
+async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
+    let (cluster, name) = split(id);
+    let got = aws
+        .eks
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .send()
+        .await
+        .map_err(api("DescribeAddon"))
+        .or_gone()?;
+    Ok(got.and_then(|o| o.addon().and_then(|a| a.status()).cloned()))
+}
+
+#[async_trait]
+impl Provider for EksAddon {
+    fn waits(&self) -> bool {
+        true
+    }
+
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |id| async move {
+            let (cluster, name) = split(&id);
+            let got = aws
+                .eks
+                .describe_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+                .send()
+                .await
+                .map_err(api("DescribeAddon"))
+                .or_gone()?;
+            Ok(got.and_then(|o| {
+                let a = o.addon()?;
+                let mut attrs = into_map(json!({
+                    "id": id,
+                    "arn": a.addon_arn(),
+                    "cluster_name": a.cluster_name(),
+                    "name": a.addon_name(),
+                    "version": a.addon_version(),
+                    "tags": tags_value(
+                        a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+                    ),
+                }));
+                if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
+                    attrs.insert("configuration_values".into(), json!(c));
+                }
+                if let Some(r) = a.service_account_role_arn() {
+                    attrs.insert("service_account_role_arn".into(), json!(r));
+                }
+                ty::canonical(&mut attrs);
+                Some((id.clone(), attrs))
+            }))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+        let cluster = attrs.str("cluster_name")?;
+        let name = attrs.str("name")?;
+        let request = self
+            .0
+            .eks
+            .create_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .set_addon_version(attrs.opt_str("version").map(str::to_string))
+            .set_configuration_values(attrs.opt_str("configuration_values").map(str::to_string))
+            .set_service_account_role_arn(
+                attrs
+                    .opt_str("service_account_role_arn")
+                    .map(str::to_string),
+            )
+            .resolve_conflicts(ResolveConflicts::from(
+                attrs.opt_str("resolve_conflicts").unwrap_or("OVERWRITE"),
+            ))
+            .set_client_request_token(ctx.token.clone())
+            .set_tags(Some(attrs.tags().into_iter().collect()));
+        super::while_iam_propagates(ctx, || {
+            let request = request.clone();
+            async move { Ok(request.send().await.map_err(api("CreateAddon"))?) }
+        })
+        .await?;
+        Ok(format!("{cluster}:{name}"))
+    }
+
+    async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        let (cluster, name) = split(id);
+        let (mut b, mut a) = (before.clone(), after.clone());
+        ty::canonical(&mut b);
+        ty::canonical(&mut a);
+        let fields = [
+            "version",
+            "configuration_values",
+            "service_account_role_arn",
+        ];
+        if fields.iter().any(|k| differs(&b, &a, k)) {
+            let u = aws
+                .eks
+                .update_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+                .set_addon_version(
+                    a.opt_str("version")
+                        .filter(|_| differs(&b, &a, "version"))
+                        .map(str::to_string),
+                )
+                .set_configuration_values(
+                    a.opt_str("configuration_values")
+                        .filter(|_| differs(&b, &a, "configuration_values"))
+                        .map(str::to_string),
+                )
+                .set_service_account_role_arn(
+                    a.opt_str("service_account_role_arn")
+                        .filter(|_| differs(&b, &a, "service_account_role_arn"))
+                        .map(str::to_string),
+                )
+                .resolve_conflicts(ResolveConflicts::from(
+                    a.opt_str("resolve_conflicts").unwrap_or("OVERWRITE"),
+                ))
+                .send()
+                .await
+                .map_err(api("UpdateAddon"))?;
+            let timeout = ctx.timeout(Operation::Update, Duration::from_secs(20 * 60));
+            let update = update_id(u.update());
+            wait::until(ctx, "updating", timeout, || {
+                update_status(aws, ctx, cluster, None, &update)
+            })
+            .await?;
+        }
+        match before.opt_str("arn") {
+            Some(arn) => sync_tags(aws, arn, before, after).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        let id = format!("{}:{}", attrs.str("cluster_name")?, attrs.str("name")?);
+        super::find_by_id(self, &id).await
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let (cluster, name) = split(id);
+        self.0
+            .eks
+            .delete_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+            .map_err(api("DeleteAddon"))
+            .or_gone()?;
+        Ok(())
+    }
+
+    /// Until ACTIVE (a create or an update) or gone (a delete).
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+        let aws = &*self.0;
+        let delete = operation.phase() == Operation::Delete;
+        let doing = match operation.phase() {
+            Operation::Create => "creating",
+            Operation::Delete => "deleting",
+            _ => "updating",
+        };
+        let timeout = ctx.timeout(operation, Duration::from_secs(20 * 60));
+        wait::until(ctx, doing, timeout, || async {
+            Ok(match (status(aws, id).await?, delete) {
+                (None, true) => Poll::Done,
+                (None, false) => Poll::Failed("the add-on is gone".into()),
+                (Some(AddonStatus::Active), false) => Poll::Done,
+                (Some(s @ (AddonStatus::CreateFailed | AddonStatus::UpdateFailed)), false) => {
+                    Poll::Failed(s.as_str().to_string())
+                }
+                (Some(AddonStatus::DeleteFailed), true) => Poll::Failed("DELETE_FAILED".into()),
+                (Some(s), _) => Poll::Pending(s.as_str().to_string()),
+            })
+        })
+        .await
+    }
+}
