@@ -8,7 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use aws_sdk_eks::types::{
-    ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
+    AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, LogSetup, LogType, Logging,
+    UpdateAccessConfigRequest, UpdateStatus, VpcConfigRequest,
 };
 use serde_json::{Value, json};
 
@@ -232,6 +233,19 @@ impl Provider for EksCluster {
             if attrs.get("endpoint_public_access") == Some(&json!(false)) {
                 attrs.remove("public_access_cidrs");
             }
+            if let Some(access) = c.access_config() {
+                let mut a = serde_json::Map::new();
+                if let Some(mode) = access.authentication_mode() {
+                    a.insert("authentication_mode".into(), json!(mode.as_str()));
+                }
+                if let Some(flag) = access.bootstrap_cluster_creator_admin_permissions() {
+                    a.insert(
+                        "bootstrap_cluster_creator_admin_permissions".into(),
+                        json!(flag),
+                    );
+                }
+                attrs.insert("access_config".into(), Value::Object(a));
+            }
             out.insert(name.clone(), attrs);
         }
         Ok(out)
@@ -255,6 +269,7 @@ impl Provider for EksCluster {
             .role_arn(attrs.str("role_arn")?)
             .resources_vpc_config(vpc)
             .logging(logging(attrs))
+            .access_config(create_access(attrs))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
@@ -341,6 +356,17 @@ impl Provider for EksCluster {
                     .resources_vpc_config(vpc_config)
             }),
             changed("logging").then(|| aws.eks.update_cluster_config().logging(logging(&af))),
+            changed("access_config").then(|| {
+                aws.eks.update_cluster_config().access_config(
+                    UpdateAccessConfigRequest::builder()
+                        .set_authentication_mode(
+                            af.get("access_config")
+                                .and_then(|a| a.opt_str("authentication_mode"))
+                                .map(AuthenticationMode::from),
+                        )
+                        .build(),
+                )
+            }),
         ];
         for request in configs.into_iter().flatten() {
             let u = request
@@ -392,4 +418,20 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
             .map_err(api("UntagResource"))?;
     }
     Ok(())
+}
+
+/// Access at creation: as the stack says, or API_AND_CONFIG_MAP with the
+/// creator as admin when it says nothing.
+fn create_access(attrs: &Attrs) -> CreateAccessConfigRequest {
+    let access = attrs.get("access_config");
+    let mode = access
+        .and_then(|a| a.opt_str("authentication_mode"))
+        .unwrap_or("API_AND_CONFIG_MAP");
+    let bootstrap = access
+        .and_then(|a| a.opt_bool("bootstrap_cluster_creator_admin_permissions"))
+        .unwrap_or(true);
+    CreateAccessConfigRequest::builder()
+        .authentication_mode(AuthenticationMode::from(mode))
+        .bootstrap_cluster_creator_admin_permissions(bootstrap)
+        .build()
 }

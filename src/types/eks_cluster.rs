@@ -29,6 +29,17 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("endpoint_private_access", Kind::Bool).default(Default::Bool(true)),
         Attr::new("public_access_cidrs", Kind::Set(&Kind::Cidr)),
         Attr::new("logging", Kind::Set(&Kind::Enum(LOG_TYPES))).default(Default::EmptyList),
+        // Who may reach the cluster: access entries (API), the aws-auth
+        // ConfigMap, or both. Left out, a new cluster gets API_AND_CONFIG_MAP
+        // with its creator as admin, and it is not managed afterwards.
+        Attr::new(
+            "access_config",
+            Kind::Object(&[
+                Attr::new("authentication_mode", Kind::Enum(AUTHENTICATION_MODES)).required(),
+                Attr::new("bootstrap_cluster_creator_admin_permissions", Kind::Bool)
+                    .default(Default::Bool(true)),
+            ]),
+        ),
     ],
     exports: &[
         "id",
@@ -48,6 +59,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             before.opt_str("version").unwrap_or_default(),
             after.opt_str("version").unwrap_or_default(),
         )
+        .or_else(|| access_problem(before, after))
     }),
     ..TypeSchema::BASE
 };
@@ -103,6 +115,37 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
         && !attrs.contains_key("public_access_cidrs")
     {
         attrs.insert("public_access_cidrs".into(), json!(["0.0.0.0/0"]));
+    }
+}
+
+/// The authentication modes, in the only order AWS moves a cluster through
+/// them.
+pub const AUTHENTICATION_MODES: &[&str] = &["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+
+/// An access change AWS cannot make: a mode back towards CONFIG_MAP, or the
+/// creator's admin flag after creation.
+pub fn access_problem(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<String> {
+    let (was, now) = (before.get("access_config")?, after.get("access_config")?);
+    let rank = |v: &Value| {
+        let mode = v.get("authentication_mode")?.as_str()?;
+        Some((
+            mode.to_string(),
+            AUTHENTICATION_MODES.iter().position(|m| *m == mode)?,
+        ))
+    };
+    if let (Some((from, f)), Some((to, t))) = (rank(was), rank(now))
+        && t < f
+    {
+        return Some(format!(
+            "EKS cannot move authentication_mode from {from} back to {to}: modes only go CONFIG_MAP -> API_AND_CONFIG_MAP -> API"
+        ));
+    }
+    let flag = "bootstrap_cluster_creator_admin_permissions";
+    match (was.get(flag), now.get(flag)) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "EKS sets {flag} only when the cluster is created; give access with an eks_access_entry instead"
+        )),
+        _ => None,
     }
 }
 

@@ -658,3 +658,64 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(proxy.seen("DeleteAddon"), 2);
 }
+
+/// The cluster's authentication mode moves forward in place and never back:
+/// a plan back to the ConfigMap fails naming the rule, as does the creator's
+/// admin flag after creation. (The proxy keeps what moto drops.)
+#[test]
+fn the_authentication_mode_moves_forward_only() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let with = |mode: &str, bootstrap: bool| {
+        stack_file("eks").replace(
+            "    logging: [api, audit]\n",
+            &format!(
+                "    logging: [api, audit]\n    access_config: {{ authentication_mode: {mode}, bootstrap_cluster_creator_admin_permissions: {bootstrap} }}\n"
+            ),
+        )
+    };
+    let w = Workdir::new(&proxy.url, &with("API_AND_CONFIG_MAP", true));
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    w.write_stack(&with("API", true));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_cluster.main will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    let before = proxy.seen("UpdateClusterConfig");
+    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(proxy.seen("UpdateClusterConfig") - before, 1);
+    assert_eq!(
+        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
+        0
+    );
+
+    w.write_stack(&with("API_AND_CONFIG_MAP", true));
+    let back = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(back.code, 1, "{}\n{}", back.stdout, back.stderr);
+    let all = format!("{}{}", back.stdout, back.stderr);
+    assert!(
+        all.contains("EKS cannot move authentication_mode from API back to API_AND_CONFIG_MAP"),
+        "{all}"
+    );
+    w.write_stack(&with("API", false));
+    let flag = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(flag.code, 1);
+    assert!(
+        format!("{}{}", flag.stdout, flag.stderr).contains(
+            "bootstrap_cluster_creator_admin_permissions only when the cluster is created"
+        ),
+        "{}{}",
+        flag.stdout,
+        flag.stderr
+    );
+}

@@ -59,6 +59,7 @@ VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
 PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, which moto lacks
 ADDONS = {}  # cluster name -> {add-on name -> add-on}: EKS add-ons, which moto lacks
+ACCESS = {}  # cluster name -> accessConfig, which moto neither keeps nor answers
 FAILED = {}  # update id -> the "update_fails" rule it failed by
 
 EKS_ROUTES = [
@@ -190,6 +191,7 @@ class Handler(BaseHTTPRequestHandler):
                 FAILED.clear()
                 PODS.clear()
                 ADDONS.clear()
+                ACCESS.clear()
             return self.reply(200, {})
         return self.reply(404, {})
 
@@ -349,6 +351,19 @@ class Handler(BaseHTTPRequestHandler):
         parts = self.path.split("?")[0].split("/")
         if "PodIdentityAssociation" in op:
             return self.pods(op, parts, body)
+        if op == "CreateCluster":
+            asked = json.loads(body or b"{}")
+            if asked.get("accessConfig"):
+                with LOCK:
+                    ACCESS[asked.get("name")] = dict(asked["accessConfig"])
+            return None
+        if op == "UpdateClusterConfig" and b"accessConfig" in (body or b""):
+            mode = (json.loads(body).get("accessConfig") or {}).get("authenticationMode")
+            update = str(uuid.uuid4())
+            with LOCK:
+                ACCESS.setdefault(parts[2], {})["authenticationMode"] = mode
+                UPDATES[update] = parts[2]
+            return {"update": {"id": update, "status": "InProgress", "type": "AccessConfigUpdate"}}
         if op in ("CreateAddon", "ListAddons", "DescribeAddon", "UpdateAddon", "DeleteAddon"):
             return self.addons(op, parts, body)
         if op == "UpdateClusterVersion":
@@ -399,8 +414,11 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(doc.get("cluster"), dict):
             with LOCK:
                 version = VERSIONS.get(doc["cluster"].get("name"))
+                access = ACCESS.get(doc["cluster"].get("name"))
             if version:
                 doc["cluster"]["version"] = version
+            if access:
+                doc["cluster"]["accessConfig"] = dict(access)
         if isinstance(doc.get("nodegroup"), dict):
             n = doc["nodegroup"]
             with LOCK:
