@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 use serde_json::json;
 
-use super::eks_cluster::{sync_tags, update_id, update_status};
+use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, OpContext, Provider};
@@ -20,13 +20,8 @@ use crate::types::{Attrs, AttrsExt, Operation};
 
 pub struct EksAddon(pub Arc<Aws>);
 
-/// `cluster:name`.
-fn split(id: &str) -> (&str, &str) {
-    id.split_once(':').unwrap_or((id, id))
-}
-
 async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
-    let (cluster, name) = split(id);
+    let (cluster, name) = split_id(id);
     let got = aws
         .eks
         .describe_addon()
@@ -48,7 +43,7 @@ impl Provider for EksAddon {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
-            let (cluster, name) = split(&id);
+            let (cluster, name) = split_id(&id);
             let got = aws
                 .eks
                 .describe_addon()
@@ -115,7 +110,7 @@ impl Provider for EksAddon {
 
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        let (cluster, name) = split(id);
+        let (cluster, name) = split_id(id);
         let (mut b, mut a) = (before.clone(), after.clone());
         ty::canonical(&mut b);
         ty::canonical(&mut a);
@@ -170,7 +165,7 @@ impl Provider for EksAddon {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        let (cluster, name) = split(id);
+        let (cluster, name) = split_id(id);
         self.0
             .eks
             .delete_addon()

@@ -107,6 +107,12 @@ async fn wait_update(
 }
 
 /// The id of an update AWS accepted ("" when none came back).
+/// The two parts of a cluster sub-resource's id, `CLUSTER:NAME` (a node
+/// group, an add-on, a Pod Identity association).
+pub fn split_id(id: &str) -> (&str, &str) {
+    id.split_once(':').unwrap_or((id, id))
+}
+
 pub fn update_id(update: Option<&aws_sdk_eks::types::Update>) -> String {
     update.and_then(|u| u.id()).unwrap_or_default().to_string()
 }

@@ -14,18 +14,13 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::eks_cluster::{sync_tags, update_id, update_status};
+use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value, values_equal};
 use crate::types::eks_nodegroup::SCHEMA;
 use crate::types::{Attrs, AttrsExt, Operation};
-
-/// `cluster:nodegroup`.
-fn split(id: &str) -> (&str, &str) {
-    id.split_once(':').unwrap_or((id, id))
-}
 
 fn scaling(attrs: &Attrs) -> Result<NodegroupScalingConfig> {
     let s = attrs.object("scaling")?;
@@ -63,7 +58,7 @@ fn labels(attrs: &Attrs) -> HashMap<String, String> {
 }
 
 async fn status(aws: &Aws, id: &str) -> Result<Option<NodegroupStatus>> {
-    let (cluster, name) = split(id);
+    let (cluster, name) = split_id(id);
     match aws
         .eks
         .describe_nodegroup()
@@ -106,7 +101,7 @@ async fn wait_update(
     update: &str,
     timeout: Duration,
 ) -> Result<()> {
-    let (cluster, name) = split(id);
+    let (cluster, name) = split_id(id);
     wait::until(ctx, "updating", timeout, || {
         update_status(aws, ctx, cluster, Some(name), update)
     })
@@ -126,7 +121,7 @@ impl Provider for EksNodegroup {
         let aws = &*self.0;
         let mut out = HashMap::new();
         for id in ids {
-            let (cluster, name) = split(id);
+            let (cluster, name) = split_id(id);
             let n = match aws
                 .eks
                 .describe_nodegroup()
@@ -262,7 +257,7 @@ impl Provider for EksNodegroup {
 
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        let (cluster, name) = split(id);
+        let (cluster, name) = split_id(id);
         let timeout = ctx.timeout(Operation::Update, Duration::from_secs(60 * 60));
         let changed = |k: &str| {
             after.get(k).is_some_and(|v| {
@@ -368,7 +363,7 @@ impl Provider for EksNodegroup {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        let (cluster, name) = split(id);
+        let (cluster, name) = split_id(id);
         aws.eks
             .delete_nodegroup()
             .cluster_name(cluster)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::eks_cluster::sync_tags;
+use super::eks_cluster::{split_id, sync_tags};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
@@ -16,17 +16,12 @@ use crate::types::{Attrs, AttrsExt};
 
 pub struct EksPodIdentityAssociation(pub Arc<Aws>);
 
-/// `cluster:association id`.
-fn split(id: &str) -> (&str, &str) {
-    id.split_once(':').unwrap_or((id, id))
-}
-
 #[async_trait]
 impl Provider for EksPodIdentityAssociation {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
-            let (cluster, association) = split(&id);
+            let (cluster, association) = split_id(&id);
             let got = aws
                 .eks
                 .describe_pod_identity_association()
@@ -94,7 +89,7 @@ impl Provider for EksPodIdentityAssociation {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let (cluster, association) = split(id);
+        let (cluster, association) = split_id(id);
         if differs(before, after, "role_arn") {
             aws.eks
                 .update_pod_identity_association()
@@ -132,7 +127,7 @@ impl Provider for EksPodIdentityAssociation {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        let (cluster, association) = split(id);
+        let (cluster, association) = split_id(id);
         self.0
             .eks
             .delete_pod_identity_association()

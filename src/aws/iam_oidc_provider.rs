@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_iam::types::Tag;
 use serde_json::json;
 
+use super::iam_role::iam_tags;
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, OpContext, Provider};
 use crate::types::attrs::{into_map, tag_changes, tags_value};
@@ -58,11 +58,7 @@ impl Provider for IamOidcProvider {
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
-        let tags = attrs
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let tags = iam_tags(attrs.tags())?;
         let out = self
             .0
             .iam
@@ -119,13 +115,9 @@ impl Provider for IamOidcProvider {
         }
         let (set, remove) = tag_changes(before, after);
         if !set.is_empty() {
-            let tags = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<std::result::Result<Vec<_>, _>>()?;
             iam.tag_open_id_connect_provider()
                 .open_id_connect_provider_arn(id)
-                .set_tags(Some(tags))
+                .set_tags(Some(iam_tags(set)?))
                 .send()
                 .await
                 .map_err(api("TagOpenIDConnectProvider"))?;

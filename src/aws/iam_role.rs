@@ -21,6 +21,14 @@ fn decode(doc: &str) -> String {
 
 pub struct IamRole(pub Arc<Aws>);
 
+/// Tags as IAM takes them (roles, OIDC providers).
+pub fn iam_tags(pairs: Vec<(String, String)>) -> Result<Vec<Tag>> {
+    Ok(pairs
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
 #[async_trait]
 impl Provider for IamRole {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -79,11 +87,7 @@ impl Provider for IamRole {
         let aws = &*self.0;
         let mut a = attrs.clone();
         ty::canonical(&mut a);
-        let tag_list = a
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let tag_list = iam_tags(a.tags())?;
         let out = aws
             .iam
             .create_role()
@@ -165,10 +169,7 @@ impl Provider for IamRole {
         }
         let (set, remove) = tag_changes(&b, &a);
         if !set.is_empty() {
-            let tag_list = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let tag_list = iam_tags(set)?;
             aws.iam
                 .tag_role()
                 .role_name(id)

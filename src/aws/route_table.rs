@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, OpContext, Provider};
-use crate::types::attrs::into_map;
+use crate::types::attrs::{differs_set, into_map};
 use crate::types::route_table::{destination, target};
 use crate::types::{Attrs, AttrsExt};
 
@@ -138,7 +138,10 @@ impl Provider for RouteTable {
             };
             call.send().await.map_err(api("DeleteRoute")).or_gone()?;
         }
-        if let Some(subnets) = after.opt_strings("subnet_ids") {
+        // Associations are looked up (their ids) only when they change.
+        if let Some(subnets) = after.opt_strings("subnet_ids")
+            && differs_set(before, after, "subnet_ids")
+        {
             associate(aws, id, &subnets).await?;
         }
         ec2_tags::sync(aws, id, before, after).await

@@ -270,12 +270,16 @@ class Handler(BaseHTTPRequestHandler):
                    f"<Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
         return self.reply(status, xml.encode(), "text/xml")
 
+    def region(self):
+        """The region the request was signed for."""
+        m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", self.headers.get("Authorization", ""))
+        return m.group(1) if m else "us-east-1"
+
     def pods(self, op, parts, body):
         """EKS Pod Identity associations, kept per cluster."""
         cluster = parts[2]
         query = parse_qs(urlsplit(self.path).query)
-        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", self.headers.get("Authorization", ""))
-        region = region.group(1) if region else "us-east-1"
+        region = self.region()
         with LOCK:
             held = PODS.setdefault(cluster, {})
             if op == "CreatePodIdentityAssociation":
@@ -311,8 +315,7 @@ class Handler(BaseHTTPRequestHandler):
     def addons(self, op, parts, body):
         """EKS add-ons, kept per cluster; active at once (as moto's clusters are)."""
         cluster = parts[2]
-        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", self.headers.get("Authorization", ""))
-        region = region.group(1) if region else "us-east-1"
+        region = self.region()
         with LOCK:
             held = ADDONS.setdefault(cluster, {})
             if op == "CreateAddon":
