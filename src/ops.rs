@@ -539,6 +539,8 @@ pub async fn plan(
         };
         let mut plan = derive(&mut session, &observed, mode, options, only.as_ref());
         plan.cutover = preflight(&engine, &plan, session.journal.state()).await;
+        let advice = advise(&engine, &plan, session.journal.state()).await;
+        plan.notices.extend(advice);
         (plan, options.keep_observed.then_some(observed))
     };
     plan.recovered = recovered;
@@ -550,6 +552,33 @@ pub async fn plan(
         plan,
         observed,
     })
+}
+
+/// What AWS says a reviewer must know about the plan: each add-on whose
+/// version the cluster's new Kubernetes version does not support. Asked only
+/// when the plan changes a cluster's version; what cannot be asked is said.
+async fn advise(engine: &Engine, plan: &Plan, state: &State) -> Vec<crate::plan::Notice> {
+    use crate::plan::eks::{addon_checks, addon_notice};
+    let Some(catalog) = engine.registry.catalog() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for check in addon_checks(plan, state) {
+        match catalog
+            .addon_versions(&check.addon, &check.kubernetes)
+            .await
+        {
+            Ok(supported) => out.extend(addon_notice(&check, &supported)),
+            Err(e) => out.push(crate::plan::Notice {
+                address: check.address.clone(),
+                message: format!(
+                    "could not ask AWS which {} versions Kubernetes {} supports: {e:#}",
+                    check.addon, check.kubernetes
+                ),
+            }),
+        }
+    }
+    out
 }
 
 /// What the reviewer of each rollout in the plan needs, read from AWS now: the

@@ -133,6 +133,14 @@ pub trait Monitor: Send + Sync {
 pub struct Registry {
     providers: BTreeMap<&'static str, Arc<dyn Provider>>,
     monitor: Arc<dyn Monitor>,
+    catalog: Option<Arc<dyn Catalog>>,
+}
+
+/// What the cloud offers, asked at plan time to warn a reviewer.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// The versions of an EKS add-on that a Kubernetes version supports.
+    async fn addon_versions(&self, addon: &str, kubernetes: &str) -> Result<Vec<String>>;
 }
 
 impl Registry {
@@ -140,7 +148,18 @@ impl Registry {
         Registry {
             providers: BTreeMap::new(),
             monitor,
+            catalog: None,
         }
+    }
+
+    /// Adds what the cloud offers; without one, a plan asks nothing of it.
+    pub fn with_catalog(mut self, catalog: Arc<dyn Catalog>) -> Registry {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    pub fn catalog(&self) -> Option<&dyn Catalog> {
+        self.catalog.as_deref()
     }
 
     /// Adds the provider of one type.
@@ -198,6 +217,10 @@ impl ApiError {
         match (&self.code, &self.message) {
             (Some(code), Some(msg)) => format!("{}: {code}: {msg}", self.operation),
             (Some(code), None) => format!("{}: {code}", self.operation),
+            _ if self.is_unimplemented() => format!(
+                "{}: the endpoint does not implement this operation (HTTP 404 with no error code; AWS has it, an emulator may not: moto has no EKS add-ons, access entries or Pod Identity)",
+                self.operation
+            ),
             _ => format!("{}: {}", self.operation, self.detail),
         }
     }

@@ -189,6 +189,20 @@ impl Journal {
         .await
     }
 
+    /// Keeps, with the pending mark, how the operation ended in an error.
+    pub async fn pending_failed(&self, address: &Address, error: String) -> Result<(), StateError> {
+        self.write(|s| {
+            if let Some(p) = s
+                .resources
+                .get_mut(address)
+                .and_then(|r| r.pending.as_mut())
+            {
+                p.failed = Some(error);
+            }
+        })
+        .await
+    }
+
     /// The intent of a call that finished with nothing else to record.
     pub async fn resolve(&self, address: &Address) -> Result<(), StateError> {
         self.write(|s| {

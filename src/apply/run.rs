@@ -108,8 +108,12 @@ async fn refused(
     e: anyhow::Error,
 ) -> anyhow::Result<String> {
     let answer = api_error(&e).cloned();
-    if answer.as_ref().is_some_and(|api| api.code.is_none()) {
-        // No answer: it may have been made. It is looked for by its tags (it
+    if answer
+        .as_ref()
+        .is_some_and(|api| api.code.is_none() && !api.is_unimplemented())
+    {
+        // No answer (an endpoint without the operation is an answer: nothing
+        // was made): it may have been made. It is looked for by its tags (it
         // may take a moment to be seen); otherwise the intent stays for the
         // next run's recovery.
         for _ in 0..LOOKS {
@@ -154,8 +158,17 @@ async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         // resumes the wait next time instead of starting another update.
         ctx.journal.set_pending(a, Some(Update)).await?;
     }
-    provider.update(&op, &id, &before, &after).await?;
-    provider.wait(&op, &id, Update).await?;
+    let done = async {
+        provider.update(&op, &id, &before, &after).await?;
+        provider.wait(&op, &id, Update).await
+    }
+    .await;
+    if let Err(e) = &done
+        && provider.waits()
+    {
+        ctx.journal.pending_failed(a, format!("{e:#}")).await?;
+    }
+    done?;
     let observed = read_back(provider, &id).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())

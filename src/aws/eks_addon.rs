@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
-use serde_json::json;
+use aws_sdk_eks::types::{AddonPodIdentityAssociations, AddonStatus, ResolveConflicts};
+use serde_json::{Value, json};
 
 use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
 use super::wait::{self, Poll};
@@ -19,6 +19,81 @@ use crate::types::eks_addon as ty;
 use crate::types::{Attrs, AttrsExt, Operation};
 
 pub struct EksAddon(pub Arc<Aws>);
+
+/// The add-on's own Pod Identity associations (AWS lists their ARNs), as
+/// `{service_account, role_arn}` sorted by service account.
+async fn pod_identities(aws: &Aws, cluster: &str, arns: &[String]) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for arn in arns {
+        let association = arn.rsplit('/').next().unwrap_or_default();
+        let got = aws
+            .eks
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(association)
+            .send()
+            .await
+            .map_err(api("DescribePodIdentityAssociation"))
+            .or_gone()?;
+        if let Some(a) = got.as_ref().and_then(|o| o.association()) {
+            out.push(json!({
+                "service_account": a.service_account(),
+                "role_arn": a.role_arn(),
+            }));
+        }
+    }
+    out.sort_by(|a, b| {
+        a["service_account"]
+            .as_str()
+            .cmp(&b["service_account"].as_str())
+    });
+    Ok(out)
+}
+
+/// The stack's Pod Identity associations of an add-on, as the API takes them.
+fn pod_identity_request(attrs: &Attrs) -> Option<Vec<AddonPodIdentityAssociations>> {
+    let list = attrs.opt_list("pod_identity_associations")?;
+    Some(
+        list.iter()
+            .filter_map(|p| {
+                AddonPodIdentityAssociations::builder()
+                    .service_account(p.opt_str("service_account")?)
+                    .role_arn(p.opt_str("role_arn")?)
+                    .build()
+                    .ok()
+            })
+            .collect(),
+    )
+}
+
+/// The add-on versions AWS offers for a Kubernetes version
+/// (DescribeAddonVersions).
+pub struct AddonCatalog(pub Arc<Aws>);
+
+#[async_trait]
+impl crate::provider::Catalog for AddonCatalog {
+    async fn addon_versions(&self, addon: &str, kubernetes: &str) -> Result<Vec<String>> {
+        let addons: Vec<aws_sdk_eks::types::AddonInfo> = self
+            .0
+            .eks
+            .describe_addon_versions()
+            .addon_name(addon)
+            .kubernetes_version(kubernetes)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<_, _>>()
+            .await
+            .map_err(api("DescribeAddonVersions"))?;
+        Ok(addons
+            .iter()
+            .filter(|a| a.addon_name() == Some(addon))
+            .flat_map(|a| a.addon_versions())
+            .filter_map(|v| v.addon_version())
+            .map(str::to_string)
+            .collect())
+    }
+}
 
 async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
     let (cluster, name) = split_id(id);
@@ -53,27 +128,31 @@ impl Provider for EksAddon {
                 .await
                 .map_err(api("DescribeAddon"))
                 .or_gone()?;
-            Ok(got.and_then(|o| {
-                let a = o.addon()?;
-                let mut attrs = into_map(json!({
-                    "id": id,
-                    "arn": a.addon_arn(),
-                    "cluster_name": a.cluster_name(),
-                    "name": a.addon_name(),
-                    "version": a.addon_version(),
-                    "tags": tags_value(
-                        a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
-                    ),
-                }));
-                if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
-                    attrs.insert("configuration_values".into(), json!(c));
-                }
-                if let Some(r) = a.service_account_role_arn() {
-                    attrs.insert("service_account_role_arn".into(), json!(r));
-                }
-                ty::canonical(&mut attrs);
-                Some((id.clone(), attrs))
-            }))
+            let Some(a) = got.as_ref().and_then(|o| o.addon()) else {
+                return Ok(None);
+            };
+            let mut attrs = into_map(json!({
+                "id": id,
+                "arn": a.addon_arn(),
+                "cluster_name": a.cluster_name(),
+                "name": a.addon_name(),
+                "version": a.addon_version(),
+                "tags": tags_value(
+                    a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+                ),
+            }));
+            if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
+                attrs.insert("configuration_values".into(), json!(c));
+            }
+            if let Some(r) = a.service_account_role_arn() {
+                attrs.insert("service_account_role_arn".into(), json!(r));
+            }
+            attrs.insert(
+                "pod_identity_associations".into(),
+                Value::Array(pod_identities(aws, cluster, a.pod_identity_associations()).await?),
+            );
+            ty::canonical(&mut attrs);
+            Ok(Some((id.clone(), attrs)))
         })
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -98,6 +177,7 @@ impl Provider for EksAddon {
             .resolve_conflicts(ResolveConflicts::from(
                 attrs.opt_str("resolve_conflicts").unwrap_or("OVERWRITE"),
             ))
+            .set_pod_identity_associations(pod_identity_request(attrs))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
@@ -118,6 +198,7 @@ impl Provider for EksAddon {
             "version",
             "configuration_values",
             "service_account_role_arn",
+            "pod_identity_associations",
         ];
         if fields.iter().any(|k| differs(&b, &a, k)) {
             let u = aws
@@ -139,6 +220,10 @@ impl Provider for EksAddon {
                     a.opt_str("service_account_role_arn")
                         .filter(|_| differs(&b, &a, "service_account_role_arn"))
                         .map(str::to_string),
+                )
+                .set_pod_identity_associations(
+                    pod_identity_request(&a)
+                        .filter(|_| differs(&b, &a, "pod_identity_associations")),
                 )
                 .resolve_conflicts(ResolveConflicts::from(
                     a.opt_str("resolve_conflicts").unwrap_or("OVERWRITE"),

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use aws_sdk_eks::types::{
     AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, LogSetup, LogType, Logging,
-    UpdateAccessConfigRequest, UpdateStatus, VpcConfigRequest,
+    SupportType, UpdateAccessConfigRequest, UpdateStatus, UpgradePolicyRequest, VpcConfigRequest,
 };
 use serde_json::{Value, json};
 
@@ -252,6 +252,9 @@ impl Provider for EksCluster {
                 }
                 attrs.insert("access_config".into(), Value::Object(a));
             }
+            if let Some(t) = c.upgrade_policy().and_then(|u| u.support_type()) {
+                attrs.insert("upgrade_policy".into(), json!(t.as_str()));
+            }
             out.insert(name.clone(), attrs);
         }
         Ok(out)
@@ -276,6 +279,11 @@ impl Provider for EksCluster {
             .resources_vpc_config(vpc)
             .logging(logging(attrs))
             .access_config(create_access(attrs))
+            .set_upgrade_policy(attrs.opt_str("upgrade_policy").map(|t| {
+                UpgradePolicyRequest::builder()
+                    .support_type(SupportType::from(t))
+                    .build()
+            }))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
@@ -370,6 +378,13 @@ impl Provider for EksCluster {
                                 .and_then(|a| a.opt_str("authentication_mode"))
                                 .map(AuthenticationMode::from),
                         )
+                        .build(),
+                )
+            }),
+            changed("upgrade_policy").then(|| {
+                aws.eks.update_cluster_config().upgrade_policy(
+                    UpgradePolicyRequest::builder()
+                        .set_support_type(af.opt_str("upgrade_policy").map(SupportType::from))
                         .build(),
                 )
             }),

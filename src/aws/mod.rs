@@ -11,6 +11,8 @@ mod cloudwatch_alarm;
 mod cloudwatch_log_group;
 mod ec2_tags;
 mod ecr_repository;
+mod eks_access_entry;
+mod eks_access_policy_association;
 mod eks_addon;
 mod eks_cluster;
 mod eks_nodegroup;

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::{
-    Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_addon, eks_cluster,
-    eks_nodegroup, eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider,
-    iam_role, internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
+    Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_access_entry,
+    eks_access_policy_association, eks_addon, eks_cluster, eks_nodegroup,
+    eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider, iam_role,
+    internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
     nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
@@ -15,6 +16,7 @@ pub fn registry(aws: Aws) -> Registry {
     let aws = Arc::new(aws);
     let a = || aws.clone();
     Registry::new(Arc::new(monitor::CloudWatch(a())))
+        .with_catalog(Arc::new(eks_addon::AddonCatalog(a())))
         .with("vpc", Arc::new(vpc::Vpc(a())))
         .with("subnet", Arc::new(subnet::Subnet(a())))
         .with(
@@ -50,6 +52,16 @@ pub fn registry(aws: Aws) -> Registry {
         )
         .with("eks_nodegroup", Arc::new(eks_nodegroup::EksNodegroup(a())))
         .with("eks_addon", Arc::new(eks_addon::EksAddon(a())))
+        .with(
+            "eks_access_entry",
+            Arc::new(eks_access_entry::EksAccessEntry(a())),
+        )
+        .with(
+            "eks_access_policy_association",
+            Arc::new(eks_access_policy_association::EksAccessPolicyAssociation(
+                a(),
+            )),
+        )
         .with(
             "eks_pod_identity_association",
             Arc::new(eks_pod_identity_association::EksPodIdentityAssociation(a())),

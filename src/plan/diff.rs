@@ -95,11 +95,7 @@ pub fn plan_with(
             },
             Some(mut before) => {
                 if let Some(s) = in_state {
-                    for attr in schema.attrs.iter().filter(|a| a.local) {
-                        if let Some(v) = s.attributes.get(attr.name) {
-                            before.insert(attr.name.to_string(), v.clone());
-                        }
-                    }
+                    schema.keep_local(&mut before, &s.attributes);
                 }
                 if let Some(canonical) = schema.canonical {
                     canonical(&mut before);
@@ -182,6 +178,7 @@ pub fn plan_with(
         drift: drift(state, observed),
         recovered: Vec::new(),
         cutover: Vec::new(),
+        notices: failed(state),
     }
 }
 
@@ -277,6 +274,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         drift: drift(state, observed),
         recovered: Vec::new(),
         cutover: Vec::new(),
+        notices: Vec::new(),
     }
 }
 
@@ -328,6 +326,26 @@ fn rollout_view(
 }
 
 /// The operation an earlier apply left unfinished for this resource.
+/// Operations the last apply saw end in an error while AWS held them (a node
+/// group update AWS reported failed): said until an apply finishes them.
+fn failed(state: &State) -> Vec<super::Notice> {
+    state
+        .resources
+        .iter()
+        .filter_map(|(address, r)| {
+            let p = r.pending.as_ref()?;
+            let error = p.failed.as_ref()?;
+            Some(super::Notice {
+                address: address.clone(),
+                message: format!(
+                    "its {} (since {}) ended in an error: {error}; the next apply waits for it, then tries again",
+                    p.operation, p.since
+                ),
+            })
+        })
+        .collect()
+}
+
 fn pending(state: &State, address: &Address) -> Option<Operation> {
     Some(state.resources.get(address)?.pending.as_ref()?.operation)
 }

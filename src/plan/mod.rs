@@ -2,6 +2,7 @@
 //! observations come in as data, a `Plan` goes out.
 
 mod diff;
+pub mod eks;
 pub mod rollout;
 pub mod saved;
 
@@ -110,6 +111,17 @@ pub struct Plan {
     /// A runbook for each rollout the plan holds: what AWS said at plan time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cutover: Vec<Runbook>,
+    /// What AWS said at plan time that a reviewer must look at (an add-on
+    /// whose version the cluster's new Kubernetes version does not support).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// One finding read from AWS at plan time, about one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub address: Address,
+    pub message: String,
 }
 
 /// What a reviewer needs before a cut-over, read from AWS when the plan was
@@ -260,6 +272,7 @@ impl Plan {
             drift: self.drift.clone(),
             recovered: self.recovered.clone(),
             cutover: self.cutover.clone(),
+            notices: self.notices.clone(),
         };
         for c in &mut plan.changes {
             let Some(schema) = crate::types::schema(&c.address.ty) else {

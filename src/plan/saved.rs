@@ -323,6 +323,7 @@ mod tests {
             drift: Vec::new(),
             recovered: Vec::new(),
             cutover: Vec::new(),
+            notices: Vec::new(),
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

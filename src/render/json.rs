@@ -68,6 +68,9 @@ pub fn render(plan: &Plan) -> String {
     if !plan.cutover.is_empty() {
         out.insert("cutover".into(), json!(plan.cutover));
     }
+    if !plan.notices.is_empty() {
+        out.insert("notices".into(), json!(plan.notices));
+    }
     out.insert(
         "outputs".into(),
         Value::Object(

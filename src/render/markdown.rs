@@ -17,7 +17,11 @@ fn risk(plan: &Plan, c: &Change) -> u8 {
     match c.action {
         Action::Delete => 5,
         Action::DeleteThenCreate | Action::CreateThenDelete => 4,
-        _ if !attention(plan, c).is_empty() => 3,
+        _ if !attention(plan, c).is_empty()
+            || plan.notices.iter().any(|n| n.address == c.address) =>
+        {
+            3
+        }
         Action::Update => 2,
         Action::Create => 1,
         Action::NoOp => 0,
@@ -157,7 +161,15 @@ pub fn render(plan: &Plan) -> String {
             .cmp(&risk(plan, a))
             .then(a.address.cmp(&b.address))
     });
-    let notes: Vec<String> = changes.iter().flat_map(|c| attention(plan, c)).collect();
+    let notes: Vec<String> = changes
+        .iter()
+        .flat_map(|c| attention(plan, c))
+        .chain(
+            plan.notices
+                .iter()
+                .map(|n| format!("`{}`: {}", n.address, n.message)),
+        )
+        .collect();
     if !notes.is_empty() {
         let _ = writeln!(head, "**Needs attention**\n");
         for n in &notes {

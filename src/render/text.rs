@@ -42,15 +42,32 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         plan.stack, plan.serial
     );
     for change in plan.changes.iter().filter(|c| c.pending.is_some()) {
-        let _ = writeln!(
-            out,
-            "  # {} is still being {} in AWS (an earlier apply stopped while waiting): infra waits for it first\n",
-            change.address,
-            change.pending.map_or("updated", Operation::in_aws)
-        );
+        let operation = change.pending.map_or("updated", Operation::in_aws);
+        let _ = match plan.notices.iter().any(|n| n.address == change.address) {
+            true => writeln!(
+                out,
+                "  # {}: an earlier apply's {} ended in an error (see Needs attention): infra waits for it first, then tries again\n",
+                change.address,
+                change
+                    .pending
+                    .map_or("update".to_string(), |o| o.to_string())
+            ),
+            false => writeln!(
+                out,
+                "  # {} is still being {} in AWS (an earlier apply stopped while waiting): infra waits for it first\n",
+                change.address, operation
+            ),
+        };
     }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         render_change(&mut out, plan, change, style);
+        out.push('\n');
+    }
+    if !plan.notices.is_empty() {
+        let _ = writeln!(out, "Needs attention:");
+        for n in &plan.notices {
+            let _ = writeln!(out, "  ! {}: {}", n.address, n.message);
+        }
         out.push('\n');
     }
     for rb in &plan.cutover {

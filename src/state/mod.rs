@@ -95,6 +95,10 @@ pub struct Pending {
     /// `create`, `update` or `delete`.
     pub operation: Operation,
     pub since: String,
+    /// How the operation ended when it ended in an error (AWS reported the
+    /// update failed, or the wait timed out): the next plan says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// The time now as state records it (RFC 3339, to the second).
@@ -108,6 +112,7 @@ impl Pending {
         Pending {
             operation: operation.phase(),
             since: now(),
+            failed: None,
         }
     }
 }

@@ -39,6 +39,16 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // JSON, compared by meaning.
         Attr::new("configuration_values", Kind::String),
         Attr::new("service_account_role_arn", Kind::String),
+        // EKS Pod Identity for the add-on's own service accounts (the
+        // cluster needs the eks-pod-identity-agent add-on); AWS makes and
+        // deletes these associations with the add-on. Left out, not managed.
+        Attr::new(
+            "pod_identity_associations",
+            Kind::Set(&Kind::Object(&[
+                Attr::new("service_account", Kind::String).required(),
+                Attr::new("role_arn", Kind::String).required(),
+            ])),
+        ),
     ],
     exports: &["id", "arn", "version"],
     check: Some(check),

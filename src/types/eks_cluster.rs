@@ -39,7 +39,13 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("bootstrap_cluster_creator_admin_permissions", Kind::Bool)
                     .default(Default::Bool(true)),
             ]),
-        ),
+        )
+        .kept_if_unreported(),
+        // What happens when the version leaves standard support: STANDARD
+        // upgrades the cluster, EXTENDED keeps it at six times the hourly
+        // price. Left out, AWS's API default (EXTENDED) applies, it is not
+        // managed, and a lint says so.
+        Attr::new("upgrade_policy", Kind::Enum(&["STANDARD", "EXTENDED"])).kept_if_unreported(),
     ],
     exports: &[
         "id",
@@ -90,23 +96,33 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
 }
 
 pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if !attrs.contains_key("upgrade_policy") {
+        out.push(Finding {
+            pointer: "/upgrade_policy".into(),
+            message: "upgrade_policy is left out: a cluster made through the API is on EXTENDED support, and once its version leaves standard support (14 months after release) the control plane costs $0.60 an hour instead of $0.10, about $4,400 a year more per cluster".into(),
+            hint: Some(
+                "set upgrade_policy: STANDARD (AWS upgrades the cluster at the end of standard support), or EXTENDED to choose the cost"
+                    .into(),
+            ),
+        });
+    }
     let open = attrs.opt_bool("endpoint_public_access") == Some(true)
         && attrs
             .get("public_access_cidrs")
             .and_then(Value::as_array)
             .is_none_or(|c| c.iter().any(|c| c == "0.0.0.0/0"));
     if open {
-        vec![Finding {
+        out.push(Finding {
             pointer: "/endpoint_public_access".into(),
             message: "the cluster endpoint is public to 0.0.0.0/0".into(),
             hint: Some(
                 "limit public_access_cidrs to your offices and CI, or use the private endpoint"
                     .into(),
             ),
-        }]
-    } else {
-        Vec::new()
+        });
     }
+    out
 }
 
 /// A public endpoint without CIDRs is open to all, as AWS reads it back.
@@ -178,6 +194,36 @@ pub fn version_step_problem(from: &str, to: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreported_upgrade_policy_is_what_was_asked_and_a_reported_one_is_read() {
+        let asked =
+            json!({"upgrade_policy": "STANDARD", "access_config": {"authentication_mode": "API"}});
+        let asked = asked.as_object().unwrap();
+        // An emulator's answer without them: what was asked stands.
+        let mut read = Map::new();
+        SCHEMA.keep_local(&mut read, asked);
+        assert_eq!(read.get("upgrade_policy"), Some(&json!("STANDARD")));
+        assert_eq!(read["access_config"]["authentication_mode"], "API");
+        // AWS's answer: what it says, even when it differs (drift).
+        let mut read = json!({"upgrade_policy": "EXTENDED"})
+            .as_object()
+            .unwrap()
+            .clone();
+        SCHEMA.keep_local(&mut read, asked);
+        assert_eq!(read.get("upgrade_policy"), Some(&json!("EXTENDED")));
+    }
+
+    #[test]
+    fn leaving_the_upgrade_policy_out_is_a_lint_naming_the_cost() {
+        let attrs = json!({"version": "1.31"}).as_object().unwrap().clone();
+        let found = lint(&attrs);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].pointer, "/upgrade_policy");
+        assert!(found[0].message.contains("$0.60 an hour instead of $0.10"));
+        let set = json!({"version": "1.31", "upgrade_policy": "EXTENDED"});
+        assert!(lint(set.as_object().unwrap()).is_empty());
+    }
 
     #[test]
     fn versions_move_one_minor_at_a_time() {

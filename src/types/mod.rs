@@ -16,6 +16,8 @@ pub mod schema;
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_log_group;
 pub mod ecr_repository;
+pub mod eks_access_entry;
+pub mod eks_access_policy_association;
 pub mod eks_addon;
 pub mod eks_cluster;
 pub mod eks_nodegroup;
@@ -65,6 +67,8 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,
     &eks_addon::SCHEMA,
+    &eks_access_entry::SCHEMA,
+    &eks_access_policy_association::SCHEMA,
     &eks_pod_identity_association::SCHEMA,
     &firehose_stream::SCHEMA,
     &cloudwatch_alarm::SCHEMA,

@@ -56,6 +56,10 @@ pub struct Attr {
     pub deferred: bool,
     /// Kept in state only: no AWS call reads or writes it (`force_destroy`).
     pub local: bool,
+    /// AWS reports it on every read; an endpoint whose answer leaves it out
+    /// (an emulator) is taken to hold what was last asked for, rather than
+    /// showing a change on every plan (an EKS cluster's upgrade policy).
+    pub kept_if_unreported: bool,
     /// Says how a change is applied, never is one (`rollout`): not diffed.
     pub no_diff: bool,
     /// Never shown: plans in every format read `(sensitive)` (user data).
@@ -72,6 +76,7 @@ impl Attr {
             default: Default::None,
             deferred: false,
             local: false,
+            kept_if_unreported: false,
             no_diff: false,
             sensitive: false,
         }
@@ -94,6 +99,10 @@ impl Attr {
     }
     pub const fn local(mut self) -> Attr {
         self.local = true;
+        self
+    }
+    pub const fn kept_if_unreported(mut self) -> Attr {
+        self.kept_if_unreported = true;
         self
     }
     pub const fn sensitive(mut self) -> Attr {
@@ -225,14 +234,16 @@ impl TypeSchema {
     }
 
     /// Copies the attributes kept only in state (`force_destroy`: no AWS call
-    /// reads them) from what was asked for into what was read.
+    /// reads them), and those the read left out that are kept when unreported,
+    /// from what was asked for into what was read.
     pub fn keep_local(
         &self,
         observed: &mut serde_json::Map<String, serde_json::Value>,
         asked: &serde_json::Map<String, serde_json::Value>,
     ) {
-        for attr in self.attrs.iter().filter(|a| a.local) {
-            if let Some(v) = asked.get(attr.name) {
+        for attr in self.attrs {
+            let keep = attr.local || (attr.kept_if_unreported && !observed.contains_key(attr.name));
+            if let (true, Some(v)) = (keep, asked.get(attr.name)) {
                 observed.insert(attr.name.to_string(), v.clone());
             }
         }

@@ -172,17 +172,13 @@ fn split(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
 fn weights_move_in_place_100_90_50_0() {
     let moto = Moto::start();
     let w = Workdir::new(&moto.url, &stack(100, 0, "", ""));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(
         forward(&moto),
         split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
     );
     let arn = listener_arn(&moto);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     for (ec2, eks, line) in [
         (
@@ -214,8 +210,7 @@ fn weights_move_in_place_100_90_50_0() {
             last_line(&plan.stdout),
             "Plan: 0 to add, 1 to change, 0 to destroy."
         );
-        let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        w.apply_ok();
         assert_eq!(
             forward(&moto),
             split(&[
@@ -236,10 +231,7 @@ fn weights_move_in_place_100_90_50_0() {
     );
     w.write_stack(&one.replace("weight: 100 }", "weight: 5 }"));
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
     w.write_stack(&one.replace(", weight: 100 }", " }"));
     let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.stdout);
@@ -399,8 +391,7 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
     };
     let text = |a, b| stack(100, 0, "", &rule(a, b)).replace("${target_group.ec2.arn}", &external);
     let w = Workdir::new(&moto.url, &text(80, 20));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(
         forward(&moto),
         split(&[("legacy-ec2", 100), ("target_group.eks", 0)])
@@ -427,10 +418,7 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
         weights(&moto, &got[0].actions()[0]),
         split(&[("legacy-ec2", 80), ("target_group.eks", 20)])
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     w.write_stack(&text(10, 90));
     let plan = w.run(&["plan", "stack.yaml"]);
@@ -457,10 +445,7 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
         weights(&moto, &got[0].actions()[0]),
         split(&[("legacy-ec2", 10), ("target_group.eks", 90)])
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // Destroy leaves the external group alone.
     assert_eq!(w.run(&["destroy", "--auto-approve", "stack.yaml"]).code, 0);
@@ -516,8 +501,7 @@ fn a_target_group_in_use_is_replaced_in_one_apply() {
         last_line(&plan.stdout),
         "Plan: 1 to add, 2 to change, 1 to destroy."
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
 
     let names = tg_names(&moto);
     let after: Vec<&String> = names
@@ -542,10 +526,7 @@ fn a_target_group_in_use_is_replaced_in_one_apply() {
         )
         .unwrap();
     assert_eq!(g.target_groups()[0].port(), Some(8080));
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 }
 
 #[test]
@@ -649,8 +630,7 @@ fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
     targets: [{ id: 10.30.0.10 }, { id: 10.30.0.11, port: 9090 }]
 "#;
     let w = Workdir::new(&moto.url, &stack(100, 0, "", extra));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(plan.code, 0, "no perpetual diff:\n{}", plan.stdout);
 
@@ -736,10 +716,7 @@ fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["10.30.0.11", "10.30.0.12"]);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 }
 
 /// The gate watches all through a pause: an alarm that fires in a 60 s pause
@@ -964,8 +941,7 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
     let cw = moto.cloudwatch();
     let text = stack_file("cutover").replace("pause_seconds: 60", "pause_seconds: 1");
     let w = Workdir::new(&moto.url, &text);
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let alarm = |name: &str| {
         rt.block_on(cw.describe_alarms().alarm_names(name).send())
             .unwrap()
@@ -988,10 +964,7 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
     assert!(dims["TargetGroup"].starts_with("targetgroup/"), "{dims:?}");
     assert_eq!(a.threshold(), Some(10.0));
     assert_eq!(a.treat_missing_data(), Some("notBreaching"));
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // In place: PutMetricAlarm with the new threshold.
     let edited = text.replace("threshold: 10", "threshold: 2.5");
@@ -1012,8 +985,7 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
         .replacen("weight: 0 }", "weight: 100 }", 2)
         .replacen("weight: 100 }", "weight: 0 }", 1);
     w.write_stack(&shifted);
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = w.apply_ok();
     assert!(r.stderr.contains("rollout step 3/3 (100%)"), "{}", r.stderr);
 
     // Another stack's alarm of the same name is left alone.

@@ -239,10 +239,7 @@ fn lifecycle_apply_noop_edit_replace_recreate_destroy() {
             (8080, nodes_id.clone())
         ]
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // A subnet whose CIDR changes is replaced.
     let old_c = subnets(&moto)[1].subnet_id().unwrap().to_string();
@@ -272,10 +269,7 @@ fn lifecycle_apply_noop_edit_replace_recreate_destroy() {
         ["10.20.0.0/20", "10.20.32.0/20"]
     );
     assert_ne!(nets[1].subnet_id(), Some(old_c.as_str()));
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // A resource deleted behind the tool's back is created again.
     runtime()
@@ -546,8 +540,7 @@ fn throttling_and_dropped_connections_are_retried_without_duplicates() {
         {"op": "*", "action": "latency", "ms": 5}
     ]));
     let w = Workdir::new(&proxy.url, &demo_stack());
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = w.apply_ok();
     assert_eq!(proxy.count("CreateVpc"), 3, "two throttled, one through");
     assert_eq!(proxy.count("CreateSecurityGroup"), 3, "one 503 retried");
     let retried: u64 = r
@@ -568,8 +561,5 @@ fn throttling_and_dropped_connections_are_retried_without_duplicates() {
         .unwrap();
     assert_eq!(vpcs.vpcs().len(), 1, "nothing duplicated");
     assert_eq!(groups(&moto).len(), 2);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 }

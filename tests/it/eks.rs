@@ -52,8 +52,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         "the safe defaults raise no warning: {}",
         plan.stderr
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
 
     // What the emulator holds.
     let c = cluster(&moto).expect("a cluster");
@@ -128,10 +127,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     );
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     assert_eq!(desired_size(&moto), 5);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // A version skip is refused before anything is done.
     w.write_stack(&scaled.replace("\"1.30\"", "\"1.32\""));
@@ -166,10 +162,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         "the update was waited for"
     );
     assert_eq!(cluster(&moto).unwrap().arn(), c.arn(), "the same cluster");
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // A launch template change is a new default version, and the node group moves
     // to it in place (UpdateNodegroupVersion, played by the proxy).
@@ -199,17 +192,13 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         last_line(&plan.stdout),
         "Plan: 0 to add, 2 to change, 0 to destroy."
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let lts = rt
         .block_on(moto.ec2().describe_launch_templates().send())
         .unwrap();
     assert_eq!(lts.launch_templates()[0].default_version_number(), Some(2));
     assert_eq!(proxy.count("UpdateNodegroupVersion"), 1);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // Logging and endpoint access change in place (UpdateClusterConfig), and the
     // cluster keeps its subnets.
@@ -246,10 +235,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         .flat_map(|s| s.types().iter().map(|t| t.as_str()))
         .collect();
     assert!(logged.contains(&"scheduler"), "{logged:?}");
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     // Destroy: node group before cluster, cluster before its role and groups.
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
@@ -317,8 +303,7 @@ fn an_apply_killed_while_the_cluster_is_creating_resumes_the_wait() {
         "{}",
         plan.stderr
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = w.apply_ok();
     assert!(
         r.stderr
             .contains("eks_cluster.main: ready (the wait an earlier apply left: create)"),
@@ -334,10 +319,7 @@ fn an_apply_killed_while_the_cluster_is_creating_resumes_the_wait() {
             .len(),
         1
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 }
 
 #[test]
@@ -375,6 +357,7 @@ resources:
         "launch_template.nodes: instance metadata without IMDSv2",
         "launch_template.nodes: a hop limit below 2 keeps pods from reaching instance metadata",
         "eks_cluster.main: the cluster endpoint is public to 0.0.0.0/0",
+        "eks_cluster.main: upgrade_policy is left out",
     ] {
         let found = if expected.ends_with("warning") {
             r.stderr.contains("warning: stack.yaml:10:9:")
@@ -383,12 +366,12 @@ resources:
         };
         assert!(found, "{expected} in:\n{}", r.stderr);
     }
-    assert_eq!(r.stderr.matches("warning: ").count(), 5, "{}", r.stderr);
+    assert_eq!(r.stderr.matches("warning: ").count(), 6, "{}", r.stderr);
     let strict = w.run(&["validate", "--strict", "stack.yaml"]);
     assert_eq!(strict.code, 1);
     assert_eq!(
         strict.stderr.matches("error: stack.yaml").count(),
-        5,
+        6,
         "{}",
         strict.stderr
     );
@@ -425,8 +408,7 @@ fn creates_wait_for_a_new_role_to_propagate() {
         not_yet("CreateNodegroup")
     ]));
     let w = Workdir::new(&proxy.url, &stack_file("eks"));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(proxy.count("CreateCluster"), 3, "two refusals, then made");
     assert_eq!(proxy.count("CreateNodegroup"), 3);
     assert!(cluster(&moto).is_some());
@@ -440,8 +422,7 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &stack_file("eks"));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
 
     let release = |v: &str| {
         stack_file("eks").replace(
@@ -457,8 +438,7 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
         "{}",
         plan.stdout
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     // moto has no UpdateNodegroupVersion: the proxy plays it, and what infra
     // read back through the proxy is in state.
     let state: serde_json::Value =
@@ -467,10 +447,7 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
         state["resources"]["eks_nodegroup.app"]["attributes"]["release_version"],
         "1.30.4-20240917"
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     let replaced = release("1.30.4-20240917")
         .replace("instance_types: [m6i.large]", "instance_types: [m7i.large]");
@@ -499,6 +476,32 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
         state["resources"]["eks_nodegroup.app"]["pending"]["operation"], "update",
         "{state}"
     );
+    // The next plan reports how that update ended; the next apply, with the
+    // budget no longer in the way, waits for the node group and tries again.
+    let next = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        next.stdout
+            .contains("# eks_nodegroup.app: an earlier apply's update ended in an error")
+            && next
+                .stdout
+                .contains("Needs attention:\n  ! eks_nodegroup.app: its update (since ")
+            && next
+                .stdout
+                .contains("PodEvictionFailure: Reached max retries"),
+        "{}",
+        next.stdout
+    );
+    proxy.rules(json!([]));
+    w.apply_ok();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    assert!(
+        state["resources"]["eks_nodegroup.app"]
+            .get("pending")
+            .is_none(),
+        "{state}"
+    );
+    w.assert_no_changes();
 }
 
 /// EKS Pod Identity (played by the proxy: moto has none): a service account
@@ -528,8 +531,7 @@ fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
         )
     };
     let w = Workdir::new(&proxy.url, &with("shipper"));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let state = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap()
     };
@@ -545,10 +547,7 @@ fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
         trust.as_str().unwrap().contains("sts:TagSession"),
         "Pod Identity tags the session: {trust}"
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     w.write_stack(&with("shipper_next"));
     let plan = w.run(&["plan", "stack.yaml"]);
@@ -558,18 +557,14 @@ fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
         "{}",
         plan.stdout
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(proxy.seen("UpdatePodIdentityAssociation"), 1);
     assert_eq!(proxy.seen("CreatePodIdentityAssociation"), 1);
     assert_eq!(
         state()["resources"]["eks_pod_identity_association.shipper"]["attributes"]["role_arn"],
         state()["resources"]["iam_role.shipper_next"]["attributes"]["arn"]
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(proxy.seen("DeletePodIdentityAssociation"), 1);
@@ -618,8 +613,7 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
             .contains("\"eks_nodegroup.app\" -> \"eks_addon.vpc_cni\";"),
         "vpc-cni needs no nodes"
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let state = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap()
     };
@@ -631,10 +625,7 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     w.write_stack(&with(
         r#"{"env": {"WARM_PREFIX_TARGET": "1", "ENABLE_PREFIX_DELEGATION": "true"}}"#,
     ));
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     w.write_stack(&with(
         r#"{"env": {"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "2"}}"#,
@@ -646,14 +637,10 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
         "{}",
         plan.stdout
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(proxy.seen("UpdateAddon"), 1);
     assert_eq!(proxy.seen("CreateAddon"), 2);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(proxy.seen("DeleteAddon"), 2);
@@ -675,12 +662,8 @@ fn the_authentication_mode_moves_forward_only() {
         )
     };
     let w = Workdir::new(&proxy.url, &with("API_AND_CONFIG_MAP", true));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.apply_ok();
+    w.assert_no_changes();
 
     w.write_stack(&with("API", true));
     let plan = w.run(&["plan", "stack.yaml"]);
@@ -691,13 +674,9 @@ fn the_authentication_mode_moves_forward_only() {
         plan.stdout
     );
     let before = proxy.seen("UpdateClusterConfig");
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(proxy.seen("UpdateClusterConfig") - before, 1);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     w.write_stack(&with("API_AND_CONFIG_MAP", true));
     let back = w.run(&["plan", "stack.yaml"]);
@@ -718,4 +697,300 @@ fn the_authentication_mode_moves_forward_only() {
         flag.stdout,
         flag.stderr
     );
+}
+
+/// The eks stack without its outputs, so that a test can append resources.
+fn eks_with(extra: &str) -> String {
+    format!(
+        "{}{extra}",
+        stack_file("eks").replace(
+            "outputs:\n  cluster_endpoint: ${eks_cluster.main.endpoint}\n",
+            ""
+        )
+    )
+}
+
+/// Access entries and access policies (played by the proxy: moto has none): a
+/// role is let in with its groups, made admin of one namespace; new groups and
+/// a wider scope change in place; another policy replaces the association;
+/// destroy takes the policy away before the entry.
+#[test]
+fn access_entries_let_a_role_in_and_policies_scope_what_it_may_do() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let with = |groups: &str, policy: &str, scope: &str| {
+        eks_with(&format!(
+            "
+  iam_role.sre:
+    assume_role_service: ec2.amazonaws.com
+  eks_access_entry.sre:
+    cluster_name: ${{eks_cluster.main.name}}
+    principal_arn: ${{iam_role.sre.arn}}
+    kubernetes_groups: [{groups}]
+  eks_access_policy_association.sre:
+    cluster_name: ${{eks_cluster.main.name}}
+    principal_arn: ${{iam_role.sre.arn}}
+    policy_arn: arn:aws:eks::aws:cluster-access-policy/{policy}
+    access_scope: {scope}
+"
+        ))
+    };
+    let w = Workdir::new(
+        &proxy.url,
+        &with(
+            "oncall",
+            "AmazonEKSAdminPolicy",
+            "{ type: namespace, namespaces: [game] }",
+        ),
+    );
+    let graph = w.run(&["graph", "stack.yaml"]);
+    assert!(
+        graph
+            .stdout
+            .contains("\"eks_access_entry.sre\" -> \"eks_access_policy_association.sre\";"),
+        "a policy goes to an entry that exists:\n{}",
+        graph.stdout
+    );
+    w.apply_ok();
+    let rt = runtime();
+    let eks = proxy.eks();
+    let sre = rt
+        .block_on(moto.iam().get_role().role_name("eks-sre").send())
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string();
+    let entry = || {
+        rt.block_on(
+            eks.describe_access_entry()
+                .cluster_name("enza-staging")
+                .principal_arn(&sre)
+                .send(),
+        )
+        .unwrap()
+        .access_entry()
+        .unwrap()
+        .clone()
+    };
+    let policies = || {
+        rt.block_on(
+            eks.list_associated_access_policies()
+                .cluster_name("enza-staging")
+                .principal_arn(&sre)
+                .send(),
+        )
+        .unwrap()
+        .associated_access_policies()
+        .to_vec()
+    };
+    assert_eq!(entry().kubernetes_groups(), ["oncall"]);
+    assert_eq!(entry().r#type(), Some("STANDARD"));
+    assert_eq!(
+        entry()
+            .tags()
+            .unwrap()
+            .get("infra:address")
+            .map(String::as_str),
+        Some("eks_access_entry.sre")
+    );
+    let p = &policies()[0];
+    assert_eq!(
+        p.policy_arn(),
+        Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy")
+    );
+    assert_eq!(p.access_scope().unwrap().namespaces(), ["game"]);
+    w.assert_no_changes();
+
+    // New groups and a cluster-wide scope: both in place.
+    w.write_stack(&with(
+        "oncall, deployers",
+        "AmazonEKSAdminPolicy",
+        "{ type: cluster }",
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(
+        last_line(&plan.stdout),
+        "Plan: 0 to add, 2 to change, 0 to destroy.",
+        "{}",
+        plan.stdout
+    );
+    w.apply_ok();
+    assert_eq!(proxy.seen("UpdateAccessEntry"), 1);
+    assert_eq!(proxy.seen("AssociateAccessPolicy"), 2);
+    assert_eq!(proxy.seen("CreateAccessEntry"), 1);
+    let mut groups = entry().kubernetes_groups().to_vec();
+    groups.sort();
+    assert_eq!(groups, ["deployers", "oncall"]);
+    assert_eq!(
+        policies()[0].access_scope().unwrap().r#type(),
+        Some(&aws_sdk_eks::types::AccessScopeType::Cluster)
+    );
+    w.assert_no_changes();
+
+    // Another policy is another association: the old one goes.
+    w.write_stack(&with(
+        "oncall, deployers",
+        "AmazonEKSClusterAdminPolicy",
+        "{ type: cluster }",
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("# eks_access_policy_association.sre must be replaced"),
+        "{}",
+        plan.stdout
+    );
+    w.apply_ok();
+    let now: Vec<_> = policies()
+        .iter()
+        .map(|p| p.policy_arn().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        now,
+        ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"]
+    );
+    w.assert_no_changes();
+
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let line = |needle: &str| {
+        d.stderr
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in\n{}", d.stderr))
+    };
+    assert!(
+        line("eks_access_policy_association.sre: destroyed")
+            < line("eks_access_entry.sre: destroying"),
+        "{}",
+        d.stderr
+    );
+    assert_eq!(proxy.seen("DisassociateAccessPolicy"), 2);
+    assert_eq!(proxy.seen("DeleteAccessEntry"), 1);
+}
+
+/// A plan that moves the cluster to the next Kubernetes version asks AWS which
+/// add-on versions it supports, and puts each add-on that would be left
+/// unsupported under "Needs attention" in the pull-request comment; an add-on
+/// moved along in the same plan is not flagged; a plan with no version change
+/// asks nothing.
+#[test]
+fn a_version_bump_flags_the_add_ons_it_leaves_unsupported() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let with = |cluster: &str, coredns: &str| {
+        eks_with(&format!(
+            "
+  eks_addon.coredns:
+    cluster_name: ${{eks_cluster.main.name}}
+    name: coredns
+    version: {coredns}
+  eks_addon.kube_proxy:
+    cluster_name: ${{eks_cluster.main.name}}
+    name: kube-proxy
+  eks_addon.vpc_cni:
+    cluster_name: ${{eks_cluster.main.name}}
+    name: vpc-cni
+"
+        ))
+        .replace("version: \"1.30\"", &format!("version: \"{cluster}\""))
+    };
+    let w = Workdir::new(&proxy.url, &with("1.30", "v1.10.1-eksbuild.13"));
+    w.apply_ok();
+    w.assert_no_changes();
+    assert_eq!(
+        proxy.seen("DescribeAddonVersions"),
+        0,
+        "no version change, nothing asked"
+    );
+
+    w.write_stack(&with("1.31", "v1.10.1-eksbuild.13"));
+    let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
+    assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
+    let attention = md
+        .stdout
+        .split("**Needs attention**")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", md.stdout));
+    let attention = attention.split("\n\n").nth(1).unwrap_or_default();
+    assert!(
+        attention.contains("`eks_addon.coredns`: coredns v1.10.1-eksbuild.13 does not support Kubernetes 1.31, which eks_cluster.main moves to; set its version to one that does (v1.11.3-eksbuild.2)"),
+        "{attention}"
+    );
+    assert!(
+        attention.contains(
+            "`eks_addon.kube_proxy`: kube-proxy v1.30.6-eksbuild.3 does not support Kubernetes 1.31"
+        ),
+        "the version it runs counts where the stack names none: {attention}"
+    );
+    assert!(!attention.contains("vpc_cni"), "{attention}");
+    assert_eq!(proxy.seen("DescribeAddonVersions"), 3);
+    let text = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        text.stdout.contains("Needs attention:\n  ! eks_addon.coredns: coredns v1.10.1-eksbuild.13 does not support Kubernetes 1.31"),
+        "{}",
+        text.stdout
+    );
+
+    // coredns moved along in the same plan is not flagged.
+    w.write_stack(&with("1.31", "v1.11.3-eksbuild.2"));
+    let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
+    assert!(
+        !md.stdout.contains("`eks_addon.coredns`: coredns"),
+        "{}",
+        md.stdout
+    );
+    w.apply_ok();
+    w.assert_no_changes();
+}
+
+/// The upgrade policy is in place (UpdateClusterConfig) and kept by the proxy
+/// where moto drops it; left out, a lint says what extended support costs.
+#[test]
+fn the_upgrade_policy_changes_in_place_and_leaving_it_out_is_a_lint() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    w.apply_ok();
+    let policy = || {
+        runtime()
+            .block_on(proxy.eks().describe_cluster().name("enza-staging").send())
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .upgrade_policy()
+            .unwrap()
+            .support_type()
+            .cloned()
+    };
+    assert_eq!(policy(), Some(aws_sdk_eks::types::SupportType::Standard));
+    w.assert_no_changes();
+    w.write_stack(
+        &stack_file("eks").replace("upgrade_policy: STANDARD", "upgrade_policy: EXTENDED"),
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("~ upgrade_policy: \"STANDARD\" -> \"EXTENDED\""),
+        "{}",
+        plan.stdout
+    );
+    let before = proxy.seen("UpdateClusterConfig");
+    w.apply_ok();
+    assert_eq!(proxy.seen("UpdateClusterConfig") - before, 1);
+    assert_eq!(policy(), Some(aws_sdk_eks::types::SupportType::Extended));
+
+    // Left out: not managed (no change), and the lint says what it costs.
+    w.write_stack(&stack_file("eks").replace("    upgrade_policy: STANDARD\n", ""));
+    let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains("upgrade_policy is left out")
+            && plan.stderr.contains("$0.60 an hour instead of $0.10"),
+        "{}",
+        plan.stderr
+    );
+    let strict = w.run(&["validate", "--strict", "stack.yaml"]);
+    assert_eq!(strict.code, 1);
 }

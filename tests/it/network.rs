@@ -47,8 +47,7 @@ fn attachment(moto: &Moto) -> Vec<(String, String)> {
 fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
     let moto = Moto::start();
     let w = Workdir::new(&moto.url, &stack("a"));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/net.json")).unwrap()).unwrap();
     let vpc = |n: &str| {
@@ -60,10 +59,7 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
     let made = attachment(&moto);
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(made[0].1, vpc("a"));
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     w.write_stack(&stack("b"));
     let plan = w.run(&["plan", "stack.yaml"]);
@@ -84,10 +80,7 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
         vec![(made[0].0.clone(), vpc("b"))],
         "the same gateway, now in b"
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
@@ -147,8 +140,7 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &stack_file("platform"));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
             .unwrap();
@@ -251,8 +243,7 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
         proxy.seen("DisassociateRouteTable"),
         proxy.seen("CreateRoute"),
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(
         (
             proxy.seen("ReplaceRouteTableAssociation") - before.0,
@@ -320,17 +311,13 @@ resources:
         "{}",
         plan.stdout
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(proxy.seen("CreateNatGateway"), 1, "waited, not made again");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/nat.json")).unwrap()).unwrap();
     assert!(state["resources"]["nat_gateway.main"]["pending"].is_null());
     assert_eq!(inventory(&moto)["nat_gateway"].len(), 1);
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(inventory(&moto).is_empty());
@@ -367,8 +354,7 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &interface_stack(false, "\"${subnet.a.id}\""));
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     let state = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/endpoints.json")).unwrap())
             .unwrap()
@@ -394,10 +380,7 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
         Some(id("security_group.endpoints").as_str())
     );
     assert_eq!(made.private_dns_enabled(), Some(false));
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
 
     w.write_stack(&interface_stack(
         true,
@@ -414,8 +397,7 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
         proxy.seen("ModifyVpcEndpoint"),
         proxy.seen("ModifyVpcAttribute"),
     );
-    let r = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    w.apply_ok();
     assert_eq!(
         (
             proxy.seen("ModifyVpcEndpoint") - before.0,
@@ -441,10 +423,7 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
         hostnames.enable_dns_hostnames().and_then(|v| v.value()),
         Some(true)
     );
-    assert_eq!(
-        w.run(&["plan", "--detailed-exitcode", "stack.yaml"]).code,
-        0
-    );
+    w.assert_no_changes();
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(inventory(&moto).is_empty(), "{:?}", inventory(&moto));

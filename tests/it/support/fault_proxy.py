@@ -6,7 +6,10 @@ cluster or node group in a status (CREATING, UPDATING, DELETING), or an EC2
 resource in a state (a NAT gateway `pending`), for a while,
 and count requests. It also plays the EKS paths moto lacks: version updates
 (UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate), Pod Identity
-associations and add-ons. Everything listens on 127.0.0.1.
+associations, add-ons (and DescribeAddonVersions from a small CATALOG), access
+entries and their access policies, and the access configuration and upgrade
+policy moto drops from a cluster. What it plays is kept per cluster, in memory.
+Everything listens on 127.0.0.1.
 
     python fault_proxy.py UPSTREAM_URL PORT
 
@@ -14,7 +17,7 @@ Control, on the same port:
     POST /__proxy/rules   a JSON list of rules, replacing the current ones
     GET  /__proxy/counts  requests seen, by operation
     GET  /__proxy/timing  seconds spent waiting on the emulator, summed
-    POST /__proxy/reset   no rules, no counts
+    POST /__proxy/reset   no rules, no counts, nothing it plays
 
 A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
 "mutating" for every one that changes something) where action is one of
@@ -47,7 +50,7 @@ import time
 import uuid
 import http.client
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import urlsplit, parse_qs
+from urllib.parse import urlsplit, parse_qs, unquote
 
 UPSTREAM = urlsplit(sys.argv[1])
 PORT = int(sys.argv[2])
@@ -60,7 +63,22 @@ UPDATES = {}  # update id -> cluster name
 PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, which moto lacks
 ADDONS = {}  # cluster name -> {add-on name -> add-on}: EKS add-ons, which moto lacks
 ACCESS = {}  # cluster name -> accessConfig, which moto neither keeps nor answers
+UPGRADE = {}  # cluster name -> upgradePolicy, which moto neither keeps nor answers
+ENTRIES = {}  # cluster name -> {principal ARN -> access entry}: EKS access entries, which moto lacks
+POLICIES = {}  # (cluster name, principal ARN) -> {policy ARN -> associated access policy}
 FAILED = {}  # update id -> the "update_fails" rule it failed by
+
+# The add-on versions the proxy offers, newest first, each with the Kubernetes
+# versions it supports (a small, made-up slice of DescribeAddonVersions).
+CATALOG = {
+    "coredns": [("v1.11.3-eksbuild.2", ["1.29", "1.30", "1.31", "1.32"]),
+                ("v1.10.1-eksbuild.13", ["1.26", "1.27", "1.28", "1.29", "1.30"])],
+    "kube-proxy": [("v1.31.2-eksbuild.3", ["1.31"]), ("v1.30.6-eksbuild.3", ["1.30"]),
+                   ("v1.29.10-eksbuild.3", ["1.29"])],
+    "vpc-cni": [("v1.19.0-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32"])],
+    "eks-pod-identity-agent": [("v1.3.4-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32"])],
+    "aws-ebs-csi-driver": [("v1.37.0-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32"])],
+}
 
 EKS_ROUTES = [
     ("POST", r"^/clusters$", "CreateCluster"),
@@ -86,6 +104,14 @@ EKS_ROUTES = [
     ("POST", r"^/clusters/[^/]+/addons/[^/]+/update$", "UpdateAddon"),
     ("DELETE", r"^/clusters/[^/]+/addons/[^/]+$", "DeleteAddon"),
     ("GET", r"^/addons/supported-versions$", "DescribeAddonVersions"),
+    ("POST", r"^/clusters/[^/]+/access-entries$", "CreateAccessEntry"),
+    ("GET", r"^/clusters/[^/]+/access-entries$", "ListAccessEntries"),
+    ("GET", r"^/clusters/[^/]+/access-entries/[^/]+$", "DescribeAccessEntry"),
+    ("POST", r"^/clusters/[^/]+/access-entries/[^/]+$", "UpdateAccessEntry"),
+    ("DELETE", r"^/clusters/[^/]+/access-entries/[^/]+$", "DeleteAccessEntry"),
+    ("POST", r"^/clusters/[^/]+/access-entries/[^/]+/access-policies$", "AssociateAccessPolicy"),
+    ("GET", r"^/clusters/[^/]+/access-entries/[^/]+/access-policies$", "ListAssociatedAccessPolicies"),
+    ("DELETE", r"^/clusters/[^/]+/access-entries/[^/]+/access-policies/[^/]+$", "DisassociateAccessPolicy"),
 ]
 
 
@@ -192,6 +218,9 @@ class Handler(BaseHTTPRequestHandler):
                 PODS.clear()
                 ADDONS.clear()
                 ACCESS.clear()
+                UPGRADE.clear()
+                ENTRIES.clear()
+                POLICIES.clear()
             return self.reply(200, {})
         return self.reply(404, {})
 
@@ -297,7 +326,7 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, {"association": a}, None
             if op == "ListPodIdentityAssociations":
                 want = {k: query.get(k, [None])[0] for k in ("namespace", "serviceAccount")}
-                found = [{k: a[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId")}
+                found = [{k: a[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId", "ownerArn") if k in a}
                          for a in held.values()
                          if all(v is None or a[k] == v for k, v in want.items())]
                 return 200, {"associations": found}, None
@@ -323,12 +352,16 @@ class Handler(BaseHTTPRequestHandler):
                 name = asked.get("addonName")
                 if name in held:
                     return 409, {"message": f"Addon already exists: {name}"}, "ResourceInUseException"
+                kubernetes = VERSIONS.get(cluster)
+                newest = next((v for v, ks in CATALOG.get(name, []) if kubernetes in ks),
+                              "v1.0.0-eksbuild.1")
                 a = {"addonName": name, "clusterName": cluster, "status": "ACTIVE",
-                     "addonVersion": asked.get("addonVersion") or "v1.0.0-eksbuild.1",
+                     "addonVersion": asked.get("addonVersion") or newest,
                      "addonArn": f"arn:aws:eks:{region}:123456789012:addon/{cluster}/{name}/{uuid.uuid4()}",
                      "configurationValues": asked.get("configurationValues"),
                      "serviceAccountRoleArn": asked.get("serviceAccountRoleArn"),
                      "tags": asked.get("tags") or {}}
+                a["podIdentityAssociations"] = self.owned_pods(cluster, a, asked.get("podIdentityAssociations") or [])
                 held[name] = a
                 return 200, {"addon": a}, None
             if op == "ListAddons":
@@ -341,12 +374,119 @@ class Handler(BaseHTTPRequestHandler):
                 for k in ("addonVersion", "configurationValues", "serviceAccountRoleArn"):
                     if asked.get(k) is not None:
                         a[k] = asked[k]
+                if asked.get("podIdentityAssociations") is not None:
+                    a["podIdentityAssociations"] = self.owned_pods(cluster, a, asked["podIdentityAssociations"])
                 update = str(uuid.uuid4())
                 UPDATES[update] = cluster
                 return 200, {"update": {"id": update, "status": "InProgress", "type": "AddonUpdate"}}, None
             if op == "DeleteAddon":
+                self.owned_pods(cluster, a, [])
                 del held[parts[4]]
             return 200, {"addon": a}, None
+
+    def access(self, op, parts, body):
+        """EKS access entries and their access policies, kept per cluster. As
+        on AWS, a cluster in CONFIG_MAP mode takes no entries, and node types
+        take no groups or policies."""
+        cluster = parts[2]
+        region = self.region()
+        principal = unquote(parts[4]) if len(parts) > 4 else None
+        asked = json.loads(body or b"{}") if body else {}
+        with LOCK:
+            held = ENTRIES.setdefault(cluster, {})
+            if op == "CreateAccessEntry":
+                principal = asked.get("principalArn")
+                if (ACCESS.get(cluster) or {}).get("authenticationMode", "CONFIG_MAP") == "CONFIG_MAP":
+                    return 400, {"message": "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation."}, "InvalidRequestException"
+                if principal in held:
+                    return 409, {"message": f"The specified access entry resource is already in use on this cluster."}, "ResourceInUseException"
+                kind = asked.get("type") or "STANDARD"
+                if kind != "STANDARD" and asked.get("kubernetesGroups"):
+                    return 400, {"message": f"kubernetesGroups cannot be specified for type {kind}"}, "InvalidParameterException"
+                name = principal.split("/")[-1]
+                account = principal.split(":")[4] if principal.count(":") >= 5 else "123456789012"
+                username = asked.get("username") or (
+                    f"arn:aws:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}" if ":role/" in principal else principal)
+                e = {"clusterName": cluster, "principalArn": principal, "type": kind,
+                     "kubernetesGroups": asked.get("kubernetesGroups") or [], "username": username,
+                     "accessEntryArn": f"arn:aws:eks:{region}:{account}:access-entry/{cluster}/{uuid.uuid4()}",
+                     "createdAt": time.time(), "modifiedAt": time.time(), "tags": asked.get("tags") or {}}
+                held[principal] = e
+                return 200, {"accessEntry": e}, None
+            if op == "ListAccessEntries":
+                return 200, {"accessEntries": sorted(held)}, None
+            e = held.get(principal)
+            if e is None:
+                return 404, {"message": f"The specified principalArn could not be found: {principal}"}, "ResourceNotFoundException"
+            policies = POLICIES.setdefault((cluster, principal), {})
+            if op == "DescribeAccessEntry":
+                return 200, {"accessEntry": e}, None
+            if op == "UpdateAccessEntry":
+                if asked.get("kubernetesGroups") is not None:
+                    e["kubernetesGroups"] = asked["kubernetesGroups"]
+                if asked.get("username"):
+                    e["username"] = asked["username"]
+                e["modifiedAt"] = time.time()
+                return 200, {"accessEntry": e}, None
+            if op == "DeleteAccessEntry":
+                del held[principal]
+                POLICIES.pop((cluster, principal), None)
+                return 200, {}, None
+            if op == "AssociateAccessPolicy":
+                if e["type"] != "STANDARD":
+                    return 400, {"message": f"Access policies cannot be associated with an access entry of type {e['type']}"}, "InvalidRequestException"
+                policy = asked.get("policyArn")
+                now = time.time()
+                p = policies.get(policy) or {"policyArn": policy, "associatedAt": now}
+                p["accessScope"] = asked.get("accessScope") or {"type": "cluster"}
+                p["modifiedAt"] = now
+                policies[policy] = p
+                return 200, {"clusterName": cluster, "principalArn": principal, "associatedAccessPolicy": p}, None
+            if op == "ListAssociatedAccessPolicies":
+                return 200, {"clusterName": cluster, "principalArn": principal,
+                             "associatedAccessPolicies": list(policies.values())}, None
+            if op == "DisassociateAccessPolicy":
+                policy = unquote(parts[6])
+                if policies.pop(policy, None) is None:
+                    return 404, {"message": f"The specified policy is not associated: {policy}"}, "ResourceNotFoundException"
+                return 200, {}, None
+        return None
+
+    def owned_pods(self, cluster, addon, wanted):
+        """Replaces an add-on's own Pod Identity associations (LOCK held):
+        their ARNs, as DescribeAddon lists them."""
+        held = PODS.setdefault(cluster, {})
+        for aid in [k for k, p in held.items() if p.get("ownerArn") == addon["addonArn"]]:
+            del held[aid]
+        arns = []
+        for w in wanted:
+            aid = "a-" + uuid.uuid4().hex[:17]
+            arn = f"arn:aws:eks:{self.region()}:123456789012:podidentityassociation/{cluster}/{aid}"
+            held[aid] = {"clusterName": cluster, "namespace": "kube-system",
+                         "serviceAccount": w.get("serviceAccount"), "roleArn": w.get("roleArn"),
+                         "associationId": aid, "associationArn": arn, "ownerArn": addon["addonArn"],
+                         "tags": {}}
+            arns.append(arn)
+        return arns
+
+    def catalog(self):
+        """DescribeAddonVersions from CATALOG, filtered as AWS filters."""
+        query = parse_qs(urlsplit(self.path).query)
+        name = query.get("addonName", [None])[0]
+        kubernetes = query.get("kubernetesVersion", [None])[0]
+        addons = []
+        for addon, versions in sorted(CATALOG.items()):
+            if name and addon != name:
+                continue
+            offered = [{"addonVersion": v, "architecture": ["amd64", "arm64"],
+                        "compatibilities": [{"clusterVersion": k, "platformVersions": ["*"],
+                                             "defaultVersion": i == 0} for k in ks],
+                        "requiresConfiguration": False}
+                       for i, (v, ks) in enumerate(versions) if not kubernetes or kubernetes in ks]
+            if offered:
+                addons.append({"addonName": addon, "type": "networking", "owner": "aws",
+                               "publisher": "eks", "addonVersions": offered})
+        return 200, {"addons": addons}, None
 
     def emulate(self, op, body):
         """The EKS paths moto does not implement: version updates, Pod Identity,
@@ -354,12 +494,24 @@ class Handler(BaseHTTPRequestHandler):
         parts = self.path.split("?")[0].split("/")
         if "PodIdentityAssociation" in op:
             return self.pods(op, parts, body)
+        if "AccessEntr" in op or "AccessPolic" in op:
+            return self.access(op, parts, body)
         if op == "CreateCluster":
             asked = json.loads(body or b"{}")
-            if asked.get("accessConfig"):
-                with LOCK:
+            with LOCK:
+                if asked.get("version"):
+                    VERSIONS[asked.get("name")] = asked["version"]
+                if asked.get("accessConfig"):
                     ACCESS[asked.get("name")] = dict(asked["accessConfig"])
+                UPGRADE[asked.get("name")] = dict(asked.get("upgradePolicy") or {"supportType": "EXTENDED"})
             return None
+        if op == "UpdateClusterConfig" and b"upgradePolicy" in (body or b""):
+            policy = json.loads(body).get("upgradePolicy") or {}
+            update = str(uuid.uuid4())
+            with LOCK:
+                UPGRADE[parts[2]] = dict(policy)
+                UPDATES[update] = parts[2]
+            return {"update": {"id": update, "status": "InProgress", "type": "UpgradePolicyUpdate"}}
         if op == "UpdateClusterConfig" and b"accessConfig" in (body or b""):
             mode = (json.loads(body).get("accessConfig") or {}).get("authenticationMode")
             update = str(uuid.uuid4())
@@ -367,6 +519,8 @@ class Handler(BaseHTTPRequestHandler):
                 ACCESS.setdefault(parts[2], {})["authenticationMode"] = mode
                 UPDATES[update] = parts[2]
             return {"update": {"id": update, "status": "InProgress", "type": "AccessConfigUpdate"}}
+        if op == "DescribeAddonVersions":
+            return self.catalog()
         if op in ("CreateAddon", "ListAddons", "DescribeAddon", "UpdateAddon", "DeleteAddon"):
             return self.addons(op, parts, body)
         if op == "UpdateClusterVersion":
@@ -418,6 +572,9 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 version = VERSIONS.get(doc["cluster"].get("name"))
                 access = ACCESS.get(doc["cluster"].get("name"))
+                upgrade = UPGRADE.get(doc["cluster"].get("name"))
+            if upgrade:
+                doc["cluster"]["upgradePolicy"] = dict(upgrade)
             if version:
                 doc["cluster"]["version"] = version
             if access:

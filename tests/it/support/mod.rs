@@ -40,7 +40,26 @@ pub struct Proxy {
     pub url: String,
 }
 
+/// The SDK's configuration for an endpoint of this test (moto or the proxy).
+pub fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    runtime().block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(url)
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load(),
+    )
+}
+
 impl Proxy {
+    /// An EKS client through the proxy: it sees what the proxy plays where
+    /// moto is silent (add-ons, access entries, Pod Identity).
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        aws_sdk_eks::Client::new(&sdk_config(&self.url))
+    }
+
     pub fn start(upstream: &str) -> Proxy {
         let port = free_port();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/fault_proxy.py");
@@ -84,7 +103,80 @@ impl Proxy {
         );
     }
 
-    /// Requests seen, by AWS operation.
+    /// Forgets its rules, counts and everything it plays for moto (add-ons,
+    /// access entries, Pod Identity), as `Moto::reset` empties moto.
+    pub fn reset(&self) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST /__proxy/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(reply.contains(" 200 "), "{reply}");
+    }
+
+    /// `inventory(moto)` and what the proxy plays on moto's clusters: add-ons,
+    /// access entries and their policies, Pod Identity associations (those an
+    /// add-on owns are the add-on's), by the ids `infra` gives them.
+    pub fn inventory(
+        &self,
+        moto: &Moto,
+    ) -> std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> {
+        let rt = runtime();
+        let mut inv = inventory(moto);
+        let eks = self.eks();
+        let clusters = rt.block_on(moto.eks().list_clusters().send()).unwrap();
+        for c in clusters.clusters() {
+            let mut put = |ty: &'static str, id: String| {
+                inv.entry(ty).or_default().insert(id);
+            };
+            for a in rt
+                .block_on(eks.list_addons().cluster_name(c).send())
+                .unwrap()
+                .addons()
+            {
+                put("eks_addon", format!("{c}:{a}"));
+            }
+            for p in rt
+                .block_on(eks.list_access_entries().cluster_name(c).send())
+                .unwrap()
+                .access_entries()
+            {
+                put("eks_access_entry", format!("{c}:{p}"));
+                for policy in rt
+                    .block_on(
+                        eks.list_associated_access_policies()
+                            .cluster_name(c)
+                            .principal_arn(p)
+                            .send(),
+                    )
+                    .unwrap()
+                    .associated_access_policies()
+                {
+                    put(
+                        "eks_access_policy_association",
+                        format!("{c}#{p}#{}", policy.policy_arn().unwrap_or_default()),
+                    );
+                }
+            }
+            for a in rt
+                .block_on(eks.list_pod_identity_associations().cluster_name(c).send())
+                .unwrap()
+                .associations()
+            {
+                if a.owner_arn().is_none() {
+                    put(
+                        "eks_pod_identity_association",
+                        format!("{c}:{}", a.association_id().unwrap_or_default()),
+                    );
+                }
+            }
+        }
+        inv
+    }
+
     /// Requests of one operation seen so far.
     pub fn seen(&self, op: &str) -> u64 {
         self.counts().get(op).and_then(|v| v.as_u64()).unwrap_or(0)
@@ -168,15 +260,7 @@ impl Moto {
     }
 
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
-        runtime().block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(REGION))
-                .endpoint_url(&self.url)
-                .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-                    "test", "test", None, None, "test",
-                ))
-                .load(),
-        )
+        sdk_config(&self.url)
     }
 
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
@@ -299,6 +383,21 @@ impl Workdir {
 
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("infra runs"))
+    }
+
+    /// `infra apply --auto-approve stack.yaml`, which must succeed.
+    #[track_caller]
+    pub fn apply_ok(&self) -> Run {
+        let r = self.run(&["apply", "--auto-approve", "stack.yaml"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        r
+    }
+
+    /// A plan of `stack.yaml` that finds nothing to do.
+    #[track_caller]
+    pub fn assert_no_changes(&self) {
+        let r = self.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     }
 }
 

@@ -1,0 +1,205 @@
+//! What a plan that upgrades an EKS cluster must check against AWS: each
+//! add-on on that cluster, at the version it will have, against the versions
+//! the new Kubernetes version supports. Pure: the asking is in `ops.rs`.
+
+use serde_json::Value;
+
+use super::{Action, Notice, Plan};
+use crate::state::State;
+use crate::types::{Address, reference};
+
+/// One add-on to check against a cluster's new Kubernetes version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddonCheck {
+    pub address: Address,
+    pub cluster: Address,
+    pub addon: String,
+    pub version: String,
+    pub kubernetes: String,
+}
+
+fn known_str<'a>(attrs: Option<&'a serde_json::Map<String, Value>>, key: &str) -> Option<&'a str> {
+    attrs
+        .and_then(|a| a.get(key))
+        .filter(|v| reference::is_known(v))
+        .and_then(Value::as_str)
+}
+
+/// The add-ons to check: those on a cluster whose version the plan changes,
+/// at the version the stack asks for or, where it asks none, the one they run
+/// (an add-on the plan leaves alone carries no sides: state says what it runs).
+pub fn addon_checks(plan: &Plan, state: &State) -> Vec<AddonCheck> {
+    let mut out = Vec::new();
+    for cluster in plan
+        .changes
+        .iter()
+        .filter(|c| c.address.ty == "eks_cluster" && matches!(c.action, Action::Update))
+    {
+        let (Some(from), Some(to), Some(name)) = (
+            known_str(cluster.before.as_ref(), "version"),
+            known_str(cluster.after.as_ref(), "version"),
+            known_str(cluster.after.as_ref(), "name"),
+        ) else {
+            continue;
+        };
+        if from == to {
+            continue;
+        }
+        for addon in plan
+            .changes
+            .iter()
+            .filter(|c| c.address.ty == "eks_addon" && c.action != Action::Delete)
+        {
+            let recorded = state.resources.get(&addon.address).map(|r| &r.attributes);
+            let after = addon.after.as_ref().or(recorded);
+            if known_str(after, "cluster_name") != Some(name) {
+                continue;
+            }
+            let version = known_str(addon.after.as_ref(), "version")
+                .or_else(|| known_str(addon.before.as_ref(), "version"))
+                .or_else(|| known_str(recorded, "version"));
+            let (Some(version), Some(addon_name)) = (version, known_str(after, "name")) else {
+                continue;
+            };
+            out.push(AddonCheck {
+                address: addon.address.clone(),
+                cluster: cluster.address.clone(),
+                addon: addon_name.to_string(),
+                version: version.to_string(),
+                kubernetes: to.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// What a reviewer must hear about one check, given the versions AWS offers
+/// for the new Kubernetes version: nothing when the add-on's is among them.
+pub fn addon_notice(check: &AddonCheck, supported: &[String]) -> Option<Notice> {
+    if supported.iter().any(|v| v == &check.version) {
+        return None;
+    }
+    let message = if supported.is_empty() {
+        format!(
+            "{} {} is not offered for Kubernetes {} at all: upgrading {} leaves it unsupported",
+            check.addon, check.version, check.kubernetes, check.cluster
+        )
+    } else {
+        let mut offered = supported.to_vec();
+        offered.truncate(3);
+        format!(
+            "{} {} does not support Kubernetes {}, which {} moves to; set its version to one that does ({}{})",
+            check.addon,
+            check.version,
+            check.kubernetes,
+            check.cluster,
+            offered.join(", "),
+            if supported.len() > 3 { ", ..." } else { "" }
+        )
+    };
+    Some(Notice {
+        address: check.address.clone(),
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Change;
+    use serde_json::json;
+
+    fn change(address: &str, action: Action, before: Value, after: Value) -> Change {
+        Change {
+            address: Address::parse(address).unwrap(),
+            action,
+            before: before.as_object().cloned(),
+            after: after.as_object().cloned(),
+            changed: Vec::new(),
+            replace_because: Vec::new(),
+            reason: None,
+            deposed: false,
+            pending: None,
+            rollout: None,
+        }
+    }
+
+    #[test]
+    fn a_version_bump_checks_each_add_on_at_the_version_it_will_run() {
+        let mut state = State::new("eks");
+        state.resources.insert(
+            Address::parse("eks_addon.kube_proxy").unwrap(),
+            serde_json::from_value(json!({
+                "type": "eks_addon", "id": "c:kube-proxy",
+                "attributes": {"cluster_name": "c", "name": "kube-proxy", "version": "v1.30.6-eksbuild.3"}
+            }))
+            .unwrap(),
+        );
+        let plan = Plan {
+            stack: "eks".into(),
+            serial: 1,
+            changes: vec![
+                change(
+                    "eks_cluster.main",
+                    Action::Update,
+                    json!({"name": "c", "version": "1.30"}),
+                    json!({"name": "c", "version": "1.31"}),
+                ),
+                change(
+                    "eks_addon.coredns",
+                    Action::Update,
+                    json!({"cluster_name": "c", "name": "coredns", "version": "v1.10.1"}),
+                    json!({"cluster_name": "c", "name": "coredns", "version": "v1.11.3"}),
+                ),
+                // Left alone by the plan: no sides; state says what it runs.
+                change(
+                    "eks_addon.kube_proxy",
+                    Action::NoOp,
+                    Value::Null,
+                    Value::Null,
+                ),
+                change(
+                    "eks_addon.elsewhere",
+                    Action::NoOp,
+                    json!({"cluster_name": "other", "name": "coredns", "version": "v1"}),
+                    json!({"cluster_name": "other", "name": "coredns", "version": "v1"}),
+                ),
+            ],
+            outputs: Default::default(),
+            labels: Default::default(),
+            problems: Vec::new(),
+            drift: Vec::new(),
+            recovered: Vec::new(),
+            cutover: Vec::new(),
+            notices: Vec::new(),
+        };
+        let checks = addon_checks(&plan, &state);
+        let asked: Vec<(&str, &str, &str)> = checks
+            .iter()
+            .map(|c| (c.addon.as_str(), c.version.as_str(), c.kubernetes.as_str()))
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                ("coredns", "v1.11.3", "1.31"),
+                ("kube-proxy", "v1.30.6-eksbuild.3", "1.31")
+            ]
+        );
+        assert_eq!(addon_notice(&checks[0], &["v1.11.3".into()]), None);
+        let notice = addon_notice(&checks[1], &["v1.31.2-eksbuild.3".into()]).unwrap();
+        assert_eq!(notice.address.to_string(), "eks_addon.kube_proxy");
+        assert!(
+            notice.message.contains(
+                "kube-proxy v1.30.6-eksbuild.3 does not support Kubernetes 1.31, which eks_cluster.main moves to; set its version to one that does (v1.31.2-eksbuild.3)"
+            ),
+            "{}",
+            notice.message
+        );
+        assert!(
+            addon_notice(&checks[1], &[])
+                .unwrap()
+                .message
+                .contains("is not offered for Kubernetes 1.31 at all")
+        );
+    }
+}
