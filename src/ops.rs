@@ -21,6 +21,8 @@ use crate::types::Address;
 pub struct Context {
     /// `--strict`: the stack file's warnings are errors.
     pub strict: bool,
+    /// `--var`, `--var-file`, `--env`, as given.
+    pub inputs: InputArgs,
     /// Whether stdout and stderr take colour.
     pub color_out: bool,
     pub color_err: bool,
@@ -82,6 +84,80 @@ impl From<StateError> for Failure {
     }
 }
 
+/// The flags that give a stack file its variables and environment.
+#[derive(Debug, Clone, Default)]
+pub struct InputArgs {
+    pub vars: Vec<String>,
+    pub var_files: Vec<PathBuf>,
+    pub env: Option<String>,
+}
+
+/// Variable values and the environment, from (last wins) `INFRA_VAR_NAME`,
+/// each `--var-file`, each `--var`.
+pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
+    use stack::vars::Given;
+    let mut values = std::collections::BTreeMap::new();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| Some((k.strip_prefix("INFRA_VAR_")?.to_string(), v)))
+        .collect();
+    env.sort();
+    for (name, v) in env {
+        let from = format!("INFRA_VAR_{name}");
+        values.insert(name, (Given::Text(v), from));
+    }
+    for file in &args.var_files {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Failure::new(
+                format!("cannot read --var-file {shown}: {e}"),
+                Some("check the path of the var file"),
+            )
+        })?;
+        let root = marked_yaml::parse_yaml(0, &text).map_err(|e| {
+            Failure::new(
+                format!("--var-file {shown}: {e}"),
+                Some("a var file is a YAML or JSON mapping of variable names to values"),
+            )
+        })?;
+        let Some(map) = root.as_mapping() else {
+            return Err(Failure::new(
+                format!("--var-file {shown}: not a mapping of variable names to values"),
+                Some("write NAME: VALUE, one per line"),
+            ));
+        };
+        for (k, v) in map.iter() {
+            let at = k
+                .span()
+                .start()
+                .map(|m| format!("{shown}:{}:{}", m.line(), m.column()))
+                .unwrap_or(shown.clone());
+            values.insert(
+                k.as_str().to_string(),
+                (Given::Value(stack::vars::to_json(v)), at),
+            );
+        }
+    }
+    for given in &args.vars {
+        let Some((name, value)) = given.split_once('=') else {
+            return Err(Failure::new(
+                format!("--var {given}: expected NAME=VALUE"),
+                Some("for example --var cidr=10.60.0.0/16"),
+            ));
+        };
+        values.insert(
+            name.trim().to_string(),
+            (
+                Given::Text(value.to_string()),
+                format!("--var {}", name.trim()),
+            ),
+        );
+    }
+    Ok(stack::Inputs {
+        values,
+        env: args.env.clone(),
+    })
+}
+
 /// Reads and validates a stack file. Warnings are printed to stderr, or, with
 /// `--strict`, refused as errors.
 pub fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
@@ -93,7 +169,9 @@ pub fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
             Some("check the path of the stack file"),
         )
     })?;
-    let (stack, mut warnings) = stack::parse(&name, &text).map_err(Failure::Invalid)?;
+    let inputs = inputs(&ctx.inputs)?;
+    let (stack, mut warnings) =
+        stack::parse_with(&name, &text, &inputs).map_err(Failure::Invalid)?;
     if warnings.is_empty() {
         return Ok(stack);
     }
@@ -238,6 +316,20 @@ pub async fn connect(ctx: &Context, session: &mut Session) -> Result<Engine, Fai
         &account,
         &session.stack.region,
     )?;
+    Ok(Engine::new(crate::aws::registry(aws), ctx.observer.clone()))
+}
+
+/// An engine that only reads: the same checks as `connect` (these credentials
+/// act in the state's account and region), on a copy of the state.
+pub async fn reader(
+    ctx: &Context,
+    stack: &Stack,
+    state: &State,
+    location: &str,
+) -> Result<Engine, Failure> {
+    let aws = Aws::connect(&stack.region, ctx.observer.clone()).await;
+    let account = aws.account().await?;
+    belongs(&mut state.clone(), location, &account, &stack.region)?;
     Ok(Engine::new(crate::aws::registry(aws), ctx.observer.clone()))
 }
 
@@ -810,6 +902,19 @@ pub async fn carry_out(
         reported?;
     } else if journal.exists().await || !journal.read(|s| s.resources.is_empty()).await {
         journal.save().await?;
+    }
+    // The outputs as this apply leaves them (none after a destroy), written
+    // only when they changed.
+    let outputs = match mode {
+        Mode::Apply => {
+            journal
+                .read(|s| crate::plan::outputs(&session.stack, s))
+                .await
+        }
+        Mode::Destroy => Default::default(),
+    };
+    if journal.read(|s| s.outputs != outputs).await {
+        journal.write(|s| s.outputs = outputs).await?;
     }
     drop(session.lock);
     Ok(journal.into_state())

@@ -40,6 +40,7 @@ pub async fn apply(
     )
     .await?;
     let outputs = session.stack.outputs.clone();
+    let secrets = session.stack.secrets.clone();
     let state = ops::carry_out(
         ctx,
         session,
@@ -60,10 +61,13 @@ pub async fn apply(
         };
         println!("\nOutputs:");
         for (name, value) in &outputs {
-            if crate::stack::refers_to_sensitive(value) {
+            let resolved = reference::resolve(value, &lookup);
+            let mut masked = resolved.clone();
+            crate::plan::mask_secrets(&mut masked, &secrets, &|_| "(sensitive)".into());
+            if crate::stack::refers_to_sensitive(value) || masked != resolved {
                 println!("  {name} = (sensitive)");
             } else {
-                println!("  {name} = {}", show(&reference::resolve(value, &lookup)));
+                println!("  {name} = {}", show(&resolved));
             }
         }
     }

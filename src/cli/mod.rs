@@ -1,7 +1,9 @@
 //! The command line: parse flags, run one thin command, map failures to exit codes.
 
 mod apply;
+mod drift;
 mod graph;
+mod output;
 mod plan;
 mod rollout;
 mod state;
@@ -32,6 +34,18 @@ pub struct Cli {
     /// Treat warnings about the stack file (the field-notes lints) as errors.
     #[arg(long, global = true)]
     strict: bool,
+    /// A value for a variable of the stack file, NAME=VALUE (repeatable); it
+    /// wins over --var-file and INFRA_VAR_NAME.
+    #[arg(long = "var", value_name = "NAME=VALUE", global = true)]
+    vars: Vec<String>,
+    /// A YAML or JSON file of variable values, NAME: VALUE (repeatable; a later
+    /// file wins).
+    #[arg(long = "var-file", value_name = "FILE", global = true)]
+    var_files: Vec<PathBuf>,
+    /// The environment to plan: the stack file's `environments:` overlay of
+    /// that name is merged over it, and the stack's name, state and tags carry it.
+    #[arg(long, value_name = "NAME", global = true)]
+    env: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +96,33 @@ enum Command {
     },
     /// Print the dependency graph in Graphviz DOT.
     Graph { file: PathBuf },
+    /// Print the stack's outputs as the last apply recorded them (read from
+    /// state without its lock, no AWS call); sensitive ones read (sensitive).
+    Output {
+        file: PathBuf,
+        /// Print only this output's value (a string without quotes).
+        name: Option<String>,
+        #[command(flatten)]
+        state: StateArgs,
+        /// Print JSON: each output's value and whether it is sensitive.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read AWS and list what changed outside infra since the last apply:
+    /// nothing is written, and the state is read without its lock. Exit 0 when
+    /// nothing drifted, 2 when something did, 1 on error.
+    Drift {
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+        /// text, markdown (for a pull-request comment or an issue) or json.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Leave out one attribute (ADDRESS.ATTR) or a whole resource
+        /// (ADDRESS); repeatable.
+        #[arg(long, value_name = "ADDRESS[.ATTR]")]
+        ignore: Vec<String>,
+    },
     /// Read everything in state from AWS and record it; forget what is gone.
     Refresh {
         file: PathBuf,
@@ -218,7 +259,14 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    let ctx = context(cli.strict);
+    let ctx = context(
+        cli.strict,
+        crate::ops::InputArgs {
+            vars: cli.vars.clone(),
+            var_files: cli.var_files.clone(),
+            env: cli.env.clone(),
+        },
+    );
     match run(&ctx, cli.command) {
         Ok(code) => code,
         Err(Failure::Invalid(errors)) => {
@@ -264,7 +312,7 @@ fn init_logging(verbose: u8) {
 /// What every command is given: `--strict`, colour, and the observers of
 /// progress (the terminal, the retry count, and the timings when
 /// `INFRA_TIMINGS` names a file).
-fn context(strict: bool) -> Context {
+fn context(strict: bool, inputs: crate::ops::InputArgs) -> Context {
     let retries = Arc::new(Retries::default());
     let mut observers: Vec<Arc<dyn Observer>> =
         vec![Arc::new(view::Terminal::default()), retries.clone()];
@@ -273,6 +321,7 @@ fn context(strict: bool) -> Context {
     }
     Context {
         strict,
+        inputs,
         color_out: color(&std::io::stdout()),
         color_err: color(&std::io::stderr()),
         observer: Arc::new(Tee(observers)),
@@ -284,6 +333,24 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Validate { file } => validate::exec(ctx, &file),
         Command::Graph { file } => graph::exec(ctx, &file),
+        Command::Output {
+            file,
+            name,
+            state: s,
+            json,
+        } => runtime()?.block_on(output::exec(
+            ctx,
+            &file,
+            name.as_deref(),
+            s.state.as_deref(),
+            json,
+        )),
+        Command::Drift {
+            file,
+            state: s,
+            format,
+            ignore,
+        } => runtime()?.block_on(drift::exec(ctx, &file, s.state.as_deref(), format, &ignore)),
         Command::Refresh { file, state: s } => {
             runtime()?.block_on(state::refresh(ctx, &file, s.state.as_deref()))
         }

@@ -179,11 +179,13 @@ pub fn plan_with(
         recovered: Vec::new(),
         cutover: Vec::new(),
         notices: failed(state),
+        secrets: stack.secrets.clone(),
+        environment: stack.env.clone(),
     }
 }
 
 /// What AWS reports differently from what the last apply recorded.
-fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
+pub(super) fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
     let mut out = Vec::new();
     for (address, r) in &state.resources {
         let Some(seen) = observed.get(address) else {
@@ -194,6 +196,7 @@ fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
                 address: address.clone(),
                 deleted: true,
                 attributes: Vec::new(),
+                values: Vec::new(),
             });
             continue;
         };
@@ -213,10 +216,19 @@ fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
             .map(str::to_string)
             .collect();
         if !attributes.is_empty() {
+            let values = attributes
+                .iter()
+                .map(|k| super::DriftValue {
+                    attribute: k.clone(),
+                    was: r.attributes.get(k).cloned().unwrap_or(Value::Null),
+                    now: seen.get(k).cloned().unwrap_or(Value::Null),
+                })
+                .collect();
             out.push(super::Drift {
                 address: address.clone(),
                 deleted: false,
                 attributes,
+                values,
             });
         }
     }
@@ -224,7 +236,7 @@ fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
 }
 
 /// Ids and ARNs of what the state holds, by address.
-fn labels(state: &State) -> std::collections::BTreeMap<String, String> {
+pub(super) fn labels(state: &State) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     for (a, r) in &state.resources {
         out.insert(r.id.clone(), a.to_string());
@@ -275,6 +287,8 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         recovered: Vec::new(),
         cutover: Vec::new(),
         notices: Vec::new(),
+        secrets: Vec::new(),
+        environment: None,
     }
 }
 

@@ -172,6 +172,8 @@ mod tests {
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),
+            secrets: Vec::new(),
+            environment: None,
         };
         let checks = addon_checks(&plan, &state);
         let asked: Vec<(&str, &str, &str)> = checks

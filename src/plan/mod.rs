@@ -115,6 +115,29 @@ pub struct Plan {
     /// whose version the cluster's new Kubernetes version does not support).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
+    /// The values of the stack's sensitive variables: every rendering shows
+    /// `(sensitive)` for a string holding one, and a saved plan seals it. Never
+    /// serialised.
+    #[serde(skip)]
+    pub secrets: Vec<String>,
+    /// The environment planned (`--env`): the stack's name carries it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+}
+
+/// Whether a string holds one of these secrets.
+pub fn holds_secret(s: &str, secrets: &[String]) -> bool {
+    secrets.iter().any(|x| s.contains(x.as_str()))
+}
+
+/// Puts `with(v)` in place of every string of a value that holds a secret.
+pub fn mask_secrets(v: &mut Value, secrets: &[String], with: &impl Fn(&Value) -> Value) {
+    match v {
+        Value::String(s) if holds_secret(s, secrets) => *v = with(v),
+        Value::Array(a) => a.iter_mut().for_each(|x| mask_secrets(x, secrets, with)),
+        Value::Object(o) => o.values_mut().for_each(|x| mask_secrets(x, secrets, with)),
+        _ => {}
+    }
 }
 
 /// One finding read from AWS at plan time, about one resource.
@@ -162,6 +185,89 @@ pub struct Drift {
     pub deleted: bool,
     /// Attributes whose value AWS reports differently from the last apply.
     pub attributes: Vec<String>,
+    /// Each of them, as the last apply recorded it and as AWS reports it now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<DriftValue>,
+}
+
+/// One attribute changed outside infra.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftValue {
+    pub attribute: String,
+    pub was: Value,
+    pub now: Value,
+}
+
+impl Plan {
+    /// A plan of no changes that carries only the drift: `infra drift`.
+    pub fn drift_report(
+        stack: &crate::stack::Stack,
+        state: &crate::state::State,
+        observed: &Observed,
+        ignore: &[String],
+    ) -> Plan {
+        Plan {
+            stack: state.stack.clone(),
+            serial: state.serial,
+            changes: Vec::new(),
+            outputs: BTreeMap::new(),
+            labels: diff::labels(state),
+            problems: Vec::new(),
+            drift: drift(state, observed, ignore),
+            recovered: Vec::new(),
+            cutover: Vec::new(),
+            notices: Vec::new(),
+            secrets: stack.secrets.clone(),
+            environment: stack.env.clone(),
+        }
+    }
+}
+
+/// The stack's outputs resolved against what state holds: those fully known,
+/// each marked sensitive when it refers to a sensitive attribute or holds a
+/// sensitive variable's value.
+pub fn outputs(
+    stack: &crate::stack::Stack,
+    state: &crate::state::State,
+) -> BTreeMap<String, crate::state::Output> {
+    let lookup = |r: &crate::types::reference::Reference| {
+        state
+            .resources
+            .get(&r.address)
+            .and_then(|s| s.attributes.get(&r.attr))
+            .cloned()
+    };
+    stack
+        .outputs
+        .iter()
+        .filter_map(|(name, v)| {
+            let value = crate::types::reference::resolve(v, &lookup);
+            if !crate::types::reference::is_known(&value) {
+                return None;
+            }
+            let mut masked = value.clone();
+            mask_secrets(&mut masked, &stack.secrets, &|_| Value::Null);
+            let sensitive = crate::stack::refers_to_sensitive(v) || masked != value;
+            Some((name.clone(), crate::state::Output { value, sensitive }))
+        })
+        .collect()
+}
+
+/// What AWS reports differently from what the last apply recorded, leaving out
+/// what `ignore` names (`ADDRESS` or `ADDRESS.ATTR`).
+pub fn drift(state: &crate::state::State, observed: &Observed, ignore: &[String]) -> Vec<Drift> {
+    let mut out = diff::drift(state, observed);
+    for d in &mut out {
+        let a = d.address.to_string();
+        d.values
+            .retain(|v| !ignore.contains(&format!("{a}.{}", v.attribute)));
+        d.attributes
+            .retain(|k| !ignore.contains(&format!("{a}.{k}")));
+    }
+    out.retain(|d| {
+        !ignore.contains(&d.address.to_string()) && (d.deleted || !d.attributes.is_empty())
+    });
+    out
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -273,6 +379,8 @@ impl Plan {
             recovered: self.recovered.clone(),
             cutover: self.cutover.clone(),
             notices: self.notices.clone(),
+            secrets: self.secrets.clone(),
+            environment: self.environment.clone(),
         };
         for c in &mut plan.changes {
             let Some(schema) = crate::types::schema(&c.address.ty) else {
@@ -281,6 +389,37 @@ impl Plan {
             for side in [&mut c.before, &mut c.after].into_iter().flatten() {
                 schema.redact(side);
             }
+        }
+        for d in &mut plan.drift {
+            let Some(schema) = crate::types::schema(&d.address.ty) else {
+                continue;
+            };
+            for v in &mut d.values {
+                if schema.attr(&v.attribute).is_some_and(|a| a.sensitive) {
+                    v.was = Value::String("(sensitive)".into());
+                    v.now = Value::String("(sensitive)".into());
+                }
+            }
+        }
+        if !plan.secrets.is_empty() {
+            let hidden = |_: &Value| Value::String("(sensitive)".into());
+            let secrets = plan.secrets.clone();
+            for d in &mut plan.drift {
+                for v in &mut d.values {
+                    mask_secrets(&mut v.was, &secrets, &hidden);
+                    mask_secrets(&mut v.now, &secrets, &hidden);
+                }
+            }
+            let secrets = plan.secrets.clone();
+            for c in &mut plan.changes {
+                for side in [&mut c.before, &mut c.after].into_iter().flatten() {
+                    side.values_mut()
+                        .for_each(|v| mask_secrets(v, &secrets, &hidden));
+                }
+            }
+            plan.outputs
+                .values_mut()
+                .for_each(|v| mask_secrets(v, &secrets, &hidden));
         }
         plan
     }

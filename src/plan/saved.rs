@@ -263,11 +263,18 @@ fn seal_attrs(ty: &str, attrs: &mut Map<String, Value>, salt: &str) {
 
 fn sealed_plan(plan: &Plan, salt: &str) -> Plan {
     let mut plan = plan.clone();
+    let secrets = std::mem::take(&mut plan.secrets);
+    let sealed = |v: &Value| seal(salt, v);
     for c in &mut plan.changes {
         for side in [&mut c.before, &mut c.after].into_iter().flatten() {
             seal_attrs(&c.address.ty, side, salt);
+            side.values_mut()
+                .for_each(|v| super::mask_secrets(v, &secrets, &sealed));
         }
     }
+    plan.outputs
+        .values_mut()
+        .for_each(|v| super::mask_secrets(v, &secrets, &sealed));
     plan
 }
 
@@ -324,6 +331,8 @@ mod tests {
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),
+            secrets: Vec::new(),
+            environment: None,
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

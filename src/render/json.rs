@@ -48,22 +48,15 @@ pub fn render(plan: &Plan) -> String {
             Value::Object(m)
         })
         .collect();
-    let drift: Vec<Value> = plan
-        .drift
-        .iter()
-        .map(|d| json!({"address": d.address.to_string(), "deleted": d.deleted, "attributes": d.attributes}))
-        .collect();
+    let drift = drift_values(plan);
     let counts = plan.counts();
-    let mut out = Map::new();
-    out.insert("format_version".into(), json!(FORMAT_VERSION));
-    out.insert("stack".into(), json!(plan.stack));
-    out.insert("state_serial".into(), json!(plan.serial));
+    let mut out = head(plan);
     out.insert(
         "summary".into(),
         json!({"add": counts.add, "change": counts.change, "destroy": counts.destroy}),
     );
     out.insert("resource_changes".into(), Value::Array(changes));
-    out.insert("drift".into(), Value::Array(drift));
+    out.insert("drift".into(), drift);
     out.insert("recovered".into(), json!(plan.recovered));
     if !plan.cutover.is_empty() {
         out.insert("cutover".into(), json!(plan.cutover));
@@ -86,6 +79,44 @@ pub fn render(plan: &Plan) -> String {
         ),
     );
     let mut text = serde_json::to_string_pretty(&Value::Object(out)).expect("a plan serialises");
+    text.push('\n');
+    text
+}
+
+/// What every JSON document of a plan starts with: the format, the stack,
+/// its environment, the state serial.
+fn head(plan: &Plan) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("format_version".into(), json!(FORMAT_VERSION));
+    out.insert("stack".into(), json!(plan.stack));
+    if let Some(env) = &plan.environment {
+        out.insert("environment".into(), json!(env));
+    }
+    out.insert("state_serial".into(), json!(plan.serial));
+    out
+}
+
+fn drift_values(plan: &Plan) -> Value {
+    Value::Array(
+        plan.drift
+            .iter()
+            .map(|d| {
+                json!({
+                    "address": d.address.to_string(),
+                    "deleted": d.deleted,
+                    "attributes": d.attributes,
+                    "values": d.values,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `infra drift --format json`: the stack, its state serial, and the drift.
+pub fn drift(plan: &Plan) -> String {
+    let mut out = head(plan);
+    out.insert("drift".into(), drift_values(plan));
+    let mut text = serde_json::to_string_pretty(&Value::Object(out)).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -12,6 +12,14 @@ use crate::plan::{Action, Change, Plan, rollout};
 
 pub const LIMIT: usize = 65_536;
 
+/// ` (environment production)` when the plan is of one environment.
+fn env_note(plan: &Plan) -> String {
+    plan.environment
+        .as_ref()
+        .map(|e| format!(" (environment {e})"))
+        .unwrap_or_default()
+}
+
 /// How much a reviewer must look at a change: higher first.
 fn risk(plan: &Plan, c: &Change) -> u8 {
     match c.action {
@@ -127,6 +135,18 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
     out
 }
 
+/// What changed outside infra, in a section of its own; empty when nothing did.
+pub fn drift_section(plan: &Plan) -> String {
+    let drift = super::text::drift_lines(plan);
+    match drift.is_empty() {
+        true => String::new(),
+        false => format!(
+            "**Drift since the last apply** (changed outside infra)\n\n```\n{}\n```\n\n",
+            drift.join("\n")
+        ),
+    }
+}
+
 pub fn render(plan: &Plan) -> String {
     let c = plan.counts();
     let mut head = String::new();
@@ -135,18 +155,24 @@ pub fn render(plan: &Plan) -> String {
         .iter()
         .map(|n| format!("- recovered: {n}\n"))
         .collect();
+    let drift = drift_section(plan);
     if !plan.has_changes() {
         let _ = writeln!(
             head,
-            "### infra plan for `{}`: no changes\n\n{recovered}No changes.",
-            plan.stack
+            "### infra plan for `{}`{}: no changes\n\n{recovered}{drift}No changes.",
+            plan.stack,
+            env_note(plan)
         );
         return head;
     }
     let _ = writeln!(
         head,
-        "### infra plan for `{}`: {} to add, {} to change, {} to destroy\n",
-        plan.stack, c.add, c.change, c.destroy
+        "### infra plan for `{}`{}: {} to add, {} to change, {} to destroy\n",
+        plan.stack,
+        env_note(plan),
+        c.add,
+        c.change,
+        c.destroy
     );
     if !recovered.is_empty() {
         let _ = writeln!(head, "{recovered}");
@@ -177,6 +203,7 @@ pub fn render(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+    head.push_str(&drift);
     for rb in &plan.cutover {
         let sec = super::runbook::sections(plan, rb);
         let _ = writeln!(head, "**Cut-over runbook: `{}`**\n", rb.address);

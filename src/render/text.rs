@@ -15,7 +15,7 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    pub fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
@@ -32,14 +32,27 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     if !plan.recovered.is_empty() {
         out.push('\n');
     }
+    let drift = drift_lines(plan);
+    if !drift.is_empty() {
+        let _ = writeln!(out, "Drift since the last apply (changed outside infra):");
+        for line in &drift {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
     if !plan.has_changes() {
         out.push_str("No changes.\n");
         return out;
     }
     let _ = writeln!(
         out,
-        "infra will perform these actions (stack {}, state serial {}):\n",
-        plan.stack, plan.serial
+        "infra will perform these actions (stack {}{}, state serial {}):\n",
+        plan.stack,
+        plan.environment
+            .as_ref()
+            .map(|e| format!(", environment {e}"))
+            .unwrap_or_default(),
+        plan.serial
     );
     for change in plan.changes.iter().filter(|c| c.pending.is_some()) {
         let operation = change.pending.map_or("updated", Operation::in_aws);
@@ -274,6 +287,27 @@ fn map_diff(
     for (k, v) in before.iter().filter(|(k, _)| !after.contains_key(*k)) {
         let _ = writeln!(out, "          {} {k}: {}", style.paint("31", "-"), show(v));
     }
+}
+
+/// What changed outside infra since the last apply, one block per resource:
+/// a forward as its split of traffic, anything else as old -> new.
+pub fn drift_lines(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &plan.drift {
+        if d.deleted {
+            out.push(format!("- {} was deleted outside infra", d.address));
+            continue;
+        }
+        out.push(format!("~ {}", d.address));
+        for v in &d.values {
+            let line = match v.attribute.as_str() {
+                "forward" => forward_split(plan, Some(&v.was), &v.now),
+                _ => format!("{} -> {}", show(&v.was), show(&v.now)),
+            };
+            out.push(format!("    ~ {}: {line}", v.attribute));
+        }
+    }
+    out
 }
 
 /// A forward as a traffic split: `target_group.ec2 90 → 50 (90% → 50%), ...`.

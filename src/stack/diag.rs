@@ -100,6 +100,18 @@ impl Diagnostics {
         }
     }
 
+    /// Puts `(sensitive)` wherever a message or hint would show one of these.
+    pub fn scrub(&mut self, secrets: &[String]) {
+        for p in &mut self.problems {
+            for secret in secrets {
+                p.message = p.message.replace(secret.as_str(), "(sensitive)");
+                if let Some(h) = &mut p.hint {
+                    *h = h.replace(secret.as_str(), "(sensitive)");
+                }
+            }
+        }
+    }
+
     pub fn error(&mut self, loc: Loc, message: impl Into<String>, hint: Option<String>) {
         self.push(loc, message.into(), hint, false);
     }

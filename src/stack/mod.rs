@@ -7,12 +7,15 @@ pub mod diag;
 pub mod eks;
 pub mod network;
 mod validate;
+pub mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 pub use diag::{Loc, StackErrors};
+
+pub use vars::Inputs;
 
 use crate::types::reference;
 use crate::types::{Address, Timeouts, TypeSchema};
@@ -79,6 +82,32 @@ pub enum StateConfig {
     },
 }
 
+impl StateConfig {
+    /// The state of one environment of the stack: `.ENV` before the `.json` of
+    /// a path or key the file gives (the default path carries the environment
+    /// already, through the stack's name).
+    pub fn for_environment(self, env: &str) -> StateConfig {
+        let with_env = |p: String| match p.strip_suffix(".json") {
+            Some(stem) => format!("{stem}.{env}.json"),
+            None => format!("{p}.{env}"),
+        };
+        match self {
+            StateConfig::Local { path } => StateConfig::Local {
+                path: path.map(with_env),
+            },
+            StateConfig::S3 {
+                bucket,
+                key,
+                region,
+            } => StateConfig::S3 {
+                bucket,
+                key: with_env(key),
+                region,
+            },
+        }
+    }
+}
+
 impl Default for StateConfig {
     fn default() -> StateConfig {
         StateConfig::Local { path: None }
@@ -88,7 +117,13 @@ impl Default for StateConfig {
 /// A validated stack file.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    /// The stack's name; with an environment, `NAME-ENV`.
     pub name: String,
+    /// The environment planned (`--env`), if any.
+    pub env: Option<String>,
+    /// The values of sensitive variables: never shown in a plan, an output or
+    /// a message.
+    pub secrets: Vec<String>,
     pub region: String,
     pub tags: BTreeMap<String, String>,
     pub resources: BTreeMap<Address, Resource>,
@@ -112,5 +147,14 @@ pub fn refers_to_sensitive(value: &Value) -> bool {
 
 /// Validates stack text. Pure: no file system, no network.
 pub fn parse(file: &str, text: &str) -> Result<(Stack, Vec<diag::Problem>), StackErrors> {
-    validate::validate(file, text)
+    validate::validate(file, text, &Inputs::default())
+}
+
+/// `parse`, with variable values and an environment from outside the file.
+pub fn parse_with(
+    file: &str,
+    text: &str,
+    inputs: &Inputs,
+) -> Result<(Stack, Vec<diag::Problem>), StackErrors> {
+    validate::validate(file, text, inputs)
 }

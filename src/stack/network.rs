@@ -173,7 +173,54 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
     for e in of_type(resources, "vpc_endpoint") {
         endpoint_dns(&net, e, &mut out);
     }
+    subnet_ranges(&net, &mut out);
     out
+}
+
+/// A CIDR attribute written out in full (no reference left).
+fn cidr(r: &Resource, key: &str) -> Option<ipnet::Ipv4Net> {
+    text(r, key).filter(|t| !t.contains("${"))?.parse().ok()
+}
+
+/// Subnets AWS refuses by their range: outside their VPC's
+/// (`InvalidSubnet.Range`), or overlapping another subnet of the VPC
+/// (`InvalidSubnet.Conflict`).
+fn subnet_ranges(net: &Net, out: &mut Vec<Finding>) {
+    let subnets: Vec<(&Resource, ipnet::Ipv4Net, &Resource)> = of_type(net.resources, "subnet")
+        .filter_map(|s| Some((s, cidr(s, "cidr_block")?, net.vpc(s)?)))
+        .collect();
+    for (i, (s, range, vpc)) in subnets.iter().enumerate() {
+        if let Some(vpc_range) = cidr(vpc, "cidr_block")
+            && !vpc_range.contains(range)
+        {
+            out.push(Finding {
+                address: s.address.clone(),
+                pointer: "/cidr_block".into(),
+                error: true,
+                message: format!(
+                    "{range} is not inside {}'s {vpc_range}: AWS refuses it (InvalidSubnet.Range)",
+                    vpc.address
+                ),
+                hint: format!("give the subnet a range within {vpc_range}"),
+            });
+            continue;
+        }
+        if let Some((other, _, _)) = subnets[..i]
+            .iter()
+            .find(|(_, r, v)| v.address == vpc.address && (r.contains(range) || range.contains(r)))
+        {
+            out.push(Finding {
+                address: s.address.clone(),
+                pointer: "/cidr_block".into(),
+                error: true,
+                message: format!(
+                    "{range} overlaps {}'s range in the same VPC: AWS refuses it (InvalidSubnet.Conflict)",
+                    other.address
+                ),
+                hint: "give each subnet of a VPC its own range".into(),
+            });
+        }
+    }
 }
 
 /// A one-value attribute as a list of one.

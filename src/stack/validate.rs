@@ -2,27 +2,47 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{LoaderOptions, Node, Span};
 use serde_json::{Map, Value};
 
 use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
+use super::vars::{self, Inputs};
 use super::{Resource, Stack, StateConfig};
 use crate::types;
 use crate::types::reference::{self, Piece};
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
 use crate::types::{Address, Timeouts};
 
-const TOP_KEYS: &[&str] = &["stack", "region", "state", "tags", "resources", "outputs"];
+const TOP_KEYS: &[&str] = &[
+    "stack",
+    "region",
+    "state",
+    "tags",
+    "variables",
+    "environments",
+    "resources",
+    "outputs",
+];
 const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
 
-pub fn validate(file: &str, text: &str) -> Result<(Stack, Vec<Problem>), StackErrors> {
+pub fn validate(
+    file: &str,
+    text: &str,
+    inputs: &Inputs,
+) -> Result<(Stack, Vec<Problem>), StackErrors> {
     let mut v = Validator {
         d: Diagnostics::new(file, text),
         locs: HashMap::new(),
         refs: Vec::new(),
         declared: BTreeSet::new(),
+        inputs: inputs.clone(),
+        secrets: Vec::new(),
     };
     let stack = v.stack(file, text);
+    // What a sensitive variable holds never shows, not even in a message.
+    let secrets = std::mem::take(&mut v.secrets);
+    v.d.scrub(&secrets);
     if v.d.has_errors() {
         return Err(v.d.into_errors());
     }
@@ -38,6 +58,10 @@ struct Validator {
     refs: Vec<(Loc, Option<Address>, reference::Reference, String)>,
     /// Every address written in the file, valid or not.
     declared: BTreeSet<Address>,
+    /// Variable values and the environment, from outside the file.
+    inputs: Inputs,
+    /// The values of sensitive variables.
+    secrets: Vec<String>,
 }
 
 impl Validator {
@@ -84,7 +108,7 @@ impl Validator {
                 return None;
             }
         };
-        let Some(top) = root.as_mapping() else {
+        let Some(written) = root.as_mapping() else {
             let loc = self.node_loc(&root);
             self.d.error(
                 loc,
@@ -93,6 +117,7 @@ impl Validator {
             );
             return None;
         };
+        let top = &self.environment_and_variables(written)?;
         for (k, _) in top.iter() {
             if !TOP_KEYS.contains(&k.as_str()) {
                 let loc = self.key_loc(k);
@@ -116,15 +141,31 @@ impl Validator {
             );
         }
         let region = self.required_str(top, "region", top_loc);
-        let state = top
+        let env = self.inputs.env.clone();
+        let mut state = top
             .get_node("state")
             .map(|state| self.state_block(state))
             .unwrap_or_default();
-        let tags = match top.get_node("tags") {
+        let mut tags = match top.get_node("tags") {
             Some(t) => self.string_map(t),
             None => BTreeMap::new(),
         };
-        let stack_name = name.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
+        let mut stack_name = name.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
+        // An environment's stack is a stack of its own: its name, its state and
+        // its tags say which, so staging and production never share a thing.
+        if let Some(env) = &env {
+            stack_name = format!("{stack_name}-{env}");
+            tags.insert("infra:env".into(), env.clone());
+            let own_state = written
+                .get_node("environments")
+                .and_then(Node::as_mapping)
+                .and_then(|e| e.get_node(env))
+                .and_then(Node::as_mapping)
+                .is_some_and(|o| o.get_node("state").is_some());
+            if !own_state {
+                state = state.for_environment(env);
+            }
+        }
         let mut resources = BTreeMap::new();
         match top.get_node("resources") {
             None => self.d.error(
@@ -175,6 +216,8 @@ impl Validator {
         }
         let stack = Stack {
             name: stack_name,
+            env,
+            secrets: self.secrets.clone(),
             region: region.map(|r| r.0).unwrap_or_default(),
             tags,
             resources,
@@ -201,6 +244,114 @@ impl Validator {
             }
         }
         Some(stack)
+    }
+
+    /// The file's top level as this run reads it: the environment's overlay
+    /// merged over it (`--env`), then every `${var.NAME}` put in its place.
+    /// `None` when that failed (the errors are recorded).
+    fn environment_and_variables(
+        &mut self,
+        written: &MarkedMappingNode,
+    ) -> Option<MarkedMappingNode> {
+        let mut top = written.clone();
+        top.remove("environments");
+        let envs = written.get_node("environments");
+        if let Some(e) = envs
+            && !matches!(e, Node::Mapping(_))
+        {
+            let loc = self.node_loc(e);
+            self.d.error(
+                loc,
+                "`environments` must be a mapping of environment names to overlays",
+                Some("for example `environments: { production: { variables: { cidr: { default: 10.60.0.0/16 } } } }`".into()),
+            );
+            return None;
+        }
+        let envs = envs.and_then(Node::as_mapping);
+        if let Some(envs) = envs {
+            for (k, v) in envs.iter() {
+                let name_ok = !k.as_str().is_empty()
+                    && k.as_str()
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !name_ok {
+                    let loc = self.key_loc(k);
+                    self.d.error(
+                        loc,
+                        format!("`{}` is not an environment name", k.as_str()),
+                        Some("use letters, digits, `-` and `_`".into()),
+                    );
+                }
+                match v.as_mapping() {
+                    Some(o) => {
+                        for (key, _) in o.iter() {
+                            if !TOP_KEYS.contains(&key.as_str())
+                                || matches!(key.as_str(), "stack" | "environments")
+                            {
+                                let loc = self.key_loc(key);
+                                self.d.error(
+                                    loc,
+                                    format!(
+                                        "`{}` cannot be set per environment",
+                                        key.as_str()
+                                    ),
+                                    Some("an environment may set region, state, tags, variables, resources and outputs".into()),
+                                );
+                            }
+                        }
+                    }
+                    None if v.as_scalar().is_some_and(|s| s.as_str().is_empty()) => {}
+                    None => {
+                        let loc = self.node_loc(v);
+                        self.d.error(
+                            loc,
+                            format!(
+                                "environment `{}` must be a mapping of top-level keys",
+                                k.as_str()
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(env) = self.inputs.env.clone() {
+            let known: Vec<&str> = envs
+                .map(|e| e.keys().map(|k| k.as_str()).collect())
+                .unwrap_or_default();
+            match envs.and_then(|e| e.get_node(&env)) {
+                Some(Node::Mapping(over)) => top = vars::overlay(&top, over),
+                Some(_) => {}
+                None => {
+                    let loc = match written.keys().find(|k| k.as_str() == "environments") {
+                        Some(k) => self.key_loc(k),
+                        None => self.d.loc(1, 1, 0),
+                    };
+                    self.d.error(
+                        loc,
+                        format!("--env {env}: the stack file has no environment `{env}`"),
+                        Some(match known.is_empty() {
+                            true => "declare it under `environments:`".into(),
+                            false => format!("its environments: {}", known.join(", ")),
+                        }),
+                    );
+                    return None;
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let variables = vars::declare(top.get_node("variables"), &self.inputs, &mut found);
+        self.secrets = vars::secrets(&variables);
+        top.remove("variables");
+        let top = vars::substitute_map(&top, &variables, &mut found);
+        for f in found {
+            let loc = match f.span.start() {
+                Some(_) => self.loc(&f.span, f.chars),
+                None => self.d.loc(1, 1, 0),
+            };
+            self.d.error(loc, f.message, f.hint);
+        }
+        (!self.d.has_errors()).then_some(top)
     }
 
     fn yaml_error(&mut self, e: marked_yaml::LoadError) {

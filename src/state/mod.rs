@@ -40,6 +40,20 @@ pub struct State {
     /// removed with its result. The next run resolves each before planning.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub intents: BTreeMap<Address, Intent>,
+    /// The stack's outputs as the last apply resolved them: what `infra
+    /// output` prints, read without the lock.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Output>,
+}
+
+/// One output of the stack, resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    pub value: Value,
+    /// It holds a sensitive attribute or variable: never printed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 /// A mutating call about to be made on a resource.
@@ -249,6 +263,7 @@ impl State {
             region: None,
             resources: BTreeMap::new(),
             intents: BTreeMap::new(),
+            outputs: BTreeMap::new(),
         }
     }
 }

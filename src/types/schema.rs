@@ -191,6 +191,26 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
+/// A VPC's or a subnet's `cidr_block` outside the sizes AWS takes: /16 (65,536
+/// addresses) to /28 (16), per the Amazon VPC User Guide.
+pub fn block_size(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
+    let Some(block) = attrs
+        .get("cidr_block")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
+    else {
+        return Vec::new();
+    };
+    match block.prefix_len() {
+        16..=28 => Vec::new(),
+        n => vec![Finding {
+            pointer: "/cidr_block".into(),
+            message: format!("a /{n} block: AWS takes /16 to /28"),
+            hint: Some("pick a prefix length from 16 (65,536 addresses) to 28 (16)".into()),
+        }],
+    }
+}
+
 impl TypeSchema {
     /// The defaults every type starts from.
     pub const BASE: TypeSchema = TypeSchema {

@@ -1,6 +1,6 @@
 //! `subnet`: a subnet of a VPC.
 
-use super::schema::{Attr, Default, Kind, TypeSchema};
+use super::schema::{Attr, Default, Kind, TypeSchema, block_size};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "subnet",
@@ -11,5 +11,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("map_public_ip_on_launch", Kind::Bool).default(Default::Bool(false)),
     ],
     exports: &["id", "arn", "availability_zone"],
+    check: Some(block_size),
     ..TypeSchema::BASE
 };

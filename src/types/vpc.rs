@@ -1,7 +1,7 @@
 //! `vpc`: a VPC. Its DNS attributes change in place (ModifyVpcAttribute): both
 //! must be on for an interface endpoint's private DNS and for EKS nodes.
 
-use super::schema::{Attr, Default, Kind, TypeSchema};
+use super::schema::{Attr, Default, Kind, TypeSchema, block_size};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "vpc",
@@ -12,5 +12,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("enable_dns_hostnames", Kind::Bool).default(Default::Bool(false)),
     ],
     exports: &["id", "arn", "cidr_block"],
+    check: Some(block_size),
     ..TypeSchema::BASE
 };

@@ -472,7 +472,7 @@ resources:
   vpc.main:
     cidr_block: 10.40.0.0/16
   subnet.outside:
-    vpc_id: ${vpc.main.id}
+    vpc_id: vpc-0123456789abcdef0
     cidr_block: 10.99.0.0/24
   s3_bucket.after:
     name: partial-after
@@ -491,7 +491,7 @@ resources:
     );
     assert!(
         r.stdout
-            .contains("failed: subnet.outside: CreateSubnet: InvalidSubnet.Range"),
+            .contains("failed: subnet.outside: CreateSubnet: InvalidVpcID.NotFound"),
         "{}",
         r.stdout
     );

@@ -13,6 +13,7 @@ mod pure;
 mod tidy;
 
 mod cutover;
+mod drift;
 mod e2e;
 mod eks;
 mod network;
@@ -24,3 +25,4 @@ mod saved;
 mod shared_state;
 mod signals;
 mod state;
+mod variables;

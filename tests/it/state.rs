@@ -112,7 +112,8 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
     let w = Workdir::new(&moto.url, &protected);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
 
-    w.write_stack(&protected.replace("cidr_block: 10.20.0.0/16", "cidr_block: 10.30.0.0/16"));
+    // A new range for the VPC (its subnets move with it, or AWS refuses them).
+    w.write_stack(&protected.replace("cidr_block: 10.20.", "cidr_block: 10.30."));
     let replace = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(replace.code, 1);
     assert!(

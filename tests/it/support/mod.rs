@@ -401,6 +401,49 @@ impl Workdir {
     }
 }
 
+/// An internet-facing load balancer's network (two subnets of the VPC
+/// `vpc.main` whose range starts with `prefix`, an internet gateway, a route
+/// table), the EC2 and EKS target groups and a listener forwarding to them
+/// with `eks_weight` (a number or a `${var...}`), as stack resources.
+pub fn web_resources(prefix: &str, eks_weight: &str) -> String {
+    format!(
+        r#"  subnet.a:
+    vpc_id: ${{vpc.main.id}}
+    cidr_block: {prefix}.0.0/20
+    availability_zone: ap-northeast-1a
+  subnet.c:
+    vpc_id: ${{vpc.main.id}}
+    cidr_block: {prefix}.16.0/20
+    availability_zone: ap-northeast-1c
+  internet_gateway.main:
+    vpc_id: ${{vpc.main.id}}
+  route_table.public:
+    vpc_id: ${{vpc.main.id}}
+    routes:
+      - {{ cidr_block: 0.0.0.0/0, gateway_id: "${{internet_gateway.main.id}}" }}
+    subnet_ids: ["${{subnet.a.id}}", "${{subnet.c.id}}"]
+  target_group.ec2:
+    vpc_id: ${{vpc.main.id}}
+    protocol: HTTP
+    port: 80
+  target_group.eks:
+    vpc_id: ${{vpc.main.id}}
+    protocol: HTTP
+    port: 80
+    target_type: ip
+  load_balancer.web:
+    subnets: ["${{subnet.a.id}}", "${{subnet.c.id}}"]
+  listener.http:
+    load_balancer_arn: ${{load_balancer.web.arn}}
+    port: 80
+    protocol: HTTP
+    forward:
+      - {{ target_group_arn: "${{target_group.ec2.arn}}", weight: 100 }}
+      - {{ target_group_arn: "${{target_group.eks.arn}}", weight: {eks_weight} }}
+"#
+    )
+}
+
 pub fn demo_stack() -> String {
     stack_file("demo")
 }
