@@ -81,7 +81,7 @@ impl SavedPlan {
             state_lineage: made.state.map(|s| s.lineage.clone()).unwrap_or_default(),
             refresh: made.refresh,
             targets: made.targets.to_vec(),
-            observed: sealed_observed(observed, &salt),
+            observed: sealed_observed(observed, &plan.secrets, &salt),
             plan: sealed_plan(plan, &salt),
             salt,
         }
@@ -278,11 +278,21 @@ fn sealed_plan(plan: &Plan, salt: &str) -> Plan {
     plan
 }
 
-fn sealed_observed(observed: &Observed, salt: &str) -> Observed {
+/// The refresh as a saved plan keeps it: sensitive attributes sealed, and
+/// every attribute that holds a sensitive variable's value (a tag set from
+/// one) sealed whole, so that `observed` can put it back by its digest.
+fn sealed_observed(observed: &Observed, secrets: &[String], salt: &str) -> Observed {
     let mut observed = observed.clone();
     for (address, seen) in &mut observed {
         if let Some(attrs) = seen {
             seal_attrs(&address.ty, attrs, salt);
+            for v in attrs.values_mut() {
+                let mut masked = v.clone();
+                super::mask_secrets(&mut masked, secrets, &|_| Value::Null);
+                if masked != *v {
+                    *v = seal(salt, v);
+                }
+            }
         }
     }
     observed
@@ -372,5 +382,38 @@ mod tests {
             saved.differs(&edited).unwrap(),
             "launch_template.nodes: no change as saved differs from what the stack and state give (before, after)"
         );
+    }
+
+    #[test]
+    fn a_sensitive_variable_is_sealed_in_the_refresh_and_put_back_from_state() {
+        let (mut plan, mut observed) = lt_plan("echo hi", Action::NoOp);
+        plan.secrets = vec!["tok-5ec7e7".into()];
+        let tags = serde_json::json!({"api": "tok-5ec7e7", "team": "sre"});
+        for attrs in observed.values_mut().flatten() {
+            attrs.insert("tags".into(), tags.clone());
+        }
+        let made = Made {
+            stack_file: "stack.yaml",
+            stack_text: "text",
+            state_file: "state/s.json",
+            state: None,
+            refresh: true,
+            targets: &[],
+        };
+        let saved = SavedPlan::new(&plan, &observed, made);
+        let text = serde_json::to_string(&saved).unwrap();
+        assert!(!text.contains("tok-5ec7e7"), "{text}");
+        // What state recorded puts it back whole.
+        let mut state = State::new("s");
+        let address = observed.keys().next().unwrap().clone();
+        state.resources.insert(
+            address.clone(),
+            serde_json::from_value(serde_json::json!({
+                "type": "launch_template", "id": "lt-1", "attributes": {"tags": tags}
+            }))
+            .unwrap(),
+        );
+        let back = saved.observed(&state, None);
+        assert_eq!(back[&address].as_ref().unwrap()["tags"], tags);
     }
 }

@@ -271,17 +271,15 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
                 ));
             }
         }
-        let ty = d
-            .get_node("type")
-            .and_then(text)
-            .unwrap_or("string")
-            .to_string();
+        let type_node = d.get_node("type");
+        let ty = match type_node {
+            None => "string".to_string(),
+            Some(n) => text(n).unwrap_or("").to_string(),
+        };
         if !TYPES.contains(&ty.as_str()) {
-            let node = d
-                .get_node("type")
-                .expect("a type that is not the default was written");
+            let span = type_node.map_or(*k.span(), |n| *n.span());
             found.push(Found::at(
-                node.span(),
+                &span,
                 ty.chars().count().max(1),
                 format!("unknown variable type `{ty}`"),
                 super::diag::did_you_mean(&ty, TYPES.iter().copied())
@@ -442,16 +440,22 @@ pub fn substitute_map(
 
 /// `${var.NAME}` occurrences of a string: (start, end, name); `$${` skipped.
 fn occurrences(s: &str) -> Vec<(usize, usize, &str)> {
+    occurrences_of(s, "${var.")
+}
+
+/// Occurrences of `OPENING...}` in a string: (start, end, what is between);
+/// `$${` skipped.
+fn occurrences_of<'a>(s: &'a str, opening: &str) -> Vec<(usize, usize, &'a str)> {
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(i) = s[from..].find("${var.") {
+    while let Some(i) = s[from..].find(opening) {
         let start = from + i;
         let Some(len) = s[start..].find('}') else {
             break;
         };
         let end = start + len + 1;
         if !(start > 0 && s[..start].ends_with('$')) {
-            out.push((start, end, s[start + 6..end - 1].trim()));
+            out.push((start, end, s[start + opening.len()..end - 1].trim()));
         }
         from = end;
     }
