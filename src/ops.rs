@@ -155,12 +155,98 @@ pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
     Ok(stack::Inputs {
         values,
         env: args.env.clone(),
+        stacks: Default::default(),
     })
+}
+
+/// The outputs of each stack the file's `stacks:` block names, read from
+/// their states without their locks (what cannot be read is kept as why, for
+/// the validator to report where the outputs are used).
+async fn produced(
+    ctx: &Context,
+    text: &str,
+    env: Option<&str>,
+) -> std::collections::BTreeMap<String, Result<stack::vars::Produced, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(root) = marked_yaml::parse_yaml(0, text) else {
+        return out;
+    };
+    let Some(written) = root.as_mapping() else {
+        return out;
+    };
+    let mut top = written.clone();
+    if let Some(over) = env.and_then(|e| {
+        written
+            .get_node("environments")
+            .and_then(marked_yaml::Node::as_mapping)
+            .and_then(|m| m.get_node(e))
+            .and_then(marked_yaml::Node::as_mapping)
+    }) {
+        top = stack::vars::overlay(&top, over);
+    }
+    let region = top
+        .get_node("region")
+        .and_then(marked_yaml::Node::as_scalar)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    for (name, place) in stack::vars::producers(&top, env) {
+        let expected = match env {
+            Some(e) => format!("{name}-{e}"),
+            None => name.clone(),
+        };
+        let read = async {
+            let config = match place.strip_prefix("s3://") {
+                None => StateConfig::Local {
+                    path: Some(place.clone()),
+                },
+                Some(rest) => {
+                    let (bucket, key) = rest
+                        .split_once('/')
+                        .ok_or_else(|| format!("{place} is not s3://BUCKET/KEY"))?;
+                    StateConfig::S3 {
+                        bucket: bucket.into(),
+                        key: key.into(),
+                        region: None,
+                    }
+                }
+            };
+            let producer = Stack {
+                name: expected.clone(),
+                env: None,
+                secrets: Vec::new(),
+                region: region.clone(),
+                tags: Default::default(),
+                resources: Default::default(),
+                outputs: Default::default(),
+                state: StateConfig::default(),
+                file: String::new(),
+                text: String::new(),
+            };
+            let mut backend = backend(ctx, &producer, config)
+                .await
+                .map_err(|f| f.to_string())?;
+            let state = backend
+                .load(&expected)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("there is no state at {}", backend.describe()))?;
+            Ok::<_, String>(stack::vars::Produced {
+                location: backend.describe(),
+                outputs: state
+                    .outputs
+                    .into_iter()
+                    .map(|(k, o)| (k, (o.value, o.sensitive)))
+                    .collect(),
+            })
+        };
+        out.insert(name, read.await);
+    }
+    out
 }
 
 /// Reads and validates a stack file. Warnings are printed to stderr, or, with
 /// `--strict`, refused as errors.
-pub fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
+pub async fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
     let strict = ctx.strict;
     let name = file.display().to_string();
     let text = std::fs::read_to_string(file).map_err(|e| {
@@ -169,7 +255,8 @@ pub fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
             Some("check the path of the stack file"),
         )
     })?;
-    let inputs = inputs(&ctx.inputs)?;
+    let mut inputs = inputs(&ctx.inputs)?;
+    inputs.stacks = produced(ctx, &text, inputs.env.as_deref()).await;
     let (stack, mut warnings) =
         stack::parse_with(&name, &text, &inputs).map_err(Failure::Invalid)?;
     if warnings.is_empty() {
@@ -273,7 +360,7 @@ pub async fn peek(
     file: &Path,
     state_override: Option<&Path>,
 ) -> Result<(Stack, Option<State>, String), Failure> {
-    let stack = load_stack(ctx, file)?;
+    let stack = load_stack(ctx, file).await?;
     let config = state_config(&stack, state_override)?;
     let mut backend = backend(ctx, &stack, config).await?;
     let state = backend.load(&stack.name).await?;
@@ -287,7 +374,7 @@ pub async fn open(
     state_override: Option<&Path>,
     operation: &str,
 ) -> Result<Session, Failure> {
-    let stack = load_stack(ctx, file)?;
+    let stack = load_stack(ctx, file).await?;
     let graph = Graph::build(&stack);
     let config = state_config(&stack, state_override)?;
     let mut backend = backend(ctx, &stack, config).await?;

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use crate::graph::Graph;
 use crate::ops::{self, Context, Failure};
 
-pub fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(ctx, file)?;
+pub async fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
+    let stack = ops::load_stack(ctx, file).await?;
     print!("{}", Graph::build(&stack).to_dot());
     Ok(ExitCode::SUCCESS)
 }

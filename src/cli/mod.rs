@@ -331,8 +331,8 @@ fn context(strict: bool, inputs: crate::ops::InputArgs) -> Context {
 
 fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
     match command {
-        Command::Validate { file } => validate::exec(ctx, &file),
-        Command::Graph { file } => graph::exec(ctx, &file),
+        Command::Validate { file } => runtime()?.block_on(validate::exec(ctx, &file)),
+        Command::Graph { file } => runtime()?.block_on(graph::exec(ctx, &file)),
         Command::Output {
             file,
             name,

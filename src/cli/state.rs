@@ -296,7 +296,7 @@ pub async fn force_unlock(
     state: Option<&Path>,
     force: bool,
 ) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(ctx, file)?;
+    let stack = ops::load_stack(ctx, file).await?;
     let config = ops::state_config(&stack, state)?;
     let backend = ops::backend(ctx, &stack, config).await?;
     // What is there is shown before the question; `force_unlock` checks again

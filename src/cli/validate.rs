@@ -3,8 +3,8 @@ use std::process::ExitCode;
 
 use crate::ops::{self, Context, Failure};
 
-pub fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
-    let stack = ops::load_stack(ctx, file)?;
+pub async fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
+    let stack = ops::load_stack(ctx, file).await?;
     println!(
         "Success: stack {} is valid ({} resources).",
         stack.name,

@@ -21,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "tags",
     "variables",
     "environments",
+    "stacks",
     "resources",
     "outputs",
 ];
@@ -343,7 +344,20 @@ impl Validator {
         let variables = vars::declare(top.get_node("variables"), &self.inputs, &mut found);
         self.secrets = vars::secrets(&variables);
         top.remove("variables");
+        let declared = self.stacks_block(top.get_node("stacks"));
+        top.remove("stacks");
         let top = vars::substitute_map(&top, &variables, &mut found);
+        let mut secrets = std::mem::take(&mut self.secrets);
+        let top = vars::substitute_outputs(
+            &top,
+            &declared,
+            &self.inputs.stacks,
+            &mut secrets,
+            &mut found,
+        );
+        secrets.sort();
+        secrets.dedup();
+        self.secrets = secrets;
         for f in found {
             let loc = match f.span.start() {
                 Some(_) => self.loc(&f.span, f.chars),
@@ -352,6 +366,65 @@ impl Validator {
             self.d.error(loc, f.message, f.hint);
         }
         (!self.d.has_errors()).then_some(top)
+    }
+
+    /// The names of the stacks whose outputs this one reads, from `stacks:`
+    /// (`NAME: { state: PATH | s3://BUCKET/KEY }`, or `NAME: {}` for
+    /// `state/NAME.json`).
+    fn stacks_block(&mut self, block: Option<&Node>) -> Vec<String> {
+        let Some(block) = block else {
+            return Vec::new();
+        };
+        let Some(map) = block.as_mapping() else {
+            let loc = self.node_loc(block);
+            self.d.error(
+                loc,
+                "`stacks` must be a mapping of stack names to `{ state: ... }`",
+                Some("for example `stacks: { eks: { state: state/eks.json } }`".into()),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in map.iter() {
+            out.push(k.as_str().to_string());
+            let empty = v.as_scalar().is_some_and(|s| s.as_str().is_empty());
+            let Some(m) = v.as_mapping() else {
+                if !empty {
+                    let loc = self.node_loc(v);
+                    self.d.error(
+                        loc,
+                        format!(
+                            "stack `{}` must be given as `{{ state: ... }}` or `{{}}`",
+                            k.as_str()
+                        ),
+                        None,
+                    );
+                }
+                continue;
+            };
+            for (key, val) in m.iter() {
+                match key.as_str() {
+                    "state" if val.as_scalar().is_some_and(|s| !s.as_str().contains("${")) => {}
+                    "state" => {
+                        let loc = self.node_loc(val);
+                        self.d.error(
+                            loc,
+                            "`state` of a consumed stack is a path or s3://BUCKET/KEY written out",
+                            Some("it is read before variables are put in".into()),
+                        );
+                    }
+                    other => {
+                        let loc = self.key_loc(key);
+                        self.d.error(
+                            loc,
+                            format!("unknown key `{other}` in stack `{}`", k.as_str()),
+                            Some("a consumed stack takes only `state`".into()),
+                        );
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn yaml_error(&mut self, e: marked_yaml::LoadError) {

@@ -40,6 +40,44 @@ pub enum Given {
 pub struct Inputs {
     pub values: BTreeMap<String, (Given, String)>,
     pub env: Option<String>,
+    /// The outputs of the stacks the file's `stacks:` block names, as their
+    /// states recorded them (read without their locks), by stack; or why they
+    /// could not be read.
+    pub stacks: BTreeMap<String, Result<Produced, String>>,
+}
+
+/// What another stack's state holds for its outputs, and where it was read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Produced {
+    pub location: String,
+    /// Each output's value, and whether it is sensitive.
+    pub outputs: BTreeMap<String, (Value, bool)>,
+}
+
+/// Where the state of another stack named in `stacks:` is: its `state:` (a
+/// path, or `s3://BUCKET/KEY`), else `state/NAME.json` (`state/NAME-ENV.json`
+/// with an environment).
+pub fn producers(top: &MarkedMappingNode, env: Option<&str>) -> Vec<(String, String)> {
+    let Some(block) = top.get_node("stacks").and_then(Node::as_mapping) else {
+        return Vec::new();
+    };
+    block
+        .iter()
+        .map(|(k, v)| {
+            let name = k.as_str().to_string();
+            let given = v
+                .as_mapping()
+                .and_then(|m| m.get_node("state"))
+                .and_then(text)
+                .filter(|t| !t.is_empty() && !t.contains("${"))
+                .map(str::to_string);
+            let place = given.unwrap_or_else(|| match env {
+                Some(env) => format!("state/{name}-{env}.json"),
+                None => format!("state/{name}.json"),
+            });
+            (name, place)
+        })
+        .collect()
 }
 
 /// A declared variable and its value, once resolved.
@@ -529,6 +567,118 @@ fn scalar(s: &MarkedScalarNode, vars: &[Variable], found: &mut Vec<Found>) -> No
     let mut n = MarkedScalarNode::new(*s.span(), out);
     n.set_coerce(s.may_coerce());
     Node::Scalar(n)
+}
+
+/// Puts each consumed output in place of `${stack.NAME.outputs.KEY}`
+/// throughout a mapping, checking the names against the `stacks:` block
+/// (`declared`). Sensitive outputs join `secrets`.
+pub fn substitute_outputs(
+    m: &MarkedMappingNode,
+    declared: &[String],
+    stacks: &BTreeMap<String, Result<Produced, String>>,
+    secrets: &mut Vec<String>,
+    found: &mut Vec<Found>,
+) -> MarkedMappingNode {
+    let mut outputs = Vec::new();
+    for name in declared {
+        if let Some(Ok(p)) = stacks.get(name) {
+            for (key, (value, sensitive)) in &p.outputs {
+                if *sensitive {
+                    collect(Some(value), secrets);
+                }
+                outputs.push(Variable {
+                    name: format!("{name}.outputs.{key}"),
+                    ty: String::new(),
+                    sensitive: *sensitive,
+                    value: Some(value.clone()),
+                    refused: false,
+                });
+            }
+        }
+    }
+    walk_outputs(&Node::Mapping(m.clone()), declared, stacks, &outputs, found)
+        .as_mapping()
+        .cloned()
+        .unwrap_or_else(|| m.clone())
+}
+
+fn walk_outputs(
+    node: &Node,
+    declared: &[String],
+    stacks: &BTreeMap<String, Result<Produced, String>>,
+    outputs: &[Variable],
+    found: &mut Vec<Found>,
+) -> Node {
+    match node {
+        Node::Scalar(s) if s.as_str().contains("${stack.") => {
+            let chars = s.as_str().chars().count().max(1);
+            for (_, _, inner) in occurrences_of(s.as_str(), "${stack.") {
+                let mut parts = inner.splitn(3, '.');
+                let (name, kw, key) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+                let problem = if kw != Some("outputs") || key.is_none_or(str::is_empty) {
+                    Some((
+                        format!("malformed stack reference `${{stack.{inner}}}`"),
+                        "write ${stack.NAME.outputs.KEY}".to_string(),
+                    ))
+                } else if !declared.iter().any(|d| d == name) {
+                    Some((
+                        format!("stack `{name}` is not declared under `stacks:`"),
+                        format!(
+                            "add `stacks: {{ {name}: {{}} }}` (its state is state/{name}.json) or give its `state:`"
+                        ),
+                    ))
+                } else {
+                    match stacks.get(name) {
+                        Some(Err(why)) => Some((
+                            format!("the outputs of stack `{name}` cannot be read: {why}"),
+                            format!(
+                                "apply stack {name} first, or point `stacks.{name}.state` at its state"
+                            ),
+                        )),
+                        Some(Ok(p)) if !p.outputs.contains_key(key.unwrap_or("")) => Some((
+                            format!(
+                                "stack `{name}` ({}) has no output `{}`",
+                                p.location,
+                                key.unwrap_or("")
+                            ),
+                            match p.outputs.is_empty() {
+                                true => format!(
+                                    "its state records no outputs: declare them in stack {name}'s file and apply it"
+                                ),
+                                false => format!(
+                                    "its outputs: {}",
+                                    p.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                                ),
+                            },
+                        )),
+                        _ => None,
+                    }
+                };
+                if let Some((message, hint)) = problem {
+                    found.push(Found::at(s.span(), chars, message, Some(hint)));
+                    return node.clone();
+                }
+            }
+            // Every name checks out: put the values in as variables are.
+            let text = s.as_str().replace("${stack.", "${var.");
+            let mut renamed = MarkedScalarNode::new(*s.span(), text);
+            renamed.set_coerce(s.may_coerce());
+            scalar(&renamed, outputs, found)
+        }
+        Node::Scalar(_) => node.clone(),
+        Node::Sequence(q) => Node::Sequence(MarkedSequenceNode::new(
+            *q.span(),
+            q.iter()
+                .map(|n| walk_outputs(n, declared, stacks, outputs, found))
+                .collect(),
+        )),
+        Node::Mapping(m) => Node::Mapping(MarkedMappingNode::new(
+            *m.span(),
+            m.iter()
+                .map(|(k, v)| (k.clone(), walk_outputs(v, declared, stacks, outputs, found)))
+                .collect(),
+        )),
+    }
 }
 
 /// The text of sensitive variables' values (their strings): never shown.

@@ -24,5 +24,6 @@ mod recovery;
 mod saved;
 mod shared_state;
 mod signals;
+mod stack_outputs;
 mod state;
 mod variables;
