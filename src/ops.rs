@@ -174,55 +174,23 @@ async fn produced(
     let Some(written) = root.as_mapping() else {
         return out;
     };
-    let mut top = written.clone();
-    if let Some(over) = env.and_then(|e| {
-        written
-            .get_node("environments")
-            .and_then(marked_yaml::Node::as_mapping)
-            .and_then(|m| m.get_node(e))
-            .and_then(marked_yaml::Node::as_mapping)
-    }) {
-        top = stack::vars::overlay(&top, over);
-    }
+    let top = stack::vars::for_environment(written, env);
     let region = top
         .get_node("region")
         .and_then(marked_yaml::Node::as_scalar)
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
-    for (name, place) in stack::vars::producers(&top, env) {
+    for (name, place) in stack::vars::producers(&top) {
         let expected = match env {
             Some(e) => format!("{name}-{e}"),
             None => name.clone(),
         };
         let read = async {
-            let config = match place.strip_prefix("s3://") {
-                None => StateConfig::Local {
-                    path: Some(place.clone()),
-                },
-                Some(rest) => {
-                    let (bucket, key) = rest
-                        .split_once('/')
-                        .ok_or_else(|| format!("{place} is not s3://BUCKET/KEY"))?;
-                    StateConfig::S3 {
-                        bucket: bucket.into(),
-                        key: key.into(),
-                        region: None,
-                    }
-                }
+            let config = match &place {
+                Some(p) => state_place(p).map_err(|f| f.to_string())?,
+                None => StateConfig::default(),
             };
-            let producer = Stack {
-                name: expected.clone(),
-                env: None,
-                secrets: Vec::new(),
-                region: region.clone(),
-                tags: Default::default(),
-                resources: Default::default(),
-                outputs: Default::default(),
-                state: StateConfig::default(),
-                file: String::new(),
-                text: String::new(),
-            };
-            let mut backend = backend(ctx, &producer, config)
+            let mut backend = backend(ctx, &expected, &region, config)
                 .await
                 .map_err(|f| f.to_string())?;
             let state = backend
@@ -291,9 +259,40 @@ pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<Stat
         return Ok(stack.state.clone());
     };
     let text = given.to_string_lossy();
+    let mut config = state_place(&text).map_err(|f| match f {
+        Failure::Error { message, hint } => Failure::Error {
+            message: format!("--state {message}"),
+            hint,
+        },
+        other => other,
+    })?;
+    // The stack's own S3 state keeps its region.
+    if let (
+        StateConfig::S3 {
+            bucket,
+            key,
+            region,
+            ..
+        },
+        StateConfig::S3 {
+            bucket: b,
+            key: k,
+            region: r,
+        },
+    ) = (&mut config, &stack.state)
+        && b == bucket
+        && k == key
+    {
+        *region = r.clone();
+    }
+    Ok(config)
+}
+
+/// A state given as text: `s3://BUCKET/KEY` or a local path.
+pub fn state_place(text: &str) -> Result<StateConfig, Failure> {
     let Some(rest) = text.strip_prefix("s3://") else {
         return Ok(StateConfig::Local {
-            path: Some(text.into_owned()),
+            path: Some(text.to_string()),
         });
     };
     let Some((bucket, key)) = rest
@@ -301,35 +300,27 @@ pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<Stat
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())
     else {
         return Err(Failure::new(
-            format!("--state {text}: an S3 state is s3://BUCKET/KEY"),
-            Some("for example --state s3://my-infra-state/stacks/platform.json"),
+            format!("{text}: an S3 state is s3://BUCKET/KEY"),
+            Some("for example s3://my-infra-state/stacks/platform.json"),
         ));
-    };
-    // The stack's own S3 state keeps its region.
-    let region = match &stack.state {
-        StateConfig::S3 {
-            bucket: b,
-            key: k,
-            region,
-        } if b == bucket && k == key => region.clone(),
-        _ => None,
     };
     Ok(StateConfig::S3 {
         bucket: bucket.to_string(),
         key: key.to_string(),
-        region,
+        region: None,
     })
 }
 
 /// The backend a state configuration names. Nothing is read yet.
 pub async fn backend(
     ctx: &Context,
-    stack: &Stack,
+    stack: &str,
+    stack_region: &str,
     config: StateConfig,
 ) -> Result<Backend, Failure> {
     Ok(match config {
         StateConfig::Local { path } => Backend::Local(LocalBackend::new(path.map_or_else(
-            || PathBuf::from("state").join(format!("{}.json", stack.name)),
+            || PathBuf::from("state").join(format!("{stack}.json")),
             PathBuf::from,
         ))),
         StateConfig::S3 {
@@ -337,7 +328,7 @@ pub async fn backend(
             key,
             region,
         } => {
-            let region = region.unwrap_or_else(|| stack.region.clone());
+            let region = region.unwrap_or_else(|| stack_region.to_string());
             let aws = Aws::connect(&region, ctx.observer.clone()).await;
             // The state bucket must be this account's: a bucket of that name
             // elsewhere is never read or written.
@@ -362,7 +353,7 @@ pub async fn peek(
 ) -> Result<(Stack, Option<State>, String), Failure> {
     let stack = load_stack(ctx, file).await?;
     let config = state_config(&stack, state_override)?;
-    let mut backend = backend(ctx, &stack, config).await?;
+    let mut backend = backend(ctx, &stack.name, &stack.region, config).await?;
     let state = backend.load(&stack.name).await?;
     Ok((stack, state, backend.describe()))
 }
@@ -377,7 +368,7 @@ pub async fn open(
     let stack = load_stack(ctx, file).await?;
     let graph = Graph::build(&stack);
     let config = state_config(&stack, state_override)?;
-    let mut backend = backend(ctx, &stack, config).await?;
+    let mut backend = backend(ctx, &stack.name, &stack.region, config).await?;
     let lock = backend.lock(operation).await?;
     eprintln!("state: {}; {}", backend.describe(), lock.describe());
     let loaded = backend.load(&stack.name).await?;
@@ -394,16 +385,14 @@ pub async fn open(
 /// in the account and region the state belongs to (a new state records them).
 /// Nothing is read from AWS before.
 pub async fn connect(ctx: &Context, session: &mut Session) -> Result<Engine, Failure> {
-    let aws = Aws::connect(&session.stack.region, ctx.observer.clone()).await;
-    let account = aws.account().await?;
     let location = session.journal.location().to_string();
-    belongs(
+    engine_for(
+        ctx,
+        &session.stack.region,
         session.journal.state_mut(),
         &location,
-        &account,
-        &session.stack.region,
-    )?;
-    Ok(Engine::new(crate::aws::registry(aws), ctx.observer.clone()))
+    )
+    .await
 }
 
 /// An engine that only reads: the same checks as `connect` (these credentials
@@ -414,9 +403,20 @@ pub async fn reader(
     state: &State,
     location: &str,
 ) -> Result<Engine, Failure> {
-    let aws = Aws::connect(&stack.region, ctx.observer.clone()).await;
+    engine_for(ctx, &stack.region, &mut state.clone(), location).await
+}
+
+/// The providers of a region, once its credentials are known to act in the
+/// account and region `state` belongs to (given both when it names neither).
+async fn engine_for(
+    ctx: &Context,
+    region: &str,
+    state: &mut State,
+    location: &str,
+) -> Result<Engine, Failure> {
+    let aws = Aws::connect(region, ctx.observer.clone()).await;
     let account = aws.account().await?;
-    belongs(&mut state.clone(), location, &account, &stack.region)?;
+    belongs(state, location, &account, region)?;
     Ok(Engine::new(crate::aws::registry(aws), ctx.observer.clone()))
 }
 

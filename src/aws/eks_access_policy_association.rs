@@ -54,6 +54,23 @@ fn scope(attrs: &Attrs) -> Result<AccessScope> {
 }
 
 impl EksAccessPolicyAssociation {
+    /// Associates the policy with the scope `attrs` gives; again, it changes
+    /// the scope.
+    async fn associate(&self, id: &str, attrs: &Attrs) -> Result<()> {
+        let (cluster, principal, policy) = split(id);
+        self.0
+            .eks
+            .associate_access_policy()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .policy_arn(policy)
+            .access_scope(scope(attrs)?)
+            .send()
+            .await
+            .map_err(api("AssociateAccessPolicy"))?;
+        Ok(())
+    }
+
     /// The association of `id`, if the entry exists and holds the policy.
     async fn associated(&self, id: &str) -> Result<Option<AssociatedAccessPolicy>> {
         let (cluster, principal, policy) = split(id);
@@ -107,9 +124,9 @@ impl Provider for EksAccessPolicyAssociation {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
         let id = id_of(attrs)?;
-        self.update(ctx, &id, &Attrs::new(), attrs).await?;
+        self.associate(&id, attrs).await?;
         Ok(id)
     }
 
@@ -120,21 +137,10 @@ impl Provider for EksAccessPolicyAssociation {
         before: &Attrs,
         after: &Attrs,
     ) -> Result<()> {
-        if !before.is_empty() && !differs(before, after, "access_scope") {
-            return Ok(());
+        match differs(before, after, "access_scope") {
+            true => self.associate(id, after).await,
+            false => Ok(()),
         }
-        let (cluster, principal, policy) = split(id);
-        self.0
-            .eks
-            .associate_access_policy()
-            .cluster_name(cluster)
-            .principal_arn(principal)
-            .policy_arn(policy)
-            .access_scope(scope(after)?)
-            .send()
-            .await
-            .map_err(api("AssociateAccessPolicy"))?;
-        Ok(())
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_eks::types::{AddonPodIdentityAssociations, AddonStatus, ResolveConflicts};
+use aws_sdk_eks::types::{Addon, AddonPodIdentityAssociations, AddonStatus, ResolveConflicts};
 use serde_json::{Value, json};
 
 use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
@@ -26,16 +26,9 @@ async fn pod_identities(aws: &Aws, cluster: &str, arns: &[String]) -> Result<Vec
     let mut out = Vec::new();
     for arn in arns {
         let association = arn.rsplit('/').next().unwrap_or_default();
-        let got = aws
-            .eks
-            .describe_pod_identity_association()
-            .cluster_name(cluster)
-            .association_id(association)
-            .send()
-            .await
-            .map_err(api("DescribePodIdentityAssociation"))
-            .or_gone()?;
-        if let Some(a) = got.as_ref().and_then(|o| o.association()) {
+        if let Some(a) =
+            super::eks_pod_identity_association::describe(aws, cluster, association).await?
+        {
             out.push(json!({
                 "service_account": a.service_account(),
                 "role_arn": a.role_arn(),
@@ -95,7 +88,8 @@ impl crate::provider::Catalog for AddonCatalog {
     }
 }
 
-async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
+/// The add-on of `CLUSTER:NAME`, if it exists.
+async fn describe(aws: &Aws, id: &str) -> Result<Option<Addon>> {
     let (cluster, name) = split_id(id);
     let got = aws
         .eks
@@ -106,7 +100,11 @@ async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
         .await
         .map_err(api("DescribeAddon"))
         .or_gone()?;
-    Ok(got.and_then(|o| o.addon().and_then(|a| a.status()).cloned()))
+    Ok(got.and_then(|o| o.addon().cloned()))
+}
+
+async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
+    Ok(describe(aws, id).await?.and_then(|a| a.status().cloned()))
 }
 
 #[async_trait]
@@ -118,17 +116,8 @@ impl Provider for EksAddon {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
-            let (cluster, name) = split_id(&id);
-            let got = aws
-                .eks
-                .describe_addon()
-                .cluster_name(cluster)
-                .addon_name(name)
-                .send()
-                .await
-                .map_err(api("DescribeAddon"))
-                .or_gone()?;
-            let Some(a) = got.as_ref().and_then(|o| o.addon()) else {
+            let (cluster, _) = split_id(&id);
+            let Some(a) = describe(aws, &id).await? else {
                 return Ok(None);
             };
             let mut attrs = into_map(json!({

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_sdk_eks::types::PodIdentityAssociation;
 use serde_json::json;
 
 use super::eks_cluster::{split_id, sync_tags};
@@ -16,23 +17,32 @@ use crate::types::{Attrs, AttrsExt};
 
 pub struct EksPodIdentityAssociation(pub Arc<Aws>);
 
+/// One association of a cluster, if it exists (an add-on's own ones too).
+pub(super) async fn describe(
+    aws: &Aws,
+    cluster: &str,
+    association: &str,
+) -> Result<Option<PodIdentityAssociation>> {
+    let got = aws
+        .eks
+        .describe_pod_identity_association()
+        .cluster_name(cluster)
+        .association_id(association)
+        .send()
+        .await
+        .map_err(api("DescribePodIdentityAssociation"))
+        .or_gone()?;
+    Ok(got.and_then(|o| o.association().cloned()))
+}
+
 #[async_trait]
 impl Provider for EksPodIdentityAssociation {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
             let (cluster, association) = split_id(&id);
-            let got = aws
-                .eks
-                .describe_pod_identity_association()
-                .cluster_name(cluster)
-                .association_id(association)
-                .send()
-                .await
-                .map_err(api("DescribePodIdentityAssociation"))
-                .or_gone()?;
-            Ok(got.and_then(|out| {
-                let a = out.association()?;
+            let got = describe(aws, cluster, association).await?;
+            Ok(got.map(|a| {
                 let attrs = into_map(json!({
                     "id": id,
                     "arn": a.association_arn(),
@@ -45,7 +55,7 @@ impl Provider for EksPodIdentityAssociation {
                         a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
                     ),
                 }));
-                Some((id.clone(), attrs))
+                (id.clone(), attrs)
             }))
         })
         .await?;

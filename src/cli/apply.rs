@@ -6,9 +6,7 @@ use crate::ops::{self, Context, Failure};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{Mode, Observed, Plan};
 use crate::render::Format;
-use crate::render::text::show;
 use crate::types::Address;
-use crate::types::reference::{self, Reference};
 
 pub async fn apply(
     ctx: &Context,
@@ -39,8 +37,6 @@ pub async fn apply(
         options,
     )
     .await?;
-    let outputs = session.stack.outputs.clone();
-    let secrets = session.stack.secrets.clone();
     let state = ops::carry_out(
         ctx,
         session,
@@ -51,25 +47,11 @@ pub async fn apply(
         args.parallelism.into(),
     )
     .await?;
-    if !outputs.is_empty() {
-        let lookup = |r: &Reference| {
-            state
-                .resources
-                .get(&r.address)
-                .and_then(|s| s.attributes.get(&r.attr))
-                .cloned()
-        };
-        println!("\nOutputs:");
-        for (name, value) in &outputs {
-            let resolved = reference::resolve(value, &lookup);
-            let mut masked = resolved.clone();
-            crate::plan::mask_secrets(&mut masked, &secrets, &|_| "(sensitive)".into());
-            if crate::stack::refers_to_sensitive(value) || masked != resolved {
-                println!("  {name} = (sensitive)");
-            } else {
-                println!("  {name} = {}", show(&resolved));
-            }
-        }
+    if !state.outputs.is_empty() {
+        print!(
+            "\nOutputs:\n{}",
+            crate::render::outputs(&state.outputs, "  ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -57,12 +57,7 @@ pub async fn exec(
     } else if outputs.is_empty() {
         println!("No outputs recorded in {location}: apply the stack first.");
     } else {
-        for (k, o) in &outputs {
-            match o.sensitive {
-                true => println!("{k} = (sensitive)"),
-                false => println!("{k} = {}", show(&o.value)),
-            }
-        }
+        print!("{}", crate::render::outputs(&outputs, ""));
     }
     Ok(ExitCode::SUCCESS)
 }

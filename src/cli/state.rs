@@ -298,7 +298,7 @@ pub async fn force_unlock(
 ) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file).await?;
     let config = ops::state_config(&stack, state)?;
-    let backend = ops::backend(ctx, &stack, config).await?;
+    let backend = ops::backend(ctx, &stack.name, &stack.region, config).await?;
     // What is there is shown before the question; `force_unlock` checks again
     // and removes exactly that lock.
     let path = backend.lock_location();

@@ -313,6 +313,18 @@ mod tests {
         assert!(SavedPlan::parse(r#"{"stack": "x"}"#).is_none());
     }
 
+    /// How the test plans were made: from a refresh, with no state yet.
+    fn made() -> Made<'static> {
+        Made {
+            stack_file: "stack.yaml",
+            stack_text: "text",
+            state_file: "state/s.json",
+            state: None,
+            refresh: true,
+            targets: &[],
+        }
+    }
+
     fn lt_plan(user_data: &str, action: Action) -> (Plan, Observed) {
         let address = crate::types::Address::parse("launch_template.nodes").unwrap();
         let attrs: Map<String, Value> =
@@ -350,15 +362,7 @@ mod tests {
     #[test]
     fn sensitive_values_are_sealed_put_back_by_digest_and_edits_are_named() {
         let (plan, observed) = lt_plan("export TOKEN=s3cr3t", Action::NoOp);
-        let made = Made {
-            stack_file: "stack.yaml",
-            stack_text: "text",
-            state_file: "state/s.json",
-            state: None,
-            refresh: true,
-            targets: &[],
-        };
-        let saved = SavedPlan::new(&plan, &observed, made);
+        let saved = SavedPlan::new(&plan, &observed, made());
         let text = serde_json::to_string(&saved).unwrap();
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(text.contains(SEALED));
@@ -392,15 +396,7 @@ mod tests {
         for attrs in observed.values_mut().flatten() {
             attrs.insert("tags".into(), tags.clone());
         }
-        let made = Made {
-            stack_file: "stack.yaml",
-            stack_text: "text",
-            state_file: "state/s.json",
-            state: None,
-            refresh: true,
-            targets: &[],
-        };
-        let saved = SavedPlan::new(&plan, &observed, made);
+        let saved = SavedPlan::new(&plan, &observed, made());
         let text = serde_json::to_string(&saved).unwrap();
         assert!(!text.contains("tok-5ec7e7"), "{text}");
         // What state recorded puts it back whole.

@@ -16,6 +16,21 @@ pub enum Format {
     Json,
 }
 
+/// The outputs state recorded, one `NAME = VALUE` line each after `indent`;
+/// a sensitive one reads `(sensitive)`.
+pub fn outputs(
+    outputs: &std::collections::BTreeMap<String, crate::state::Output>,
+    indent: &str,
+) -> String {
+    outputs
+        .iter()
+        .map(|(k, o)| match o.sensitive {
+            true => format!("{indent}{k} = (sensitive)\n"),
+            false => format!("{indent}{k} = {}\n", text::show(&o.value)),
+        })
+        .collect()
+}
+
 /// Renders `infra drift`'s report (a plan that carries only its drift),
 /// sensitive values hidden.
 pub fn drift(report: &crate::plan::Plan, format: Format, color: bool) -> String {

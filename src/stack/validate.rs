@@ -254,8 +254,6 @@ impl Validator {
         &mut self,
         written: &MarkedMappingNode,
     ) -> Option<MarkedMappingNode> {
-        let mut top = written.clone();
-        top.remove("environments");
         let envs = written.get_node("environments");
         if let Some(e) = envs
             && !matches!(e, Node::Mapping(_))
@@ -320,26 +318,23 @@ impl Validator {
             let known: Vec<&str> = envs
                 .map(|e| e.keys().map(|k| k.as_str()).collect())
                 .unwrap_or_default();
-            match envs.and_then(|e| e.get_node(&env)) {
-                Some(Node::Mapping(over)) => top = vars::overlay(&top, over),
-                Some(_) => {}
-                None => {
-                    let loc = match written.keys().find(|k| k.as_str() == "environments") {
-                        Some(k) => self.key_loc(k),
-                        None => self.d.loc(1, 1, 0),
-                    };
-                    self.d.error(
-                        loc,
-                        format!("--env {env}: the stack file has no environment `{env}`"),
-                        Some(match known.is_empty() {
-                            true => "declare it under `environments:`".into(),
-                            false => format!("its environments: {}", known.join(", ")),
-                        }),
-                    );
-                    return None;
-                }
+            if envs.and_then(|e| e.get_node(&env)).is_none() {
+                let loc = match written.keys().find(|k| k.as_str() == "environments") {
+                    Some(k) => self.key_loc(k),
+                    None => self.d.loc(1, 1, 0),
+                };
+                self.d.error(
+                    loc,
+                    format!("--env {env}: the stack file has no environment `{env}`"),
+                    Some(match known.is_empty() {
+                        true => "declare it under `environments:`".into(),
+                        false => format!("its environments: {}", known.join(", ")),
+                    }),
+                );
+                return None;
             }
         }
+        let mut top = vars::for_environment(written, self.inputs.env.as_deref());
         let mut found = Vec::new();
         let variables = vars::declare(top.get_node("variables"), &self.inputs, &mut found);
         self.secrets = vars::secrets(&variables);

@@ -54,30 +54,41 @@ pub struct Produced {
     pub outputs: BTreeMap<String, (Value, bool)>,
 }
 
-/// Where the state of another stack named in `stacks:` is: its `state:` (a
-/// path, or `s3://BUCKET/KEY`), else `state/NAME.json` (`state/NAME-ENV.json`
-/// with an environment).
-pub fn producers(top: &MarkedMappingNode, env: Option<&str>) -> Vec<(String, String)> {
+/// The stacks `stacks:` names, each with the state its `state:` gives (a path,
+/// or `s3://BUCKET/KEY`), or `None` for the stack's default state.
+pub fn producers(top: &MarkedMappingNode) -> Vec<(String, Option<String>)> {
     let Some(block) = top.get_node("stacks").and_then(Node::as_mapping) else {
         return Vec::new();
     };
     block
         .iter()
         .map(|(k, v)| {
-            let name = k.as_str().to_string();
             let given = v
                 .as_mapping()
                 .and_then(|m| m.get_node("state"))
                 .and_then(text)
                 .filter(|t| !t.is_empty() && !t.contains("${"))
                 .map(str::to_string);
-            let place = given.unwrap_or_else(|| match env {
-                Some(env) => format!("state/{name}-{env}.json"),
-                None => format!("state/{name}.json"),
-            });
-            (name, place)
+            (k.as_str().to_string(), given)
         })
         .collect()
+}
+
+/// The file's top level for one environment (or none): without
+/// `environments:`, with that environment's overlay merged when it has one.
+pub fn for_environment(written: &MarkedMappingNode, env: Option<&str>) -> MarkedMappingNode {
+    let mut top = written.clone();
+    top.remove("environments");
+    match env.and_then(|e| {
+        written
+            .get_node("environments")
+            .and_then(Node::as_mapping)
+            .and_then(|m| m.get_node(e))
+            .and_then(Node::as_mapping)
+    }) {
+        Some(over) => overlay(&top, over),
+        None => top,
+    }
 }
 
 /// A declared variable and its value, once resolved.
@@ -449,17 +460,33 @@ fn type_hint(ty: &str) -> String {
     }
 }
 
-/// Puts each variable's value in place of `${var.NAME}` throughout a node.
-pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
+/// A node with `f` put in place of each of its scalars (keys excepted).
+fn map_scalars(node: &Node, f: &mut impl FnMut(&MarkedScalarNode) -> Node) -> Node {
     match node {
-        Node::Scalar(s) if s.as_str().contains("${var.") => scalar(s, vars, found),
-        Node::Scalar(_) => node.clone(),
+        Node::Scalar(s) => f(s),
         Node::Sequence(q) => Node::Sequence(MarkedSequenceNode::new(
             *q.span(),
-            q.iter().map(|n| substitute(n, vars, found)).collect(),
+            q.iter().map(|n| map_scalars(n, f)).collect(),
         )),
-        Node::Mapping(m) => Node::Mapping(substitute_map(m, vars, found)),
+        Node::Mapping(m) => Node::Mapping(map_mapping(m, f)),
     }
+}
+
+fn map_mapping(
+    m: &MarkedMappingNode,
+    f: &mut impl FnMut(&MarkedScalarNode) -> Node,
+) -> MarkedMappingNode {
+    MarkedMappingNode::new(
+        *m.span(),
+        m.iter()
+            .map(|(k, v)| (k.clone(), map_scalars(v, f)))
+            .collect(),
+    )
+}
+
+/// Puts each variable's value in place of `${var.NAME}` throughout a node.
+pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
+    map_scalars(node, &mut |s| scalar(s, VAR, vars, found))
 }
 
 /// `substitute` over a mapping's values (keys are never substituted).
@@ -468,22 +495,15 @@ pub fn substitute_map(
     vars: &[Variable],
     found: &mut Vec<Found>,
 ) -> MarkedMappingNode {
-    MarkedMappingNode::new(
-        *m.span(),
-        m.iter()
-            .map(|(k, v)| (k.clone(), substitute(v, vars, found)))
-            .collect(),
-    )
+    map_mapping(m, &mut |s| scalar(s, VAR, vars, found))
 }
 
-/// `${var.NAME}` occurrences of a string: (start, end, name); `$${` skipped.
-fn occurrences(s: &str) -> Vec<(usize, usize, &str)> {
-    occurrences_of(s, "${var.")
-}
+const VAR: &str = "${var.";
+const STACK: &str = "${stack.";
 
 /// Occurrences of `OPENING...}` in a string: (start, end, what is between);
 /// `$${` skipped.
-fn occurrences_of<'a>(s: &'a str, opening: &str) -> Vec<(usize, usize, &'a str)> {
+fn occurrences<'a>(s: &'a str, opening: &str) -> Vec<(usize, usize, &'a str)> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(i) = s[from..].find(opening) {
@@ -500,18 +520,33 @@ fn occurrences_of<'a>(s: &'a str, opening: &str) -> Vec<(usize, usize, &'a str)>
     out
 }
 
-fn scalar(s: &MarkedScalarNode, vars: &[Variable], found: &mut Vec<Found>) -> Node {
+/// A scalar with the values of `values` put in place of each
+/// `OPENING NAME}` it holds (`${var.`: variables, `${stack.`: other stacks'
+/// outputs, named `NAME.outputs.KEY`).
+fn scalar(
+    s: &MarkedScalarNode,
+    opening: &str,
+    values: &[Variable],
+    found: &mut Vec<Found>,
+) -> Node {
     let text = s.as_str();
+    let uses = occurrences(text, opening);
+    if uses.is_empty() {
+        return Node::Scalar(s.clone());
+    }
     let chars = text.chars().count().max(1);
-    let uses = occurrences(text);
-    let mut values = Vec::new();
+    let noun = match opening {
+        VAR => "variable",
+        _ => "output",
+    };
+    let mut put = Vec::new();
     for (_, _, name) in &uses {
-        let Some(var) = vars.iter().find(|v| v.name == *name) else {
-            let known: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        let Some(var) = values.iter().find(|v| v.name == *name) else {
+            let known: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
             found.push(Found::at(
                 s.span(),
                 chars,
-                format!("unknown variable `{name}`"),
+                format!("unknown {noun} `{name}`"),
                 super::diag::did_you_mean(name, known.iter().copied()).or(Some(
                     match known.is_empty() {
                         true => "declare it under `variables:`".into(),
@@ -528,23 +563,23 @@ fn scalar(s: &MarkedScalarNode, vars: &[Variable], found: &mut Vec<Found>) -> No
             found.push(Found::at(
                 s.span(),
                 chars,
-                format!("variable `{name}` has no value"),
+                format!("{noun} `{name}` has no value"),
                 Some(format!(
                     "give it one: --var {name}=VALUE, a --var-file, INFRA_VAR_{name}, or a default in `variables:`"
                 )),
             ));
             return Node::Scalar(s.clone());
         };
-        values.push(value);
+        put.push(value);
     }
     if let [(0, end, _)] = uses.as_slice()
         && *end == text.len()
     {
-        return from_json(values[0], *s.span());
+        return from_json(put[0], *s.span());
     }
     let mut out = String::new();
     let mut at = 0;
-    for ((start, end, name), value) in uses.iter().zip(values) {
+    for ((start, end, name), value) in uses.iter().zip(put) {
         out.push_str(&text[at..*start]);
         match value {
             Value::String(v) => out.push_str(v),
@@ -554,9 +589,9 @@ fn scalar(s: &MarkedScalarNode, vars: &[Variable], found: &mut Vec<Found>) -> No
                     s.span(),
                     chars,
                     format!(
-                        "variable `{name}` is a list or map: it cannot go inside a longer string"
+                        "{noun} `{name}` is a list or map: it cannot go inside a longer string"
                     ),
-                    Some(format!("use `${{var.{name}}}` alone as the value")),
+                    Some(format!("use `{opening}{name}}}` alone as the value")),
                 ));
                 return Node::Scalar(s.clone());
             }
@@ -596,88 +631,62 @@ pub fn substitute_outputs(
             }
         }
     }
-    walk_outputs(&Node::Mapping(m.clone()), declared, stacks, &outputs, found)
-        .as_mapping()
-        .cloned()
-        .unwrap_or_else(|| m.clone())
+    map_mapping(m, &mut |s| {
+        let problem = occurrences(s.as_str(), STACK)
+            .into_iter()
+            .find_map(|(_, _, inner)| output_problem(inner, declared, stacks));
+        match problem {
+            Some((message, hint)) => {
+                let chars = s.as_str().chars().count().max(1);
+                found.push(Found::at(s.span(), chars, message, Some(hint)));
+                Node::Scalar(s.clone())
+            }
+            None => scalar(s, STACK, &outputs, found),
+        }
+    })
 }
 
-fn walk_outputs(
-    node: &Node,
+/// Why `${stack.INNER}` names no output that can be put in, if it does not.
+fn output_problem(
+    inner: &str,
     declared: &[String],
     stacks: &BTreeMap<String, Result<Produced, String>>,
-    outputs: &[Variable],
-    found: &mut Vec<Found>,
-) -> Node {
-    match node {
-        Node::Scalar(s) if s.as_str().contains("${stack.") => {
-            let chars = s.as_str().chars().count().max(1);
-            for (_, _, inner) in occurrences_of(s.as_str(), "${stack.") {
-                let mut parts = inner.splitn(3, '.');
-                let (name, kw, key) = (parts.next().unwrap_or(""), parts.next(), parts.next());
-                let problem = if kw != Some("outputs") || key.is_none_or(str::is_empty) {
-                    Some((
-                        format!("malformed stack reference `${{stack.{inner}}}`"),
-                        "write ${stack.NAME.outputs.KEY}".to_string(),
-                    ))
-                } else if !declared.iter().any(|d| d == name) {
-                    Some((
-                        format!("stack `{name}` is not declared under `stacks:`"),
-                        format!(
-                            "add `stacks: {{ {name}: {{}} }}` (its state is state/{name}.json) or give its `state:`"
-                        ),
-                    ))
-                } else {
-                    match stacks.get(name) {
-                        Some(Err(why)) => Some((
-                            format!("the outputs of stack `{name}` cannot be read: {why}"),
-                            format!(
-                                "apply stack {name} first, or point `stacks.{name}.state` at its state"
-                            ),
-                        )),
-                        Some(Ok(p)) if !p.outputs.contains_key(key.unwrap_or("")) => Some((
-                            format!(
-                                "stack `{name}` ({}) has no output `{}`",
-                                p.location,
-                                key.unwrap_or("")
-                            ),
-                            match p.outputs.is_empty() {
-                                true => format!(
-                                    "its state records no outputs: declare them in stack {name}'s file and apply it"
-                                ),
-                                false => format!(
-                                    "its outputs: {}",
-                                    p.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-                                ),
-                            },
-                        )),
-                        _ => None,
-                    }
-                };
-                if let Some((message, hint)) = problem {
-                    found.push(Found::at(s.span(), chars, message, Some(hint)));
-                    return node.clone();
-                }
-            }
-            // Every name checks out: put the values in as variables are.
-            let text = s.as_str().replace("${stack.", "${var.");
-            let mut renamed = MarkedScalarNode::new(*s.span(), text);
-            renamed.set_coerce(s.may_coerce());
-            scalar(&renamed, outputs, found)
-        }
-        Node::Scalar(_) => node.clone(),
-        Node::Sequence(q) => Node::Sequence(MarkedSequenceNode::new(
-            *q.span(),
-            q.iter()
-                .map(|n| walk_outputs(n, declared, stacks, outputs, found))
-                .collect(),
+) -> Option<(String, String)> {
+    let mut parts = inner.splitn(3, '.');
+    let (name, kw, key) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+    let key = key.filter(|k| !k.is_empty() && kw == Some("outputs"));
+    let Some(key) = key else {
+        return Some((
+            format!("malformed stack reference `${{stack.{inner}}}`"),
+            "write ${stack.NAME.outputs.KEY}".to_string(),
+        ));
+    };
+    if !declared.iter().any(|d| d == name) {
+        return Some((
+            format!("stack `{name}` is not declared under `stacks:`"),
+            format!(
+                "add `stacks: {{ {name}: {{}} }}` (its state is state/{name}.json) or give its `state:`"
+            ),
+        ));
+    }
+    match stacks.get(name) {
+        Some(Err(why)) => Some((
+            format!("the outputs of stack `{name}` cannot be read: {why}"),
+            format!("apply stack {name} first, or point `stacks.{name}.state` at its state"),
         )),
-        Node::Mapping(m) => Node::Mapping(MarkedMappingNode::new(
-            *m.span(),
-            m.iter()
-                .map(|(k, v)| (k.clone(), walk_outputs(v, declared, stacks, outputs, found)))
-                .collect(),
+        Some(Ok(p)) if !p.outputs.contains_key(key) => Some((
+            format!("stack `{name}` ({}) has no output `{key}`", p.location),
+            match p.outputs.is_empty() {
+                true => format!(
+                    "its state records no outputs: declare them in stack {name}'s file and apply it"
+                ),
+                false => format!(
+                    "its outputs: {}",
+                    p.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            },
         )),
+        _ => None,
     }
 }
 
