@@ -90,13 +90,16 @@ pub struct InputArgs {
     pub vars: Vec<String>,
     pub var_files: Vec<PathBuf>,
     pub env: Option<String>,
+    /// The values a saved plan recorded (those not sensitive), under every
+    /// other source: `apply PLAN_FILE` needs only the sensitive ones again.
+    pub saved: std::collections::BTreeMap<String, (stack::vars::Given, String)>,
 }
 
-/// Variable values and the environment, from (last wins) `INFRA_VAR_NAME`,
-/// each `--var-file`, each `--var`.
+/// Variable values and the environment, from (last wins) what a saved plan
+/// recorded, `INFRA_VAR_NAME`, each `--var-file`, each `--var`.
 pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
     use stack::vars::Given;
-    let mut values = std::collections::BTreeMap::new();
+    let mut values = args.saved.clone();
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter_map(|(k, v)| Some((k.strip_prefix("INFRA_VAR_")?.to_string(), v)))
         .collect();
@@ -156,6 +159,7 @@ pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
         values,
         env: args.env.clone(),
         stacks: Default::default(),
+        lookups: None,
     })
 }
 
@@ -446,6 +450,97 @@ fn belongs(state: &mut State, location: &str, account: &str, region: &str) -> Re
     Ok(())
 }
 
+/// The stack with what its lookups (`data:`) found put in, and the session's
+/// graph made again from it. The lookups run through the engine's finders
+/// wave by wave (a wave's at once), each search with what earlier waves found
+/// in it. Nothing matched, more than one, or an answer AWS refused is an error
+/// at the lookup's line that says what was searched; nothing else was read or
+/// written. Without `refresh`, what the last apply recorded stands for what
+/// they would find. A stack without lookups asks nothing.
+pub async fn look_up(engine: &Engine, session: &mut Session, refresh: bool) -> Result<(), Failure> {
+    let stack = &session.stack;
+    if stack.lookups.is_empty() {
+        return Ok(());
+    }
+    let mut found = stack::LookedUp::new();
+    let mut d = stack::diag::Diagnostics::new(&stack.file, &stack.text);
+    if !refresh {
+        let recorded = &session.journal.state().lookups;
+        for (a, l) in &stack.lookups {
+            match recorded.get(a) {
+                Some(v) => {
+                    found.insert(a.clone(), v.clone());
+                }
+                None => d.error(
+                    l.loc,
+                    format!("{a}: no apply has recorded what this lookup finds"),
+                    Some("plan without --refresh=false, so that it is looked up".into()),
+                ),
+            }
+        }
+    } else {
+        let waves = stack::lookup_waves(&stack.lookups).unwrap_or_default();
+        for wave in waves {
+            let searches = wave.iter().map(|a| {
+                let l = &stack.lookups[a];
+                let query: crate::types::Attrs = l
+                    .query
+                    .iter()
+                    .map(|(k, v)| {
+                        let value = crate::types::reference::resolve(v, &|r| {
+                            found.get(&r.address).and_then(|f| f.get(&r.attr)).cloned()
+                        });
+                        (k.clone(), value)
+                    })
+                    .collect();
+                async move {
+                    let kind = l.schema.name;
+                    let matches = match engine.registry.finder(kind) {
+                        Ok(finder) => finder.find(&query).await,
+                        Err(e) => Err(e),
+                    };
+                    (l, matches.map(|m| l.schema.settle(&query, m)))
+                }
+            });
+            for (l, result) in futures::future::join_all(searches).await {
+                let a = &l.address;
+                match result {
+                    Ok(Ok(values)) => {
+                        found.insert(a.clone(), values);
+                    }
+                    Ok(Err(why)) => d.error(l.loc, format!("{a}: {}", why.message), Some(why.hint)),
+                    Err(e) => d.error(
+                        l.loc,
+                        format!("{a}: AWS did not answer the search: {e:#}"),
+                        Some(
+                            "check the credentials' permission to describe it, and the region"
+                                .into(),
+                        ),
+                    ),
+                }
+            }
+            if d.has_errors() {
+                break;
+            }
+        }
+    }
+    if d.has_errors() {
+        return Err(Failure::Invalid(d.into_errors()));
+    }
+    put_found(session, &found)
+}
+
+/// Puts what the lookups found into the session's stack (validated again with
+/// the values) and makes its graph again.
+pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), Failure> {
+    session.stack = session
+        .stack
+        .with_lookups(found)
+        .map_err(Failure::Invalid)?;
+    session.graph = Graph::build(&session.stack);
+    Ok(())
+}
+
 /// Refreshes everything in state. Resources that are gone and no longer in the
 /// stack are dropped from the state in memory (saved by the next apply).
 pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed, Failure> {
@@ -683,6 +778,10 @@ pub async fn plan(
     } else {
         connect(ctx, &mut session).await?
     };
+    if mode == Mode::Apply {
+        // A destroy needs nothing found: what it deletes is in state.
+        look_up(&engine, &mut session, options.refresh).await?;
+    }
     let recovered = engine
         .recover(&session.stack, session.journal.state_mut())
         .await?;
@@ -913,6 +1012,13 @@ pub fn derive(
     if let Some(only) = only {
         plan.retain(only);
     }
+    if let (Mode::Apply, Some(found)) = (mode, &session.stack.found) {
+        let (lookups, labels) = crate::plan::lookups(found, &session.journal.state().lookups);
+        plan.lookups = lookups;
+        for (id, label) in labels {
+            plan.labels.entry(id).or_insert(label);
+        }
+    }
     plan.protect(&session.stack);
     plan
 }
@@ -990,8 +1096,8 @@ pub async fn carry_out(
     } else if journal.exists().await || !journal.read(|s| s.resources.is_empty()).await {
         journal.save().await?;
     }
-    // The outputs as this apply leaves them (none after a destroy), written
-    // only when they changed.
+    // The outputs as this apply leaves them (none after a destroy), and what
+    // its lookups found, written only when they changed.
     let outputs = match mode {
         Mode::Apply => {
             journal
@@ -1000,8 +1106,21 @@ pub async fn carry_out(
         }
         Mode::Destroy => Default::default(),
     };
-    if journal.read(|s| s.outputs != outputs).await {
-        journal.write(|s| s.outputs = outputs).await?;
+    // What the lookups found, so that the next plan shows only what changed.
+    let lookups = match mode {
+        Mode::Apply => session.stack.found.clone().unwrap_or_default(),
+        Mode::Destroy => Default::default(),
+    };
+    if journal
+        .read(|s| s.outputs != outputs || s.lookups != lookups)
+        .await
+    {
+        journal
+            .write(|s| {
+                s.outputs = outputs;
+                s.lookups = lookups;
+            })
+            .await?;
     }
     drop(session.lock);
     Ok(journal.into_state())

@@ -127,13 +127,25 @@ pub trait Monitor: Send + Sync {
     ) -> Result<crate::plan::rollout::Traffic>;
 }
 
-/// The providers by resource type name, and the monitor: built in one place
-/// (`aws::registry` for AWS, a test's own for a fake).
+/// The providers by resource type name, the monitor, and the finders by kind
+/// of lookup: built in one place (`aws::registry` for AWS, a test's own for a
+/// fake).
 #[derive(Clone)]
 pub struct Registry {
     providers: BTreeMap<&'static str, Arc<dyn Provider>>,
     monitor: Arc<dyn Monitor>,
     catalog: Option<Arc<dyn Catalog>>,
+    finders: BTreeMap<&'static str, Arc<dyn Finder>>,
+}
+
+/// Finds what exists already for one kind of lookup (`data:` in the stack
+/// file), at plan time. Only reads.
+#[async_trait]
+pub trait Finder: Send + Sync {
+    /// Everything that matches every attribute of the search, each as the
+    /// kind's exports (`types::lookup`); whether that is one is for
+    /// `LookupSchema::settle` to say.
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>>;
 }
 
 /// What the cloud offers, asked at plan time to warn a reviewer.
@@ -149,7 +161,26 @@ impl Registry {
             providers: BTreeMap::new(),
             monitor,
             catalog: None,
+            finders: BTreeMap::new(),
         }
+    }
+
+    /// Adds the finder of one kind of lookup.
+    pub fn with_finder(mut self, kind: &'static str, finder: Arc<dyn Finder>) -> Registry {
+        self.finders.insert(kind, finder);
+        self
+    }
+
+    pub fn finder(&self, kind: &str) -> Result<&dyn Finder> {
+        self.finders
+            .get(kind)
+            .map(|f| f.as_ref())
+            .ok_or_else(|| anyhow::anyhow!("no finder for lookups of `{kind}`"))
+    }
+
+    /// The kinds of lookup it has finders for.
+    pub fn finder_kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.finders.keys().copied()
     }
 
     /// Adds what the cloud offers; without one, a plan asks nothing of it.

@@ -27,6 +27,7 @@ mod launch_template;
 mod listener;
 mod listener_rule;
 mod load_balancer;
+mod lookups;
 mod monitor;
 mod nat_gateway;
 pub mod pace;
@@ -57,6 +58,7 @@ pub type Result<T> = std::result::Result<T, anyhow::Error>;
 /// SDK clients for one region.
 pub struct Aws {
     pub region: String,
+    pub acm: aws_sdk_acm::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
@@ -113,6 +115,7 @@ impl Aws {
             .build();
         Aws {
             region: region.to_string(),
+            acm: client!(aws_sdk_acm),
             ec2: client!(aws_sdk_ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             ecr: client!(aws_sdk_ecr),

@@ -6,17 +6,27 @@ use super::{
     Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_access_entry,
     eks_access_policy_association, eks_addon, eks_cluster, eks_nodegroup,
     eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider, iam_role,
-    internet_gateway, launch_template, listener, listener_rule, load_balancer, monitor,
+    internet_gateway, launch_template, listener, listener_rule, load_balancer, lookups, monitor,
     nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
 };
 use crate::provider::Registry;
 
-/// The providers of every type, and the rollout monitor, over one set of clients.
+/// The providers of every type, the finders of every kind of lookup, and the
+/// rollout monitor, over one set of clients.
 pub fn registry(aws: Aws) -> Registry {
     let aws = Arc::new(aws);
     let a = || aws.clone();
     Registry::new(Arc::new(monitor::CloudWatch(a())))
         .with_catalog(Arc::new(eks_addon::AddonCatalog(a())))
+        .with_finder("vpc", Arc::new(lookups::FindVpc(a())))
+        .with_finder("subnet", Arc::new(lookups::FindSubnets(a())))
+        .with_finder("subnets", Arc::new(lookups::FindSubnets(a())))
+        .with_finder("security_group", Arc::new(lookups::FindSecurityGroup(a())))
+        .with_finder("load_balancer", Arc::new(lookups::FindLoadBalancer(a())))
+        .with_finder("listener", Arc::new(lookups::FindListener(a())))
+        .with_finder("target_group", Arc::new(lookups::FindTargetGroup(a())))
+        .with_finder("iam_role", Arc::new(lookups::FindIamRole(a())))
+        .with_finder("acm_certificate", Arc::new(lookups::FindCertificate(a())))
         .with("vpc", Arc::new(vpc::Vpc(a())))
         .with("subnet", Arc::new(subnet::Subnet(a())))
         .with(
@@ -93,5 +103,13 @@ mod tests {
         provided.sort_unstable();
         described.sort_unstable();
         assert_eq!(provided, described);
+        let mut finders: Vec<&str> = registry.finder_kinds().collect();
+        let mut kinds: Vec<&str> = crate::types::lookup::LOOKUPS
+            .iter()
+            .map(|l| l.name)
+            .collect();
+        finders.sort_unstable();
+        kinds.sort_unstable();
+        assert_eq!(finders, kinds);
     }
 }

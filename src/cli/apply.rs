@@ -88,10 +88,30 @@ pub async fn destroy(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
 /// Applies a saved plan exactly, without reading AWS again: the plan is made
 /// again from the refresh it records, the stack file and the state (so its
 /// protections, `force_destroy` and sensitive values come from them, never
-/// from the file), and refused unless it is the one saved. The plan was
-/// reviewed: no question asked.
+/// from the file), with the environment, variable values and lookups it
+/// recorded, and refused unless it is the one saved. The plan was reviewed: no
+/// question asked.
 async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
     let saved = super::plan::read_saved(file)?;
+    // The plan's environment and the values it was made with (all but the
+    // sensitive ones, which are given again) stand unless given again.
+    if ctx.inputs.env.is_some() && ctx.inputs.env != saved.environment {
+        return Err(Failure::new(
+            format!(
+                "--env {}: the saved plan was made for {}",
+                ctx.inputs.env.as_deref().unwrap_or_default(),
+                saved
+                    .environment
+                    .as_deref()
+                    .map_or("no environment".to_string(), |e| format!("environment {e}"))
+            ),
+            Some("apply it without --env, or make a new plan for that environment"),
+        ));
+    }
+    let mut with_saved = ctx.clone();
+    with_saved.inputs.env = saved.environment.clone();
+    with_saved.inputs.saved = saved.inputs.clone();
+    let ctx = &with_saved;
     let mut session = ops::open(
         ctx,
         Path::new(&saved.stack_file),
@@ -111,6 +131,10 @@ async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
         crate::render::render(&saved.plan, Format::Text, ctx.color_out)
     );
     let engine = ops::connect(ctx, &mut session).await?;
+    if !session.stack.lookups.is_empty() {
+        // What the lookups found when the plan was made, as reviewed.
+        ops::put_found(&mut session, &saved.lookups)?;
+    }
     for note in engine
         .recover(&session.stack, session.journal.state_mut())
         .await?

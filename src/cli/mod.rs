@@ -265,6 +265,7 @@ pub fn main() -> ExitCode {
             vars: cli.vars.clone(),
             var_files: cli.var_files.clone(),
             env: cli.env.clone(),
+            saved: Default::default(),
         },
     );
     match run(&ctx, cli.command) {

@@ -36,6 +36,9 @@ pub async fn exec(
                 state: session.journal.existed().then_some(session.journal.state()),
                 refresh: options.refresh,
                 targets: &options.targets,
+                lookups: session.stack.found.as_ref(),
+                inputs: Some(&session.stack.inputs),
+                secrets: &session.stack.secrets,
             },
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");

@@ -181,6 +181,7 @@ pub fn plan_with(
         notices: failed(state),
         secrets: stack.secrets.clone(),
         environment: stack.env.clone(),
+        lookups: Vec::new(),
     }
 }
 
@@ -289,6 +290,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         notices: Vec::new(),
         secrets: Vec::new(),
         environment: None,
+        lookups: Vec::new(),
     }
 }
 

@@ -174,6 +174,7 @@ mod tests {
             notices: Vec::new(),
             secrets: Vec::new(),
             environment: None,
+            lookups: Vec::new(),
         };
         let checks = addon_checks(&plan, &state);
         let asked: Vec<(&str, &str, &str)> = checks

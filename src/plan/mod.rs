@@ -123,6 +123,55 @@ pub struct Plan {
     /// The environment planned (`--env`): the stack's name carries it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// The lookups whose findings differ from what the last apply recorded
+    /// (all of them before a first apply). Those unchanged are not shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<LookupChange>,
+}
+
+/// A lookup that found something other than at the last apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupChange {
+    pub address: Address,
+    /// What it found at the last apply; `None` when it was not recorded.
+    pub before: Option<Map<String, Value>>,
+    pub after: Map<String, Value>,
+    /// The attributes that differ (all of them when there is no `before`).
+    pub changed: Vec<String>,
+}
+
+/// The lookups whose findings differ from what state recorded at the last
+/// apply, and labels for what they found (`data.target_group.ec2` for its
+/// ARN), so that a plan names it.
+pub fn lookups(
+    found: &crate::stack::LookedUp,
+    recorded: &BTreeMap<Address, Map<String, Value>>,
+) -> (Vec<LookupChange>, BTreeMap<String, String>) {
+    let mut changes = Vec::new();
+    let mut labels = BTreeMap::new();
+    for (address, after) in found {
+        for key in ["arn", "id"] {
+            if let Some(v) = after.get(key).and_then(Value::as_str) {
+                labels.insert(v.to_string(), address.to_string());
+            }
+        }
+        let before = recorded.get(address);
+        if before == Some(after) {
+            continue;
+        }
+        let changed = after
+            .iter()
+            .filter(|(k, v)| before.and_then(|b| b.get(*k)) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        changes.push(LookupChange {
+            address: address.clone(),
+            before: before.cloned(),
+            after: after.clone(),
+            changed,
+        });
+    }
+    (changes, labels)
 }
 
 /// Whether a string holds one of these secrets.
@@ -219,6 +268,7 @@ impl Plan {
             notices: Vec::new(),
             secrets: stack.secrets.clone(),
             environment: stack.env.clone(),
+            lookups: Vec::new(),
         }
     }
 }
@@ -381,6 +431,7 @@ impl Plan {
             notices: self.notices.clone(),
             secrets: self.secrets.clone(),
             environment: self.environment.clone(),
+            lookups: self.lookups.clone(),
         };
         for c in &mut plan.changes {
             let Some(schema) = crate::types::schema(&c.address.ty) else {
@@ -420,6 +471,15 @@ impl Plan {
             plan.outputs
                 .values_mut()
                 .for_each(|v| mask_secrets(v, &secrets, &hidden));
+            for l in &mut plan.lookups {
+                for side in [l.before.as_mut(), Some(&mut l.after)]
+                    .into_iter()
+                    .flatten()
+                {
+                    side.values_mut()
+                        .for_each(|v| mask_secrets(v, &secrets, &hidden));
+                }
+            }
         }
         plan
     }

@@ -18,8 +18,10 @@ pub const FORMAT: &str = "infra-saved-plan";
 /// 2: a replacement's order is in its action (`delete_then_create`,
 /// `create_then_delete`). 3: the refresh the plan was made from
 /// (`observed`), how it was made (`refresh`, `targets`), and sensitive values
-/// kept only as salted digests.
-pub const VERSION: u32 = 3;
+/// kept only as salted digests. 4: what the lookups found (`lookups`), the
+/// environment and the variable values that are not sensitive (`environment`,
+/// `inputs`).
+pub const VERSION: u32 = 4;
 
 /// How a sensitive value is kept: `(sensitive sha256:HEX)`.
 const SEALED: &str = "(sensitive sha256:";
@@ -44,10 +46,29 @@ pub struct SavedPlan {
     /// What the refresh read, sensitive values sealed: apply plans again from
     /// it, the stack file and the state, and refuses what differs.
     pub observed: Observed,
+    /// What the stack's lookups found: apply uses it rather than looking again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lookups: crate::stack::LookedUp,
+    /// The environment planned (`--env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The variable values given from outside the file, with where each came
+    /// from, except any that holds a sensitive value: apply is given those again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, (crate::stack::vars::Given, String)>,
     /// Random, for the digests of sensitive values.
     pub salt: String,
     /// The plan as reviewed, sensitive values sealed.
     pub plan: Plan,
+}
+
+/// Whether a given value holds a sensitive value anywhere.
+fn holds_a_secret(given: &crate::stack::vars::Given, secrets: &[String]) -> bool {
+    let text = match given {
+        crate::stack::vars::Given::Text(t) => t.clone(),
+        crate::stack::vars::Given::Value(v) => v.to_string(),
+    };
+    super::holds_secret(&text, secrets)
 }
 
 pub fn digest(text: &str) -> String {
@@ -65,6 +86,12 @@ pub struct Made<'a> {
     pub state: Option<&'a State>,
     pub refresh: bool,
     pub targets: &'a [String],
+    /// What the lookups found, when the stack has any.
+    pub lookups: Option<&'a crate::stack::LookedUp>,
+    /// The environment and the values the stack was read with, and the
+    /// sensitive values among them (never saved).
+    pub inputs: Option<&'a crate::stack::Inputs>,
+    pub secrets: &'a [String],
 }
 
 impl SavedPlan {
@@ -82,6 +109,18 @@ impl SavedPlan {
             refresh: made.refresh,
             targets: made.targets.to_vec(),
             observed: sealed_observed(observed, &plan.secrets, &salt),
+            lookups: made.lookups.cloned().unwrap_or_default(),
+            environment: made.inputs.and_then(|i| i.env.clone()),
+            inputs: made
+                .inputs
+                .map(|i| {
+                    i.values
+                        .iter()
+                        .filter(|(_, (given, _))| !holds_a_secret(given, made.secrets))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             plan: sealed_plan(plan, &salt),
             salt,
         }
@@ -308,7 +347,7 @@ mod tests {
         let why = SavedPlan::parse(old).unwrap().unwrap_err();
         assert_eq!(
             why,
-            "the saved plan has format version 1; this infra reads 3"
+            "the saved plan has format version 1; this infra reads 4"
         );
         assert!(SavedPlan::parse(r#"{"stack": "x"}"#).is_none());
     }
@@ -322,6 +361,9 @@ mod tests {
             state: None,
             refresh: true,
             targets: &[],
+            lookups: None,
+            inputs: None,
+            secrets: &[],
         }
     }
 
@@ -355,6 +397,7 @@ mod tests {
             notices: Vec::new(),
             secrets: Vec::new(),
             environment: None,
+            lookups: Vec::new(),
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

@@ -57,6 +57,7 @@ pub fn render(plan: &Plan) -> String {
     );
     out.insert("resource_changes".into(), Value::Array(changes));
     out.insert("drift".into(), drift);
+    out.insert("lookups".into(), json!(plan.lookups));
     out.insert("recovered".into(), json!(plan.recovered));
     if !plan.cutover.is_empty() {
         out.insert("cutover".into(), json!(plan.cutover));

@@ -135,16 +135,27 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
     out
 }
 
-/// What changed outside infra, in a section of its own; empty when nothing did.
+/// What changed outside infra, in a section of its own; then what lookups
+/// found that differs from the last apply, in another. Empty when neither.
 pub fn drift_section(plan: &Plan) -> String {
     let drift = super::text::drift_lines(plan);
-    match drift.is_empty() {
-        true => String::new(),
-        false => format!(
+    let lookups = super::text::lookup_lines(plan);
+    let mut out = String::new();
+    if !drift.is_empty() {
+        let _ = write!(
+            out,
             "**Drift since the last apply** (changed outside infra)\n\n```\n{}\n```\n\n",
             drift.join("\n")
-        ),
+        );
     }
+    if !lookups.is_empty() {
+        let _ = write!(
+            out,
+            "**Lookups** (found something new since the last apply; read, never changed)\n\n```\n{}\n```\n\n",
+            lookups.join("\n")
+        );
+    }
+    out
 }
 
 pub fn render(plan: &Plan) -> String {

@@ -40,6 +40,17 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         }
         out.push('\n');
     }
+    let lookups = lookup_lines(plan);
+    if !lookups.is_empty() {
+        let _ = writeln!(
+            out,
+            "Lookups that found something new since the last apply:"
+        );
+        for line in &lookups {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
     if !plan.has_changes() {
         out.push_str("No changes.\n");
         return out;
@@ -305,6 +316,31 @@ pub fn drift_lines(plan: &Plan) -> Vec<String> {
                 _ => format!("{} -> {}", show(&v.was), show(&v.now)),
             };
             out.push(format!("    ~ {}: {line}", v.attribute));
+        }
+    }
+    out
+}
+
+/// What lookups found that differs from the last apply, one block each
+/// (`<=`: read, never written): old -> new, or, never recorded, what it found.
+pub fn lookup_lines(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in &plan.lookups {
+        match &l.before {
+            Some(before) => {
+                out.push(format!("<= {}", l.address));
+                for k in &l.changed {
+                    let was = before.get(k).unwrap_or(&Value::Null);
+                    let now = l.after.get(k).unwrap_or(&Value::Null);
+                    out.push(format!("    ~ {k}: {} -> {}", show(was), show(now)));
+                }
+            }
+            None => {
+                out.push(format!("<= {} (first read)", l.address));
+                for (k, v) in &l.after {
+                    out.push(format!("      {k}: {}", show(v)));
+                }
+            }
         }
     }
     out

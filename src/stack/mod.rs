@@ -17,8 +17,70 @@ pub use diag::{Loc, StackErrors};
 
 pub use vars::Inputs;
 
+use crate::types::lookup::LookupSchema;
 use crate::types::reference;
 use crate::types::{Address, Timeouts, TypeSchema};
+
+/// What each lookup found, by its address (`data.KIND.NAME`): the values
+/// `${data.KIND.NAME.ATTR}` stands for.
+pub type LookedUp = BTreeMap<Address, Map<String, Value>>;
+
+/// One lookup of the `data:` block, validated: what exists already, found at
+/// plan time and never written.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// `data.KIND.NAME`.
+    pub address: Address,
+    pub schema: &'static LookupSchema,
+    /// What to search by; strings may still refer to other lookups.
+    pub query: Map<String, Value>,
+    /// Where its key sits in the file: what it finds is said there.
+    pub loc: Loc,
+}
+
+impl Lookup {
+    /// The lookups this one's search uses.
+    pub fn uses(&self) -> BTreeSet<Address> {
+        self.query
+            .values()
+            .flat_map(reference::references)
+            .map(|r| r.address)
+            .filter(|a| a.is_lookup() && *a != self.address)
+            .collect()
+    }
+}
+
+/// The lookups in waves: each wave uses only what earlier ones found, so a
+/// wave's lookups may run at once. `Err` with the lookups left when they use
+/// each other in a cycle.
+pub fn lookup_waves(
+    lookups: &BTreeMap<Address, Lookup>,
+) -> Result<Vec<Vec<Address>>, Vec<Address>> {
+    let mut done: BTreeSet<Address> = BTreeSet::new();
+    let mut waves = Vec::new();
+    while done.len() < lookups.len() {
+        let wave: Vec<Address> = lookups
+            .values()
+            .filter(|l| !done.contains(&l.address))
+            .filter(|l| {
+                l.uses()
+                    .iter()
+                    .all(|u| done.contains(u) || !lookups.contains_key(u))
+            })
+            .map(|l| l.address.clone())
+            .collect();
+        if wave.is_empty() {
+            return Err(lookups
+                .keys()
+                .filter(|a| !done.contains(*a))
+                .cloned()
+                .collect());
+        }
+        done.extend(wave.iter().cloned());
+        waves.push(wave);
+    }
+    Ok(waves)
+}
 
 /// One declared resource, validated: defaults filled in, tags merged.
 #[derive(Debug, Clone)]
@@ -56,7 +118,8 @@ impl Resource {
             .filter(|(k, _)| keep(self.schema.attr(k).is_some_and(|a| a.deferred)))
             .flat_map(|(_, v)| reference::references(v))
             .map(|r| r.address)
-            .filter(|a| *a != self.address)
+            // A lookup was read before the plan: nothing waits for it.
+            .filter(|a| *a != self.address && !a.is_lookup())
             .collect()
     }
 
@@ -127,12 +190,32 @@ pub struct Stack {
     pub region: String,
     pub tags: BTreeMap<String, String>,
     pub resources: BTreeMap<Address, Resource>,
+    /// `data:`: what exists already, to be found at plan time. Once found
+    /// (`with_lookups`), every `${data...}` holds its value.
+    pub lookups: BTreeMap<Address, Lookup>,
+    /// What the lookups found, once they have (`with_lookups`).
+    pub found: Option<LookedUp>,
     pub outputs: BTreeMap<String, Value>,
     /// `state:`: where the state lives.
     pub state: StateConfig,
     /// The file as given (for messages) and its text.
     pub file: String,
     pub text: String,
+    /// The values from outside the file it was read with.
+    pub inputs: Inputs,
+}
+
+impl Stack {
+    /// The stack with what its lookups found put in place of every
+    /// `${data.KIND.NAME.ATTR}`, validated again, so that each value is checked
+    /// where it is used (its warnings were said the first time). Pure.
+    pub fn with_lookups(&self, found: &LookedUp) -> Result<Stack, StackErrors> {
+        let inputs = Inputs {
+            lookups: Some(found.clone()),
+            ..self.inputs.clone()
+        };
+        validate::validate(&self.file, &self.text, &inputs).map(|(stack, _)| stack)
+    }
 }
 
 /// Whether a value refers to a sensitive attribute (a launch template's

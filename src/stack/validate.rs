@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 
 use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
 use super::vars::{self, Inputs};
-use super::{Resource, Stack, StateConfig};
+use super::{Lookup, Resource, Stack, StateConfig};
 use crate::types;
+use crate::types::lookup;
 use crate::types::reference::{self, Piece};
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
 use crate::types::{Address, Timeouts};
@@ -22,9 +23,12 @@ const TOP_KEYS: &[&str] = &[
     "variables",
     "environments",
     "stacks",
+    "data",
     "resources",
     "outputs",
 ];
+static OUTPUT_LIST: Kind = Kind::List(&Kind::String);
+static OUTPUT_MAP: Kind = Kind::Map(&Kind::String);
 const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
 
 pub fn validate(
@@ -79,6 +83,21 @@ impl Validator {
             _ => 1,
         };
         self.loc(node.span(), chars)
+    }
+
+    /// A node that must be a mapping; an error at it, with a hint, when not.
+    fn mapping<'a>(
+        &mut self,
+        node: &'a Node,
+        message: &str,
+        hint: &str,
+    ) -> Option<&'a MarkedMappingNode> {
+        let m = node.as_mapping();
+        if m.is_none() {
+            let loc = self.node_loc(node);
+            self.d.error(loc, message, Some(hint.into()));
+        }
+        m
     }
 
     fn key_loc(&self, key: &marked_yaml::types::MarkedScalarNode) -> Loc {
@@ -167,6 +186,10 @@ impl Validator {
                 state = state.for_environment(env);
             }
         }
+        let lookups = match top.get_node("data") {
+            Some(block) => self.data_block(block),
+            None => BTreeMap::new(),
+        };
         let mut resources = BTreeMap::new();
         match top.get_node("resources") {
             None => self.d.error(
@@ -198,7 +221,14 @@ impl Validator {
             match o {
                 Node::Mapping(m) => {
                     for (k, node) in m.iter() {
-                        if let Some(value) = self.value(node, &Kind::String, None, "") {
+                        // An output may be a list or a map (a lookup's ids, a
+                        // variable's map) of strings.
+                        let kind = match node {
+                            Node::Sequence(_) => &OUTPUT_LIST,
+                            Node::Mapping(_) => &OUTPUT_MAP,
+                            Node::Scalar(_) => &Kind::String,
+                        };
+                        if let Some(value) = self.value(node, kind, None, "") {
                             outputs.insert(k.as_str().to_string(), value);
                         }
                     }
@@ -210,7 +240,17 @@ impl Validator {
                 }
             }
         }
-        self.check_references(&resources);
+        self.check_references(&resources, &lookups);
+        if !self.d.has_errors()
+            && let Err(cycle) = super::lookup_waves(&lookups)
+        {
+            let names: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+            self.d.error(
+                lookups[&cycle[0]].loc,
+                format!("these lookups use each other: {}", names.join(", ")),
+                Some("a lookup may use what an earlier one found, never in a circle".into()),
+            );
+        }
         self.check_unique(&resources);
         if !self.d.has_errors() {
             self.check_network(&mut resources);
@@ -222,10 +262,13 @@ impl Validator {
             region: region.map(|r| r.0).unwrap_or_default(),
             tags,
             resources,
+            lookups,
+            found: self.inputs.lookups.clone(),
             outputs,
             state,
             file: file.to_string(),
             text: text.to_string(),
+            inputs: self.inputs.clone(),
         };
         if !self.d.has_errors() {
             for cycle in crate::graph::cycles(&stack) {
@@ -294,7 +337,7 @@ impl Validator {
                                         "`{}` cannot be set per environment",
                                         key.as_str()
                                     ),
-                                    Some("an environment may set region, state, tags, variables, resources and outputs".into()),
+                                    Some("an environment may set region, state, tags, variables, data, resources and outputs".into()),
                                 );
                             }
                         }
@@ -353,6 +396,10 @@ impl Validator {
         secrets.sort();
         secrets.dedup();
         self.secrets = secrets;
+        let top = match &self.inputs.lookups {
+            Some(looked_up) => vars::substitute_lookups(&top, looked_up, &mut found),
+            None => top,
+        };
         for f in found {
             let loc = match f.span.start() {
                 Some(_) => self.loc(&f.span, f.chars),
@@ -370,13 +417,11 @@ impl Validator {
         let Some(block) = block else {
             return Vec::new();
         };
-        let Some(map) = block.as_mapping() else {
-            let loc = self.node_loc(block);
-            self.d.error(
-                loc,
-                "`stacks` must be a mapping of stack names to `{ state: ... }`",
-                Some("for example `stacks: { eks: { state: state/eks.json } }`".into()),
-            );
+        let Some(map) = self.mapping(
+            block,
+            "`stacks` must be a mapping of stack names to `{ state: ... }`",
+            "for example `stacks: { eks: { state: state/eks.json } }`",
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -418,6 +463,93 @@ impl Validator {
                     }
                 }
             }
+        }
+        out
+    }
+
+    /// The `data:` block: `KIND.NAME` to what to search by, each checked
+    /// against its kind of lookup.
+    fn data_block(&mut self, block: &Node) -> BTreeMap<Address, Lookup> {
+        let mut out = BTreeMap::new();
+        let Some(map) = self.mapping(
+            block,
+            "`data` must be a mapping of `KIND.NAME` to what to look for",
+            "for example `data: { target_group.ec2: { name: game-ec2 } }`",
+        ) else {
+            return out;
+        };
+        let kinds = || lookup::LOOKUPS.iter().map(|l| l.name);
+        for (k, node) in map.iter() {
+            let key_loc = self.key_loc(k);
+            let Some(written) = Address::parse(k.as_str()).filter(|a| !a.is_lookup()) else {
+                self.d.error(
+                    key_loc,
+                    format!("`{}` is not a lookup address", k.as_str()),
+                    Some("lookups are KIND.NAME under `data:`, for example `target_group.ec2`; they are used as ${data.KIND.NAME.ATTR}".into()),
+                );
+                continue;
+            };
+            let address = Address::lookup(&written.ty, &written.name);
+            self.declared.insert(address.clone());
+            let Some(schema) = lookup::lookup(&written.ty) else {
+                let hint = did_you_mean(&written.ty, kinds()).unwrap_or_else(|| {
+                    format!(
+                        "kinds of lookup: {}",
+                        kinds().collect::<Vec<_>>().join(", ")
+                    )
+                });
+                self.d.error(
+                    key_loc,
+                    format!("unknown kind of lookup `{}`", written.ty),
+                    Some(hint),
+                );
+                continue;
+            };
+            let empty;
+            let query = match node {
+                Node::Mapping(m) => m,
+                Node::Scalar(s) if s.as_str().is_empty() => {
+                    empty = MarkedMappingNode::new_empty(*s.span());
+                    &empty
+                }
+                other => {
+                    let loc = self.node_loc(other);
+                    self.d.error(
+                        loc,
+                        format!("`{address}` must be a mapping of what to look for"),
+                        Some(
+                            "for example `{ name: game-ec2 }` or `{ tags: { team: web } }`".into(),
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let Some(query) = self.object(
+                query,
+                schema.by,
+                &[],
+                false,
+                Some(&address),
+                "",
+                key_loc,
+                &address.to_string(),
+            ) else {
+                continue;
+            };
+            for f in (schema.check)(schema, &query) {
+                let loc = self.locate(&address, &f.pointer).unwrap_or(key_loc);
+                self.d
+                    .error(loc, format!("{address}: {}", f.message), f.hint);
+            }
+            out.insert(
+                address.clone(),
+                Lookup {
+                    address,
+                    schema,
+                    query,
+                    loc: key_loc,
+                },
+            );
         }
         out
     }
@@ -741,13 +873,11 @@ impl Validator {
     /// `timeouts: { create: 30m, update: 1h, delete: 900s }`, in seconds.
     fn timeouts(&mut self, node: &Node) -> Timeouts {
         let mut out = Timeouts::default();
-        let Some(m) = node.as_mapping() else {
-            let loc = self.node_loc(node);
-            self.d.error(
-                loc,
-                "`timeouts` must be a mapping",
-                Some("for example timeouts: { create: 30m, update: 60m, delete: 15m }".into()),
-            );
+        let Some(m) = self.mapping(
+            node,
+            "`timeouts` must be a mapping",
+            "for example timeouts: { create: 30m, update: 60m, delete: 15m }",
+        ) else {
             return out;
         };
         for (k, v) in m.iter() {
@@ -1128,8 +1258,24 @@ impl Validator {
         }
     }
 
-    fn check_references(&mut self, resources: &BTreeMap<Address, Resource>) {
+    fn check_references(
+        &mut self,
+        resources: &BTreeMap<Address, Resource>,
+        lookups: &BTreeMap<Address, Lookup>,
+    ) {
         for (loc, from, r, pointer) in std::mem::take(&mut self.refs) {
+            if r.address.is_lookup() {
+                self.check_lookup_reference(loc, from.as_ref(), &r, lookups);
+                continue;
+            }
+            if let Some(from) = from.as_ref().filter(|f| f.is_lookup()) {
+                self.d.error(
+                    loc,
+                    format!("{from}: a lookup cannot use `{}`", r.address),
+                    Some("lookups are read at plan time, before anything is made: look that up too, or write its value".into()),
+                );
+                continue;
+            }
             let Some(target) = resources.get(&r.address) else {
                 if self.declared.contains(&r.address) {
                     // Declared but invalid: its own errors say why.
@@ -1191,6 +1337,67 @@ impl Validator {
                     Some(hint),
                 );
             }
+        }
+    }
+}
+
+impl Validator {
+    /// A reference to a lookup: declared under `data:`, and to what it exports.
+    fn check_lookup_reference(
+        &mut self,
+        loc: Loc,
+        from: Option<&Address>,
+        r: &reference::Reference,
+        lookups: &BTreeMap<Address, Lookup>,
+    ) {
+        let Some(target) = lookups.get(&r.address) else {
+            if self.declared.contains(&r.address) {
+                return; // declared but invalid: its own errors say why
+            }
+            let declared: Vec<String> = lookups.keys().map(ToString::to_string).collect();
+            let written = r.address.to_string();
+            let hint =
+                did_you_mean(&written, declared.iter().map(String::as_str)).unwrap_or_else(|| {
+                    format!(
+                        "declare it under `data:` as `{}.{}`",
+                        r.address.lookup_kind().unwrap_or(""),
+                        r.address.name
+                    )
+                });
+            self.d.error(
+                loc,
+                format!("reference to undeclared lookup `{written}`"),
+                Some(hint),
+            );
+            return;
+        };
+        if r.attr.is_empty() {
+            self.d.error(
+                loc,
+                format!("`depends_on` cannot name the lookup `{}`", r.address),
+                Some("a lookup is read before anything is made: nothing waits for it".into()),
+            );
+            return;
+        }
+        if from == Some(&r.address) {
+            self.d
+                .error(loc, format!("`{}` refers to itself", r.address), None);
+            return;
+        }
+        if !target.schema.exports.contains(&r.attr.as_str()) {
+            let hint =
+                did_you_mean(&r.attr, target.schema.exports.iter().copied()).unwrap_or_else(|| {
+                    format!(
+                        "a {} lookup gives: {}",
+                        target.schema.name,
+                        target.schema.exports.join(", ")
+                    )
+                });
+            self.d.error(
+                loc,
+                format!("`{}` has no attribute `{}`", r.address, r.attr),
+                Some(hint),
+            );
         }
     }
 }

@@ -24,7 +24,8 @@ use serde_json::Value;
 pub const TYPES: &[&str] = &["string", "number", "bool", "list", "map"];
 
 /// A value given from outside the stack file for a variable.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Given {
     /// From `--var name=value` or `INFRA_VAR_name`: read by the declared type
     /// (a list or map written as JSON or YAML flow, `[a, b]`, `{k: v}`).
@@ -44,6 +45,10 @@ pub struct Inputs {
     /// states recorded them (read without their locks), by stack; or why they
     /// could not be read.
     pub stacks: BTreeMap<String, Result<Produced, String>>,
+    /// What the lookups found, once they have: `${data...}` is put in like a
+    /// variable. `None` before (validation alone): a lookup's value is known
+    /// only at plan time.
+    pub lookups: Option<super::LookedUp>,
 }
 
 /// What another stack's state holds for its outputs, and where it was read.
@@ -500,6 +505,7 @@ pub fn substitute_map(
 
 const VAR: &str = "${var.";
 const STACK: &str = "${stack.";
+const DATA: &str = "${data.";
 
 /// Occurrences of `OPENING...}` in a string: (start, end, what is between);
 /// `$${` skipped.
@@ -537,6 +543,7 @@ fn scalar(
     let chars = text.chars().count().max(1);
     let noun = match opening {
         VAR => "variable",
+        DATA => "lookup attribute",
         _ => "output",
     };
     let mut put = Vec::new();
@@ -644,6 +651,28 @@ pub fn substitute_outputs(
             None => scalar(s, STACK, &outputs, found),
         }
     })
+}
+
+/// Puts what each lookup found in place of `${data.KIND.NAME.ATTR}`
+/// throughout a mapping (the references were checked before the lookups ran).
+pub fn substitute_lookups(
+    m: &MarkedMappingNode,
+    found: &super::LookedUp,
+    problems: &mut Vec<Found>,
+) -> MarkedMappingNode {
+    let values: Vec<Variable> = found
+        .iter()
+        .flat_map(|(a, attrs)| {
+            attrs.iter().map(move |(k, v)| Variable {
+                name: format!("{}.{}.{k}", a.lookup_kind().unwrap_or(&a.ty), a.name),
+                ty: String::new(),
+                sensitive: false,
+                value: Some(v.clone()),
+                refused: false,
+            })
+        })
+        .collect();
+    map_mapping(m, &mut |s| scalar(s, DATA, &values, problems))
 }
 
 /// Why `${stack.INNER}` names no output that can be put in, if it does not.

@@ -44,6 +44,10 @@ pub struct State {
     /// output` prints, read without the lock.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, Output>,
+    /// What the stack's lookups (`data:`) found at the last apply: a plan
+    /// shows a lookup only when what it finds differs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lookups: BTreeMap<Address, Map<String, Value>>,
 }
 
 /// One output of the stack, resolved.
@@ -264,6 +268,7 @@ impl State {
             resources: BTreeMap::new(),
             intents: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            lookups: BTreeMap::new(),
         }
     }
 }

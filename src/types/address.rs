@@ -1,10 +1,15 @@
-//! `TYPE.NAME`: the stack author's handle on one resource.
+//! `TYPE.NAME`: the stack author's handle on one resource; `data.TYPE.NAME`
+//! on one lookup (what exists already, read at plan time).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// `TYPE.NAME`: the stack author's handle on one resource.
+/// What a lookup's address starts with.
+pub const LOOKUP: &str = "data.";
+
+/// `TYPE.NAME`: the stack author's handle on one resource (or, with `data.`
+/// before it, one lookup).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
     pub ty: String,
@@ -19,7 +24,25 @@ impl Address {
         }
     }
 
+    /// The address of a lookup: `data.KIND.NAME`.
+    pub fn lookup(kind: &str, name: &str) -> Address {
+        Address::new(&format!("{LOOKUP}{kind}"), name)
+    }
+
+    /// The lookup kind (`target_group`) of a lookup's address.
+    pub fn lookup_kind(&self) -> Option<&str> {
+        self.ty.strip_prefix(LOOKUP)
+    }
+
+    pub fn is_lookup(&self) -> bool {
+        self.lookup_kind().is_some()
+    }
+
     pub fn parse(s: &str) -> Option<Address> {
+        if let Some(rest) = s.strip_prefix(LOOKUP) {
+            let a = Address::parse(rest)?;
+            return (!a.is_lookup()).then(|| Address::lookup(&a.ty, &a.name));
+        }
         let (ty, name) = s.split_once('.')?;
         let ok = |p: &str| {
             !p.is_empty()

@@ -1,4 +1,5 @@
-//! References between resources: `${TYPE.NAME.ATTR}`, alone or inside a string.
+//! References between resources: `${TYPE.NAME.ATTR}`, alone or inside a string;
+//! `${data.TYPE.NAME.ATTR}` refers to what a lookup found.
 //!
 //! A value that still holds a reference after resolution is not known until apply.
 
@@ -66,7 +67,12 @@ pub fn pieces(s: &str) -> Vec<Piece<'_>> {
 }
 
 fn parse_inner(inner: &str) -> Option<Reference> {
-    let mut parts = inner.trim().split('.');
+    let inner = inner.trim();
+    let (lookup, inner) = match inner.strip_prefix(super::address::LOOKUP) {
+        Some(rest) => (true, rest),
+        None => (false, inner),
+    };
+    let mut parts = inner.split('.');
     let (ty, name, attr) = (parts.next()?, parts.next()?, parts.next()?);
     let ident = |s: &str| {
         !s.is_empty()
@@ -77,7 +83,10 @@ fn parse_inner(inner: &str) -> Option<Reference> {
         return None;
     }
     Some(Reference {
-        address: Address::new(ty, name),
+        address: match lookup {
+            true => Address::lookup(ty, name),
+            false => Address::new(ty, name),
+        },
         attr: attr.to_string(),
     })
 }
@@ -171,6 +180,11 @@ mod tests {
         assert_eq!(p[1], Piece::Text("/*"));
         assert!(matches!(pieces("${a.b}")[0], Piece::Malformed(..)));
         assert!(matches!(pieces("x ${a.b.c")[1], Piece::Malformed(..)));
+        assert!(matches!(
+            &pieces("${data.target_group.ec2.arn}")[0],
+            Piece::Ref(r) if r.address.lookup_kind() == Some("target_group") && r.attr == "arn"
+        ));
+        assert!(matches!(pieces("${data.a.b}")[0], Piece::Malformed(..)));
         assert_eq!(
             pieces("$${literal}"),
             vec![Piece::Text("$${"), Piece::Text("literal}")]

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::support::{Moto, Workdir, last_line, runtime, stack_file};
+use crate::support::{Moto, Workdir, cutover_stack, last_line, runtime};
 
 /// A stack with the network, two target groups, an ALB and a listener whose
 /// forward is given; `extra` is appended under `resources:`.
 fn stack(ec2: i64, eks: i64, rollout: &str, extra: &str) -> String {
-    let base = stack_file("cutover");
+    let base = cutover_stack();
     let start = base.find("  listener.http:").unwrap();
     let end = base.find("outputs:").unwrap();
     let listener = format!(
@@ -939,7 +939,7 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
     let moto = Moto::start();
     let rt = runtime();
     let cw = moto.cloudwatch();
-    let text = stack_file("cutover").replace("pause_seconds: 60", "pause_seconds: 1");
+    let text = cutover_stack().replace("pause_seconds: 60", "pause_seconds: 1");
     let w = Workdir::new(&moto.url, &text);
     w.apply_ok();
     let alarm = |name: &str| {

@@ -2,7 +2,9 @@
 //! where moto falls short (version updates, clusters that take time). Every check
 //! reads the emulator itself through the SDK.
 
-use crate::support::{Moto, Proxy, Workdir, kill_at, last_line, runtime, stack_file};
+use crate::support::{
+    Moto, Proxy, Workdir, cutover_stack, kill_at, last_line, runtime, stack_file,
+};
 use serde_json::json;
 
 fn cluster(moto: &Moto) -> Option<aws_sdk_eks::types::Cluster> {
@@ -42,7 +44,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
-        "Plan: 18 to add, 0 to change, 0 to destroy."
+        "Plan: 19 to add, 0 to change, 0 to destroy."
     );
     // stderr says where the state and lock are, and nothing more.
     assert!(
@@ -383,8 +385,12 @@ resources:
     );
 
     // The shipped stacks, on the safe defaults, raise none.
-    for name in ["demo", "cutover", "eks"] {
-        let w = Workdir::new("http://127.0.0.1:9", &stack_file(name));
+    for (name, text) in [
+        ("demo", stack_file("demo")),
+        ("cutover", cutover_stack()),
+        ("eks", stack_file("eks")),
+    ] {
+        let w = Workdir::new("http://127.0.0.1:9", &text);
         let r = w.run(&["validate", "--strict", "stack.yaml"]);
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
         assert!(!r.stderr.contains("warning"), "{name}: {}", r.stderr);
@@ -524,10 +530,7 @@ fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
     service_account: fluent-bit
     role_arn: ${{iam_role.{role}.arn}}
 ",
-            stack_file("eks").replace(
-                "outputs:\n  cluster_endpoint: ${eks_cluster.main.endpoint}\n",
-                ""
-            )
+            eks_without_outputs()
         )
     };
     let w = Workdir::new(&proxy.url, &with("shipper"));
@@ -589,10 +592,7 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     cluster_name: ${{eks_cluster.main.name}}
     name: coredns
 ",
-            stack_file("eks").replace(
-                "outputs:\n  cluster_endpoint: ${eks_cluster.main.endpoint}\n",
-                ""
-            )
+            eks_without_outputs()
         )
     };
     let w = Workdir::new(
@@ -699,15 +699,19 @@ fn the_authentication_mode_moves_forward_only() {
     );
 }
 
-/// The eks stack without its outputs, so that a test can append resources.
+/// The eks stack without its outputs (its last block), so that a test can
+/// append resources.
+fn eks_without_outputs() -> String {
+    let base = stack_file("eks");
+    let at = base
+        .find("\n# What stacks/cutover.yaml reads")
+        .expect("stacks/eks.yaml ends with its outputs");
+    format!("{}\n", &base[..at])
+}
+
+/// The eks stack with `extra` appended under `resources:`.
 fn eks_with(extra: &str) -> String {
-    format!(
-        "{}{extra}",
-        stack_file("eks").replace(
-            "outputs:\n  cluster_endpoint: ${eks_cluster.main.endpoint}\n",
-            ""
-        )
-    )
+    format!("{}{extra}", eks_without_outputs())
 }
 
 /// Access entries and access policies (played by the proxy: moto has none): a

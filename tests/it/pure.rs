@@ -653,3 +653,84 @@ fn a_plan_without_no_op_sides_renders_the_same_text_and_a_target_keeps_its_depen
     let names: Vec<String> = closure.iter().map(|a| a.to_string()).collect();
     assert_eq!(names, ["subnet.public_a", "vpc.main"]);
 }
+
+/// What lookups found, as a finder would give it.
+fn found(arn_suffix: &str) -> stack::LookedUp {
+    let tg = format!(
+        "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/game-ec2/{arn_suffix}"
+    );
+    let lb = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/game-alb/50dc6c495c0c9188";
+    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    [
+        ("data.vpc.legacy", obj(serde_json::json!({"id": "vpc-0a1", "arn": "arn:aws:ec2:ap-northeast-1:123456789012:vpc/vpc-0a1", "cidr_block": "10.20.0.0/16"}))),
+        ("data.subnets.private", obj(serde_json::json!({"ids": ["subnet-1", "subnet-2"], "cidr_blocks": ["10.20.1.0/24", "10.20.2.0/24"], "availability_zones": ["ap-northeast-1a", "ap-northeast-1c"]}))),
+        ("data.load_balancer.web", obj(serde_json::json!({"arn": lb, "arn_suffix": "app/game-alb/50dc6c495c0c9188", "name": "game-alb", "dns_name": "game-alb.example", "zone_id": "Z14GRHDCWA56QT", "vpc_id": "vpc-0a1", "security_groups": ["sg-1"]}))),
+        ("data.listener.https", obj(serde_json::json!({"arn": format!("{lb}/f2f7dc8efc522ab2").replace(":loadbalancer/", ":listener/"), "port": 443, "protocol": "HTTPS", "load_balancer_arn": lb}))),
+        ("data.target_group.ec2", obj(serde_json::json!({"arn": tg, "arn_suffix": format!("targetgroup/game-ec2/{arn_suffix}"), "name": "game-ec2", "port": 80, "protocol": "HTTP", "vpc_id": "vpc-0a1"}))),
+    ]
+    .into_iter()
+    .map(|(a, v)| (Address::parse(a).unwrap(), v))
+    .collect()
+}
+
+/// Lookups are validated without AWS (their values unknown, nothing waits for
+/// them), then put in where they are used; a plan shows only those whose
+/// findings differ from what the last apply recorded, and names what they
+/// found (`data.target_group.ec2`) rather than its ARN.
+#[test]
+fn lookups_are_put_in_and_shown_only_when_changed() {
+    let (s, warnings) = load(&data("lookups/cutover.yaml"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(s.lookups.len(), 5);
+    let rule = &s.resources[&Address::new("listener_rule", "canary")];
+    assert_eq!(
+        rule.dependencies().len(),
+        1,
+        "only target_group.eks: lookups are no node"
+    );
+    let order = stack::lookup_waves(&s.lookups).unwrap();
+    assert_eq!(
+        order.len(),
+        2,
+        "the listener and the subnets wait for the lookups they use"
+    );
+    assert!(order[1].contains(&Address::parse("data.listener.https").unwrap()));
+
+    let now = found("73e2d6bc24d8a067");
+    let resolved = s.with_lookups(&now).unwrap();
+    let tg = &resolved.resources[&Address::new("target_group", "eks")];
+    assert_eq!(tg.attrs["vpc_id"], "vpc-0a1");
+    let rule = &resolved.resources[&Address::new("listener_rule", "canary")];
+    assert!(
+        rule.attrs["listener_arn"]
+            .as_str()
+            .unwrap()
+            .contains(":listener/app/game-alb/")
+    );
+    assert_eq!(
+        resolved.outputs["private_subnets"],
+        serde_json::json!(["subnet-1", "subnet-2"])
+    );
+
+    let graph = Graph::build(&resolved);
+    let state = State::new(&resolved.name);
+    let observed = Observed::new();
+    let mut p = plan::plan_with(&resolved, &graph, &state, &observed, false);
+    // Never recorded: every lookup is shown once, as first read.
+    let (changes, labels) = plan::lookups(&now, &state.lookups);
+    assert_eq!(changes.len(), 5);
+    assert!(changes.iter().all(|c| c.before.is_none()));
+    // Recorded as found: nothing to show.
+    let (none, _) = plan::lookups(&now, &now);
+    assert!(none.is_empty());
+    // The EC2 target group was replaced by hand since the last apply.
+    let (changes, _) = plan::lookups(&now, &found("0000000000000000"));
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].changed, ["arn", "arn_suffix"]);
+    p.lookups = changes;
+    p.labels.extend(labels);
+    let text = render(&p, &Style { color: false });
+    assert!(text.contains("data.target_group.ec2 90 (90%)"), "{text}");
+    snapshot!("lookups_text", text);
+    snapshot!("lookups_markdown", infra::render::markdown::render(&p));
+}

@@ -3,7 +3,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{Moto, Proxy, Workdir, demo_stack, inventory, runtime, stack_file, state_ids};
+use crate::support::{
+    Moto, Proxy, Workdir, cutover_stack, demo_stack, inventory, runtime, state_ids,
+};
 use aws_sdk_s3::primitives::ByteStream;
 
 const BUCKET: &str = "enza-infra-state";
@@ -327,7 +329,7 @@ fn import_reads_what_exists_and_the_next_plan_has_nothing_to_do() {
     let moto = Moto::start();
     // What exists before the migration: made by an earlier tool (here, another
     // state of infra that is then thrown away).
-    let w = Workdir::new(&moto.url, &stack_file("cutover"));
+    let w = Workdir::new(&moto.url, &cutover_stack());
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     let old: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Moto, Proxy, Workdir};
+use crate::support::{Moto, Proxy, Workdir, stack_file};
 
 const NET: &str = r#"
 stack: net
@@ -28,6 +28,26 @@ resources:
     tags: { range: "in ${stack.net.outputs.cidr}" }
 "#;
 
+/// A plan of `NAME.yaml` through a proxy that makes its refresh slow, once
+/// it holds that stack's lock (`state/NAME.json.lock`).
+fn hold_lock(w: &Workdir, proxy: &Proxy, name: &str) -> std::process::Child {
+    proxy.rules(json!([{"op": "DescribeVpcs", "action": "latency", "ms": 8000}]));
+    let holder = w
+        .command(&["plan", &format!("{name}.yaml")])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = w.path(&format!("state/{name}.json.lock"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(lock.exists(), "the plan of {name} holds its lock");
+    holder
+}
+
 #[test]
 fn a_stack_reads_another_stacks_outputs_without_its_lock() {
     let moto = Moto::start();
@@ -50,18 +70,7 @@ fn a_stack_reads_another_stacks_outputs_without_its_lock() {
     // The producer's lock is held: a plan of it through a proxy that makes its
     // refresh slow.
     let proxy = Proxy::start(&moto.url);
-    proxy.rules(json!([{"op": "DescribeVpcs", "action": "latency", "ms": 6000}]));
-    let holder = w
-        .command(&["plan", "net.yaml"])
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !w.path("state/net.json.lock").exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let holder = hold_lock(&w, &proxy, "net");
     let locked = w.run(&["plan", "net.yaml"]);
     assert_eq!(locked.code, 1, "{}", locked.stderr);
     assert!(
@@ -106,4 +115,86 @@ fn a_stack_reads_another_stacks_outputs_without_its_lock() {
         missing.stderr
     );
     assert!(missing.stderr.contains("its outputs: cidr, vpc_id"));
+}
+
+/// The shipped stacks together: stacks/cutover.yaml builds the cut-over in the
+/// network stacks/eks.yaml made, read from that stack's outputs, and plans
+/// while that stack's lock is held.
+#[test]
+fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &stack_file("cutover"));
+    std::fs::write(w.path("eks.yaml"), stack_file("eks")).unwrap();
+    let eks = w.run(&["apply", "--auto-approve", "eks.yaml"]);
+    assert_eq!(eks.code, 0, "{}\n{}", eks.stdout, eks.stderr);
+    let output = |key: &str| {
+        w.run(&["output", "eks.yaml", key])
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let vpc = output("vpc_id");
+    assert!(vpc.starts_with("vpc-"), "{vpc}");
+
+    // The cluster's stack is being worked on: its lock is held.
+    let proxy = Proxy::start(&moto.url);
+    let holder = hold_lock(&w, &proxy, "eks");
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(&format!("+ vpc_id: \"{vpc}\"")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        w.path("state/eks.json.lock").exists(),
+        "the cluster stack's lock was held all along"
+    );
+    assert!(holder.wait_with_output().unwrap().status.success());
+
+    w.apply_ok();
+    w.assert_no_changes();
+    let rt = crate::support::runtime();
+    let (elbv2, ec2) = (moto.elbv2(), moto.ec2());
+    rt.block_on(async {
+        let lbs = elbv2.describe_load_balancers().send().await.unwrap();
+        let lb = &lbs.load_balancers()[0];
+        assert_eq!(lb.vpc_id(), Some(vpc.as_str()));
+        let subnets = ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(
+                lb.availability_zones()
+                    .iter()
+                    .filter_map(|z| z.subnet_id().map(str::to_string))
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let mut cidrs: Vec<&str> = subnets
+            .subnets()
+            .iter()
+            .filter_map(|s| s.cidr_block())
+            .collect();
+        cidrs.sort_unstable();
+        assert_eq!(
+            cidrs,
+            ["10.40.128.0/20", "10.40.144.0/20"],
+            "the cluster stack's public subnets"
+        );
+        let groups = elbv2.describe_target_groups().send().await.unwrap();
+        assert_eq!(groups.target_groups().len(), 2);
+        assert!(
+            groups
+                .target_groups()
+                .iter()
+                .all(|g| g.vpc_id() == Some(vpc.as_str()))
+        );
+    });
+
+    // Torn down in reverse: the consumer first, then the cluster.
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let d = w.run(&["destroy", "--auto-approve", "eks.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
 }

@@ -255,6 +255,53 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         "{}",
         String::from_utf8_lossy(&again.stdout)
     );
+    // A saved plan keeps the environment and the values that are not
+    // sensitive: apply is given only the sensitive one again.
+    let saved = w.run(&[
+        "plan",
+        "--env",
+        "production",
+        "--var",
+        "eks_weight=30",
+        "--var-file",
+        "secret.yaml",
+        "--out",
+        "prod.plan",
+        "stack.yaml",
+    ]);
+    assert_eq!(saved.code, 0, "{}\n{}", saved.stdout, saved.stderr);
+    let text = std::fs::read_to_string(w.path("prod.plan")).unwrap();
+    assert!(!text.contains(SECRET), "no sensitive value is saved");
+    assert!(text.contains("\"environment\": \"production\""), "{text}");
+    let without = w.run(&["apply", "prod.plan"]);
+    assert_eq!(without.code, 1, "{}\n{}", without.stdout, without.stderr);
+    assert!(
+        without.stderr.contains("variable `api_token` has no value"),
+        "{}",
+        without.stderr
+    );
+    let elsewhere = w.run(&["apply", "--env", "staging", "prod.plan"]);
+    assert_eq!(elsewhere.code, 1);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("--env staging: the saved plan was made for environment production"),
+        "{}",
+        elsewhere.stderr
+    );
+    let applied = w
+        .command(&["apply", "prod.plan"])
+        .env("INFRA_VAR_api_token", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&applied.stdout),
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert_eq!(weights("web-production"), [30, 100]);
+
     // A wrong type from outside is a located error naming where it came from.
     let bad = w.run(&[
         "plan",

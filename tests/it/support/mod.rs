@@ -29,7 +29,7 @@ fn moto_server() -> PathBuf {
 }
 
 /// The virtualenv's Python, beside moto_server.
-fn venv_python() -> PathBuf {
+pub fn venv_python() -> PathBuf {
     moto_server().parent().unwrap().join("python")
 }
 
@@ -290,6 +290,10 @@ impl Moto {
         aws_sdk_firehose::Client::new(&self.sdk_config())
     }
 
+    pub fn acm(&self) -> aws_sdk_acm::Client {
+        aws_sdk_acm::Client::new(&self.sdk_config())
+    }
+
     pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
         aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk_config())
     }
@@ -453,6 +457,51 @@ pub fn stack_file(name: &str) -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("stacks/{name}.yaml")),
     )
     .unwrap()
+}
+
+/// The network stacks/cutover.yaml reads from stacks/eks.yaml's outputs,
+/// declared in the stack instead: an internet-facing ALB's VPC, two public
+/// subnets, the internet gateway and the route to it.
+const CUTOVER_NETWORK: &str = r#"  vpc.main:
+    cidr_block: 10.30.0.0/16
+  subnet.public_a:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.30.0.0/20
+    availability_zone: ap-northeast-1a
+  subnet.public_c:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.30.16.0/20
+    availability_zone: ap-northeast-1c
+  internet_gateway.main:
+    vpc_id: ${vpc.main.id}
+  route_table.public:
+    vpc_id: ${vpc.main.id}
+    routes:
+      - { cidr_block: 0.0.0.0/0, gateway_id: "${internet_gateway.main.id}" }
+    subnet_ids: ["${subnet.public_a.id}", "${subnet.public_c.id}"]
+
+"#;
+
+/// stacks/cutover.yaml on its own: the network it reads from the cluster's
+/// stack declared in it instead (`CUTOVER_NETWORK`), for the tests of the
+/// cut-over's mechanics. stack_outputs.rs runs the two shipped stacks together.
+pub fn cutover_stack() -> String {
+    let shipped = stack_file("cutover");
+    let (head, rest) = shipped
+        .split_once("stacks:\n  eks: {}\n")
+        .expect("stacks/cutover.yaml reads stack eks");
+    let rest = rest
+        .replace("${stack.eks.outputs.vpc_id}", "${vpc.main.id}")
+        .replace(
+            "${stack.eks.outputs.public_subnet_ids}",
+            r#"["${subnet.public_a.id}", "${subnet.public_c.id}"]"#,
+        )
+        .replacen("resources:\n", &format!("resources:\n{CUTOVER_NETWORK}"), 1);
+    assert!(
+        !rest.contains("${stack."),
+        "every output it reads is stood in for"
+    );
+    format!("{head}{rest}")
 }
 
 pub fn last_line(s: &str) -> &str {

@@ -1,0 +1,464 @@
+//! The finders of lookups (`data:`): one per kind of `types::lookup`, each
+//! only reading. EC2 searches by filters (an id that does not exist is no
+//! match, not an error); ELBv2 by names or ARNs, and by tags through
+//! DescribeTags; IAM by name; ACM among the issued certificates.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::Filter;
+use serde_json::{Map, Value, json};
+
+use super::{Aws, Result, api, ec2_tags, elbv2};
+use crate::provider::{Finder, GoneOk};
+use crate::types::Attrs;
+
+/// EC2 filters for a search: each attribute by its filter name, `name` as the
+/// `Name` tag, each of `tags` as `tag:KEY`.
+fn ec2_filters(query: &Attrs, names: &[(&str, &str)]) -> Vec<Filter> {
+    let mut out = Vec::new();
+    let filter = |name: String, value: &str| Filter::builder().name(name).values(value).build();
+    for (attr, name) in names {
+        if let Some(v) = query.get(*attr).and_then(Value::as_str) {
+            out.push(filter((*name).to_string(), v));
+        }
+    }
+    if let Some(v) = query.get("name").and_then(Value::as_str) {
+        out.push(filter("tag:Name".into(), v));
+    }
+    for (k, v) in tags(query) {
+        out.push(filter(format!("tag:{k}"), &v));
+    }
+    out
+}
+
+/// The `tags` of a search.
+fn tags(query: &Attrs) -> Vec<(String, String)> {
+    query
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether read-back tags hold every tag of a search (and its `Name` tag,
+/// for an EC2 search by `name`). EC2 filters on them already; an endpoint
+/// that ignores a filter must not widen a search.
+fn has_tags(found: &Value, query: &Attrs) -> bool {
+    let named = |k: &str, v: &str| found.get(k).and_then(Value::as_str) == Some(v);
+    tags(query).iter().all(|(k, v)| named(k, v))
+        && query
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| named("Name", n))
+}
+
+fn object(v: Value) -> Attrs {
+    match v {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+pub struct FindVpc(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindVpc {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        let filters = ec2_filters(query, &[("id", "vpc-id"), ("cidr_block", "cidr-block")]);
+        let mut pages = aws
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            for v in page.map_err(api("DescribeVpcs"))?.vpcs() {
+                if !has_tags(&ec2_tags::value(v.tags()), query) {
+                    continue;
+                }
+                let id = v.vpc_id().unwrap_or_default();
+                out.push(object(json!({
+                    "id": id,
+                    "arn": format!("arn:aws:ec2:{}:{}:vpc/{id}", aws.region, v.owner_id().unwrap_or_default()),
+                    "cidr_block": v.cidr_block(),
+                })));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `subnet` and `subnets` alike: every subnet that matches.
+pub struct FindSubnets(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindSubnets {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let filters = ec2_filters(
+            query,
+            &[
+                ("id", "subnet-id"),
+                ("vpc_id", "vpc-id"),
+                ("availability_zone", "availability-zone"),
+                ("cidr_block", "cidr-block"),
+            ],
+        );
+        let mut pages = self
+            .0
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            for n in page.map_err(api("DescribeSubnets"))?.subnets() {
+                if !has_tags(&ec2_tags::value(n.tags()), query) {
+                    continue;
+                }
+                out.push(object(json!({
+                    "id": n.subnet_id(),
+                    "arn": n.subnet_arn(),
+                    "vpc_id": n.vpc_id(),
+                    "cidr_block": n.cidr_block(),
+                    "availability_zone": n.availability_zone(),
+                })));
+            }
+        }
+        Ok(out)
+    }
+}
+
+pub struct FindSecurityGroup(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindSecurityGroup {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        // A security group's name is its group name, not a `Name` tag.
+        let mut named = query.clone();
+        let group_name = named.remove("name");
+        let mut filters = ec2_filters(&named, &[("id", "group-id"), ("vpc_id", "vpc-id")]);
+        if let Some(n) = group_name.as_ref().and_then(Value::as_str) {
+            filters.push(Filter::builder().name("group-name").values(n).build());
+        }
+        let mut pages = aws
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            for g in page
+                .map_err(api("DescribeSecurityGroups"))?
+                .security_groups()
+            {
+                let id = g.group_id().unwrap_or_default();
+                // Filters by tag are applied here too: an endpoint may ignore them.
+                if !has_tags(&ec2_tags::value(g.tags()), &named) {
+                    continue;
+                }
+                out.push(object(json!({
+                    "id": id,
+                    "arn": format!("arn:aws:ec2:{}:{}:security-group/{id}", aws.region, g.owner_id().unwrap_or_default()),
+                    "name": g.group_name(),
+                    "vpc_id": g.vpc_id(),
+                })));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Keeps what matches a search's `arn` and `name` exactly (an answer may hold
+/// more than was asked for) and carries every tag it names (ELBv2:
+/// DescribeTags, twenty ARNs a call).
+async fn elbv2_matching(aws: &Aws, found: Vec<Attrs>, query: &Attrs) -> Result<Vec<Attrs>> {
+    let same = |f: &Attrs, key: &str| {
+        query
+            .get(key)
+            .and_then(Value::as_str)
+            .is_none_or(|want| f.get(key).and_then(Value::as_str) == Some(want))
+    };
+    let found: Vec<Attrs> = found
+        .into_iter()
+        .filter(|f| same(f, "arn") && same(f, "name"))
+        .collect();
+    if tags(query).is_empty() || found.is_empty() {
+        return Ok(found);
+    }
+    let arns: Vec<String> = found
+        .iter()
+        .filter_map(|f| f.get("arn").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let read = elbv2::read_tags(aws, &arns).await?;
+    Ok(found
+        .into_iter()
+        .filter(|f| {
+            let arn = f.get("arn").and_then(Value::as_str).unwrap_or_default();
+            read.get(arn).is_some_and(|t| has_tags(t, query))
+        })
+        .collect())
+}
+
+pub struct FindLoadBalancer(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindLoadBalancer {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        let mut request = aws.elbv2.describe_load_balancers();
+        if let Some(arn) = query.get("arn").and_then(Value::as_str) {
+            request = request.load_balancer_arns(arn);
+        }
+        if let Some(name) = query.get("name").and_then(Value::as_str) {
+            request = request.names(name);
+        }
+        // A name or ARN that does not exist is no match.
+        let pages = request
+            .into_paginator()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeLoadBalancers"))
+            .or_gone()?
+            .unwrap_or_default();
+        let found = pages
+            .iter()
+            .flat_map(|p| p.load_balancers())
+            .map(|lb| {
+                let arn = lb.load_balancer_arn().unwrap_or_default();
+                object(json!({
+                    "arn": arn,
+                    "arn_suffix": elbv2::arn_suffix(arn),
+                    "name": lb.load_balancer_name(),
+                    "dns_name": lb.dns_name(),
+                    "zone_id": lb.canonical_hosted_zone_id(),
+                    "vpc_id": lb.vpc_id(),
+                    "security_groups": lb.security_groups(),
+                }))
+            })
+            .collect();
+        elbv2_matching(aws, found, query).await
+    }
+}
+
+pub struct FindListener(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindListener {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let mut request = self.0.elbv2.describe_listeners();
+        if let Some(arn) = query.get("arn").and_then(Value::as_str) {
+            request = request.listener_arns(arn);
+        }
+        if let Some(lb) = query.get("load_balancer_arn").and_then(Value::as_str) {
+            request = request.load_balancer_arn(lb);
+        }
+        let pages = request
+            .into_paginator()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeListeners"))
+            .or_gone()?
+            .unwrap_or_default();
+        let port = query.get("port").and_then(Value::as_i64);
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.listeners())
+            .filter(|l| port.is_none_or(|p| l.port().map(i64::from) == Some(p)))
+            .map(|l| {
+                object(json!({
+                    "arn": l.listener_arn(),
+                    "port": l.port(),
+                    "protocol": l.protocol().map(|p| p.as_str()),
+                    "load_balancer_arn": l.load_balancer_arn(),
+                }))
+            })
+            .collect())
+    }
+}
+
+pub struct FindTargetGroup(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindTargetGroup {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        let mut request = aws.elbv2.describe_target_groups();
+        if let Some(arn) = query.get("arn").and_then(Value::as_str) {
+            request = request.target_group_arns(arn);
+        }
+        if let Some(name) = query.get("name").and_then(Value::as_str) {
+            request = request.names(name);
+        }
+        let pages = request
+            .into_paginator()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeTargetGroups"))
+            .or_gone()?
+            .unwrap_or_default();
+        let found = pages
+            .iter()
+            .flat_map(|p| p.target_groups())
+            .map(|tg| {
+                let arn = tg.target_group_arn().unwrap_or_default();
+                object(json!({
+                    "arn": arn,
+                    "arn_suffix": elbv2::arn_suffix(arn),
+                    "name": tg.target_group_name(),
+                    "port": tg.port(),
+                    "protocol": tg.protocol().map(|p| p.as_str()),
+                    "vpc_id": tg.vpc_id(),
+                }))
+            })
+            .collect();
+        elbv2_matching(aws, found, query).await
+    }
+}
+
+pub struct FindIamRole(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindIamRole {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        // A role's name is the last part of its ARN (after any path).
+        let name = match (
+            query.get("name").and_then(Value::as_str),
+            query.get("arn").and_then(Value::as_str),
+        ) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(arn)) => arn.rsplit('/').next().unwrap_or(arn).to_string(),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let got = self
+            .0
+            .iam
+            .get_role()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(api("GetRole"))
+            .or_gone()?;
+        let Some(role) = got.as_ref().and_then(|g| g.role()) else {
+            return Ok(Vec::new());
+        };
+        if query
+            .get("arn")
+            .and_then(Value::as_str)
+            .is_some_and(|a| a != role.arn())
+        {
+            return Ok(Vec::new());
+        }
+        Ok(vec![object(json!({
+            "arn": role.arn(),
+            "name": role.role_name(),
+            "id": role.role_id(),
+        }))])
+    }
+}
+
+/// The newest issued certificate for a domain (its name or one of its
+/// alternative names), by ARN, or by tags: ListCertificates of the issued
+/// ones, then DescribeCertificate (and its tags) of each candidate.
+pub struct FindCertificate(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindCertificate {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        use aws_sdk_acm::types::CertificateStatus;
+        let acm = &self.0.acm;
+        let domain = query.get("domain").and_then(Value::as_str);
+        let candidates: Vec<String> = match query.get("arn").and_then(Value::as_str) {
+            Some(arn) => vec![arn.to_string()],
+            None => acm
+                .list_certificates()
+                .certificate_statuses(CertificateStatus::Issued)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .await
+                .map_err(api("ListCertificates"))?
+                .into_iter()
+                .filter(|c| {
+                    domain.is_none_or(|d| {
+                        c.domain_name() == Some(d)
+                            || c.subject_alternative_name_summaries()
+                                .iter()
+                                .any(|s| s == d)
+                    })
+                })
+                .filter_map(|c| c.certificate_arn().map(str::to_string))
+                .collect(),
+        };
+        let described = super::each(candidates, |arn| async move {
+            let got = acm
+                .describe_certificate()
+                .certificate_arn(&arn)
+                .send()
+                .await
+                .map_err(api("DescribeCertificate"))
+                .or_gone()?;
+            let Some(c) = got.and_then(|g| g.certificate) else {
+                return Ok(None);
+            };
+            let issued = c.status() == Some(&CertificateStatus::Issued);
+            let named = domain.is_none_or(|d| {
+                c.domain_name() == Some(d) || c.subject_alternative_names().iter().any(|s| s == d)
+            });
+            if !issued || !named {
+                return Ok(None);
+            }
+            if !tags(query).is_empty() {
+                let t = acm
+                    .list_tags_for_certificate()
+                    .certificate_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(api("ListTagsForCertificate"))?;
+                let read = crate::types::attrs::tags_value(
+                    t.tags()
+                        .iter()
+                        .map(|t| (t.key(), t.value().unwrap_or_default())),
+                );
+                if !has_tags(&read, query) {
+                    return Ok(None);
+                }
+            }
+            let when = c
+                .issued_at()
+                .or(c.imported_at())
+                .or(c.created_at())
+                .map_or(0, |t| t.secs());
+            Ok(Some((when, c)))
+        })
+        .await?;
+        // The newest issued one: a renewal or a re-import replaces the old.
+        let newest = described
+            .into_iter()
+            .flatten()
+            .max_by(|(a, x), (b, y)| a.cmp(b).then(x.certificate_arn().cmp(&y.certificate_arn())));
+        Ok(newest
+            .into_iter()
+            .map(|(_, c)| {
+                object(json!({
+                    "arn": c.certificate_arn(),
+                    "domain": c.domain_name(),
+                    "not_after": c.not_after().map(|t| t.to_string()),
+                }))
+            })
+            .collect())
+    }
+}
