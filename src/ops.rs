@@ -806,6 +806,8 @@ pub async fn plan(
         (plan, kept)
     } else {
         let observed = match &only {
+            // A destroy needs only to know what is still there.
+            _ if mode == Mode::Destroy => engine.existing(session.journal.state()).await?,
             // Only what the plan considers is read; the rest stands as recorded.
             Some(only) => {
                 let state = session.journal.state();

@@ -68,9 +68,37 @@ pub trait Provider: Send + Sync {
     async fn wait(&self, _ctx: &OpContext, _id: &str, _operation: Operation) -> Result<()> {
         Ok(())
     }
-    /// Brings the deferred attributes (security group rules) in line.
-    async fn update_deferred(&self, _ctx: &OpContext, _id: &str, _after: &Attrs) -> Result<()> {
+    /// Brings the deferred attributes (security group rules) in line, from
+    /// `before`: what the resource holds now, as the plan's refresh read it or
+    /// as its create left it.
+    async fn update_deferred(
+        &self,
+        _ctx: &OpContext,
+        _id: &str,
+        _before: &Attrs,
+        _after: &Attrs,
+    ) -> Result<()> {
         Ok(())
+    }
+    /// What a resource holds right after `create` made it from `asked`, as
+    /// `read` would give it, when the provider knows without asking (AWS's
+    /// settings for a new object): `update` then configures from it rather
+    /// than from a read. `None` (the default): it is read back.
+    fn as_created(&self, _id: &str, _asked: &Attrs) -> Option<Attrs> {
+        None
+    }
+    /// What to record of a resource just made or changed to `asked`, as `read`
+    /// would give it, when the provider can tell without reading: what was
+    /// asked, with what AWS computes that the provider can derive (its id, an
+    /// ARN). Where AWS normalises a value, the next refresh records its form.
+    /// `None` (the default): it is read back whole.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(None)
+    }
+    /// Which of these ids exist: all a destroy needs to know, in as few calls
+    /// as the API allows. By default, a read.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        Ok(self.read(ids).await?.into_keys().collect())
     }
     /// Removes the deferred attributes before the resource is deleted.
     async fn delete_deferred(&self, _ctx: &OpContext, _id: &str) -> Result<()> {

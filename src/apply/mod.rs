@@ -61,6 +61,22 @@ impl Outcome {
     }
 }
 
+/// The state's resources (those of `only`, when given) by type.
+fn by_type<'a>(
+    state: &'a State,
+    only: Option<&BTreeSet<Address>>,
+) -> BTreeMap<&'a str, Vec<(&'a Address, &'a ResourceState)>> {
+    let mut out: BTreeMap<&str, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
+    let wanted = state
+        .resources
+        .iter()
+        .filter(|(a, _)| only.is_none_or(|o| o.contains(*a)));
+    for (a, r) in wanted {
+        out.entry(r.ty.as_str()).or_default().push((a, r));
+    }
+    out
+}
+
 impl Engine {
     /// An engine that is never interrupted.
     pub fn new(registry: Registry, observer: Arc<dyn Observer>) -> Engine {
@@ -79,26 +95,46 @@ impl Engine {
         state: &State,
         only: Option<&BTreeSet<Address>>,
     ) -> anyhow::Result<Observed> {
-        let mut by_type: BTreeMap<&str, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
-        let wanted = state
-            .resources
-            .iter()
-            .filter(|(a, _)| only.is_none_or(|o| o.contains(*a)));
-        for (a, r) in wanted {
-            by_type.entry(r.ty.as_str()).or_default().push((a, r));
-        }
-        let reads = by_type.into_iter().map(|(ty, items)| async move {
-            let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
-            let found: HashMap<String, Attrs> = self.registry.provider(ty)?.read(&ids).await?;
-            Ok::<_, anyhow::Error>(
-                items
-                    .into_iter()
-                    .map(|(a, r)| (a.clone(), found.get(&r.id).cloned()))
-                    .collect::<Vec<_>>(),
-            )
-        });
+        let reads = by_type(state, only)
+            .into_iter()
+            .map(|(ty, items)| async move {
+                let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
+                let found: HashMap<String, Attrs> = self.registry.provider(ty)?.read(&ids).await?;
+                Ok::<_, anyhow::Error>(
+                    items
+                        .into_iter()
+                        .map(|(a, r)| (a.clone(), found.get(&r.id).cloned()))
+                        .collect::<Vec<_>>(),
+                )
+            });
         let mut observed = Observed::new();
         for r in join_all(reads).await {
+            observed.extend(r?);
+        }
+        Ok(observed)
+    }
+
+    /// What a destroy needs of AWS: which of the state's resources still
+    /// exist (`Provider::exist`, one batched call per type where the API
+    /// allows, types in parallel), each standing as state recorded it.
+    pub async fn existing(&self, state: &State) -> anyhow::Result<Observed> {
+        let looks = by_type(state, None)
+            .into_iter()
+            .map(|(ty, items)| async move {
+                let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
+                let there = self.registry.provider(ty)?.exist(&ids).await?;
+                Ok::<_, anyhow::Error>(
+                    items
+                        .into_iter()
+                        .map(|(a, r)| {
+                            let seen = there.contains(&r.id).then(|| r.attributes.clone());
+                            (a.clone(), seen)
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            });
+        let mut observed = Observed::new();
+        for r in join_all(looks).await {
             observed.extend(r?);
         }
         Ok(observed)

@@ -76,9 +76,14 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     }
     let rest = async {
         provider.wait(&op, &id, Create).await?;
-        let observed = read_back(provider, &id).await?;
-        provider.update(&op, &id, &observed, &after).await?;
-        read_back(provider, &id).await
+        // Configured from what a new one holds, when the provider knows it,
+        // and recorded from what was asked, when nothing is left to read.
+        let made = match provider.as_created(&id, &after) {
+            Some(made) => made,
+            None => read_back(provider, &id).await?,
+        };
+        provider.update(&op, &id, &made, &after).await?;
+        settle(provider, &id, &after, &made).await
     };
     match rest.await {
         Ok(observed) => ctx.record(a, &id, observed, &after, None).await?,
@@ -145,7 +150,8 @@ async fn refused(
 async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
     let after = ctx.desired(a, Part::Main).await?;
-    let id = ctx.in_state(a).await?.id;
+    let now = ctx.in_state(a).await?;
+    let id = now.id;
     let before = ctx.before(a);
     if rollout::applies(&before, &after) {
         return Box::pin(rollout::run(ctx, a, &id, &before, &after)).await;
@@ -169,7 +175,7 @@ async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         ctx.journal.pending_failed(a, format!("{e:#}")).await?;
     }
     done?;
-    let observed = read_back(provider, &id).await?;
+    let observed = settle(provider, &id, &after, &now.attributes).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())
 }
@@ -177,14 +183,30 @@ async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
 async fn update_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
     let after = ctx.desired(a, Part::Deferred).await?;
-    let id = ctx.in_state(a).await?.id;
+    let now = ctx.in_state(a).await?;
+    let id = now.id;
+    // A new group whose rules are the ones its create left (AWS's one rule
+    // out): nothing to call, nothing to write.
+    let settled = crate::types::schema(&a.ty).is_some_and(|schema| {
+        schema.attrs.iter().filter(|x| x.deferred).all(|x| {
+            let (have, want) = (now.attributes.get(x.name), after.get(x.name));
+            match (have, want) {
+                (Some(h), Some(w)) => crate::types::attrs::values_equal(Some(&x.kind), h, w),
+                (_, None) => true,
+                (None, Some(_)) => false,
+            }
+        })
+    });
+    if settled {
+        return Ok(String::new());
+    }
     ctx.journal
         .intend(a, UpdateRules, None, Attrs::new())
         .await?;
     provider
-        .update_deferred(&ctx.op(a, None), &id, &after)
+        .update_deferred(&ctx.op(a, None), &id, &now.attributes, &after)
         .await?;
-    let observed = read_back(provider, &id).await?;
+    let observed = settle(provider, &id, &after, &now.attributes).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())
 }
@@ -358,6 +380,25 @@ impl Ctx<'_> {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// What to record of a resource just made or changed to `asked`: what the
+/// provider can tell without reading, over what it held (`previous`: the
+/// rest of its attributes), or else what a read gives.
+async fn settle(
+    provider: &dyn Provider,
+    id: &str,
+    asked: &Attrs,
+    previous: &Attrs,
+) -> anyhow::Result<Attrs> {
+    match provider.settled(id, asked).await? {
+        Some(attrs) => {
+            let mut all = previous.clone();
+            all.extend(attrs);
+            Ok(all)
+        }
+        None => read_back(provider, id).await,
     }
 }
 

@@ -111,7 +111,14 @@ pub fn build_steps(
                 }
             }
             Action::DeleteThenCreate | Action::Delete => {
-                if deferred {
+                // Its rules go first only when they name another resource
+                // (a group that may go too and that AWS will not delete while
+                // a rule names it); the delete takes its other rules with it.
+                let names_others = state
+                    .resources
+                    .get(a)
+                    .is_some_and(|r| !r.rule_dependencies.is_empty());
+                if deferred && names_others {
                     add(&mut steps, a, Run(DeleteRules));
                 }
                 add(&mut steps, a, Run(Delete));

@@ -1,5 +1,6 @@
 //! What every EC2 provider shares: tags (at creation, as read back, kept in
-//! line), lookups by the owner tags, and reads by id in lists of ids.
+//! line), lookups by the owner tags, reads by id in lists of ids, and what is
+//! recorded without a read.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -110,4 +111,21 @@ pub fn owned(read: &Attrs, attrs: &Attrs) -> bool {
     ["infra:stack", "infra:address"]
         .iter()
         .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k))
+}
+
+/// What to record of an EC2 resource without reading it: what was asked, with
+/// its id and its ARN (`arn:aws:ec2:REGION:ACCOUNT:KIND/ID`, the account known
+/// already).
+pub async fn settled(aws: &Aws, kind: &str, id: &str, asked: &Attrs) -> Result<Attrs> {
+    let mut attrs = asked.clone();
+    attrs.insert("id".into(), Value::String(id.to_string()));
+    attrs.insert(
+        "arn".into(),
+        Value::String(format!(
+            "arn:aws:ec2:{}:{}:{kind}/{id}",
+            aws.region,
+            aws.account().await?
+        )),
+    );
+    Ok(attrs)
 }

@@ -71,6 +71,8 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     /// AWS's time, from the `Date` of every answer of these clients.
     pub clock: clock::ServerClock,
+    /// The account these credentials act in, once asked (`account`).
+    account: tokio::sync::OnceCell<String>,
 }
 
 impl Aws {
@@ -127,20 +129,27 @@ impl Aws {
             firehose: client!(aws_sdk_firehose),
             sts: client!(aws_sdk_sts),
             clock,
+            account: tokio::sync::OnceCell::new(),
         }
     }
 
-    /// The AWS account these credentials act in (STS GetCallerIdentity).
+    /// The AWS account these credentials act in (STS GetCallerIdentity),
+    /// asked once: providers build ARNs from it without another call.
     pub async fn account(&self) -> Result<String> {
-        let me = self
-            .sts
-            .get_caller_identity()
-            .send()
+        self.account
+            .get_or_try_init(|| async {
+                let me = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(api("GetCallerIdentity"))?;
+                me.account()
+                    .map(str::to_string)
+                    .ok_or_else(|| anyhow::anyhow!("GetCallerIdentity named no account"))
+            })
             .await
-            .map_err(api("GetCallerIdentity"))?;
-        me.account()
-            .map(str::to_string)
-            .ok_or_else(|| anyhow::anyhow!("GetCallerIdentity named no account"))
+            .cloned()
     }
 }
 

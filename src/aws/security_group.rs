@@ -87,44 +87,47 @@ impl Provider for SecurityGroup {
     }
 
     /// Revokes the rules that are not wanted (by rule id) and authorises the
-    /// missing ones, comparing against the rules as they are now.
-    async fn update_deferred(&self, _ctx: &OpContext, id: &str, after: &Attrs) -> Result<()> {
+    /// missing ones, comparing against the rules `before` holds (as the plan's
+    /// refresh read them, or as the create left them). The rules are described
+    /// only when one must be revoked (a revoke names rule ids) or `before` does
+    /// not say.
+    async fn update_deferred(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
         let aws = &*self.0;
-        let filter = Filter::builder().name("group-id").values(id).build();
-        let (groups, rules) = tokio::try_join!(
-            async {
-                aws.ec2
-                    .describe_security_groups()
-                    .group_ids(id)
-                    .send()
-                    .await
-                    .map_err(api("DescribeSecurityGroups"))
-                    .map_err(anyhow::Error::from)
-            },
-            describe_rules(aws, filter),
-        )?;
-        let current = groups
-            .security_groups()
-            .first()
-            .map(|g| described(g, &rules))
-            .unwrap_or_default();
+        let mut current: Option<Vec<(SecurityGroupRule, Value)>> = None;
         for egress in [false, true] {
             let key = if egress { "egress" } else { "ingress" };
             let Some(want) = after.get(key).and_then(Value::as_array) else {
                 continue;
             };
-            let have: Vec<&(&SecurityGroupRule, Value)> = current
+            let known = before.get(key).and_then(Value::as_array);
+            let stale = known.is_none_or(|have| have.iter().any(|h| !want.contains(h)));
+            if stale && current.is_none() {
+                current = Some(rules_now(aws, id).await?);
+            }
+            let have: Vec<Value> = match (&current, known) {
+                (Some(now), _) => now
+                    .iter()
+                    .filter(|(r, _)| r.is_egress() == Some(egress))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                (None, Some(have)) => have.clone(),
+                (None, None) => Vec::new(),
+            };
+            let revoke: Vec<String> = current
                 .iter()
-                .filter(|(r, _)| r.is_egress() == Some(egress))
-                .collect();
-            let revoke: Vec<String> = have
-                .iter()
-                .filter(|(_, v)| !want.contains(v))
+                .flatten()
+                .filter(|(r, v)| r.is_egress() == Some(egress) && !want.contains(v))
                 .filter_map(|(r, _)| r.security_group_rule_id().map(str::to_string))
                 .collect();
             let add: Vec<IpPermission> = want
                 .iter()
-                .filter(|w| !have.iter().any(|(_, v)| v == *w))
+                .filter(|w| !have.contains(w))
                 .map(permission)
                 .collect();
             revoke_rules(aws, id, egress, revoke).await?;
@@ -152,6 +155,47 @@ impl Provider for SecurityGroup {
         Ok(())
     }
 
+    /// What the create call set (name, description, VPC, tags), and the one
+    /// rule AWS gives every new group of a VPC: all traffic out to anywhere.
+    fn as_created(&self, id: &str, asked: &Attrs) -> Option<Attrs> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        attrs.insert(
+            "egress".into(),
+            json!([{"protocol": "all", "cidr": "0.0.0.0/0"}]),
+        );
+        attrs.insert("ingress".into(), json!([]));
+        Some(attrs)
+    }
+
+    /// What was asked, with its id and ARN (from the account, known already).
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::settled(&self.0, "security-group", id, asked)
+            .await
+            .map(Some)
+    }
+
+    /// DescribeSecurityGroups by lists of ids, without their rules.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let found = ec2_tags::read_by_id(ids, "group-id", |f| async move {
+            let out = aws
+                .ec2
+                .describe_security_groups()
+                .set_filters(Some(f))
+                .send()
+                .await
+                .map_err(api("DescribeSecurityGroups"))?;
+            Ok(out
+                .security_groups()
+                .iter()
+                .filter_map(|g| Some((g.group_id()?.to_string(), Attrs::new())))
+                .collect())
+        })
+        .await?;
+        Ok(found.into_keys().collect())
+    }
+
     /// Revokes every rule, so that groups that reference each other can be deleted.
     async fn delete_deferred(&self, _ctx: &OpContext, id: &str) -> Result<()> {
         let aws = &*self.0;
@@ -167,6 +211,33 @@ impl Provider for SecurityGroup {
         }
         Ok(())
     }
+}
+
+/// A group's rules now, each with its stack-file form.
+async fn rules_now(aws: &Aws, id: &str) -> Result<Vec<(SecurityGroupRule, Value)>> {
+    let filter = Filter::builder().name("group-id").values(id).build();
+    let (groups, rules) = tokio::try_join!(
+        async {
+            aws.ec2
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await
+                .map_err(api("DescribeSecurityGroups"))
+                .map_err(anyhow::Error::from)
+        },
+        describe_rules(aws, filter),
+    )?;
+    Ok(groups
+        .security_groups()
+        .first()
+        .map(|g| {
+            described(g, &rules)
+                .into_iter()
+                .map(|(r, v)| (r.clone(), v))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRule>> {

@@ -112,6 +112,27 @@ impl Provider for Vpc {
         Ok(found.into_keys().collect())
     }
 
+    /// What the create call set (its range, its tags), with AWS's DNS
+    /// settings for a new VPC: support on, hostnames off.
+    fn as_created(&self, id: &str, asked: &Attrs) -> Option<Attrs> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        attrs.insert("enable_dns_support".into(), json!(true));
+        attrs.insert("enable_dns_hostnames".into(), json!(false));
+        Some(attrs)
+    }
+
+    /// What was asked, with its id and ARN (from the account, known already).
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::settled(&self.0, "vpc", id, asked).await.map(Some)
+    }
+
+    /// DescribeVpcs by lists of ids, without the DNS attributes.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let found = ec2_tags::read_by_id(ids, "vpc-id", |f| describe(&self.0, f)).await?;
+        Ok(found.into_keys().collect())
+    }
+
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         self.0
             .ec2

@@ -56,7 +56,12 @@ pub async fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn destroy(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitCode, Failure> {
+pub async fn destroy(
+    ctx: &Context,
+    file: &Path,
+    args: &RunArgs,
+    refresh: bool,
+) -> Result<ExitCode, Failure> {
     let ops::Planned {
         session,
         engine,
@@ -69,7 +74,10 @@ pub async fn destroy(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
         "destroy",
         Mode::Destroy,
         Format::Text,
-        &ops::PlanOptions::default(),
+        &ops::PlanOptions {
+            refresh,
+            ..Default::default()
+        },
     )
     .await?;
     ops::carry_out(

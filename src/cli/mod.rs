@@ -93,6 +93,11 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         run: RunArgs,
+        /// Ask AWS which resources still exist first (the default, one call per
+        /// type where the API allows); --refresh=false deletes what state
+        /// records without reading AWS (what is gone already counts as deleted).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+        refresh: bool,
     },
     /// Print the dependency graph in Graphviz DOT.
     Graph { file: PathBuf },
@@ -419,7 +424,9 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
         Command::Apply { file, run, plan: p } => {
             runtime()?.block_on(apply::apply(ctx, &file, &run, &p.options()))
         }
-        Command::Destroy { file, run } => runtime()?.block_on(apply::destroy(ctx, &file, &run)),
+        Command::Destroy { file, run, refresh } => {
+            runtime()?.block_on(apply::destroy(ctx, &file, &run, refresh))
+        }
     }
 }
 

@@ -286,11 +286,14 @@ pub fn is_sealed(v: &Value) -> bool {
     v.as_str().is_some_and(|s| s.starts_with(SEALED))
 }
 
-/// A sensitive value as a saved plan keeps it: a salted digest.
+/// A sensitive value as a saved plan keeps it: a salted digest of its
+/// canonical text (keys in order), so that one value read back and one
+/// recorded as asked (tags in another order) seal alike.
 fn seal(salt: &str, v: &Value) -> Value {
     if is_sealed(v) {
         return v.clone();
     }
+    let v = crate::types::attrs::sorted(v);
     Value::String(format!("{SEALED}{})", digest(&format!("{salt}:{v}"))))
 }
 

@@ -76,22 +76,6 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
     if let Some(Value::String(text)) = attrs.get_mut("configuration_values")
         && let Ok(v) = serde_json::from_str::<Value>(text)
     {
-        *text = sorted(&v).to_string();
-    }
-}
-
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&m[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
+        *text = super::attrs::sorted(&v).to_string();
     }
 }

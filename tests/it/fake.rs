@@ -360,6 +360,7 @@ impl Provider for Fake {
         &self,
         ctx: &OpContext,
         id: &str,
+        _before: &Attrs,
         after: &Attrs,
     ) -> anyhow::Result<()> {
         self.update(ctx, id, &Attrs::new(), after).await

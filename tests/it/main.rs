@@ -16,6 +16,7 @@ mod cutover;
 mod drift;
 mod e2e;
 mod eks;
+mod lean;
 mod lookups;
 mod network;
 mod ownership;

@@ -127,7 +127,19 @@ def operation(method, path, headers, body):
     for m, pattern, name in EKS_ROUTES:
         if m == method and re.match(pattern, bare):
             return name
+    # An S3 call on a bucket names its subresource: `PUT /logs/?versioning`.
+    query = path.split("?", 1)[1] if "?" in path else ""
+    if query and len([p for p in bare.split("/") if p]) == 1:
+        keys = [k.split("=")[0] for k in query.split("&")]
+        sub = next((k for k in keys if k in S3_SUBRESOURCES), None)
+        if sub:
+            return f"{method} {bare}?{sub}"
     return f"{method} {bare}"
+
+
+S3_SUBRESOURCES = ("acl", "cors", "delete", "encryption", "lifecycle", "list-type",
+                   "location", "logging", "object-lock", "ownershipControls", "policy",
+                   "publicAccessBlock", "tagging", "uploads", "versioning", "versions")
 
 
 MUTATING = ("Create", "Delete", "Modify", "Put", "Attach", "Detach", "Authorize",

@@ -1,0 +1,160 @@
+//! Lean applies and destroys against moto, counted through the proxy: a bucket
+//! is created and configured in five calls with nothing read back, a security
+//! group in one, a VPC in one; a group's rules are described only when one must
+//! be revoked; a destroy asks only which resources exist, and `destroy
+//! --refresh=false` reads nothing. What was recorded without reading is what
+//! AWS holds: the next plan has no changes and `infra drift` finds none.
+
+use crate::support::{Moto, Proxy, Workdir};
+
+const STACK: &str = r#"
+stack: lean
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.60.0.0/16
+  s3_bucket.a:
+    name: lean-a
+    versioning: true
+  s3_bucket.b:
+    name: lean-b
+  security_group.plain:
+    vpc_id: ${vpc.main.id}
+    description: AWS's own rules
+  security_group.web:
+    vpc_id: ${vpc.main.id}
+    description: web
+    ingress:
+      - { protocol: tcp, ports: "443", cidr: 0.0.0.0/0, description: https }
+  security_group.closed:
+    vpc_id: ${vpc.main.id}
+    description: nothing out
+    egress: []
+    ingress:
+      - { protocol: tcp, ports: "8080", source_security_group: "${security_group.web.id}" }
+outputs:
+  web_arn: ${security_group.web.arn}
+"#;
+
+/// The requests the proxy counted whose operation starts with one of these.
+fn counted(proxy: &Proxy, prefixes: &[&str]) -> u64 {
+    proxy
+        .counts()
+        .iter()
+        .filter(|(op, _)| prefixes.iter().any(|p| op.starts_with(p)))
+        .map(|(_, n)| n.as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn creates_configure_without_reading_and_destroys_ask_only_what_exists() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, STACK);
+
+    proxy.reset();
+    w.apply_ok();
+    let counts = proxy.counts();
+    // A bucket: CreateBucket, then its public access block, ownership and
+    // tags (and versioning when asked); SSE-S3 is AWS's own. Nothing read.
+    for (bucket, calls) in [("lean-a", 5), ("lean-b", 4)] {
+        assert_eq!(
+            counted(&proxy, &[&format!("PUT /{bucket}/")]),
+            calls,
+            "{bucket}: {counts:?}"
+        );
+        assert_eq!(
+            counted(
+                &proxy,
+                &[&format!("GET /{bucket}/"), &format!("HEAD /{bucket}")]
+            ),
+            0,
+            "{counts:?}"
+        );
+    }
+    assert_eq!(
+        proxy.count("PUT /lean-b/?versioning"),
+        0,
+        "not versioned: nothing to say"
+    );
+    assert_eq!(proxy.count("PUT /lean-a/?encryption"), 0);
+    // Groups: one create each, their tags in it; rules added without a
+    // look, except where AWS's own rule out must be revoked (by its id).
+    assert_eq!(proxy.count("CreateSecurityGroup"), 3);
+    assert_eq!(proxy.count("CreateTags"), 0);
+    assert_eq!(proxy.count("AuthorizeSecurityGroupIngress"), 2);
+    assert_eq!(proxy.count("RevokeSecurityGroupEgress"), 1);
+    assert_eq!(proxy.count("DescribeSecurityGroupRules"), 1, "{counts:?}");
+    // The VPC: its create, with its tags; AWS's DNS settings are the stack's.
+    assert_eq!(proxy.count("CreateVpc"), 1);
+    assert_eq!(
+        counted(&proxy, &["DescribeVpc", "ModifyVpcAttribute"]),
+        0,
+        "{counts:?}"
+    );
+
+    // What was recorded is what AWS holds.
+    w.assert_no_changes();
+    let drift = w.run(&["drift", "stack.yaml"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/lean.json")).unwrap()).unwrap();
+    let web = &state["resources"]["security_group.web"]["attributes"];
+    let id = web["id"].as_str().unwrap();
+    assert_eq!(
+        web["arn"],
+        format!("arn:aws:ec2:ap-northeast-1:123456789012:security-group/{id}")
+    );
+    assert_eq!(
+        state["resources"]["s3_bucket.a"]["attributes"]["arn"],
+        "arn:aws:s3:::lean-a"
+    );
+
+    // A destroy asks which exist, one call per type, and deletes; only the
+    // group whose rule names another has its rules revoked first.
+    proxy.reset();
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let counts = proxy.counts();
+    assert_eq!(proxy.count("GET /"), 1, "one ListBuckets: {counts:?}");
+    assert_eq!(proxy.count("DescribeVpcs"), 1, "{counts:?}");
+    assert_eq!(
+        counted(
+            &proxy,
+            &["GET /lean-", "HEAD /lean-", "DescribeVpcAttribute"]
+        ),
+        0,
+        "{counts:?}"
+    );
+    assert_eq!(proxy.count("DeleteSecurityGroup"), 3);
+    assert_eq!(proxy.count("RevokeSecurityGroupIngress"), 1, "{counts:?}");
+    assert_eq!(counted(&proxy, &["DELETE /lean-"]), 2);
+
+    // Without a refresh, a destroy reads nothing at all.
+    w.apply_ok();
+    proxy.reset();
+    let blind = w.run(&["destroy", "--auto-approve", "--refresh=false", "stack.yaml"]);
+    assert_eq!(blind.code, 0, "{}\n{}", blind.stdout, blind.stderr);
+    let counts = proxy.counts();
+    // Only what a deletion needs: the rule ids of the group whose rule names
+    // another, to revoke them.
+    let reads: Vec<&String> = counts
+        .keys()
+        .filter(|op| {
+            (op.starts_with("Describe") && op.as_str() != "DescribeSecurityGroupRules")
+                || op.starts_with("GET ")
+                || op.starts_with("HEAD ")
+        })
+        .collect();
+    assert!(reads.is_empty(), "{counts:?}");
+    assert_eq!(proxy.count("DescribeSecurityGroupRules"), 1, "{counts:?}");
+    assert_eq!(proxy.count("DeleteSecurityGroup"), 3);
+    assert!(
+        !w.path("state/lean.json").exists() || {
+            let s: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(w.path("state/lean.json")).unwrap())
+                    .unwrap();
+            s["resources"].as_object().unwrap().is_empty()
+        }
+    );
+}
