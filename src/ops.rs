@@ -544,7 +544,9 @@ pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), F
 /// Refreshes everything in state. Resources that are gone and no longer in the
 /// stack are dropped from the state in memory (saved by the next apply).
 pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed, Failure> {
-    let observed = engine.refresh(session.journal.state(), None).await?;
+    let observed = engine
+        .refresh(session.journal.state(), None, Some(&session.stack))
+        .await?;
     forget_gone(session, &observed);
     Ok(observed)
 }
@@ -812,10 +814,18 @@ pub async fn plan(
             Some(only) => {
                 let state = session.journal.state();
                 let mut observed = crate::plan::as_recorded(state);
-                observed.extend(engine.refresh(state, Some(only)).await?);
+                observed.extend(
+                    engine
+                        .refresh(state, Some(only), Some(&session.stack))
+                        .await?,
+                );
                 observed
             }
-            None => engine.refresh(session.journal.state(), None).await?,
+            None => {
+                engine
+                    .refresh(session.journal.state(), None, Some(&session.stack))
+                    .await?
+            }
         };
         let mut plan = derive(&mut session, &observed, mode, options, only.as_ref());
         plan.cutover = preflight(&engine, &plan, session.journal.state()).await;

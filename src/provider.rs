@@ -39,6 +39,17 @@ impl OpContext {
 #[async_trait]
 pub trait Provider: Send + Sync {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>>;
+    /// A refresh's read: `read`, told which attributes are wanted of each id
+    /// (those its stack resource sets, or those state recorded), so that a
+    /// read no one asked for can be left out (a target group's registered
+    /// targets, one call a group, where none are managed). By default, `read`.
+    async fn read_wanted(
+        &self,
+        ids: &[String],
+        _wanted: &HashMap<String, std::collections::BTreeSet<String>>,
+    ) -> Result<HashMap<String, Attrs>> {
+        self.read(ids).await
+    }
     /// Creates the resource with as little as the API needs and returns its id;
     /// `update` then brings the rest of the attributes in line.
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String>;

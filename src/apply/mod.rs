@@ -94,12 +94,29 @@ impl Engine {
         &self,
         state: &State,
         only: Option<&BTreeSet<Address>>,
+        stack: Option<&Stack>,
     ) -> anyhow::Result<Observed> {
         let reads = by_type(state, only)
             .into_iter()
             .map(|(ty, items)| async move {
                 let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
-                let found: HashMap<String, Attrs> = self.registry.provider(ty)?.read(&ids).await?;
+                // What is wanted of each: what its stack resource sets, or
+                // else what state recorded.
+                let wanted: HashMap<String, BTreeSet<String>> = items
+                    .iter()
+                    .map(|(a, r)| {
+                        let keys = match stack.and_then(|s| s.resources.get(*a)) {
+                            Some(res) => res.attrs.keys().cloned().collect(),
+                            None => r.attributes.keys().cloned().collect(),
+                        };
+                        (r.id.clone(), keys)
+                    })
+                    .collect();
+                let found: HashMap<String, Attrs> = self
+                    .registry
+                    .provider(ty)?
+                    .read_wanted(&ids, &wanted)
+                    .await?;
                 Ok::<_, anyhow::Error>(
                     items
                         .into_iter()

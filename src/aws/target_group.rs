@@ -21,86 +21,18 @@ pub struct TargetGroup(pub Arc<Aws>);
 #[async_trait]
 impl Provider for TargetGroup {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let aws = &*self.0;
-        let groups = elbv2::describe_by_arns(ids, "DescribeTargetGroups", |arns| async {
-            aws.elbv2
-                .describe_target_groups()
-                .set_target_group_arns(Some(arns))
-                .send()
-                .await
-                .map(|r| r.target_groups().to_vec())
-        })
-        .await?;
-        let arns: Vec<String> = groups
-            .iter()
-            .filter_map(|g| g.target_group_arn().map(str::to_string))
-            .collect();
-        let tags = elbv2::read_tags(aws, &arns).await?;
-        let tags = &tags;
-        let read = super::each(groups, |g| async move {
-            let arn = g.target_group_arn().unwrap_or_default().to_string();
-            let attributes: HashMap<String, String> = aws
-                .elbv2
-                .describe_target_group_attributes()
-                .target_group_arn(&arn)
-                .send()
-                .await
-                .map_err(api("DescribeTargetGroupAttributes"))?
-                .attributes()
-                .iter()
-                .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
-                .collect();
-            let health = aws
-                .elbv2
-                .describe_target_health()
-                .target_group_arn(&arn)
-                .send()
-                .await
-                .map_err(api("DescribeTargetHealth"))?;
-            let targets: Vec<Value> = health
-                .target_health_descriptions()
-                .iter()
-                .filter_map(|d| d.target())
-                .map(|t| json!({"id": t.id(), "port": t.port()}))
-                .collect();
-            let num = |k: &str, d: i64| {
-                attributes
-                    .get(k)
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .unwrap_or(d)
-            };
-            let attrs = json!({
-                "id": arn,
-                "arn": arn,
-                "arn_suffix": super::elbv2::arn_suffix(&arn),
-                "name": g.target_group_name(),
-                "vpc_id": g.vpc_id(),
-                "protocol": g.protocol().map(|p| p.as_str()),
-                "port": g.port(),
-                "target_type": g.target_type().map(|t| t.as_str()),
-                "health_check": {
-                    "path": g.health_check_path().unwrap_or("/"),
-                    "port": g.health_check_port().unwrap_or("traffic-port"),
-                    "protocol": g.health_check_protocol().map(|p| p.as_str()).unwrap_or("HTTP"),
-                    "interval_seconds": g.health_check_interval_seconds(),
-                    "timeout_seconds": g.health_check_timeout_seconds(),
-                    "healthy_threshold": g.healthy_threshold_count(),
-                    "unhealthy_threshold": g.unhealthy_threshold_count(),
-                    "matcher": g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
-                },
-                "deregistration_delay_seconds": num("deregistration_delay.timeout_seconds", 300),
-                "stickiness": {
-                    "enabled": attributes.get("stickiness.enabled").map(String::as_str) == Some("true"),
-                    "type": attributes.get("stickiness.type").map(String::as_str).unwrap_or("lb_cookie"),
-                    "duration_seconds": num("stickiness.lb_cookie.duration_seconds", 86_400),
-                },
-                "targets": targets,
-                "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            });
-            Ok((arn, into_map(attrs)))
-        })
-        .await?;
-        Ok(read.into_iter().collect())
+        read_groups(&self.0, ids, &|_| true).await
+    }
+
+    /// The registered targets (DescribeTargetHealth, one call a group) only of
+    /// the groups whose targets are managed.
+    async fn read_wanted(
+        &self,
+        ids: &[String],
+        wanted: &HashMap<String, std::collections::BTreeSet<String>>,
+    ) -> Result<HashMap<String, Attrs>> {
+        let targets = |arn: &str| wanted.get(arn).is_none_or(|w| w.contains("targets"));
+        read_groups(&self.0, ids, &targets).await
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
@@ -287,4 +219,99 @@ fn target(t: &Value) -> TargetDescription {
         .set_id(t.get("id").and_then(Value::as_str).map(str::to_string))
         .set_port(t.get("port").and_then(Value::as_i64).map(|p| p as i32))
         .build()
+}
+
+/// Target groups by ARN with their attributes and tags, and the registered
+/// targets of those `with_targets` names.
+async fn read_groups(
+    aws: &Aws,
+    ids: &[String],
+    with_targets: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<HashMap<String, Attrs>> {
+    let groups = elbv2::describe_by_arns(ids, "DescribeTargetGroups", |arns| async {
+        aws.elbv2
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns))
+            .send()
+            .await
+            .map(|r| r.target_groups().to_vec())
+    })
+    .await?;
+    let arns: Vec<String> = groups
+        .iter()
+        .filter_map(|g| g.target_group_arn().map(str::to_string))
+        .collect();
+    let tags = elbv2::read_tags(aws, &arns).await?;
+    let tags = &tags;
+    let read = super::each(groups, |g| async move {
+        let arn = g.target_group_arn().unwrap_or_default().to_string();
+        let attributes: HashMap<String, String> = aws
+            .elbv2
+            .describe_target_group_attributes()
+            .target_group_arn(&arn)
+            .send()
+            .await
+            .map_err(api("DescribeTargetGroupAttributes"))?
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+            .collect();
+        let targets: Option<Vec<Value>> = match with_targets(&arn) {
+            true => Some(
+                aws.elbv2
+                    .describe_target_health()
+                    .target_group_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(api("DescribeTargetHealth"))?
+                    .target_health_descriptions()
+                    .iter()
+                    .filter_map(|d| d.target())
+                    .map(|t| json!({"id": t.id(), "port": t.port()}))
+                    .collect(),
+            ),
+            false => None,
+        };
+        let num = |k: &str, d: i64| {
+            attributes
+                .get(k)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(d)
+        };
+        let attrs = json!({
+            "id": arn,
+            "arn": arn,
+            "arn_suffix": super::elbv2::arn_suffix(&arn),
+            "name": g.target_group_name(),
+            "vpc_id": g.vpc_id(),
+            "protocol": g.protocol().map(|p| p.as_str()),
+            "port": g.port(),
+            "target_type": g.target_type().map(|t| t.as_str()),
+            "health_check": {
+                "path": g.health_check_path().unwrap_or("/"),
+                "port": g.health_check_port().unwrap_or("traffic-port"),
+                "protocol": g.health_check_protocol().map(|p| p.as_str()).unwrap_or("HTTP"),
+                "interval_seconds": g.health_check_interval_seconds(),
+                "timeout_seconds": g.health_check_timeout_seconds(),
+                "healthy_threshold": g.healthy_threshold_count(),
+                "unhealthy_threshold": g.unhealthy_threshold_count(),
+                "matcher": g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
+            },
+            "deregistration_delay_seconds": num("deregistration_delay.timeout_seconds", 300),
+            "stickiness": {
+                "enabled": attributes.get("stickiness.enabled").map(String::as_str) == Some("true"),
+                "type": attributes.get("stickiness.type").map(String::as_str).unwrap_or("lb_cookie"),
+                "duration_seconds": num("stickiness.lb_cookie.duration_seconds", 86_400),
+            },
+            "targets": targets,
+            "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
+        });
+        let mut attrs = into_map(attrs);
+        if targets.is_none() {
+            attrs.remove("targets");
+        }
+        Ok((arn, attrs))
+    })
+    .await?;
+    Ok(read.into_iter().collect())
 }

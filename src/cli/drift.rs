@@ -34,7 +34,7 @@ pub async fn exec(
         }
     }
     let engine = ops::reader(ctx, &stack, &state, &location).await?;
-    let observed = engine.refresh(&state, None).await?;
+    let observed = engine.refresh(&state, None, Some(&stack)).await?;
     let report = crate::plan::Plan::drift_report(&stack, &state, &observed, ignore);
     print!("{}", crate::render::drift(&report, format, ctx.color_out));
     Ok(match report.drift.is_empty() {

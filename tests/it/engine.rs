@@ -44,7 +44,7 @@ async fn prepare(cloud: &Arc<Cloud>, text: &str, state_file: &Path) -> Prepared 
         .await
         .expect("recovery");
     let observed = engine
-        .refresh(journal.state(), None)
+        .refresh(journal.state(), None, None)
         .await
         .expect("refresh");
     let mut plan = plan::plan(&stack, &graph, journal.state(), &observed);

@@ -1,7 +1,8 @@
 //! Lean applies and destroys against moto, counted through the proxy: a bucket
 //! is created and configured in five calls with nothing read back, a security
 //! group in one, a VPC in one; a group's rules are described only when one must
-//! be revoked; a destroy asks only which resources exist, and `destroy
+//! be revoked; a plan reads a target group's targets only where they are
+//! managed; a destroy asks only which resources exist, and `destroy
 //! --refresh=false` reads nothing. What was recorded without reading is what
 //! AWS holds: the next plan has no changes and `infra drift` finds none.
 
@@ -32,6 +33,10 @@ resources:
     egress: []
     ingress:
       - { protocol: tcp, ports: "8080", source_security_group: "${security_group.web.id}" }
+  target_group.web:
+    vpc_id: ${vpc.main.id}
+    protocol: HTTP
+    port: 80
 outputs:
   web_arn: ${security_group.web.arn}
 "#;
@@ -93,8 +98,22 @@ fn creates_configure_without_reading_and_destroys_ask_only_what_exists() {
         "{counts:?}"
     );
 
-    // What was recorded is what AWS holds.
+    // What was recorded is what AWS holds. A target group whose targets the
+    // stack does not manage has its registered targets left unread.
+    proxy.reset();
     w.assert_no_changes();
+    assert_eq!(
+        proxy.count("DescribeTargetHealth"),
+        0,
+        "{:?}",
+        proxy.counts()
+    );
+    assert_eq!(
+        proxy.count("DescribeTargetGroups"),
+        1,
+        "{:?}",
+        proxy.counts()
+    );
     let drift = w.run(&["drift", "stack.yaml"]);
     assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
     let state: serde_json::Value =
