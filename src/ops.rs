@@ -1024,7 +1024,7 @@ pub fn derive(
     if let Some(only) = only {
         plan.retain(only);
     }
-    if let (Mode::Apply, Some(found)) = (mode, &session.stack.found) {
+    if let (Mode::Apply, Some(found)) = (mode, &session.stack.inputs.lookups) {
         let (lookups, labels) = crate::plan::lookups(found, &session.journal.state().lookups);
         plan.lookups = lookups;
         for (id, label) in labels {
@@ -1120,7 +1120,7 @@ pub async fn carry_out(
     };
     // What the lookups found, so that the next plan shows only what changed.
     let lookups = match mode {
-        Mode::Apply => session.stack.found.clone().unwrap_or_default(),
+        Mode::Apply => session.stack.inputs.lookups.clone().unwrap_or_default(),
         Mode::Destroy => Default::default(),
     };
     if journal

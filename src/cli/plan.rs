@@ -36,7 +36,7 @@ pub async fn exec(
                 state: session.journal.existed().then_some(session.journal.state()),
                 refresh: options.refresh,
                 targets: &options.targets,
-                lookups: session.stack.found.as_ref(),
+                lookups: session.stack.inputs.lookups.as_ref(),
                 inputs: Some(&session.stack.inputs),
                 secrets: &session.stack.secrets,
             },

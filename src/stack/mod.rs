@@ -193,15 +193,14 @@ pub struct Stack {
     /// `data:`: what exists already, to be found at plan time. Once found
     /// (`with_lookups`), every `${data...}` holds its value.
     pub lookups: BTreeMap<Address, Lookup>,
-    /// What the lookups found, once they have (`with_lookups`).
-    pub found: Option<LookedUp>,
     pub outputs: BTreeMap<String, Value>,
     /// `state:`: where the state lives.
     pub state: StateConfig,
     /// The file as given (for messages) and its text.
     pub file: String,
     pub text: String,
-    /// The values from outside the file it was read with.
+    /// The values from outside the file it was read with, and what the
+    /// lookups found once they have (`with_lookups`).
     pub inputs: Inputs,
 }
 

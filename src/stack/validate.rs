@@ -263,7 +263,6 @@ impl Validator {
             tags,
             resources,
             lookups,
-            found: self.inputs.lookups.clone(),
             outputs,
             state,
             file: file.to_string(),
