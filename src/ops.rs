@@ -633,23 +633,23 @@ async fn signals(stop: std::sync::Arc<tokio::sync::watch::Sender<Signal>>) {
 /// `retries`: how many AWS calls were sent again.
 pub fn report(verb: &str, outcome: &Outcome, retries: u64) -> Result<(), Failure> {
     let status = if outcome.ok() { "complete" } else { "failed" };
-    println!(
+    sayln!(
         "\n{verb} {status}: {} done, {} failed, {} skipped.",
         outcome.done.len(),
         outcome.failed.len(),
         outcome.skipped.len()
     );
     for (what, why) in &outcome.failed {
-        println!("  failed: {what}: {why}");
+        sayln!("  failed: {what}: {why}");
     }
     for what in &outcome.skipped {
-        println!("  skipped: {what}");
+        sayln!("  skipped: {what}");
     }
     for what in &outcome.abandoned {
-        println!("  abandoned: {what}");
+        sayln!("  abandoned: {what}");
     }
     if retries > 0 {
-        println!("AWS calls retried after throttling or transient errors: {retries}.");
+        sayln!("AWS calls retried after throttling or transient errors: {retries}.");
     }
     if outcome.ok() {
         Ok(())
@@ -834,7 +834,7 @@ pub async fn plan(
         (plan, options.keep_observed.then_some(observed))
     };
     plan.recovered = recovered;
-    print!("{}", crate::render::render(&plan, format, ctx.color_out));
+    say!("{}", crate::render::render(&plan, format, ctx.color_out));
     refuse_problems(&plan)?;
     Ok(Planned {
         session,

@@ -33,6 +33,33 @@ impl OpContext {
     }
 }
 
+/// What a create made: its id, and what the new resource holds, as `read`
+/// would give it, where the provider knows without asking (the create's answer
+/// describes it, or AWS's settings for a new object are known): `update` then
+/// configures from that rather than from a read.
+#[derive(Debug, Clone)]
+pub struct Made {
+    pub id: String,
+    pub holds: Option<Attrs>,
+}
+
+impl Made {
+    /// A resource whose new settings are known.
+    pub fn holding(id: impl Into<String>, holds: Attrs) -> Self {
+        Made {
+            id: id.into(),
+            holds: Some(holds),
+        }
+    }
+}
+
+/// Only the id: what it holds is read back.
+impl From<String> for Made {
+    fn from(id: String) -> Self {
+        Made { id, holds: None }
+    }
+}
+
 /// One resource type's operations. `read` takes many ids at once, so that a
 /// refresh costs as few calls as the API allows, and leaves out what no longer
 /// exists.
@@ -50,9 +77,10 @@ pub trait Provider: Send + Sync {
     ) -> Result<HashMap<String, Attrs>> {
         self.read(ids).await
     }
-    /// Creates the resource with as little as the API needs and returns its id;
-    /// `update` then brings the rest of the attributes in line.
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String>;
+    /// Creates the resource with as little as the API needs and returns its id,
+    /// with what it holds where the provider knows (`Made`); `update` then
+    /// brings the rest of the attributes in line.
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made>;
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
     /// Deletes; what is gone already counts as deleted.
     async fn delete(&self, ctx: &OpContext, id: &str, before: &Attrs) -> Result<()>;
@@ -90,13 +118,6 @@ pub trait Provider: Send + Sync {
         _after: &Attrs,
     ) -> Result<()> {
         Ok(())
-    }
-    /// What a resource holds right after `create` made it from `asked`, as
-    /// `read` would give it, when the provider knows without asking (AWS's
-    /// settings for a new object): `update` then configures from it rather
-    /// than from a read. `None` (the default): it is read back.
-    fn as_created(&self, _id: &str, _asked: &Attrs) -> Option<Attrs> {
-        None
     }
     /// What to record of a resource just made or changed to `asked`, as `read`
     /// would give it, when the provider can tell without reading: what was

@@ -62,10 +62,11 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         .intend(a, Create, Some(token.clone()), after.clone())
         .await?;
     let op = ctx.op(a, Some(token));
-    let id = match provider.create(&op, &after).await {
-        Ok(id) => id,
-        Err(e) => refused(ctx, provider, a, &after, sent, e).await?,
+    let made = match provider.create(&op, &after).await {
+        Ok(made) => made,
+        Err(e) => refused(ctx, provider, a, &after, sent, e).await?.into(),
     };
+    let id = made.id;
     // What was asked for stands in until it can be read back.
     let mut known = after.clone();
     known.insert("id".to_string(), Value::String(id.clone()));
@@ -78,8 +79,8 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         provider.wait(&op, &id, Create).await?;
         // Configured from what a new one holds, when the provider knows it,
         // and recorded from what was asked, when nothing is left to read.
-        let made = match provider.as_created(&id, &after) {
-            Some(made) => made,
+        let made = match made.holds {
+            Some(holds) => holds,
             None => read_back(provider, &id).await?,
         };
         provider.update(&op, &id, &made, &after).await?;

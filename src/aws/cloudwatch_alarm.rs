@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Stat
 use serde_json::{Value, json};
 
 use super::{Aws, Result, api};
-use crate::provider::{ApiError, OpContext, Provider};
+use crate::provider::{ApiError, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tag_changes, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
@@ -77,7 +77,7 @@ impl Provider for CloudwatchAlarm {
     /// PutMetricAlarm replaces an alarm of that name without a word: an alarm
     /// of the name is looked for first, and its existence is a conflict (the
     /// engine then adopts it only if it carries this stack's tags).
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let name = attrs.str("name")?.to_string();
         if !super::find_by_id(self, &name).await?.is_empty() {
             return Err(ApiError::new(
@@ -93,7 +93,7 @@ impl Provider for CloudwatchAlarm {
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
         self.put(attrs, Some(tags)).await?;
-        Ok(name)
+        Ok(name.into())
     }
 
     async fn update(

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
@@ -70,7 +70,7 @@ impl Provider for CloudwatchLogGroup {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let name = attrs.str("name")?;
         self.0
             .logs
@@ -81,7 +81,7 @@ impl Provider for CloudwatchLogGroup {
             .send()
             .await
             .map_err(api("CreateLogGroup"))?;
-        Ok(name.to_string())
+        Ok(name.to_string().into())
     }
 
     async fn update(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{OpContext, Provider};
+use crate::provider::{Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
 use crate::types::ecr_repository as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -24,24 +24,7 @@ impl Provider for EcrRepository {
     /// policies.
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
-        let mut repos = Vec::new();
-        for chunk in ids.chunks(100) {
-            match aws
-                .ecr
-                .describe_repositories()
-                .set_repository_names(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(api("DescribeRepositories"))
-            {
-                Ok(page) => repos.extend(page.repositories().iter().cloned()),
-                Err(e) if e.is_not_found() => {
-                    repos = list_all(aws, ids).await?;
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let repos = describe(aws, ids).await?;
         let read = super::each(repos, |r| async move {
             let name = r.repository_name().unwrap_or_default().to_string();
             let arn = r.repository_arn().unwrap_or_default();
@@ -52,26 +35,15 @@ impl Provider for EcrRepository {
                 .send()
                 .await
                 .map_err(api("ListTagsForResource"))?;
-            let mut attrs = json!({
-                "id": name,
-                "name": name,
-                "arn": arn,
-                "url": r.repository_uri(),
-                "image_tag_mutability": r.image_tag_mutability().map(|m| m.as_str()),
-                "scan_on_push": r.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
-                "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value()))),
-                "encryption": r.encryption_configuration().map_or("AES256", |e| e.encryption_type().as_str()),
-            });
-            if let Some(k) = r.encryption_configuration().and_then(|e| e.kms_key()) {
-                attrs["kms_key"] = json!(k);
-            }
+            let tags = tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value())));
+            let mut attrs = Value::Object(described(&r, tags));
             match aws
                 .ecr
                 .get_lifecycle_policy()
                 .repository_name(&name)
                 .send()
                 .await
-            .map_err(api("GetLifecyclePolicy"))
+                .map_err(api("GetLifecyclePolicy"))
             {
                 Ok(p) => attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text()),
                 Err(e) if e.is_not_found() => {}
@@ -83,7 +55,7 @@ impl Provider for EcrRepository {
                 .repository_name(&name)
                 .send()
                 .await
-            .map_err(api("GetRepositoryPolicy"))
+                .map_err(api("GetRepositoryPolicy"))
             {
                 Ok(p) => attrs["repository_policy"] = json!(p.policy_text()),
                 Err(e) if e.is_not_found() => {}
@@ -97,7 +69,7 @@ impl Provider for EcrRepository {
         Ok(read.into_iter().collect())
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let tag_list = attrs
             .tags()
@@ -129,11 +101,36 @@ impl Provider for EcrRepository {
             .send()
             .await
             .map_err(api("CreateRepository"))?;
-        Ok(out
-            .repository()
-            .and_then(|r| r.repository_name())
-            .unwrap_or_default()
-            .to_string())
+        // The answer describes the new repository; its tags are what was
+        // sent, and it has no policies yet.
+        let Some(r) = out.repository() else {
+            return Ok(String::new().into());
+        };
+        let mut holds = described(r, json!(attrs.string_map("tags")));
+        ty::canonical(&mut holds);
+        Ok(Made::holding(
+            r.repository_name().unwrap_or_default(),
+            holds,
+        ))
+    }
+
+    /// What was asked, with its name as its id; its ARN and URL are what the
+    /// create's answer said.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        attrs.insert("name".into(), json!(id));
+        ty::canonical(&mut attrs);
+        Ok(Some(attrs))
+    }
+
+    /// DescribeRepositories by lists of names, without tags or policies.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        Ok(describe(&self.0, ids)
+            .await?
+            .iter()
+            .filter_map(|r| r.repository_name().map(str::to_string))
+            .collect())
     }
 
     async fn update(
@@ -241,6 +238,46 @@ impl Provider for EcrRepository {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Repositories by name, a hundred a call. A missing name fails its whole
+/// call: then one paginated listing of every repository instead.
+async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::Repository>> {
+    let mut repos = Vec::new();
+    for chunk in ids.chunks(100) {
+        match aws
+            .ecr
+            .describe_repositories()
+            .set_repository_names(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(api("DescribeRepositories"))
+        {
+            Ok(page) => repos.extend(page.repositories().iter().cloned()),
+            Err(e) if e.is_not_found() => return list_all(aws, ids).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(repos)
+}
+
+/// A repository as `read` gives it without its policies, with these tags.
+fn described(r: &aws_sdk_ecr::types::Repository, tags: Value) -> Attrs {
+    let name = r.repository_name().unwrap_or_default();
+    let mut attrs = json!({
+        "id": name,
+        "name": name,
+        "arn": r.repository_arn(),
+        "url": r.repository_uri(),
+        "image_tag_mutability": r.image_tag_mutability().map(|m| m.as_str()),
+        "scan_on_push": r.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
+        "tags": tags,
+        "encryption": r.encryption_configuration().map_or("AES256", |e| e.encryption_type().as_str()),
+    });
+    if let Some(k) = r.encryption_configuration().and_then(|e| e.kms_key()) {
+        attrs["kms_key"] = json!(k);
+    }
+    into_map(attrs)
 }
 
 /// Every repository with one of these names, from a paginated listing of all.

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::eks_cluster::{split_id, sync_tags};
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
@@ -54,7 +54,7 @@ impl Provider for EksAccessEntry {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let cluster = attrs.str("cluster_name")?;
         let principal = attrs.str("principal_arn")?;
         let request = self
@@ -75,7 +75,7 @@ impl Provider for EksAccessEntry {
             async move { Ok(request.send().await.map_err(api("CreateAccessEntry"))?) }
         })
         .await?;
-        Ok(format!("{cluster}:{principal}"))
+        Ok(format!("{cluster}:{principal}").into())
     }
 
     async fn update(

@@ -11,7 +11,7 @@ use aws_sdk_eks::types::{AccessScope, AccessScopeType, AssociatedAccessPolicy};
 use serde_json::{Value, json};
 
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
 
@@ -124,10 +124,10 @@ impl Provider for EksAccessPolicyAssociation {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let id = id_of(attrs)?;
         self.associate(&id, attrs).await?;
-        Ok(id)
+        Ok(id.into())
     }
 
     async fn update(

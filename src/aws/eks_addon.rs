@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::eks_addon as ty;
 use crate::types::{Attrs, AttrsExt, Operation};
@@ -147,7 +147,7 @@ impl Provider for EksAddon {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let cluster = attrs.str("cluster_name")?;
         let name = attrs.str("name")?;
         let request = self
@@ -174,7 +174,7 @@ impl Provider for EksAddon {
             async move { Ok(request.send().await.map_err(api("CreateAddon"))?) }
         })
         .await?;
-        Ok(format!("{cluster}:{name}"))
+        Ok(format!("{cluster}:{name}").into())
     }
 
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {

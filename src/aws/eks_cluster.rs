@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tag_changes, tags_value, values_equal};
 use crate::types::eks_cluster::{self as ty, LOG_TYPES, SCHEMA, version_step_problem};
 use crate::types::{Attrs, AttrsExt, Operation};
@@ -260,7 +260,7 @@ impl Provider for EksCluster {
         Ok(out)
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let name = attrs.str("name")?.to_string();
         let vpc = VpcConfigRequest::builder()
@@ -291,7 +291,7 @@ impl Provider for EksCluster {
             async move { Ok(request.send().await.map_err(api("CreateCluster"))?) }
         })
         .await?;
-        Ok(name)
+        Ok(name.into())
     }
 
     async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {

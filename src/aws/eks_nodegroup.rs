@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value, values_equal};
 use crate::types::eks_nodegroup::SCHEMA;
 use crate::types::{Attrs, AttrsExt, Operation};
@@ -199,7 +199,7 @@ impl Provider for EksNodegroup {
         Ok(out)
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let cluster = attrs.str("cluster_name")?;
         let name = attrs.str("name")?;
@@ -231,7 +231,7 @@ impl Provider for EksNodegroup {
             async move { Ok(request.send().await.map_err(api("CreateNodegroup"))?) }
         })
         .await?;
-        Ok(format!("{cluster}:{name}"))
+        Ok(format!("{cluster}:{name}").into())
     }
 
     async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::eks_cluster::{split_id, sync_tags};
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
@@ -62,7 +62,7 @@ impl Provider for EksPodIdentityAssociation {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let cluster = attrs.str("cluster_name")?;
         let request = self
             .0
@@ -88,7 +88,7 @@ impl Provider for EksPodIdentityAssociation {
             .association()
             .and_then(|a| a.association_id())
             .unwrap_or_default();
-        Ok(format!("{cluster}:{association}"))
+        Ok(format!("{cluster}:{association}").into())
     }
 
     async fn update(

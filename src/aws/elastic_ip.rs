@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
 use serde_json::json;
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::Attrs;
 use crate::types::attrs::into_map;
 
@@ -21,7 +21,7 @@ impl Provider for ElasticIp {
         ec2_tags::read_by_id(ids, "allocation-id", |f| describe(&self.0, f)).await
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let out = self
             .0
             .ec2
@@ -31,7 +31,7 @@ impl Provider for ElasticIp {
             .send()
             .await
             .map_err(api("AllocateAddress"))?;
-        Ok(out.allocation_id().unwrap_or_default().to_string())
+        Ok(out.allocation_id().unwrap_or_default().to_string().into())
     }
 
     async fn update(

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tag_changes, tags_value};
 use crate::types::{Attrs, AttrsExt, Operation};
 
@@ -124,7 +124,7 @@ impl Provider for FirehoseStream {
         Ok(out)
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let name = attrs.str("name")?.to_string();
         let s3 = attrs.get("s3").cloned().unwrap_or_else(|| json!({}));
@@ -156,7 +156,7 @@ impl Provider for FirehoseStream {
             async move { Ok(request.send().await.map_err(api("CreateDeliveryStream"))?) }
         })
         .await?;
-        Ok(name)
+        Ok(name.into())
     }
 
     async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::iam_role::iam_tags;
 use super::{Aws, Result, api};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tag_changes, tags_value};
 use crate::types::iam_oidc_provider as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -57,7 +57,7 @@ impl Provider for IamOidcProvider {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let tags = iam_tags(attrs.tags())?;
         let out = self
             .0
@@ -73,7 +73,8 @@ impl Provider for IamOidcProvider {
         Ok(out
             .open_id_connect_provider_arn()
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     async fn update(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{ApiError, GoneOk, OpContext, Provider, api_error};
+use crate::provider::{ApiError, GoneOk, Made, OpContext, Provider, api_error};
 use crate::types::attrs::{into_map, tag_changes, tags_value};
 use crate::types::iam_role as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -83,7 +83,7 @@ impl Provider for IamRole {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let mut a = attrs.clone();
         ty::canonical(&mut a);
@@ -100,7 +100,8 @@ impl Provider for IamRole {
         Ok(out
             .role()
             .map(|r| r.role_name().to_string())
-            .unwrap_or_default())
+            .unwrap_or_default()
+            .into())
     }
 
     async fn update(

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde_json::json;
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::{Attrs, AttrsExt};
 
@@ -21,7 +21,7 @@ impl Provider for InternetGateway {
         ec2_tags::read_by_id(ids, "internet-gateway-id", |f| describe(&self.0, f)).await
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let out = aws
             .ec2
@@ -36,7 +36,7 @@ impl Provider for InternetGateway {
             .unwrap_or_default()
             .to_string();
         attach(aws, &id, attrs.str("vpc_id")?).await?;
-        Ok(id)
+        Ok(id.into())
     }
 
     async fn update(

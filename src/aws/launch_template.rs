@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{OpContext, Provider};
+use crate::provider::{Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
@@ -221,7 +221,7 @@ impl Provider for LaunchTemplate {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let out = aws
             .ec2
@@ -242,7 +242,8 @@ impl Provider for LaunchTemplate {
             .launch_template()
             .and_then(|t| t.launch_template_id())
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     /// A change of the template data is a new version, made the default. (The

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api, elbv2};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs_set, into_map};
 use crate::types::listener as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -60,7 +60,7 @@ impl Provider for Listener {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let out = aws
             .elbv2
@@ -85,7 +85,8 @@ impl Provider for Listener {
             .first()
             .and_then(|l| l.listener_arn())
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     async fn update(

@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::{Map, Value, json};
 
 use super::{Aws, Result, api, elbv2};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
 use crate::types::listener;
 use crate::types::{Attrs, AttrsExt};
@@ -57,7 +57,7 @@ impl Provider for ListenerRule {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let out = aws
             .elbv2
@@ -75,7 +75,8 @@ impl Provider for ListenerRule {
             .first()
             .and_then(|r| r.rule_arn())
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     async fn update(

@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::{Value, json};
 
 use super::{Aws, Result, api, elbv2};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
 use crate::types::{Attrs, AttrsExt, Operation};
 
@@ -75,7 +75,7 @@ impl Provider for LoadBalancer {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let name = attrs
             .get("name")
@@ -99,7 +99,7 @@ impl Provider for LoadBalancer {
             .and_then(|l| l.load_balancer_arn())
             .unwrap_or_default()
             .to_string();
-        Ok(arn)
+        Ok(arn.into())
     }
 
     /// A new load balancer is provisioning until it is active.

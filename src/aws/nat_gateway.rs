@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::wait::{self, Poll};
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::{Attrs, AttrsExt, Operation};
 
@@ -35,7 +35,7 @@ impl Provider for NatGateway {
             .collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let out = self
             .0
             .ec2
@@ -52,7 +52,8 @@ impl Provider for NatGateway {
             .nat_gateway()
             .and_then(|n| n.nat_gateway_id())
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     async fn update(

@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{
 use serde_json::{Value, json};
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs_set, into_map};
 use crate::types::route_table::{destination, target};
 use crate::types::{Attrs, AttrsExt};
@@ -85,7 +85,7 @@ impl Provider for RouteTable {
         Ok(found.into_iter().map(|(id, (_, a))| (id, a)).collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let out = self
             .0
             .ec2
@@ -100,7 +100,8 @@ impl Provider for RouteTable {
             .route_table()
             .and_then(|t| t.route_table_id())
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     async fn update(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{ApiError, OpContext, Provider};
+use crate::provider::{ApiError, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::s3_bucket as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -122,7 +122,7 @@ impl Provider for S3Bucket {
         Ok(reads.into_iter().flatten().collect())
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
         // In us-east-1, CreateBucket on a bucket this account already owns
@@ -145,23 +145,7 @@ impl Provider for S3Bucket {
             );
         }
         req.send().await.map_err(api("CreateBucket"))?;
-        Ok(name.to_string())
-    }
-
-    /// A new bucket: not versioned, encrypted with SSE-S3 (AWS's default, which
-    /// `read` reports for a bucket with no configuration), no tags, rules or
-    /// policy. Its public access block and object ownership are AWS's defaults
-    /// for a new bucket only since 2023 and an emulator's may differ: they are
-    /// left out, so that `update` sets them as the stack says.
-    fn as_created(&self, id: &str, _asked: &Attrs) -> Option<Attrs> {
-        Some(into_map(json!({
-            "id": id,
-            "name": id,
-            "arn": format!("arn:aws:s3:::{id}"),
-            "versioning": false,
-            "encryption": "AES256",
-            "tags": {},
-        })))
+        Ok(Made::holding(name, new_bucket(name)))
     }
 
     /// What was asked, with its id and ARN: nothing else of a bucket is
@@ -671,4 +655,20 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             );
         }
     }
+}
+
+/// A new bucket: not versioned, encrypted with SSE-S3 (AWS's default, which
+/// `read` reports for a bucket with no configuration), no tags, rules or
+/// policy. Its public access block and object ownership are AWS's defaults for
+/// a new bucket only since 2023 and an emulator's may differ: they are left
+/// out, so that `update` sets them as the stack says.
+fn new_bucket(id: &str) -> Attrs {
+    into_map(json!({
+        "id": id,
+        "name": id,
+        "arn": format!("arn:aws:s3:::{id}"),
+        "versioning": false,
+        "encryption": "AES256",
+        "tags": {},
+    }))
 }

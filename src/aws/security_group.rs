@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::schema::parse_ports;
 use crate::types::{Attrs, AttrsExt};
@@ -31,7 +31,7 @@ impl Provider for SecurityGroup {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let out = aws
             .ec2
@@ -43,7 +43,8 @@ impl Provider for SecurityGroup {
             .send()
             .await
             .map_err(api("CreateSecurityGroup"))?;
-        Ok(out.group_id().unwrap_or_default().to_string())
+        let id = out.group_id().unwrap_or_default();
+        Ok(Made::holding(id, new_group(id, attrs)))
     }
 
     async fn update(
@@ -155,19 +156,6 @@ impl Provider for SecurityGroup {
         Ok(())
     }
 
-    /// What the create call set (name, description, VPC, tags), and the one
-    /// rule AWS gives every new group of a VPC: all traffic out to anywhere.
-    fn as_created(&self, id: &str, asked: &Attrs) -> Option<Attrs> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert(
-            "egress".into(),
-            json!([{"protocol": "all", "cidr": "0.0.0.0/0"}]),
-        );
-        attrs.insert("ingress".into(), json!([]));
-        Some(attrs)
-    }
-
     /// What was asked, with its id and ARN (from the account, known already).
     async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
         ec2_tags::settled(&self.0, "security-group", id, asked)
@@ -196,7 +184,9 @@ impl Provider for SecurityGroup {
         Ok(found.into_keys().collect())
     }
 
-    /// Revokes every rule, so that groups that reference each other can be deleted.
+    /// Revokes the rules that name another group, so that groups that
+    /// reference each other can be deleted (a group named by another's rule
+    /// cannot be; a rule naming an address range holds nothing up).
     async fn delete_deferred(&self, _ctx: &OpContext, id: &str) -> Result<()> {
         let aws = &*self.0;
         let filter = Filter::builder().name("group-id").values(id).build();
@@ -205,6 +195,7 @@ impl Provider for SecurityGroup {
             let ids = current
                 .iter()
                 .filter(|r| r.is_egress() == Some(egress))
+                .filter(|r| r.referenced_group_info().is_some())
                 .filter_map(|r| r.security_group_rule_id().map(str::to_string))
                 .collect();
             revoke_rules(aws, id, egress, ids).await?;
@@ -439,4 +430,17 @@ async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>
         out.insert(id.to_string(), into_map(attrs));
     }
     Ok(out)
+}
+
+/// A new group: what the create call set (name, description, VPC, tags), and
+/// the one rule AWS gives every new group of a VPC: all traffic out to anywhere.
+fn new_group(id: &str, asked: &Attrs) -> Attrs {
+    let mut attrs = asked.clone();
+    attrs.insert("id".into(), json!(id));
+    attrs.insert(
+        "egress".into(),
+        json!([{"protocol": "all", "cidr": "0.0.0.0/0"}]),
+    );
+    attrs.insert("ingress".into(), json!([]));
+    attrs
 }

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType};
 use serde_json::json;
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
 
@@ -20,7 +20,7 @@ impl Provider for Subnet {
         ec2_tags::read_by_id(ids, "subnet-id", |f| describe(&self.0, f)).await
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let az = attrs.opt_str("availability_zone").filter(|z| !z.is_empty());
         let out = self
             .0
@@ -33,11 +33,16 @@ impl Provider for Subnet {
             .send()
             .await
             .map_err(api("CreateSubnet"))?;
-        Ok(out
-            .subnet()
-            .and_then(|n| n.subnet_id())
-            .unwrap_or_default()
-            .to_string())
+        // The answer describes the new subnet (its zone, its ARN); the tags
+        // are what was sent.
+        let id = out.subnet().and_then(|n| n.subnet_id()).unwrap_or_default();
+        Ok(match out.subnet().and_then(described) {
+            Some((_, mut holds)) => {
+                holds.insert("tags".into(), json!(attrs.string_map("tags")));
+                Made::holding(id, holds)
+            }
+            None => id.to_string().into(),
+        })
     }
 
     async fn update(
@@ -69,6 +74,16 @@ impl Provider for Subnet {
         Ok(found.into_keys().collect())
     }
 
+    /// What was asked, with its id and ARN; its zone, when AWS chose it, is
+    /// what the create's answer said.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        let mut asked = asked.clone();
+        asked.retain(|_, v| !v.is_null());
+        ec2_tags::settled(&self.0, "subnet", id, &asked)
+            .await
+            .map(Some)
+    }
+
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         self.0
             .ec2
@@ -91,21 +106,20 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
         .send()
         .await
         .map_err(api("DescribeSubnets"))?;
-    Ok(out
-        .subnets()
-        .iter()
-        .filter_map(|n| {
-            let id = n.subnet_id()?.to_string();
-            let attrs = json!({
-                "id": id,
-                "arn": n.subnet_arn(),
-                "vpc_id": n.vpc_id(),
-                "cidr_block": n.cidr_block(),
-                "availability_zone": n.availability_zone(),
-                "map_public_ip_on_launch": n.map_public_ip_on_launch().unwrap_or(false),
-                "tags": ec2_tags::value(n.tags()),
-            });
-            Some((id, into_map(attrs)))
-        })
-        .collect())
+    Ok(out.subnets().iter().filter_map(described).collect())
+}
+
+/// A subnet as `read` gives it.
+fn described(n: &aws_sdk_ec2::types::Subnet) -> Option<(String, Attrs)> {
+    let id = n.subnet_id()?.to_string();
+    let attrs = json!({
+        "id": id,
+        "arn": n.subnet_arn(),
+        "vpc_id": n.vpc_id(),
+        "cidr_block": n.cidr_block(),
+        "availability_zone": n.availability_zone(),
+        "map_public_ip_on_launch": n.map_public_ip_on_launch().unwrap_or(false),
+        "tags": ec2_tags::value(n.tags()),
+    });
+    Some((id, into_map(attrs)))
 }

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api, elbv2};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::target_group as ty;
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Matcher, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
+    Matcher, ProtocolEnum, TargetDescription, TargetGroup as TargetGroupDescription,
+    TargetGroupAttribute, TargetTypeEnum,
 };
 use serde_json::{Value, json};
 
@@ -35,7 +36,7 @@ impl Provider for TargetGroup {
         read_groups(&self.0, ids, &targets).await
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let name = attrs
             .get("name")
@@ -58,12 +59,38 @@ impl Provider for TargetGroup {
             .send()
             .await
             .map_err(api("CreateTargetGroup"))?;
-        Ok(out
-            .target_groups()
-            .first()
-            .and_then(|g| g.target_group_arn())
-            .unwrap_or_default()
-            .to_string())
+        // The answer describes the new group; its attributes are AWS's
+        // defaults for a new one, its tags what was sent, and it has no
+        // targets yet.
+        let Some(g) = out.target_groups().first() else {
+            return Ok(String::new().into());
+        };
+        let arn = g.target_group_arn().unwrap_or_default();
+        let targets = attrs.contains_key("targets").then(Vec::new);
+        let tags = json!(attrs.string_map("tags"));
+        let holds = described(g, &HashMap::new(), targets, tags);
+        Ok(Made::holding(arn, holds))
+    }
+
+    /// What was asked, with its ARN and what derives from it: nothing else of a
+    /// group is computed by AWS.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        attrs.insert("arn".into(), json!(id));
+        attrs.insert("arn_suffix".into(), json!(elbv2::arn_suffix(id)));
+        ty::canonical(&mut attrs);
+        Ok(Some(attrs))
+    }
+
+    /// DescribeTargetGroups by lists of ARNs, without attributes, tags or targets.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let groups = describe(aws, ids).await?;
+        Ok(groups
+            .iter()
+            .filter_map(|g| g.target_group_arn().map(str::to_string))
+            .collect())
     }
 
     async fn update(
@@ -228,15 +255,7 @@ async fn read_groups(
     ids: &[String],
     with_targets: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<HashMap<String, Attrs>> {
-    let groups = elbv2::describe_by_arns(ids, "DescribeTargetGroups", |arns| async {
-        aws.elbv2
-            .describe_target_groups()
-            .set_target_group_arns(Some(arns))
-            .send()
-            .await
-            .map(|r| r.target_groups().to_vec())
-    })
-    .await?;
+    let groups = describe(aws, ids).await?;
     let arns: Vec<String> = groups
         .iter()
         .filter_map(|g| g.target_group_arn().map(str::to_string))
@@ -272,46 +291,71 @@ async fn read_groups(
             ),
             false => None,
         };
-        let num = |k: &str, d: i64| {
-            attributes
-                .get(k)
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(d)
-        };
-        let attrs = json!({
-            "id": arn,
-            "arn": arn,
-            "arn_suffix": super::elbv2::arn_suffix(&arn),
-            "name": g.target_group_name(),
-            "vpc_id": g.vpc_id(),
-            "protocol": g.protocol().map(|p| p.as_str()),
-            "port": g.port(),
-            "target_type": g.target_type().map(|t| t.as_str()),
-            "health_check": {
-                "path": g.health_check_path().unwrap_or("/"),
-                "port": g.health_check_port().unwrap_or("traffic-port"),
-                "protocol": g.health_check_protocol().map(|p| p.as_str()).unwrap_or("HTTP"),
-                "interval_seconds": g.health_check_interval_seconds(),
-                "timeout_seconds": g.health_check_timeout_seconds(),
-                "healthy_threshold": g.healthy_threshold_count(),
-                "unhealthy_threshold": g.unhealthy_threshold_count(),
-                "matcher": g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
-            },
-            "deregistration_delay_seconds": num("deregistration_delay.timeout_seconds", 300),
-            "stickiness": {
-                "enabled": attributes.get("stickiness.enabled").map(String::as_str) == Some("true"),
-                "type": attributes.get("stickiness.type").map(String::as_str).unwrap_or("lb_cookie"),
-                "duration_seconds": num("stickiness.lb_cookie.duration_seconds", 86_400),
-            },
-            "targets": targets,
-            "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-        });
-        let mut attrs = into_map(attrs);
-        if targets.is_none() {
-            attrs.remove("targets");
-        }
-        Ok((arn, attrs))
+        let tags = tags.get(&arn).cloned().unwrap_or_else(|| json!({}));
+        Ok((arn, described(&g, &attributes, targets, tags)))
     })
     .await?;
     Ok(read.into_iter().collect())
+}
+
+/// Target groups by ARN, twenty a call.
+async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<TargetGroupDescription>> {
+    elbv2::describe_by_arns(ids, "DescribeTargetGroups", |arns| async {
+        aws.elbv2
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns))
+            .send()
+            .await
+            .map(|r| r.target_groups().to_vec())
+    })
+    .await
+}
+
+/// A group as `read` gives it, from its description, its attributes (AWS's
+/// defaults where one is missing), its registered targets (left out where
+/// they are not managed) and its tags.
+fn described(
+    g: &TargetGroupDescription,
+    attributes: &HashMap<String, String>,
+    targets: Option<Vec<Value>>,
+    tags: Value,
+) -> Attrs {
+    let arn = g.target_group_arn().unwrap_or_default();
+    let num = |k: &str, d: i64| {
+        attributes
+            .get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(d)
+    };
+    let mut attrs = into_map(json!({
+        "id": arn,
+        "arn": arn,
+        "arn_suffix": elbv2::arn_suffix(arn),
+        "name": g.target_group_name(),
+        "vpc_id": g.vpc_id(),
+        "protocol": g.protocol().map(|p| p.as_str()),
+        "port": g.port(),
+        "target_type": g.target_type().map(|t| t.as_str()),
+        "health_check": {
+            "path": g.health_check_path().unwrap_or("/"),
+            "port": g.health_check_port().unwrap_or("traffic-port"),
+            "protocol": g.health_check_protocol().map(|p| p.as_str()).unwrap_or("HTTP"),
+            "interval_seconds": g.health_check_interval_seconds(),
+            "timeout_seconds": g.health_check_timeout_seconds(),
+            "healthy_threshold": g.healthy_threshold_count(),
+            "unhealthy_threshold": g.unhealthy_threshold_count(),
+            "matcher": g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
+        },
+        "deregistration_delay_seconds": num("deregistration_delay.timeout_seconds", 300),
+        "stickiness": {
+            "enabled": attributes.get("stickiness.enabled").map(String::as_str) == Some("true"),
+            "type": attributes.get("stickiness.type").map(String::as_str).unwrap_or("lb_cookie"),
+            "duration_seconds": num("stickiness.lb_cookie.duration_seconds", 86_400),
+        },
+        "tags": tags,
+    }));
+    if let Some(targets) = targets {
+        attrs.insert("targets".into(), Value::Array(targets));
+    }
+    attrs
 }

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttribu
 use serde_json::json;
 
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
 
@@ -41,7 +41,7 @@ impl Provider for Vpc {
     /// retry after a lost answer would make a second VPC. An answered refusal
     /// that says "later" (throttling, 5xx) is tried again here; after a lost
     /// answer, the VPC is looked for by its tags instead.
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let request = self
             .0
             .ec2
@@ -57,12 +57,12 @@ impl Provider for Vpc {
             match once.send().await.map_err(api("CreateVpc")) {
                 Ok(out) => {
                     let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
-                    return Ok(id.to_string());
+                    return Ok(Made::holding(id, new_vpc(id, attrs)));
                 }
                 Err(e) if e.code.is_none() => {
                     let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
                     if found.len() == 1 {
-                        return Ok(found.into_keys().next().unwrap_or_default());
+                        return Ok(found.into_keys().next().unwrap_or_default().into());
                     }
                     return Err(e.into());
                 }
@@ -112,16 +112,6 @@ impl Provider for Vpc {
         Ok(found.into_keys().collect())
     }
 
-    /// What the create call set (its range, its tags), with AWS's DNS
-    /// settings for a new VPC: support on, hostnames off.
-    fn as_created(&self, id: &str, asked: &Attrs) -> Option<Attrs> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert("enable_dns_support".into(), json!(true));
-        attrs.insert("enable_dns_hostnames".into(), json!(false));
-        Some(attrs)
-    }
-
     /// What was asked, with its id and ARN (from the account, known already).
     async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
         ec2_tags::settled(&self.0, "vpc", id, asked).await.map(Some)
@@ -144,6 +134,16 @@ impl Provider for Vpc {
             .or_gone()?;
         Ok(())
     }
+}
+
+/// A new VPC: what the create call set (its range, its tags), with AWS's DNS
+/// settings for a new VPC: support on, hostnames off.
+fn new_vpc(id: &str, asked: &Attrs) -> Attrs {
+    let mut attrs = asked.clone();
+    attrs.insert("id".into(), json!(id));
+    attrs.insert("enable_dns_support".into(), json!(true));
+    attrs.insert("enable_dns_hostnames".into(), json!(false));
+    attrs
 }
 
 /// What the filters match, by id.

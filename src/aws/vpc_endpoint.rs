@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::wait::{self, Poll};
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{GoneOk, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt, Operation};
 
@@ -51,7 +51,7 @@ impl Provider for VpcEndpoint {
             .collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let interface = attrs.opt_str("vpc_endpoint_type") == Some("Interface");
         let out = self
             .0
@@ -77,7 +77,8 @@ impl Provider for VpcEndpoint {
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
             .unwrap_or_default()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     async fn update(

@@ -48,7 +48,7 @@ pub async fn apply(
     )
     .await?;
     if !state.outputs.is_empty() {
-        print!(
+        say!(
             "\nOutputs:\n{}",
             crate::render::outputs(&state.outputs, "  ")
         );
@@ -134,7 +134,7 @@ async fn apply_saved(ctx: &Context, file: &Path, args: &RunArgs) -> Result<ExitC
             Some("make a new plan with `infra plan STACK --out FILE` and review it"),
         ));
     }
-    print!(
+    say!(
         "{}",
         crate::render::render(&saved.plan, Format::Text, ctx.color_out)
     );

@@ -6,6 +6,6 @@ use crate::ops::{self, Context, Failure};
 
 pub async fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file).await?;
-    print!("{}", Graph::build(&stack).to_dot());
+    say!("{}", Graph::build(&stack).to_dot());
     Ok(ExitCode::SUCCESS)
 }

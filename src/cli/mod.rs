@@ -7,6 +7,7 @@ mod output;
 mod plan;
 mod rollout;
 mod state;
+mod tools;
 mod validate;
 mod view;
 
@@ -24,7 +25,7 @@ use crate::render::Format;
 #[derive(Debug, Parser)]
 #[command(
     name = "infra",
-    version,
+    version = crate::VERSION,
     about = "Infrastructure as code for a live service moving onto EKS"
 )]
 pub struct Cli {
@@ -150,6 +151,21 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         state: StateArgs,
+    },
+    /// Print the JSON Schema (draft 2020-12) of a stack file, for editors and
+    /// review tools; touches neither AWS nor state.
+    Schema,
+    /// Print a completion script for a shell (source it, or put it where the
+    /// shell looks for completions).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of infra, or write one page per command to a folder.
+    Man {
+        /// Write infra.1, infra-plan.1, ... into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Remove the lock with this id, left by a run that is gone.
     ForceUnlock {
@@ -338,6 +354,9 @@ fn context(strict: bool, inputs: crate::ops::InputArgs) -> Context {
 fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Validate { file } => runtime()?.block_on(validate::exec(ctx, &file)),
+        Command::Schema => tools::schema(),
+        Command::Completions { shell } => tools::completions(shell),
+        Command::Man { out_dir } => tools::man(out_dir.as_deref()),
         Command::Graph { file } => runtime()?.block_on(graph::exec(ctx, &file)),
         Command::Output {
             file,

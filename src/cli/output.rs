@@ -34,9 +34,9 @@ pub async fn exec(
             ));
         };
         match (as_json, shown(o)) {
-            (true, v) => println!("{v}"),
-            (false, Value::String(s)) => println!("{s}"),
-            (false, v) => println!("{}", show(&v)),
+            (true, v) => sayln!("{v}"),
+            (false, Value::String(s)) => sayln!("{s}"),
+            (false, v) => sayln!("{}", show(&v)),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -50,14 +50,14 @@ pub async fn exec(
                 )
             })
             .collect();
-        println!(
+        sayln!(
             "{}",
             serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default()
         );
     } else if outputs.is_empty() {
-        println!("No outputs recorded in {location}: apply the stack first.");
+        sayln!("No outputs recorded in {location}: apply the stack first.");
     } else {
-        print!("{}", crate::render::outputs(&outputs, ""));
+        say!("{}", crate::render::outputs(&outputs, ""));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -79,7 +79,7 @@ pub fn show(
     detailed_exitcode: bool,
 ) -> Result<ExitCode, Failure> {
     let saved = read_saved(file)?;
-    print!(
+    say!(
         "{}",
         crate::render::render(&saved.plan, format, ctx.color_out)
     );

@@ -8,9 +8,9 @@ use crate::ops::{self, Context, Failure};
 pub async fn status(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
     let (_, state, location) = ops::peek(ctx, file, state).await?;
     let Some(state) = state else {
-        println!("No state at {location}: nothing was applied yet.");
+        sayln!("No state at {location}: nothing was applied yet.");
         return Ok(ExitCode::SUCCESS);
     };
-    print!("{}", crate::render::rollouts(&state));
+    say!("{}", crate::render::rollouts(&state));
     Ok(ExitCode::SUCCESS)
 }

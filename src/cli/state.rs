@@ -20,7 +20,7 @@ fn address(s: &str) -> Result<Address, Failure> {
 pub async fn list(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
     let mut session = ops::open(ctx, file, state, "state list").await?;
     for (a, r) in &session.journal.state().resources {
-        println!("{a}\t{}", r.id);
+        sayln!("{a}\t{}", r.id);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -43,7 +43,7 @@ pub async fn show(
     if let Some(schema) = crate::types::schema(&a.ty) {
         schema.redact(&mut r.attributes);
     }
-    println!(
+    sayln!(
         "{}",
         serde_json::to_string_pretty(&r).expect("state serialises")
     );
@@ -71,13 +71,14 @@ pub async fn rm(
     }
     session.journal.save().await?;
     if let Some(i) = intent {
-        println!(
+        sayln!(
             "Forgot the {} an interrupted apply left on {a} (since {}); whatever it made in AWS, if anything, is untouched.",
-            i.operation, i.since
+            i.operation,
+            i.since
         );
     }
     if resource.is_some() {
-        println!("Removed {a} from state; it still exists in AWS.");
+        sayln!("Removed {a} from state; it still exists in AWS.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -121,7 +122,7 @@ pub async fn mv(
         }
     }
     session.journal.save().await?;
-    println!("Moved {from} to {to}.");
+    sayln!("Moved {from} to {to}.");
     // The `infra:address` tag follows, so that the next plan has nothing to do.
     if let Err(e) = retag(ctx, &mut session, &from, &to).await {
         eprintln!(
@@ -198,7 +199,7 @@ pub async fn refresh(
         .recover(&session.stack, session.journal.state_mut())
         .await?
     {
-        println!("Recovered: {note}");
+        sayln!("Recovered: {note}");
     }
     let observed = ops::refresh(&engine, &mut session).await?;
     let (mut kept, mut gone) = (0, 0);
@@ -214,7 +215,7 @@ pub async fn refresh(
         }
     }
     session.journal.save().await?;
-    println!("Refreshed {kept} resources; {gone} no longer exist and were forgotten.");
+    sayln!("Refreshed {kept} resources; {gone} no longer exist and were forgotten.");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -257,7 +258,7 @@ pub async fn import(
         .recover(&session.stack, session.journal.state_mut())
         .await?
     {
-        println!("Recovered: {note}");
+        sayln!("Recovered: {note}");
     }
     let ty = a.ty.as_str();
     let mut found = engine
@@ -281,7 +282,7 @@ pub async fn import(
         .resources
         .insert(a.clone(), record);
     session.journal.save().await?;
-    println!(
+    sayln!(
         "Imported {a} ({id}). `infra plan {}` shows how it differs from the stack file.",
         file.display()
     );
@@ -314,7 +315,7 @@ pub async fn force_unlock(
         }
         None => return Err(StateError::NoLock { path }.into()),
     };
-    println!(
+    sayln!(
         "The lock on {} is held by {}@{} (pid {}, {} since {}). Removing it lets another run write the state while that one may still run.",
         backend.describe(),
         held.holder,
@@ -325,6 +326,6 @@ pub async fn force_unlock(
     );
     ops::confirm("remove this lock", force)?;
     backend.force_unlock(id).await?;
-    println!("Removed lock {id}.");
+    sayln!("Removed lock {id}.");
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use crate::ops::{self, Context, Failure};
 
 pub async fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file).await?;
-    println!(
+    sayln!(
         "Success: stack {} is valid ({} resources).",
         stack.name,
         stack.resources.len()

@@ -5,6 +5,7 @@
 
 pub mod diag;
 pub mod eks;
+pub mod json_schema;
 pub mod network;
 mod validate;
 pub mod vars;

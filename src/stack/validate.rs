@@ -15,7 +15,7 @@ use crate::types::reference::{self, Piece};
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
 use crate::types::{Address, Timeouts};
 
-const TOP_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &[
     "stack",
     "region",
     "state",
@@ -29,7 +29,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 static OUTPUT_LIST: Kind = Kind::List(&Kind::String);
 static OUTPUT_MAP: Kind = Kind::Map(&Kind::String);
-const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
+pub(super) const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
 
 pub fn validate(
     file: &str,
@@ -1185,7 +1185,7 @@ impl Validator {
             }
             (kind, _) => {
                 self.d
-                    .error(loc, format!("expected {}", describe(kind)), None);
+                    .error(loc, format!("expected {}", kind.describe()), None);
                 None
             }
         }
@@ -1415,21 +1415,6 @@ fn with_defaults(kind: &Kind, value: Value) -> Value {
             Value::Object(m)
         }
         (_, v) => v,
-    }
-}
-
-fn describe(kind: &Kind) -> String {
-    match kind {
-        Kind::String => "a string".into(),
-        Kind::Bool => "true or false".into(),
-        Kind::Int { min, max } => format!("a whole number in {min}..{max}"),
-        Kind::Number => "a number".into(),
-        Kind::Cidr => "a CIDR block such as 10.0.0.0/16".into(),
-        Kind::Enum(o) => format!("one of: {}", o.join(", ")),
-        Kind::Ports => "a port or port range such as \"443\" or \"30000-32767\"".into(),
-        Kind::List(_) | Kind::Set(_) => "a list".into(),
-        Kind::Map(_) => "a mapping".into(),
-        Kind::Object(_) => "a mapping of attributes".into(),
     }
 }
 

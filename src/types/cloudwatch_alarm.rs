@@ -18,15 +18,26 @@ pub const COMPARISONS: &[&str] = &[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "cloudwatch_alarm",
+    doc: "A CloudWatch metric alarm, such as the one a rollout's gate watches (a target group's 5xx count).",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("description", Kind::String),
-        Attr::new("namespace", Kind::String).required(),
-        Attr::new("metric", Kind::String).required(),
-        Attr::new("dimensions", Kind::Map(&Kind::String)).default(Default::Json("{}")),
+        Attr::new("name", Kind::String)
+            .doc("The alarm name; <stack>-<name> when unset.")
+            .force_new(),
+        Attr::new("description", Kind::String).doc("Its description."),
+        Attr::new("namespace", Kind::String)
+            .doc("The metric's namespace, such as AWS/ApplicationELB.")
+            .required(),
+        Attr::new("metric", Kind::String)
+            .doc("The metric name, such as HTTPCode_Target_5XX_Count.")
+            .required(),
+        Attr::new("dimensions", Kind::Map(&Kind::String))
+            .doc("The metric's dimensions (references order the alarm after what it watches).")
+            .default(Default::Json("{}")),
         // One of `statistic` (Sum, Average, ...) and `extended_statistic` (p99).
-        Attr::new("statistic", Kind::Enum(STATISTICS)),
-        Attr::new("extended_statistic", Kind::String),
+        Attr::new("statistic", Kind::Enum(STATISTICS))
+            .doc("The statistic: Sum, Average, Minimum, Maximum or SampleCount."),
+        Attr::new("extended_statistic", Kind::String)
+            .doc("A percentile such as p99, instead of statistic."),
         Attr::new(
             "period",
             Kind::Int {
@@ -34,11 +45,19 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 max: 86_400,
             },
         )
+        .doc("The length of one evaluation period, in seconds.")
         .default(Default::Int(60)),
-        Attr::new("evaluation_periods", Kind::Int { min: 1, max: 1_440 }).default(Default::Int(1)),
-        Attr::new("datapoints_to_alarm", Kind::Int { min: 1, max: 1_440 }),
-        Attr::new("threshold", Kind::Number).required(),
-        Attr::new("comparison", Kind::Enum(COMPARISONS)).required(),
+        Attr::new("evaluation_periods", Kind::Int { min: 1, max: 1_440 })
+            .doc("How many periods are evaluated.")
+            .default(Default::Int(1)),
+        Attr::new("datapoints_to_alarm", Kind::Int { min: 1, max: 1_440 })
+            .doc("How many of them must breach."),
+        Attr::new("threshold", Kind::Number)
+            .doc("The threshold.")
+            .required(),
+        Attr::new("comparison", Kind::Enum(COMPARISONS))
+            .doc("How the statistic is compared with the threshold.")
+            .required(),
         // Missing data counts as good by default: a new alarm, or one on a
         // target group with no traffic yet, reaches OK instead of sitting in
         // INSUFFICIENT_DATA (which a rollout's gate refuses by default).
@@ -46,9 +65,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             "treat_missing_data",
             Kind::Enum(&["breaching", "notBreaching", "ignore", "missing"]),
         )
+        .doc("How missing data counts.")
         .default(Default::Str("notBreaching")),
-        Attr::new("alarm_actions", Kind::List(&Kind::String)).default(Default::EmptyList),
-        Attr::new("ok_actions", Kind::List(&Kind::String)).default(Default::EmptyList),
+        Attr::new("alarm_actions", Kind::List(&Kind::String))
+            .doc("ARNs notified when it goes into ALARM.")
+            .default(Default::EmptyList),
+        Attr::new("ok_actions", Kind::List(&Kind::String))
+            .doc("ARNs notified when it goes back to OK.")
+            .default(Default::EmptyList),
     ],
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName)),

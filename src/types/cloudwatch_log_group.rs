@@ -17,11 +17,16 @@ pub const RETENTION_DAYS: &[i64] = &[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "cloudwatch_log_group",
+    doc: "A CloudWatch Logs log group with its retention. Declare EKS's /aws/eks/CLUSTER/cluster group so control-plane logs are not kept forever.",
     attrs: &[
-        Attr::new("name", Kind::String).required().force_new(),
+        Attr::new("name", Kind::String)
+            .doc("The log group name, such as /aws/eks/CLUSTER/cluster.")
+            .required()
+            .force_new(),
         // Left out, not managed (a new group keeps its events forever: a lint says so).
-        Attr::new("retention_days", Kind::Int { min: 1, max: 3653 }),
-        Attr::new("kms_key_id", Kind::String),
+        Attr::new("retention_days", Kind::Int { min: 1, max: 3653 })
+            .doc("How many days logs are kept (one of CloudWatch's values); forever when unset."),
+        Attr::new("kms_key_id", Kind::String).doc("The KMS key its logs are encrypted with."),
     ],
     exports: &["id", "arn", "name"],
     check: Some(check),

@@ -7,14 +7,20 @@ use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "ecr_repository",
+    doc: "An ECR container image repository, scanned on push by default.",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
+        Attr::new("name", Kind::String)
+            .doc("The repository name; <stack>-<name> when unset.")
+            .force_new(),
         Attr::new(
             "image_tag_mutability",
             Kind::Enum(&["MUTABLE", "IMMUTABLE"]),
         )
+        .doc("MUTABLE, or IMMUTABLE so a tag cannot be pushed twice.")
         .default(Default::Str("MUTABLE")),
-        Attr::new("scan_on_push", Kind::Bool).default(Default::Bool(true)),
+        Attr::new("scan_on_push", Kind::Bool)
+            .doc("Whether images are scanned for vulnerabilities when pushed.")
+            .default(Default::Bool(true)),
         // Shorthand for a lifecycle policy that expires all but the newest N images.
         Attr::new(
             "keep_last_images",
@@ -22,14 +28,20 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 min: 1,
                 max: 100_000,
             },
-        ),
-        Attr::new("lifecycle_policy", Kind::String),
-        Attr::new("repository_policy", Kind::String),
+        )
+        .doc("Shorthand for a lifecycle policy that expires all but the newest N images."),
+        Attr::new("lifecycle_policy", Kind::String).doc("The lifecycle policy, a JSON document."),
+        Attr::new("repository_policy", Kind::String)
+            .doc("The repository policy, a JSON document; compared by meaning."),
         Attr::new("encryption", Kind::Enum(&["AES256", "KMS"]))
+            .doc("AES256 or KMS.")
             .default(Default::Str("AES256"))
             .force_new(),
-        Attr::new("kms_key", Kind::String).force_new(),
+        Attr::new("kms_key", Kind::String)
+            .doc("The KMS key, with encryption KMS.")
+            .force_new(),
         Attr::new("force_destroy", Kind::Bool)
+            .doc("Whether destroy deletes the images first (kept in state only).")
             .default(Default::Bool(false))
             .local(),
     ],

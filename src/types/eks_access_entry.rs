@@ -24,19 +24,25 @@ pub const ENTRY_TYPES: &[&str] = &[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_access_entry",
+    doc: "Lets one IAM principal into an EKS cluster through the EKS API (authentication mode API or API_AND_CONFIG_MAP), with no aws-auth ConfigMap.",
     attrs: &[
         Attr::new("cluster_name", Kind::String)
+            .doc("The cluster.")
             .required()
             .force_new(),
         Attr::new("principal_arn", Kind::String)
+            .doc("The IAM role or user let in.")
             .required()
             .force_new(),
         Attr::new("type", Kind::Enum(ENTRY_TYPES))
+            .doc("The entry type: STANDARD, or EC2_LINUX and the like for nodes.")
             .default(Default::Str("STANDARD"))
             .force_new(),
-        Attr::new("kubernetes_groups", Kind::Set(&Kind::String)).default(Default::EmptyList),
+        Attr::new("kubernetes_groups", Kind::Set(&Kind::String))
+            .doc("Kubernetes groups the principal is in, for RBAC.")
+            .default(Default::EmptyList),
         // Left out, AWS picks one from the principal and it is not managed.
-        Attr::new("username", Kind::String),
+        Attr::new("username", Kind::String).doc("Its Kubernetes user name."),
     ],
     exports: &["id", "arn"],
     check: Some(check),

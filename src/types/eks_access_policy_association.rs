@@ -14,14 +14,18 @@ pub const POLICY_PREFIX: &str = ":eks::aws:cluster-access-policy/";
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_access_policy_association",
+    doc: "Grants an access entry's principal one EKS access policy (AmazonEKSClusterAdminPolicy, AmazonEKSViewPolicy, ...) over the cluster or some namespaces.",
     attrs: &[
         Attr::new("cluster_name", Kind::String)
+            .doc("The cluster.")
             .required()
             .force_new(),
         Attr::new("principal_arn", Kind::String)
+            .doc("The access entry's principal.")
             .required()
             .force_new(),
-        Attr::new("policy_arn", Kind::String).required().force_new(),
+        Attr::new("policy_arn", Kind::String)
+            .doc("The EKS access policy, such as arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy.").required().force_new(),
         Attr::new(
             "access_scope",
             Kind::Object(&[
@@ -29,6 +33,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("namespaces", Kind::Set(&Kind::String)).default(Default::EmptyList),
             ]),
         )
+            .doc("Over the whole cluster or some namespaces.")
         .required(),
     ],
     exports: &["id"],

@@ -22,23 +22,30 @@ pub const NEEDS_NODES: &[&str] = &[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_addon",
+    doc: "An EKS managed add-on (vpc-cni, kube-proxy, coredns, eks-pod-identity-agent, aws-ebs-csi-driver, ...). Version, configuration and role change in place.",
     attrs: &[
         Attr::new("cluster_name", Kind::String)
+            .doc("The cluster it is installed on.")
             .required()
             .force_new(),
-        Attr::new("name", Kind::String).required().force_new(),
+        Attr::new("name", Kind::String)
+            .doc("The add-on, such as vpc-cni or coredns.").required().force_new(),
         // Left out, AWS installs its default version and it is not managed.
-        Attr::new("version", Kind::String),
+        Attr::new("version", Kind::String)
+            .doc("Its version; checked at plan time against what the cluster's Kubernetes version supports."),
         // What to do with fields changed on the cluster by hand.
         Attr::new(
             "resolve_conflicts",
             Kind::Enum(&["OVERWRITE", "NONE", "PRESERVE"]),
         )
+            .doc("What to do with fields changed outside EKS: OVERWRITE, NONE or PRESERVE.")
         .default(Default::Str("OVERWRITE"))
         .no_diff(),
         // JSON, compared by meaning.
-        Attr::new("configuration_values", Kind::String),
-        Attr::new("service_account_role_arn", Kind::String),
+        Attr::new("configuration_values", Kind::String)
+            .doc("Its configuration, a JSON document."),
+        Attr::new("service_account_role_arn", Kind::String)
+            .doc("The IAM role its service account takes (IRSA)."),
         // EKS Pod Identity for the add-on's own service accounts (the
         // cluster needs the eks-pod-identity-agent add-on); AWS makes and
         // deletes these associations with the add-on. Left out, not managed.
@@ -48,7 +55,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("service_account", Kind::String).required(),
                 Attr::new("role_arn", Kind::String).required(),
             ])),
-        ),
+        )
+            .doc("Pod Identity roles for its service accounts."),
     ],
     exports: &["id", "arn", "version"],
     check: Some(check),

@@ -16,19 +16,29 @@ pub const LOG_TYPES: &[&str] = &[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_cluster",
+    doc: "An EKS control plane. Created and changed asynchronously by AWS: every change waits until the cluster is ACTIVE again.",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("version", Kind::String).required(),
-        Attr::new("role_arn", Kind::String).required().force_new(),
+        Attr::new("name", Kind::String)
+            .doc("The cluster name; <stack>-<name> when unset.").force_new(),
+        Attr::new("version", Kind::String)
+            .doc("The Kubernetes version, such as \"1.31\"; one minor at a time, upward only.").required(),
+        Attr::new("role_arn", Kind::String)
+            .doc("The cluster's IAM role (trusting eks.amazonaws.com).").required().force_new(),
         Attr::new("subnet_ids", Kind::Set(&Kind::String))
+            .doc("Subnets in at least two zones for its network interfaces.")
             .required()
             .force_new(),
-        Attr::new("security_group_ids", Kind::Set(&Kind::String)).force_new(),
+        Attr::new("security_group_ids", Kind::Set(&Kind::String))
+            .doc("Extra security groups for its network interfaces.").force_new(),
         // Private by default: the safe value.
-        Attr::new("endpoint_public_access", Kind::Bool).default(Default::Bool(false)),
-        Attr::new("endpoint_private_access", Kind::Bool).default(Default::Bool(true)),
-        Attr::new("public_access_cidrs", Kind::Set(&Kind::Cidr)),
-        Attr::new("logging", Kind::Set(&Kind::Enum(LOG_TYPES))).default(Default::EmptyList),
+        Attr::new("endpoint_public_access", Kind::Bool)
+            .doc("Whether the API server is reachable from the internet.").default(Default::Bool(false)),
+        Attr::new("endpoint_private_access", Kind::Bool)
+            .doc("Whether the API server is reachable from inside the VPC.").default(Default::Bool(true)),
+        Attr::new("public_access_cidrs", Kind::Set(&Kind::Cidr))
+            .doc("Where the public endpoint may be reached from."),
+        Attr::new("logging", Kind::Set(&Kind::Enum(LOG_TYPES)))
+            .doc("Control-plane log types sent to CloudWatch Logs (declare the log group with a retention).").default(Default::EmptyList),
         // Who may reach the cluster: access entries (API), the aws-auth
         // ConfigMap, or both. Left out, a new cluster gets API_AND_CONFIG_MAP
         // with its creator as admin, and it is not managed afterwards.
@@ -40,12 +50,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                     .default(Default::Bool(true)),
             ]),
         )
+            .doc("How principals authenticate: authentication_mode, and whether the creator is made admin.")
         .kept_if_unreported(),
         // What happens when the version leaves standard support: STANDARD
         // upgrades the cluster, EXTENDED keeps it at six times the hourly
         // price. Left out, AWS's API default (EXTENDED) applies, it is not
         // managed, and a lint says so.
-        Attr::new("upgrade_policy", Kind::Enum(&["STANDARD", "EXTENDED"])).kept_if_unreported(),
+        Attr::new("upgrade_policy", Kind::Enum(&["STANDARD", "EXTENDED"]))
+            .doc("STANDARD, or EXTENDED support (a higher hourly price after standard support ends).").kept_if_unreported(),
     ],
     exports: &[
         "id",

@@ -24,29 +24,40 @@ const TAINT: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_nodegroup",
+    doc: "An EKS managed node group. Scaling, labels and taints change in place, the launch template version too; instance types replace it.",
     attrs: &[
         Attr::new("cluster_name", Kind::String)
+            .doc("The cluster it joins.")
             .required()
             .force_new(),
-        Attr::new("name", Kind::String).force_new(),
+        Attr::new("name", Kind::String)
+            .doc("The node group name; <stack>-<name> when unset.").force_new(),
         Attr::new("node_role_arn", Kind::String)
+            .doc("The nodes' IAM role (trusting ec2.amazonaws.com).")
             .required()
             .force_new(),
         Attr::new("subnet_ids", Kind::Set(&Kind::String))
+            .doc("The subnets its nodes are launched in (private ones routed out through a NAT gateway).")
             .required()
             .force_new(),
-        Attr::new("instance_types", Kind::Set(&Kind::String)).force_new(),
-        Attr::new("scaling", SCALING).required(),
+        Attr::new("instance_types", Kind::Set(&Kind::String))
+            .doc("Instance types, such as [m6i.large].").force_new(),
+        Attr::new("scaling", SCALING)
+            .doc("min, max and desired node counts.").required(),
         Attr::new(
             "launch_template",
             Kind::Object(&[
                 Attr::new("id", Kind::String).required().force_new(),
                 Attr::new("version", Kind::String).required(),
             ]),
-        ),
-        Attr::new("labels", Kind::Map(&Kind::String)).default(Default::Json("{}")),
-        Attr::new("taints", Kind::Set(&TAINT)).default(Default::EmptyList),
+        )
+            .doc("The launch template and version it uses."),
+        Attr::new("labels", Kind::Map(&Kind::String))
+            .doc("Kubernetes labels on its nodes.").default(Default::Json("{}")),
+        Attr::new("taints", Kind::Set(&TAINT))
+            .doc("Kubernetes taints on its nodes.").default(Default::EmptyList),
         Attr::new("capacity_type", Kind::Enum(&["ON_DEMAND", "SPOT"]))
+            .doc("ON_DEMAND or SPOT.")
             .default(Default::Str("ON_DEMAND"))
             .force_new(),
         // How many nodes an update takes down at once: a count or a share.
@@ -56,15 +67,19 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("max_unavailable", Kind::Int { min: 1, max: 100 }),
                 Attr::new("max_unavailable_percentage", Kind::Int { min: 1, max: 100 }),
             ]),
-        ),
+        )
+            .doc("How many nodes a version update replaces at once."),
         // The AMI family (`AL2023_x86_64_STANDARD`, `BOTTLEROCKET_ARM_64`, ...);
         // left out, AWS picks it and it is not managed.
-        Attr::new("ami_type", Kind::String).force_new(),
+        Attr::new("ami_type", Kind::String)
+            .doc("The AMI family, such as AL2023_x86_64_STANDARD.").force_new(),
         // The EKS-optimised AMI release; a change rolls the nodes
         // (UpdateNodegroupVersion). Left out, not managed.
-        Attr::new("release_version", Kind::String),
+        Attr::new("release_version", Kind::String)
+            .doc("The AMI release version."),
         // Roll nodes even when a pod disruption budget blocks their drain.
         Attr::new("force_update_version", Kind::Bool)
+            .doc("Whether a version update goes on when pods cannot be drained.")
             .default(Default::Bool(false))
             .no_diff(),
     ],

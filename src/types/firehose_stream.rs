@@ -30,10 +30,17 @@ const S3: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "firehose_stream",
+    doc: "A Kinesis Data Firehose delivery stream to S3 (direct put). Changed in place; apply waits until it is ACTIVE.",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("role_arn", Kind::String).required(),
-        Attr::new("s3", S3).required(),
+        Attr::new("name", Kind::String)
+            .doc("The stream name; <stack>-<name> when unset.")
+            .force_new(),
+        Attr::new("role_arn", Kind::String)
+            .doc("The role Firehose takes to write to the bucket.")
+            .required(),
+        Attr::new("s3", S3)
+            .doc("The S3 destination: bucket, prefixes, buffering, compression, logging.")
+            .required(),
     ],
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName)),

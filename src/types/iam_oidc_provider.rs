@@ -10,12 +10,18 @@ use super::schema::{Attr, Default, Kind, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "iam_oidc_provider",
+    doc: "The IAM OpenID Connect provider that lets an EKS cluster's pods take IAM roles (IRSA): its url is the cluster's issuer.",
     attrs: &[
-        Attr::new("url", Kind::String).required().force_new(),
+        Attr::new("url", Kind::String)
+            .doc("The issuer URL: an EKS cluster's oidc_issuer.")
+            .required()
+            .force_new(),
         Attr::new("client_ids", Kind::Set(&Kind::String))
+            .doc("The audiences it accepts (sts.amazonaws.com for IRSA).")
             .default(Default::Json(r#"["sts.amazonaws.com"]"#)),
         // Left out, IAM fetches it and it is not managed.
-        Attr::new("thumbprints", Kind::Set(&Kind::String)),
+        Attr::new("thumbprints", Kind::Set(&Kind::String))
+            .doc("Server certificate thumbprints; IAM fetches them when unset."),
     ],
     // `id` and `arn` are the ARN; `issuer` is the URL without `https://`, as
     // a trust policy's condition keys name it.

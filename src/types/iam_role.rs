@@ -8,10 +8,13 @@ use super::{policy, reference};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "iam_role",
+    doc: "An IAM role with its trust policy, managed policies and inline policies. Policy documents are compared by meaning.",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
+        Attr::new("name", Kind::String)
+            .doc("The role name; <stack>-<name> when unset.").force_new(),
         // Shorthand for a trust policy that lets one service assume the role.
-        Attr::new("assume_role_service", Kind::String),
+        Attr::new("assume_role_service", Kind::String)
+            .doc("Shorthand trust policy: the AWS service that may take the role (eks.amazonaws.com, ec2.amazonaws.com, pods.eks.amazonaws.com, ...)."),
         // Shorthand for a trust policy that lets one Kubernetes service account
         // take the role through the cluster's OIDC provider (IRSA).
         Attr::new(
@@ -22,10 +25,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 // `${iam_oidc_provider.NAME.arn}`.
                 Attr::new("oidc_provider", Kind::String).required(),
             ]),
-        ),
-        Attr::new("assume_role_policy", Kind::String),
-        Attr::new("managed_policy_arns", Kind::Set(&Kind::String)).default(Default::EmptyList),
-        Attr::new("inline_policies", Kind::Map(&Kind::String)).default(Default::Json("{}")),
+        )
+            .doc("Shorthand trust policy for IRSA: the namespace and service account allowed, through the cluster's OIDC provider."),
+        Attr::new("assume_role_policy", Kind::String)
+            .doc("The trust policy, a JSON document, when no shorthand fits."),
+        Attr::new("managed_policy_arns", Kind::Set(&Kind::String))
+            .doc("Managed policies attached to it.").default(Default::EmptyList),
+        Attr::new("inline_policies", Kind::Map(&Kind::String))
+            .doc("Inline policies by name, each a JSON document.").default(Default::Json("{}")),
     ],
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName)),

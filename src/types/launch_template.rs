@@ -35,15 +35,25 @@ const BLOCK_DEVICE: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "launch_template",
+    doc: "A launch template for EKS nodes, IMDSv2 with hop limit 2 by default. A change makes a new version and makes it the default.",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("metadata_options", METADATA).default(Default::Json("{}")),
-        Attr::new("instance_type", Kind::String),
+        Attr::new("name", Kind::String)
+            .doc("The template name; <stack>-<name> when unset.")
+            .force_new(),
+        Attr::new("metadata_options", METADATA)
+            .doc("Instance metadata: IMDSv2 required with hop limit 2 by default, as pods need.")
+            .default(Default::Json("{}")),
+        Attr::new("instance_type", Kind::String)
+            .doc("An instance type (else the node group's instance_types)."),
         // Plain text here; base64 on the wire.
-        Attr::new("user_data", Kind::String).sensitive(),
-        Attr::new("block_devices", Kind::List(&BLOCK_DEVICE)),
+        Attr::new("user_data", Kind::String)
+            .doc("User data, base64 or plain text; never shown in plans.")
+            .sensitive(),
+        Attr::new("block_devices", Kind::List(&BLOCK_DEVICE))
+            .doc("EBS volumes: size, type, encryption."),
         // Tags for the instances launched from the template.
-        Attr::new("instance_tags", Kind::Map(&Kind::String)),
+        Attr::new("instance_tags", Kind::Map(&Kind::String))
+            .doc("Tags for the instances and their volumes."),
     ],
     exports: &["id", "name", "latest_version", "default_version"],
     name_attr: Some(("name", NameDefault::StackAndName)),

@@ -88,8 +88,10 @@ pub const ANALYSIS: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "listener",
+    doc: "An ALB listener whose default action forwards to weighted target groups (or redirects, or answers). A weight change is made in place, and with `rollout` in gated steps.",
     attrs: &[
         Attr::new("load_balancer_arn", Kind::String)
+            .doc("The load balancer it listens on.")
             .required()
             .force_new(),
         Attr::new(
@@ -99,15 +101,24 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 max: 65_535,
             },
         )
+            .doc("The port it listens on (one listener per port and load balancer).")
         .required(),
-        Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"])).required(),
-        Attr::new("certificate_arn", Kind::String),
-        Attr::new("ssl_policy", Kind::String),
-        Attr::new("forward", FORWARD),
-        Attr::new("stickiness", STICKINESS),
-        Attr::new("redirect", REDIRECT),
-        Attr::new("fixed_response", FIXED_RESPONSE),
-        Attr::new("rollout", ROLLOUT).no_diff(),
+        Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"]))
+            .doc("HTTP, or HTTPS with certificate_arn.").required(),
+        Attr::new("certificate_arn", Kind::String)
+            .doc("The ACM certificate, for HTTPS."),
+        Attr::new("ssl_policy", Kind::String)
+            .doc("The TLS policy, for HTTPS."),
+        Attr::new("forward", FORWARD)
+            .doc("Weighted target groups the default action forwards to (weights 0 to 999)."),
+        Attr::new("stickiness", STICKINESS)
+            .doc("Target group stickiness of a weighted forward: keeps a client on one group."),
+        Attr::new("redirect", REDIRECT)
+            .doc("A redirect as the default action, instead of forward."),
+        Attr::new("fixed_response", FIXED_RESPONSE)
+            .doc("A fixed response as the default action, instead of forward."),
+        Attr::new("rollout", ROLLOUT)
+            .doc("How a weight change is applied: in steps, each held and gated by alarms and target health. Says how, never is a change itself.").no_diff(),
     ],
     exports: &["id", "arn"],
     check: Some(check),

@@ -20,8 +20,10 @@ const CONDITIONS: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "listener_rule",
+    doc: "A rule of a listener, matched by path, host or header, with a weighted forward like the listener's.",
     attrs: &[
         Attr::new("listener_arn", Kind::String)
+            .doc("The listener it belongs to.")
             .required()
             .force_new(),
         Attr::new(
@@ -31,13 +33,18 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 max: 50_000,
             },
         )
+        .doc("Its priority, 1 to 50000 (lower first; one rule per priority and listener).")
         .required(),
-        Attr::new("conditions", CONDITIONS).required(),
-        Attr::new("forward", FORWARD),
-        Attr::new("stickiness", STICKINESS),
-        Attr::new("redirect", REDIRECT),
-        Attr::new("fixed_response", FIXED_RESPONSE),
-        Attr::new("rollout", ROLLOUT).no_diff(),
+        Attr::new("conditions", CONDITIONS)
+            .doc("What it matches: path patterns, host headers, HTTP headers.")
+            .required(),
+        Attr::new("forward", FORWARD).doc("Weighted target groups it forwards to."),
+        Attr::new("stickiness", STICKINESS).doc("Target group stickiness of a weighted forward."),
+        Attr::new("redirect", REDIRECT).doc("A redirect instead of forward."),
+        Attr::new("fixed_response", FIXED_RESPONSE).doc("A fixed response instead of forward."),
+        Attr::new("rollout", ROLLOUT)
+            .doc("How a weight change is applied: in gated steps, as a listener's.")
+            .no_diff(),
     ],
     exports: &["id", "arn"],
     check: Some(check),

@@ -4,15 +4,21 @@ use super::schema::{Attr, Default, Kind, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "load_balancer",
+    doc: "An Application Load Balancer in two or more subnets of different zones. Apply waits until it is active.",
     attrs: &[
         // Left out, a unique name is made at creation.
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("subnets", Kind::Set(&Kind::String)).required(),
-        Attr::new("security_groups", Kind::Set(&Kind::String)),
+        Attr::new("name", Kind::String)
+            .doc("Its name (32 characters at most); <stack>-<name> when unset.").force_new(),
+        Attr::new("subnets", Kind::Set(&Kind::String))
+            .doc("Its subnets, in at least two zones; for internet-facing, subnets routed to an internet gateway.").required(),
+        Attr::new("security_groups", Kind::Set(&Kind::String))
+            .doc("Its security groups."),
         Attr::new("scheme", Kind::Enum(&["internet-facing", "internal"]))
+            .doc("internet-facing (needs an internet gateway in its VPC) or internal.")
             .default(Default::Str("internet-facing"))
             .force_new(),
         Attr::new("idle_timeout_seconds", Kind::Int { min: 1, max: 4000 })
+            .doc("How long an idle connection is kept open.")
             .default(Default::Int(60)),
     ],
     exports: &["id", "arn", "arn_suffix", "dns_name", "zone_id", "name"],

@@ -9,13 +9,20 @@ use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "nat_gateway",
+    doc: "A NAT gateway in one subnet: how private subnets reach the internet. A public one needs an Elastic IP and a subnet routed to the internet gateway.",
     attrs: &[
-        Attr::new("subnet_id", Kind::String).required().force_new(),
+        Attr::new("subnet_id", Kind::String)
+            .doc("The subnet it sits in: for a public gateway, one routed to the internet gateway.")
+            .required()
+            .force_new(),
         Attr::new("connectivity_type", Kind::Enum(&["public", "private"]))
+            .doc("public (needs allocation_id) or private (no address).")
             .default(Default::Str("public"))
             .force_new(),
         // The Elastic IP's allocation id: `${elastic_ip.NAME.id}`.
-        Attr::new("allocation_id", Kind::String).force_new(),
+        Attr::new("allocation_id", Kind::String)
+            .doc("The Elastic IP's allocation id, for a public gateway.")
+            .force_new(),
     ],
     exports: &["id", "public_ip", "private_ip"],
     check: Some(check),

@@ -38,10 +38,14 @@ const ROUTE: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "route_table",
+    doc: "A VPC route table, its routes and the subnets associated with it. Routes change in place; the VPC's local route is AWS's and never listed.",
     attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
-        Attr::new("routes", Kind::Set(&ROUTE)).default(Default::EmptyList),
-        Attr::new("subnet_ids", Kind::Set(&Kind::String)).default(Default::EmptyList),
+        Attr::new("vpc_id", Kind::String)
+            .doc("The VPC it belongs to.").required().force_new(),
+        Attr::new("routes", Kind::Set(&ROUTE))
+            .doc("Its routes: each a destination (cidr_block or destination_prefix_list_id) and one target; one route per destination.").default(Default::EmptyList),
+        Attr::new("subnet_ids", Kind::Set(&Kind::String))
+            .doc("The subnets associated with it (a subnet is in one table at a time).").default(Default::EmptyList),
     ],
     exports: &["id", "arn"],
     check: Some(check),

@@ -69,16 +69,24 @@ const CORS_RULE: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "s3_bucket",
+    doc: "An S3 bucket with safe defaults: public access blocked, encryption on, object ownership enforced.",
     attrs: &[
-        Attr::new("name", Kind::String).force_new(),
-        Attr::new("versioning", Kind::Bool).default(Default::Bool(false)),
-        Attr::new("encryption", Kind::Enum(&["AES256", "aws:kms"])).default(Default::Str("AES256")),
+        Attr::new("name", Kind::String)
+            .doc("The bucket's globally unique name; <stack>-<name> when unset.").force_new(),
+        Attr::new("versioning", Kind::Bool)
+            .doc("Whether objects keep their earlier versions.").default(Default::Bool(false)),
+        Attr::new("encryption", Kind::Enum(&["AES256", "aws:kms"]))
+            .doc("Default encryption: AES256 (SSE-S3) or aws:kms.").default(Default::Str("AES256")),
         // With `encryption: aws:kms`: the key (left out, the AWS managed key).
-        Attr::new("kms_key_id", Kind::String),
-        Attr::new("lifecycle_rules", Kind::List(&LIFECYCLE_RULE)),
-        Attr::new("cors_rules", Kind::List(&CORS_RULE)),
+        Attr::new("kms_key_id", Kind::String)
+            .doc("The KMS key, with encryption aws:kms."),
+        Attr::new("lifecycle_rules", Kind::List(&LIFECYCLE_RULE))
+            .doc("Lifecycle rules: expiry and transitions by prefix."),
+        Attr::new("cors_rules", Kind::List(&CORS_RULE))
+            .doc("CORS rules for browsers."),
         // JSON, compared by meaning.
-        Attr::new("policy", Kind::String),
+        Attr::new("policy", Kind::String)
+            .doc("The bucket policy, a JSON document; compared by meaning."),
         // ACLs off: the bucket owner owns every object (AWS's default since 2023).
         Attr::new(
             "object_ownership",
@@ -88,9 +96,12 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 "ObjectWriter",
             ]),
         )
+            .doc("Object ownership; BucketOwnerEnforced turns ACLs off.")
         .default(Default::Str("BucketOwnerEnforced")),
-        Attr::new("public_access_block", Kind::Bool).default(Default::Bool(true)),
+        Attr::new("public_access_block", Kind::Bool)
+            .doc("Whether all four public access blocks are on.").default(Default::Bool(true)),
         Attr::new("force_destroy", Kind::Bool)
+            .doc("Whether destroy deletes the objects first (kept in state only; without it a bucket that holds objects is left in place).")
             .default(Default::Bool(false))
             .local(),
     ],

@@ -29,6 +29,24 @@ pub enum Kind {
     Object(&'static [Attr]),
 }
 
+impl Kind {
+    /// What a value of this kind looks like, for messages: `a whole number in 5..300`.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::String => "a string".into(),
+            Kind::Bool => "true or false".into(),
+            Kind::Int { min, max } => format!("a whole number in {min}..{max}"),
+            Kind::Number => "a number".into(),
+            Kind::Cidr => "a CIDR block such as 10.0.0.0/16".into(),
+            Kind::Enum(o) => format!("one of: {}", o.join(", ")),
+            Kind::Ports => "a port or port range such as \"443\" or \"30000-32767\"".into(),
+            Kind::List(_) | Kind::Set(_) => "a list".into(),
+            Kind::Map(_) => "a mapping".into(),
+            Kind::Object(_) => "a mapping of attributes".into(),
+        }
+    }
+}
+
 /// A default filled in when the stack file leaves an attribute out.
 #[derive(Debug, Clone, Copy)]
 pub enum Default {
@@ -64,6 +82,8 @@ pub struct Attr {
     pub no_diff: bool,
     /// Never shown: plans in every format read `(sensitive)` (user data).
     pub sensitive: bool,
+    /// What it is, for people: the JSON Schema's description (`infra schema`).
+    pub doc: &'static str,
 }
 
 impl Attr {
@@ -79,7 +99,12 @@ impl Attr {
             kept_if_unreported: false,
             no_diff: false,
             sensitive: false,
+            doc: "",
         }
+    }
+    pub const fn doc(mut self, doc: &'static str) -> Attr {
+        self.doc = doc;
+        self
     }
     pub const fn required(mut self) -> Attr {
         self.required = true;
@@ -127,6 +152,8 @@ pub enum NameDefault {
 #[derive(Debug)]
 pub struct TypeSchema {
     pub name: &'static str,
+    /// What it is, in a sentence or two, for people (`infra schema`).
+    pub doc: &'static str,
     pub attrs: &'static [Attr],
     /// Attributes other resources may reference, beyond the declared ones.
     pub exports: &'static [&'static str],
@@ -215,6 +242,7 @@ impl TypeSchema {
     /// The defaults every type starts from.
     pub const BASE: TypeSchema = TypeSchema {
         name: "",
+        doc: "",
         attrs: &[],
         exports: &[],
         taggable: true,

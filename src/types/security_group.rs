@@ -16,18 +16,27 @@ const RULE: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "security_group",
+    doc: "A VPC security group and its rules. Rules are applied in a step of their own and diffed one by one: a rule change never replaces the group, and two groups may reference each other.",
     attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
-        Attr::new("name", Kind::String).force_new(),
+        Attr::new("vpc_id", Kind::String)
+            .doc("The VPC it belongs to.")
+            .required()
+            .force_new(),
+        Attr::new("name", Kind::String)
+            .doc("Its group name; <stack>-<name> when unset.")
+            .force_new(),
         Attr::new("description", Kind::String)
+            .doc("Its description (AWS cannot change it in place).")
             .force_new()
             .default(Default::Str("Managed by infra")),
         // No ingress unless listed.
         Attr::new("ingress", Kind::Set(&RULE))
+            .doc("Rules in: each a protocol, ports and one source (cidr or source_security_group).")
             .deferred()
             .default(Default::EmptyList),
         // AWS's own default: all traffic out.
         Attr::new("egress", Kind::Set(&RULE))
+            .doc("Rules out; AWS's own (all traffic to anywhere) when unset, none when [].")
             .deferred()
             .default(Default::Json(
                 r#"[{"protocol": "all", "cidr": "0.0.0.0/0"}]"#,

@@ -4,11 +4,22 @@ use super::schema::{Attr, Default, Kind, TypeSchema, block_size};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "subnet",
+    doc: "A subnet of a VPC, in one availability zone.",
     attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
-        Attr::new("cidr_block", Kind::Cidr).required().force_new(),
-        Attr::new("availability_zone", Kind::String).force_new(),
-        Attr::new("map_public_ip_on_launch", Kind::Bool).default(Default::Bool(false)),
+        Attr::new("vpc_id", Kind::String)
+            .doc("The VPC it is in.")
+            .required()
+            .force_new(),
+        Attr::new("cidr_block", Kind::Cidr)
+            .doc("Its IPv4 range, inside the VPC's and overlapping no other subnet's.")
+            .required()
+            .force_new(),
+        Attr::new("availability_zone", Kind::String)
+            .doc("Its zone, such as ap-northeast-1a; AWS picks one when unset.")
+            .force_new(),
+        Attr::new("map_public_ip_on_launch", Kind::Bool)
+            .doc("Whether instances launched in it get a public IPv4 address.")
+            .default(Default::Bool(false)),
     ],
     exports: &["id", "arn", "availability_zone"],
     check: Some(block_size),

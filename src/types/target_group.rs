@@ -42,12 +42,16 @@ const TARGET: Kind = Kind::Object(&[
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "target_group",
+    doc: "An ALB target group: where a listener sends traffic. Replaced create-before-destroy, so a group a listener uses can be replaced in one apply.",
     attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
+        Attr::new("vpc_id", Kind::String)
+            .doc("The VPC of its targets.").required().force_new(),
         // Left out, a unique name is made at creation (so a replacement can
         // exist beside the group it replaces).
-        Attr::new("name", Kind::String).force_new(),
+        Attr::new("name", Kind::String)
+            .doc("Its name (32 characters at most); a unique one is made when unset, so a replacement can exist beside the group it replaces.").force_new(),
         Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"]))
+            .doc("The protocol to the targets.")
             .required()
             .force_new(),
         Attr::new(
@@ -57,20 +61,26 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 max: 65_535,
             },
         )
+            .doc("The port the targets receive traffic on.")
         .required()
         .force_new(),
         Attr::new("target_type", Kind::Enum(&["instance", "ip"]))
+            .doc("instance (EC2 instances by id) or ip (pods, with the AWS Load Balancer Controller).")
             .default(Default::Str("instance"))
             .force_new(),
-        Attr::new("health_check", HEALTH_CHECK).default(Default::Json("{}")),
+        Attr::new("health_check", HEALTH_CHECK)
+            .doc("How targets are checked: path, port, protocol, interval, timeout, thresholds, matcher.").default(Default::Json("{}")),
         Attr::new(
             "deregistration_delay_seconds",
             Kind::Int { min: 0, max: 3600 },
         )
+            .doc("How long a leaving target keeps its connections.")
         .default(Default::Int(300)),
-        Attr::new("stickiness", STICKINESS).default(Default::Json("{}")),
+        Attr::new("stickiness", STICKINESS)
+            .doc("Load-balancer cookie stickiness.").default(Default::Json("{}")),
         // Left out, targets are not managed (a controller in the cluster may own them).
-        Attr::new("targets", Kind::Set(&TARGET)),
+        Attr::new("targets", Kind::Set(&TARGET))
+            .doc("The registered targets; unmanaged when unset (a controller in the cluster may own them)."),
     ],
     exports: &["id", "arn", "arn_suffix", "name"],
     canonical: Some(canonical),

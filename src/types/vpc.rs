@@ -5,11 +5,15 @@ use super::schema::{Attr, Default, Kind, TypeSchema, block_size};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "vpc",
+    doc: "A VPC: an isolated network with one IPv4 range.",
     attrs: &[
-        Attr::new("cidr_block", Kind::Cidr).required().force_new(),
+        Attr::new("cidr_block", Kind::Cidr)
+            .doc("The VPC's IPv4 range, /16 to /28.").required().force_new(),
         // AWS's defaults for a VPC that is not the default one.
-        Attr::new("enable_dns_support", Kind::Bool).default(Default::Bool(true)),
-        Attr::new("enable_dns_hostnames", Kind::Bool).default(Default::Bool(false)),
+        Attr::new("enable_dns_support", Kind::Bool)
+            .doc("Whether the Amazon DNS server answers in the VPC (EKS and private DNS of interface endpoints need it on).").default(Default::Bool(true)),
+        Attr::new("enable_dns_hostnames", Kind::Bool)
+            .doc("Whether instances get public DNS host names (EKS and private DNS of interface endpoints need it on).").default(Default::Bool(false)),
     ],
     exports: &["id", "arn", "cidr_block"],
     check: Some(block_size),

@@ -12,22 +12,30 @@ use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "vpc_endpoint",
+    doc: "A way from a VPC to an AWS service that does not cross the internet: Gateway (S3, DynamoDB: routes) or Interface (ECR, STS, Logs: network interfaces in subnets).",
     attrs: &[
-        Attr::new("vpc_id", Kind::String).required().force_new(),
+        Attr::new("vpc_id", Kind::String)
+            .doc("The VPC it serves.").required().force_new(),
         // `com.amazonaws.REGION.s3`, `com.amazonaws.REGION.ecr.dkr`, ...
         Attr::new("service_name", Kind::String)
+            .doc("The service, such as com.amazonaws.ap-northeast-1.s3.")
             .required()
             .force_new(),
         Attr::new("vpc_endpoint_type", Kind::Enum(&["Gateway", "Interface"]))
+            .doc("Gateway (S3, DynamoDB) or Interface (most other services).")
             .default(Default::Str("Gateway"))
             .force_new(),
         // Gateway only.
-        Attr::new("route_table_ids", Kind::Set(&Kind::String)),
+        Attr::new("route_table_ids", Kind::Set(&Kind::String))
+            .doc("For a Gateway endpoint: the route tables it adds its routes to."),
         // Interface only.
-        Attr::new("subnet_ids", Kind::Set(&Kind::String)),
-        Attr::new("security_group_ids", Kind::Set(&Kind::String)),
+        Attr::new("subnet_ids", Kind::Set(&Kind::String))
+            .doc("For an Interface endpoint: one subnet per zone for its network interfaces."),
+        Attr::new("security_group_ids", Kind::Set(&Kind::String))
+            .doc("For an Interface endpoint: the groups of its network interfaces."),
         // Interface only; AWS's default is true.
-        Attr::new("private_dns_enabled", Kind::Bool),
+        Attr::new("private_dns_enabled", Kind::Bool)
+            .doc("For an Interface endpoint: whether the service's usual name resolves to it inside the VPC (needs both VPC DNS settings on)."),
     ],
     exports: &["id", "arn"],
     check: Some(check),

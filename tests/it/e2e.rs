@@ -534,13 +534,18 @@ fn throttling_and_dropped_connections_are_retried_without_duplicates() {
     proxy.rules(serde_json::json!([
         {"op": "CreateVpc", "action": "error", "status": 400, "code": "RequestLimitExceeded", "times": 2},
         {"op": "CreateSecurityGroup", "action": "error", "status": 503, "code": "ServiceUnavailable", "times": 1},
-        {"op": "DescribeSubnets", "action": "reset", "times": 1},
+        {"op": "CreateSubnet", "action": "reset", "times": 1},
         {"op": "*", "action": "latency", "ms": 5}
     ]));
     let w = Workdir::new(&proxy.url, &demo_stack());
     let r = w.apply_ok();
     assert_eq!(proxy.count("CreateVpc"), 3, "two throttled, one through");
     assert_eq!(proxy.count("CreateSecurityGroup"), 3, "one 503 retried");
+    assert_eq!(
+        proxy.count("CreateSubnet"),
+        3,
+        "one dropped connection retried"
+    );
     let retried: u64 = r
         .stdout
         .lines()
@@ -559,5 +564,6 @@ fn throttling_and_dropped_connections_are_retried_without_duplicates() {
         .unwrap();
     assert_eq!(vpcs.vpcs().len(), 1, "nothing duplicated");
     assert_eq!(groups(&moto).len(), 2);
+    assert_eq!(subnets(&moto).len(), 2);
     w.assert_no_changes();
 }

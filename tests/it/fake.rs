@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use infra::provider::{
-    AlarmState, ApiError, Monitor, OpContext, Provider, Registry, TargetHealth, TargetState,
+    AlarmState, ApiError, Made, Monitor, OpContext, Provider, Registry, TargetHealth, TargetState,
 };
 use infra::types::{Attrs, AttrsExt};
 use serde_json::Value;
@@ -211,7 +211,7 @@ impl Provider for Fake {
             .collect())
     }
 
-    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> anyhow::Result<String> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> anyhow::Result<Made> {
         let then = self.cloud.call("create", ctx, "").await;
         match then {
             Then::Fail(code) => return Err(failure("Create", code)),
@@ -241,7 +241,7 @@ impl Provider for Fake {
         if let Then::Hang = then {
             std::future::pending::<()>().await;
         }
-        Ok(id)
+        Ok(id.into())
     }
 
     async fn update(

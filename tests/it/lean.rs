@@ -177,3 +177,150 @@ fn creates_configure_without_reading_and_destroys_ask_only_what_exists() {
         }
     );
 }
+
+const MORE: &str = r#"
+stack: leaner
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.61.0.0/16
+  subnet.plain:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.61.0.0/24
+  subnet.public:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.61.1.0/24
+    availability_zone: ap-northeast-1c
+    map_public_ip_on_launch: true
+  target_group.plain:
+    vpc_id: ${vpc.main.id}
+    protocol: HTTP
+    port: 80
+  target_group.tuned:
+    vpc_id: ${vpc.main.id}
+    name: leaner-tuned
+    protocol: HTTP
+    port: 8080
+    health_check: { path: /healthz, interval_seconds: 10, matcher: "200-299" }
+    deregistration_delay_seconds: 30
+    stickiness: { enabled: true, duration_seconds: 3600 }
+    targets: []
+  ecr_repository.plain:
+    name: leaner/plain
+  ecr_repository.kept:
+    name: leaner/kept
+    image_tag_mutability: IMMUTABLE
+    scan_on_push: false
+    keep_last_images: 10
+outputs:
+  zone: ${subnet.plain.availability_zone}
+  url: ${ecr_repository.plain.url}
+"#;
+
+#[test]
+fn subnets_target_groups_and_repositories_are_made_in_their_create_call() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, MORE);
+
+    proxy.reset();
+    w.apply_ok();
+    let counts = proxy.counts();
+    // Each create's answer describes what it made: nothing is read back, and
+    // only what the create call cannot say is sent after it.
+    assert_eq!(proxy.count("CreateSubnet"), 2, "{counts:?}");
+    assert_eq!(proxy.count("ModifySubnetAttribute"), 1, "{counts:?}");
+    assert_eq!(proxy.count("CreateTargetGroup"), 2, "{counts:?}");
+    assert_eq!(proxy.count("ModifyTargetGroup"), 1, "{counts:?}");
+    assert_eq!(proxy.count("ModifyTargetGroupAttributes"), 1, "{counts:?}");
+    assert_eq!(proxy.count("CreateRepository"), 2, "{counts:?}");
+    assert_eq!(proxy.count("PutLifecyclePolicy"), 1, "{counts:?}");
+    assert_eq!(
+        counted(
+            &proxy,
+            &[
+                "Describe",
+                "ListTags",
+                "GetLifecyclePolicy",
+                "GetRepositoryPolicy",
+                "AddTags",
+                "CreateTags",
+                "TagResource",
+                "PutImage",
+            ]
+        ),
+        0,
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+        12,
+        "the VPC, 2 subnets, 2 groups, 2 repositories, 3 settings and the identity check: {counts:?}"
+    );
+
+    // What was recorded is what AWS holds, AWS's choices (a zone, an ARN, a
+    // URL) from the creates' answers.
+    w.assert_no_changes();
+    let drift = w.run(&["drift", "stack.yaml"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/leaner.json")).unwrap())
+            .unwrap();
+    let resources = &state["resources"];
+    let zone = resources["subnet.plain"]["attributes"]["availability_zone"]
+        .as_str()
+        .unwrap();
+    assert!(zone.starts_with("ap-northeast-1"), "{zone}");
+    assert!(
+        resources["subnet.plain"]["attributes"]["arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(resources["subnet.plain"]["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        resources["ecr_repository.plain"]["attributes"]["url"],
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/leaner/plain"
+    );
+    let tuned = &resources["target_group.tuned"]["attributes"];
+    assert!(
+        tuned["arn_suffix"]
+            .as_str()
+            .unwrap()
+            .starts_with("targetgroup/leaner-tuned/")
+    );
+    let out = w.run(&["output", "stack.yaml"]);
+    assert!(out.stdout.contains(zone), "{}", out.stdout);
+
+    // A destroy asks only which exist: one call per type.
+    proxy.reset();
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let counts = proxy.counts();
+    for op in [
+        "DescribeSubnets",
+        "DescribeTargetGroups",
+        "DescribeRepositories",
+        "DescribeVpcs",
+    ] {
+        assert_eq!(proxy.count(op), 1, "{op}: {counts:?}");
+    }
+    assert_eq!(
+        counted(
+            &proxy,
+            &[
+                "DescribeTargetGroupAttributes",
+                "DescribeTargetHealth",
+                "DescribeTags",
+                "ListTags",
+                "GetLifecyclePolicy",
+                "GetRepositoryPolicy",
+                "DescribeVpcAttribute",
+            ]
+        ),
+        0,
+        "{counts:?}"
+    );
+    assert_eq!(proxy.count("DeleteSubnet"), 2);
+    assert_eq!(proxy.count("DeleteTargetGroup"), 2);
+    assert_eq!(proxy.count("DeleteRepository"), 2);
+}

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod editor;
 mod engine;
 mod fake;
 mod pure;
