@@ -34,6 +34,7 @@ pub const VERSION: &str = concat!(
 pub mod apply;
 pub mod aws;
 pub mod cli;
+pub mod cost;
 pub mod graph;
 pub mod observe;
 pub mod ops;

@@ -693,6 +693,8 @@ pub struct PlanOptions {
     pub noop_sides: bool,
     /// Keep what the refresh read (for saved plans).
     pub keep_observed: bool,
+    /// Say what the stack costs a month before and after (`--no-cost`: not).
+    pub cost: bool,
 }
 
 impl Default for PlanOptions {
@@ -702,6 +704,7 @@ impl Default for PlanOptions {
             targets: Vec::new(),
             noop_sides: true,
             keep_observed: false,
+            cost: true,
         }
     }
 }
@@ -1032,6 +1035,9 @@ pub fn derive(
         }
     }
     plan.protect(&session.stack);
+    if !options.cost {
+        plan.cost = None;
+    }
     plan
 }
 

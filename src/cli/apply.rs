@@ -171,6 +171,7 @@ fn again(saved: &SavedPlan, session: &mut ops::Session) -> Result<Plan, Failure>
         targets: saved.targets.clone(),
         noop_sides: true,
         keep_observed: false,
+        cost: true,
     };
     let only = ops::targets(session, &options)?;
     // Sealed values are put back from what state recorded, then from what the

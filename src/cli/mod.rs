@@ -80,6 +80,9 @@ enum Command {
         /// Exit 0 when the plan has no changes, 2 when it has.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Leave out what the stack costs a month before and after the plan.
+        #[arg(long)]
+        no_cost: bool,
     },
     /// Plan, confirm, then carry the plan out; or carry out a saved plan.
     Apply {
@@ -240,6 +243,9 @@ struct PlanArgs {
     /// Plan only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     targets: Vec<String>,
+    /// Leave out what the stack costs a month before and after the plan.
+    #[arg(long)]
+    no_cost: bool,
 }
 
 impl PlanArgs {
@@ -249,6 +255,7 @@ impl PlanArgs {
             targets: self.targets.clone(),
             noop_sides: true,
             keep_observed: false,
+            cost: !self.no_cost,
         }
     }
 }
@@ -439,7 +446,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
             file,
             format,
             detailed_exitcode,
-        } => plan::show(ctx, &file, format, detailed_exitcode),
+            no_cost,
+        } => plan::show(ctx, &file, format, detailed_exitcode, no_cost),
         Command::Apply { file, run, plan: p } => {
             runtime()?.block_on(apply::apply(ctx, &file, &run, &p.options()))
         }

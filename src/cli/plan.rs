@@ -77,8 +77,12 @@ pub fn show(
     file: &Path,
     format: Format,
     detailed_exitcode: bool,
+    no_cost: bool,
 ) -> Result<ExitCode, Failure> {
-    let saved = read_saved(file)?;
+    let mut saved = read_saved(file)?;
+    if no_cost {
+        saved.plan.cost = None;
+    }
     say!(
         "{}",
         crate::render::render(&saved.plan, format, ctx.color_out)

@@ -71,6 +71,7 @@ pub fn plan_with(
     }
     let mut changes = Vec::new();
     let mut problems = Vec::new();
+    let mut ledger = crate::cost::Ledger::new(&stack.region);
     for (address, resource) in &stack.resources {
         let schema = resource.schema;
         // Plans hold both sides in canonical form (a trust policy from its
@@ -81,18 +82,21 @@ pub fn plan_with(
         }
         let in_state = state.resources.get(address);
         let change = match observed.get(address).cloned().flatten() {
-            None => Change {
-                address: address.clone(),
-                action: Action::Create,
-                before: None,
-                after: Some(after),
-                changed: Vec::new(),
-                replace_because: Vec::new(),
-                reason: in_state.map(|_| "it was deleted outside infra".to_string()),
-                deposed: false,
-                pending: pending(state, address),
-                rollout: None,
-            },
+            None => {
+                ledger.add(address, None, Some(&after));
+                Change {
+                    address: address.clone(),
+                    action: Action::Create,
+                    before: None,
+                    after: Some(after),
+                    changed: Vec::new(),
+                    replace_because: Vec::new(),
+                    reason: in_state.map(|_| "it was deleted outside infra".to_string()),
+                    deposed: false,
+                    pending: pending(state, address),
+                    rollout: None,
+                }
+            }
             Some(mut before) => {
                 if let Some(s) = in_state {
                     schema.keep_local(&mut before, &s.attributes);
@@ -101,6 +105,7 @@ pub fn plan_with(
                     canonical(&mut before);
                 }
                 let (changed, replace_because) = assess(schema, &before, &after);
+                ledger.add(address, Some(&before), Some(&after));
                 if let Some(check) = schema.plan_check
                     && let Some(why) = check(&before, &after)
                 {
@@ -154,6 +159,7 @@ pub fn plan_with(
         .filter(|(a, _)| !stack.resources.contains_key(a))
     {
         if let Some(Some(before)) = observed.get(address) {
+            ledger.add(address, Some(before), None);
             changes.push(delete(address, before, "it is no longer in the stack file"));
         }
     }
@@ -182,6 +188,7 @@ pub fn plan_with(
         secrets: stack.secrets.clone(),
         environment: stack.env.clone(),
         lookups: Vec::new(),
+        cost: Some(ledger.finish()),
     }
 }
 
@@ -265,11 +272,15 @@ fn deposed(state: &State) -> Vec<Change> {
 
 /// Deletes everything in state that still exists.
 pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
+    let mut ledger = crate::cost::Ledger::new(state.region.as_deref().unwrap_or_default());
     let mut changes: Vec<Change> = state
         .resources
         .keys()
         .filter_map(|a| match observed.get(a) {
-            Some(Some(before)) => Some(delete(a, before, "destroy")),
+            Some(Some(before)) => {
+                ledger.add(a, Some(before), None);
+                Some(delete(a, before, "destroy"))
+            }
             _ => None,
         })
         .collect();
@@ -291,6 +302,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         secrets: Vec::new(),
         environment: None,
         lookups: Vec::new(),
+        cost: Some(ledger.finish()),
     }
 }
 

@@ -175,6 +175,7 @@ mod tests {
             secrets: Vec::new(),
             environment: None,
             lookups: Vec::new(),
+            cost: None,
         };
         let checks = addon_checks(&plan, &state);
         let asked: Vec<(&str, &str, &str)> = checks

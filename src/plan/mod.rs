@@ -127,6 +127,10 @@ pub struct Plan {
     /// (all of them before a first apply). Those unchanged are not shown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lookups: Vec<LookupChange>,
+    /// What the stack costs a month before and after the plan, at on-demand
+    /// prices (`None` with `--no-cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::Cost>,
 }
 
 /// A lookup that found something other than at the last apply.
@@ -269,6 +273,7 @@ impl Plan {
             secrets: stack.secrets.clone(),
             environment: stack.env.clone(),
             lookups: Vec::new(),
+            cost: None,
         }
     }
 }
@@ -361,6 +366,9 @@ impl Plan {
     pub fn retain(&mut self, only: &std::collections::BTreeSet<Address>) {
         self.changes.retain(|c| only.contains(&c.address));
         self.drift.retain(|d| only.contains(&d.address));
+        if let Some(cost) = &mut self.cost {
+            cost.retain(|a| only.iter().any(|o| o.to_string() == a));
+        }
     }
 
     /// A replacement counts once in add and once in destroy.
@@ -432,6 +440,7 @@ impl Plan {
             secrets: self.secrets.clone(),
             environment: self.environment.clone(),
             lookups: self.lookups.clone(),
+            cost: self.cost.clone(),
         };
         for c in &mut plan.changes {
             let Some(schema) = crate::types::schema(&c.address.ty) else {

@@ -401,6 +401,7 @@ mod tests {
             secrets: Vec::new(),
             environment: None,
             lookups: Vec::new(),
+            cost: None,
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

@@ -65,6 +65,11 @@ pub fn render(plan: &Plan) -> String {
     if !plan.notices.is_empty() {
         out.insert("notices".into(), json!(plan.notices));
     }
+    if let Some(cost) = &plan.cost {
+        let mut c = json!(cost);
+        c["delta"] = json!((cost.delta() * 100.0).round() / 100.0);
+        out.insert("cost".into(), c);
+    }
     out.insert(
         "outputs".into(),
         Value::Object(

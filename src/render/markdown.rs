@@ -55,6 +55,21 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
         )),
         _ => {}
     }
+    // What already runs and will cost more a month (a node group scaled
+    // out, a cluster moved to extended support).
+    if let Some(line) = plan.cost.as_ref().and_then(|cost| {
+        cost.resources
+            .iter()
+            .find(|l| l.address == a.to_string() && l.before > 0.0 && l.after > l.before)
+    }) {
+        out.push(format!(
+            "`{a}` costs **{} more a month** ({} → {}: {})",
+            crate::cost::money(line.after - line.before),
+            crate::cost::money(line.before),
+            crate::cost::money(line.after),
+            line.priced_as
+        ));
+    }
     let (before, after) = (c.before.as_ref(), c.after.as_ref());
     let get =
         |m: Option<&serde_json::Map<String, Value>>, k: &str| m.and_then(|m| m.get(k)).cloned();
@@ -158,6 +173,60 @@ pub fn drift_section(plan: &Plan) -> String {
     out
 }
 
+/// The monthly cost: the total before and after, a table of the priced
+/// resources, what is billed by use, what could not be priced, and where the
+/// prices come from.
+fn cost_section(cost: &crate::cost::Cost) -> String {
+    use crate::cost::{money, signed};
+    let mut out = format!(
+        "\n**Monthly cost**, on-demand ({}, {} prices of {}): {} → {} (**{}**)\n\n",
+        cost.currency,
+        cost.region,
+        cost.prices_date,
+        money(cost.before),
+        money(cost.after),
+        signed(cost.delta())
+    );
+    if !cost.region_priced {
+        let _ = writeln!(
+            out,
+            "The price table has no prices for {}: not priced.\n",
+            cost.region
+        );
+    }
+    if !cost.resources.is_empty() {
+        out.push_str(
+            "| resource | before | after | change | priced as |\n|---|---:|---:|---:|---|\n",
+        );
+        for l in &cost.resources {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                l.address,
+                money(l.before),
+                money(l.after),
+                signed(l.after - l.before),
+                l.priced_as
+            );
+        }
+        out.push('\n');
+    }
+    for u in &cost.billed_by_use {
+        let addresses: Vec<String> = u.addresses.iter().map(|a| format!("`{a}`")).collect();
+        let _ = writeln!(
+            out,
+            "- not priced, billed by use: {}: {}",
+            u.what,
+            addresses.join(", ")
+        );
+    }
+    for why in &cost.unknown {
+        let _ = writeln!(out, "- not priced: {why}");
+    }
+    let _ = writeln!(out, "\n_Prices: {}._", cost.source);
+    out
+}
+
 pub fn render(plan: &Plan) -> String {
     let c = plan.counts();
     let mut head = String::new();
@@ -168,9 +237,22 @@ pub fn render(plan: &Plan) -> String {
         .collect();
     let drift = drift_section(plan);
     if !plan.has_changes() {
+        let cost = plan
+            .cost
+            .as_ref()
+            .map(|cost| {
+                format!(
+                    "Monthly cost: {}, unchanged (on-demand, {}, {} prices of {}).\n\n",
+                    crate::cost::money(cost.after),
+                    cost.currency,
+                    cost.region,
+                    cost.prices_date
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             head,
-            "### infra plan for `{}`{}: no changes\n\n{recovered}{drift}No changes.",
+            "### infra plan for `{}`{}: no changes\n\n{recovered}{drift}{cost}No changes.",
             plan.stack,
             env_note(plan)
         );
@@ -246,8 +328,11 @@ pub fn render(plan: &Plan) -> String {
         })
         .collect();
     let tail = format!(
-        "\nPlan: {} to add, {} to change, {} to destroy.\n",
-        c.add, c.change, c.destroy
+        "{}\nPlan: {} to add, {} to change, {} to destroy.\n",
+        plan.cost.as_ref().map(cost_section).unwrap_or_default(),
+        c.add,
+        c.change,
+        c.destroy
     );
     // Keep the riskiest details; fold the rest when the comment would be too long.
     let mut kept = details.len();

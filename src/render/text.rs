@@ -52,6 +52,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         out.push('\n');
     }
     if !plan.has_changes() {
+        // Nothing changes, nor does the cost: the JSON plan still says it.
         out.push_str("No changes.\n");
         return out;
     }
@@ -104,6 +105,12 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         let _ = writeln!(out, "  schedule: {}", s.schedule);
         let _ = writeln!(out, "  watched: {}", s.watched);
         let _ = writeln!(out, "  manual revert: {}\n", s.revert);
+    }
+    if let Some(cost) = &plan.cost {
+        for line in crate::cost::text_lines(cost) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
     }
     let c = plan.counts();
     let _ = writeln!(

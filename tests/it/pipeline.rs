@@ -179,6 +179,47 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     assert_eq!(census(&moto, &proxy), FULL);
     w.assert_no_changes();
 
+    // Scaling the node group from 3 to 6 nodes says what that adds a month.
+    let scaled = stack_file("platform").replace("desired: 3 }", "desired: 6 }");
+    assert_ne!(scaled, stack_file("platform"));
+    w.write_stack(&scaled);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    let node = crate::cost::prices()["regions"]["ap-northeast-1"]["instances"]["m6i.large"]
+        .as_f64()
+        .unwrap()
+        * 730.0;
+    let (three, six) = (
+        crate::cost::dollars(3.0 * node),
+        crate::cost::dollars(6.0 * node),
+    );
+    let line = plan
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("eks_nodegroup.app "))
+        .unwrap_or_else(|| panic!("{}", plan.stdout));
+    let delta = crate::cost::dollars(3.0 * node);
+    assert!(
+        line.contains(&format!("{three} -> {six} (+{delta})")),
+        "{line}"
+    );
+    assert!(
+        plan.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("total: ") && l.ends_with(&format!("(+{delta})"))),
+        "{}",
+        plan.stdout
+    );
+    let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
+    assert!(
+        md.stdout.contains(&format!(
+            "`eks_nodegroup.app` costs **{delta} more a month**"
+        )),
+        "under Needs attention: {}",
+        md.stdout
+    );
+    w.write_stack(&stack_file("platform"));
+    w.assert_no_changes();
+
     let rt = runtime();
     // Pods' roles: the OIDC provider is the cluster's issuer, and each role
     // trusts one service account through it.
