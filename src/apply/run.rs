@@ -83,7 +83,7 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
             Some(holds) => holds,
             None => read_back(provider, &id).await?,
         };
-        provider.update(&op, &id, &made, &after).await?;
+        visible(|| provider.update(&op, &id, &made, &after)).await?;
         settle(provider, &id, &after, &made).await
     };
     match rest.await {
@@ -95,6 +95,30 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         }
     }
     Ok(format!(" (id {id})"))
+}
+
+/// Calls `f` again while AWS answers that what it names does not exist yet: a
+/// resource just made is not visible to every endpoint at once (AWS's eventual
+/// consistency: EC2's `InvalidSubnetID.NotFound` or `InvalidGroup.NotFound`,
+/// IAM's `NoSuchEntity`), and a configure now follows its create with no read
+/// between them. Five tries over about eight seconds; then the error stands.
+async fn visible<F, Fut>(mut f: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match f().await {
+            Err(e) if attempt < 5 && api_error(&e).is_some_and(ApiError::is_not_found) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// How many times, a second apart, a create whose answer was lost is looked for.
@@ -204,9 +228,8 @@ async fn update_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     ctx.journal
         .intend(a, UpdateRules, None, Attrs::new())
         .await?;
-    provider
-        .update_deferred(&ctx.op(a, None), &id, &now.attributes, &after)
-        .await?;
+    let op = ctx.op(a, None);
+    visible(|| provider.update_deferred(&op, &id, &now.attributes, &after)).await?;
     let observed = settle(provider, &id, &after, &now.attributes).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())

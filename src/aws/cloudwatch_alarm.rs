@@ -74,6 +74,28 @@ impl Provider for CloudwatchAlarm {
         Ok(read.into_iter().collect())
     }
 
+    /// DescribeAlarms by names, a hundred a call, without their tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(100) {
+            let page = self
+                .0
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .max_records(100)
+                .send()
+                .await
+                .map_err(api("DescribeAlarms"))?;
+            out.extend(
+                page.metric_alarms()
+                    .iter()
+                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+            );
+        }
+        Ok(out)
+    }
+
     /// PutMetricAlarm replaces an alarm of that name without a word: an alarm
     /// of the name is looked for first, and its existence is a conflict (the
     /// engine then adopts it only if it carries this stack's tags).

@@ -81,7 +81,48 @@ impl Provider for CloudwatchLogGroup {
             .send()
             .await
             .map_err(api("CreateLogGroup"))?;
-        Ok(name.to_string().into())
+        // Made with its key and tags, kept for ever until `update` sets the
+        // retention; its ARN is derived.
+        let mut holds = into_map(json!({
+            "id": name,
+            "name": name,
+            "arn": arn(&self.0, name).await?,
+            "tags": attrs.string_map("tags"),
+        }));
+        if let Some(key) = attrs.opt_str("kms_key_id") {
+            holds.insert("kms_key_id".into(), json!(key));
+        }
+        Ok(Made::holding(name, holds))
+    }
+
+    /// What was asked, with its name as its id.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        attrs.insert("name".into(), json!(id));
+        attrs.retain(|_, v| !v.is_null());
+        Ok(Some(attrs))
+    }
+
+    /// DescribeLogGroups by each name, without the tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |name| async move {
+            let page = aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(&name)
+                .send()
+                .await
+                .map_err(api("DescribeLogGroups"))?;
+            let here = page
+                .log_groups()
+                .iter()
+                .any(|g| g.log_group_name() == Some(name.as_str()));
+            Ok(here.then_some(name))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn update(
@@ -146,4 +187,13 @@ impl Provider for CloudwatchLogGroup {
             .or_gone()?;
         Ok(())
     }
+}
+
+/// A log group's ARN: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
+async fn arn(aws: &Aws, name: &str) -> Result<String> {
+    Ok(format!(
+        "arn:aws:logs:{}:{}:log-group:{name}",
+        aws.region,
+        aws.account().await?
+    ))
 }

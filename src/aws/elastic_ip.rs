@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
-use crate::types::Attrs;
 use crate::types::attrs::into_map;
+use crate::types::{Attrs, AttrsExt};
 
 pub struct ElasticIp(pub Arc<Aws>);
 
@@ -31,7 +31,21 @@ impl Provider for ElasticIp {
             .send()
             .await
             .map_err(api("AllocateAddress"))?;
-        Ok(out.allocation_id().unwrap_or_default().to_string().into())
+        // The answer gives its address; the tags are what was sent.
+        let id = out.allocation_id().unwrap_or_default();
+        let holds = into_map(json!({
+            "id": id,
+            "public_ip": out.public_ip(),
+            "tags": attrs.string_map("tags"),
+        }));
+        Ok(Made::holding(id, holds))
+    }
+
+    /// What was asked, with its id (its address is the create's answer's).
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        Ok(Some(attrs))
     }
 
     async fn update(

@@ -83,6 +83,24 @@ impl Provider for IamRole {
         Ok(out)
     }
 
+    /// GetRole for each, without its policies and tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |name| async move {
+            let got = aws
+                .iam
+                .get_role()
+                .role_name(&name)
+                .send()
+                .await
+                .map_err(api("GetRole"))
+                .or_gone()?;
+            Ok(got.map(|_| name))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let mut a = attrs.clone();

@@ -36,7 +36,16 @@ impl Provider for InternetGateway {
             .unwrap_or_default()
             .to_string();
         attach(aws, &id, attrs.str("vpc_id")?).await?;
-        Ok(id.into())
+        // Made with its tags and attached: what was asked, with its id and ARN.
+        let holds = ec2_tags::settled(aws, "internet-gateway", &id, attrs).await?;
+        Ok(Made::holding(id, holds))
+    }
+
+    /// What was asked, with its id and ARN.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::settled(&self.0, "internet-gateway", id, asked)
+            .await
+            .map(Some)
     }
 
     async fn update(

@@ -159,37 +159,18 @@ pub struct LaunchTemplate(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for LaunchTemplate {
+    /// DescribeLaunchTemplates by ids, without their versions.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        Ok(describe(&self.0, ids)
+            .await?
+            .iter()
+            .filter_map(|t| t.launch_template_id().map(str::to_string))
+            .collect())
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
-        let mut templates = Vec::new();
-        match aws
-            .ec2
-            .describe_launch_templates()
-            .set_launch_template_ids(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(api("DescribeLaunchTemplates"))
-        {
-            Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
-            // One missing id fails the whole call: ask one by one.
-            Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {
-                for id in ids {
-                    match aws
-                        .ec2
-                        .describe_launch_templates()
-                        .launch_template_ids(id)
-                        .send()
-                        .await
-                        .map_err(api("DescribeLaunchTemplates"))
-                    {
-                        Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
-                        Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let templates = describe(aws, ids).await?;
         let mut out = HashMap::new();
         for t in templates {
             let id = t.launch_template_id().unwrap_or_default().to_string();
@@ -327,4 +308,38 @@ impl Provider for LaunchTemplate {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Launch templates by id; one missing id fails the whole call, so then one by one.
+async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ec2::types::LaunchTemplate>> {
+    let mut templates = Vec::new();
+    match aws
+        .ec2
+        .describe_launch_templates()
+        .set_launch_template_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .map_err(api("DescribeLaunchTemplates"))
+    {
+        Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
+        // One missing id fails the whole call: ask one by one.
+        Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {
+            for id in ids {
+                match aws
+                    .ec2
+                    .describe_launch_templates()
+                    .launch_template_ids(id)
+                    .send()
+                    .await
+                    .map_err(api("DescribeLaunchTemplates"))
+                {
+                    Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
+                    Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(templates)
 }

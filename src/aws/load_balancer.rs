@@ -24,6 +24,24 @@ impl Provider for LoadBalancer {
         true
     }
 
+    /// DescribeLoadBalancers by lists of ARNs, without attributes or tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let lbs = elbv2::describe_by_arns(ids, "DescribeLoadBalancers", |arns| async {
+            aws.elbv2
+                .describe_load_balancers()
+                .set_load_balancer_arns(Some(arns))
+                .send()
+                .await
+                .map(|r| r.load_balancers().to_vec())
+        })
+        .await?;
+        Ok(lbs
+            .iter()
+            .filter_map(|l| l.load_balancer_arn().map(str::to_string))
+            .collect())
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let lbs = elbv2::describe_by_arns(ids, "DescribeLoadBalancers", |arns| async {

@@ -1256,3 +1256,46 @@ async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
     );
     assert_eq!(forward_of(&state), vec![100, 0]);
 }
+
+#[tokio::test]
+async fn a_configure_that_finds_its_new_resource_not_yet_visible_is_tried_again() {
+    // AWS's eventual consistency: the subnet was made, and the next call about
+    // it answers that it does not exist, twice.
+    let cloud = Cloud::new();
+    let misses = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = misses.clone();
+    cloud.on_call(move |call, _| {
+        if call.op == "update"
+            && call.address == "subnet.a"
+            && seen.fetch_add(1, Ordering::SeqCst) < 2
+        {
+            Then::Fail("InvalidSubnetID.NotFound")
+        } else {
+            Then::Proceed
+        }
+    });
+    let (_dir, file) = scratch();
+    let (outcome, state) = apply(&cloud, TWO_NETWORKS, &file, 10).await;
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    assert_eq!(misses.load(Ordering::SeqCst), 3, "tried until it was seen");
+    assert!(state.resources.contains_key(&address("subnet.a")));
+    assert_eq!(cloud.ids("subnet").len(), 2, "made once");
+
+    // Another error is not waited out.
+    let cloud = Cloud::new();
+    cloud.on_call(|call, _| match (call.op, call.address.as_str()) {
+        ("update", "subnet.a") => Then::Fail("InvalidParameterValue"),
+        _ => Then::Proceed,
+    });
+    let (_dir, file) = scratch();
+    let (outcome, _) = apply(&cloud, TWO_NETWORKS, &file, 10).await;
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    assert_eq!(
+        cloud
+            .log()
+            .iter()
+            .filter(|l| *l == "update subnet.a")
+            .count(),
+        1
+    );
+}

@@ -324,3 +324,125 @@ fn subnets_target_groups_and_repositories_are_made_in_their_create_call() {
     assert_eq!(proxy.count("DeleteTargetGroup"), 2);
     assert_eq!(proxy.count("DeleteRepository"), 2);
 }
+
+const GATEWAYS_AND_LOGS: &str = r#"
+stack: leanest
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.62.0.0/16
+  subnet.a:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.62.0.0/24
+    availability_zone: ap-northeast-1a
+  subnet.c:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.62.1.0/24
+    availability_zone: ap-northeast-1c
+  internet_gateway.main:
+    vpc_id: ${vpc.main.id}
+  elastic_ip.nat: {}
+  cloudwatch_log_group.app:
+    name: /leanest/app
+    retention_days: 30
+  iam_role.app:
+    assume_role_service: ec2.amazonaws.com
+    managed_policy_arns: [arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly]
+  cloudwatch_alarm.errors:
+    namespace: AWS/ApplicationELB
+    metric: HTTPCode_Target_5XX_Count
+    statistic: Sum
+    period: 60
+    threshold: 5
+    comparison: GreaterThanThreshold
+  load_balancer.internal:
+    scheme: internal
+    subnets: ["${subnet.a.id}", "${subnet.c.id}"]
+  launch_template.nodes: {}
+"#;
+
+#[test]
+fn gateways_addresses_and_log_groups_are_made_without_a_read_and_destroys_ask_only_what_exists() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, GATEWAYS_AND_LOGS);
+
+    proxy.reset();
+    w.apply_ok();
+    let counts = proxy.counts();
+    // An internet gateway is made and attached, an address allocated, a log
+    // group made and given its retention: nothing of them read back.
+    assert_eq!(proxy.count("CreateInternetGateway"), 1, "{counts:?}");
+    assert_eq!(proxy.count("AttachInternetGateway"), 1, "{counts:?}");
+    assert_eq!(proxy.count("AllocateAddress"), 1, "{counts:?}");
+    assert_eq!(proxy.count("CreateLogGroup"), 1, "{counts:?}");
+    assert_eq!(proxy.count("PutRetentionPolicy"), 1, "{counts:?}");
+    assert_eq!(
+        counted(
+            &proxy,
+            &[
+                "DescribeInternetGateways",
+                "DescribeAddresses",
+                "DescribeLogGroups",
+                "CreateTags"
+            ]
+        ),
+        0,
+        "{counts:?}"
+    );
+    // What was recorded without reading is what AWS holds.
+    w.assert_no_changes();
+    let drift = w.run(&["drift", "stack.yaml"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/leanest.json")).unwrap())
+            .unwrap();
+    let eip = &state["resources"]["elastic_ip.nat"]["attributes"];
+    assert!(
+        eip["public_ip"].as_str().is_some_and(|ip| ip.contains('.')),
+        "{eip}"
+    );
+    assert_eq!(
+        state["resources"]["cloudwatch_log_group.app"]["attributes"]["arn"],
+        "arn:aws:logs:ap-northeast-1:123456789012:log-group:/leanest/app"
+    );
+
+    // A destroy asks which exist: a role by GetRole alone, alarms, load
+    // balancers and launch templates by their describe alone, a log group by
+    // its describe alone; no attributes, versions or tags. (A role's policies
+    // are listed by its delete, which detaches them first.)
+    proxy.reset();
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let counts = proxy.counts();
+    for op in [
+        "GetRole",
+        "DescribeAlarms",
+        "DescribeLoadBalancers",
+        "DescribeLaunchTemplates",
+        "DescribeLogGroups",
+        "DescribeInternetGateways",
+        "DescribeAddresses",
+    ] {
+        assert_eq!(proxy.count(op), 1, "{op}: {counts:?}");
+    }
+    assert_eq!(
+        counted(
+            &proxy,
+            &[
+                "GetRolePolicy",
+                "ListRoleTags",
+                "ListTagsForResource",
+                "DescribeLoadBalancerAttributes",
+                "DescribeTags",
+                "DescribeLaunchTemplateVersions",
+            ]
+        ),
+        0,
+        "{counts:?}"
+    );
+    assert_eq!(proxy.count("ListAttachedRolePolicies"), 1, "{counts:?}");
+    assert_eq!(proxy.count("DeleteLogGroup"), 1);
+    assert_eq!(proxy.count("ReleaseAddress"), 1);
+    assert_eq!(proxy.count("DeleteInternetGateway"), 1);
+}
