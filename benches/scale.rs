@@ -631,9 +631,10 @@ answer describes (a subnet's zone and ARN, a target group's health check, a
 repository's URL) or from what AWS gives a new resource (a bucket's SSE-S3, a
 group's one rule out, a VPC's DNS settings, a target group's attributes) rather
 than from a read, and recorded from what was asked plus what AWS computed (ids,
-ARNs, zones, addresses) for VPCs, subnets, internet gateways, Elastic IPs, security
-groups, target groups, buckets, repositories and log groups; the other types (the
-EKS and IAM ones, load balancers, listeners, routes, alarms) still read back. A
+ARNs, zones, addresses) for VPCs, subnets, internet gateways, Elastic IPs, route
+tables, security groups, target groups, buckets, repositories, log groups and IAM
+roles; the other types (the EKS ones, OIDC providers, load balancers, listeners,
+NAT gateways, endpoints, alarms, launch templates, Firehose) still read back. A
 configure that AWS answers with "not found" right after the create is tried again
 for a few seconds (eventual consistency). A group whose rules are those its create left takes no rules step
 at all. The first apply of the 1,000-resource stack is about two requests a

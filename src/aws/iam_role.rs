@@ -115,11 +115,31 @@ impl Provider for IamRole {
             .send()
             .await
             .map_err(api("CreateRole"))?;
-        Ok(out
-            .role()
-            .map(|r| r.role_name().to_string())
-            .unwrap_or_default()
-            .into())
+        // A new role: its trust policy and tags as sent, its ARN from the
+        // answer, no policies yet (`update` attaches and puts them).
+        let Some(role) = out.role() else {
+            return Ok(String::new().into());
+        };
+        let mut holds = into_map(json!({
+            "id": role.role_name(),
+            "name": role.role_name(),
+            "arn": role.arn(),
+            "assume_role_policy": a.get("assume_role_policy"),
+            "managed_policy_arns": [],
+            "inline_policies": {},
+            "tags": a.string_map("tags"),
+        }));
+        ty::canonical(&mut holds);
+        Ok(Made::holding(role.role_name(), holds))
+    }
+
+    /// What was asked, in canonical form, with its name as its id.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        let mut attrs = asked.clone();
+        attrs.insert("id".into(), json!(id));
+        attrs.insert("name".into(), json!(id));
+        ty::canonical(&mut attrs);
+        Ok(Some(attrs))
     }
 
     async fn update(

@@ -96,12 +96,24 @@ impl Provider for RouteTable {
             .send()
             .await
             .map_err(api("CreateRouteTable"))?;
-        Ok(out
+        // A new table: its VPC and tags, AWS's local route only (never
+        // listed), no subnet; `update` adds the routes and associations.
+        let id = out
             .route_table()
             .and_then(|t| t.route_table_id())
             .unwrap_or_default()
-            .to_string()
-            .into())
+            .to_string();
+        let mut holds = ec2_tags::settled(&self.0, "route-table", &id, attrs).await?;
+        holds.insert("routes".into(), serde_json::json!([]));
+        holds.insert("subnet_ids".into(), serde_json::json!([]));
+        Ok(Made::holding(id, holds))
+    }
+
+    /// What was asked, with its id and ARN.
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::settled(&self.0, "route-table", id, asked)
+            .await
+            .map(Some)
     }
 
     async fn update(

@@ -342,6 +342,11 @@ resources:
   internet_gateway.main:
     vpc_id: ${vpc.main.id}
   elastic_ip.nat: {}
+  route_table.public:
+    vpc_id: ${vpc.main.id}
+    routes:
+      - { cidr_block: 0.0.0.0/0, gateway_id: "${internet_gateway.main.id}" }
+    subnet_ids: ["${subnet.a.id}"]
   cloudwatch_log_group.app:
     name: /leanest/app
     retention_days: 30
@@ -377,6 +382,27 @@ fn gateways_addresses_and_log_groups_are_made_without_a_read_and_destroys_ask_on
     assert_eq!(proxy.count("AllocateAddress"), 1, "{counts:?}");
     assert_eq!(proxy.count("CreateLogGroup"), 1, "{counts:?}");
     assert_eq!(proxy.count("PutRetentionPolicy"), 1, "{counts:?}");
+    // A route table: made, its route added, its subnet associated (the
+    // association is looked up by its own describe, as it must be); a role:
+    // made and its policy attached, nothing read.
+    assert_eq!(proxy.count("CreateRouteTable"), 1, "{counts:?}");
+    assert_eq!(proxy.count("CreateRoute"), 1, "{counts:?}");
+    assert_eq!(proxy.count("AssociateRouteTable"), 1, "{counts:?}");
+    assert_eq!(proxy.count("CreateRole"), 1, "{counts:?}");
+    assert_eq!(proxy.count("AttachRolePolicy"), 1, "{counts:?}");
+    assert_eq!(
+        counted(
+            &proxy,
+            &[
+                "GetRole",
+                "ListAttachedRolePolicies",
+                "ListRolePolicies",
+                "ListRoleTags"
+            ]
+        ),
+        0,
+        "{counts:?}"
+    );
     assert_eq!(
         counted(
             &proxy,
