@@ -50,6 +50,29 @@ impl Provider for FirehoseStream {
         true
     }
 
+    /// DescribeDeliveryStream for each, without its tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let mut out = std::collections::HashSet::new();
+        for name in ids {
+            match aws
+                .firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(name)
+                .send()
+                .await
+                .map_err(api("DescribeDeliveryStream"))
+            {
+                Ok(_) => {
+                    out.insert(name.clone());
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let mut out = HashMap::new();

@@ -364,10 +364,16 @@ resources:
     scheme: internal
     subnets: ["${subnet.a.id}", "${subnet.c.id}"]
   launch_template.nodes: {}
+  s3_bucket.logs:
+    name: leanest-logs
+  firehose_stream.logs:
+    role_arn: ${iam_role.app.arn}
+    s3: { bucket_arn: "${s3_bucket.logs.arn}" }
 "#;
 
 #[test]
-fn gateways_addresses_and_log_groups_are_made_without_a_read_and_destroys_ask_only_what_exists() {
+fn gateways_routes_roles_and_log_groups_are_made_without_a_read_and_destroys_ask_only_what_exists()
+{
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, GATEWAYS_AND_LOGS);
@@ -452,6 +458,8 @@ fn gateways_addresses_and_log_groups_are_made_without_a_read_and_destroys_ask_on
     ] {
         assert_eq!(proxy.count(op), 1, "{op}: {counts:?}");
     }
+    // A stream: whether it exists, then the wait until it is gone.
+    assert_eq!(proxy.count("DescribeDeliveryStream"), 2, "{counts:?}");
     assert_eq!(
         counted(
             &proxy,
@@ -462,6 +470,7 @@ fn gateways_addresses_and_log_groups_are_made_without_a_read_and_destroys_ask_on
                 "DescribeLoadBalancerAttributes",
                 "DescribeTags",
                 "DescribeLaunchTemplateVersions",
+                "ListTagsForDeliveryStream",
             ]
         ),
         0,
