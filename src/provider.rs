@@ -119,10 +119,11 @@ pub trait Provider: Send + Sync {
     ) -> Result<()> {
         Ok(())
     }
-    /// What to record of a resource just made or changed to `asked`, as `read`
-    /// would give it, when the provider can tell without reading: what was
-    /// asked, with what AWS computes that the provider can derive (its id, an
-    /// ARN). Where AWS normalises a value, the next refresh records its form.
+    /// What AWS computed for a resource just made or changed to `asked` that
+    /// the provider can tell without reading (an ARN derived from the id and
+    /// the account): the engine then records what was asked, in the type's
+    /// canonical form, with the id and these, over what the resource held.
+    /// Where AWS normalises a value, the next refresh records its form.
     /// `None` (the default): it is read back whole.
     async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
         Ok(None)

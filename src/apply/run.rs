@@ -84,7 +84,7 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
             None => read_back(provider, &id).await?,
         };
         visible(|| provider.update(&op, &id, &made, &after)).await?;
-        settle(provider, &id, &after, &made).await
+        settle(provider, a, &id, &after, &made).await
     };
     match rest.await {
         Ok(observed) => ctx.record(a, &id, observed, &after, None).await?,
@@ -200,7 +200,7 @@ async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         ctx.journal.pending_failed(a, format!("{e:#}")).await?;
     }
     done?;
-    let observed = settle(provider, &id, &after, &now.attributes).await?;
+    let observed = settle(provider, a, &id, &after, &now.attributes).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())
 }
@@ -230,7 +230,7 @@ async fn update_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
         .await?;
     let op = ctx.op(a, None);
     visible(|| provider.update_deferred(&op, &id, &now.attributes, &after)).await?;
-    let observed = settle(provider, &id, &after, &now.attributes).await?;
+    let observed = settle(provider, a, &id, &after, &now.attributes).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())
 }
@@ -407,23 +407,31 @@ impl Ctx<'_> {
     }
 }
 
-/// What to record of a resource just made or changed to `asked`: what the
-/// provider can tell without reading, over what it held (`previous`: the
-/// rest of its attributes), or else what a read gives.
+/// What to record of a resource just made or changed to `asked`, where the
+/// provider can tell what AWS computed without reading: what was asked, in
+/// the type's canonical form (as `read` gives it), with its id and what AWS
+/// computed, over what it held (`previous`: the rest of its attributes).
+/// Otherwise what a read gives.
 async fn settle(
     provider: &dyn Provider,
+    a: &Address,
     id: &str,
     asked: &Attrs,
     previous: &Attrs,
 ) -> anyhow::Result<Attrs> {
-    match provider.settled(id, asked).await? {
-        Some(attrs) => {
-            let mut all = previous.clone();
-            all.extend(attrs);
-            Ok(all)
-        }
-        None => read_back(provider, id).await,
+    let Some(computed) = provider.settled(id, asked).await? else {
+        return read_back(provider, id).await;
+    };
+    let mut recorded = asked.clone();
+    recorded.retain(|_, v| !v.is_null());
+    if let Some(canonical) = crate::types::schema(&a.ty).and_then(|s| s.canonical) {
+        canonical(&mut recorded);
     }
+    recorded.insert("id".into(), Value::String(id.to_string()));
+    recorded.extend(computed);
+    let mut all = previous.clone();
+    all.extend(recorded);
+    Ok(all)
 }
 
 /// Reads one resource back, waiting for AWS's eventual consistency.

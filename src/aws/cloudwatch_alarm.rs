@@ -38,18 +38,7 @@ impl Provider for CloudwatchAlarm {
     /// By name, a hundred a call; then each one's tags.
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
-        let mut alarms = Vec::new();
-        for chunk in ids.chunks(100) {
-            let page = aws
-                .cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .max_records(100)
-                .send()
-                .await
-                .map_err(api("DescribeAlarms"))?;
-            alarms.extend(page.metric_alarms().iter().cloned());
-        }
+        let alarms = describe(aws, ids).await?;
         let read = super::each(alarms, |a| async move {
             let arn = a.alarm_arn().unwrap_or_default().to_string();
             let tags = aws
@@ -76,24 +65,11 @@ impl Provider for CloudwatchAlarm {
 
     /// DescribeAlarms by names, a hundred a call, without their tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let mut out = std::collections::HashSet::new();
-        for chunk in ids.chunks(100) {
-            let page = self
-                .0
-                .cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .max_records(100)
-                .send()
-                .await
-                .map_err(api("DescribeAlarms"))?;
-            out.extend(
-                page.metric_alarms()
-                    .iter()
-                    .filter_map(|a| a.alarm_name().map(str::to_string)),
-            );
-        }
-        Ok(out)
+        Ok(describe(&self.0, ids)
+            .await?
+            .iter()
+            .filter_map(|a| a.alarm_name().map(str::to_string))
+            .collect())
     }
 
     /// PutMetricAlarm replaces an alarm of that name without a word: an alarm
@@ -255,4 +231,21 @@ fn attributes(a: &MetricAlarm) -> Attrs {
         a.datapoints_to_alarm().map(|d| json!(d)),
     );
     attrs
+}
+
+/// Alarms by name, a hundred a call.
+async fn describe(aws: &Aws, names: &[String]) -> Result<Vec<MetricAlarm>> {
+    let mut alarms = Vec::new();
+    for chunk in names.chunks(100) {
+        let page = aws
+            .cloudwatch
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .max_records(100)
+            .send()
+            .await
+            .map_err(api("DescribeAlarms"))?;
+        alarms.extend(page.metric_alarms().iter().cloned());
+    }
+    Ok(alarms)
 }

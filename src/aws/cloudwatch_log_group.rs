@@ -21,18 +21,7 @@ impl Provider for CloudwatchLogGroup {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |name| async move {
-            let page = aws
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(&name)
-                .send()
-                .await
-                .map_err(api("DescribeLogGroups"))?;
-            let Some(group) = page
-                .log_groups()
-                .iter()
-                .find(|g| g.log_group_name() == Some(name.as_str()))
-            else {
+            let Some(group) = describe(aws, &name).await? else {
                 return Ok(None);
             };
             let arn = group
@@ -95,31 +84,16 @@ impl Provider for CloudwatchLogGroup {
         Ok(Made::holding(name, holds))
     }
 
-    /// What was asked, with its name as its id.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert("name".into(), json!(id));
-        attrs.retain(|_, v| !v.is_null());
-        Ok(Some(attrs))
+    /// Nothing beyond what was asked: its ARN was derived at its create.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     /// DescribeLogGroups by each name, without the tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |name| async move {
-            let page = aws
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(&name)
-                .send()
-                .await
-                .map_err(api("DescribeLogGroups"))?;
-            let here = page
-                .log_groups()
-                .iter()
-                .any(|g| g.log_group_name() == Some(name.as_str()));
-            Ok(here.then_some(name))
+            Ok(describe(aws, &name).await?.map(|_| name))
         })
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -187,6 +161,25 @@ impl Provider for CloudwatchLogGroup {
             .or_gone()?;
         Ok(())
     }
+}
+
+/// The log group of this name, if there is one (DescribeLogGroups by prefix).
+async fn describe(
+    aws: &Aws,
+    name: &str,
+) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>> {
+    let page = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(api("DescribeLogGroups"))?;
+    Ok(page
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .cloned())
 }
 
 /// A log group's ARN: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.

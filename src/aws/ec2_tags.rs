@@ -113,12 +113,10 @@ pub fn owned(read: &Attrs, attrs: &Attrs) -> bool {
         .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k))
 }
 
-/// What to record of an EC2 resource without reading it: what was asked, with
-/// its id and its ARN (`arn:aws:ec2:REGION:ACCOUNT:KIND/ID`, the account known
-/// already).
-pub async fn settled(aws: &Aws, kind: &str, id: &str, asked: &Attrs) -> Result<Attrs> {
-    let mut attrs = asked.clone();
-    attrs.insert("id".into(), Value::String(id.to_string()));
+/// What AWS computed of an EC2 resource that is known without reading it: its
+/// ARN (`arn:aws:ec2:REGION:ACCOUNT:KIND/ID`, the account known already).
+pub async fn arn(aws: &Aws, kind: &str, id: &str) -> Result<Attrs> {
+    let mut attrs = Attrs::new();
     attrs.insert(
         "arn".into(),
         Value::String(format!(
@@ -127,5 +125,14 @@ pub async fn settled(aws: &Aws, kind: &str, id: &str, asked: &Attrs) -> Result<A
             aws.account().await?
         )),
     );
+    Ok(attrs)
+}
+
+/// What a new EC2 resource holds when its create took everything asked: what
+/// was asked, with its id and ARN.
+pub async fn made(aws: &Aws, kind: &str, id: &str, asked: &Attrs) -> Result<Attrs> {
+    let mut attrs = asked.clone();
+    attrs.insert("id".into(), Value::String(id.to_string()));
+    attrs.extend(arn(aws, kind, id).await?);
     Ok(attrs)
 }

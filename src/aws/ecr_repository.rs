@@ -114,14 +114,10 @@ impl Provider for EcrRepository {
         ))
     }
 
-    /// What was asked, with its name as its id; its ARN and URL are what the
-    /// create's answer said.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert("name".into(), json!(id));
-        ty::canonical(&mut attrs);
-        Ok(Some(attrs))
+    /// Nothing beyond what was asked: its ARN and URL are what the create's
+    /// answer said.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     /// DescribeRepositories by lists of names, without tags or policies.

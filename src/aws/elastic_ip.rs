@@ -41,11 +41,9 @@ impl Provider for ElasticIp {
         Ok(Made::holding(id, holds))
     }
 
-    /// What was asked, with its id (its address is the create's answer's).
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        Ok(Some(attrs))
+    /// Nothing beyond what was asked: its address is the create's answer's.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(

@@ -52,22 +52,10 @@ impl Provider for FirehoseStream {
 
     /// DescribeDeliveryStream for each, without its tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let aws = &*self.0;
         let mut out = std::collections::HashSet::new();
         for name in ids {
-            match aws
-                .firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(name)
-                .send()
-                .await
-                .map_err(api("DescribeDeliveryStream"))
-            {
-                Ok(_) => {
-                    out.insert(name.clone());
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
+            if describe(&self.0, name).await?.is_some() {
+                out.insert(name.clone());
             }
         }
         Ok(out)
@@ -77,19 +65,7 @@ impl Provider for FirehoseStream {
         let aws = &*self.0;
         let mut out = HashMap::new();
         for name in ids {
-            let d = match aws
-                .firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(name)
-                .send()
-                .await
-                .map_err(api("DescribeDeliveryStream"))
-            {
-                Ok(d) => d,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let Some(d) = d.delivery_stream_description() else {
+            let Some(d) = describe(aws, name).await? else {
                 continue;
             };
             let tag_list = aws
@@ -310,5 +286,24 @@ impl Provider for FirehoseStream {
             .map_err(api("DeleteDeliveryStream"))
             .or_gone()?;
         Ok(())
+    }
+}
+
+/// The stream of this name, if there is one.
+async fn describe(
+    aws: &Aws,
+    name: &str,
+) -> Result<Option<aws_sdk_firehose::types::DeliveryStreamDescription>> {
+    match aws
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(name)
+        .send()
+        .await
+        .map_err(api("DescribeDeliveryStream"))
+    {
+        Ok(d) => Ok(d.delivery_stream_description().cloned()),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }

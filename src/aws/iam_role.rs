@@ -21,6 +21,19 @@ fn decode(doc: &str) -> String {
 
 pub struct IamRole(pub Arc<Aws>);
 
+/// The role of this name, if there is one (GetRole).
+pub async fn get_role(aws: &Aws, name: &str) -> Result<Option<aws_sdk_iam::types::Role>> {
+    Ok(aws
+        .iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(api("GetRole"))
+        .or_gone()?
+        .and_then(|r| r.role().cloned()))
+}
+
 /// Tags as IAM takes them (roles, OIDC providers).
 pub fn iam_tags(pairs: Vec<(String, String)>) -> Result<Vec<Tag>> {
     Ok(pairs
@@ -35,19 +48,9 @@ impl Provider for IamRole {
         let aws = &*self.0;
         let mut out = HashMap::new();
         for name in ids {
-            let role = match aws
-                .iam
-                .get_role()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(api("GetRole"))
-            {
-                Ok(r) => r,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e.into()),
+            let Some(role) = get_role(aws, name).await? else {
+                continue;
             };
-            let Some(role) = role.role() else { continue };
             let attached = attached_policies(aws, name).await?;
             let mut inline = BTreeMap::new();
             for p in inline_policy_names(aws, name).await? {
@@ -87,15 +90,7 @@ impl Provider for IamRole {
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |name| async move {
-            let got = aws
-                .iam
-                .get_role()
-                .role_name(&name)
-                .send()
-                .await
-                .map_err(api("GetRole"))
-                .or_gone()?;
-            Ok(got.map(|_| name))
+            Ok(get_role(aws, &name).await?.map(|_| name))
         })
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -133,13 +128,9 @@ impl Provider for IamRole {
         Ok(Made::holding(role.role_name(), holds))
     }
 
-    /// What was asked, in canonical form, with its name as its id.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert("name".into(), json!(id));
-        ty::canonical(&mut attrs);
-        Ok(Some(attrs))
+    /// Nothing beyond what was asked: its ARN is what CreateRole answered.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(

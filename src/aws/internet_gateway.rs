@@ -37,13 +37,13 @@ impl Provider for InternetGateway {
             .to_string();
         attach(aws, &id, attrs.str("vpc_id")?).await?;
         // Made with its tags and attached: what was asked, with its id and ARN.
-        let holds = ec2_tags::settled(aws, "internet-gateway", &id, attrs).await?;
+        let holds = ec2_tags::made(aws, "internet-gateway", &id, attrs).await?;
         Ok(Made::holding(id, holds))
     }
 
-    /// What was asked, with its id and ARN.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        ec2_tags::settled(&self.0, "internet-gateway", id, asked)
+    /// Its ARN (from the account, known already).
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::arn(&self.0, "internet-gateway", id)
             .await
             .map(Some)
     }

@@ -26,17 +26,8 @@ impl Provider for LoadBalancer {
 
     /// DescribeLoadBalancers by lists of ARNs, without attributes or tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let aws = &*self.0;
-        let lbs = elbv2::describe_by_arns(ids, "DescribeLoadBalancers", |arns| async {
-            aws.elbv2
-                .describe_load_balancers()
-                .set_load_balancer_arns(Some(arns))
-                .send()
-                .await
-                .map(|r| r.load_balancers().to_vec())
-        })
-        .await?;
-        Ok(lbs
+        Ok(describe(&self.0, ids)
+            .await?
             .iter()
             .filter_map(|l| l.load_balancer_arn().map(str::to_string))
             .collect())
@@ -44,15 +35,7 @@ impl Provider for LoadBalancer {
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
-        let lbs = elbv2::describe_by_arns(ids, "DescribeLoadBalancers", |arns| async {
-            aws.elbv2
-                .describe_load_balancers()
-                .set_load_balancer_arns(Some(arns))
-                .send()
-                .await
-                .map(|r| r.load_balancers().to_vec())
-        })
-        .await?;
+        let lbs = describe(aws, ids).await?;
         let arns: Vec<String> = lbs
             .iter()
             .filter_map(|l| l.load_balancer_arn().map(str::to_string))
@@ -246,4 +229,20 @@ async fn wait_active(aws: &Aws, arn: &str) -> Result<()> {
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(15));
     }
+}
+
+/// Load balancers by ARN, twenty a call.
+async fn describe(
+    aws: &Aws,
+    arns: &[String],
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::LoadBalancer>> {
+    elbv2::describe_by_arns(arns, "DescribeLoadBalancers", |arns| async {
+        aws.elbv2
+            .describe_load_balancers()
+            .set_load_balancer_arns(Some(arns))
+            .send()
+            .await
+            .map(|r| r.load_balancers().to_vec())
+    })
+    .await
 }

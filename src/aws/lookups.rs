@@ -342,16 +342,7 @@ impl Finder for FindIamRole {
             (None, Some(arn)) => arn.rsplit('/').next().unwrap_or(arn).to_string(),
             (None, None) => return Ok(Vec::new()),
         };
-        let got = self
-            .0
-            .iam
-            .get_role()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(api("GetRole"))
-            .or_gone()?;
-        let Some(role) = got.as_ref().and_then(|g| g.role()) else {
+        let Some(role) = super::iam_role::get_role(&self.0, &name).await? else {
             return Ok(Vec::new());
         };
         if query

@@ -103,17 +103,15 @@ impl Provider for RouteTable {
             .and_then(|t| t.route_table_id())
             .unwrap_or_default()
             .to_string();
-        let mut holds = ec2_tags::settled(&self.0, "route-table", &id, attrs).await?;
+        let mut holds = ec2_tags::made(&self.0, "route-table", &id, attrs).await?;
         holds.insert("routes".into(), serde_json::json!([]));
         holds.insert("subnet_ids".into(), serde_json::json!([]));
         Ok(Made::holding(id, holds))
     }
 
-    /// What was asked, with its id and ARN.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        ec2_tags::settled(&self.0, "route-table", id, asked)
-            .await
-            .map(Some)
+    /// Its ARN (from the account, known already).
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::arn(&self.0, "route-table", id).await.map(Some)
     }
 
     async fn update(

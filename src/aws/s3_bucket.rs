@@ -148,14 +148,9 @@ impl Provider for S3Bucket {
         Ok(Made::holding(name, new_bucket(name)))
     }
 
-    /// What was asked, with its id and ARN: nothing else of a bucket is
-    /// computed by AWS.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert("arn".into(), json!(format!("arn:aws:s3:::{id}")));
-        ty::canonical(&mut attrs);
-        Ok(Some(attrs))
+    /// Its ARN: nothing else of a bucket is computed by AWS.
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(into_map(json!({"arn": format!("arn:aws:s3:::{id}")}))))
     }
 
     /// One ListBuckets for every bucket.

@@ -59,20 +59,8 @@ impl Provider for SecurityGroup {
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
-        let aws = &*self.0;
-        let out = aws
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(ec2_tags::owner_filters(attrs)?))
-            .send()
-            .await
-            .map_err(api("DescribeSecurityGroups"))?;
-        Ok(out
-            .security_groups()
-            .iter()
-            .filter_map(|g| g.group_id())
-            .map(str::to_string)
-            .collect())
+        let found = matching(&self.0, ec2_tags::owner_filters(attrs)?).await?;
+        Ok(found.into_keys().collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
@@ -156,31 +144,14 @@ impl Provider for SecurityGroup {
         Ok(())
     }
 
-    /// What was asked, with its id and ARN (from the account, known already).
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        ec2_tags::settled(&self.0, "security-group", id, asked)
-            .await
-            .map(Some)
+    /// Its ARN (from the account, known already).
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::arn(&self.0, "security-group", id).await.map(Some)
     }
 
     /// DescribeSecurityGroups by lists of ids, without their rules.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let aws = &*self.0;
-        let found = ec2_tags::read_by_id(ids, "group-id", |f| async move {
-            let out = aws
-                .ec2
-                .describe_security_groups()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(api("DescribeSecurityGroups"))?;
-            Ok(out
-                .security_groups()
-                .iter()
-                .filter_map(|g| Some((g.group_id()?.to_string(), Attrs::new())))
-                .collect())
-        })
-        .await?;
+        let found = ec2_tags::read_by_id(ids, "group-id", |f| matching(&self.0, f)).await?;
         Ok(found.into_keys().collect())
     }
 
@@ -443,4 +414,21 @@ fn new_group(id: &str, asked: &Attrs) -> Attrs {
     );
     attrs.insert("ingress".into(), json!([]));
     attrs
+}
+
+/// The ids of the groups the filters match (DescribeSecurityGroups, without
+/// their rules), each with no attributes.
+async fn matching(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(api("DescribeSecurityGroups"))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .filter_map(|g| Some((g.group_id()?.to_string(), Attrs::new())))
+        .collect())
 }

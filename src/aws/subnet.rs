@@ -74,14 +74,9 @@ impl Provider for Subnet {
         Ok(found.into_keys().collect())
     }
 
-    /// What was asked, with its id and ARN; its zone, when AWS chose it, is
-    /// what the create's answer said.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut asked = asked.clone();
-        asked.retain(|_, v| !v.is_null());
-        ec2_tags::settled(&self.0, "subnet", id, &asked)
-            .await
-            .map(Some)
+    /// Its ARN (its zone, when AWS chose it, is what the create's answer said).
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::arn(&self.0, "subnet", id).await.map(Some)
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

@@ -72,15 +72,12 @@ impl Provider for TargetGroup {
         Ok(Made::holding(arn, holds))
     }
 
-    /// What was asked, with its ARN and what derives from it: nothing else of a
-    /// group is computed by AWS.
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        let mut attrs = asked.clone();
-        attrs.insert("id".into(), json!(id));
-        attrs.insert("arn".into(), json!(id));
-        attrs.insert("arn_suffix".into(), json!(elbv2::arn_suffix(id)));
-        ty::canonical(&mut attrs);
-        Ok(Some(attrs))
+    /// Its ARN (its id) and what derives from it: nothing else of a group is
+    /// computed by AWS.
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(into_map(
+            json!({"arn": id, "arn_suffix": elbv2::arn_suffix(id)}),
+        )))
     }
 
     /// DescribeTargetGroups by lists of ARNs, without attributes, tags or targets.

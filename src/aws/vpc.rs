@@ -112,9 +112,9 @@ impl Provider for Vpc {
         Ok(found.into_keys().collect())
     }
 
-    /// What was asked, with its id and ARN (from the account, known already).
-    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
-        ec2_tags::settled(&self.0, "vpc", id, asked).await.map(Some)
+    /// Its ARN (from the account, known already).
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::arn(&self.0, "vpc", id).await.map(Some)
     }
 
     /// DescribeVpcs by lists of ids, without the DNS attributes.

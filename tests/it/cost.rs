@@ -4,6 +4,7 @@
 //! leaves it out. The delta of a node group scaled from 3 to 6 is checked on
 //! the applied platform in `pipeline.rs`.
 
+use infra::cost::money as dollars;
 use serde_json::Value;
 
 use crate::support::{Moto, Proxy, Workdir, last_line, stack_file};
@@ -12,20 +13,6 @@ use crate::support::{Moto, Proxy, Workdir, last_line, stack_file};
 pub fn prices() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/cost/prices.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `$1,234.56`.
-pub fn dollars(amount: f64) -> String {
-    let cents = (amount * 100.0).round() as u64;
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("${grouped}.{:02}", cents % 100)
 }
 
 #[test]

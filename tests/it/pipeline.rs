@@ -189,15 +189,15 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         .unwrap()
         * 730.0;
     let (three, six) = (
-        crate::cost::dollars(3.0 * node),
-        crate::cost::dollars(6.0 * node),
+        infra::cost::money(3.0 * node),
+        infra::cost::money(6.0 * node),
     );
     let line = plan
         .stdout
         .lines()
         .find(|l| l.trim_start().starts_with("eks_nodegroup.app "))
         .unwrap_or_else(|| panic!("{}", plan.stdout));
-    let delta = crate::cost::dollars(3.0 * node);
+    let delta = infra::cost::money(3.0 * node);
     assert!(
         line.contains(&format!("{three} -> {six} (+{delta})")),
         "{line}"
