@@ -103,9 +103,19 @@ pub trait Provider: Send + Sync {
     fn waits(&self) -> bool {
         false
     }
-    /// Waits until AWS has finished what it accepted (EKS works asynchronously).
-    async fn wait(&self, _ctx: &OpContext, _id: &str, _operation: Operation) -> Result<()> {
-        Ok(())
+    /// Waits until AWS has finished what it accepted (EKS works asynchronously),
+    /// and gives what its last look saw of the resource, as `read` gives it
+    /// (or the part of that its describe call answers), where it has it: laid
+    /// over what the create's answer held (`Made::holds`) or what state had,
+    /// it spares a read back. A create whose `Made` holds nothing needs it
+    /// whole.
+    async fn wait(
+        &self,
+        _ctx: &OpContext,
+        _id: &str,
+        _operation: Operation,
+    ) -> Result<Option<Attrs>> {
+        Ok(None)
     }
     /// Brings the deferred attributes (security group rules) in line, from
     /// `before`: what the resource holds now, as the plan's refresh read it or

@@ -76,12 +76,17 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
             .await?;
     }
     let rest = async {
-        provider.wait(&op, &id, Create).await?;
-        // Configured from what a new one holds, when the provider knows it,
-        // and recorded from what was asked, when nothing is left to read.
-        let made = match made.holds {
-            Some(holds) => holds,
-            None => read_back(provider, &id).await?,
+        let seen = provider.wait(&op, &id, Create).await?;
+        // Configured from what a new one holds, when the provider knows it
+        // (from the create's answer, and what the wait's last look saw), and
+        // recorded from what was asked, when nothing is left to read.
+        let made = match (made.holds, seen) {
+            (Some(mut holds), seen) => {
+                holds.extend(seen.unwrap_or_default());
+                holds
+            }
+            (None, Some(seen)) => seen,
+            (None, None) => read_back(provider, &id).await?,
         };
         visible(|| provider.update(&op, &id, &made, &after)).await?;
         settle(provider, a, &id, &after, &made).await
@@ -199,8 +204,10 @@ async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     {
         ctx.journal.pending_failed(a, format!("{e:#}")).await?;
     }
-    done?;
-    let observed = settle(provider, a, &id, &after, &now.attributes).await?;
+    // What the wait saw (a new platform version) over what state had.
+    let mut held = now.attributes;
+    held.extend(done?.unwrap_or_default());
+    let observed = settle(provider, a, &id, &after, &held).await?;
     ctx.record(a, &id, observed, &after, None).await?;
     Ok(String::new())
 }

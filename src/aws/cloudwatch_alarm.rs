@@ -91,7 +91,16 @@ impl Provider for CloudwatchAlarm {
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
         self.put(attrs, Some(tags)).await?;
-        Ok(name.into())
+        // PutMetricAlarm took every setting and the tags: what was asked, with
+        // its name as id and its ARN.
+        let mut holds = attrs.clone();
+        holds.extend(self.computed(&name).await?);
+        Ok(Made::holding(name, holds))
+    }
+
+    /// Its ARN (from the region, the account and its name).
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        self.computed(id).await.map(Some)
     }
 
     async fn update(
@@ -154,6 +163,16 @@ impl Provider for CloudwatchAlarm {
 }
 
 impl CloudwatchAlarm {
+    /// What CloudWatch computes of the alarm `name`: its id and ARN.
+    async fn computed(&self, name: &str) -> Result<Attrs> {
+        let arn = format!(
+            "arn:aws:cloudwatch:{}:{}:alarm:{name}",
+            self.0.region,
+            self.0.account().await?
+        );
+        Ok(into_map(json!({"id": name, "arn": arn})))
+    }
+
     /// PutMetricAlarm with every setting (it replaces the alarm whole); tags
     /// only when it makes the alarm.
     async fn put(&self, a: &Attrs, tags: Option<Vec<Tag>>) -> Result<()> {

@@ -30,25 +30,7 @@ impl Provider for EksAccessEntry {
                 .await
                 .map_err(api("DescribeAccessEntry"))
                 .or_gone()?;
-            Ok(got.and_then(|out| {
-                let e = out.access_entry()?;
-                let mut groups: Vec<&str> =
-                    e.kubernetes_groups().iter().map(String::as_str).collect();
-                groups.sort_unstable();
-                let attrs = into_map(json!({
-                    "id": id,
-                    "arn": e.access_entry_arn(),
-                    "cluster_name": e.cluster_name(),
-                    "principal_arn": e.principal_arn(),
-                    "type": e.r#type(),
-                    "kubernetes_groups": groups,
-                    "username": e.username(),
-                    "tags": tags_value(
-                        e.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
-                    ),
-                }));
-                Some((id.clone(), attrs))
-            }))
+            Ok(got.and_then(|out| Some((id.clone(), attrs_of(&id, out.access_entry()?)))))
         })
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -70,12 +52,24 @@ impl Provider for EksAccessEntry {
             .set_username(attrs.opt_str("username").map(str::to_string))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
-        super::while_iam_propagates(ctx, || {
+        let out = super::while_iam_propagates(ctx, || {
             let request = request.clone();
             async move { Ok(request.send().await.map_err(api("CreateAccessEntry"))?) }
         })
         .await?;
-        Ok(format!("{cluster}:{principal}").into())
+        // Made with what was asked (its tags too); the answer says the rest
+        // (its ARN, the username AWS chose where none was asked).
+        let id = format!("{cluster}:{principal}");
+        let mut holds = attrs.clone();
+        if let Some(e) = out.access_entry() {
+            holds.extend(attrs_of(&id, e));
+        }
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Nothing it does not know: its ARN came with the create's answer.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(
@@ -133,4 +127,22 @@ impl Provider for EksAccessEntry {
             .or_gone()?;
         Ok(())
     }
+}
+
+/// An access entry as `read` gives it.
+fn attrs_of(id: &str, e: &aws_sdk_eks::types::AccessEntry) -> Attrs {
+    let mut groups: Vec<&str> = e.kubernetes_groups().iter().map(String::as_str).collect();
+    groups.sort_unstable();
+    into_map(json!({
+        "id": id,
+        "arn": e.access_entry_arn(),
+        "cluster_name": e.cluster_name(),
+        "principal_arn": e.principal_arn(),
+        "type": e.r#type(),
+        "kubernetes_groups": groups,
+        "username": e.username(),
+        "tags": tags_value(
+            e.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+        ),
+    }))
 }

@@ -127,7 +127,15 @@ impl Provider for EksAccessPolicyAssociation {
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let id = id_of(attrs)?;
         self.associate(&id, attrs).await?;
-        Ok(id.into())
+        // Associated as asked: nothing AWS computes.
+        let mut holds = attrs.clone();
+        holds.insert("id".into(), json!(id));
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Nothing AWS computes: it is what was asked.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(

@@ -103,8 +103,32 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<Addon>> {
     Ok(got.and_then(|o| o.addon().cloned()))
 }
 
-async fn status(aws: &Aws, id: &str) -> Result<Option<AddonStatus>> {
-    Ok(describe(aws, id).await?.and_then(|a| a.status().cloned()))
+/// An add-on as `read` gives it: DescribeAddon, and a look at each of its Pod
+/// Identity associations.
+async fn attrs_of(aws: &Aws, id: &str, a: &Addon) -> Result<Attrs> {
+    let (cluster, _) = split_id(id);
+    let mut attrs = into_map(json!({
+        "id": id,
+        "arn": a.addon_arn(),
+        "cluster_name": a.cluster_name(),
+        "name": a.addon_name(),
+        "version": a.addon_version(),
+        "tags": tags_value(
+            a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+        ),
+    }));
+    if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
+        attrs.insert("configuration_values".into(), json!(c));
+    }
+    if let Some(r) = a.service_account_role_arn() {
+        attrs.insert("service_account_role_arn".into(), json!(r));
+    }
+    attrs.insert(
+        "pod_identity_associations".into(),
+        Value::Array(pod_identities(aws, cluster, a.pod_identity_associations()).await?),
+    );
+    ty::canonical(&mut attrs);
+    Ok(attrs)
 }
 
 #[async_trait]
@@ -116,32 +140,10 @@ impl Provider for EksAddon {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
-            let (cluster, _) = split_id(&id);
             let Some(a) = describe(aws, &id).await? else {
                 return Ok(None);
             };
-            let mut attrs = into_map(json!({
-                "id": id,
-                "arn": a.addon_arn(),
-                "cluster_name": a.cluster_name(),
-                "name": a.addon_name(),
-                "version": a.addon_version(),
-                "tags": tags_value(
-                    a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
-                ),
-            }));
-            if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
-                attrs.insert("configuration_values".into(), json!(c));
-            }
-            if let Some(r) = a.service_account_role_arn() {
-                attrs.insert("service_account_role_arn".into(), json!(r));
-            }
-            attrs.insert(
-                "pod_identity_associations".into(),
-                Value::Array(pod_identities(aws, cluster, a.pod_identity_associations()).await?),
-            );
-            ty::canonical(&mut attrs);
-            Ok(Some((id.clone(), attrs)))
+            Ok(Some((id.clone(), attrs_of(aws, &id, &a).await?)))
         })
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -175,6 +177,12 @@ impl Provider for EksAddon {
         })
         .await?;
         Ok(format!("{cluster}:{name}").into())
+    }
+
+    /// Nothing it does not know: the wait's last look (after a create and
+    /// after an update) was a whole read.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
@@ -253,7 +261,7 @@ impl Provider for EksAddon {
     }
 
     /// Until ACTIVE (a create or an update) or gone (a delete).
-    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let delete = operation.phase() == Operation::Delete;
         let doing = match operation.phase() {
@@ -263,16 +271,23 @@ impl Provider for EksAddon {
         };
         let timeout = ctx.timeout(operation, Duration::from_secs(20 * 60));
         wait::until(ctx, doing, timeout, || async {
-            Ok(match (status(aws, id).await?, delete) {
-                (None, true) => Poll::Done,
-                (None, false) => Poll::Failed("the add-on is gone".into()),
-                (Some(AddonStatus::Active), false) => Poll::Done,
-                (Some(s @ (AddonStatus::CreateFailed | AddonStatus::UpdateFailed)), false) => {
-                    Poll::Failed(s.as_str().to_string())
-                }
-                (Some(AddonStatus::DeleteFailed), true) => Poll::Failed("DELETE_FAILED".into()),
-                (Some(s), _) => Poll::Pending(s.as_str().to_string()),
-            })
+            let addon = describe(aws, id).await?;
+            Ok(
+                match (addon.as_ref().and_then(|a| a.status().cloned()), delete) {
+                    (None, true) => Poll::Done,
+                    (None, false) => Poll::Failed("the add-on is gone".into()),
+                    // What the last look saw, whole: no read back.
+                    (Some(AddonStatus::Active), false) => match &addon {
+                        Some(a) => Poll::Seen(attrs_of(aws, id, a).await?),
+                        None => Poll::Done,
+                    },
+                    (Some(s @ (AddonStatus::CreateFailed | AddonStatus::UpdateFailed)), false) => {
+                        Poll::Failed(s.as_str().to_string())
+                    }
+                    (Some(AddonStatus::DeleteFailed), true) => Poll::Failed("DELETE_FAILED".into()),
+                    (Some(s), _) => Poll::Pending(s.as_str().to_string()),
+                },
+            )
         })
         .await
     }

@@ -73,7 +73,7 @@ async fn wait_active(
     name: &str,
     doing: &str,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<Option<Attrs>> {
     wait::until(ctx, doing, timeout, || async {
         let c = aws
             .eks
@@ -83,7 +83,10 @@ async fn wait_active(
             .await
             .map_err(api("DescribeCluster"))?;
         Ok(match c.cluster().and_then(|c| c.status()) {
-            Some(ClusterStatus::Active) => Poll::Done,
+            // The last look is a whole read: no read back.
+            Some(ClusterStatus::Active) => {
+                Poll::Seen(c.cluster().map(attrs_of).unwrap_or_default())
+            }
             Some(ClusterStatus::Failed) => Poll::Failed("the cluster is FAILED".into()),
             Some(s) => Poll::Pending(s.as_str().to_string()),
             None => Poll::Pending("unknown".into()),
@@ -103,7 +106,8 @@ async fn wait_update(
         update_status(aws, ctx, name, None, id)
     })
     .await?;
-    wait_active(aws, ctx, name, "updating", timeout).await
+    wait_active(aws, ctx, name, "updating", timeout).await?;
+    Ok(())
 }
 
 /// The id of an update AWS accepted ("" when none came back).
@@ -178,6 +182,63 @@ pub async fn update_status(
     })
 }
 
+/// A cluster as `read` gives it (one DescribeCluster says everything).
+fn attrs_of(c: &aws_sdk_eks::types::Cluster) -> Attrs {
+    let vpc = c.resources_vpc_config();
+    let logging: Vec<&str> = c
+        .logging()
+        .map(|l| {
+            l.cluster_logging()
+                .iter()
+                .filter(|s| s.enabled() == Some(true))
+                .flat_map(|s| s.types().iter().map(|t| t.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tags: Vec<(&String, &String)> =
+        c.tags().map(|t| t.iter().collect()).unwrap_or_default();
+    tags.sort();
+    let mut attrs = into_map(json!({
+        "id": c.name(),
+        "name": c.name(),
+        "arn": c.arn(),
+        "version": c.version(),
+        "role_arn": c.role_arn(),
+        "subnet_ids": vpc.map(|v| v.subnet_ids()),
+        "security_group_ids": vpc.map(|v| v.security_group_ids()),
+        "endpoint_public_access": vpc.map(|v| v.endpoint_public_access()),
+        "endpoint_private_access": vpc.map(|v| v.endpoint_private_access()),
+        "public_access_cidrs": vpc.map(|v| v.public_access_cidrs()),
+        "logging": logging,
+        "endpoint": c.endpoint(),
+        "certificate_authority": c.certificate_authority().and_then(|a| a.data()),
+        "oidc_issuer": c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()),
+        "status": c.status().map(|s| s.as_str()),
+        "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    }));
+    // Without a public endpoint, AWS keeps CIDRs that mean nothing.
+    if attrs.get("endpoint_public_access") == Some(&json!(false)) {
+        attrs.remove("public_access_cidrs");
+    }
+    if let Some(access) = c.access_config() {
+        let mut a = serde_json::Map::new();
+        if let Some(mode) = access.authentication_mode() {
+            a.insert("authentication_mode".into(), json!(mode.as_str()));
+        }
+        if let Some(flag) = access.bootstrap_cluster_creator_admin_permissions() {
+            a.insert(
+                "bootstrap_cluster_creator_admin_permissions".into(),
+                json!(flag),
+            );
+        }
+        attrs.insert("access_config".into(), Value::Object(a));
+    }
+    if let Some(t) = c.upgrade_policy().and_then(|u| u.support_type()) {
+        attrs.insert("upgrade_policy".into(), json!(t.as_str()));
+    }
+    attrs
+}
+
 pub struct EksCluster(pub Arc<Aws>);
 
 #[async_trait]
@@ -203,59 +264,7 @@ impl Provider for EksCluster {
                 Err(e) => return Err(e.into()),
             };
             let Some(c) = c.cluster() else { continue };
-            let vpc = c.resources_vpc_config();
-            let logging: Vec<&str> = c
-                .logging()
-                .map(|l| {
-                    l.cluster_logging()
-                        .iter()
-                        .filter(|s| s.enabled() == Some(true))
-                        .flat_map(|s| s.types().iter().map(|t| t.as_str()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut tags: Vec<(&String, &String)> =
-                c.tags().map(|t| t.iter().collect()).unwrap_or_default();
-            tags.sort();
-            let mut attrs = into_map(json!({
-                "id": c.name(),
-                "name": c.name(),
-                "arn": c.arn(),
-                "version": c.version(),
-                "role_arn": c.role_arn(),
-                "subnet_ids": vpc.map(|v| v.subnet_ids()),
-                "security_group_ids": vpc.map(|v| v.security_group_ids()),
-                "endpoint_public_access": vpc.map(|v| v.endpoint_public_access()),
-                "endpoint_private_access": vpc.map(|v| v.endpoint_private_access()),
-                "public_access_cidrs": vpc.map(|v| v.public_access_cidrs()),
-                "logging": logging,
-                "endpoint": c.endpoint(),
-                "certificate_authority": c.certificate_authority().and_then(|a| a.data()),
-                "oidc_issuer": c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()),
-                "status": c.status().map(|s| s.as_str()),
-                "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            }));
-            // Without a public endpoint, AWS keeps CIDRs that mean nothing.
-            if attrs.get("endpoint_public_access") == Some(&json!(false)) {
-                attrs.remove("public_access_cidrs");
-            }
-            if let Some(access) = c.access_config() {
-                let mut a = serde_json::Map::new();
-                if let Some(mode) = access.authentication_mode() {
-                    a.insert("authentication_mode".into(), json!(mode.as_str()));
-                }
-                if let Some(flag) = access.bootstrap_cluster_creator_admin_permissions() {
-                    a.insert(
-                        "bootstrap_cluster_creator_admin_permissions".into(),
-                        json!(flag),
-                    );
-                }
-                attrs.insert("access_config".into(), Value::Object(a));
-            }
-            if let Some(t) = c.upgrade_policy().and_then(|u| u.support_type()) {
-                attrs.insert("upgrade_policy".into(), json!(t.as_str()));
-            }
-            out.insert(name.clone(), attrs);
+            out.insert(name.clone(), attrs_of(c));
         }
         Ok(out)
     }
@@ -294,7 +303,7 @@ impl Provider for EksCluster {
         Ok(name.into())
     }
 
-    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let minutes = match operation.phase() {
             Operation::Create => 30,
@@ -327,6 +336,12 @@ impl Provider for EksCluster {
             }
             _ => wait_active(aws, ctx, id, operation.waiting(), t).await,
         }
+    }
+
+    /// Nothing it does not know: the wait's last look (after a create and
+    /// after an update) was a whole read.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {

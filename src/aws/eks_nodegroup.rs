@@ -57,7 +57,8 @@ fn labels(attrs: &Attrs) -> HashMap<String, String> {
     attrs.string_map("labels").into_iter().collect()
 }
 
-async fn status(aws: &Aws, id: &str) -> Result<Option<NodegroupStatus>> {
+/// The node group `CLUSTER:NAME`, if it exists.
+async fn describe(aws: &Aws, id: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>> {
     let (cluster, name) = split_id(id);
     match aws
         .eks
@@ -68,7 +69,7 @@ async fn status(aws: &Aws, id: &str) -> Result<Option<NodegroupStatus>> {
         .await
         .map_err(api("DescribeNodegroup"))
     {
-        Ok(n) => Ok(n.nodegroup().and_then(|n| n.status()).cloned()),
+        Ok(n) => Ok(n.nodegroup().cloned()),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -80,14 +81,16 @@ async fn wait_active(
     id: &str,
     doing: &str,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<Option<Attrs>> {
     wait::until(ctx, doing, timeout, || async {
-        Ok(match status(aws, id).await? {
-            Some(NodegroupStatus::Active) => Poll::Done,
-            Some(s @ (NodegroupStatus::CreateFailed | NodegroupStatus::Degraded)) => {
+        let n = describe(aws, id).await?;
+        Ok(match n.as_ref().map(|n| (n, n.status())) {
+            // The last look is a whole read: no read back.
+            Some((n, Some(NodegroupStatus::Active))) => Poll::Seen(attrs_of(id, n)),
+            Some((_, Some(s @ (NodegroupStatus::CreateFailed | NodegroupStatus::Degraded)))) => {
                 Poll::Failed(s.as_str().to_string())
             }
-            Some(s) => Poll::Pending(s.as_str().to_string()),
+            Some((_, s)) => Poll::Pending(s.map_or("unknown", |s| s.as_str()).to_string()),
             None => Poll::Failed("the node group is gone".into()),
         })
     })
@@ -106,7 +109,71 @@ async fn wait_update(
         update_status(aws, ctx, cluster, Some(name), update)
     })
     .await?;
-    wait_active(aws, ctx, id, "updating", timeout).await
+    wait_active(aws, ctx, id, "updating", timeout).await?;
+    Ok(())
+}
+
+/// A node group as `read` gives it (one DescribeNodegroup says everything).
+fn attrs_of(id: &str, n: &aws_sdk_eks::types::Nodegroup) -> Attrs {
+    let sc = n.scaling_config();
+    let mut tags: Vec<(&String, &String)> =
+        n.tags().map(|t| t.iter().collect()).unwrap_or_default();
+    tags.sort();
+    let mut attrs = into_map(json!({
+        "id": id,
+        "name": n.nodegroup_name(),
+        "arn": n.nodegroup_arn(),
+        "cluster_name": n.cluster_name(),
+        "node_role_arn": n.node_role(),
+        "subnet_ids": n.subnets(),
+        "instance_types": n.instance_types(),
+        "scaling": {
+            "min": sc.and_then(|s| s.min_size()),
+            "max": sc.and_then(|s| s.max_size()),
+            "desired": sc.and_then(|s| s.desired_size()),
+        },
+        "labels": n.labels(),
+        "taints": n.taints().iter().map(|t| {
+            let mut m = Map::new();
+            m.insert("key".into(), json!(t.key()));
+            if let Some(v) = t.value() { m.insert("value".into(), json!(v)); }
+            m.insert("effect".into(), json!(t.effect().map(|e| e.as_str())));
+            Value::Object(m)
+        }).collect::<Vec<_>>(),
+        "capacity_type": n.capacity_type().map_or("ON_DEMAND", |c| c.as_str()),
+        "status": n.status().map(|s| s.as_str()),
+        "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    }));
+    if let Some(lt) = n.launch_template() {
+        attrs.insert(
+            "launch_template".into(),
+            json!({"id": lt.id(), "version": lt.version()}),
+        );
+    }
+    if let Some(u) = n.update_config() {
+        match (u.max_unavailable(), u.max_unavailable_percentage()) {
+            (Some(k), _) => {
+                attrs.insert("update_config".into(), json!({"max_unavailable": k}));
+            }
+            (_, Some(p)) => {
+                attrs.insert(
+                    "update_config".into(),
+                    json!({"max_unavailable_percentage": p}),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(ami) = n.ami_type() {
+        attrs.insert("ami_type".into(), json!(ami.as_str()));
+    }
+    if let Some(release) = n.release_version() {
+        attrs.insert("release_version".into(), json!(release));
+    }
+    if attrs.get("labels") == Some(&Value::Null) {
+        attrs.insert("labels".into(), json!({}));
+    }
+    attrs
 }
 
 pub struct EksNodegroup(pub Arc<Aws>);
@@ -121,80 +188,9 @@ impl Provider for EksNodegroup {
         let aws = &*self.0;
         let mut out = HashMap::new();
         for id in ids {
-            let (cluster, name) = split_id(id);
-            let n = match aws
-                .eks
-                .describe_nodegroup()
-                .cluster_name(cluster)
-                .nodegroup_name(name)
-                .send()
-                .await
-                .map_err(api("DescribeNodegroup"))
-            {
-                Ok(n) => n,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let Some(n) = n.nodegroup() else { continue };
-            let sc = n.scaling_config();
-            let mut tags: Vec<(&String, &String)> =
-                n.tags().map(|t| t.iter().collect()).unwrap_or_default();
-            tags.sort();
-            let mut attrs = into_map(json!({
-                "id": id,
-                "name": n.nodegroup_name(),
-                "arn": n.nodegroup_arn(),
-                "cluster_name": n.cluster_name(),
-                "node_role_arn": n.node_role(),
-                "subnet_ids": n.subnets(),
-                "instance_types": n.instance_types(),
-                "scaling": {
-                    "min": sc.and_then(|s| s.min_size()),
-                    "max": sc.and_then(|s| s.max_size()),
-                    "desired": sc.and_then(|s| s.desired_size()),
-                },
-                "labels": n.labels(),
-                "taints": n.taints().iter().map(|t| {
-                    let mut m = Map::new();
-                    m.insert("key".into(), json!(t.key()));
-                    if let Some(v) = t.value() { m.insert("value".into(), json!(v)); }
-                    m.insert("effect".into(), json!(t.effect().map(|e| e.as_str())));
-                    Value::Object(m)
-                }).collect::<Vec<_>>(),
-                "capacity_type": n.capacity_type().map_or("ON_DEMAND", |c| c.as_str()),
-                "status": n.status().map(|s| s.as_str()),
-                "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            }));
-            if let Some(lt) = n.launch_template() {
-                attrs.insert(
-                    "launch_template".into(),
-                    json!({"id": lt.id(), "version": lt.version()}),
-                );
+            if let Some(n) = describe(aws, id).await? {
+                out.insert(id.clone(), attrs_of(id, &n));
             }
-            if let Some(u) = n.update_config() {
-                match (u.max_unavailable(), u.max_unavailable_percentage()) {
-                    (Some(k), _) => {
-                        attrs.insert("update_config".into(), json!({"max_unavailable": k}));
-                    }
-                    (_, Some(p)) => {
-                        attrs.insert(
-                            "update_config".into(),
-                            json!({"max_unavailable_percentage": p}),
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(ami) = n.ami_type() {
-                attrs.insert("ami_type".into(), json!(ami.as_str()));
-            }
-            if let Some(release) = n.release_version() {
-                attrs.insert("release_version".into(), json!(release));
-            }
-            if attrs.get("labels") == Some(&Value::Null) {
-                attrs.insert("labels".into(), json!({}));
-            }
-            out.insert(id.clone(), attrs);
         }
         Ok(out)
     }
@@ -234,7 +230,7 @@ impl Provider for EksNodegroup {
         Ok(format!("{cluster}:{name}").into())
     }
 
-    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let minutes = match operation.phase() {
             Operation::Update => 60,
@@ -244,15 +240,23 @@ impl Provider for EksNodegroup {
         match operation.phase() {
             Operation::Delete => {
                 wait::until(ctx, "deleting", t, || async {
-                    Ok(match status(aws, id).await? {
+                    Ok(match describe(aws, id).await? {
                         None => Poll::Done,
-                        Some(s) => Poll::Pending(s.as_str().to_string()),
+                        Some(n) => {
+                            Poll::Pending(n.status().map_or("unknown", |s| s.as_str()).to_string())
+                        }
                     })
                 })
                 .await
             }
             _ => wait_active(aws, ctx, id, operation.waiting(), t).await,
         }
+    }
+
+    /// Nothing it does not know: the wait's last look (after a create and
+    /// after an update) was a whole read.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {

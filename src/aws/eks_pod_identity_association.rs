@@ -42,21 +42,7 @@ impl Provider for EksPodIdentityAssociation {
         let found = super::each(ids.to_vec(), |id| async move {
             let (cluster, association) = split_id(&id);
             let got = describe(aws, cluster, association).await?;
-            Ok(got.map(|a| {
-                let attrs = into_map(json!({
-                    "id": id,
-                    "arn": a.association_arn(),
-                    "association_id": a.association_id(),
-                    "cluster_name": a.cluster_name(),
-                    "namespace": a.namespace(),
-                    "service_account": a.service_account(),
-                    "role_arn": a.role_arn(),
-                    "tags": tags_value(
-                        a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
-                    ),
-                }));
-                (id.clone(), attrs)
-            }))
+            Ok(got.map(|a| (id.clone(), attrs_of(&id, &a))))
         })
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -84,11 +70,19 @@ impl Provider for EksPodIdentityAssociation {
             }
         })
         .await?;
-        let association = out
+        let made = out
             .association()
-            .and_then(|a| a.association_id())
-            .unwrap_or_default();
-        Ok(format!("{cluster}:{association}").into())
+            .ok_or_else(|| anyhow::anyhow!("CreatePodIdentityAssociation answered none"))?;
+        let id = format!("{cluster}:{}", made.association_id().unwrap_or_default());
+        // Made with what was asked (its tags too); the answer says the rest.
+        let mut holds = attrs.clone();
+        holds.extend(attrs_of(&id, made));
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Nothing it does not know: its ARN came with the create's answer.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(
@@ -149,4 +143,20 @@ impl Provider for EksPodIdentityAssociation {
             .or_gone()?;
         Ok(())
     }
+}
+
+/// An association as `read` gives it.
+fn attrs_of(id: &str, a: &PodIdentityAssociation) -> Attrs {
+    into_map(json!({
+        "id": id,
+        "arn": a.association_arn(),
+        "association_id": a.association_id(),
+        "cluster_name": a.cluster_name(),
+        "namespace": a.namespace(),
+        "service_account": a.service_account(),
+        "role_arn": a.role_arn(),
+        "tags": tags_value(
+            a.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+        ),
+    }))
 }

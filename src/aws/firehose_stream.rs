@@ -75,48 +75,15 @@ impl Provider for FirehoseStream {
                 .send()
                 .await
                 .map_err(api("ListTagsForDeliveryStream"))?;
-            let mut attrs = into_map(json!({
-                "id": d.delivery_stream_name(),
-                "name": d.delivery_stream_name(),
-                "arn": d.delivery_stream_arn(),
-                "status": d.delivery_stream_status().as_str(),
-                "version_id": d.version_id(),
-                "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value().unwrap_or_default()))),
-            }));
-            let dest = d.destinations().first();
-            if let Some(x) = dest.and_then(|x| x.extended_s3_destination_description()) {
-                attrs.insert("role_arn".into(), json!(x.role_arn()));
-                let mut s3 = Map::new();
-                s3.insert("bucket_arn".into(), json!(x.bucket_arn()));
-                if let Some(p) = x.prefix().filter(|p| !p.is_empty()) {
-                    s3.insert("prefix".into(), json!(p));
-                }
-                if let Some(p) = x.error_output_prefix().filter(|p| !p.is_empty()) {
-                    s3.insert("error_output_prefix".into(), json!(p));
-                }
-                let b = x.buffering_hints();
-                s3.insert(
-                    "buffering".into(),
-                    json!({
-                        "size_mb": b.and_then(|b| b.size_in_mbs()).unwrap_or(5),
-                        "interval_seconds": b.and_then(|b| b.interval_in_seconds()).unwrap_or(300),
-                    }),
-                );
-                s3.insert("compression".into(), json!(x.compression_format().as_str()));
-                if let Some(l) = x
-                    .cloud_watch_logging_options()
-                    .filter(|l| l.log_group_name().is_some())
-                {
-                    s3.insert(
-                        "cloudwatch_logging".into(),
-                        json!({"enabled": l.enabled().unwrap_or(false), "log_group": l.log_group_name(), "log_stream": l.log_stream_name()}),
-                    );
-                }
-                attrs.insert("s3".into(), Value::Object(s3));
-            }
+            let mut attrs = attrs_of(&d);
             attrs.insert(
-                "destination_id".into(),
-                json!(dest.map(|x| x.destination_id())),
+                "tags".into(),
+                tags_value(
+                    tag_list
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key(), t.value().unwrap_or_default())),
+                ),
             );
             out.insert(name.clone(), attrs);
         }
@@ -155,10 +122,18 @@ impl Provider for FirehoseStream {
             async move { Ok(request.send().await.map_err(api("CreateDeliveryStream"))?) }
         })
         .await?;
-        Ok(name.into())
+        // Made with what was asked and its tags; the wait's last look says
+        // the rest (its ARN, version and destination ids, AWS's defaults).
+        Ok(Made::holding(name, attrs.clone()))
     }
 
-    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    /// Nothing it does not know: the wait's last look (after a create and
+    /// after an update) said what AWS holds but its tags, which were asked.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
+    }
+
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let deleting = operation.phase() == Operation::Delete;
         let t = ctx.timeout(operation, Duration::from_secs(10 * 60));
@@ -172,12 +147,13 @@ impl Provider for FirehoseStream {
                 .map_err(api("DescribeDeliveryStream"))
             {
                 Ok(d) => {
-                    let status = d
-                        .delivery_stream_description()
-                        .map(|d| d.delivery_stream_status().clone());
+                    let description = d.delivery_stream_description();
+                    let status = description.map(|d| d.delivery_stream_status().clone());
                     Ok(match (deleting, status) {
                         (true, Some(s)) => Poll::Pending(s.as_str().to_string()),
-                        (_, Some(DeliveryStreamStatus::Active)) => Poll::Done,
+                        (_, Some(DeliveryStreamStatus::Active)) => {
+                            Poll::Seen(description.map(attrs_of).unwrap_or_default())
+                        }
                         (
                             _,
                             Some(
@@ -306,4 +282,51 @@ async fn describe(
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A stream as `read` gives it, but for its tags (a call of their own).
+fn attrs_of(d: &aws_sdk_firehose::types::DeliveryStreamDescription) -> Attrs {
+    let mut attrs = into_map(json!({
+        "id": d.delivery_stream_name(),
+        "name": d.delivery_stream_name(),
+        "arn": d.delivery_stream_arn(),
+        "status": d.delivery_stream_status().as_str(),
+        "version_id": d.version_id(),
+    }));
+    let dest = d.destinations().first();
+    if let Some(x) = dest.and_then(|x| x.extended_s3_destination_description()) {
+        attrs.insert("role_arn".into(), json!(x.role_arn()));
+        let mut s3 = Map::new();
+        s3.insert("bucket_arn".into(), json!(x.bucket_arn()));
+        if let Some(p) = x.prefix().filter(|p| !p.is_empty()) {
+            s3.insert("prefix".into(), json!(p));
+        }
+        if let Some(p) = x.error_output_prefix().filter(|p| !p.is_empty()) {
+            s3.insert("error_output_prefix".into(), json!(p));
+        }
+        let b = x.buffering_hints();
+        s3.insert(
+            "buffering".into(),
+            json!({
+                "size_mb": b.and_then(|b| b.size_in_mbs()).unwrap_or(5),
+                "interval_seconds": b.and_then(|b| b.interval_in_seconds()).unwrap_or(300),
+            }),
+        );
+        s3.insert("compression".into(), json!(x.compression_format().as_str()));
+        if let Some(l) = x
+            .cloud_watch_logging_options()
+            .filter(|l| l.log_group_name().is_some())
+        {
+            s3.insert(
+                "cloudwatch_logging".into(),
+                json!({"enabled": l.enabled().unwrap_or(false), "log_group": l.log_group_name(), "log_stream": l.log_stream_name()}),
+            );
+        }
+        attrs.insert("s3".into(), Value::Object(s3));
+    }
+    attrs.insert(
+        "destination_id".into(),
+        json!(dest.map(|x| x.destination_id())),
+    );
+    attrs
 }

@@ -26,6 +26,15 @@ fn https(url: &str) -> String {
     }
 }
 
+/// What IAM computes of a provider made from `asked`: its ARN, and the URL
+/// without its scheme, which is also the issuer.
+fn computed(arn: &str, asked: &Attrs) -> Attrs {
+    let mut url = asked.clone();
+    ty::canonical(&mut url);
+    let url = url.get("url").cloned().unwrap_or_default();
+    into_map(json!({"id": arn, "arn": arn, "url": url, "issuer": url}))
+}
+
 #[async_trait]
 impl Provider for IamOidcProvider {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -70,11 +79,17 @@ impl Provider for IamOidcProvider {
             .send()
             .await
             .map_err(api("CreateOpenIDConnectProvider"))?;
-        Ok(out
-            .open_id_connect_provider_arn()
-            .unwrap_or_default()
-            .to_string()
-            .into())
+        let arn = out.open_id_connect_provider_arn().unwrap_or_default();
+        // Made with what was asked (its tags too): the id and ARN are its
+        // ARN, the issuer its URL as IAM keeps it.
+        let mut holds = attrs.clone();
+        holds.extend(computed(arn, attrs));
+        Ok(Made::holding(arn, holds))
+    }
+
+    /// Its ARN (the id) and issuer (the URL as IAM keeps it, without scheme).
+    async fn settled(&self, id: &str, asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(computed(id, asked)))
     }
 
     async fn update(

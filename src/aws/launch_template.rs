@@ -175,13 +175,8 @@ impl Provider for LaunchTemplate {
         for t in templates {
             let id = t.launch_template_id().unwrap_or_default().to_string();
             let default_version = t.default_version_number().unwrap_or(1);
-            let mut attrs = into_map(json!({
-                "id": id,
-                "name": t.launch_template_name(),
-                "latest_version": t.latest_version_number().map(|v| v.to_string()),
-                "default_version": default_version.to_string(),
-                "tags": ec2_tags::value(t.tags()),
-            }));
+            let mut attrs = versions(&t);
+            attrs.insert("tags".into(), ec2_tags::value(t.tags()));
             let versions = aws
                 .ec2
                 .describe_launch_template_versions()
@@ -219,12 +214,23 @@ impl Provider for LaunchTemplate {
             .send()
             .await
             .map_err(api("CreateLaunchTemplate"))?;
-        Ok(out
+        let t = out
             .launch_template()
-            .and_then(|t| t.launch_template_id())
-            .unwrap_or_default()
-            .to_string()
-            .into())
+            .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate answered no template"))?;
+        // Made with what was asked (its data, its tags) as version 1, the
+        // default: the answer says its id and version numbers.
+        let mut holds = attrs.clone();
+        holds.extend(versions(t));
+        let id = holds.str("id")?.to_string();
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Its version numbers, which a change moves (a new version, made the
+    /// default): one DescribeLaunchTemplates, without the version's data.
+    /// Not seen yet (AWS's eventual consistency): read back.
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        let found = describe(&self.0, &[id.to_string()]).await?;
+        Ok(found.first().map(versions))
     }
 
     /// A change of the template data is a new version, made the default. (The
@@ -308,6 +314,17 @@ impl Provider for LaunchTemplate {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// What DescribeLaunchTemplates (or CreateLaunchTemplate) says of a template:
+/// its id, name and version numbers.
+fn versions(t: &aws_sdk_ec2::types::LaunchTemplate) -> Attrs {
+    into_map(json!({
+        "id": t.launch_template_id(),
+        "name": t.launch_template_name(),
+        "latest_version": t.latest_version_number().map(|v| v.to_string()),
+        "default_version": t.default_version_number().unwrap_or(1).to_string(),
+    }))
 }
 
 /// Launch templates by id; one missing id fails the whole call, so then one by one.

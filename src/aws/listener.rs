@@ -19,17 +19,19 @@ pub struct Listener(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for Listener {
+    /// DescribeListeners by lists of ARNs, without tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let found = describe(aws, ids).await?;
+        Ok(found
+            .iter()
+            .filter_map(|x| x.listener_arn().map(str::to_string))
+            .collect())
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
-        let listeners = elbv2::describe_by_arns(ids, "DescribeListeners", |arns| async {
-            aws.elbv2
-                .describe_listeners()
-                .set_listener_arns(Some(arns))
-                .send()
-                .await
-                .map(|r| r.listeners().to_vec())
-        })
-        .await?;
+        let listeners = describe(aws, ids).await?;
         let arns: Vec<String> = listeners
             .iter()
             .filter_map(|l| l.listener_arn().map(str::to_string))
@@ -38,23 +40,11 @@ impl Provider for Listener {
         let mut out = HashMap::new();
         for l in listeners {
             let arn = l.listener_arn().unwrap_or_default().to_string();
-            let mut m = into_map(json!({
-                "id": arn,
-                "arn": arn,
-                "load_balancer_arn": l.load_balancer_arn(),
-                "port": l.port(),
-                "protocol": l.protocol().map(|p| p.as_str()),
-                "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            }));
-            if let Some(c) = l.certificates().first().and_then(|c| c.certificate_arn()) {
-                m.insert("certificate_arn".into(), json!(c));
-            }
-            if let Some(p) = l.ssl_policy() {
-                m.insert("ssl_policy".into(), json!(p));
-            }
-            if let Some(a) = l.default_actions().first() {
-                elbv2::action_value(a, &mut m);
-            }
+            let mut m = attrs_of(&l);
+            m.insert(
+                "tags".into(),
+                tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
+            );
             out.insert(arn, m);
         }
         Ok(out)
@@ -80,13 +70,21 @@ impl Provider for Listener {
             .send()
             .await
             .map_err(api("CreateListener"))?;
-        Ok(out
+        let l = out
             .listeners()
             .first()
-            .and_then(|l| l.listener_arn())
-            .unwrap_or_default()
-            .to_string()
-            .into())
+            .ok_or_else(|| anyhow::anyhow!("CreateListener answered no listener"))?;
+        // Made with what was asked (its tags too); the answer says the rest
+        // (its ARN, AWS's security policy where none was asked).
+        let mut holds = attrs.clone();
+        holds.extend(attrs_of(l));
+        let id = holds.str("id")?.to_string();
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Nothing it does not know: its ARN came with the create's answer.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(
@@ -173,4 +171,42 @@ fn certificates(attrs: &Attrs) -> Option<Vec<Certificate>> {
         .get("certificate_arn")
         .and_then(Value::as_str)
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
+}
+
+/// A listener as `read` gives it, but for its tags (a call of their own).
+fn attrs_of(l: &aws_sdk_elasticloadbalancingv2::types::Listener) -> Attrs {
+    let arn = l.listener_arn().unwrap_or_default();
+    let mut m = into_map(json!({
+        "id": arn,
+        "arn": arn,
+        "load_balancer_arn": l.load_balancer_arn(),
+        "port": l.port(),
+        "protocol": l.protocol().map(|p| p.as_str()),
+    }));
+    if let Some(c) = l.certificates().first().and_then(|c| c.certificate_arn()) {
+        m.insert("certificate_arn".into(), json!(c));
+    }
+    if let Some(p) = l.ssl_policy() {
+        m.insert("ssl_policy".into(), json!(p));
+    }
+    if let Some(a) = l.default_actions().first() {
+        elbv2::action_value(a, &mut m);
+    }
+    m
+}
+
+/// Listeners by ARN, twenty a call.
+async fn describe(
+    aws: &Aws,
+    ids: &[String],
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::Listener>> {
+    elbv2::describe_by_arns(ids, "DescribeListeners", |arns| async {
+        aws.elbv2
+            .describe_listeners()
+            .set_listener_arns(Some(arns))
+            .send()
+            .await
+            .map(|r| r.listeners().to_vec())
+    })
+    .await
 }

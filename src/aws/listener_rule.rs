@@ -22,17 +22,19 @@ pub struct ListenerRule(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for ListenerRule {
+    /// DescribeRules by lists of ARNs, without tags.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let found = describe(aws, ids).await?;
+        Ok(found
+            .iter()
+            .filter_map(|x| x.rule_arn().map(str::to_string))
+            .collect())
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
-        let rules = elbv2::describe_by_arns(ids, "DescribeRules", |arns| async {
-            aws.elbv2
-                .describe_rules()
-                .set_rule_arns(Some(arns))
-                .send()
-                .await
-                .map(|r| r.rules().to_vec())
-        })
-        .await?;
+        let rules = describe(aws, ids).await?;
         let arns: Vec<String> = rules
             .iter()
             .filter_map(|r| r.rule_arn().map(str::to_string))
@@ -41,17 +43,11 @@ impl Provider for ListenerRule {
         let mut out = HashMap::new();
         for r in rules {
             let arn = r.rule_arn().unwrap_or_default().to_string();
-            let mut m = into_map(json!({
-                "id": arn,
-                "arn": arn,
-                "listener_arn": listener_of(&arn),
-                "priority": r.priority().and_then(|p| p.parse::<i64>().ok()),
-                "conditions": conditions_value(r.conditions()),
-                "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            }));
-            if let Some(a) = r.actions().first() {
-                elbv2::action_value(a, &mut m);
-            }
+            let mut m = attrs_of(&r);
+            m.insert(
+                "tags".into(),
+                tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
+            );
             out.insert(arn, m);
         }
         Ok(out)
@@ -70,13 +66,20 @@ impl Provider for ListenerRule {
             .send()
             .await
             .map_err(api("CreateRule"))?;
-        Ok(out
+        let r = out
             .rules()
             .first()
-            .and_then(|r| r.rule_arn())
-            .unwrap_or_default()
-            .to_string()
-            .into())
+            .ok_or_else(|| anyhow::anyhow!("CreateRule answered no rule"))?;
+        // Made with what was asked (its tags too); the answer says the rest.
+        let mut holds = attrs.clone();
+        holds.extend(attrs_of(r));
+        let id = holds.str("id")?.to_string();
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Nothing it does not know: its ARN came with the create's answer.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     async fn update(
@@ -172,6 +175,22 @@ impl Provider for ListenerRule {
     }
 }
 
+/// A rule as `read` gives it, but for its tags (a call of their own).
+fn attrs_of(r: &aws_sdk_elasticloadbalancingv2::types::Rule) -> Attrs {
+    let arn = r.rule_arn().unwrap_or_default();
+    let mut m = into_map(json!({
+        "id": arn,
+        "arn": arn,
+        "listener_arn": listener_of(arn),
+        "priority": r.priority().and_then(|p| p.parse::<i64>().ok()),
+        "conditions": conditions_value(r.conditions()),
+    }));
+    if let Some(a) = r.actions().first() {
+        elbv2::action_value(a, &mut m);
+    }
+    m
+}
+
 /// `...:listener-rule/app/LB/ID/LISTENER/RULE` belongs to `...:listener/app/LB/ID/LISTENER`.
 fn listener_of(rule_arn: &str) -> String {
     let arn = rule_arn.replacen(":listener-rule/", ":listener/", 1);
@@ -265,4 +284,20 @@ fn conditions_value(conditions: &[RuleCondition]) -> Value {
         m.insert("http_headers".into(), Value::Array(headers));
     }
     Value::Object(m)
+}
+
+/// Rules by ARN, twenty a call.
+async fn describe(
+    aws: &Aws,
+    ids: &[String],
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::Rule>> {
+    elbv2::describe_by_arns(ids, "DescribeRules", |arns| async {
+        aws.elbv2
+            .describe_rules()
+            .set_rule_arns(Some(arns))
+            .send()
+            .await
+            .map(|r| r.rules().to_vec())
+    })
+    .await
 }

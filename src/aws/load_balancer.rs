@@ -57,21 +57,13 @@ impl Provider for LoadBalancer {
                 .and_then(|a| a.value())
                 .and_then(|v| v.parse::<i64>().ok())
                 .unwrap_or(60);
-            let attrs = json!({
-                "id": arn,
-                "arn": arn,
-                "arn_suffix": super::elbv2::arn_suffix(&arn),
-                "name": lb.load_balancer_name(),
-                "dns_name": lb.dns_name(),
-                "zone_id": lb.canonical_hosted_zone_id(),
-                "scheme": lb.scheme().map(|s| s.as_str()),
-                "subnets": lb.availability_zones().iter().filter_map(|z| z.subnet_id()).collect::<Vec<_>>(),
-                "security_groups": lb.security_groups(),
-                "idle_timeout_seconds": idle,
-                "state": lb.state().and_then(|s| s.code()).map(|c| c.as_str()),
-                "tags": tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            });
-            out.insert(arn, into_map(attrs));
+            let mut attrs = attrs_of(&lb);
+            attrs.insert("idle_timeout_seconds".into(), json!(idle));
+            attrs.insert(
+                "tags".into(),
+                tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
+            );
+            out.insert(arn, attrs);
         }
         Ok(out)
     }
@@ -94,20 +86,36 @@ impl Provider for LoadBalancer {
             .send()
             .await
             .map_err(api("CreateLoadBalancer"))?;
-        let arn = out
+        let lb = out
             .load_balancers()
             .first()
-            .and_then(|l| l.load_balancer_arn())
-            .unwrap_or_default()
-            .to_string();
-        Ok(arn.into())
+            .ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer answered no load balancer"))?;
+        // What was asked (its tags came with the create), what AWS assigned
+        // (ARN, DNS name, the VPC's default group where none was given), and
+        // AWS's idle timeout for a new one: `update` changes it if asked.
+        let mut holds = attrs.clone();
+        holds.extend(attrs_of(lb));
+        holds.insert("idle_timeout_seconds".into(), json!(DEFAULT_IDLE));
+        let id = holds.str("id")?.to_string();
+        Ok(Made::holding(id, holds))
+    }
+
+    /// Nothing it does not know: the create's answer and the wait's last look
+    /// said what AWS assigned.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
     }
 
     /// A new load balancer is provisioning until it is active.
-    async fn wait(&self, _ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    async fn wait(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        operation: Operation,
+    ) -> Result<Option<Attrs>> {
         match operation {
-            Operation::Create => wait_active(&self.0, id).await,
-            _ => Ok(()),
+            Operation::Create => wait_active(&self.0, id).await.map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -198,8 +206,30 @@ impl Provider for LoadBalancer {
     }
 }
 
-/// Polls with capped backoff until the load balancer is active (up to 10 minutes).
-async fn wait_active(aws: &Aws, arn: &str) -> Result<()> {
+/// AWS's idle timeout of a new load balancer, in seconds.
+const DEFAULT_IDLE: i64 = 60;
+
+/// What DescribeLoadBalancers (or CreateLoadBalancer) says of one, as `read`
+/// gives it, without its idle timeout and tags (calls of their own).
+fn attrs_of(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Attrs {
+    let arn = lb.load_balancer_arn().unwrap_or_default();
+    into_map(json!({
+        "id": arn,
+        "arn": arn,
+        "arn_suffix": super::elbv2::arn_suffix(arn),
+        "name": lb.load_balancer_name(),
+        "dns_name": lb.dns_name(),
+        "zone_id": lb.canonical_hosted_zone_id(),
+        "scheme": lb.scheme().map(|s| s.as_str()),
+        "subnets": lb.availability_zones().iter().filter_map(|z| z.subnet_id()).collect::<Vec<_>>(),
+        "security_groups": lb.security_groups(),
+        "state": lb.state().and_then(|s| s.code()).map(|c| c.as_str()),
+    }))
+}
+
+/// Polls with capped backoff until the load balancer is active (up to 10
+/// minutes), and gives what the last look saw of it.
+async fn wait_active(aws: &Aws, arn: &str) -> Result<Attrs> {
     let mut delay = Duration::from_millis(250);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     loop {
@@ -210,15 +240,11 @@ async fn wait_active(aws: &Aws, arn: &str) -> Result<()> {
             .send()
             .await
             .map_err(api("DescribeLoadBalancers"))?;
-        let state = r
-            .load_balancers()
-            .first()
-            .and_then(|l| l.state())
-            .and_then(|s| s.code())
-            .cloned();
-        match state {
-            Some(LoadBalancerStateEnum::Active) => return Ok(()),
-            Some(LoadBalancerStateEnum::Failed) => {
+        let lb = r.load_balancers().first();
+        let state = lb.and_then(|l| l.state()).and_then(|s| s.code()).cloned();
+        match (state, lb) {
+            (Some(LoadBalancerStateEnum::Active), Some(lb)) => return Ok(attrs_of(lb)),
+            (Some(LoadBalancerStateEnum::Failed), _) => {
                 anyhow::bail!("load balancer {arn} failed to provision")
             }
             _ if tokio::time::Instant::now() > deadline => {

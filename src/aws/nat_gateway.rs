@@ -56,6 +56,11 @@ impl Provider for NatGateway {
             .into())
     }
 
+    /// Nothing it does not know: its addresses came with the wait's last look.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
+    }
+
     async fn update(
         &self,
         _ctx: &OpContext,
@@ -89,12 +94,12 @@ impl Provider for NatGateway {
 
     /// Until it is available (a create) or deleted (a delete): AWS says a few
     /// minutes for either.
-    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let delete = match operation.phase() {
             Operation::Create => false,
             Operation::Delete => true,
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         let (doing, default) = if delete {
             ("deleting", Duration::from_secs(30 * 60))
@@ -114,7 +119,8 @@ impl Provider for NatGateway {
                 });
             };
             Ok(match (state, delete) {
-                (NatGatewayState::Available, false) => Poll::Done,
+                // Its last look is a whole read: no read back.
+                (NatGatewayState::Available, false) => Poll::Seen(attrs.clone()),
                 (NatGatewayState::Deleted, true) => Poll::Done,
                 (NatGatewayState::Failed, false) => Poll::Failed(format!(
                     "the NAT gateway failed: {}",

@@ -150,10 +150,14 @@ impl Provider for RouteTable {
             call.send().await.map_err(api("DeleteRoute")).or_gone()?;
         }
         // Associations are looked up (their ids) only when they change.
+        // A table with none (a new one) has no association ids to look up.
         if let Some(subnets) = after.opt_strings("subnet_ids")
             && differs_set(before, after, "subnet_ids")
         {
-            associate(aws, id, &subnets).await?;
+            let none = before
+                .opt_strings("subnet_ids")
+                .is_some_and(|s| s.is_empty());
+            associate(aws, id, &subnets, none).await?;
         }
         ec2_tags::sync(aws, id, before, after).await
     }
@@ -165,7 +169,7 @@ impl Provider for RouteTable {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        associate(aws, id, &[]).await?;
+        associate(aws, id, &[], false).await?;
         aws.ec2
             .delete_route_table()
             .route_table_id(id)
@@ -179,14 +183,20 @@ impl Provider for RouteTable {
 
 /// Makes `subnets` the subnets associated with table `id`, as AWS has it now:
 /// a subnet held by another table is taken over in one call, one no longer
-/// wanted is let go (it falls back to the VPC's main table).
-async fn associate(aws: &Aws, id: &str, subnets: &[String]) -> Result<()> {
-    let by_id = Filter::builder().name("route-table-id").values(id).build();
-    let held = describe(aws, vec![by_id])
-        .await?
-        .remove(id)
-        .map(|(assoc, _)| assoc)
-        .unwrap_or_default();
+/// wanted is let go (it falls back to the VPC's main table). `none`: the
+/// table is known to hold no subnet (it was just made), so its own
+/// associations are not looked up.
+async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Result<()> {
+    let held = if none {
+        Associations::new()
+    } else {
+        let by_id = Filter::builder().name("route-table-id").values(id).build();
+        describe(aws, vec![by_id])
+            .await?
+            .remove(id)
+            .map(|(assoc, _)| assoc)
+            .unwrap_or_default()
+    };
     let missing: Vec<String> = subnets
         .iter()
         .filter(|s| !held.contains_key(*s))

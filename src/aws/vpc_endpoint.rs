@@ -81,6 +81,12 @@ impl Provider for VpcEndpoint {
             .into())
     }
 
+    /// Nothing it does not know: its ARN came with the wait's last look (a
+    /// create) or is in state (an update).
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        Ok(Some(Attrs::new()))
+    }
+
     async fn update(
         &self,
         _ctx: &OpContext,
@@ -157,22 +163,26 @@ impl Provider for VpcEndpoint {
 
     /// Until it is available (an Interface endpoint takes a minute or two) or
     /// gone.
-    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<()> {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let delete = match operation.phase() {
             Operation::Create => false,
             Operation::Delete => true,
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         let doing = if delete { "deleting" } else { "creating" };
         let timeout = ctx.timeout(operation, Duration::from_secs(10 * 60));
         wait::until(ctx, doing, timeout, || async {
             let found = by_ids(aws, &[id.to_string()]).await?;
+            let attrs = found.get(id).map(|(_, a)| a);
             Ok(match (found.get(id).map(|(s, _)| s), delete) {
                 (None, true) => Poll::Done,
                 (Some(s), true) if gone(s) => Poll::Done,
                 (None, false) => Poll::Failed("the endpoint is gone".into()),
-                (Some(s), false) if s == "available" => Poll::Done,
+                // Its last look is a whole read: no read back.
+                (Some(s), false) if s == "available" => {
+                    Poll::Seen(attrs.cloned().unwrap_or_default())
+                }
                 (Some(s), false) if gone(s) => Poll::Failed(format!("the endpoint is {s}")),
                 (Some(s), _) => Poll::Pending(s.clone()),
             })

@@ -12,19 +12,24 @@ use crate::provider::OpContext;
 /// What one look found.
 pub enum Poll {
     Done,
+    /// Done, and this is what the look saw of it, as `read` would give it
+    /// (or the part of that its describe call answers): a create or update
+    /// then need not read it back.
+    Seen(crate::types::Attrs),
     /// Still going, with the status AWS reports.
     Pending(String),
     Failed(String),
 }
 
-/// Polls `check` until it is done, failed, or `timeout` has passed. `doing`
-/// says what AWS is doing (`creating`, `updating`, `deleting`).
+/// Polls `check` until it is done, failed, or `timeout` has passed, and gives
+/// what the last look saw where it says (`Poll::Seen`). `doing` says what AWS
+/// is doing (`creating`, `updating`, `deleting`).
 pub async fn until<F, Fut>(
     ctx: &OpContext,
     doing: &str,
     timeout: Duration,
     mut check: F,
-) -> Result<()>
+) -> Result<Option<crate::types::Attrs>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll>>,
@@ -34,7 +39,8 @@ where
     let mut delay = Duration::from_secs(1);
     let result = loop {
         match check().await {
-            Ok(Poll::Done) => break Ok(()),
+            Ok(Poll::Done) => break Ok(None),
+            Ok(Poll::Seen(attrs)) => break Ok(Some(attrs)),
             Ok(Poll::Failed(why)) => break Err(anyhow::anyhow!("{label}: {doing} failed: {why}")),
             Ok(Poll::Pending(status)) => ctx.observer.event(&Event::Waiting {
                 address: label,

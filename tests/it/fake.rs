@@ -291,7 +291,7 @@ impl Provider for Fake {
         ctx: &OpContext,
         id: &str,
         _operation: infra::types::Operation,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Attrs>> {
         let call = Call {
             op: "wait",
             address: ctx.address.to_string(),
@@ -300,7 +300,7 @@ impl Provider for Fake {
         if let Then::Hang = self.cloud.ask(&call, ctx) {
             std::future::pending::<()>().await;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The types AWS works on after it answers, as the real providers wait.

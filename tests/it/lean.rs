@@ -481,3 +481,121 @@ fn gateways_routes_roles_and_log_groups_are_made_without_a_read_and_destroys_ask
     assert_eq!(proxy.count("ReleaseAddress"), 1);
     assert_eq!(proxy.count("DeleteInternetGateway"), 1);
 }
+
+/// The reads of an apply, by operation: what the proxy counted whose name says
+/// it reads.
+fn reads(proxy: &Proxy) -> std::collections::BTreeMap<String, u64> {
+    proxy
+        .counts()
+        .into_iter()
+        .filter(|(op, _)| {
+            ["Describe", "Get", "List", "GET ", "HEAD "]
+                .iter()
+                .any(|p| op.starts_with(p))
+        })
+        .map(|(op, n)| (op, n.as_u64().unwrap_or(0)))
+        .collect()
+}
+
+#[test]
+fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, &crate::support::stack_file("platform"));
+
+    proxy.reset();
+    w.apply_ok();
+    // What is read while the platform is made: one look per wait (a NAT
+    // gateway, an endpoint, the load balancer, the cluster, each add-on, the
+    // node group, the stream), which sees it whole; the alarm's name before
+    // PutMetricAlarm (which would replace another silently); the launch
+    // template's version numbers; the subnets a route table takes over; and
+    // the account, once. moto drops a node group's update_config at create,
+    // so it is set once more and waited for (DescribeUpdate, a second look).
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("DescribeAddon", 4),
+        ("DescribeAlarms", 1),
+        ("DescribeCluster", 1),
+        ("DescribeDeliveryStream", 1),
+        ("DescribeLaunchTemplates", 1),
+        ("DescribeLoadBalancers", 1),
+        ("DescribeNatGateways", 2),
+        ("DescribeNodegroup", 2),
+        ("DescribeRouteTables", 3),
+        ("DescribeUpdate", 1),
+        ("DescribeVpcEndpoints", 1),
+        ("GetCallerIdentity", 1),
+    ]
+    .into_iter()
+    .map(|(op, n)| (op.to_string(), n))
+    .collect();
+    assert_eq!(reads(&proxy), expected, "{:?}", proxy.counts());
+
+    // What was recorded without reading is what AWS holds, AWS's choices
+    // (a DNS name, an endpoint, an issuer, version numbers) included.
+    w.assert_no_changes();
+    let drift = w.run(&["drift", "stack.yaml"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
+            .unwrap();
+    let attrs = |a: &str| state["resources"][a]["attributes"].clone();
+    assert!(
+        attrs("load_balancer.web")["dns_name"]
+            .as_str()
+            .is_some_and(|d| d.contains("elb.amazonaws.com")),
+        "{}",
+        attrs("load_balancer.web")
+    );
+    assert_eq!(attrs("load_balancer.web")["state"], "active");
+    assert!(
+        attrs("eks_cluster.main")["endpoint"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("https://"))
+    );
+    assert_eq!(attrs("launch_template.nodes")["latest_version"], "1");
+    assert!(
+        attrs("nat_gateway.a")["public_ip"]
+            .as_str()
+            .is_some_and(|ip| ip.contains('.'))
+    );
+    assert!(
+        attrs("listener.http")["arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":listener/app/"))
+    );
+
+    // A change of the launch template is a new version, read back (its
+    // number is AWS's), and the node group moves to it in the same apply.
+    let bigger =
+        crate::support::stack_file("platform").replace("volume_size: 50", "volume_size: 80");
+    assert_ne!(bigger, crate::support::stack_file("platform"));
+    w.write_stack(&bigger);
+    w.apply_ok();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        state["resources"]["launch_template.nodes"]["attributes"]["latest_version"],
+        "2"
+    );
+    assert_eq!(
+        state["resources"]["eks_nodegroup.app"]["attributes"]["launch_template"]["version"],
+        "2"
+    );
+    w.assert_no_changes();
+
+    // A destroy asks which exist: listeners and rules by their describe
+    // alone, no tags.
+    proxy.reset();
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let counts = proxy.counts();
+    assert_eq!(proxy.count("DescribeListeners"), 1, "{counts:?}");
+    assert_eq!(proxy.count("DescribeRules"), 1, "{counts:?}");
+    assert_eq!(
+        counted(&proxy, &["DescribeTags", "DescribeLoadBalancerAttributes"]),
+        0,
+        "{counts:?}"
+    );
+}
