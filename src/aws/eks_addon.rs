@@ -137,6 +137,16 @@ impl Provider for EksAddon {
         true
     }
 
+    /// DescribeAddon for each, without its Pod Identity associations.
+    async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let aws = &*self.0;
+        let found = super::each(ids.to_vec(), |id| async move {
+            Ok(describe(aws, &id).await?.map(|_| id))
+        })
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {

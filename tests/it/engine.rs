@@ -1299,3 +1299,48 @@ async fn a_configure_that_finds_its_new_resource_not_yet_visible_is_tried_again(
         1
     );
 }
+
+/// A Firehose stream: a type AWS works on after it answers.
+fn stream(prefix: &str) -> String {
+    format!(
+        "
+stack: engine
+region: ap-northeast-1
+resources:
+  firehose_stream.logs:
+    role_arn: arn:aws:iam::123456789012:role/firehose
+    s3: {{ bucket_arn: 'arn:aws:s3:::logs', prefix: {prefix} }}
+"
+    )
+}
+
+#[tokio::test]
+async fn a_waited_for_create_or_update_is_recorded_from_the_waits_last_look_without_a_read() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let p = prepare(&cloud, &stream("app/"), &file).await;
+    let before = cloud.reads();
+    assert!(p.execute(10).await.ok());
+    assert_eq!(cloud.reads(), before, "nothing read after the create");
+    let state = read_state(&file);
+    let logs = &state.resources[&address("firehose_stream.logs")];
+    // What the wait saw (AWS's status) and what was asked.
+    assert_eq!(logs.attributes["status"], "ACTIVE", "{logs:?}");
+    assert_eq!(logs.attributes["s3"]["prefix"], "app/");
+    assert_eq!(logs.attributes["id"], logs.id.as_str());
+    assert!(logs.pending.is_none());
+
+    // An update waits too, and is recorded the same way.
+    let p = prepare(&cloud, &stream("logs/"), &file).await;
+    assert_eq!(p.plan.counts().change, 1);
+    let before = cloud.reads();
+    assert!(p.execute(10).await.ok());
+    assert_eq!(cloud.reads(), before, "nothing read after the update");
+    let state = read_state(&file);
+    let logs = &state.resources[&address("firehose_stream.logs")];
+    assert_eq!(logs.attributes["s3"]["prefix"], "logs/");
+    assert_eq!(logs.attributes["status"], "ACTIVE");
+    // And what was recorded is what the cloud holds: nothing to change.
+    let p = prepare(&cloud, &stream("logs/"), &file).await;
+    assert!(!p.plan.has_changes(), "{:?}", p.plan.counts());
+}

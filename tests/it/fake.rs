@@ -47,6 +47,8 @@ struct Inner {
     alarms: BTreeMap<String, AlarmState>,
     health: HashMap<String, Vec<(String, TargetState)>>,
     traffic: HashMap<String, infra::plan::rollout::Traffic>,
+    /// How many ids `read` was asked for.
+    reads: usize,
 }
 
 #[derive(Default)]
@@ -94,6 +96,11 @@ impl Cloud {
             .iter()
             .map(|c| format!("{} {}", c.op, c.address))
             .collect()
+    }
+
+    /// How many ids were read, all types together.
+    pub fn reads(&self) -> usize {
+        self.inner.lock().unwrap().reads
     }
 
     pub fn most_running(&self) -> usize {
@@ -201,7 +208,8 @@ fn failure(op: &'static str, code: &str) -> anyhow::Error {
 #[async_trait]
 impl Provider for Fake {
     async fn read(&self, ids: &[String]) -> anyhow::Result<HashMap<String, Attrs>> {
-        let inner = self.cloud.inner.lock().unwrap();
+        let mut inner = self.cloud.inner.lock().unwrap();
+        inner.reads += ids.len();
         Ok(ids
             .iter()
             .filter_map(|id| match inner.resources.get(id) {
@@ -300,7 +308,18 @@ impl Provider for Fake {
         if let Then::Hang = self.cloud.ask(&call, ctx) {
             std::future::pending::<()>().await;
         }
-        Ok(None)
+        // AWS finished: the last look sees it whole, ACTIVE.
+        let mut inner = self.cloud.inner.lock().unwrap();
+        Ok(inner.resources.get_mut(id).map(|(_, stored)| {
+            stored.insert("status".into(), Value::String("ACTIVE".into()));
+            stored.clone()
+        }))
+    }
+
+    /// A waiting type knows what AWS computed from its wait's last look;
+    /// the others are read back.
+    async fn settled(&self, _id: &str, _asked: &Attrs) -> anyhow::Result<Option<Attrs>> {
+        Ok(self.waits().then(Attrs::new))
     }
 
     /// The types AWS works on after it answers, as the real providers wait.
