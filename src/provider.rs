@@ -134,9 +134,12 @@ pub trait Provider: Send + Sync {
     /// the account): the engine then records what was asked, in the type's
     /// canonical form, with the id and these, over what the resource held.
     /// Where AWS normalises a value, the next refresh records its form.
-    /// `None` (the default): it is read back whole.
+    /// By default nothing: what the create's answer (`Made::holds`) or the
+    /// wait's last look said, or what state had, stands for the rest. A type
+    /// whose update changes what AWS computes (a launch template's version
+    /// numbers) says it here; `None`: it is read back whole.
     async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(None)
+        Ok(Some(Attrs::new()))
     }
     /// Which of these ids exist: all a destroy needs to know, in as few calls
     /// as the API allows. By default, a read.

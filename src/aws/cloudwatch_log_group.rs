@@ -84,11 +84,6 @@ impl Provider for CloudwatchLogGroup {
         Ok(Made::holding(name, holds))
     }
 
-    /// Nothing beyond what was asked: its ARN was derived at its create.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     /// DescribeLogGroups by each name, without the tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
         let aws = &*self.0;

@@ -114,12 +114,6 @@ impl Provider for EcrRepository {
         ))
     }
 
-    /// Nothing beyond what was asked: its ARN and URL are what the create's
-    /// answer said.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     /// DescribeRepositories by lists of names, without tags or policies.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
         Ok(describe(&self.0, ids)

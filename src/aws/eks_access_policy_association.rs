@@ -133,11 +133,6 @@ impl Provider for EksAccessPolicyAssociation {
         Ok(Made::holding(id, holds))
     }
 
-    /// Nothing AWS computes: it is what was asked.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,

@@ -189,12 +189,6 @@ impl Provider for EksAddon {
         Ok(format!("{cluster}:{name}").into())
     }
 
-    /// Nothing it does not know: the wait's last look (after a create and
-    /// after an update) was a whole read.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let (cluster, name) = split_id(id);

@@ -338,12 +338,6 @@ impl Provider for EksCluster {
         }
     }
 
-    /// Nothing it does not know: the wait's last look (after a create and
-    /// after an update) was a whole read.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let (mut bf, mut af) = (before.clone(), after.clone());

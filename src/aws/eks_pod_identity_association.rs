@@ -80,11 +80,6 @@ impl Provider for EksPodIdentityAssociation {
         Ok(Made::holding(id, holds))
     }
 
-    /// Nothing it does not know: its ARN came with the create's answer.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,

@@ -41,11 +41,6 @@ impl Provider for ElasticIp {
         Ok(Made::holding(id, holds))
     }
 
-    /// Nothing beyond what was asked: its address is the create's answer's.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,

@@ -127,12 +127,6 @@ impl Provider for FirehoseStream {
         Ok(Made::holding(name, attrs.clone()))
     }
 
-    /// Nothing it does not know: the wait's last look (after a create and
-    /// after an update) said what AWS holds but its tags, which were asked.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         let aws = &*self.0;
         let deleting = operation.phase() == Operation::Delete;

@@ -128,11 +128,6 @@ impl Provider for IamRole {
         Ok(Made::holding(role.role_name(), holds))
     }
 
-    /// Nothing beyond what was asked: its ARN is what CreateRole answered.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,

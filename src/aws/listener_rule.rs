@@ -77,11 +77,6 @@ impl Provider for ListenerRule {
         Ok(Made::holding(id, holds))
     }
 
-    /// Nothing it does not know: its ARN came with the create's answer.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,

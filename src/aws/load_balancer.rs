@@ -11,6 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::{Value, json};
 
+use super::wait::{self, Poll};
 use super::{Aws, Result, api, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
@@ -56,7 +57,7 @@ impl Provider for LoadBalancer {
                 .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
                 .and_then(|a| a.value())
                 .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(60);
+                .unwrap_or(DEFAULT_IDLE);
             let mut attrs = attrs_of(&lb);
             attrs.insert("idle_timeout_seconds".into(), json!(idle));
             attrs.insert(
@@ -100,21 +101,10 @@ impl Provider for LoadBalancer {
         Ok(Made::holding(id, holds))
     }
 
-    /// Nothing it does not know: the create's answer and the wait's last look
-    /// said what AWS assigned.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     /// A new load balancer is provisioning until it is active.
-    async fn wait(
-        &self,
-        _ctx: &OpContext,
-        id: &str,
-        operation: Operation,
-    ) -> Result<Option<Attrs>> {
+    async fn wait(&self, ctx: &OpContext, id: &str, operation: Operation) -> Result<Option<Attrs>> {
         match operation {
-            Operation::Create => wait_active(&self.0, id).await.map(Some),
+            Operation::Create => wait_active(&self.0, ctx, id).await,
             _ => Ok(None),
         }
     }
@@ -149,7 +139,7 @@ impl Provider for LoadBalancer {
             let v = after
                 .get("idle_timeout_seconds")
                 .and_then(Value::as_i64)
-                .unwrap_or(60);
+                .unwrap_or(DEFAULT_IDLE);
             aws.elbv2
                 .modify_load_balancer_attributes()
                 .load_balancer_arn(id)
@@ -227,12 +217,11 @@ fn attrs_of(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Attrs {
     }))
 }
 
-/// Polls with capped backoff until the load balancer is active (up to 10
-/// minutes), and gives what the last look saw of it.
-async fn wait_active(aws: &Aws, arn: &str) -> Result<Attrs> {
-    let mut delay = Duration::from_millis(250);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
-    loop {
+/// Polls until the load balancer is active (AWS takes a few minutes; ten by
+/// default, or the resource's `timeouts`), and gives what the last look saw.
+async fn wait_active(aws: &Aws, ctx: &OpContext, arn: &str) -> Result<Option<Attrs>> {
+    let timeout = ctx.timeout(Operation::Create, Duration::from_secs(600));
+    wait::until(ctx, "creating", timeout, || async {
         let r = aws
             .elbv2
             .describe_load_balancers()
@@ -242,19 +231,18 @@ async fn wait_active(aws: &Aws, arn: &str) -> Result<Attrs> {
             .map_err(api("DescribeLoadBalancers"))?;
         let lb = r.load_balancers().first();
         let state = lb.and_then(|l| l.state()).and_then(|s| s.code()).cloned();
-        match (state, lb) {
-            (Some(LoadBalancerStateEnum::Active), Some(lb)) => return Ok(attrs_of(lb)),
+        Ok(match (state, lb) {
+            // The last look: what `read` gives but the idle timeout and tags.
+            (Some(LoadBalancerStateEnum::Active), Some(lb)) => Poll::Seen(attrs_of(lb)),
             (Some(LoadBalancerStateEnum::Failed), _) => {
-                anyhow::bail!("load balancer {arn} failed to provision")
+                Poll::Failed("the load balancer failed to provision".into())
             }
-            _ if tokio::time::Instant::now() > deadline => {
-                anyhow::bail!("load balancer {arn} not active after 10 minutes")
+            (state, _) => {
+                Poll::Pending(state.as_ref().map_or("unknown", |s| s.as_str()).to_string())
             }
-            _ => {}
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(15));
-    }
+        })
+    })
+    .await
 }
 
 /// Load balancers by ARN, twenty a call.

@@ -56,11 +56,6 @@ impl Provider for NatGateway {
             .into())
     }
 
-    /// Nothing it does not know: its addresses came with the wait's last look.
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,

@@ -81,12 +81,6 @@ impl Provider for VpcEndpoint {
             .into())
     }
 
-    /// Nothing it does not know: its ARN came with the wait's last look (a
-    /// create) or is in state (an update).
-    async fn settled(&self, _id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(Attrs::new()))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,
