@@ -116,12 +116,34 @@ pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
                 Some("check the path of the var file"),
             )
         })?;
-        let root = marked_yaml::parse_yaml(0, &text).map_err(|e| {
-            Failure::new(
-                format!("--var-file {shown}: {e}"),
-                Some("a var file is a YAML or JSON mapping of variable names to values"),
-            )
-        })?;
+        let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+        let root =
+            marked_yaml::parse_yaml_with_options(0, &text, options).map_err(|e| match e {
+                // A variable given twice in one file: which value was meant is
+                // not for infra to guess (the stack file refuses the same).
+                marked_yaml::LoadError::DuplicateKey(d) => {
+                    let at = |s: &marked_yaml::Span| {
+                        s.start()
+                            .map(|m| format!("{shown}:{}:{}", m.line(), m.column()))
+                            .unwrap_or(shown.clone())
+                    };
+                    Failure::new(
+                        format!(
+                            "{}: variable `{}` is given twice in this var file",
+                            at(d.key.span()),
+                            d.key.as_str()
+                        ),
+                        Some(&format!(
+                            "it is given first at {}; keep one of the two",
+                            at(d.prev_key.span())
+                        )),
+                    )
+                }
+                e => Failure::new(
+                    format!("--var-file {shown}: {e}"),
+                    Some("a var file is a YAML or JSON mapping of variable names to values"),
+                ),
+            })?;
         let Some(map) = root.as_mapping() else {
             return Err(Failure::new(
                 format!("--var-file {shown}: not a mapping of variable names to values"),

@@ -189,8 +189,9 @@ pub trait Monitor: Send + Sync {
     /// The health of every target registered in a target group, by target id.
     async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>>;
     /// What a target group served behind a load balancer (both by their
-    /// `arn_suffix`) from `since` to `until`: requests, target 5xx answers, and
-    /// `TargetResponseTime` by `latency_statistic` (`p99`, `Average`).
+    /// `arn_suffix`) from `since` to `until`: requests, target 5xx answers,
+    /// connections to its targets that failed, and `TargetResponseTime` by
+    /// `latency_statistic` (`p99`, `Average`).
     async fn traffic(
         &self,
         load_balancer: &str,
@@ -199,6 +200,14 @@ pub trait Monitor: Send + Sync {
         until: chrono::DateTime<chrono::Utc>,
         latency_statistic: &str,
     ) -> Result<crate::plan::rollout::Traffic>;
+    /// What a load balancer (by its `arn_suffix`) answered itself from
+    /// `since` to `until`: its requests and its own 502, 503 and 504s.
+    async fn balancer(
+        &self,
+        load_balancer: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::plan::rollout::Balancer>;
 }
 
 /// The providers by resource type name, the monitor, and the finders by kind

@@ -97,7 +97,9 @@ impl Journal {
         let (seq, serial, json) = {
             let mut snap = self.state.lock().await;
             change(&mut snap.state);
-            snap.state.serial += 1;
+            // `state::parse` refuses a serial this high; a state made in
+            // memory never comes near it.
+            snap.state.serial = snap.state.serial.saturating_add(1);
             snap.seq += 1;
             let mut json = serde_json::to_vec_pretty(&snap.state).expect("state serialises");
             json.push(b'\n');

@@ -111,6 +111,7 @@ pub async fn run(
             to: to.clone(),
             steps: Vec::new(),
             outcome: RolloutOutcome::InProgress,
+            acknowledged: None,
         },
     };
     let mut r = Run {
@@ -157,6 +158,7 @@ pub async fn run(
             false => r.settings.pause_seconds,
             true => r.settings.bake_seconds,
         };
+        let watching = tokio::time::Instant::now();
         let mut ended = r.watch(Duration::from_secs(watch)).await;
         if let Watch::Clear = ended {
             ended = r.analyze(began).await?;
@@ -170,7 +172,21 @@ pub async fn run(
                 };
                 return r.revert(&at, &why).await;
             }
-            Watch::Interrupted if last => break,
+            // Every weight is in force, but the bake was cut short: the
+            // change was not watched as long as asked, and is not complete.
+            Watch::Interrupted if last => {
+                let watched = watching.elapsed().as_secs().min(watch);
+                r.end(RolloutOutcome::InterruptedBaking {
+                    of: n,
+                    watched,
+                    bake: watch,
+                })
+                .await?;
+                bail!(
+                    "rollout of {address} interrupted while baking after its last step ({}%), {watched} of {watch} s watched: the weights are in force and recorded, but the change was not watched to the end",
+                    step.share
+                );
+            }
             Watch::Interrupted => {
                 r.rec.outcome = RolloutOutcome::Interrupted {
                     after: i + 1,
@@ -322,7 +338,9 @@ impl Run<'_, '_> {
     }
 
     /// The canary (the groups gaining weight) against the baseline (the other
-    /// groups holding weight now), over `since` to now.
+    /// groups holding weight now), over `since` to now; and the load
+    /// balancer's own 5xx over that window against a window as long (a
+    /// minute at least) just before it.
     async fn judge(
         &self,
         a: &rollout::Analysis,
@@ -353,7 +371,20 @@ impl Run<'_, '_> {
                 false => baseline = Some(baseline.unwrap_or_default() + t),
             }
         }
-        Ok(a.judge(canary, baseline.filter(|b| b.requests > 0.0)))
+        let window = (now - since).max(chrono::Duration::seconds(60));
+        let balancer = async |from, to| {
+            monitor
+                .balancer(&self.load_balancer, from, to)
+                .await
+                .map_err(|e| format!("the load balancer's metrics cannot be read: {e:#}"))
+        };
+        let before = balancer(since - window, since).await?;
+        let during = balancer(since, now).await?;
+        Ok(a.judge(
+            canary,
+            baseline.filter(|b| b.requests > 0.0),
+            Some((before, during)),
+        ))
     }
 
     /// A verdict: printed, and recorded on the step it judged.
@@ -369,13 +400,43 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    /// Puts the origin's weights back, says why, and fails the step.
+    /// Records how the rollout ended, and says it.
+    async fn end(&mut self, outcome: RolloutOutcome) -> anyhow::Result<()> {
+        self.rec.outcome = outcome;
+        self.ctx.journal.rollout(self.address, &self.rec).await?;
+        self.ctx.observer.event(&Event::RolloutEnded {
+            address: self.address,
+            outcome: &self.rec.outcome,
+        });
+        Ok(())
+    }
+
+    /// Puts the origin's weights back, says why, and fails the step. Why
+    /// (the alarm that tripped) is in state before the revert's call, so a
+    /// revert that fails or is killed is never forgotten: its record blocks
+    /// every step forward until the weights are back or it is acknowledged.
     async fn revert(&mut self, at: &str, why: &str) -> anyhow::Result<String> {
         let (ctx, address) = (self.ctx, self.address);
-        self.rec.outcome = RolloutOutcome::Reverted(format!("{at}: {why}"));
+        let reason = format!("{at}: {why}");
+        self.rec.outcome = RolloutOutcome::Reverting(reason.clone());
+        ctx.journal.rollout(address, &self.rec).await?;
         let origin = self.origin.clone();
         let in_force = if rollout::weights(self.current.get("forward")) != origin {
-            self.set(&origin, &origin).await?
+            match self.set(&origin, &origin).await {
+                Ok(w) => w,
+                Err(e) => {
+                    self.end(RolloutOutcome::RevertFailed(format!(
+                        "{reason}; the revert failed: {e:#}"
+                    )))
+                    .await?;
+                    let now = rollout::weights(self.current.get("forward"));
+                    bail!(
+                        "rollout of {address} could not be reverted {at}: {why}; the revert failed: {e:#}. The weights are still {}; put them back to {} by hand, and no apply moves them forward until the weights are back or `infra rollout ack {address} STACK_FILE` acknowledges this",
+                        self.label(&now),
+                        self.label(&origin)
+                    );
+                }
+            }
         } else {
             origin.clone()
         };
@@ -385,11 +446,7 @@ impl Run<'_, '_> {
             weights: in_force.clone(),
             verdict: None,
         });
-        ctx.journal.rollout(address, &self.rec).await?;
-        ctx.observer.event(&Event::RolloutEnded {
-            address,
-            outcome: &self.rec.outcome,
-        });
+        self.end(RolloutOutcome::Reverted(reason)).await?;
         bail!(
             "rollout of {address} reverted {at}: {why}; the weights are back to {}",
             self.label(&in_force)

@@ -175,9 +175,7 @@ impl Provider for EksAddon {
                     .opt_str("service_account_role_arn")
                     .map(str::to_string),
             )
-            .resolve_conflicts(ResolveConflicts::from(
-                attrs.opt_str("resolve_conflicts").unwrap_or("OVERWRITE"),
-            ))
+            .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_create(attrs)))
             .set_pod_identity_associations(pod_identity_request(attrs))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
@@ -226,9 +224,7 @@ impl Provider for EksAddon {
                     pod_identity_request(&a)
                         .filter(|_| differs(&b, &a, "pod_identity_associations")),
                 )
-                .resolve_conflicts(ResolveConflicts::from(
-                    a.opt_str("resolve_conflicts").unwrap_or("OVERWRITE"),
-                ))
+                .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_update(&a)))
                 .send()
                 .await
                 .map_err(api("UpdateAddon"))?;

@@ -360,22 +360,34 @@ impl Finder for FindIamRole {
     }
 }
 
-/// The newest issued certificate for a domain (its name or one of its
+/// The newest issued certificate of the kinds the lookup takes (Amazon-issued
+/// unless it says otherwise) for a domain (its name or one of its
 /// alternative names), by ARN, or by tags: ListCertificates of the issued
-/// ones, then DescribeCertificate (and its tags) of each candidate.
+/// ones of every key type (left out, AWS lists RSA 2048 only), then
+/// DescribeCertificate (and its tags) of each candidate.
 pub struct FindCertificate(pub Arc<Aws>);
 
 #[async_trait]
 impl Finder for FindCertificate {
     async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
-        use aws_sdk_acm::types::CertificateStatus;
+        use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm};
         let acm = &self.0.acm;
         let domain = query.get("domain").and_then(Value::as_str);
+        let types = crate::types::lookup::certificate_types(query);
+        let every_key = Filters::builder()
+            .set_key_types(Some(
+                KeyAlgorithm::values()
+                    .iter()
+                    .map(|k| KeyAlgorithm::from(*k))
+                    .collect(),
+            ))
+            .build();
         let candidates: Vec<String> = match query.get("arn").and_then(Value::as_str) {
             Some(arn) => vec![arn.to_string()],
             None => acm
                 .list_certificates()
                 .certificate_statuses(CertificateStatus::Issued)
+                .includes(every_key)
                 .into_paginator()
                 .items()
                 .send()
@@ -394,6 +406,7 @@ impl Finder for FindCertificate {
                 .filter_map(|c| c.certificate_arn().map(str::to_string))
                 .collect(),
         };
+        let types = &types;
         let described = super::each(candidates, |arn| async move {
             let got = acm
                 .describe_certificate()
@@ -405,7 +418,9 @@ impl Finder for FindCertificate {
             let Some(c) = got.and_then(|g| g.certificate) else {
                 return Ok(None);
             };
-            let issued = c.status() == Some(&CertificateStatus::Issued);
+            let issued = c.status() == Some(&CertificateStatus::Issued)
+                && c.r#type()
+                    .is_some_and(|t| types.iter().any(|k| k == t.as_str()));
             let named = domain.is_none_or(|d| {
                 c.domain_name() == Some(d) || c.subject_alternative_names().iter().any(|s| s == d)
             });

@@ -8,7 +8,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
 
 use super::{Aws, Result, api};
-use crate::plan::rollout::Traffic;
+use crate::plan::rollout::{Balancer, Traffic};
 use crate::provider::{AlarmState, Monitor, TargetHealth, TargetState};
 
 pub struct CloudWatch(pub Arc<Aws>);
@@ -67,10 +67,11 @@ impl Monitor for CloudWatch {
             .collect())
     }
 
-    /// One GetMetricData call: `RequestCount` and `HTTPCode_Target_5XX_Count`
-    /// summed over the window, `TargetResponseTime` by the statistic asked
-    /// (the worst minute of the window), by the `LoadBalancer` and
-    /// `TargetGroup` dimensions of the namespace `AWS/ApplicationELB`.
+    /// One GetMetricData call: `RequestCount`, `HTTPCode_Target_5XX_Count`
+    /// and `TargetConnectionErrorCount` summed over the window,
+    /// `TargetResponseTime` by the statistic asked (the worst minute of the
+    /// window), by the `LoadBalancer` and `TargetGroup` dimensions of the
+    /// namespace `AWS/ApplicationELB`.
     async fn traffic(
         &self,
         load_balancer: &str,
@@ -79,60 +80,112 @@ impl Monitor for CloudWatch {
         until: chrono::DateTime<chrono::Utc>,
         latency_statistic: &str,
     ) -> Result<Traffic> {
-        use aws_sdk_cloudwatch::primitives::DateTime;
-        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-        let query = |id: &str, metric: &str, stat: &str| {
-            MetricDataQuery::builder()
-                .id(id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(
-                            Metric::builder()
-                                .namespace("AWS/ApplicationELB")
-                                .metric_name(metric)
-                                .dimensions(
-                                    Dimension::builder()
-                                        .name("LoadBalancer")
-                                        .value(load_balancer)
-                                        .build(),
-                                )
-                                .dimensions(
-                                    Dimension::builder()
-                                        .name("TargetGroup")
-                                        .value(target_group)
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .period(60)
-                        .stat(stat)
-                        .build(),
-                )
-                .build()
-        };
-        let out = self
-            .0
-            .cloudwatch
-            .get_metric_data()
-            .metric_data_queries(query("requests", "RequestCount", "Sum"))
-            .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum"))
-            .metric_data_queries(query("latency", "TargetResponseTime", latency_statistic))
-            .start_time(DateTime::from_secs(since.timestamp()))
-            .end_time(DateTime::from_secs(until.timestamp()))
-            .send()
-            .await
-            .map_err(api("GetMetricData"))?;
-        let values = |id: &str| -> Vec<f64> {
-            out.metric_data_results()
-                .iter()
-                .filter(|r| r.id() == Some(id))
-                .flat_map(|r| r.values().iter().copied())
-                .collect()
-        };
+        let dims = [
+            ("LoadBalancer", load_balancer),
+            ("TargetGroup", target_group),
+        ];
+        let got = metrics(
+            &self.0,
+            &dims,
+            &[
+                ("requests", "RequestCount", "Sum"),
+                ("errors", "HTTPCode_Target_5XX_Count", "Sum"),
+                ("connection_errors", "TargetConnectionErrorCount", "Sum"),
+                ("latency", "TargetResponseTime", latency_statistic),
+            ],
+            since,
+            until,
+        )
+        .await?;
+        let sum = |id: &str| got.get(id).map_or(0.0, |v| v.iter().sum());
         Ok(Traffic {
-            requests: values("requests").iter().sum(),
-            errors: values("errors").iter().sum(),
-            latency: values("latency").into_iter().reduce(f64::max),
+            requests: sum("requests"),
+            errors: sum("errors"),
+            connection_errors: sum("connection_errors"),
+            latency: got
+                .get("latency")
+                .and_then(|v| v.iter().copied().reduce(f64::max)),
         })
     }
+
+    /// One GetMetricData call: the load balancer's `RequestCount` and its own
+    /// `HTTPCode_ELB_502_Count`, `_503_` and `_504_`, by the `LoadBalancer`
+    /// dimension alone (the only one those carry).
+    async fn balancer(
+        &self,
+        load_balancer: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Balancer> {
+        let got = metrics(
+            &self.0,
+            &[("LoadBalancer", load_balancer)],
+            &[
+                ("requests", "RequestCount", "Sum"),
+                ("elb502", "HTTPCode_ELB_502_Count", "Sum"),
+                ("elb503", "HTTPCode_ELB_503_Count", "Sum"),
+                ("elb504", "HTTPCode_ELB_504_Count", "Sum"),
+            ],
+            since,
+            until,
+        )
+        .await?;
+        let sum = |id: &str| got.get(id).map_or(0.0, |v| v.iter().sum());
+        Ok(Balancer {
+            requests: sum("requests"),
+            elb_502: sum("elb502"),
+            elb_503: sum("elb503"),
+            elb_504: sum("elb504"),
+        })
+    }
+}
+
+/// The values of metrics of `AWS/ApplicationELB` with these dimensions, a
+/// minute each, from `since` to `until`, by query id: one GetMetricData call
+/// for all of `queries` (`(id, metric, statistic)`).
+async fn metrics(
+    aws: &Aws,
+    dimensions: &[(&str, &str)],
+    queries: &[(&str, &str, &str)],
+    since: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Result<std::collections::HashMap<String, Vec<f64>>> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+    let mut request = aws
+        .cloudwatch
+        .get_metric_data()
+        .start_time(DateTime::from_secs(since.timestamp()))
+        .end_time(DateTime::from_secs(until.timestamp()));
+    for (id, metric, stat) in queries {
+        let mut m = Metric::builder()
+            .namespace("AWS/ApplicationELB")
+            .metric_name(*metric);
+        for (name, value) in dimensions {
+            m = m.dimensions(Dimension::builder().name(*name).value(*value).build());
+        }
+        request = request.metric_data_queries(
+            MetricDataQuery::builder()
+                .id(*id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(m.build())
+                        .period(60)
+                        .stat(*stat)
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    let out = request.send().await.map_err(api("GetMetricData"))?;
+    let mut values: std::collections::HashMap<String, Vec<f64>> = Default::default();
+    for r in out.metric_data_results() {
+        if let Some(id) = r.id() {
+            values
+                .entry(id.to_string())
+                .or_default()
+                .extend(r.values().iter().copied());
+        }
+    }
+    Ok(values)
 }

@@ -224,6 +224,17 @@ enum RolloutCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Acknowledge what the last rollout of a listener or rule left
+    /// unfinished (a revert that failed or was cut short, a bake cut short),
+    /// once its weights are checked by hand: it then no longer blocks a step
+    /// forward. Writes state under the lock; no AWS call.
+    Ack {
+        /// The listener or rule, TYPE.NAME.
+        address: String,
+        file: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -408,6 +419,11 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
         Command::Rollout(RolloutCommand::Status { file, state: s }) => {
             runtime()?.block_on(rollout::status(ctx, &file, s.state.as_deref()))
         }
+        Command::Rollout(RolloutCommand::Ack {
+            address,
+            file,
+            state: s,
+        }) => runtime()?.block_on(rollout::ack(ctx, &address, &file, s.state.as_deref())),
         Command::Import {
             address,
             id,

@@ -1,4 +1,6 @@
-//! `infra rollout status`: the recorded rollouts, from state alone.
+//! `infra rollout status`: the recorded rollouts, from state alone; `infra
+//! rollout ack`: an operator's word that a failed revert or a cut-short bake
+//! has been seen to.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,5 +14,61 @@ pub async fn status(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<
         return Ok(ExitCode::SUCCESS);
     };
     say!("{}", crate::render::rollouts(&state));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Acknowledges what the last rollout of a listener or rule left unfinished
+/// (a revert that failed or was cut short, a bake cut short): it no longer
+/// blocks a step forward, and plans stop saying it. Under the lock; no AWS
+/// call.
+pub async fn ack(
+    ctx: &Context,
+    address: &str,
+    file: &Path,
+    state: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let a = crate::types::Address::parse(address).ok_or_else(|| {
+        Failure::new(
+            format!("`{address}` is not an address"),
+            Some("addresses are TYPE.NAME, for example listener.http"),
+        )
+    })?;
+    let mut session = ops::open(ctx, file, state, "rollout ack").await?;
+    let Some(rec) = session
+        .journal
+        .state_mut()
+        .resources
+        .get_mut(&a)
+        .and_then(|r| r.rollout.as_mut())
+    else {
+        return Err(Failure::new(
+            format!("{a} has no recorded rollout"),
+            Some("`infra rollout status STACK_FILE` lists the recorded rollouts"),
+        ));
+    };
+    use crate::state::RolloutOutcome as O;
+    if !matches!(
+        rec.outcome,
+        O::Reverting(_) | O::RevertFailed(_) | O::InterruptedBaking { .. }
+    ) {
+        return Err(Failure::new(
+            format!(
+                "the last rollout of {a} is {}: nothing to acknowledge",
+                rec.outcome
+            ),
+            None,
+        ));
+    }
+    if let Some(when) = &rec.acknowledged {
+        sayln!(
+            "The last rollout of {a} ({}) was acknowledged at {when} already.",
+            rec.outcome
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    rec.acknowledged = Some(crate::state::now());
+    let outcome = rec.outcome.to_string();
+    session.journal.save().await?;
+    sayln!("Acknowledged the last rollout of {a} ({outcome}): it no longer blocks a step forward.");
     Ok(ExitCode::SUCCESS)
 }

@@ -63,8 +63,25 @@ fn write_pages(
     let mut out = Vec::new();
     render(&page, &mut out)?;
     let path = dir.join(format!("{name}.1"));
-    std::fs::write(&path, out)
-        .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display()), None))?;
+    // Written beside and renamed into place: whatever is at the page's path
+    // (a symbolic link included) is replaced, never written through.
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::new(
+            format!("cannot write {}: {e}", path.display()),
+            Some("give --out-dir a folder that can be written"),
+        )
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| cannot(&e))?;
+    std::io::Write::write_all(&mut file, &out).map_err(|e| cannot(&e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A page is for everyone to read, as a file written plainly would be.
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| cannot(&e))?;
+    }
+    file.persist(&path).map_err(|e| cannot(&e.error))?;
     *written += 1;
     for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
         write_pages(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;

@@ -164,6 +164,9 @@ pub fn plan_with(
         }
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let (blocked, mut notices) = rollout_records(state, &changes);
+    problems.extend(blocked);
+    notices.extend(failed(state));
     let lookup = |r: &Reference| values.get(&r.address).and_then(|m| m.get(&r.attr)).cloned();
     // An output of a sensitive value is never kept, even in a saved plan.
     let outputs = stack
@@ -184,7 +187,7 @@ pub fn plan_with(
         drift: drift(state, observed),
         recovered: Vec::new(),
         cutover: Vec::new(),
-        notices: failed(state),
+        notices,
         secrets: stack.secrets.clone(),
         environment: stack.env.clone(),
         lookups: Vec::new(),
@@ -211,13 +214,19 @@ pub(super) fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
         let Some(schema) = crate::types::schema(&r.ty) else {
             continue;
         };
+        // Both sides in the type's canonical form, as a plan compares them.
+        let (mut was, mut seen) = (r.attributes.clone(), seen.clone());
+        if let Some(canonical) = schema.canonical {
+            canonical(&mut was);
+            canonical(&mut seen);
+        }
         let attributes: Vec<String> = schema
             .attrs
             .iter()
             .filter(|a| !a.local && !a.no_diff)
             .map(|a| a.name)
             .chain(schema.taggable.then_some("tags"))
-            .filter(|k| match (r.attributes.get(*k), seen.get(*k)) {
+            .filter(|k| match (was.get(*k), seen.get(*k)) {
                 (Some(was), Some(now)) => !values_equal(schema.attr(k).map(|a| &a.kind), was, now),
                 _ => false,
             })
@@ -228,7 +237,7 @@ pub(super) fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
                 .iter()
                 .map(|k| super::DriftValue {
                     attribute: k.clone(),
-                    was: r.attributes.get(k).cloned().unwrap_or(Value::Null),
+                    was: was.get(k).cloned().unwrap_or(Value::Null),
                     now: seen.get(k).cloned().unwrap_or(Value::Null),
                 })
                 .collect();
@@ -353,6 +362,77 @@ fn rollout_view(
     })
 }
 
+/// What earlier rollouts left that a reviewer must know, from state: a revert
+/// that failed or was cut short (`RolloutRecord::blocks`) while the weights are
+/// not back at its origin is said, and any change moving those weights
+/// anywhere but the origin is refused (a problem) until the record is
+/// acknowledged; a bake cut short is said until acknowledged.
+fn rollout_records(state: &State, changes: &[Change]) -> (Vec<String>, Vec<super::Notice>) {
+    use super::rollout::weights;
+    use crate::state::RolloutOutcome;
+    let names = labels(state);
+    let label = |w: &super::rollout::Weights| {
+        w.iter()
+            .map(|(arn, v)| {
+                format!(
+                    "{} {v}",
+                    names.get(arn).map_or(arn.as_str(), String::as_str)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (mut problems, mut notices) = (Vec::new(), Vec::new());
+    for (address, r) in &state.resources {
+        let Some(rec) = &r.rollout else { continue };
+        if rec.acknowledged.is_some() {
+            continue;
+        }
+        let in_force = weights(r.attributes.get("forward"));
+        match &rec.outcome {
+            RolloutOutcome::Reverting(_) | RolloutOutcome::RevertFailed(_)
+                if in_force != rec.from =>
+            {
+                notices.push(super::Notice {
+                    address: address.clone(),
+                    message: format!(
+                        "its rollout's revert did not finish ({}): its weights are {}, not back at {}; nothing moves them forward until they are, or `infra rollout ack {address} STACK_FILE` acknowledges it",
+                        rec.outcome,
+                        label(&in_force),
+                        label(&rec.from)
+                    ),
+                });
+                let forward = changes.iter().find(|c| {
+                    c.address == *address
+                        && c.changed.iter().any(|k| k == "forward")
+                        && c.after
+                            .as_ref()
+                            .is_some_and(|a| weights(a.get("forward")) != rec.from)
+                });
+                if forward.is_some() {
+                    problems.push(format!(
+                        "{address}: its last rollout's revert did not finish ({}); no step forward is taken until its weights are back at the origin ({}): set its forward to those weights and apply (the revert), or run `infra rollout ack {address} STACK_FILE` once the weights are checked by hand",
+                        rec.outcome,
+                        label(&rec.from)
+                    ));
+                }
+            }
+            RolloutOutcome::InterruptedBaking { .. } if in_force == rec.to => {
+                notices.push(super::Notice {
+                    address: address.clone(),
+                    message: format!(
+                        "its rollout was {}: the weights ({}) are in force but were not watched to the end; watch its alarms, or `infra rollout ack {address} STACK_FILE` once satisfied",
+                        rec.outcome,
+                        label(&in_force)
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+    (problems, notices)
+}
+
 /// The operation an earlier apply left unfinished for this resource.
 /// Operations the last apply saw end in an error while AWS held them (a node
 /// group update AWS reported failed): said until an apply finishes them.
@@ -441,4 +521,38 @@ fn changed_attrs(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn drift_compares_both_sides_in_canonical_form() {
+        let a = Address::new("listener", "http");
+        let mut state = State::new("web");
+        let forward = |w: i64| json!([{"target_group_arn": "arn:tg", "weight": w}]);
+        state.resources.insert(
+            a.clone(),
+            crate::state::ResourceState {
+                ty: "listener".into(),
+                id: "arn:l".into(),
+                attributes: crate::types::attrs::into_map(
+                    json!({"forward": forward(100), "port": 80}),
+                ),
+                ..Default::default()
+            },
+        );
+        let seen = crate::types::attrs::into_map(json!({"forward": forward(1), "port": 80}));
+        let observed: Observed = [(a.clone(), Some(seen.clone()))].into_iter().collect();
+        assert!(
+            drift(&state, &observed).is_empty(),
+            "one target's weight means nothing"
+        );
+        let mut moved = seen;
+        moved.insert("port".into(), json!(8080));
+        let observed: Observed = [(a, Some(moved))].into_iter().collect();
+        assert_eq!(drift(&state, &observed)[0].attributes, ["port"]);
+    }
 }

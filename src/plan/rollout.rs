@@ -205,8 +205,12 @@ pub struct Settings {
 
 /// How a canary is judged: the target groups gaining weight against those
 /// losing it, over the pause that just ended, from the load balancer's
-/// CloudWatch metrics (`RequestCount`, `HTTPCode_Target_5XX_Count`,
-/// `TargetResponseTime`).
+/// CloudWatch metrics per target group (`RequestCount`,
+/// `HTTPCode_Target_5XX_Count`, `TargetConnectionErrorCount`,
+/// `TargetResponseTime`), and the load balancer's own 5xx answers
+/// (`HTTPCode_ELB_502/503/504_Count`, which only the load balancer dimension
+/// carries: a crashing or timing-out pod shows there) over the step against
+/// their level before it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     /// How many percentage points the canary's 5xx share may exceed the
@@ -234,6 +238,9 @@ pub struct Traffic {
     pub requests: f64,
     /// Answers of 5xx from the targets.
     pub errors: f64,
+    /// Connections the load balancer could not make to a target (a pod that
+    /// crashed or does not listen): each such request failed.
+    pub connection_errors: f64,
     /// Seconds, by the statistic asked for; `None` without data.
     pub latency: Option<f64>,
 }
@@ -246,6 +253,7 @@ impl std::ops::Add for Traffic {
         Traffic {
             requests: self.requests + other.requests,
             errors: self.errors + other.errors,
+            connection_errors: self.connection_errors + other.connection_errors,
             latency: match (self.latency, other.latency) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
@@ -255,24 +263,64 @@ impl std::ops::Add for Traffic {
 }
 
 impl Traffic {
-    /// The 5xx share, in percent.
+    /// The share of requests that failed (a target's 5xx, or no connection
+    /// to a target), in percent.
     pub fn error_share(&self) -> f64 {
         if self.requests <= 0.0 {
             return 0.0;
         }
-        self.errors * 100.0 / self.requests
+        ((self.errors + self.connection_errors) * 100.0 / self.requests).min(100.0)
     }
 
-    /// `5xx 10.0% of 1000 requests, p99 0.120 s`.
+    /// `failed 10.0% of 1000 requests (100 target 5xx, 0 target connection
+    /// errors), p99 0.120 s`.
     pub fn describe(&self, statistic: &str) -> String {
         let latency = self.latency.map_or_else(
             || "no latency data".to_string(),
             |l| format!("{statistic} {l:.3} s"),
         );
         format!(
-            "5xx {:.1}% of {} requests, {latency}",
+            "failed {:.1}% of {} requests ({} target 5xx, {} target connection errors), {latency}",
             self.error_share(),
-            self.requests.round() as i64
+            self.requests.round() as i64,
+            self.errors.round() as i64,
+            self.connection_errors.round() as i64
+        )
+    }
+}
+
+/// What the load balancer answered itself over a window (its dimension
+/// alone): all its requests, and its own 502, 503 and 504 answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Balancer {
+    pub requests: f64,
+    pub elb_502: f64,
+    pub elb_503: f64,
+    pub elb_504: f64,
+}
+
+impl Balancer {
+    pub fn errors(&self) -> f64 {
+        self.elb_502 + self.elb_503 + self.elb_504
+    }
+
+    /// Its own 5xx answers' share of its requests, in percent.
+    pub fn error_share(&self) -> f64 {
+        if self.requests <= 0.0 {
+            return 0.0;
+        }
+        (self.errors() * 100.0 / self.requests).min(100.0)
+    }
+
+    /// `1.2% of 2000 requests (20 502, 4 503, 0 504)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:.1}% of {} requests ({} 502, {} 503, {} 504)",
+            self.error_share(),
+            self.requests.round() as i64,
+            self.elb_502.round() as i64,
+            self.elb_503.round() as i64,
+            self.elb_504.round() as i64
         )
     }
 }
@@ -288,10 +336,17 @@ pub enum Verdict {
 
 impl Analysis {
     /// The canary against the baseline (`None`: no group holds the rest of the
-    /// traffic, so only the ceilings apply). Every verdict carries the numbers.
-    pub fn judge(&self, canary: Traffic, baseline: Option<Traffic>) -> Verdict {
+    /// traffic, so only the ceilings apply), and the load balancer's own 5xx
+    /// over the step against their level before it (`balancer`: before,
+    /// during). Every verdict carries what it counted.
+    pub fn judge(
+        &self,
+        canary: Traffic,
+        baseline: Option<Traffic>,
+        balancer: Option<(Balancer, Balancer)>,
+    ) -> Verdict {
         let stat = &self.latency_statistic;
-        let numbers = match baseline {
+        let mut numbers = match baseline {
             Some(b) => format!(
                 "canary {}; baseline {}",
                 canary.describe(stat),
@@ -299,6 +354,13 @@ impl Analysis {
             ),
             None => format!("canary {}; no baseline traffic", canary.describe(stat)),
         };
+        if let Some((before, during)) = balancer {
+            numbers.push_str(&format!(
+                "; the load balancer's own 5xx {} during the step, {} before it",
+                during.describe(),
+                before.describe()
+            ));
+        }
         if canary.requests < self.min_requests {
             return Verdict::TooFew(format!(
                 "too few requests to judge ({} of {}): {numbers}",
@@ -310,15 +372,26 @@ impl Analysis {
         let mut why = Vec::new();
         if share > self.max_5xx_share {
             why.push(format!(
-                "its 5xx share {share:.1}% is over the ceiling of {}%",
+                "its failed share {share:.1}% is over the ceiling of {}%",
                 self.max_5xx_share
             ));
+        }
+        if let Some((before, during)) = balancer.filter(|(_, d)| d.requests > 0.0) {
+            let over = during.error_share() - before.error_share();
+            if over > self.max_5xx_increase {
+                why.push(format!(
+                    "the load balancer's own 5xx share rose to {:.1}% from {:.1}% before the step, {over:.1} points (at most {} allowed)",
+                    during.error_share(),
+                    before.error_share(),
+                    self.max_5xx_increase
+                ));
+            }
         }
         if let Some(b) = baseline.filter(|b| b.requests > 0.0) {
             let over = share - b.error_share();
             if over > self.max_5xx_increase {
                 why.push(format!(
-                    "its 5xx share {share:.1}% is {over:.1} points above the baseline's {:.1}% (at most {} allowed)",
+                    "its failed share {share:.1}% is {over:.1} points above the baseline's {:.1}% (at most {} allowed)",
                     b.error_share(),
                     self.max_5xx_increase
                 ));
@@ -546,21 +619,63 @@ mod tests {
         let t = |requests: f64, errors: f64, latency: f64| Traffic {
             requests,
             errors,
+            connection_errors: 0.0,
             latency: Some(latency),
         };
         let baseline = Some(t(1000.0, 1.0, 0.1));
-        match a.judge(t(1000.0, 100.0, 0.1), baseline) {
+        match a.judge(t(1000.0, 100.0, 0.1), baseline, None) {
             Verdict::Fail(why) => assert_eq!(
                 why,
-                "canary analysis failed: its 5xx share 10.0% is over the ceiling of 5%; its 5xx share 10.0% is 9.9 points above the baseline's 0.1% (at most 1 allowed) (canary 5xx 10.0% of 1000 requests, Average 0.100 s; baseline 5xx 0.1% of 1000 requests, Average 0.100 s)"
+                "canary analysis failed: its failed share 10.0% is over the ceiling of 5%; its failed share 10.0% is 9.9 points above the baseline's 0.1% (at most 1 allowed) (canary failed 10.0% of 1000 requests (100 target 5xx, 0 target connection errors), Average 0.100 s; baseline failed 0.1% of 1000 requests (1 target 5xx, 0 target connection errors), Average 0.100 s)"
             ),
             v => panic!("{v:?}"),
         }
         assert!(matches!(
-            a.judge(t(1000.0, 2.0, 0.12), baseline),
+            a.judge(t(1000.0, 2.0, 0.12), baseline, None),
             Verdict::Pass(_)
         ));
-        match a.judge(t(1000.0, 2.0, 0.35), baseline) {
+        // Pods that crash fail the load balancer's connections to them: no
+        // target answers 5xx, yet requests fail.
+        let crashing = Traffic {
+            connection_errors: 80.0,
+            ..t(1000.0, 0.0, 0.1)
+        };
+        match a.judge(crashing, baseline, None) {
+            Verdict::Fail(why) => assert!(
+                why.contains("its failed share 8.0%")
+                    && why.contains("80 target connection errors"),
+                "{why}"
+            ),
+            v => panic!("{v:?}"),
+        }
+        // Timing-out pods answer nothing: the load balancer's own 504s,
+        // against their level before the step.
+        let lb = |requests: f64, e504: f64| Balancer {
+            requests,
+            elb_504: e504,
+            ..Balancer::default()
+        };
+        match a.judge(
+            t(1000.0, 2.0, 0.1),
+            baseline,
+            Some((lb(2000.0, 2.0), lb(2000.0, 120.0))),
+        ) {
+            Verdict::Fail(why) => assert!(
+                why.contains(
+                    "the load balancer's own 5xx share rose to 6.0% from 0.1% before the step"
+                ) && why.contains("0 503, 120 504) during the step"),
+                "{why}"
+            ),
+            v => panic!("{v:?}"),
+        }
+        match a.judge(t(1000.0, 2.0, 0.1), baseline, Some((lb(2000.0, 2.0), lb(2000.0, 4.0)))) {
+            Verdict::Pass(text) => assert!(
+                text.contains("the load balancer's own 5xx 0.2% of 2000 requests (0 502, 0 503, 4 504) during the step, 0.1% of 2000 requests (0 502, 0 503, 2 504) before it"),
+                "{text}"
+            ),
+            v => panic!("{v:?}"),
+        }
+        match a.judge(t(1000.0, 2.0, 0.35), baseline, None) {
             Verdict::Fail(why) => assert!(
                 why.contains("Average latency 0.350 s is 0.250 s above"),
                 "{why}"
@@ -568,16 +683,16 @@ mod tests {
             v => panic!("{v:?}"),
         }
         assert!(matches!(
-            a.judge(t(20.0, 0.0, 0.1), baseline),
+            a.judge(t(20.0, 0.0, 0.1), baseline, None),
             Verdict::TooFew(_)
         ));
         // No baseline traffic (the last step): the ceilings alone.
         assert!(matches!(
-            a.judge(t(500.0, 3.0, 0.1), None),
+            a.judge(t(500.0, 3.0, 0.1), None, None),
             Verdict::Pass(_)
         ));
         assert!(matches!(
-            a.judge(t(500.0, 50.0, 0.1), None),
+            a.judge(t(500.0, 50.0, 0.1), None, None),
             Verdict::Fail(_)
         ));
     }

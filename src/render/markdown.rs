@@ -74,24 +74,24 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
     let get =
         |m: Option<&serde_json::Map<String, Value>>, k: &str| m.and_then(|m| m.get(k)).cloned();
     // Ingress newly open to the internet.
+    // Judged by the address space the rules cover together, port by port
+    // (`types::exposure`): what the internet reaches after and did not before.
     if a.ty == "security_group" {
-        let old = get(before, "ingress")
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default();
-        for rule in get(after, "ingress")
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
-        {
-            let open = matches!(
-                rule.get("cidr").and_then(Value::as_str),
-                Some("0.0.0.0/0" | "::/0")
-            );
-            if open && !old.contains(&rule) {
-                let ports = rule
-                    .get("ports")
-                    .and_then(Value::as_str)
-                    .unwrap_or("all ports");
-                out.push(format!("`{a}`: ingress opened to the internet on {ports}"));
+        let rules = |m| {
+            get(m, "ingress")
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+        };
+        let was = crate::types::exposure::openings(&rules(before));
+        for o in crate::types::exposure::openings(&rules(after)) {
+            let covered = was
+                .iter()
+                .any(|w| w.protocol == o.protocol && w.from <= o.from && o.to <= w.to);
+            if !covered {
+                out.push(format!(
+                    "`{a}`: ingress opened to the internet on {}",
+                    o.on()
+                ));
             }
         }
     }
@@ -250,9 +250,19 @@ pub fn render(plan: &Plan) -> String {
                 )
             })
             .unwrap_or_default();
+        let notices: String = match plan.notices.is_empty() {
+            true => String::new(),
+            false => format!(
+                "**Needs attention**\n\n{}\n",
+                plan.notices
+                    .iter()
+                    .map(|n| format!("- `{}`: {}\n", n.address, n.message))
+                    .collect::<String>()
+            ),
+        };
         let _ = writeln!(
             head,
-            "### infra plan for `{}`{}: no changes\n\n{recovered}{drift}{cost}No changes.",
+            "### infra plan for `{}`{}: no changes\n\n{recovered}{notices}{drift}{cost}No changes.",
             plan.stack,
             env_note(plan)
         );

@@ -35,6 +35,9 @@ pub fn render(state: &State) -> String {
             "{address}: rollout {} (started {})",
             rec.outcome, rec.started
         );
+        if let Some(when) = &rec.acknowledged {
+            let _ = writeln!(out, "  acknowledged {when}");
+        }
         let _ = writeln!(out, "  from: {}", split(&rec.from));
         let _ = writeln!(out, "  to:   {}", split(&rec.to));
         for (i, step) in rec.steps.iter().enumerate() {
@@ -97,6 +100,7 @@ mod tests {
                 started: "2026-11-30T10:00:00Z".into(),
                 from: w(100, 0),
                 to: w(0, 100),
+                acknowledged: None,
                 steps: vec![
                     step("2026-11-30T10:00:01Z", 25, w(75, 25)),
                     step("2026-11-30T10:01:01Z", 0, w(100, 0)),

@@ -24,6 +24,17 @@ impl Style {
     }
 }
 
+/// "Needs attention": what AWS or an earlier run left that a reviewer must know.
+fn notices(out: &mut String, plan: &Plan) {
+    if !plan.notices.is_empty() {
+        let _ = writeln!(out, "Needs attention:");
+        for n in &plan.notices {
+            let _ = writeln!(out, "  ! {}: {}", n.address, n.message);
+        }
+        out.push('\n');
+    }
+}
+
 pub fn render(plan: &Plan, style: &Style) -> String {
     let mut out = String::new();
     for note in &plan.recovered {
@@ -52,6 +63,8 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         out.push('\n');
     }
     if !plan.has_changes() {
+        // What an earlier run left is said even when nothing changes.
+        notices(&mut out, plan);
         // Nothing changes, nor does the cost: the JSON plan still says it.
         out.push_str("No changes.\n");
         return out;
@@ -88,13 +101,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         render_change(&mut out, plan, change, style);
         out.push('\n');
     }
-    if !plan.notices.is_empty() {
-        let _ = writeln!(out, "Needs attention:");
-        for n in &plan.notices {
-            let _ = writeln!(out, "  ! {}: {}", n.address, n.message);
-        }
-        out.push('\n');
-    }
+    notices(&mut out, plan);
     for rb in &plan.cutover {
         let s = super::runbook::sections(plan, rb);
         let _ = writeln!(out, "Cut-over runbook for {}:", rb.address);

@@ -167,6 +167,10 @@ pub struct RolloutRecord {
     pub to: BTreeMap<String, i64>,
     pub steps: Vec<RolloutStep>,
     pub outcome: RolloutOutcome,
+    /// When an operator acknowledged a failed revert (`infra rollout ack`):
+    /// it no longer blocks a step forward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<String>,
 }
 
 impl RolloutRecord {
@@ -179,6 +183,16 @@ impl RolloutRecord {
         )
     }
 
+    /// A revert that was started and not seen to finish (its call failed, or
+    /// the run died in it), not yet acknowledged: no step forward is taken
+    /// until the weights are back at the origin or an operator says so.
+    pub fn blocks(&self) -> bool {
+        matches!(
+            self.outcome,
+            RolloutOutcome::Reverting(_) | RolloutOutcome::RevertFailed(_)
+        ) && self.acknowledged.is_none()
+    }
+
     /// `interrupted at step 2 of 3 (50%)`, for a plan.
     pub fn stopped_at(&self, of: usize) -> String {
         let done = self.steps.len();
@@ -189,7 +203,8 @@ impl RolloutRecord {
 
 /// How a rollout ended, or that it has not. State keeps it as one line of text
 /// (`in progress`, `complete`, `reverted before step 3 of 3 (100%): ...`,
-/// `interrupted after step 1 of 3`).
+/// `reverting ...`, `revert failed ...`, `interrupted after step 1 of 3`,
+/// `interrupted while baking after step 3 of 3 (20 of 60 s watched)`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum RolloutOutcome {
@@ -197,10 +212,22 @@ pub enum RolloutOutcome {
     Complete,
     /// The weights went back to where they were; why, and before which step.
     Reverted(String),
+    /// A revert is under way (written before its call): why, and where. A run
+    /// killed in it leaves this.
+    Reverting(String),
+    /// The revert's call failed: why it reverted, and what the call answered.
+    RevertFailed(String),
     /// Stopped by an interrupt after `after` of `of` steps.
     Interrupted {
         after: usize,
         of: usize,
+    },
+    /// Stopped while baking after the last of `of` steps: every weight is in
+    /// force, but they were watched `watched` of `bake` seconds.
+    InterruptedBaking {
+        of: usize,
+        watched: u64,
+        bake: u64,
     },
 }
 
@@ -210,9 +237,15 @@ impl std::fmt::Display for RolloutOutcome {
             RolloutOutcome::InProgress => f.write_str("in progress"),
             RolloutOutcome::Complete => f.write_str("complete"),
             RolloutOutcome::Reverted(why) => write!(f, "reverted {why}"),
+            RolloutOutcome::Reverting(why) => write!(f, "reverting {why}"),
+            RolloutOutcome::RevertFailed(why) => write!(f, "revert failed {why}"),
             RolloutOutcome::Interrupted { after, of } => {
                 write!(f, "interrupted after step {after} of {of}")
             }
+            RolloutOutcome::InterruptedBaking { of, watched, bake } => write!(
+                f,
+                "interrupted while baking after step {of} of {of} ({watched} of {bake} s watched)"
+            ),
         }
     }
 }
@@ -234,13 +267,34 @@ impl TryFrom<String> for RolloutOutcome {
                 of: of.parse().ok()?,
             })
         };
+        let baking = || {
+            let rest = s.strip_prefix("interrupted while baking after step ")?;
+            let (of, rest) = rest.split_once(" of ")?;
+            let (_, rest) = rest.split_once(" (")?;
+            let (watched, rest) = rest.split_once(" of ")?;
+            let bake = rest.strip_suffix(" s watched)")?;
+            Some(RolloutOutcome::InterruptedBaking {
+                of: of.parse().ok()?,
+                watched: watched.parse().ok()?,
+                bake: bake.parse().ok()?,
+            })
+        };
+        let after = |prefix: &str| s.strip_prefix(prefix).map(str::to_string);
         match s.as_str() {
             "in progress" => Ok(RolloutOutcome::InProgress),
             "complete" => Ok(RolloutOutcome::Complete),
-            _ if s.starts_with("reverted ") => {
-                Ok(RolloutOutcome::Reverted(s["reverted ".len()..].to_string()))
-            }
-            _ => interrupted().ok_or_else(|| format!("unknown rollout outcome {s:?}")),
+            _ if s.starts_with("reverted ") => Ok(RolloutOutcome::Reverted(
+                after("reverted ").unwrap_or_default(),
+            )),
+            _ if s.starts_with("reverting ") => Ok(RolloutOutcome::Reverting(
+                after("reverting ").unwrap_or_default(),
+            )),
+            _ if s.starts_with("revert failed ") => Ok(RolloutOutcome::RevertFailed(
+                after("revert failed ").unwrap_or_default(),
+            )),
+            _ => baking()
+                .or_else(interrupted)
+                .ok_or_else(|| format!("unknown rollout outcome {s:?}")),
         }
     }
 }
@@ -449,8 +503,24 @@ pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
             });
         }
     }
-    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+    let state: State = serde_json::from_str(text).map_err(|e| StateError::Corrupt {
         path: path.to_string(),
         reason: e.to_string(),
-    })
+    })?;
+    // No run writes that many times: a serial this high was written by hand,
+    // and the next write could not count past it.
+    if state.serial > MAX_SERIAL {
+        return Err(StateError::Corrupt {
+            path: path.to_string(),
+            reason: format!(
+                "its serial {} is above {MAX_SERIAL}, the highest a state may hold",
+                state.serial
+            ),
+        });
+    }
+    Ok(state)
 }
+
+/// The highest serial a state may hold: JSON readers of other languages keep
+/// integers as signed 64-bit numbers at best.
+pub const MAX_SERIAL: u64 = i64::MAX as u64;

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Finding, Kind, TypeSchema};
 
 /// Add-ons whose pods need nodes to become active.
 pub const NEEDS_NODES: &[&str] = &[
@@ -33,13 +33,27 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // Left out, AWS installs its default version and it is not managed.
         Attr::new("version", Kind::String)
             .doc("Its version; checked at plan time against what the cluster's Kubernetes version supports."),
-        // What to do with fields changed on the cluster by hand.
+        // What to do with fields of the add-on's Kubernetes objects that
+        // differ from EKS's defaults (a self-managed add-on already running,
+        // settings changed with kubectl). Terraform's names; never diffed.
+        Attr::new(
+            "resolve_conflicts_on_create",
+            Kind::Enum(&["NONE", "OVERWRITE"]),
+        )
+            .doc("On create, with a self-managed add-on already running: NONE (the default) changes nothing of it, and the create fails on a conflict; OVERWRITE resets its fields to EKS's defaults (custom networking, prefix delegation and the like are lost).")
+        .no_diff(),
+        Attr::new(
+            "resolve_conflicts_on_update",
+            Kind::Enum(&["PRESERVE", "OVERWRITE", "NONE"]),
+        )
+            .doc("On update, for fields changed on the cluster: PRESERVE (the default) keeps them; OVERWRITE puts EKS's defaults back; NONE changes nothing and fails the update on a conflict.")
+        .no_diff(),
+        // Terraform's deprecated single setting: both of the above at once.
         Attr::new(
             "resolve_conflicts",
             Kind::Enum(&["OVERWRITE", "NONE", "PRESERVE"]),
         )
-            .doc("What to do with fields changed outside EKS: OVERWRITE, NONE or PRESERVE.")
-        .default(Default::Str("OVERWRITE"))
+            .doc("Both resolve_conflicts_on_create and resolve_conflicts_on_update at once, where they are not given (Terraform's older name).")
         .no_diff(),
         // JSON, compared by meaning.
         Attr::new("configuration_values", Kind::String)
@@ -86,4 +100,24 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
     {
         *text = super::attrs::sorted(&v).to_string();
     }
+}
+
+/// How a create resolves conflicts: what the stack says, else NONE (what runs
+/// already is never reset unasked).
+pub fn conflicts_on_create(attrs: &Map<String, Value>) -> &str {
+    attrs
+        .get("resolve_conflicts_on_create")
+        .or_else(|| attrs.get("resolve_conflicts"))
+        .and_then(Value::as_str)
+        .unwrap_or("NONE")
+}
+
+/// How an update resolves conflicts: what the stack says, else PRESERVE
+/// (what was changed on the cluster stays).
+pub fn conflicts_on_update(attrs: &Map<String, Value>) -> &str {
+    attrs
+        .get("resolve_conflicts_on_update")
+        .or_else(|| attrs.get("resolve_conflicts"))
+        .and_then(Value::as_str)
+        .unwrap_or("PRESERVE")
 }

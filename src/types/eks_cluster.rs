@@ -119,15 +119,21 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
             ),
         });
     }
+    // Judged by the address space the CIDRs cover together.
+    let cidrs: Vec<&str> = match attrs.get("public_access_cidrs").and_then(Value::as_array) {
+        Some(c) => c.iter().filter_map(Value::as_str).collect(),
+        None => vec!["0.0.0.0/0"],
+    };
     let open = attrs.opt_bool("endpoint_public_access") == Some(true)
-        && attrs
-            .get("public_access_cidrs")
-            .and_then(Value::as_array)
-            .is_none_or(|c| c.iter().any(|c| c == "0.0.0.0/0"));
+        && super::exposure::open_to_internet(cidrs.iter().copied());
     if open {
         out.push(Finding {
             pointer: "/endpoint_public_access".into(),
-            message: "the cluster endpoint is public to 0.0.0.0/0".into(),
+            message: format!(
+                "the cluster endpoint is public to the internet ({}: {} public addresses)",
+                cidrs.join(", "),
+                super::exposure::public_addresses(cidrs.iter().copied())
+            ),
             hint: Some(
                 "limit public_access_cidrs to your offices and CI, or use the private endpoint"
                     .into(),

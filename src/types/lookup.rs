@@ -160,11 +160,58 @@ pub static ACM_CERTIFICATE: LookupSchema = LookupSchema {
         Attr::new("arn", Kind::String),
         Attr::new("domain", Kind::String),
         Attr::new("tags", TAGS),
+        // Left out, Amazon-issued only: anyone allowed to import a
+        // certificate could otherwise put the newest one in place, and the
+        // HTTPS listener would take its key at the next apply.
+        Attr::new("types", Kind::Set(&Kind::Enum(CERTIFICATE_TYPES))),
     ],
     exports: &["arn", "domain", "not_after"],
     many: false,
-    check: any_of,
+    check: certificate_search,
 };
+
+/// The kinds of ACM certificate, as AWS names them.
+pub const CERTIFICATE_TYPES: &[&str] = &["AMAZON_ISSUED", "PRIVATE", "IMPORTED"];
+
+/// The kinds of certificate a certificate lookup takes: what it names, else
+/// Amazon-issued only.
+pub fn certificate_types(query: &Map<String, Value>) -> Vec<String> {
+    match query.get("types").and_then(Value::as_array) {
+        Some(t) if !t.is_empty() => t
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => vec!["AMAZON_ISSUED".to_string()],
+    }
+}
+
+/// A certificate search: by something, and an imported one only by its tags
+/// too (whoever may import a certificate chooses its domain and its date).
+fn certificate_search(kind: &LookupSchema, query: &Map<String, Value>) -> Vec<Finding> {
+    let searched: Map<String, Value> = query
+        .iter()
+        .filter(|(k, _)| *k != "types")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut out = any_of(kind, &searched);
+    let imported = certificate_types(query).iter().any(|t| t == "IMPORTED");
+    let tagged = query
+        .get("tags")
+        .and_then(Value::as_object)
+        .is_some_and(|t| !t.is_empty());
+    if imported && !tagged {
+        out.push(Finding {
+            pointer: "/types".into(),
+            message: "an imported certificate is looked up by its tags too".into(),
+            hint: Some(
+                "add `tags:` that only your certificate carries: anyone allowed to import a certificate could otherwise swap the listener's key"
+                    .into(),
+            ),
+        });
+    }
+    out
+}
 
 /// Every kind of lookup, one line each.
 pub static LOOKUPS: &[&LookupSchema] = &[

@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod attrs;
+pub mod exposure;
 pub mod lookup;
 pub mod operation;
 pub mod policy;

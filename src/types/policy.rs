@@ -13,8 +13,13 @@ fn canonical(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             // Keys sorted, whatever order the map keeps.
-            let mut pairs: Vec<(String, Value)> =
-                m.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
+            let mut pairs: Vec<(String, Value)> = m
+                .iter()
+                .map(|(k, v)| match k.as_str() {
+                    "Principal" | "NotPrincipal" => (k.clone(), principal(v)),
+                    _ => (k.clone(), canonical(v)),
+                })
+                .collect();
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
             Value::Object(pairs.into_iter().collect())
         }
@@ -30,6 +35,40 @@ fn canonical(v: &Value) -> Value {
         }
         other => other.clone(),
     }
+}
+
+/// A principal in canonical form. AWS stores an account given by its id
+/// (`"123456789012"`) as the account's root ARN
+/// (`arn:aws:iam::123456789012:root`), and both mean the account (IAM User
+/// Guide, "AWS JSON policy elements: Principal"): the root ARN of any
+/// partition is written as the bare id, so the two compare equal.
+fn principal(v: &Value) -> Value {
+    let Value::Object(m) = v else {
+        return canonical(v);
+    };
+    let account = |s: &Value| match s.as_str().and_then(root_account) {
+        Some(id) => Value::String(id.to_string()),
+        None => s.clone(),
+    };
+    let m: serde_json::Map<String, Value> = m
+        .iter()
+        .map(|(k, v)| match (k.as_str(), v) {
+            ("AWS", Value::Array(items)) => {
+                (k.clone(), Value::Array(items.iter().map(account).collect()))
+            }
+            ("AWS", one) => (k.clone(), account(one)),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    canonical(&Value::Object(m))
+}
+
+/// The account of `arn:PARTITION:iam::ACCOUNT:root`.
+fn root_account(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (_partition, rest) = rest.split_once(":iam::")?;
+    let id = rest.strip_suffix(":root")?;
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }
 
 /// The trust policy that lets one AWS service assume a role.
@@ -96,6 +135,35 @@ mod tests {
         assert_eq!(
             eq["oidc.eks.ap-northeast-1.amazonaws.com/id/ABC:aud"],
             "sts.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn an_account_id_principal_is_the_accounts_root_arn() {
+        let given = r#"{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*", "Principal": {"AWS": "123456789012"}}]}"#;
+        let stored = r#"{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}"#;
+        assert_eq!(normalize(given), normalize(stored));
+        let two = given.replace(
+            "\"123456789012\"",
+            "[\"123456789012\", \"arn:aws-cn:iam::210987654321:root\"]",
+        );
+        let two_stored = stored.replace(
+            "\"arn:aws:iam::123456789012:root\"",
+            "[\"210987654321\", \"arn:aws:iam::123456789012:root\"]",
+        );
+        assert_eq!(normalize(&two), normalize(&two_stored));
+        // Another account, a user, or the id outside a principal differ.
+        let other = stored.replace("123456789012:root", "123456789099:root");
+        assert_ne!(normalize(given), normalize(&other));
+        let user = stored.replace(":root", ":user/ops");
+        assert_ne!(normalize(given), normalize(&user));
+        let resource = given.replace("arn:aws:s3:::b/*", "arn:aws:iam::123456789012:root");
+        assert!(
+            normalize(&resource)
+                .unwrap()
+                .contains("arn:aws:iam::123456789012:root")
         );
     }
 

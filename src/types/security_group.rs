@@ -90,36 +90,38 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     out
 }
 
-/// Open to the internet on anything but HTTP and HTTPS.
+/// Open to the internet on anything but HTTP and HTTPS: judged by the
+/// address space the rules admitting each port cover together
+/// (`types::exposure`), so two halves of the internet are the internet.
 pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (i, rule) in attrs
+    let rules = attrs
         .get("ingress")
         .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    super::exposure::openings(&rules)
         .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let open = rule.get("cidr").and_then(Value::as_str) == Some("0.0.0.0/0");
-        let web = matches!(rule.get("protocol").and_then(Value::as_str), Some("tcp"))
-            && matches!(
-                rule.get("ports").and_then(Value::as_str),
-                Some("80" | "443")
-            );
-        if open && !web {
-            let ports = rule
-                .get("ports")
-                .and_then(Value::as_str)
-                .unwrap_or("all ports");
-            out.push(Finding {
-                pointer: format!("/ingress/{i}"),
-                message: format!("ingress from 0.0.0.0/0 on {ports} (not 80 or 443)"),
+        .filter(|o| !o.web_only())
+        .map(|o| {
+            // Located at the first rule that opens it.
+            let first = rules
+                .iter()
+                .position(|r| {
+                    r.get("cidr").and_then(Value::as_str) == o.sources.first().map(String::as_str)
+                })
+                .unwrap_or(0);
+            Finding {
+                pointer: format!("/ingress/{first}"),
+                message: format!(
+                    "ingress open to the internet on {} (not 80 or 443): from {}",
+                    o.on(),
+                    o.said()
+                ),
                 hint: Some(
-                    "narrow the CIDR, or reach the port through the load balancer or a bastion"
+                    "narrow the CIDRs, or reach the port through the load balancer or a bastion"
                         .into(),
                 ),
-            });
-        }
-    }
-    out
+            }
+        })
+        .collect()
 }

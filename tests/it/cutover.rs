@@ -361,6 +361,88 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
     );
 }
 
+/// The revert's ModifyListener refused (by the proxy): the run exits 1
+/// naming the alarm, state says the revert failed and why, the next plan
+/// refuses any step forward and says how out, and `infra rollout ack` lets
+/// the change through again.
+#[test]
+fn a_failed_revert_blocks_forward_steps_until_acknowledged() {
+    let moto = Moto::start();
+    let proxy = crate::support::Proxy::start(&moto.url);
+    moto.put_alarm("cutover-5xx");
+    let rollout = "    rollout: { steps: [50, 100], pause_seconds: 2, alarms: [cutover-5xx] }\n";
+    let w = Workdir::new(&proxy.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(0, 100, rollout, ""));
+    // The first weight change goes through; every one after is refused.
+    proxy.rules(serde_json::json!([{
+        "op": "ModifyListener", "action": "error", "status": 400,
+        "code": "InvalidConfigurationRequest", "message": "refused by the test",
+        "after": 1, "times": 100
+    }]));
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 1/2 (50%)") {
+            set_alarm(
+                &moto,
+                "cutover-5xx",
+                aws_sdk_cloudwatch::types::StateValue::Alarm,
+            );
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        log.contains("could not be reverted in the pause after step 1 of 2 (50%): alarm cutover-5xx is in ALARM")
+            && log.contains("InvalidConfigurationRequest"),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 50), ("target_group.eks", 50)])
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
+            .unwrap();
+    let outcome = state["resources"]["listener.http"]["rollout"]["outcome"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        outcome.starts_with(
+            "revert failed in the pause after step 1 of 2 (50%): alarm cutover-5xx is in ALARM"
+        ),
+        "{outcome}"
+    );
+
+    proxy.rules(serde_json::json!([]));
+    set_alarm(
+        &moto,
+        "cutover-5xx",
+        aws_sdk_cloudwatch::types::StateValue::Ok,
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("listener.http: its last rollout's revert did not finish")
+            && plan.stderr.contains("infra rollout ack listener.http"),
+        "{}",
+        plan.stderr
+    );
+    let before = forward(&moto);
+    let refused = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(forward(&moto), before, "nothing moved forward");
+
+    let ack = w.run(&["rollout", "ack", "listener.http", "stack.yaml"]);
+    assert_eq!(ack.code, 0, "{}", ack.stderr);
+    let status = w.run(&["rollout", "status", "stack.yaml"]);
+    assert!(status.stdout.contains("acknowledged"), "{}", status.stdout);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
 #[test]
 fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
     let moto = Moto::start();
@@ -596,6 +678,59 @@ fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
         plan.stdout.contains(
             "# listener.http will be updated in place (rollout interrupted at step 1 of 3 (25%); this apply goes on from there)"
         ) && plan.stdout.contains("rollout: 2 steps (50%, 100%), 30 s apart"),
+        "{}",
+        plan.stdout
+    );
+}
+
+/// SIGTERM while baking after the last step: the weights are in force, but
+/// the run exits 1, state says the bake was interrupted, and the next plan
+/// says where it stopped.
+#[test]
+fn sigterm_while_baking_is_an_interruption_not_a_completion() {
+    let moto = Moto::start();
+    let rollout = "    rollout: { steps: [100], pause_seconds: 60 }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(0, 100, rollout, ""));
+    let (log, mut child) = apply_watching(&w, |line, child| {
+        if line.contains("rollout step 1/1 (100%)") {
+            let ok = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        log.contains(
+            "rollout of listener.http interrupted while baking after its last step (100%)"
+        ),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 0), ("target_group.eks", 100)])
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
+            .unwrap();
+    let outcome = state["resources"]["listener.http"]["rollout"]["outcome"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        outcome.starts_with("interrupted while baking after step 1 of 1 ("),
+        "{outcome}"
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("its rollout was interrupted while baking after step 1 of 1"),
         "{}",
         plan.stdout
     );
@@ -1005,11 +1140,9 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
     );
 }
 
-/// What a target group served, as the load balancer reports it to CloudWatch.
-fn put_traffic(moto: &Moto, group: &str, requests: f64, errors: f64, latency: f64) {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-    let rt = runtime();
-    let lb = rt
+/// The load balancer's `arn_suffix`: CloudWatch's `LoadBalancer` dimension.
+fn lb_suffix(moto: &Moto) -> String {
+    runtime()
         .block_on(moto.elbv2().describe_load_balancers().send())
         .unwrap()
         .load_balancers()[0]
@@ -1018,7 +1151,53 @@ fn put_traffic(moto: &Moto, group: &str, requests: f64, errors: f64, latency: f6
         .split_once(":loadbalancer/")
         .unwrap()
         .1
-        .to_string();
+        .to_string()
+}
+
+/// What the load balancer answered itself (its dimension alone): requests,
+/// and its own 502s and 504s (pods that crash, pods that time out).
+fn put_balancer(moto: &Moto, requests: f64, elb_502: f64, elb_504: f64) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let lb = lb_suffix(moto);
+    let now = aws_sdk_cloudwatch::primitives::DateTime::from(std::time::SystemTime::now());
+    let datum = |metric: &str, value: f64| {
+        MetricDatum::builder()
+            .metric_name(metric)
+            .dimensions(Dimension::builder().name("LoadBalancer").value(&lb).build())
+            .timestamp(now)
+            .value(value)
+            .build()
+    };
+    runtime()
+        .block_on(
+            moto.cloudwatch()
+                .put_metric_data()
+                .namespace("AWS/ApplicationELB")
+                .metric_data(datum("RequestCount", requests))
+                .metric_data(datum("HTTPCode_ELB_502_Count", elb_502))
+                .metric_data(datum("HTTPCode_ELB_504_Count", elb_504))
+                .send(),
+        )
+        .unwrap();
+}
+
+/// What a target group served, as the load balancer reports it to CloudWatch.
+fn put_traffic(moto: &Moto, group: &str, requests: f64, errors: f64, latency: f64) {
+    put_group(moto, group, requests, errors, 0.0, latency);
+}
+
+/// `put_traffic`, with connections to the group's targets that failed.
+fn put_group(
+    moto: &Moto,
+    group: &str,
+    requests: f64,
+    errors: f64,
+    connection_errors: f64,
+    latency: f64,
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let rt = runtime();
+    let lb = lb_suffix(moto);
     let tg = tg_names(moto)
         .into_iter()
         .find(|(_, handle)| handle == group)
@@ -1040,6 +1219,7 @@ fn put_traffic(moto: &Moto, group: &str, requests: f64, errors: f64, latency: f6
             .namespace("AWS/ApplicationELB")
             .metric_data(datum("RequestCount", requests))
             .metric_data(datum("HTTPCode_Target_5XX_Count", errors))
+            .metric_data(datum("TargetConnectionErrorCount", connection_errors))
             .metric_data(datum("TargetResponseTime", latency))
             .send(),
     )
@@ -1076,8 +1256,8 @@ fn a_bad_canary_reverts_naming_both_shares_and_a_healthy_one_completes() {
     assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
     assert!(
         log.contains("reverted in the pause after step 1 of 2 (50%): canary analysis failed")
-            && log.contains("canary 5xx 10.0% of 1000 requests, Average 0.100 s")
-            && log.contains("baseline 5xx 0.1% of 1000 requests, Average 0.100 s"),
+            && log.contains("canary failed 10.0% of 1000 requests (100 target 5xx, 0 target connection errors), Average 0.100 s")
+            && log.contains("baseline failed 0.1% of 1000 requests (1 target 5xx, 0 target connection errors), Average 0.100 s"),
         "{log}"
     );
     assert_eq!(
@@ -1098,7 +1278,7 @@ fn a_bad_canary_reverts_naming_both_shares_and_a_healthy_one_completes() {
     assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
     assert_eq!(log.matches("canary analysis passed").count(), 2, "{log}");
     assert!(
-        log.contains("canary 5xx 0.1% of 2000 requests, Average 0.100 s; no baseline traffic"),
+        log.contains("canary failed 0.1% of 2000 requests (2 target 5xx, 0 target connection errors), Average 0.100 s; no baseline traffic"),
         "{log}"
     );
     let status = w.run(&["rollout", "status", "stack.yaml"]);
@@ -1106,6 +1286,67 @@ fn a_bad_canary_reverts_naming_both_shares_and_a_healthy_one_completes() {
         status.stdout.contains("canary analysis passed"),
         "{}",
         status.stdout
+    );
+}
+
+/// Canaries fail in ways their targets never answer: pods that crash refuse
+/// the load balancer's connections (TargetConnectionErrorCount, no target
+/// 5xx), pods that time out leave the load balancer to answer 504 itself
+/// (HTTPCode_ELB_504_Count, on its own dimension only). Either reverts, the
+/// verdict saying what it counted.
+#[test]
+fn a_canary_whose_pods_crash_or_time_out_reverts() {
+    let moto = Moto::start();
+    let rollout = "    rollout: { steps: [50, 100], pause_seconds: 3, analysis: { latency_statistic: Average, wait_seconds: 20 } }\n";
+    let w = Workdir::new(&moto.url, &stack(100, 0, rollout, ""));
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(0, 100, rollout, ""));
+
+    // Crashing pods: every failed request is a refused connection.
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 1/2 (50%)") {
+            put_group(&moto, "target_group.eks", 1000.0, 0.0, 90.0, 0.1);
+            put_group(&moto, "target_group.ec2", 1000.0, 1.0, 0.0, 0.1);
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        log.contains("reverted in the pause after step 1 of 2 (50%): canary analysis failed")
+            && log.contains(
+                "canary failed 9.0% of 1000 requests (0 target 5xx, 90 target connection errors)"
+            ),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
+    );
+
+    // Timing-out pods: the targets' own numbers look fine, the load
+    // balancer answers 504 itself, far above its level before the step.
+    put_balancer(&moto, 2000.0, 0.0, 1.0);
+    // Metric windows start on whole seconds: the level before the step is
+    // put well before it.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (log, mut child) = apply_watching(&w, |line, _| {
+        if line.contains("rollout step 1/2 (50%)") {
+            put_group(&moto, "target_group.eks", 1000.0, 1.0, 0.0, 0.1);
+            put_group(&moto, "target_group.ec2", 1000.0, 1.0, 0.0, 0.1);
+            put_balancer(&moto, 2000.0, 0.0, 160.0);
+        }
+        false
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        log.contains("the load balancer's own 5xx share rose to 8.0% from 0.1% before the step")
+            && log.contains("(0 502, 0 503, 160 504) during the step"),
+        "{log}"
+    );
+    assert_eq!(
+        forward(&moto),
+        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
     );
 }
 

@@ -567,3 +567,30 @@ fn throttling_and_dropped_connections_are_retried_without_duplicates() {
     assert_eq!(subnets(&moto).len(), 2);
     w.assert_no_changes();
 }
+
+#[test]
+fn a_state_at_the_highest_serial_is_refused_without_a_panic() {
+    let wire = Tripwire::start();
+    let w = Workdir::new(&wire.url, &demo_stack());
+    std::fs::create_dir_all(w.path("state")).unwrap();
+    let text = format!(
+        "{{\"version\": 1, \"serial\": {}, \"lineage\": \"x\", \"stack\": \"demo\", \"resources\": {{}}}}",
+        u64::MAX
+    );
+    std::fs::write(w.path("state/demo.json"), &text).unwrap();
+    for cmd in [
+        &["plan", "stack.yaml"][..],
+        &["apply", "--auto-approve", "stack.yaml"],
+    ] {
+        let r = w.run(cmd);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        assert!(r.stderr.contains("serial"), "{}", r.stderr);
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(w.path("state/demo.json")).unwrap(),
+        text
+    );
+    assert_eq!(wire.connections(), 0);
+}

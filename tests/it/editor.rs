@@ -466,3 +466,28 @@ fn every_documented_command_parses() {
         );
     }
 }
+
+#[test]
+fn man_pages_never_follow_a_link_at_a_pages_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man");
+    std::fs::create_dir_all(&pages).unwrap();
+    let victim = dir.path().join("precious.txt");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    std::os::unix::fs::symlink(&victim, pages.join("infra-plan.1")).unwrap();
+    let out = infra(&["man", "--out-dir", pages.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "keep me\n",
+        "the link's target is untouched"
+    );
+    let meta = std::fs::symlink_metadata(pages.join("infra-plan.1")).unwrap();
+    assert!(!meta.file_type().is_symlink(), "the page replaced the link");
+    let plan = std::fs::read_to_string(pages.join("infra-plan.1")).unwrap();
+    assert!(plan.contains(".SH NAME"), "{plan}");
+}

@@ -354,11 +354,11 @@ resources:
     assert_eq!(r.code, 0, "warnings alone pass: {}", r.stderr);
     for expected in [
         "stack.yaml:10:9: warning",
-        "security_group.ssh: ingress from 0.0.0.0/0 on 22 (not 80 or 443)",
+        "security_group.ssh: ingress open to the internet on 22 (not 80 or 443): from 0.0.0.0/0",
         "s3_bucket.open: the bucket's public access block is off",
         "launch_template.nodes: instance metadata without IMDSv2",
         "launch_template.nodes: a hop limit below 2 keeps pods from reaching instance metadata",
-        "eks_cluster.main: the cluster endpoint is public to 0.0.0.0/0",
+        "eks_cluster.main: the cluster endpoint is public to the internet (0.0.0.0/0",
         "eks_cluster.main: upgrade_policy is left out",
     ] {
         let found = if expected.ends_with("warning") {
@@ -640,6 +640,24 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     w.apply_ok();
     assert_eq!(proxy.seen("UpdateAddon"), 1);
     assert_eq!(proxy.seen("CreateAddon"), 2);
+    // What runs is never reset by default: a create resolves no conflict
+    // (NONE: a self-managed add-on's settings stand, or the create fails),
+    // an update keeps what was changed on the cluster (PRESERVE).
+    let conflicts = |op: &str| -> Vec<String> {
+        proxy
+            .bodies(op)
+            .iter()
+            .map(|b| {
+                let v: serde_json::Value = serde_json::from_str(b).unwrap();
+                v["resolveConflicts"]
+                    .as_str()
+                    .unwrap_or("(unset)")
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(conflicts("CreateAddon"), ["NONE", "NONE"]);
+    assert_eq!(conflicts("UpdateAddon"), ["PRESERVE"]);
     w.assert_no_changes();
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);

@@ -1195,6 +1195,7 @@ async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
     let t = |requests: f64, errors: f64| Traffic {
         requests,
         errors,
+        connection_errors: 0.0,
         latency: Some(0.1),
     };
     cloud.set_traffic(&ec2, t(1000.0, 1.0));
@@ -1203,8 +1204,8 @@ async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
     let why = &outcome.failed[0].1;
     assert!(
         why.contains("reverted in the pause after step 1 of 2 (50%): canary analysis failed")
-            && why.contains("canary 5xx 10.0% of 1000 requests")
-            && why.contains("baseline 5xx 0.1% of 1000 requests"),
+            && why.contains("canary failed 10.0% of 1000 requests")
+            && why.contains("baseline failed 0.1% of 1000 requests"),
         "{why}"
     );
     assert_eq!(forward_of(&state), vec![100, 0]);
@@ -1343,4 +1344,220 @@ async fn a_waited_for_create_or_update_is_recorded_from_the_waits_last_look_with
     // And what was recorded is what the cloud holds: nothing to change.
     let p = prepare(&cloud, &stream("logs/"), &file).await;
     assert!(!p.plan.has_changes(), "{:?}", p.plan.counts());
+}
+
+/// A revert whose call fails is never forgotten: why (the alarm) is in state
+/// before the call, the outcome says the revert failed and names the alarm,
+/// the run fails, and every later plan refuses to move the weights anywhere
+/// but back to the origin until the record is acknowledged.
+#[tokio::test(start_paused = true)]
+async fn a_failed_revert_names_its_alarm_and_blocks_every_step_forward() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [50, 100], pause_seconds: 60, alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    let text = cutover(0, 100, rollout);
+    // Step 1 goes through; the revert's call is refused.
+    let changes = Arc::new(Mutex::new(0));
+    {
+        let changes = changes.clone();
+        cloud.on_call(move |call, _| {
+            if call.op == "update" && call.address == "listener.http" {
+                let mut n = changes.lock().unwrap();
+                *n += 1;
+                if *n == 2 {
+                    return Then::Fail("ServiceUnavailable");
+                }
+            }
+            Then::Proceed
+        });
+    }
+    {
+        let cloud = cloud.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(25)).await;
+            cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
+        });
+    }
+    let (outcome, state) = apply(&cloud, &text, &file, 10).await;
+    assert!(!outcome.ok());
+    let why = &outcome.failed[0].1;
+    assert!(
+        why.contains("could not be reverted in the pause after step 1 of 2 (50%): alarm cutover-5xx is in ALARM")
+            && why.contains("ServiceUnavailable"),
+        "{why}"
+    );
+    assert_eq!(forward_of(&state), vec![50, 50], "still half way");
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    match &rec.outcome {
+        RolloutOutcome::RevertFailed(why) => {
+            assert!(why.contains("alarm cutover-5xx is in ALARM"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The next plan offers no step forward: it is refused, saying how out.
+    cloud.on_call(|_, _| Then::Proceed);
+    cloud.set_alarm("cutover-5xx", AlarmState::Ok);
+    let p = prepare(&cloud, &text, &file).await;
+    assert!(
+        p.plan.problems.iter().any(|m| m
+            .contains("listener.http: its last rollout's revert did not finish")
+            && m.contains("alarm cutover-5xx is in ALARM")
+            && m.contains("infra rollout ack listener.http")),
+        "{:?}",
+        p.plan.problems
+    );
+    assert!(
+        p.plan
+            .notices
+            .iter()
+            .any(|n| n.address == address("listener.http")),
+        "{:?}",
+        p.plan.notices
+    );
+    // Back to the origin is the revert: allowed, and it clears the block.
+    let ec2 = state.resources[&address("target_group.ec2")].attributes["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cloud.set_health(&ec2, &[("i-1", TargetState::Healthy)]);
+    let back = cutover(100, 0, rollout);
+    let p = prepare(&cloud, &back, &file).await;
+    assert!(p.plan.problems.is_empty(), "{:?}", p.plan.problems);
+    let outcome = p.execute(10).await;
+    assert!(outcome.ok(), "{outcome:?}");
+    let state = read_state(&file);
+    assert_eq!(forward_of(&state), vec![100, 0]);
+    let p = prepare(&cloud, &text, &file).await;
+    assert!(p.plan.problems.is_empty(), "{:?}", p.plan.problems);
+}
+
+/// A run killed inside the revert's call leaves `reverting` (with why) in
+/// state, which blocks a step forward as a failed revert does; acknowledged,
+/// it no longer does.
+#[tokio::test(start_paused = true)]
+async fn a_revert_cut_short_blocks_until_acknowledged() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [50, 100], pause_seconds: 60, alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    let text = cutover(0, 100, rollout);
+    let changes = Arc::new(Mutex::new(0));
+    {
+        let changes = changes.clone();
+        cloud.on_call(move |call, _| {
+            if call.op == "update" && call.address == "listener.http" {
+                let mut n = changes.lock().unwrap();
+                *n += 1;
+                if *n == 2 {
+                    return Then::Lose;
+                }
+            }
+            Then::Proceed
+        });
+    }
+    {
+        let cloud = cloud.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(25)).await;
+            cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
+        });
+    }
+    let p = prepare(&cloud, &text, &file).await;
+    let _ = tokio::time::timeout(Duration::from_secs(120), p.execute(10)).await;
+    let mut state = read_state(&file);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    match &rec.outcome {
+        RolloutOutcome::Reverting(why) => assert!(why.contains("alarm cutover-5xx is in ALARM")),
+        other => panic!("{other:?}"),
+    }
+    cloud.on_call(|_, _| Then::Proceed);
+    cloud.set_alarm("cutover-5xx", AlarmState::Ok);
+    let p = prepare(&cloud, &text, &file).await;
+    assert!(
+        p.plan
+            .problems
+            .iter()
+            .any(|m| m.contains("revert did not finish")),
+        "{:?}",
+        p.plan.problems
+    );
+    drop(p);
+    // What `infra rollout ack` records.
+    state
+        .resources
+        .get_mut(&address("listener.http"))
+        .unwrap()
+        .rollout
+        .as_mut()
+        .unwrap()
+        .acknowledged = Some("2026-12-06T00:00:00Z".into());
+    std::fs::write(&file, serde_json::to_string(&state).unwrap()).unwrap();
+    let p = prepare(&cloud, &text, &file).await;
+    assert!(p.plan.problems.is_empty(), "{:?}", p.plan.problems);
+}
+
+/// A signal while baking after the last step: every weight is in force, but
+/// the change was not watched as long as asked. It is recorded as
+/// interrupted (with how long it was watched), the run fails, and the next
+/// plan says where it stopped.
+#[tokio::test(start_paused = true)]
+async fn a_bake_cut_short_is_recorded_as_interrupted_and_said_next_time() {
+    let cloud = Cloud::new();
+    let (_dir, file) = scratch();
+    let rollout = "steps: [100], pause_seconds: 60, alarms: [cutover-5xx]";
+    cut_over_ready(&cloud, &file, rollout).await;
+    let text = cutover(0, 100, rollout);
+    let mut p = prepare(&cloud, &text, &file).await;
+    let (signal, interrupt) = tokio::sync::watch::channel(infra::apply::Signal::Go);
+    p.engine.interrupt = interrupt;
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let _ = signal.send(infra::apply::Signal::Stop);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(signal);
+    });
+    let outcome = p.execute(10).await;
+    assert!(!outcome.ok(), "{outcome:?}");
+    assert!(
+        outcome.failed[0]
+            .1
+            .contains("interrupted while baking after its last step (100%), 20 of 60 s watched"),
+        "{outcome:?}"
+    );
+    let state = read_state(&file);
+    assert_eq!(forward_of(&state), vec![0, 100]);
+    let rec = state.resources[&address("listener.http")]
+        .rollout
+        .clone()
+        .unwrap();
+    assert_eq!(
+        rec.outcome,
+        RolloutOutcome::InterruptedBaking {
+            of: 1,
+            watched: 20,
+            bake: 60
+        }
+    );
+    let p = prepare(&cloud, &text, &file).await;
+    let notice = p
+        .plan
+        .notices
+        .iter()
+        .find(|n| n.address == address("listener.http"))
+        .expect("the plan says where it stopped");
+    assert!(
+        notice
+            .message
+            .contains("interrupted while baking after step 1 of 1 (20 of 60 s watched)"),
+        "{}",
+        notice.message
+    );
 }

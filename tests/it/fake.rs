@@ -47,6 +47,11 @@ struct Inner {
     alarms: BTreeMap<String, AlarmState>,
     health: HashMap<String, Vec<(String, TargetState)>>,
     traffic: HashMap<String, infra::plan::rollout::Traffic>,
+    /// The load balancer's own answers, each level from the time it was set.
+    balancer: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        infra::plan::rollout::Balancer,
+    )>,
     /// How many ids `read` was asked for.
     reads: usize,
 }
@@ -157,6 +162,16 @@ impl Cloud {
             .unwrap()
             .traffic
             .insert(target_group.to_string(), traffic);
+    }
+
+    /// What the load balancer answers itself from now on (its requests and
+    /// its own 5xx), as its metrics would say.
+    pub fn set_balancer(&self, level: infra::plan::rollout::Balancer) {
+        self.inner
+            .lock()
+            .unwrap()
+            .balancer
+            .push((chrono::Utc::now(), level));
     }
 
     pub fn set_health(&self, target_group: &str, targets: &[(&str, TargetState)]) {
@@ -421,6 +436,26 @@ impl Monitor for FakeMonitor {
             .traffic
             .get(target_group)
             .copied()
+            .unwrap_or_default())
+    }
+
+    /// The level set last before the window's end.
+    async fn balancer(
+        &self,
+        _load_balancer: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<infra::plan::rollout::Balancer> {
+        Ok(self
+            .0
+            .inner
+            .lock()
+            .unwrap()
+            .balancer
+            .iter()
+            .rev()
+            .find(|(at, _)| *at < until)
+            .map(|(_, level)| *level)
             .unwrap_or_default())
     }
 

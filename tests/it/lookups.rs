@@ -31,6 +31,8 @@ data:
     name: legacy-nodes
   acm_certificate.game:
     domain: game.example.com
+    types: [IMPORTED]
+    tags: { owner: platform }
 resources:
   target_group.eks:
     vpc_id: ${data.vpc.legacy.id}
@@ -248,6 +250,13 @@ async fn make_legacy(c: &Clients) -> Legacy {
         .import_certificate()
         .certificate(aws_sdk_acm::primitives::Blob::new(cert.into_bytes()))
         .private_key(aws_sdk_acm::primitives::Blob::new(key.into_bytes()))
+        .tags(
+            aws_sdk_acm::types::Tag::builder()
+                .key("owner")
+                .value("platform")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap()
@@ -553,4 +562,91 @@ resources:
         r.stderr
     );
     assert!(!w.path("state/twins.json").exists());
+}
+
+/// Imports a self-signed certificate for game.example.com, with tags.
+async fn import(acm: &aws_sdk_acm::Client, tags: &[(&str, &str)]) -> String {
+    let (cert, key) = self_signed();
+    acm.import_certificate()
+        .certificate(aws_sdk_acm::primitives::Blob::new(cert.into_bytes()))
+        .private_key(aws_sdk_acm::primitives::Blob::new(key.into_bytes()))
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| {
+                    aws_sdk_acm::types::Tag::builder()
+                        .key(*k)
+                        .value(*v)
+                        .build()
+                        .unwrap()
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn
+        .unwrap()
+}
+
+/// The certificate an HTTPS listener takes is Amazon's: a newer certificate
+/// for the same domain imported by anyone allowed to import is not picked up;
+/// an imported one is found only when the lookup asks for imported ones and
+/// names tags it carries; ListCertificates asks for every key type.
+#[test]
+fn the_certificate_lookup_takes_only_what_it_asks_for() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let rt = runtime();
+    let acm = moto.acm();
+    let issued = rt.block_on(async {
+        acm.request_certificate()
+            .domain_name("game.example.com")
+            .send()
+            .await
+            .unwrap()
+            .certificate_arn
+            .unwrap()
+    });
+    // Requested first, issued (moto validates at once here); imported after.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let planted = rt.block_on(import(&acm, &[]));
+    let ours = rt.block_on(import(&acm, &[("owner", "platform")]));
+    let stack = |lookup: &str| {
+        format!(
+            "stack: certs\nregion: ap-northeast-1\ndata:\n  acm_certificate.game:\n{lookup}resources:\n  cloudwatch_log_group.app:\n    name: /certs/app\n    retention_days: 7\noutputs:\n  certificate: ${{data.acm_certificate.game.arn}}\n"
+        )
+    };
+    let w = Workdir::new(&proxy.url, &stack("    domain: game.example.com\n"));
+    w.apply_ok();
+    let out = w.run(&["output", "stack.yaml", "certificate"]);
+    assert_eq!(
+        out.stdout.trim(),
+        issued,
+        "not the newer imported {planted}"
+    );
+    let listed = proxy.bodies("ListCertificates");
+    let asked: serde_json::Value = serde_json::from_str(&listed[0]).unwrap();
+    let keys = asked["Includes"]["keyTypes"].as_array().unwrap();
+    for k in ["RSA_2048", "RSA_4096", "EC_prime256v1", "EC_secp384r1"] {
+        assert!(keys.contains(&serde_json::json!(k)), "{k}: {asked}");
+    }
+
+    // Imported ones only by their tags too: without them the file is refused.
+    w.write_stack(&stack(
+        "    domain: game.example.com\n    types: [IMPORTED]\n",
+    ));
+    let r = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("an imported certificate is looked up by its tags too"),
+        "{}",
+        r.stderr
+    );
+    w.write_stack(&stack(
+        "    domain: game.example.com\n    types: [IMPORTED]\n    tags: { owner: platform }\n",
+    ));
+    w.apply_ok();
+    let out = w.run(&["output", "stack.yaml", "certificate"]);
+    assert_eq!(out.stdout.trim(), ours);
 }

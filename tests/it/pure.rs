@@ -734,3 +734,36 @@ fn lookups_are_put_in_and_shown_only_when_changed() {
     snapshot!("lookups_text", text);
     snapshot!("lookups_markdown", infra::render::markdown::render(&p));
 }
+
+#[test]
+fn exposure_is_judged_by_the_address_space_rules_cover_together() {
+    // SSH open to the two halves of the internet, in two rules: as open as
+    // 0.0.0.0/0, a warning (an error with --strict) and a risk in the plan.
+    let text = "stack: s\nregion: ap-northeast-1\nresources:\n  vpc.main:\n    cidr_block: 10.0.0.0/16\n  security_group.ssh:\n    vpc_id: ${vpc.main.id}\n    ingress:\n      - { protocol: tcp, ports: \"22\", cidr: 0.0.0.0/1 }\n      - { protocol: tcp, ports: \"22\", cidr: 128.0.0.0/1 }\n      - { protocol: tcp, ports: \"5432\", cidr: 10.0.0.0/8 }\n  eks_cluster.main:\n    version: \"1.31\"\n    role_arn: arn:aws:iam::123456789012:role/c\n    subnet_ids: [subnet-1, subnet-2]\n    upgrade_policy: STANDARD\n    endpoint_public_access: true\n    public_access_cidrs: [0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/1]\n";
+    let (s, warnings) = stack::parse("s.yaml", text).unwrap();
+    let said: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(
+        said.iter().any(|m| m.starts_with(
+            "security_group.ssh: ingress open to the internet on 22 (not 80 or 443): from 0.0.0.0/1, 128.0.0.0/1"
+        )),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|m| m
+                .starts_with("eks_cluster.main: the cluster endpoint is public to the internet")),
+        "{said:?}"
+    );
+    assert!(
+        !said.iter().any(|m| m.contains("5432")),
+        "a private range is no exposure: {said:?}"
+    );
+    let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
+    let md = infra::render::markdown::render(&p);
+    let attention = md.find("**Needs attention**").unwrap();
+    assert!(
+        md[attention..].contains("`security_group.ssh`: ingress opened to the internet on 22"),
+        "{md}"
+    );
+    assert!(!md.contains("opened to the internet on 5432"), "{md}");
+}

@@ -321,3 +321,38 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         bad.stderr
     );
 }
+
+#[test]
+fn a_var_file_with_a_key_twice_is_refused_where_it_repeats() {
+    let wire = crate::support::Tripwire::start();
+    let w = Workdir::new(&wire.url, &stack());
+    std::fs::write(
+        w.path("vars.yaml"),
+        "prefix: \"10.30\"\napi_token: tok-first\napi_token: tok-second\n",
+    )
+    .unwrap();
+    let r = w.run(&[
+        "plan",
+        "--env",
+        "staging",
+        "--var-file",
+        "vars.yaml",
+        "stack.yaml",
+    ]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("vars.yaml"), "{}", r.stderr);
+    assert!(r.stderr.contains("api_token"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(":3:"),
+        "located at the repeat: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("tok-"),
+        "no value is shown: {}",
+        r.stderr
+    );
+    assert_eq!(wire.connections(), 0);
+    assert!(!w.path("state").exists());
+}

@@ -17,6 +17,7 @@ Control, on the same port:
     POST /__proxy/rules   a JSON list of rules, replacing the current ones
     GET  /__proxy/counts  requests seen, by operation
     GET  /__proxy/timing  seconds spent waiting on the emulator, summed
+    GET  /__proxy/bodies  the bodies of the last 50 requests of each operation
     POST /__proxy/reset   no rules, no counts, nothing it plays
 
 A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
@@ -67,6 +68,7 @@ UPGRADE = {}  # cluster name -> upgradePolicy, which moto neither keeps nor answ
 ENTRIES = {}  # cluster name -> {principal ARN -> access entry}: EKS access entries, which moto lacks
 POLICIES = {}  # (cluster name, principal ARN) -> {policy ARN -> associated access policy}
 FAILED = {}  # update id -> the "update_fails" rule it failed by
+BODIES = {}  # operation -> the bodies of its last requests, as text (what was asked)
 
 # The add-on versions the proxy offers, newest first, each with the Kubernetes
 # versions it supports (a small, made-up slice of DescribeAddonVersions).
@@ -217,6 +219,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__proxy/counts":
             with LOCK:
                 return self.reply(200, dict(COUNTS))
+        if self.path == "/__proxy/bodies":
+            with LOCK:
+                return self.reply(200, {k: list(v) for k, v in BODIES.items()})
         if self.path == "/__proxy/timing":
             with LOCK:
                 return self.reply(200, {"upstream_seconds": BUSY[0]})
@@ -224,6 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 RULES = []
                 COUNTS.clear()
+                BODIES.clear()
                 BUSY[0] = 0.0
                 VERSIONS.clear()
                 FAILED.clear()
@@ -243,6 +249,9 @@ class Handler(BaseHTTPRequestHandler):
         op = operation(self.command, self.path, self.headers, body)
         with LOCK:
             COUNTS[op] = COUNTS.get(op, 0) + 1
+            kept = BODIES.setdefault(op, [])
+            kept.append(body.decode("utf-8", "replace"))
+            del kept[:-50]
         rules = matching(op)
         for r in rules:
             if r["action"] == "latency" and take(r):

@@ -183,10 +183,18 @@ impl Proxy {
     }
 
     pub fn counts(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.control("/__proxy/counts")
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The JSON a GET of one of the proxy's control paths answers.
+    fn control(&self, path: &str) -> serde_json::Value {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(
             s,
-            "GET /__proxy/counts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut reply = String::new();
@@ -195,19 +203,24 @@ impl Proxy {
         serde_json::from_str(body).unwrap()
     }
 
+    /// The bodies of the last requests of one operation, as text, oldest
+    /// first: what infra asked for.
+    pub fn bodies(&self, op: &str) -> Vec<String> {
+        self.control("/__proxy/bodies")[op]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|b| b.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Seconds spent waiting on the emulator, summed over every request.
     pub fn upstream_seconds(&self) -> f64 {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "GET /__proxy/timing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = String::new();
-        s.read_to_string(&mut reply).unwrap();
-        let body = reply.split("\r\n\r\n").nth(1).unwrap_or("{}");
-        let v: serde_json::Value = serde_json::from_str(body).unwrap();
-        v["upstream_seconds"].as_f64().unwrap_or(0.0)
+        self.control("/__proxy/timing")["upstream_seconds"]
+            .as_f64()
+            .unwrap_or(0.0)
     }
 
     pub fn count(&self, op: &str) -> u64 {
@@ -239,6 +252,9 @@ impl Moto {
         let child = Command::new(moto_server())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // A requested certificate is issued at once, as DNS validation
+            // that has already passed would have it.
+            .env("MOTO_ACM_VALIDATION_WAIT", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
