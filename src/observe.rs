@@ -35,7 +35,10 @@ pub enum Event<'a> {
     StepDone {
         index: usize,
         step: &'a Step,
-        /// Said after the step's verb: ` (id vpc-1)`.
+        /// What it did: `created`, `adopted` (a create found what this stack
+        /// had made and not recorded), `updated`, ...
+        verb: &'a str,
+        /// Said after the verb: ` (id vpc-1)`.
         detail: &'a str,
         took: Duration,
     },

@@ -207,10 +207,7 @@ async fn produced(
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
     for (name, place) in stack::vars::producers(&top) {
-        let expected = match env {
-            Some(e) => format!("{name}-{e}"),
-            None => name.clone(),
-        };
+        let expected = crate::types::StackId::new(&name, env);
         let read = async {
             let config = match &place {
                 Some(p) => state_place(p).map_err(|f| f.to_string())?,
@@ -219,8 +216,7 @@ async fn produced(
             let mut backend = backend(ctx, &expected, &region, config)
                 .await
                 .map_err(|f| f.to_string())?;
-            let state = backend
-                .load(&expected)
+            let state = load(&mut backend, &expected)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("there is no state at {}", backend.describe()))?;
@@ -337,16 +333,17 @@ pub fn state_place(text: &str) -> Result<StateConfig, Failure> {
     })
 }
 
-/// The backend a state configuration names. Nothing is read yet.
+/// The backend a state configuration names (`state/NAME.json` or
+/// `state/NAME.ENV.json` by default). Nothing is read yet.
 pub async fn backend(
     ctx: &Context,
-    stack: &str,
+    stack: &crate::types::StackId,
     stack_region: &str,
     config: StateConfig,
 ) -> Result<Backend, Failure> {
     Ok(match config {
         StateConfig::Local { path } => Backend::Local(LocalBackend::new(path.map_or_else(
-            || PathBuf::from("state").join(format!("{stack}.json")),
+            || PathBuf::from(STATE_FOLDER).join(stack.state_file()),
             PathBuf::from,
         ))),
         StateConfig::S3 {
@@ -370,6 +367,45 @@ pub async fn backend(
     })
 }
 
+/// Where a stack's state is kept unless its file says otherwise.
+const STATE_FOLDER: &str = "state";
+
+/// Reads the state of stack `id`; `None` when there is none. An
+/// environment's state left where an older infra kept it by default
+/// (`state/NAME-ENV.json`, a name a stack `NAME-ENV` would also use) is
+/// refused, naming where it goes: which of the two it is, only its owner
+/// can say.
+pub async fn load(
+    backend: &mut Backend,
+    id: &crate::types::StackId,
+) -> Result<Option<State>, Failure> {
+    let state = backend.load(id).await?;
+    if state.is_some() {
+        return Ok(state);
+    }
+    if let (Backend::Local(l), Some(legacy)) = (&*backend, id.legacy_state_file()) {
+        let default = PathBuf::from(STATE_FOLDER).join(id.state_file());
+        let old = PathBuf::from(STATE_FOLDER).join(&legacy);
+        if l.path == default && old.exists() {
+            return Err(Failure::new(
+                format!(
+                    "there is no state at {} for stack {id}, but {} is where infra kept it before a stack's identity was its name and environment",
+                    default.display(),
+                    old.display()
+                ),
+                Some(&format!(
+                    "if {} is this stack's, move it (and its .backup) to {}, or pass --state {}; if it is the state of a stack named `{}` without an environment, leave it",
+                    old.display(),
+                    default.display(),
+                    old.display(),
+                    id.legacy_name()
+                )),
+            ));
+        }
+    }
+    Ok(None)
+}
+
 /// Validates the stack and reads its state without taking the lock (a
 /// read-only look that may run beside an apply); `None` when there is none.
 pub async fn peek(
@@ -377,10 +413,13 @@ pub async fn peek(
     file: &Path,
     state_override: Option<&Path>,
 ) -> Result<(Stack, Option<State>, String), Failure> {
-    let stack = load_stack(ctx, file).await?;
+    let mut stack = load_stack(ctx, file).await?;
     let config = state_config(&stack, state_override)?;
-    let mut backend = backend(ctx, &stack.name, &stack.region, config).await?;
-    let state = backend.load(&stack.name).await?;
+    let mut backend = backend(ctx, &stack.id(), &stack.region, config).await?;
+    let state = load(&mut backend, &stack.id()).await?;
+    if let Some(s) = &state {
+        stack.keep_recorded_names(s);
+    }
     Ok((stack, state, backend.describe()))
 }
 
@@ -394,17 +433,28 @@ pub async fn open(
     let stack = load_stack(ctx, file).await?;
     let graph = Graph::build(&stack);
     let config = state_config(&stack, state_override)?;
-    let mut backend = backend(ctx, &stack.name, &stack.region, config).await?;
+    let id = stack.id();
+    let mut backend = backend(ctx, &id, &stack.region, config).await?;
     let lock = backend.lock(operation).await?;
     eprintln!("state: {}; {}", backend.describe(), lock.describe());
-    let loaded = backend.load(&stack.name).await?;
-    let state = loaded.unwrap_or_else(|| State::new(&stack.name));
-    Ok(Session {
+    let loaded = load(&mut backend, &id).await?;
+    let state = loaded.unwrap_or_else(|| State::of(&id));
+    let mut session = Session {
         stack,
         graph,
         journal: Journal::new(backend, state),
         lock,
-    })
+    };
+    keep_recorded_names(&mut session);
+    Ok(session)
+}
+
+/// The names infra made up for resources, given way to those state
+/// recorded (`Stack::keep_recorded_names`). Names are no edges: the graph
+/// stands.
+fn keep_recorded_names(session: &mut Session) {
+    let Session { stack, journal, .. } = session;
+    stack.keep_recorded_names(journal.state());
 }
 
 /// The providers of the stack's region, once these credentials are known to act
@@ -559,6 +609,7 @@ pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), F
         .stack
         .with_lookups(found)
         .map_err(Failure::Invalid)?;
+    keep_recorded_names(session);
     session.graph = Graph::build(&session.stack);
     Ok(())
 }

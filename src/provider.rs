@@ -41,6 +41,9 @@ impl OpContext {
 pub struct Made {
     pub id: String,
     pub holds: Option<Attrs>,
+    /// The create found what it had made already, by its owner tags (its
+    /// answer was lost): adopted, not created, and said so.
+    pub found: bool,
 }
 
 impl Made {
@@ -49,6 +52,17 @@ impl Made {
         Made {
             id: id.into(),
             holds: Some(holds),
+            found: false,
+        }
+    }
+
+    /// What a create whose answer was lost found it had made, by its owner
+    /// tags: read back, and said to be adopted.
+    pub fn found(id: impl Into<String>) -> Self {
+        Made {
+            id: id.into(),
+            holds: None,
+            found: true,
         }
     }
 }
@@ -56,7 +70,11 @@ impl Made {
 /// Only the id: what it holds is read back.
 impl From<String> for Made {
     fn from(id: String) -> Self {
-        Made { id, holds: None }
+        Made {
+            id,
+            holds: None,
+            found: false,
+        }
     }
 }
 
@@ -84,16 +102,16 @@ pub trait Provider: Send + Sync {
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()>;
     /// Deletes; what is gone already counts as deleted.
     async fn delete(&self, ctx: &OpContext, id: &str, before: &Attrs) -> Result<()>;
-    /// Looks for what a create given `attrs` may have made, by its
-    /// `infra:stack` and `infra:address` tags or by its name, port or priority:
-    /// every candidate's id. Whether a candidate is this stack's is for the
-    /// caller to check (by its tags).
+    /// Looks for what a create given `attrs` may have made, by its owner
+    /// tags or by its name, port or priority: every candidate's id. Whether a
+    /// candidate is this stack's is for the caller to check (by its tags).
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>>;
-    /// When AWS made the resource, for a type whose create call cannot carry
-    /// its tags (an S3 bucket is tagged after CreateBucket): recovery adopts an
-    /// untagged candidate only when it was made after the create's intent.
-    async fn created(&self, _id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        Ok(None)
+    /// Whether the create call carries the resource's tags. One that cannot
+    /// (an S3 bucket is tagged after CreateBucket) is recorded as soon as its
+    /// create answers, pending until it is configured: untagged, nothing
+    /// else could ever tell it is this stack's.
+    fn tags_at_create(&self) -> bool {
+        true
     }
     /// Fills in, before the intent to create is written, what the create would
     /// otherwise choose at random (a generated name), so that `find` can find it.

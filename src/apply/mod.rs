@@ -234,7 +234,7 @@ struct Hooks<'a> {
     outcome: Outcome,
 }
 
-impl scheduler::Hooks<anyhow::Result<String>> for Hooks<'_> {
+impl scheduler::Hooks<anyhow::Result<run::Done>> for Hooks<'_> {
     fn started(&mut self, index: usize) {
         self.started[index] = Some(Instant::now());
         self.observer.event(&Event::StepStarted {
@@ -246,16 +246,17 @@ impl scheduler::Hooks<anyhow::Result<String>> for Hooks<'_> {
     fn finished(
         &mut self,
         index: usize,
-        result: Option<&anyhow::Result<String>>,
+        result: Option<&anyhow::Result<run::Done>>,
     ) -> scheduler::Verdict {
         let step = &self.steps[index];
         let took = self.started[index].map(|t| t.elapsed()).unwrap_or_default();
         match result {
-            Some(Ok(detail)) => {
+            Some(Ok(done)) => {
                 self.observer.event(&Event::StepDone {
                     index,
                     step,
-                    detail,
+                    verb: done.verb,
+                    detail: &done.detail,
                     took,
                 });
                 self.outcome.done.push(step.label());

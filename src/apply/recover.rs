@@ -3,9 +3,9 @@
 //! Apply writes an intent to state before each mutating call and takes it away
 //! with the result. An intent still there means the run stopped in between: a
 //! create may or may not have reached AWS. What it may have made is looked up
-//! (by its `infra:stack` and `infra:address` tags, or by its name, port or
-//! priority) and adopted only when it carries this stack's `infra:stack` and
-//! `infra:address` tags: what belongs to someone else is never taken over. Any
+//! (by its owner tags, or by its name, port or priority) and adopted only when
+//! it carries this stack's owner tags (`infra:stack`, `infra:env`,
+//! `infra:address`): what belongs to someone else is never taken over. Any
 //! other operation left half-done needs nothing but the refresh that follows,
 //! which reads what AWS has now.
 
@@ -16,13 +16,11 @@ use crate::observe::Event;
 use crate::provider::{Provider, api_error};
 use crate::stack::Stack;
 use crate::state::{Deposed, ResourceState, State};
+use crate::types::stack_id::{owner_said, same_owner};
 use crate::types::{Address, Attrs, AttrsExt, Operation};
 
 /// How long after a create was sent it may take to become visible.
 const GRACE: chrono::Duration = chrono::Duration::seconds(10);
-
-/// The tags that say whose a resource is.
-const OWNER_TAGS: [&str; 2] = ["infra:stack", "infra:address"];
 
 /// What a lookup for a create's result found.
 pub enum Found {
@@ -35,59 +33,46 @@ pub enum Found {
     Many(Vec<String>),
 }
 
-/// How far AWS's clock may run behind this host's when a creation time proves
-/// that a create made something.
-const SKEW: chrono::Duration = chrono::Duration::seconds(60);
-
-/// Looks for what a create given `asked`, sent at `since`, may have made, and
-/// whether it is ours: it carries the owner tags the create asked for, or it
-/// carries none and AWS says it was made after `since` (a bucket, whose tags
-/// come after its create).
-pub async fn look(
-    provider: &dyn Provider,
-    asked: &Attrs,
-    since: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<Found> {
+/// Looks for what a create given `asked` may have made, and whether it is
+/// ours: it carries the owner tags the create asked for (the same stack,
+/// environment and address). Nothing is ours by when it was made: a bucket
+/// someone else made a moment before would be as new. Of several
+/// candidates, the one that is ours is; several of ours are an error.
+pub async fn look(provider: &dyn Provider, asked: &Attrs) -> anyhow::Result<Found> {
     let mut ids = provider.find(asked).await?;
-    if ids.len() > 1 {
-        ids.sort();
-        return Ok(Found::Many(ids));
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Found::Nothing);
     }
-    let Some(id) = ids.pop() else {
-        return Ok(Found::Nothing);
-    };
-    let Some(attrs) = provider.read(std::slice::from_ref(&id)).await?.remove(&id) else {
-        return Ok(Found::Nothing);
-    };
-    let (want, have) = (asked.string_map("tags"), attrs.string_map("tags"));
-    let mut ours = OWNER_TAGS
+    let mut read = provider.read(&ids).await?;
+    let want = asked.string_map("tags");
+    let mut ours: Vec<String> = ids
         .iter()
-        .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k));
-    if !ours && !OWNER_TAGS.iter().any(|k| have.contains_key(*k)) {
-        ours = provider
-            .created(&id)
-            .await?
-            .is_some_and(|made| made >= since - SKEW);
-    }
-    Ok(if ours {
-        Found::Ours(id, attrs)
-    } else {
-        Found::NotOurs(id, attrs)
+        .filter(|id| {
+            read.get(*id)
+                .is_some_and(|a| same_owner(&want, &a.string_map("tags")))
+        })
+        .cloned()
+        .collect();
+    Ok(match (ours.len(), ids.len()) {
+        (1, _) => {
+            let id = ours.remove(0);
+            let attrs = read.remove(&id).unwrap_or_default();
+            Found::Ours(id, attrs)
+        }
+        (0, 1) => match read.remove(&ids[0]) {
+            Some(attrs) => Found::NotOurs(ids.remove(0), attrs),
+            None => Found::Nothing,
+        },
+        (0, _) => Found::Many(ids),
+        _ => Found::Many(ours),
     })
 }
 
 /// Why a candidate is not this stack's, for messages: its owner tags.
 pub fn owner(attrs: &Attrs) -> String {
-    let tags = attrs.string_map("tags");
-    let said: Vec<String> = OWNER_TAGS
-        .iter()
-        .filter_map(|k| tags.get(*k).map(|v| format!("{k}={v}")))
-        .collect();
-    if said.is_empty() {
-        "it has no infra:stack or infra:address tag".into()
-    } else {
-        format!("its tags say {}", said.join(", "))
-    }
+    owner_said(&attrs.string_map("tags"))
 }
 
 /// Resolves every intent in `state` (in memory; the caller saves). Returns what
@@ -117,7 +102,7 @@ pub async fn recover(
         let deadline = since + GRACE;
         let mut said = false;
         let found = loop {
-            let found = match look(provider, &intent.attributes, since).await {
+            let found = match look(provider, &intent.attributes).await {
                 Ok(found) => found,
                 Err(e) if denied(&e) => {
                     // Not fatal to every plan: the intent stays, and apply

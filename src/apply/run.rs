@@ -33,21 +33,36 @@ pub(super) struct Ctx<'a> {
     pub interrupt: watch::Receiver<super::Signal>,
 }
 
-/// Carries out one step. Returns a detail for the progress line.
-pub(super) async fn run(ctx: &Ctx<'_>, step: &Step) -> anyhow::Result<String> {
+/// What a step did, for the progress line: its verb (`created`, or
+/// `adopted` when a create found what this stack had made already) and a
+/// detail said after it (` (id vpc-1)`).
+pub struct Done {
+    pub verb: &'static str,
+    pub detail: String,
+}
+
+impl Done {
+    fn new(verb: &'static str, detail: String) -> Done {
+        Done { verb, detail }
+    }
+}
+
+/// Carries out one step.
+pub(super) async fn run(ctx: &Ctx<'_>, step: &Step) -> anyhow::Result<Done> {
     let a = &step.address;
-    match step.work {
-        Work::Run(Create) => create(ctx, a).await,
+    let detail = match step.work {
+        Work::Run(Create) => return create(ctx, a).await,
         Work::Run(Update) => update(ctx, a).await,
         Work::Run(UpdateRules) => update_rules(ctx, a).await,
         Work::Run(DeleteRules) => delete_rules(ctx, a).await,
         Work::Run(DeleteDeposed) => delete_deposed(ctx, a).await,
         Work::Run(Delete) => delete(ctx, a).await,
         Work::Resume => resume(ctx, a).await,
-    }
+    }?;
+    Ok(Done::new(step.done(), detail))
 }
 
-async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
+async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<Done> {
     let provider = ctx.provider(a)?;
     if ctx.journal.read(|s| recover::unresolved(s, a)).await {
         bail!(
@@ -57,21 +72,25 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let mut after = ctx.desired(a, Part::Main).await?;
     provider.prepare(&mut after);
     let token = uuid::Uuid::new_v4().to_string();
-    let sent = chrono::Utc::now();
     ctx.journal
         .intend(a, Create, Some(token.clone()), after.clone())
         .await?;
     let op = ctx.op(a, Some(token));
-    let made = match provider.create(&op, &after).await {
-        Ok(made) => made,
-        Err(e) => refused(ctx, provider, a, &after, sent, e).await?.into(),
+    let (made, adopted) = match provider.create(&op, &after).await {
+        Ok(made) => {
+            let found = made.found;
+            (made, found)
+        }
+        Err(e) => (refused(ctx, provider, a, &after, e).await?.into(), true),
     };
     let id = made.id;
     // What was asked for stands in until it can be read back.
     let mut known = after.clone();
     known.insert("id".to_string(), Value::String(id.clone()));
-    if provider.waits() {
-        // AWS accepted it: a run killed while waiting resumes the wait.
+    if provider.waits() || !provider.tags_at_create() {
+        // AWS accepted it: a run killed while waiting resumes the wait; one
+        // killed before an untagged resource is configured finds it here,
+        // since nothing in AWS says it is this stack's.
         ctx.record(a, &id, known.clone(), &after, Some(Create))
             .await?;
     }
@@ -93,13 +112,23 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     };
     match rest.await {
         Ok(observed) => ctx.record(a, &id, observed, &after, None).await?,
+        Err(e) if !provider.tags_at_create() => {
+            // It exists, still pending: the next run reads what it holds.
+            return Err(e);
+        }
         Err(e) => {
             // It exists: state keeps it, and the next plan finishes it.
             ctx.record(a, &id, known, &after, None).await?;
             return Err(e);
         }
     }
-    Ok(format!(" (id {id})"))
+    Ok(match adopted {
+        true => Done::new(
+            "adopted",
+            format!(" {id}, which this stack made and did not record"),
+        ),
+        false => Done::new("created", format!(" (id {id})")),
+    })
 }
 
 /// Calls `f` again while AWS answers that what it names does not exist yet: a
@@ -131,15 +160,15 @@ const LOOKS: usize = 5;
 
 /// A create that came back with an error. When AWS answered, nothing was made
 /// and the intent goes at once, unless the answer is that the thing exists
-/// already and it carries this stack's tags (the SDK retried a create whose
-/// first answer was lost): then it is adopted. With no answer at all (the
-/// connection dropped), the intent stays for the next run's recovery.
+/// already and it carries this stack's owner tags (the SDK retried a create
+/// whose first answer was lost): then it is adopted, and said so. With no
+/// answer at all (the connection dropped), the intent stays for the next
+/// run's recovery.
 async fn refused(
     ctx: &Ctx<'_>,
     provider: &dyn Provider,
     a: &Address,
     asked: &Attrs,
-    sent: chrono::DateTime<chrono::Utc>,
     e: anyhow::Error,
 ) -> anyhow::Result<String> {
     let answer = api_error(&e).cloned();
@@ -152,7 +181,7 @@ async fn refused(
         // may take a moment to be seen); otherwise the intent stays for the
         // next run's recovery.
         for _ in 0..LOOKS {
-            if let Ok(Found::Ours(id, _)) = recover::look(provider, asked, sent).await {
+            if let Ok(Found::Ours(id, _)) = recover::look(provider, asked).await {
                 return Ok(id);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -160,7 +189,7 @@ async fn refused(
         return Err(e);
     }
     if answer.as_ref().is_some_and(ApiError::is_conflict) {
-        match recover::look(provider, asked, sent).await {
+        match recover::look(provider, asked).await {
             Ok(Found::Ours(id, _)) => return Ok(id),
             Ok(Found::NotOurs(id, attrs)) => {
                 ctx.journal.resolve(a).await?;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{Aws, Result, api};
 use crate::types::attrs::{tag_changes, tags_value};
+use crate::types::stack_id::{OWNER_TAGS, same_owner};
 use crate::types::{Attrs, AttrsExt};
 
 /// Tags to attach at creation.
@@ -26,16 +27,17 @@ pub fn spec(resource: ResourceType, attrs: &Attrs) -> TagSpecification {
         .build()
 }
 
-/// Filters on the `infra:stack` and `infra:address` tags that a create given
-/// `attrs` attached: what finds it again.
+/// Filters on the owner tags that a create given `attrs` attached (stack,
+/// environment, address): what finds it again. A stack without an
+/// environment cannot filter on the tag's absence: `owned` tells those apart.
 pub fn owner_filters(attrs: &Attrs) -> Result<Vec<Filter>> {
     let owner: Vec<Filter> = attrs
         .tags()
         .into_iter()
-        .filter(|(k, _)| k == "infra:stack" || k == "infra:address")
+        .filter(|(k, _)| OWNER_TAGS.contains(&k.as_str()))
         .map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build())
         .collect();
-    if owner.len() != 2 {
+    if owner.len() < 2 {
         anyhow::bail!("no infra:stack and infra:address tags to look it up by");
     }
     Ok(owner)
@@ -105,12 +107,10 @@ where
 }
 
 /// Whether what was read carries the owner tags of `attrs`: for an API that
-/// ignores tag filters (or an emulator that does).
+/// ignores tag filters (or an emulator that does), and for the environment a
+/// filter cannot ask to be absent.
 pub fn owned(read: &Attrs, attrs: &Attrs) -> bool {
-    let (want, have) = (attrs.string_map("tags"), read.string_map("tags"));
-    ["infra:stack", "infra:address"]
-        .iter()
-        .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k))
+    same_owner(&attrs.string_map("tags"), &read.string_map("tags"))
 }
 
 /// What AWS computed of an EC2 resource that is known without reading it: its

@@ -146,22 +146,12 @@ impl Provider for EksAccessPolicyAssociation {
         }
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
-        let id = id_of(attrs)?;
-        Ok(self
-            .associated(&id)
-            .await?
-            .map(|_| id)
-            .into_iter()
-            .collect())
-    }
-
-    async fn created(&self, id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        Ok(self
-            .associated(id)
-            .await?
-            .and_then(|p| p.associated_at().map(|t| t.secs()))
-            .and_then(|s| chrono::DateTime::from_timestamp(s, 0)))
+    /// Nothing: an association carries no tags to tell whose it is, and
+    /// nothing is this stack's by when it was made. Its create
+    /// (AssociateAccessPolicy) sets the association whether or not it is
+    /// there, so an interrupted one is simply made again.
+    async fn find(&self, _attrs: &Attrs) -> Result<Vec<String>> {
+        Ok(Vec::new())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

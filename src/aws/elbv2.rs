@@ -14,6 +14,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Aws, Result, api};
 use crate::types::attrs::{tag_changes, tags_value};
+use crate::types::stack_id::{ADDRESS_TAG, ENV_TAG, STACK_TAG};
 use crate::types::{Attrs, AttrsExt};
 
 /// Describes resources by ARN, twenty a call. One missing ARN fails a whole call
@@ -119,12 +120,13 @@ pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> R
 /// object it replaces. At most 32 characters.
 pub fn generated_name(attrs: &Attrs) -> String {
     let tags: HashMap<String, String> = attrs.tags().into_iter().collect();
-    let stack = tags
-        .get("infra:stack")
-        .map(String::as_str)
-        .unwrap_or("infra");
+    let stack = match (tags.get(STACK_TAG), tags.get(ENV_TAG)) {
+        (Some(s), Some(e)) => format!("{s}-{e}"),
+        (Some(s), None) => s.clone(),
+        _ => "infra".to_string(),
+    };
     let handle = tags
-        .get("infra:address")
+        .get(ADDRESS_TAG)
         .and_then(|a| a.split_once('.'))
         .map(|(_, n)| n)
         .unwrap_or("x");

@@ -41,7 +41,7 @@ pub fn registry(aws: Aws) -> Registry {
             "security_group",
             Arc::new(security_group::SecurityGroup(a())),
         )
-        .with("s3_bucket", Arc::new(s3_bucket::S3Bucket(a())))
+        .with("s3_bucket", Arc::new(s3_bucket::S3Bucket::new(a())))
         .with(
             "ecr_repository",
             Arc::new(ecr_repository::EcrRepository(a())),

@@ -91,12 +91,46 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
     Value::Object(m)
 }
 
-pub struct S3Bucket(pub Arc<Aws>);
+pub struct S3Bucket {
+    aws: Arc<Aws>,
+    /// The buckets this account held before this run's first create: one
+    /// ListBuckets for every create of the run (a HeadBucket each would be
+    /// one request a bucket), taken at the first create, not at the
+    /// refresh, so that a confirmation's wait is not inside it.
+    before: tokio::sync::OnceCell<std::collections::HashSet<String>>,
+}
+
+impl S3Bucket {
+    pub fn new(aws: Arc<Aws>) -> S3Bucket {
+        S3Bucket {
+            aws,
+            before: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Whether the bucket existed in this account before this run created
+    /// anything.
+    async fn existed(&self, name: &str) -> Result<bool> {
+        let listed = self
+            .before
+            .get_or_try_init(|| async {
+                Ok::<_, anyhow::Error>(
+                    list_buckets(&self.aws)
+                        .await?
+                        .iter()
+                        .filter_map(|b| b.name().map(str::to_string))
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(listed.contains(name))
+    }
+}
 
 #[async_trait]
 impl Provider for S3Bucket {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-        let aws = &*self.0;
+        let aws = &*self.aws;
         // S3 has no batch read of bucket settings: one ListBuckets tells which
         // exist (instead of a HeadBucket each), then each bucket's settings.
         let existing: Vec<String> = if ids.len() > 1 {
@@ -122,30 +156,68 @@ impl Provider for S3Bucket {
         Ok(reads.into_iter().flatten().collect())
     }
 
+    /// A bucket this account held before the run is never answered as
+    /// made: whether it is this stack's is for its tags to say (`refused`).
+    /// That is what proves a create made the bucket: not listed before, and
+    /// CreateBucket answered 200 (in us-east-1 it answers 200 for a bucket
+    /// this account owns already, so the list is the only proof there).
+    /// Nothing is adopted for being new.
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let aws = &*self.0;
+        let aws = &*self.aws;
         let name = attrs.str("name")?;
-        // In us-east-1, CreateBucket on a bucket this account already owns
-        // answers 200: whether it is ours is told by its tags, so a bucket
-        // that exists is answered as the other regions answer it.
-        if aws.region == "us-east-1" && aws.s3.head_bucket().bucket(name).send().await.is_ok() {
+        if self.existed(name).await? {
             return Err(ApiError::new(
                 "CreateBucket",
                 "BucketAlreadyOwnedByYou",
-                "the bucket exists in this account already (looked for before the create, which us-east-1 answers with 200)",
+                "the bucket exists in this account already (ListBuckets listed it before the create)",
             )
             .into());
         }
-        let mut req = aws.s3.create_bucket().bucket(name);
-        if aws.region != "us-east-1" {
-            req = req.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(aws.region.as_str()))
-                    .build(),
-            );
+        // Its tags go in the create (general purpose buckets take them since
+        // 2025, given s3:TagResource), so that what a create made carries its
+        // owner tags from the first moment, as the other types' do; without
+        // that permission it is made bare, as before, and tagged after.
+        let tags: Vec<Tag> = attrs
+            .tags()
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<std::result::Result<_, _>>()?;
+        let create = |tagged: bool| {
+            let mut config = CreateBucketConfiguration::builder();
+            if aws.region != "us-east-1" {
+                config =
+                    config.location_constraint(BucketLocationConstraint::from(aws.region.as_str()));
+            }
+            if tagged {
+                config = config.set_tags(Some(tags.clone()));
+            }
+            let req = aws.s3.create_bucket().bucket(name);
+            match tagged || aws.region != "us-east-1" {
+                true => req.create_bucket_configuration(config.build()),
+                false => req,
+            }
+        };
+        match create(!tags.is_empty())
+            .send()
+            .await
+            .map_err(api("CreateBucket"))
+        {
+            Ok(_) => {}
+            Err(e) if !tags.is_empty() && e.code().starts_with("AccessDenied") => {
+                create(false).send().await.map_err(api("CreateBucket"))?;
+            }
+            Err(e) => return Err(e.into()),
         }
-        req.send().await.map_err(api("CreateBucket"))?;
+        // Its tags are put again by `update`: an endpoint that ignores them
+        // in the create (an emulator) has them too.
         Ok(Made::holding(name, new_bucket(name)))
+    }
+
+    /// Its tags may not have gone in the create (without s3:TagResource):
+    /// recorded as soon as the create answers, so that nothing is left for
+    /// recovery to tell by anything but tags.
+    fn tags_at_create(&self) -> bool {
+        false
     }
 
     /// Its ARN: nothing else of a bucket is computed by AWS.
@@ -155,7 +227,7 @@ impl Provider for S3Bucket {
 
     /// One ListBuckets for every bucket.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let listed: std::collections::HashSet<String> = list_buckets(&self.0)
+        let listed: std::collections::HashSet<String> = list_buckets(&self.aws)
             .await?
             .iter()
             .filter_map(|b| b.name().map(str::to_string))
@@ -167,17 +239,6 @@ impl Provider for S3Bucket {
             .collect())
     }
 
-    /// From ListBuckets: a bucket is tagged only after CreateBucket, so an
-    /// interrupted create is told by when the bucket was made.
-    async fn created(&self, id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        Ok(list_buckets(&self.0)
-            .await?
-            .iter()
-            .find(|b| b.name() == Some(id))
-            .and_then(|b| b.creation_date())
-            .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), d.subsec_nanos())))
-    }
-
     async fn update(
         &self,
         _ctx: &OpContext,
@@ -185,7 +246,7 @@ impl Provider for S3Bucket {
         before: &Attrs,
         after: &Attrs,
     ) -> Result<()> {
-        let aws = &*self.0;
+        let aws = &*self.aws;
         if differs(before, after, "public_access_block") {
             let on = after.bool("public_access_block")?;
             aws.s3
@@ -362,7 +423,7 @@ impl Provider for S3Bucket {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
-        let aws = &*self.0;
+        let aws = &*self.aws;
         // Kept only in state; an object recorded before it existed has none.
         if before.opt_bool("force_destroy") == Some(true) {
             empty(aws, id).await?;

@@ -61,8 +61,13 @@ impl Provider for Vpc {
                 }
                 Err(e) if e.code.is_none() => {
                     let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-                    if found.len() == 1 {
-                        return Ok(found.into_keys().next().unwrap_or_default().into());
+                    let ours: Vec<String> = found
+                        .into_iter()
+                        .filter(|(_, read)| ec2_tags::owned(read, attrs))
+                        .map(|(id, _)| id)
+                        .collect();
+                    if let [id] = ours.as_slice() {
+                        return Ok(Made::found(id.clone()));
                     }
                     return Err(e.into());
                 }

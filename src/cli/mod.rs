@@ -154,6 +154,11 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         state: StateArgs,
+        /// Import it even though its owner tags name another stack or
+        /// environment (whose state must no longer hold it: either's destroy
+        /// would delete it).
+        #[arg(long)]
+        take_over: bool,
     },
     /// Print the JSON Schema (draft 2020-12) of a stack file, for editors and
     /// review tools; touches neither AWS nor state.
@@ -429,7 +434,15 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
             id,
             file,
             state: s,
-        } => runtime()?.block_on(state::import(ctx, &address, &id, &file, s.state.as_deref())),
+            take_over,
+        } => runtime()?.block_on(state::import(
+            ctx,
+            &address,
+            &id,
+            &file,
+            s.state.as_deref(),
+            take_over,
+        )),
         Command::ForceUnlock {
             lock_id,
             file,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::ops::{self, Context, Failure};
 use crate::state::StateError;
-use crate::types::Address;
+use crate::types::{Address, AttrsExt};
 
 fn address(s: &str) -> Result<Address, Failure> {
     Address::parse(s).ok_or_else(|| {
@@ -145,7 +145,7 @@ async fn retag(
     let old = serde_json::Value::String(from.to_string());
     if r.attributes
         .get("tags")
-        .and_then(|t| t.get("infra:address"))
+        .and_then(|t| t.get(crate::types::stack_id::ADDRESS_TAG))
         != Some(&old)
     {
         return Ok(());
@@ -157,7 +157,7 @@ async fn retag(
         .and_then(serde_json::Value::as_object_mut)
     {
         tags.insert(
-            "infra:address".into(),
+            crate::types::stack_id::ADDRESS_TAG.into(),
             serde_json::Value::String(to.to_string()),
         );
     }
@@ -219,13 +219,17 @@ pub async fn refresh(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads an existing resource into state for an address the stack file describes.
+/// Reads an existing resource into state for an address the stack file
+/// describes. One whose owner tags name another stack (or environment) is
+/// refused, naming it, unless `take_over`: two states would then manage it,
+/// and either's destroy would delete it.
 pub async fn import(
     ctx: &Context,
     addr: &str,
     id: &str,
     file: &Path,
     state: Option<&Path>,
+    take_over: bool,
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
     let mut session = ops::open(ctx, file, state, "import").await?;
@@ -274,6 +278,25 @@ pub async fn import(
             ),
         ));
     };
+    let tags = attributes.string_map("tags");
+    let ours = session.stack.id();
+    if let Some(owner) = crate::types::stack_id::owner_of(&tags).filter(|o| *o != ours) {
+        if !take_over {
+            return Err(Failure::new(
+                format!(
+                    "{ty} {id} belongs to stack {owner} ({}): importing it would let two states manage it, and either's destroy would delete it; nothing was imported",
+                    crate::types::stack_id::owner_said(&tags)
+                ),
+                Some(&format!(
+                    "`infra state rm` it from stack {owner}'s state first, or give --take-over if that stack no longer manages it (the next plan says so, and the next apply puts this stack's tags on it)"
+                )),
+            ));
+        }
+        eprintln!(
+            "warning: {ty} {id} belongs to stack {owner} ({}); imported anyway (--take-over): make sure that stack's state no longer holds it",
+            crate::types::stack_id::owner_said(&tags)
+        );
+    }
     resource.schema.keep_local(&mut attributes, &resource.attrs);
     let record = crate::apply::resource_state(&a, id, attributes, Some(&resource));
     session
@@ -299,7 +322,7 @@ pub async fn force_unlock(
 ) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file).await?;
     let config = ops::state_config(&stack, state)?;
-    let backend = ops::backend(ctx, &stack.name, &stack.region, config).await?;
+    let backend = ops::backend(ctx, &stack.id(), &stack.region, config).await?;
     // What is there is shown before the question; `force_unlock` checks again
     // and removes exactly that lock.
     let path = backend.lock_location();

@@ -29,11 +29,14 @@ impl Observer for Terminal {
         match event {
             Event::StepStarted { step, .. } => eprintln!("{}: {}...", step.address, step.doing()),
             Event::StepDone {
-                step, detail, took, ..
+                step,
+                verb,
+                detail,
+                took,
+                ..
             } => eprintln!(
-                "{}: {}{detail} [{:.1}s]",
+                "{}: {verb}{detail} [{:.1}s]",
                 step.address,
-                step.done(),
                 took.as_secs_f64()
             ),
             Event::StepFailed { step, error, .. } => {

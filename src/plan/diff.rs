@@ -167,6 +167,7 @@ pub fn plan_with(
     let (blocked, mut notices) = rollout_records(state, &changes);
     problems.extend(blocked);
     notices.extend(failed(state));
+    notices.extend(foreign(stack, observed));
     let lookup = |r: &Reference| values.get(&r.address).and_then(|m| m.get(&r.attr)).cloned();
     // An output of a sensitive value is never kept, even in a saved plan.
     let outputs = stack
@@ -431,6 +432,30 @@ fn rollout_records(state: &State, changes: &[Change]) -> (Vec<String>, Vec<super
         }
     }
     (problems, notices)
+}
+
+/// What this stack manages that carries another stack's owner tags (an
+/// import that took it over): that stack's state may still hold it, and its
+/// destroy would delete it. The apply puts this stack's tags on it.
+fn foreign(stack: &Stack, observed: &Observed) -> Vec<super::Notice> {
+    use crate::types::AttrsExt;
+    use crate::types::stack_id::{owner_of, owner_said};
+    let ours = stack.id();
+    stack
+        .resources
+        .keys()
+        .filter_map(|address| {
+            let tags = observed.get(address)?.as_ref()?.string_map("tags");
+            let owner = owner_of(&tags).filter(|o| *o != ours)?;
+            Some(super::Notice {
+                address: address.clone(),
+                message: format!(
+                    "it belongs to stack {owner} by its tags ({}): unless that stack's state no longer holds it, two states manage it and either's destroy deletes it; this apply puts this stack's tags on it",
+                    owner_said(&tags)
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The operation an earlier apply left unfinished for this resource.

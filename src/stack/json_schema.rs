@@ -72,9 +72,9 @@ pub fn stack_schema() -> Value {
 
     let properties = json!({
         "stack": {
-            "description": "The stack's name: default resource names, the infra:stack tag and the default state file (state/NAME.json) come from it.",
+            "description": "The stack's name (lowercase letters, digits, single - or _ between them); with --env's environment, its identity: default resource names, the infra:stack tag and the default state file (state/NAME.json, state/NAME.ENV.json) come from it.",
             "type": "string",
-            "minLength": 1,
+            "pattern": "^[a-z0-9]+([-_][a-z0-9]+)*$",
         },
         "region": {
             "description": "The AWS region, such as ap-northeast-1.",

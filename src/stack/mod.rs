@@ -90,6 +90,10 @@ pub struct Resource {
     pub schema: &'static TypeSchema,
     /// Desired attributes; strings may still hold `${...}` references.
     pub attrs: Map<String, Value>,
+    /// Whether the stack file gives its AWS name; a name infra made up for it
+    /// (`NameDefault::StackAndName`) gives way to the one its state recorded
+    /// (`Stack::keep_recorded_names`).
+    pub named: bool,
     /// Edges added by hand with `depends_on`, and those the network checks
     /// imply (an internet-facing load balancer waits for its VPC's internet
     /// gateway: src/stack/network.rs).
@@ -181,9 +185,10 @@ impl Default for StateConfig {
 /// A validated stack file.
 #[derive(Debug, Clone)]
 pub struct Stack {
-    /// The stack's name; with an environment, `NAME-ENV`.
+    /// The stack's name (`stack:`), without its environment.
     pub name: String,
-    /// The environment planned (`--env`), if any.
+    /// The environment planned (`--env`), if any: with the name, the stack's
+    /// identity (`id()`).
     pub env: Option<String>,
     /// The values of sensitive variables: never shown in a plan, an output or
     /// a message.
@@ -206,6 +211,31 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Its identity: its name and environment.
+    pub fn id(&self) -> crate::types::StackId {
+        crate::types::StackId::new(&self.name, self.env.as_deref())
+    }
+
+    /// Each name infra made up for a resource the file does not name, given
+    /// way to the name its state recorded for it: a made-up name is chosen
+    /// once, when the resource is made, so that a change to how names are
+    /// made (or a state moved from where an older infra kept it) never
+    /// replaces what exists.
+    pub fn keep_recorded_names(&mut self, state: &crate::state::State) {
+        for (address, r) in self.resources.iter_mut().filter(|(_, r)| !r.named) {
+            let (Some((attr, _)), Some(held)) = (r.schema.name_attr, state.resources.get(address))
+            else {
+                continue;
+            };
+            if let Some(Value::String(recorded)) = held.attributes.get(attr)
+                && r.attrs.get(attr) != Some(&Value::String(recorded.clone()))
+            {
+                r.attrs
+                    .insert(attr.to_string(), Value::String(recorded.clone()));
+            }
+        }
+    }
+
     /// The stack with what its lookups found put in place of every
     /// `${data.KIND.NAME.ATTR}`, validated again, so that each value is checked
     /// where it is used (its warnings were said the first time). Pure.

@@ -13,7 +13,10 @@ use crate::types;
 use crate::types::lookup;
 use crate::types::reference::{self, Piece};
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
-use crate::types::{Address, Timeouts};
+use crate::types::{Address, StackId, Timeouts};
+
+/// What a stack's or an environment's name may be (`stack_id::name_problem`).
+const NAME_RULE: &str = "use lowercase letters, digits and single `-` or `_` between them, for example `web` or `eu-prod`";
 
 pub(super) const TOP_KEYS: &[&str] = &[
     "stack",
@@ -150,14 +153,12 @@ impl Validator {
         let top_loc = self.d.loc(1, 1, 0);
         let name = self.required_str(top, "stack", top_loc);
         if let Some((n, loc)) = &name
-            && !n
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && let Some(why) = crate::types::stack_id::name_problem(n)
         {
             self.d.error(
                 *loc,
-                format!("stack name `{n}` may hold only letters, digits, `-` and `_`"),
-                None,
+                format!("`{n}` is not a stack name: {why}"),
+                Some(NAME_RULE.into()),
             );
         }
         let region = self.required_str(top, "region", top_loc);
@@ -166,16 +167,19 @@ impl Validator {
             .get_node("state")
             .map(|state| self.state_block(state))
             .unwrap_or_default();
-        let mut tags = match top.get_node("tags") {
+        let tags = match top.get_node("tags") {
             Some(t) => self.string_map(t),
             None => BTreeMap::new(),
         };
-        let mut stack_name = name.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
-        // An environment's stack is a stack of its own: its name, its state and
-        // its tags say which, so staging and production never share a thing.
+        let id = StackId::new(
+            &name.as_ref().map(|(n, _)| n.clone()).unwrap_or_default(),
+            env.as_deref(),
+        );
+        // An environment's stack is a stack of its own: its identity is the
+        // pair, which its state file, its tags and its default names carry,
+        // so staging and production (and a stack named `web-prod`) never
+        // share a thing.
         if let Some(env) = &env {
-            stack_name = format!("{stack_name}-{env}");
-            tags.insert("infra:env".into(), env.clone());
             let own_state = written
                 .get_node("environments")
                 .and_then(Node::as_mapping)
@@ -202,7 +206,7 @@ impl Validator {
                     if let Some(a) = Address::parse(k.as_str()) {
                         self.declared.insert(a);
                     }
-                    if let Some(r) = self.resource(k, node, &stack_name, &tags) {
+                    if let Some(r) = self.resource(k, node, &id, &tags) {
                         resources.insert(r.address.clone(), r);
                     }
                 }
@@ -256,7 +260,7 @@ impl Validator {
             self.check_network(&mut resources);
         }
         let stack = Stack {
-            name: stack_name,
+            name: id.name,
             env,
             secrets: self.secrets.clone(),
             region: region.map(|r| r.0).unwrap_or_default(),
@@ -311,16 +315,12 @@ impl Validator {
         let envs = envs.and_then(Node::as_mapping);
         if let Some(envs) = envs {
             for (k, v) in envs.iter() {
-                let name_ok = !k.as_str().is_empty()
-                    && k.as_str()
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if !name_ok {
+                if let Some(why) = crate::types::stack_id::name_problem(k.as_str()) {
                     let loc = self.key_loc(k);
                     self.d.error(
                         loc,
-                        format!("`{}` is not an environment name", k.as_str()),
-                        Some("use letters, digits, `-` and `_`".into()),
+                        format!("`{}` is not an environment name: {why}", k.as_str()),
+                        Some(NAME_RULE.into()),
                     );
                 }
                 match v.as_mapping() {
@@ -728,7 +728,7 @@ impl Validator {
         &mut self,
         key: &marked_yaml::types::MarkedScalarNode,
         node: &Node,
-        stack: &str,
+        stack: &StackId,
         stack_tags: &BTreeMap<String, String>,
     ) -> Option<Resource> {
         let key_loc = self.key_loc(key);
@@ -804,21 +804,13 @@ impl Validator {
             key_loc,
             &address.to_string(),
         )?;
-        if let Some((name_attr, NameDefault::StackAndName)) = schema.name_attr
+        let mut named = true;
+        if let Some((name_attr, NameDefault::StackAndName(sep))) = schema.name_attr
             && !attrs.contains_key(name_attr)
         {
-            let generated: String = format!("{stack}-{}", address.name)
-                .to_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
+            let generated = stack.default_name(&address.name, sep);
             attrs.insert(name_attr.to_string(), Value::String(generated));
+            named = false;
         }
         if schema.taggable {
             let mut tags: Map<String, Value> = stack_tags
@@ -828,8 +820,10 @@ impl Validator {
             if let Some(Value::Object(own)) = attrs.get("tags") {
                 tags.extend(own.clone());
             }
-            tags.insert("infra:stack".into(), Value::String(stack.to_string()));
-            tags.insert("infra:address".into(), Value::String(address.to_string()));
+            // Whose it is, last: a tag of the file never says otherwise.
+            for (k, v) in stack.owner_tags(&address.to_string()) {
+                tags.insert(k.into(), Value::String(v));
+            }
             attrs.insert("tags".into(), Value::Object(tags));
         }
         if let Some(check) = schema.check {
@@ -850,6 +844,7 @@ impl Validator {
             address,
             schema,
             attrs,
+            named,
             depends_on,
             timeouts,
             prevent_destroy,

@@ -52,20 +52,13 @@ impl LocalBackend {
     }
 
     /// Reads the state; `None` when there is none yet.
-    pub fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
+    pub fn load(&mut self) -> Result<Option<State>, StateError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io(e)),
         };
         let state = parse(&self.name(), &text)?;
-        if state.stack != stack {
-            return Err(StateError::WrongStack {
-                path: self.name(),
-                found: state.stack,
-                expected: stack.to_string(),
-            });
-        }
         self.seen = Some(state.serial);
         Ok(Some(state))
     }

@@ -18,7 +18,9 @@ pub use local::{LocalBackend, private_beside};
 pub use lock::{DEFAULT_LEASE, Lock, LockInfo, lease};
 pub use s3::{S3Backend, S3Place};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: a stack's identity is its name and its environment (`env`); version 1
+/// recorded `NAME-ENV` as the name, and is read as such (`Backend::load`).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +30,11 @@ pub struct State {
     pub serial: u64,
     /// Chosen at random when the state is created; never changes.
     pub lineage: String,
+    /// The stack's name, and its environment: the identity whose state this
+    /// is (`StackId`).
     pub stack: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
     /// The AWS account and region its resources live in, recorded on first
     /// use: a run with other credentials or another `region:` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -312,11 +318,17 @@ pub struct RolloutStep {
 
 impl State {
     pub fn new(stack: &str) -> State {
+        State::of(&crate::types::StackId::new(stack, None))
+    }
+
+    /// A new state of this stack and environment.
+    pub fn of(id: &crate::types::StackId) -> State {
         State {
             version: FORMAT_VERSION,
             serial: 0,
             lineage: uuid::Uuid::new_v4().to_string(),
-            stack: stack.to_string(),
+            stack: id.name.clone(),
+            env: id.env.clone(),
             account: None,
             region: None,
             resources: BTreeMap::new(),
@@ -324,6 +336,62 @@ impl State {
             outputs: BTreeMap::new(),
             lookups: BTreeMap::new(),
         }
+    }
+
+    /// Whose state this is.
+    pub fn id(&self) -> crate::types::StackId {
+        crate::types::StackId::new(&self.stack, self.env.as_deref())
+    }
+
+    /// This state, if it is `id`'s. A state of format 1 recorded an
+    /// environment's stack as `NAME-ENV`, the name a stack `NAME-ENV` without
+    /// an environment has too: its resources' `infra:env` tags tell which it
+    /// was. What is read is upgraded to this format (written as such by the
+    /// next write).
+    pub fn belonging_to(
+        mut self,
+        id: &crate::types::StackId,
+        path: &str,
+    ) -> Result<State, StateError> {
+        use crate::types::stack_id::{ENV_TAG, STACK_TAG};
+        if self.version < FORMAT_VERSION {
+            let tag = |k: &str| -> std::collections::BTreeSet<String> {
+                self.resources
+                    .values()
+                    .filter_map(|r| r.attributes.get("tags")?.get(k)?.as_str())
+                    .map(str::to_string)
+                    .collect()
+            };
+            let (envs, tagged) = (tag(ENV_TAG), !tag(STACK_TAG).is_empty());
+            let legacy = crate::types::StackId {
+                name: match envs.iter().next() {
+                    Some(env) if envs.len() == 1 => self
+                        .stack
+                        .strip_suffix(&format!("-{env}"))
+                        .unwrap_or(&self.stack)
+                        .to_string(),
+                    _ => self.stack.clone(),
+                },
+                env: envs.iter().next().filter(|_| envs.len() == 1).cloned(),
+            };
+            // An environment's state kept at a path of its own, whose
+            // resources carry no tag to say whose they are: its name says.
+            let written = match (&id.env, &legacy.env) {
+                (Some(_), None) if !tagged && self.stack == id.legacy_name() => id.clone(),
+                _ => legacy,
+            };
+            self.version = FORMAT_VERSION;
+            self.stack = written.name;
+            self.env = written.env;
+        }
+        if self.id() != *id {
+            return Err(StateError::WrongStack {
+                path: path.to_string(),
+                found: self.id().to_string(),
+                expected: id.to_string(),
+            });
+        }
+        Ok(self)
     }
 }
 
@@ -335,7 +403,7 @@ pub enum StateError {
         "state file {path} has format version {found}; this infra reads version {FORMAT_VERSION}"
     )]
     UnknownVersion { path: String, found: u64 },
-    #[error("state file {path} belongs to stack `{found}`, not `{expected}`")]
+    #[error("state file {path} belongs to stack {found}, not {expected}")]
     WrongStack {
         path: String,
         found: String,
@@ -450,12 +518,15 @@ impl Backend {
         }
     }
 
-    /// Reads the state; `None` when there is none yet.
-    pub async fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
-        match self {
-            Backend::Local(l) => l.load(stack),
-            Backend::S3(s) => s.load(stack).await,
-        }
+    /// Reads the state of stack `id`; `None` when there is none yet. A state
+    /// of another stack or environment is refused.
+    pub async fn load(&mut self, id: &crate::types::StackId) -> Result<Option<State>, StateError> {
+        let path = self.location();
+        let state = match self {
+            Backend::Local(l) => l.load()?,
+            Backend::S3(s) => s.load().await?,
+        };
+        state.map(|s| s.belonging_to(id, &path)).transpose()
     }
 
     /// Whether a state was read or has been written.
@@ -489,7 +560,7 @@ pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
         reason: format!("{e} (line {}, column {})", e.line(), e.column()),
     })?;
     match raw.version.as_ref().and_then(Value::as_u64) {
-        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) if (1..=u64::from(FORMAT_VERSION)).contains(&v) => {}
         Some(found) => {
             return Err(StateError::UnknownVersion {
                 path: path.to_string(),

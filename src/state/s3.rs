@@ -126,22 +126,14 @@ impl S3Backend {
         }
     }
 
-    pub async fn load(&mut self, stack: &str) -> Result<Option<State>, StateError> {
+    pub async fn load(&mut self) -> Result<Option<State>, StateError> {
         let Some((text, etag)) = self.place.get().await? else {
             self.etag = None;
             self.never_written().await?;
             return Ok(None);
         };
         self.etag = Some(etag);
-        let state = parse(&self.place.url(), &text)?;
-        if state.stack != stack {
-            return Err(StateError::WrongStack {
-                path: self.place.url(),
-                found: state.stack,
-                expected: stack.to_string(),
-            });
-        }
-        Ok(Some(state))
+        Ok(Some(parse(&self.place.url(), &text)?))
     }
 
     pub fn exists(&self) -> bool {

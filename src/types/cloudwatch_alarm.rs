@@ -75,7 +75,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::EmptyList),
     ],
     exports: &["id", "name", "arn"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     ..TypeSchema::BASE
 };

@@ -46,7 +46,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .local(),
     ],
     exports: &["id", "name", "arn", "url"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("."))),
     check: Some(check),
     canonical: Some(canonical),
     ..TypeSchema::BASE

@@ -68,7 +68,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         "oidc_issuer",
         "status",
     ],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     lint: Some(lint),
     canonical: Some(canonical),

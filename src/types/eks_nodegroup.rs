@@ -84,7 +84,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .no_diff(),
     ],
     exports: &["id", "name", "arn", "status"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     impact: Some(impact),
     ..TypeSchema::BASE

@@ -43,6 +43,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .required(),
     ],
     exports: &["id", "name", "arn"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     ..TypeSchema::BASE
 };

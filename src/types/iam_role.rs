@@ -35,7 +35,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Inline policies by name, each a JSON document.").default(Default::Json("{}")),
     ],
     exports: &["id", "name", "arn"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     canonical: Some(canonical),
     ..TypeSchema::BASE

@@ -56,7 +56,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Tags for the instances and their volumes."),
     ],
     exports: &["id", "name", "latest_version", "default_version"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     lint: Some(lint),
     changes_on_update: &["latest_version", "default_version"],
     ..TypeSchema::BASE

@@ -14,6 +14,7 @@ pub mod operation;
 pub mod policy;
 pub mod reference;
 pub mod schema;
+pub mod stack_id;
 
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_log_group;
@@ -46,6 +47,7 @@ pub use address::Address;
 pub use attrs::{AttrError, Attrs, AttrsExt};
 pub use operation::{Operation, Timeouts};
 pub use schema::TypeSchema;
+pub use stack_id::StackId;
 
 /// Every resource type, one line each.
 pub static SCHEMAS: &[&TypeSchema] = &[

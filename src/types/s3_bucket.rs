@@ -106,7 +106,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .local(),
     ],
     exports: &["id", "name", "arn"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     lint: Some(lint),
     canonical: Some(canonical),
     ..TypeSchema::BASE

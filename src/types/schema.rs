@@ -145,8 +145,11 @@ impl Attr {
 pub enum NameDefault {
     /// The attribute must be given.
     Required,
-    /// `<stack>-<resource name>`, with characters AWS refuses replaced by `-`.
-    StackAndName,
+    /// `<stack>-<resource name>`, with characters AWS refuses replaced by `-`;
+    /// in an environment `<stack>SEP<env>SEP<resource name>`, SEP being what
+    /// the type's names take that no stack's or environment's name holds
+    /// (`--`, or `.` where `--` is refused). See `StackId::default_name`.
+    StackAndName(&'static str),
 }
 
 #[derive(Debug)]

@@ -43,7 +43,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             )),
     ],
     exports: &["id", "arn", "name"],
-    name_attr: Some(("name", NameDefault::StackAndName)),
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     lint: Some(lint),
     ..TypeSchema::BASE

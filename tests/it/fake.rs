@@ -39,8 +39,6 @@ struct Inner {
     next: u64,
     /// By id: the type and the attributes as read back.
     resources: BTreeMap<String, (String, Attrs)>,
-    /// By id: when it was made.
-    made: HashMap<String, chrono::DateTime<chrono::Utc>>,
     calls: Vec<Call>,
     running: usize,
     most_running: usize,
@@ -126,16 +124,6 @@ impl Cloud {
     /// Makes a resource behind the engine's back (another stack's, or one a
     /// lost answer left); returns its id.
     pub fn insert(&self, ty: &str, attrs: Value) -> String {
-        self.insert_made(ty, attrs, chrono::Utc::now())
-    }
-
-    /// `insert`, made at `made`.
-    pub fn insert_made(
-        &self,
-        ty: &str,
-        attrs: Value,
-        made: chrono::DateTime<chrono::Utc>,
-    ) -> String {
         let mut inner = self.inner.lock().unwrap();
         inner.next += 1;
         let id = format!("{ty}-{}", inner.next);
@@ -143,7 +131,6 @@ impl Cloud {
         attrs.insert("id".into(), Value::String(id.clone()));
         attrs.insert("arn".into(), Value::String(format!("arn:fake:{ty}/{id}")));
         inner.resources.insert(id.clone(), (ty.to_string(), attrs));
-        inner.made.insert(id.clone(), made);
         id
     }
 
@@ -298,14 +285,9 @@ impl Provider for Fake {
         Ok(())
     }
 
-    /// When a bucket was made (the one type whose tags come after its create).
-    async fn created(&self, id: &str) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let inner = self.cloud.inner.lock().unwrap();
-        Ok(inner
-            .made
-            .get(id)
-            .copied()
-            .filter(|_| self.ty == "s3_bucket"))
+    /// A bucket is tagged after its create, as S3's are.
+    fn tags_at_create(&self) -> bool {
+        self.ty != "s3_bucket"
     }
 
     /// A wait the hook holds (`Then::Hang`) lasts for ever: AWS is still at it.

@@ -513,6 +513,9 @@ fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
     // the account, once. moto drops a node group's update_config at create,
     // so it is set once more and waited for (DescribeUpdate, a second look).
     let expected: std::collections::BTreeMap<String, u64> = [
+        // The buckets the account holds before one is made: one ListBuckets
+        // for the run, what proves a create made its bucket.
+        ("GET /", 1),
         ("DescribeAddon", 4),
         ("DescribeAlarms", 1),
         ("DescribeCluster", 1),
@@ -598,4 +601,32 @@ fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
         0,
         "{counts:?}"
     );
+}
+
+/// The bench's workload (a VPC, 100 versioned buckets, 100 security groups)
+/// in us-east-1, where CreateBucket answers 200 for a bucket the account owns
+/// already: what proves each bucket was made by this run is one ListBuckets
+/// before the first create, not a HeadBucket a bucket. At most 610 requests.
+#[test]
+fn the_hundred_bucket_workload_applies_in_at_most_610_requests_in_us_east_1() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let mut text =
+        "stack: lean\nregion: us-east-1\nresources:\n  vpc.main:\n    cidr_block: 10.0.0.0/16\n"
+            .to_string();
+    for i in 0..100 {
+        text.push_str(&format!(
+            "  s3_bucket.b{i}:\n    name: lean-bucket-{i}\n    versioning: true\n  security_group.g{i}:\n    vpc_id: ${{vpc.main.id}}\n    description: group {i}\n"
+        ));
+    }
+    let w = Workdir::new(&proxy.url, &text);
+    proxy.reset();
+    w.apply_ok();
+    let counts = proxy.counts();
+    let total: u64 = counts.values().filter_map(|v| v.as_u64()).sum();
+    eprintln!("the us-east-1 workload applied in {total} requests");
+    assert!(total <= 610, "{total} requests: {counts:?}");
+    assert_eq!(counted(&proxy, &["HEAD /"]), 0, "{counts:?}");
+    assert_eq!(proxy.count("GET /"), 1, "one ListBuckets: {counts:?}");
+    assert_eq!(counted(&proxy, &["PUT /lean-bucket-"]), 500, "{counts:?}");
 }

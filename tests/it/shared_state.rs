@@ -19,19 +19,7 @@ fn s3_stack() -> String {
 }
 
 fn make_bucket(moto: &Moto) {
-    let rt = runtime();
-    rt.block_on(
-        moto.s3()
-            .create_bucket()
-            .bucket(BUCKET)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                    .build(),
-            )
-            .send(),
-    )
-    .unwrap();
+    moto.create_bucket(BUCKET);
 }
 
 /// The object's text, or None.

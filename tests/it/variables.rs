@@ -81,9 +81,9 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     ]);
     assert_eq!(staging.code, 0, "{}\n{}", staging.stdout, staging.stderr);
     assert!(
-        staging
-            .stdout
-            .contains("infra will perform these actions (stack web-staging, environment staging, state serial 0)"),
+        staging.stdout.contains(
+            "infra will perform these actions (stack web, environment staging, state serial 0)"
+        ),
         "{}",
         staging.stdout
     );
@@ -123,7 +123,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
     assert!(
         md.stdout
-            .starts_with("### infra plan for `web-production` (environment production): 9 to add"),
+            .starts_with("### infra plan for `web` (environment production): 9 to add"),
         "production leaves the scratch bucket out:\n{}",
         md.stdout
     );
@@ -150,8 +150,8 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         .output()
         .unwrap();
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
-    assert!(w.path("state/web-staging.json").exists());
-    assert!(w.path("state/web-production.json").exists());
+    assert!(w.path("state/web.staging.json").exists());
+    assert!(w.path("state/web.production.json").exists());
 
     let rt = runtime();
     let vpcs = rt
@@ -169,12 +169,15 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
                     .and_then(|t| t.value())
                     .map(str::to_string)
             };
-            Some((tag("infra:stack")?, v.cidr_block()?.to_string()))
+            Some((
+                format!("{}/{}", tag("infra:stack")?, tag("infra:env")?),
+                v.cidr_block()?.to_string(),
+            ))
         })
         .collect();
     assert_eq!(ours.len(), 2, "{ours:?}");
-    assert!(ours.contains(&("web-staging".into(), "10.30.0.0/16".into())));
-    assert!(ours.contains(&("web-production".into(), "10.40.0.0/16".into())));
+    assert!(ours.contains(&("web/staging".into(), "10.30.0.0/16".into())));
+    assert!(ours.contains(&("web/production".into(), "10.40.0.0/16".into())));
     let weights = |stack: &str| -> Vec<i32> {
         let state: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(w.path(&format!("state/{stack}.json"))).unwrap(),
@@ -198,8 +201,8 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         w.sort();
         w
     };
-    assert_eq!(weights("web-staging"), [0, 100]);
-    assert_eq!(weights("web-production"), [10, 100]);
+    assert_eq!(weights("web.staging"), [0, 100]);
+    assert_eq!(weights("web.production"), [10, 100]);
     let buckets = rt.block_on(moto.s3().list_buckets().send()).unwrap();
     let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
     assert_eq!(names, ["web-scratch-staging"], "production has none");
@@ -233,7 +236,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         none.stderr
     );
     let recorded: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(w.path("state/web-staging.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/web.staging.json")).unwrap())
             .unwrap();
     assert_eq!(recorded["outputs"]["token"]["sensitive"], true);
 
@@ -300,7 +303,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         String::from_utf8_lossy(&applied.stdout),
         String::from_utf8_lossy(&applied.stderr)
     );
-    assert_eq!(weights("web-production"), [30, 100]);
+    assert_eq!(weights("web.production"), [30, 100]);
 
     // A wrong type from outside is a located error naming where it came from.
     let bad = w.run(&[

@@ -4,7 +4,8 @@ It forwards every request to the emulator and, per AWS operation, can add
 latency, answer errors (throttling, 500) or drop the connection, hold an EKS
 cluster or node group in a status (CREATING, UPDATING, DELETING), or an EC2
 resource in a state (a NAT gateway `pending`), for a while,
-and count requests. It also plays the EKS paths moto lacks: version updates
+and count requests. It also plays what moto lacks: the tags of a
+CreateBucket's configuration (put on the new bucket), and the EKS paths: version updates
 (UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate), Pod Identity
 associations, add-ons (and DescribeAddonVersions from a small CATALOG), access
 entries and their access policies, and the access configuration and upgrade
@@ -635,20 +636,38 @@ class Handler(BaseHTTPRequestHandler):
                 doc[key]["status"] = rule["value"]
         return json.dumps(doc).encode()
 
-    def forward(self, body):
+    def forward(self, body, path=None, method=None):
         conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "content-length")}
-        if body or self.command in ("POST", "PUT"):
+        method = method or self.command
+        if body or method in ("POST", "PUT"):
             headers["Content-Length"] = str(len(body))
         started = time.monotonic()
-        conn.request(self.command, self.path, body=body, headers=headers)
+        conn.request(method, path or self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         out = (resp.status, resp.getheaders(), data)
         conn.close()
         with LOCK:
             BUSY[0] += time.monotonic() - started
+        if path is None and out[0] == 200:
+            self.tag_created_bucket(body)
         return out
+
+    def tag_created_bucket(self, body):
+        """CreateBucket with tags in its configuration: AWS tags the new bucket
+        (general purpose buckets, since 2025); moto ignores them, so the proxy
+        puts them on it."""
+        bare = self.path.split("?")[0]
+        if self.command != "PUT" or "?" in self.path or len([p for p in bare.split("/") if p]) != 1:
+            return
+        if b"<CreateBucketConfiguration" not in body or b"<Tags>" not in body:
+            return
+        pairs = re.findall(rb"<Tag>\s*<Key>(.*?)</Key>\s*<Value>(.*?)</Value>\s*</Tag>", body, re.S)
+        tagging = b"<Tagging><TagSet>" + b"".join(
+            b"<Tag><Key>" + k + b"</Key><Value>" + v + b"</Value></Tag>" for k, v in pairs
+        ) + b"</TagSet></Tagging>"
+        self.forward(tagging, path=bare + "?tagging", method="PUT")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 

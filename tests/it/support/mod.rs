@@ -778,6 +778,26 @@ impl Moto {
             .unwrap();
     }
 
+    /// Makes a bucket in the tests' region behind infra's back (another
+    /// tool's, or one infra made before).
+    pub fn create_bucket(&self, name: &str) {
+        runtime()
+            .block_on(
+                self.s3()
+                    .create_bucket()
+                    .bucket(name)
+                    .create_bucket_configuration(
+                        aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                                REGION,
+                            ))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+    }
+
     /// Empties the emulator.
     pub fn reset(&self) {
         let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
