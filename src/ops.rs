@@ -562,7 +562,7 @@ pub async fn look_up(engine: &Engine, session: &mut Session, refresh: bool) -> R
                         let value = crate::types::reference::resolve(v, &|r| {
                             found.get(&r.address).and_then(|f| f.get(&r.attr)).cloned()
                         });
-                        (k.clone(), value)
+                        (k.clone(), crate::types::reference::value_of(&value))
                     })
                     .collect();
                 async move {

@@ -374,9 +374,9 @@ impl Ctx<'_> {
             .unwrap_or_default()
     }
 
-    /// Desired attributes with every reference resolved from state. The main
-    /// part leaves out the deferred attributes, which may reference what comes
-    /// after it.
+    /// Desired attributes with every reference resolved from state, as the
+    /// values they stand for. The main part leaves out the deferred
+    /// attributes, which may reference what comes after it.
     pub async fn desired(&self, a: &Address, part: Part) -> anyhow::Result<Attrs> {
         let stack = self
             .stack
@@ -405,7 +405,8 @@ impl Ctx<'_> {
         if !reference::is_known(&resolved) {
             bail!("a value it references is still unknown");
         }
-        match resolved {
+        // Known: the value it stands for, what AWS is sent and state records.
+        match reference::value_of(&resolved) {
             Value::Object(m) => Ok(m),
             _ => bail!("an object resolved to something else"),
         }

@@ -66,7 +66,12 @@ pub fn plan_with(
                 }
             }
         }
-        v.extend(known(&after).into_iter().filter(|(k, _)| keep.contains(k)));
+        v.extend(
+            known(&after)
+                .into_iter()
+                .filter(|(k, _)| keep.contains(k))
+                .map(|(k, t)| (k, reference::value_of(&t))),
+        );
         values.insert(address, v);
     }
     let mut changes = Vec::new();
@@ -176,6 +181,10 @@ pub fn plan_with(
         .map(|(k, v)| match crate::stack::refers_to_sensitive(v) {
             true => (k.clone(), Value::String("(sensitive)".into())),
             false => (k.clone(), reference::resolve(v, &lookup)),
+        })
+        .map(|(k, t)| match reference::is_known(&t) {
+            true => (k, reference::value_of(&t)),
+            false => (k, t),
         })
         .collect();
     Plan {
@@ -539,7 +548,7 @@ fn changed_attrs(
         let differs = match before.get(name) {
             _ if !reference::is_known(want) => true,
             None => !want.is_null(),
-            Some(have) => !values_equal(kind, have, want),
+            Some(have) => !values_equal(kind, have, &reference::value_of(want)),
         };
         if differs {
             out.push(name.clone());

@@ -300,6 +300,7 @@ pub fn outputs(
             if !crate::types::reference::is_known(&value) {
                 return None;
             }
+            let value = crate::types::reference::value_of(&value);
             let mut masked = value.clone();
             mask_secrets(&mut masked, &stack.secrets, &|_| Value::Null);
             let sensitive = crate::stack::refers_to_sensitive(v) || masked != value;
@@ -442,6 +443,15 @@ impl Plan {
             lookups: self.lookups.clone(),
             cost: self.cost.clone(),
         };
+        // What is known shows as its value, what is not as a marker of its
+        // own: no renderer tells them apart by parsing a value.
+        use crate::types::reference::displayed;
+        for c in &mut plan.changes {
+            if let Some(after) = c.after.as_mut() {
+                after.values_mut().for_each(|v| *v = displayed(v));
+            }
+        }
+        plan.outputs.values_mut().for_each(|v| *v = displayed(v));
         for c in &mut plan.changes {
             let Some(schema) = crate::types::schema(&c.address.ty) else {
                 continue;

@@ -15,7 +15,12 @@ pub fn weights(forward: Option<&Value>) -> Weights {
         .map(|f| {
             f.iter()
                 .filter_map(|t| {
-                    let arn = t.get("target_group_arn")?.as_str()?.to_string();
+                    // A group not made yet, as a plan shows it, by its reference.
+                    let arn = t.get("target_group_arn")?;
+                    let arn = arn
+                        .as_str()
+                        .or_else(|| crate::types::reference::unknown(arn))?
+                        .to_string();
                     Some((arn, t.get("weight").and_then(Value::as_i64).unwrap_or(1)))
                 })
                 .collect()

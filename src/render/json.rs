@@ -27,7 +27,7 @@ pub fn render(plan: &Plan) -> String {
                 .after
                 .iter()
                 .flat_map(|a| a.iter())
-                .filter(|(_, v)| !reference::is_known(v))
+                .filter(|(_, v)| reference::has_unknown(v))
                 .map(|(k, _)| k)
                 .collect();
             let mut m = Map::new();
@@ -37,7 +37,14 @@ pub fn render(plan: &Plan) -> String {
             m.insert("actions".into(), json!(actions));
             m.insert("deposed".into(), json!(c.deposed));
             m.insert("before".into(), json!(c.before));
-            m.insert("after".into(), json!(c.after));
+            m.insert(
+                "after".into(),
+                json!(c.after.as_ref().map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.clone(), reference::undisplayed(v)))
+                        .collect::<Map<String, Value>>()
+                })),
+            );
             m.insert("after_unknown".into(), json!(after_unknown));
             m.insert("changed".into(), json!(c.changed));
             m.insert("replace_because".into(), json!(c.replace_because));
@@ -78,7 +85,7 @@ pub fn render(plan: &Plan) -> String {
                 .map(|(k, v)| {
                     (
                         k.clone(),
-                        json!({"value": v, "known": reference::is_known(v)}),
+                        json!({"value": reference::undisplayed(v), "known": !reference::has_unknown(v)}),
                     )
                 })
                 .collect(),

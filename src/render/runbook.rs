@@ -20,7 +20,7 @@ pub fn sections(plan: &Plan, rb: &Runbook) -> Sections {
     let rollout = change
         .and_then(|c| c.after.as_ref())
         .and_then(|a| a.get("rollout"))
-        .cloned()
+        .map(crate::types::reference::undisplayed)
         .unwrap_or(Value::Null);
     let settings = Settings::read(&rollout);
     let shares: Vec<i64> = change

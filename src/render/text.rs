@@ -223,13 +223,14 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
                     );
                     if let (Some(r), Some(view)) = (after.get("rollout"), &change.rollout) {
                         let shares = Some(view.shares.as_slice());
-                        let _ = writeln!(out, "        rollout: {}", rollout::describe(r, shares));
+                        let r = reference::undisplayed(r);
+                        let _ = writeln!(out, "        rollout: {}", rollout::describe(&r, shares));
                     }
                     continue;
                 }
                 match (kind(k), b, w) {
                     (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
-                        if reference::is_known(&Value::Array(w.clone())) =>
+                        if !reference::has_unknown(&Value::Array(w.clone())) =>
                     {
                         let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
                         for item in w.iter().filter(|i| !b.contains(i)) {
@@ -437,18 +438,22 @@ fn leaf_changes(
     out
 }
 
-/// A value in one line: strings quoted, objects in flow style, and values that
-/// still hold a reference marked `(known after apply)`.
+/// A value in one line: strings quoted, objects in flow style, and what is
+/// known only after apply (`reference::displayed`) as its reference, marked
+/// `(known after apply)`.
 pub fn show(v: &Value) -> String {
     let s = flow(v);
-    if reference::is_known(v) {
-        s
-    } else {
+    if reference::has_unknown(v) {
         format!("{s} (known after apply)")
+    } else {
+        s
     }
 }
 
 fn flow(v: &Value) -> String {
+    if let Some(template) = reference::unknown(v) {
+        return serde_json::to_string(template).expect("a string serialises");
+    }
     match v {
         Value::Null => "null".into(),
         Value::String(s) => serde_json::to_string(s).expect("a string serialises"),

@@ -20,6 +20,8 @@ use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode, Span};
 use serde_json::Value;
 
+use crate::types::reference;
+
 /// The kinds a variable may have.
 pub const TYPES: &[&str] = &["string", "number", "bool", "list", "map"];
 
@@ -579,17 +581,19 @@ fn scalar(
         };
         put.push(value);
     }
+    // A value from outside goes in escaped: it is a value, never a
+    // reference, never parsed again (`reference::literal`).
     if let [(0, end, _)] = uses.as_slice()
         && *end == text.len()
     {
-        return from_json(put[0], *s.span());
+        return from_json(&reference::literal(put[0]), *s.span());
     }
     let mut out = String::new();
     let mut at = 0;
     for ((start, end, name), value) in uses.iter().zip(put) {
         out.push_str(&text[at..*start]);
         match value {
-            Value::String(v) => out.push_str(v),
+            Value::String(v) => out.push_str(&reference::escape(v)),
             Value::Number(_) | Value::Bool(_) => out.push_str(&value.to_string()),
             _ => {
                 found.push(Found::at(

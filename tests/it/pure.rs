@@ -6,7 +6,6 @@ use std::path::Path;
 use infra::apply::{Work, build_steps};
 use infra::graph::Graph;
 use infra::plan::{self, Action, Observed};
-use infra::render::text::{Style, render};
 use infra::stack;
 use infra::state::{self, State};
 use infra::types::Operation::{Create, Delete, DeleteDeposed, DeleteRules, Update};
@@ -28,6 +27,12 @@ fn step_of(steps: &[infra::apply::Step], address: &str, op: Operation) -> usize 
         .iter()
         .position(|s| s.address.to_string() == address && s.work == Work::Run(op))
         .unwrap()
+}
+
+/// A plan as `infra plan` prints it: through `render::render`, the one way
+/// renderers see a plan (redacted, unknowns marked).
+fn text_plan(p: &plan::Plan) -> String {
+    infra::render::render(p, infra::render::Format::Text, false)
 }
 
 /// A stack file, parsed and validated.
@@ -167,7 +172,7 @@ fn actions(p: &plan::Plan) -> Vec<(String, Action)> {
 fn plans_render_as_text() {
     for case in ["noop", "edits", "three_updates", "vpc_replaced"] {
         let (_, _, p) = plan_case(case);
-        snapshot!(case, render(&p, &Style { color: false }));
+        snapshot!(case, text_plan(&p));
     }
 }
 
@@ -175,7 +180,7 @@ fn plans_render_as_text() {
 fn an_unchanged_stack_plans_no_changes() {
     let (_, _, p) = plan_case("noop");
     assert!(!p.has_changes());
-    assert!(render(&p, &Style { color: false }).ends_with("No changes.\n"));
+    assert!(text_plan(&p).ends_with("No changes.\n"));
 }
 
 #[test]
@@ -191,10 +196,7 @@ fn three_edits_are_three_updates_in_place() {
     );
     let sg = p.change(&Address::new("security_group", "alb")).unwrap();
     assert_eq!(sg.changed, vec!["ingress"]);
-    assert!(
-        render(&p, &Style { color: false })
-            .ends_with("Plan: 0 to add, 3 to change, 0 to destroy.\n")
-    );
+    assert!(text_plan(&p).ends_with("Plan: 0 to add, 3 to change, 0 to destroy.\n"));
 }
 
 #[test]
@@ -380,10 +382,10 @@ fn corrupt_and_unknown_states_are_refused() {
 #[test]
 fn cutover_plans_render_weights_as_a_split() {
     let (_, _, p) = plan_case_in("plan-cutover", "noop");
-    assert!(!p.has_changes(), "{}", render(&p, &Style { color: false }));
+    assert!(!p.has_changes(), "{}", text_plan(&p));
     let (_, _, p) = plan_case_in("plan-cutover", "weights");
     assert_eq!(actions(&p), vec![("listener.http".into(), Action::Update)]);
-    let text = render(&p, &Style { color: false });
+    let text = text_plan(&p);
     assert!(
         text.contains(
             "~ forward: target_group.ec2 100 → 90 (100% → 90%), target_group.eks 0 → 10 (0% → 10%)"
@@ -414,10 +416,7 @@ fn a_target_group_in_use_is_replaced_create_before_destroy() {
             .action,
         Action::Update
     );
-    snapshot!(
-        "cutover_replaced_target_group",
-        render(&p, &Style { color: false })
-    );
+    snapshot!("cutover_replaced_target_group", text_plan(&p));
 
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
     let old_goes = step_of(&steps, "target_group.eks", DeleteDeposed);
@@ -461,7 +460,7 @@ fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
         .collect();
     let p = plan::plan(&s, &Graph::build(&s), &state, &observed);
     assert_eq!(p.counts().destroy, 1);
-    let text = render(&p, &Style { color: false });
+    let text = text_plan(&p);
     assert!(
         text.contains("# target_group.eks (the object it replaced) will be destroyed"),
         "{text}"
@@ -483,9 +482,9 @@ fn plans_render_as_markdown_and_json() {
         let (_, _, p) = plan_case_in(dir, case);
         snapshot!(
             format!("{case}_markdown"),
-            infra::render::markdown::render(&p)
+            infra::render::render(&p, infra::render::Format::Markdown, false)
         );
-        let json = infra::render::json::render(&p);
+        let json = infra::render::render(&p, infra::render::Format::Json, false);
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed["format_version"], "1");
         snapshot!(format!("{case}_json"), json);
@@ -495,7 +494,7 @@ fn plans_render_as_markdown_and_json() {
 #[test]
 fn markdown_lists_risks_first() {
     let (_, _, p) = plan_case_in("plan", "edits");
-    let md = infra::render::markdown::render(&p);
+    let md = infra::render::render(&p, infra::render::Format::Markdown, false);
     let attention = md.find("**Needs attention**").unwrap();
     assert!(
         md[attention..].contains("`ecr_repository.app` is **destroyed**"),
@@ -510,7 +509,7 @@ fn markdown_lists_risks_first() {
         "{md}"
     );
     let (_, _, p) = plan_case_in("plan-cutover", "weights");
-    let md = infra::render::markdown::render(&p);
+    let md = infra::render::render(&p, infra::render::Format::Markdown, false);
     assert!(md.contains("`listener.http`: traffic shifts (target_group.ec2 100% → 90%, target_group.eks 0% → 10%)"), "{md}");
 }
 
@@ -533,7 +532,7 @@ fn a_plan_of_hundreds_of_changes_fits_a_comment_with_its_risks() {
     let empty = State::new("big");
     let p = plan::plan(&s, &Graph::build(&s), &empty, &Observed::new());
     assert_eq!(p.counts().add, 801);
-    let md = infra::render::markdown::render(&p);
+    let md = infra::render::render(&p, infra::render::Format::Markdown, false);
     assert!(
         md.len() < infra::render::markdown::LIMIT,
         "{} characters",
@@ -625,7 +624,12 @@ fn drift_names_what_changed_outside_infra() {
             ),
         ]
     );
-    let json: serde_json::Value = serde_json::from_str(&infra::render::json::render(&p)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&infra::render::render(
+        &p,
+        infra::render::Format::Json,
+        false,
+    ))
+    .unwrap();
     assert_eq!(json["drift"][1]["attributes"][0], "ingress");
 }
 
@@ -640,8 +644,7 @@ fn a_plan_without_no_op_sides_renders_the_same_text_and_a_target_keeps_its_depen
         let graph = Graph::build(&s);
         let full = plan::plan(&s, &graph, &state, &observed);
         let lean = plan::plan_with(&s, &graph, &state, &observed, false);
-        let style = Style { color: false };
-        assert_eq!(render(&full, &style), render(&lean, &style), "{case}");
+        assert_eq!(text_plan(&full), text_plan(&lean), "{case}");
         for c in &lean.changes {
             let sides = c.before.is_some() || c.after.is_some();
             assert_eq!(sides, c.action != Action::NoOp, "{case}: {}", c.address);
@@ -729,10 +732,13 @@ fn lookups_are_put_in_and_shown_only_when_changed() {
     assert_eq!(changes[0].changed, ["arn", "arn_suffix"]);
     p.lookups = changes;
     p.labels.extend(labels);
-    let text = render(&p, &Style { color: false });
+    let text = text_plan(&p);
     assert!(text.contains("data.target_group.ec2 90 (90%)"), "{text}");
     snapshot!("lookups_text", text);
-    snapshot!("lookups_markdown", infra::render::markdown::render(&p));
+    snapshot!(
+        "lookups_markdown",
+        infra::render::render(&p, infra::render::Format::Markdown, false)
+    );
 }
 
 #[test]
@@ -759,7 +765,7 @@ fn exposure_is_judged_by_the_address_space_rules_cover_together() {
         "a private range is no exposure: {said:?}"
     );
     let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
-    let md = infra::render::markdown::render(&p);
+    let md = infra::render::render(&p, infra::render::Format::Markdown, false);
     let attention = md.find("**Needs attention**").unwrap();
     assert!(
         md[attention..].contains("`security_group.ssh`: ingress opened to the internet on 22"),

@@ -359,3 +359,89 @@ fn a_var_file_with_a_key_twice_is_refused_where_it_repeats() {
     assert_eq!(wire.connections(), 0);
     assert!(!w.path("state").exists());
 }
+
+/// A value from outside the file is a value: a variable, or a security
+/// group's name a lookup found, that reads like a reference to the node
+/// bootstrap secret lands in a tag as that text: never the secret, never an
+/// edge of the graph, and no change on the next plan.
+#[test]
+fn a_value_from_outside_is_never_read_as_a_reference() {
+    let moto = Moto::start();
+    let secret = "export BOOTSTRAP_TOKEN=s3cr3t-9f2";
+    let odd = "${launch_template.nodes.user_data}";
+    let rt = runtime();
+    let vpc = rt
+        .block_on(moto.ec2().describe_vpcs().send())
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    rt.block_on(
+        moto.ec2()
+            .create_security_group()
+            .group_name(odd)
+            .description("a group named like a reference")
+            .vpc_id(&vpc)
+            .tag_specifications(
+                aws_sdk_ec2::types::TagSpecification::builder()
+                    .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                    .tags(
+                        aws_sdk_ec2::types::Tag::builder()
+                            .key("purpose")
+                            .value("odd")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let text = format!(
+        "stack: vals\nregion: ap-northeast-1\nvariables:\n  owner: {{ type: string }}\ndata:\n  security_group.odd: {{ tags: {{ purpose: odd }} }}\nresources:\n  launch_template.nodes:\n    user_data: \"{secret}\"\n  s3_bucket.logs:\n    name: vals-logs\n    tags:\n      owner: ${{var.owner}}\n      group: ${{data.security_group.odd.name}}\n      both: \"by ${{var.owner}} in ${{data.security_group.odd.name}}\"\n"
+    );
+    let w = Workdir::new(&moto.url, &text);
+    let graph = w.run(&["graph", "--var", &format!("owner={odd}"), "stack.yaml"]);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert!(
+        !graph
+            .stdout
+            .contains("\"launch_template.nodes\" -> \"s3_bucket.logs\""),
+        "no edge: {}",
+        graph.stdout
+    );
+    let apply = w.run(&[
+        "apply",
+        "--auto-approve",
+        "--var",
+        &format!("owner={odd}"),
+        "stack.yaml",
+    ]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let tags: std::collections::BTreeMap<String, String> = rt
+        .block_on(moto.s3().get_bucket_tagging().bucket("vals-logs").send())
+        .unwrap()
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    assert_eq!(tags["owner"], odd);
+    assert_eq!(tags["group"], odd);
+    assert_eq!(tags["both"], format!("by {odd} in {odd}"));
+    let state = std::fs::read_to_string(w.path("state/vals.json")).unwrap();
+    for out in [&apply.stdout, &apply.stderr] {
+        assert!(!out.contains("s3cr3t"), "{out}");
+    }
+    assert!(
+        !state.contains("s3cr3t-9f2\", \"") && !tags.values().any(|v| v.contains("s3cr3t")),
+        "{tags:?}"
+    );
+    let plan = w.run(&[
+        "plan",
+        "--detailed-exitcode",
+        "--var",
+        &format!("owner={odd}"),
+        "stack.yaml",
+    ]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
