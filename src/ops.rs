@@ -1202,14 +1202,35 @@ pub async fn carry_out(
         Mode::Apply => session.stack.inputs.lookups.clone().unwrap_or_default(),
         Mode::Destroy => Default::default(),
     };
+    // Where each resource holds a sensitive value, as the stack says now
+    // (a resource the apply did not touch keeps its marks current too).
+    let marks: Vec<(Address, Vec<String>)> = match mode {
+        Mode::Apply => session
+            .stack
+            .resources
+            .iter()
+            .map(|(a, r)| (a.clone(), r.sensitive.iter().cloned().collect()))
+            .collect(),
+        Mode::Destroy => Vec::new(),
+    };
+    let stale_marks = |s: &State| {
+        marks
+            .iter()
+            .any(|(a, m)| s.resources.get(a).is_some_and(|r| r.sensitive != *m))
+    };
     if journal
-        .read(|s| s.outputs != outputs || s.lookups != lookups)
+        .read(|s| s.outputs != outputs || s.lookups != lookups || stale_marks(s))
         .await
     {
         journal
             .write(|s| {
                 s.outputs = outputs;
                 s.lookups = lookups;
+                for (a, m) in marks {
+                    if let Some(r) = s.resources.get_mut(&a) {
+                        r.sensitive = m;
+                    }
+                }
             })
             .await?;
     }

@@ -328,6 +328,9 @@ pub fn resource_state(
         rule_dependencies: resource
             .map(|r| r.deferred_references().into_iter().collect())
             .unwrap_or_default(),
+        sensitive: resource
+            .map(|r| r.sensitive.iter().cloned().collect())
+            .unwrap_or_default(),
         deposed: Vec::new(),
         rollout: None,
         pending: None,

@@ -32,6 +32,12 @@ pub struct Cli {
     /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Also log what the AWS SDK and its HTTP stack send and receive (debug
+    /// and trace, requests and answers with their bodies): they hold what
+    /// the stack sends, sensitive values too. Off unless given, whatever
+    /// RUST_LOG says.
+    #[arg(long, global = true)]
+    log_wire: bool,
     /// Treat warnings about the stack file (the field-notes lints) as errors.
     #[arg(long, global = true)]
     strict: bool,
@@ -84,9 +90,14 @@ enum Command {
         #[arg(long)]
         no_cost: bool,
     },
-    /// Plan, confirm, then carry the plan out; or carry out a saved plan.
+    /// Plan, confirm, then carry the plan out; or carry out a saved plan
+    /// (`infra apply PLAN_FILE STACK_FILE`).
     Apply {
+        /// The stack file, or a saved plan (`plan --out`).
         file: PathBuf,
+        /// With a saved plan: the stack file it was made from (its state is
+        /// the stack file's, or --state).
+        stack: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
         #[command(flatten)]
@@ -302,7 +313,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_wire);
     let ctx = context(
         cli.strict,
         crate::ops::InputArgs {
@@ -335,7 +346,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, log_wire: bool) {
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -346,12 +360,25 @@ fn init_logging(verbose: u8) {
             "{default},aws_config=warn,aws_smithy_runtime=warn,hyper=warn"
         ))
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // The SDK and its HTTP stack log requests and answers, bodies included,
+    // at debug and trace: what the stack sends, sensitive values too. Kept
+    // to info whatever RUST_LOG asks, unless --log-wire says otherwise.
+    let wire = filter_fn(move |meta| {
+        log_wire || *meta.level() <= tracing::Level::INFO || !wire_target(meta.target())
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(color(&std::io::stderr()))
         .with_target(false)
-        .init();
+        .with_filter(filter.and(wire));
+    tracing_subscriber::registry().with(layer).init();
+}
+
+/// Whether a log's target is the AWS SDK's or its HTTP stack's.
+fn wire_target(target: &str) -> bool {
+    ["aws_", "hyper", "h2", "rustls", "http", "tower"]
+        .iter()
+        .any(|p| target.starts_with(p))
 }
 
 /// What every command is given: `--strict`, colour, and the observers of
@@ -477,9 +504,18 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
             detailed_exitcode,
             no_cost,
         } => plan::show(ctx, &file, format, detailed_exitcode, no_cost),
-        Command::Apply { file, run, plan: p } => {
-            runtime()?.block_on(apply::apply(ctx, &file, &run, &p.options()))
-        }
+        Command::Apply {
+            file,
+            stack,
+            run,
+            plan: p,
+        } => runtime()?.block_on(apply::apply(
+            ctx,
+            &file,
+            stack.as_deref(),
+            &run,
+            &p.options(),
+        )),
         Command::Destroy { file, run, refresh } => {
             runtime()?.block_on(apply::destroy(ctx, &file, &run, refresh))
         }

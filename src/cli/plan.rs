@@ -38,7 +38,7 @@ pub async fn exec(
                 targets: &options.targets,
                 lookups: session.stack.inputs.lookups.as_ref(),
                 inputs: Some(&session.stack.inputs),
-                secrets: &session.stack.secrets,
+                sensitive_variables: &session.stack.sensitive_variables,
             },
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");

@@ -39,10 +39,20 @@ pub async fn show(
             Some("`infra state list` shows what is"),
         ));
     };
+    // Redacted where a sensitive value sits, as state and the stack mark it
+    // (and by the type), whatever the value is: a rotated secret, or a
+    // placeholder given for it, changes nothing.
     let mut r = r.clone();
     if let Some(schema) = crate::types::schema(&a.ty) {
         schema.redact(&mut r.attributes);
     }
+    let mut marks: std::collections::BTreeSet<String> = r.sensitive.iter().cloned().collect();
+    if let Some(own) = session.stack.resources.get(&a) {
+        marks.extend(own.sensitive.iter().cloned());
+    }
+    crate::types::attrs::redact_paths(&mut r.attributes, &marks, &|_| {
+        serde_json::Value::String("(sensitive)".into())
+    });
     sayln!(
         "{}",
         serde_json::to_string_pretty(&r).expect("state serialises")

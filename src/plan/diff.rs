@@ -178,9 +178,11 @@ pub fn plan_with(
     let outputs = stack
         .outputs
         .iter()
-        .map(|(k, v)| match crate::stack::refers_to_sensitive(v) {
-            true => (k.clone(), Value::String("(sensitive)".into())),
-            false => (k.clone(), reference::resolve(v, &lookup)),
+        .map(|(k, v)| {
+            match crate::stack::refers_to_sensitive(v) || stack.sensitive_outputs.contains(k) {
+                true => (k.clone(), Value::String("(sensitive)".into())),
+                false => (k.clone(), reference::resolve(v, &lookup)),
+            }
         })
         .map(|(k, t)| match reference::is_known(&t) {
             true => (k, reference::value_of(&t)),
@@ -198,7 +200,7 @@ pub fn plan_with(
         recovered: Vec::new(),
         cutover: Vec::new(),
         notices,
-        secrets: stack.secrets.clone(),
+        sensitive: super::sensitive_marks(Some(stack), state),
         environment: stack.env.clone(),
         lookups: Vec::new(),
         cost: Some(ledger.finish()),
@@ -318,7 +320,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         recovered: Vec::new(),
         cutover: Vec::new(),
         notices: Vec::new(),
-        secrets: Vec::new(),
+        sensitive: super::sensitive_marks(None, state),
         environment: None,
         lookups: Vec::new(),
         cost: Some(ledger.finish()),

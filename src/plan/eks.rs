@@ -172,7 +172,7 @@ mod tests {
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),
-            secrets: Vec::new(),
+            sensitive: Default::default(),
             environment: None,
             lookups: Vec::new(),
             cost: None,

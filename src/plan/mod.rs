@@ -115,11 +115,11 @@ pub struct Plan {
     /// whose version the cluster's new Kubernetes version does not support).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
-    /// The values of the stack's sensitive variables: every rendering shows
-    /// `(sensitive)` for a string holding one, and a saved plan seals it. Never
-    /// serialised.
-    #[serde(skip)]
-    pub secrets: Vec<String>,
+    /// Where each resource holds a sensitive value (JSON pointers), as the
+    /// stack says and as state recorded: every rendering shows `(sensitive)`
+    /// there, whatever the value, and a saved plan seals it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sensitive: BTreeMap<Address, std::collections::BTreeSet<String>>,
     /// The environment planned (`--env`): the stack's name carries it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
@@ -178,18 +178,53 @@ pub fn lookups(
     (changes, labels)
 }
 
-/// Whether a string holds one of these secrets.
-pub fn holds_secret(s: &str, secrets: &[String]) -> bool {
-    secrets.iter().any(|x| s.contains(x.as_str()))
+/// What a plan shows for a sensitive value that changes, on its new side.
+pub const CHANGED: &str = "(sensitive, changed)";
+
+/// Where the resources hold a sensitive value: what the stack says, and what
+/// state recorded (a mark stays while either has it).
+pub fn sensitive_marks(
+    stack: Option<&crate::stack::Stack>,
+    state: &crate::state::State,
+) -> BTreeMap<Address, std::collections::BTreeSet<String>> {
+    let mut out: BTreeMap<Address, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (a, r) in stack.into_iter().flat_map(|s| s.resources.iter()) {
+        if !r.sensitive.is_empty() {
+            out.entry(a.clone())
+                .or_default()
+                .extend(r.sensitive.iter().cloned());
+        }
+    }
+    for (a, r) in &state.resources {
+        if !r.sensitive.is_empty() {
+            out.entry(a.clone())
+                .or_default()
+                .extend(r.sensitive.iter().cloned());
+        }
+    }
+    out
 }
 
-/// Puts `with(v)` in place of every string of a value that holds a secret.
-pub fn mask_secrets(v: &mut Value, secrets: &[String], with: &impl Fn(&Value) -> Value) {
-    match v {
-        Value::String(s) if holds_secret(s, secrets) => *v = with(v),
-        Value::Array(a) => a.iter_mut().for_each(|x| mask_secrets(x, secrets, with)),
-        Value::Object(o) => o.values_mut().for_each(|x| mask_secrets(x, secrets, with)),
-        _ => {}
+/// Applies `with` to every value the marks point at in one attribute's value
+/// (the marks are of the resource's attributes: `/tags/api` reaches
+/// `api` in the value of `tags`).
+pub fn redact_attribute(
+    attr: &str,
+    value: &mut Value,
+    marks: &std::collections::BTreeSet<String>,
+    with: &impl Fn(&Value) -> Value,
+) {
+    let whole = format!("/{attr}");
+    for m in marks {
+        if *m == whole {
+            *value = with(value);
+            return;
+        }
+        if let Some(rest) = m.strip_prefix(&whole).filter(|r| r.starts_with('/'))
+            && let Some(v) = value.pointer_mut(rest)
+        {
+            *v = with(v);
+        }
     }
 }
 
@@ -270,7 +305,7 @@ impl Plan {
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),
-            secrets: stack.secrets.clone(),
+            sensitive: sensitive_marks(Some(stack), state),
             environment: stack.env.clone(),
             lookups: Vec::new(),
             cost: None,
@@ -301,9 +336,8 @@ pub fn outputs(
                 return None;
             }
             let value = crate::types::reference::value_of(&value);
-            let mut masked = value.clone();
-            mask_secrets(&mut masked, &stack.secrets, &|_| Value::Null);
-            let sensitive = crate::stack::refers_to_sensitive(v) || masked != value;
+            let sensitive =
+                crate::stack::refers_to_sensitive(v) || stack.sensitive_outputs.contains(name);
             Some((name.clone(), crate::state::Output { value, sensitive }))
         })
         .collect()
@@ -438,7 +472,7 @@ impl Plan {
             recovered: self.recovered.clone(),
             cutover: self.cutover.clone(),
             notices: self.notices.clone(),
-            secrets: self.secrets.clone(),
+            sensitive: self.sensitive.clone(),
             environment: self.environment.clone(),
             lookups: self.lookups.clone(),
             cost: self.cost.clone(),
@@ -471,33 +505,43 @@ impl Plan {
                 }
             }
         }
-        if !plan.secrets.is_empty() {
-            let hidden = |_: &Value| Value::String("(sensitive)".into());
-            let secrets = plan.secrets.clone();
-            for d in &mut plan.drift {
-                for v in &mut d.values {
-                    mask_secrets(&mut v.was, &secrets, &hidden);
-                    mask_secrets(&mut v.now, &secrets, &hidden);
+        // Where a sensitive value sits, whatever it is now.
+        let hidden = |_: &Value| Value::String("(sensitive)".into());
+        for c in &mut plan.changes {
+            let Some(marks) = plan.sensitive.get(&c.address) else {
+                continue;
+            };
+            // A sensitive value that changes reads so on the new side: the
+            // review sees that it changes, never what it is.
+            let changed: Vec<&String> = match (&c.before, &c.after) {
+                (Some(b), Some(a)) => {
+                    let (b, a) = (Value::Object(b.clone()), Value::Object(a.clone()));
+                    marks
+                        .iter()
+                        .filter(|m| b.pointer(m).is_some() && b.pointer(m) != a.pointer(m))
+                        .collect()
                 }
+                _ => Vec::new(),
+            };
+            if let Some(after) = c.after.as_mut() {
+                crate::types::attrs::redact_paths(after, changed, &|_| {
+                    Value::String(CHANGED.into())
+                });
             }
-            let secrets = plan.secrets.clone();
-            for c in &mut plan.changes {
-                for side in [&mut c.before, &mut c.after].into_iter().flatten() {
-                    side.values_mut()
-                        .for_each(|v| mask_secrets(v, &secrets, &hidden));
-                }
+            for side in [&mut c.before, &mut c.after].into_iter().flatten() {
+                crate::types::attrs::redact_paths(side, marks, &|v: &Value| match v.as_str() {
+                    Some(CHANGED) => v.clone(),
+                    _ => hidden(v),
+                });
             }
-            plan.outputs
-                .values_mut()
-                .for_each(|v| mask_secrets(v, &secrets, &hidden));
-            for l in &mut plan.lookups {
-                for side in [l.before.as_mut(), Some(&mut l.after)]
-                    .into_iter()
-                    .flatten()
-                {
-                    side.values_mut()
-                        .for_each(|v| mask_secrets(v, &secrets, &hidden));
-                }
+        }
+        for d in &mut plan.drift {
+            let Some(marks) = plan.sensitive.get(&d.address) else {
+                continue;
+            };
+            for v in &mut d.values {
+                redact_attribute(&v.attribute, &mut v.was, marks, &hidden);
+                redact_attribute(&v.attribute, &mut v.now, marks, &hidden);
             }
         }
         plan

@@ -20,8 +20,9 @@ pub const FORMAT: &str = "infra-saved-plan";
 /// (`observed`), how it was made (`refresh`, `targets`), and sensitive values
 /// kept only as salted digests. 4: what the lookups found (`lookups`), the
 /// environment and the variable values that are not sensitive (`environment`,
-/// `inputs`).
-pub const VERSION: u32 = 4;
+/// `inputs`). 5: where each resource holds a sensitive value (the plan's
+/// `sensitive`), by which values are sealed, never by what they are.
+pub const VERSION: u32 = 5;
 
 /// How a sensitive value is kept: `(sensitive sha256:HEX)`.
 const SEALED: &str = "(sensitive sha256:";
@@ -62,15 +63,6 @@ pub struct SavedPlan {
     pub plan: Plan,
 }
 
-/// Whether a given value holds a sensitive value anywhere.
-fn holds_a_secret(given: &crate::stack::vars::Given, secrets: &[String]) -> bool {
-    let text = match given {
-        crate::stack::vars::Given::Text(t) => t.clone(),
-        crate::stack::vars::Given::Value(v) => v.to_string(),
-    };
-    super::holds_secret(&text, secrets)
-}
-
 pub fn digest(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -89,9 +81,9 @@ pub struct Made<'a> {
     /// What the lookups found, when the stack has any.
     pub lookups: Option<&'a crate::stack::LookedUp>,
     /// The environment and the values the stack was read with, and the
-    /// sensitive values among them (never saved).
+    /// variables that are sensitive (their values are never saved).
     pub inputs: Option<&'a crate::stack::Inputs>,
-    pub secrets: &'a [String],
+    pub sensitive_variables: &'a std::collections::BTreeSet<String>,
 }
 
 impl SavedPlan {
@@ -108,7 +100,7 @@ impl SavedPlan {
             state_lineage: made.state.map(|s| s.lineage.clone()).unwrap_or_default(),
             refresh: made.refresh,
             targets: made.targets.to_vec(),
-            observed: sealed_observed(observed, &plan.secrets, &salt),
+            observed: sealed_observed(observed, &plan.sensitive, &salt),
             lookups: made.lookups.cloned().unwrap_or_default(),
             environment: made.inputs.and_then(|i| i.env.clone()),
             inputs: made
@@ -116,7 +108,7 @@ impl SavedPlan {
                 .map(|i| {
                     i.values
                         .iter()
-                        .filter(|(_, (given, _))| !holds_a_secret(given, made.secrets))
+                        .filter(|(name, _)| !made.sensitive_variables.contains(*name))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect()
                 })
@@ -204,6 +196,12 @@ impl SavedPlan {
             }
         }
         observed
+    }
+
+    /// A value as this plan seals it (a sensitive value, compared with a
+    /// sealed one by its digest).
+    pub fn seal_value(&self, v: &Value) -> Value {
+        seal(&self.salt, v)
     }
 
     /// Where the plan made again (`now`) differs from the one saved, naming the
@@ -297,44 +295,48 @@ fn seal(salt: &str, v: &Value) -> Value {
     Value::String(format!("{SEALED}{})", digest(&format!("{salt}:{v}"))))
 }
 
-fn seal_attrs(ty: &str, attrs: &mut Map<String, Value>, salt: &str) {
-    if let Some(schema) = crate::types::schema(ty) {
+/// Seals, whole, every attribute of a resource that holds a sensitive value
+/// somewhere (by its type, or where the marks say), so that `observed` can
+/// put it back by its digest.
+fn seal_attrs(
+    address: &crate::types::Address,
+    attrs: &mut Map<String, Value>,
+    marks: &BTreeMap<crate::types::Address, std::collections::BTreeSet<String>>,
+    salt: &str,
+) {
+    if let Some(schema) = crate::types::schema(&address.ty) {
         schema.redact_with(attrs, |v| seal(salt, v));
+    }
+    if let Some(marks) = marks.get(address) {
+        for (k, v) in attrs.iter_mut() {
+            if crate::stack::sensitive::covers(marks, k) {
+                *v = seal(salt, v);
+            }
+        }
     }
 }
 
 fn sealed_plan(plan: &Plan, salt: &str) -> Plan {
     let mut plan = plan.clone();
-    let secrets = std::mem::take(&mut plan.secrets);
-    let sealed = |v: &Value| seal(salt, v);
     for c in &mut plan.changes {
         for side in [&mut c.before, &mut c.after].into_iter().flatten() {
-            seal_attrs(&c.address.ty, side, salt);
-            side.values_mut()
-                .for_each(|v| super::mask_secrets(v, &secrets, &sealed));
+            seal_attrs(&c.address, side, &plan.sensitive, salt);
         }
     }
-    plan.outputs
-        .values_mut()
-        .for_each(|v| super::mask_secrets(v, &secrets, &sealed));
     plan
 }
 
-/// The refresh as a saved plan keeps it: sensitive attributes sealed, and
-/// every attribute that holds a sensitive variable's value (a tag set from
-/// one) sealed whole, so that `observed` can put it back by its digest.
-fn sealed_observed(observed: &Observed, secrets: &[String], salt: &str) -> Observed {
+/// The refresh as a saved plan keeps it: every attribute that holds a
+/// sensitive value sealed whole.
+fn sealed_observed(
+    observed: &Observed,
+    marks: &BTreeMap<crate::types::Address, std::collections::BTreeSet<String>>,
+    salt: &str,
+) -> Observed {
     let mut observed = observed.clone();
     for (address, seen) in &mut observed {
         if let Some(attrs) = seen {
-            seal_attrs(&address.ty, attrs, salt);
-            for v in attrs.values_mut() {
-                let mut masked = v.clone();
-                super::mask_secrets(&mut masked, secrets, &|_| Value::Null);
-                if masked != *v {
-                    *v = seal(salt, v);
-                }
-            }
+            seal_attrs(address, attrs, marks, salt);
         }
     }
     observed
@@ -350,7 +352,7 @@ mod tests {
         let why = SavedPlan::parse(old).unwrap().unwrap_err();
         assert_eq!(
             why,
-            "the saved plan has format version 1; this infra reads 4"
+            format!("the saved plan has format version 1; this infra reads {VERSION}")
         );
         assert!(SavedPlan::parse(r#"{"stack": "x"}"#).is_none());
     }
@@ -366,9 +368,11 @@ mod tests {
             targets: &[],
             lookups: None,
             inputs: None,
-            secrets: &[],
+            sensitive_variables: &NONE,
         }
     }
+
+    static NONE: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
 
     fn lt_plan(user_data: &str, action: Action) -> (Plan, Observed) {
         let address = crate::types::Address::parse("launch_template.nodes").unwrap();
@@ -398,7 +402,7 @@ mod tests {
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),
-            secrets: Vec::new(),
+            sensitive: BTreeMap::new(),
             environment: None,
             lookups: Vec::new(),
             cost: None,
@@ -438,7 +442,10 @@ mod tests {
     #[test]
     fn a_sensitive_variable_is_sealed_in_the_refresh_and_put_back_from_state() {
         let (mut plan, mut observed) = lt_plan("echo hi", Action::NoOp);
-        plan.secrets = vec!["tok-5ec7e7".into()];
+        // The tag holds a sensitive variable's value: the plan marks where.
+        let address = observed.keys().next().unwrap().clone();
+        plan.sensitive
+            .insert(address, ["/tags/api".to_string()].into_iter().collect());
         let tags = serde_json::json!({"api": "tok-5ec7e7", "team": "sre"});
         for attrs in observed.values_mut().flatten() {
             attrs.insert("tags".into(), tags.clone());

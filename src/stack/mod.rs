@@ -7,6 +7,7 @@ pub mod diag;
 pub mod eks;
 pub mod json_schema;
 pub mod network;
+pub mod sensitive;
 mod validate;
 pub mod vars;
 
@@ -94,6 +95,11 @@ pub struct Resource {
     /// (`NameDefault::StackAndName`) gives way to the one its state recorded
     /// (`Stack::keep_recorded_names`).
     pub named: bool,
+    /// The JSON pointers of the attributes that hold a sensitive value (a
+    /// sensitive variable's or output's, a sensitive attribute such as
+    /// `user_data`, or a reference to one): never shown, whatever their
+    /// value (`src/stack/sensitive.rs`).
+    pub sensitive: BTreeSet<String>,
     /// Edges added by hand with `depends_on`, and those the network checks
     /// imply (an internet-facing load balancer waits for its VPC's internet
     /// gateway: src/stack/network.rs).
@@ -190,9 +196,15 @@ pub struct Stack {
     /// The environment planned (`--env`), if any: with the name, the stack's
     /// identity (`id()`).
     pub env: Option<String>,
-    /// The values of sensitive variables: never shown in a plan, an output or
-    /// a message.
+    /// The values of sensitive variables: never shown in a message of the
+    /// stack file's (what a plan shows is redacted by where a value sits:
+    /// `Resource::sensitive`, `sensitive_outputs`).
     pub secrets: Vec<String>,
+    /// The outputs that hold a sensitive value.
+    pub sensitive_outputs: BTreeSet<String>,
+    /// The variables declared sensitive: their values are never saved (a
+    /// saved plan asks for them again).
+    pub sensitive_variables: BTreeSet<String>,
     pub region: String,
     pub tags: BTreeMap<String, String>,
     pub resources: BTreeMap<Address, Resource>,

@@ -1,6 +1,6 @@
 //! From YAML text to a validated `Stack`, collecting every problem on the way.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{LoaderOptions, Node, Span};
@@ -14,6 +14,27 @@ use crate::types::lookup;
 use crate::types::reference::{self, Piece};
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
 use crate::types::{Address, StackId, Timeouts};
+
+/// Whether `attrs[map]` has key `k`.
+fn map_has(attrs: &Map<String, Value>, map: &str, k: &str) -> bool {
+    attrs
+        .get(map)
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.contains_key(k))
+}
+
+/// Whether a resource's tag `k` is the stack's (the resource sets no other).
+fn stack_tag_only(
+    attrs: &Map<String, Value>,
+    stack_tags: &BTreeMap<String, String>,
+    k: &str,
+) -> bool {
+    attrs
+        .get("tags")
+        .and_then(|t| t.get(k))
+        .and_then(Value::as_str)
+        == stack_tags.get(k).map(String::as_str)
+}
 
 /// What a stack's or an environment's name may be (`stack_id::name_problem`).
 const NAME_RULE: &str = "use lowercase letters, digits and single `-` or `_` between them, for example `web` or `eu-prod`";
@@ -46,6 +67,9 @@ pub fn validate(
         declared: BTreeSet::new(),
         inputs: inputs.clone(),
         secrets: Vec::new(),
+        sensitive_spans: HashSet::new(),
+        sensitive: BTreeMap::new(),
+        sensitive_variables: BTreeSet::new(),
     };
     let stack = v.stack(file, text);
     // What a sensitive variable holds never shows, not even in a message.
@@ -70,6 +94,14 @@ struct Validator {
     inputs: Inputs,
     /// The values of sensitive variables.
     secrets: Vec<String>,
+    /// Where a sensitive value was put in (a sensitive variable, another
+    /// stack's sensitive output): the start of each scalar, line and column.
+    sensitive_spans: HashSet<(usize, usize)>,
+    /// The JSON pointers, by resource, of the attributes a sensitive value
+    /// landed in.
+    sensitive: BTreeMap<Address, BTreeSet<String>>,
+    /// The variables declared sensitive.
+    sensitive_variables: BTreeSet<String>,
 }
 
 impl Validator {
@@ -101,6 +133,32 @@ impl Validator {
             self.d.error(loc, message, Some(hint.into()));
         }
         m
+    }
+
+    /// Whether a node holds, anywhere in it, a value put in from a
+    /// sensitive variable or output.
+    fn holds_sensitive(&self, node: &Node) -> bool {
+        match node {
+            Node::Scalar(s) => s
+                .span()
+                .start()
+                .is_some_and(|m| self.sensitive_spans.contains(&(m.line(), m.column()))),
+            Node::Sequence(q) => q.iter().any(|n| self.holds_sensitive(n)),
+            Node::Mapping(m) => m.values().any(|n| self.holds_sensitive(n)),
+        }
+    }
+
+    /// Marks a resource's attribute path as holding a sensitive value when
+    /// the scalar written there took one.
+    fn mark(&mut self, node: &Node, address: Option<&Address>, pointer: &str) {
+        if let (Node::Scalar(_), Some(a)) = (node, address)
+            && self.holds_sensitive(node)
+        {
+            self.sensitive
+                .entry(a.clone())
+                .or_default()
+                .insert(pointer.to_string());
+        }
     }
 
     fn key_loc(&self, key: &marked_yaml::types::MarkedScalarNode) -> Loc {
@@ -171,6 +229,16 @@ impl Validator {
             Some(t) => self.string_map(t),
             None => BTreeMap::new(),
         };
+        // The stack's own tags that hold a sensitive value: so does every
+        // resource's tag of that key, unless it sets the key itself.
+        let sensitive_tags: BTreeSet<String> = match top.get_node("tags") {
+            Some(Node::Mapping(m)) => m
+                .iter()
+                .filter(|(_, v)| self.holds_sensitive(v))
+                .map(|(k, _)| k.as_str().to_string())
+                .collect(),
+            _ => BTreeSet::new(),
+        };
         let id = StackId::new(
             &name.as_ref().map(|(n, _)| n.clone()).unwrap_or_default(),
             env.as_deref(),
@@ -221,6 +289,7 @@ impl Validator {
             }
         }
         let mut outputs = BTreeMap::new();
+        let mut sensitive_outputs = BTreeSet::new();
         if let Some(o) = top.get_node("outputs") {
             match o {
                 Node::Mapping(m) => {
@@ -232,6 +301,9 @@ impl Validator {
                             Node::Mapping(_) => &OUTPUT_MAP,
                             Node::Scalar(_) => &Kind::String,
                         };
+                        if self.holds_sensitive(node) {
+                            sensitive_outputs.insert(k.as_str().to_string());
+                        }
                         if let Some(value) = self.value(node, kind, None, "") {
                             outputs.insert(k.as_str().to_string(), value);
                         }
@@ -244,6 +316,23 @@ impl Validator {
                 }
             }
         }
+        for (address, r) in resources.iter_mut() {
+            let mut marks = self.sensitive.remove(address).unwrap_or_default();
+            let own_tags =
+                |k: &str| map_has(&r.attrs, "tags", k) && !stack_tag_only(&r.attrs, &tags, k);
+            if r.schema.taggable {
+                for k in sensitive_tags.iter().filter(|k| !own_tags(k)) {
+                    marks.insert(format!("/tags/{}", crate::types::attrs::pointer_token(k)));
+                }
+            }
+            for a in r.schema.attrs.iter().filter(|a| a.sensitive) {
+                if r.attrs.contains_key(a.name) {
+                    marks.insert(format!("/{}", a.name));
+                }
+            }
+            r.sensitive = marks;
+        }
+        super::sensitive::propagate(&mut resources, &outputs, &mut sensitive_outputs);
         self.check_references(&resources, &lookups);
         if !self.d.has_errors()
             && let Err(cycle) = super::lookup_waves(&lookups)
@@ -261,6 +350,8 @@ impl Validator {
         }
         let stack = Stack {
             name: id.name,
+            sensitive_outputs,
+            sensitive_variables: self.sensitive_variables.clone(),
             env,
             secrets: self.secrets.clone(),
             region: region.map(|r| r.0).unwrap_or_default(),
@@ -380,10 +471,16 @@ impl Validator {
         let mut found = Vec::new();
         let variables = vars::declare(top.get_node("variables"), &self.inputs, &mut found);
         self.secrets = vars::secrets(&variables);
+        self.sensitive_variables = variables
+            .iter()
+            .filter(|v| v.sensitive)
+            .map(|v| v.name.clone())
+            .collect();
         top.remove("variables");
         let declared = self.stacks_block(top.get_node("stacks"));
         top.remove("stacks");
-        let top = vars::substitute_map(&top, &variables, &mut found);
+        let mut sensitive = Vec::new();
+        let top = vars::substitute_map(&top, &variables, &mut found, &mut sensitive);
         let mut secrets = std::mem::take(&mut self.secrets);
         let top = vars::substitute_outputs(
             &top,
@@ -391,7 +488,12 @@ impl Validator {
             &self.inputs.stacks,
             &mut secrets,
             &mut found,
+            &mut sensitive,
         );
+        self.sensitive_spans = sensitive
+            .iter()
+            .filter_map(|s| s.start().map(|m| (m.line(), m.column())))
+            .collect();
         secrets.sort();
         secrets.dedup();
         self.secrets = secrets;
@@ -845,6 +947,7 @@ impl Validator {
             schema,
             attrs,
             named,
+            sensitive: BTreeSet::new(),
             depends_on,
             timeouts,
             prevent_destroy,
@@ -966,6 +1069,13 @@ impl Validator {
                 self.locs.insert((a.clone(), child.clone()), l);
             }
             if name == "tags" && taggable {
+                if let Node::Mapping(m) = node {
+                    for (k, v) in m.iter() {
+                        let at =
+                            format!("{child}/{}", crate::types::attrs::pointer_token(k.as_str()));
+                        self.mark(v, address, &at);
+                    }
+                }
                 let tags = self.string_map(node);
                 out.insert(
                     "tags".into(),
@@ -1034,6 +1144,7 @@ impl Validator {
                 .entry((a.clone(), pointer.to_string()))
                 .or_insert(loc);
         }
+        self.mark(node, address, pointer);
         // A whole-string reference stands for a value of any kind.
         if let Node::Scalar(s) = node {
             let pieces = reference::pieces(s.as_str());
@@ -1164,7 +1275,11 @@ impl Validator {
                 let mut out = Map::new();
                 let mut ok = true;
                 for (k, item) in m.iter() {
-                    match self.value(item, inner, address, &format!("{pointer}/{}", k.as_str())) {
+                    let child = format!(
+                        "{pointer}/{}",
+                        crate::types::attrs::pointer_token(k.as_str())
+                    );
+                    match self.value(item, inner, address, &child) {
                         Some(v) => {
                             out.insert(k.as_str().to_string(), v);
                         }

@@ -493,16 +493,19 @@ fn map_mapping(
 
 /// Puts each variable's value in place of `${var.NAME}` throughout a node.
 pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
-    map_scalars(node, &mut |s| scalar(s, VAR, vars, found))
+    map_scalars(node, &mut |s| scalar(s, VAR, vars, found, &mut Vec::new()))
 }
 
-/// `substitute` over a mapping's values (keys are never substituted).
+/// `substitute` over a mapping's values (keys are never substituted). The
+/// span of each scalar that takes a sensitive variable's value joins
+/// `sensitive`: wherever it lands, that place holds a sensitive value.
 pub fn substitute_map(
     m: &MarkedMappingNode,
     vars: &[Variable],
     found: &mut Vec<Found>,
+    sensitive: &mut Vec<Span>,
 ) -> MarkedMappingNode {
-    map_mapping(m, &mut |s| scalar(s, VAR, vars, found))
+    map_mapping(m, &mut |s| scalar(s, VAR, vars, found, sensitive))
 }
 
 const VAR: &str = "${var.";
@@ -536,6 +539,7 @@ fn scalar(
     opening: &str,
     values: &[Variable],
     found: &mut Vec<Found>,
+    sensitive: &mut Vec<Span>,
 ) -> Node {
     let text = s.as_str();
     let uses = occurrences(text, opening);
@@ -579,6 +583,9 @@ fn scalar(
             ));
             return Node::Scalar(s.clone());
         };
+        if var.sensitive {
+            sensitive.push(*s.span());
+        }
         put.push(value);
     }
     // A value from outside goes in escaped: it is a value, never a
@@ -624,6 +631,7 @@ pub fn substitute_outputs(
     stacks: &BTreeMap<String, Result<Produced, String>>,
     secrets: &mut Vec<String>,
     found: &mut Vec<Found>,
+    sensitive: &mut Vec<Span>,
 ) -> MarkedMappingNode {
     let mut outputs = Vec::new();
     for name in declared {
@@ -652,7 +660,7 @@ pub fn substitute_outputs(
                 found.push(Found::at(s.span(), chars, message, Some(hint)));
                 Node::Scalar(s.clone())
             }
-            None => scalar(s, STACK, &outputs, found),
+            None => scalar(s, STACK, &outputs, found, sensitive),
         }
     })
 }
@@ -676,7 +684,9 @@ pub fn substitute_lookups(
             })
         })
         .collect();
-    map_mapping(m, &mut |s| scalar(s, DATA, &values, problems))
+    map_mapping(m, &mut |s| {
+        scalar(s, DATA, &values, problems, &mut Vec::new())
+    })
 }
 
 /// Why `${stack.INNER}` names no output that can be put in, if it does not.

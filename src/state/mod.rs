@@ -20,6 +20,7 @@ pub use s3::{S3Backend, S3Place};
 
 /// 2: a stack's identity is its name and its environment (`env`); version 1
 /// recorded `NAME-ENV` as the name, and is read as such (`Backend::load`).
+/// Also new in 2: where each resource holds a sensitive value (`sensitive`).
 pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,6 +96,11 @@ pub struct ResourceState {
     /// What its deferred part (security group rules) referenced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_dependencies: Vec<Address>,
+    /// Where its attributes hold a sensitive value (JSON pointers: `/tags/api`,
+    /// `/user_data`), as the stack said when it was last applied: what is
+    /// there is never shown, whatever it is (`stack::sensitive`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<String>,
     /// The previous objects of create-before-destroy replacements, until AWS
     /// says each is gone (a replacement may come while an older one is still
     /// here). Read from one object too, as states before this list wrote it.

@@ -203,6 +203,28 @@ fn normalize(kind: Option<&Kind>, v: &Value) -> Value {
     }
 }
 
+/// A key as a token of a JSON pointer (`~` and `/` escaped, RFC 6901): a tag
+/// key such as `kubernetes.io/role/elb` is one token.
+pub fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Puts what `with` makes of it in place of the value at each JSON pointer
+/// that attributes hold (a mark of where a sensitive value sits).
+pub fn redact_paths<'a>(
+    attrs: &mut Attrs,
+    marks: impl IntoIterator<Item = &'a String>,
+    with: &impl Fn(&Value) -> Value,
+) {
+    let mut whole = Value::Object(std::mem::take(attrs));
+    for m in marks {
+        if let Some(v) = whole.pointer_mut(m) {
+            *v = with(v);
+        }
+    }
+    *attrs = into_map(whole);
+}
+
 /// A value with every object's keys in order: one text for one meaning.
 pub fn sorted(v: &Value) -> Value {
     match v {

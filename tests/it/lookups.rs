@@ -318,7 +318,7 @@ fn what_exists_is_found_used_and_never_written() {
         assert_eq!(proxy.count(op), 1, "{op}: {:?}", proxy.counts());
     }
     proxy.reset();
-    let applied = w.run(&["apply", "first.plan"]);
+    let applied = w.run(&["apply", "first.plan", "stack.yaml"]);
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
     // Reads only of what was looked up: no call changed the legacy objects.
     let counts = proxy.counts();

@@ -27,6 +27,7 @@ mod pipeline;
 mod plan_options;
 mod recovery;
 mod saved;
+mod secrets;
 mod shared_state;
 mod signals;
 mod stack_outputs;

@@ -22,7 +22,7 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     assert_eq!(w.run(&["show", "plan.json", "--detailed-exitcode"]).code, 2);
 
     // Applied as saved: the same end state as a direct apply.
-    let a = w.run(&["apply", "plan.json"]);
+    let a = w.run(&["apply", "plan.json", "stack.yaml"]);
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
     assert!(
         a.stdout
@@ -50,7 +50,7 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     w.write_stack(&demo_stack().replace("env: demo", "env: test"));
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     w.write_stack(&demo_stack().replace("env: demo", "env: prod"));
-    let stale = w.run(&["apply", "tags.json"]);
+    let stale = w.run(&["apply", "tags.json", "stack.yaml"]);
     assert_eq!(stale.code, 1);
     assert!(
         stale
@@ -71,7 +71,7 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
         0
     );
     w.write_stack(&demo_stack().replace("env: demo", "env: other"));
-    let edited = w.run(&["apply", "again.json"]);
+    let edited = w.run(&["apply", "again.json", "stack.yaml"]);
     assert_eq!(edited.code, 1);
     assert!(
         edited.stderr.contains(
@@ -126,7 +126,7 @@ fn a_saved_plan_is_private_written_whole_and_holds_no_secret() {
     assert!(leftovers.is_empty(), "no temporary file is left");
 
     // Applied: the launch template gets the value from the stack file.
-    let a = w.run(&["apply", "plan.json"]);
+    let a = w.run(&["apply", "plan.json", "stack.yaml"]);
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
     assert!(!a.stdout.contains("hunter2") && !a.stderr.contains("hunter2"));
     let rt = runtime();
@@ -158,7 +158,7 @@ fn a_saved_plan_is_private_written_whole_and_holds_no_secret() {
         0
     );
     w.write_stack(&launch_template_stack("rotated-twice"));
-    let stale = w.run(&["apply", "rotate.json"]);
+    let stale = w.run(&["apply", "rotate.json", "stack.yaml"]);
     assert_eq!(stale.code, 1);
     assert!(
         stale.stderr.contains("saved plan is stale"),
@@ -201,7 +201,7 @@ fn an_edited_saved_plan_is_refused_naming_the_address() {
         }
     }
     std::fs::write(w.path("edited.json"), saved.to_string()).unwrap();
-    let refused = w.run(&["apply", "edited.json"]);
+    let refused = w.run(&["apply", "edited.json", "stack.yaml"]);
     assert_eq!(refused.code, 1, "{}", refused.stdout);
     assert!(
         refused.stderr.contains(
@@ -223,7 +223,7 @@ fn an_edited_saved_plan_is_refused_naming_the_address() {
         }
     }
     std::fs::write(w.path("tags-edited.json"), saved.to_string()).unwrap();
-    let refused = w.run(&["apply", "tags-edited.json"]);
+    let refused = w.run(&["apply", "tags-edited.json", "stack.yaml"]);
     assert_eq!(refused.code, 1);
     assert!(
         refused.stderr.contains(
@@ -233,7 +233,7 @@ fn an_edited_saved_plan_is_refused_naming_the_address() {
         refused.stderr
     );
     // The file as written applies, and what it does is the stack's.
-    let a = w.run(&["apply", "tags.json"]);
+    let a = w.run(&["apply", "tags.json", "stack.yaml"]);
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/demo.json")).unwrap()).unwrap();
@@ -242,4 +242,139 @@ fn an_edited_saved_plan_is_refused_naming_the_address() {
         false
     );
     assert!(bucket_exists());
+}
+
+/// A saved plan is not authenticated: a file whose refresh and plan were
+/// edited together (a log group's name recorded as another, so that the
+/// plan replaces it, its events lost) agrees with itself. Apply reads again
+/// what the plan changes or deletes and refuses, naming the address and the
+/// attribute; the log group and its events are kept.
+#[test]
+fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
+    let moto = Moto::start();
+    let text = "stack: logs\nregion: ap-northeast-1\nresources:\n  cloudwatch_log_group.app:\n    name: /enza/app\n    retention_days: 7\n";
+    let w = Workdir::new(&moto.url, text);
+    w.apply_ok();
+    let rt = runtime();
+    let logs = moto.logs();
+    rt.block_on(
+        logs.create_log_stream()
+            .log_group_name("/enza/app")
+            .log_stream_name("s")
+            .send(),
+    )
+    .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    rt.block_on(
+        logs.put_log_events()
+            .log_group_name("/enza/app")
+            .log_stream_name("s")
+            .log_events(
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now)
+                    .message("kept")
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(w.run(&["plan", "stack.yaml", "--out", "plan.json"]).code, 0);
+
+    // Forged with infra's own code: the refresh says the group has another
+    // name, and the plan is the one that refresh gives (a replacement).
+    let saved = infra::plan::saved::SavedPlan::parse(
+        &std::fs::read_to_string(w.path("plan.json")).unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let address = infra::types::Address::parse("cloudwatch_log_group.app").unwrap();
+    let mut observed = saved.observed.clone();
+    if let Some(Some(attrs)) = observed.get_mut(&address) {
+        attrs.insert("name".into(), "/enza/old".into());
+    }
+    let (stack, _) = infra::stack::parse("stack.yaml", text).unwrap();
+    let graph = infra::graph::Graph::build(&stack);
+    let state = infra::state::parse(
+        "state",
+        &std::fs::read_to_string(w.path("state/logs.json")).unwrap(),
+    )
+    .unwrap();
+    let plan = infra::plan::plan_with(&stack, &graph, &state, &observed, true);
+    assert_eq!(
+        plan.change(&address).unwrap().action,
+        infra::plan::Action::DeleteThenCreate
+    );
+    let none = std::collections::BTreeSet::new();
+    let forged = infra::plan::saved::SavedPlan::new(
+        &plan,
+        &observed,
+        infra::plan::saved::Made {
+            stack_file: &saved.stack_file,
+            stack_text: text,
+            state_file: &saved.state_file,
+            state: Some(&state),
+            refresh: true,
+            targets: &[],
+            lookups: None,
+            inputs: None,
+            sensitive_variables: &none,
+        },
+    );
+    std::fs::write(
+        w.path("forged.json"),
+        serde_json::to_string(&forged).unwrap(),
+    )
+    .unwrap();
+    let refused = w.run(&["apply", "forged.json", "stack.yaml"]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "cloudwatch_log_group.app: `name` is not what the saved plan's refresh recorded: AWS holds \"/enza/app\", the saved plan's refresh says \"/enza/old\""
+        ),
+        "{}",
+        refused.stderr
+    );
+    let events = rt
+        .block_on(
+            logs.get_log_events()
+                .log_group_name("/enza/app")
+                .log_stream_name("s")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        events.events().len(),
+        1,
+        "the group and its events are kept"
+    );
+
+    // The stack and state are the command line's: a plan names no other.
+    let unnamed = w.run(&["apply", "plan.json"]);
+    assert_eq!(unnamed.code, 1);
+    assert!(
+        unnamed.stderr.contains(
+            "name the stack file the plan was made from: infra apply plan.json stack.yaml"
+        ),
+        "{}",
+        unnamed.stderr
+    );
+    let elsewhere = w.run(&[
+        "apply",
+        "--state",
+        "state/other.json",
+        "plan.json",
+        "stack.yaml",
+    ]);
+    assert_eq!(elsewhere.code, 1);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("the saved plan was made against the state state/logs.json; this apply's is state/other.json"),
+        "{}",
+        elsewhere.stderr
+    );
+    // The file as written applies: nothing to do, and nothing is touched.
+    let a = w.run(&["apply", "plan.json", "stack.yaml"]);
+    assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
 }

@@ -276,14 +276,14 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     let text = std::fs::read_to_string(w.path("prod.plan")).unwrap();
     assert!(!text.contains(SECRET), "no sensitive value is saved");
     assert!(text.contains("\"environment\": \"production\""), "{text}");
-    let without = w.run(&["apply", "prod.plan"]);
+    let without = w.run(&["apply", "prod.plan", "stack.yaml"]);
     assert_eq!(without.code, 1, "{}\n{}", without.stdout, without.stderr);
     assert!(
         without.stderr.contains("variable `api_token` has no value"),
         "{}",
         without.stderr
     );
-    let elsewhere = w.run(&["apply", "--env", "staging", "prod.plan"]);
+    let elsewhere = w.run(&["apply", "--env", "staging", "prod.plan", "stack.yaml"]);
     assert_eq!(elsewhere.code, 1);
     assert!(
         elsewhere
@@ -293,7 +293,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
         elsewhere.stderr
     );
     let applied = w
-        .command(&["apply", "prod.plan"])
+        .command(&["apply", "prod.plan", "stack.yaml"])
         .env("INFRA_VAR_api_token", SECRET)
         .output()
         .unwrap();
