@@ -1202,21 +1202,33 @@ pub async fn carry_out(
         Mode::Apply => session.stack.inputs.lookups.clone().unwrap_or_default(),
         Mode::Destroy => Default::default(),
     };
-    // Where each resource holds a sensitive value, as the stack says now
-    // (a resource the apply did not touch keeps its marks current too).
-    let marks: Vec<(Address, Vec<String>)> = match mode {
+    // Where each resource holds a sensitive value, and what the stack sets
+    // of it, as the stack says now: a resource the plan considered and had
+    // nothing to change keeps both current too (a targeted plan leaves the
+    // others as they were: what they no longer set is still to be removed).
+    let considered: BTreeSet<&Address> = plan.changes.iter().map(|c| &c.address).collect();
+    let marks: Vec<(Address, Vec<String>, Vec<String>)> = match mode {
         Mode::Apply => session
             .stack
             .resources
             .iter()
-            .map(|(a, r)| (a.clone(), r.sensitive.iter().cloned().collect()))
+            .filter(|(a, _)| considered.contains(a))
+            .map(|(a, r)| {
+                (
+                    a.clone(),
+                    r.sensitive.iter().cloned().collect(),
+                    crate::plan::managed(r),
+                )
+            })
             .collect(),
         Mode::Destroy => Vec::new(),
     };
     let stale_marks = |s: &State| {
-        marks
-            .iter()
-            .any(|(a, m)| s.resources.get(a).is_some_and(|r| r.sensitive != *m))
+        marks.iter().any(|(a, m, set)| {
+            s.resources
+                .get(a)
+                .is_some_and(|r| r.sensitive != *m || r.managed.as_ref() != Some(set))
+        })
     };
     if journal
         .read(|s| s.outputs != outputs || s.lookups != lookups || stale_marks(s))
@@ -1226,9 +1238,10 @@ pub async fn carry_out(
             .write(|s| {
                 s.outputs = outputs;
                 s.lookups = lookups;
-                for (a, m) in marks {
+                for (a, m, set) in marks {
                     if let Some(r) = s.resources.get_mut(&a) {
                         r.sensitive = m;
+                        r.managed = Some(set);
                     }
                 }
             })

@@ -331,6 +331,7 @@ pub fn resource_state(
         sensitive: resource
             .map(|r| r.sensitive.iter().cloned().collect())
             .unwrap_or_default(),
+        managed: resource.map(crate::plan::managed),
         deposed: Vec::new(),
         rollout: None,
         pending: None,

@@ -70,6 +70,8 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<Done> {
         );
     }
     let mut after = ctx.desired(a, Part::Main).await?;
+    // A new resource has nothing to remove.
+    after.retain(|_, v| !v.is_null());
     provider.prepare(&mut after);
     let token = uuid::Uuid::new_v4().to_string();
     ctx.journal
@@ -208,10 +210,20 @@ async fn refused(
 
 async fn update(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
-    let after = ctx.desired(a, Part::Main).await?;
+    let mut after = ctx.desired(a, Part::Main).await?;
     let now = ctx.in_state(a).await?;
     let id = now.id;
     let before = ctx.before(a);
+    // A setting to remove (`null`) reaches the provider only where AWS
+    // holds one (there is nothing to remove otherwise), or where the type's
+    // canonical form makes something else of it (a shorthand's expansion).
+    let mut canonical = after.clone();
+    if let Some(f) = crate::types::schema(&a.ty).and_then(|s| s.canonical) {
+        f(&mut canonical);
+    }
+    after.retain(|k, v| {
+        !v.is_null() || before.get(k).is_some_and(|b| !b.is_null()) || !canonical.contains_key(k)
+    });
     if rollout::applies(&before, &after) {
         return Box::pin(rollout::run(ctx, a, &id, &before, &after)).await;
     }
@@ -386,6 +398,12 @@ impl Ctx<'_> {
             .get(a)
             .ok_or_else(|| anyhow::anyhow!("{a} is not in the stack"))?;
         let mut attrs = resource.attrs.clone();
+        // What the stack no longer sets is removed or put back, as planned.
+        let removed = self
+            .journal
+            .read(|state| crate::plan::removals(resource, state.resources.get(a)))
+            .await;
+        attrs.extend(removed);
         if part == Part::Main {
             attrs.retain(|k, _| !resource.schema.attr(k).is_some_and(|x| x.deferred));
         }
@@ -461,14 +479,16 @@ async fn settle(
     };
     let mut recorded = asked.clone();
     recorded.retain(|_, v| !v.is_null());
+    // What was removed is no longer held.
+    let mut previous = previous.clone();
+    previous.retain(|k, _| !asked.get(k).is_some_and(Value::is_null));
     if let Some(canonical) = crate::types::schema(&a.ty).and_then(|s| s.canonical) {
         canonical(&mut recorded);
     }
     recorded.insert("id".into(), Value::String(id.to_string()));
     recorded.extend(computed);
-    let mut all = previous.clone();
-    all.extend(recorded);
-    Ok(all)
+    previous.extend(recorded);
+    Ok(previous)
 }
 
 /// Reads one resource back, waiting for AWS's eventual consistency.

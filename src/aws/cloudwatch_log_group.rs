@@ -112,13 +112,37 @@ impl Provider for CloudwatchLogGroup {
                 .await
                 .map_err(api("PutRetentionPolicy"))?;
         }
-        if differs(before, after, "kms_key_id") {
-            logs.associate_kms_key()
+        // No longer set (`null`): kept for ever, and no longer encrypted
+        // with the stack's key.
+        if after
+            .get("retention_days")
+            .is_some_and(serde_json::Value::is_null)
+            && before.opt_int("retention_days").is_some()
+        {
+            logs.delete_retention_policy()
                 .log_group_name(id)
-                .kms_key_id(after.str("kms_key_id")?)
                 .send()
                 .await
-                .map_err(api("AssociateKmsKey"))?;
+                .map_err(api("DeleteRetentionPolicy"))?;
+        }
+        if differs(before, after, "kms_key_id") {
+            match after.opt_str("kms_key_id") {
+                Some(key) => {
+                    logs.associate_kms_key()
+                        .log_group_name(id)
+                        .kms_key_id(key)
+                        .send()
+                        .await
+                        .map_err(api("AssociateKmsKey"))?;
+                }
+                None => {
+                    logs.disassociate_kms_key()
+                        .log_group_name(id)
+                        .send()
+                        .await
+                        .map_err(api("DisassociateKmsKey"))?;
+                }
+            }
         }
         let (set, remove) = tag_changes(before, after);
         let arn = before.opt_str("arn").unwrap_or_default();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{Made, OpContext, Provider};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
 use crate::types::ecr_repository as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -158,23 +158,50 @@ impl Provider for EcrRepository {
         ty::canonical(&mut a);
         let mut raw = after.clone();
         ty::expand(&mut raw);
+        // A policy no longer set (`null`) is deleted; gone already is fine.
         if differs(&b, &a, "lifecycle_policy") {
-            aws.ecr
-                .put_lifecycle_policy()
-                .repository_name(id)
-                .lifecycle_policy_text(raw.str("lifecycle_policy")?)
-                .send()
-                .await
-                .map_err(api("PutLifecyclePolicy"))?;
+            match raw.opt_str("lifecycle_policy") {
+                Some(text) => {
+                    aws.ecr
+                        .put_lifecycle_policy()
+                        .repository_name(id)
+                        .lifecycle_policy_text(text)
+                        .send()
+                        .await
+                        .map_err(api("PutLifecyclePolicy"))?;
+                }
+                None => {
+                    aws.ecr
+                        .delete_lifecycle_policy()
+                        .repository_name(id)
+                        .send()
+                        .await
+                        .map_err(api("DeleteLifecyclePolicy"))
+                        .or_gone()?;
+                }
+            }
         }
         if differs(&b, &a, "repository_policy") {
-            aws.ecr
-                .set_repository_policy()
-                .repository_name(id)
-                .policy_text(raw.str("repository_policy")?)
-                .send()
-                .await
-                .map_err(api("SetRepositoryPolicy"))?;
+            match raw.opt_str("repository_policy") {
+                Some(text) => {
+                    aws.ecr
+                        .set_repository_policy()
+                        .repository_name(id)
+                        .policy_text(text)
+                        .send()
+                        .await
+                        .map_err(api("SetRepositoryPolicy"))?;
+                }
+                None => {
+                    aws.ecr
+                        .delete_repository_policy()
+                        .repository_name(id)
+                        .send()
+                        .await
+                        .map_err(api("DeleteRepositoryPolicy"))
+                        .or_gone()?;
+                }
+            }
         }
         let (set, remove) = tag_changes(before, after);
         let arn = before.str("arn")?;

@@ -210,19 +210,24 @@ impl Provider for EksAddon {
                         .filter(|_| differs(&b, &a, "version"))
                         .map(str::to_string),
                 )
-                .set_configuration_values(
+                // No longer set (`null`): an empty configuration (EKS's
+                // defaults), an empty role (the node role's permissions), no
+                // associations (as Terraform sends them).
+                .set_configuration_values(differs(&b, &a, "configuration_values").then(|| {
                     a.opt_str("configuration_values")
-                        .filter(|_| differs(&b, &a, "configuration_values"))
-                        .map(str::to_string),
-                )
-                .set_service_account_role_arn(
-                    a.opt_str("service_account_role_arn")
-                        .filter(|_| differs(&b, &a, "service_account_role_arn"))
-                        .map(str::to_string),
-                )
+                        .unwrap_or_default()
+                        .to_string()
+                }))
+                .set_service_account_role_arn(differs(&b, &a, "service_account_role_arn").then(
+                    || {
+                        a.opt_str("service_account_role_arn")
+                            .unwrap_or_default()
+                            .to_string()
+                    },
+                ))
                 .set_pod_identity_associations(
-                    pod_identity_request(&a)
-                        .filter(|_| differs(&b, &a, "pod_identity_associations")),
+                    differs(&b, &a, "pod_identity_associations")
+                        .then(|| pod_identity_request(&a).unwrap_or_default()),
                 )
                 .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_update(&a)))
                 .send()

@@ -149,7 +149,9 @@ pub fn name_if_unnamed(attrs: &mut Attrs) {
 /// The default action of a listener (or a rule's action) from `forward`,
 /// `redirect` or `fixed_response`.
 pub fn action(attrs: &Attrs) -> Action {
-    if let Some(forward) = attrs.get("forward").and_then(Value::as_array) {
+    // What is no longer set (`null`) is as if unset: the action is whole.
+    let set = |k: &str| attrs.get(k).filter(|v| !v.is_null());
+    if let Some(forward) = set("forward").and_then(Value::as_array) {
         let tuples = forward
             .iter()
             .map(|t| {
@@ -164,7 +166,15 @@ pub fn action(attrs: &Attrs) -> Action {
             })
             .collect();
         let mut config = ForwardActionConfig::builder().set_target_groups(Some(tuples));
-        if let Some(st) = attrs.get("stickiness") {
+        // Stickiness no longer set is turned off.
+        if attrs.get("stickiness").is_some_and(Value::is_null) {
+            config = config.target_group_stickiness_config(
+                TargetGroupStickinessConfig::builder()
+                    .enabled(false)
+                    .build(),
+            );
+        }
+        if let Some(st) = set("stickiness") {
             config = config.target_group_stickiness_config(
                 TargetGroupStickinessConfig::builder()
                     .set_enabled(st.get("enabled").and_then(Value::as_bool))
@@ -182,7 +192,7 @@ pub fn action(attrs: &Attrs) -> Action {
             .build();
     }
     let get = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
-    if let Some(r) = attrs.get("redirect") {
+    if let Some(r) = set("redirect") {
         let config = RedirectActionConfig::builder()
             .set_protocol(get(r, "protocol"))
             .set_port(get(r, "port"))
@@ -198,8 +208,7 @@ pub fn action(attrs: &Attrs) -> Action {
             .redirect_config(config)
             .build();
     }
-    let f = attrs
-        .get("fixed_response")
+    let f = set("fixed_response")
         .cloned()
         .unwrap_or_else(|| json!({"status_code": "404"}));
     let config = FixedResponseActionConfig::builder()

@@ -392,14 +392,27 @@ impl Provider for S3Bucket {
         let (mut b, mut a) = (before.clone(), after.clone());
         ty::canonical(&mut b);
         ty::canonical(&mut a);
+        // A policy no longer set (`null`) is deleted.
         if differs(&b, &a, "policy") {
-            aws.s3
-                .put_bucket_policy()
-                .bucket(id)
-                .policy(after.str("policy")?)
-                .send()
-                .await
-                .map_err(api("PutBucketPolicy"))?;
+            match after.opt_str("policy") {
+                Some(policy) => {
+                    aws.s3
+                        .put_bucket_policy()
+                        .bucket(id)
+                        .policy(policy)
+                        .send()
+                        .await
+                        .map_err(api("PutBucketPolicy"))?;
+                }
+                None => {
+                    aws.s3
+                        .delete_bucket_policy()
+                        .bucket(id)
+                        .send()
+                        .await
+                        .map_err(api("DeleteBucketPolicy"))?;
+                }
+            }
         }
         if differs(before, after, "tags") {
             let tag_set = after

@@ -160,7 +160,13 @@ impl Provider for TargetGroup {
                 .await
                 .map_err(api("ModifyTargetGroupAttributes"))?;
         }
-        if let Some(want) = a.get("targets").and_then(Value::as_array) {
+        // No longer set (`null`): every target deregistered.
+        let none = Vec::new();
+        let wanted = match a.get("targets") {
+            Some(Value::Null) => Some(&none),
+            other => other.and_then(Value::as_array),
+        };
+        if let Some(want) = wanted {
             let have = b
                 .get("targets")
                 .and_then(Value::as_array)

@@ -22,8 +22,11 @@ pub struct VpcEndpoint(pub Arc<Aws>);
 
 /// The members of a set attribute that `after` adds to and removes from `before`.
 fn moves(before: &Attrs, after: &Attrs, key: &str) -> (Vec<String>, Vec<String>) {
-    let Some(now) = after.opt_strings(key) else {
-        return (Vec::new(), Vec::new());
+    // Not set: not managed; no longer set (`null`): every one removed.
+    let now = match after.get(key) {
+        None => return (Vec::new(), Vec::new()),
+        Some(v) if v.is_null() => Vec::new(),
+        Some(_) => after.opt_strings(key).unwrap_or_default(),
     };
     let was = before.opt_strings(key).unwrap_or_default();
     (

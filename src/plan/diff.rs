@@ -79,9 +79,14 @@ pub fn plan_with(
     let mut ledger = crate::cost::Ledger::new(&stack.region);
     for (address, resource) in &stack.resources {
         let schema = resource.schema;
+        // What the stack set at the last apply and sets no more is removed
+        // (`null`) or put back to AWS's default.
+        let removed = super::removals(resource, state.resources.get(address));
+        let mut desired = resource.attrs.clone();
+        desired.extend(removed.iter().cloned());
         // Plans hold both sides in canonical form (a trust policy from its
         // shorthand, documents normalised), so that what they show is what differs.
-        let mut after = resolve_map(resource.attrs.clone(), &values);
+        let mut after = resolve_map(desired, &values);
         if let Some(canonical) = schema.canonical {
             canonical(&mut after);
         }
@@ -134,6 +139,18 @@ pub fn plan_with(
                     .impact
                     .filter(|_| action != Action::NoOp)
                     .and_then(|f| f(&before, &after, &changed, !replace_because.is_empty()));
+                // What changes for it: itself, or what the canonical form
+                // makes of it (a shorthand's expansion).
+                let mut dropped: Vec<&str> = removed
+                    .iter()
+                    .filter(|(k, _)| {
+                        changed.contains(k) || (!changed.is_empty() && !after.contains_key(k))
+                    })
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                dropped.sort_unstable();
+                let dropped = (!dropped.is_empty())
+                    .then(|| format!("no longer set in the stack file: {}", dropped.join(", ")));
                 Change {
                     address: address.clone(),
                     action,
@@ -141,7 +158,8 @@ pub fn plan_with(
                         .as_ref()
                         .and_then(|r| r.resumes.clone())
                         .map(|r| format!("rollout {r}; this apply goes on from there"))
-                        .or(impact),
+                        .or(impact)
+                        .or(dropped),
                     before: sides.then_some(before),
                     after: sides.then_some(after),
                     changed,

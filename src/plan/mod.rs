@@ -178,6 +178,37 @@ pub fn lookups(
     (changes, labels)
 }
 
+/// The attributes a stack resource sets, as state records them (`managed`).
+pub fn managed(resource: &crate::stack::Resource) -> Vec<String> {
+    resource.attrs.keys().cloned().collect()
+}
+
+/// What stopping to set an attribute does, for each the stack set at the
+/// last apply (state's `managed`) and no longer sets: `null` where the
+/// setting is removed in AWS, AWS's default where that is put back
+/// (`schema::Removal`). Nothing for a state that did not record what was set.
+pub fn removals(
+    resource: &crate::stack::Resource,
+    recorded: Option<&crate::state::ResourceState>,
+) -> Vec<(String, Value)> {
+    use crate::types::schema::Removal;
+    let Some(managed) = recorded.and_then(|r| r.managed.as_ref()) else {
+        return Vec::new();
+    };
+    managed
+        .iter()
+        .filter(|k| !resource.attrs.contains_key(*k))
+        .filter_map(|k| {
+            let value = match resource.schema.attr(k)?.removal? {
+                Removal::Delete => Value::Null,
+                Removal::Reset(json) => serde_json::from_str(json).ok()?,
+                Removal::Keep => return None,
+            };
+            Some((k.clone(), value))
+        })
+        .collect()
+}
+
 /// What a plan shows for a sensitive value that changes, on its new side.
 pub const CHANGED: &str = "(sensitive, changed)";
 
@@ -570,5 +601,61 @@ impl Plan {
             Some((_, rest)) => rest.split('/').next().unwrap_or(rest).to_string(),
             None => s.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repository(extra: &str) -> crate::stack::Resource {
+        let text = format!(
+            "stack: s\nregion: ap-northeast-1\nresources:\n  ecr_repository.app:\n    name: s/app\n{extra}"
+        );
+        let (stack, _) = crate::stack::parse("s.yaml", &text).expect("a valid stack");
+        stack.resources[&Address::new("ecr_repository", "app")].clone()
+    }
+
+    #[test]
+    fn a_removal_is_what_the_stack_set_and_no_longer_sets() {
+        let set = repository(
+            "    repository_policy: '{\"Version\": \"2012-10-17\", \"Statement\": []}'\n    kms_key: arn:aws:kms:ap-northeast-1:123456789012:key/k\n",
+        );
+        let recorded = crate::state::ResourceState {
+            ty: "ecr_repository".into(),
+            managed: Some(managed(&set)),
+            ..Default::default()
+        };
+        assert!(
+            removals(&set, Some(&recorded)).is_empty(),
+            "nothing left out"
+        );
+
+        let left_out = repository("");
+        assert_eq!(
+            removals(&left_out, Some(&recorded)),
+            [("repository_policy".to_string(), Value::Null)],
+            "the policy is deleted; the key, replace-only, is kept"
+        );
+        let never_set = crate::state::ResourceState {
+            managed: Some(vec!["name".into()]),
+            ..recorded.clone()
+        };
+        assert!(
+            removals(&left_out, Some(&never_set)).is_empty(),
+            "what the stack never set is left alone"
+        );
+        let unrecorded = crate::state::ResourceState {
+            managed: None,
+            ..recorded
+        };
+        assert!(
+            removals(&left_out, Some(&unrecorded)).is_empty(),
+            "a state that did not record what was set removes nothing"
+        );
+        assert!(
+            removals(&left_out, None).is_empty(),
+            "nothing to remove from"
+        );
     }
 }

@@ -15,6 +15,11 @@ use crate::types::reference::{self, Piece};
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
 use crate::types::{Address, StackId, Timeouts};
 
+/// Whether a node is YAML's null: `~`, `null` or nothing, unquoted.
+fn is_null(node: &Node) -> bool {
+    matches!(node, Node::Scalar(s) if s.may_coerce() && matches!(s.as_str(), "~" | "null" | ""))
+}
+
 /// Whether `attrs[map]` has key `k`.
 fn map_has(attrs: &Map<String, Value>, map: &str, k: &str) -> bool {
     attrs
@@ -1060,7 +1065,8 @@ impl Validator {
         let mut ok = true;
         for (k, node) in map.iter() {
             let name = k.as_str();
-            if meta.contains(&name) {
+            // `~` (or `null`, or nothing) is "not set", never the text `~`.
+            if meta.contains(&name) || is_null(node) {
                 continue;
             }
             let child = format!("{pointer}/{name}");
@@ -1114,7 +1120,7 @@ impl Validator {
         }
         for attr in attrs {
             // A key that was written but invalid has its own error already.
-            if out.contains_key(attr.name) || map.get_node(attr.name).is_some() {
+            if out.contains_key(attr.name) || map.get_node(attr.name).is_some_and(|n| !is_null(n)) {
                 continue;
             }
             if attr.required {

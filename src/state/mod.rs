@@ -20,7 +20,8 @@ pub use s3::{S3Backend, S3Place};
 
 /// 2: a stack's identity is its name and its environment (`env`); version 1
 /// recorded `NAME-ENV` as the name, and is read as such (`Backend::load`).
-/// Also new in 2: where each resource holds a sensitive value (`sensitive`).
+/// Also new in 2: where each resource holds a sensitive value (`sensitive`),
+/// and the attributes the stack set (`managed`).
 pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,6 +97,12 @@ pub struct ResourceState {
     /// What its deferred part (security group rules) referenced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_dependencies: Vec<Address>,
+    /// The attributes the stack set at the last apply: one it no longer sets
+    /// is removed in AWS (`schema::Removal`). `None` for a state of format 1,
+    /// which did not record them (nothing is removed until an apply records
+    /// them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<Vec<String>>,
     /// Where its attributes hold a sensitive value (JSON pointers: `/tags/api`,
     /// `/user_data`), as the stack said when it was last applied: what is
     /// there is never shown, whatever it is (`stack::sensitive`).

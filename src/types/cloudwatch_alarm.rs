@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 pub const STATISTICS: &[&str] = &["Sum", "Average", "Minimum", "Maximum", "SampleCount"];
 pub const COMPARISONS: &[&str] = &[
@@ -23,7 +23,9 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String)
             .doc("The alarm name; <stack>-<name> when unset.")
             .force_new(),
-        Attr::new("description", Kind::String).doc("Its description."),
+        Attr::new("description", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("Its description."),
         Attr::new("namespace", Kind::String)
             .doc("The metric's namespace, such as AWS/ApplicationELB.")
             .required(),
@@ -35,8 +37,10 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::Json("{}")),
         // One of `statistic` (Sum, Average, ...) and `extended_statistic` (p99).
         Attr::new("statistic", Kind::Enum(STATISTICS))
+            .on_removal(Removal::Delete)
             .doc("The statistic: Sum, Average, Minimum, Maximum or SampleCount."),
         Attr::new("extended_statistic", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("A percentile such as p99, instead of statistic."),
         Attr::new(
             "period",
@@ -51,6 +55,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("How many periods are evaluated.")
             .default(Default::Int(1)),
         Attr::new("datapoints_to_alarm", Kind::Int { min: 1, max: 1_440 })
+            .on_removal(Removal::Delete)
             .doc("How many of them must breach."),
         Attr::new("threshold", Kind::Number)
             .doc("The threshold.")

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Finding, Kind, Removal, TypeSchema};
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const RETENTION_DAYS: &[i64] = &[
@@ -25,8 +25,11 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .force_new(),
         // Left out, not managed (a new group keeps its events forever: a lint says so).
         Attr::new("retention_days", Kind::Int { min: 1, max: 3653 })
+            .on_removal(Removal::Delete)
             .doc("How many days logs are kept (one of CloudWatch's values); forever when unset."),
-        Attr::new("kms_key_id", Kind::String).doc("The KMS key its logs are encrypted with."),
+        Attr::new("kms_key_id", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("The KMS key its logs are encrypted with."),
     ],
     exports: &["id", "arn", "name"],
     check: Some(check),

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::policy;
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "ecr_repository",
@@ -29,15 +29,20 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 max: 100_000,
             },
         )
+        .on_removal(Removal::Delete)
         .doc("Shorthand for a lifecycle policy that expires all but the newest N images."),
-        Attr::new("lifecycle_policy", Kind::String).doc("The lifecycle policy, a JSON document."),
+        Attr::new("lifecycle_policy", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("The lifecycle policy, a JSON document."),
         Attr::new("repository_policy", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("The repository policy, a JSON document; compared by meaning."),
         Attr::new("encryption", Kind::Enum(&["AES256", "KMS"]))
             .doc("AES256 or KMS.")
             .default(Default::Str("AES256"))
             .force_new(),
         Attr::new("kms_key", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("The KMS key, with encryption KMS.")
             .force_new(),
         Attr::new("force_destroy", Kind::Bool)
@@ -79,6 +84,12 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
 
 /// The lifecycle policy from its `keep_last_images` shorthand.
 pub fn expand(attrs: &mut Map<String, Value>) {
+    // The shorthand no longer set (`null`): the policy it made is removed,
+    // unless the stack sets one of its own.
+    if attrs.get("keep_last_images").is_some_and(Value::is_null) {
+        attrs.remove("keep_last_images");
+        attrs.entry("lifecycle_policy").or_insert(Value::Null);
+    }
     if let Some(n) = attrs.remove("keep_last_images").and_then(|n| n.as_i64()) {
         let policy = json!({"rules": [{
             "rulePriority": 1,

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::reference;
-use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 /// The entry types AWS knows; only STANDARD takes groups and access policies.
 pub const ENTRY_TYPES: &[&str] = &[
@@ -42,7 +42,9 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Kubernetes groups the principal is in, for RBAC.")
             .default(Default::EmptyList),
         // Left out, AWS picks one from the principal and it is not managed.
-        Attr::new("username", Kind::String).doc("Its Kubernetes user name."),
+        Attr::new("username", Kind::String)
+            .on_removal(Removal::Keep)
+            .doc("Its Kubernetes user name."),
     ],
     exports: &["id", "arn"],
     check: Some(check),

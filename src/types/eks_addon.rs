@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Finding, Kind, Removal, TypeSchema};
 
 /// Add-ons whose pods need nodes to become active.
 pub const NEEDS_NODES: &[&str] = &[
@@ -32,6 +32,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("The add-on, such as vpc-cni or coredns.").required().force_new(),
         // Left out, AWS installs its default version and it is not managed.
         Attr::new("version", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("Its version; checked at plan time against what the cluster's Kubernetes version supports."),
         // What to do with fields of the add-on's Kubernetes objects that
         // differ from EKS's defaults (a self-managed add-on already running,
@@ -57,8 +58,10 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         .no_diff(),
         // JSON, compared by meaning.
         Attr::new("configuration_values", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("Its configuration, a JSON document."),
         Attr::new("service_account_role_arn", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("The IAM role its service account takes (IRSA)."),
         // EKS Pod Identity for the add-on's own service accounts (the
         // cluster needs the eks-pod-identity-agent add-on); AWS makes and
@@ -70,6 +73,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("role_arn", Kind::String).required(),
             ])),
         )
+            .on_removal(Removal::Delete)
             .doc("Pod Identity roles for its service accounts."),
     ],
     exports: &["id", "arn", "version"],

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 use super::{AttrsExt, reference};
 
 pub const LOG_TYPES: &[&str] = &[
@@ -29,6 +29,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .required()
             .force_new(),
         Attr::new("security_group_ids", Kind::Set(&Kind::String))
+            .on_removal(Removal::Delete)
             .doc("Extra security groups for its network interfaces.").force_new(),
         // Private by default: the safe value.
         Attr::new("endpoint_public_access", Kind::Bool)
@@ -36,6 +37,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("endpoint_private_access", Kind::Bool)
             .doc("Whether the API server is reachable from inside the VPC.").default(Default::Bool(true)),
         Attr::new("public_access_cidrs", Kind::Set(&Kind::Cidr))
+            .on_removal(Removal::Reset(r#"["0.0.0.0/0"]"#))
             .doc("Where the public endpoint may be reached from."),
         Attr::new("logging", Kind::Set(&Kind::Enum(LOG_TYPES)))
             .doc("Control-plane log types sent to CloudWatch Logs (declare the log group with a retention).").default(Default::EmptyList),
@@ -50,6 +52,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                     .default(Default::Bool(true)),
             ]),
         )
+            .on_removal(Removal::Keep)
             .doc("How principals authenticate: authentication_mode, and whether the creator is made admin.")
         .kept_if_unreported(),
         // What happens when the version leaves standard support: STANDARD
@@ -57,6 +60,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // price. Left out, AWS's API default (EXTENDED) applies, it is not
         // managed, and a lint says so.
         Attr::new("upgrade_policy", Kind::Enum(&["STANDARD", "EXTENDED"]))
+            .on_removal(Removal::Keep)
             .doc("STANDARD, or EXTENDED support (a higher hourly price after standard support ends).").kept_if_unreported(),
     ],
     exports: &[

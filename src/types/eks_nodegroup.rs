@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 const SCALING: Kind = Kind::Object(&[
     Attr::new("min", Kind::Int { min: 0, max: 1000 }).required(),
@@ -41,6 +41,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .required()
             .force_new(),
         Attr::new("instance_types", Kind::Set(&Kind::String))
+            .on_removal(Removal::Keep)
             .doc("Instance types, such as [m6i.large].").force_new(),
         Attr::new("scaling", SCALING)
             .doc("min, max and desired node counts.").required(),
@@ -51,6 +52,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("version", Kind::String).required(),
             ]),
         )
+            .on_removal(Removal::Keep)
             .doc("The launch template and version it uses."),
         Attr::new("labels", Kind::Map(&Kind::String))
             .doc("Kubernetes labels on its nodes.").default(Default::Json("{}")),
@@ -68,14 +70,17 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("max_unavailable_percentage", Kind::Int { min: 1, max: 100 }),
             ]),
         )
+            .on_removal(Removal::Reset(r#"{"max_unavailable": 1}"#))
             .doc("How many nodes a version update replaces at once."),
         // The AMI family (`AL2023_x86_64_STANDARD`, `BOTTLEROCKET_ARM_64`, ...);
         // left out, AWS picks it and it is not managed.
         Attr::new("ami_type", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("The AMI family, such as AL2023_x86_64_STANDARD.").force_new(),
         // The EKS-optimised AMI release; a change rolls the nodes
         // (UpdateNodegroupVersion). Left out, not managed.
         Attr::new("release_version", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("The AMI release version."),
         // Roll nodes even when a pod disruption budget blocks their drain.
         Attr::new("force_update_version", Kind::Bool)

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Kind, TypeSchema};
+use super::schema::{Attr, Default, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "iam_oidc_provider",
@@ -21,6 +21,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::Json(r#"["sts.amazonaws.com"]"#)),
         // Left out, IAM fetches it and it is not managed.
         Attr::new("thumbprints", Kind::Set(&Kind::String))
+            .on_removal(Removal::Keep)
             .doc("Server certificate thumbprints; IAM fetches them when unset."),
     ],
     // `id` and `arn` are the ARN; `issuer` is the URL without `https://`, as

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 use super::{policy, reference};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
@@ -14,6 +14,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("The role name; <stack>-<name> when unset.").force_new(),
         // Shorthand for a trust policy that lets one service assume the role.
         Attr::new("assume_role_service", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("Shorthand trust policy: the AWS service that may take the role (eks.amazonaws.com, ec2.amazonaws.com, pods.eks.amazonaws.com, ...)."),
         // Shorthand for a trust policy that lets one Kubernetes service account
         // take the role through the cluster's OIDC provider (IRSA).
@@ -26,8 +27,10 @@ pub static SCHEMA: TypeSchema = TypeSchema {
                 Attr::new("oidc_provider", Kind::String).required(),
             ]),
         )
+            .on_removal(Removal::Keep)
             .doc("Shorthand trust policy for IRSA: the namespace and service account allowed, through the cluster's OIDC provider."),
         Attr::new("assume_role_policy", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("The trust policy, a JSON document, when no shorthand fits."),
         Attr::new("managed_policy_arns", Kind::Set(&Kind::String))
             .doc("Managed policies attached to it.").default(Default::EmptyList),

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 const METADATA: Kind = Kind::Object(&[
     Attr::new("http_tokens", Kind::Enum(&["required", "optional"]))
@@ -44,15 +44,19 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Instance metadata: IMDSv2 required with hop limit 2 by default, as pods need.")
             .default(Default::Json("{}")),
         Attr::new("instance_type", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("An instance type (else the node group's instance_types)."),
         // Plain text here; base64 on the wire.
         Attr::new("user_data", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("User data, base64 or plain text; never shown in plans.")
             .sensitive(),
         Attr::new("block_devices", Kind::List(&BLOCK_DEVICE))
+            .on_removal(Removal::Delete)
             .doc("EBS volumes: size, type, encryption."),
         // Tags for the instances launched from the template.
         Attr::new("instance_tags", Kind::Map(&Kind::String))
+            .on_removal(Removal::Delete)
             .doc("Tags for the instances and their volumes."),
     ],
     exports: &["id", "name", "latest_version", "default_version"],

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::reference;
-use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 pub const FORWARD: Kind = Kind::Set(&Kind::Object(&[
     Attr::new("target_group_arn", Kind::String).required(),
@@ -106,16 +106,22 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"]))
             .doc("HTTP, or HTTPS with certificate_arn.").required(),
         Attr::new("certificate_arn", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("The ACM certificate, for HTTPS."),
         Attr::new("ssl_policy", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("The TLS policy, for HTTPS."),
         Attr::new("forward", FORWARD)
+            .on_removal(Removal::Delete)
             .doc("Weighted target groups the default action forwards to (weights 0 to 999)."),
         Attr::new("stickiness", STICKINESS)
+            .on_removal(Removal::Delete)
             .doc("Target group stickiness of a weighted forward: keeps a client on one group."),
         Attr::new("redirect", REDIRECT)
+            .on_removal(Removal::Delete)
             .doc("A redirect as the default action, instead of forward."),
         Attr::new("fixed_response", FIXED_RESPONSE)
+            .on_removal(Removal::Delete)
             .doc("A fixed response as the default action, instead of forward."),
         Attr::new("rollout", ROLLOUT)
             .doc("How a weight change is applied: in steps, each held and gated by alarms and target health. Says how, never is a change itself.").no_diff(),

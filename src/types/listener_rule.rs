@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::listener::{self, FIXED_RESPONSE, FORWARD, REDIRECT, ROLLOUT, STICKINESS};
-use super::schema::{Attr, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Finding, Kind, Removal, TypeSchema};
 
 const CONDITIONS: Kind = Kind::Object(&[
     Attr::new("path_patterns", Kind::Set(&Kind::String)),
@@ -38,10 +38,18 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("conditions", CONDITIONS)
             .doc("What it matches: path patterns, host headers, HTTP headers.")
             .required(),
-        Attr::new("forward", FORWARD).doc("Weighted target groups it forwards to."),
-        Attr::new("stickiness", STICKINESS).doc("Target group stickiness of a weighted forward."),
-        Attr::new("redirect", REDIRECT).doc("A redirect instead of forward."),
-        Attr::new("fixed_response", FIXED_RESPONSE).doc("A fixed response instead of forward."),
+        Attr::new("forward", FORWARD)
+            .on_removal(Removal::Delete)
+            .doc("Weighted target groups it forwards to."),
+        Attr::new("stickiness", STICKINESS)
+            .on_removal(Removal::Delete)
+            .doc("Target group stickiness of a weighted forward."),
+        Attr::new("redirect", REDIRECT)
+            .on_removal(Removal::Delete)
+            .doc("A redirect instead of forward."),
+        Attr::new("fixed_response", FIXED_RESPONSE)
+            .on_removal(Removal::Delete)
+            .doc("A fixed response instead of forward."),
         Attr::new("rollout", ROLLOUT)
             .doc("How a weight change is applied: in gated steps, as a listener's.")
             .no_diff(),

@@ -1,6 +1,6 @@
 //! `load_balancer`: an Application Load Balancer. Waits until it is active.
 
-use super::schema::{Attr, Default, Kind, TypeSchema};
+use super::schema::{Attr, Default, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "load_balancer",
@@ -8,10 +8,12 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     attrs: &[
         // Left out, a unique name is made at creation.
         Attr::new("name", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("Its name (32 characters at most); <stack>-<name> when unset.").force_new(),
         Attr::new("subnets", Kind::Set(&Kind::String))
             .doc("Its subnets, in at least two zones; for internet-facing, subnets routed to an internet gateway.").required(),
         Attr::new("security_groups", Kind::Set(&Kind::String))
+            .on_removal(Removal::Keep)
             .doc("Its security groups."),
         Attr::new("scheme", Kind::Enum(&["internet-facing", "internal"]))
             .doc("internet-facing (needs an internet gateway in its VPC) or internal.")

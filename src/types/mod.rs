@@ -83,3 +83,25 @@ pub static SCHEMAS: &[&TypeSchema] = &[
 pub fn schema(ty: &str) -> Option<&'static TypeSchema> {
     SCHEMAS.iter().copied().find(|s| s.name == ty)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every optional attribute with no default says what removing it from
+    /// the stack file does (`schema::Removal`), and one whose name the stack
+    /// makes up (it is always set) says nothing.
+    #[test]
+    fn every_optional_attribute_says_what_its_removal_means() {
+        let mut silent = Vec::new();
+        for s in SCHEMAS {
+            for a in s.attrs {
+                let named = s.name_attr.is_some_and(|(n, _)| n == a.name);
+                if a.optional_without_default() && !named && a.removal.is_none() {
+                    silent.push(format!("{}.{}", s.name, a.name));
+                }
+            }
+        }
+        assert!(silent.is_empty(), "no removal said: {silent:?}");
+    }
+}

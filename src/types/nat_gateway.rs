@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "nat_gateway",
@@ -21,6 +21,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .force_new(),
         // The Elastic IP's allocation id: `${elastic_ip.NAME.id}`.
         Attr::new("allocation_id", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("The Elastic IP's allocation id, for a public gateway.")
             .force_new(),
     ],

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 const LIFECYCLE_RULE: Kind = Kind::Object(&[
     Attr::new("id", Kind::String).required(),
@@ -79,13 +79,17 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Default encryption: AES256 (SSE-S3) or aws:kms.").default(Default::Str("AES256")),
         // With `encryption: aws:kms`: the key (left out, the AWS managed key).
         Attr::new("kms_key_id", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("The KMS key, with encryption aws:kms."),
         Attr::new("lifecycle_rules", Kind::List(&LIFECYCLE_RULE))
+            .on_removal(Removal::Delete)
             .doc("Lifecycle rules: expiry and transitions by prefix."),
         Attr::new("cors_rules", Kind::List(&CORS_RULE))
+            .on_removal(Removal::Delete)
             .doc("CORS rules for browsers."),
         // JSON, compared by meaning.
         Attr::new("policy", Kind::String)
+            .on_removal(Removal::Delete)
             .doc("The bucket policy, a JSON document; compared by meaning."),
         // ACLs off: the bucket owner owns every object (AWS's default since 2023).
         Attr::new(

@@ -47,6 +47,27 @@ impl Kind {
     }
 }
 
+/// What it means to stop setting an optional attribute (one with no default)
+/// that the stack set before: what the plan does when the stack file no
+/// longer sets it and state says the stack managed it. Every such attribute
+/// of every type says which (a test checks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Removal {
+    /// The setting is removed in AWS: the plan shows it going to `null`,
+    /// and the provider deletes it (DeleteBucketPolicy,
+    /// DeleteRepositoryPolicy, DeleteLifecyclePolicy, DeleteRetentionPolicy,
+    /// ...) or leaves it out of the next whole request (a launch template's
+    /// new version, an alarm's PutMetricAlarm, a listener's actions).
+    Delete,
+    /// AWS's own default is put back: the plan shows the value going to
+    /// this one (JSON).
+    Reset(&'static str),
+    /// AWS holds a value of its own when the stack sets none (it computes
+    /// one, or the setting cannot be taken back): left as it is, and no
+    /// longer managed.
+    Keep,
+}
+
 /// A default filled in when the stack file leaves an attribute out.
 #[derive(Debug, Clone, Copy)]
 pub enum Default {
@@ -84,6 +105,9 @@ pub struct Attr {
     pub sensitive: bool,
     /// What it is, for people: the JSON Schema's description (`infra schema`).
     pub doc: &'static str,
+    /// What stopping to set it means, for an optional attribute with no
+    /// default (`None`: not said, which a test refuses for such an attribute).
+    pub removal: Option<Removal>,
 }
 
 impl Attr {
@@ -100,7 +124,19 @@ impl Attr {
             no_diff: false,
             sensitive: false,
             doc: "",
+            removal: None,
         }
+    }
+    /// What stopping to set it means (`Removal`).
+    pub const fn on_removal(mut self, removal: Removal) -> Attr {
+        self.removal = Some(removal);
+        self
+    }
+
+    /// Whether the stack sets it or nothing: required, defaulted, kept in
+    /// state only, or never diffed. The others say what removing them means.
+    pub fn optional_without_default(&self) -> bool {
+        !self.required && matches!(self.default, Default::None) && !self.local && !self.no_diff
     }
     pub const fn doc(mut self, doc: &'static str) -> Attr {
         self.doc = doc;

@@ -1,6 +1,6 @@
 //! `subnet`: a subnet of a VPC.
 
-use super::schema::{Attr, Default, Kind, TypeSchema, block_size};
+use super::schema::{Attr, Default, Kind, Removal, TypeSchema, block_size};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "subnet",
@@ -15,6 +15,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .required()
             .force_new(),
         Attr::new("availability_zone", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("Its zone, such as ap-northeast-1a; AWS picks one when unset.")
             .force_new(),
         Attr::new("map_public_ip_on_launch", Kind::Bool)

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Kind, TypeSchema};
+use super::schema::{Attr, Default, Kind, Removal, TypeSchema};
 
 const HEALTH_CHECK: Kind = Kind::Object(&[
     Attr::new("path", Kind::String).default(Default::Str("/")),
@@ -49,6 +49,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // Left out, a unique name is made at creation (so a replacement can
         // exist beside the group it replaces).
         Attr::new("name", Kind::String)
+            .on_removal(Removal::Keep)
             .doc("Its name (32 characters at most); a unique one is made when unset, so a replacement can exist beside the group it replaces.").force_new(),
         Attr::new("protocol", Kind::Enum(&["HTTP", "HTTPS"]))
             .doc("The protocol to the targets.")
@@ -80,6 +81,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Load-balancer cookie stickiness.").default(Default::Json("{}")),
         // Left out, targets are not managed (a controller in the cluster may own them).
         Attr::new("targets", Kind::Set(&TARGET))
+            .on_removal(Removal::Delete)
             .doc("The registered targets; unmanaged when unset (a controller in the cluster may own them)."),
     ],
     exports: &["id", "arn", "arn_suffix", "name"],

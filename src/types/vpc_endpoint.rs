@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Default, Finding, Kind, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "vpc_endpoint",
@@ -27,14 +27,18 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .force_new(),
         // Gateway only.
         Attr::new("route_table_ids", Kind::Set(&Kind::String))
+            .on_removal(Removal::Delete)
             .doc("For a Gateway endpoint: the route tables it adds its routes to."),
         // Interface only.
         Attr::new("subnet_ids", Kind::Set(&Kind::String))
+            .on_removal(Removal::Delete)
             .doc("For an Interface endpoint: one subnet per zone for its network interfaces."),
         Attr::new("security_group_ids", Kind::Set(&Kind::String))
+            .on_removal(Removal::Delete)
             .doc("For an Interface endpoint: the groups of its network interfaces."),
         // Interface only; AWS's default is true.
         Attr::new("private_dns_enabled", Kind::Bool)
+            .on_removal(Removal::Keep)
             .doc("For an Interface endpoint: whether the service's usual name resolves to it inside the VPC (needs both VPC DNS settings on)."),
     ],
     exports: &["id", "arn"],

@@ -26,6 +26,7 @@ mod ownership;
 mod pipeline;
 mod plan_options;
 mod recovery;
+mod removals;
 mod saved;
 mod secrets;
 mod shared_state;
