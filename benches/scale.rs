@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use support::{Moto, Proxy, Workdir, stack_file};
 
-use infra::graph::Graph;
 use infra::plan::Observed;
 use infra::render::Format;
-use infra::state::State;
+use infra::stack::graph::Graph;
 use infra::types::reference::{self, Reference};
+use infra::types::state::State;
 
 /// A stack of about `n` resources: one VPC, then subnets, security groups with
 /// three rules each (one referencing another group), target groups, buckets and

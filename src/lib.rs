@@ -35,7 +35,6 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod cost;
-pub mod graph;
 pub mod observe;
 pub mod ops;
 pub mod plan;

@@ -1,3 +1,5 @@
+//! The `infra` binary: everything is in the library (`infra::cli::main`).
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::apply::Step;
-use crate::state::RolloutOutcome;
+use crate::plan::steps::Step;
 use crate::types::Address;
+use crate::types::state::RolloutOutcome;
 
 /// Why a run starts no more steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

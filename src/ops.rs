@@ -6,15 +6,17 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::apply::journal::{Store, StoreError};
 use crate::apply::{Engine, Journal, Outcome, Signal};
 use crate::aws::Aws;
-use crate::graph::Graph;
 use crate::observe::{Observer, Retries};
 use crate::plan::{Mode, Observed, Plan};
 use crate::render::Format;
+use crate::stack::graph::Graph;
 use crate::stack::{self, Stack, StackErrors, StateConfig};
-use crate::state::{Backend, LocalBackend, Lock, S3Backend, S3Place, State, StateError};
+use crate::state::{Backend, LocalBackend, Lock, S3Backend, S3Place, StateError};
 use crate::types::Address;
+use crate::types::state::State;
 
 /// What every command is given: the global flags and where progress goes.
 #[derive(Clone)]
@@ -77,6 +79,15 @@ impl From<anyhow::Error> for Failure {
 
 impl From<StateError> for Failure {
     fn from(e: StateError) -> Failure {
+        Failure::Error {
+            hint: e.hint(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
         Failure::Error {
             hint: e.hint(),
             message: e.to_string(),
@@ -442,7 +453,7 @@ pub async fn open(
     let mut session = Session {
         stack,
         graph,
-        journal: Journal::new(backend, state),
+        journal: Journal::new(Box::new(backend), state),
         lock,
     };
     keep_recorded_names(&mut session);

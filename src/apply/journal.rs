@@ -11,10 +11,56 @@
 
 use tokio::sync::Mutex;
 
-use crate::state::{
-    Backend, Deposed, Intent, Pending, ResourceState, RolloutRecord, State, StateError, now,
+use crate::types::state::{
+    Deposed, Intent, Pending, RecordError, ResourceState, RolloutRecord, State, now,
 };
-use crate::types::{Address, Attrs, Operation};
+use crate::types::{Address, Attrs, Operation, StackId};
+
+/// Where a state is kept, as the journal sees it: a local file or an S3 object
+/// (`state::Backend`), or a test's store in memory.
+#[async_trait::async_trait]
+pub trait Store: Send {
+    /// Where the state is, as `--state` takes it.
+    fn location(&self) -> String;
+
+    /// Whether a state was read or has been written.
+    fn exists(&self) -> bool;
+
+    /// Reads the state of stack `id`; `None` when there is none yet. A state
+    /// of another stack or environment is refused.
+    async fn load(&mut self, id: &StackId) -> Result<Option<State>, StoreError>;
+
+    /// Writes a serialised state (of this serial), only over the state as
+    /// this store last read or wrote it. The journal is its one caller.
+    async fn write_state(&mut self, json: Vec<u8>, serial: u64) -> Result<(), StoreError>;
+}
+
+/// Why a state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer wrote since this one read: nothing was overwritten.
+    #[error(
+        "state {location} changed since infra read it: refusing to overwrite it with serial {serial}"
+    )]
+    Stale { location: String, serial: u64 },
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// The file system or S3 failed (the message names the state).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StoreError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::Stale { .. } => Some(
+                "another run wrote this state since (its lock was forced or taken over); nothing was overwritten. Plan again to see where things stand".into(),
+            ),
+            StoreError::Record(e) => e.hint(),
+            StoreError::Failed(_) => None,
+        }
+    }
+}
 
 pub struct Journal {
     state: Mutex<Snapshot>,
@@ -30,7 +76,7 @@ struct Snapshot {
 }
 
 struct Writer {
-    backend: Backend,
+    store: Box<dyn Store>,
     /// The number of the last snapshot written.
     written: u64,
     /// How many writes reached the backend.
@@ -38,13 +84,13 @@ struct Writer {
 }
 
 impl Journal {
-    pub fn new(backend: Backend, state: State) -> Journal {
+    pub fn new(store: Box<dyn Store>, state: State) -> Journal {
         Journal {
-            existed: backend.exists(),
-            location: backend.location(),
+            existed: store.exists(),
+            location: store.location(),
             state: Mutex::new(Snapshot { state, seq: 0 }),
             writer: Mutex::new(Writer {
-                backend,
+                store,
                 written: 0,
                 writes: 0,
             }),
@@ -93,7 +139,7 @@ impl Journal {
     }
 
     /// Changes the state and saves it: the one path of every state write.
-    pub async fn write(&self, change: impl FnOnce(&mut State)) -> Result<(), StateError> {
+    pub async fn write(&self, change: impl FnOnce(&mut State)) -> Result<(), StoreError> {
         let (seq, serial, json) = {
             let mut snap = self.state.lock().await;
             change(&mut snap.state);
@@ -109,14 +155,14 @@ impl Journal {
         if w.written >= seq {
             return Ok(());
         }
-        w.backend.write_state(json, serial).await?;
+        w.store.write_state(json, serial).await?;
         w.written = seq;
         w.writes += 1;
         Ok(())
     }
 
     /// Saves the state as it is.
-    pub async fn save(&self) -> Result<(), StateError> {
+    pub async fn save(&self) -> Result<(), StoreError> {
         self.write(|_| {}).await
     }
 
@@ -128,7 +174,7 @@ impl Journal {
         operation: Operation,
         token: Option<String>,
         attributes: Attrs,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), StoreError> {
         let intent = Intent {
             operation,
             token,
@@ -151,7 +197,7 @@ impl Journal {
         address: &Address,
         replacing: bool,
         pending: Option<Operation>,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), StoreError> {
         self.write(|s| {
             let (deposed, rollout) = match s.resources.get(address) {
                 Some(p) if p.id == resource.id => (p.deposed.clone(), p.rollout.clone()),
@@ -182,7 +228,7 @@ impl Journal {
         &self,
         address: &Address,
         pending: Option<Operation>,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), StoreError> {
         self.write(|s| {
             if let Some(r) = s.resources.get_mut(address) {
                 r.pending = pending.map(Pending::new);
@@ -192,7 +238,7 @@ impl Journal {
     }
 
     /// Keeps, with the pending mark, how the operation ended in an error.
-    pub async fn pending_failed(&self, address: &Address, error: String) -> Result<(), StateError> {
+    pub async fn pending_failed(&self, address: &Address, error: String) -> Result<(), StoreError> {
         self.write(|s| {
             if let Some(p) = s
                 .resources
@@ -206,7 +252,7 @@ impl Journal {
     }
 
     /// The intent of a call that finished with nothing else to record.
-    pub async fn resolve(&self, address: &Address) -> Result<(), StateError> {
+    pub async fn resolve(&self, address: &Address) -> Result<(), StoreError> {
         self.write(|s| {
             s.intents.remove(address);
         })
@@ -214,7 +260,7 @@ impl Journal {
     }
 
     /// After a delete: the resource is gone.
-    pub async fn forget(&self, address: &Address) -> Result<(), StateError> {
+    pub async fn forget(&self, address: &Address) -> Result<(), StoreError> {
         self.write(|s| {
             s.resources.remove(address);
             s.intents.remove(address);
@@ -223,7 +269,7 @@ impl Journal {
     }
 
     /// After a replaced object of a create-before-destroy replacement is gone.
-    pub async fn forget_deposed(&self, address: &Address, id: &str) -> Result<(), StateError> {
+    pub async fn forget_deposed(&self, address: &Address, id: &str) -> Result<(), StoreError> {
         self.write(|s| {
             if let Some(r) = s.resources.get_mut(address) {
                 r.deposed.retain(|d| d.id != id);
@@ -238,7 +284,7 @@ impl Journal {
         &self,
         address: &Address,
         record: &RolloutRecord,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), StoreError> {
         self.write(|s| {
             if let Some(r) = s.resources.get_mut(address) {
                 r.rollout = Some(record.clone());

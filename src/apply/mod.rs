@@ -11,7 +11,6 @@ mod recover;
 mod rollout;
 mod run;
 pub mod scheduler;
-mod steps;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -20,17 +19,18 @@ use std::time::Instant;
 use futures::future::join_all;
 use tokio::sync::watch;
 
-use crate::graph::Graph;
 use crate::observe::{Event, Observer, Stop};
 use crate::plan::{Observed, Plan};
 use crate::provider::Registry;
+use crate::stack::graph::Graph;
 use crate::stack::{Resource, Stack};
-use crate::state::{ResourceState, State, StateError};
+use crate::types::state::{ResourceState, State};
 use crate::types::{Address, Attrs};
+use journal::StoreError;
 
+pub use crate::plan::steps::{Step, Work, build_steps};
 pub use journal::Journal;
 pub use scheduler::Signal;
-pub use steps::{Step, Work, build_steps};
 
 /// What carries plans out: the providers, where progress goes, and the
 /// signal that stops starting steps (a first Ctrl-C or SIGTERM) or abandons the
@@ -270,8 +270,8 @@ impl scheduler::Hooks<anyhow::Result<run::Done>> for Hooks<'_> {
                     .push((step.label(), format!("{error:#}")));
                 let stale = error.chain().any(|c| {
                     matches!(
-                        c.downcast_ref::<StateError>(),
-                        Some(StateError::Stale { .. })
+                        c.downcast_ref::<StoreError>(),
+                        Some(StoreError::Stale { .. })
                     )
                 });
                 if stale && self.outcome.stale.is_none() {

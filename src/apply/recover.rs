@@ -15,8 +15,8 @@ use super::Engine;
 use crate::observe::Event;
 use crate::provider::{Provider, api_error};
 use crate::stack::Stack;
-use crate::state::{Deposed, ResourceState, State};
 use crate::types::stack_id::{owner_said, same_owner};
+use crate::types::state::{Deposed, ResourceState, State};
 use crate::types::{Address, Attrs, AttrsExt, Operation};
 
 /// How long after a create was sent it may take to become visible.

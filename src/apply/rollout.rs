@@ -21,7 +21,7 @@ use super::run::{Ctx, read_back};
 use crate::observe::Event;
 use crate::plan::rollout::{self, Settings, Traffic, Verdict, Weights};
 use crate::provider::{AlarmState, TargetHealth, TargetState};
-use crate::state::{RolloutOutcome, RolloutRecord, RolloutStep, now};
+use crate::types::state::{RolloutOutcome, RolloutRecord, RolloutStep, now};
 use crate::types::{Address, Attrs, Operation};
 
 /// Whether this update is a weight change that a `rollout` governs: one that

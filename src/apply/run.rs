@@ -10,13 +10,13 @@ use tokio::sync::watch;
 
 use super::recover::{self, Found};
 use super::{Journal, Step, Work, resource_state, rollout};
-use crate::graph::Part;
 use crate::observe::Observer;
 use crate::plan::{Action, Plan};
 use crate::provider::{ApiError, OpContext, Provider, Registry, api_error};
 use crate::stack::Stack;
-use crate::state::ResourceState;
+use crate::stack::graph::Part;
 use crate::types::reference::{self, Reference};
+use crate::types::state::ResourceState;
 use crate::types::{Address, Attrs, Operation, Timeouts};
 
 use Operation::{Create, Delete, DeleteDeposed, DeleteRules, Update, UpdateRules};

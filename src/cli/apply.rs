@@ -1,3 +1,6 @@
+//! `infra apply` and `infra destroy`: a plan made and carried out, or a saved
+//! plan checked and carried out.
+
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -18,7 +18,7 @@ pub async fn exec(
 ) -> Result<ExitCode, Failure> {
     let (stack, state, location) = ops::peek(ctx, file, state).await?;
     let outputs = state.map(|s| s.outputs).unwrap_or_default();
-    let shown = |o: &crate::state::Output| match o.sensitive {
+    let shown = |o: &crate::types::state::Output| match o.sensitive {
         true => Value::String("(sensitive)".into()),
         false => o.value.clone(),
     };

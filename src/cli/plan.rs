@@ -1,3 +1,5 @@
+//! `infra plan`: what an apply would change, rendered, and saved with `--out`.
+
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -46,7 +46,7 @@ pub async fn ack(
             Some("`infra rollout status STACK_FILE` lists the recorded rollouts"),
         ));
     };
-    use crate::state::RolloutOutcome as O;
+    use crate::types::state::RolloutOutcome as O;
     if !matches!(
         rec.outcome,
         O::Reverting(_) | O::RevertFailed(_) | O::InterruptedBaking { .. }
@@ -66,7 +66,7 @@ pub async fn ack(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    rec.acknowledged = Some(crate::state::now());
+    rec.acknowledged = Some(crate::types::state::now());
     let outcome = rec.outcome.to_string();
     session.journal.save().await?;
     sayln!("Acknowledged the last rollout of {a} ({outcome}): it no longer blocks a step forward.");

@@ -1,3 +1,5 @@
+//! `infra validate`: the stack file checked in full, nothing else touched.
+
 use std::path::Path;
 use std::process::ExitCode;
 

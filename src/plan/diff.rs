@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::{Action, Change, Observed, Plan};
-use crate::graph::Graph;
 use crate::stack::Stack;
-use crate::state::State;
+use crate::stack::graph::Graph;
 use crate::types::attrs::values_equal;
 use crate::types::reference::{self, Reference};
 use crate::types::schema::TypeSchema;
+use crate::types::state::State;
 use crate::types::{Address, Operation};
 
 /// Plans the stack against what the refresh observed. Resources in state but gone
@@ -399,7 +399,7 @@ fn rollout_view(
 /// acknowledged; a bake cut short is said until acknowledged.
 fn rollout_records(state: &State, changes: &[Change]) -> (Vec<String>, Vec<super::Notice>) {
     use super::rollout::weights;
-    use crate::state::RolloutOutcome;
+    use crate::types::state::RolloutOutcome;
     let names = labels(state);
     let label = |w: &super::rollout::Weights| {
         w.iter()
@@ -589,7 +589,7 @@ mod tests {
         let forward = |w: i64| json!([{"target_group_arn": "arn:tg", "weight": w}]);
         state.resources.insert(
             a.clone(),
-            crate::state::ResourceState {
+            crate::types::state::ResourceState {
                 ty: "listener".into(),
                 id: "arn:l".into(),
                 attributes: crate::types::attrs::into_map(

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Action, Notice, Plan};
-use crate::state::State;
+use crate::types::state::State;
 use crate::types::{Address, reference};
 
 /// One add-on to check against a cluster's new Kubernetes version.

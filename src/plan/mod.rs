@@ -5,6 +5,7 @@ mod diff;
 pub mod eks;
 pub mod rollout;
 pub mod saved;
+pub mod steps;
 
 use std::collections::BTreeMap;
 
@@ -189,7 +190,7 @@ pub fn managed(resource: &crate::stack::Resource) -> Vec<String> {
 /// (`schema::Removal`). Nothing for a state that did not record what was set.
 pub fn removals(
     resource: &crate::stack::Resource,
-    recorded: Option<&crate::state::ResourceState>,
+    recorded: Option<&crate::types::state::ResourceState>,
 ) -> Vec<(String, Value)> {
     use crate::types::schema::Removal;
     let Some(managed) = recorded.and_then(|r| r.managed.as_ref()) else {
@@ -216,7 +217,7 @@ pub const CHANGED: &str = "(sensitive, changed)";
 /// state recorded (a mark stays while either has it).
 pub fn sensitive_marks(
     stack: Option<&crate::stack::Stack>,
-    state: &crate::state::State,
+    state: &crate::types::state::State,
 ) -> BTreeMap<Address, std::collections::BTreeSet<String>> {
     let mut out: BTreeMap<Address, std::collections::BTreeSet<String>> = BTreeMap::new();
     for (a, r) in stack.into_iter().flat_map(|s| s.resources.iter()) {
@@ -321,7 +322,7 @@ impl Plan {
     /// A plan of no changes that carries only the drift: `infra drift`.
     pub fn drift_report(
         stack: &crate::stack::Stack,
-        state: &crate::state::State,
+        state: &crate::types::state::State,
         observed: &Observed,
         ignore: &[String],
     ) -> Plan {
@@ -349,8 +350,8 @@ impl Plan {
 /// sensitive variable's value.
 pub fn outputs(
     stack: &crate::stack::Stack,
-    state: &crate::state::State,
-) -> BTreeMap<String, crate::state::Output> {
+    state: &crate::types::state::State,
+) -> BTreeMap<String, crate::types::state::Output> {
     let lookup = |r: &crate::types::reference::Reference| {
         state
             .resources
@@ -369,14 +370,21 @@ pub fn outputs(
             let value = crate::types::reference::value_of(&value);
             let sensitive =
                 crate::stack::refers_to_sensitive(v) || stack.sensitive_outputs.contains(name);
-            Some((name.clone(), crate::state::Output { value, sensitive }))
+            Some((
+                name.clone(),
+                crate::types::state::Output { value, sensitive },
+            ))
         })
         .collect()
 }
 
 /// What AWS reports differently from what the last apply recorded, leaving out
 /// what `ignore` names (`ADDRESS` or `ADDRESS.ATTR`).
-pub fn drift(state: &crate::state::State, observed: &Observed, ignore: &[String]) -> Vec<Drift> {
+pub fn drift(
+    state: &crate::types::state::State,
+    observed: &Observed,
+    ignore: &[String],
+) -> Vec<Drift> {
     let mut out = diff::drift(state, observed);
     for d in &mut out {
         let a = d.address.to_string();
@@ -399,7 +407,7 @@ pub struct Counts {
 }
 
 /// What state recorded, as if it had been observed: a plan without refresh.
-pub fn as_recorded(state: &crate::state::State) -> Observed {
+pub fn as_recorded(state: &crate::types::state::State) -> Observed {
     state
         .resources
         .iter()
@@ -621,7 +629,7 @@ mod tests {
         let set = repository(
             "    repository_policy: '{\"Version\": \"2012-10-17\", \"Statement\": []}'\n    kms_key: arn:aws:kms:ap-northeast-1:123456789012:key/k\n",
         );
-        let recorded = crate::state::ResourceState {
+        let recorded = crate::types::state::ResourceState {
             ty: "ecr_repository".into(),
             managed: Some(managed(&set)),
             ..Default::default()
@@ -637,7 +645,7 @@ mod tests {
             [("repository_policy".to_string(), Value::Null)],
             "the policy is deleted; the key, replace-only, is kept"
         );
-        let never_set = crate::state::ResourceState {
+        let never_set = crate::types::state::ResourceState {
             managed: Some(vec!["name".into()]),
             ..recorded.clone()
         };
@@ -645,7 +653,7 @@ mod tests {
             removals(&left_out, Some(&never_set)).is_empty(),
             "what the stack never set is left alone"
         );
-        let unrecorded = crate::state::ResourceState {
+        let unrecorded = crate::types::state::ResourceState {
             managed: None,
             ..recorded
         };

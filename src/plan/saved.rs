@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{Action, Change, Observed, Plan};
-use crate::state::State;
+use crate::types::state::State;
 
 pub const FORMAT: &str = "infra-saved-plan";
 /// 2: a replacement's order is in its action (`delete_then_create`,

@@ -19,7 +19,7 @@ pub enum Format {
 /// The outputs state recorded, one `NAME = VALUE` line each after `indent`;
 /// a sensitive one reads `(sensitive)`.
 pub fn outputs(
-    outputs: &std::collections::BTreeMap<String, crate::state::Output>,
+    outputs: &std::collections::BTreeMap<String, crate::types::state::Output>,
     indent: &str,
 ) -> String {
     outputs

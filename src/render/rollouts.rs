@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::plan::rollout::{self, Weights};
-use crate::state::State;
+use crate::types::state::State;
 
 /// Every listener's and rule's recorded rollout: when it started, from and to
 /// which weights, each step (its time, the traffic share of the groups gaining
@@ -42,7 +42,10 @@ pub fn render(state: &State) -> String {
         let _ = writeln!(out, "  to:   {}", split(&rec.to));
         for (i, step) in rec.steps.iter().enumerate() {
             // A revert adds the weights it restored as the last step.
-            let reverted = matches!(rec.outcome, crate::state::RolloutOutcome::Reverted(_));
+            let reverted = matches!(
+                rec.outcome,
+                crate::types::state::RolloutOutcome::Reverted(_)
+            );
             let what = match reverted && i + 1 == rec.steps.len() {
                 true => "revert".to_string(),
                 false => format!("step {}", i + 1),
@@ -68,8 +71,8 @@ pub fn render(state: &State) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{ResourceState, RolloutOutcome, RolloutRecord, RolloutStep};
     use crate::types::Address;
+    use crate::types::state::{ResourceState, RolloutOutcome, RolloutRecord, RolloutStep};
 
     #[test]
     fn a_reverted_rollout_lists_its_steps_and_the_revert() {

@@ -5,6 +5,7 @@
 
 pub mod diag;
 pub mod eks;
+pub mod graph;
 pub mod json_schema;
 pub mod network;
 pub mod sensitive;
@@ -233,7 +234,7 @@ impl Stack {
     /// once, when the resource is made, so that a change to how names are
     /// made (or a state moved from where an older infra kept it) never
     /// replaces what exists.
-    pub fn keep_recorded_names(&mut self, state: &crate::state::State) {
+    pub fn keep_recorded_names(&mut self, state: &crate::types::state::State) {
         for (address, r) in self.resources.iter_mut().filter(|(_, r)| !r.named) {
             let (Some((attr, _)), Some(held)) = (r.schema.name_attr, state.resources.get(address))
             else {

@@ -370,7 +370,7 @@ impl Validator {
             inputs: self.inputs.clone(),
         };
         if !self.d.has_errors() {
-            for cycle in crate::graph::cycles(&stack) {
+            for cycle in crate::stack::graph::cycles(&stack) {
                 let first = &stack.resources[&cycle[0]];
                 let names: Vec<String> = cycle.iter().map(ToString::to_string).collect();
                 self.d.error(

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{State, StateError, parse};
+use super::StateError;
+use crate::apply::journal::StoreError;
+use crate::types::state::{State, parse};
 
 /// The state as a JSON file on local disk.
 pub struct LocalBackend {
@@ -83,10 +85,11 @@ impl LocalBackend {
         // on this host: each holds the guard across both.
         let _guard = guard(&self.path).map_err(|e| self.io(e))?;
         if self.serial_on_disk()? != self.seen {
-            return Err(StateError::Stale {
-                path: self.name(),
+            return Err(StoreError::Stale {
+                location: self.name(),
                 serial,
-            });
+            }
+            .into());
         }
         let dir = folder(&self.path);
         fs::create_dir_all(dir).map_err(|e| self.io(e))?;

@@ -8,7 +8,9 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{State, StateError, parse};
+use super::StateError;
+use crate::apply::journal::StoreError;
+use crate::types::state::{State, parse};
 
 /// One object: a bucket, a key and the client that reaches them.
 #[derive(Clone)]
@@ -207,10 +209,11 @@ impl S3Backend {
                     self.etag = Some(etag);
                     return Ok(());
                 }
-                Err(StateError::Stale {
-                    path: self.place.url(),
+                Err(StoreError::Stale {
+                    location: self.place.url(),
                     serial,
-                })
+                }
+                .into())
             }
             Err(e) => Err(self.place.sdk_error("PutObject", e)),
         }

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod reference;
 pub mod schema;
 pub mod stack_id;
+pub mod state;
 
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_log_group;

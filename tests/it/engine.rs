@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use infra::apply::journal::Store;
 use infra::apply::{Engine, Journal, Outcome};
-use infra::graph::Graph;
 use infra::observe::Silent;
 use infra::plan::{self, Action, Plan};
 use infra::provider::{AlarmState, TargetState};
 use infra::stack::Stack;
-use infra::state::{Backend, LocalBackend, RolloutOutcome, State};
+use infra::stack::graph::Graph;
+use infra::state::{Backend, LocalBackend};
+use infra::types::state::{RolloutOutcome, State};
 use infra::types::{Address, Operation};
 use serde_json::Value;
 
@@ -37,7 +39,7 @@ async fn prepare(cloud: &Arc<Cloud>, text: &str, state_file: &Path) -> Prepared 
         .await
         .expect("a readable state")
         .unwrap_or_else(|| State::new(&stack.name));
-    let mut journal = Journal::new(backend, state);
+    let mut journal = Journal::new(Box::new(backend), state);
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
     let recovered = engine
         .recover(&stack, journal.state_mut())
@@ -94,7 +96,7 @@ async fn apply(
 }
 
 fn read_state(file: &Path) -> State {
-    infra::state::parse("state", &std::fs::read_to_string(file).unwrap()).unwrap()
+    infra::types::state::parse("state", &std::fs::read_to_string(file).unwrap()).unwrap()
 }
 
 fn scratch() -> (tempfile::TempDir, PathBuf) {
@@ -716,7 +718,7 @@ fn a_state_with_one_deposed_object_reads_as_a_list() {
     let text = r#"{"version": 1, "serial": 1, "lineage": "l", "stack": "s", "resources": {
         "target_group.web": {"type": "target_group", "id": "new", "attributes": {},
             "deposed": {"id": "old", "attributes": {}}}}}"#;
-    let state = infra::state::parse("state", text).unwrap();
+    let state = infra::types::state::parse("state", text).unwrap();
     let tg = &state.resources[&address("target_group.web")];
     assert_eq!(tg.deposed.len(), 1);
     assert_eq!(tg.deposed[0].id, "old");

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use infra::apply::{Work, build_steps};
-use infra::graph::Graph;
 use infra::plan::{self, Action, Observed};
 use infra::stack;
-use infra::state::{self, State};
+use infra::stack::graph::Graph;
 use infra::types::Operation::{Create, Delete, DeleteDeposed, DeleteRules, Update};
+use infra::types::state::{self, State};
 use infra::types::{Address, Operation};
 
 /// A snapshot under the name it had when these tests were `tests/core.rs`.
@@ -118,7 +118,7 @@ fn the_demo_stack_is_valid_with_defaults_and_tags() {
 #[test]
 fn mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable() {
     let (s, _) = load(&data("../../stacks/demo.yaml"));
-    assert!(infra::graph::cycles(&s).is_empty());
+    assert!(infra::stack::graph::cycles(&s).is_empty());
     let g = Graph::build(&s);
     let order = g.creation_order();
     let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
@@ -365,17 +365,17 @@ fn destroy_runs_in_reverse_dependency_order() {
 fn corrupt_and_unknown_states_are_refused() {
     assert!(matches!(
         state::parse("s.json", "{not json"),
-        Err(state::StateError::Corrupt { .. })
+        Err(state::RecordError::Corrupt { .. })
     ));
     let future = r#"{"version": 99, "serial": 1, "lineage": "x", "stack": "s", "resources": {}}"#;
     assert!(matches!(
         state::parse("s.json", future),
-        Err(state::StateError::UnknownVersion { found: 99, .. })
+        Err(state::RecordError::UnknownVersion { found: 99, .. })
     ));
     let extra = r#"{"version": 1, "serial": 1, "lineage": "x", "stack": "s", "resources": {}, "surprise": 1}"#;
     assert!(matches!(
         state::parse("s.json", extra),
-        Err(state::StateError::Corrupt { .. })
+        Err(state::RecordError::Corrupt { .. })
     ));
 }
 

@@ -294,8 +294,8 @@ fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
         attrs.insert("name".into(), "/enza/old".into());
     }
     let (stack, _) = infra::stack::parse("stack.yaml", text).unwrap();
-    let graph = infra::graph::Graph::build(&stack);
-    let state = infra::state::parse(
+    let graph = infra::stack::graph::Graph::build(&stack);
+    let state = infra::types::state::parse(
         "state",
         &std::fs::read_to_string(w.path("state/logs.json")).unwrap(),
     )

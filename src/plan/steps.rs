@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::graph::{Graph, Part};
 use crate::plan::{Action, Plan};
-use crate::state::State;
+use crate::stack::graph::{Graph, Part};
+use crate::types::state::State;
 use crate::types::{Address, Operation};
 
 /// What a step does: one operation, or the rest of a wait an earlier apply
