@@ -1,27 +1,12 @@
 //! `infra`: infrastructure as code for teams moving a live service onto EKS.
 //!
-//! The core (`types`, `stack`, `graph`, `plan`, `render`, `apply::steps`) is
-//! pure. The engine (`apply`) reaches the cloud only through `provider` and
-//! reports only through `observe`; AWS (`aws`), state backends (`state`) and
-//! the terminal (`cli`) sit at the edges. docs/ARCHITECTURE.md has the map.
-
-/// `print!` to standard output that does not fail when the reader has gone
-/// (`infra plan | head`): what was asked goes on, unprinted, rather than
-/// panicking midway through an apply.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
-/// `println!` as `say!` prints.
-macro_rules! sayln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
+//! Five layers, each importing only from those before it: `types`; the pure
+//! core (`stack`, `plan`, `render`, `cost`); the engine (`provider`,
+//! `observe`, `apply`), which reaches the cloud only through `provider` and
+//! reports only through `observe`; the providers and backends (`aws`,
+//! `state`); the commands (`ops`, `cli`), of which only `cli/view.rs` writes
+//! to the terminal. docs/ARCHITECTURE.md has the map; tests/it/tidy.rs
+//! checks it.
 
 /// `infra --version`: the package's version and the commit it was built from.
 pub const VERSION: &str = concat!(

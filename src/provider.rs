@@ -170,33 +170,7 @@ pub trait Provider: Send + Sync {
     }
 }
 
-/// A CloudWatch alarm's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlarmState {
-    Ok,
-    Alarm,
-    InsufficientData,
-}
-
-/// A registered target's health in its target group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetState {
-    Initial,
-    Healthy,
-    Unhealthy,
-    Unused,
-    Draining,
-    Unavailable,
-}
-
-/// One registered target and its health.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetHealth {
-    pub id: String,
-    pub state: TargetState,
-    /// Its availability zone, where AWS says it.
-    pub zone: Option<String>,
-}
+pub use crate::types::health::{AlarmState, TargetHealth, TargetState};
 
 /// What a rollout watches while it moves traffic.
 #[async_trait]
@@ -267,8 +241,12 @@ impl Registry {
     }
 
     /// Adds the finder of one kind of lookup.
-    pub fn with_finder(mut self, kind: &'static str, finder: Arc<dyn Finder>) -> Registry {
-        self.finders.insert(kind, finder);
+    pub fn with_finder(
+        mut self,
+        kind: &'static crate::types::lookup::LookupSchema,
+        finder: Arc<dyn Finder>,
+    ) -> Registry {
+        self.finders.insert(kind.name, finder);
         self
     }
 
@@ -295,8 +273,13 @@ impl Registry {
     }
 
     /// Adds the provider of one type.
-    pub fn with(mut self, ty: &'static str, provider: Arc<dyn Provider>) -> Registry {
-        self.providers.insert(ty, provider);
+    /// Registers the provider of a type, by its schema's name.
+    pub fn with(
+        mut self,
+        schema: &'static crate::types::schema::TypeSchema,
+        provider: Arc<dyn Provider>,
+    ) -> Registry {
+        self.providers.insert(schema.name, provider);
         self
     }
 

@@ -14,6 +14,9 @@ use tokio::sync::Mutex;
 use crate::types::state::{
     Deposed, Intent, Pending, RecordError, ResourceState, RolloutRecord, State, now,
 };
+use serde_json::Value;
+
+use crate::plan::Observed;
 use crate::types::{Address, Attrs, Operation, StackId};
 
 /// Where a state is kept, as the journal sees it: a local file or an S3 object
@@ -108,12 +111,6 @@ impl Journal {
         self.existed
     }
 
-    /// The state, to change in memory before a run (recovery, a refresh that
-    /// forgets what is gone); `save` writes it.
-    pub fn state_mut(&mut self) -> &mut State {
-        &mut self.state.get_mut().state
-    }
-
     /// The state as it is now (while nothing runs).
     pub fn state(&mut self) -> &State {
         &self.state.get_mut().state
@@ -121,6 +118,147 @@ impl Journal {
 
     pub fn into_state(self) -> State {
         self.state.into_inner().state
+    }
+
+    // Before a run, in memory: a plan never writes state, and an apply's
+    // first write saves what these did.
+
+    fn edit(&mut self) -> &mut State {
+        &mut self.state.get_mut().state
+    }
+
+    /// Gives a state that names no account or region yet this run's.
+    pub fn claim(&mut self, account: &str, region: &str) {
+        let s = self.edit();
+        s.account.get_or_insert_with(|| account.to_string());
+        s.region.get_or_insert_with(|| region.to_string());
+    }
+
+    /// An intent settled without a record: what it was doing is known.
+    pub fn drop_intent(&mut self, address: &Address) -> Option<Intent> {
+        self.edit().intents.remove(address)
+    }
+
+    /// A resource found to be this stack's (what an interrupted create made):
+    /// recorded, its intent settled; what state held at its address before is
+    /// deposed, to be deleted.
+    pub fn adopt(&mut self, address: &Address, resource: ResourceState) {
+        put(self.edit(), address, resource, true, None);
+    }
+
+    /// Takes what a refresh read into the state's attributes, keeping what
+    /// only state holds (`force_destroy`): what apply resolves references
+    /// from.
+    pub fn absorb(&mut self, observed: &Observed) {
+        let state = self.edit();
+        for (a, seen) in observed {
+            let (Some(attrs), Some(r)) = (seen, state.resources.get_mut(a)) else {
+                continue;
+            };
+            let kept = std::mem::replace(&mut r.attributes, attrs.clone());
+            if let Some(schema) = crate::types::schema(&a.ty) {
+                schema.keep_local(&mut r.attributes, &kept);
+            }
+        }
+    }
+
+    /// Forgets what a refresh found gone, unless `keep` (the stack still has
+    /// it: the plan creates it again). Returns what was forgotten.
+    pub fn forget_gone(
+        &mut self,
+        observed: &Observed,
+        keep: impl Fn(&Address) -> bool,
+    ) -> Vec<Address> {
+        let state = self.edit();
+        let gone: Vec<Address> = observed
+            .iter()
+            .filter(|(a, o)| o.is_none() && !keep(a) && state.resources.contains_key(*a))
+            .map(|(a, _)| a.clone())
+            .collect();
+        for a in &gone {
+            state.resources.remove(a);
+        }
+        gone
+    }
+
+    /// Every resource's attributes, moved out (a plan from state alone reads
+    /// them as what exists, without a copy); `put_back` returns them.
+    pub fn take_attributes(&mut self) -> Observed {
+        self.edit()
+            .resources
+            .iter_mut()
+            .map(|(a, r)| (a.clone(), Some(std::mem::take(&mut r.attributes))))
+            .collect()
+    }
+
+    /// Returns what `take_attributes` took.
+    pub fn put_back(&mut self, observed: Observed) {
+        let state = self.edit();
+        for (a, seen) in observed {
+            if let (Some(attrs), Some(r)) = (seen, state.resources.get_mut(&a)) {
+                r.attributes = attrs;
+            }
+        }
+    }
+
+    /// Sets one attribute of a resource in state (a value the plan's refresh
+    /// could not give back: what state recorded stands).
+    pub fn keep_attribute(&mut self, address: &Address, name: &str, value: Value) {
+        if let Some(r) = self.edit().resources.get_mut(address) {
+            r.attributes.insert(name.to_string(), value);
+        }
+    }
+
+    // Saved at once: the state edited by hand (`infra state`, `import`,
+    // `rollout ack`).
+
+    /// Forgets a resource without deleting it, and any intent left on it.
+    pub async fn remove(
+        &self,
+        address: &Address,
+    ) -> Result<(Option<ResourceState>, Option<Intent>), StoreError> {
+        let mut removed = (None, None);
+        self.write(|s| {
+            removed = (s.resources.remove(address), s.intents.remove(address));
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    /// Renames a resource, and every dependency on it.
+    pub async fn rename(&self, from: &Address, to: &Address) -> Result<(), StoreError> {
+        self.write(|s| {
+            let Some(r) = s.resources.remove(from) else {
+                return;
+            };
+            s.resources.insert(to.clone(), r);
+            for r in s.resources.values_mut() {
+                for d in r
+                    .dependencies
+                    .iter_mut()
+                    .chain(r.rule_dependencies.iter_mut())
+                {
+                    if d == from {
+                        *d = to.clone();
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Records a resource read from AWS for an address (an import): any
+    /// intent left on the address is settled by it.
+    pub async fn import(
+        &self,
+        address: &Address,
+        resource: ResourceState,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            s.intents.remove(address);
+            s.resources.insert(address.clone(), resource);
+        })
+        .await
     }
 
     /// Reads the state under the journal's lock.
@@ -193,33 +331,13 @@ impl Journal {
     /// finished is marked `pending`.
     pub async fn record(
         &self,
-        mut resource: ResourceState,
+        resource: ResourceState,
         address: &Address,
         replacing: bool,
         pending: Option<Operation>,
     ) -> Result<(), StoreError> {
-        self.write(|s| {
-            let (deposed, rollout) = match s.resources.get(address) {
-                Some(p) if p.id == resource.id => (p.deposed.clone(), p.rollout.clone()),
-                // The object replaced joins those still waiting to be deleted.
-                Some(p) if replacing => {
-                    let mut deposed = p.deposed.clone();
-                    deposed.push(Deposed {
-                        id: p.id.clone(),
-                        attributes: p.attributes.clone(),
-                    });
-                    (deposed, None)
-                }
-                Some(p) => (p.deposed.clone(), None),
-                None => (Vec::new(), None),
-            };
-            resource.deposed = deposed;
-            resource.rollout = rollout;
-            resource.pending = pending.map(Pending::new);
-            s.resources.insert(address.clone(), resource);
-            s.intents.remove(address);
-        })
-        .await
+        self.write(|s| put(s, address, resource, replacing, pending))
+            .await
     }
 
     /// Marks that AWS accepted an operation that is not finished, or that it has
@@ -292,4 +410,36 @@ impl Journal {
         })
         .await
     }
+}
+
+/// A resource as it is now, its intent resolved. A create-before-destroy
+/// replacement keeps the object it replaces as `deposed` until that is
+/// deleted; an operation AWS accepted and has not finished is marked
+/// `pending`.
+fn put(
+    s: &mut State,
+    address: &Address,
+    mut resource: ResourceState,
+    replacing: bool,
+    pending: Option<Operation>,
+) {
+    let (deposed, rollout) = match s.resources.get(address) {
+        Some(p) if p.id == resource.id => (p.deposed.clone(), p.rollout.clone()),
+        // The object replaced joins those still waiting to be deleted.
+        Some(p) if replacing => {
+            let mut deposed = p.deposed.clone();
+            deposed.push(Deposed {
+                id: p.id.clone(),
+                attributes: p.attributes.clone(),
+            });
+            (deposed, None)
+        }
+        Some(p) => (p.deposed.clone(), None),
+        None => (Vec::new(), None),
+    };
+    resource.deposed = deposed;
+    resource.rollout = rollout;
+    resource.pending = pending.map(Pending::new);
+    s.resources.insert(address.clone(), resource);
+    s.intents.remove(address);
 }

@@ -3,9 +3,11 @@
 //! `steps` turns a plan into a step graph (pure); `scheduler` runs any task
 //! graph in parallel (generic); `run` has one function per operation; `journal`
 //! owns every state write; `rollout` moves weights step by step; `recover`
-//! resolves what a killed run left. The cloud is reached only through a
+//! resolves what a killed run left; `edit` reaches AWS for the state edited
+//! by hand (`import`, `state mv`). The cloud is reached only through a
 //! `provider::Registry`, and progress only through an `observe::Observer`.
 
+mod edit;
 pub mod journal;
 mod recover;
 mod rollout;
@@ -159,8 +161,12 @@ impl Engine {
 
     /// Resolves every intent a killed run left in `state` (in memory; the caller
     /// saves). Returns what it did, one line each, for the plan.
-    pub async fn recover(&self, stack: &Stack, state: &mut State) -> anyhow::Result<Vec<String>> {
-        recover::recover(self, stack, state).await
+    pub async fn recover(
+        &self,
+        stack: &Stack,
+        journal: &mut Journal,
+    ) -> anyhow::Result<Vec<String>> {
+        recover::recover(self, stack, journal).await
     }
 
     /// Runs the plan along its step graph, at most `parallelism` steps at once.

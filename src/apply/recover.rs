@@ -12,11 +12,12 @@
 use std::time::Duration;
 
 use super::Engine;
+use super::Journal;
 use crate::observe::Event;
 use crate::provider::{Provider, api_error};
 use crate::stack::Stack;
 use crate::types::stack_id::{owner_said, same_owner};
-use crate::types::state::{Deposed, ResourceState, State};
+use crate::types::state::State;
 use crate::types::{Address, Attrs, AttrsExt, Operation};
 
 /// How long after a create was sent it may take to become visible.
@@ -75,21 +76,21 @@ pub fn owner(attrs: &Attrs) -> String {
     owner_said(&attrs.string_map("tags"))
 }
 
-/// Resolves every intent in `state` (in memory; the caller saves). Returns what
-/// it did, one line each, for the plan.
+/// Resolves every intent in the journal's state (in memory; the caller
+/// saves). Returns what it did, one line each, for the plan.
 pub async fn recover(
     engine: &Engine,
     stack: &Stack,
-    state: &mut State,
+    journal: &mut Journal,
 ) -> anyhow::Result<Vec<String>> {
     let mut notes = Vec::new();
-    for (address, intent) in state.intents.clone() {
+    for (address, intent) in journal.state().intents.clone() {
         if intent.operation != Operation::Create {
             notes.push(format!(
                 "{address}: an earlier apply stopped during its {} (since {}); the refresh reads what AWS has now",
                 intent.operation, intent.since
             ));
-            state.intents.remove(&address);
+            journal.drop_intent(&address);
             continue;
         }
         let provider = engine.registry.provider(&address.ty)?;
@@ -139,7 +140,7 @@ pub async fn recover(
                     "{address}: an earlier apply stopped while creating it (since {}), and AWS has no such resource: recorded as never created",
                     intent.since
                 ));
-                state.intents.remove(&address);
+                journal.drop_intent(&address);
                 continue;
             }
             Some(Found::NotOurs(id, attrs)) => {
@@ -158,32 +159,24 @@ pub async fn recover(
             }
             Some(Found::Ours(id, attrs)) => (id, attrs),
         };
-        state.intents.remove(&address);
-        if state.resources.get(&address).is_some_and(|r| r.id == id) {
+        if journal
+            .state()
+            .resources
+            .get(&address)
+            .is_some_and(|r| r.id == id)
+        {
+            journal.drop_intent(&address);
             continue;
         }
         let resource = stack.resources.get(&address);
         if let Some(schema) = crate::types::schema(&address.ty) {
             schema.keep_local(&mut attributes, &intent.attributes);
         }
-        // A create-before-destroy replacement: what state held is an old object.
-        let deposed = match state.resources.remove(&address) {
-            Some(p) => {
-                let mut deposed = p.deposed;
-                deposed.push(Deposed {
-                    id: p.id,
-                    attributes: p.attributes,
-                });
-                deposed
-            }
-            None => Vec::new(),
-        };
-        state.resources.insert(
-            address.clone(),
-            ResourceState {
-                deposed,
-                ..super::resource_state(&address, &id, attributes, resource)
-            },
+        // A create-before-destroy replacement: what state held is an old
+        // object, deposed.
+        journal.adopt(
+            &address,
+            super::resource_state(&address, &id, attributes, resource),
         );
         notes.push(format!(
             "{address}: adopted {id}, which an earlier apply created (since {}) and did not record",

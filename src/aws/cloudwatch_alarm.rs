@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic, Tag};
 use serde_json::{Value, json};
 
+use super::tags;
 use super::{Aws, Result, api};
-use crate::provider::{ApiError, Made, OpContext, Provider};
-use crate::types::attrs::{into_map, tag_changes, tags_value};
+use crate::provider::{ApiError, Made, OpContext, Provider, GoneOk};
+use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
 pub struct CloudwatchAlarm(pub Arc<Aws>);
@@ -114,30 +115,7 @@ impl Provider for CloudwatchAlarm {
         if SETTINGS.iter().any(|k| before.get(*k) != after.get(*k)) {
             self.put(after, None).await?;
         }
-        let (set, remove) = tag_changes(before, after);
-        let arn = before.str("arn")?;
-        if !set.is_empty() {
-            let tags = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect();
-            aws.cloudwatch
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(api("TagResource"))?;
-        }
-        if !remove.is_empty() {
-            aws.cloudwatch
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(api("UntagResource"))?;
-        }
+        tags::sync(&tags::CloudWatch, aws, before.str("arn")?, before, after).await?;
         Ok(())
     }
 
@@ -146,19 +124,15 @@ impl Provider for CloudwatchAlarm {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        match self
-            .0
+        self.0
             .cloudwatch
             .delete_alarms()
             .alarm_names(id)
             .send()
             .await
             .map_err(api("DeleteAlarms"))
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+            .or_gone()?;
+        Ok(())
     }
 }
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::tags;
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
-use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
+use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
 pub struct CloudwatchLogGroup(pub Arc<Aws>);
@@ -144,23 +145,8 @@ impl Provider for CloudwatchLogGroup {
                 }
             }
         }
-        let (set, remove) = tag_changes(before, after);
-        let arn = before.opt_str("arn").unwrap_or_default();
-        if !set.is_empty() && !arn.is_empty() {
-            logs.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(api("TagResource"))?;
-        }
-        if !remove.is_empty() && !arn.is_empty() {
-            logs.untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(api("UntagResource"))?;
+        if let Some(arn) = before.opt_str("arn").filter(|a| !a.is_empty()) {
+            tags::sync(&tags::Logs, &self.0, arn, before, after).await?;
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ use std::future::Future;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
-use super::{Aws, Result, api};
-use crate::types::attrs::{tag_changes, tags_value};
+use super::{Aws, Result};
+use crate::types::attrs::tags_value;
 use crate::types::stack_id::{OWNER_TAGS, same_owner};
 use crate::types::{Attrs, AttrsExt};
 
@@ -49,39 +49,6 @@ pub fn value(tags: &[Tag]) -> Value {
         tags.iter()
             .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
     )
-}
-
-/// Sets and removes tags so that `before` becomes `after`.
-pub async fn sync(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
-    let (set, remove) = tag_changes(before, after);
-    if !set.is_empty() {
-        aws.ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(api("CreateTags"))?;
-    }
-    if !remove.is_empty() {
-        aws.ec2
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(
-                remove
-                    .into_iter()
-                    .map(|k| Tag::builder().key(k).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(api("DeleteTags"))?;
-    }
-    Ok(())
 }
 
 /// Reads by id: `describe` is called with a filter `filter` (`vpc-id`) on up to

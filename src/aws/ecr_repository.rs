@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::tags;
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
-use crate::types::attrs::{differs, into_map, tag_changes, tags_value};
+use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::ecr_repository as ty;
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ecr::types::{
@@ -37,29 +38,27 @@ impl Provider for EcrRepository {
                 .map_err(api("ListTagsForResource"))?;
             let tags = tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value())));
             let mut attrs = Value::Object(described(&r, tags));
-            match aws
+            if let Some(p) = aws
                 .ecr
                 .get_lifecycle_policy()
                 .repository_name(&name)
                 .send()
                 .await
                 .map_err(api("GetLifecyclePolicy"))
+                .or_gone()?
             {
-                Ok(p) => attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text()),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
+                attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text());
             }
-            match aws
+            if let Some(p) = aws
                 .ecr
                 .get_repository_policy()
                 .repository_name(&name)
                 .send()
                 .await
                 .map_err(api("GetRepositoryPolicy"))
+                .or_gone()?
             {
-                Ok(p) => attrs["repository_policy"] = json!(p.policy_text()),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
+                attrs["repository_policy"] = json!(p.policy_text());
             }
             let mut attrs = into_map(attrs);
             ty::canonical(&mut attrs);
@@ -203,30 +202,7 @@ impl Provider for EcrRepository {
                 }
             }
         }
-        let (set, remove) = tag_changes(before, after);
-        let arn = before.str("arn")?;
-        if !set.is_empty() {
-            let tag_list = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            aws.ecr
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tag_list))
-                .send()
-                .await
-                .map_err(api("TagResource"))?;
-        }
-        if !remove.is_empty() {
-            aws.ecr
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(api("UntagResource"))?;
-        }
+        tags::sync(&tags::Ecr, aws, before.str("arn")?, before, after).await?;
         Ok(())
     }
 
@@ -245,9 +221,9 @@ impl Provider for EcrRepository {
             .send()
             .await
             .map_err(api("DeleteRepository"))
+            .or_gone()
         {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
             Err(e) if e.code() == "RepositoryNotEmptyException" => Err(anyhow::anyhow!(
                 "repository {id} still holds images; it was left in place \
                  (set `force_destroy: true` on it to delete its images with it)"
@@ -269,10 +245,10 @@ async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::R
             .send()
             .await
             .map_err(api("DescribeRepositories"))
+            .or_gone()?
         {
-            Ok(page) => repos.extend(page.repositories().iter().cloned()),
-            Err(e) if e.is_not_found() => return list_all(aws, ids).await,
-            Err(e) => return Err(e.into()),
+            Some(page) => repos.extend(page.repositories().iter().cloned()),
+            None => return list_all(aws, ids).await,
         }
     }
     Ok(repos)

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::eks_cluster::{split_id, sync_tags};
+use super::tags;
+use super::eks_cluster::split_id;
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map, tags_value};
@@ -91,7 +92,7 @@ impl Provider for EksAccessEntry {
                 .map_err(api("UpdateAccessEntry"))?;
         }
         match before.opt_str("arn") {
-            Some(arn) => sync_tags(aws, arn, before, after).await,
+            Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
             None => Ok(()),
         }
     }

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonPodIdentityAssociations, AddonStatus, ResolveConflicts};
 use serde_json::{Value, json};
 
-use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
+use super::tags;
+use super::eks_cluster::{split_id, update_id, update_status};
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -241,7 +242,7 @@ impl Provider for EksAddon {
             .await?;
         }
         match before.opt_str("arn") {
-            Some(arn) => sync_tags(aws, arn, before, after).await,
+            Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
             None => Ok(()),
         }
     }

@@ -13,10 +13,11 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Value, json};
 
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
-use crate::types::attrs::{into_map, tag_changes, tags_value, values_equal};
+use crate::types::attrs::{into_map, tags_value, values_equal};
 use crate::types::eks_cluster::{self as ty, LOG_TYPES, SCHEMA, version_step_problem};
 use crate::types::{Attrs, AttrsExt, Operation};
 
@@ -258,10 +259,10 @@ impl Provider for EksCluster {
                 .send()
                 .await
                 .map_err(api("DescribeCluster"))
+                .or_gone()?
             {
-                Ok(c) => c,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e.into()),
+                Some(c) => c,
+                None => continue,
             };
             let Some(c) = c.cluster() else { continue };
             out.insert(name.clone(), attrs_of(c));
@@ -321,15 +322,15 @@ impl Provider for EksCluster {
                         .send()
                         .await
                         .map_err(api("DescribeCluster"))
+                        .or_gone()?
                     {
-                        Ok(c) => Ok(Poll::Pending(
+                        Some(c) => Ok(Poll::Pending(
                             c.cluster()
                                 .and_then(|c| c.status())
                                 .map_or("unknown", |s| s.as_str())
                                 .to_string(),
                         )),
-                        Err(e) if e.is_not_found() => Ok(Poll::Done),
-                        Err(e) => Err(e.into()),
+                        None => Ok(Poll::Done),
                     }
                 })
                 .await
@@ -406,7 +407,7 @@ impl Provider for EksCluster {
                 .map_err(api("UpdateClusterConfig"))?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
-        sync_tags(aws, before.str("arn")?, before, after).await
+        tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
@@ -424,30 +425,6 @@ impl Provider for EksCluster {
             .or_gone()?;
         Ok(())
     }
-}
-
-/// Tags on an EKS cluster or node group.
-pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> Result<()> {
-    let (set, remove) = tag_changes(before, after);
-    if !set.is_empty() {
-        aws.eks
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(set.into_iter().collect()))
-            .send()
-            .await
-            .map_err(api("TagResource"))?;
-    }
-    if !remove.is_empty() {
-        aws.eks
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(api("UntagResource"))?;
-    }
-    Ok(())
 }
 
 /// Access at creation: as the stack says, or API_AND_CONFIG_MAP with the

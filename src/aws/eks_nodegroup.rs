@@ -14,7 +14,8 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::eks_cluster::{split_id, sync_tags, update_id, update_status};
+use super::tags;
+use super::eks_cluster::{split_id, update_id, update_status};
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -60,7 +61,7 @@ fn labels(attrs: &Attrs) -> HashMap<String, String> {
 /// The node group `CLUSTER:NAME`, if it exists.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>> {
     let (cluster, name) = split_id(id);
-    match aws
+    Ok(aws
         .eks
         .describe_nodegroup()
         .cluster_name(cluster)
@@ -68,11 +69,8 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<aws_sdk_eks::types::Node
         .send()
         .await
         .map_err(api("DescribeNodegroup"))
-    {
-        Ok(n) => Ok(n.nodegroup().cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+        .or_gone()?
+        .and_then(|n| n.nodegroup().cloned()))
 }
 
 async fn wait_active(
@@ -351,7 +349,7 @@ impl Provider for EksNodegroup {
                 .map_err(api("UpdateNodegroupVersion"))?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
-        sync_tags(aws, before.str("arn")?, before, after).await
+        tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

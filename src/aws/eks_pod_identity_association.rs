@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::PodIdentityAssociation;
 use serde_json::json;
 
-use super::eks_cluster::{split_id, sync_tags};
+use super::tags;
+use super::eks_cluster::split_id;
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
@@ -100,7 +101,7 @@ impl Provider for EksPodIdentityAssociation {
                 .map_err(api("UpdatePodIdentityAssociation"))?;
         }
         match before.opt_str("arn") {
-            Some(arn) => sync_tags(aws, arn, before, after).await,
+            Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
             None => Ok(()),
         }
     }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
 use serde_json::json;
 
+use super::tags;
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
@@ -48,7 +49,7 @@ impl Provider for ElasticIp {
         before: &Attrs,
         after: &Attrs,
     ) -> Result<()> {
-        ec2_tags::sync(&self.0, id, before, after).await
+        tags::sync(&tags::Ec2, &self.0, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

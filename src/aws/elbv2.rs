@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Aws, Result, api};
-use crate::types::attrs::{tag_changes, tags_value};
+use crate::types::attrs::tags_value;
 use crate::types::stack_id::{ADDRESS_TAG, ENV_TAG, STACK_TAG};
 use crate::types::{Attrs, AttrsExt};
 
@@ -87,32 +87,27 @@ pub async fn read_tags(aws: &Aws, arns: &[String]) -> Result<HashMap<String, Val
     Ok(out)
 }
 
-/// Sets and removes tags so that `before` becomes `after`.
-pub async fn sync_tags(aws: &Aws, arn: &str, before: &Attrs, after: &Attrs) -> Result<()> {
-    let (set, remove) = tag_changes(before, after);
-    if !set.is_empty() {
-        aws.elbv2
-            .add_tags()
-            .resource_arns(arn)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(api("AddTags"))?;
-    }
-    if !remove.is_empty() {
-        aws.elbv2
-            .remove_tags()
-            .resource_arns(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(api("RemoveTags"))?;
-    }
-    Ok(())
+/// What was described, each with its ARN (`arn_of`) and its tags (`{}`
+/// when it has none): the one read-with-tags of every ELBv2 type, one
+/// DescribeTags for twenty.
+pub async fn with_tags<T>(
+    aws: &Aws,
+    found: Vec<T>,
+    arn_of: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<(String, T, Value)>> {
+    let arns: Vec<String> = found
+        .iter()
+        .filter_map(|x| arn_of(x).map(str::to_string))
+        .collect();
+    let tags = read_tags(aws, &arns).await?;
+    Ok(found
+        .into_iter()
+        .map(|x| {
+            let arn = arn_of(&x).unwrap_or_default().to_string();
+            let t = tags.get(&arn).cloned().unwrap_or_else(|| json!({}));
+            (arn, x, t)
+        })
+        .collect())
 }
 
 /// A name for a load balancer or target group the stack did not name: its stack

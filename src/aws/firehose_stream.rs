@@ -14,10 +14,11 @@ use aws_sdk_firehose::types::{
 };
 use serde_json::{Map, Value, json};
 
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
-use crate::types::attrs::{into_map, tag_changes, tags_value};
+use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt, Operation};
 
 fn opt(v: &Value, key: &str) -> Option<String> {
@@ -216,29 +217,7 @@ impl Provider for FirehoseStream {
                 .await
                 .map_err(api("UpdateDestination"))?;
         }
-        let (set, remove) = tag_changes(before, after);
-        if !set.is_empty() {
-            let tag_list = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            aws.firehose
-                .tag_delivery_stream()
-                .delivery_stream_name(id)
-                .set_tags(Some(tag_list))
-                .send()
-                .await
-                .map_err(api("TagDeliveryStream"))?;
-        }
-        if !remove.is_empty() {
-            aws.firehose
-                .untag_delivery_stream()
-                .delivery_stream_name(id)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(api("UntagDeliveryStream"))?;
-        }
+        tags::sync(&tags::Firehose, aws, id, before, after).await?;
         Ok(())
     }
 
@@ -264,18 +243,15 @@ async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_firehose::types::DeliveryStreamDescription>> {
-    match aws
+    Ok(aws
         .firehose
         .describe_delivery_stream()
         .delivery_stream_name(name)
         .send()
         .await
         .map_err(api("DescribeDeliveryStream"))
-    {
-        Ok(d) => Ok(d.delivery_stream_description().cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+        .or_gone()?
+        .and_then(|d| d.delivery_stream_description().cloned()))
 }
 
 /// A stream as `read` gives it, but for its tags (a call of their own).

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::tags;
 use super::iam_role::iam_tags;
 use super::{Aws, Result, api};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
-use crate::types::attrs::{into_map, tag_changes, tags_value};
+use crate::types::attrs::{into_map, tags_value};
 use crate::types::iam_oidc_provider as ty;
 use crate::types::{Attrs, AttrsExt};
 
@@ -129,23 +130,7 @@ impl Provider for IamOidcProvider {
                 .await
                 .map_err(api("UpdateOpenIDConnectProviderThumbprint"))?;
         }
-        let (set, remove) = tag_changes(before, after);
-        if !set.is_empty() {
-            iam.tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(id)
-                .set_tags(Some(iam_tags(set)?))
-                .send()
-                .await
-                .map_err(api("TagOpenIDConnectProvider"))?;
-        }
-        if !remove.is_empty() {
-            iam.untag_open_id_connect_provider()
-                .open_id_connect_provider_arn(id)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(api("UntagOpenIDConnectProvider"))?;
-        }
+        tags::sync(&tags::IamOidcProvider, &self.0, id, before, after).await?;
         Ok(())
     }
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::tags;
 use super::{Aws, Result, api};
 use crate::provider::{ApiError, GoneOk, Made, OpContext, Provider, api_error};
-use crate::types::attrs::{into_map, tag_changes, tags_value};
+use crate::types::attrs::{into_map, tags_value};
 use crate::types::iam_role as ty;
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_iam::types::Tag;
@@ -192,26 +193,7 @@ impl Provider for IamRole {
         for name in have.keys().filter(|k| !want.contains_key(*k)) {
             delete_inline(aws, id, name).await?;
         }
-        let (set, remove) = tag_changes(&b, &a);
-        if !set.is_empty() {
-            let tag_list = iam_tags(set)?;
-            aws.iam
-                .tag_role()
-                .role_name(id)
-                .set_tags(Some(tag_list))
-                .send()
-                .await
-                .map_err(api("TagRole"))?;
-        }
-        if !remove.is_empty() {
-            aws.iam
-                .untag_role()
-                .role_name(id)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(api("UntagRole"))?;
-        }
+        tags::sync(&tags::IamRole, aws, id, &b, &a).await?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde_json::json;
 
+use super::tags;
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
@@ -63,7 +64,7 @@ impl Provider for InternetGateway {
             }
             attach(aws, id, now).await?;
         }
-        ec2_tags::sync(aws, id, before, after).await
+        tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::tags;
 use super::{Aws, Result, api, ec2_tags};
-use crate::provider::{Made, OpContext, Provider};
+use crate::provider::{Made, OpContext, Provider, GoneOk};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
@@ -197,19 +198,16 @@ impl Provider for LaunchTemplate {
         Ok(out)
     }
 
-    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
+    async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let out = aws
             .ec2
             .create_launch_template()
             .launch_template_name(attrs.str("name")?)
             .launch_template_data(data(attrs))
-            .set_client_token(
-                attrs
-                    .get("client_token")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            )
+            // The create's idempotency token: sent again after a lost
+            // answer, AWS returns the template it made.
+            .set_client_token(ctx.token.clone())
             .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs))
             .send()
             .await
@@ -275,28 +273,28 @@ impl Provider for LaunchTemplate {
                 .await
                 .map_err(api("ModifyLaunchTemplate"))?;
         }
-        ec2_tags::sync(aws, id, before, after).await
+        tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
-        match aws
+        let Some(out) = aws
             .ec2
             .describe_launch_templates()
             .launch_template_names(attrs.str("name")?)
             .send()
             .await
             .map_err(api("DescribeLaunchTemplates"))
-        {
-            Ok(out) => Ok(out
-                .launch_templates()
-                .iter()
-                .filter_map(|t| t.launch_template_id())
-                .map(str::to_string)
-                .collect()),
-            Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
+            .or_gone()?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(out
+            .launch_templates()
+            .iter()
+            .filter_map(|t| t.launch_template_id())
+            .map(str::to_string)
+            .collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::tags;
 use super::{Aws, Result, api, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs_set, into_map};
@@ -32,22 +33,15 @@ impl Provider for Listener {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let listeners = describe(aws, ids).await?;
-        let arns: Vec<String> = listeners
-            .iter()
-            .filter_map(|l| l.listener_arn().map(str::to_string))
-            .collect();
-        let tags = elbv2::read_tags(aws, &arns).await?;
-        let mut out = HashMap::new();
-        for l in listeners {
-            let arn = l.listener_arn().unwrap_or_default().to_string();
-            let mut m = attrs_of(&l);
-            m.insert(
-                "tags".into(),
-                tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            );
-            out.insert(arn, m);
-        }
-        Ok(out)
+        let read = elbv2::with_tags(aws, listeners, |l| l.listener_arn()).await?;
+        Ok(read
+            .into_iter()
+            .map(|(arn, l, tags)| {
+                let mut m = attrs_of(&l);
+                m.insert("tags".into(), tags);
+                (arn, m)
+            })
+            .collect())
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
@@ -121,31 +115,31 @@ impl Provider for Listener {
                 .await
                 .map_err(api("ModifyListener"))?;
         }
-        elbv2::sync_tags(aws, id, before, after).await
+        tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
 
     /// A load balancer has one listener per port.
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let port = attrs.int("port")?;
-        match aws
+        let Some(out) = aws
             .elbv2
             .describe_listeners()
             .load_balancer_arn(attrs.str("load_balancer_arn")?)
             .send()
             .await
             .map_err(api("DescribeListeners"))
-        {
-            Ok(out) => Ok(out
-                .listeners()
-                .iter()
-                .filter(|l| l.port().map(i64::from) == Some(port))
-                .filter_map(|l| l.listener_arn())
-                .map(str::to_string)
-                .collect()),
-            Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
+            .or_gone()?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(out
+            .listeners()
+            .iter()
+            .filter(|l| l.port().map(i64::from) == Some(port))
+            .filter_map(|l| l.listener_arn())
+            .map(str::to_string)
+            .collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

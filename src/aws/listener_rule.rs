@@ -12,6 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::{Map, Value, json};
 
+use super::tags;
 use super::{Aws, Result, api, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
@@ -35,22 +36,15 @@ impl Provider for ListenerRule {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let rules = describe(aws, ids).await?;
-        let arns: Vec<String> = rules
-            .iter()
-            .filter_map(|r| r.rule_arn().map(str::to_string))
-            .collect();
-        let tags = elbv2::read_tags(aws, &arns).await?;
-        let mut out = HashMap::new();
-        for r in rules {
-            let arn = r.rule_arn().unwrap_or_default().to_string();
-            let mut m = attrs_of(&r);
-            m.insert(
-                "tags".into(),
-                tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            );
-            out.insert(arn, m);
-        }
-        Ok(out)
+        let read = elbv2::with_tags(aws, rules, |r| r.rule_arn()).await?;
+        Ok(read
+            .into_iter()
+            .map(|(arn, r, tags)| {
+                let mut m = attrs_of(&r);
+                m.insert("tags".into(), tags);
+                (arn, m)
+            })
+            .collect())
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
@@ -119,7 +113,7 @@ impl Provider for ListenerRule {
                 .await
                 .map_err(api("SetRulePriorities"))?;
         }
-        elbv2::sync_tags(aws, id, before, after).await
+        tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
 
     /// A listener has one rule per priority.
@@ -130,7 +124,7 @@ impl Provider for ListenerRule {
         let mut found = Vec::new();
         let mut marker = None;
         loop {
-            let page = match aws
+            let Some(page) = aws
                 .elbv2
                 .describe_rules()
                 .listener_arn(listener)
@@ -138,10 +132,9 @@ impl Provider for ListenerRule {
                 .send()
                 .await
                 .map_err(api("DescribeRules"))
-            {
-                Ok(page) => page,
-                Err(e) if e.is_not_found() => return Ok(Vec::new()),
-                Err(e) => return Err(e.into()),
+                .or_gone()?
+            else {
+                return Ok(Vec::new());
             };
             found.extend(
                 page.rules()

@@ -11,6 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::{Value, json};
 
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result, api, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -37,14 +38,8 @@ impl Provider for LoadBalancer {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let lbs = describe(aws, ids).await?;
-        let arns: Vec<String> = lbs
-            .iter()
-            .filter_map(|l| l.load_balancer_arn().map(str::to_string))
-            .collect();
-        let tags = elbv2::read_tags(aws, &arns).await?;
         let mut out = HashMap::new();
-        for lb in lbs {
-            let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        for (arn, lb, tags) in elbv2::with_tags(aws, lbs, |l| l.load_balancer_arn()).await? {
             let idle = aws
                 .elbv2
                 .describe_load_balancer_attributes()
@@ -60,10 +55,7 @@ impl Provider for LoadBalancer {
                 .unwrap_or(DEFAULT_IDLE);
             let mut attrs = attrs_of(&lb);
             attrs.insert("idle_timeout_seconds".into(), json!(idle));
-            attrs.insert(
-                "tags".into(),
-                tags.get(&arn).cloned().unwrap_or_else(|| json!({})),
-            );
+            attrs.insert("tags".into(), tags);
             out.insert(arn, attrs);
         }
         Ok(out)
@@ -153,7 +145,7 @@ impl Provider for LoadBalancer {
                 .await
                 .map_err(api("ModifyLoadBalancerAttributes"))?;
         }
-        elbv2::sync_tags(aws, id, before, after).await
+        tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
 
     fn prepare(&self, attrs: &mut Attrs) {
@@ -164,23 +156,23 @@ impl Provider for LoadBalancer {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        match aws
+        let Some(out) = aws
             .elbv2
             .describe_load_balancers()
             .names(name)
             .send()
             .await
             .map_err(api("DescribeLoadBalancers"))
-        {
-            Ok(out) => Ok(out
-                .load_balancers()
-                .iter()
-                .filter_map(|l| l.load_balancer_arn())
-                .map(str::to_string)
-                .collect()),
-            Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
+            .or_gone()?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(out
+            .load_balancers()
+            .iter()
+            .filter_map(|l| l.load_balancer_arn())
+            .map(str::to_string)
+            .collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

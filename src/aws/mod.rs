@@ -7,38 +7,13 @@
 pub mod registry;
 
 pub mod clock;
-mod cloudwatch_alarm;
-mod cloudwatch_log_group;
 mod ec2_tags;
-mod ecr_repository;
-mod eks_access_entry;
-mod eks_access_policy_association;
-mod eks_addon;
-mod eks_cluster;
-mod eks_nodegroup;
-mod eks_pod_identity_association;
-mod elastic_ip;
 mod elbv2;
-mod firehose_stream;
-mod iam_oidc_provider;
-mod iam_role;
-mod internet_gateway;
-mod launch_template;
-mod listener;
-mod listener_rule;
-mod load_balancer;
 mod lookups;
 mod monitor;
-mod nat_gateway;
 pub mod pace;
 pub mod retry;
-mod route_table;
-mod s3_bucket;
-mod security_group;
-mod subnet;
-mod target_group;
-mod vpc;
-mod vpc_endpoint;
+pub mod tags;
 mod wait;
 
 use std::sync::Arc;
@@ -49,9 +24,52 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::observe::Observer;
-use crate::provider::{ApiError, Provider};
+use crate::provider::{ApiError, Provider, Registry};
 
 pub use registry::registry;
+
+/// Every resource type's provider, one line each: its module (`NAME.rs`,
+/// named as its type) and what makes its provider over the clients. Adding a
+/// type is its file and its line here.
+macro_rules! providers {
+    ($($name:ident => $make:path),* $(,)?) => {
+        $(mod $name;)*
+
+        /// Every type's provider, registered by its type's schema.
+        fn providers(registry: Registry, aws: &Arc<Aws>) -> Registry {
+            registry$(.with(&crate::types::$name::SCHEMA, Arc::new($make(aws.clone()))))*
+        }
+    };
+}
+
+providers! {
+    vpc => vpc::Vpc,
+    subnet => subnet::Subnet,
+    internet_gateway => internet_gateway::InternetGateway,
+    elastic_ip => elastic_ip::ElasticIp,
+    nat_gateway => nat_gateway::NatGateway,
+    route_table => route_table::RouteTable,
+    vpc_endpoint => vpc_endpoint::VpcEndpoint,
+    security_group => security_group::SecurityGroup,
+    s3_bucket => s3_bucket::S3Bucket::new,
+    ecr_repository => ecr_repository::EcrRepository,
+    target_group => target_group::TargetGroup,
+    load_balancer => load_balancer::LoadBalancer,
+    listener => listener::Listener,
+    listener_rule => listener_rule::ListenerRule,
+    iam_role => iam_role::IamRole,
+    iam_oidc_provider => iam_oidc_provider::IamOidcProvider,
+    eks_cluster => eks_cluster::EksCluster,
+    launch_template => launch_template::LaunchTemplate,
+    eks_nodegroup => eks_nodegroup::EksNodegroup,
+    eks_addon => eks_addon::EksAddon,
+    eks_access_entry => eks_access_entry::EksAccessEntry,
+    eks_access_policy_association => eks_access_policy_association::EksAccessPolicyAssociation,
+    eks_pod_identity_association => eks_pod_identity_association::EksPodIdentityAssociation,
+    firehose_stream => firehose_stream::FirehoseStream,
+    cloudwatch_log_group => cloudwatch_log_group::CloudwatchLogGroup,
+    cloudwatch_alarm => cloudwatch_alarm::CloudwatchAlarm,
+}
 
 pub type Result<T> = std::result::Result<T, anyhow::Error>;
 

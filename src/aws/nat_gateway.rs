@@ -12,6 +12,7 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::json;
 
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -63,7 +64,7 @@ impl Provider for NatGateway {
         before: &Attrs,
         after: &Attrs,
     ) -> Result<()> {
-        ec2_tags::sync(&self.0, id, before, after).await
+        tags::sync(&tags::Ec2, &self.0, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

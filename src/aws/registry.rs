@@ -1,93 +1,42 @@
-//! Where the AWS providers are registered: one line per resource type.
+//! The registry over one set of clients: the rollout monitor, the add-on
+//! catalog, a finder for each kind of lookup (by its schema), and every
+//! type's provider (`aws::providers`, one line per type).
 
 use std::sync::Arc;
 
-use super::{
-    Aws, cloudwatch_alarm, cloudwatch_log_group, ecr_repository, eks_access_entry,
-    eks_access_policy_association, eks_addon, eks_cluster, eks_nodegroup,
-    eks_pod_identity_association, elastic_ip, firehose_stream, iam_oidc_provider, iam_role,
-    internet_gateway, launch_template, listener, listener_rule, load_balancer, lookups, monitor,
-    nat_gateway, route_table, s3_bucket, security_group, subnet, target_group, vpc, vpc_endpoint,
-};
+use super::{Aws, eks_addon, lookups, monitor};
 use crate::provider::Registry;
+use crate::types::lookup;
 
 /// The providers of every type, the finders of every kind of lookup, and the
 /// rollout monitor, over one set of clients.
 pub fn registry(aws: Aws) -> Registry {
     let aws = Arc::new(aws);
     let a = || aws.clone();
-    Registry::new(Arc::new(monitor::CloudWatch(a())))
+    let registry = Registry::new(Arc::new(monitor::CloudWatch(a())))
         .with_catalog(Arc::new(eks_addon::AddonCatalog(a())))
-        .with_finder("vpc", Arc::new(lookups::FindVpc(a())))
-        .with_finder("subnet", Arc::new(lookups::FindSubnets(a())))
-        .with_finder("subnets", Arc::new(lookups::FindSubnets(a())))
-        .with_finder("security_group", Arc::new(lookups::FindSecurityGroup(a())))
-        .with_finder("load_balancer", Arc::new(lookups::FindLoadBalancer(a())))
-        .with_finder("listener", Arc::new(lookups::FindListener(a())))
-        .with_finder("target_group", Arc::new(lookups::FindTargetGroup(a())))
-        .with_finder("iam_role", Arc::new(lookups::FindIamRole(a())))
-        .with_finder("acm_certificate", Arc::new(lookups::FindCertificate(a())))
-        .with("vpc", Arc::new(vpc::Vpc(a())))
-        .with("subnet", Arc::new(subnet::Subnet(a())))
-        .with(
-            "internet_gateway",
-            Arc::new(internet_gateway::InternetGateway(a())),
+        .with_finder(&lookup::VPC, Arc::new(lookups::FindVpc(a())))
+        .with_finder(&lookup::SUBNET, Arc::new(lookups::FindSubnets(a())))
+        .with_finder(&lookup::SUBNETS, Arc::new(lookups::FindSubnets(a())))
+        .with_finder(
+            &lookup::SECURITY_GROUP,
+            Arc::new(lookups::FindSecurityGroup(a())),
         )
-        .with("elastic_ip", Arc::new(elastic_ip::ElasticIp(a())))
-        .with("nat_gateway", Arc::new(nat_gateway::NatGateway(a())))
-        .with("route_table", Arc::new(route_table::RouteTable(a())))
-        .with("vpc_endpoint", Arc::new(vpc_endpoint::VpcEndpoint(a())))
-        .with(
-            "security_group",
-            Arc::new(security_group::SecurityGroup(a())),
+        .with_finder(
+            &lookup::LOAD_BALANCER,
+            Arc::new(lookups::FindLoadBalancer(a())),
         )
-        .with("s3_bucket", Arc::new(s3_bucket::S3Bucket::new(a())))
-        .with(
-            "ecr_repository",
-            Arc::new(ecr_repository::EcrRepository(a())),
+        .with_finder(&lookup::LISTENER, Arc::new(lookups::FindListener(a())))
+        .with_finder(
+            &lookup::TARGET_GROUP,
+            Arc::new(lookups::FindTargetGroup(a())),
         )
-        .with("target_group", Arc::new(target_group::TargetGroup(a())))
-        .with("load_balancer", Arc::new(load_balancer::LoadBalancer(a())))
-        .with("listener", Arc::new(listener::Listener(a())))
-        .with("listener_rule", Arc::new(listener_rule::ListenerRule(a())))
-        .with("iam_role", Arc::new(iam_role::IamRole(a())))
-        .with(
-            "iam_oidc_provider",
-            Arc::new(iam_oidc_provider::IamOidcProvider(a())),
-        )
-        .with("eks_cluster", Arc::new(eks_cluster::EksCluster(a())))
-        .with(
-            "launch_template",
-            Arc::new(launch_template::LaunchTemplate(a())),
-        )
-        .with("eks_nodegroup", Arc::new(eks_nodegroup::EksNodegroup(a())))
-        .with("eks_addon", Arc::new(eks_addon::EksAddon(a())))
-        .with(
-            "eks_access_entry",
-            Arc::new(eks_access_entry::EksAccessEntry(a())),
-        )
-        .with(
-            "eks_access_policy_association",
-            Arc::new(eks_access_policy_association::EksAccessPolicyAssociation(
-                a(),
-            )),
-        )
-        .with(
-            "eks_pod_identity_association",
-            Arc::new(eks_pod_identity_association::EksPodIdentityAssociation(a())),
-        )
-        .with(
-            "firehose_stream",
-            Arc::new(firehose_stream::FirehoseStream(a())),
-        )
-        .with(
-            "cloudwatch_log_group",
-            Arc::new(cloudwatch_log_group::CloudwatchLogGroup(a())),
-        )
-        .with(
-            "cloudwatch_alarm",
-            Arc::new(cloudwatch_alarm::CloudwatchAlarm(a())),
-        )
+        .with_finder(&lookup::IAM_ROLE, Arc::new(lookups::FindIamRole(a())))
+        .with_finder(
+            &lookup::ACM_CERTIFICATE,
+            Arc::new(lookups::FindCertificate(a())),
+        );
+    super::providers(registry, &aws)
 }
 
 #[cfg(test)]

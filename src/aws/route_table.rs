@@ -14,6 +14,7 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{Value, json};
 
+use super::tags;
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs_set, into_map};
@@ -159,7 +160,7 @@ impl Provider for RouteTable {
                 .is_some_and(|s| s.is_empty());
             associate(aws, id, &subnets, none).await?;
         }
-        ec2_tags::sync(aws, id, before, after).await
+        tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result, api};
-use crate::provider::{ApiError, Made, OpContext, Provider};
+use crate::provider::{ApiError, Made, OpContext, Provider, GoneOk};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::s3_bucket as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -448,9 +448,9 @@ impl Provider for S3Bucket {
             .send()
             .await
             .map_err(api("DeleteBucket"))
+            .or_gone()
         {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
             Err(e) if e.code() == "BucketNotEmpty" => Err(anyhow::anyhow!(
                 "bucket {id} is not empty; it and its objects were left in place \
                  (set `force_destroy: true` on it to delete its objects with it)"
@@ -506,11 +506,11 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketVersioning"))
+        .or_gone()?
     {
-        Ok(v) => v,
+        Some(v) => v,
         // Deleted since it was listed.
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(e.into()),
+        None => return Ok(None),
     };
     let encryption = match aws
         .s3
@@ -519,8 +519,9 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketEncryption"))
+        .or_gone()?
     {
-        Ok(out) => out
+        Some(out) => out
             .server_side_encryption_configuration()
             .and_then(|c| c.rules().first())
             .and_then(|r| r.apply_server_side_encryption_by_default())
@@ -528,8 +529,7 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         // AWS encrypts every bucket with SSE-S3 at least (since January 2023,
         // new and existing, and it cannot be turned off): a bucket with no
         // configuration (an emulator's, an answer from before) holds that.
-        Err(e) if e.is_not_found() => Some("AES256".to_string()),
-        Err(e) => return Err(e.into()),
+        None => Some("AES256".to_string()),
     };
     let public_access_block = match aws
         .s3
@@ -538,15 +538,15 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetPublicAccessBlock"))
+        .or_gone()?
     {
-        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
+        Some(out) => out.public_access_block_configuration().is_some_and(|c| {
             c.block_public_acls() == Some(true)
                 && c.ignore_public_acls() == Some(true)
                 && c.block_public_policy() == Some(true)
                 && c.restrict_public_buckets() == Some(true)
         }),
-        Err(e) if e.is_not_found() => false,
-        Err(e) => return Err(e.into()),
+        None => false,
     };
     let ownership = match aws
         .s3
@@ -555,13 +555,13 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketOwnershipControls"))
+        .or_gone()?
     {
-        Ok(out) => out
+        Some(out) => out
             .ownership_controls()
             .and_then(|c| c.rules().first())
             .map(|r| r.object_ownership().as_str().to_string()),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
+        None => None,
     };
     let lifecycle: Option<Vec<Value>> = match aws
         .s3
@@ -570,10 +570,10 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketLifecycleConfiguration"))
+        .or_gone()?
     {
-        Ok(out) => Some(out.rules().iter().map(lifecycle_value).collect()),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
+        Some(out) => Some(out.rules().iter().map(lifecycle_value).collect()),
+        None => None,
     };
     let cors: Option<Vec<Value>> = match aws
         .s3
@@ -582,8 +582,9 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketCors"))
+        .or_gone()?
     {
-        Ok(out) => Some(
+        Some(out) => Some(
             out.cors_rules()
                 .iter()
                 .map(|r| {
@@ -603,8 +604,7 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
                 })
                 .collect(),
         ),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
+        None => None,
     };
     let policy = match aws
         .s3
@@ -613,10 +613,10 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketPolicy"))
+        .or_gone()?
     {
-        Ok(out) => out.policy().map(str::to_string),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
+        Some(out) => out.policy().map(str::to_string),
+        None => None,
     };
     let tag_set = match aws
         .s3
@@ -625,10 +625,10 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .send()
         .await
         .map_err(api("GetBucketTagging"))
+        .or_gone()?
     {
-        Ok(out) => out.tag_set().to_vec(),
-        Err(e) if e.is_not_found() => Vec::new(),
-        Err(e) => return Err(e.into()),
+        Some(out) => out.tag_set().to_vec(),
+        None => Vec::new(),
     };
     let mut attrs = into_map(json!({
         "id": name,
@@ -664,10 +664,10 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             .send()
             .await
             .map_err(api("ListObjectVersions"))
+            .or_gone()?
         {
-            Ok(p) => p,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e.into()),
+            Some(p) => p,
+            None => return Ok(()),
         };
         let objects: Vec<ObjectIdentifier> = page
             .versions()

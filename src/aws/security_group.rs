@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::tags;
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
@@ -55,7 +56,7 @@ impl Provider for SecurityGroup {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        ec2_tags::sync(aws, id, before, after).await
+        tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::tags;
 use super::{Aws, Result, api, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
@@ -201,7 +202,7 @@ impl Provider for TargetGroup {
                     .map_err(api("DeregisterTargets"))?;
             }
         }
-        elbv2::sync_tags(aws, id, before, after).await
+        tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
 
     fn prepare(&self, attrs: &mut Attrs) {
@@ -212,23 +213,23 @@ impl Provider for TargetGroup {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        match aws
+        let Some(out) = aws
             .elbv2
             .describe_target_groups()
             .names(name)
             .send()
             .await
             .map_err(api("DescribeTargetGroups"))
-        {
-            Ok(out) => Ok(out
-                .target_groups()
-                .iter()
-                .filter_map(|g| g.target_group_arn())
-                .map(str::to_string)
-                .collect()),
-            Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
+            .or_gone()?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(out
+            .target_groups()
+            .iter()
+            .filter_map(|g| g.target_group_arn())
+            .map(str::to_string)
+            .collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
@@ -259,14 +260,8 @@ async fn read_groups(
     with_targets: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<HashMap<String, Attrs>> {
     let groups = describe(aws, ids).await?;
-    let arns: Vec<String> = groups
-        .iter()
-        .filter_map(|g| g.target_group_arn().map(str::to_string))
-        .collect();
-    let tags = elbv2::read_tags(aws, &arns).await?;
-    let tags = &tags;
-    let read = super::each(groups, |g| async move {
-        let arn = g.target_group_arn().unwrap_or_default().to_string();
+    let groups = elbv2::with_tags(aws, groups, |g| g.target_group_arn()).await?;
+    let read = super::each(groups, |(arn, g, tags)| async move {
         let attributes: HashMap<String, String> = aws
             .elbv2
             .describe_target_group_attributes()
@@ -294,7 +289,6 @@ async fn read_groups(
             ),
             false => None,
         };
-        let tags = tags.get(&arn).cloned().unwrap_or_else(|| json!({}));
         Ok((arn, described(&g, &attributes, targets, tags)))
     })
     .await?;

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName};
 use serde_json::json;
 
+use super::tags;
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
@@ -109,7 +110,7 @@ impl Provider for Vpc {
                 call.send().await.map_err(api("ModifyVpcAttribute"))?;
             }
         }
-        ec2_tags::sync(&self.0, id, before, after).await
+        tags::sync(&tags::Ec2, &self.0, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

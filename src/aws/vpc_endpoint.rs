@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, State, VpcEndpoint as Endpoint, VpcEndpointType};
 use serde_json::json;
 
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result, api, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -121,7 +122,7 @@ impl Provider for VpcEndpoint {
                 .await
                 .map_err(api("ModifyVpcEndpoint"))?;
         }
-        ec2_tags::sync(aws, id, before, after).await
+        tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {

@@ -17,7 +17,9 @@ pub async fn exec(
 ) -> Result<ExitCode, Failure> {
     let (stack, state, location) = ops::peek(ctx, file, state).await?;
     let Some(state) = state else {
-        sayln!("No state at {location}: nothing was applied, so nothing can have drifted.");
+        ctx.console.outln(&format!(
+            "No state at {location}: nothing was applied, so nothing can have drifted."
+        ));
         return Ok(ExitCode::SUCCESS);
     };
     for entry in ignore {
@@ -36,7 +38,8 @@ pub async fn exec(
     let engine = ops::reader(ctx, &stack, &state, &location).await?;
     let observed = engine.refresh(&state, None, Some(&stack)).await?;
     let report = crate::plan::Plan::drift_report(&stack, &state, &observed, ignore);
-    say!("{}", crate::render::drift(&report, format, ctx.color_out));
+    ctx.console
+        .out(&crate::render::drift(&report, format, ctx.color_out));
     Ok(match report.drift.is_empty() {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(2),

@@ -8,6 +8,6 @@ use crate::stack::graph::Graph;
 
 pub async fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file).await?;
-    say!("{}", Graph::build(&stack).to_dot());
+    ctx.console.out(&Graph::build(&stack).to_dot());
     Ok(ExitCode::SUCCESS)
 }

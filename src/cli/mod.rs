@@ -11,7 +11,6 @@ mod tools;
 mod validate;
 mod view;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -300,10 +299,6 @@ struct RunArgs {
 }
 
 /// Colour only on a terminal, and never with NO_COLOR set.
-pub fn color(stream: &impl IsTerminal) -> bool {
-    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -313,7 +308,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.verbose, cli.log_wire);
+    view::init_logging(cli.verbose, cli.log_wire);
     let ctx = context(
         cli.strict,
         crate::ops::InputArgs {
@@ -325,60 +320,8 @@ pub fn main() -> ExitCode {
     );
     match run(&ctx, cli.command) {
         Ok(code) => code,
-        Err(Failure::Invalid(errors)) => {
-            eprint!("{}", errors.render(ctx.color_err));
-            ExitCode::from(1)
-        }
-        Err(Failure::Error { message, hint }) => {
-            eprintln!("error: {message}");
-            if let Some(h) = hint {
-                eprintln!("hint: {h}");
-            }
-            ExitCode::from(1)
-        }
-        Err(Failure::Abandoned { message, hint }) => {
-            eprintln!("error: {message}");
-            if let Some(h) = hint {
-                eprintln!("hint: {h}");
-            }
-            ExitCode::from(130)
-        }
+        Err(failure) => view::failed(&ctx, failure),
     }
-}
-
-fn init_logging(verbose: u8, log_wire: bool) {
-    use tracing_subscriber::filter::{FilterExt, filter_fn};
-    use tracing_subscriber::layer::{Layer, SubscriberExt};
-    use tracing_subscriber::util::SubscriberInitExt;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!(
-            "{default},aws_config=warn,aws_smithy_runtime=warn,hyper=warn"
-        ))
-    });
-    // The SDK and its HTTP stack log requests and answers, bodies included,
-    // at debug and trace: what the stack sends, sensitive values too. Kept
-    // to info whatever RUST_LOG asks, unless --log-wire says otherwise.
-    let wire = filter_fn(move |meta| {
-        log_wire || *meta.level() <= tracing::Level::INFO || !wire_target(meta.target())
-    });
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(color(&std::io::stderr()))
-        .with_target(false)
-        .with_filter(filter.and(wire));
-    tracing_subscriber::registry().with(layer).init();
-}
-
-/// Whether a log's target is the AWS SDK's or its HTTP stack's.
-fn wire_target(target: &str) -> bool {
-    ["aws_", "hyper", "h2", "rustls", "http", "tower"]
-        .iter()
-        .any(|p| target.starts_with(p))
 }
 
 /// What every command is given: `--strict`, colour, and the observers of
@@ -394,8 +337,9 @@ fn context(strict: bool, inputs: crate::ops::InputArgs) -> Context {
     Context {
         strict,
         inputs,
-        color_out: color(&std::io::stdout()),
-        color_err: color(&std::io::stderr()),
+        color_out: view::color_out(),
+        color_err: view::color_err(),
+        console: Arc::new(view::Console),
         observer: Arc::new(Tee(observers)),
         retries,
     }

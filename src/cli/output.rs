@@ -34,9 +34,9 @@ pub async fn exec(
             ));
         };
         match (as_json, shown(o)) {
-            (true, v) => sayln!("{v}"),
-            (false, Value::String(s)) => sayln!("{s}"),
-            (false, v) => sayln!("{}", show(&v)),
+            (true, v) => ctx.console.outln(&format!("{v}")),
+            (false, Value::String(s)) => ctx.console.outln(&s),
+            (false, v) => ctx.console.outln(&format!("{}", show(&v))),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -50,14 +50,16 @@ pub async fn exec(
                 )
             })
             .collect();
-        sayln!(
+        ctx.console.outln(&format!(
             "{}",
             serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default()
-        );
+        ));
     } else if outputs.is_empty() {
-        sayln!("No outputs recorded in {location}: apply the stack first.");
+        ctx.console.outln(&format!(
+            "No outputs recorded in {location}: apply the stack first."
+        ));
     } else {
-        say!("{}", crate::render::outputs(&outputs, ""));
+        ctx.console.out(&crate::render::outputs(&outputs, ""));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,16 @@ pub async fn exec(
         keep_observed: out.is_some(),
         ..options.clone()
     };
-    let mut planned = ops::plan(ctx, file, state, "plan", Mode::Apply, format, options).await?;
+    let mut planned = ops::plan(
+        ctx,
+        file,
+        state,
+        ops::Command::Plan,
+        Mode::Apply,
+        format,
+        options,
+    )
+    .await?;
     let changes = planned.plan.has_changes();
     if let Some(out) = out {
         let session = &mut planned.session;
@@ -50,11 +59,11 @@ pub async fn exec(
                 None,
             )
         })?;
-        eprintln!(
+        ctx.console.note(&format!(
             "Saved the plan to {}; `infra apply {}` carries out exactly this plan.",
             out.display(),
             out.display()
-        );
+        ));
     }
     Ok(if detailed_exitcode && changes {
         ExitCode::from(2)
@@ -85,10 +94,8 @@ pub fn show(
     if no_cost {
         saved.plan.cost = None;
     }
-    say!(
-        "{}",
-        crate::render::render(&saved.plan, format, ctx.color_out)
-    );
+    ctx.console
+        .out(&crate::render::render(&saved.plan, format, ctx.color_out));
     Ok(if detailed_exitcode && saved.plan.has_changes() {
         ExitCode::from(2)
     } else {

@@ -10,10 +10,11 @@ use crate::ops::{self, Context, Failure};
 pub async fn status(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
     let (_, state, location) = ops::peek(ctx, file, state).await?;
     let Some(state) = state else {
-        sayln!("No state at {location}: nothing was applied yet.");
+        ctx.console
+            .outln(&format!("No state at {location}: nothing was applied yet."));
         return Ok(ExitCode::SUCCESS);
     };
-    say!("{}", crate::render::rollouts(&state));
+    ctx.console.out(&crate::render::rollouts(&state));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -33,13 +34,13 @@ pub async fn ack(
             Some("addresses are TYPE.NAME, for example listener.http"),
         )
     })?;
-    let mut session = ops::open(ctx, file, state, "rollout ack").await?;
-    let Some(rec) = session
+    let mut session = ops::open(ctx, file, state, ops::Command::RolloutAck).await?;
+    let Some(mut rec) = session
         .journal
-        .state_mut()
+        .state()
         .resources
-        .get_mut(&a)
-        .and_then(|r| r.rollout.as_mut())
+        .get(&a)
+        .and_then(|r| r.rollout.clone())
     else {
         return Err(Failure::new(
             format!("{a} has no recorded rollout"),
@@ -60,15 +61,17 @@ pub async fn ack(
         ));
     }
     if let Some(when) = &rec.acknowledged {
-        sayln!(
+        ctx.console.outln(&format!(
             "The last rollout of {a} ({}) was acknowledged at {when} already.",
             rec.outcome
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     rec.acknowledged = Some(crate::types::state::now());
-    let outcome = rec.outcome.to_string();
-    session.journal.save().await?;
-    sayln!("Acknowledged the last rollout of {a} ({outcome}): it no longer blocks a step forward.");
+    session.journal.rollout(&a, &rec).await?;
+    ctx.console.outln(&format!(
+        "Acknowledged the last rollout of {a} ({}): it no longer blocks a step forward.",
+        rec.outcome
+    ));
     Ok(ExitCode::SUCCESS)
 }

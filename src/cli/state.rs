@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::ops::{self, Context, Failure};
+use crate::ops::{self, Command, Context, Failure};
 use crate::state::StateError;
 use crate::types::{Address, AttrsExt};
 
@@ -18,10 +18,12 @@ fn address(s: &str) -> Result<Address, Failure> {
 }
 
 pub async fn list(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
-    let mut session = ops::open(ctx, file, state, "state list").await?;
+    let mut session = ops::open(ctx, file, state, Command::StateList).await?;
+    let mut text = String::new();
     for (a, r) in &session.journal.state().resources {
-        sayln!("{a}\t{}", r.id);
+        text.push_str(&format!("{a}\t{}\n", r.id));
     }
+    ctx.console.out(&text);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -32,7 +34,7 @@ pub async fn show(
     state: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let mut session = ops::open(ctx, file, state, "state show").await?;
+    let mut session = ops::open(ctx, file, state, Command::StateShow).await?;
     let Some(r) = session.journal.state().resources.get(&a) else {
         return Err(Failure::new(
             format!("{a} is not in state"),
@@ -53,10 +55,8 @@ pub async fn show(
     crate::types::attrs::redact_paths(&mut r.attributes, &marks, &|_| {
         serde_json::Value::String("(sensitive)".into())
     });
-    sayln!(
-        "{}",
-        serde_json::to_string_pretty(&r).expect("state serialises")
-    );
+    ctx.console
+        .outln(&serde_json::to_string_pretty(&r).expect("state serialises"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -69,26 +69,25 @@ pub async fn rm(
     state: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let mut session = ops::open(ctx, file, state, "state rm").await?;
-    let s = session.journal.state_mut();
-    let resource = s.resources.remove(&a);
-    let intent = s.intents.remove(&a);
-    if resource.is_none() && intent.is_none() {
+    let mut session = ops::open(ctx, file, state, Command::StateRm).await?;
+    let s = session.journal.state();
+    if !s.resources.contains_key(&a) && !s.intents.contains_key(&a) {
         return Err(Failure::new(
             format!("{a} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     }
-    session.journal.save().await?;
+    let (resource, intent) = session.journal.remove(&a).await?;
     if let Some(i) = intent {
-        sayln!(
+        ctx.console.outln(&format!(
             "Forgot the {} an interrupted apply left on {a} (since {}); whatever it made in AWS, if anything, is untouched.",
             i.operation,
             i.since
-        );
+        ));
     }
     if resource.is_some() {
-        sayln!("Removed {a} from state; it still exists in AWS.");
+        ctx.console
+            .outln(&format!("Removed {a} from state; it still exists in AWS."));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -108,93 +107,33 @@ pub async fn mv(
             Some("state mv renames; it cannot change a type"),
         ));
     }
-    let mut session = ops::open(ctx, file, state, "state mv").await?;
-    let s = &mut session.journal.state_mut();
+    let mut session = ops::open(ctx, file, state, Command::StateMv).await?;
+    let s = session.journal.state();
     if s.resources.contains_key(&to) {
         return Err(Failure::new(format!("{to} is already in state"), None));
     }
-    let Some(r) = s.resources.remove(&from) else {
+    if !s.resources.contains_key(&from) {
         return Err(Failure::new(
             format!("{from} is not in state"),
             Some("`infra state list` shows what is"),
         ));
-    };
-    s.resources.insert(to.clone(), r);
-    for r in s.resources.values_mut() {
-        for d in r
-            .dependencies
-            .iter_mut()
-            .chain(r.rule_dependencies.iter_mut())
-        {
-            if *d == from {
-                *d = to.clone();
-            }
-        }
     }
-    session.journal.save().await?;
-    sayln!("Moved {from} to {to}.");
+    session.journal.rename(&from, &to).await?;
+    ctx.console.outln(&format!("Moved {from} to {to}."));
     // The `infra:address` tag follows, so that the next plan has nothing to do.
-    if let Err(e) = retag(ctx, &mut session, &from, &to).await {
-        eprintln!(
-            "warning: could not move the infra:address tag of {to} in AWS ({e:#}); the next apply updates it"
-        );
+    let retagged = match ops::connect(ctx, &mut session).await {
+        Ok(engine) => engine
+            .retag(&session.journal, &from, &to)
+            .await
+            .map_err(|e| format!("{e:#}")),
+        Err(f) => Err(f.to_string()),
+    };
+    if let Err(e) = retagged {
+        ctx.console.note(&format!(
+            "warning: could not move the infra:address tag of {to} in AWS ({e}); the next apply updates it"
+        ));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Updates a moved resource's `infra:address` tag in AWS, and its state.
-async fn retag(
-    ctx: &Context,
-    session: &mut ops::Session,
-    from: &Address,
-    to: &Address,
-) -> anyhow::Result<()> {
-    let Some(r) = session.journal.state_mut().resources.get(to) else {
-        return Ok(());
-    };
-    let old = serde_json::Value::String(from.to_string());
-    if r.attributes
-        .get("tags")
-        .and_then(|t| t.get(crate::types::stack_id::ADDRESS_TAG))
-        != Some(&old)
-    {
-        return Ok(());
-    }
-    let before = r.attributes.clone();
-    let mut after = before.clone();
-    if let Some(tags) = after
-        .get_mut("tags")
-        .and_then(serde_json::Value::as_object_mut)
-    {
-        tags.insert(
-            crate::types::stack_id::ADDRESS_TAG.into(),
-            serde_json::Value::String(to.to_string()),
-        );
-    }
-    let id = r.id.clone();
-    let engine = ops::connect(ctx, session)
-        .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?;
-    let provider = engine.registry.provider(&to.ty)?;
-    let op = crate::provider::OpContext {
-        address: to.clone(),
-        timeouts: Default::default(),
-        token: None,
-        observer: ctx.observer.clone(),
-    };
-    provider.update(&op, &id, &before, &after).await?;
-    let found = provider.read(std::slice::from_ref(&id)).await?;
-    if let (Some(mut attrs), Some(r)) = (
-        found.get(&id).cloned(),
-        session.journal.state_mut().resources.get_mut(to),
-    ) {
-        if let Some(schema) = crate::types::schema(&to.ty) {
-            schema.keep_local(&mut attrs, &before);
-        }
-        r.attributes = attrs;
-        session.journal.save().await?;
-    }
-    Ok(())
 }
 
 /// Reads everything in state from AWS and records what it finds; what is gone is forgotten.
@@ -203,29 +142,21 @@ pub async fn refresh(
     file: &Path,
     state: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
-    let mut session = ops::open(ctx, file, state, "refresh").await?;
+    let mut session = ops::open(ctx, file, state, Command::Refresh).await?;
     let engine = ops::connect(ctx, &mut session).await?;
-    for note in engine
-        .recover(&session.stack, session.journal.state_mut())
-        .await?
-    {
-        sayln!("Recovered: {note}");
+    for note in engine.recover(&session.stack, &mut session.journal).await? {
+        ctx.console.outln(&format!("Recovered: {note}"));
     }
     let observed = ops::refresh(&engine, &mut session).await?;
-    let (mut kept, mut gone) = (0, 0);
-    ops::absorb(session.journal.state_mut(), &observed);
-    for (a, seen) in observed {
-        match seen {
-            Some(_) => kept += 1,
-            None => {
-                if session.journal.state_mut().resources.remove(&a).is_some() {
-                    gone += 1;
-                }
-            }
-        }
-    }
+    session.journal.absorb(&observed);
+    // What is gone is forgotten, in the stack or not (the refresh above
+    // forgot those no longer in it).
+    let gone = session.journal.forget_gone(&observed, |_| false).len();
+    let kept = observed.values().filter(|seen| seen.is_some()).count();
     session.journal.save().await?;
-    sayln!("Refreshed {kept} resources; {gone} no longer exist and were forgotten.");
+    ctx.console.outln(&format!(
+        "Refreshed {kept} resources; {gone} no longer exist and were forgotten."
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -242,7 +173,7 @@ pub async fn import(
     take_over: bool,
 ) -> Result<ExitCode, Failure> {
     let a = address(addr)?;
-    let mut session = ops::open(ctx, file, state, "import").await?;
+    let mut session = ops::open(ctx, file, state, Command::Import).await?;
     let Some(resource) = session.stack.resources.get(&a).cloned() else {
         return Err(Failure::new(
             format!("{a} is not in {}", file.display()),
@@ -266,26 +197,19 @@ pub async fn import(
     }
     // Importing an address settles what an interrupted create left on it: the
     // id is given.
-    session.journal.state_mut().intents.remove(&a);
+    session.journal.drop_intent(&a);
     let engine = ops::connect(ctx, &mut session).await?;
-    for note in engine
-        .recover(&session.stack, session.journal.state_mut())
-        .await?
-    {
-        sayln!("Recovered: {note}");
+    for note in engine.recover(&session.stack, &mut session.journal).await? {
+        ctx.console.outln(&format!("Recovered: {note}"));
     }
     let ty = a.ty.as_str();
-    let mut found = engine
-        .registry
-        .provider(ty)?
-        .read(&[id.to_string()])
-        .await?;
-    let Some(mut attributes) = found.remove(id) else {
+    let Some(mut attributes) = engine.import(&a, id).await? else {
         return Err(Failure::new(
             format!("there is no {ty} {id} in {}", session.stack.region),
-            Some(
-                "the id is what AWS calls it: vpc-…/subnet-…/igw-…/rtb-…/nat-…/vpce-…/sg-…/lt-… ids; an Elastic IP's eipalloc-… allocation id; the name of a bucket, repository, role, cluster or delivery stream; CLUSTER:NODEGROUP; the ARN of a load balancer, target group, listener or rule",
-            ),
+            Some(&format!(
+                "the id is what AWS calls it: for a {ty}, {}",
+                resource.schema.id_format
+            )),
         ));
     };
     let tags = attributes.string_map("tags");
@@ -302,23 +226,18 @@ pub async fn import(
                 )),
             ));
         }
-        eprintln!(
+        ctx.console.note(&format!(
             "warning: {ty} {id} belongs to stack {owner} ({}); imported anyway (--take-over): make sure that stack's state no longer holds it",
             crate::types::stack_id::owner_said(&tags)
-        );
+        ));
     }
     resource.schema.keep_local(&mut attributes, &resource.attrs);
     let record = crate::apply::resource_state(&a, id, attributes, Some(&resource));
-    session
-        .journal
-        .state_mut()
-        .resources
-        .insert(a.clone(), record);
-    session.journal.save().await?;
-    sayln!(
+    session.journal.import(&a, record).await?;
+    ctx.console.outln(&format!(
         "Imported {a} ({id}). `infra plan {}` shows how it differs from the stack file.",
         file.display()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -348,7 +267,7 @@ pub async fn force_unlock(
         }
         None => return Err(StateError::NoLock { path }.into()),
     };
-    sayln!(
+    ctx.console.outln(&format!(
         "The lock on {} is held by {}@{} (pid {}, {} since {}). Removing it lets another run write the state while that one may still run.",
         backend.describe(),
         held.holder,
@@ -356,9 +275,9 @@ pub async fn force_unlock(
         held.pid,
         held.operation,
         held.created
-    );
-    ops::confirm("remove this lock", force)?;
+    ));
+    ops::confirm(ctx, "remove this lock", force)?;
     backend.force_unlock(id).await?;
-    sayln!("Removed lock {id}.");
+    ctx.console.outln(&format!("Removed lock {id}."));
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,8 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use super::Cli;
+use super::view::Console;
+use crate::ops::Console as _;
 use crate::ops::Failure;
 
 /// `infra schema`: the JSON Schema of a stack file.
@@ -16,7 +18,7 @@ pub fn schema() -> Result<ExitCode, Failure> {
     let schema = crate::stack::json_schema::stack_schema();
     let text = serde_json::to_string_pretty(&schema)
         .map_err(|e| Failure::new(format!("cannot write the schema: {e}"), None))?;
-    sayln!("{text}");
+    Console.outln(&text);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -25,7 +27,7 @@ pub fn completions(shell: Shell) -> Result<ExitCode, Failure> {
     let mut command = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, "infra", &mut out);
-    say!("{}", String::from_utf8_lossy(&out));
+    Console.out(&String::from_utf8_lossy(&out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -37,7 +39,7 @@ pub fn man(out_dir: Option<&Path>) -> Result<ExitCode, Failure> {
     let Some(dir) = out_dir else {
         let mut out = Vec::new();
         render(&command, &mut out)?;
-        say!("{}", String::from_utf8_lossy(&out));
+        Console.out(&String::from_utf8_lossy(&out));
         return Ok(ExitCode::SUCCESS);
     };
     std::fs::create_dir_all(dir).map_err(|e| {
@@ -48,7 +50,7 @@ pub fn man(out_dir: Option<&Path>) -> Result<ExitCode, Failure> {
     })?;
     let mut written = 0;
     write_pages(&command, "infra", dir, &mut written)?;
-    sayln!("{written} man pages written to {}", dir.display());
+    Console.outln(&format!("{written} man pages written to {}", dir.display()));
     Ok(ExitCode::SUCCESS)
 }
 

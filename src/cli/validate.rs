@@ -7,10 +7,10 @@ use crate::ops::{self, Context, Failure};
 
 pub async fn exec(ctx: &Context, file: &Path) -> Result<ExitCode, Failure> {
     let stack = ops::load_stack(ctx, file).await?;
-    sayln!(
+    ctx.console.outln(&format!(
         "Success: stack {} is valid ({} resources).",
         stack.name,
         stack.resources.len()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::types::Address;
-use crate::types::reference;
+use crate::types::price::{PriceBook, RegionPrices};
 
 /// The bundled price table.
 #[derive(Debug, Deserialize)]
@@ -31,20 +31,6 @@ pub struct Table {
     pub regions: BTreeMap<String, RegionPrices>,
     /// What a type is billed by use for, by type.
     pub billed_by_use: BTreeMap<String, String>,
-}
-
-/// One region's hourly prices.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegionPrices {
-    pub eks_cluster_standard: f64,
-    pub eks_cluster_extended: f64,
-    pub application_load_balancer: f64,
-    pub nat_gateway: f64,
-    pub public_ipv4_address: f64,
-    pub interface_endpoint_per_zone: f64,
-    /// Linux on-demand, by instance type.
-    pub instances: BTreeMap<String, f64>,
 }
 
 static TABLE: OnceLock<Table> = OnceLock::new();
@@ -145,20 +131,30 @@ impl Ledger {
         after: Option<&Map<String, Value>>,
     ) {
         let t = table();
+        let schema = crate::types::schema(&address.ty);
+        let applies = schema
+            .and_then(|s| s.billed_by_use_if)
+            .is_none_or(|f| after.or(before).is_some_and(f));
         if let Some(what) = t.billed_by_use.get(&address.ty)
-            && by_use_applies(&address.ty, after.or(before))
+            && applies
         {
             self.by_use
                 .entry(what.clone())
                 .or_default()
                 .push(address.to_string());
         }
-        let Some(prices) = t.regions.get(&self.region) else {
+        let Some(rates) = t.regions.get(&self.region) else {
             return;
         };
-        let side = |attrs: Option<&Map<String, Value>>| match attrs {
-            None => Ok(None),
-            Some(a) => hourly(&address.ty, a, prices, t).map(Some),
+        let book = PriceBook {
+            rates,
+            date: t.date,
+            standard_support: &t.eks_standard_support_ends,
+        };
+        let price = schema.and_then(|s| s.price);
+        let side = |attrs: Option<&Map<String, Value>>| match (attrs, price) {
+            (Some(a), Some(price)) => price(a, &book).map(Some),
+            _ => Ok(None),
         };
         match (side(before), side(after)) {
             (Ok(b), Ok(a)) => {
@@ -210,172 +206,8 @@ impl Ledger {
     }
 }
 
-/// Whether a type's use-billed item applies to this resource (a Gateway
-/// endpoint is free; an Interface one processes data).
-fn by_use_applies(ty: &str, attrs: Option<&Map<String, Value>>) -> bool {
-    match ty {
-        "vpc_endpoint" => {
-            attrs
-                .and_then(|a| a.get("vpc_endpoint_type"))
-                .and_then(Value::as_str)
-                == Some("Interface")
-        }
-        _ => true,
-    }
-}
-
-/// What a resource costs an hour, and how that is priced; or why it cannot be.
-fn hourly(
-    ty: &str,
-    attrs: &Map<String, Value>,
-    prices: &RegionPrices,
-    t: &Table,
-) -> Result<(f64, String), String> {
-    match ty {
-        "eks_cluster" => {
-            let version = attrs.get("version").and_then(Value::as_str).unwrap_or("");
-            // Unset, AWS keeps a cluster on extended support.
-            let extended_allowed =
-                attrs.get("upgrade_policy").and_then(Value::as_str) != Some("STANDARD");
-            let ends = standard_support_ends(t, version);
-            match ends {
-                Some(end) if extended_allowed && end <= t.date => Ok((
-                    prices.eks_cluster_extended,
-                    format!(
-                        "EKS control plane on extended support ({version} left standard support on {end}) at {}",
-                        rate(prices.eks_cluster_extended)
-                    ),
-                )),
-                Some(end) if extended_allowed => Ok((
-                    prices.eks_cluster_standard,
-                    format!(
-                        "EKS control plane, standard support until {end} (then {} on extended support) at {}",
-                        rate(prices.eks_cluster_extended),
-                        rate(prices.eks_cluster_standard)
-                    ),
-                )),
-                _ => Ok((
-                    prices.eks_cluster_standard,
-                    format!(
-                        "EKS control plane, standard support at {}",
-                        rate(prices.eks_cluster_standard)
-                    ),
-                )),
-            }
-        }
-        "eks_nodegroup" => {
-            let desired = attrs
-                .get("scaling")
-                .and_then(|s| s.get("desired"))
-                .and_then(Value::as_i64)
-                .ok_or("its desired size is known only after apply: not priced")?;
-            let types: Vec<&str> = attrs
-                .get("instance_types")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let Some(first) = types.first() else {
-                return Err("its instance type comes from its launch template: not priced".into());
-            };
-            if !reference::is_known(&Value::String(first.to_string())) {
-                return Err("its instance type is known only after apply: not priced".into());
-            }
-            let price = prices
-                .instances
-                .get(*first)
-                .ok_or_else(|| format!("the price table has no {first} instances: not priced"))?;
-            let more = match types.len() {
-                1 => String::new(),
-                n => format!(" (the first of {n} types)"),
-            };
-            Ok((
-                desired as f64 * price,
-                format!("{desired} × {first} at {}{more}", rate(*price)),
-            ))
-        }
-        "load_balancer" => {
-            let public = attrs.get("scheme").and_then(Value::as_str) != Some("internal");
-            let zones = attrs
-                .get("subnets")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            match public {
-                true => Ok((
-                    prices.application_load_balancer + zones as f64 * prices.public_ipv4_address,
-                    format!(
-                        "application load balancer at {} + {zones} public IPv4 addresses at {}",
-                        rate(prices.application_load_balancer),
-                        rate(prices.public_ipv4_address)
-                    ),
-                )),
-                false => Ok((
-                    prices.application_load_balancer,
-                    format!(
-                        "application load balancer at {}",
-                        rate(prices.application_load_balancer)
-                    ),
-                )),
-            }
-        }
-        "nat_gateway" => Ok((
-            prices.nat_gateway,
-            format!("NAT gateway at {}", rate(prices.nat_gateway)),
-        )),
-        "elastic_ip" => Ok((
-            prices.public_ipv4_address,
-            format!(
-                "public IPv4 address at {}",
-                rate(prices.public_ipv4_address)
-            ),
-        )),
-        "vpc_endpoint"
-            if attrs.get("vpc_endpoint_type").and_then(Value::as_str) == Some("Interface") =>
-        {
-            let zones = attrs
-                .get("subnet_ids")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            Ok((
-                zones as f64 * prices.interface_endpoint_per_zone,
-                format!(
-                    "interface endpoint in {zones} zones at {} each",
-                    rate(prices.interface_endpoint_per_zone)
-                ),
-            ))
-        }
-        _ => Ok((0.0, String::new())),
-    }
-}
-
-/// When a version leaves standard support: from the table, or, for a version
-/// newer than the table knows, not yet (`None`); older than it knows, long ago.
-fn standard_support_ends(t: &Table, version: &str) -> Option<NaiveDate> {
-    if let Some(end) = t.eks_standard_support_ends.get(version) {
-        return Some(*end);
-    }
-    let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
-    let asked = minor(version)?;
-    let known: Vec<(u32, NaiveDate)> = t
-        .eks_standard_support_ends
-        .iter()
-        .filter_map(|(v, d)| Some((minor(v)?, *d)))
-        .collect();
-    let oldest = known.iter().min_by_key(|(m, _)| *m)?;
-    (asked < oldest.0).then_some(oldest.1)
-}
-
 fn cents(amount: f64) -> f64 {
     (amount * 100.0).round() / 100.0
-}
-
-/// An hourly price with at least two decimals: `$0.10/h`, `$0.0243/h`.
-fn rate(price: f64) -> String {
-    let text = price.to_string();
-    let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
-    match decimals {
-        0 | 1 => format!("${price:.2}/h"),
-        _ => format!("${text}/h"),
-    }
 }
 
 /// The plan's cost as lines of text (`infra plan`): each priced resource, its
@@ -590,9 +422,14 @@ mod tests {
     #[test]
     fn support_dates_of_versions_the_table_does_not_list() {
         let t = table();
-        assert_eq!(standard_support_ends(t, "1.99"), None);
+        let book = PriceBook {
+            rates: &t.regions["us-east-1"],
+            date: t.date,
+            standard_support: &t.eks_standard_support_ends,
+        };
+        assert_eq!(book.standard_support_ends("1.99"), None);
         assert_eq!(
-            standard_support_ends(t, "1.20"),
+            book.standard_support_ends("1.20"),
             t.eks_standard_support_ends.values().min().copied()
         );
         assert_eq!(money(1234567.891), "$1,234,567.89");

@@ -29,10 +29,106 @@ pub fn plan_with(
     observed: &Observed,
     noop_sides: bool,
 ) -> Plan {
-    // First the values other resources may reference. They depend only on the
-    // main attributes (deferred ones never force a replacement), so rules that
-    // reference a group created later still resolve.
-    // Only what something references is kept of them.
+    let values = referenced(stack, graph, observed);
+    let mut changes = Vec::new();
+    let mut problems = Vec::new();
+    let mut ledger = crate::cost::Ledger::new(&stack.region);
+    for (address, resource) in &stack.resources {
+        let (after, removed) = desired_of(resource, state.resources.get(address), &values);
+        let change = match observed.get(address).cloned().flatten() {
+            None => {
+                ledger.add(address, None, Some(&after));
+                Change {
+                    address: address.clone(),
+                    action: Action::Create,
+                    before: None,
+                    after: Some(after),
+                    changed: Vec::new(),
+                    replace_because: Vec::new(),
+                    reason: state
+                        .resources
+                        .get(address)
+                        .map(|_| "it was deleted outside infra".to_string()),
+                    deposed: false,
+                    pending: pending(state, address),
+                    rollout: None,
+                }
+            }
+            Some(before) => {
+                let seen = Seen {
+                    address,
+                    schema: resource.schema,
+                    state,
+                    removed: &removed,
+                };
+                seen.change(before, after, noop_sides, &mut ledger, &mut problems)
+            }
+        };
+        changes.push(change);
+    }
+    changes.extend(deposed(state));
+    for c in changes.iter_mut().filter(|c| !c.deposed) {
+        c.pending = pending(state, &c.address);
+    }
+    for (address, _) in state
+        .resources
+        .iter()
+        .filter(|(a, _)| !stack.resources.contains_key(a))
+    {
+        if let Some(Some(before)) = observed.get(address) {
+            ledger.add(address, Some(before), None);
+            changes.push(delete(address, before, "it is no longer in the stack file"));
+        }
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let (blocked, mut notices) = rollout_records(state, &changes);
+    problems.extend(blocked);
+    notices.extend(failed(state));
+    notices.extend(foreign(stack, observed));
+    Plan {
+        stack: stack.name.clone(),
+        serial: state.serial,
+        changes,
+        outputs: outputs(stack, &values),
+        labels: labels(state),
+        problems,
+        drift: drift(state, observed),
+        recovered: Vec::new(),
+        cutover: Vec::new(),
+        notices,
+        sensitive: super::sensitive_marks(Some(stack), state),
+        environment: stack.env.clone(),
+        lookups: Vec::new(),
+        cost: Some(ledger.finish()),
+    }
+}
+
+/// What the stack asks of each resource, its references resolved against
+/// what exists (`observed`) and in canonical form: each change's `after`,
+/// without the plan.
+pub fn desired(
+    stack: &Stack,
+    graph: &Graph,
+    state: &State,
+    observed: &Observed,
+) -> std::collections::BTreeMap<Address, Map<String, Value>> {
+    let values = referenced(stack, graph, observed);
+    stack
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), desired_of(r, state.resources.get(a), &values).0))
+        .collect()
+}
+
+/// The values other resources reference, by resource. They depend only on
+/// the main attributes (deferred ones never force a replacement), so rules
+/// that reference a group created later still resolve. Only what something
+/// references is kept of them.
+fn referenced(
+    stack: &Stack,
+    graph: &Graph,
+    observed: &Observed,
+) -> HashMap<Address, Map<String, Value>> {
     let mut wanted: HashMap<Address, std::collections::HashSet<String>> = HashMap::new();
     let referenced = stack
         .resources
@@ -74,126 +170,120 @@ pub fn plan_with(
         );
         values.insert(address, v);
     }
-    let mut changes = Vec::new();
-    let mut problems = Vec::new();
-    let mut ledger = crate::cost::Ledger::new(&stack.region);
-    for (address, resource) in &stack.resources {
-        let schema = resource.schema;
-        // What the stack set at the last apply and sets no more is removed
-        // (`null`) or put back to AWS's default.
-        let removed = super::removals(resource, state.resources.get(address));
-        let mut desired = resource.attrs.clone();
-        desired.extend(removed.iter().cloned());
-        // Plans hold both sides in canonical form (a trust policy from its
-        // shorthand, documents normalised), so that what they show is what differs.
-        let mut after = resolve_map(desired, &values);
+    values
+}
+
+/// What the stack asks of one resource, resolved and canonical, and what it
+/// set at the last apply and sets no more: removed (`null`) or put back to
+/// AWS's default.
+fn desired_of(
+    resource: &crate::stack::Resource,
+    recorded: Option<&crate::types::state::ResourceState>,
+    values: &HashMap<Address, Map<String, Value>>,
+) -> (Map<String, Value>, Vec<(String, Value)>) {
+    let removed = super::removals(resource, recorded);
+    let mut desired = resource.attrs.clone();
+    desired.extend(removed.iter().cloned());
+    // Plans hold both sides in canonical form (a trust policy from its
+    // shorthand, documents normalised), so that what they show is what differs.
+    let mut after = resolve_map(desired, values);
+    if let Some(canonical) = resource.schema.canonical {
+        canonical(&mut after);
+    }
+    (after, removed)
+}
+
+/// A resource the refresh found, to be compared with what the stack asks.
+struct Seen<'a> {
+    address: &'a Address,
+    schema: &'static TypeSchema,
+    state: &'a State,
+    removed: &'a [(String, Value)],
+}
+
+impl Seen<'_> {
+    /// The change from what exists (`before`) to what the stack asks.
+    /// Its cost before and after goes in the ledger, and what AWS cannot
+    /// do of it in `problems`.
+    fn change(
+        &self,
+        mut before: Map<String, Value>,
+        after: Map<String, Value>,
+        noop_sides: bool,
+        ledger: &mut crate::cost::Ledger,
+        problems: &mut Vec<String>,
+    ) -> Change {
+        let (address, schema, state) = (self.address, self.schema, self.state);
+        if let Some(s) = state.resources.get(address) {
+            schema.keep_local(&mut before, &s.attributes);
+        }
         if let Some(canonical) = schema.canonical {
-            canonical(&mut after);
+            canonical(&mut before);
         }
-        let in_state = state.resources.get(address);
-        let change = match observed.get(address).cloned().flatten() {
-            None => {
-                ledger.add(address, None, Some(&after));
-                Change {
-                    address: address.clone(),
-                    action: Action::Create,
-                    before: None,
-                    after: Some(after),
-                    changed: Vec::new(),
-                    replace_because: Vec::new(),
-                    reason: in_state.map(|_| "it was deleted outside infra".to_string()),
-                    deposed: false,
-                    pending: pending(state, address),
-                    rollout: None,
-                }
-            }
-            Some(mut before) => {
-                if let Some(s) = in_state {
-                    schema.keep_local(&mut before, &s.attributes);
-                }
-                if let Some(canonical) = schema.canonical {
-                    canonical(&mut before);
-                }
-                let (changed, replace_because) = assess(schema, &before, &after);
-                ledger.add(address, Some(&before), Some(&after));
-                if let Some(check) = schema.plan_check
-                    && let Some(why) = check(&before, &after)
-                {
-                    problems.push(format!("{address}: {why}"));
-                }
-                let action = if !replace_because.is_empty() && schema.create_before_destroy {
-                    Action::CreateThenDelete
-                } else if !replace_because.is_empty() {
-                    Action::DeleteThenCreate
-                } else if !changed.is_empty() {
-                    Action::Update
-                } else {
-                    Action::NoOp
-                };
-                let sides = noop_sides || action != Action::NoOp;
-                let rollout = match action {
-                    Action::Update => rollout_view(state, address, &before, &after),
-                    _ => None,
-                };
-                let impact = schema
-                    .impact
-                    .filter(|_| action != Action::NoOp)
-                    .and_then(|f| f(&before, &after, &changed, !replace_because.is_empty()));
-                // What changes for it: itself, or what the canonical form
-                // makes of it (a shorthand's expansion).
-                let mut dropped: Vec<&str> = removed
-                    .iter()
-                    .filter(|(k, _)| {
-                        changed.contains(k) || (!changed.is_empty() && !after.contains_key(k))
-                    })
-                    .map(|(k, _)| k.as_str())
-                    .collect();
-                dropped.sort_unstable();
-                let dropped = (!dropped.is_empty())
-                    .then(|| format!("no longer set in the stack file: {}", dropped.join(", ")));
-                Change {
-                    address: address.clone(),
-                    action,
-                    reason: rollout
-                        .as_ref()
-                        .and_then(|r| r.resumes.clone())
-                        .map(|r| format!("rollout {r}; this apply goes on from there"))
-                        .or(impact)
-                        .or(dropped),
-                    before: sides.then_some(before),
-                    after: sides.then_some(after),
-                    changed,
-                    replace_because,
-                    deposed: false,
-                    pending: pending(state, address),
-                    rollout,
-                }
-            }
+        let (changed, replace_because) = assess(schema, &before, &after);
+        ledger.add(address, Some(&before), Some(&after));
+        if let Some(check) = schema.plan_check
+            && let Some(why) = check(&before, &after)
+        {
+            problems.push(format!("{address}: {why}"));
+        }
+        let action = if !replace_because.is_empty() && schema.create_before_destroy {
+            Action::CreateThenDelete
+        } else if !replace_because.is_empty() {
+            Action::DeleteThenCreate
+        } else if !changed.is_empty() {
+            Action::Update
+        } else {
+            Action::NoOp
         };
-        changes.push(change);
-    }
-    changes.extend(deposed(state));
-    for c in changes.iter_mut().filter(|c| !c.deposed) {
-        c.pending = pending(state, &c.address);
-    }
-    for (address, _) in state
-        .resources
-        .iter()
-        .filter(|(a, _)| !stack.resources.contains_key(a))
-    {
-        if let Some(Some(before)) = observed.get(address) {
-            ledger.add(address, Some(before), None);
-            changes.push(delete(address, before, "it is no longer in the stack file"));
+        let sides = noop_sides || action != Action::NoOp;
+        let rollout = match action {
+            Action::Update => rollout_view(state, address, &before, &after),
+            _ => None,
+        };
+        let impact = schema
+            .impact
+            .filter(|_| action != Action::NoOp)
+            .and_then(|f| f(&before, &after, &changed, !replace_because.is_empty()));
+        // What changes for it: itself, or what the canonical form
+        // makes of it (a shorthand's expansion).
+        let mut dropped: Vec<&str> = self
+            .removed
+            .iter()
+            .filter(|(k, _)| changed.contains(k) || (!changed.is_empty() && !after.contains_key(k)))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        dropped.sort_unstable();
+        let dropped = (!dropped.is_empty())
+            .then(|| format!("no longer set in the stack file: {}", dropped.join(", ")));
+        Change {
+            address: address.clone(),
+            action,
+            reason: rollout
+                .as_ref()
+                .and_then(|r| r.resumes.clone())
+                .map(|r| format!("rollout {r}; this apply goes on from there"))
+                .or(impact)
+                .or(dropped),
+            before: sides.then_some(before),
+            after: sides.then_some(after),
+            changed,
+            replace_because,
+            deposed: false,
+            pending: pending(state, address),
+            rollout,
         }
     }
-    changes.sort_by(|a, b| a.address.cmp(&b.address));
-    let (blocked, mut notices) = rollout_records(state, &changes);
-    problems.extend(blocked);
-    notices.extend(failed(state));
-    notices.extend(foreign(stack, observed));
+}
+
+/// The stack's outputs, from the values resources export. An output of a
+/// sensitive value is never kept, even in a saved plan.
+fn outputs(
+    stack: &Stack,
+    values: &HashMap<Address, Map<String, Value>>,
+) -> std::collections::BTreeMap<String, Value> {
     let lookup = |r: &Reference| values.get(&r.address).and_then(|m| m.get(&r.attr)).cloned();
-    // An output of a sensitive value is never kept, even in a saved plan.
-    let outputs = stack
+    stack
         .outputs
         .iter()
         .map(|(k, v)| {
@@ -206,23 +296,7 @@ pub fn plan_with(
             true => (k, reference::value_of(&t)),
             false => (k, t),
         })
-        .collect();
-    Plan {
-        stack: stack.name.clone(),
-        serial: state.serial,
-        changes,
-        outputs,
-        labels: labels(state),
-        problems,
-        drift: drift(state, observed),
-        recovered: Vec::new(),
-        cutover: Vec::new(),
-        notices,
-        sensitive: super::sensitive_marks(Some(stack), state),
-        environment: stack.env.clone(),
-        lookups: Vec::new(),
-        cost: Some(ledger.finish()),
-    }
+        .collect()
 }
 
 /// What AWS reports differently from what the last apply recorded.

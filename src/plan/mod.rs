@@ -4,6 +4,7 @@
 mod diff;
 pub mod eks;
 pub mod rollout;
+pub mod runbook;
 pub mod saved;
 pub mod steps;
 
@@ -14,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::types::{Address, Operation};
 
-pub use diff::{plan, plan_destroy, plan_with};
+pub use diff::{desired, plan, plan_destroy, plan_with};
 
 /// What happens to one resource. A replacement says its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

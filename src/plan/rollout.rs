@@ -155,12 +155,11 @@ pub fn manual_revert(ty: &str, arn: &str, weights: &Weights, stickiness: Option<
         });
     }
     let actions = serde_json::json!([{"Type": "forward", "ForwardConfig": forward}]);
-    match ty {
-        "listener_rule" => format!("aws elbv2 modify-rule --rule-arn {arn} --actions '{actions}'"),
-        _ => {
-            format!("aws elbv2 modify-listener --listener-arn {arn} --default-actions '{actions}'")
-        }
-    }
+    crate::types::schema(ty)
+        .and_then(|s| s.forward_by_hand)
+        .unwrap_or("aws elbv2 modify-listener --listener-arn {arn} --default-actions '{actions}'")
+        .replace("{arn}", arn)
+        .replace("{actions}", &actions.to_string())
 }
 
 /// Whole numbers that sum to `total`, each as near its value as can be (the

@@ -174,14 +174,16 @@ impl SavedPlan {
     /// value at hand has its digest: what the state recorded, or (`wanted`)
     /// what the stack asks for now. A value that matches neither stays sealed:
     /// it differs from both, as it did when the plan was made.
-    pub fn observed(&self, state: &State, wanted: Option<&Plan>) -> Observed {
+    pub fn observed(
+        &self,
+        state: &State,
+        wanted: Option<&BTreeMap<crate::types::Address, crate::types::Attrs>>,
+    ) -> Observed {
         let mut observed = self.observed.clone();
         for (address, seen) in &mut observed {
             let Some(attrs) = seen else { continue };
             let recorded = state.resources.get(address).map(|r| &r.attributes);
-            let asked = wanted
-                .and_then(|p| p.change(address))
-                .and_then(|c| c.after.as_ref());
+            let asked = wanted.and_then(|w| w.get(address));
             for (name, v) in attrs.iter_mut() {
                 let Some(sealed) = v.as_str().filter(|s| s.starts_with(SEALED)) else {
                     continue;
@@ -420,10 +422,16 @@ mod tests {
 
         // Put back from what the stack asks for, when the digest matches only.
         let state = State::new("s");
-        let back = saved.observed(&state, Some(&plan));
+        let wanted = |p: &Plan| -> BTreeMap<_, _> {
+            p.changes
+                .iter()
+                .filter_map(|c| Some((c.address.clone(), c.after.clone()?)))
+                .collect()
+        };
+        let back = saved.observed(&state, Some(&wanted(&plan)));
         assert_eq!(back, observed);
         let (other, _) = lt_plan("export TOKEN=rotated", Action::NoOp);
-        let kept = saved.observed(&state, Some(&other));
+        let kept = saved.observed(&state, Some(&wanted(&other)));
         assert!(kept.values().flatten().all(|a| is_sealed(&a["user_data"])));
 
         assert_eq!(saved.differs(&plan), None);

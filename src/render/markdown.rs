@@ -73,58 +73,12 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
     let (before, after) = (c.before.as_ref(), c.after.as_ref());
     let get =
         |m: Option<&serde_json::Map<String, Value>>, k: &str| m.and_then(|m| m.get(k)).cloned();
-    // Ingress newly open to the internet.
-    // Judged by the address space the rules cover together, port by port
-    // (`types::exposure`): what the internet reaches after and did not before.
-    if a.ty == "security_group" {
-        let rules = |m| {
-            get(m, "ingress")
-                .and_then(|v| v.as_array().cloned())
-                .unwrap_or_default()
-        };
-        let was = crate::types::exposure::openings(&rules(before));
-        for o in crate::types::exposure::openings(&rules(after)) {
-            let covered = was
-                .iter()
-                .any(|w| w.protocol == o.protocol && w.from <= o.from && o.to <= w.to);
-            if !covered {
-                out.push(format!(
-                    "`{a}`: ingress opened to the internet on {}",
-                    o.on()
-                ));
-            }
-        }
-    }
-    // IAM that grants more.
-    if a.ty == "iam_role" {
-        let added = |k: &str| {
-            let old = get(before, k).unwrap_or(Value::Null);
-            let new = get(after, k).unwrap_or(Value::Null);
-            match (old, new) {
-                (Value::Array(o), Value::Array(n)) => n
-                    .iter()
-                    .filter(|x| !o.contains(x))
-                    .map(|x| x.to_string())
-                    .collect(),
-                (Value::Object(o), Value::Object(n)) => n
-                    .iter()
-                    .filter(|(k, v)| o.get(*k) != Some(*v))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                (o, n) if o != n && !n.is_null() => vec![k.to_string()],
-                _ => Vec::new(),
-            }
-        };
-        for p in added("managed_policy_arns") {
-            out.push(format!("`{a}`: managed policy attached: {p}"));
-        }
-        for p in added("inline_policies") {
-            out.push(format!(
-                "`{a}`: inline policy `{p}` adds or changes statements"
-            ));
-        }
-        if c.action == Action::Update && !added("assume_role_policy").is_empty() {
-            out.push(format!("`{a}`: who may assume the role changes"));
+    // What the type says a reviewer must see (ingress opened to the
+    // internet, IAM that grants more).
+    if let Some(risks) = crate::types::schema(&a.ty).and_then(|s| s.risks) {
+        let updated = c.action == Action::Update;
+        for line in risks(before, after, updated) {
+            out.push(format!("`{a}`: {line}"));
         }
     }
     // Traffic shifts.

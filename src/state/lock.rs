@@ -129,11 +129,17 @@ pub struct Lock {
     pub info: LockInfo,
     /// Where it is, for messages.
     pub location: String,
-    /// Set when the lock was taken over from a stale holder: why.
-    pub took_over: Option<String>,
+    /// Set when the lock was taken over from a stale holder.
+    pub took_over: Option<Takeover>,
     place: Place,
     renewer: Option<tokio::task::JoinHandle<()>>,
     lost: tokio::sync::watch::Receiver<Option<String>>,
+}
+
+/// A stale lock this run took over: whose it was and why it was stale.
+pub struct Takeover {
+    pub why: String,
+    pub from: LockInfo,
 }
 
 /// What a renewal says when another run holds the lock now.
@@ -213,8 +219,7 @@ impl Lock {
                     let Some(why) = held.stale_because(Utc::now()) else {
                         return Err(held.locked(&location));
                     };
-                    warn_takeover(&location, &held, &why);
-                    took_over = Some(why);
+                    took_over = Some(Takeover { why, from: held });
                     fs::remove_file(path).map_err(io)?;
                 }
                 Err(e) => return Err(io(e)),
@@ -275,8 +280,7 @@ impl Lock {
                     let Some(why) = held.stale_because(at.clock.now()) else {
                         return Err(held.locked(&location));
                     };
-                    warn_takeover(&location, &held, &why);
-                    took_over = Some(why);
+                    took_over = Some(Takeover { why, from: held });
                     // Replace exactly the stale lock just read: of two runs taking
                     // it over at once, one wins.
                     replace = Some(etag);
@@ -297,7 +301,7 @@ impl Lock {
     fn start(
         info: LockInfo,
         location: String,
-        took_over: Option<String>,
+        took_over: Option<Takeover>,
         place: Place,
         lease: Duration,
     ) -> Lock {
@@ -366,10 +370,19 @@ impl Lock {
             "lock {} (id {}, lease until {}, renewed while this runs)",
             self.location, self.info.id, self.info.expires
         );
-        if let Some(why) = &self.took_over {
-            s.push_str(&format!("; taken over because {why}"));
+        if let Some(t) = &self.took_over {
+            s.push_str(&format!("; taken over because {}", t.why));
         }
         s
+    }
+
+    /// The warning a run that took the lock over gives its user.
+    pub fn takeover_warning(&self) -> Option<String> {
+        let Takeover { why, from: held } = self.took_over.as_ref()?;
+        Some(format!(
+            "warning: taking over the lock {} held by {}@{} (pid {}, {} since {}): {why}",
+            self.location, held.holder, held.host, held.pid, held.operation, held.created
+        ))
     }
 }
 
@@ -384,13 +397,6 @@ fn link_new(path: &Path, info: &LockInfo) -> std::io::Result<()> {
 fn written_beside(path: &Path, info: &LockInfo) -> std::io::Result<tempfile::NamedTempFile> {
     let json = serde_json::to_vec_pretty(info).expect("lock serialises");
     super::local::private_beside(path, ".infra-lock", &json)
-}
-
-fn warn_takeover(location: &str, held: &LockInfo, why: &str) {
-    eprintln!(
-        "warning: taking over the lock {location} held by {}@{} (pid {}, {} since {}): {why}",
-        held.holder, held.host, held.pid, held.operation, held.created
-    );
 }
 
 /// The least time one renewal (its retries included) may take: a slow answer

@@ -82,6 +82,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
+    id_format: "its alarm name",
     ..TypeSchema::BASE
 };
 

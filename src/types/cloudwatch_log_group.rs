@@ -34,6 +34,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "arn", "name"],
     check: Some(check),
     lint: Some(lint),
+    id_format: "its log group name",
     ..TypeSchema::BASE
 };
 

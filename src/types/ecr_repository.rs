@@ -54,6 +54,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name_attr: Some(("name", NameDefault::StackAndName("."))),
     check: Some(check),
     canonical: Some(canonical),
+    id_format: "its repository name",
     ..TypeSchema::BASE
 };
 

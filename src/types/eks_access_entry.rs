@@ -48,6 +48,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "arn"],
     check: Some(check),
+    id_format: "CLUSTER:PRINCIPAL_ARN",
     ..TypeSchema::BASE
 };
 

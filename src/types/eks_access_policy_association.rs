@@ -39,6 +39,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id"],
     taggable: false,
     check: Some(check),
+    id_format: "CLUSTER#PRINCIPAL_ARN#POLICY_ARN",
     ..TypeSchema::BASE
 };
 

@@ -79,6 +79,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "arn", "version"],
     check: Some(check),
     canonical: Some(canonical),
+    id_format: "CLUSTER:ADDON",
     ..TypeSchema::BASE
 };
 

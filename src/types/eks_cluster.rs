@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
+use super::price::{PriceBook, rate};
 use super::{AttrsExt, reference};
 
 pub const LOG_TYPES: &[&str] = &[
@@ -83,6 +84,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         )
         .or_else(|| access_problem(before, after))
     }),
+    price: Some(price),
+    id_format: "its cluster name",
     ..TypeSchema::BASE
 };
 
@@ -211,6 +214,39 @@ pub fn version_step_problem(from: &str, to: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The control plane, by the hour: standard support, or extended support
+/// once its version has left standard support (unless `upgrade_policy:
+/// STANDARD`: unset, AWS keeps a cluster on extended support).
+fn price(attrs: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), String> {
+    let r = book.rates;
+    let version = attrs.get("version").and_then(Value::as_str).unwrap_or("");
+    let extended_allowed = attrs.get("upgrade_policy").and_then(Value::as_str) != Some("STANDARD");
+    Ok(match book.standard_support_ends(version) {
+        Some(end) if extended_allowed && end <= book.date => (
+            r.eks_cluster_extended,
+            format!(
+                "EKS control plane on extended support ({version} left standard support on {end}) at {}",
+                rate(r.eks_cluster_extended)
+            ),
+        ),
+        Some(end) if extended_allowed => (
+            r.eks_cluster_standard,
+            format!(
+                "EKS control plane, standard support until {end} (then {} on extended support) at {}",
+                rate(r.eks_cluster_extended),
+                rate(r.eks_cluster_standard)
+            ),
+        ),
+        _ => (
+            r.eks_cluster_standard,
+            format!(
+                "EKS control plane, standard support at {}",
+                rate(r.eks_cluster_standard)
+            ),
+        ),
+    })
 }
 
 #[cfg(test)]

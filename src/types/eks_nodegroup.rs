@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::price::{PriceBook, rate};
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 const SCALING: Kind = Kind::Object(&[
@@ -92,6 +93,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     impact: Some(impact),
+    price: Some(price),
+    id_format: "CLUSTER:NODEGROUP",
     ..TypeSchema::BASE
 };
 
@@ -168,4 +171,37 @@ fn scaling_check(attrs: &Map<String, Value>) -> Vec<Finding> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Its desired number of nodes of its (first) instance type, by the hour.
+fn price(attrs: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), String> {
+    let desired = attrs
+        .get("scaling")
+        .and_then(|s| s.get("desired"))
+        .and_then(Value::as_i64)
+        .ok_or("its desired size is known only after apply: not priced")?;
+    let types: Vec<&str> = attrs
+        .get("instance_types")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(first) = types.first() else {
+        return Err("its instance type comes from its launch template: not priced".into());
+    };
+    if !super::reference::is_known(&Value::String(first.to_string())) {
+        return Err("its instance type is known only after apply: not priced".into());
+    }
+    let price = book
+        .rates
+        .instances
+        .get(*first)
+        .ok_or_else(|| format!("the price table has no {first} instances: not priced"))?;
+    let more = match types.len() {
+        1 => String::new(),
+        n => format!(" (the first of {n} types)"),
+    };
+    Ok((
+        desired as f64 * price,
+        format!("{desired} × {first} at {}{more}", rate(*price)),
+    ))
 }

@@ -28,5 +28,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .required(),
     ],
     exports: &["id", "arn", "association_id"],
+    id_format: "CLUSTER:ASSOCIATION_ID (its a-… id)",
     ..TypeSchema::BASE
 };

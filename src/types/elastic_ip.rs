@@ -2,6 +2,8 @@
 //! gateway (or anything else that needs a fixed public address). Only its tags
 //! change in place.
 
+use super::Attrs;
+use super::price::{PriceBook, rate};
 use super::schema::TypeSchema;
 
 pub static SCHEMA: TypeSchema = TypeSchema {
@@ -10,5 +12,13 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     attrs: &[],
     // `id` is the allocation id (`eipalloc-…`), what a NAT gateway takes.
     exports: &["id", "public_ip"],
+    price: Some(price),
+    id_format: "its eipalloc-… allocation id",
     ..TypeSchema::BASE
 };
+
+/// A public IPv4 address by the hour.
+fn price(_: &Attrs, book: &PriceBook) -> Result<(f64, String), String> {
+    let r = book.rates.public_ipv4_address;
+    Ok((r, format!("public IPv4 address at {}", rate(r))))
+}

@@ -44,5 +44,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
+    id_format: "its delivery stream name",
     ..TypeSchema::BASE
 };

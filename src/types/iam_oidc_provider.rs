@@ -28,6 +28,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     // a trust policy's condition keys name it.
     exports: &["id", "arn", "issuer"],
     canonical: Some(canonical),
+    id_format: "its ARN (arn:aws:iam::ACCOUNT:oidc-provider/ISSUER)",
     ..TypeSchema::BASE
 };
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
-use super::{policy, reference};
+use super::{Attrs, policy, reference};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "iam_role",
@@ -41,6 +41,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     canonical: Some(canonical),
+    risks: Some(risks),
+    id_format: "its role name",
     ..TypeSchema::BASE
 };
 
@@ -116,4 +118,39 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
     if let Some(Value::Object(m)) = attrs.get_mut("inline_policies") {
         m.values_mut().for_each(norm);
     }
+}
+
+/// IAM that grants more: a managed policy attached, an inline policy added
+/// or changed, who may assume the role changed (in an update).
+fn risks(before: Option<&Attrs>, after: Option<&Attrs>, updated: bool) -> Vec<String> {
+    let added = |k: &str| -> Vec<String> {
+        let get = |m: Option<&Attrs>| m.and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null);
+        match (get(before), get(after)) {
+            (Value::Array(o), Value::Array(n)) => n
+                .iter()
+                .filter(|x| !o.contains(x))
+                .map(|x| x.to_string())
+                .collect(),
+            (Value::Object(o), Value::Object(n)) => n
+                .iter()
+                .filter(|(k, v)| o.get(*k) != Some(*v))
+                .map(|(k, _)| k.clone())
+                .collect(),
+            (o, n) if o != n && !n.is_null() => vec![k.to_string()],
+            _ => Vec::new(),
+        }
+    };
+    let mut out: Vec<String> = added("managed_policy_arns")
+        .into_iter()
+        .map(|p| format!("managed policy attached: {p}"))
+        .collect();
+    out.extend(
+        added("inline_policies")
+            .into_iter()
+            .map(|p| format!("inline policy `{p}` adds or changes statements")),
+    );
+    if updated && !added("assume_role_policy").is_empty() {
+        out.push("who may assume the role changes".to_string());
+    }
+    out
 }

@@ -12,5 +12,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         .doc("The VPC it is attached to.")
         .required()],
     exports: &["id", "arn"],
+    id_format: "its igw-… id",
     ..TypeSchema::BASE
 };

@@ -63,6 +63,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
     lint: Some(lint),
     changes_on_update: &["latest_version", "default_version"],
+    id_format: "its lt-… id",
     ..TypeSchema::BASE
 };
 

@@ -130,6 +130,10 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     check: Some(check),
     unique: &[&["load_balancer_arn", "port"]],
     canonical: Some(canonical),
+    id_format: "its ARN",
+    forward_by_hand: Some(
+        "aws elbv2 modify-listener --listener-arn {arn} --default-actions '{actions}'",
+    ),
     ..TypeSchema::BASE
 };
 

@@ -58,6 +58,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     check: Some(check),
     unique: &[&["listener_arn", "priority"]],
     canonical: Some(listener::canonical),
+    id_format: "its ARN",
+    forward_by_hand: Some("aws elbv2 modify-rule --rule-arn {arn} --actions '{actions}'"),
     ..TypeSchema::BASE
 };
 

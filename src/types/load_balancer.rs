@@ -1,5 +1,9 @@
 //! `load_balancer`: an Application Load Balancer. Waits until it is active.
 
+use serde_json::Value;
+
+use super::Attrs;
+use super::price::{PriceBook, rate};
 use super::schema::{Attr, Default, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
@@ -24,6 +28,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::Int(60)),
     ],
     exports: &["id", "arn", "arn_suffix", "dns_name", "zone_id", "name"],
+    price: Some(price),
+    id_format: "its ARN",
     ..TypeSchema::BASE
 };
 
@@ -50,6 +56,34 @@ pub fn suffix_of_owner(arn: &str) -> Option<String> {
         .1;
     let parts: Vec<&str> = rest.splitn(4, '/').collect();
     (parts.len() >= 3).then(|| parts[..3].join("/"))
+}
+
+/// The load balancer by the hour, and, internet-facing, a public IPv4
+/// address in each of its subnets' zones.
+fn price(attrs: &Attrs, book: &PriceBook) -> Result<(f64, String), String> {
+    let r = book.rates;
+    let public = attrs.get("scheme").and_then(Value::as_str) != Some("internal");
+    let zones = attrs
+        .get("subnets")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    Ok(match public {
+        true => (
+            r.application_load_balancer + zones as f64 * r.public_ipv4_address,
+            format!(
+                "application load balancer at {} + {zones} public IPv4 addresses at {}",
+                rate(r.application_load_balancer),
+                rate(r.public_ipv4_address)
+            ),
+        ),
+        false => (
+            r.application_load_balancer,
+            format!(
+                "application load balancer at {}",
+                rate(r.application_load_balancer)
+            ),
+        ),
+    })
 }
 
 #[cfg(test)]

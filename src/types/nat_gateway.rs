@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::price::{PriceBook, rate};
 use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
@@ -27,6 +28,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "public_ip", "private_ip"],
     check: Some(check),
+    price: Some(price),
+    id_format: "its nat-… id",
     ..TypeSchema::BASE
 };
 
@@ -49,4 +52,10 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         }],
         _ => Vec::new(),
     }
+}
+
+/// The gateway by the hour (what it processes is billed by use).
+fn price(_: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), String> {
+    let r = book.rates.nat_gateway;
+    Ok((r, format!("NAT gateway at {}", rate(r))))
 }

@@ -50,6 +50,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "arn"],
     check: Some(check),
     exclusive: &["subnet_ids"],
+    id_format: "its rtb-… id",
     ..TypeSchema::BASE
 };
 

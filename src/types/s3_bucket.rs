@@ -113,6 +113,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
     lint: Some(lint),
     canonical: Some(canonical),
+    id_format: "its bucket name",
     ..TypeSchema::BASE
 };
 

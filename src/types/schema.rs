@@ -228,7 +228,30 @@ pub struct TypeSchema {
     /// nodes a node group update replaces): `(before, after, changed,
     /// replaced)`.
     pub impact: Option<Impact>,
+    /// What one costs an hour, for the types with a fixed hourly price
+    /// (`cost` sums the plan from the bundled table).
+    pub price: Option<super::price::Price>,
+    /// Whether what the type is billed by use for (`prices.json`'s
+    /// `billed_by_use`) applies to this one; unset, it always does.
+    pub billed_by_use_if: Option<fn(&serde_json::Map<String, serde_json::Value>) -> bool>,
+    /// How AWS names one, as `infra import` takes its id.
+    pub id_format: &'static str,
+    /// What a reviewer must look at in a change of one, beyond its action
+    /// (ingress opened to the internet, IAM that grants more), one line each:
+    /// `(before, after, updated)`.
+    pub risks: Option<Risks>,
+    /// The AWS CLI command that sets the forward of one by hand, `{arn}` and
+    /// `{actions}` to fill in: what a cut-over's runbook says to run to put
+    /// the weights back.
+    pub forward_by_hand: Option<&'static str>,
 }
+
+/// See `TypeSchema::risks`.
+pub type Risks = fn(
+    Option<&serde_json::Map<String, serde_json::Value>>,
+    Option<&serde_json::Map<String, serde_json::Value>>,
+    bool,
+) -> Vec<String>;
 
 /// See `TypeSchema::impact`.
 pub type Impact = fn(
@@ -295,6 +318,11 @@ impl TypeSchema {
         create_before_destroy: false,
         exclusive: &[],
         impact: None,
+        price: None,
+        billed_by_use_if: None,
+        id_format: "its name",
+        risks: None,
+        forward_by_hand: None,
     };
 
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {

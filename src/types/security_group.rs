@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::Attrs;
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
 
 const RULE: Kind = Kind::Object(&[
@@ -46,6 +47,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
     check: Some(check),
     lint: Some(lint),
+    risks: Some(risks),
+    id_format: "its sg-… id",
     ..TypeSchema::BASE
 };
 
@@ -123,5 +126,25 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
                 ),
             }
         })
+        .collect()
+}
+
+/// Ingress newly open to the internet, judged by the address space the
+/// rules cover together, port by port (`exposure`): what the internet
+/// reaches after and did not before.
+fn risks(before: Option<&Attrs>, after: Option<&Attrs>, _updated: bool) -> Vec<String> {
+    let rules = |m: Option<&Attrs>| {
+        m.and_then(|m| m.get("ingress"))
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    };
+    let was = super::exposure::openings(&rules(before));
+    super::exposure::openings(&rules(after))
+        .into_iter()
+        .filter(|o| {
+            !was.iter()
+                .any(|w| w.protocol == o.protocol && w.from <= o.from && o.to <= w.to)
+        })
+        .map(|o| format!("ingress opened to the internet on {}", o.on()))
         .collect()
 }

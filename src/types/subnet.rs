@@ -24,5 +24,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "arn", "availability_zone"],
     check: Some(block_size),
+    id_format: "its subnet-… id",
     ..TypeSchema::BASE
 };

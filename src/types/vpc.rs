@@ -17,5 +17,6 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "arn", "cidr_block"],
     check: Some(block_size),
+    id_format: "its vpc-… id",
     ..TypeSchema::BASE
 };

@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value};
 
+use super::price::{PriceBook, rate};
 use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 pub static SCHEMA: TypeSchema = TypeSchema {
@@ -44,9 +45,15 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     exports: &["id", "arn"],
     check: Some(check),
     canonical: Some(canonical),
+    price: Some(price),
+    billed_by_use_if: Some(interface),
+    id_format: "its vpce-… id",
     ..TypeSchema::BASE
 };
 
+/// Whether it is an Interface endpoint: one in each of its subnets' zones,
+/// billed by the hour and for the data it processes (a Gateway endpoint is
+/// free).
 fn interface(attrs: &Map<String, Value>) -> bool {
     attrs.get("vpc_endpoint_type").and_then(Value::as_str) == Some("Interface")
 }
@@ -87,4 +94,20 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
     } else {
         attrs.remove("private_dns_enabled");
     }
+}
+
+/// An Interface endpoint by the hour in each of its zones.
+fn price(attrs: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), String> {
+    if !interface(attrs) {
+        return Ok((0.0, String::new()));
+    }
+    let r = book.rates.interface_endpoint_per_zone;
+    let zones = attrs
+        .get("subnet_ids")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    Ok((
+        zones as f64 * r,
+        format!("interface endpoint in {zones} zones at {} each", rate(r)),
+    ))
 }

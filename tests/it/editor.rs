@@ -491,3 +491,14 @@ fn man_pages_never_follow_a_link_at_a_pages_path() {
     let plan = std::fs::read_to_string(pages.join("infra-plan.1")).unwrap();
     assert!(plan.contains(".SH NAME"), "{plan}");
 }
+
+/// What `infra import` takes as each type's id, as its schema says it, is
+/// what docs/state.md says.
+#[test]
+fn the_documented_import_ids_are_the_schemas() {
+    let doc = std::fs::read_to_string(root().join("docs/state.md")).unwrap();
+    for s in infra::types::SCHEMAS {
+        let row = format!("| `{}` | {} |", s.name, s.id_format);
+        assert!(doc.contains(&row), "docs/state.md lacks the row {row}");
+    }
+}

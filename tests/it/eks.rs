@@ -109,6 +109,27 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         .clone();
     assert_eq!(md.http_tokens().map(|t| t.as_str()), Some("required"));
     assert_eq!(md.http_put_response_hop_limit(), Some(2));
+    // CreateLaunchTemplate carries the create's idempotency token (a UUID,
+    // within EC2's 64 characters).
+    let tokens: Vec<String> = proxy
+        .bodies("CreateLaunchTemplate")
+        .iter()
+        .filter_map(|b| {
+            b.split('&')
+                .find_map(|kv| kv.strip_prefix("ClientToken="))
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        tokens.len(),
+        1,
+        "{:?}",
+        proxy.bodies("CreateLaunchTemplate")
+    );
+    assert!(
+        tokens[0].len() == 36 && uuid::Uuid::parse_str(&tokens[0]).is_ok(),
+        "{tokens:?}"
+    );
     assert_eq!(desired_size(&moto), 3);
     let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(again.code, 0, "{}", again.stdout);

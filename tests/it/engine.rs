@@ -42,7 +42,7 @@ async fn prepare(cloud: &Arc<Cloud>, text: &str, state_file: &Path) -> Prepared 
     let mut journal = Journal::new(Box::new(backend), state);
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
     let recovered = engine
-        .recover(&stack, journal.state_mut())
+        .recover(&stack, &mut journal)
         .await
         .expect("recovery");
     let observed = engine
@@ -51,7 +51,7 @@ async fn prepare(cloud: &Arc<Cloud>, text: &str, state_file: &Path) -> Prepared 
         .expect("refresh");
     let mut plan = plan::plan(&stack, &graph, journal.state(), &observed);
     plan.recovered = recovered;
-    infra::ops::absorb(journal.state_mut(), &observed);
+    journal.absorb(&observed);
     Prepared {
         stack,
         graph,
@@ -97,6 +97,12 @@ async fn apply(
 
 fn read_state(file: &Path) -> State {
     infra::types::state::parse("state", &std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// The journal of the state in `file`, as a command opens it.
+fn journal_at(file: &Path) -> Journal {
+    let backend = Backend::Local(LocalBackend::new(file.to_path_buf()));
+    Journal::new(Box::new(backend), read_state(file))
 }
 
 fn scratch() -> (tempfile::TempDir, PathBuf) {
@@ -487,9 +493,9 @@ async fn recovery_never_adopts_what_another_stack_owns() {
     // The lookup by name finds their role: an error, never an adoption.
     let (stack, _) = infra::stack::parse("stack.yaml", ROLE).unwrap();
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
-    let mut state = read_state(&file);
+    let mut journal = journal_at(&file);
     let why = engine
-        .recover(&stack, &mut state)
+        .recover(&stack, &mut journal)
         .await
         .unwrap_err()
         .to_string();
@@ -503,7 +509,7 @@ async fn recovery_never_adopts_what_another_stack_owns() {
         why.contains(&format!("`infra import iam_role.app {theirs} STACK_FILE`")),
         "{why}"
     );
-    assert!(state.resources.is_empty());
+    assert!(journal.state().resources.is_empty());
     assert!(
         cloud.calls().iter().all(|c| c.id != theirs),
         "theirs is untouched"
@@ -612,9 +618,9 @@ async fn two_candidates_are_an_error_listing_both() {
     );
     let (stack, _) = infra::stack::parse("stack.yaml", TWO_NETWORKS).unwrap();
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
-    let mut state = read_state(&file);
+    let mut journal = journal_at(&file);
     let why = engine
-        .recover(&stack, &mut state)
+        .recover(&stack, &mut journal)
         .await
         .unwrap_err()
         .to_string();
@@ -622,7 +628,7 @@ async fn two_candidates_are_an_error_listing_both() {
         why.contains(&format!("2 candidates carrying its tags: {one}, {two}")),
         "{why}"
     );
-    assert!(state.resources.is_empty(), "none is picked");
+    assert!(journal.state().resources.is_empty(), "none is picked");
 }
 
 /// A target group in use by a listener, on port `port`.
@@ -841,15 +847,15 @@ async fn an_untagged_bucket_is_never_adopted_for_being_new() {
     let theirs = cloud.insert("s3_bucket", serde_json::json!({"name": "enza-logs"}));
     let (stack, _) = infra::stack::parse("stack.yaml", BUCKET).unwrap();
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
-    let mut state = read_state(&file);
+    let mut journal = journal_at(&file);
     let why = engine
-        .recover(&stack, &mut state)
+        .recover(&stack, &mut journal)
         .await
         .unwrap_err()
         .to_string();
     assert!(why.contains(&format!("s3_bucket {theirs}")), "{why}");
     assert!(why.contains("infra import s3_bucket.logs"), "{why}");
-    assert!(state.resources.is_empty());
+    assert!(journal.state().resources.is_empty());
 }
 
 #[tokio::test]

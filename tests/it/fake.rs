@@ -74,7 +74,7 @@ impl Cloud {
         let mut r = Registry::new(Arc::new(FakeMonitor(self.clone())));
         for schema in infra::types::SCHEMAS {
             r = r.with(
-                schema.name,
+                schema,
                 Arc::new(Fake {
                     ty: schema.name,
                     cloud: self.clone(),

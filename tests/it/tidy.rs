@@ -563,9 +563,6 @@ const KNOWN: &str = r#"
 too long | src/apply/rollout.rs:#: fn run is # lines (at most #)
 too long | src/aws/s#_bucket.rs:#: fn read_one is # lines (at most #)
 too long | src/aws/s#_bucket.rs:#: fn update is # lines (at most #)
-too long | src/cost/mod.rs:#: fn hourly is # lines (at most #)
-too long | src/ops.rs: # lines (at most #)
-too long | src/plan/diff.rs:#: fn plan_with is # lines (at most #)
 too long | src/plan/steps.rs:#: fn build_steps is # lines (at most #)
 too long | src/render/markdown.rs:#: fn render is # lines (at most #)
 too long | src/render/text.rs:#: fn render_change is # lines (at most #)
@@ -576,94 +573,6 @@ too long | src/stack/validate.rs:#: fn stack is # lines (at most #)
 too long | src/stack/validate.rs:#: fn value is # lines (at most #)
 too long | src/stack/vars.rs: # lines (at most #)
 too long | src/stack/vars.rs:#: fn declare is # lines (at most #)
-state written behind the journal | src/cli/apply.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/apply.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/rollout.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/cli/state.rs:#: state_mut outside the journal
-state written behind the journal | src/ops.rs:#: state_mut outside the journal
-state written behind the journal | src/ops.rs:#: state_mut outside the journal
-state written behind the journal | src/ops.rs:#: state_mut outside the journal
-state written behind the journal | src/ops.rs:#: state_mut outside the journal
-state written behind the journal | src/ops.rs:#: state_mut outside the journal
-state written behind the journal | src/ops.rs:#: state_mut outside the journal
-printing outside the terminal | src/cli/apply.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/apply.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/apply.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/drift.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/drift.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/graph.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: eprint! outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: io::stderr outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: io::stderr outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: io::stderr outside src/cli/view.rs
-printing outside the terminal | src/cli/mod.rs:#: io::stdout outside src/cli/view.rs
-printing outside the terminal | src/cli/output.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/output.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/output.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/output.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/output.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/output.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/plan.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/plan.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/rollout.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/rollout.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/rollout.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/rollout.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/state.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/tools.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/tools.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/cli/tools.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/tools.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/cli/validate.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/lib.rs:#: io::stdout outside src/cli/view.rs
-printing outside the terminal | src/lib.rs:#: io::stdout outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: eprint! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: eprint! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: eprintln! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: io::stderr outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: say! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/ops.rs:#: sayln! outside src/cli/view.rs
-printing outside the terminal | src/state/lock.rs:#: eprintln! outside src/cli/view.rs
-type names outside their schemas | src/cost/mod.rs:#: the type name "eks_cluster" outside its schema
-type names outside their schemas | src/cost/mod.rs:#: the type name "eks_nodegroup" outside its schema
-type names outside their schemas | src/cost/mod.rs:#: the type name "elastic_ip" outside its schema
-type names outside their schemas | src/cost/mod.rs:#: the type name "load_balancer" outside its schema
-type names outside their schemas | src/cost/mod.rs:#: the type name "nat_gateway" outside its schema
-type names outside their schemas | src/cost/mod.rs:#: the type name "vpc_endpoint" outside its schema
-type names outside their schemas | src/cost/mod.rs:#: the type name "vpc_endpoint" outside its schema
-type names outside their schemas | src/plan/rollout.rs:#: the type name "listener_rule" outside its schema
-type names outside their schemas | src/render/markdown.rs:#: the type name "iam_role" outside its schema
-type names outside their schemas | src/render/markdown.rs:#: the type name "security_group" outside its schema
 "#;
 
 fn assert_none(rule: &str, bad: Vec<String>) {
