@@ -72,75 +72,8 @@ pub async fn run(
     before: &Attrs,
     after: &Attrs,
 ) -> anyhow::Result<String> {
-    let settings = Settings::read(after.get("rollout").unwrap_or(&Value::Null));
-    let in_force = rollout::weights(before.get("forward"));
-    let to = rollout::weights(after.get("forward"));
-    // A rollout to these same weights that stopped part of the way keeps its
-    // origin: it goes on from there, and a revert goes back all the way.
-    let earlier = ctx
-        .journal
-        .read(|s| s.resources.get(address).and_then(|r| r.rollout.clone()))
-        .await
-        .filter(|r| r.unfinished() && r.to == to && r.from != in_force);
-    let origin = earlier
-        .as_ref()
-        .map_or_else(|| in_force.clone(), |r| r.from.clone());
-    let union = origin
-        .keys()
-        .chain(to.keys())
-        .chain(in_force.keys())
-        .collect::<BTreeSet<_>>()
-        .len();
-    if union > 5 {
-        bail!(
-            "a rollout between these forwards would need {union} target groups at once (at most 5); apply the change without `rollout` or in two applies"
-        );
-    }
-    let schedule = rollout::schedule(&origin, &to, &settings.steps);
-    let gaining = rollout::gaining(&origin, &to);
-    let first = rollout::resume_at(&schedule, &in_force, &gaining);
-    let resumed = earlier.is_some();
-    let rec = match earlier {
-        Some(mut r) => {
-            r.outcome = RolloutOutcome::InProgress;
-            r
-        }
-        None => RolloutRecord {
-            started: now(),
-            from: origin.clone(),
-            to: to.clone(),
-            steps: Vec::new(),
-            outcome: RolloutOutcome::InProgress,
-            acknowledged: None,
-        },
-    };
-    let mut r = Run {
-        ctx,
-        address,
-        id,
-        after,
-        settings,
-        origin,
-        to,
-        gaining,
-        names: names(ctx).await,
-        rec,
-        current: before.clone(),
-        load_balancer: after
-            .get("load_balancer_arn")
-            .and_then(Value::as_str)
-            .map(crate::types::load_balancer::arn_suffix)
-            .or_else(|| crate::types::load_balancer::suffix_of_owner(id))
-            .unwrap_or_else(|| id.to_string()),
-    };
-    ctx.journal.rollout(address, &r.rec).await?;
+    let (mut r, schedule, first) = Run::begin(ctx, address, id, before, after).await?;
     let n = schedule.len();
-    if resumed {
-        tracing::info!(
-            "{address}: resuming an interrupted rollout at step {} of {n}",
-            first + 1
-        );
-    }
     // Before anything moves.
     if let Err(why) = gate(&r).await {
         let at = format!(
@@ -204,6 +137,91 @@ pub async fn run(
     r.rec.outcome = RolloutOutcome::Complete;
     ctx.journal.rollout(address, &r.rec).await?;
     Ok(format!(" (rollout complete in {n} steps)"))
+}
+
+impl<'a, 'c> Run<'a, 'c> {
+    /// A rollout about to start, or to resume one to the same weights that
+    /// stopped part of the way (which keeps its origin: it goes on from there,
+    /// and a revert goes back all the way), recorded in state; its schedule
+    /// and the step it starts at.
+    async fn begin(
+        ctx: &'a Ctx<'c>,
+        address: &'a Address,
+        id: &'a str,
+        before: &Attrs,
+        after: &'a Attrs,
+    ) -> anyhow::Result<(Run<'a, 'c>, Vec<rollout::Step>, usize)> {
+        let settings = Settings::read(after.get("rollout").unwrap_or(&Value::Null));
+        let in_force = rollout::weights(before.get("forward"));
+        let to = rollout::weights(after.get("forward"));
+        // A rollout to these same weights that stopped part of the way keeps its
+        // origin: it goes on from there, and a revert goes back all the way.
+        let earlier = ctx
+            .journal
+            .read(|s| s.resources.get(address).and_then(|r| r.rollout.clone()))
+            .await
+            .filter(|r| r.unfinished() && r.to == to && r.from != in_force);
+        let origin = earlier
+            .as_ref()
+            .map_or_else(|| in_force.clone(), |r| r.from.clone());
+        let union = origin
+            .keys()
+            .chain(to.keys())
+            .chain(in_force.keys())
+            .collect::<BTreeSet<_>>()
+            .len();
+        if union > 5 {
+            bail!(
+                "a rollout between these forwards would need {union} target groups at once (at most 5); apply the change without `rollout` or in two applies"
+            );
+        }
+        let schedule = rollout::schedule(&origin, &to, &settings.steps);
+        let gaining = rollout::gaining(&origin, &to);
+        let first = rollout::resume_at(&schedule, &in_force, &gaining);
+        let resumed = earlier.is_some();
+        let rec = match earlier {
+            Some(mut r) => {
+                r.outcome = RolloutOutcome::InProgress;
+                r
+            }
+            None => RolloutRecord {
+                started: now(),
+                from: origin.clone(),
+                to: to.clone(),
+                steps: Vec::new(),
+                outcome: RolloutOutcome::InProgress,
+                acknowledged: None,
+            },
+        };
+        let r = Run {
+            ctx,
+            address,
+            id,
+            after,
+            settings,
+            origin,
+            to,
+            gaining,
+            names: names(ctx).await,
+            rec,
+            current: before.clone(),
+            load_balancer: after
+                .get("load_balancer_arn")
+                .and_then(Value::as_str)
+                .map(crate::types::load_balancer::arn_suffix)
+                .or_else(|| crate::types::load_balancer::suffix_of_owner(id))
+                .unwrap_or_else(|| id.to_string()),
+        };
+        ctx.journal.rollout(address, &r.rec).await?;
+        let n = schedule.len();
+        if resumed {
+            tracing::info!(
+                "{address}: resuming an interrupted rollout at step {} of {n}",
+                first + 1
+            );
+        }
+        Ok((r, schedule, first))
+    }
 }
 
 impl Run<'_, '_> {

@@ -248,185 +248,32 @@ impl Provider for S3Bucket {
     ) -> Result<()> {
         let aws = &*self.aws;
         if differs(before, after, "public_access_block") {
-            let on = after.bool("public_access_block")?;
-            aws.s3
-                .put_public_access_block()
-                .bucket(id)
-                .public_access_block_configuration(
-                    PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(on)
-                        .ignore_public_acls(on)
-                        .block_public_policy(on)
-                        .restrict_public_buckets(on)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(api("PutPublicAccessBlock"))?;
+            put_access_block(aws, id, after).await?;
         }
         if differs(before, after, "encryption") || differs(before, after, "kms_key_id") {
-            let default = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::from(after.str("encryption")?))
-                .set_kms_master_key_id(
-                    after
-                        .get("kms_key_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                )
-                .build()?;
-            let config = ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(default)
-                        .build(),
-                )
-                .build()?;
-            aws.s3
-                .put_bucket_encryption()
-                .bucket(id)
-                .server_side_encryption_configuration(config)
-                .send()
-                .await
-                .map_err(api("PutBucketEncryption"))?;
+            put_encryption(aws, id, after).await?;
         }
         if differs(before, after, "versioning") {
-            let status = if after.bool("versioning")? {
-                BucketVersioningStatus::Enabled
-            } else {
-                BucketVersioningStatus::Suspended
-            };
-            aws.s3
-                .put_bucket_versioning()
-                .bucket(id)
-                .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-                .send()
-                .await
-                .map_err(api("PutBucketVersioning"))?;
+            put_versioning(aws, id, after).await?;
         }
         if differs(before, after, "object_ownership") {
-            let rule = OwnershipControlsRule::builder()
-                .object_ownership(ObjectOwnership::from(after.str("object_ownership")?))
-                .build()?;
-            aws.s3
-                .put_bucket_ownership_controls()
-                .bucket(id)
-                .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
-                .send()
-                .await
-                .map_err(api("PutBucketOwnershipControls"))?;
+            put_ownership(aws, id, after).await?;
         }
         if differs(before, after, "lifecycle_rules") {
-            let rules = after
-                .get("lifecycle_rules")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if rules.is_empty() {
-                aws.s3
-                    .delete_bucket_lifecycle()
-                    .bucket(id)
-                    .send()
-                    .await
-                    .map_err(api("DeleteBucketLifecycle"))?;
-            } else {
-                let rules = rules
-                    .iter()
-                    .map(lifecycle_rule)
-                    .collect::<Result<Vec<_>>>()?;
-                aws.s3
-                    .put_bucket_lifecycle_configuration()
-                    .bucket(id)
-                    .lifecycle_configuration(
-                        BucketLifecycleConfiguration::builder()
-                            .set_rules(Some(rules))
-                            .build()?,
-                    )
-                    .send()
-                    .await
-                    .map_err(api("PutBucketLifecycleConfiguration"))?;
-            }
+            put_lifecycle(aws, id, after).await?;
         }
         if differs(before, after, "cors_rules") {
-            let rules = after
-                .get("cors_rules")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if rules.is_empty() {
-                aws.s3
-                    .delete_bucket_cors()
-                    .bucket(id)
-                    .send()
-                    .await
-                    .map_err(api("DeleteBucketCors"))?;
-            } else {
-                let rules = rules
-                    .iter()
-                    .map(|r| {
-                        CorsRule::builder()
-                            .set_allowed_methods(r.opt_strings("allowed_methods"))
-                            .set_allowed_origins(r.opt_strings("allowed_origins"))
-                            .set_allowed_headers(r.opt_strings("allowed_headers"))
-                            .set_expose_headers(r.opt_strings("expose_headers"))
-                            .set_max_age_seconds(
-                                r.get("max_age_seconds")
-                                    .and_then(Value::as_i64)
-                                    .map(|v| v as i32),
-                            )
-                            .build()
-                    })
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                aws.s3
-                    .put_bucket_cors()
-                    .bucket(id)
-                    .cors_configuration(
-                        CorsConfiguration::builder()
-                            .set_cors_rules(Some(rules))
-                            .build()?,
-                    )
-                    .send()
-                    .await
-                    .map_err(api("PutBucketCors"))?;
-            }
+            put_cors(aws, id, after).await?;
         }
         let (mut b, mut a) = (before.clone(), after.clone());
         ty::canonical(&mut b);
         ty::canonical(&mut a);
         // A policy no longer set (`null`) is deleted.
         if differs(&b, &a, "policy") {
-            match after.opt_str("policy") {
-                Some(policy) => {
-                    aws.s3
-                        .put_bucket_policy()
-                        .bucket(id)
-                        .policy(policy)
-                        .send()
-                        .await
-                        .map_err(api("PutBucketPolicy"))?;
-                }
-                None => {
-                    aws.s3
-                        .delete_bucket_policy()
-                        .bucket(id)
-                        .send()
-                        .await
-                        .map_err(api("DeleteBucketPolicy"))?;
-                }
-            }
+            put_policy(aws, id, after).await?;
         }
         if differs(before, after, "tags") {
-            let tag_set = after
-                .tags()
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            aws.s3
-                .put_bucket_tagging()
-                .bucket(id)
-                .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
-                .send()
-                .await
-                .map_err(api("PutBucketTagging"))?;
+            put_tags(aws, id, after).await?;
         }
         Ok(())
     }
@@ -460,6 +307,207 @@ impl Provider for S3Bucket {
     }
 }
 
+/// The public access block: all four settings on or off together.
+async fn put_access_block(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let on = after.bool("public_access_block")?;
+    aws.s3
+        .put_public_access_block()
+        .bucket(id)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(on)
+                .ignore_public_acls(on)
+                .block_public_policy(on)
+                .restrict_public_buckets(on)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(api("PutPublicAccessBlock"))?;
+    Ok(())
+}
+
+/// Default encryption: the algorithm, and its KMS key where one is named.
+async fn put_encryption(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::from(after.str("encryption")?))
+        .set_kms_master_key_id(
+            after
+                .get("kms_key_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        )
+        .build()?;
+    let config = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .build(),
+        )
+        .build()?;
+    aws.s3
+        .put_bucket_encryption()
+        .bucket(id)
+        .server_side_encryption_configuration(config)
+        .send()
+        .await
+        .map_err(api("PutBucketEncryption"))?;
+    Ok(())
+}
+
+/// Versioning, enabled or suspended (a bucket never goes back to unversioned).
+async fn put_versioning(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let status = if after.bool("versioning")? {
+        BucketVersioningStatus::Enabled
+    } else {
+        BucketVersioningStatus::Suspended
+    };
+    aws.s3
+        .put_bucket_versioning()
+        .bucket(id)
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .map_err(api("PutBucketVersioning"))?;
+    Ok(())
+}
+
+/// Object ownership.
+async fn put_ownership(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(ObjectOwnership::from(after.str("object_ownership")?))
+        .build()?;
+    aws.s3
+        .put_bucket_ownership_controls()
+        .bucket(id)
+        .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
+        .send()
+        .await
+        .map_err(api("PutBucketOwnershipControls"))?;
+    Ok(())
+}
+
+/// Lifecycle rules; none deletes the configuration.
+async fn put_lifecycle(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let rules = after
+        .get("lifecycle_rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if rules.is_empty() {
+        aws.s3
+            .delete_bucket_lifecycle()
+            .bucket(id)
+            .send()
+            .await
+            .map_err(api("DeleteBucketLifecycle"))?;
+    } else {
+        let rules = rules
+            .iter()
+            .map(lifecycle_rule)
+            .collect::<Result<Vec<_>>>()?;
+        aws.s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(id)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(api("PutBucketLifecycleConfiguration"))?;
+    }
+    Ok(())
+}
+
+/// CORS rules; none deletes the configuration.
+async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let rules = after
+        .get("cors_rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if rules.is_empty() {
+        aws.s3
+            .delete_bucket_cors()
+            .bucket(id)
+            .send()
+            .await
+            .map_err(api("DeleteBucketCors"))?;
+    } else {
+        let rules = rules
+            .iter()
+            .map(|r| {
+                CorsRule::builder()
+                    .set_allowed_methods(r.opt_strings("allowed_methods"))
+                    .set_allowed_origins(r.opt_strings("allowed_origins"))
+                    .set_allowed_headers(r.opt_strings("allowed_headers"))
+                    .set_expose_headers(r.opt_strings("expose_headers"))
+                    .set_max_age_seconds(
+                        r.get("max_age_seconds")
+                            .and_then(Value::as_i64)
+                            .map(|v| v as i32),
+                    )
+                    .build()
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        aws.s3
+            .put_bucket_cors()
+            .bucket(id)
+            .cors_configuration(
+                CorsConfiguration::builder()
+                    .set_cors_rules(Some(rules))
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(api("PutBucketCors"))?;
+    }
+    Ok(())
+}
+
+/// The bucket policy; none (`null`) deletes it.
+async fn put_policy(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    match after.opt_str("policy") {
+        Some(policy) => {
+            aws.s3
+                .put_bucket_policy()
+                .bucket(id)
+                .policy(policy)
+                .send()
+                .await
+                .map_err(api("PutBucketPolicy"))?;
+        }
+        None => {
+            aws.s3
+                .delete_bucket_policy()
+                .bucket(id)
+                .send()
+                .await
+                .map_err(api("DeleteBucketPolicy"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Tags, the whole set (S3 has no per-key tag calls).
+async fn put_tags(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
+    let tag_set = after
+        .tags()
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(id)
+        .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
+        .send()
+        .await
+        .map_err(api("PutBucketTagging"))?;
+    Ok(())
+}
+
 /// Every bucket's name (ListBuckets, page by page).
 async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
     let mut buckets = Vec::new();
@@ -480,26 +528,29 @@ async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
     }
 }
 
+/// Whether a bucket exists (HeadBucket: a 404 says it does not).
+async fn exists(aws: &Aws, name: &str) -> Result<bool> {
+    match aws
+        .s3
+        .head_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(api("HeadBucket"))
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.status == Some(404) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// One bucket's settings; `None` when it does not exist. `listed`: ListBuckets
 /// has just shown it exists, so no HeadBucket is needed.
 async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> {
-    if !listed {
-        match aws
-            .s3
-            .head_bucket()
-            .bucket(name)
-            .send()
-            .await
-            .map_err(api("HeadBucket"))
-        {
-            Ok(_) => {}
-            Err(e) if e.status == Some(404) => {
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    if !listed && !exists(aws, name).await? {
+        return Ok(None);
     }
-    let versioning = match aws
+    let Some(versioning) = aws
         .s3
         .get_bucket_versioning()
         .bucket(name)
@@ -507,12 +558,13 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketVersioning"))
         .or_gone()?
-    {
-        Some(v) => v,
-        // Deleted since it was listed.
-        None => return Ok(None),
+    else {
+        return Ok(None); // deleted since it was listed
     };
-    let encryption = match aws
+    // AWS encrypts every bucket with SSE-S3 at least (since January 2023,
+    // new and existing, and it cannot be turned off): a bucket with no
+    // configuration (an emulator's, an answer from before) holds that.
+    let encryption = aws
         .s3
         .get_bucket_encryption()
         .bucket(name)
@@ -520,18 +572,13 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketEncryption"))
         .or_gone()?
-    {
-        Some(out) => out
-            .server_side_encryption_configuration()
-            .and_then(|c| c.rules().first())
-            .and_then(|r| r.apply_server_side_encryption_by_default())
-            .map(|d| d.sse_algorithm().as_str().to_string()),
-        // AWS encrypts every bucket with SSE-S3 at least (since January 2023,
-        // new and existing, and it cannot be turned off): a bucket with no
-        // configuration (an emulator's, an answer from before) holds that.
-        None => Some("AES256".to_string()),
-    };
-    let public_access_block = match aws
+        .map_or(Some("AES256".to_string()), |out| {
+            out.server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default())
+                .map(|d| d.sse_algorithm().as_str().to_string())
+        });
+    let public_access_block = aws
         .s3
         .get_public_access_block()
         .bucket(name)
@@ -539,16 +586,14 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetPublicAccessBlock"))
         .or_gone()?
-    {
-        Some(out) => out.public_access_block_configuration().is_some_and(|c| {
+        .and_then(|out| out.public_access_block_configuration().cloned())
+        .is_some_and(|c| {
             c.block_public_acls() == Some(true)
                 && c.ignore_public_acls() == Some(true)
                 && c.block_public_policy() == Some(true)
                 && c.restrict_public_buckets() == Some(true)
-        }),
-        None => false,
-    };
-    let ownership = match aws
+        });
+    let ownership = aws
         .s3
         .get_bucket_ownership_controls()
         .bucket(name)
@@ -556,14 +601,12 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketOwnershipControls"))
         .or_gone()?
-    {
-        Some(out) => out
-            .ownership_controls()
-            .and_then(|c| c.rules().first())
-            .map(|r| r.object_ownership().as_str().to_string()),
-        None => None,
-    };
-    let lifecycle: Option<Vec<Value>> = match aws
+        .and_then(|out| {
+            out.ownership_controls()
+                .and_then(|c| c.rules().first())
+                .map(|r| r.object_ownership().as_str().to_string())
+        });
+    let lifecycle: Option<Vec<Value>> = aws
         .s3
         .get_bucket_lifecycle_configuration()
         .bucket(name)
@@ -571,11 +614,8 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketLifecycleConfiguration"))
         .or_gone()?
-    {
-        Some(out) => Some(out.rules().iter().map(lifecycle_value).collect()),
-        None => None,
-    };
-    let cors: Option<Vec<Value>> = match aws
+        .map(|out| out.rules().iter().map(lifecycle_value).collect());
+    let cors: Option<Vec<Value>> = aws
         .s3
         .get_bucket_cors()
         .bucket(name)
@@ -583,30 +623,8 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketCors"))
         .or_gone()?
-    {
-        Some(out) => Some(
-            out.cors_rules()
-                .iter()
-                .map(|r| {
-                    let mut m = serde_json::Map::new();
-                    m.insert("allowed_methods".into(), json!(r.allowed_methods()));
-                    m.insert("allowed_origins".into(), json!(r.allowed_origins()));
-                    if !r.allowed_headers().is_empty() {
-                        m.insert("allowed_headers".into(), json!(r.allowed_headers()));
-                    }
-                    if !r.expose_headers().is_empty() {
-                        m.insert("expose_headers".into(), json!(r.expose_headers()));
-                    }
-                    if let Some(a) = r.max_age_seconds() {
-                        m.insert("max_age_seconds".into(), json!(a));
-                    }
-                    Value::Object(m)
-                })
-                .collect(),
-        ),
-        None => None,
-    };
-    let policy = match aws
+        .map(|out| out.cors_rules().iter().map(cors_value).collect());
+    let policy = aws
         .s3
         .get_bucket_policy()
         .bucket(name)
@@ -614,11 +632,8 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketPolicy"))
         .or_gone()?
-    {
-        Some(out) => out.policy().map(str::to_string),
-        None => None,
-    };
-    let tag_set = match aws
+        .and_then(|out| out.policy().map(str::to_string));
+    let tag_set = aws
         .s3
         .get_bucket_tagging()
         .bucket(name)
@@ -626,10 +641,8 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         .await
         .map_err(api("GetBucketTagging"))
         .or_gone()?
-    {
-        Some(out) => out.tag_set().to_vec(),
-        None => Vec::new(),
-    };
+        .map(|out| out.tag_set().to_vec())
+        .unwrap_or_default();
     let mut attrs = into_map(json!({
         "id": name,
         "name": name,
@@ -651,6 +664,23 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
         ty::canonical(&mut attrs);
     }
     Ok(Some(attrs))
+}
+
+/// A CORS rule as the stack file writes it.
+fn cors_value(r: &CorsRule) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("allowed_methods".into(), json!(r.allowed_methods()));
+    m.insert("allowed_origins".into(), json!(r.allowed_origins()));
+    if !r.allowed_headers().is_empty() {
+        m.insert("allowed_headers".into(), json!(r.allowed_headers()));
+    }
+    if !r.expose_headers().is_empty() {
+        m.insert("expose_headers".into(), json!(r.expose_headers()));
+    }
+    if let Some(a) = r.max_age_seconds() {
+        m.insert("max_age_seconds".into(), json!(a));
+    }
+    Value::Object(m)
 }
 
 /// Deletes every object version and delete marker, a thousand at a time.

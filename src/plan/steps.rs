@@ -58,6 +58,13 @@ pub fn build_steps(
     graph: Option<&Graph>,
     state: &State,
 ) -> (Vec<Step>, Vec<Vec<usize>>) {
+    let (steps, index) = steps_of(plan, state);
+    let deps = dependencies(plan, graph, state, &steps, &index);
+    (steps, deps)
+}
+
+/// The steps of each change, once each, and where each is.
+fn steps_of(plan: &Plan, state: &State) -> (Vec<Step>, HashMap<(Address, Work), usize>) {
     let mut steps = Vec::new();
     let mut index: HashMap<(Address, Work), usize> = HashMap::new();
     // A step is added once: one DeleteDeposed deletes every object
@@ -131,6 +138,19 @@ pub fn build_steps(
             }
         }
     }
+    (steps, index)
+}
+
+/// What each step waits for: its own resource's earlier steps, what it
+/// references (the stack graph) for creates and updates, what depended on
+/// it (the state's record) for deletes.
+fn dependencies(
+    plan: &Plan,
+    graph: Option<&Graph>,
+    state: &State,
+    steps: &[Step],
+    index: &HashMap<(Address, Work), usize>,
+) -> Vec<Vec<usize>> {
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
     let get = |a: &Address, work: Work| index.get(&(a.clone(), work)).copied();
     let edge = |deps: &mut Vec<Vec<usize>>, from: Option<usize>, to: Option<usize>| {
@@ -219,8 +239,8 @@ pub fn build_steps(
             }
         }
     }
-    order_exclusive_moves(plan, &steps, &mut deps, main_step);
-    (steps, deps)
+    order_exclusive_moves(plan, steps, &mut deps, main_step);
+    deps
 }
 
 /// A member of an `exclusive` set (a subnet of a route table) that a plan moves

@@ -191,36 +191,7 @@ pub fn render(plan: &Plan) -> String {
         .collect();
     let drift = drift_section(plan);
     if !plan.has_changes() {
-        let cost = plan
-            .cost
-            .as_ref()
-            .map(|cost| {
-                format!(
-                    "Monthly cost: {}, unchanged (on-demand, {}, {} prices of {}).\n\n",
-                    crate::cost::money(cost.after),
-                    cost.currency,
-                    cost.region,
-                    cost.prices_date
-                )
-            })
-            .unwrap_or_default();
-        let notices: String = match plan.notices.is_empty() {
-            true => String::new(),
-            false => format!(
-                "**Needs attention**\n\n{}\n",
-                plan.notices
-                    .iter()
-                    .map(|n| format!("- `{}`: {}\n", n.address, n.message))
-                    .collect::<String>()
-            ),
-        };
-        let _ = writeln!(
-            head,
-            "### infra plan for `{}`{}: no changes\n\n{recovered}{notices}{drift}{cost}No changes.",
-            plan.stack,
-            env_note(plan)
-        );
-        return head;
+        return no_changes(plan, &recovered, &drift);
     }
     let _ = writeln!(
         head,
@@ -262,19 +233,7 @@ pub fn render(plan: &Plan) -> String {
     }
     head.push_str(&drift);
     for rb in &plan.cutover {
-        let sec = super::runbook::sections(plan, rb);
-        let _ = writeln!(head, "**Cut-over runbook: `{}`**\n", rb.address);
-        let _ = writeln!(head, "Pre-flight (read when the plan was made):\n");
-        for line in &sec.preflight {
-            let _ = writeln!(head, "- {line}");
-        }
-        let _ = writeln!(head, "\nSchedule: {}\n", sec.schedule);
-        let _ = writeln!(head, "Watched: {}\n", sec.watched);
-        let _ = writeln!(
-            head,
-            "Manual revert (the weights in force before this apply):\n\n```sh\n{}\n```\n",
-            sec.revert
-        );
+        runbook(&mut head, plan, rb);
     }
     let details: Vec<String> = changes
         .iter()
@@ -298,6 +257,64 @@ pub fn render(plan: &Plan) -> String {
         c.change,
         c.destroy
     );
+    folded(head, &details, &tail)
+}
+
+/// The comment of a plan with nothing to change.
+fn no_changes(plan: &Plan, recovered: &str, drift: &str) -> String {
+    let mut head = String::new();
+    let cost = plan
+        .cost
+        .as_ref()
+        .map(|cost| {
+            format!(
+                "Monthly cost: {}, unchanged (on-demand, {}, {} prices of {}).\n\n",
+                crate::cost::money(cost.after),
+                cost.currency,
+                cost.region,
+                cost.prices_date
+            )
+        })
+        .unwrap_or_default();
+    let notices: String = match plan.notices.is_empty() {
+        true => String::new(),
+        false => format!(
+            "**Needs attention**\n\n{}\n",
+            plan.notices
+                .iter()
+                .map(|n| format!("- `{}`: {}\n", n.address, n.message))
+                .collect::<String>()
+        ),
+    };
+    let _ = writeln!(
+        head,
+        "### infra plan for `{}`{}: no changes\n\n{recovered}{notices}{drift}{cost}No changes.",
+        plan.stack,
+        env_note(plan)
+    );
+    head
+}
+
+/// A rollout's cut-over runbook.
+fn runbook(head: &mut String, plan: &Plan, rb: &crate::plan::Runbook) {
+    let sec = super::runbook::sections(plan, rb);
+    let _ = writeln!(head, "**Cut-over runbook: `{}`**\n", rb.address);
+    let _ = writeln!(head, "Pre-flight (read when the plan was made):\n");
+    for line in &sec.preflight {
+        let _ = writeln!(head, "- {line}");
+    }
+    let _ = writeln!(head, "\nSchedule: {}\n", sec.schedule);
+    let _ = writeln!(head, "Watched: {}\n", sec.watched);
+    let _ = writeln!(
+        head,
+        "Manual revert (the weights in force before this apply):\n\n```sh\n{}\n```\n",
+        sec.revert
+    );
+}
+
+/// The comment: its head, the riskiest details that fit under GitHub's
+/// limit (the rest folded into a line that says how many), its tail.
+fn folded(head: String, details: &[String], tail: &str) -> String {
     // Keep the riskiest details; fold the rest when the comment would be too long.
     let mut kept = details.len();
     let folded_line = |n: usize| {
@@ -324,6 +341,6 @@ pub fn render(plan: &Plan) -> String {
     if kept < details.len() {
         out.push_str(&folded_line(details.len() - kept));
     }
-    out.push_str(&tail);
+    out.push_str(tail);
     out
 }

@@ -157,126 +157,10 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
     }
     let _ = writeln!(out, "  # {a} {verb}{because}");
     let _ = writeln!(out, "{} {a}", style.paint(code, marker));
-    let schema = crate::types::schema(&a.ty);
-    let kind = |name: &str| schema.and_then(|s| s.attr(name)).map(|x| &x.kind);
     match change.action {
-        Action::Create => {
-            let Some(after) = &change.after else { return };
-            for (k, v) in after {
-                match v {
-                    Value::Null => {}
-                    _ if k == "forward" => {
-                        let _ = writeln!(
-                            out,
-                            "      {} forward: {}",
-                            style.paint("32", "+"),
-                            forward_split(plan, None, v)
-                        );
-                    }
-                    _ if k == "rollout" => {}
-                    Value::Array(items) if items.iter().any(Value::is_object) => {
-                        let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
-                        for item in items {
-                            let _ = writeln!(
-                                out,
-                                "          {} {}",
-                                style.paint("32", "+"),
-                                show(item)
-                            );
-                        }
-                    }
-                    _ => {
-                        let _ = writeln!(out, "      {} {k}: {}", style.paint("32", "+"), show(v));
-                    }
-                }
-            }
-            if let Some(s) = schema {
-                for e in s.exports.iter().filter(|e| !after.contains_key(**e)) {
-                    let _ = writeln!(
-                        out,
-                        "      {} {e}: (known after apply)",
-                        style.paint("32", "+")
-                    );
-                }
-            }
-        }
+        Action::Create => created(out, plan, change, style),
         Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
-            let (Some(before), Some(after)) = (&change.before, &change.after) else {
-                return;
-            };
-            for k in &change.changed {
-                let forces = if change.replace_because.contains(k) {
-                    "  # forces replacement"
-                } else {
-                    ""
-                };
-                let (b, w) = (
-                    before.get(k).unwrap_or(&Value::Null),
-                    after.get(k).unwrap_or(&Value::Null),
-                );
-                if k == "forward" {
-                    let _ = writeln!(
-                        out,
-                        "      {} forward: {}{forces}",
-                        style.paint("33", "~"),
-                        forward_split(plan, Some(b), w)
-                    );
-                    if let (Some(r), Some(view)) = (after.get("rollout"), &change.rollout) {
-                        let shares = Some(view.shares.as_slice());
-                        let r = reference::undisplayed(r);
-                        let _ = writeln!(out, "        rollout: {}", rollout::describe(&r, shares));
-                    }
-                    continue;
-                }
-                match (kind(k), b, w) {
-                    (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
-                        if !reference::has_unknown(&Value::Array(w.clone())) =>
-                    {
-                        let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
-                        for item in w.iter().filter(|i| !b.contains(i)) {
-                            let _ = writeln!(
-                                out,
-                                "          {} {}",
-                                style.paint("32", "+"),
-                                show(item)
-                            );
-                        }
-                        for item in b.iter().filter(|i| !w.contains(i)) {
-                            let _ = writeln!(
-                                out,
-                                "          {} {}",
-                                style.paint("31", "-"),
-                                show(item)
-                            );
-                        }
-                    }
-                    (_, Value::Object(b), Value::Object(w)) if k == "tags" => {
-                        let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
-                        map_diff(out, b, w, style);
-                    }
-                    // A nested object: only the fields that change, by path.
-                    (_, Value::Object(b), Value::Object(w)) => {
-                        for (path, bv, wv) in leaf_changes(k, b, w) {
-                            let _ = writeln!(
-                                out,
-                                "      {} {path}: {} -> {}{forces}",
-                                style.paint("33", "~"),
-                                show(&bv),
-                                show(&wv)
-                            );
-                        }
-                    }
-                    _ => {
-                        let _ = writeln!(
-                            out,
-                            "      {} {k}: {} -> {}{forces}",
-                            style.paint("33", "~"),
-                            show(b),
-                            show(w)
-                        );
-                    }
-                }
-            }
+            changed(out, plan, change, style)
         }
         Action::Delete => {
             if let Some(id) = change.before.as_ref().and_then(|b| b.get("id")) {
@@ -284,6 +168,120 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
             }
         }
         Action::NoOp => {}
+    }
+}
+
+/// What a created resource will hold, and the exports known only after
+/// apply.
+fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
+    let schema = crate::types::schema(&change.address.ty);
+    let Some(after) = &change.after else {
+        return;
+    };
+    for (k, v) in after {
+        match v {
+            Value::Null => {}
+            _ if k == "forward" => {
+                let _ = writeln!(
+                    out,
+                    "      {} forward: {}",
+                    style.paint("32", "+"),
+                    forward_split(plan, None, v)
+                );
+            }
+            _ if k == "rollout" => {}
+            Value::Array(items) if items.iter().any(Value::is_object) => {
+                let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
+                for item in items {
+                    let _ = writeln!(out, "          {} {}", style.paint("32", "+"), show(item));
+                }
+            }
+            _ => {
+                let _ = writeln!(out, "      {} {k}: {}", style.paint("32", "+"), show(v));
+            }
+        }
+    }
+    if let Some(s) = schema {
+        for e in s.exports.iter().filter(|e| !after.contains_key(**e)) {
+            let _ = writeln!(
+                out,
+                "      {} {e}: (known after apply)",
+                style.paint("32", "+")
+            );
+        }
+    }
+}
+
+/// Each attribute an update or a replacement changes: sets by member, tags
+/// by key, nested objects by path, a forward as its traffic split.
+fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
+    let schema = crate::types::schema(&change.address.ty);
+    let kind = |name: &str| schema.and_then(|s| s.attr(name)).map(|x| &x.kind);
+    let (Some(before), Some(after)) = (&change.before, &change.after) else {
+        return;
+    };
+    for k in &change.changed {
+        let forces = if change.replace_because.contains(k) {
+            "  # forces replacement"
+        } else {
+            ""
+        };
+        let (b, w) = (
+            before.get(k).unwrap_or(&Value::Null),
+            after.get(k).unwrap_or(&Value::Null),
+        );
+        if k == "forward" {
+            let _ = writeln!(
+                out,
+                "      {} forward: {}{forces}",
+                style.paint("33", "~"),
+                forward_split(plan, Some(b), w)
+            );
+            if let (Some(r), Some(view)) = (after.get("rollout"), &change.rollout) {
+                let shares = Some(view.shares.as_slice());
+                let r = reference::undisplayed(r);
+                let _ = writeln!(out, "        rollout: {}", rollout::describe(&r, shares));
+            }
+            continue;
+        }
+        match (kind(k), b, w) {
+            (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
+                if !reference::has_unknown(&Value::Array(w.clone())) =>
+            {
+                let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
+                for item in w.iter().filter(|i| !b.contains(i)) {
+                    let _ = writeln!(out, "          {} {}", style.paint("32", "+"), show(item));
+                }
+                for item in b.iter().filter(|i| !w.contains(i)) {
+                    let _ = writeln!(out, "          {} {}", style.paint("31", "-"), show(item));
+                }
+            }
+            (_, Value::Object(b), Value::Object(w)) if k == "tags" => {
+                let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
+                map_diff(out, b, w, style);
+            }
+            // A nested object: only the fields that change, by path.
+            (_, Value::Object(b), Value::Object(w)) => {
+                for (path, bv, wv) in leaf_changes(k, b, w) {
+                    let _ = writeln!(
+                        out,
+                        "      {} {path}: {} -> {}{forces}",
+                        style.paint("33", "~"),
+                        show(&bv),
+                        show(&wv)
+                    );
+                }
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "      {} {k}: {} -> {}{forces}",
+                    style.paint("33", "~"),
+                    show(b),
+                    show(w)
+                );
+            }
+        }
     }
 }
 

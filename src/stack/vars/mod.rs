@@ -22,6 +22,10 @@ use serde_json::Value;
 
 use crate::types::reference;
 
+mod substitute;
+
+pub use substitute::{substitute, substitute_lookups, substitute_map, substitute_outputs};
+
 /// The kinds a variable may have.
 pub const TYPES: &[&str] = &["string", "number", "bool", "list", "map"];
 
@@ -282,138 +286,25 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
         return out;
     };
     for (k, decl) in map.iter() {
-        let name = k.as_str().to_string();
-        let chars = name.chars().count().max(1);
-        let ident = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !ident {
-            found.push(Found::at(
-                k.span(),
-                chars,
-                format!("`{name}` is not a variable name"),
-                Some("use letters, digits, `_` and `-`".into()),
-            ));
-            continue;
-        }
         let empty = MarkedMappingNode::new_empty(*k.span());
-        let d = match decl {
-            Node::Mapping(m) => m,
-            Node::Scalar(s) if s.as_str().is_empty() => &empty,
-            other => {
-                found.push(Found::at(
-                    other.span(),
-                    1,
-                    format!("variable `{name}` must be declared as a mapping"),
-                    Some("for example `{ type: string, default: staging }`".into()),
-                ));
-                continue;
-            }
-        };
-        for (key, _) in d.iter() {
-            if !["type", "default", "description", "sensitive"].contains(&key.as_str()) {
-                found.push(Found::at(
-                    key.span(),
-                    key.as_str().chars().count().max(1),
-                    format!("unknown key `{}` in variable `{name}`", key.as_str()),
-                    super::diag::did_you_mean(
-                        key.as_str(),
-                        ["type", "default", "description", "sensitive"],
-                    )
-                    .or_else(|| {
-                        Some("a variable takes type, default, description, sensitive".into())
-                    }),
-                ));
-            }
-        }
-        let type_node = d.get_node("type");
-        let ty = match type_node {
-            None => "string".to_string(),
-            Some(n) => text(n).unwrap_or("").to_string(),
-        };
-        if !TYPES.contains(&ty.as_str()) {
-            let span = type_node.map_or(*k.span(), |n| *n.span());
-            found.push(Found::at(
-                &span,
-                ty.chars().count().max(1),
-                format!("unknown variable type `{ty}`"),
-                super::diag::did_you_mean(&ty, TYPES.iter().copied())
-                    .or_else(|| Some(format!("one of {}", TYPES.join(", ")))),
-            ));
+        let Some(d) = declaration(k, decl, &empty, found) else {
             continue;
-        }
-        let sensitive = d
-            .get_node("sensitive")
-            .and_then(Node::as_scalar)
-            .and_then(MarkedScalarNode::as_bool)
-            .unwrap_or(false);
-        let default = d.get_node("default").map(|n| {
-            let v = to_json(n);
-            // A quoted or plain scalar default of a string variable stays text.
-            match (ty.as_str(), n) {
-                ("string", Node::Scalar(s)) => Value::String(s.as_str().to_string()),
-                _ => v,
-            }
+        };
+        // From the file, then (over it) from outside: what a refused value
+        // leaves is a variable whose every use is an error already said.
+        let value = file_default(&d, found).and_then(|default| match inputs.values.get(&d.name) {
+            Some(given) => given_value(&d, given, found),
+            None => Some(default),
         });
-        if let (Some(v), Some(node)) = (&default, d.get_node("default"))
-            && !is_of(&ty, v)
-        {
-            out.push(Variable::refused(&name, &ty, sensitive));
-            found.push(Found::at(
-                node.span(),
-                1,
-                format!("the default of variable `{name}` is not a {ty}"),
-                None,
-            ));
-            continue;
-        }
-        let value = match inputs.values.get(&name) {
-            Some((Given::Text(t), from)) => match from_text(&ty, t) {
-                Some(v) => Some(v),
-                None => {
-                    out.push(Variable::refused(&name, &ty, sensitive));
-                    found.push(Found::at(
-                        k.span(),
-                        chars,
-                        match sensitive {
-                            true => {
-                                format!("{from} gives variable `{name}` a value that is not a {ty}")
-                            }
-                            false => {
-                                format!("{from} gives variable `{name}` `{t}`, which is not a {ty}")
-                            }
-                        },
-                        Some(type_hint(&ty)),
-                    ));
-                    continue;
-                }
+        out.push(match value {
+            Some(value) => Variable {
+                name: d.name,
+                ty: d.ty,
+                sensitive: d.sensitive,
+                value,
+                refused: false,
             },
-            // An unquoted `3` or `true` in a var file is text to a string.
-            Some((Given::Value(v @ (Value::Number(_) | Value::Bool(_))), _)) if ty == "string" => {
-                Some(Value::String(v.to_string()))
-            }
-            Some((Given::Value(v), from)) => {
-                if !is_of(&ty, v) {
-                    out.push(Variable::refused(&name, &ty, sensitive));
-                    found.push(Found::at(
-                        k.span(),
-                        chars,
-                        format!("{from} gives variable `{name}` a value that is not a {ty}"),
-                        Some(type_hint(&ty)),
-                    ));
-                    continue;
-                }
-                Some(v.clone())
-            }
-            None => default,
-        };
-        out.push(Variable {
-            name,
-            ty,
-            sensitive,
-            value,
-            refused: false,
+            None => Variable::refused(&d.name, &d.ty, d.sensitive),
         });
     }
     for (name, (_, from)) in &inputs.values {
@@ -436,6 +327,155 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
         }
     }
     out
+}
+
+/// A variable's declaration as the file writes it.
+struct Declared<'a> {
+    key: &'a MarkedScalarNode,
+    name: String,
+    ty: String,
+    sensitive: bool,
+    default: Option<&'a Node>,
+}
+
+/// One entry of `variables:`: its name, type and whether it is sensitive;
+/// `None` when it cannot declare a variable (the problem is in `found`).
+fn declaration<'a>(
+    k: &'a MarkedScalarNode,
+    decl: &'a Node,
+    empty: &'a MarkedMappingNode,
+    found: &mut Vec<Found>,
+) -> Option<Declared<'a>> {
+    let name = k.as_str().to_string();
+    let chars = name.chars().count().max(1);
+    let ident = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ident {
+        found.push(Found::at(
+            k.span(),
+            chars,
+            format!("`{name}` is not a variable name"),
+            Some("use letters, digits, `_` and `-`".into()),
+        ));
+        return None;
+    }
+    let d = match decl {
+        Node::Mapping(m) => m,
+        Node::Scalar(s) if s.as_str().is_empty() => empty,
+        other => {
+            found.push(Found::at(
+                other.span(),
+                1,
+                format!("variable `{name}` must be declared as a mapping"),
+                Some("for example `{ type: string, default: staging }`".into()),
+            ));
+            return None;
+        }
+    };
+    for (key, _) in d.iter() {
+        if !["type", "default", "description", "sensitive"].contains(&key.as_str()) {
+            found.push(Found::at(
+                key.span(),
+                key.as_str().chars().count().max(1),
+                format!("unknown key `{}` in variable `{name}`", key.as_str()),
+                super::diag::did_you_mean(
+                    key.as_str(),
+                    ["type", "default", "description", "sensitive"],
+                )
+                .or_else(|| Some("a variable takes type, default, description, sensitive".into())),
+            ));
+        }
+    }
+    let type_node = d.get_node("type");
+    let ty = match type_node {
+        None => "string".to_string(),
+        Some(n) => text(n).unwrap_or("").to_string(),
+    };
+    if !TYPES.contains(&ty.as_str()) {
+        let span = type_node.map_or(*k.span(), |n| *n.span());
+        found.push(Found::at(
+            &span,
+            ty.chars().count().max(1),
+            format!("unknown variable type `{ty}`"),
+            super::diag::did_you_mean(&ty, TYPES.iter().copied())
+                .or_else(|| Some(format!("one of {}", TYPES.join(", ")))),
+        ));
+        return None;
+    }
+    let sensitive = d
+        .get_node("sensitive")
+        .and_then(Node::as_scalar)
+        .and_then(MarkedScalarNode::as_bool)
+        .unwrap_or(false);
+    Some(Declared {
+        key: k,
+        name,
+        ty,
+        sensitive,
+        default: d.get_node("default"),
+    })
+}
+
+/// The value the file gives a variable (`default:`; `Some(None)` when it
+/// gives none); `None` when the default is not of the variable's type.
+fn file_default(d: &Declared, found: &mut Vec<Found>) -> Option<Option<Value>> {
+    let Some(node) = d.default else {
+        return Some(None);
+    };
+    // A quoted or plain scalar default of a string variable stays text.
+    let v = match (d.ty.as_str(), node) {
+        ("string", Node::Scalar(s)) => Value::String(s.as_str().to_string()),
+        _ => to_json(node),
+    };
+    if !is_of(&d.ty, &v) {
+        found.push(Found::at(
+            node.span(),
+            1,
+            format!("the default of variable `{}` is not a {}", d.name, d.ty),
+            None,
+        ));
+        return None;
+    }
+    Some(Some(v))
+}
+
+/// The value given from outside the file (`--var`, `INFRA_VAR_*`, a var
+/// file, a saved plan); `None` when it is not of the variable's type.
+fn given_value(
+    d: &Declared,
+    (given, from): &(Given, String),
+    found: &mut Vec<Found>,
+) -> Option<Option<Value>> {
+    let (name, ty) = (&d.name, &d.ty);
+    let chars = name.chars().count().max(1);
+    let refuse = |found: &mut Vec<Found>, message: String| {
+        found.push(Found::at(d.key.span(), chars, message, Some(type_hint(ty))));
+        None
+    };
+    match given {
+        Given::Text(t) => match from_text(ty, t) {
+            Some(v) => Some(Some(v)),
+            None if d.sensitive => refuse(
+                found,
+                format!("{from} gives variable `{name}` a value that is not a {ty}"),
+            ),
+            None => refuse(
+                found,
+                format!("{from} gives variable `{name}` `{t}`, which is not a {ty}"),
+            ),
+        },
+        // An unquoted `3` or `true` in a var file is text to a string.
+        Given::Value(v @ (Value::Number(_) | Value::Bool(_))) if ty == "string" => {
+            Some(Some(Value::String(v.to_string())))
+        }
+        Given::Value(v) if !is_of(ty, v) => refuse(
+            found,
+            format!("{from} gives variable `{name}` a value that is not a {ty}"),
+        ),
+        Given::Value(v) => Some(Some(v.clone())),
+    }
 }
 
 impl Variable {
@@ -464,272 +504,6 @@ fn type_hint(ty: &str) -> String {
         "list" => "write a list, for example [a, b] or [\"a\", \"b\"]".into(),
         "map" => "write a map, for example {k: v} or {\"k\": \"v\"}".into(),
         _ => "write text".into(),
-    }
-}
-
-/// A node with `f` put in place of each of its scalars (keys excepted).
-fn map_scalars(node: &Node, f: &mut impl FnMut(&MarkedScalarNode) -> Node) -> Node {
-    match node {
-        Node::Scalar(s) => f(s),
-        Node::Sequence(q) => Node::Sequence(MarkedSequenceNode::new(
-            *q.span(),
-            q.iter().map(|n| map_scalars(n, f)).collect(),
-        )),
-        Node::Mapping(m) => Node::Mapping(map_mapping(m, f)),
-    }
-}
-
-fn map_mapping(
-    m: &MarkedMappingNode,
-    f: &mut impl FnMut(&MarkedScalarNode) -> Node,
-) -> MarkedMappingNode {
-    MarkedMappingNode::new(
-        *m.span(),
-        m.iter()
-            .map(|(k, v)| (k.clone(), map_scalars(v, f)))
-            .collect(),
-    )
-}
-
-/// Puts each variable's value in place of `${var.NAME}` throughout a node.
-pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
-    map_scalars(node, &mut |s| scalar(s, VAR, vars, found, &mut Vec::new()))
-}
-
-/// `substitute` over a mapping's values (keys are never substituted). The
-/// span of each scalar that takes a sensitive variable's value joins
-/// `sensitive`: wherever it lands, that place holds a sensitive value.
-pub fn substitute_map(
-    m: &MarkedMappingNode,
-    vars: &[Variable],
-    found: &mut Vec<Found>,
-    sensitive: &mut Vec<Span>,
-) -> MarkedMappingNode {
-    map_mapping(m, &mut |s| scalar(s, VAR, vars, found, sensitive))
-}
-
-const VAR: &str = "${var.";
-const STACK: &str = "${stack.";
-const DATA: &str = "${data.";
-
-/// Occurrences of `OPENING...}` in a string: (start, end, what is between);
-/// `$${` skipped.
-fn occurrences<'a>(s: &'a str, opening: &str) -> Vec<(usize, usize, &'a str)> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(i) = s[from..].find(opening) {
-        let start = from + i;
-        let Some(len) = s[start..].find('}') else {
-            break;
-        };
-        let end = start + len + 1;
-        if !(start > 0 && s[..start].ends_with('$')) {
-            out.push((start, end, s[start + opening.len()..end - 1].trim()));
-        }
-        from = end;
-    }
-    out
-}
-
-/// A scalar with the values of `values` put in place of each
-/// `OPENING NAME}` it holds (`${var.`: variables, `${stack.`: other stacks'
-/// outputs, named `NAME.outputs.KEY`).
-fn scalar(
-    s: &MarkedScalarNode,
-    opening: &str,
-    values: &[Variable],
-    found: &mut Vec<Found>,
-    sensitive: &mut Vec<Span>,
-) -> Node {
-    let text = s.as_str();
-    let uses = occurrences(text, opening);
-    if uses.is_empty() {
-        return Node::Scalar(s.clone());
-    }
-    let chars = text.chars().count().max(1);
-    let noun = match opening {
-        VAR => "variable",
-        DATA => "lookup attribute",
-        _ => "output",
-    };
-    let mut put = Vec::new();
-    for (_, _, name) in &uses {
-        let Some(var) = values.iter().find(|v| v.name == *name) else {
-            let known: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
-            found.push(Found::at(
-                s.span(),
-                chars,
-                format!("unknown {noun} `{name}`"),
-                super::diag::did_you_mean(name, known.iter().copied()).or(Some(
-                    match known.is_empty() {
-                        true => "declare it under `variables:`".into(),
-                        false => format!("declared: {}", known.join(", ")),
-                    },
-                )),
-            ));
-            return Node::Scalar(s.clone());
-        };
-        let Some(value) = &var.value else {
-            if var.refused {
-                return Node::Scalar(s.clone());
-            }
-            found.push(Found::at(
-                s.span(),
-                chars,
-                format!("{noun} `{name}` has no value"),
-                Some(format!(
-                    "give it one: --var {name}=VALUE, a --var-file, INFRA_VAR_{name}, or a default in `variables:`"
-                )),
-            ));
-            return Node::Scalar(s.clone());
-        };
-        if var.sensitive {
-            sensitive.push(*s.span());
-        }
-        put.push(value);
-    }
-    // A value from outside goes in escaped: it is a value, never a
-    // reference, never parsed again (`reference::literal`).
-    if let [(0, end, _)] = uses.as_slice()
-        && *end == text.len()
-    {
-        return from_json(&reference::literal(put[0]), *s.span());
-    }
-    let mut out = String::new();
-    let mut at = 0;
-    for ((start, end, name), value) in uses.iter().zip(put) {
-        out.push_str(&text[at..*start]);
-        match value {
-            Value::String(v) => out.push_str(&reference::escape(v)),
-            Value::Number(_) | Value::Bool(_) => out.push_str(&value.to_string()),
-            _ => {
-                found.push(Found::at(
-                    s.span(),
-                    chars,
-                    format!(
-                        "{noun} `{name}` is a list or map: it cannot go inside a longer string"
-                    ),
-                    Some(format!("use `{opening}{name}}}` alone as the value")),
-                ));
-                return Node::Scalar(s.clone());
-            }
-        }
-        at = *end;
-    }
-    out.push_str(&text[at..]);
-    let mut n = MarkedScalarNode::new(*s.span(), out);
-    n.set_coerce(s.may_coerce());
-    Node::Scalar(n)
-}
-
-/// Puts each consumed output in place of `${stack.NAME.outputs.KEY}`
-/// throughout a mapping, checking the names against the `stacks:` block
-/// (`declared`). Sensitive outputs join `secrets`.
-pub fn substitute_outputs(
-    m: &MarkedMappingNode,
-    declared: &[String],
-    stacks: &BTreeMap<String, Result<Produced, String>>,
-    secrets: &mut Vec<String>,
-    found: &mut Vec<Found>,
-    sensitive: &mut Vec<Span>,
-) -> MarkedMappingNode {
-    let mut outputs = Vec::new();
-    for name in declared {
-        if let Some(Ok(p)) = stacks.get(name) {
-            for (key, (value, sensitive)) in &p.outputs {
-                if *sensitive {
-                    collect(Some(value), secrets);
-                }
-                outputs.push(Variable {
-                    name: format!("{name}.outputs.{key}"),
-                    ty: String::new(),
-                    sensitive: *sensitive,
-                    value: Some(value.clone()),
-                    refused: false,
-                });
-            }
-        }
-    }
-    map_mapping(m, &mut |s| {
-        let problem = occurrences(s.as_str(), STACK)
-            .into_iter()
-            .find_map(|(_, _, inner)| output_problem(inner, declared, stacks));
-        match problem {
-            Some((message, hint)) => {
-                let chars = s.as_str().chars().count().max(1);
-                found.push(Found::at(s.span(), chars, message, Some(hint)));
-                Node::Scalar(s.clone())
-            }
-            None => scalar(s, STACK, &outputs, found, sensitive),
-        }
-    })
-}
-
-/// Puts what each lookup found in place of `${data.KIND.NAME.ATTR}`
-/// throughout a mapping (the references were checked before the lookups ran).
-pub fn substitute_lookups(
-    m: &MarkedMappingNode,
-    found: &super::LookedUp,
-    problems: &mut Vec<Found>,
-) -> MarkedMappingNode {
-    let values: Vec<Variable> = found
-        .iter()
-        .flat_map(|(a, attrs)| {
-            attrs.iter().map(move |(k, v)| Variable {
-                name: format!("{}.{}.{k}", a.lookup_kind().unwrap_or(&a.ty), a.name),
-                ty: String::new(),
-                sensitive: false,
-                value: Some(v.clone()),
-                refused: false,
-            })
-        })
-        .collect();
-    map_mapping(m, &mut |s| {
-        scalar(s, DATA, &values, problems, &mut Vec::new())
-    })
-}
-
-/// Why `${stack.INNER}` names no output that can be put in, if it does not.
-fn output_problem(
-    inner: &str,
-    declared: &[String],
-    stacks: &BTreeMap<String, Result<Produced, String>>,
-) -> Option<(String, String)> {
-    let mut parts = inner.splitn(3, '.');
-    let (name, kw, key) = (parts.next().unwrap_or(""), parts.next(), parts.next());
-    let key = key.filter(|k| !k.is_empty() && kw == Some("outputs"));
-    let Some(key) = key else {
-        return Some((
-            format!("malformed stack reference `${{stack.{inner}}}`"),
-            "write ${stack.NAME.outputs.KEY}".to_string(),
-        ));
-    };
-    if !declared.iter().any(|d| d == name) {
-        return Some((
-            format!("stack `{name}` is not declared under `stacks:`"),
-            format!(
-                "add `stacks: {{ {name}: {{}} }}` (its state is state/{name}.json) or give its `state:`"
-            ),
-        ));
-    }
-    match stacks.get(name) {
-        Some(Err(why)) => Some((
-            format!("the outputs of stack `{name}` cannot be read: {why}"),
-            format!("apply stack {name} first, or point `stacks.{name}.state` at its state"),
-        )),
-        Some(Ok(p)) if !p.outputs.contains_key(key) => Some((
-            format!("stack `{name}` ({}) has no output `{key}`", p.location),
-            match p.outputs.is_empty() {
-                true => format!(
-                    "its state records no outputs: declare them in stack {name}'s file and apply it"
-                ),
-                false => format!(
-                    "its outputs: {}",
-                    p.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            },
-        )),
-        _ => None,
     }
 }
 
