@@ -56,6 +56,24 @@ impl Made {
         }
     }
 
+    /// Made as asked, with what AWS's answer says (its id, what AWS chose or
+    /// computed) laid over it.
+    pub fn asked(id: impl Into<String>, asked: &Attrs, answer: Attrs) -> Self {
+        let mut holds = asked.clone();
+        holds.extend(answer);
+        Made::holding(id, holds)
+    }
+
+    /// `asked`, its id the one the answer gives (`id`).
+    pub fn answered(asked: &Attrs, answer: Attrs) -> Result<Self> {
+        let id = answer
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| anyhow::anyhow!("the create's answer has no id"))?
+            .to_string();
+        Ok(Made::asked(id, asked, answer))
+    }
+
     /// What a create whose answer was lost found it had made, by its owner
     /// tags: read back, and said to be adopted.
     pub fn found(id: impl Into<String>) -> Self {

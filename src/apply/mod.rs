@@ -3,10 +3,11 @@
 //! `steps` turns a plan into a step graph (pure); `scheduler` runs any task
 //! graph in parallel (generic); `run` has one function per operation; `journal`
 //! owns every state write; `rollout` moves weights step by step; `recover`
-//! resolves what a killed run left; `edit` reaches AWS for the state edited
+//! resolves what a killed run left; `ctx` is what each step is given; `edit` reaches AWS for the state edited
 //! by hand (`import`, `state mv`). The cloud is reached only through a
 //! `provider::Registry`, and progress only through an `observe::Observer`.
 
+mod ctx;
 mod edit;
 pub mod journal;
 mod recover;
@@ -187,7 +188,7 @@ impl Engine {
             steps: &steps,
             deps: &deps,
         });
-        let ctx = run::Ctx {
+        let ctx = ctx::Ctx {
             registry: &self.registry,
             observer: &self.observer,
             journal,

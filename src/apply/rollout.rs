@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::bail;
 use serde_json::Value;
 
-use super::run::{Ctx, read_back};
+use super::ctx::{Ctx, read_back};
 use crate::observe::Event;
 use crate::plan::rollout::{self, Settings, Traffic, Verdict, Weights};
 use crate::provider::{AlarmState, TargetHealth, TargetState};

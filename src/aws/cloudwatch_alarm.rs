@@ -94,9 +94,7 @@ impl Provider for CloudwatchAlarm {
         self.put(attrs, Some(tags)).await?;
         // PutMetricAlarm took every setting and the tags: what was asked, with
         // its name as id and its ARN.
-        let mut holds = attrs.clone();
-        holds.extend(self.computed(&name).await?);
-        Ok(Made::holding(name, holds))
+        Ok(Made::asked(&name, attrs, self.computed(&name).await?))
     }
 
     /// Its ARN (from the region, the account and its name).

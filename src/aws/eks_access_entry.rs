@@ -61,11 +61,8 @@ impl Provider for EksAccessEntry {
         // Made with what was asked (its tags too); the answer says the rest
         // (its ARN, the username AWS chose where none was asked).
         let id = format!("{cluster}:{principal}");
-        let mut holds = attrs.clone();
-        if let Some(e) = out.access_entry() {
-            holds.extend(attrs_of(&id, e));
-        }
-        Ok(Made::holding(id, holds))
+        let answer = out.access_entry().map(|e| attrs_of(&id, e));
+        Ok(Made::asked(id, attrs, answer.unwrap_or_default()))
     }
 
     async fn update(

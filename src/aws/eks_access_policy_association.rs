@@ -128,9 +128,7 @@ impl Provider for EksAccessPolicyAssociation {
         let id = id_of(attrs)?;
         self.associate(&id, attrs).await?;
         // Associated as asked: nothing AWS computes.
-        let mut holds = attrs.clone();
-        holds.insert("id".into(), json!(id));
-        Ok(Made::holding(id, holds))
+        Ok(Made::asked(&id, attrs, into_map(json!({ "id": id }))))
     }
 
     async fn update(

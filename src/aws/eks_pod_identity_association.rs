@@ -76,9 +76,7 @@ impl Provider for EksPodIdentityAssociation {
             .ok_or_else(|| anyhow::anyhow!("CreatePodIdentityAssociation answered none"))?;
         let id = format!("{cluster}:{}", made.association_id().unwrap_or_default());
         // Made with what was asked (its tags too); the answer says the rest.
-        let mut holds = attrs.clone();
-        holds.extend(attrs_of(&id, made));
-        Ok(Made::holding(id, holds))
+        Ok(Made::asked(&id, attrs, attrs_of(&id, made)))
     }
 
     async fn update(

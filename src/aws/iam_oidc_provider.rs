@@ -83,9 +83,7 @@ impl Provider for IamOidcProvider {
         let arn = out.open_id_connect_provider_arn().unwrap_or_default();
         // Made with what was asked (its tags too): the id and ARN are its
         // ARN, the issuer its URL as IAM keeps it.
-        let mut holds = attrs.clone();
-        holds.extend(computed(arn, attrs));
-        Ok(Made::holding(arn, holds))
+        Ok(Made::asked(arn, attrs, computed(arn, attrs)))
     }
 
     /// Its ARN (the id) and issuer (the URL as IAM keeps it, without scheme).

@@ -217,10 +217,7 @@ impl Provider for LaunchTemplate {
             .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate answered no template"))?;
         // Made with what was asked (its data, its tags) as version 1, the
         // default: the answer says its id and version numbers.
-        let mut holds = attrs.clone();
-        holds.extend(versions(t));
-        let id = holds.str("id")?.to_string();
-        Ok(Made::holding(id, holds))
+        Made::answered(attrs, versions(t))
     }
 
     /// Its version numbers, which a change moves (a new version, made the

@@ -70,10 +70,7 @@ impl Provider for Listener {
             .ok_or_else(|| anyhow::anyhow!("CreateListener answered no listener"))?;
         // Made with what was asked (its tags too); the answer says the rest
         // (its ARN, AWS's security policy where none was asked).
-        let mut holds = attrs.clone();
-        holds.extend(attrs_of(l));
-        let id = holds.str("id")?.to_string();
-        Ok(Made::holding(id, holds))
+        Made::answered(attrs, attrs_of(l))
     }
 
     async fn update(

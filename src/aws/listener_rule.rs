@@ -65,10 +65,7 @@ impl Provider for ListenerRule {
             .first()
             .ok_or_else(|| anyhow::anyhow!("CreateRule answered no rule"))?;
         // Made with what was asked (its tags too); the answer says the rest.
-        let mut holds = attrs.clone();
-        holds.extend(attrs_of(r));
-        let id = holds.str("id")?.to_string();
-        Ok(Made::holding(id, holds))
+        Made::answered(attrs, attrs_of(r))
     }
 
     async fn update(

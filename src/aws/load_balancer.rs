@@ -86,11 +86,9 @@ impl Provider for LoadBalancer {
         // What was asked (its tags came with the create), what AWS assigned
         // (ARN, DNS name, the VPC's default group where none was given), and
         // AWS's idle timeout for a new one: `update` changes it if asked.
-        let mut holds = attrs.clone();
-        holds.extend(attrs_of(lb));
-        holds.insert("idle_timeout_seconds".into(), json!(DEFAULT_IDLE));
-        let id = holds.str("id")?.to_string();
-        Ok(Made::holding(id, holds))
+        let mut answer = attrs_of(lb);
+        answer.insert("idle_timeout_seconds".into(), json!(DEFAULT_IDLE));
+        Made::answered(attrs, answer)
     }
 
     /// A new load balancer is provisioning until it is active.

@@ -34,35 +34,11 @@ pub async fn apply(
             Some("infra apply STACK_FILE, or infra apply PLAN_FILE STACK_FILE"),
         ));
     }
-    let options = &ops::PlanOptions {
+    let options = ops::PlanOptions {
         noop_sides: false,
         ..options.clone()
     };
-    let ops::Planned {
-        session,
-        engine,
-        plan,
-        ..
-    } = ops::plan(
-        ctx,
-        file,
-        args.state.state.as_deref(),
-        ops::Command::Apply,
-        Mode::Apply,
-        Format::Text,
-        options,
-    )
-    .await?;
-    let state = ops::carry_out(
-        ctx,
-        session,
-        engine,
-        plan,
-        Mode::Apply,
-        args.auto_approve,
-        args.parallelism.into(),
-    )
-    .await?;
+    let state = plan_and_carry_out(ctx, file, args, Mode::Apply, options).await?;
     if !state.outputs.is_empty() {
         ctx.console.out(&format!(
             "\nOutputs:\n{}",
@@ -78,33 +54,39 @@ pub async fn destroy(
     args: &RunArgs,
     refresh: bool,
 ) -> Result<ExitCode, Failure> {
-    let ops::Planned {
-        session,
-        engine,
-        plan,
-        ..
-    } = ops::plan(
-        ctx,
-        file,
-        args.state.state.as_deref(),
-        ops::Command::Destroy,
-        Mode::Destroy,
-        Format::Text,
-        &ops::PlanOptions {
-            refresh,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let options = ops::PlanOptions {
+        refresh,
+        ..Default::default()
+    };
+    plan_and_carry_out(ctx, file, args, Mode::Destroy, options).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The plan of an apply or a destroy, printed, then confirmed and carried
+/// out; the state as it ends.
+async fn plan_and_carry_out(
+    ctx: &Context,
+    file: &Path,
+    args: &RunArgs,
+    mode: Mode,
+    options: ops::PlanOptions,
+) -> Result<crate::types::state::State, Failure> {
+    let command = match mode {
+        Mode::Apply => ops::Command::Apply,
+        Mode::Destroy => ops::Command::Destroy,
+    };
+    let state = args.state.state.as_deref();
+    let planned = ops::plan(ctx, file, state, command, mode, Format::Text, &options).await?;
+    let (session, engine, plan) = (planned.session, planned.engine, planned.plan);
+    let parallelism = args.parallelism.into();
     ops::carry_out(
         ctx,
         session,
         engine,
         plan,
-        Mode::Destroy,
+        mode,
         args.auto_approve,
-        args.parallelism.into(),
+        parallelism,
     )
-    .await?;
-    Ok(ExitCode::SUCCESS)
+    .await
 }
