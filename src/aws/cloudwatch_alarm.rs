@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Stat
 use serde_json::{Value, json};
 
 use super::tags;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{ApiError, Made, OpContext, Provider, GoneOk};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
@@ -42,13 +42,11 @@ impl Provider for CloudwatchAlarm {
         let alarms = describe(aws, ids).await?;
         let read = super::each(alarms, |a| async move {
             let arn = a.alarm_arn().unwrap_or_default().to_string();
-            let tags = aws
+            let tags = send!(aws
                 .cloudwatch
                 .list_tags_for_resource()
                 .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(api("ListTagsForResource"))?;
+                , "ListTagsForResource")?;
             let mut attrs = attributes(&a);
             attrs.insert(
                 "tags".into(),
@@ -122,13 +120,11 @@ impl Provider for CloudwatchAlarm {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .cloudwatch
             .delete_alarms()
             .alarm_names(id)
-            .send()
-            .await
-            .map_err(api("DeleteAlarms"))
+            , "DeleteAlarms")
             .or_gone()?;
         Ok(())
     }
@@ -154,7 +150,7 @@ impl CloudwatchAlarm {
             .map(|(k, v)| Dimension::builder().name(k).value(v).build())
             .collect::<Vec<_>>();
         let strings = |k: &str| a.opt_strings(k).unwrap_or_default();
-        self.0
+        send!(self.0
             .cloudwatch
             .put_metric_alarm()
             .alarm_name(a.str("name")?)
@@ -177,9 +173,7 @@ impl CloudwatchAlarm {
             .set_alarm_actions(Some(strings("alarm_actions")))
             .set_ok_actions(Some(strings("ok_actions")))
             .set_tags(tags)
-            .send()
-            .await
-            .map_err(api("PutMetricAlarm"))?;
+            , "PutMetricAlarm")?;
         Ok(())
     }
 }
@@ -228,14 +222,12 @@ fn attributes(a: &MetricAlarm) -> Attrs {
 async fn describe(aws: &Aws, names: &[String]) -> Result<Vec<MetricAlarm>> {
     let mut alarms = Vec::new();
     for chunk in names.chunks(100) {
-        let page = aws
+        let page = send!(aws
             .cloudwatch
             .describe_alarms()
             .set_alarm_names(Some(chunk.to_vec()))
             .max_records(100)
-            .send()
-            .await
-            .map_err(api("DescribeAlarms"))?;
+            , "DescribeAlarms")?;
         alarms.extend(page.metric_alarms().iter().cloned());
     }
     Ok(alarms)

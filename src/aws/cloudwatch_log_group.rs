@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::tags;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
@@ -30,13 +30,11 @@ impl Provider for CloudwatchLogGroup {
                 .unwrap_or_default()
                 .trim_end_matches(":*")
                 .to_string();
-            let tags = aws
+            let tags = send!(aws
                 .logs
                 .list_tags_for_resource()
                 .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(api("ListTagsForResource"))?;
+                , "ListTagsForResource")?;
             let mut attrs = json!({
                 "id": name,
                 "name": name,
@@ -62,15 +60,13 @@ impl Provider for CloudwatchLogGroup {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let name = attrs.str("name")?;
-        self.0
+        send!(self.0
             .logs
             .create_log_group()
             .log_group_name(name)
             .set_kms_key_id(attrs.opt_str("kms_key_id").map(str::to_string))
             .set_tags(Some(attrs.tags().into_iter().collect()))
-            .send()
-            .await
-            .map_err(api("CreateLogGroup"))?;
+            , "CreateLogGroup")?;
         // Made with its key and tags, kept for ever until `update` sets the
         // retention; its ARN is derived.
         let mut holds = into_map(json!({
@@ -106,12 +102,10 @@ impl Provider for CloudwatchLogGroup {
         if let Some(days) = after.opt_int("retention_days")
             && before.opt_int("retention_days") != Some(days)
         {
-            logs.put_retention_policy()
+            send!(logs.put_retention_policy()
                 .log_group_name(id)
                 .retention_in_days(i32::try_from(days)?)
-                .send()
-                .await
-                .map_err(api("PutRetentionPolicy"))?;
+                , "PutRetentionPolicy")?;
         }
         // No longer set (`null`): kept for ever, and no longer encrypted
         // with the stack's key.
@@ -120,28 +114,22 @@ impl Provider for CloudwatchLogGroup {
             .is_some_and(serde_json::Value::is_null)
             && before.opt_int("retention_days").is_some()
         {
-            logs.delete_retention_policy()
+            send!(logs.delete_retention_policy()
                 .log_group_name(id)
-                .send()
-                .await
-                .map_err(api("DeleteRetentionPolicy"))?;
+                , "DeleteRetentionPolicy")?;
         }
         if differs(before, after, "kms_key_id") {
             match after.opt_str("kms_key_id") {
                 Some(key) => {
-                    logs.associate_kms_key()
+                    send!(logs.associate_kms_key()
                         .log_group_name(id)
                         .kms_key_id(key)
-                        .send()
-                        .await
-                        .map_err(api("AssociateKmsKey"))?;
+                        , "AssociateKmsKey")?;
                 }
                 None => {
-                    logs.disassociate_kms_key()
+                    send!(logs.disassociate_kms_key()
                         .log_group_name(id)
-                        .send()
-                        .await
-                        .map_err(api("DisassociateKmsKey"))?;
+                        , "DisassociateKmsKey")?;
                 }
             }
         }
@@ -156,13 +144,11 @@ impl Provider for CloudwatchLogGroup {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .logs
             .delete_log_group()
             .log_group_name(id)
-            .send()
-            .await
-            .map_err(api("DeleteLogGroup"))
+            , "DeleteLogGroup")
             .or_gone()?;
         Ok(())
     }
@@ -173,13 +159,11 @@ async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>> {
-    let page = aws
+    let page = send!(aws
         .logs
         .describe_log_groups()
         .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(api("DescribeLogGroups"))?;
+        , "DescribeLogGroups")?;
     Ok(page
         .log_groups()
         .iter()

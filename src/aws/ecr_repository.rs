@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tags;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::ecr_repository as ty;
@@ -29,33 +29,27 @@ impl Provider for EcrRepository {
         let read = super::each(repos, |r| async move {
             let name = r.repository_name().unwrap_or_default().to_string();
             let arn = r.repository_arn().unwrap_or_default();
-            let tag_list = aws
+            let tag_list = send!(aws
                 .ecr
                 .list_tags_for_resource()
                 .resource_arn(arn)
-                .send()
-                .await
-                .map_err(api("ListTagsForResource"))?;
+                , "ListTagsForResource")?;
             let tags = tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value())));
             let mut attrs = Value::Object(described(&r, tags));
-            if let Some(p) = aws
+            if let Some(p) = send!(aws
                 .ecr
                 .get_lifecycle_policy()
                 .repository_name(&name)
-                .send()
-                .await
-                .map_err(api("GetLifecyclePolicy"))
+                , "GetLifecyclePolicy")
                 .or_gone()?
             {
                 attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text());
             }
-            if let Some(p) = aws
+            if let Some(p) = send!(aws
                 .ecr
                 .get_repository_policy()
                 .repository_name(&name)
-                .send()
-                .await
-                .map_err(api("GetRepositoryPolicy"))
+                , "GetRepositoryPolicy")
                 .or_gone()?
             {
                 attrs["repository_policy"] = json!(p.policy_text());
@@ -75,7 +69,7 @@ impl Provider for EcrRepository {
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let out = aws
+        let out = send!(aws
             .ecr
             .create_repository()
             .repository_name(attrs.str("name")?)
@@ -97,9 +91,7 @@ impl Provider for EcrRepository {
                     )
                     .build()?,
             )
-            .send()
-            .await
-            .map_err(api("CreateRepository"))?;
+            , "CreateRepository")?;
         // The answer describes the new repository; its tags are what was
         // sent, and it has no policies yet.
         let Some(r) = out.repository() else {
@@ -131,16 +123,14 @@ impl Provider for EcrRepository {
     ) -> Result<()> {
         let aws = &*self.0;
         if differs(before, after, "image_tag_mutability") {
-            aws.ecr
+            send!(aws.ecr
                 .put_image_tag_mutability()
                 .repository_name(id)
                 .image_tag_mutability(ImageTagMutability::from(after.str("image_tag_mutability")?))
-                .send()
-                .await
-                .map_err(api("PutImageTagMutability"))?;
+                , "PutImageTagMutability")?;
         }
         if differs(before, after, "scan_on_push") {
-            aws.ecr
+            send!(aws.ecr
                 .put_image_scanning_configuration()
                 .repository_name(id)
                 .image_scanning_configuration(
@@ -148,9 +138,7 @@ impl Provider for EcrRepository {
                         .scan_on_push(after.bool("scan_on_push")?)
                         .build(),
                 )
-                .send()
-                .await
-                .map_err(api("PutImageScanningConfiguration"))?;
+                , "PutImageScanningConfiguration")?;
         }
         let (mut b, mut a) = (before.clone(), after.clone());
         ty::canonical(&mut b);
@@ -161,21 +149,17 @@ impl Provider for EcrRepository {
         if differs(&b, &a, "lifecycle_policy") {
             match raw.opt_str("lifecycle_policy") {
                 Some(text) => {
-                    aws.ecr
+                    send!(aws.ecr
                         .put_lifecycle_policy()
                         .repository_name(id)
                         .lifecycle_policy_text(text)
-                        .send()
-                        .await
-                        .map_err(api("PutLifecyclePolicy"))?;
+                        , "PutLifecyclePolicy")?;
                 }
                 None => {
-                    aws.ecr
+                    send!(aws.ecr
                         .delete_lifecycle_policy()
                         .repository_name(id)
-                        .send()
-                        .await
-                        .map_err(api("DeleteLifecyclePolicy"))
+                        , "DeleteLifecyclePolicy")
                         .or_gone()?;
                 }
             }
@@ -183,21 +167,17 @@ impl Provider for EcrRepository {
         if differs(&b, &a, "repository_policy") {
             match raw.opt_str("repository_policy") {
                 Some(text) => {
-                    aws.ecr
+                    send!(aws.ecr
                         .set_repository_policy()
                         .repository_name(id)
                         .policy_text(text)
-                        .send()
-                        .await
-                        .map_err(api("SetRepositoryPolicy"))?;
+                        , "SetRepositoryPolicy")?;
                 }
                 None => {
-                    aws.ecr
+                    send!(aws.ecr
                         .delete_repository_policy()
                         .repository_name(id)
-                        .send()
-                        .await
-                        .map_err(api("DeleteRepositoryPolicy"))
+                        , "DeleteRepositoryPolicy")
                         .or_gone()?;
                 }
             }
@@ -213,14 +193,12 @@ impl Provider for EcrRepository {
     async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let force = before.opt_bool("force_destroy") == Some(true);
-        match aws
+        match send!(aws
             .ecr
             .delete_repository()
             .repository_name(id)
             .force(force)
-            .send()
-            .await
-            .map_err(api("DeleteRepository"))
+            , "DeleteRepository")
             .or_gone()
         {
             Ok(_) => Ok(()),
@@ -238,13 +216,11 @@ impl Provider for EcrRepository {
 async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::Repository>> {
     let mut repos = Vec::new();
     for chunk in ids.chunks(100) {
-        match aws
+        match send!(aws
             .ecr
             .describe_repositories()
             .set_repository_names(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(api("DescribeRepositories"))
+            , "DescribeRepositories")
             .or_gone()?
         {
             Some(page) => repos.extend(page.repositories().iter().cloned()),
@@ -279,14 +255,12 @@ async fn list_all(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::R
     let mut repos = Vec::new();
     let mut token = None;
     loop {
-        let page = aws
+        let page = send!(aws
             .ecr
             .describe_repositories()
             .set_next_token(token)
             .max_results(1000)
-            .send()
-            .await
-            .map_err(api("DescribeRepositories"))?;
+            , "DescribeRepositories")?;
         repos.extend(
             page.repositories()
                 .iter()

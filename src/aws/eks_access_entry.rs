@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::tags;
 use super::eks_cluster::split_id;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
@@ -22,14 +22,12 @@ impl Provider for EksAccessEntry {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
             let (cluster, principal) = split_id(&id);
-            let got = aws
+            let got = send!(aws
                 .eks
                 .describe_access_entry()
                 .cluster_name(cluster)
                 .principal_arn(principal)
-                .send()
-                .await
-                .map_err(api("DescribeAccessEntry"))
+                , "DescribeAccessEntry")
                 .or_gone()?;
             Ok(got.and_then(|out| Some((id.clone(), attrs_of(&id, out.access_entry()?)))))
         })
@@ -55,7 +53,7 @@ impl Provider for EksAccessEntry {
             .set_tags(Some(attrs.tags().into_iter().collect()));
         let out = super::while_iam_propagates(ctx, || {
             let request = request.clone();
-            async move { Ok(request.send().await.map_err(api("CreateAccessEntry"))?) }
+            async move { Ok(send!(request, "CreateAccessEntry")?) }
         })
         .await?;
         // Made with what was asked (its tags too); the answer says the rest
@@ -76,7 +74,7 @@ impl Provider for EksAccessEntry {
         let (cluster, principal) = split_id(id);
         let username = after.opt_str("username").is_some() && differs(before, after, "username");
         if differs_set(before, after, "kubernetes_groups") || username {
-            aws.eks
+            send!(aws.eks
                 .update_access_entry()
                 .cluster_name(cluster)
                 .principal_arn(principal)
@@ -84,9 +82,7 @@ impl Provider for EksAccessEntry {
                     after.opt_strings("kubernetes_groups").unwrap_or_default(),
                 ))
                 .set_username(after.opt_str("username").map(str::to_string))
-                .send()
-                .await
-                .map_err(api("UpdateAccessEntry"))?;
+                , "UpdateAccessEntry")?;
         }
         match before.opt_str("arn") {
             Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
@@ -109,14 +105,12 @@ impl Provider for EksAccessEntry {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, principal) = split_id(id);
-        self.0
+        send!(self.0
             .eks
             .delete_access_entry()
             .cluster_name(cluster)
             .principal_arn(principal)
-            .send()
-            .await
-            .map_err(api("DeleteAccessEntry"))
+            , "DeleteAccessEntry")
             .or_gone()?;
         Ok(())
     }

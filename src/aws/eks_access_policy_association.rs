@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AssociatedAccessPolicy};
 use serde_json::{Value, json};
 
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
@@ -58,33 +58,27 @@ impl EksAccessPolicyAssociation {
     /// the scope.
     async fn associate(&self, id: &str, attrs: &Attrs) -> Result<()> {
         let (cluster, principal, policy) = split(id);
-        self.0
+        send!(self.0
             .eks
             .associate_access_policy()
             .cluster_name(cluster)
             .principal_arn(principal)
             .policy_arn(policy)
             .access_scope(scope(attrs)?)
-            .send()
-            .await
-            .map_err(api("AssociateAccessPolicy"))?;
+            , "AssociateAccessPolicy")?;
         Ok(())
     }
 
     /// The association of `id`, if the entry exists and holds the policy.
     async fn associated(&self, id: &str) -> Result<Option<AssociatedAccessPolicy>> {
         let (cluster, principal, policy) = split(id);
-        let pages = self
+        let pages = pages!(self
             .0
             .eks
             .list_associated_access_policies()
             .cluster_name(cluster)
             .principal_arn(principal)
-            .into_paginator()
-            .send()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .await
-            .map_err(api("ListAssociatedAccessPolicies"))
+            , "ListAssociatedAccessPolicies")
             .or_gone()?;
         Ok(pages.into_iter().flatten().find_map(|page| {
             page.associated_access_policies()
@@ -154,15 +148,13 @@ impl Provider for EksAccessPolicyAssociation {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, principal, policy) = split(id);
-        self.0
+        send!(self.0
             .eks
             .disassociate_access_policy()
             .cluster_name(cluster)
             .principal_arn(principal)
             .policy_arn(policy)
-            .send()
-            .await
-            .map_err(api("DisassociateAccessPolicy"))
+            , "DisassociateAccessPolicy")
             .or_gone()?;
         Ok(())
     }

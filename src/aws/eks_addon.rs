@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::tags;
 use super::eks_cluster::{split_id, update_id, update_status};
 use super::wait::{self, Poll};
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::eks_addon as ty;
@@ -67,18 +67,13 @@ pub struct AddonCatalog(pub Arc<Aws>);
 #[async_trait]
 impl crate::provider::Catalog for AddonCatalog {
     async fn addon_versions(&self, addon: &str, kubernetes: &str) -> Result<Vec<String>> {
-        let addons: Vec<aws_sdk_eks::types::AddonInfo> = self
+        let addons: Vec<aws_sdk_eks::types::AddonInfo> = items!(self
             .0
             .eks
             .describe_addon_versions()
             .addon_name(addon)
             .kubernetes_version(kubernetes)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<std::result::Result<_, _>>()
-            .await
-            .map_err(api("DescribeAddonVersions"))?;
+            , "DescribeAddonVersions")?;
         Ok(addons
             .iter()
             .filter(|a| a.addon_name() == Some(addon))
@@ -92,14 +87,12 @@ impl crate::provider::Catalog for AddonCatalog {
 /// The add-on of `CLUSTER:NAME`, if it exists.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<Addon>> {
     let (cluster, name) = split_id(id);
-    let got = aws
+    let got = send!(aws
         .eks
         .describe_addon()
         .cluster_name(cluster)
         .addon_name(name)
-        .send()
-        .await
-        .map_err(api("DescribeAddon"))
+        , "DescribeAddon")
         .or_gone()?;
     Ok(got.and_then(|o| o.addon().cloned()))
 }
@@ -182,7 +175,7 @@ impl Provider for EksAddon {
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
             let request = request.clone();
-            async move { Ok(request.send().await.map_err(api("CreateAddon"))?) }
+            async move { Ok(send!(request, "CreateAddon")?) }
         })
         .await?;
         Ok(format!("{cluster}:{name}").into())
@@ -201,7 +194,7 @@ impl Provider for EksAddon {
             "pod_identity_associations",
         ];
         if fields.iter().any(|k| differs(&b, &a, k)) {
-            let u = aws
+            let u = send!(aws
                 .eks
                 .update_addon()
                 .cluster_name(cluster)
@@ -231,9 +224,7 @@ impl Provider for EksAddon {
                         .then(|| pod_identity_request(&a).unwrap_or_default()),
                 )
                 .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_update(&a)))
-                .send()
-                .await
-                .map_err(api("UpdateAddon"))?;
+                , "UpdateAddon")?;
             let timeout = ctx.timeout(Operation::Update, Duration::from_secs(20 * 60));
             let update = update_id(u.update());
             wait::until(ctx, "updating", timeout, || {
@@ -254,14 +245,12 @@ impl Provider for EksAddon {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, name) = split_id(id);
-        self.0
+        send!(self.0
             .eks
             .delete_addon()
             .cluster_name(cluster)
             .addon_name(name)
-            .send()
-            .await
-            .map_err(api("DeleteAddon"))
+            , "DeleteAddon")
             .or_gone()?;
         Ok(())
     }

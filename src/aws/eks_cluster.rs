@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::tags;
 use super::wait::{self, Poll};
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value, values_equal};
 use crate::types::eks_cluster::{self as ty, LOG_TYPES, SCHEMA, version_step_problem};
@@ -76,13 +76,11 @@ async fn wait_active(
     timeout: Duration,
 ) -> Result<Option<Attrs>> {
     wait::until(ctx, doing, timeout, || async {
-        let c = aws
+        let c = send!(aws
             .eks
             .describe_cluster()
             .name(name)
-            .send()
-            .await
-            .map_err(api("DescribeCluster"))?;
+            , "DescribeCluster")?;
         Ok(match c.cluster().and_then(|c| c.status()) {
             // The last look is a whole read: no read back.
             Some(ClusterStatus::Active) => {
@@ -135,15 +133,13 @@ pub async fn update_status(
         // status alone says when it is done.
         return Ok(Poll::Done);
     }
-    let u = aws
+    let u = send!(aws
         .eks
         .describe_update()
         .name(cluster)
         .set_nodegroup_name(nodegroup.map(str::to_string))
         .update_id(id)
-        .send()
-        .await
-        .map_err(api("DescribeUpdate"));
+        , "DescribeUpdate");
     let u = match u {
         Ok(u) => u,
         // An endpoint without DescribeUpdate (the emulator): the status alone says when it is done.
@@ -252,13 +248,11 @@ impl Provider for EksCluster {
         let aws = &*self.0;
         let mut out = HashMap::new();
         for name in ids {
-            let c = match aws
+            let c = match send!(aws
                 .eks
                 .describe_cluster()
                 .name(name)
-                .send()
-                .await
-                .map_err(api("DescribeCluster"))
+                , "DescribeCluster")
                 .or_gone()?
             {
                 Some(c) => c,
@@ -298,7 +292,7 @@ impl Provider for EksCluster {
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
             let request = request.clone();
-            async move { Ok(request.send().await.map_err(api("CreateCluster"))?) }
+            async move { Ok(send!(request, "CreateCluster")?) }
         })
         .await?;
         Ok(name.into())
@@ -315,13 +309,11 @@ impl Provider for EksCluster {
         match operation.phase() {
             Operation::Delete => {
                 wait::until(ctx, "deleting", t, || async {
-                    match aws
+                    match send!(aws
                         .eks
                         .describe_cluster()
                         .name(id)
-                        .send()
-                        .await
-                        .map_err(api("DescribeCluster"))
+                        , "DescribeCluster")
                         .or_gone()?
                     {
                         Some(c) => Ok(Poll::Pending(
@@ -358,14 +350,12 @@ impl Provider for EksCluster {
             if let Some(why) = version_step_problem(bf.str("version")?, af.str("version")?) {
                 anyhow::bail!(why);
             }
-            let u = aws
+            let u = send!(aws
                 .eks
                 .update_cluster_version()
                 .name(id)
                 .version(af.str("version")?)
-                .send()
-                .await
-                .map_err(api("UpdateClusterVersion"))?;
+                , "UpdateClusterVersion")?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         // UpdateClusterConfig takes one kind of change per call.
@@ -400,11 +390,9 @@ impl Provider for EksCluster {
             }),
         ];
         for request in configs.into_iter().flatten() {
-            let u = request
+            let u = send!(request
                 .name(id)
-                .send()
-                .await
-                .map_err(api("UpdateClusterConfig"))?;
+                , "UpdateClusterConfig")?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
@@ -415,13 +403,11 @@ impl Provider for EksCluster {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .eks
             .delete_cluster()
             .name(id)
-            .send()
-            .await
-            .map_err(api("DeleteCluster"))
+            , "DeleteCluster")
             .or_gone()?;
         Ok(())
     }

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::tags;
 use super::eks_cluster::{split_id, update_id, update_status};
 use super::wait::{self, Poll};
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value, values_equal};
 use crate::types::eks_nodegroup::SCHEMA;
@@ -61,14 +61,12 @@ fn labels(attrs: &Attrs) -> HashMap<String, String> {
 /// The node group `CLUSTER:NAME`, if it exists.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>> {
     let (cluster, name) = split_id(id);
-    Ok(aws
+    Ok(send!(aws
         .eks
         .describe_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
-        .send()
-        .await
-        .map_err(api("DescribeNodegroup"))
+        , "DescribeNodegroup")
         .or_gone()?
         .and_then(|n| n.nodegroup().cloned()))
 }
@@ -222,7 +220,7 @@ impl Provider for EksNodegroup {
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
             let request = request.clone();
-            async move { Ok(request.send().await.map_err(api("CreateNodegroup"))?) }
+            async move { Ok(send!(request, "CreateNodegroup")?) }
         })
         .await?;
         Ok(format!("{cluster}:{name}").into())
@@ -306,7 +304,7 @@ impl Provider for EksNodegroup {
                     ))
                     .build()
             });
-            let u = aws
+            let u = send!(aws
                 .eks
                 .update_nodegroup_config()
                 .cluster_name(cluster)
@@ -320,13 +318,11 @@ impl Provider for EksNodegroup {
                         .filter(|_| changed("update_config"))
                         .map(update_config),
                 )
-                .send()
-                .await
-                .map_err(api("UpdateNodegroupConfig"))?;
+                , "UpdateNodegroupConfig")?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         if changed("launch_template") || changed("release_version") {
-            let u = aws
+            let u = send!(aws
                 .eks
                 .update_nodegroup_version()
                 .cluster_name(cluster)
@@ -344,9 +340,7 @@ impl Provider for EksNodegroup {
                         .map(str::to_string),
                 )
                 .force(after.opt_bool("force_update_version").unwrap_or(false))
-                .send()
-                .await
-                .map_err(api("UpdateNodegroupVersion"))?;
+                , "UpdateNodegroupVersion")?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
@@ -360,13 +354,11 @@ impl Provider for EksNodegroup {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let (cluster, name) = split_id(id);
-        aws.eks
+        send!(aws.eks
             .delete_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
-            .send()
-            .await
-            .map_err(api("DeleteNodegroup"))
+            , "DeleteNodegroup")
             .or_gone()?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::tags;
 use super::eks_cluster::split_id;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
@@ -24,14 +24,12 @@ pub(super) async fn describe(
     cluster: &str,
     association: &str,
 ) -> Result<Option<PodIdentityAssociation>> {
-    let got = aws
+    let got = send!(aws
         .eks
         .describe_pod_identity_association()
         .cluster_name(cluster)
         .association_id(association)
-        .send()
-        .await
-        .map_err(api("DescribePodIdentityAssociation"))
+        , "DescribePodIdentityAssociation")
         .or_gone()?;
     Ok(got.and_then(|o| o.association().cloned()))
 }
@@ -64,10 +62,8 @@ impl Provider for EksPodIdentityAssociation {
         let out = super::while_iam_propagates(ctx, || {
             let request = request.clone();
             async move {
-                Ok(request
-                    .send()
-                    .await
-                    .map_err(api("CreatePodIdentityAssociation"))?)
+                Ok(send!(request
+                    , "CreatePodIdentityAssociation")?)
             }
         })
         .await?;
@@ -89,14 +85,12 @@ impl Provider for EksPodIdentityAssociation {
         let aws = &*self.0;
         let (cluster, association) = split_id(id);
         if differs(before, after, "role_arn") {
-            aws.eks
+            send!(aws.eks
                 .update_pod_identity_association()
                 .cluster_name(cluster)
                 .association_id(association)
                 .role_arn(after.str("role_arn")?)
-                .send()
-                .await
-                .map_err(api("UpdatePodIdentityAssociation"))?;
+                , "UpdatePodIdentityAssociation")?;
         }
         match before.opt_str("arn") {
             Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
@@ -106,16 +100,14 @@ impl Provider for EksPodIdentityAssociation {
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let cluster = attrs.str("cluster_name")?;
-        let out = self
+        let out = send!(self
             .0
             .eks
             .list_pod_identity_associations()
             .cluster_name(cluster)
             .namespace(attrs.str("namespace")?)
             .service_account(attrs.str("service_account")?)
-            .send()
-            .await
-            .map_err(api("ListPodIdentityAssociations"))?;
+            , "ListPodIdentityAssociations")?;
         Ok(out
             .associations()
             .iter()
@@ -126,14 +118,12 @@ impl Provider for EksPodIdentityAssociation {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, association) = split_id(id);
-        self.0
+        send!(self.0
             .eks
             .delete_pod_identity_association()
             .cluster_name(cluster)
             .association_id(association)
-            .send()
-            .await
-            .map_err(api("DeletePodIdentityAssociation"))
+            , "DeletePodIdentityAssociation")
             .or_gone()?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
 use serde_json::json;
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::{Attrs, AttrsExt};
@@ -23,15 +23,13 @@ impl Provider for ElasticIp {
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let out = self
+        let out = send!(self
             .0
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
             .tag_specifications(ec2_tags::spec(ResourceType::ElasticIp, attrs))
-            .send()
-            .await
-            .map_err(api("AllocateAddress"))?;
+            , "AllocateAddress")?;
         // The answer gives its address; the tags are what was sent.
         let id = out.allocation_id().unwrap_or_default();
         let holds = into_map(json!({
@@ -62,13 +60,11 @@ impl Provider for ElasticIp {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .ec2
             .release_address()
             .allocation_id(id)
-            .send()
-            .await
-            .map_err(api("ReleaseAddress"))
+            , "ReleaseAddress")
             .or_gone()?;
         Ok(())
     }
@@ -76,13 +72,11 @@ impl Provider for ElasticIp {
 
 /// What the filters match, by allocation id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = aws
+    let out = send!(aws
         .ec2
         .describe_addresses()
         .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(api("DescribeAddresses"))?;
+        , "DescribeAddresses")?;
     Ok(out
         .addresses()
         .iter()

@@ -68,13 +68,12 @@ pub fn tag_list(attrs: &Attrs) -> Vec<Tag> {
 pub async fn read_tags(aws: &Aws, arns: &[String]) -> Result<HashMap<String, Value>> {
     let mut out = HashMap::new();
     for chunk in arns.chunks(20) {
-        let r = aws
-            .elbv2
-            .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(api("DescribeTags"))?;
+        let r = send!(
+            aws.elbv2
+                .describe_tags()
+                .set_resource_arns(Some(chunk.to_vec())),
+            "DescribeTags"
+        )?;
         for d in r.tag_descriptions() {
             let value = tags_value(
                 d.tags()

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::tags;
 use super::wait::{self, Poll};
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt, Operation};
@@ -69,13 +69,11 @@ impl Provider for FirehoseStream {
             let Some(d) = describe(aws, name).await? else {
                 continue;
             };
-            let tag_list = aws
+            let tag_list = send!(aws
                 .firehose
                 .list_tags_for_delivery_stream()
                 .delivery_stream_name(name)
-                .send()
-                .await
-                .map_err(api("ListTagsForDeliveryStream"))?;
+                , "ListTagsForDeliveryStream")?;
             let mut attrs = attrs_of(&d);
             attrs.insert(
                 "tags".into(),
@@ -120,7 +118,7 @@ impl Provider for FirehoseStream {
             .set_tags(Some(tag_list));
         super::while_iam_propagates(ctx, || {
             let request = request.clone();
-            async move { Ok(request.send().await.map_err(api("CreateDeliveryStream"))?) }
+            async move { Ok(send!(request, "CreateDeliveryStream")?) }
         })
         .await?;
         // Made with what was asked and its tags; the wait's last look says
@@ -133,13 +131,11 @@ impl Provider for FirehoseStream {
         let deleting = operation.phase() == Operation::Delete;
         let t = ctx.timeout(operation, Duration::from_secs(10 * 60));
         wait::until(ctx, operation.waiting(), t, || async {
-            match aws
+            match send!(aws
                 .firehose
                 .describe_delivery_stream()
                 .delivery_stream_name(id)
-                .send()
-                .await
-                .map_err(api("DescribeDeliveryStream"))
+                , "DescribeDeliveryStream")
             {
                 Ok(d) => {
                     let description = d.delivery_stream_description();
@@ -181,13 +177,11 @@ impl Provider for FirehoseStream {
         if changed {
             let s3 = after.get("s3").cloned().unwrap_or_else(|| json!({}));
             // The version id and destination id as they are now (UpdateDestination checks them).
-            let d = aws
+            let d = send!(aws
                 .firehose
                 .describe_delivery_stream()
                 .delivery_stream_name(id)
-                .send()
-                .await
-                .map_err(api("DescribeDeliveryStream"))?;
+                , "DescribeDeliveryStream")?;
             let d = d
                 .delivery_stream_description()
                 .ok_or_else(|| anyhow::anyhow!("{id} has no description"))?;
@@ -207,15 +201,13 @@ impl Provider for FirehoseStream {
                 )
                 .set_cloud_watch_logging_options(logging(&s3))
                 .build();
-            aws.firehose
+            send!(aws.firehose
                 .update_destination()
                 .delivery_stream_name(id)
                 .current_delivery_stream_version_id(d.version_id())
                 .destination_id(destination)
                 .extended_s3_destination_update(update)
-                .send()
-                .await
-                .map_err(api("UpdateDestination"))?;
+                , "UpdateDestination")?;
         }
         tags::sync(&tags::Firehose, aws, id, before, after).await?;
         Ok(())
@@ -227,12 +219,10 @@ impl Provider for FirehoseStream {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        aws.firehose
+        send!(aws.firehose
             .delete_delivery_stream()
             .delivery_stream_name(id)
-            .send()
-            .await
-            .map_err(api("DeleteDeliveryStream"))
+            , "DeleteDeliveryStream")
             .or_gone()?;
         Ok(())
     }
@@ -243,13 +233,11 @@ async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_firehose::types::DeliveryStreamDescription>> {
-    Ok(aws
+    Ok(send!(aws
         .firehose
         .describe_delivery_stream()
         .delivery_stream_name(name)
-        .send()
-        .await
-        .map_err(api("DescribeDeliveryStream"))
+        , "DescribeDeliveryStream")
         .or_gone()?
         .and_then(|d| d.delivery_stream_description().cloned()))
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::tags;
 use super::iam_role::iam_tags;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::iam_oidc_provider as ty;
@@ -41,13 +41,11 @@ impl Provider for IamOidcProvider {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |arn| async move {
-            let got = aws
+            let got = send!(aws
                 .iam
                 .get_open_id_connect_provider()
                 .open_id_connect_provider_arn(&arn)
-                .send()
-                .await
-                .map_err(api("GetOpenIDConnectProvider"))
+                , "GetOpenIDConnectProvider")
                 .or_gone()?;
             Ok(got.map(|p| {
                 let url = p.url().unwrap_or_default().to_string();
@@ -69,7 +67,7 @@ impl Provider for IamOidcProvider {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let tags = iam_tags(attrs.tags())?;
-        let out = self
+        let out = send!(self
             .0
             .iam
             .create_open_id_connect_provider()
@@ -77,9 +75,7 @@ impl Provider for IamOidcProvider {
             .set_client_id_list(attrs.opt_strings("client_ids"))
             .set_thumbprint_list(attrs.opt_strings("thumbprints"))
             .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(api("CreateOpenIDConnectProvider"))?;
+            , "CreateOpenIDConnectProvider")?;
         let arn = out.open_id_connect_provider_arn().unwrap_or_default();
         // Made with what was asked (its tags too): the id and ARN are its
         // ARN, the issuer its URL as IAM keeps it.
@@ -102,31 +98,25 @@ impl Provider for IamOidcProvider {
         if let Some(now) = after.opt_strings("client_ids") {
             let was = before.opt_strings("client_ids").unwrap_or_default();
             for add in now.iter().filter(|c| !was.contains(c)) {
-                iam.add_client_id_to_open_id_connect_provider()
+                send!(iam.add_client_id_to_open_id_connect_provider()
                     .open_id_connect_provider_arn(id)
                     .client_id(add)
-                    .send()
-                    .await
-                    .map_err(api("AddClientIDToOpenIDConnectProvider"))?;
+                    , "AddClientIDToOpenIDConnectProvider")?;
             }
             for gone in was.iter().filter(|c| !now.contains(c)) {
-                iam.remove_client_id_from_open_id_connect_provider()
+                send!(iam.remove_client_id_from_open_id_connect_provider()
                     .open_id_connect_provider_arn(id)
                     .client_id(gone)
-                    .send()
-                    .await
-                    .map_err(api("RemoveClientIDFromOpenIDConnectProvider"))?;
+                    , "RemoveClientIDFromOpenIDConnectProvider")?;
             }
         }
         if let Some(now) = after.opt_strings("thumbprints")
             && before.opt_strings("thumbprints").unwrap_or_default() != now
         {
-            iam.update_open_id_connect_provider_thumbprint()
+            send!(iam.update_open_id_connect_provider_thumbprint()
                 .open_id_connect_provider_arn(id)
                 .set_thumbprint_list(Some(now))
-                .send()
-                .await
-                .map_err(api("UpdateOpenIDConnectProviderThumbprint"))?;
+                , "UpdateOpenIDConnectProviderThumbprint")?;
         }
         tags::sync(&tags::IamOidcProvider, &self.0, id, before, after).await?;
         Ok(())
@@ -137,13 +127,11 @@ impl Provider for IamOidcProvider {
         let mut want = attrs.clone();
         ty::canonical(&mut want);
         let url = want.str("url")?.to_string();
-        let list = self
+        let list = send!(self
             .0
             .iam
             .list_open_id_connect_providers()
-            .send()
-            .await
-            .map_err(api("ListOpenIDConnectProviders"))?;
+            , "ListOpenIDConnectProviders")?;
         Ok(list
             .open_id_connect_provider_list()
             .iter()
@@ -154,13 +142,11 @@ impl Provider for IamOidcProvider {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .iam
             .delete_open_id_connect_provider()
             .open_id_connect_provider_arn(id)
-            .send()
-            .await
-            .map_err(api("DeleteOpenIDConnectProvider"))
+            , "DeleteOpenIDConnectProvider")
             .or_gone()?;
         Ok(())
     }

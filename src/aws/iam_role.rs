@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tags;
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{ApiError, GoneOk, Made, OpContext, Provider, api_error};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::iam_role as ty;
@@ -24,13 +24,11 @@ pub struct IamRole(pub Arc<Aws>);
 
 /// The role of this name, if there is one (GetRole).
 pub async fn get_role(aws: &Aws, name: &str) -> Result<Option<aws_sdk_iam::types::Role>> {
-    Ok(aws
+    Ok(send!(aws
         .iam
         .get_role()
         .role_name(name)
-        .send()
-        .await
-        .map_err(api("GetRole"))
+        , "GetRole")
         .or_gone()?
         .and_then(|r| r.role().cloned()))
 }
@@ -55,23 +53,19 @@ impl Provider for IamRole {
             let attached = attached_policies(aws, name).await?;
             let mut inline = BTreeMap::new();
             for p in inline_policy_names(aws, name).await? {
-                let doc = aws
+                let doc = send!(aws
                     .iam
                     .get_role_policy()
                     .role_name(name)
                     .policy_name(&p)
-                    .send()
-                    .await
-                    .map_err(api("GetRolePolicy"))?;
+                    , "GetRolePolicy")?;
                 inline.insert(p, decode(doc.policy_document()));
             }
-            let tag_list = aws
+            let tag_list = send!(aws
                 .iam
                 .list_role_tags()
                 .role_name(name)
-                .send()
-                .await
-                .map_err(api("ListRoleTags"))?;
+                , "ListRoleTags")?;
             let mut attrs = into_map(json!({
                 "id": role.role_name(),
                 "name": role.role_name(),
@@ -102,15 +96,13 @@ impl Provider for IamRole {
         let mut a = attrs.clone();
         ty::canonical(&mut a);
         let tag_list = iam_tags(a.tags())?;
-        let out = aws
+        let out = send!(aws
             .iam
             .create_role()
             .role_name(a.str("name")?)
             .assume_role_policy_document(a.str("assume_role_policy")?)
             .set_tags(Some(tag_list))
-            .send()
-            .await
-            .map_err(api("CreateRole"))?;
+            , "CreateRole")?;
         // A new role: its trust policy and tags as sent, its ARN from the
         // answer, no policies yet (`update` attaches and puts them).
         let Some(role) = out.role() else {
@@ -141,13 +133,11 @@ impl Provider for IamRole {
         ty::canonical(&mut b);
         ty::canonical(&mut a);
         if b.get("assume_role_policy") != a.get("assume_role_policy") {
-            aws.iam
+            send!(aws.iam
                 .update_assume_role_policy()
                 .role_name(id)
                 .policy_document(a.str("assume_role_policy")?)
-                .send()
-                .await
-                .map_err(api("UpdateAssumeRolePolicy"))?;
+                , "UpdateAssumeRolePolicy")?;
         }
         let list = |m: &Attrs| -> Vec<String> {
             m.get("managed_policy_arns")
@@ -162,13 +152,11 @@ impl Provider for IamRole {
         };
         let (have, want) = (list(&b), list(&a));
         for arn in want.iter().filter(|p| !have.contains(p)) {
-            aws.iam
+            send!(aws.iam
                 .attach_role_policy()
                 .role_name(id)
                 .policy_arn(arn)
-                .send()
-                .await
-                .map_err(api("AttachRolePolicy"))?;
+                , "AttachRolePolicy")?;
         }
         for arn in have.iter().filter(|p| !want.contains(p)) {
             detach(aws, id, arn).await?;
@@ -181,14 +169,12 @@ impl Provider for IamRole {
         };
         let (have, want) = (docs(&b), docs(&a));
         for (name, doc) in want.iter().filter(|(k, v)| have.get(*k) != Some(*v)) {
-            aws.iam
+            send!(aws.iam
                 .put_role_policy()
                 .role_name(id)
                 .policy_name(name)
                 .policy_document(doc.as_str().unwrap_or("{}"))
-                .send()
-                .await
-                .map_err(api("PutRolePolicy"))?;
+                , "PutRolePolicy")?;
         }
         for name in have.keys().filter(|k| !want.contains_key(*k)) {
             delete_inline(aws, id, name).await?;
@@ -215,12 +201,10 @@ impl Provider for IamRole {
         for name in inline_policy_names(aws, id).await? {
             delete_inline(aws, id, &name).await?;
         }
-        aws.iam
+        send!(aws.iam
             .delete_role()
             .role_name(id)
-            .send()
-            .await
-            .map_err(api("DeleteRole"))
+            , "DeleteRole")
             .or_gone()?;
         Ok(())
     }
@@ -228,16 +212,11 @@ impl Provider for IamRole {
 
 /// The ARNs of every managed policy attached to a role, page by page.
 async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    let policies: Vec<_> = aws
+    let policies: Vec<_> = items!(aws
         .iam
         .list_attached_role_policies()
         .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<_, _>>()
-        .await
-        .map_err(api("ListAttachedRolePolicies"))?;
+        , "ListAttachedRolePolicies")?;
     Ok(policies
         .iter()
         .filter_map(|p: &aws_sdk_iam::types::AttachedPolicy| p.policy_arn())
@@ -247,36 +226,21 @@ async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
 
 /// The names of every inline policy of a role, page by page.
 async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    Ok(aws
+    Ok(items!(aws
         .iam
         .list_role_policies()
         .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<_, _>>()
-        .await
-        .map_err(api("ListRolePolicies"))?)
+        , "ListRolePolicies")?)
 }
 
 async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {
-    aws.iam
-        .detach_role_policy()
-        .role_name(role)
-        .policy_arn(arn)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| api("DetachRolePolicy")(e).into())
+    let detach = aws.iam.detach_role_policy().role_name(role).policy_arn(arn);
+    send!(detach, "DetachRolePolicy")?;
+    Ok(())
 }
 
 async fn delete_inline(aws: &Aws, role: &str, name: &str) -> Result<()> {
-    aws.iam
-        .delete_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| api("DeleteRolePolicy")(e).into())
+    let delete = aws.iam.delete_role_policy().role_name(role).policy_name(name);
+    send!(delete, "DeleteRolePolicy")?;
+    Ok(())
 }

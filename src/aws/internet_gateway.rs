@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde_json::json;
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::{Attrs, AttrsExt};
@@ -24,13 +24,11 @@ impl Provider for InternetGateway {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = aws
+        let out = send!(aws
             .ec2
             .create_internet_gateway()
             .tag_specifications(ec2_tags::spec(ResourceType::InternetGateway, attrs))
-            .send()
-            .await
-            .map_err(api("CreateInternetGateway"))?;
+            , "CreateInternetGateway")?;
         let id = out
             .internet_gateway()
             .and_then(|g| g.internet_gateway_id())
@@ -77,38 +75,32 @@ impl Provider for InternetGateway {
         if let Some(vpc) = before.opt_str("vpc_id").filter(|v| !v.is_empty()) {
             detach(aws, id, vpc).await?;
         }
-        aws.ec2
+        send!(aws.ec2
             .delete_internet_gateway()
             .internet_gateway_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteInternetGateway"))
+            , "DeleteInternetGateway")
             .or_gone()?;
         Ok(())
     }
 }
 
 async fn attach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
-    aws.ec2
+    send!(aws.ec2
         .attach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(api("AttachInternetGateway"))?;
+        , "AttachInternetGateway")?;
     Ok(())
 }
 
 /// Detaches it; already detached (or gone) is fine.
 async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
-    match aws
+    match send!(aws
         .ec2
         .detach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(api("DetachInternetGateway"))
+        , "DetachInternetGateway")
     {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() || e.code() == "Gateway.NotAttached" => Ok(()),
@@ -118,13 +110,11 @@ async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = aws
+    let out = send!(aws
         .ec2
         .describe_internet_gateways()
         .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(api("DescribeInternetGateways"))?;
+        , "DescribeInternetGateways")?;
     Ok(out
         .internet_gateways()
         .iter()

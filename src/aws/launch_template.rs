@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{Made, OpContext, Provider, GoneOk};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
@@ -178,14 +178,12 @@ impl Provider for LaunchTemplate {
             let default_version = t.default_version_number().unwrap_or(1);
             let mut attrs = versions(&t);
             attrs.insert("tags".into(), ec2_tags::value(t.tags()));
-            let versions = aws
+            let versions = send!(aws
                 .ec2
                 .describe_launch_template_versions()
                 .launch_template_id(&id)
                 .versions(default_version.to_string())
-                .send()
-                .await
-                .map_err(api("DescribeLaunchTemplateVersions"))?;
+                , "DescribeLaunchTemplateVersions")?;
             if let Some(d) = versions
                 .launch_template_versions()
                 .first()
@@ -200,7 +198,7 @@ impl Provider for LaunchTemplate {
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = aws
+        let out = send!(aws
             .ec2
             .create_launch_template()
             .launch_template_name(attrs.str("name")?)
@@ -209,9 +207,7 @@ impl Provider for LaunchTemplate {
             // answer, AWS returns the template it made.
             .set_client_token(ctx.token.clone())
             .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs))
-            .send()
-            .await
-            .map_err(api("CreateLaunchTemplate"))?;
+            , "CreateLaunchTemplate")?;
         let t = out
             .launch_template()
             .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate answered no template"))?;
@@ -250,38 +246,32 @@ impl Provider for LaunchTemplate {
             .iter()
             .any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v)))
         {
-            let v = aws
+            let v = send!(aws
                 .ec2
                 .create_launch_template_version()
                 .launch_template_id(id)
                 .launch_template_data(data(after))
-                .send()
-                .await
-                .map_err(api("CreateLaunchTemplateVersion"))?;
+                , "CreateLaunchTemplateVersion")?;
             let number = v
                 .launch_template_version()
                 .and_then(|v| v.version_number())
                 .unwrap_or(1);
-            aws.ec2
+            send!(aws.ec2
                 .modify_launch_template()
                 .launch_template_id(id)
                 .default_version(number.to_string())
-                .send()
-                .await
-                .map_err(api("ModifyLaunchTemplate"))?;
+                , "ModifyLaunchTemplate")?;
         }
         tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
-        let Some(out) = aws
+        let Some(out) = send!(aws
             .ec2
             .describe_launch_templates()
             .launch_template_names(attrs.str("name")?)
-            .send()
-            .await
-            .map_err(api("DescribeLaunchTemplates"))
+            , "DescribeLaunchTemplates")
             .or_gone()?
         else {
             return Ok(Vec::new());
@@ -296,13 +286,11 @@ impl Provider for LaunchTemplate {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        match aws
+        match send!(aws
             .ec2
             .delete_launch_template()
             .launch_template_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteLaunchTemplate"))
+            , "DeleteLaunchTemplate")
         {
             Ok(_) => Ok(()),
             Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => Ok(()),
@@ -325,25 +313,21 @@ fn versions(t: &aws_sdk_ec2::types::LaunchTemplate) -> Attrs {
 /// Launch templates by id; one missing id fails the whole call, so then one by one.
 async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ec2::types::LaunchTemplate>> {
     let mut templates = Vec::new();
-    match aws
+    match send!(aws
         .ec2
         .describe_launch_templates()
         .set_launch_template_ids(Some(ids.to_vec()))
-        .send()
-        .await
-        .map_err(api("DescribeLaunchTemplates"))
+        , "DescribeLaunchTemplates")
     {
         Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
         // One missing id fails the whole call: ask one by one.
         Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {
             for id in ids {
-                match aws
+                match send!(aws
                     .ec2
                     .describe_launch_templates()
                     .launch_template_ids(id)
-                    .send()
-                    .await
-                    .map_err(api("DescribeLaunchTemplates"))
+                    , "DescribeLaunchTemplates")
                 {
                     Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
                     Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {}

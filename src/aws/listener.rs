@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tags;
-use super::{Aws, Result, api, elbv2};
+use super::{Aws, Result, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs_set, into_map};
 use crate::types::listener as ty;
@@ -46,7 +46,7 @@ impl Provider for Listener {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = aws
+        let out = send!(aws
             .elbv2
             .create_listener()
             .load_balancer_arn(attrs.str("load_balancer_arn")?)
@@ -61,9 +61,7 @@ impl Provider for Listener {
             )
             .default_actions(elbv2::action(attrs))
             .set_tags(Some(elbv2::tag_list(attrs)))
-            .send()
-            .await
-            .map_err(api("CreateListener"))?;
+            , "CreateListener")?;
         let l = out
             .listeners()
             .first()
@@ -95,7 +93,7 @@ impl Provider for Listener {
         ty::canonical(&mut b);
         ty::canonical(&mut a);
         if keys.iter().any(|k| differs_set(&b, &a, k)) {
-            aws.elbv2
+            send!(aws.elbv2
                 .modify_listener()
                 .listener_arn(id)
                 .port(after.int("port")? as i32)
@@ -108,9 +106,7 @@ impl Provider for Listener {
                         .map(str::to_string),
                 )
                 .default_actions(elbv2::action(after))
-                .send()
-                .await
-                .map_err(api("ModifyListener"))?;
+                , "ModifyListener")?;
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
@@ -119,13 +115,11 @@ impl Provider for Listener {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let port = attrs.int("port")?;
-        let Some(out) = aws
+        let Some(out) = send!(aws
             .elbv2
             .describe_listeners()
             .load_balancer_arn(attrs.str("load_balancer_arn")?)
-            .send()
-            .await
-            .map_err(api("DescribeListeners"))
+            , "DescribeListeners")
             .or_gone()?
         else {
             return Ok(Vec::new());
@@ -141,12 +135,10 @@ impl Provider for Listener {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        aws.elbv2
+        send!(aws.elbv2
             .delete_listener()
             .listener_arn(id)
-            .send()
-            .await
-            .map_err(api("DeleteListener"))
+            , "DeleteListener")
             .or_gone()?;
         Ok(())
     }

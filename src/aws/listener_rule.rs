@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::{Map, Value, json};
 
 use super::tags;
-use super::{Aws, Result, api, elbv2};
+use super::{Aws, Result, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
 use crate::types::listener;
@@ -49,7 +49,7 @@ impl Provider for ListenerRule {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = aws
+        let out = send!(aws
             .elbv2
             .create_rule()
             .listener_arn(attrs.str("listener_arn")?)
@@ -57,9 +57,7 @@ impl Provider for ListenerRule {
             .set_conditions(Some(conditions(attrs)))
             .actions(elbv2::action(attrs))
             .set_tags(Some(elbv2::tag_list(attrs)))
-            .send()
-            .await
-            .map_err(api("CreateRule"))?;
+            , "CreateRule")?;
         let r = out
             .rules()
             .first()
@@ -87,18 +85,16 @@ impl Provider for ListenerRule {
             "fixed_response",
         ];
         if keys.iter().any(|k| differs_set(&b, &a, k)) {
-            aws.elbv2
+            send!(aws.elbv2
                 .modify_rule()
                 .rule_arn(id)
                 .set_conditions(Some(conditions(after)))
                 .actions(elbv2::action(after))
-                .send()
-                .await
-                .map_err(api("ModifyRule"))?;
+                , "ModifyRule")?;
         }
         if differs(before, after, "priority") {
             let priority = after.int("priority")? as i32;
-            aws.elbv2
+            send!(aws.elbv2
                 .set_rule_priorities()
                 .rule_priorities(
                     RulePriorityPair::builder()
@@ -106,9 +102,7 @@ impl Provider for ListenerRule {
                         .priority(priority)
                         .build(),
                 )
-                .send()
-                .await
-                .map_err(api("SetRulePriorities"))?;
+                , "SetRulePriorities")?;
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
@@ -121,14 +115,12 @@ impl Provider for ListenerRule {
         let mut found = Vec::new();
         let mut marker = None;
         loop {
-            let Some(page) = aws
+            let Some(page) = send!(aws
                 .elbv2
                 .describe_rules()
                 .listener_arn(listener)
                 .set_marker(marker)
-                .send()
-                .await
-                .map_err(api("DescribeRules"))
+                , "DescribeRules")
                 .or_gone()?
             else {
                 return Ok(Vec::new());
@@ -149,12 +141,10 @@ impl Provider for ListenerRule {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        aws.elbv2
+        send!(aws.elbv2
             .delete_rule()
             .rule_arn(id)
-            .send()
-            .await
-            .map_err(api("DeleteRule"))
+            , "DeleteRule")
             .or_gone()?;
         Ok(())
     }

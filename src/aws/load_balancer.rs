@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::tags;
 use super::wait::{self, Poll};
-use super::{Aws, Result, api, elbv2};
+use super::{Aws, Result, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map};
 use crate::types::{Attrs, AttrsExt, Operation};
@@ -40,13 +40,11 @@ impl Provider for LoadBalancer {
         let lbs = describe(aws, ids).await?;
         let mut out = HashMap::new();
         for (arn, lb, tags) in elbv2::with_tags(aws, lbs, |l| l.load_balancer_arn()).await? {
-            let idle = aws
+            let idle = send!(aws
                 .elbv2
                 .describe_load_balancer_attributes()
                 .load_balancer_arn(&arn)
-                .send()
-                .await
-                .map_err(api("DescribeLoadBalancerAttributes"))?
+                , "DescribeLoadBalancerAttributes")?
                 .attributes()
                 .iter()
                 .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
@@ -67,7 +65,7 @@ impl Provider for LoadBalancer {
             .get("name")
             .and_then(Value::as_str)
             .map_or_else(|| elbv2::generated_name(attrs), str::to_string);
-        let out = aws
+        let out = send!(aws
             .elbv2
             .create_load_balancer()
             .name(name)
@@ -76,9 +74,7 @@ impl Provider for LoadBalancer {
             .set_subnets(attrs.opt_strings("subnets"))
             .set_security_groups(attrs.opt_strings("security_groups"))
             .set_tags(Some(elbv2::tag_list(attrs)))
-            .send()
-            .await
-            .map_err(api("CreateLoadBalancer"))?;
+            , "CreateLoadBalancer")?;
         let lb = out
             .load_balancers()
             .first()
@@ -108,29 +104,25 @@ impl Provider for LoadBalancer {
     ) -> Result<()> {
         let aws = &*self.0;
         if differs_set(before, after, "subnets") {
-            aws.elbv2
+            send!(aws.elbv2
                 .set_subnets()
                 .load_balancer_arn(id)
                 .set_subnets(after.opt_strings("subnets"))
-                .send()
-                .await
-                .map_err(api("SetSubnets"))?;
+                , "SetSubnets")?;
         }
         if differs_set(before, after, "security_groups") {
-            aws.elbv2
+            send!(aws.elbv2
                 .set_security_groups()
                 .load_balancer_arn(id)
                 .set_security_groups(after.opt_strings("security_groups"))
-                .send()
-                .await
-                .map_err(api("SetSecurityGroups"))?;
+                , "SetSecurityGroups")?;
         }
         if differs(before, after, "idle_timeout_seconds") {
             let v = after
                 .get("idle_timeout_seconds")
                 .and_then(Value::as_i64)
                 .unwrap_or(DEFAULT_IDLE);
-            aws.elbv2
+            send!(aws.elbv2
                 .modify_load_balancer_attributes()
                 .load_balancer_arn(id)
                 .attributes(
@@ -139,9 +131,7 @@ impl Provider for LoadBalancer {
                         .value(v.to_string())
                         .build(),
                 )
-                .send()
-                .await
-                .map_err(api("ModifyLoadBalancerAttributes"))?;
+                , "ModifyLoadBalancerAttributes")?;
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
@@ -154,13 +144,11 @@ impl Provider for LoadBalancer {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        let Some(out) = aws
+        let Some(out) = send!(aws
             .elbv2
             .describe_load_balancers()
             .names(name)
-            .send()
-            .await
-            .map_err(api("DescribeLoadBalancers"))
+            , "DescribeLoadBalancers")
             .or_gone()?
         else {
             return Ok(Vec::new());
@@ -175,12 +163,10 @@ impl Provider for LoadBalancer {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        aws.elbv2
+        send!(aws.elbv2
             .delete_load_balancer()
             .load_balancer_arn(id)
-            .send()
-            .await
-            .map_err(api("DeleteLoadBalancer"))
+            , "DeleteLoadBalancer")
             .or_gone()?;
         Ok(())
     }
@@ -212,13 +198,11 @@ fn attrs_of(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Attrs {
 async fn wait_active(aws: &Aws, ctx: &OpContext, arn: &str) -> Result<Option<Attrs>> {
     let timeout = ctx.timeout(Operation::Create, Duration::from_secs(600));
     wait::until(ctx, "creating", timeout, || async {
-        let r = aws
+        let r = send!(aws
             .elbv2
             .describe_load_balancers()
             .load_balancer_arns(arn)
-            .send()
-            .await
-            .map_err(api("DescribeLoadBalancers"))?;
+            , "DescribeLoadBalancers")?;
         let lb = r.load_balancers().first();
         let state = lb.and_then(|l| l.state()).and_then(|s| s.code()).cloned();
         Ok(match (state, lb) {

@@ -223,12 +223,7 @@ impl Finder for FindLoadBalancer {
             request = request.names(name);
         }
         // A name or ARN that does not exist is no match.
-        let pages = request
-            .into_paginator()
-            .send()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeLoadBalancers"))
+        let pages = pages!(request, "DescribeLoadBalancers")
             .or_gone()?
             .unwrap_or_default();
         let found = pages
@@ -263,12 +258,7 @@ impl Finder for FindListener {
         if let Some(lb) = query.get("load_balancer_arn").and_then(Value::as_str) {
             request = request.load_balancer_arn(lb);
         }
-        let pages = request
-            .into_paginator()
-            .send()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeListeners"))
+        let pages = pages!(request, "DescribeListeners")
             .or_gone()?
             .unwrap_or_default();
         let port = query.get("port").and_then(Value::as_i64);
@@ -301,12 +291,7 @@ impl Finder for FindTargetGroup {
         if let Some(name) = query.get("name").and_then(Value::as_str) {
             request = request.names(name);
         }
-        let pages = request
-            .into_paginator()
-            .send()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeTargetGroups"))
+        let pages = pages!(request, "DescribeTargetGroups")
             .or_gone()?
             .unwrap_or_default();
         let found = pages
@@ -384,37 +369,31 @@ impl Finder for FindCertificate {
             .build();
         let candidates: Vec<String> = match query.get("arn").and_then(Value::as_str) {
             Some(arn) => vec![arn.to_string()],
-            None => acm
-                .list_certificates()
-                .certificate_statuses(CertificateStatus::Issued)
-                .includes(every_key)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .await
-                .map_err(api("ListCertificates"))?
-                .into_iter()
-                .filter(|c| {
-                    domain.is_none_or(|d| {
-                        c.domain_name() == Some(d)
-                            || c.subject_alternative_name_summaries()
-                                .iter()
-                                .any(|s| s == d)
-                    })
+            None => items!(
+                acm.list_certificates()
+                    .certificate_statuses(CertificateStatus::Issued)
+                    .includes(every_key),
+                "ListCertificates"
+            )?
+            .into_iter()
+            .filter(|c| {
+                domain.is_none_or(|d| {
+                    c.domain_name() == Some(d)
+                        || c.subject_alternative_name_summaries()
+                            .iter()
+                            .any(|s| s == d)
                 })
-                .filter_map(|c| c.certificate_arn().map(str::to_string))
-                .collect(),
+            })
+            .filter_map(|c| c.certificate_arn().map(str::to_string))
+            .collect(),
         };
         let types = &types;
         let described = super::each(candidates, |arn| async move {
-            let got = acm
-                .describe_certificate()
-                .certificate_arn(&arn)
-                .send()
-                .await
-                .map_err(api("DescribeCertificate"))
-                .or_gone()?;
+            let got = send!(
+                acm.describe_certificate().certificate_arn(&arn),
+                "DescribeCertificate"
+            )
+            .or_gone()?;
             let Some(c) = got.and_then(|g| g.certificate) else {
                 return Ok(None);
             };
@@ -428,12 +407,10 @@ impl Finder for FindCertificate {
                 return Ok(None);
             }
             if !tags(query).is_empty() {
-                let t = acm
-                    .list_tags_for_certificate()
-                    .certificate_arn(&arn)
-                    .send()
-                    .await
-                    .map_err(api("ListTagsForCertificate"))?;
+                let t = send!(
+                    acm.list_tags_for_certificate().certificate_arn(&arn),
+                    "ListTagsForCertificate"
+                )?;
                 let read = crate::types::attrs::tags_value(
                     t.tags()
                         .iter()

@@ -4,6 +4,40 @@
 //! alarms and target health for rollouts. `AWS_ENDPOINT_URL` points every
 //! client at another endpoint (a local emulator).
 
+/// An SDK call sent, its error an `ApiError` that names the operation:
+/// `send!(builder, "Op")` is `send!(builder, "Op")`,
+/// the one way a provider calls AWS.
+macro_rules! send {
+    ($call:expr, $op:literal) => {
+        $call.send().await.map_err($crate::aws::api($op))
+    };
+}
+
+/// Every page of a paginated call, as `send!` sends one.
+macro_rules! pages {
+    ($call:expr, $op:literal) => {
+        $call
+            .into_paginator()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err($crate::aws::api($op))
+    };
+}
+
+/// Every item of every page of a paginated call, as `send!` sends one.
+macro_rules! items {
+    ($call:expr, $op:literal) => {
+        $call
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err($crate::aws::api($op))
+    };
+}
+
 pub mod registry;
 
 pub mod clock;
@@ -156,12 +190,7 @@ impl Aws {
     pub async fn account(&self) -> Result<String> {
         self.account
             .get_or_try_init(|| async {
-                let me = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(api("GetCallerIdentity"))?;
+                let me = send!(self.sts.get_caller_identity(), "GetCallerIdentity")?;
                 me.account()
                     .map(str::to_string)
                     .ok_or_else(|| anyhow::anyhow!("GetCallerIdentity named no account"))

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
 
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::plan::rollout::{Balancer, Traffic};
 use crate::provider::{AlarmState, Monitor, TargetHealth, TargetState};
 
@@ -16,14 +16,13 @@ pub struct CloudWatch(pub Arc<Aws>);
 #[async_trait]
 impl Monitor for CloudWatch {
     async fn alarms(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>> {
-        let r = self
-            .0
-            .cloudwatch
-            .describe_alarms()
-            .set_alarm_names(Some(names.to_vec()))
-            .send()
-            .await
-            .map_err(api("DescribeAlarms"))?;
+        let r = send!(
+            self.0
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(names.to_vec())),
+            "DescribeAlarms"
+        )?;
         Ok(r.metric_alarms()
             .iter()
             .filter_map(|a| {
@@ -38,14 +37,13 @@ impl Monitor for CloudWatch {
     }
 
     async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>> {
-        let r = self
-            .0
-            .elbv2
-            .describe_target_health()
-            .target_group_arn(target_group)
-            .send()
-            .await
-            .map_err(api("DescribeTargetHealth"))?;
+        let r = send!(
+            self.0
+                .elbv2
+                .describe_target_health()
+                .target_group_arn(target_group),
+            "DescribeTargetHealth"
+        )?;
         Ok(r.target_health_descriptions()
             .iter()
             .filter_map(|d| {
@@ -177,7 +175,7 @@ async fn metrics(
                 .build(),
         );
     }
-    let out = request.send().await.map_err(api("GetMetricData"))?;
+    let out = send!(request, "GetMetricData")?;
     let mut values: std::collections::HashMap<String, Vec<f64>> = Default::default();
     for r in out.metric_data_results() {
         if let Some(id) = r.id() {

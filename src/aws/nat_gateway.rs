@@ -37,7 +37,7 @@ impl Provider for NatGateway {
     }
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let out = self
+        let out = send!(self
             .0
             .ec2
             .create_nat_gateway()
@@ -46,9 +46,7 @@ impl Provider for NatGateway {
             .set_allocation_id(attrs.opt_str("allocation_id").map(str::to_string))
             .set_client_token(ctx.token.clone())
             .tag_specifications(ec2_tags::spec(ResourceType::Natgateway, attrs))
-            .send()
-            .await
-            .map_err(api("CreateNatGateway"))?;
+            , "CreateNatGateway")?;
         Ok(out
             .nat_gateway()
             .and_then(|n| n.nat_gateway_id())
@@ -77,13 +75,11 @@ impl Provider for NatGateway {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .ec2
             .delete_nat_gateway()
             .nat_gateway_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteNatGateway"))
+            , "DeleteNatGateway")
             .or_gone()?;
         Ok(())
     }

@@ -87,16 +87,14 @@ impl Provider for RouteTable {
     }
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let out = self
+        let out = send!(self
             .0
             .ec2
             .create_route_table()
             .vpc_id(attrs.str("vpc_id")?)
             .set_client_token(ctx.token.clone())
             .tag_specifications(ec2_tags::spec(ResourceType::RouteTable, attrs))
-            .send()
-            .await
-            .map_err(api("CreateRouteTable"))?;
+            , "CreateRouteTable")?;
         // A new table: its VPC and tags, AWS's local route only (never
         // listed), no subnet; `update` adds the routes and associations.
         let id = out
@@ -128,16 +126,12 @@ impl Provider for RouteTable {
             match was.get(dest) {
                 Some(old) if old == r => {}
                 Some(_) => {
-                    route_call!(aws.ec2.replace_route().route_table_id(id), r)
-                        .send()
-                        .await
-                        .map_err(api("ReplaceRoute"))?;
+                    send!(route_call!(aws.ec2.replace_route().route_table_id(id), r)
+                        , "ReplaceRoute")?;
                 }
                 None => {
-                    route_call!(aws.ec2.create_route().route_table_id(id), r)
-                        .send()
-                        .await
-                        .map_err(api("CreateRoute"))?;
+                    send!(route_call!(aws.ec2.create_route().route_table_id(id), r)
+                        , "CreateRoute")?;
                 }
             }
         }
@@ -148,7 +142,7 @@ impl Provider for RouteTable {
             } else {
                 call.destination_cidr_block(dest)
             };
-            call.send().await.map_err(api("DeleteRoute")).or_gone()?;
+            send!(call, "DeleteRoute").or_gone()?;
         }
         // Associations are looked up (their ids) only when they change.
         // A table with none (a new one) has no association ids to look up.
@@ -171,12 +165,10 @@ impl Provider for RouteTable {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         associate(aws, id, &[], false).await?;
-        aws.ec2
+        send!(aws.ec2
             .delete_route_table()
             .route_table_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteRouteTable"))
+            , "DeleteRouteTable")
             .or_gone()?;
         Ok(())
     }
@@ -219,32 +211,26 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
     for subnet in &missing {
         match elsewhere.get(subnet) {
             Some(association) => {
-                aws.ec2
+                send!(aws.ec2
                     .replace_route_table_association()
                     .association_id(association)
                     .route_table_id(id)
-                    .send()
-                    .await
-                    .map_err(api("ReplaceRouteTableAssociation"))?;
+                    , "ReplaceRouteTableAssociation")?;
             }
             None => {
-                aws.ec2
+                send!(aws.ec2
                     .associate_route_table()
                     .route_table_id(id)
                     .subnet_id(subnet)
-                    .send()
-                    .await
-                    .map_err(api("AssociateRouteTable"))?;
+                    , "AssociateRouteTable")?;
             }
         }
     }
     for (_, association) in held.iter().filter(|(s, _)| !subnets.contains(*s)) {
-        aws.ec2
+        send!(aws.ec2
             .disassociate_route_table()
             .association_id(association)
-            .send()
-            .await
-            .map_err(api("DisassociateRouteTable"))
+            , "DisassociateRouteTable")
             .or_gone()?;
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Aws, Result, api};
+use super::{Aws, Result};
 use crate::provider::{ApiError, Made, OpContext, Provider, GoneOk};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::s3_bucket as ty;
@@ -197,14 +197,12 @@ impl Provider for S3Bucket {
                 false => req,
             }
         };
-        match create(!tags.is_empty())
-            .send()
-            .await
-            .map_err(api("CreateBucket"))
+        match send!(create(!tags.is_empty())
+            , "CreateBucket")
         {
             Ok(_) => {}
             Err(e) if !tags.is_empty() && e.code().starts_with("AccessDenied") => {
-                create(false).send().await.map_err(api("CreateBucket"))?;
+                send!(create(false), "CreateBucket")?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -288,13 +286,11 @@ impl Provider for S3Bucket {
         if before.opt_bool("force_destroy") == Some(true) {
             empty(aws, id).await?;
         }
-        match aws
+        match send!(aws
             .s3
             .delete_bucket()
             .bucket(id)
-            .send()
-            .await
-            .map_err(api("DeleteBucket"))
+            , "DeleteBucket")
             .or_gone()
         {
             Ok(_) => Ok(()),
@@ -310,7 +306,7 @@ impl Provider for S3Bucket {
 /// The public access block: all four settings on or off together.
 async fn put_access_block(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     let on = after.bool("public_access_block")?;
-    aws.s3
+    send!(aws.s3
         .put_public_access_block()
         .bucket(id)
         .public_access_block_configuration(
@@ -321,9 +317,7 @@ async fn put_access_block(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                 .restrict_public_buckets(on)
                 .build(),
         )
-        .send()
-        .await
-        .map_err(api("PutPublicAccessBlock"))?;
+        , "PutPublicAccessBlock")?;
     Ok(())
 }
 
@@ -345,13 +339,11 @@ async fn put_encryption(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                 .build(),
         )
         .build()?;
-    aws.s3
+    send!(aws.s3
         .put_bucket_encryption()
         .bucket(id)
         .server_side_encryption_configuration(config)
-        .send()
-        .await
-        .map_err(api("PutBucketEncryption"))?;
+        , "PutBucketEncryption")?;
     Ok(())
 }
 
@@ -362,13 +354,11 @@ async fn put_versioning(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     } else {
         BucketVersioningStatus::Suspended
     };
-    aws.s3
+    send!(aws.s3
         .put_bucket_versioning()
         .bucket(id)
         .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .map_err(api("PutBucketVersioning"))?;
+        , "PutBucketVersioning")?;
     Ok(())
 }
 
@@ -377,13 +367,11 @@ async fn put_ownership(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     let rule = OwnershipControlsRule::builder()
         .object_ownership(ObjectOwnership::from(after.str("object_ownership")?))
         .build()?;
-    aws.s3
+    send!(aws.s3
         .put_bucket_ownership_controls()
         .bucket(id)
         .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
-        .send()
-        .await
-        .map_err(api("PutBucketOwnershipControls"))?;
+        , "PutBucketOwnershipControls")?;
     Ok(())
 }
 
@@ -395,18 +383,16 @@ async fn put_lifecycle(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     if rules.is_empty() {
-        aws.s3
+        send!(aws.s3
             .delete_bucket_lifecycle()
             .bucket(id)
-            .send()
-            .await
-            .map_err(api("DeleteBucketLifecycle"))?;
+            , "DeleteBucketLifecycle")?;
     } else {
         let rules = rules
             .iter()
             .map(lifecycle_rule)
             .collect::<Result<Vec<_>>>()?;
-        aws.s3
+        send!(aws.s3
             .put_bucket_lifecycle_configuration()
             .bucket(id)
             .lifecycle_configuration(
@@ -414,9 +400,7 @@ async fn put_lifecycle(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                     .set_rules(Some(rules))
                     .build()?,
             )
-            .send()
-            .await
-            .map_err(api("PutBucketLifecycleConfiguration"))?;
+            , "PutBucketLifecycleConfiguration")?;
     }
     Ok(())
 }
@@ -429,12 +413,10 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     if rules.is_empty() {
-        aws.s3
+        send!(aws.s3
             .delete_bucket_cors()
             .bucket(id)
-            .send()
-            .await
-            .map_err(api("DeleteBucketCors"))?;
+            , "DeleteBucketCors")?;
     } else {
         let rules = rules
             .iter()
@@ -452,7 +434,7 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                     .build()
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        aws.s3
+        send!(aws.s3
             .put_bucket_cors()
             .bucket(id)
             .cors_configuration(
@@ -460,9 +442,7 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                     .set_cors_rules(Some(rules))
                     .build()?,
             )
-            .send()
-            .await
-            .map_err(api("PutBucketCors"))?;
+            , "PutBucketCors")?;
     }
     Ok(())
 }
@@ -471,21 +451,17 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
 async fn put_policy(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     match after.opt_str("policy") {
         Some(policy) => {
-            aws.s3
+            send!(aws.s3
                 .put_bucket_policy()
                 .bucket(id)
                 .policy(policy)
-                .send()
-                .await
-                .map_err(api("PutBucketPolicy"))?;
+                , "PutBucketPolicy")?;
         }
         None => {
-            aws.s3
+            send!(aws.s3
                 .delete_bucket_policy()
                 .bucket(id)
-                .send()
-                .await
-                .map_err(api("DeleteBucketPolicy"))?;
+                , "DeleteBucketPolicy")?;
         }
     }
     Ok(())
@@ -498,13 +474,11 @@ async fn put_tags(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    aws.s3
+    send!(aws.s3
         .put_bucket_tagging()
         .bucket(id)
         .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
-        .send()
-        .await
-        .map_err(api("PutBucketTagging"))?;
+        , "PutBucketTagging")?;
     Ok(())
 }
 
@@ -513,13 +487,11 @@ async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
     let mut buckets = Vec::new();
     let mut token = None;
     loop {
-        let page = aws
+        let page = send!(aws
             .s3
             .list_buckets()
             .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(api("ListBuckets"))?;
+            , "ListBuckets")?;
         buckets.extend(page.buckets().iter().cloned());
         token = page.continuation_token().map(str::to_string);
         if token.is_none() {
@@ -530,13 +502,11 @@ async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
 
 /// Whether a bucket exists (HeadBucket: a 404 says it does not).
 async fn exists(aws: &Aws, name: &str) -> Result<bool> {
-    match aws
+    match send!(aws
         .s3
         .head_bucket()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("HeadBucket"))
+        , "HeadBucket")
     {
         Ok(_) => Ok(true),
         Err(e) if e.status == Some(404) => Ok(false),
@@ -550,13 +520,11 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
     if !listed && !exists(aws, name).await? {
         return Ok(None);
     }
-    let Some(versioning) = aws
+    let Some(versioning) = send!(aws
         .s3
         .get_bucket_versioning()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketVersioning"))
+        , "GetBucketVersioning")
         .or_gone()?
     else {
         return Ok(None); // deleted since it was listed
@@ -564,13 +532,11 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
     // AWS encrypts every bucket with SSE-S3 at least (since January 2023,
     // new and existing, and it cannot be turned off): a bucket with no
     // configuration (an emulator's, an answer from before) holds that.
-    let encryption = aws
+    let encryption = send!(aws
         .s3
         .get_bucket_encryption()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketEncryption"))
+        , "GetBucketEncryption")
         .or_gone()?
         .map_or(Some("AES256".to_string()), |out| {
             out.server_side_encryption_configuration()
@@ -578,13 +544,11 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
                 .and_then(|r| r.apply_server_side_encryption_by_default())
                 .map(|d| d.sse_algorithm().as_str().to_string())
         });
-    let public_access_block = aws
+    let public_access_block = send!(aws
         .s3
         .get_public_access_block()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetPublicAccessBlock"))
+        , "GetPublicAccessBlock")
         .or_gone()?
         .and_then(|out| out.public_access_block_configuration().cloned())
         .is_some_and(|c| {
@@ -593,53 +557,43 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
                 && c.block_public_policy() == Some(true)
                 && c.restrict_public_buckets() == Some(true)
         });
-    let ownership = aws
+    let ownership = send!(aws
         .s3
         .get_bucket_ownership_controls()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketOwnershipControls"))
+        , "GetBucketOwnershipControls")
         .or_gone()?
         .and_then(|out| {
             out.ownership_controls()
                 .and_then(|c| c.rules().first())
                 .map(|r| r.object_ownership().as_str().to_string())
         });
-    let lifecycle: Option<Vec<Value>> = aws
+    let lifecycle: Option<Vec<Value>> = send!(aws
         .s3
         .get_bucket_lifecycle_configuration()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketLifecycleConfiguration"))
+        , "GetBucketLifecycleConfiguration")
         .or_gone()?
         .map(|out| out.rules().iter().map(lifecycle_value).collect());
-    let cors: Option<Vec<Value>> = aws
+    let cors: Option<Vec<Value>> = send!(aws
         .s3
         .get_bucket_cors()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketCors"))
+        , "GetBucketCors")
         .or_gone()?
         .map(|out| out.cors_rules().iter().map(cors_value).collect());
-    let policy = aws
+    let policy = send!(aws
         .s3
         .get_bucket_policy()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketPolicy"))
+        , "GetBucketPolicy")
         .or_gone()?
         .and_then(|out| out.policy().map(str::to_string));
-    let tag_set = aws
+    let tag_set = send!(aws
         .s3
         .get_bucket_tagging()
         .bucket(name)
-        .send()
-        .await
-        .map_err(api("GetBucketTagging"))
+        , "GetBucketTagging")
         .or_gone()?
         .map(|out| out.tag_set().to_vec())
         .unwrap_or_default();
@@ -686,14 +640,12 @@ fn cors_value(r: &CorsRule) -> Value {
 /// Deletes every object version and delete marker, a thousand at a time.
 async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
     loop {
-        let page = match aws
+        let page = match send!(aws
             .s3
             .list_object_versions()
             .bucket(bucket)
             .max_keys(1000)
-            .send()
-            .await
-            .map_err(api("ListObjectVersions"))
+            , "ListObjectVersions")
             .or_gone()?
         {
             Some(p) => p,
@@ -719,7 +671,7 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
         if objects.is_empty() {
             return Ok(());
         }
-        let out = aws
+        let out = send!(aws
             .s3
             .delete_objects()
             .bucket(bucket)
@@ -729,9 +681,7 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
                     .quiet(true)
                     .build()?,
             )
-            .send()
-            .await
-            .map_err(api("DeleteObjects"))?;
+            , "DeleteObjects")?;
         // What could not be deleted (object lock, legal hold, access denied)
         // would be listed again and again: stop, naming it.
         if !out.errors().is_empty() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::schema::parse_ports;
@@ -34,16 +34,14 @@ impl Provider for SecurityGroup {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = aws
+        let out = send!(aws
             .ec2
             .create_security_group()
             .group_name(attrs.str("name")?)
             .description(attrs.str("description")?)
             .vpc_id(attrs.str("vpc_id")?)
             .tag_specifications(ec2_tags::spec(ResourceType::SecurityGroup, attrs))
-            .send()
-            .await
-            .map_err(api("CreateSecurityGroup"))?;
+            , "CreateSecurityGroup")?;
         let id = out.group_id().unwrap_or_default();
         Ok(Made::holding(id, new_group(id, attrs)))
     }
@@ -66,12 +64,10 @@ impl Provider for SecurityGroup {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        aws.ec2
+        send!(aws.ec2
             .delete_security_group()
             .group_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteSecurityGroup"))
+            , "DeleteSecurityGroup")
             .or_gone()?;
         Ok(())
     }
@@ -125,21 +121,17 @@ impl Provider for SecurityGroup {
                 continue;
             }
             if egress {
-                aws.ec2
+                send!(aws.ec2
                     .authorize_security_group_egress()
                     .group_id(id)
                     .set_ip_permissions(Some(add))
-                    .send()
-                    .await
-                    .map_err(api("AuthorizeSecurityGroupEgress"))?;
+                    , "AuthorizeSecurityGroupEgress")?;
             } else {
-                aws.ec2
+                send!(aws.ec2
                     .authorize_security_group_ingress()
                     .group_id(id)
                     .set_ip_permissions(Some(add))
-                    .send()
-                    .await
-                    .map_err(api("AuthorizeSecurityGroupIngress"))?;
+                    , "AuthorizeSecurityGroupIngress")?;
             }
         }
         Ok(())
@@ -181,12 +173,10 @@ async fn rules_now(aws: &Aws, id: &str) -> Result<Vec<(SecurityGroupRule, Value)
     let filter = Filter::builder().name("group-id").values(id).build();
     let (groups, rules) = tokio::try_join!(
         async {
-            aws.ec2
+            send!(aws.ec2
                 .describe_security_groups()
                 .group_ids(id)
-                .send()
-                .await
-                .map_err(api("DescribeSecurityGroups"))
+                , "DescribeSecurityGroups")
                 .map_err(anyhow::Error::from)
         },
         describe_rules(aws, filter),
@@ -207,14 +197,12 @@ async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRu
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        let page = aws
+        let page = send!(aws
             .ec2
             .describe_security_group_rules()
             .filters(filter.clone())
             .set_next_token(token)
-            .send()
-            .await
-            .map_err(api("DescribeSecurityGroupRules"))?;
+            , "DescribeSecurityGroupRules")?;
         out.extend(page.security_group_rules().iter().cloned());
         token = page
             .next_token()
@@ -230,25 +218,15 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
     if rule_ids.is_empty() {
         return Ok(());
     }
+    let ids = Some(rule_ids);
     if egress {
-        aws.ec2
-            .revoke_security_group_egress()
-            .group_id(id)
-            .set_security_group_rule_ids(Some(rule_ids))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| api("RevokeSecurityGroupEgress")(e).into())
+        let revoke = aws.ec2.revoke_security_group_egress().group_id(id);
+        send!(revoke.set_security_group_rule_ids(ids), "RevokeSecurityGroupEgress")?;
     } else {
-        aws.ec2
-            .revoke_security_group_ingress()
-            .group_id(id)
-            .set_security_group_rule_ids(Some(rule_ids))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| api("RevokeSecurityGroupIngress")(e).into())
+        let revoke = aws.ec2.revoke_security_group_ingress().group_id(id);
+        send!(revoke.set_security_group_rule_ids(ids), "RevokeSecurityGroupIngress")?;
     }
+    Ok(())
 }
 
 /// The rules of one group, each with its value as the stack file writes it. Where
@@ -369,12 +347,10 @@ async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>
         .build();
     let (groups, rules) = tokio::try_join!(
         async {
-            aws.ec2
+            send!(aws.ec2
                 .describe_security_groups()
                 .filters(filter.clone())
-                .send()
-                .await
-                .map_err(api("DescribeSecurityGroups"))
+                , "DescribeSecurityGroups")
                 .map_err(anyhow::Error::from)
         },
         describe_rules(aws, filter.clone()),
@@ -420,13 +396,11 @@ fn new_group(id: &str, asked: &Attrs) -> Attrs {
 /// The ids of the groups the filters match (DescribeSecurityGroups, without
 /// their rules), each with no attributes.
 async fn matching(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = aws
+    let out = send!(aws
         .ec2
         .describe_security_groups()
         .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(api("DescribeSecurityGroups"))?;
+        , "DescribeSecurityGroups")?;
     Ok(out
         .security_groups()
         .iter()

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType};
 use serde_json::json;
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
@@ -23,7 +23,7 @@ impl Provider for Subnet {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let az = attrs.opt_str("availability_zone").filter(|z| !z.is_empty());
-        let out = self
+        let out = send!(self
             .0
             .ec2
             .create_subnet()
@@ -31,9 +31,7 @@ impl Provider for Subnet {
             .cidr_block(attrs.str("cidr_block")?)
             .set_availability_zone(az.map(str::to_string))
             .tag_specifications(ec2_tags::spec(ResourceType::Subnet, attrs))
-            .send()
-            .await
-            .map_err(api("CreateSubnet"))?;
+            , "CreateSubnet")?;
         // The answer describes the new subnet (its zone, its ARN); the tags
         // are what was sent.
         let id = out.subnet().and_then(|n| n.subnet_id()).unwrap_or_default();
@@ -54,7 +52,7 @@ impl Provider for Subnet {
         after: &Attrs,
     ) -> Result<()> {
         if differs(before, after, "map_public_ip_on_launch") {
-            self.0
+            send!(self.0
                 .ec2
                 .modify_subnet_attribute()
                 .subnet_id(id)
@@ -63,9 +61,7 @@ impl Provider for Subnet {
                         .value(after.bool("map_public_ip_on_launch")?)
                         .build(),
                 )
-                .send()
-                .await
-                .map_err(api("ModifySubnetAttribute"))?;
+                , "ModifySubnetAttribute")?;
         }
         tags::sync(&tags::Ec2, &self.0, id, before, after).await
     }
@@ -81,13 +77,11 @@ impl Provider for Subnet {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .ec2
             .delete_subnet()
             .subnet_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteSubnet"))
+            , "DeleteSubnet")
             .or_gone()?;
         Ok(())
     }
@@ -95,13 +89,11 @@ impl Provider for Subnet {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = aws
+    let out = send!(aws
         .ec2
         .describe_subnets()
         .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(api("DescribeSubnets"))?;
+        , "DescribeSubnets")?;
     Ok(out.subnets().iter().filter_map(described).collect())
 }
 

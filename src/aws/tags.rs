@@ -154,26 +154,26 @@ impl Tagging for Ec2 {
         let tags = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build());
-        aws.ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await
-            .map_err(api("CreateTags"))?;
+        send!(
+            aws.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(tags.collect())),
+            "CreateTags"
+        )?;
         Ok(())
     }
 
     async fn untag(&self, aws: &Aws, id: &str, keys: Vec<String>) -> Result<()> {
         use aws_sdk_ec2::types::Tag;
         let tags = keys.into_iter().map(|k| Tag::builder().key(k).build());
-        aws.ec2
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await
-            .map_err(api("DeleteTags"))?;
+        send!(
+            aws.ec2
+                .delete_tags()
+                .resources(id)
+                .set_tags(Some(tags.collect())),
+            "DeleteTags"
+        )?;
         Ok(())
     }
 }

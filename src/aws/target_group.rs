@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tags;
-use super::{Aws, Result, api, elbv2};
+use super::{Aws, Result, elbv2};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::target_group as ty;
@@ -47,7 +47,7 @@ impl Provider for TargetGroup {
             .get("health_check")
             .cloned()
             .unwrap_or_else(|| json!({}));
-        let out = aws
+        let out = send!(aws
             .elbv2
             .create_target_group()
             .name(name)
@@ -57,9 +57,7 @@ impl Provider for TargetGroup {
             .target_type(TargetTypeEnum::from(attrs.str("target_type")?))
             .set_health_check_path(hc.get("path").and_then(Value::as_str).map(str::to_string))
             .set_tags(Some(elbv2::tag_list(attrs)))
-            .send()
-            .await
-            .map_err(api("CreateTargetGroup"))?;
+            , "CreateTargetGroup")?;
         // The answer describes the new group; its attributes are AWS's
         // defaults for a new one, its tags what was sent, and it has no
         // targets yet.
@@ -106,7 +104,7 @@ impl Provider for TargetGroup {
             let hc = a.object("health_check")?;
             let get_i = |k: &str| hc.get(k).and_then(Value::as_i64).map(|v| v as i32);
             let get_s = |k: &str| hc.get(k).and_then(Value::as_str).map(str::to_string);
-            aws.elbv2
+            send!(aws.elbv2
                 .modify_target_group()
                 .target_group_arn(id)
                 .set_health_check_path(get_s("path"))
@@ -119,9 +117,7 @@ impl Provider for TargetGroup {
                 .set_healthy_threshold_count(get_i("healthy_threshold"))
                 .set_unhealthy_threshold_count(get_i("unhealthy_threshold"))
                 .set_matcher(get_s("matcher").map(|m| Matcher::builder().http_code(m).build()))
-                .send()
-                .await
-                .map_err(api("ModifyTargetGroup"))?;
+                , "ModifyTargetGroup")?;
         }
         let mut changes = Vec::new();
         if differs(&b, &a, "deregistration_delay_seconds") {
@@ -148,7 +144,7 @@ impl Provider for TargetGroup {
             ));
         }
         if !changes.is_empty() {
-            aws.elbv2
+            send!(aws.elbv2
                 .modify_target_group_attributes()
                 .target_group_arn(id)
                 .set_attributes(Some(
@@ -157,9 +153,7 @@ impl Provider for TargetGroup {
                         .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
                         .collect(),
                 ))
-                .send()
-                .await
-                .map_err(api("ModifyTargetGroupAttributes"))?;
+                , "ModifyTargetGroupAttributes")?;
         }
         // No longer set (`null`): every target deregistered.
         let none = Vec::new();
@@ -184,22 +178,18 @@ impl Provider for TargetGroup {
                 .map(target)
                 .collect();
             if !add.is_empty() {
-                aws.elbv2
+                send!(aws.elbv2
                     .register_targets()
                     .target_group_arn(id)
                     .set_targets(Some(add))
-                    .send()
-                    .await
-                    .map_err(api("RegisterTargets"))?;
+                    , "RegisterTargets")?;
             }
             if !remove.is_empty() {
-                aws.elbv2
+                send!(aws.elbv2
                     .deregister_targets()
                     .target_group_arn(id)
                     .set_targets(Some(remove))
-                    .send()
-                    .await
-                    .map_err(api("DeregisterTargets"))?;
+                    , "DeregisterTargets")?;
             }
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
@@ -213,13 +203,11 @@ impl Provider for TargetGroup {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        let Some(out) = aws
+        let Some(out) = send!(aws
             .elbv2
             .describe_target_groups()
             .names(name)
-            .send()
-            .await
-            .map_err(api("DescribeTargetGroups"))
+            , "DescribeTargetGroups")
             .or_gone()?
         else {
             return Ok(Vec::new());
@@ -234,12 +222,10 @@ impl Provider for TargetGroup {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        aws.elbv2
+        send!(aws.elbv2
             .delete_target_group()
             .target_group_arn(id)
-            .send()
-            .await
-            .map_err(api("DeleteTargetGroup"))
+            , "DeleteTargetGroup")
             .or_gone()?;
         Ok(())
     }
@@ -262,25 +248,21 @@ async fn read_groups(
     let groups = describe(aws, ids).await?;
     let groups = elbv2::with_tags(aws, groups, |g| g.target_group_arn()).await?;
     let read = super::each(groups, |(arn, g, tags)| async move {
-        let attributes: HashMap<String, String> = aws
+        let attributes: HashMap<String, String> = send!(aws
             .elbv2
             .describe_target_group_attributes()
             .target_group_arn(&arn)
-            .send()
-            .await
-            .map_err(api("DescribeTargetGroupAttributes"))?
+            , "DescribeTargetGroupAttributes")?
             .attributes()
             .iter()
             .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
             .collect();
         let targets: Option<Vec<Value>> = match with_targets(&arn) {
             true => Some(
-                aws.elbv2
+                send!(aws.elbv2
                     .describe_target_health()
                     .target_group_arn(&arn)
-                    .send()
-                    .await
-                    .map_err(api("DescribeTargetHealth"))?
+                    , "DescribeTargetHealth")?
                     .target_health_descriptions()
                     .iter()
                     .filter_map(|d| d.target())

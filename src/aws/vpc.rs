@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttribu
 use serde_json::json;
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map};
 use crate::types::{Attrs, AttrsExt};
@@ -55,7 +55,7 @@ impl Provider for Vpc {
                 aws_sdk_ec2::config::Builder::new()
                     .retry_config(aws_config::retry::RetryConfig::disabled()),
             );
-            match once.send().await.map_err(api("CreateVpc")) {
+            match send!(once, "CreateVpc") {
                 Ok(out) => {
                     let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
                     return Ok(Made::holding(id, new_vpc(id, attrs)));
@@ -107,7 +107,7 @@ impl Provider for Vpc {
                 } else {
                     call.enable_dns_hostnames(on)
                 };
-                call.send().await.map_err(api("ModifyVpcAttribute"))?;
+                send!(call, "ModifyVpcAttribute")?;
             }
         }
         tags::sync(&tags::Ec2, &self.0, id, before, after).await
@@ -130,13 +130,11 @@ impl Provider for Vpc {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        self.0
+        send!(self.0
             .ec2
             .delete_vpc()
             .vpc_id(id)
-            .send()
-            .await
-            .map_err(api("DeleteVpc"))
+            , "DeleteVpc")
             .or_gone()?;
         Ok(())
     }
@@ -154,13 +152,11 @@ fn new_vpc(id: &str, asked: &Attrs) -> Attrs {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = aws
+    let out = send!(aws
         .ec2
         .describe_vpcs()
         .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(api("DescribeVpcs"))?;
+        , "DescribeVpcs")?;
     Ok(out
         .vpcs()
         .iter()
@@ -179,14 +175,12 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
 
 /// One DNS attribute of a VPC.
 async fn dns_attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool> {
-    let out = aws
+    let out = send!(aws
         .ec2
         .describe_vpc_attribute()
         .vpc_id(id)
         .attribute(name.clone())
-        .send()
-        .await
-        .map_err(api("DescribeVpcAttribute"))?;
+        , "DescribeVpcAttribute")?;
     let value = match name {
         VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
         _ => out.enable_dns_support(),

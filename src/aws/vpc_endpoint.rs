@@ -57,7 +57,7 @@ impl Provider for VpcEndpoint {
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let interface = attrs.opt_str("vpc_endpoint_type") == Some("Interface");
-        let out = self
+        let out = send!(self
             .0
             .ec2
             .create_vpc_endpoint()
@@ -74,9 +74,7 @@ impl Provider for VpcEndpoint {
             )
             .set_client_token(ctx.token.clone())
             .tag_specifications(ec2_tags::spec(ResourceType::VpcEndpoint, attrs))
-            .send()
-            .await
-            .map_err(api("CreateVpcEndpoint"))?;
+            , "CreateVpcEndpoint")?;
         Ok(out
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
@@ -108,7 +106,7 @@ impl Provider for VpcEndpoint {
             &remove_groups,
         ];
         if dns.is_some() || changes.iter().any(|c| !c.is_empty()) {
-            aws.ec2
+            send!(aws.ec2
                 .modify_vpc_endpoint()
                 .vpc_endpoint_id(id)
                 .set_add_route_table_ids(some(add_tables))
@@ -118,9 +116,7 @@ impl Provider for VpcEndpoint {
                 .set_add_security_group_ids(some(add_groups))
                 .set_remove_security_group_ids(some(remove_groups))
                 .set_private_dns_enabled(dns)
-                .send()
-                .await
-                .map_err(api("ModifyVpcEndpoint"))?;
+                , "ModifyVpcEndpoint")?;
         }
         tags::sync(&tags::Ec2, aws, id, before, after).await
     }
@@ -135,14 +131,12 @@ impl Provider for VpcEndpoint {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        let out = self
+        let out = send!(self
             .0
             .ec2
             .delete_vpc_endpoints()
             .vpc_endpoint_ids(id)
-            .send()
-            .await
-            .map_err(api("DeleteVpcEndpoints"))
+            , "DeleteVpcEndpoints")
             .or_gone()?;
         // The call answers per endpoint: one it could not delete is in
         // `Unsuccessful`, and only a missing one counts as deleted.

@@ -36,7 +36,7 @@ pub async fn exec(
         match (as_json, shown(o)) {
             (true, v) => ctx.console.outln(&format!("{v}")),
             (false, Value::String(s)) => ctx.console.outln(&s),
-            (false, v) => ctx.console.outln(&format!("{}", show(&v))),
+            (false, v) => ctx.console.outln(&show(&v)),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -50,10 +50,8 @@ pub async fn exec(
                 )
             })
             .collect();
-        ctx.console.outln(&format!(
-            "{}",
-            serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default()
-        ));
+        ctx.console
+            .outln(&serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default());
     } else if outputs.is_empty() {
         ctx.console.outln(&format!(
             "No outputs recorded in {location}: apply the stack first."

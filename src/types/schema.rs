@@ -233,7 +233,7 @@ pub struct TypeSchema {
     pub price: Option<super::price::Price>,
     /// Whether what the type is billed by use for (`prices.json`'s
     /// `billed_by_use`) applies to this one; unset, it always does.
-    pub billed_by_use_if: Option<fn(&serde_json::Map<String, serde_json::Value>) -> bool>,
+    pub billed_by_use_if: Option<Applies>,
     /// How AWS names one, as `infra import` takes its id.
     pub id_format: &'static str,
     /// What a reviewer must look at in a change of one, beyond its action
@@ -245,6 +245,9 @@ pub struct TypeSchema {
     /// the weights back.
     pub forward_by_hand: Option<&'static str>,
 }
+
+/// Whether something applies to a resource, by its attributes.
+pub type Applies = fn(&serde_json::Map<String, serde_json::Value>) -> bool;
 
 /// See `TypeSchema::risks`.
 pub type Risks = fn(
