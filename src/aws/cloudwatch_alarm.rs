@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::tags;
 use super::{Aws, Result};
-use crate::provider::{ApiError, Made, OpContext, Provider, GoneOk};
+use crate::provider::{ApiError, GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 
@@ -42,11 +42,10 @@ impl Provider for CloudwatchAlarm {
         let alarms = describe(aws, ids).await?;
         let read = super::each(alarms, |a| async move {
             let arn = a.alarm_arn().unwrap_or_default().to_string();
-            let tags = send!(aws
-                .cloudwatch
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                , "ListTagsForResource")?;
+            let tags = send!(
+                aws.cloudwatch.list_tags_for_resource().resource_arn(&arn),
+                "ListTagsForResource"
+            )?;
             let mut attrs = attributes(&a);
             attrs.insert(
                 "tags".into(),
@@ -64,11 +63,9 @@ impl Provider for CloudwatchAlarm {
 
     /// DescribeAlarms by names, a hundred a call, without their tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(describe(&self.0, ids)
-            .await?
-            .iter()
-            .filter_map(|a| a.alarm_name().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |a| {
+            a.alarm_name()
+        }))
     }
 
     /// PutMetricAlarm replaces an alarm of that name without a word: an alarm
@@ -120,12 +117,11 @@ impl Provider for CloudwatchAlarm {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .cloudwatch
-            .delete_alarms()
-            .alarm_names(id)
-            , "DeleteAlarms")
-            .or_gone()?;
+        send!(
+            self.0.cloudwatch.delete_alarms().alarm_names(id),
+            "DeleteAlarms"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
@@ -150,30 +146,32 @@ impl CloudwatchAlarm {
             .map(|(k, v)| Dimension::builder().name(k).value(v).build())
             .collect::<Vec<_>>();
         let strings = |k: &str| a.opt_strings(k).unwrap_or_default();
-        send!(self.0
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(a.str("name")?)
-            .set_alarm_description(a.opt_str("description").map(str::to_string))
-            .namespace(a.str("namespace")?)
-            .metric_name(a.str("metric")?)
-            .set_dimensions(Some(dimensions))
-            .set_statistic(a.opt_str("statistic").map(Statistic::from))
-            .set_extended_statistic(a.opt_str("extended_statistic").map(str::to_string))
-            .period(a.int("period")? as i32)
-            .evaluation_periods(a.int("evaluation_periods")? as i32)
-            .set_datapoints_to_alarm(a.opt_int("datapoints_to_alarm").map(|d| d as i32))
-            .threshold(
-                a.get("threshold")
-                    .and_then(Value::as_f64)
-                    .ok_or_else(|| anyhow::anyhow!("the alarm has no threshold"))?,
-            )
-            .comparison_operator(ComparisonOperator::from(a.str("comparison")?))
-            .treat_missing_data(a.str("treat_missing_data")?)
-            .set_alarm_actions(Some(strings("alarm_actions")))
-            .set_ok_actions(Some(strings("ok_actions")))
-            .set_tags(tags)
-            , "PutMetricAlarm")?;
+        send!(
+            self.0
+                .cloudwatch
+                .put_metric_alarm()
+                .alarm_name(a.str("name")?)
+                .set_alarm_description(a.opt_str("description").map(str::to_string))
+                .namespace(a.str("namespace")?)
+                .metric_name(a.str("metric")?)
+                .set_dimensions(Some(dimensions))
+                .set_statistic(a.opt_str("statistic").map(Statistic::from))
+                .set_extended_statistic(a.opt_str("extended_statistic").map(str::to_string))
+                .period(a.int("period")? as i32)
+                .evaluation_periods(a.int("evaluation_periods")? as i32)
+                .set_datapoints_to_alarm(a.opt_int("datapoints_to_alarm").map(|d| d as i32))
+                .threshold(
+                    a.get("threshold")
+                        .and_then(Value::as_f64)
+                        .ok_or_else(|| anyhow::anyhow!("the alarm has no threshold"))?,
+                )
+                .comparison_operator(ComparisonOperator::from(a.str("comparison")?))
+                .treat_missing_data(a.str("treat_missing_data")?)
+                .set_alarm_actions(Some(strings("alarm_actions")))
+                .set_ok_actions(Some(strings("ok_actions")))
+                .set_tags(tags),
+            "PutMetricAlarm"
+        )?;
         Ok(())
     }
 }
@@ -222,12 +220,13 @@ fn attributes(a: &MetricAlarm) -> Attrs {
 async fn describe(aws: &Aws, names: &[String]) -> Result<Vec<MetricAlarm>> {
     let mut alarms = Vec::new();
     for chunk in names.chunks(100) {
-        let page = send!(aws
-            .cloudwatch
-            .describe_alarms()
-            .set_alarm_names(Some(chunk.to_vec()))
-            .max_records(100)
-            , "DescribeAlarms")?;
+        let page = send!(
+            aws.cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .max_records(100),
+            "DescribeAlarms"
+        )?;
         alarms.extend(page.metric_alarms().iter().cloned());
     }
     Ok(alarms)

@@ -30,11 +30,10 @@ impl Provider for CloudwatchLogGroup {
                 .unwrap_or_default()
                 .trim_end_matches(":*")
                 .to_string();
-            let tags = send!(aws
-                .logs
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                , "ListTagsForResource")?;
+            let tags = send!(
+                aws.logs.list_tags_for_resource().resource_arn(&arn),
+                "ListTagsForResource"
+            )?;
             let mut attrs = json!({
                 "id": name,
                 "name": name,
@@ -60,13 +59,15 @@ impl Provider for CloudwatchLogGroup {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let name = attrs.str("name")?;
-        send!(self.0
-            .logs
-            .create_log_group()
-            .log_group_name(name)
-            .set_kms_key_id(attrs.opt_str("kms_key_id").map(str::to_string))
-            .set_tags(Some(attrs.tags().into_iter().collect()))
-            , "CreateLogGroup")?;
+        send!(
+            self.0
+                .logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_kms_key_id(attrs.opt_str("kms_key_id").map(str::to_string))
+                .set_tags(Some(attrs.tags().into_iter().collect())),
+            "CreateLogGroup"
+        )?;
         // Made with its key and tags, kept for ever until `update` sets the
         // retention; its ARN is derived.
         let mut holds = into_map(json!({
@@ -102,10 +103,12 @@ impl Provider for CloudwatchLogGroup {
         if let Some(days) = after.opt_int("retention_days")
             && before.opt_int("retention_days") != Some(days)
         {
-            send!(logs.put_retention_policy()
-                .log_group_name(id)
-                .retention_in_days(i32::try_from(days)?)
-                , "PutRetentionPolicy")?;
+            send!(
+                logs.put_retention_policy()
+                    .log_group_name(id)
+                    .retention_in_days(i32::try_from(days)?),
+                "PutRetentionPolicy"
+            )?;
         }
         // No longer set (`null`): kept for ever, and no longer encrypted
         // with the stack's key.
@@ -114,22 +117,24 @@ impl Provider for CloudwatchLogGroup {
             .is_some_and(serde_json::Value::is_null)
             && before.opt_int("retention_days").is_some()
         {
-            send!(logs.delete_retention_policy()
-                .log_group_name(id)
-                , "DeleteRetentionPolicy")?;
+            send!(
+                logs.delete_retention_policy().log_group_name(id),
+                "DeleteRetentionPolicy"
+            )?;
         }
         if differs(before, after, "kms_key_id") {
             match after.opt_str("kms_key_id") {
                 Some(key) => {
-                    send!(logs.associate_kms_key()
-                        .log_group_name(id)
-                        .kms_key_id(key)
-                        , "AssociateKmsKey")?;
+                    send!(
+                        logs.associate_kms_key().log_group_name(id).kms_key_id(key),
+                        "AssociateKmsKey"
+                    )?;
                 }
                 None => {
-                    send!(logs.disassociate_kms_key()
-                        .log_group_name(id)
-                        , "DisassociateKmsKey")?;
+                    send!(
+                        logs.disassociate_kms_key().log_group_name(id),
+                        "DisassociateKmsKey"
+                    )?;
                 }
             }
         }
@@ -144,12 +149,11 @@ impl Provider for CloudwatchLogGroup {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .logs
-            .delete_log_group()
-            .log_group_name(id)
-            , "DeleteLogGroup")
-            .or_gone()?;
+        send!(
+            self.0.logs.delete_log_group().log_group_name(id),
+            "DeleteLogGroup"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
@@ -159,11 +163,10 @@ async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>> {
-    let page = send!(aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        , "DescribeLogGroups")?;
+    let page = send!(
+        aws.logs.describe_log_groups().log_group_name_prefix(name),
+        "DescribeLogGroups"
+    )?;
     Ok(page
         .log_groups()
         .iter()

@@ -73,6 +73,21 @@ where
     Ok(out)
 }
 
+/// The ids of what a lookup by owner tags found that carries the owner tags
+/// of `attrs` (`read`: what was read of each, `None` for one that no longer
+/// counts, such as a deleted NAT gateway).
+pub fn owned_ids<V>(
+    found: HashMap<String, V>,
+    attrs: &Attrs,
+    read: impl Fn(&V) -> Option<&Attrs>,
+) -> Vec<String> {
+    found
+        .into_iter()
+        .filter(|(_, v)| read(v).is_some_and(|r| owned(r, attrs)))
+        .map(|(id, _)| id)
+        .collect()
+}
+
 /// Whether what was read carries the owner tags of `attrs`: for an API that
 /// ignores tag filters (or an emulator that does), and for the environment a
 /// filter cannot ask to be absent.

@@ -29,28 +29,25 @@ impl Provider for EcrRepository {
         let read = super::each(repos, |r| async move {
             let name = r.repository_name().unwrap_or_default().to_string();
             let arn = r.repository_arn().unwrap_or_default();
-            let tag_list = send!(aws
-                .ecr
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                , "ListTagsForResource")?;
+            let tag_list = send!(
+                aws.ecr.list_tags_for_resource().resource_arn(arn),
+                "ListTagsForResource"
+            )?;
             let tags = tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value())));
             let mut attrs = Value::Object(described(&r, tags));
-            if let Some(p) = send!(aws
-                .ecr
-                .get_lifecycle_policy()
-                .repository_name(&name)
-                , "GetLifecyclePolicy")
-                .or_gone()?
+            if let Some(p) = send!(
+                aws.ecr.get_lifecycle_policy().repository_name(&name),
+                "GetLifecyclePolicy"
+            )
+            .or_gone()?
             {
                 attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text());
             }
-            if let Some(p) = send!(aws
-                .ecr
-                .get_repository_policy()
-                .repository_name(&name)
-                , "GetRepositoryPolicy")
-                .or_gone()?
+            if let Some(p) = send!(
+                aws.ecr.get_repository_policy().repository_name(&name),
+                "GetRepositoryPolicy"
+            )
+            .or_gone()?
             {
                 attrs["repository_policy"] = json!(p.policy_text());
             }
@@ -69,29 +66,30 @@ impl Provider for EcrRepository {
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let out = send!(aws
-            .ecr
-            .create_repository()
-            .repository_name(attrs.str("name")?)
-            .image_tag_mutability(ImageTagMutability::from(attrs.str("image_tag_mutability")?))
-            .image_scanning_configuration(
-                ImageScanningConfiguration::builder()
-                    .scan_on_push(attrs.bool("scan_on_push")?)
-                    .build(),
-            )
-            .set_tags(Some(tag_list))
-            .encryption_configuration(
-                EncryptionConfiguration::builder()
-                    .encryption_type(EncryptionType::from(attrs.str("encryption")?))
-                    .set_kms_key(
-                        attrs
-                            .get("kms_key")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                    )
-                    .build()?,
-            )
-            , "CreateRepository")?;
+        let out = send!(
+            aws.ecr
+                .create_repository()
+                .repository_name(attrs.str("name")?)
+                .image_tag_mutability(ImageTagMutability::from(attrs.str("image_tag_mutability")?))
+                .image_scanning_configuration(
+                    ImageScanningConfiguration::builder()
+                        .scan_on_push(attrs.bool("scan_on_push")?)
+                        .build(),
+                )
+                .set_tags(Some(tag_list))
+                .encryption_configuration(
+                    EncryptionConfiguration::builder()
+                        .encryption_type(EncryptionType::from(attrs.str("encryption")?))
+                        .set_kms_key(
+                            attrs
+                                .get("kms_key")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        )
+                        .build()?,
+                ),
+            "CreateRepository"
+        )?;
         // The answer describes the new repository; its tags are what was
         // sent, and it has no policies yet.
         let Some(r) = out.repository() else {
@@ -107,11 +105,9 @@ impl Provider for EcrRepository {
 
     /// DescribeRepositories by lists of names, without tags or policies.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(describe(&self.0, ids)
-            .await?
-            .iter()
-            .filter_map(|r| r.repository_name().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |r| {
+            r.repository_name()
+        }))
     }
 
     async fn update(
@@ -123,62 +119,70 @@ impl Provider for EcrRepository {
     ) -> Result<()> {
         let aws = &*self.0;
         if differs(before, after, "image_tag_mutability") {
-            send!(aws.ecr
-                .put_image_tag_mutability()
-                .repository_name(id)
-                .image_tag_mutability(ImageTagMutability::from(after.str("image_tag_mutability")?))
-                , "PutImageTagMutability")?;
+            send!(
+                aws.ecr
+                    .put_image_tag_mutability()
+                    .repository_name(id)
+                    .image_tag_mutability(ImageTagMutability::from(
+                        after.str("image_tag_mutability")?
+                    )),
+                "PutImageTagMutability"
+            )?;
         }
         if differs(before, after, "scan_on_push") {
-            send!(aws.ecr
-                .put_image_scanning_configuration()
-                .repository_name(id)
-                .image_scanning_configuration(
-                    ImageScanningConfiguration::builder()
-                        .scan_on_push(after.bool("scan_on_push")?)
-                        .build(),
-                )
-                , "PutImageScanningConfiguration")?;
+            send!(
+                aws.ecr
+                    .put_image_scanning_configuration()
+                    .repository_name(id)
+                    .image_scanning_configuration(
+                        ImageScanningConfiguration::builder()
+                            .scan_on_push(after.bool("scan_on_push")?)
+                            .build(),
+                    ),
+                "PutImageScanningConfiguration"
+            )?;
         }
-        let (mut b, mut a) = (before.clone(), after.clone());
-        ty::canonical(&mut b);
-        ty::canonical(&mut a);
+        let (b, a) = super::canonical_pair(ty::canonical, before, after);
         let mut raw = after.clone();
         ty::expand(&mut raw);
         // A policy no longer set (`null`) is deleted; gone already is fine.
         if differs(&b, &a, "lifecycle_policy") {
             match raw.opt_str("lifecycle_policy") {
                 Some(text) => {
-                    send!(aws.ecr
-                        .put_lifecycle_policy()
-                        .repository_name(id)
-                        .lifecycle_policy_text(text)
-                        , "PutLifecyclePolicy")?;
+                    send!(
+                        aws.ecr
+                            .put_lifecycle_policy()
+                            .repository_name(id)
+                            .lifecycle_policy_text(text),
+                        "PutLifecyclePolicy"
+                    )?;
                 }
                 None => {
-                    send!(aws.ecr
-                        .delete_lifecycle_policy()
-                        .repository_name(id)
-                        , "DeleteLifecyclePolicy")
-                        .or_gone()?;
+                    send!(
+                        aws.ecr.delete_lifecycle_policy().repository_name(id),
+                        "DeleteLifecyclePolicy"
+                    )
+                    .or_gone()?;
                 }
             }
         }
         if differs(&b, &a, "repository_policy") {
             match raw.opt_str("repository_policy") {
                 Some(text) => {
-                    send!(aws.ecr
-                        .set_repository_policy()
-                        .repository_name(id)
-                        .policy_text(text)
-                        , "SetRepositoryPolicy")?;
+                    send!(
+                        aws.ecr
+                            .set_repository_policy()
+                            .repository_name(id)
+                            .policy_text(text),
+                        "SetRepositoryPolicy"
+                    )?;
                 }
                 None => {
-                    send!(aws.ecr
-                        .delete_repository_policy()
-                        .repository_name(id)
-                        , "DeleteRepositoryPolicy")
-                        .or_gone()?;
+                    send!(
+                        aws.ecr.delete_repository_policy().repository_name(id),
+                        "DeleteRepositoryPolicy"
+                    )
+                    .or_gone()?;
                 }
             }
         }
@@ -193,13 +197,11 @@ impl Provider for EcrRepository {
     async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let force = before.opt_bool("force_destroy") == Some(true);
-        match send!(aws
-            .ecr
-            .delete_repository()
-            .repository_name(id)
-            .force(force)
-            , "DeleteRepository")
-            .or_gone()
+        match send!(
+            aws.ecr.delete_repository().repository_name(id).force(force),
+            "DeleteRepository"
+        )
+        .or_gone()
         {
             Ok(_) => Ok(()),
             Err(e) if e.code() == "RepositoryNotEmptyException" => Err(anyhow::anyhow!(
@@ -216,12 +218,13 @@ impl Provider for EcrRepository {
 async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::Repository>> {
     let mut repos = Vec::new();
     for chunk in ids.chunks(100) {
-        match send!(aws
-            .ecr
-            .describe_repositories()
-            .set_repository_names(Some(chunk.to_vec()))
-            , "DescribeRepositories")
-            .or_gone()?
+        match send!(
+            aws.ecr
+                .describe_repositories()
+                .set_repository_names(Some(chunk.to_vec())),
+            "DescribeRepositories"
+        )
+        .or_gone()?
         {
             Some(page) => repos.extend(page.repositories().iter().cloned()),
             None => return list_all(aws, ids).await,
@@ -255,12 +258,13 @@ async fn list_all(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::R
     let mut repos = Vec::new();
     let mut token = None;
     loop {
-        let page = send!(aws
-            .ecr
-            .describe_repositories()
-            .set_next_token(token)
-            .max_results(1000)
-            , "DescribeRepositories")?;
+        let page = send!(
+            aws.ecr
+                .describe_repositories()
+                .set_next_token(token)
+                .max_results(1000),
+            "DescribeRepositories"
+        )?;
         repos.extend(
             page.repositories()
                 .iter()

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::tags;
 use super::eks_cluster::split_id;
+use super::tags;
 use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, differs_set, into_map, tags_value};
@@ -22,13 +22,14 @@ impl Provider for EksAccessEntry {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |id| async move {
             let (cluster, principal) = split_id(&id);
-            let got = send!(aws
-                .eks
-                .describe_access_entry()
-                .cluster_name(cluster)
-                .principal_arn(principal)
-                , "DescribeAccessEntry")
-                .or_gone()?;
+            let got = send!(
+                aws.eks
+                    .describe_access_entry()
+                    .cluster_name(cluster)
+                    .principal_arn(principal),
+                "DescribeAccessEntry"
+            )
+            .or_gone()?;
             Ok(got.and_then(|out| Some((id.clone(), attrs_of(&id, out.access_entry()?)))))
         })
         .await?;
@@ -74,15 +75,17 @@ impl Provider for EksAccessEntry {
         let (cluster, principal) = split_id(id);
         let username = after.opt_str("username").is_some() && differs(before, after, "username");
         if differs_set(before, after, "kubernetes_groups") || username {
-            send!(aws.eks
-                .update_access_entry()
-                .cluster_name(cluster)
-                .principal_arn(principal)
-                .set_kubernetes_groups(Some(
-                    after.opt_strings("kubernetes_groups").unwrap_or_default(),
-                ))
-                .set_username(after.opt_str("username").map(str::to_string))
-                , "UpdateAccessEntry")?;
+            send!(
+                aws.eks
+                    .update_access_entry()
+                    .cluster_name(cluster)
+                    .principal_arn(principal)
+                    .set_kubernetes_groups(Some(
+                        after.opt_strings("kubernetes_groups").unwrap_or_default(),
+                    ))
+                    .set_username(after.opt_str("username").map(str::to_string)),
+                "UpdateAccessEntry"
+            )?;
         }
         match before.opt_str("arn") {
             Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
@@ -105,13 +108,15 @@ impl Provider for EksAccessEntry {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, principal) = split_id(id);
-        send!(self.0
-            .eks
-            .delete_access_entry()
-            .cluster_name(cluster)
-            .principal_arn(principal)
-            , "DeleteAccessEntry")
-            .or_gone()?;
+        send!(
+            self.0
+                .eks
+                .delete_access_entry()
+                .cluster_name(cluster)
+                .principal_arn(principal),
+            "DeleteAccessEntry"
+        )
+        .or_gone()?;
         Ok(())
     }
 }

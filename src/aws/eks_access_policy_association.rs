@@ -58,28 +58,31 @@ impl EksAccessPolicyAssociation {
     /// the scope.
     async fn associate(&self, id: &str, attrs: &Attrs) -> Result<()> {
         let (cluster, principal, policy) = split(id);
-        send!(self.0
-            .eks
-            .associate_access_policy()
-            .cluster_name(cluster)
-            .principal_arn(principal)
-            .policy_arn(policy)
-            .access_scope(scope(attrs)?)
-            , "AssociateAccessPolicy")?;
+        send!(
+            self.0
+                .eks
+                .associate_access_policy()
+                .cluster_name(cluster)
+                .principal_arn(principal)
+                .policy_arn(policy)
+                .access_scope(scope(attrs)?),
+            "AssociateAccessPolicy"
+        )?;
         Ok(())
     }
 
     /// The association of `id`, if the entry exists and holds the policy.
     async fn associated(&self, id: &str) -> Result<Option<AssociatedAccessPolicy>> {
         let (cluster, principal, policy) = split(id);
-        let pages = pages!(self
-            .0
-            .eks
-            .list_associated_access_policies()
-            .cluster_name(cluster)
-            .principal_arn(principal)
-            , "ListAssociatedAccessPolicies")
-            .or_gone()?;
+        let pages = pages!(
+            self.0
+                .eks
+                .list_associated_access_policies()
+                .cluster_name(cluster)
+                .principal_arn(principal),
+            "ListAssociatedAccessPolicies"
+        )
+        .or_gone()?;
         Ok(pages.into_iter().flatten().find_map(|page| {
             page.associated_access_policies()
                 .iter()
@@ -148,14 +151,16 @@ impl Provider for EksAccessPolicyAssociation {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, principal, policy) = split(id);
-        send!(self.0
-            .eks
-            .disassociate_access_policy()
-            .cluster_name(cluster)
-            .principal_arn(principal)
-            .policy_arn(policy)
-            , "DisassociateAccessPolicy")
-            .or_gone()?;
+        send!(
+            self.0
+                .eks
+                .disassociate_access_policy()
+                .cluster_name(cluster)
+                .principal_arn(principal)
+                .policy_arn(policy),
+            "DisassociateAccessPolicy"
+        )
+        .or_gone()?;
         Ok(())
     }
 }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonPodIdentityAssociations, AddonStatus, ResolveConflicts};
 use serde_json::{Value, json};
 
-use super::tags;
 use super::eks_cluster::{split_id, update_id, update_status};
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -67,13 +67,14 @@ pub struct AddonCatalog(pub Arc<Aws>);
 #[async_trait]
 impl crate::provider::Catalog for AddonCatalog {
     async fn addon_versions(&self, addon: &str, kubernetes: &str) -> Result<Vec<String>> {
-        let addons: Vec<aws_sdk_eks::types::AddonInfo> = items!(self
-            .0
-            .eks
-            .describe_addon_versions()
-            .addon_name(addon)
-            .kubernetes_version(kubernetes)
-            , "DescribeAddonVersions")?;
+        let addons: Vec<aws_sdk_eks::types::AddonInfo> = items!(
+            self.0
+                .eks
+                .describe_addon_versions()
+                .addon_name(addon)
+                .kubernetes_version(kubernetes),
+            "DescribeAddonVersions"
+        )?;
         Ok(addons
             .iter()
             .filter(|a| a.addon_name() == Some(addon))
@@ -87,13 +88,14 @@ impl crate::provider::Catalog for AddonCatalog {
 /// The add-on of `CLUSTER:NAME`, if it exists.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<Addon>> {
     let (cluster, name) = split_id(id);
-    let got = send!(aws
-        .eks
-        .describe_addon()
-        .cluster_name(cluster)
-        .addon_name(name)
-        , "DescribeAddon")
-        .or_gone()?;
+    let got = send!(
+        aws.eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name),
+        "DescribeAddon"
+    )
+    .or_gone()?;
     Ok(got.and_then(|o| o.addon().cloned()))
 }
 
@@ -184,9 +186,7 @@ impl Provider for EksAddon {
     async fn update(&self, ctx: &OpContext, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let (cluster, name) = split_id(id);
-        let (mut b, mut a) = (before.clone(), after.clone());
-        ty::canonical(&mut b);
-        ty::canonical(&mut a);
+        let (b, a) = super::canonical_pair(ty::canonical, before, after);
         let fields = [
             "version",
             "configuration_values",
@@ -194,37 +194,38 @@ impl Provider for EksAddon {
             "pod_identity_associations",
         ];
         if fields.iter().any(|k| differs(&b, &a, k)) {
-            let u = send!(aws
-                .eks
-                .update_addon()
-                .cluster_name(cluster)
-                .addon_name(name)
-                .set_addon_version(
-                    a.opt_str("version")
-                        .filter(|_| differs(&b, &a, "version"))
-                        .map(str::to_string),
-                )
-                // No longer set (`null`): an empty configuration (EKS's
-                // defaults), an empty role (the node role's permissions), no
-                // associations (as Terraform sends them).
-                .set_configuration_values(differs(&b, &a, "configuration_values").then(|| {
-                    a.opt_str("configuration_values")
-                        .unwrap_or_default()
-                        .to_string()
-                }))
-                .set_service_account_role_arn(differs(&b, &a, "service_account_role_arn").then(
-                    || {
-                        a.opt_str("service_account_role_arn")
+            let u = send!(
+                aws.eks
+                    .update_addon()
+                    .cluster_name(cluster)
+                    .addon_name(name)
+                    .set_addon_version(
+                        a.opt_str("version")
+                            .filter(|_| differs(&b, &a, "version"))
+                            .map(str::to_string),
+                    )
+                    // No longer set (`null`): an empty configuration (EKS's
+                    // defaults), an empty role (the node role's permissions), no
+                    // associations (as Terraform sends them).
+                    .set_configuration_values(differs(&b, &a, "configuration_values").then(|| {
+                        a.opt_str("configuration_values")
                             .unwrap_or_default()
                             .to_string()
-                    },
-                ))
-                .set_pod_identity_associations(
-                    differs(&b, &a, "pod_identity_associations")
-                        .then(|| pod_identity_request(&a).unwrap_or_default()),
-                )
-                .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_update(&a)))
-                , "UpdateAddon")?;
+                    }))
+                    .set_service_account_role_arn(differs(&b, &a, "service_account_role_arn").then(
+                        || {
+                            a.opt_str("service_account_role_arn")
+                                .unwrap_or_default()
+                                .to_string()
+                        },
+                    ))
+                    .set_pod_identity_associations(
+                        differs(&b, &a, "pod_identity_associations")
+                            .then(|| pod_identity_request(&a).unwrap_or_default()),
+                    )
+                    .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_update(&a))),
+                "UpdateAddon"
+            )?;
             let timeout = ctx.timeout(Operation::Update, Duration::from_secs(20 * 60));
             let update = update_id(u.update());
             wait::until(ctx, "updating", timeout, || {
@@ -245,13 +246,15 @@ impl Provider for EksAddon {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, name) = split_id(id);
-        send!(self.0
-            .eks
-            .delete_addon()
-            .cluster_name(cluster)
-            .addon_name(name)
-            , "DeleteAddon")
-            .or_gone()?;
+        send!(
+            self.0
+                .eks
+                .delete_addon()
+                .cluster_name(cluster)
+                .addon_name(name),
+            "DeleteAddon"
+        )
+        .or_gone()?;
         Ok(())
     }
 

@@ -76,11 +76,7 @@ async fn wait_active(
     timeout: Duration,
 ) -> Result<Option<Attrs>> {
     wait::until(ctx, doing, timeout, || async {
-        let c = send!(aws
-            .eks
-            .describe_cluster()
-            .name(name)
-            , "DescribeCluster")?;
+        let c = send!(aws.eks.describe_cluster().name(name), "DescribeCluster")?;
         Ok(match c.cluster().and_then(|c| c.status()) {
             // The last look is a whole read: no read back.
             Some(ClusterStatus::Active) => {
@@ -133,13 +129,14 @@ pub async fn update_status(
         // status alone says when it is done.
         return Ok(Poll::Done);
     }
-    let u = send!(aws
-        .eks
-        .describe_update()
-        .name(cluster)
-        .set_nodegroup_name(nodegroup.map(str::to_string))
-        .update_id(id)
-        , "DescribeUpdate");
+    let u = send!(
+        aws.eks
+            .describe_update()
+            .name(cluster)
+            .set_nodegroup_name(nodegroup.map(str::to_string))
+            .update_id(id),
+        "DescribeUpdate"
+    );
     let u = match u {
         Ok(u) => u,
         // An endpoint without DescribeUpdate (the emulator): the status alone says when it is done.
@@ -248,16 +245,11 @@ impl Provider for EksCluster {
         let aws = &*self.0;
         let mut out = HashMap::new();
         for name in ids {
-            let c = match send!(aws
-                .eks
-                .describe_cluster()
-                .name(name)
-                , "DescribeCluster")
-                .or_gone()?
-            {
-                Some(c) => c,
-                None => continue,
-            };
+            let c =
+                match send!(aws.eks.describe_cluster().name(name), "DescribeCluster").or_gone()? {
+                    Some(c) => c,
+                    None => continue,
+                };
             let Some(c) = c.cluster() else { continue };
             out.insert(name.clone(), attrs_of(c));
         }
@@ -309,13 +301,7 @@ impl Provider for EksCluster {
         match operation.phase() {
             Operation::Delete => {
                 wait::until(ctx, "deleting", t, || async {
-                    match send!(aws
-                        .eks
-                        .describe_cluster()
-                        .name(id)
-                        , "DescribeCluster")
-                        .or_gone()?
-                    {
+                    match send!(aws.eks.describe_cluster().name(id), "DescribeCluster").or_gone()? {
                         Some(c) => Ok(Poll::Pending(
                             c.cluster()
                                 .and_then(|c| c.status())
@@ -350,12 +336,13 @@ impl Provider for EksCluster {
             if let Some(why) = version_step_problem(bf.str("version")?, af.str("version")?) {
                 anyhow::bail!(why);
             }
-            let u = send!(aws
-                .eks
-                .update_cluster_version()
-                .name(id)
-                .version(af.str("version")?)
-                , "UpdateClusterVersion")?;
+            let u = send!(
+                aws.eks
+                    .update_cluster_version()
+                    .name(id)
+                    .version(af.str("version")?),
+                "UpdateClusterVersion"
+            )?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         // UpdateClusterConfig takes one kind of change per call.
@@ -390,9 +377,7 @@ impl Provider for EksCluster {
             }),
         ];
         for request in configs.into_iter().flatten() {
-            let u = send!(request
-                .name(id)
-                , "UpdateClusterConfig")?;
+            let u = send!(request.name(id), "UpdateClusterConfig")?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
@@ -403,12 +388,7 @@ impl Provider for EksCluster {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .eks
-            .delete_cluster()
-            .name(id)
-            , "DeleteCluster")
-            .or_gone()?;
+        send!(self.0.eks.delete_cluster().name(id), "DeleteCluster").or_gone()?;
         Ok(())
     }
 }

@@ -14,8 +14,8 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Map, Value, json};
 
-use super::tags;
 use super::eks_cluster::{split_id, update_id, update_status};
+use super::tags;
 use super::wait::{self, Poll};
 use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
@@ -61,14 +61,15 @@ fn labels(attrs: &Attrs) -> HashMap<String, String> {
 /// The node group `CLUSTER:NAME`, if it exists.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>> {
     let (cluster, name) = split_id(id);
-    Ok(send!(aws
-        .eks
-        .describe_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        , "DescribeNodegroup")
-        .or_gone()?
-        .and_then(|n| n.nodegroup().cloned()))
+    Ok(send!(
+        aws.eks
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name),
+        "DescribeNodegroup"
+    )
+    .or_gone()?
+    .and_then(|n| n.nodegroup().cloned()))
 }
 
 async fn wait_active(
@@ -304,43 +305,45 @@ impl Provider for EksNodegroup {
                     ))
                     .build()
             });
-            let u = send!(aws
-                .eks
-                .update_nodegroup_config()
-                .cluster_name(cluster)
-                .nodegroup_name(name)
-                .set_scaling_config(changed("scaling").then(|| scaling(after)).transpose()?)
-                .set_labels(label_update)
-                .set_taints(taint_update)
-                .set_update_config(
-                    after
-                        .get("update_config")
-                        .filter(|_| changed("update_config"))
-                        .map(update_config),
-                )
-                , "UpdateNodegroupConfig")?;
+            let u = send!(
+                aws.eks
+                    .update_nodegroup_config()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .set_scaling_config(changed("scaling").then(|| scaling(after)).transpose()?)
+                    .set_labels(label_update)
+                    .set_taints(taint_update)
+                    .set_update_config(
+                        after
+                            .get("update_config")
+                            .filter(|_| changed("update_config"))
+                            .map(update_config),
+                    ),
+                "UpdateNodegroupConfig"
+            )?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         if changed("launch_template") || changed("release_version") {
-            let u = send!(aws
-                .eks
-                .update_nodegroup_version()
-                .cluster_name(cluster)
-                .nodegroup_name(name)
-                .set_launch_template(
-                    after
-                        .get("launch_template")
-                        .filter(|_| changed("launch_template"))
-                        .map(launch_template),
-                )
-                .set_release_version(
-                    after
-                        .opt_str("release_version")
-                        .filter(|_| changed("release_version"))
-                        .map(str::to_string),
-                )
-                .force(after.opt_bool("force_update_version").unwrap_or(false))
-                , "UpdateNodegroupVersion")?;
+            let u = send!(
+                aws.eks
+                    .update_nodegroup_version()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .set_launch_template(
+                        after
+                            .get("launch_template")
+                            .filter(|_| changed("launch_template"))
+                            .map(launch_template),
+                    )
+                    .set_release_version(
+                        after
+                            .opt_str("release_version")
+                            .filter(|_| changed("release_version"))
+                            .map(str::to_string),
+                    )
+                    .force(after.opt_bool("force_update_version").unwrap_or(false)),
+                "UpdateNodegroupVersion"
+            )?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
         tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
@@ -354,12 +357,14 @@ impl Provider for EksNodegroup {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         let (cluster, name) = split_id(id);
-        send!(aws.eks
-            .delete_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            , "DeleteNodegroup")
-            .or_gone()?;
+        send!(
+            aws.eks
+                .delete_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(name),
+            "DeleteNodegroup"
+        )
+        .or_gone()?;
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::PodIdentityAssociation;
 use serde_json::json;
 
-use super::tags;
 use super::eks_cluster::split_id;
+use super::tags;
 use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
@@ -24,13 +24,14 @@ pub(super) async fn describe(
     cluster: &str,
     association: &str,
 ) -> Result<Option<PodIdentityAssociation>> {
-    let got = send!(aws
-        .eks
-        .describe_pod_identity_association()
-        .cluster_name(cluster)
-        .association_id(association)
-        , "DescribePodIdentityAssociation")
-        .or_gone()?;
+    let got = send!(
+        aws.eks
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(association),
+        "DescribePodIdentityAssociation"
+    )
+    .or_gone()?;
     Ok(got.and_then(|o| o.association().cloned()))
 }
 
@@ -61,10 +62,7 @@ impl Provider for EksPodIdentityAssociation {
             .set_tags(Some(attrs.tags().into_iter().collect()));
         let out = super::while_iam_propagates(ctx, || {
             let request = request.clone();
-            async move {
-                Ok(send!(request
-                    , "CreatePodIdentityAssociation")?)
-            }
+            async move { Ok(send!(request, "CreatePodIdentityAssociation")?) }
         })
         .await?;
         let made = out
@@ -85,12 +83,14 @@ impl Provider for EksPodIdentityAssociation {
         let aws = &*self.0;
         let (cluster, association) = split_id(id);
         if differs(before, after, "role_arn") {
-            send!(aws.eks
-                .update_pod_identity_association()
-                .cluster_name(cluster)
-                .association_id(association)
-                .role_arn(after.str("role_arn")?)
-                , "UpdatePodIdentityAssociation")?;
+            send!(
+                aws.eks
+                    .update_pod_identity_association()
+                    .cluster_name(cluster)
+                    .association_id(association)
+                    .role_arn(after.str("role_arn")?),
+                "UpdatePodIdentityAssociation"
+            )?;
         }
         match before.opt_str("arn") {
             Some(arn) => tags::sync(&tags::Eks, aws, arn, before, after).await,
@@ -100,14 +100,15 @@ impl Provider for EksPodIdentityAssociation {
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let cluster = attrs.str("cluster_name")?;
-        let out = send!(self
-            .0
-            .eks
-            .list_pod_identity_associations()
-            .cluster_name(cluster)
-            .namespace(attrs.str("namespace")?)
-            .service_account(attrs.str("service_account")?)
-            , "ListPodIdentityAssociations")?;
+        let out = send!(
+            self.0
+                .eks
+                .list_pod_identity_associations()
+                .cluster_name(cluster)
+                .namespace(attrs.str("namespace")?)
+                .service_account(attrs.str("service_account")?),
+            "ListPodIdentityAssociations"
+        )?;
         Ok(out
             .associations()
             .iter()
@@ -118,13 +119,15 @@ impl Provider for EksPodIdentityAssociation {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, association) = split_id(id);
-        send!(self.0
-            .eks
-            .delete_pod_identity_association()
-            .cluster_name(cluster)
-            .association_id(association)
-            , "DeletePodIdentityAssociation")
-            .or_gone()?;
+        send!(
+            self.0
+                .eks
+                .delete_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(association),
+            "DeletePodIdentityAssociation"
+        )
+        .or_gone()?;
         Ok(())
     }
 }

@@ -23,13 +23,14 @@ impl Provider for ElasticIp {
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let out = send!(self
-            .0
-            .ec2
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .tag_specifications(ec2_tags::spec(ResourceType::ElasticIp, attrs))
-            , "AllocateAddress")?;
+        let out = send!(
+            self.0
+                .ec2
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(ec2_tags::spec(ResourceType::ElasticIp, attrs)),
+            "AllocateAddress"
+        )?;
         // The answer gives its address; the tags are what was sent.
         let id = out.allocation_id().unwrap_or_default();
         let holds = into_map(json!({
@@ -52,31 +53,25 @@ impl Provider for ElasticIp {
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-        Ok(found
-            .into_iter()
-            .filter(|(_, read)| ec2_tags::owned(read, attrs))
-            .map(|(id, _)| id)
-            .collect())
+        Ok(ec2_tags::owned_ids(found, attrs, |read| Some(read)))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .ec2
-            .release_address()
-            .allocation_id(id)
-            , "ReleaseAddress")
-            .or_gone()?;
+        send!(
+            self.0.ec2.release_address().allocation_id(id),
+            "ReleaseAddress"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
 
 /// What the filters match, by allocation id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(aws
-        .ec2
-        .describe_addresses()
-        .set_filters(Some(filters))
-        , "DescribeAddresses")?;
+    let out = send!(
+        aws.ec2.describe_addresses().set_filters(Some(filters)),
+        "DescribeAddresses"
+    )?;
     Ok(out
         .addresses()
         .iter()

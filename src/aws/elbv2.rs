@@ -109,6 +109,24 @@ pub async fn with_tags<T>(
         .collect())
 }
 
+/// What was described, as `attrs_of` reads each, with its tags, by ARN.
+pub async fn read_with_tags<T>(
+    aws: &Aws,
+    found: Vec<T>,
+    arn_of: impl Fn(&T) -> Option<&str>,
+    attrs_of: impl Fn(&T) -> Attrs,
+) -> Result<HashMap<String, Attrs>> {
+    let read = with_tags(aws, found, arn_of).await?;
+    Ok(read
+        .into_iter()
+        .map(|(arn, x, tags)| {
+            let mut attrs = attrs_of(&x);
+            attrs.insert("tags".into(), tags);
+            (arn, attrs)
+        })
+        .collect())
+}
+
 /// A name for a load balancer or target group the stack did not name: its stack
 /// and handle, and a random suffix so that a replacement can exist beside the
 /// object it replaces. At most 32 characters.

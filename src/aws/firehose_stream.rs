@@ -69,11 +69,12 @@ impl Provider for FirehoseStream {
             let Some(d) = describe(aws, name).await? else {
                 continue;
             };
-            let tag_list = send!(aws
-                .firehose
-                .list_tags_for_delivery_stream()
-                .delivery_stream_name(name)
-                , "ListTagsForDeliveryStream")?;
+            let tag_list = send!(
+                aws.firehose
+                    .list_tags_for_delivery_stream()
+                    .delivery_stream_name(name),
+                "ListTagsForDeliveryStream"
+            )?;
             let mut attrs = attrs_of(&d);
             attrs.insert(
                 "tags".into(),
@@ -131,12 +132,12 @@ impl Provider for FirehoseStream {
         let deleting = operation.phase() == Operation::Delete;
         let t = ctx.timeout(operation, Duration::from_secs(10 * 60));
         wait::until(ctx, operation.waiting(), t, || async {
-            match send!(aws
-                .firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(id)
-                , "DescribeDeliveryStream")
-            {
+            match send!(
+                aws.firehose
+                    .describe_delivery_stream()
+                    .delivery_stream_name(id),
+                "DescribeDeliveryStream"
+            ) {
                 Ok(d) => {
                     let description = d.delivery_stream_description();
                     let status = description.map(|d| d.delivery_stream_status().clone());
@@ -177,11 +178,12 @@ impl Provider for FirehoseStream {
         if changed {
             let s3 = after.get("s3").cloned().unwrap_or_else(|| json!({}));
             // The version id and destination id as they are now (UpdateDestination checks them).
-            let d = send!(aws
-                .firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(id)
-                , "DescribeDeliveryStream")?;
+            let d = send!(
+                aws.firehose
+                    .describe_delivery_stream()
+                    .delivery_stream_name(id),
+                "DescribeDeliveryStream"
+            )?;
             let d = d
                 .delivery_stream_description()
                 .ok_or_else(|| anyhow::anyhow!("{id} has no description"))?;
@@ -201,13 +203,15 @@ impl Provider for FirehoseStream {
                 )
                 .set_cloud_watch_logging_options(logging(&s3))
                 .build();
-            send!(aws.firehose
-                .update_destination()
-                .delivery_stream_name(id)
-                .current_delivery_stream_version_id(d.version_id())
-                .destination_id(destination)
-                .extended_s3_destination_update(update)
-                , "UpdateDestination")?;
+            send!(
+                aws.firehose
+                    .update_destination()
+                    .delivery_stream_name(id)
+                    .current_delivery_stream_version_id(d.version_id())
+                    .destination_id(destination)
+                    .extended_s3_destination_update(update),
+                "UpdateDestination"
+            )?;
         }
         tags::sync(&tags::Firehose, aws, id, before, after).await?;
         Ok(())
@@ -219,11 +223,13 @@ impl Provider for FirehoseStream {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(aws.firehose
-            .delete_delivery_stream()
-            .delivery_stream_name(id)
-            , "DeleteDeliveryStream")
-            .or_gone()?;
+        send!(
+            aws.firehose
+                .delete_delivery_stream()
+                .delivery_stream_name(id),
+            "DeleteDeliveryStream"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
@@ -233,13 +239,14 @@ async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_firehose::types::DeliveryStreamDescription>> {
-    Ok(send!(aws
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(name)
-        , "DescribeDeliveryStream")
-        .or_gone()?
-        .and_then(|d| d.delivery_stream_description().cloned()))
+    Ok(send!(
+        aws.firehose
+            .describe_delivery_stream()
+            .delivery_stream_name(name),
+        "DescribeDeliveryStream"
+    )
+    .or_gone()?
+    .and_then(|d| d.delivery_stream_description().cloned()))
 }
 
 /// A stream as `read` gives it, but for its tags (a call of their own).

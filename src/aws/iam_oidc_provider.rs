@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::tags;
 use super::iam_role::iam_tags;
+use super::tags;
 use super::{Aws, Result};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value};
@@ -41,12 +41,13 @@ impl Provider for IamOidcProvider {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |arn| async move {
-            let got = send!(aws
-                .iam
-                .get_open_id_connect_provider()
-                .open_id_connect_provider_arn(&arn)
-                , "GetOpenIDConnectProvider")
-                .or_gone()?;
+            let got = send!(
+                aws.iam
+                    .get_open_id_connect_provider()
+                    .open_id_connect_provider_arn(&arn),
+                "GetOpenIDConnectProvider"
+            )
+            .or_gone()?;
             Ok(got.map(|p| {
                 let url = p.url().unwrap_or_default().to_string();
                 let attrs = into_map(json!({
@@ -67,15 +68,16 @@ impl Provider for IamOidcProvider {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let tags = iam_tags(attrs.tags())?;
-        let out = send!(self
-            .0
-            .iam
-            .create_open_id_connect_provider()
-            .url(https(attrs.str("url")?))
-            .set_client_id_list(attrs.opt_strings("client_ids"))
-            .set_thumbprint_list(attrs.opt_strings("thumbprints"))
-            .set_tags(Some(tags))
-            , "CreateOpenIDConnectProvider")?;
+        let out = send!(
+            self.0
+                .iam
+                .create_open_id_connect_provider()
+                .url(https(attrs.str("url")?))
+                .set_client_id_list(attrs.opt_strings("client_ids"))
+                .set_thumbprint_list(attrs.opt_strings("thumbprints"))
+                .set_tags(Some(tags)),
+            "CreateOpenIDConnectProvider"
+        )?;
         let arn = out.open_id_connect_provider_arn().unwrap_or_default();
         // Made with what was asked (its tags too): the id and ARN are its
         // ARN, the issuer its URL as IAM keeps it.
@@ -98,25 +100,31 @@ impl Provider for IamOidcProvider {
         if let Some(now) = after.opt_strings("client_ids") {
             let was = before.opt_strings("client_ids").unwrap_or_default();
             for add in now.iter().filter(|c| !was.contains(c)) {
-                send!(iam.add_client_id_to_open_id_connect_provider()
-                    .open_id_connect_provider_arn(id)
-                    .client_id(add)
-                    , "AddClientIDToOpenIDConnectProvider")?;
+                send!(
+                    iam.add_client_id_to_open_id_connect_provider()
+                        .open_id_connect_provider_arn(id)
+                        .client_id(add),
+                    "AddClientIDToOpenIDConnectProvider"
+                )?;
             }
             for gone in was.iter().filter(|c| !now.contains(c)) {
-                send!(iam.remove_client_id_from_open_id_connect_provider()
-                    .open_id_connect_provider_arn(id)
-                    .client_id(gone)
-                    , "RemoveClientIDFromOpenIDConnectProvider")?;
+                send!(
+                    iam.remove_client_id_from_open_id_connect_provider()
+                        .open_id_connect_provider_arn(id)
+                        .client_id(gone),
+                    "RemoveClientIDFromOpenIDConnectProvider"
+                )?;
             }
         }
         if let Some(now) = after.opt_strings("thumbprints")
             && before.opt_strings("thumbprints").unwrap_or_default() != now
         {
-            send!(iam.update_open_id_connect_provider_thumbprint()
-                .open_id_connect_provider_arn(id)
-                .set_thumbprint_list(Some(now))
-                , "UpdateOpenIDConnectProviderThumbprint")?;
+            send!(
+                iam.update_open_id_connect_provider_thumbprint()
+                    .open_id_connect_provider_arn(id)
+                    .set_thumbprint_list(Some(now)),
+                "UpdateOpenIDConnectProviderThumbprint"
+            )?;
         }
         tags::sync(&tags::IamOidcProvider, &self.0, id, before, after).await?;
         Ok(())
@@ -127,11 +135,10 @@ impl Provider for IamOidcProvider {
         let mut want = attrs.clone();
         ty::canonical(&mut want);
         let url = want.str("url")?.to_string();
-        let list = send!(self
-            .0
-            .iam
-            .list_open_id_connect_providers()
-            , "ListOpenIDConnectProviders")?;
+        let list = send!(
+            self.0.iam.list_open_id_connect_providers(),
+            "ListOpenIDConnectProviders"
+        )?;
         Ok(list
             .open_id_connect_provider_list()
             .iter()
@@ -142,12 +149,14 @@ impl Provider for IamOidcProvider {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .iam
-            .delete_open_id_connect_provider()
-            .open_id_connect_provider_arn(id)
-            , "DeleteOpenIDConnectProvider")
-            .or_gone()?;
+        send!(
+            self.0
+                .iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(id),
+            "DeleteOpenIDConnectProvider"
+        )
+        .or_gone()?;
         Ok(())
     }
 }

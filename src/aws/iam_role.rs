@@ -24,11 +24,7 @@ pub struct IamRole(pub Arc<Aws>);
 
 /// The role of this name, if there is one (GetRole).
 pub async fn get_role(aws: &Aws, name: &str) -> Result<Option<aws_sdk_iam::types::Role>> {
-    Ok(send!(aws
-        .iam
-        .get_role()
-        .role_name(name)
-        , "GetRole")
+    Ok(send!(aws.iam.get_role().role_name(name), "GetRole")
         .or_gone()?
         .and_then(|r| r.role().cloned()))
 }
@@ -53,19 +49,13 @@ impl Provider for IamRole {
             let attached = attached_policies(aws, name).await?;
             let mut inline = BTreeMap::new();
             for p in inline_policy_names(aws, name).await? {
-                let doc = send!(aws
-                    .iam
-                    .get_role_policy()
-                    .role_name(name)
-                    .policy_name(&p)
-                    , "GetRolePolicy")?;
+                let doc = send!(
+                    aws.iam.get_role_policy().role_name(name).policy_name(&p),
+                    "GetRolePolicy"
+                )?;
                 inline.insert(p, decode(doc.policy_document()));
             }
-            let tag_list = send!(aws
-                .iam
-                .list_role_tags()
-                .role_name(name)
-                , "ListRoleTags")?;
+            let tag_list = send!(aws.iam.list_role_tags().role_name(name), "ListRoleTags")?;
             let mut attrs = into_map(json!({
                 "id": role.role_name(),
                 "name": role.role_name(),
@@ -96,13 +86,14 @@ impl Provider for IamRole {
         let mut a = attrs.clone();
         ty::canonical(&mut a);
         let tag_list = iam_tags(a.tags())?;
-        let out = send!(aws
-            .iam
-            .create_role()
-            .role_name(a.str("name")?)
-            .assume_role_policy_document(a.str("assume_role_policy")?)
-            .set_tags(Some(tag_list))
-            , "CreateRole")?;
+        let out = send!(
+            aws.iam
+                .create_role()
+                .role_name(a.str("name")?)
+                .assume_role_policy_document(a.str("assume_role_policy")?)
+                .set_tags(Some(tag_list)),
+            "CreateRole"
+        )?;
         // A new role: its trust policy and tags as sent, its ARN from the
         // answer, no policies yet (`update` attaches and puts them).
         let Some(role) = out.role() else {
@@ -129,15 +120,15 @@ impl Provider for IamRole {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let (mut b, mut a) = (before.clone(), after.clone());
-        ty::canonical(&mut b);
-        ty::canonical(&mut a);
+        let (b, a) = super::canonical_pair(ty::canonical, before, after);
         if b.get("assume_role_policy") != a.get("assume_role_policy") {
-            send!(aws.iam
-                .update_assume_role_policy()
-                .role_name(id)
-                .policy_document(a.str("assume_role_policy")?)
-                , "UpdateAssumeRolePolicy")?;
+            send!(
+                aws.iam
+                    .update_assume_role_policy()
+                    .role_name(id)
+                    .policy_document(a.str("assume_role_policy")?),
+                "UpdateAssumeRolePolicy"
+            )?;
         }
         let list = |m: &Attrs| -> Vec<String> {
             m.get("managed_policy_arns")
@@ -152,11 +143,10 @@ impl Provider for IamRole {
         };
         let (have, want) = (list(&b), list(&a));
         for arn in want.iter().filter(|p| !have.contains(p)) {
-            send!(aws.iam
-                .attach_role_policy()
-                .role_name(id)
-                .policy_arn(arn)
-                , "AttachRolePolicy")?;
+            send!(
+                aws.iam.attach_role_policy().role_name(id).policy_arn(arn),
+                "AttachRolePolicy"
+            )?;
         }
         for arn in have.iter().filter(|p| !want.contains(p)) {
             detach(aws, id, arn).await?;
@@ -169,12 +159,14 @@ impl Provider for IamRole {
         };
         let (have, want) = (docs(&b), docs(&a));
         for (name, doc) in want.iter().filter(|(k, v)| have.get(*k) != Some(*v)) {
-            send!(aws.iam
-                .put_role_policy()
-                .role_name(id)
-                .policy_name(name)
-                .policy_document(doc.as_str().unwrap_or("{}"))
-                , "PutRolePolicy")?;
+            send!(
+                aws.iam
+                    .put_role_policy()
+                    .role_name(id)
+                    .policy_name(name)
+                    .policy_document(doc.as_str().unwrap_or("{}")),
+                "PutRolePolicy"
+            )?;
         }
         for name in have.keys().filter(|k| !want.contains_key(*k)) {
             delete_inline(aws, id, name).await?;
@@ -201,22 +193,17 @@ impl Provider for IamRole {
         for name in inline_policy_names(aws, id).await? {
             delete_inline(aws, id, &name).await?;
         }
-        send!(aws.iam
-            .delete_role()
-            .role_name(id)
-            , "DeleteRole")
-            .or_gone()?;
+        send!(aws.iam.delete_role().role_name(id), "DeleteRole").or_gone()?;
         Ok(())
     }
 }
 
 /// The ARNs of every managed policy attached to a role, page by page.
 async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    let policies: Vec<_> = items!(aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(role)
-        , "ListAttachedRolePolicies")?;
+    let policies: Vec<_> = items!(
+        aws.iam.list_attached_role_policies().role_name(role),
+        "ListAttachedRolePolicies"
+    )?;
     Ok(policies
         .iter()
         .filter_map(|p: &aws_sdk_iam::types::AttachedPolicy| p.policy_arn())
@@ -226,11 +213,10 @@ async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
 
 /// The names of every inline policy of a role, page by page.
 async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    Ok(items!(aws
-        .iam
-        .list_role_policies()
-        .role_name(role)
-        , "ListRolePolicies")?)
+    Ok(items!(
+        aws.iam.list_role_policies().role_name(role),
+        "ListRolePolicies"
+    )?)
 }
 
 async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {
@@ -240,7 +226,11 @@ async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {
 }
 
 async fn delete_inline(aws: &Aws, role: &str, name: &str) -> Result<()> {
-    let delete = aws.iam.delete_role_policy().role_name(role).policy_name(name);
+    let delete = aws
+        .iam
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(name);
     send!(delete, "DeleteRolePolicy")?;
     Ok(())
 }

@@ -24,11 +24,12 @@ impl Provider for InternetGateway {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = send!(aws
-            .ec2
-            .create_internet_gateway()
-            .tag_specifications(ec2_tags::spec(ResourceType::InternetGateway, attrs))
-            , "CreateInternetGateway")?;
+        let out = send!(
+            aws.ec2
+                .create_internet_gateway()
+                .tag_specifications(ec2_tags::spec(ResourceType::InternetGateway, attrs)),
+            "CreateInternetGateway"
+        )?;
         let id = out
             .internet_gateway()
             .and_then(|g| g.internet_gateway_id())
@@ -75,33 +76,35 @@ impl Provider for InternetGateway {
         if let Some(vpc) = before.opt_str("vpc_id").filter(|v| !v.is_empty()) {
             detach(aws, id, vpc).await?;
         }
-        send!(aws.ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(id)
-            , "DeleteInternetGateway")
-            .or_gone()?;
+        send!(
+            aws.ec2.delete_internet_gateway().internet_gateway_id(id),
+            "DeleteInternetGateway"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
 
 async fn attach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
-    send!(aws.ec2
-        .attach_internet_gateway()
-        .internet_gateway_id(id)
-        .vpc_id(vpc)
-        , "AttachInternetGateway")?;
+    send!(
+        aws.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc),
+        "AttachInternetGateway"
+    )?;
     Ok(())
 }
 
 /// Detaches it; already detached (or gone) is fine.
 async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
-    match send!(aws
-        .ec2
-        .detach_internet_gateway()
-        .internet_gateway_id(id)
-        .vpc_id(vpc)
-        , "DetachInternetGateway")
-    {
+    match send!(
+        aws.ec2
+            .detach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc),
+        "DetachInternetGateway"
+    ) {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() || e.code() == "Gateway.NotAttached" => Ok(()),
         Err(e) => Err(e.into()),
@@ -110,11 +113,12 @@ async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(aws
-        .ec2
-        .describe_internet_gateways()
-        .set_filters(Some(filters))
-        , "DescribeInternetGateways")?;
+    let out = send!(
+        aws.ec2
+            .describe_internet_gateways()
+            .set_filters(Some(filters)),
+        "DescribeInternetGateways"
+    )?;
     Ok(out
         .internet_gateways()
         .iter()

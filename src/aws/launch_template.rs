@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::tags;
 use super::{Aws, Result, ec2_tags};
-use crate::provider::{Made, OpContext, Provider, GoneOk};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{into_map, tags_value};
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
@@ -162,11 +162,9 @@ pub struct LaunchTemplate(pub Arc<Aws>);
 impl Provider for LaunchTemplate {
     /// DescribeLaunchTemplates by ids, without their versions.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(describe(&self.0, ids)
-            .await?
-            .iter()
-            .filter_map(|t| t.launch_template_id().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |t| {
+            t.launch_template_id()
+        }))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -178,12 +176,13 @@ impl Provider for LaunchTemplate {
             let default_version = t.default_version_number().unwrap_or(1);
             let mut attrs = versions(&t);
             attrs.insert("tags".into(), ec2_tags::value(t.tags()));
-            let versions = send!(aws
-                .ec2
-                .describe_launch_template_versions()
-                .launch_template_id(&id)
-                .versions(default_version.to_string())
-                , "DescribeLaunchTemplateVersions")?;
+            let versions = send!(
+                aws.ec2
+                    .describe_launch_template_versions()
+                    .launch_template_id(&id)
+                    .versions(default_version.to_string()),
+                "DescribeLaunchTemplateVersions"
+            )?;
             if let Some(d) = versions
                 .launch_template_versions()
                 .first()
@@ -198,16 +197,17 @@ impl Provider for LaunchTemplate {
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = send!(aws
-            .ec2
-            .create_launch_template()
-            .launch_template_name(attrs.str("name")?)
-            .launch_template_data(data(attrs))
-            // The create's idempotency token: sent again after a lost
-            // answer, AWS returns the template it made.
-            .set_client_token(ctx.token.clone())
-            .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs))
-            , "CreateLaunchTemplate")?;
+        let out = send!(
+            aws.ec2
+                .create_launch_template()
+                .launch_template_name(attrs.str("name")?)
+                .launch_template_data(data(attrs))
+                // The create's idempotency token: sent again after a lost
+                // answer, AWS returns the template it made.
+                .set_client_token(ctx.token.clone())
+                .tag_specifications(ec2_tags::spec(ResourceType::LaunchTemplate, attrs)),
+            "CreateLaunchTemplate"
+        )?;
         let t = out
             .launch_template()
             .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate answered no template"))?;
@@ -246,52 +246,49 @@ impl Provider for LaunchTemplate {
             .iter()
             .any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v)))
         {
-            let v = send!(aws
-                .ec2
-                .create_launch_template_version()
-                .launch_template_id(id)
-                .launch_template_data(data(after))
-                , "CreateLaunchTemplateVersion")?;
+            let v = send!(
+                aws.ec2
+                    .create_launch_template_version()
+                    .launch_template_id(id)
+                    .launch_template_data(data(after)),
+                "CreateLaunchTemplateVersion"
+            )?;
             let number = v
                 .launch_template_version()
                 .and_then(|v| v.version_number())
                 .unwrap_or(1);
-            send!(aws.ec2
-                .modify_launch_template()
-                .launch_template_id(id)
-                .default_version(number.to_string())
-                , "ModifyLaunchTemplate")?;
+            send!(
+                aws.ec2
+                    .modify_launch_template()
+                    .launch_template_id(id)
+                    .default_version(number.to_string()),
+                "ModifyLaunchTemplate"
+            )?;
         }
         tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
-        let Some(out) = send!(aws
-            .ec2
-            .describe_launch_templates()
-            .launch_template_names(attrs.str("name")?)
-            , "DescribeLaunchTemplates")
-            .or_gone()?
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(out
-            .launch_templates()
-            .iter()
-            .filter_map(|t| t.launch_template_id())
-            .map(str::to_string)
-            .collect())
+        let found = send!(
+            aws.ec2
+                .describe_launch_templates()
+                .launch_template_names(attrs.str("name")?),
+            "DescribeLaunchTemplates"
+        )
+        .or_gone()?;
+        Ok(super::ids_of(
+            found.iter().flat_map(|o| o.launch_templates()),
+            |t| t.launch_template_id(),
+        ))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        match send!(aws
-            .ec2
-            .delete_launch_template()
-            .launch_template_id(id)
-            , "DeleteLaunchTemplate")
-        {
+        match send!(
+            aws.ec2.delete_launch_template().launch_template_id(id),
+            "DeleteLaunchTemplate"
+        ) {
             Ok(_) => Ok(()),
             Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => Ok(()),
             Err(e) => Err(e.into()),
@@ -313,22 +310,20 @@ fn versions(t: &aws_sdk_ec2::types::LaunchTemplate) -> Attrs {
 /// Launch templates by id; one missing id fails the whole call, so then one by one.
 async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ec2::types::LaunchTemplate>> {
     let mut templates = Vec::new();
-    match send!(aws
-        .ec2
-        .describe_launch_templates()
-        .set_launch_template_ids(Some(ids.to_vec()))
-        , "DescribeLaunchTemplates")
-    {
+    match send!(
+        aws.ec2
+            .describe_launch_templates()
+            .set_launch_template_ids(Some(ids.to_vec())),
+        "DescribeLaunchTemplates"
+    ) {
         Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
         // One missing id fails the whole call: ask one by one.
         Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {
             for id in ids {
-                match send!(aws
-                    .ec2
-                    .describe_launch_templates()
-                    .launch_template_ids(id)
-                    , "DescribeLaunchTemplates")
-                {
+                match send!(
+                    aws.ec2.describe_launch_templates().launch_template_ids(id),
+                    "DescribeLaunchTemplates"
+                ) {
                     Ok(r) => templates.extend(r.launch_templates().iter().cloned()),
                     Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => {}
                     Err(e) => return Err(e.into()),

@@ -22,46 +22,36 @@ pub struct Listener(pub Arc<Aws>);
 impl Provider for Listener {
     /// DescribeListeners by lists of ARNs, without tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let aws = &*self.0;
-        let found = describe(aws, ids).await?;
-        Ok(found
-            .iter()
-            .filter_map(|x| x.listener_arn().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |x| {
+            x.listener_arn()
+        }))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let listeners = describe(aws, ids).await?;
-        let read = elbv2::with_tags(aws, listeners, |l| l.listener_arn()).await?;
-        Ok(read
-            .into_iter()
-            .map(|(arn, l, tags)| {
-                let mut m = attrs_of(&l);
-                m.insert("tags".into(), tags);
-                (arn, m)
-            })
-            .collect())
+        elbv2::read_with_tags(aws, listeners, |l| l.listener_arn(), attrs_of).await
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = send!(aws
-            .elbv2
-            .create_listener()
-            .load_balancer_arn(attrs.str("load_balancer_arn")?)
-            .port(attrs.int("port")? as i32)
-            .protocol(ProtocolEnum::from(attrs.str("protocol")?))
-            .set_certificates(certificates(attrs))
-            .set_ssl_policy(
-                attrs
-                    .get("ssl_policy")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            )
-            .default_actions(elbv2::action(attrs))
-            .set_tags(Some(elbv2::tag_list(attrs)))
-            , "CreateListener")?;
+        let out = send!(
+            aws.elbv2
+                .create_listener()
+                .load_balancer_arn(attrs.str("load_balancer_arn")?)
+                .port(attrs.int("port")? as i32)
+                .protocol(ProtocolEnum::from(attrs.str("protocol")?))
+                .set_certificates(certificates(attrs))
+                .set_ssl_policy(
+                    attrs
+                        .get("ssl_policy")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
+                .default_actions(elbv2::action(attrs))
+                .set_tags(Some(elbv2::tag_list(attrs))),
+            "CreateListener"
+        )?;
         let l = out
             .listeners()
             .first()
@@ -89,24 +79,24 @@ impl Provider for Listener {
             "redirect",
             "fixed_response",
         ];
-        let (mut b, mut a) = (before.clone(), after.clone());
-        ty::canonical(&mut b);
-        ty::canonical(&mut a);
+        let (b, a) = super::canonical_pair(ty::canonical, before, after);
         if keys.iter().any(|k| differs_set(&b, &a, k)) {
-            send!(aws.elbv2
-                .modify_listener()
-                .listener_arn(id)
-                .port(after.int("port")? as i32)
-                .protocol(ProtocolEnum::from(after.str("protocol")?))
-                .set_certificates(certificates(after))
-                .set_ssl_policy(
-                    after
-                        .get("ssl_policy")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                )
-                .default_actions(elbv2::action(after))
-                , "ModifyListener")?;
+            send!(
+                aws.elbv2
+                    .modify_listener()
+                    .listener_arn(id)
+                    .port(after.int("port")? as i32)
+                    .protocol(ProtocolEnum::from(after.str("protocol")?))
+                    .set_certificates(certificates(after))
+                    .set_ssl_policy(
+                        after
+                            .get("ssl_policy")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    )
+                    .default_actions(elbv2::action(after)),
+                "ModifyListener"
+            )?;
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
@@ -115,31 +105,29 @@ impl Provider for Listener {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let port = attrs.int("port")?;
-        let Some(out) = send!(aws
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(attrs.str("load_balancer_arn")?)
-            , "DescribeListeners")
-            .or_gone()?
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(out
-            .listeners()
-            .iter()
-            .filter(|l| l.port().map(i64::from) == Some(port))
-            .filter_map(|l| l.listener_arn())
-            .map(str::to_string)
-            .collect())
+        let found = send!(
+            aws.elbv2
+                .describe_listeners()
+                .load_balancer_arn(attrs.str("load_balancer_arn")?),
+            "DescribeListeners"
+        )
+        .or_gone()?;
+        Ok(super::ids_of(
+            found
+                .iter()
+                .flat_map(|o| o.listeners())
+                .filter(|l| l.port().map(i64::from) == Some(port)),
+            |l| l.listener_arn(),
+        ))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(aws.elbv2
-            .delete_listener()
-            .listener_arn(id)
-            , "DeleteListener")
-            .or_gone()?;
+        send!(
+            aws.elbv2.delete_listener().listener_arn(id),
+            "DeleteListener"
+        )
+        .or_gone()?;
         Ok(())
     }
 }

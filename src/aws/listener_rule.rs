@@ -25,39 +25,29 @@ pub struct ListenerRule(pub Arc<Aws>);
 impl Provider for ListenerRule {
     /// DescribeRules by lists of ARNs, without tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let aws = &*self.0;
-        let found = describe(aws, ids).await?;
-        Ok(found
-            .iter()
-            .filter_map(|x| x.rule_arn().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |x| {
+            x.rule_arn()
+        }))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let rules = describe(aws, ids).await?;
-        let read = elbv2::with_tags(aws, rules, |r| r.rule_arn()).await?;
-        Ok(read
-            .into_iter()
-            .map(|(arn, r, tags)| {
-                let mut m = attrs_of(&r);
-                m.insert("tags".into(), tags);
-                (arn, m)
-            })
-            .collect())
+        elbv2::read_with_tags(aws, rules, |r| r.rule_arn(), attrs_of).await
     }
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = send!(aws
-            .elbv2
-            .create_rule()
-            .listener_arn(attrs.str("listener_arn")?)
-            .priority(attrs.int("priority")? as i32)
-            .set_conditions(Some(conditions(attrs)))
-            .actions(elbv2::action(attrs))
-            .set_tags(Some(elbv2::tag_list(attrs)))
-            , "CreateRule")?;
+        let out = send!(
+            aws.elbv2
+                .create_rule()
+                .listener_arn(attrs.str("listener_arn")?)
+                .priority(attrs.int("priority")? as i32)
+                .set_conditions(Some(conditions(attrs)))
+                .actions(elbv2::action(attrs))
+                .set_tags(Some(elbv2::tag_list(attrs))),
+            "CreateRule"
+        )?;
         let r = out
             .rules()
             .first()
@@ -74,9 +64,7 @@ impl Provider for ListenerRule {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let (mut b, mut a) = (before.clone(), after.clone());
-        listener::canonical(&mut b);
-        listener::canonical(&mut a);
+        let (b, a) = super::canonical_pair(listener::canonical, before, after);
         let keys = [
             "conditions",
             "forward",
@@ -85,24 +73,26 @@ impl Provider for ListenerRule {
             "fixed_response",
         ];
         if keys.iter().any(|k| differs_set(&b, &a, k)) {
-            send!(aws.elbv2
-                .modify_rule()
-                .rule_arn(id)
-                .set_conditions(Some(conditions(after)))
-                .actions(elbv2::action(after))
-                , "ModifyRule")?;
+            send!(
+                aws.elbv2
+                    .modify_rule()
+                    .rule_arn(id)
+                    .set_conditions(Some(conditions(after)))
+                    .actions(elbv2::action(after)),
+                "ModifyRule"
+            )?;
         }
         if differs(before, after, "priority") {
             let priority = after.int("priority")? as i32;
-            send!(aws.elbv2
-                .set_rule_priorities()
-                .rule_priorities(
+            send!(
+                aws.elbv2.set_rule_priorities().rule_priorities(
                     RulePriorityPair::builder()
                         .rule_arn(id)
                         .priority(priority)
                         .build(),
-                )
-                , "SetRulePriorities")?;
+                ),
+                "SetRulePriorities"
+            )?;
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
@@ -115,13 +105,14 @@ impl Provider for ListenerRule {
         let mut found = Vec::new();
         let mut marker = None;
         loop {
-            let Some(page) = send!(aws
-                .elbv2
-                .describe_rules()
-                .listener_arn(listener)
-                .set_marker(marker)
-                , "DescribeRules")
-                .or_gone()?
+            let Some(page) = send!(
+                aws.elbv2
+                    .describe_rules()
+                    .listener_arn(listener)
+                    .set_marker(marker),
+                "DescribeRules"
+            )
+            .or_gone()?
             else {
                 return Ok(Vec::new());
             };
@@ -141,11 +132,7 @@ impl Provider for ListenerRule {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(aws.elbv2
-            .delete_rule()
-            .rule_arn(id)
-            , "DeleteRule")
-            .or_gone()?;
+        send!(aws.elbv2.delete_rule().rule_arn(id), "DeleteRule").or_gone()?;
         Ok(())
     }
 }

@@ -28,11 +28,9 @@ impl Provider for LoadBalancer {
 
     /// DescribeLoadBalancers by lists of ARNs, without attributes or tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(describe(&self.0, ids)
-            .await?
-            .iter()
-            .filter_map(|l| l.load_balancer_arn().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |l| {
+            l.load_balancer_arn()
+        }))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -40,17 +38,18 @@ impl Provider for LoadBalancer {
         let lbs = describe(aws, ids).await?;
         let mut out = HashMap::new();
         for (arn, lb, tags) in elbv2::with_tags(aws, lbs, |l| l.load_balancer_arn()).await? {
-            let idle = send!(aws
-                .elbv2
-                .describe_load_balancer_attributes()
-                .load_balancer_arn(&arn)
-                , "DescribeLoadBalancerAttributes")?
-                .attributes()
-                .iter()
-                .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
-                .and_then(|a| a.value())
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(DEFAULT_IDLE);
+            let idle = send!(
+                aws.elbv2
+                    .describe_load_balancer_attributes()
+                    .load_balancer_arn(&arn),
+                "DescribeLoadBalancerAttributes"
+            )?
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(DEFAULT_IDLE);
             let mut attrs = attrs_of(&lb);
             attrs.insert("idle_timeout_seconds".into(), json!(idle));
             attrs.insert("tags".into(), tags);
@@ -65,16 +64,17 @@ impl Provider for LoadBalancer {
             .get("name")
             .and_then(Value::as_str)
             .map_or_else(|| elbv2::generated_name(attrs), str::to_string);
-        let out = send!(aws
-            .elbv2
-            .create_load_balancer()
-            .name(name)
-            .r#type(LoadBalancerTypeEnum::Application)
-            .scheme(LoadBalancerSchemeEnum::from(attrs.str("scheme")?))
-            .set_subnets(attrs.opt_strings("subnets"))
-            .set_security_groups(attrs.opt_strings("security_groups"))
-            .set_tags(Some(elbv2::tag_list(attrs)))
-            , "CreateLoadBalancer")?;
+        let out = send!(
+            aws.elbv2
+                .create_load_balancer()
+                .name(name)
+                .r#type(LoadBalancerTypeEnum::Application)
+                .scheme(LoadBalancerSchemeEnum::from(attrs.str("scheme")?))
+                .set_subnets(attrs.opt_strings("subnets"))
+                .set_security_groups(attrs.opt_strings("security_groups"))
+                .set_tags(Some(elbv2::tag_list(attrs))),
+            "CreateLoadBalancer"
+        )?;
         let lb = out
             .load_balancers()
             .first()
@@ -104,34 +104,40 @@ impl Provider for LoadBalancer {
     ) -> Result<()> {
         let aws = &*self.0;
         if differs_set(before, after, "subnets") {
-            send!(aws.elbv2
-                .set_subnets()
-                .load_balancer_arn(id)
-                .set_subnets(after.opt_strings("subnets"))
-                , "SetSubnets")?;
+            send!(
+                aws.elbv2
+                    .set_subnets()
+                    .load_balancer_arn(id)
+                    .set_subnets(after.opt_strings("subnets")),
+                "SetSubnets"
+            )?;
         }
         if differs_set(before, after, "security_groups") {
-            send!(aws.elbv2
-                .set_security_groups()
-                .load_balancer_arn(id)
-                .set_security_groups(after.opt_strings("security_groups"))
-                , "SetSecurityGroups")?;
+            send!(
+                aws.elbv2
+                    .set_security_groups()
+                    .load_balancer_arn(id)
+                    .set_security_groups(after.opt_strings("security_groups")),
+                "SetSecurityGroups"
+            )?;
         }
         if differs(before, after, "idle_timeout_seconds") {
             let v = after
                 .get("idle_timeout_seconds")
                 .and_then(Value::as_i64)
                 .unwrap_or(DEFAULT_IDLE);
-            send!(aws.elbv2
-                .modify_load_balancer_attributes()
-                .load_balancer_arn(id)
-                .attributes(
-                    LoadBalancerAttribute::builder()
-                        .key("idle_timeout.timeout_seconds")
-                        .value(v.to_string())
-                        .build(),
-                )
-                , "ModifyLoadBalancerAttributes")?;
+            send!(
+                aws.elbv2
+                    .modify_load_balancer_attributes()
+                    .load_balancer_arn(id)
+                    .attributes(
+                        LoadBalancerAttribute::builder()
+                            .key("idle_timeout.timeout_seconds")
+                            .value(v.to_string())
+                            .build(),
+                    ),
+                "ModifyLoadBalancerAttributes"
+            )?;
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
     }
@@ -144,30 +150,24 @@ impl Provider for LoadBalancer {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        let Some(out) = send!(aws
-            .elbv2
-            .describe_load_balancers()
-            .names(name)
-            , "DescribeLoadBalancers")
-            .or_gone()?
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(out
-            .load_balancers()
-            .iter()
-            .filter_map(|l| l.load_balancer_arn())
-            .map(str::to_string)
-            .collect())
+        let found = send!(
+            aws.elbv2.describe_load_balancers().names(name),
+            "DescribeLoadBalancers"
+        )
+        .or_gone()?;
+        Ok(super::ids_of(
+            found.iter().flat_map(|o| o.load_balancers()),
+            |l| l.load_balancer_arn(),
+        ))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(aws.elbv2
-            .delete_load_balancer()
-            .load_balancer_arn(id)
-            , "DeleteLoadBalancer")
-            .or_gone()?;
+        send!(
+            aws.elbv2.delete_load_balancer().load_balancer_arn(id),
+            "DeleteLoadBalancer"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
@@ -198,11 +198,10 @@ fn attrs_of(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Attrs {
 async fn wait_active(aws: &Aws, ctx: &OpContext, arn: &str) -> Result<Option<Attrs>> {
     let timeout = ctx.timeout(Operation::Create, Duration::from_secs(600));
     wait::until(ctx, "creating", timeout, || async {
-        let r = send!(aws
-            .elbv2
-            .describe_load_balancers()
-            .load_balancer_arns(arn)
-            , "DescribeLoadBalancers")?;
+        let r = send!(
+            aws.elbv2.describe_load_balancers().load_balancer_arns(arn),
+            "DescribeLoadBalancers"
+        )?;
         let lb = r.load_balancers().first();
         let state = lb.and_then(|l| l.state()).and_then(|s| s.code()).cloned();
         Ok(match (state, lb) {

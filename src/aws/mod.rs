@@ -50,6 +50,33 @@ pub mod retry;
 pub mod tags;
 mod wait;
 
+mod cloudwatch_alarm;
+mod cloudwatch_log_group;
+mod ecr_repository;
+mod eks_access_entry;
+mod eks_access_policy_association;
+mod eks_addon;
+mod eks_cluster;
+mod eks_nodegroup;
+mod eks_pod_identity_association;
+mod elastic_ip;
+mod firehose_stream;
+mod iam_oidc_provider;
+mod iam_role;
+mod internet_gateway;
+mod launch_template;
+mod listener;
+mod listener_rule;
+mod load_balancer;
+mod nat_gateway;
+mod route_table;
+mod s3_bucket;
+mod security_group;
+mod subnet;
+mod target_group;
+mod vpc;
+mod vpc_endpoint;
+
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
@@ -59,16 +86,16 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::observe::Observer;
 use crate::provider::{ApiError, Provider, Registry};
+use crate::types::Attrs;
 
 pub use registry::registry;
 
 /// Every resource type's provider, one line each: its module (`NAME.rs`,
-/// named as its type) and what makes its provider over the clients. Adding a
-/// type is its file and its line here.
+/// named as its type, declared below with the others) and what makes its
+/// provider over the clients. Adding a type is its file, its `mod` and its
+/// line here.
 macro_rules! providers {
     ($($name:ident => $make:path),* $(,)?) => {
-        $(mod $name;)*
-
         /// Every type's provider, registered by its type's schema.
         fn providers(registry: Registry, aws: &Arc<Aws>) -> Registry {
             registry$(.with(&crate::types::$name::SCHEMA, Arc::new($make(aws.clone()))))*
@@ -106,6 +133,28 @@ providers! {
 }
 
 pub type Result<T> = std::result::Result<T, anyhow::Error>;
+
+/// Both sides of an update in the type's canonical form (`canonical`), as
+/// the plan compared them.
+pub fn canonical_pair(canonical: fn(&mut Attrs), before: &Attrs, after: &Attrs) -> (Attrs, Attrs) {
+    let (mut b, mut a) = (before.clone(), after.clone());
+    canonical(&mut b);
+    canonical(&mut a);
+    (b, a)
+}
+
+/// The ids of what a call described: each item's `id`, those that have one
+/// (a `find`'s candidates, what an `exist` found).
+pub fn ids_of<'a, T: 'a, C: FromIterator<String>>(
+    items: impl IntoIterator<Item = &'a T>,
+    id: impl Fn(&'a T) -> Option<&'a str>,
+) -> C {
+    items
+        .into_iter()
+        .filter_map(id)
+        .map(str::to_string)
+        .collect()
+}
 
 /// SDK clients for one region.
 pub struct Aws {

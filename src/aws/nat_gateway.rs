@@ -37,16 +37,17 @@ impl Provider for NatGateway {
     }
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let out = send!(self
-            .0
-            .ec2
-            .create_nat_gateway()
-            .subnet_id(attrs.str("subnet_id")?)
-            .connectivity_type(ConnectivityType::from(attrs.str("connectivity_type")?))
-            .set_allocation_id(attrs.opt_str("allocation_id").map(str::to_string))
-            .set_client_token(ctx.token.clone())
-            .tag_specifications(ec2_tags::spec(ResourceType::Natgateway, attrs))
-            , "CreateNatGateway")?;
+        let out = send!(
+            self.0
+                .ec2
+                .create_nat_gateway()
+                .subnet_id(attrs.str("subnet_id")?)
+                .connectivity_type(ConnectivityType::from(attrs.str("connectivity_type")?))
+                .set_allocation_id(attrs.opt_str("allocation_id").map(str::to_string))
+                .set_client_token(ctx.token.clone())
+                .tag_specifications(ec2_tags::spec(ResourceType::Natgateway, attrs)),
+            "CreateNatGateway"
+        )?;
         Ok(out
             .nat_gateway()
             .and_then(|n| n.nat_gateway_id())
@@ -67,20 +68,17 @@ impl Provider for NatGateway {
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-        Ok(found
-            .into_iter()
-            .filter(|(_, (state, read))| !gone(state) && ec2_tags::owned(read, attrs))
-            .map(|(id, _)| id)
-            .collect())
+        Ok(ec2_tags::owned_ids(found, attrs, |(state, read)| {
+            (!gone(state)).then_some(read)
+        }))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .ec2
-            .delete_nat_gateway()
-            .nat_gateway_id(id)
-            , "DeleteNatGateway")
-            .or_gone()?;
+        send!(
+            self.0.ec2.delete_nat_gateway().nat_gateway_id(id),
+            "DeleteNatGateway"
+        )
+        .or_gone()?;
         Ok(())
     }
 

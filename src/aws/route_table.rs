@@ -87,14 +87,15 @@ impl Provider for RouteTable {
     }
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
-        let out = send!(self
-            .0
-            .ec2
-            .create_route_table()
-            .vpc_id(attrs.str("vpc_id")?)
-            .set_client_token(ctx.token.clone())
-            .tag_specifications(ec2_tags::spec(ResourceType::RouteTable, attrs))
-            , "CreateRouteTable")?;
+        let out = send!(
+            self.0
+                .ec2
+                .create_route_table()
+                .vpc_id(attrs.str("vpc_id")?)
+                .set_client_token(ctx.token.clone())
+                .tag_specifications(ec2_tags::spec(ResourceType::RouteTable, attrs)),
+            "CreateRouteTable"
+        )?;
         // A new table: its VPC and tags, AWS's local route only (never
         // listed), no subnet; `update` adds the routes and associations.
         let id = out
@@ -126,12 +127,16 @@ impl Provider for RouteTable {
             match was.get(dest) {
                 Some(old) if old == r => {}
                 Some(_) => {
-                    send!(route_call!(aws.ec2.replace_route().route_table_id(id), r)
-                        , "ReplaceRoute")?;
+                    send!(
+                        route_call!(aws.ec2.replace_route().route_table_id(id), r),
+                        "ReplaceRoute"
+                    )?;
                 }
                 None => {
-                    send!(route_call!(aws.ec2.create_route().route_table_id(id), r)
-                        , "CreateRoute")?;
+                    send!(
+                        route_call!(aws.ec2.create_route().route_table_id(id), r),
+                        "CreateRoute"
+                    )?;
                 }
             }
         }
@@ -165,11 +170,11 @@ impl Provider for RouteTable {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         associate(aws, id, &[], false).await?;
-        send!(aws.ec2
-            .delete_route_table()
-            .route_table_id(id)
-            , "DeleteRouteTable")
-            .or_gone()?;
+        send!(
+            aws.ec2.delete_route_table().route_table_id(id),
+            "DeleteRouteTable"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
@@ -211,27 +216,33 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
     for subnet in &missing {
         match elsewhere.get(subnet) {
             Some(association) => {
-                send!(aws.ec2
-                    .replace_route_table_association()
-                    .association_id(association)
-                    .route_table_id(id)
-                    , "ReplaceRouteTableAssociation")?;
+                send!(
+                    aws.ec2
+                        .replace_route_table_association()
+                        .association_id(association)
+                        .route_table_id(id),
+                    "ReplaceRouteTableAssociation"
+                )?;
             }
             None => {
-                send!(aws.ec2
-                    .associate_route_table()
-                    .route_table_id(id)
-                    .subnet_id(subnet)
-                    , "AssociateRouteTable")?;
+                send!(
+                    aws.ec2
+                        .associate_route_table()
+                        .route_table_id(id)
+                        .subnet_id(subnet),
+                    "AssociateRouteTable"
+                )?;
             }
         }
     }
     for (_, association) in held.iter().filter(|(s, _)| !subnets.contains(*s)) {
-        send!(aws.ec2
-            .disassociate_route_table()
-            .association_id(association)
-            , "DisassociateRouteTable")
-            .or_gone()?;
+        send!(
+            aws.ec2
+                .disassociate_route_table()
+                .association_id(association),
+            "DisassociateRouteTable"
+        )
+        .or_gone()?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Aws, Result};
-use crate::provider::{ApiError, Made, OpContext, Provider, GoneOk};
+use crate::provider::{ApiError, GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs, into_map, tags_value};
 use crate::types::s3_bucket as ty;
 use crate::types::{Attrs, AttrsExt};
@@ -197,9 +197,7 @@ impl Provider for S3Bucket {
                 false => req,
             }
         };
-        match send!(create(!tags.is_empty())
-            , "CreateBucket")
-        {
+        match send!(create(!tags.is_empty()), "CreateBucket") {
             Ok(_) => {}
             Err(e) if !tags.is_empty() && e.code().starts_with("AccessDenied") => {
                 send!(create(false), "CreateBucket")?;
@@ -263,9 +261,7 @@ impl Provider for S3Bucket {
         if differs(before, after, "cors_rules") {
             put_cors(aws, id, after).await?;
         }
-        let (mut b, mut a) = (before.clone(), after.clone());
-        ty::canonical(&mut b);
-        ty::canonical(&mut a);
+        let (b, a) = super::canonical_pair(ty::canonical, before, after);
         // A policy no longer set (`null`) is deleted.
         if differs(&b, &a, "policy") {
             put_policy(aws, id, after).await?;
@@ -286,13 +282,7 @@ impl Provider for S3Bucket {
         if before.opt_bool("force_destroy") == Some(true) {
             empty(aws, id).await?;
         }
-        match send!(aws
-            .s3
-            .delete_bucket()
-            .bucket(id)
-            , "DeleteBucket")
-            .or_gone()
-        {
+        match send!(aws.s3.delete_bucket().bucket(id), "DeleteBucket").or_gone() {
             Ok(_) => Ok(()),
             Err(e) if e.code() == "BucketNotEmpty" => Err(anyhow::anyhow!(
                 "bucket {id} is not empty; it and its objects were left in place \
@@ -306,18 +296,20 @@ impl Provider for S3Bucket {
 /// The public access block: all four settings on or off together.
 async fn put_access_block(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     let on = after.bool("public_access_block")?;
-    send!(aws.s3
-        .put_public_access_block()
-        .bucket(id)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(on)
-                .ignore_public_acls(on)
-                .block_public_policy(on)
-                .restrict_public_buckets(on)
-                .build(),
-        )
-        , "PutPublicAccessBlock")?;
+    send!(
+        aws.s3
+            .put_public_access_block()
+            .bucket(id)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(on)
+                    .ignore_public_acls(on)
+                    .block_public_policy(on)
+                    .restrict_public_buckets(on)
+                    .build(),
+            ),
+        "PutPublicAccessBlock"
+    )?;
     Ok(())
 }
 
@@ -339,11 +331,13 @@ async fn put_encryption(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                 .build(),
         )
         .build()?;
-    send!(aws.s3
-        .put_bucket_encryption()
-        .bucket(id)
-        .server_side_encryption_configuration(config)
-        , "PutBucketEncryption")?;
+    send!(
+        aws.s3
+            .put_bucket_encryption()
+            .bucket(id)
+            .server_side_encryption_configuration(config),
+        "PutBucketEncryption"
+    )?;
     Ok(())
 }
 
@@ -354,11 +348,13 @@ async fn put_versioning(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     } else {
         BucketVersioningStatus::Suspended
     };
-    send!(aws.s3
-        .put_bucket_versioning()
-        .bucket(id)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        , "PutBucketVersioning")?;
+    send!(
+        aws.s3
+            .put_bucket_versioning()
+            .bucket(id)
+            .versioning_configuration(VersioningConfiguration::builder().status(status).build()),
+        "PutBucketVersioning"
+    )?;
     Ok(())
 }
 
@@ -367,11 +363,13 @@ async fn put_ownership(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     let rule = OwnershipControlsRule::builder()
         .object_ownership(ObjectOwnership::from(after.str("object_ownership")?))
         .build()?;
-    send!(aws.s3
-        .put_bucket_ownership_controls()
-        .bucket(id)
-        .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
-        , "PutBucketOwnershipControls")?;
+    send!(
+        aws.s3
+            .put_bucket_ownership_controls()
+            .bucket(id)
+            .ownership_controls(OwnershipControls::builder().rules(rule).build()?),
+        "PutBucketOwnershipControls"
+    )?;
     Ok(())
 }
 
@@ -383,24 +381,26 @@ async fn put_lifecycle(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     if rules.is_empty() {
-        send!(aws.s3
-            .delete_bucket_lifecycle()
-            .bucket(id)
-            , "DeleteBucketLifecycle")?;
+        send!(
+            aws.s3.delete_bucket_lifecycle().bucket(id),
+            "DeleteBucketLifecycle"
+        )?;
     } else {
         let rules = rules
             .iter()
             .map(lifecycle_rule)
             .collect::<Result<Vec<_>>>()?;
-        send!(aws.s3
-            .put_bucket_lifecycle_configuration()
-            .bucket(id)
-            .lifecycle_configuration(
-                BucketLifecycleConfiguration::builder()
-                    .set_rules(Some(rules))
-                    .build()?,
-            )
-            , "PutBucketLifecycleConfiguration")?;
+        send!(
+            aws.s3
+                .put_bucket_lifecycle_configuration()
+                .bucket(id)
+                .lifecycle_configuration(
+                    BucketLifecycleConfiguration::builder()
+                        .set_rules(Some(rules))
+                        .build()?,
+                ),
+            "PutBucketLifecycleConfiguration"
+        )?;
     }
     Ok(())
 }
@@ -413,10 +413,7 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     if rules.is_empty() {
-        send!(aws.s3
-            .delete_bucket_cors()
-            .bucket(id)
-            , "DeleteBucketCors")?;
+        send!(aws.s3.delete_bucket_cors().bucket(id), "DeleteBucketCors")?;
     } else {
         let rules = rules
             .iter()
@@ -434,15 +431,14 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                     .build()
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        send!(aws.s3
-            .put_bucket_cors()
-            .bucket(id)
-            .cors_configuration(
+        send!(
+            aws.s3.put_bucket_cors().bucket(id).cors_configuration(
                 CorsConfiguration::builder()
                     .set_cors_rules(Some(rules))
                     .build()?,
-            )
-            , "PutBucketCors")?;
+            ),
+            "PutBucketCors"
+        )?;
     }
     Ok(())
 }
@@ -451,17 +447,16 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
 async fn put_policy(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     match after.opt_str("policy") {
         Some(policy) => {
-            send!(aws.s3
-                .put_bucket_policy()
-                .bucket(id)
-                .policy(policy)
-                , "PutBucketPolicy")?;
+            send!(
+                aws.s3.put_bucket_policy().bucket(id).policy(policy),
+                "PutBucketPolicy"
+            )?;
         }
         None => {
-            send!(aws.s3
-                .delete_bucket_policy()
-                .bucket(id)
-                , "DeleteBucketPolicy")?;
+            send!(
+                aws.s3.delete_bucket_policy().bucket(id),
+                "DeleteBucketPolicy"
+            )?;
         }
     }
     Ok(())
@@ -474,11 +469,13 @@ async fn put_tags(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    send!(aws.s3
-        .put_bucket_tagging()
-        .bucket(id)
-        .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
-        , "PutBucketTagging")?;
+    send!(
+        aws.s3
+            .put_bucket_tagging()
+            .bucket(id)
+            .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?),
+        "PutBucketTagging"
+    )?;
     Ok(())
 }
 
@@ -487,11 +484,10 @@ async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
     let mut buckets = Vec::new();
     let mut token = None;
     loop {
-        let page = send!(aws
-            .s3
-            .list_buckets()
-            .set_continuation_token(token)
-            , "ListBuckets")?;
+        let page = send!(
+            aws.s3.list_buckets().set_continuation_token(token),
+            "ListBuckets"
+        )?;
         buckets.extend(page.buckets().iter().cloned());
         token = page.continuation_token().map(str::to_string);
         if token.is_none() {
@@ -502,12 +498,7 @@ async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
 
 /// Whether a bucket exists (HeadBucket: a 404 says it does not).
 async fn exists(aws: &Aws, name: &str) -> Result<bool> {
-    match send!(aws
-        .s3
-        .head_bucket()
-        .bucket(name)
-        , "HeadBucket")
-    {
+    match send!(aws.s3.head_bucket().bucket(name), "HeadBucket") {
         Ok(_) => Ok(true),
         Err(e) if e.status == Some(404) => Ok(false),
         Err(e) => Err(e.into()),
@@ -520,80 +511,63 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
     if !listed && !exists(aws, name).await? {
         return Ok(None);
     }
-    let Some(versioning) = send!(aws
-        .s3
-        .get_bucket_versioning()
-        .bucket(name)
-        , "GetBucketVersioning")
-        .or_gone()?
+    let Some(versioning) = send!(
+        aws.s3.get_bucket_versioning().bucket(name),
+        "GetBucketVersioning"
+    )
+    .or_gone()?
     else {
         return Ok(None); // deleted since it was listed
     };
     // AWS encrypts every bucket with SSE-S3 at least (since January 2023,
     // new and existing, and it cannot be turned off): a bucket with no
     // configuration (an emulator's, an answer from before) holds that.
-    let encryption = send!(aws
-        .s3
-        .get_bucket_encryption()
-        .bucket(name)
-        , "GetBucketEncryption")
-        .or_gone()?
-        .map_or(Some("AES256".to_string()), |out| {
-            out.server_side_encryption_configuration()
-                .and_then(|c| c.rules().first())
-                .and_then(|r| r.apply_server_side_encryption_by_default())
-                .map(|d| d.sse_algorithm().as_str().to_string())
-        });
-    let public_access_block = send!(aws
-        .s3
-        .get_public_access_block()
-        .bucket(name)
-        , "GetPublicAccessBlock")
-        .or_gone()?
-        .and_then(|out| out.public_access_block_configuration().cloned())
-        .is_some_and(|c| {
-            c.block_public_acls() == Some(true)
-                && c.ignore_public_acls() == Some(true)
-                && c.block_public_policy() == Some(true)
-                && c.restrict_public_buckets() == Some(true)
-        });
-    let ownership = send!(aws
-        .s3
-        .get_bucket_ownership_controls()
-        .bucket(name)
-        , "GetBucketOwnershipControls")
-        .or_gone()?
-        .and_then(|out| {
-            out.ownership_controls()
-                .and_then(|c| c.rules().first())
-                .map(|r| r.object_ownership().as_str().to_string())
-        });
-    let lifecycle: Option<Vec<Value>> = send!(aws
-        .s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(name)
-        , "GetBucketLifecycleConfiguration")
-        .or_gone()?
-        .map(|out| out.rules().iter().map(lifecycle_value).collect());
-    let cors: Option<Vec<Value>> = send!(aws
-        .s3
-        .get_bucket_cors()
-        .bucket(name)
-        , "GetBucketCors")
+    let encryption = send!(
+        aws.s3.get_bucket_encryption().bucket(name),
+        "GetBucketEncryption"
+    )
+    .or_gone()?
+    .map_or(Some("AES256".to_string()), |out| {
+        out.server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str().to_string())
+    });
+    let public_access_block = send!(
+        aws.s3.get_public_access_block().bucket(name),
+        "GetPublicAccessBlock"
+    )
+    .or_gone()?
+    .and_then(|out| out.public_access_block_configuration().cloned())
+    .is_some_and(|c| {
+        c.block_public_acls() == Some(true)
+            && c.ignore_public_acls() == Some(true)
+            && c.block_public_policy() == Some(true)
+            && c.restrict_public_buckets() == Some(true)
+    });
+    let ownership = send!(
+        aws.s3.get_bucket_ownership_controls().bucket(name),
+        "GetBucketOwnershipControls"
+    )
+    .or_gone()?
+    .and_then(|out| {
+        out.ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string())
+    });
+    let lifecycle: Option<Vec<Value>> = send!(
+        aws.s3.get_bucket_lifecycle_configuration().bucket(name),
+        "GetBucketLifecycleConfiguration"
+    )
+    .or_gone()?
+    .map(|out| out.rules().iter().map(lifecycle_value).collect());
+    let cors: Option<Vec<Value>> = send!(aws.s3.get_bucket_cors().bucket(name), "GetBucketCors")
         .or_gone()?
         .map(|out| out.cors_rules().iter().map(cors_value).collect());
-    let policy = send!(aws
-        .s3
-        .get_bucket_policy()
-        .bucket(name)
-        , "GetBucketPolicy")
+    let policy = send!(aws.s3.get_bucket_policy().bucket(name), "GetBucketPolicy")
         .or_gone()?
         .and_then(|out| out.policy().map(str::to_string));
-    let tag_set = send!(aws
-        .s3
-        .get_bucket_tagging()
-        .bucket(name)
-        , "GetBucketTagging")
+    let tag_set = send!(aws.s3.get_bucket_tagging().bucket(name), "GetBucketTagging")
         .or_gone()?
         .map(|out| out.tag_set().to_vec())
         .unwrap_or_default();
@@ -640,13 +614,11 @@ fn cors_value(r: &CorsRule) -> Value {
 /// Deletes every object version and delete marker, a thousand at a time.
 async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
     loop {
-        let page = match send!(aws
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .max_keys(1000)
-            , "ListObjectVersions")
-            .or_gone()?
+        let page = match send!(
+            aws.s3.list_object_versions().bucket(bucket).max_keys(1000),
+            "ListObjectVersions"
+        )
+        .or_gone()?
         {
             Some(p) => p,
             None => return Ok(()),
@@ -671,17 +643,15 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
         if objects.is_empty() {
             return Ok(());
         }
-        let out = send!(aws
-            .s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(
+        let out = send!(
+            aws.s3.delete_objects().bucket(bucket).delete(
                 Delete::builder()
                     .set_objects(Some(objects))
                     .quiet(true)
                     .build()?,
-            )
-            , "DeleteObjects")?;
+            ),
+            "DeleteObjects"
+        )?;
         // What could not be deleted (object lock, legal hold, access denied)
         // would be listed again and again: stop, naming it.
         if !out.errors().is_empty() {

@@ -34,14 +34,15 @@ impl Provider for SecurityGroup {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = send!(aws
-            .ec2
-            .create_security_group()
-            .group_name(attrs.str("name")?)
-            .description(attrs.str("description")?)
-            .vpc_id(attrs.str("vpc_id")?)
-            .tag_specifications(ec2_tags::spec(ResourceType::SecurityGroup, attrs))
-            , "CreateSecurityGroup")?;
+        let out = send!(
+            aws.ec2
+                .create_security_group()
+                .group_name(attrs.str("name")?)
+                .description(attrs.str("description")?)
+                .vpc_id(attrs.str("vpc_id")?)
+                .tag_specifications(ec2_tags::spec(ResourceType::SecurityGroup, attrs)),
+            "CreateSecurityGroup"
+        )?;
         let id = out.group_id().unwrap_or_default();
         Ok(Made::holding(id, new_group(id, attrs)))
     }
@@ -64,11 +65,11 @@ impl Provider for SecurityGroup {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(aws.ec2
-            .delete_security_group()
-            .group_id(id)
-            , "DeleteSecurityGroup")
-            .or_gone()?;
+        send!(
+            aws.ec2.delete_security_group().group_id(id),
+            "DeleteSecurityGroup"
+        )
+        .or_gone()?;
         Ok(())
     }
 
@@ -121,17 +122,21 @@ impl Provider for SecurityGroup {
                 continue;
             }
             if egress {
-                send!(aws.ec2
-                    .authorize_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(add))
-                    , "AuthorizeSecurityGroupEgress")?;
+                send!(
+                    aws.ec2
+                        .authorize_security_group_egress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(add)),
+                    "AuthorizeSecurityGroupEgress"
+                )?;
             } else {
-                send!(aws.ec2
-                    .authorize_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(add))
-                    , "AuthorizeSecurityGroupIngress")?;
+                send!(
+                    aws.ec2
+                        .authorize_security_group_ingress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(add)),
+                    "AuthorizeSecurityGroupIngress"
+                )?;
             }
         }
         Ok(())
@@ -173,11 +178,11 @@ async fn rules_now(aws: &Aws, id: &str) -> Result<Vec<(SecurityGroupRule, Value)
     let filter = Filter::builder().name("group-id").values(id).build();
     let (groups, rules) = tokio::try_join!(
         async {
-            send!(aws.ec2
-                .describe_security_groups()
-                .group_ids(id)
-                , "DescribeSecurityGroups")
-                .map_err(anyhow::Error::from)
+            send!(
+                aws.ec2.describe_security_groups().group_ids(id),
+                "DescribeSecurityGroups"
+            )
+            .map_err(anyhow::Error::from)
         },
         describe_rules(aws, filter),
     )?;
@@ -197,12 +202,13 @@ async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRu
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        let page = send!(aws
-            .ec2
-            .describe_security_group_rules()
-            .filters(filter.clone())
-            .set_next_token(token)
-            , "DescribeSecurityGroupRules")?;
+        let page = send!(
+            aws.ec2
+                .describe_security_group_rules()
+                .filters(filter.clone())
+                .set_next_token(token),
+            "DescribeSecurityGroupRules"
+        )?;
         out.extend(page.security_group_rules().iter().cloned());
         token = page
             .next_token()
@@ -221,10 +227,16 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
     let ids = Some(rule_ids);
     if egress {
         let revoke = aws.ec2.revoke_security_group_egress().group_id(id);
-        send!(revoke.set_security_group_rule_ids(ids), "RevokeSecurityGroupEgress")?;
+        send!(
+            revoke.set_security_group_rule_ids(ids),
+            "RevokeSecurityGroupEgress"
+        )?;
     } else {
         let revoke = aws.ec2.revoke_security_group_ingress().group_id(id);
-        send!(revoke.set_security_group_rule_ids(ids), "RevokeSecurityGroupIngress")?;
+        send!(
+            revoke.set_security_group_rule_ids(ids),
+            "RevokeSecurityGroupIngress"
+        )?;
     }
     Ok(())
 }
@@ -347,11 +359,11 @@ async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>
         .build();
     let (groups, rules) = tokio::try_join!(
         async {
-            send!(aws.ec2
-                .describe_security_groups()
-                .filters(filter.clone())
-                , "DescribeSecurityGroups")
-                .map_err(anyhow::Error::from)
+            send!(
+                aws.ec2.describe_security_groups().filters(filter.clone()),
+                "DescribeSecurityGroups"
+            )
+            .map_err(anyhow::Error::from)
         },
         describe_rules(aws, filter.clone()),
     )?;
@@ -396,11 +408,12 @@ fn new_group(id: &str, asked: &Attrs) -> Attrs {
 /// The ids of the groups the filters match (DescribeSecurityGroups, without
 /// their rules), each with no attributes.
 async fn matching(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(aws
-        .ec2
-        .describe_security_groups()
-        .set_filters(Some(filters))
-        , "DescribeSecurityGroups")?;
+    let out = send!(
+        aws.ec2
+            .describe_security_groups()
+            .set_filters(Some(filters)),
+        "DescribeSecurityGroups"
+    )?;
     Ok(out
         .security_groups()
         .iter()

@@ -23,15 +23,16 @@ impl Provider for Subnet {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let az = attrs.opt_str("availability_zone").filter(|z| !z.is_empty());
-        let out = send!(self
-            .0
-            .ec2
-            .create_subnet()
-            .vpc_id(attrs.str("vpc_id")?)
-            .cidr_block(attrs.str("cidr_block")?)
-            .set_availability_zone(az.map(str::to_string))
-            .tag_specifications(ec2_tags::spec(ResourceType::Subnet, attrs))
-            , "CreateSubnet")?;
+        let out = send!(
+            self.0
+                .ec2
+                .create_subnet()
+                .vpc_id(attrs.str("vpc_id")?)
+                .cidr_block(attrs.str("cidr_block")?)
+                .set_availability_zone(az.map(str::to_string))
+                .tag_specifications(ec2_tags::spec(ResourceType::Subnet, attrs)),
+            "CreateSubnet"
+        )?;
         // The answer describes the new subnet (its zone, its ARN); the tags
         // are what was sent.
         let id = out.subnet().and_then(|n| n.subnet_id()).unwrap_or_default();
@@ -52,16 +53,18 @@ impl Provider for Subnet {
         after: &Attrs,
     ) -> Result<()> {
         if differs(before, after, "map_public_ip_on_launch") {
-            send!(self.0
-                .ec2
-                .modify_subnet_attribute()
-                .subnet_id(id)
-                .map_public_ip_on_launch(
-                    AttributeBooleanValue::builder()
-                        .value(after.bool("map_public_ip_on_launch")?)
-                        .build(),
-                )
-                , "ModifySubnetAttribute")?;
+            send!(
+                self.0
+                    .ec2
+                    .modify_subnet_attribute()
+                    .subnet_id(id)
+                    .map_public_ip_on_launch(
+                        AttributeBooleanValue::builder()
+                            .value(after.bool("map_public_ip_on_launch")?)
+                            .build(),
+                    ),
+                "ModifySubnetAttribute"
+            )?;
         }
         tags::sync(&tags::Ec2, &self.0, id, before, after).await
     }
@@ -77,23 +80,17 @@ impl Provider for Subnet {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .ec2
-            .delete_subnet()
-            .subnet_id(id)
-            , "DeleteSubnet")
-            .or_gone()?;
+        send!(self.0.ec2.delete_subnet().subnet_id(id), "DeleteSubnet").or_gone()?;
         Ok(())
     }
 }
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(aws
-        .ec2
-        .describe_subnets()
-        .set_filters(Some(filters))
-        , "DescribeSubnets")?;
+    let out = send!(
+        aws.ec2.describe_subnets().set_filters(Some(filters)),
+        "DescribeSubnets"
+    )?;
     Ok(out.subnets().iter().filter_map(described).collect())
 }
 

@@ -47,17 +47,18 @@ impl Provider for TargetGroup {
             .get("health_check")
             .cloned()
             .unwrap_or_else(|| json!({}));
-        let out = send!(aws
-            .elbv2
-            .create_target_group()
-            .name(name)
-            .protocol(ProtocolEnum::from(attrs.str("protocol")?))
-            .port(attrs.int("port")? as i32)
-            .vpc_id(attrs.str("vpc_id")?)
-            .target_type(TargetTypeEnum::from(attrs.str("target_type")?))
-            .set_health_check_path(hc.get("path").and_then(Value::as_str).map(str::to_string))
-            .set_tags(Some(elbv2::tag_list(attrs)))
-            , "CreateTargetGroup")?;
+        let out = send!(
+            aws.elbv2
+                .create_target_group()
+                .name(name)
+                .protocol(ProtocolEnum::from(attrs.str("protocol")?))
+                .port(attrs.int("port")? as i32)
+                .vpc_id(attrs.str("vpc_id")?)
+                .target_type(TargetTypeEnum::from(attrs.str("target_type")?))
+                .set_health_check_path(hc.get("path").and_then(Value::as_str).map(str::to_string))
+                .set_tags(Some(elbv2::tag_list(attrs))),
+            "CreateTargetGroup"
+        )?;
         // The answer describes the new group; its attributes are AWS's
         // defaults for a new one, its tags what was sent, and it has no
         // targets yet.
@@ -81,12 +82,9 @@ impl Provider for TargetGroup {
 
     /// DescribeTargetGroups by lists of ARNs, without attributes, tags or targets.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        let aws = &*self.0;
-        let groups = describe(aws, ids).await?;
-        Ok(groups
-            .iter()
-            .filter_map(|g| g.target_group_arn().map(str::to_string))
-            .collect())
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |g| {
+            g.target_group_arn()
+        }))
     }
 
     async fn update(
@@ -97,27 +95,27 @@ impl Provider for TargetGroup {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let (mut b, mut a) = (before.clone(), after.clone());
-        ty::canonical(&mut b);
-        ty::canonical(&mut a);
+        let (b, a) = super::canonical_pair(ty::canonical, before, after);
         if differs(&b, &a, "health_check") {
             let hc = a.object("health_check")?;
             let get_i = |k: &str| hc.get(k).and_then(Value::as_i64).map(|v| v as i32);
             let get_s = |k: &str| hc.get(k).and_then(Value::as_str).map(str::to_string);
-            send!(aws.elbv2
-                .modify_target_group()
-                .target_group_arn(id)
-                .set_health_check_path(get_s("path"))
-                .set_health_check_port(get_s("port"))
-                .set_health_check_protocol(
-                    get_s("protocol").map(|p| ProtocolEnum::from(p.as_str())),
-                )
-                .set_health_check_interval_seconds(get_i("interval_seconds"))
-                .set_health_check_timeout_seconds(get_i("timeout_seconds"))
-                .set_healthy_threshold_count(get_i("healthy_threshold"))
-                .set_unhealthy_threshold_count(get_i("unhealthy_threshold"))
-                .set_matcher(get_s("matcher").map(|m| Matcher::builder().http_code(m).build()))
-                , "ModifyTargetGroup")?;
+            send!(
+                aws.elbv2
+                    .modify_target_group()
+                    .target_group_arn(id)
+                    .set_health_check_path(get_s("path"))
+                    .set_health_check_port(get_s("port"))
+                    .set_health_check_protocol(
+                        get_s("protocol").map(|p| ProtocolEnum::from(p.as_str())),
+                    )
+                    .set_health_check_interval_seconds(get_i("interval_seconds"))
+                    .set_health_check_timeout_seconds(get_i("timeout_seconds"))
+                    .set_healthy_threshold_count(get_i("healthy_threshold"))
+                    .set_unhealthy_threshold_count(get_i("unhealthy_threshold"))
+                    .set_matcher(get_s("matcher").map(|m| Matcher::builder().http_code(m).build())),
+                "ModifyTargetGroup"
+            )?;
         }
         let mut changes = Vec::new();
         if differs(&b, &a, "deregistration_delay_seconds") {
@@ -144,16 +142,18 @@ impl Provider for TargetGroup {
             ));
         }
         if !changes.is_empty() {
-            send!(aws.elbv2
-                .modify_target_group_attributes()
-                .target_group_arn(id)
-                .set_attributes(Some(
-                    changes
-                        .into_iter()
-                        .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
-                        .collect(),
-                ))
-                , "ModifyTargetGroupAttributes")?;
+            send!(
+                aws.elbv2
+                    .modify_target_group_attributes()
+                    .target_group_arn(id)
+                    .set_attributes(Some(
+                        changes
+                            .into_iter()
+                            .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
+                            .collect(),
+                    )),
+                "ModifyTargetGroupAttributes"
+            )?;
         }
         // No longer set (`null`): every target deregistered.
         let none = Vec::new();
@@ -178,18 +178,22 @@ impl Provider for TargetGroup {
                 .map(target)
                 .collect();
             if !add.is_empty() {
-                send!(aws.elbv2
-                    .register_targets()
-                    .target_group_arn(id)
-                    .set_targets(Some(add))
-                    , "RegisterTargets")?;
+                send!(
+                    aws.elbv2
+                        .register_targets()
+                        .target_group_arn(id)
+                        .set_targets(Some(add)),
+                    "RegisterTargets"
+                )?;
             }
             if !remove.is_empty() {
-                send!(aws.elbv2
-                    .deregister_targets()
-                    .target_group_arn(id)
-                    .set_targets(Some(remove))
-                    , "DeregisterTargets")?;
+                send!(
+                    aws.elbv2
+                        .deregister_targets()
+                        .target_group_arn(id)
+                        .set_targets(Some(remove)),
+                    "DeregisterTargets"
+                )?;
             }
         }
         tags::sync(&tags::Elbv2, aws, id, before, after).await
@@ -203,30 +207,24 @@ impl Provider for TargetGroup {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        let Some(out) = send!(aws
-            .elbv2
-            .describe_target_groups()
-            .names(name)
-            , "DescribeTargetGroups")
-            .or_gone()?
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(out
-            .target_groups()
-            .iter()
-            .filter_map(|g| g.target_group_arn())
-            .map(str::to_string)
-            .collect())
+        let found = send!(
+            aws.elbv2.describe_target_groups().names(name),
+            "DescribeTargetGroups"
+        )
+        .or_gone()?;
+        Ok(super::ids_of(
+            found.iter().flat_map(|o| o.target_groups()),
+            |g| g.target_group_arn(),
+        ))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(aws.elbv2
-            .delete_target_group()
-            .target_group_arn(id)
-            , "DeleteTargetGroup")
-            .or_gone()?;
+        send!(
+            aws.elbv2.delete_target_group().target_group_arn(id),
+            "DeleteTargetGroup"
+        )
+        .or_gone()?;
         Ok(())
     }
 }
@@ -248,26 +246,27 @@ async fn read_groups(
     let groups = describe(aws, ids).await?;
     let groups = elbv2::with_tags(aws, groups, |g| g.target_group_arn()).await?;
     let read = super::each(groups, |(arn, g, tags)| async move {
-        let attributes: HashMap<String, String> = send!(aws
-            .elbv2
-            .describe_target_group_attributes()
-            .target_group_arn(&arn)
-            , "DescribeTargetGroupAttributes")?
-            .attributes()
-            .iter()
-            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
-            .collect();
+        let attributes: HashMap<String, String> = send!(
+            aws.elbv2
+                .describe_target_group_attributes()
+                .target_group_arn(&arn),
+            "DescribeTargetGroupAttributes"
+        )?
+        .attributes()
+        .iter()
+        .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+        .collect();
         let targets: Option<Vec<Value>> = match with_targets(&arn) {
             true => Some(
-                send!(aws.elbv2
-                    .describe_target_health()
-                    .target_group_arn(&arn)
-                    , "DescribeTargetHealth")?
-                    .target_health_descriptions()
-                    .iter()
-                    .filter_map(|d| d.target())
-                    .map(|t| json!({"id": t.id(), "port": t.port()}))
-                    .collect(),
+                send!(
+                    aws.elbv2.describe_target_health().target_group_arn(&arn),
+                    "DescribeTargetHealth"
+                )?
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| d.target())
+                .map(|t| json!({"id": t.id(), "port": t.port()}))
+                .collect(),
             ),
             false => None,
         };

@@ -62,11 +62,7 @@ impl Provider for Vpc {
                 }
                 Err(e) if e.code.is_none() => {
                     let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-                    let ours: Vec<String> = found
-                        .into_iter()
-                        .filter(|(_, read)| ec2_tags::owned(read, attrs))
-                        .map(|(id, _)| id)
-                        .collect();
+                    let ours = ec2_tags::owned_ids(found, attrs, |read| Some(read));
                     if let [id] = ours.as_slice() {
                         return Ok(Made::found(id.clone()));
                     }
@@ -130,12 +126,7 @@ impl Provider for Vpc {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(self.0
-            .ec2
-            .delete_vpc()
-            .vpc_id(id)
-            , "DeleteVpc")
-            .or_gone()?;
+        send!(self.0.ec2.delete_vpc().vpc_id(id), "DeleteVpc").or_gone()?;
         Ok(())
     }
 }
@@ -152,11 +143,10 @@ fn new_vpc(id: &str, asked: &Attrs) -> Attrs {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(aws
-        .ec2
-        .describe_vpcs()
-        .set_filters(Some(filters))
-        , "DescribeVpcs")?;
+    let out = send!(
+        aws.ec2.describe_vpcs().set_filters(Some(filters)),
+        "DescribeVpcs"
+    )?;
     Ok(out
         .vpcs()
         .iter()
@@ -175,12 +165,13 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
 
 /// One DNS attribute of a VPC.
 async fn dns_attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool> {
-    let out = send!(aws
-        .ec2
-        .describe_vpc_attribute()
-        .vpc_id(id)
-        .attribute(name.clone())
-        , "DescribeVpcAttribute")?;
+    let out = send!(
+        aws.ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(name.clone()),
+        "DescribeVpcAttribute"
+    )?;
     let value = match name {
         VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
         _ => out.enable_dns_support(),

@@ -57,24 +57,25 @@ impl Provider for VpcEndpoint {
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let interface = attrs.opt_str("vpc_endpoint_type") == Some("Interface");
-        let out = send!(self
-            .0
-            .ec2
-            .create_vpc_endpoint()
-            .vpc_id(attrs.str("vpc_id")?)
-            .service_name(attrs.str("service_name")?)
-            .vpc_endpoint_type(VpcEndpointType::from(
-                attrs.opt_str("vpc_endpoint_type").unwrap_or("Gateway"),
-            ))
-            .set_route_table_ids(attrs.opt_strings("route_table_ids"))
-            .set_subnet_ids(attrs.opt_strings("subnet_ids"))
-            .set_security_group_ids(attrs.opt_strings("security_group_ids"))
-            .set_private_dns_enabled(
-                interface.then(|| attrs.opt_bool("private_dns_enabled").unwrap_or(true)),
-            )
-            .set_client_token(ctx.token.clone())
-            .tag_specifications(ec2_tags::spec(ResourceType::VpcEndpoint, attrs))
-            , "CreateVpcEndpoint")?;
+        let out = send!(
+            self.0
+                .ec2
+                .create_vpc_endpoint()
+                .vpc_id(attrs.str("vpc_id")?)
+                .service_name(attrs.str("service_name")?)
+                .vpc_endpoint_type(VpcEndpointType::from(
+                    attrs.opt_str("vpc_endpoint_type").unwrap_or("Gateway"),
+                ))
+                .set_route_table_ids(attrs.opt_strings("route_table_ids"))
+                .set_subnet_ids(attrs.opt_strings("subnet_ids"))
+                .set_security_group_ids(attrs.opt_strings("security_group_ids"))
+                .set_private_dns_enabled(
+                    interface.then(|| attrs.opt_bool("private_dns_enabled").unwrap_or(true)),
+                )
+                .set_client_token(ctx.token.clone())
+                .tag_specifications(ec2_tags::spec(ResourceType::VpcEndpoint, attrs)),
+            "CreateVpcEndpoint"
+        )?;
         Ok(out
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
@@ -106,38 +107,36 @@ impl Provider for VpcEndpoint {
             &remove_groups,
         ];
         if dns.is_some() || changes.iter().any(|c| !c.is_empty()) {
-            send!(aws.ec2
-                .modify_vpc_endpoint()
-                .vpc_endpoint_id(id)
-                .set_add_route_table_ids(some(add_tables))
-                .set_remove_route_table_ids(some(remove_tables))
-                .set_add_subnet_ids(some(add_subnets))
-                .set_remove_subnet_ids(some(remove_subnets))
-                .set_add_security_group_ids(some(add_groups))
-                .set_remove_security_group_ids(some(remove_groups))
-                .set_private_dns_enabled(dns)
-                , "ModifyVpcEndpoint")?;
+            send!(
+                aws.ec2
+                    .modify_vpc_endpoint()
+                    .vpc_endpoint_id(id)
+                    .set_add_route_table_ids(some(add_tables))
+                    .set_remove_route_table_ids(some(remove_tables))
+                    .set_add_subnet_ids(some(add_subnets))
+                    .set_remove_subnet_ids(some(remove_subnets))
+                    .set_add_security_group_ids(some(add_groups))
+                    .set_remove_security_group_ids(some(remove_groups))
+                    .set_private_dns_enabled(dns),
+                "ModifyVpcEndpoint"
+            )?;
         }
         tags::sync(&tags::Ec2, aws, id, before, after).await
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, Some(ec2_tags::owner_filters(attrs)?), None).await?;
-        Ok(found
-            .into_iter()
-            .filter(|(_, (state, read))| !gone(state) && ec2_tags::owned(read, attrs))
-            .map(|(id, _)| id)
-            .collect())
+        Ok(ec2_tags::owned_ids(found, attrs, |(state, read)| {
+            (!gone(state)).then_some(read)
+        }))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        let out = send!(self
-            .0
-            .ec2
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            , "DeleteVpcEndpoints")
-            .or_gone()?;
+        let out = send!(
+            self.0.ec2.delete_vpc_endpoints().vpc_endpoint_ids(id),
+            "DeleteVpcEndpoints"
+        )
+        .or_gone()?;
         // The call answers per endpoint: one it could not delete is in
         // `Unsuccessful`, and only a missing one counts as deleted.
         if let Some(item) = out.as_ref().and_then(|o| o.unsuccessful().first())

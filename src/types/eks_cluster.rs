@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 use super::price::{PriceBook, rate};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 use super::{AttrsExt, reference};
 
 pub const LOG_TYPES: &[&str] = &[

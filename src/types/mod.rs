@@ -25,46 +25,64 @@ pub use operation::{Operation, Timeouts};
 pub use schema::TypeSchema;
 pub use stack_id::StackId;
 
-/// Every resource type, one line each: its module (`NAME.rs`, whose `SCHEMA`
-/// describes it), in the order `SCHEMAS` lists them (the stack file's JSON
-/// Schema's order). Adding a type is its file and its line here.
-macro_rules! resource_types {
-    ($($name:ident),* $(,)?) => {
-        $(pub mod $name;)*
+pub mod cloudwatch_alarm;
+pub mod cloudwatch_log_group;
+pub mod ecr_repository;
+pub mod eks_access_entry;
+pub mod eks_access_policy_association;
+pub mod eks_addon;
+pub mod eks_cluster;
+pub mod eks_nodegroup;
+pub mod eks_pod_identity_association;
+pub mod elastic_ip;
+pub mod firehose_stream;
+pub mod iam_oidc_provider;
+pub mod iam_role;
+pub mod internet_gateway;
+pub mod launch_template;
+pub mod listener;
+pub mod listener_rule;
+pub mod load_balancer;
+pub mod nat_gateway;
+pub mod route_table;
+pub mod s3_bucket;
+pub mod security_group;
+pub mod subnet;
+pub mod target_group;
+pub mod vpc;
+pub mod vpc_endpoint;
 
-        /// Every resource type's schema.
-        pub static SCHEMAS: &[&TypeSchema] = &[$(&$name::SCHEMA),*];
-    };
-}
-
-resource_types! {
-    vpc,
-    subnet,
-    internet_gateway,
-    elastic_ip,
-    nat_gateway,
-    route_table,
-    vpc_endpoint,
-    security_group,
-    s3_bucket,
-    ecr_repository,
-    target_group,
-    load_balancer,
-    listener,
-    listener_rule,
-    iam_role,
-    iam_oidc_provider,
-    eks_cluster,
-    launch_template,
-    eks_nodegroup,
-    eks_addon,
-    eks_access_entry,
-    eks_access_policy_association,
-    eks_pod_identity_association,
-    firehose_stream,
-    cloudwatch_alarm,
-    cloudwatch_log_group,
-}
+/// Every resource type, one line each, in the order the stack file's JSON
+/// Schema lists them. Adding a type is its file, its `pub mod` above and its
+/// line here.
+pub static SCHEMAS: &[&TypeSchema] = &[
+    &vpc::SCHEMA,
+    &subnet::SCHEMA,
+    &internet_gateway::SCHEMA,
+    &elastic_ip::SCHEMA,
+    &nat_gateway::SCHEMA,
+    &route_table::SCHEMA,
+    &vpc_endpoint::SCHEMA,
+    &security_group::SCHEMA,
+    &s3_bucket::SCHEMA,
+    &ecr_repository::SCHEMA,
+    &target_group::SCHEMA,
+    &load_balancer::SCHEMA,
+    &listener::SCHEMA,
+    &listener_rule::SCHEMA,
+    &iam_role::SCHEMA,
+    &iam_oidc_provider::SCHEMA,
+    &eks_cluster::SCHEMA,
+    &launch_template::SCHEMA,
+    &eks_nodegroup::SCHEMA,
+    &eks_addon::SCHEMA,
+    &eks_access_entry::SCHEMA,
+    &eks_access_policy_association::SCHEMA,
+    &eks_pod_identity_association::SCHEMA,
+    &firehose_stream::SCHEMA,
+    &cloudwatch_alarm::SCHEMA,
+    &cloudwatch_log_group::SCHEMA,
+];
 
 /// The schema of a type, by its name in the stack file.
 pub fn schema(ty: &str) -> Option<&'static TypeSchema> {
