@@ -67,10 +67,7 @@ fn generate(name: &str, n: usize) -> String {
         );
     }
     for i in 0..per {
-        let _ = write!(
-            s,
-            "  s3_bucket.b{i}:\n    name: {name}-logs-{i}\n    versioning: true\n"
-        );
+        let _ = write!(s, "  s3_bucket.b{i}:\n    name: {name}-logs-{i}\n    versioning: true\n");
     }
     for i in 0..per {
         let _ = write!(s, "  ecr_repository.r{i}:\n    name: {name}/app-{i}\n");
@@ -83,11 +80,7 @@ fn generate(name: &str, n: usize) -> String {
 #[allow(clippy::zombie_processes)]
 fn run_measured(mut cmd: Command) -> (i32, Duration, f64, String) {
     let started = Instant::now();
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("infra runs");
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("infra runs");
     let pid = child.id() as libc::pid_t;
     let mut stdout = child.stdout.expect("stdout");
     let reader = std::thread::spawn(move || {
@@ -119,17 +112,8 @@ fn run_measured(mut cmd: Command) -> (i32, Duration, f64, String) {
         std::thread::sleep(Duration::from_millis(2));
     }
     let took = started.elapsed();
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (
-        code,
-        took,
-        peak_kib as f64 / 1024.0,
-        reader.join().unwrap_or_default(),
-    )
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    (code, took, peak_kib as f64 / 1024.0, reader.join().unwrap_or_default())
 }
 
 /// A saved observation of a stack as if it had been applied: every attribute as
@@ -139,11 +123,7 @@ fn observation(stack: &infra::stack::Stack, graph: &Graph) -> (State, Observed) 
     for (i, address) in graph.creation_order().into_iter().enumerate() {
         let r = &stack.resources[&address];
         let lookup = |x: &Reference| {
-            state
-                .resources
-                .get(&x.address)
-                .and_then(|s| s.attributes.get(&x.attr))
-                .cloned()
+            state.resources.get(&x.address).and_then(|s| s.attributes.get(&x.attr)).cloned()
         };
         let mut attrs = match reference::resolve(&Value::Object(r.attrs.clone()), &lookup) {
             Value::Object(m) => m,
@@ -164,16 +144,9 @@ fn observation(stack: &infra::stack::Stack, graph: &Graph) -> (State, Observed) 
         .iter()
         .map(|(a, r)| {
             let lookup = |x: &Reference| {
-                state
-                    .resources
-                    .get(&x.address)
-                    .and_then(|s| s.attributes.get(&x.attr))
-                    .cloned()
+                state.resources.get(&x.address).and_then(|s| s.attributes.get(&x.attr)).cloned()
             };
-            (
-                a.clone(),
-                reference::resolve(&Value::Object(r.attributes.clone()), &lookup),
-            )
+            (a.clone(), reference::resolve(&Value::Object(r.attributes.clone()), &lookup))
         })
         .collect();
     for (a, v) in resolved {
@@ -184,10 +157,8 @@ fn observation(stack: &infra::stack::Stack, graph: &Graph) -> (State, Observed) 
     let mut observed = infra::plan::as_recorded(&state);
     for (i, seen) in observed.values_mut().enumerate() {
         if i % 100 == 7
-            && let Some(tags) = seen
-                .as_mut()
-                .and_then(|m| m.get_mut("tags"))
-                .and_then(Value::as_object_mut)
+            && let Some(tags) =
+                seen.as_mut().and_then(|m| m.get_mut("tags")).and_then(Value::as_object_mut)
         {
             tags.insert("project".into(), json!("drifted"));
         }
@@ -211,10 +182,7 @@ struct Core {
 }
 
 fn core(dir: &Path) -> Core {
-    let n = std::env::var("BENCH_CORE_SIZE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_001);
+    let n = std::env::var("BENCH_CORE_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(10_001);
     let file = dir.join("core.yaml");
     std::fs::write(&file, generate("core", n)).unwrap();
     let t = Instant::now();
@@ -246,36 +214,24 @@ fn core(dir: &Path) -> Core {
             r.attributes = attrs.clone();
         }
     }
-    std::fs::write(
-        dir.join("core-state.json"),
-        serde_json::to_vec(&recorded).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("core-state.json"), serde_json::to_vec(&recorded).unwrap()).unwrap();
     let n_resources = stack.resources.len();
     drop((recorded, state, observed, plan, text, graph, stack));
     let state_mb =
         std::fs::metadata(dir.join("core-state.json")).map_or(0.0, |m| m.len() as f64 / 1e6);
     let tripwire = support::Tripwire::start();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
-    cmd.args([
-        "plan",
-        "--refresh=false",
-        "--state",
-        "core-state.json",
-        "core.yaml",
-    ])
-    .current_dir(dir)
-    .env("AWS_ENDPOINT_URL", &tripwire.url)
-    .env("AWS_ACCESS_KEY_ID", "bench")
-    .env("AWS_SECRET_ACCESS_KEY", "bench")
-    .env("AWS_EC2_METADATA_DISABLED", "true")
-    .env("NO_COLOR", "1");
+    cmd.args(["plan", "--refresh=false", "--state", "core-state.json", "core.yaml"])
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", &tripwire.url)
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1");
     let (code, process, process_peak, stdout) = run_measured(cmd);
     assert_eq!(code, 0, "{stdout}");
     assert!(
-        stdout.contains(&format!(
-            "Plan: 0 to add, {changes} to change, 0 to destroy."
-        )),
+        stdout.contains(&format!("Plan: 0 to add, {changes} to change, 0 to destroy.")),
         "{}",
         support::last_line(&stdout)
     );
@@ -291,11 +247,7 @@ fn core(dir: &Path) -> Core {
                 .arg(&file)
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             t.elapsed()
         })
         .collect();
@@ -376,22 +328,12 @@ fn scale(n: usize) -> Scale {
     let timings = w.path("timings.json");
     let t = Instant::now();
     let apply = w
-        .command(&[
-            "apply",
-            "--auto-approve",
-            "--parallelism",
-            "20",
-            "stack.yaml",
-        ])
+        .command(&["apply", "--auto-approve", "--parallelism", "20", "stack.yaml"])
         .env("INFRA_TIMINGS", &timings)
         .output()
         .unwrap();
     let apply_time = t.elapsed();
-    assert!(
-        apply.status.success(),
-        "apply of {n}: {}",
-        String::from_utf8_lossy(&apply.stderr)
-    );
+    assert!(apply.status.success(), "apply of {n}: {}", String::from_utf8_lossy(&apply.stderr));
     let state_path = w.path(&format!("state/{name}.json"));
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
@@ -433,16 +375,10 @@ fn scale(n: usize) -> Scale {
 /// The figures the lean workload is compared with (issue 18, measured against
 /// moto 5.1.22 on one machine): carina (provider-aws v0.5.0) and infra before
 /// the lean apply and destroy (a debug build): (requests, seconds).
-const PEER: [(&str, u64, f64); 3] = [
-    ("apply", 1_105, 11.1),
-    ("no-op plan", 703, 8.1),
-    ("destroy", 904, 10.1),
-];
-const BEFORE: [(&str, u64, f64); 3] = [
-    ("apply", 3_303, 25.9),
-    ("no-op plan", 804, 2.4),
-    ("destroy", 1_205, 9.9),
-];
+const PEER: [(&str, u64, f64); 3] =
+    [("apply", 1_105, 11.1), ("no-op plan", 703, 8.1), ("destroy", 904, 10.1)];
+const BEFORE: [(&str, u64, f64); 3] =
+    [("apply", 3_303, 25.9), ("no-op plan", 804, 2.4), ("destroy", 1_205, 9.9)];
 
 /// One phase of the lean workload: requests, wall time, and the requests by
 /// operation.
@@ -474,40 +410,22 @@ fn lean() -> Vec<Phase> {
         "stack: warm\nregion: ap-northeast-1\nresources:\n  vpc.main:\n    cidr_block: 10.9.0.0/16\n  s3_bucket.b:\n    name: warm-bucket\n  security_group.g:\n    vpc_id: ${vpc.main.id}\n    description: warm\n",
     );
     warm.apply_ok();
-    assert_eq!(
-        warm.run(&["destroy", "--auto-approve", "stack.yaml"]).code,
-        0
-    );
+    assert_eq!(warm.run(&["destroy", "--auto-approve", "stack.yaml"]).code, 0);
     let w = Workdir::new(&proxy.url, &text);
     let mut phases = Vec::new();
     for (name, args) in [
         ("apply", &["apply", "--auto-approve", "stack.yaml"][..]),
-        (
-            "no-op plan",
-            &["plan", "--detailed-exitcode", "stack.yaml"][..],
-        ),
+        ("no-op plan", &["plan", "--detailed-exitcode", "stack.yaml"][..]),
         ("destroy", &["destroy", "--auto-approve", "stack.yaml"][..]),
     ] {
         proxy.reset();
         let t = Instant::now();
         let out = w.command(args).output().unwrap();
         let wall = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let by_op: BTreeMap<String, u64> = proxy
-            .counts()
-            .into_iter()
-            .map(|(k, v)| (k, v.as_u64().unwrap_or(0)))
-            .collect();
-        phases.push(Phase {
-            name,
-            requests: by_op.values().sum(),
-            wall,
-            by_op,
-        });
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let by_op: BTreeMap<String, u64> =
+            proxy.counts().into_iter().map(|(k, v)| (k, v.as_u64().unwrap_or(0))).collect();
+        phases.push(Phase { name, requests: by_op.values().sum(), wall, by_op });
     }
     phases
 }
@@ -532,9 +450,7 @@ fn lean_by_op(phases: &[Phase]) -> String {
             row[i] = count;
         }
     }
-    rows.into_iter()
-        .map(|(k, v)| format!("| {k} | {} |\n", v.join(" | ")))
-        .collect()
+    rows.into_iter().map(|(k, v)| format!("| {k} | {} |\n", v.join(" | "))).collect()
 }
 
 /// The platform applied with 2 s added to every mutating call: its wall time
@@ -553,11 +469,7 @@ fn critical_path(dir: &Path) -> (f64, f64, f64, usize) {
         .output()
         .unwrap();
     let process = t.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&timings).unwrap()).unwrap();
     let steps = doc["steps"].as_array().unwrap();
     let mut finish: Vec<f64> = vec![0.0; steps.len()];
@@ -726,11 +638,7 @@ fn main() {
         out,
         "\nThe plan has {} changes (1 resource in 100 drifted). Target for the core: under 1 s: **{}**.\n",
         c.changes,
-        if core_total < Duration::from_secs(1) {
-            "met"
-        } else {
-            "not met"
-        },
+        if core_total < Duration::from_secs(1) { "met" } else { "not met" },
     );
     let _ = writeln!(
         out,
@@ -748,18 +656,11 @@ fn main() {
         out,
         "`infra validate` of a 1,000-resource file, a whole process (median of 5): {:.0} ms (target: under 200 ms: **{}**).\n",
         c.validate_1000.as_secs_f64() * 1000.0,
-        if c.validate_1000 < Duration::from_millis(200) {
-            "met"
-        } else {
-            "not met"
-        }
+        if c.validate_1000 < Duration::from_millis(200) { "met" } else { "not met" }
     );
 
     if !rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "## No-op plan against moto, through the counting proxy\n"
-        );
+        let _ = writeln!(out, "## No-op plan against moto, through the counting proxy\n");
         let _ = writeln!(
             out,
             "| resources | no-op plan | emulator busy | peak memory | requests / resource | subnet | security group | target group | bucket | repository | state file | state writes / operation | first apply |"
@@ -832,10 +733,7 @@ fn main() {
         let slower = plan_here / plan_there;
         for p in &lean_phases {
             let peer = PEER.iter().find(|x| x.0 == p.name).expect("a peer figure");
-            let before = BEFORE
-                .iter()
-                .find(|x| x.0 == p.name)
-                .expect("a figure before");
+            let before = BEFORE.iter().find(|x| x.0 == p.name).expect("a figure before");
             let wall = p.wall.as_secs_f64();
             let (target, met) = match p.name {
                 "apply" => (
@@ -868,11 +766,7 @@ fn main() {
         let _ = writeln!(
             out,
             "\nBy operation, one bucket (`BUCKET`, counted) and one group (the group operations over 100):\n\n| resource | operation | {} |\n|---|---|{}",
-            lean_phases
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(" | "),
+            lean_phases.iter().map(|p| p.name).collect::<Vec<_>>().join(" | "),
             "---|".repeat(lean_phases.len())
         );
         out.push_str(&lean_by_op(&lean_phases));
@@ -882,11 +776,7 @@ fn main() {
                 "\nFirst apply of the {}-resource stack: {:.0} s (target: at most half of 140 s: **{}**).",
                 big.n,
                 big.apply.as_secs_f64(),
-                if big.apply.as_secs_f64() <= 70.0 {
-                    "met"
-                } else {
-                    "not met"
-                }
+                if big.apply.as_secs_f64() <= 70.0 { "met" } else { "not met" }
             );
         }
         out.push('\n');
@@ -897,10 +787,7 @@ fn main() {
     );
     print!("{doc}");
     let target = std::env::var("BENCH_OUT").unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("docs/benchmarks.md")
-            .display()
-            .to_string()
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md").display().to_string()
     });
     std::fs::write(&target, doc).unwrap();
     eprintln!("written to {target}");

@@ -9,12 +9,8 @@
 //! checks it.
 
 /// `infra --version`: the package's version and the commit it was built from.
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("INFRA_COMMIT"),
-    ")"
-);
+pub const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("INFRA_COMMIT"), ")");
 
 pub mod apply;
 pub mod aws;

@@ -49,11 +49,7 @@ pub struct Made {
 impl Made {
     /// A resource whose new settings are known.
     pub fn holding(id: impl Into<String>, holds: Attrs) -> Self {
-        Made {
-            id: id.into(),
-            holds: Some(holds),
-            found: false,
-        }
+        Made { id: id.into(), holds: Some(holds), found: false }
     }
 
     /// Made as asked, with what AWS's answer says (its id, what AWS chose or
@@ -77,22 +73,14 @@ impl Made {
     /// What a create whose answer was lost found it had made, by its owner
     /// tags: read back, and said to be adopted.
     pub fn found(id: impl Into<String>) -> Self {
-        Made {
-            id: id.into(),
-            holds: None,
-            found: true,
-        }
+        Made { id: id.into(), holds: None, found: true }
     }
 }
 
 /// Only the id: what it holds is read back.
 impl From<String> for Made {
     fn from(id: String) -> Self {
-        Made {
-            id,
-            holds: None,
-            found: false,
-        }
+        Made { id, holds: None, found: false }
     }
 }
 
@@ -250,12 +238,7 @@ pub trait Catalog: Send + Sync {
 
 impl Registry {
     pub fn new(monitor: Arc<dyn Monitor>) -> Registry {
-        Registry {
-            providers: BTreeMap::new(),
-            monitor,
-            catalog: None,
-            finders: BTreeMap::new(),
-        }
+        Registry { providers: BTreeMap::new(), monitor, catalog: None, finders: BTreeMap::new() }
     }
 
     /// Adds the finder of one kind of lookup.
@@ -379,15 +362,9 @@ impl ApiError {
     /// `InvalidSubnet.Conflict`, ...
     pub fn is_conflict(&self) -> bool {
         let c = self.code();
-        [
-            "AlreadyExist",
-            "Duplicate",
-            "AlreadyOwned",
-            "InUse",
-            "Conflict",
-        ]
-        .iter()
-        .any(|k| c.contains(k))
+        ["AlreadyExist", "Duplicate", "AlreadyOwned", "InUse", "Conflict"]
+            .iter()
+            .any(|k| c.contains(k))
     }
 
     /// An endpoint that does not implement the operation at all (an emulator's

@@ -54,33 +54,23 @@ impl Ctx<'_> {
 
     /// A resource's state, or an error saying it is not there (never a panic).
     pub async fn in_state(&self, a: &Address) -> anyhow::Result<ResourceState> {
-        self.journal
-            .read(|s| s.resources.get(a).cloned())
-            .await
-            .ok_or_else(|| {
-                anyhow::anyhow!("{a} is not in state (it was removed while this apply ran)")
-            })
+        self.journal.read(|s| s.resources.get(a).cloned()).await.ok_or_else(|| {
+            anyhow::anyhow!("{a} is not in state (it was removed while this apply ran)")
+        })
     }
 
     /// What the plan saw before (refreshed); empty when it saw nothing.
     pub fn before(&self, a: &Address) -> Attrs {
-        self.plan
-            .change(a)
-            .and_then(|c| c.before.clone())
-            .unwrap_or_default()
+        self.plan.change(a).and_then(|c| c.before.clone()).unwrap_or_default()
     }
 
     /// Desired attributes with every reference resolved from state, as the
     /// values they stand for. The main part leaves out the deferred
     /// attributes, which may reference what comes after it.
     pub async fn desired(&self, a: &Address, part: Part) -> anyhow::Result<Attrs> {
-        let stack = self
-            .stack
-            .ok_or_else(|| anyhow::anyhow!("no stack to apply"))?;
-        let resource = stack
-            .resources
-            .get(a)
-            .ok_or_else(|| anyhow::anyhow!("{a} is not in the stack"))?;
+        let stack = self.stack.ok_or_else(|| anyhow::anyhow!("no stack to apply"))?;
+        let resource =
+            stack.resources.get(a).ok_or_else(|| anyhow::anyhow!("{a} is not in the stack"))?;
         let mut attrs = resource.attrs.clone();
         // What the stack no longer sets is removed or put back, as planned.
         let removed = self
@@ -95,11 +85,7 @@ impl Ctx<'_> {
             .journal
             .read(|state| {
                 let lookup = |r: &Reference| {
-                    state
-                        .resources
-                        .get(&r.address)
-                        .and_then(|s| s.attributes.get(&r.attr))
-                        .cloned()
+                    state.resources.get(&r.address).and_then(|s| s.attributes.get(&r.attr)).cloned()
                 };
                 reference::resolve(&Value::Object(attrs), &lookup)
             })
@@ -130,17 +116,9 @@ impl Ctx<'_> {
             schema.keep_local(&mut observed, asked);
         }
         let resource = self.stack.and_then(|s| s.resources.get(a));
-        let replacing = self
-            .plan
-            .change(a)
-            .is_some_and(|c| c.action == Action::CreateThenDelete);
+        let replacing = self.plan.change(a).is_some_and(|c| c.action == Action::CreateThenDelete);
         self.journal
-            .record(
-                resource_state(a, id, observed, resource),
-                a,
-                replacing,
-                pending,
-            )
+            .record(resource_state(a, id, observed, resource), a, replacing, pending)
             .await?;
         Ok(())
     }

@@ -23,11 +23,7 @@ impl Engine {
     /// what AWS holds then. Nothing happens unless the tag names `from`.
     pub async fn retag(&self, journal: &Journal, from: &Address, to: &Address) -> Result<()> {
         let Some((id, before)) = journal
-            .read(|s| {
-                s.resources
-                    .get(to)
-                    .map(|r| (r.id.clone(), r.attributes.clone()))
-            })
+            .read(|s| s.resources.get(to).map(|r| (r.id.clone(), r.attributes.clone())))
             .await
         else {
             return Ok(());
@@ -47,9 +43,7 @@ impl Engine {
             token: None,
             observer: self.observer.clone(),
         };
-        journal
-            .intend(to, Operation::Update, None, Attrs::new())
-            .await?;
+        journal.intend(to, Operation::Update, None, Attrs::new()).await?;
         let done = provider.update(&op, &id, &before, &after).await;
         let found = match done {
             Ok(()) => provider.read(std::slice::from_ref(&id)).await,

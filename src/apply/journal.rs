@@ -92,11 +92,7 @@ impl Journal {
             existed: store.exists(),
             location: store.location(),
             state: Mutex::new(Snapshot { state, seq: 0 }),
-            writer: Mutex::new(Writer {
-                store,
-                written: 0,
-                writes: 0,
-            }),
+            writer: Mutex::new(Writer { store, written: 0, writes: 0 }),
         }
     }
 
@@ -233,11 +229,7 @@ impl Journal {
             };
             s.resources.insert(to.clone(), r);
             for r in s.resources.values_mut() {
-                for d in r
-                    .dependencies
-                    .iter_mut()
-                    .chain(r.rule_dependencies.iter_mut())
-                {
+                for d in r.dependencies.iter_mut().chain(r.rule_dependencies.iter_mut()) {
                     if d == from {
                         *d = to.clone();
                     }
@@ -313,12 +305,7 @@ impl Journal {
         token: Option<String>,
         attributes: Attrs,
     ) -> Result<(), StoreError> {
-        let intent = Intent {
-            operation,
-            token,
-            since: now(),
-            attributes,
-        };
+        let intent = Intent { operation, token, since: now(), attributes };
         self.write(|s| {
             s.intents.insert(address.clone(), intent);
         })
@@ -336,8 +323,7 @@ impl Journal {
         replacing: bool,
         pending: Option<Operation>,
     ) -> Result<(), StoreError> {
-        self.write(|s| put(s, address, resource, replacing, pending))
-            .await
+        self.write(|s| put(s, address, resource, replacing, pending)).await
     }
 
     /// Marks that AWS accepted an operation that is not finished, or that it has
@@ -358,11 +344,7 @@ impl Journal {
     /// Keeps, with the pending mark, how the operation ended in an error.
     pub async fn pending_failed(&self, address: &Address, error: String) -> Result<(), StoreError> {
         self.write(|s| {
-            if let Some(p) = s
-                .resources
-                .get_mut(address)
-                .and_then(|r| r.pending.as_mut())
-            {
+            if let Some(p) = s.resources.get_mut(address).and_then(|r| r.pending.as_mut()) {
                 p.failed = Some(error);
             }
         })
@@ -428,10 +410,7 @@ fn put(
         // The object replaced joins those still waiting to be deleted.
         Some(p) if replacing => {
             let mut deposed = p.deposed.clone();
-            deposed.push(Deposed {
-                id: p.id.clone(),
-                attributes: p.attributes.clone(),
-            });
+            deposed.push(Deposed { id: p.id.clone(), attributes: p.attributes.clone() });
             (deposed, None)
         }
         Some(p) => (p.deposed.clone(), None),

@@ -70,10 +70,7 @@ fn by_type<'a>(
     only: Option<&BTreeSet<Address>>,
 ) -> BTreeMap<&'a str, Vec<(&'a Address, &'a ResourceState)>> {
     let mut out: BTreeMap<&str, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
-    let wanted = state
-        .resources
-        .iter()
-        .filter(|(a, _)| only.is_none_or(|o| o.contains(*a)));
+    let wanted = state.resources.iter().filter(|(a, _)| only.is_none_or(|o| o.contains(*a)));
     for (a, r) in wanted {
         out.entry(r.ty.as_str()).or_default().push((a, r));
     }
@@ -84,11 +81,7 @@ impl Engine {
     /// An engine that is never interrupted.
     pub fn new(registry: Registry, observer: Arc<dyn Observer>) -> Engine {
         let (_, interrupt) = watch::channel(Signal::Go);
-        Engine {
-            registry,
-            observer,
-            interrupt,
-        }
+        Engine { registry, observer, interrupt }
     }
 
     /// Reads every resource in state (or those of `only`), one batched read per
@@ -99,34 +92,29 @@ impl Engine {
         only: Option<&BTreeSet<Address>>,
         stack: Option<&Stack>,
     ) -> anyhow::Result<Observed> {
-        let reads = by_type(state, only)
-            .into_iter()
-            .map(|(ty, items)| async move {
-                let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
-                // What is wanted of each: what its stack resource sets, or
-                // else what state recorded.
-                let wanted: HashMap<String, BTreeSet<String>> = items
-                    .iter()
-                    .map(|(a, r)| {
-                        let keys = match stack.and_then(|s| s.resources.get(*a)) {
-                            Some(res) => res.attrs.keys().cloned().collect(),
-                            None => r.attributes.keys().cloned().collect(),
-                        };
-                        (r.id.clone(), keys)
-                    })
-                    .collect();
-                let found: HashMap<String, Attrs> = self
-                    .registry
-                    .provider(ty)?
-                    .read_wanted(&ids, &wanted)
-                    .await?;
-                Ok::<_, anyhow::Error>(
-                    items
-                        .into_iter()
-                        .map(|(a, r)| (a.clone(), found.get(&r.id).cloned()))
-                        .collect::<Vec<_>>(),
-                )
-            });
+        let reads = by_type(state, only).into_iter().map(|(ty, items)| async move {
+            let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
+            // What is wanted of each: what its stack resource sets, or
+            // else what state recorded.
+            let wanted: HashMap<String, BTreeSet<String>> = items
+                .iter()
+                .map(|(a, r)| {
+                    let keys = match stack.and_then(|s| s.resources.get(*a)) {
+                        Some(res) => res.attrs.keys().cloned().collect(),
+                        None => r.attributes.keys().cloned().collect(),
+                    };
+                    (r.id.clone(), keys)
+                })
+                .collect();
+            let found: HashMap<String, Attrs> =
+                self.registry.provider(ty)?.read_wanted(&ids, &wanted).await?;
+            Ok::<_, anyhow::Error>(
+                items
+                    .into_iter()
+                    .map(|(a, r)| (a.clone(), found.get(&r.id).cloned()))
+                    .collect::<Vec<_>>(),
+            )
+        });
         let mut observed = Observed::new();
         for r in join_all(reads).await {
             observed.extend(r?);
@@ -138,21 +126,19 @@ impl Engine {
     /// exist (`Provider::exist`, one batched call per type where the API
     /// allows, types in parallel), each standing as state recorded it.
     pub async fn existing(&self, state: &State) -> anyhow::Result<Observed> {
-        let looks = by_type(state, None)
-            .into_iter()
-            .map(|(ty, items)| async move {
-                let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
-                let there = self.registry.provider(ty)?.exist(&ids).await?;
-                Ok::<_, anyhow::Error>(
-                    items
-                        .into_iter()
-                        .map(|(a, r)| {
-                            let seen = there.contains(&r.id).then(|| r.attributes.clone());
-                            (a.clone(), seen)
-                        })
-                        .collect::<Vec<_>>(),
-                )
-            });
+        let looks = by_type(state, None).into_iter().map(|(ty, items)| async move {
+            let ids: Vec<String> = items.iter().map(|(_, r)| r.id.clone()).collect();
+            let there = self.registry.provider(ty)?.exist(&ids).await?;
+            Ok::<_, anyhow::Error>(
+                items
+                    .into_iter()
+                    .map(|(a, r)| {
+                        let seen = there.contains(&r.id).then(|| r.attributes.clone());
+                        (a.clone(), seen)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
         let mut observed = Observed::new();
         for r in join_all(looks).await {
             observed.extend(r?);
@@ -184,10 +170,7 @@ impl Engine {
     ) -> Outcome {
         let graph = stack.map(|(_, g)| g);
         let (steps, deps) = journal.read(|state| build_steps(plan, graph, state)).await;
-        self.observer.event(&Event::Scheduled {
-            steps: &steps,
-            deps: &deps,
-        });
+        self.observer.event(&Event::Scheduled { steps: &steps, deps: &deps });
         let ctx = ctx::Ctx {
             registry: &self.registry,
             observer: &self.observer,
@@ -244,10 +227,7 @@ struct Hooks<'a> {
 impl scheduler::Hooks<anyhow::Result<run::Done>> for Hooks<'_> {
     fn started(&mut self, index: usize) {
         self.started[index] = Some(Instant::now());
-        self.observer.event(&Event::StepStarted {
-            index,
-            step: &self.steps[index],
-        });
+        self.observer.event(&Event::StepStarted { index, step: &self.steps[index] });
     }
 
     fn finished(
@@ -270,16 +250,10 @@ impl scheduler::Hooks<anyhow::Result<run::Done>> for Hooks<'_> {
                 scheduler::Verdict::Done
             }
             Some(Err(error)) => {
-                self.observer
-                    .event(&Event::StepFailed { index, step, error });
-                self.outcome
-                    .failed
-                    .push((step.label(), format!("{error:#}")));
+                self.observer.event(&Event::StepFailed { index, step, error });
+                self.outcome.failed.push((step.label(), format!("{error:#}")));
                 let stale = error.chain().any(|c| {
-                    matches!(
-                        c.downcast_ref::<StoreError>(),
-                        Some(StoreError::Stale { .. })
-                    )
+                    matches!(c.downcast_ref::<StoreError>(), Some(StoreError::Stale { .. }))
                 });
                 if stale && self.outcome.stale.is_none() {
                     self.observer.event(&Event::Stopping(Stop::Stale));
@@ -291,14 +265,8 @@ impl scheduler::Hooks<anyhow::Result<run::Done>> for Hooks<'_> {
             }
             None => {
                 let error = anyhow::anyhow!("the step panicked (a defect in infra)");
-                self.observer.event(&Event::StepFailed {
-                    index,
-                    step,
-                    error: &error,
-                });
-                self.outcome
-                    .failed
-                    .push((step.label(), format!("{error:#}")));
+                self.observer.event(&Event::StepFailed { index, step, error: &error });
+                self.outcome.failed.push((step.label(), format!("{error:#}")));
                 scheduler::Verdict::Failed
             }
         }
@@ -335,9 +303,7 @@ pub fn resource_state(
         rule_dependencies: resource
             .map(|r| r.deferred_references().into_iter().collect())
             .unwrap_or_default(),
-        sensitive: resource
-            .map(|r| r.sensitive.iter().cloned().collect())
-            .unwrap_or_default(),
+        sensitive: resource.map(|r| r.sensitive.iter().cloned().collect()).unwrap_or_default(),
         managed: resource.map(crate::plan::managed),
         deposed: Vec::new(),
         rollout: None,

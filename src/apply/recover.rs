@@ -50,10 +50,7 @@ pub async fn look(provider: &dyn Provider, asked: &Attrs) -> anyhow::Result<Foun
     let want = asked.string_map("tags");
     let mut ours: Vec<String> = ids
         .iter()
-        .filter(|id| {
-            read.get(*id)
-                .is_some_and(|a| same_owner(&want, &a.string_map("tags")))
-        })
+        .filter(|id| read.get(*id).is_some_and(|a| same_owner(&want, &a.string_map("tags"))))
         .cloned()
         .collect();
     Ok(match (ours.len(), ids.len()) {
@@ -127,10 +124,7 @@ pub async fn recover(
                 engine.observer.event(&Event::Looking { address: &address });
                 said = true;
             }
-            let pause = left
-                .to_std()
-                .unwrap_or_default()
-                .min(Duration::from_secs(1));
+            let pause = left.to_std().unwrap_or_default().min(Duration::from_secs(1));
             tokio::time::sleep(pause).await;
         };
         let (id, mut attributes) = match found {
@@ -159,12 +153,7 @@ pub async fn recover(
             }
             Some(Found::Ours(id, attrs)) => (id, attrs),
         };
-        if journal
-            .state()
-            .resources
-            .get(&address)
-            .is_some_and(|r| r.id == id)
-        {
+        if journal.state().resources.get(&address).is_some_and(|r| r.id == id) {
             journal.drop_intent(&address);
             continue;
         }
@@ -174,10 +163,7 @@ pub async fn recover(
         }
         // A create-before-destroy replacement: what state held is an old
         // object, deposed.
-        journal.adopt(
-            &address,
-            super::resource_state(&address, &id, attributes, resource),
-        );
+        journal.adopt(&address, super::resource_state(&address, &id, attributes, resource));
         notes.push(format!(
             "{address}: adopted {id}, which an earlier apply created (since {}) and did not record",
             intent.since
@@ -195,8 +181,5 @@ fn denied(e: &anyhow::Error) -> bool {
 /// earlier create made could not be looked up, and creating it again could
 /// make a second one.
 pub fn unresolved(state: &State, address: &Address) -> bool {
-    state
-        .intents
-        .get(address)
-        .is_some_and(|i| i.operation == Operation::Create)
+    state.intents.get(address).is_some_and(|i| i.operation == Operation::Create)
 }

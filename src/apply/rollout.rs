@@ -28,10 +28,8 @@ use crate::types::{Address, Attrs, Operation};
 /// moves traffic share onto some target group (a change of weights that keeps
 /// every share, or of a group at 0, is made at once).
 pub fn applies(before: &Attrs, after: &Attrs) -> bool {
-    let (from, to) = (
-        rollout::weights(before.get("forward")),
-        rollout::weights(after.get("forward")),
-    );
+    let (from, to) =
+        (rollout::weights(before.get("forward")), rollout::weights(after.get("forward")));
     after.contains_key("rollout")
         && !from.is_empty()
         && !to.is_empty()
@@ -76,11 +74,7 @@ pub async fn run(
     let n = schedule.len();
     // Before anything moves.
     if let Err(why) = gate(&r).await {
-        let at = format!(
-            "before step {} of {n} ({}%)",
-            first + 1,
-            schedule[first].share
-        );
+        let at = format!("before step {} of {n} ({}%)", first + 1, schedule[first].share);
         return r.revert(&at, &why).await;
     }
     for (i, step) in schedule.iter().enumerate().skip(first) {
@@ -109,22 +103,14 @@ pub async fn run(
             // change was not watched as long as asked, and is not complete.
             Watch::Interrupted if last => {
                 let watched = watching.elapsed().as_secs().min(watch);
-                r.end(RolloutOutcome::InterruptedBaking {
-                    of: n,
-                    watched,
-                    bake: watch,
-                })
-                .await?;
+                r.end(RolloutOutcome::InterruptedBaking { of: n, watched, bake: watch }).await?;
                 bail!(
                     "rollout of {address} interrupted while baking after its last step ({}%), {watched} of {watch} s watched: the weights are in force and recorded, but the change was not watched to the end",
                     step.share
                 );
             }
             Watch::Interrupted => {
-                r.rec.outcome = RolloutOutcome::Interrupted {
-                    after: i + 1,
-                    of: n,
-                };
+                r.rec.outcome = RolloutOutcome::Interrupted { after: i + 1, of: n };
                 ctx.journal.rollout(address, &r.rec).await?;
                 bail!(
                     "rollout of {address} interrupted after step {} of {n} ({}%); those weights are in force and recorded, and the next apply goes on from there",
@@ -161,15 +147,9 @@ impl<'a, 'c> Run<'a, 'c> {
             .read(|s| s.resources.get(address).and_then(|r| r.rollout.clone()))
             .await
             .filter(|r| r.unfinished() && r.to == to && r.from != in_force);
-        let origin = earlier
-            .as_ref()
-            .map_or_else(|| in_force.clone(), |r| r.from.clone());
-        let union = origin
-            .keys()
-            .chain(to.keys())
-            .chain(in_force.keys())
-            .collect::<BTreeSet<_>>()
-            .len();
+        let origin = earlier.as_ref().map_or_else(|| in_force.clone(), |r| r.from.clone());
+        let union =
+            origin.keys().chain(to.keys()).chain(in_force.keys()).collect::<BTreeSet<_>>().len();
         if union > 5 {
             bail!(
                 "a rollout between these forwards would need {union} target groups at once (at most 5); apply the change without `rollout` or in two applies"
@@ -249,15 +229,10 @@ impl Run<'_, '_> {
         asked.insert("forward".into(), rollout::forward(weights, keep));
         let mut intent = Attrs::new();
         intent.insert("forward".into(), asked["forward"].clone());
-        ctx.journal
-            .intend(address, Operation::Update, None, intent)
-            .await?;
-        provider
-            .update(&ctx.op(address, None), self.id, &self.current, &asked)
-            .await?;
+        ctx.journal.intend(address, Operation::Update, None, intent).await?;
+        provider.update(&ctx.op(address, None), self.id, &self.current, &asked).await?;
         self.current = read_back(provider, self.id).await?;
-        ctx.record(address, self.id, self.current.clone(), self.after, None)
-            .await?;
+        ctx.record(address, self.id, self.current.clone(), self.after, None).await?;
         Ok(rollout::weights(self.current.get("forward")))
     }
 
@@ -296,12 +271,8 @@ impl Run<'_, '_> {
                 return Watch::Clear;
             }
             let mut interrupt = self.ctx.interrupt.clone();
-            let stopped = async move {
-                interrupt
-                    .wait_for(|s| *s != super::Signal::Go)
-                    .await
-                    .is_ok()
-            };
+            let stopped =
+                async move { interrupt.wait_for(|s| *s != super::Signal::Go).await.is_ok() };
             tokio::select! {
                 _ = tokio::time::sleep(poll.min(end - now)) => {}
                 true = stopped => return Watch::Interrupted,
@@ -345,10 +316,7 @@ impl Run<'_, '_> {
             }
             let left = wait.saturating_sub(started.elapsed());
             let poll = Duration::from_secs(self.settings.poll_seconds);
-            match self
-                .watch(poll.min(left).max(Duration::from_millis(1)))
-                .await
-            {
+            match self.watch(poll.min(left).max(Duration::from_millis(1))).await {
                 Watch::Clear => {}
                 other => return Ok(other),
             }
@@ -398,11 +366,7 @@ impl Run<'_, '_> {
         };
         let before = balancer(since - window, since).await?;
         let during = balancer(since, now).await?;
-        Ok(a.judge(
-            canary,
-            baseline.filter(|b| b.requests > 0.0),
-            Some((before, during)),
-        ))
+        Ok(a.judge(canary, baseline.filter(|b| b.requests > 0.0), Some((before, during))))
     }
 
     /// A verdict: printed, and recorded on the step it judged.
@@ -411,10 +375,7 @@ impl Run<'_, '_> {
             step.verdict = Some(verdict.to_string());
         }
         self.ctx.journal.rollout(self.address, &self.rec).await?;
-        self.ctx.observer.event(&Event::RolloutVerdict {
-            address: self.address,
-            verdict,
-        });
+        self.ctx.observer.event(&Event::RolloutVerdict { address: self.address, verdict });
         Ok(())
     }
 
@@ -422,10 +383,9 @@ impl Run<'_, '_> {
     async fn end(&mut self, outcome: RolloutOutcome) -> anyhow::Result<()> {
         self.rec.outcome = outcome;
         self.ctx.journal.rollout(self.address, &self.rec).await?;
-        self.ctx.observer.event(&Event::RolloutEnded {
-            address: self.address,
-            outcome: &self.rec.outcome,
-        });
+        self.ctx
+            .observer
+            .event(&Event::RolloutEnded { address: self.address, outcome: &self.rec.outcome });
         Ok(())
     }
 
@@ -545,9 +505,5 @@ fn health_summary(health: &[TargetHealth]) -> String {
             None => counts.push((name, 1)),
         }
     }
-    counts
-        .iter()
-        .map(|(n, c)| format!("{c} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    counts.iter().map(|(n, c)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
 }

@@ -56,9 +56,7 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<Done> {
     after.retain(|_, v| !v.is_null());
     provider.prepare(&mut after);
     let token = uuid::Uuid::new_v4().to_string();
-    ctx.journal
-        .intend(a, Create, Some(token.clone()), after.clone())
-        .await?;
+    ctx.journal.intend(a, Create, Some(token.clone()), after.clone()).await?;
     let op = ctx.op(a, Some(token));
     let (made, adopted) = match provider.create(&op, &after).await {
         Ok(made) => {
@@ -75,8 +73,7 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<Done> {
         // AWS accepted it: a run killed while waiting resumes the wait; one
         // killed before an untagged resource is configured finds it here,
         // since nothing in AWS says it is this stack's.
-        ctx.record(a, &id, known.clone(), &after, Some(Create))
-            .await?;
+        ctx.record(a, &id, known.clone(), &after, Some(Create)).await?;
     }
     let rest = async {
         let seen = provider.wait(&op, &id, Create).await?;
@@ -107,10 +104,7 @@ async fn create(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<Done> {
         }
     }
     Ok(match adopted {
-        true => Done::new(
-            "adopted",
-            format!(" {id}, which this stack made and did not record"),
-        ),
+        true => Done::new("adopted", format!(" {id}, which this stack made and did not record")),
         false => Done::new("created", format!(" (id {id})")),
     })
 }
@@ -156,10 +150,7 @@ async fn refused(
     e: anyhow::Error,
 ) -> anyhow::Result<String> {
     let answer = api_error(&e).cloned();
-    if answer
-        .as_ref()
-        .is_some_and(|api| api.code.is_none() && !api.is_unimplemented())
-    {
+    if answer.as_ref().is_some_and(|api| api.code.is_none() && !api.is_unimplemented()) {
         // No answer (an endpoint without the operation is an answer: nothing
         // was made): it may have been made. It is looked for by its tags (it
         // may take a moment to be seen); otherwise the intent stays for the
@@ -255,9 +246,7 @@ async fn update_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     if settled {
         return Ok(String::new());
     }
-    ctx.journal
-        .intend(a, UpdateRules, None, Attrs::new())
-        .await?;
+    ctx.journal.intend(a, UpdateRules, None, Attrs::new()).await?;
     let op = ctx.op(a, None);
     visible(|| provider.update_deferred(&op, &id, &now.attributes, &after)).await?;
     let observed = settle(provider, a, &id, &after, &now.attributes).await?;
@@ -268,9 +257,7 @@ async fn update_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
 async fn delete_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
     let id = ctx.in_state(a).await?.id;
-    ctx.journal
-        .intend(a, DeleteRules, None, Attrs::new())
-        .await?;
+    ctx.journal.intend(a, DeleteRules, None, Attrs::new()).await?;
     provider.delete_deferred(&ctx.op(a, None), &id).await?;
     ctx.journal.resolve(a).await?;
     Ok(String::new())
@@ -281,12 +268,8 @@ async fn delete_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
 async fn delete_deposed(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
     for d in ctx.in_state(a).await?.deposed {
-        ctx.journal
-            .intend(a, DeleteDeposed, None, Attrs::new())
-            .await?;
-        provider
-            .delete(&ctx.op(a, None), &d.id, &d.attributes)
-            .await?;
+        ctx.journal.intend(a, DeleteDeposed, None, Attrs::new()).await?;
+        provider.delete(&ctx.op(a, None), &d.id, &d.attributes).await?;
         ctx.journal.forget_deposed(a, &d.id).await?;
     }
     Ok(String::new())

@@ -165,13 +165,7 @@ where
             }
         }
     }
-    Run {
-        status,
-        results,
-        interrupted,
-        abandoned,
-        stopped,
-    }
+    Run { status, results, interrupted, abandoned, stopped }
 }
 
 #[cfg(test)]
@@ -187,11 +181,7 @@ mod tests {
             self.0.push(task);
         }
         fn finished(&mut self, _task: usize, result: Option<&bool>) -> Verdict {
-            if result == Some(&true) {
-                Verdict::Done
-            } else {
-                Verdict::Failed
-            }
+            if result == Some(&true) { Verdict::Done } else { Verdict::Failed }
         }
     }
 
@@ -204,12 +194,7 @@ mod tests {
         let run = run(&deps, 4, rx, |i| async move { i != 0 }, &mut log).await;
         assert_eq!(
             run.status,
-            vec![
-                Status::Failed,
-                Status::Skipped,
-                Status::Skipped,
-                Status::Done
-            ]
+            vec![Status::Failed, Status::Skipped, Status::Skipped, Status::Done]
         );
         assert_eq!(log.0.len(), 2);
     }

@@ -49,11 +49,7 @@ impl Provider for CloudwatchAlarm {
             let mut attrs = attributes(&a);
             attrs.insert(
                 "tags".into(),
-                tags_value(
-                    tags.tags()
-                        .iter()
-                        .filter_map(|t| Some((t.key()?, t.value()?))),
-                ),
+                tags_value(tags.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))),
             );
             Ok((a.alarm_name().unwrap_or_default().to_string(), attrs))
         })
@@ -63,9 +59,7 @@ impl Provider for CloudwatchAlarm {
 
     /// DescribeAlarms by names, a hundred a call, without their tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |a| {
-            a.alarm_name()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |a| a.alarm_name()))
     }
 
     /// PutMetricAlarm replaces an alarm of that name without a word: an alarm
@@ -81,11 +75,8 @@ impl Provider for CloudwatchAlarm {
             )
             .into());
         }
-        let tags = attrs
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
+        let tags =
+            attrs.tags().into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         self.put(attrs, Some(tags)).await?;
         // PutMetricAlarm took every setting and the tags: what was asked, with
         // its name as id and its ARN.
@@ -117,11 +108,7 @@ impl Provider for CloudwatchAlarm {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(
-            self.0.cloudwatch.delete_alarms().alarm_names(id),
-            "DeleteAlarms"
-        )
-        .or_gone()?;
+        send!(self.0.cloudwatch.delete_alarms().alarm_names(id), "DeleteAlarms").or_gone()?;
         Ok(())
     }
 }
@@ -205,14 +192,8 @@ fn attributes(a: &MetricAlarm) -> Attrs {
     };
     optional("description", a.alarm_description().map(|d| json!(d)));
     optional("statistic", a.statistic().map(|s| json!(s.as_str())));
-    optional(
-        "extended_statistic",
-        a.extended_statistic().map(|s| json!(s)),
-    );
-    optional(
-        "datapoints_to_alarm",
-        a.datapoints_to_alarm().map(|d| json!(d)),
-    );
+    optional("extended_statistic", a.extended_statistic().map(|s| json!(s)));
+    optional("datapoints_to_alarm", a.datapoints_to_alarm().map(|d| json!(d)));
     attrs
 }
 
@@ -221,10 +202,7 @@ async fn describe(aws: &Aws, names: &[String]) -> Result<Vec<MetricAlarm>> {
     let mut alarms = Vec::new();
     for chunk in names.chunks(100) {
         let page = send!(
-            aws.cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .max_records(100),
+            aws.cloudwatch.describe_alarms().set_alarm_names(Some(chunk.to_vec())).max_records(100),
             "DescribeAlarms"
         )?;
         alarms.extend(page.metric_alarms().iter().cloned());

@@ -25,15 +25,9 @@ impl Provider for CloudwatchLogGroup {
             let Some(group) = describe(aws, &name).await? else {
                 return Ok(None);
             };
-            let arn = group
-                .arn()
-                .unwrap_or_default()
-                .trim_end_matches(":*")
-                .to_string();
-            let tags = send!(
-                aws.logs.list_tags_for_resource().resource_arn(&arn),
-                "ListTagsForResource"
-            )?;
+            let arn = group.arn().unwrap_or_default().trim_end_matches(":*").to_string();
+            let tags =
+                send!(aws.logs.list_tags_for_resource().resource_arn(&arn), "ListTagsForResource")?;
             let mut attrs = json!({
                 "id": name,
                 "name": name,
@@ -112,15 +106,10 @@ impl Provider for CloudwatchLogGroup {
         }
         // No longer set (`null`): kept for ever, and no longer encrypted
         // with the stack's key.
-        if after
-            .get("retention_days")
-            .is_some_and(serde_json::Value::is_null)
+        if after.get("retention_days").is_some_and(serde_json::Value::is_null)
             && before.opt_int("retention_days").is_some()
         {
-            send!(
-                logs.delete_retention_policy().log_group_name(id),
-                "DeleteRetentionPolicy"
-            )?;
+            send!(logs.delete_retention_policy().log_group_name(id), "DeleteRetentionPolicy")?;
         }
         if differs(before, after, "kms_key_id") {
             match after.opt_str("kms_key_id") {
@@ -131,10 +120,7 @@ impl Provider for CloudwatchLogGroup {
                     )?;
                 }
                 None => {
-                    send!(
-                        logs.disassociate_kms_key().log_group_name(id),
-                        "DisassociateKmsKey"
-                    )?;
+                    send!(logs.disassociate_kms_key().log_group_name(id), "DisassociateKmsKey")?;
                 }
             }
         }
@@ -149,11 +135,7 @@ impl Provider for CloudwatchLogGroup {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(
-            self.0.logs.delete_log_group().log_group_name(id),
-            "DeleteLogGroup"
-        )
-        .or_gone()?;
+        send!(self.0.logs.delete_log_group().log_group_name(id), "DeleteLogGroup").or_gone()?;
         Ok(())
     }
 }
@@ -163,22 +145,12 @@ async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>> {
-    let page = send!(
-        aws.logs.describe_log_groups().log_group_name_prefix(name),
-        "DescribeLogGroups"
-    )?;
-    Ok(page
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-        .cloned())
+    let page =
+        send!(aws.logs.describe_log_groups().log_group_name_prefix(name), "DescribeLogGroups")?;
+    Ok(page.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
 }
 
 /// A log group's ARN: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
 async fn arn(aws: &Aws, name: &str) -> Result<String> {
-    Ok(format!(
-        "arn:aws:logs:{}:{}:log-group:{name}",
-        aws.region,
-        aws.account().await?
-    ))
+    Ok(format!("arn:aws:logs:{}:{}:log-group:{name}", aws.region, aws.account().await?))
 }

@@ -18,11 +18,7 @@ pub fn spec(resource: ResourceType, attrs: &Attrs) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(resource)
         .set_tags(Some(
-            attrs
-                .tags()
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
+            attrs.tags().into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect(),
         ))
         .build()
 }
@@ -45,10 +41,7 @@ pub fn owner_filters(attrs: &Attrs) -> Result<Vec<Filter>> {
 
 /// Tags as read back.
 pub fn value(tags: &[Tag]) -> Value {
-    tags_value(
-        tags.iter()
-            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-    )
+    tags_value(tags.iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())))
 }
 
 /// Reads by id: `describe` is called with a filter `filter` (`vpc-id`) on up to
@@ -64,10 +57,7 @@ where
 {
     let mut out = HashMap::new();
     for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
-        let by_id = Filter::builder()
-            .name(filter)
-            .set_values(Some(chunk.to_vec()))
-            .build();
+        let by_id = Filter::builder().name(filter).set_values(Some(chunk.to_vec())).build();
         out.extend(describe(vec![by_id]).await?);
     }
     Ok(out)
@@ -101,11 +91,7 @@ pub async fn arn(aws: &Aws, kind: &str, id: &str) -> Result<Attrs> {
     let mut attrs = Attrs::new();
     attrs.insert(
         "arn".into(),
-        Value::String(format!(
-            "arn:aws:ec2:{}:{}:{kind}/{id}",
-            aws.region,
-            aws.account().await?
-        )),
+        Value::String(format!("arn:aws:ec2:{}:{}:{kind}/{id}", aws.region, aws.account().await?)),
     );
     Ok(attrs)
 }

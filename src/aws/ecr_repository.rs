@@ -29,25 +29,19 @@ impl Provider for EcrRepository {
         let read = super::each(repos, |r| async move {
             let name = r.repository_name().unwrap_or_default().to_string();
             let arn = r.repository_arn().unwrap_or_default();
-            let tag_list = send!(
-                aws.ecr.list_tags_for_resource().resource_arn(arn),
-                "ListTagsForResource"
-            )?;
+            let tag_list =
+                send!(aws.ecr.list_tags_for_resource().resource_arn(arn), "ListTagsForResource")?;
             let tags = tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value())));
             let mut attrs = Value::Object(described(&r, tags));
-            if let Some(p) = send!(
-                aws.ecr.get_lifecycle_policy().repository_name(&name),
-                "GetLifecyclePolicy"
-            )
-            .or_gone()?
+            if let Some(p) =
+                send!(aws.ecr.get_lifecycle_policy().repository_name(&name), "GetLifecyclePolicy")
+                    .or_gone()?
             {
                 attrs["lifecycle_policy"] = json!(p.lifecycle_policy_text());
             }
-            if let Some(p) = send!(
-                aws.ecr.get_repository_policy().repository_name(&name),
-                "GetRepositoryPolicy"
-            )
-            .or_gone()?
+            if let Some(p) =
+                send!(aws.ecr.get_repository_policy().repository_name(&name), "GetRepositoryPolicy")
+                    .or_gone()?
             {
                 attrs["repository_policy"] = json!(p.policy_text());
             }
@@ -81,10 +75,7 @@ impl Provider for EcrRepository {
                     EncryptionConfiguration::builder()
                         .encryption_type(EncryptionType::from(attrs.str("encryption")?))
                         .set_kms_key(
-                            attrs
-                                .get("kms_key")
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
+                            attrs.get("kms_key").and_then(Value::as_str).map(str::to_string),
                         )
                         .build()?,
                 ),
@@ -97,17 +88,12 @@ impl Provider for EcrRepository {
         };
         let mut holds = described(r, json!(attrs.string_map("tags")));
         ty::canonical(&mut holds);
-        Ok(Made::holding(
-            r.repository_name().unwrap_or_default(),
-            holds,
-        ))
+        Ok(Made::holding(r.repository_name().unwrap_or_default(), holds))
     }
 
     /// DescribeRepositories by lists of names, without tags or policies.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |r| {
-            r.repository_name()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |r| r.repository_name()))
     }
 
     async fn update(
@@ -120,12 +106,9 @@ impl Provider for EcrRepository {
         let aws = &*self.0;
         if differs(before, after, "image_tag_mutability") {
             send!(
-                aws.ecr
-                    .put_image_tag_mutability()
-                    .repository_name(id)
-                    .image_tag_mutability(ImageTagMutability::from(
-                        after.str("image_tag_mutability")?
-                    )),
+                aws.ecr.put_image_tag_mutability().repository_name(id).image_tag_mutability(
+                    ImageTagMutability::from(after.str("image_tag_mutability")?)
+                ),
                 "PutImageTagMutability"
             )?;
         }
@@ -170,10 +153,7 @@ impl Provider for EcrRepository {
             match raw.opt_str("repository_policy") {
                 Some(text) => {
                     send!(
-                        aws.ecr
-                            .set_repository_policy()
-                            .repository_name(id)
-                            .policy_text(text),
+                        aws.ecr.set_repository_policy().repository_name(id).policy_text(text),
                         "SetRepositoryPolicy"
                     )?;
                 }
@@ -219,9 +199,7 @@ async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::R
     let mut repos = Vec::new();
     for chunk in ids.chunks(100) {
         match send!(
-            aws.ecr
-                .describe_repositories()
-                .set_repository_names(Some(chunk.to_vec())),
+            aws.ecr.describe_repositories().set_repository_names(Some(chunk.to_vec())),
             "DescribeRepositories"
         )
         .or_gone()?
@@ -259,10 +237,7 @@ async fn list_all(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ecr::types::R
     let mut token = None;
     loop {
         let page = send!(
-            aws.ecr
-                .describe_repositories()
-                .set_next_token(token)
-                .max_results(1000),
+            aws.ecr.describe_repositories().set_next_token(token).max_results(1000),
             "DescribeRepositories"
         )?;
         repos.extend(

@@ -23,10 +23,7 @@ impl Provider for EksAccessEntry {
         let found = super::each(ids.to_vec(), |id| async move {
             let (cluster, principal) = split_id(&id);
             let got = send!(
-                aws.eks
-                    .describe_access_entry()
-                    .cluster_name(cluster)
-                    .principal_arn(principal),
+                aws.eks.describe_access_entry().cluster_name(cluster).principal_arn(principal),
                 "DescribeAccessEntry"
             )
             .or_gone()?;
@@ -46,9 +43,7 @@ impl Provider for EksAccessEntry {
             .cluster_name(cluster)
             .principal_arn(principal)
             .r#type(attrs.opt_str("type").unwrap_or("STANDARD"))
-            .set_kubernetes_groups(Some(
-                attrs.opt_strings("kubernetes_groups").unwrap_or_default(),
-            ))
+            .set_kubernetes_groups(Some(attrs.opt_strings("kubernetes_groups").unwrap_or_default()))
             .set_username(attrs.opt_str("username").map(str::to_string))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
@@ -94,26 +89,14 @@ impl Provider for EksAccessEntry {
     }
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
-        let id = format!(
-            "{}:{}",
-            attrs.str("cluster_name")?,
-            attrs.str("principal_arn")?
-        );
-        Ok(self
-            .read(std::slice::from_ref(&id))
-            .await?
-            .into_keys()
-            .collect())
+        let id = format!("{}:{}", attrs.str("cluster_name")?, attrs.str("principal_arn")?);
+        Ok(self.read(std::slice::from_ref(&id)).await?.into_keys().collect())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, principal) = split_id(id);
         send!(
-            self.0
-                .eks
-                .delete_access_entry()
-                .cluster_name(cluster)
-                .principal_arn(principal),
+            self.0.eks.delete_access_entry().cluster_name(cluster).principal_arn(principal),
             "DeleteAccessEntry"
         )
         .or_gone()?;

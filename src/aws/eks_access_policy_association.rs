@@ -36,10 +36,7 @@ fn id_of(attrs: &Attrs) -> Result<String> {
 
 fn scope(attrs: &Attrs) -> Result<AccessScope> {
     let scope = attrs.get("access_scope").cloned().unwrap_or(Value::Null);
-    let ty = scope
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("cluster");
+    let ty = scope.get("type").and_then(Value::as_str).unwrap_or("cluster");
     let namespaces: Vec<String> = scope
         .get("namespaces")
         .and_then(Value::as_array)

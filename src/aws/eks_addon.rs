@@ -36,11 +36,7 @@ async fn pod_identities(aws: &Aws, cluster: &str, arns: &[String]) -> Result<Vec
             }));
         }
     }
-    out.sort_by(|a, b| {
-        a["service_account"]
-            .as_str()
-            .cmp(&b["service_account"].as_str())
-    });
+    out.sort_by(|a, b| a["service_account"].as_str().cmp(&b["service_account"].as_str()));
     Ok(out)
 }
 
@@ -68,11 +64,7 @@ pub struct AddonCatalog(pub Arc<Aws>);
 impl crate::provider::Catalog for AddonCatalog {
     async fn addon_versions(&self, addon: &str, kubernetes: &str) -> Result<Vec<String>> {
         let addons: Vec<aws_sdk_eks::types::AddonInfo> = items!(
-            self.0
-                .eks
-                .describe_addon_versions()
-                .addon_name(addon)
-                .kubernetes_version(kubernetes),
+            self.0.eks.describe_addon_versions().addon_name(addon).kubernetes_version(kubernetes),
             "DescribeAddonVersions"
         )?;
         Ok(addons
@@ -88,14 +80,9 @@ impl crate::provider::Catalog for AddonCatalog {
 /// The add-on of `CLUSTER:NAME`, if it exists.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<Addon>> {
     let (cluster, name) = split_id(id);
-    let got = send!(
-        aws.eks
-            .describe_addon()
-            .cluster_name(cluster)
-            .addon_name(name),
-        "DescribeAddon"
-    )
-    .or_gone()?;
+    let got =
+        send!(aws.eks.describe_addon().cluster_name(cluster).addon_name(name), "DescribeAddon")
+            .or_gone()?;
     Ok(got.and_then(|o| o.addon().cloned()))
 }
 
@@ -136,10 +123,12 @@ impl Provider for EksAddon {
     /// DescribeAddon for each, without its Pod Identity associations.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
         let aws = &*self.0;
-        let found = super::each(ids.to_vec(), |id| async move {
-            Ok(describe(aws, &id).await?.map(|_| id))
-        })
-        .await?;
+        let found =
+            super::each(
+                ids.to_vec(),
+                |id| async move { Ok(describe(aws, &id).await?.map(|_| id)) },
+            )
+            .await?;
         Ok(found.into_iter().flatten().collect())
     }
 
@@ -167,9 +156,7 @@ impl Provider for EksAddon {
             .set_addon_version(attrs.opt_str("version").map(str::to_string))
             .set_configuration_values(attrs.opt_str("configuration_values").map(str::to_string))
             .set_service_account_role_arn(
-                attrs
-                    .opt_str("service_account_role_arn")
-                    .map(str::to_string),
+                attrs.opt_str("service_account_role_arn").map(str::to_string),
             )
             .resolve_conflicts(ResolveConflicts::from(ty::conflicts_on_create(attrs)))
             .set_pod_identity_associations(pod_identity_request(attrs))
@@ -208,15 +195,11 @@ impl Provider for EksAddon {
                     // defaults), an empty role (the node role's permissions), no
                     // associations (as Terraform sends them).
                     .set_configuration_values(differs(&b, &a, "configuration_values").then(|| {
-                        a.opt_str("configuration_values")
-                            .unwrap_or_default()
-                            .to_string()
+                        a.opt_str("configuration_values").unwrap_or_default().to_string()
                     }))
                     .set_service_account_role_arn(differs(&b, &a, "service_account_role_arn").then(
                         || {
-                            a.opt_str("service_account_role_arn")
-                                .unwrap_or_default()
-                                .to_string()
+                            a.opt_str("service_account_role_arn").unwrap_or_default().to_string()
                         },
                     ))
                     .set_pod_identity_associations(
@@ -246,15 +229,8 @@ impl Provider for EksAddon {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let (cluster, name) = split_id(id);
-        send!(
-            self.0
-                .eks
-                .delete_addon()
-                .cluster_name(cluster)
-                .addon_name(name),
-            "DeleteAddon"
-        )
-        .or_gone()?;
+        send!(self.0.eks.delete_addon().cluster_name(cluster).addon_name(name), "DeleteAddon")
+            .or_gone()?;
         Ok(())
     }
 
@@ -270,22 +246,20 @@ impl Provider for EksAddon {
         let timeout = ctx.timeout(operation, Duration::from_secs(20 * 60));
         wait::until(ctx, doing, timeout, || async {
             let addon = describe(aws, id).await?;
-            Ok(
-                match (addon.as_ref().and_then(|a| a.status().cloned()), delete) {
-                    (None, true) => Poll::Done,
-                    (None, false) => Poll::Failed("the add-on is gone".into()),
-                    // What the last look saw, whole: no read back.
-                    (Some(AddonStatus::Active), false) => match &addon {
-                        Some(a) => Poll::Seen(attrs_of(aws, id, a).await?),
-                        None => Poll::Done,
-                    },
-                    (Some(s @ (AddonStatus::CreateFailed | AddonStatus::UpdateFailed)), false) => {
-                        Poll::Failed(s.as_str().to_string())
-                    }
-                    (Some(AddonStatus::DeleteFailed), true) => Poll::Failed("DELETE_FAILED".into()),
-                    (Some(s), _) => Poll::Pending(s.as_str().to_string()),
+            Ok(match (addon.as_ref().and_then(|a| a.status().cloned()), delete) {
+                (None, true) => Poll::Done,
+                (None, false) => Poll::Failed("the add-on is gone".into()),
+                // What the last look saw, whole: no read back.
+                (Some(AddonStatus::Active), false) => match &addon {
+                    Some(a) => Poll::Seen(attrs_of(aws, id, a).await?),
+                    None => Poll::Done,
                 },
-            )
+                (Some(s @ (AddonStatus::CreateFailed | AddonStatus::UpdateFailed)), false) => {
+                    Poll::Failed(s.as_str().to_string())
+                }
+                (Some(AddonStatus::DeleteFailed), true) => Poll::Failed("DELETE_FAILED".into()),
+                (Some(s), _) => Poll::Pending(s.as_str().to_string()),
+            })
         })
         .await
     }

@@ -30,28 +30,12 @@ fn logging(attrs: &Attrs) -> Logging {
         .collect();
     let off: Vec<LogType> = LOG_TYPES
         .iter()
-        .filter(|t| {
-            !attrs
-                .opt_strings("logging")
-                .unwrap_or_default()
-                .iter()
-                .any(|o| o == *t)
-        })
+        .filter(|t| !attrs.opt_strings("logging").unwrap_or_default().iter().any(|o| o == *t))
         .map(|t| LogType::from(*t))
         .collect();
-    let mut setups = vec![
-        LogSetup::builder()
-            .set_types(Some(on))
-            .enabled(true)
-            .build(),
-    ];
+    let mut setups = vec![LogSetup::builder().set_types(Some(on)).enabled(true).build()];
     if !off.is_empty() {
-        setups.push(
-            LogSetup::builder()
-                .set_types(Some(off))
-                .enabled(false)
-                .build(),
-        );
+        setups.push(LogSetup::builder().set_types(Some(off)).enabled(false).build());
     }
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
@@ -97,10 +81,7 @@ async fn wait_update(
     id: &str,
     timeout: Duration,
 ) -> Result<()> {
-    wait::until(ctx, "updating", timeout, || {
-        update_status(aws, ctx, name, None, id)
-    })
-    .await?;
+    wait::until(ctx, "updating", timeout, || update_status(aws, ctx, name, None, id)).await?;
     wait_active(aws, ctx, name, "updating", timeout).await?;
     Ok(())
 }
@@ -220,10 +201,7 @@ fn attrs_of(c: &aws_sdk_eks::types::Cluster) -> Attrs {
             a.insert("authentication_mode".into(), json!(mode.as_str()));
         }
         if let Some(flag) = access.bootstrap_cluster_creator_admin_permissions() {
-            a.insert(
-                "bootstrap_cluster_creator_admin_permissions".into(),
-                json!(flag),
-            );
+            a.insert("bootstrap_cluster_creator_admin_permissions".into(), json!(flag));
         }
         attrs.insert("access_config".into(), Value::Object(a));
     }
@@ -276,9 +254,7 @@ impl Provider for EksCluster {
             .logging(logging(attrs))
             .access_config(create_access(attrs))
             .set_upgrade_policy(attrs.opt_str("upgrade_policy").map(|t| {
-                UpgradePolicyRequest::builder()
-                    .support_type(SupportType::from(t))
-                    .build()
+                UpgradePolicyRequest::builder().support_type(SupportType::from(t)).build()
             }))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
@@ -325,11 +301,7 @@ impl Provider for EksCluster {
         let timeout = ctx.timeout(Operation::Update, Duration::from_secs(60 * 60));
         let changed = |k: &str| {
             af.get(k).is_some_and(|v| {
-                !values_equal(
-                    SCHEMA.attr(k).map(|a| &a.kind),
-                    bf.get(k).unwrap_or(&Value::Null),
-                    v,
-                )
+                !values_equal(SCHEMA.attr(k).map(|a| &a.kind), bf.get(k).unwrap_or(&Value::Null), v)
             })
         };
         if changed("version") {
@@ -337,10 +309,7 @@ impl Provider for EksCluster {
                 anyhow::bail!(why);
             }
             let u = send!(
-                aws.eks
-                    .update_cluster_version()
-                    .name(id)
-                    .version(af.str("version")?),
+                aws.eks.update_cluster_version().name(id).version(af.str("version")?),
                 "UpdateClusterVersion"
             )?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
@@ -351,11 +320,7 @@ impl Provider for EksCluster {
             || changed("public_access_cidrs");
         let vpc_config = endpoint_config(&af)?;
         let configs = [
-            endpoint.then(|| {
-                aws.eks
-                    .update_cluster_config()
-                    .resources_vpc_config(vpc_config)
-            }),
+            endpoint.then(|| aws.eks.update_cluster_config().resources_vpc_config(vpc_config)),
             changed("logging").then(|| aws.eks.update_cluster_config().logging(logging(&af))),
             changed("access_config").then(|| {
                 aws.eks.update_cluster_config().access_config(
@@ -397,9 +362,8 @@ impl Provider for EksCluster {
 /// creator as admin when it says nothing.
 fn create_access(attrs: &Attrs) -> CreateAccessConfigRequest {
     let access = attrs.get("access_config");
-    let mode = access
-        .and_then(|a| a.opt_str("authentication_mode"))
-        .unwrap_or("API_AND_CONFIG_MAP");
+    let mode =
+        access.and_then(|a| a.opt_str("authentication_mode")).unwrap_or("API_AND_CONFIG_MAP");
     let bootstrap = access
         .and_then(|a| a.opt_bool("bootstrap_cluster_creator_admin_permissions"))
         .unwrap_or(true);

@@ -62,10 +62,7 @@ fn labels(attrs: &Attrs) -> HashMap<String, String> {
 async fn describe(aws: &Aws, id: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>> {
     let (cluster, name) = split_id(id);
     Ok(send!(
-        aws.eks
-            .describe_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name),
+        aws.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name),
         "DescribeNodegroup"
     )
     .or_gone()?
@@ -102,10 +99,8 @@ async fn wait_update(
     timeout: Duration,
 ) -> Result<()> {
     let (cluster, name) = split_id(id);
-    wait::until(ctx, "updating", timeout, || {
-        update_status(aws, ctx, cluster, Some(name), update)
-    })
-    .await?;
+    wait::until(ctx, "updating", timeout, || update_status(aws, ctx, cluster, Some(name), update))
+        .await?;
     wait_active(aws, ctx, id, "updating", timeout).await?;
     Ok(())
 }
@@ -142,10 +137,7 @@ fn attrs_of(id: &str, n: &aws_sdk_eks::types::Nodegroup) -> Attrs {
         "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     }));
     if let Some(lt) = n.launch_template() {
-        attrs.insert(
-            "launch_template".into(),
-            json!({"id": lt.id(), "version": lt.version()}),
-        );
+        attrs.insert("launch_template".into(), json!({"id": lt.id(), "version": lt.version()}));
     }
     if let Some(u) = n.update_config() {
         match (u.max_unavailable(), u.max_unavailable_percentage()) {
@@ -153,10 +145,7 @@ fn attrs_of(id: &str, n: &aws_sdk_eks::types::Nodegroup) -> Attrs {
                 attrs.insert("update_config".into(), json!({"max_unavailable": k}));
             }
             (_, Some(p)) => {
-                attrs.insert(
-                    "update_config".into(),
-                    json!({"max_unavailable_percentage": p}),
-                );
+                attrs.insert("update_config".into(), json!({"max_unavailable_percentage": p}));
             }
             _ => {}
         }
@@ -208,11 +197,7 @@ impl Provider for EksNodegroup {
             .scaling_config(scaling(attrs)?)
             .set_launch_template(lt)
             .set_labels(Some(labels(attrs)))
-            .set_taints(
-                attrs
-                    .opt_list("taints")
-                    .map(|t| t.iter().map(taint).collect()),
-            )
+            .set_taints(attrs.opt_list("taints").map(|t| t.iter().map(taint).collect()))
             .capacity_type(CapacityTypes::from(attrs.str("capacity_type")?))
             .set_ami_type(attrs.opt_str("ami_type").map(AmiTypes::from))
             .set_release_version(attrs.opt_str("release_version").map(str::to_string))
@@ -275,10 +260,7 @@ impl Provider for EksNodegroup {
                             .collect(),
                     ))
                     .set_remove_labels(Some(
-                        old.keys()
-                            .filter(|k| !new.contains_key(*k))
-                            .cloned()
-                            .collect(),
+                        old.keys().filter(|k| !new.contains_key(*k)).cloned().collect(),
                     ))
                     .build()
             });
@@ -287,10 +269,7 @@ impl Provider for EksNodegroup {
                 let want = after.opt_list("taints").cloned().unwrap_or_default();
                 UpdateTaintsPayload::builder()
                     .set_add_or_update_taints(Some(
-                        want.iter()
-                            .filter(|t| !have.contains(t))
-                            .map(taint)
-                            .collect(),
+                        want.iter().filter(|t| !have.contains(t)).map(taint).collect(),
                     ))
                     .set_remove_taints(Some(
                         have.iter()
@@ -358,10 +337,7 @@ impl Provider for EksNodegroup {
         let aws = &*self.0;
         let (cluster, name) = split_id(id);
         send!(
-            aws.eks
-                .delete_nodegroup()
-                .cluster_name(cluster)
-                .nodegroup_name(name),
+            aws.eks.delete_nodegroup().cluster_name(cluster).nodegroup_name(name),
             "DeleteNodegroup"
         )
         .or_gone()?;

@@ -57,21 +57,14 @@ impl Provider for ElasticIp {
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(
-            self.0.ec2.release_address().allocation_id(id),
-            "ReleaseAddress"
-        )
-        .or_gone()?;
+        send!(self.0.ec2.release_address().allocation_id(id), "ReleaseAddress").or_gone()?;
         Ok(())
     }
 }
 
 /// What the filters match, by allocation id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(
-        aws.ec2.describe_addresses().set_filters(Some(filters)),
-        "DescribeAddresses"
-    )?;
+    let out = send!(aws.ec2.describe_addresses().set_filters(Some(filters)), "DescribeAddresses")?;
     Ok(out
         .addresses()
         .iter()

@@ -57,11 +57,7 @@ where
 pub use crate::types::load_balancer::arn_suffix;
 
 pub fn tag_list(attrs: &Attrs) -> Vec<Tag> {
-    attrs
-        .tags()
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    attrs.tags().into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// The tags of many resources, twenty ARNs a call.
@@ -69,9 +65,7 @@ pub async fn read_tags(aws: &Aws, arns: &[String]) -> Result<HashMap<String, Val
     let mut out = HashMap::new();
     for chunk in arns.chunks(20) {
         let r = send!(
-            aws.elbv2
-                .describe_tags()
-                .set_resource_arns(Some(chunk.to_vec())),
+            aws.elbv2.describe_tags().set_resource_arns(Some(chunk.to_vec())),
             "DescribeTags"
         )?;
         for d in r.tag_descriptions() {
@@ -94,10 +88,7 @@ pub async fn with_tags<T>(
     found: Vec<T>,
     arn_of: impl Fn(&T) -> Option<&str>,
 ) -> Result<Vec<(String, T, Value)>> {
-    let arns: Vec<String> = found
-        .iter()
-        .filter_map(|x| arn_of(x).map(str::to_string))
-        .collect();
+    let arns: Vec<String> = found.iter().filter_map(|x| arn_of(x).map(str::to_string)).collect();
     let tags = read_tags(aws, &arns).await?;
     Ok(found
         .into_iter()
@@ -137,11 +128,8 @@ pub fn generated_name(attrs: &Attrs) -> String {
         (Some(s), None) => s.clone(),
         _ => "infra".to_string(),
     };
-    let handle = tags
-        .get(ADDRESS_TAG)
-        .and_then(|a| a.split_once('.'))
-        .map(|(_, n)| n)
-        .unwrap_or("x");
+    let handle =
+        tags.get(ADDRESS_TAG).and_then(|a| a.split_once('.')).map(|(_, n)| n).unwrap_or("x");
     let clean: String = format!("{stack}-{handle}")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -169,9 +157,7 @@ pub fn action(attrs: &Attrs) -> Action {
             .map(|t| {
                 TargetGroupTuple::builder()
                     .set_target_group_arn(
-                        t.get("target_group_arn")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
+                        t.get("target_group_arn").and_then(Value::as_str).map(str::to_string),
                     )
                     .set_weight(t.get("weight").and_then(Value::as_i64).map(|w| w as i32))
                     .build()
@@ -181,9 +167,7 @@ pub fn action(attrs: &Attrs) -> Action {
         // Stickiness no longer set is turned off.
         if attrs.get("stickiness").is_some_and(Value::is_null) {
             config = config.target_group_stickiness_config(
-                TargetGroupStickinessConfig::builder()
-                    .enabled(false)
-                    .build(),
+                TargetGroupStickinessConfig::builder().enabled(false).build(),
             );
         }
         if let Some(st) = set("stickiness") {
@@ -191,9 +175,7 @@ pub fn action(attrs: &Attrs) -> Action {
                 TargetGroupStickinessConfig::builder()
                     .set_enabled(st.get("enabled").and_then(Value::as_bool))
                     .set_duration_seconds(
-                        st.get("duration_seconds")
-                            .and_then(Value::as_i64)
-                            .map(|d| d as i32),
+                        st.get("duration_seconds").and_then(Value::as_i64).map(|d| d as i32),
                     )
                     .build(),
             );
@@ -215,23 +197,15 @@ pub fn action(attrs: &Attrs) -> Action {
                 get(r, "status_code").map(|s| RedirectActionStatusCodeEnum::from(s.as_str())),
             )
             .build();
-        return Action::builder()
-            .r#type(ActionTypeEnum::Redirect)
-            .redirect_config(config)
-            .build();
+        return Action::builder().r#type(ActionTypeEnum::Redirect).redirect_config(config).build();
     }
-    let f = set("fixed_response")
-        .cloned()
-        .unwrap_or_else(|| json!({"status_code": "404"}));
+    let f = set("fixed_response").cloned().unwrap_or_else(|| json!({"status_code": "404"}));
     let config = FixedResponseActionConfig::builder()
         .set_status_code(get(&f, "status_code"))
         .set_content_type(get(&f, "content_type"))
         .set_message_body(get(&f, "message_body"))
         .build();
-    Action::builder()
-        .r#type(ActionTypeEnum::FixedResponse)
-        .fixed_response_config(config)
-        .build()
+    Action::builder().r#type(ActionTypeEnum::FixedResponse).fixed_response_config(config).build()
 }
 
 /// An action in the stack file's words, merged into `out`: `forward` (with
@@ -253,10 +227,7 @@ pub fn action_value(action: &Action, out: &mut Map<String, Value>) {
             out.insert("stickiness".into(), Value::Object(s));
         }
     } else if let Some(arn) = action.target_group_arn() {
-        out.insert(
-            "forward".into(),
-            json!([{"target_group_arn": arn, "weight": 1}]),
-        );
+        out.insert("forward".into(), json!([{"target_group_arn": arn, "weight": 1}]));
     } else if let Some(r) = action.redirect_config() {
         out.insert(
             "redirect".into(),

@@ -70,19 +70,14 @@ impl Provider for FirehoseStream {
                 continue;
             };
             let tag_list = send!(
-                aws.firehose
-                    .list_tags_for_delivery_stream()
-                    .delivery_stream_name(name),
+                aws.firehose.list_tags_for_delivery_stream().delivery_stream_name(name),
                 "ListTagsForDeliveryStream"
             )?;
             let mut attrs = attrs_of(&d);
             attrs.insert(
                 "tags".into(),
                 tags_value(
-                    tag_list
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key(), t.value().unwrap_or_default())),
+                    tag_list.tags().iter().map(|t| (t.key(), t.value().unwrap_or_default())),
                 ),
             );
             out.insert(name.clone(), attrs);
@@ -133,9 +128,7 @@ impl Provider for FirehoseStream {
         let t = ctx.timeout(operation, Duration::from_secs(10 * 60));
         wait::until(ctx, operation.waiting(), t, || async {
             match send!(
-                aws.firehose
-                    .describe_delivery_stream()
-                    .delivery_stream_name(id),
+                aws.firehose.describe_delivery_stream().delivery_stream_name(id),
                 "DescribeDeliveryStream"
             ) {
                 Ok(d) => {
@@ -179,9 +172,7 @@ impl Provider for FirehoseStream {
             let s3 = after.get("s3").cloned().unwrap_or_else(|| json!({}));
             // The version id and destination id as they are now (UpdateDestination checks them).
             let d = send!(
-                aws.firehose
-                    .describe_delivery_stream()
-                    .delivery_stream_name(id),
+                aws.firehose.describe_delivery_stream().delivery_stream_name(id),
                 "DescribeDeliveryStream"
             )?;
             let d = d
@@ -224,9 +215,7 @@ impl Provider for FirehoseStream {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         send!(
-            aws.firehose
-                .delete_delivery_stream()
-                .delivery_stream_name(id),
+            aws.firehose.delete_delivery_stream().delivery_stream_name(id),
             "DeleteDeliveryStream"
         )
         .or_gone()?;
@@ -240,9 +229,7 @@ async fn describe(
     name: &str,
 ) -> Result<Option<aws_sdk_firehose::types::DeliveryStreamDescription>> {
     Ok(send!(
-        aws.firehose
-            .describe_delivery_stream()
-            .delivery_stream_name(name),
+        aws.firehose.describe_delivery_stream().delivery_stream_name(name),
         "DescribeDeliveryStream"
     )
     .or_gone()?
@@ -278,10 +265,7 @@ fn attrs_of(d: &aws_sdk_firehose::types::DeliveryStreamDescription) -> Attrs {
             }),
         );
         s3.insert("compression".into(), json!(x.compression_format().as_str()));
-        if let Some(l) = x
-            .cloud_watch_logging_options()
-            .filter(|l| l.log_group_name().is_some())
-        {
+        if let Some(l) = x.cloud_watch_logging_options().filter(|l| l.log_group_name().is_some()) {
             s3.insert(
                 "cloudwatch_logging".into(),
                 json!({"enabled": l.enabled().unwrap_or(false), "log_group": l.log_group_name(), "log_stream": l.log_stream_name()}),
@@ -289,9 +273,6 @@ fn attrs_of(d: &aws_sdk_firehose::types::DeliveryStreamDescription) -> Attrs {
         }
         attrs.insert("s3".into(), Value::Object(s3));
     }
-    attrs.insert(
-        "destination_id".into(),
-        json!(dest.map(|x| x.destination_id())),
-    );
+    attrs.insert("destination_id".into(), json!(dest.map(|x| x.destination_id())));
     attrs
 }

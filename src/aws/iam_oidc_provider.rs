@@ -20,11 +20,7 @@ pub struct IamOidcProvider(pub Arc<Aws>);
 
 /// The URL as IAM takes it at creation, with its scheme.
 fn https(url: &str) -> String {
-    if url.starts_with("https://") {
-        url.to_string()
-    } else {
-        format!("https://{url}")
-    }
+    if url.starts_with("https://") { url.to_string() } else { format!("https://{url}") }
 }
 
 /// What IAM computes of a provider made from `asked`: its ARN, and the URL
@@ -42,9 +38,7 @@ impl Provider for IamOidcProvider {
         let aws = &*self.0;
         let found = super::each(ids.to_vec(), |arn| async move {
             let got = send!(
-                aws.iam
-                    .get_open_id_connect_provider()
-                    .open_id_connect_provider_arn(&arn),
+                aws.iam.get_open_id_connect_provider().open_id_connect_provider_arn(&arn),
                 "GetOpenIDConnectProvider"
             )
             .or_gone()?;
@@ -135,10 +129,8 @@ impl Provider for IamOidcProvider {
         let mut want = attrs.clone();
         ty::canonical(&mut want);
         let url = want.str("url")?.to_string();
-        let list = send!(
-            self.0.iam.list_open_id_connect_providers(),
-            "ListOpenIDConnectProviders"
-        )?;
+        let list =
+            send!(self.0.iam.list_open_id_connect_providers(), "ListOpenIDConnectProviders")?;
         Ok(list
             .open_id_connect_provider_list()
             .iter()
@@ -150,10 +142,7 @@ impl Provider for IamOidcProvider {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         send!(
-            self.0
-                .iam
-                .delete_open_id_connect_provider()
-                .open_id_connect_provider_arn(id),
+            self.0.iam.delete_open_id_connect_provider().open_id_connect_provider_arn(id),
             "DeleteOpenIDConnectProvider"
         )
         .or_gone()?;

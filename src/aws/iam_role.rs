@@ -133,29 +133,18 @@ impl Provider for IamRole {
         let list = |m: &Attrs| -> Vec<String> {
             m.get("managed_policy_arns")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default()
         };
         let (have, want) = (list(&b), list(&a));
         for arn in want.iter().filter(|p| !have.contains(p)) {
-            send!(
-                aws.iam.attach_role_policy().role_name(id).policy_arn(arn),
-                "AttachRolePolicy"
-            )?;
+            send!(aws.iam.attach_role_policy().role_name(id).policy_arn(arn), "AttachRolePolicy")?;
         }
         for arn in have.iter().filter(|p| !want.contains(p)) {
             detach(aws, id, arn).await?;
         }
         let docs = |m: &Attrs| {
-            m.get("inline_policies")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default()
+            m.get("inline_policies").and_then(Value::as_object).cloned().unwrap_or_default()
         };
         let (have, want) = (docs(&b), docs(&a));
         for (name, doc) in want.iter().filter(|(k, v)| have.get(*k) != Some(*v)) {
@@ -200,10 +189,8 @@ impl Provider for IamRole {
 
 /// The ARNs of every managed policy attached to a role, page by page.
 async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    let policies: Vec<_> = items!(
-        aws.iam.list_attached_role_policies().role_name(role),
-        "ListAttachedRolePolicies"
-    )?;
+    let policies: Vec<_> =
+        items!(aws.iam.list_attached_role_policies().role_name(role), "ListAttachedRolePolicies")?;
     Ok(policies
         .iter()
         .filter_map(|p: &aws_sdk_iam::types::AttachedPolicy| p.policy_arn())
@@ -213,10 +200,7 @@ async fn attached_policies(aws: &Aws, role: &str) -> Result<Vec<String>> {
 
 /// The names of every inline policy of a role, page by page.
 async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Vec<String>> {
-    Ok(items!(
-        aws.iam.list_role_policies().role_name(role),
-        "ListRolePolicies"
-    )?)
+    Ok(items!(aws.iam.list_role_policies().role_name(role), "ListRolePolicies")?)
 }
 
 async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {
@@ -226,11 +210,7 @@ async fn detach(aws: &Aws, role: &str, arn: &str) -> Result<()> {
 }
 
 async fn delete_inline(aws: &Aws, role: &str, name: &str) -> Result<()> {
-    let delete = aws
-        .iam
-        .delete_role_policy()
-        .role_name(role)
-        .policy_name(name);
+    let delete = aws.iam.delete_role_policy().role_name(role).policy_name(name);
     send!(delete, "DeleteRolePolicy")?;
     Ok(())
 }

@@ -43,9 +43,7 @@ impl Provider for InternetGateway {
 
     /// Its ARN (from the account, known already).
     async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        ec2_tags::arn(&self.0, "internet-gateway", id)
-            .await
-            .map(Some)
+        ec2_tags::arn(&self.0, "internet-gateway", id).await.map(Some)
     }
 
     async fn update(
@@ -76,21 +74,15 @@ impl Provider for InternetGateway {
         if let Some(vpc) = before.opt_str("vpc_id").filter(|v| !v.is_empty()) {
             detach(aws, id, vpc).await?;
         }
-        send!(
-            aws.ec2.delete_internet_gateway().internet_gateway_id(id),
-            "DeleteInternetGateway"
-        )
-        .or_gone()?;
+        send!(aws.ec2.delete_internet_gateway().internet_gateway_id(id), "DeleteInternetGateway")
+            .or_gone()?;
         Ok(())
     }
 }
 
 async fn attach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
     send!(
-        aws.ec2
-            .attach_internet_gateway()
-            .internet_gateway_id(id)
-            .vpc_id(vpc),
+        aws.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc),
         "AttachInternetGateway"
     )?;
     Ok(())
@@ -99,10 +91,7 @@ async fn attach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
 /// Detaches it; already detached (or gone) is fine.
 async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
     match send!(
-        aws.ec2
-            .detach_internet_gateway()
-            .internet_gateway_id(id)
-            .vpc_id(vpc),
+        aws.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc),
         "DetachInternetGateway"
     ) {
         Ok(_) => Ok(()),
@@ -114,9 +103,7 @@ async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
     let out = send!(
-        aws.ec2
-            .describe_internet_gateways()
-            .set_filters(Some(filters)),
+        aws.ec2.describe_internet_gateways().set_filters(Some(filters)),
         "DescribeInternetGateways"
     )?;
     Ok(out

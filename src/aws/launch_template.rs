@@ -21,78 +21,54 @@ use serde_json::{Map, Value, json};
 
 /// The template data the stack asks for.
 fn data(attrs: &Attrs) -> RequestLaunchTemplateData {
-    let m = attrs
-        .get("metadata_options")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
+    let m = attrs.get("metadata_options").cloned().unwrap_or_else(|| json!({}));
     let metadata = LaunchTemplateInstanceMetadataOptionsRequest::builder()
-        .set_http_tokens(
-            m["http_tokens"]
-                .as_str()
-                .map(LaunchTemplateHttpTokensState::from),
-        )
+        .set_http_tokens(m["http_tokens"].as_str().map(LaunchTemplateHttpTokensState::from))
         .set_http_put_response_hop_limit(
             m["http_put_response_hop_limit"].as_i64().map(|h| h as i32),
         )
         .set_http_endpoint(
-            m["http_endpoint"]
-                .as_str()
-                .map(LaunchTemplateInstanceMetadataEndpointState::from),
+            m["http_endpoint"].as_str().map(LaunchTemplateInstanceMetadataEndpointState::from),
         )
         .build();
-    let devices = attrs
-        .get("block_devices")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|d| {
-                    LaunchTemplateBlockDeviceMappingRequest::builder()
-                        .set_device_name(d["device_name"].as_str().map(str::to_string))
-                        .ebs(
-                            LaunchTemplateEbsBlockDeviceRequest::builder()
-                                .set_volume_size(d["volume_size"].as_i64().map(|v| v as i32))
-                                .set_volume_type(d["volume_type"].as_str().map(VolumeType::from))
-                                .set_encrypted(d["encrypted"].as_bool())
-                                .set_delete_on_termination(d["delete_on_termination"].as_bool())
-                                .build(),
-                        )
-                        .build()
-                })
-                .collect()
-        });
-    let instance_tags = attrs
-        .get("instance_tags")
-        .and_then(Value::as_object)
-        .map(|t| {
-            vec![
-                LaunchTemplateTagSpecificationRequest::builder()
-                    .resource_type(ResourceType::Instance)
-                    .set_tags(Some(
-                        t.iter()
-                            .map(|(k, v)| {
-                                Tag::builder()
-                                    .key(k)
-                                    .value(v.as_str().unwrap_or_default())
-                                    .build()
-                            })
-                            .collect(),
-                    ))
-                    .build(),
-            ]
-        });
+    let devices = attrs.get("block_devices").and_then(Value::as_array).map(|list| {
+        list.iter()
+            .map(|d| {
+                LaunchTemplateBlockDeviceMappingRequest::builder()
+                    .set_device_name(d["device_name"].as_str().map(str::to_string))
+                    .ebs(
+                        LaunchTemplateEbsBlockDeviceRequest::builder()
+                            .set_volume_size(d["volume_size"].as_i64().map(|v| v as i32))
+                            .set_volume_type(d["volume_type"].as_str().map(VolumeType::from))
+                            .set_encrypted(d["encrypted"].as_bool())
+                            .set_delete_on_termination(d["delete_on_termination"].as_bool())
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect()
+    });
+    let instance_tags = attrs.get("instance_tags").and_then(Value::as_object).map(|t| {
+        vec![
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(ResourceType::Instance)
+                .set_tags(Some(
+                    t.iter()
+                        .map(|(k, v)| {
+                            Tag::builder().key(k).value(v.as_str().unwrap_or_default()).build()
+                        })
+                        .collect(),
+                ))
+                .build(),
+        ]
+    });
     RequestLaunchTemplateData::builder()
         .metadata_options(metadata)
         .set_instance_type(
-            attrs
-                .get("instance_type")
-                .and_then(Value::as_str)
-                .map(InstanceType::from),
+            attrs.get("instance_type").and_then(Value::as_str).map(InstanceType::from),
         )
         .set_user_data(
-            attrs
-                .get("user_data")
-                .and_then(Value::as_str)
-                .map(aws_smithy_types::base64::encode),
+            attrs.get("user_data").and_then(Value::as_str).map(aws_smithy_types::base64::encode),
         )
         .set_block_device_mappings(devices)
         .set_tag_specifications(instance_tags)
@@ -115,13 +91,9 @@ fn data_value(d: &ResponseLaunchTemplateData, out: &mut Map<String, Value>) {
         out.insert("instance_type".into(), json!(t.as_str()));
     }
     if let Some(u) = d.user_data() {
-        let plain = aws_smithy_types::base64::decode(u)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok());
-        out.insert(
-            "user_data".into(),
-            json!(plain.unwrap_or_else(|| u.to_string())),
-        );
+        let plain =
+            aws_smithy_types::base64::decode(u).ok().and_then(|b| String::from_utf8(b).ok());
+        out.insert("user_data".into(), json!(plain.unwrap_or_else(|| u.to_string())));
     }
     if !d.block_device_mappings().is_empty() {
         let devices: Vec<Value> = d
@@ -140,10 +112,8 @@ fn data_value(d: &ResponseLaunchTemplateData, out: &mut Map<String, Value>) {
             .collect();
         out.insert("block_devices".into(), Value::Array(devices));
     }
-    if let Some(spec) = d
-        .tag_specifications()
-        .iter()
-        .find(|t| t.resource_type() == Some(&ResourceType::Instance))
+    if let Some(spec) =
+        d.tag_specifications().iter().find(|t| t.resource_type() == Some(&ResourceType::Instance))
     {
         out.insert(
             "instance_tags".into(),
@@ -162,9 +132,7 @@ pub struct LaunchTemplate(pub Arc<Aws>);
 impl Provider for LaunchTemplate {
     /// DescribeLaunchTemplates by ids, without their versions.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |t| {
-            t.launch_template_id()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |t| t.launch_template_id()))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -183,10 +151,8 @@ impl Provider for LaunchTemplate {
                     .versions(default_version.to_string()),
                 "DescribeLaunchTemplateVersions"
             )?;
-            if let Some(d) = versions
-                .launch_template_versions()
-                .first()
-                .and_then(|v| v.launch_template_data())
+            if let Some(d) =
+                versions.launch_template_versions().first().and_then(|v| v.launch_template_data())
             {
                 data_value(d, &mut attrs);
             }
@@ -235,17 +201,9 @@ impl Provider for LaunchTemplate {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let keys = [
-            "metadata_options",
-            "instance_type",
-            "user_data",
-            "block_devices",
-            "instance_tags",
-        ];
-        if keys
-            .iter()
-            .any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v)))
-        {
+        let keys =
+            ["metadata_options", "instance_type", "user_data", "block_devices", "instance_tags"];
+        if keys.iter().any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v))) {
             let v = send!(
                 aws.ec2
                     .create_launch_template_version()
@@ -253,10 +211,7 @@ impl Provider for LaunchTemplate {
                     .launch_template_data(data(after)),
                 "CreateLaunchTemplateVersion"
             )?;
-            let number = v
-                .launch_template_version()
-                .and_then(|v| v.version_number())
-                .unwrap_or(1);
+            let number = v.launch_template_version().and_then(|v| v.version_number()).unwrap_or(1);
             send!(
                 aws.ec2
                     .modify_launch_template()
@@ -271,24 +226,19 @@ impl Provider for LaunchTemplate {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let found = send!(
-            aws.ec2
-                .describe_launch_templates()
-                .launch_template_names(attrs.str("name")?),
+            aws.ec2.describe_launch_templates().launch_template_names(attrs.str("name")?),
             "DescribeLaunchTemplates"
         )
         .or_gone()?;
-        Ok(super::ids_of(
-            found.iter().flat_map(|o| o.launch_templates()),
-            |t| t.launch_template_id(),
-        ))
+        Ok(super::ids_of(found.iter().flat_map(|o| o.launch_templates()), |t| {
+            t.launch_template_id()
+        }))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        match send!(
-            aws.ec2.delete_launch_template().launch_template_id(id),
-            "DeleteLaunchTemplate"
-        ) {
+        match send!(aws.ec2.delete_launch_template().launch_template_id(id), "DeleteLaunchTemplate")
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code().starts_with("InvalidLaunchTemplateId") => Ok(()),
             Err(e) => Err(e.into()),
@@ -311,9 +261,7 @@ fn versions(t: &aws_sdk_ec2::types::LaunchTemplate) -> Attrs {
 async fn describe(aws: &Aws, ids: &[String]) -> Result<Vec<aws_sdk_ec2::types::LaunchTemplate>> {
     let mut templates = Vec::new();
     match send!(
-        aws.ec2
-            .describe_launch_templates()
-            .set_launch_template_ids(Some(ids.to_vec())),
+        aws.ec2.describe_launch_templates().set_launch_template_ids(Some(ids.to_vec())),
         "DescribeLaunchTemplates"
     ) {
         Ok(r) => templates.extend(r.launch_templates().iter().cloned()),

@@ -22,9 +22,7 @@ pub struct Listener(pub Arc<Aws>);
 impl Provider for Listener {
     /// DescribeListeners by lists of ARNs, without tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |x| {
-            x.listener_arn()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |x| x.listener_arn()))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -35,23 +33,21 @@ impl Provider for Listener {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out = send!(
-            aws.elbv2
-                .create_listener()
-                .load_balancer_arn(attrs.str("load_balancer_arn")?)
-                .port(attrs.int("port")? as i32)
-                .protocol(ProtocolEnum::from(attrs.str("protocol")?))
-                .set_certificates(certificates(attrs))
-                .set_ssl_policy(
-                    attrs
-                        .get("ssl_policy")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                )
-                .default_actions(elbv2::action(attrs))
-                .set_tags(Some(elbv2::tag_list(attrs))),
-            "CreateListener"
-        )?;
+        let out =
+            send!(
+                aws.elbv2
+                    .create_listener()
+                    .load_balancer_arn(attrs.str("load_balancer_arn")?)
+                    .port(attrs.int("port")? as i32)
+                    .protocol(ProtocolEnum::from(attrs.str("protocol")?))
+                    .set_certificates(certificates(attrs))
+                    .set_ssl_policy(
+                        attrs.get("ssl_policy").and_then(Value::as_str).map(str::to_string),
+                    )
+                    .default_actions(elbv2::action(attrs))
+                    .set_tags(Some(elbv2::tag_list(attrs))),
+                "CreateListener"
+            )?;
         let l = out
             .listeners()
             .first()
@@ -89,10 +85,7 @@ impl Provider for Listener {
                     .protocol(ProtocolEnum::from(after.str("protocol")?))
                     .set_certificates(certificates(after))
                     .set_ssl_policy(
-                        after
-                            .get("ssl_policy")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
+                        after.get("ssl_policy").and_then(Value::as_str).map(str::to_string),
                     )
                     .default_actions(elbv2::action(after)),
                 "ModifyListener"
@@ -106,9 +99,7 @@ impl Provider for Listener {
         let aws = &*self.0;
         let port = attrs.int("port")?;
         let found = send!(
-            aws.elbv2
-                .describe_listeners()
-                .load_balancer_arn(attrs.str("load_balancer_arn")?),
+            aws.elbv2.describe_listeners().load_balancer_arn(attrs.str("load_balancer_arn")?),
             "DescribeListeners"
         )
         .or_gone()?;
@@ -123,11 +114,7 @@ impl Provider for Listener {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(
-            aws.elbv2.delete_listener().listener_arn(id),
-            "DeleteListener"
-        )
-        .or_gone()?;
+        send!(aws.elbv2.delete_listener().listener_arn(id), "DeleteListener").or_gone()?;
         Ok(())
     }
 }

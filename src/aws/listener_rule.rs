@@ -25,9 +25,7 @@ pub struct ListenerRule(pub Arc<Aws>);
 impl Provider for ListenerRule {
     /// DescribeRules by lists of ARNs, without tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |x| {
-            x.rule_arn()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |x| x.rule_arn()))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -48,10 +46,8 @@ impl Provider for ListenerRule {
                 .set_tags(Some(elbv2::tag_list(attrs))),
             "CreateRule"
         )?;
-        let r = out
-            .rules()
-            .first()
-            .ok_or_else(|| anyhow::anyhow!("CreateRule answered no rule"))?;
+        let r =
+            out.rules().first().ok_or_else(|| anyhow::anyhow!("CreateRule answered no rule"))?;
         // Made with what was asked (its tags too); the answer says the rest.
         Made::answered(attrs, attrs_of(r))
     }
@@ -65,13 +61,7 @@ impl Provider for ListenerRule {
     ) -> Result<()> {
         let aws = &*self.0;
         let (b, a) = super::canonical_pair(listener::canonical, before, after);
-        let keys = [
-            "conditions",
-            "forward",
-            "stickiness",
-            "redirect",
-            "fixed_response",
-        ];
+        let keys = ["conditions", "forward", "stickiness", "redirect", "fixed_response"];
         if keys.iter().any(|k| differs_set(&b, &a, k)) {
             send!(
                 aws.elbv2
@@ -86,10 +76,7 @@ impl Provider for ListenerRule {
             let priority = after.int("priority")? as i32;
             send!(
                 aws.elbv2.set_rule_priorities().rule_priorities(
-                    RulePriorityPair::builder()
-                        .rule_arn(id)
-                        .priority(priority)
-                        .build(),
+                    RulePriorityPair::builder().rule_arn(id).priority(priority).build(),
                 ),
                 "SetRulePriorities"
             )?;
@@ -106,10 +93,7 @@ impl Provider for ListenerRule {
         let mut marker = None;
         loop {
             let Some(page) = send!(
-                aws.elbv2
-                    .describe_rules()
-                    .listener_arn(listener)
-                    .set_marker(marker),
+                aws.elbv2.describe_rules().listener_arn(listener).set_marker(marker),
                 "DescribeRules"
             )
             .or_gone()?
@@ -163,19 +147,14 @@ fn listener_of(rule_arn: &str) -> String {
 }
 
 fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
-    let c = attrs
-        .get("conditions")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
+    let c = attrs.get("conditions").cloned().unwrap_or_else(|| json!({}));
     let mut out = Vec::new();
     if let Some(p) = c.opt_strings("path_patterns").filter(|p| !p.is_empty()) {
         out.push(
             RuleCondition::builder()
                 .field("path-pattern")
                 .path_pattern_config(
-                    PathPatternConditionConfig::builder()
-                        .set_values(Some(p))
-                        .build(),
+                    PathPatternConditionConfig::builder().set_values(Some(p)).build(),
                 )
                 .build(),
         );
@@ -185,19 +164,12 @@ fn conditions(attrs: &Attrs) -> Vec<RuleCondition> {
             RuleCondition::builder()
                 .field("host-header")
                 .host_header_config(
-                    HostHeaderConditionConfig::builder()
-                        .set_values(Some(h))
-                        .build(),
+                    HostHeaderConditionConfig::builder().set_values(Some(h)).build(),
                 )
                 .build(),
         );
     }
-    for h in c
-        .get("http_headers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for h in c.get("http_headers").and_then(Value::as_array).into_iter().flatten() {
         out.push(
             RuleCondition::builder()
                 .field("http-header")

@@ -28,9 +28,7 @@ impl Provider for LoadBalancer {
 
     /// DescribeLoadBalancers by lists of ARNs, without attributes or tags.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |l| {
-            l.load_balancer_arn()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |l| l.load_balancer_arn()))
     }
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
@@ -39,9 +37,7 @@ impl Provider for LoadBalancer {
         let mut out = HashMap::new();
         for (arn, lb, tags) in elbv2::with_tags(aws, lbs, |l| l.load_balancer_arn()).await? {
             let idle = send!(
-                aws.elbv2
-                    .describe_load_balancer_attributes()
-                    .load_balancer_arn(&arn),
+                aws.elbv2.describe_load_balancer_attributes().load_balancer_arn(&arn),
                 "DescribeLoadBalancerAttributes"
             )?
             .attributes()
@@ -122,20 +118,15 @@ impl Provider for LoadBalancer {
             )?;
         }
         if differs(before, after, "idle_timeout_seconds") {
-            let v = after
-                .get("idle_timeout_seconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(DEFAULT_IDLE);
+            let v =
+                after.get("idle_timeout_seconds").and_then(Value::as_i64).unwrap_or(DEFAULT_IDLE);
             send!(
-                aws.elbv2
-                    .modify_load_balancer_attributes()
-                    .load_balancer_arn(id)
-                    .attributes(
-                        LoadBalancerAttribute::builder()
-                            .key("idle_timeout.timeout_seconds")
-                            .value(v.to_string())
-                            .build(),
-                    ),
+                aws.elbv2.modify_load_balancer_attributes().load_balancer_arn(id).attributes(
+                    LoadBalancerAttribute::builder()
+                        .key("idle_timeout.timeout_seconds")
+                        .value(v.to_string())
+                        .build(),
+                ),
                 "ModifyLoadBalancerAttributes"
             )?;
         }
@@ -150,24 +141,15 @@ impl Provider for LoadBalancer {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        let found = send!(
-            aws.elbv2.describe_load_balancers().names(name),
-            "DescribeLoadBalancers"
-        )
-        .or_gone()?;
-        Ok(super::ids_of(
-            found.iter().flat_map(|o| o.load_balancers()),
-            |l| l.load_balancer_arn(),
-        ))
+        let found = send!(aws.elbv2.describe_load_balancers().names(name), "DescribeLoadBalancers")
+            .or_gone()?;
+        Ok(super::ids_of(found.iter().flat_map(|o| o.load_balancers()), |l| l.load_balancer_arn()))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(
-            aws.elbv2.delete_load_balancer().load_balancer_arn(id),
-            "DeleteLoadBalancer"
-        )
-        .or_gone()?;
+        send!(aws.elbv2.delete_load_balancer().load_balancer_arn(id), "DeleteLoadBalancer")
+            .or_gone()?;
         Ok(())
     }
 }

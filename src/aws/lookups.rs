@@ -38,9 +38,7 @@ fn tags(query: &Attrs) -> Vec<(String, String)> {
         .get("tags")
         .and_then(Value::as_object)
         .map(|o| {
-            o.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
+            o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
         })
         .unwrap_or_default()
 }
@@ -51,10 +49,7 @@ fn tags(query: &Attrs) -> Vec<(String, String)> {
 fn has_tags(found: &Value, query: &Attrs) -> bool {
     let named = |k: &str, v: &str| found.get(k).and_then(Value::as_str) == Some(v);
     tags(query).iter().all(|(k, v)| named(k, v))
-        && query
-            .get("name")
-            .and_then(Value::as_str)
-            .is_none_or(|n| named("Name", n))
+        && query.get("name").and_then(Value::as_str).is_none_or(|n| named("Name", n))
 }
 
 fn object(v: Value) -> Attrs {
@@ -71,12 +66,7 @@ impl Finder for FindVpc {
     async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
         let aws = &*self.0;
         let filters = ec2_filters(query, &[("id", "vpc-id"), ("cidr_block", "cidr-block")]);
-        let mut pages = aws
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .send();
+        let mut pages = aws.ec2.describe_vpcs().set_filters(Some(filters)).into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             for v in page.map_err(api("DescribeVpcs"))?.vpcs() {
@@ -110,13 +100,8 @@ impl Finder for FindSubnets {
                 ("cidr_block", "cidr-block"),
             ],
         );
-        let mut pages = self
-            .0
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .send();
+        let mut pages =
+            self.0.ec2.describe_subnets().set_filters(Some(filters)).into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             for n in page.map_err(api("DescribeSubnets"))?.subnets() {
@@ -149,18 +134,11 @@ impl Finder for FindSecurityGroup {
         if let Some(n) = group_name.as_ref().and_then(Value::as_str) {
             filters.push(Filter::builder().name("group-name").values(n).build());
         }
-        let mut pages = aws
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .send();
+        let mut pages =
+            aws.ec2.describe_security_groups().set_filters(Some(filters)).into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
-            for g in page
-                .map_err(api("DescribeSecurityGroups"))?
-                .security_groups()
-            {
+            for g in page.map_err(api("DescribeSecurityGroups"))?.security_groups() {
                 let id = g.group_id().unwrap_or_default();
                 // Filters by tag are applied here too: an endpoint may ignore them.
                 if !has_tags(&ec2_tags::value(g.tags()), &named) {
@@ -188,10 +166,8 @@ async fn elbv2_matching(aws: &Aws, found: Vec<Attrs>, query: &Attrs) -> Result<V
             .and_then(Value::as_str)
             .is_none_or(|want| f.get(key).and_then(Value::as_str) == Some(want))
     };
-    let found: Vec<Attrs> = found
-        .into_iter()
-        .filter(|f| same(f, "arn") && same(f, "name"))
-        .collect();
+    let found: Vec<Attrs> =
+        found.into_iter().filter(|f| same(f, "arn") && same(f, "name")).collect();
     if tags(query).is_empty() || found.is_empty() {
         return Ok(found);
     }
@@ -223,9 +199,7 @@ impl Finder for FindLoadBalancer {
             request = request.names(name);
         }
         // A name or ARN that does not exist is no match.
-        let pages = pages!(request, "DescribeLoadBalancers")
-            .or_gone()?
-            .unwrap_or_default();
+        let pages = pages!(request, "DescribeLoadBalancers").or_gone()?.unwrap_or_default();
         let found = pages
             .iter()
             .flat_map(|p| p.load_balancers())
@@ -258,9 +232,7 @@ impl Finder for FindListener {
         if let Some(lb) = query.get("load_balancer_arn").and_then(Value::as_str) {
             request = request.load_balancer_arn(lb);
         }
-        let pages = pages!(request, "DescribeListeners")
-            .or_gone()?
-            .unwrap_or_default();
+        let pages = pages!(request, "DescribeListeners").or_gone()?.unwrap_or_default();
         let port = query.get("port").and_then(Value::as_i64);
         Ok(pages
             .iter()
@@ -291,9 +263,7 @@ impl Finder for FindTargetGroup {
         if let Some(name) = query.get("name").and_then(Value::as_str) {
             request = request.names(name);
         }
-        let pages = pages!(request, "DescribeTargetGroups")
-            .or_gone()?
-            .unwrap_or_default();
+        let pages = pages!(request, "DescribeTargetGroups").or_gone()?.unwrap_or_default();
         let found = pages
             .iter()
             .flat_map(|p| p.target_groups())
@@ -330,11 +300,7 @@ impl Finder for FindIamRole {
         let Some(role) = super::iam_role::get_role(&self.0, &name).await? else {
             return Ok(Vec::new());
         };
-        if query
-            .get("arn")
-            .and_then(Value::as_str)
-            .is_some_and(|a| a != role.arn())
-        {
+        if query.get("arn").and_then(Value::as_str).is_some_and(|a| a != role.arn()) {
             return Ok(Vec::new());
         }
         Ok(vec![object(json!({
@@ -361,10 +327,7 @@ impl Finder for FindCertificate {
         let types = crate::types::lookup::certificate_types(query);
         let every_key = Filters::builder()
             .set_key_types(Some(
-                KeyAlgorithm::values()
-                    .iter()
-                    .map(|k| KeyAlgorithm::from(*k))
-                    .collect(),
+                KeyAlgorithm::values().iter().map(|k| KeyAlgorithm::from(*k)).collect(),
             ))
             .build();
         let candidates: Vec<String> = match query.get("arn").and_then(Value::as_str) {
@@ -379,9 +342,7 @@ impl Finder for FindCertificate {
             .filter(|c| {
                 domain.is_none_or(|d| {
                     c.domain_name() == Some(d)
-                        || c.subject_alternative_name_summaries()
-                            .iter()
-                            .any(|s| s == d)
+                        || c.subject_alternative_name_summaries().iter().any(|s| s == d)
                 })
             })
             .filter_map(|c| c.certificate_arn().map(str::to_string))
@@ -389,17 +350,14 @@ impl Finder for FindCertificate {
         };
         let types = &types;
         let described = super::each(candidates, |arn| async move {
-            let got = send!(
-                acm.describe_certificate().certificate_arn(&arn),
-                "DescribeCertificate"
-            )
-            .or_gone()?;
+            let got =
+                send!(acm.describe_certificate().certificate_arn(&arn), "DescribeCertificate")
+                    .or_gone()?;
             let Some(c) = got.and_then(|g| g.certificate) else {
                 return Ok(None);
             };
             let issued = c.status() == Some(&CertificateStatus::Issued)
-                && c.r#type()
-                    .is_some_and(|t| types.iter().any(|k| k == t.as_str()));
+                && c.r#type().is_some_and(|t| types.iter().any(|k| k == t.as_str()));
             let named = domain.is_none_or(|d| {
                 c.domain_name() == Some(d) || c.subject_alternative_names().iter().any(|s| s == d)
             });
@@ -412,19 +370,13 @@ impl Finder for FindCertificate {
                     "ListTagsForCertificate"
                 )?;
                 let read = crate::types::attrs::tags_value(
-                    t.tags()
-                        .iter()
-                        .map(|t| (t.key(), t.value().unwrap_or_default())),
+                    t.tags().iter().map(|t| (t.key(), t.value().unwrap_or_default())),
                 );
                 if !has_tags(&read, query) {
                     return Ok(None);
                 }
             }
-            let when = c
-                .issued_at()
-                .or(c.imported_at())
-                .or(c.created_at())
-                .map_or(0, |t| t.secs());
+            let when = c.issued_at().or(c.imported_at()).or(c.created_at()).map_or(0, |t| t.secs());
             Ok(Some((when, c)))
         })
         .await?;

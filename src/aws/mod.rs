@@ -149,11 +149,7 @@ pub fn ids_of<'a, T: 'a, C: FromIterator<String>>(
     items: impl IntoIterator<Item = &'a T>,
     id: impl Fn(&'a T) -> Option<&'a str>,
 ) -> C {
-    items
-        .into_iter()
-        .filter_map(id)
-        .map(str::to_string)
-        .collect()
+    items.into_iter().filter_map(id).map(str::to_string).collect()
 }
 
 /// SDK clients for one region.
@@ -192,10 +188,7 @@ impl Aws {
         // Each service gets its own pace (src/aws/pace.rs) around the SDK's client.
         let http = pace::https_client();
         let paced = |service: &'static str| {
-            pace::Paced::new(
-                http.clone(),
-                pace::Limiter::new(service, pace::max_rate(service)),
-            )
+            pace::Paced::new(http.clone(), pace::Limiter::new(service, pace::max_rate(service)))
         };
         let retries = retry::RetryReporter::new(observer);
         let clock = clock::ServerClock::default();
@@ -321,9 +314,7 @@ where
                 delay = (delay * 2).min(std::time::Duration::from_secs(15));
             }
             other => {
-                ctx.observer.event(&crate::observe::Event::WaitOver {
-                    address: &ctx.address,
-                });
+                ctx.observer.event(&crate::observe::Event::WaitOver { address: &ctx.address });
                 return other;
             }
         }

@@ -17,10 +17,7 @@ pub struct CloudWatch(pub Arc<Aws>);
 impl Monitor for CloudWatch {
     async fn alarms(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>> {
         let r = send!(
-            self.0
-                .cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(names.to_vec())),
+            self.0.cloudwatch.describe_alarms().set_alarm_names(Some(names.to_vec())),
             "DescribeAlarms"
         )?;
         Ok(r.metric_alarms()
@@ -38,10 +35,7 @@ impl Monitor for CloudWatch {
 
     async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>> {
         let r = send!(
-            self.0
-                .elbv2
-                .describe_target_health()
-                .target_group_arn(target_group),
+            self.0.elbv2.describe_target_health().target_group_arn(target_group),
             "DescribeTargetHealth"
         )?;
         Ok(r.target_health_descriptions()
@@ -78,10 +72,7 @@ impl Monitor for CloudWatch {
         until: chrono::DateTime<chrono::Utc>,
         latency_statistic: &str,
     ) -> Result<Traffic> {
-        let dims = [
-            ("LoadBalancer", load_balancer),
-            ("TargetGroup", target_group),
-        ];
+        let dims = [("LoadBalancer", load_balancer), ("TargetGroup", target_group)];
         let got = metrics(
             &self.0,
             &dims,
@@ -100,9 +91,7 @@ impl Monitor for CloudWatch {
             requests: sum("requests"),
             errors: sum("errors"),
             connection_errors: sum("connection_errors"),
-            latency: got
-                .get("latency")
-                .and_then(|v| v.iter().copied().reduce(f64::max)),
+            latency: got.get("latency").and_then(|v| v.iter().copied().reduce(f64::max)),
         })
     }
 
@@ -156,22 +145,14 @@ async fn metrics(
         .start_time(DateTime::from_secs(since.timestamp()))
         .end_time(DateTime::from_secs(until.timestamp()));
     for (id, metric, stat) in queries {
-        let mut m = Metric::builder()
-            .namespace("AWS/ApplicationELB")
-            .metric_name(*metric);
+        let mut m = Metric::builder().namespace("AWS/ApplicationELB").metric_name(*metric);
         for (name, value) in dimensions {
             m = m.dimensions(Dimension::builder().name(*name).value(*value).build());
         }
         request = request.metric_data_queries(
             MetricDataQuery::builder()
                 .id(*id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(m.build())
-                        .period(60)
-                        .stat(*stat)
-                        .build(),
-                )
+                .metric_stat(MetricStat::builder().metric(m.build()).period(60).stat(*stat).build())
                 .build(),
         );
     }
@@ -179,10 +160,7 @@ async fn metrics(
     let mut values: std::collections::HashMap<String, Vec<f64>> = Default::default();
     for r in out.metric_data_results() {
         if let Some(id) = r.id() {
-            values
-                .entry(id.to_string())
-                .or_default()
-                .extend(r.values().iter().copied());
+            values.entry(id.to_string()).or_default().extend(r.values().iter().copied());
         }
     }
     Ok(values)

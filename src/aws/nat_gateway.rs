@@ -68,17 +68,11 @@ impl Provider for NatGateway {
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
-        Ok(ec2_tags::owned_ids(found, attrs, |(state, read)| {
-            (!gone(state)).then_some(read)
-        }))
+        Ok(ec2_tags::owned_ids(found, attrs, |(state, read)| (!gone(state)).then_some(read)))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        send!(
-            self.0.ec2.delete_nat_gateway().nat_gateway_id(id),
-            "DeleteNatGateway"
-        )
-        .or_gone()?;
+        send!(self.0.ec2.delete_nat_gateway().nat_gateway_id(id), "DeleteNatGateway").or_gone()?;
         Ok(())
     }
 
@@ -136,12 +130,8 @@ async fn describe(
     filters: Vec<Filter>,
 ) -> Result<HashMap<String, (NatGatewayState, Attrs)>> {
     let mut out = HashMap::new();
-    let mut pages = aws
-        .ec2
-        .describe_nat_gateways()
-        .set_filter(Some(filters))
-        .into_paginator()
-        .send();
+    let mut pages =
+        aws.ec2.describe_nat_gateways().set_filter(Some(filters)).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(api("DescribeNatGateways"))?;
         for n in page.nat_gateways() {

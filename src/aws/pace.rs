@@ -34,11 +34,7 @@ pub fn max_rate(service: &str) -> f64 {
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|r| *r > 0.0)
-        .unwrap_or(if service == "aws_sdk_s3" {
-            DEFAULT_S3_RATE
-        } else {
-            DEFAULT_RATE
-        })
+        .unwrap_or(if service == "aws_sdk_s3" { DEFAULT_S3_RATE } else { DEFAULT_RATE })
 }
 
 #[derive(Debug)]
@@ -56,9 +52,8 @@ pub fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
     Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
+        let mut conn = ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
         conn.set_connector_settings(settings.cloned());
         if let Some(c) = components {
             conn.set_sleep_impl(c.sleep_impl());

@@ -18,24 +18,12 @@ pub fn registry(aws: Aws) -> Registry {
         .with_finder(&lookup::VPC, Arc::new(lookups::FindVpc(a())))
         .with_finder(&lookup::SUBNET, Arc::new(lookups::FindSubnets(a())))
         .with_finder(&lookup::SUBNETS, Arc::new(lookups::FindSubnets(a())))
-        .with_finder(
-            &lookup::SECURITY_GROUP,
-            Arc::new(lookups::FindSecurityGroup(a())),
-        )
-        .with_finder(
-            &lookup::LOAD_BALANCER,
-            Arc::new(lookups::FindLoadBalancer(a())),
-        )
+        .with_finder(&lookup::SECURITY_GROUP, Arc::new(lookups::FindSecurityGroup(a())))
+        .with_finder(&lookup::LOAD_BALANCER, Arc::new(lookups::FindLoadBalancer(a())))
         .with_finder(&lookup::LISTENER, Arc::new(lookups::FindListener(a())))
-        .with_finder(
-            &lookup::TARGET_GROUP,
-            Arc::new(lookups::FindTargetGroup(a())),
-        )
+        .with_finder(&lookup::TARGET_GROUP, Arc::new(lookups::FindTargetGroup(a())))
         .with_finder(&lookup::IAM_ROLE, Arc::new(lookups::FindIamRole(a())))
-        .with_finder(
-            &lookup::ACM_CERTIFICATE,
-            Arc::new(lookups::FindCertificate(a())),
-        );
+        .with_finder(&lookup::ACM_CERTIFICATE, Arc::new(lookups::FindCertificate(a())));
     super::providers(registry, &aws)
 }
 
@@ -53,10 +41,7 @@ mod tests {
         described.sort_unstable();
         assert_eq!(provided, described);
         let mut finders: Vec<&str> = registry.finder_kinds().collect();
-        let mut kinds: Vec<&str> = crate::types::lookup::LOOKUPS
-            .iter()
-            .map(|l| l.name)
-            .collect();
+        let mut kinds: Vec<&str> = crate::types::lookup::LOOKUPS.iter().map(|l| l.name).collect();
         finders.sort_unstable();
         kinds.sort_unstable();
         assert_eq!(finders, kinds);

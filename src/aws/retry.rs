@@ -90,15 +90,10 @@ impl Intercept for RetryReporter {
     ) -> Result<(), BoxError> {
         let attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
         if attempt > 1 {
-            let (service, operation) = cfg
-                .load::<Metadata>()
-                .map_or(("?", "?"), |m| (m.service(), m.name()));
+            let (service, operation) =
+                cfg.load::<Metadata>().map_or(("?", "?"), |m| (m.service(), m.name()));
             tracing::info!("retrying {service}.{operation} (attempt {attempt})");
-            self.observer.event(&Event::Retry {
-                service,
-                operation,
-                attempt,
-            });
+            self.observer.event(&Event::Retry { service, operation, attempt });
         }
         Ok(())
     }

@@ -98,11 +98,7 @@ impl Provider for RouteTable {
         )?;
         // A new table: its VPC and tags, AWS's local route only (never
         // listed), no subnet; `update` adds the routes and associations.
-        let id = out
-            .route_table()
-            .and_then(|t| t.route_table_id())
-            .unwrap_or_default()
-            .to_string();
+        let id = out.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
         let mut holds = ec2_tags::made(&self.0, "route-table", &id, attrs).await?;
         holds.insert("routes".into(), serde_json::json!([]));
         holds.insert("subnet_ids".into(), serde_json::json!([]));
@@ -154,9 +150,7 @@ impl Provider for RouteTable {
         if let Some(subnets) = after.opt_strings("subnet_ids")
             && differs_set(before, after, "subnet_ids")
         {
-            let none = before
-                .opt_strings("subnet_ids")
-                .is_some_and(|s| s.is_empty());
+            let none = before.opt_strings("subnet_ids").is_some_and(|s| s.is_empty());
             associate(aws, id, &subnets, none).await?;
         }
         tags::sync(&tags::Ec2, aws, id, before, after).await
@@ -170,11 +164,7 @@ impl Provider for RouteTable {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         associate(aws, id, &[], false).await?;
-        send!(
-            aws.ec2.delete_route_table().route_table_id(id),
-            "DeleteRouteTable"
-        )
-        .or_gone()?;
+        send!(aws.ec2.delete_route_table().route_table_id(id), "DeleteRouteTable").or_gone()?;
         Ok(())
     }
 }
@@ -189,17 +179,9 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
         Associations::new()
     } else {
         let by_id = Filter::builder().name("route-table-id").values(id).build();
-        describe(aws, vec![by_id])
-            .await?
-            .remove(id)
-            .map(|(assoc, _)| assoc)
-            .unwrap_or_default()
+        describe(aws, vec![by_id]).await?.remove(id).map(|(assoc, _)| assoc).unwrap_or_default()
     };
-    let missing: Vec<String> = subnets
-        .iter()
-        .filter(|s| !held.contains_key(*s))
-        .cloned()
-        .collect();
+    let missing: Vec<String> = subnets.iter().filter(|s| !held.contains_key(*s)).cloned().collect();
     let elsewhere: HashMap<String, String> = if missing.is_empty() {
         HashMap::new()
     } else {
@@ -207,11 +189,7 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
             .name("association.subnet-id")
             .set_values(Some(missing.clone()))
             .build();
-        describe(aws, vec![by_subnet])
-            .await?
-            .into_values()
-            .flat_map(|(assoc, _)| assoc)
-            .collect()
+        describe(aws, vec![by_subnet]).await?.into_values().flat_map(|(assoc, _)| assoc).collect()
     };
     for subnet in &missing {
         match elsewhere.get(subnet) {
@@ -226,10 +204,7 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
             }
             None => {
                 send!(
-                    aws.ec2
-                        .associate_route_table()
-                        .route_table_id(id)
-                        .subnet_id(subnet),
+                    aws.ec2.associate_route_table().route_table_id(id).subnet_id(subnet),
                     "AssociateRouteTable"
                 )?;
             }
@@ -237,9 +212,7 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
     }
     for (_, association) in held.iter().filter(|(s, _)| !subnets.contains(*s)) {
         send!(
-            aws.ec2
-                .disassociate_route_table()
-                .association_id(association),
+            aws.ec2.disassociate_route_table().association_id(association),
             "DisassociateRouteTable"
         )
         .or_gone()?;
@@ -254,12 +227,8 @@ async fn describe(
     filters: Vec<Filter>,
 ) -> Result<HashMap<String, (Associations, Attrs)>> {
     let mut out = HashMap::new();
-    let mut pages = aws
-        .ec2
-        .describe_route_tables()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let mut pages =
+        aws.ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(api("DescribeRouteTables"))?;
         for t in page.route_tables() {
@@ -278,10 +247,7 @@ fn attrs_of(aws: &Aws, t: &Table) -> Option<(String, (Associations, Attrs))> {
         .iter()
         .filter(|a| a.main() != Some(true))
         .filter_map(|a| {
-            Some((
-                a.subnet_id()?.to_string(),
-                a.route_table_association_id()?.to_string(),
-            ))
+            Some((a.subnet_id()?.to_string(), a.route_table_association_id()?.to_string()))
         })
         .collect();
     let mut subnets: Vec<&String> = associations.keys().collect();

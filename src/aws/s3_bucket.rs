@@ -29,9 +29,7 @@ fn lifecycle_rule(r: &Value) -> Result<LifecycleRule> {
                 Transition::builder()
                     .set_days(t["days"].as_i64().map(|d| d as i32))
                     .set_storage_class(
-                        t["storage_class"]
-                            .as_str()
-                            .map(TransitionStorageClass::from),
+                        t["storage_class"].as_str().map(TransitionStorageClass::from),
                     )
                     .build()
             })
@@ -45,19 +43,14 @@ fn lifecycle_rule(r: &Value) -> Result<LifecycleRule> {
                 .prefix(r.get("prefix").and_then(Value::as_str).unwrap_or(""))
                 .build(),
         )
-        .status(if enabled {
-            ExpirationStatus::Enabled
-        } else {
-            ExpirationStatus::Disabled
-        })
+        .status(if enabled { ExpirationStatus::Enabled } else { ExpirationStatus::Disabled })
         .set_expiration(
             days("expiration_days").map(|d| LifecycleExpiration::builder().days(d).build()),
         )
-        .set_noncurrent_version_expiration(days("noncurrent_expiration_days").map(|d| {
-            NoncurrentVersionExpiration::builder()
-                .noncurrent_days(d)
-                .build()
-        }))
+        .set_noncurrent_version_expiration(
+            days("noncurrent_expiration_days")
+                .map(|d| NoncurrentVersionExpiration::builder().noncurrent_days(d).build()),
+        )
         .set_transitions(transitions)
         .build()?)
 }
@@ -67,17 +60,11 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
     m.insert("id".into(), json!(r.id()));
     let prefix = r.filter().and_then(|f| f.prefix()).unwrap_or("");
     m.insert("prefix".into(), json!(prefix));
-    m.insert(
-        "enabled".into(),
-        json!(r.status() == &ExpirationStatus::Enabled),
-    );
+    m.insert("enabled".into(), json!(r.status() == &ExpirationStatus::Enabled));
     if let Some(d) = r.expiration().and_then(|e| e.days()) {
         m.insert("expiration_days".into(), json!(d));
     }
-    if let Some(d) = r
-        .noncurrent_version_expiration()
-        .and_then(|e| e.noncurrent_days())
-    {
+    if let Some(d) = r.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()) {
         m.insert("noncurrent_expiration_days".into(), json!(d));
     }
     if !r.transitions().is_empty() {
@@ -102,10 +89,7 @@ pub struct S3Bucket {
 
 impl S3Bucket {
     pub fn new(aws: Arc<Aws>) -> S3Bucket {
-        S3Bucket {
-            aws,
-            before: tokio::sync::OnceCell::new(),
-        }
+        S3Bucket { aws, before: tokio::sync::OnceCell::new() }
     }
 
     /// Whether the bucket existed in this account before this run created
@@ -139,18 +123,13 @@ impl Provider for S3Bucket {
                 .iter()
                 .filter_map(|b| b.name().map(str::to_string))
                 .collect();
-            ids.iter()
-                .filter(|i| listed.contains(*i))
-                .cloned()
-                .collect()
+            ids.iter().filter(|i| listed.contains(*i)).cloned().collect()
         } else {
             ids.to_vec()
         };
         let checked = ids.len() > 1;
         let reads = super::each(existing, |name| async move {
-            read_one(aws, &name, checked)
-                .await
-                .map(|a| a.map(|a| (name, a)))
+            read_one(aws, &name, checked).await.map(|a| a.map(|a| (name, a)))
         })
         .await?;
         Ok(reads.into_iter().flatten().collect())
@@ -228,11 +207,7 @@ impl Provider for S3Bucket {
             .iter()
             .filter_map(|b| b.name().map(str::to_string))
             .collect();
-        Ok(ids
-            .iter()
-            .filter(|i| listed.contains(*i))
-            .cloned()
-            .collect())
+        Ok(ids.iter().filter(|i| listed.contains(*i)).cloned().collect())
     }
 
     async fn update(
@@ -297,17 +272,14 @@ impl Provider for S3Bucket {
 async fn put_access_block(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     let on = after.bool("public_access_block")?;
     send!(
-        aws.s3
-            .put_public_access_block()
-            .bucket(id)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(on)
-                    .ignore_public_acls(on)
-                    .block_public_policy(on)
-                    .restrict_public_buckets(on)
-                    .build(),
-            ),
+        aws.s3.put_public_access_block().bucket(id).public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(on)
+                .ignore_public_acls(on)
+                .block_public_policy(on)
+                .restrict_public_buckets(on)
+                .build(),
+        ),
         "PutPublicAccessBlock"
     )?;
     Ok(())
@@ -317,12 +289,7 @@ async fn put_access_block(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
 async fn put_encryption(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     let default = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::from(after.str("encryption")?))
-        .set_kms_master_key_id(
-            after
-                .get("kms_key_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        )
+        .set_kms_master_key_id(after.get("kms_key_id").and_then(Value::as_str).map(str::to_string))
         .build()?;
     let config = ServerSideEncryptionConfiguration::builder()
         .rules(
@@ -332,10 +299,7 @@ async fn put_encryption(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
         )
         .build()?;
     send!(
-        aws.s3
-            .put_bucket_encryption()
-            .bucket(id)
-            .server_side_encryption_configuration(config),
+        aws.s3.put_bucket_encryption().bucket(id).server_side_encryption_configuration(config),
         "PutBucketEncryption"
     )?;
     Ok(())
@@ -375,30 +339,15 @@ async fn put_ownership(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
 
 /// Lifecycle rules; none deletes the configuration.
 async fn put_lifecycle(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
-    let rules = after
-        .get("lifecycle_rules")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let rules = after.get("lifecycle_rules").and_then(Value::as_array).cloned().unwrap_or_default();
     if rules.is_empty() {
-        send!(
-            aws.s3.delete_bucket_lifecycle().bucket(id),
-            "DeleteBucketLifecycle"
-        )?;
+        send!(aws.s3.delete_bucket_lifecycle().bucket(id), "DeleteBucketLifecycle")?;
     } else {
-        let rules = rules
-            .iter()
-            .map(lifecycle_rule)
-            .collect::<Result<Vec<_>>>()?;
+        let rules = rules.iter().map(lifecycle_rule).collect::<Result<Vec<_>>>()?;
         send!(
-            aws.s3
-                .put_bucket_lifecycle_configuration()
-                .bucket(id)
-                .lifecycle_configuration(
-                    BucketLifecycleConfiguration::builder()
-                        .set_rules(Some(rules))
-                        .build()?,
-                ),
+            aws.s3.put_bucket_lifecycle_configuration().bucket(id).lifecycle_configuration(
+                BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build()?,
+            ),
             "PutBucketLifecycleConfiguration"
         )?;
     }
@@ -407,11 +356,7 @@ async fn put_lifecycle(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
 
 /// CORS rules; none deletes the configuration.
 async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
-    let rules = after
-        .get("cors_rules")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let rules = after.get("cors_rules").and_then(Value::as_array).cloned().unwrap_or_default();
     if rules.is_empty() {
         send!(aws.s3.delete_bucket_cors().bucket(id), "DeleteBucketCors")?;
     } else {
@@ -424,18 +369,14 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
                     .set_allowed_headers(r.opt_strings("allowed_headers"))
                     .set_expose_headers(r.opt_strings("expose_headers"))
                     .set_max_age_seconds(
-                        r.get("max_age_seconds")
-                            .and_then(Value::as_i64)
-                            .map(|v| v as i32),
+                        r.get("max_age_seconds").and_then(Value::as_i64).map(|v| v as i32),
                     )
                     .build()
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         send!(
             aws.s3.put_bucket_cors().bucket(id).cors_configuration(
-                CorsConfiguration::builder()
-                    .set_cors_rules(Some(rules))
-                    .build()?,
+                CorsConfiguration::builder().set_cors_rules(Some(rules)).build()?,
             ),
             "PutBucketCors"
         )?;
@@ -447,16 +388,10 @@ async fn put_cors(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
 async fn put_policy(aws: &Aws, id: &str, after: &Attrs) -> Result<()> {
     match after.opt_str("policy") {
         Some(policy) => {
-            send!(
-                aws.s3.put_bucket_policy().bucket(id).policy(policy),
-                "PutBucketPolicy"
-            )?;
+            send!(aws.s3.put_bucket_policy().bucket(id).policy(policy), "PutBucketPolicy")?;
         }
         None => {
-            send!(
-                aws.s3.delete_bucket_policy().bucket(id),
-                "DeleteBucketPolicy"
-            )?;
+            send!(aws.s3.delete_bucket_policy().bucket(id), "DeleteBucketPolicy")?;
         }
     }
     Ok(())
@@ -484,10 +419,7 @@ async fn list_buckets(aws: &Aws) -> Result<Vec<aws_sdk_s3::types::Bucket>> {
     let mut buckets = Vec::new();
     let mut token = None;
     loop {
-        let page = send!(
-            aws.s3.list_buckets().set_continuation_token(token),
-            "ListBuckets"
-        )?;
+        let page = send!(aws.s3.list_buckets().set_continuation_token(token), "ListBuckets")?;
         buckets.extend(page.buckets().iter().cloned());
         token = page.continuation_token().map(str::to_string);
         if token.is_none() {
@@ -511,50 +443,40 @@ async fn read_one(aws: &Aws, name: &str, listed: bool) -> Result<Option<Attrs>> 
     if !listed && !exists(aws, name).await? {
         return Ok(None);
     }
-    let Some(versioning) = send!(
-        aws.s3.get_bucket_versioning().bucket(name),
-        "GetBucketVersioning"
-    )
-    .or_gone()?
+    let Some(versioning) =
+        send!(aws.s3.get_bucket_versioning().bucket(name), "GetBucketVersioning").or_gone()?
     else {
         return Ok(None); // deleted since it was listed
     };
     // AWS encrypts every bucket with SSE-S3 at least (since January 2023,
     // new and existing, and it cannot be turned off): a bucket with no
     // configuration (an emulator's, an answer from before) holds that.
-    let encryption = send!(
-        aws.s3.get_bucket_encryption().bucket(name),
-        "GetBucketEncryption"
-    )
-    .or_gone()?
-    .map_or(Some("AES256".to_string()), |out| {
-        out.server_side_encryption_configuration()
-            .and_then(|c| c.rules().first())
-            .and_then(|r| r.apply_server_side_encryption_by_default())
-            .map(|d| d.sse_algorithm().as_str().to_string())
-    });
-    let public_access_block = send!(
-        aws.s3.get_public_access_block().bucket(name),
-        "GetPublicAccessBlock"
-    )
-    .or_gone()?
-    .and_then(|out| out.public_access_block_configuration().cloned())
-    .is_some_and(|c| {
-        c.block_public_acls() == Some(true)
-            && c.ignore_public_acls() == Some(true)
-            && c.block_public_policy() == Some(true)
-            && c.restrict_public_buckets() == Some(true)
-    });
-    let ownership = send!(
-        aws.s3.get_bucket_ownership_controls().bucket(name),
-        "GetBucketOwnershipControls"
-    )
-    .or_gone()?
-    .and_then(|out| {
-        out.ownership_controls()
-            .and_then(|c| c.rules().first())
-            .map(|r| r.object_ownership().as_str().to_string())
-    });
+    let encryption = send!(aws.s3.get_bucket_encryption().bucket(name), "GetBucketEncryption")
+        .or_gone()?
+        .map_or(Some("AES256".to_string()), |out| {
+            out.server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default())
+                .map(|d| d.sse_algorithm().as_str().to_string())
+        });
+    let public_access_block =
+        send!(aws.s3.get_public_access_block().bucket(name), "GetPublicAccessBlock")
+            .or_gone()?
+            .and_then(|out| out.public_access_block_configuration().cloned())
+            .is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            });
+    let ownership =
+        send!(aws.s3.get_bucket_ownership_controls().bucket(name), "GetBucketOwnershipControls")
+            .or_gone()?
+            .and_then(|out| {
+                out.ownership_controls()
+                    .and_then(|c| c.rules().first())
+                    .map(|r| r.object_ownership().as_str().to_string())
+            });
     let lifecycle: Option<Vec<Value>> = send!(
         aws.s3.get_bucket_lifecycle_configuration().bucket(name),
         "GetBucketLifecycleConfiguration"
@@ -627,11 +549,7 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             .versions()
             .iter()
             .map(|v| (v.key(), v.version_id()))
-            .chain(
-                page.delete_markers()
-                    .iter()
-                    .map(|m| (m.key(), m.version_id())),
-            )
+            .chain(page.delete_markers().iter().map(|m| (m.key(), m.version_id())))
             .filter_map(|(k, v)| {
                 ObjectIdentifier::builder()
                     .set_key(k.map(str::to_string))
@@ -644,12 +562,10 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<()> {
             return Ok(());
         }
         let out = send!(
-            aws.s3.delete_objects().bucket(bucket).delete(
-                Delete::builder()
-                    .set_objects(Some(objects))
-                    .quiet(true)
-                    .build()?,
-            ),
+            aws.s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(Delete::builder().set_objects(Some(objects)).quiet(true).build()?,),
             "DeleteObjects"
         )?;
         // What could not be deleted (object lock, legal hold, access denied)

@@ -65,11 +65,7 @@ impl Provider for SecurityGroup {
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(
-            aws.ec2.delete_security_group().group_id(id),
-            "DeleteSecurityGroup"
-        )
-        .or_gone()?;
+        send!(aws.ec2.delete_security_group().group_id(id), "DeleteSecurityGroup").or_gone()?;
         Ok(())
     }
 
@@ -112,11 +108,8 @@ impl Provider for SecurityGroup {
                 .filter(|(r, v)| r.is_egress() == Some(egress) && !want.contains(v))
                 .filter_map(|(r, _)| r.security_group_rule_id().map(str::to_string))
                 .collect();
-            let add: Vec<IpPermission> = want
-                .iter()
-                .filter(|w| !have.contains(w))
-                .map(permission)
-                .collect();
+            let add: Vec<IpPermission> =
+                want.iter().filter(|w| !have.contains(w)).map(permission).collect();
             revoke_rules(aws, id, egress, revoke).await?;
             if add.is_empty() {
                 continue;
@@ -178,23 +171,15 @@ async fn rules_now(aws: &Aws, id: &str) -> Result<Vec<(SecurityGroupRule, Value)
     let filter = Filter::builder().name("group-id").values(id).build();
     let (groups, rules) = tokio::try_join!(
         async {
-            send!(
-                aws.ec2.describe_security_groups().group_ids(id),
-                "DescribeSecurityGroups"
-            )
-            .map_err(anyhow::Error::from)
+            send!(aws.ec2.describe_security_groups().group_ids(id), "DescribeSecurityGroups")
+                .map_err(anyhow::Error::from)
         },
         describe_rules(aws, filter),
     )?;
     Ok(groups
         .security_groups()
         .first()
-        .map(|g| {
-            described(g, &rules)
-                .into_iter()
-                .map(|(r, v)| (r.clone(), v))
-                .collect()
-        })
+        .map(|g| described(g, &rules).into_iter().map(|(r, v)| (r.clone(), v)).collect())
         .unwrap_or_default())
 }
 
@@ -203,17 +188,11 @@ async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRu
     let mut token = None;
     loop {
         let page = send!(
-            aws.ec2
-                .describe_security_group_rules()
-                .filters(filter.clone())
-                .set_next_token(token),
+            aws.ec2.describe_security_group_rules().filters(filter.clone()).set_next_token(token),
             "DescribeSecurityGroupRules"
         )?;
         out.extend(page.security_group_rules().iter().cloned());
-        token = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
+        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
         if token.is_none() {
             return Ok(out);
         }
@@ -227,16 +206,10 @@ async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) 
     let ids = Some(rule_ids);
     if egress {
         let revoke = aws.ec2.revoke_security_group_egress().group_id(id);
-        send!(
-            revoke.set_security_group_rule_ids(ids),
-            "RevokeSecurityGroupEgress"
-        )?;
+        send!(revoke.set_security_group_rule_ids(ids), "RevokeSecurityGroupEgress")?;
     } else {
         let revoke = aws.ec2.revoke_security_group_ingress().group_id(id);
-        send!(
-            revoke.set_security_group_rule_ids(ids),
-            "RevokeSecurityGroupIngress"
-        )?;
+        send!(revoke.set_security_group_rule_ids(ids), "RevokeSecurityGroupIngress")?;
     }
     Ok(())
 }
@@ -297,11 +270,7 @@ fn rule_value(r: &SecurityGroupRule) -> Value {
     m.insert("protocol".into(), json!(protocol));
     let (from, to) = (r.from_port().unwrap_or(-1), r.to_port().unwrap_or(-1));
     if protocol != "all" && !(from == -1 && to == -1) {
-        let ports = if from == to {
-            from.to_string()
-        } else {
-            format!("{from}-{to}")
-        };
+        let ports = if from == to { from.to_string() } else { format!("{from}-{to}") };
         m.insert("ports".into(), json!(ports));
     }
     if let Some(c) = r.cidr_ipv4() {
@@ -333,19 +302,11 @@ fn permission(rule: &Value) -> IpPermission {
         p = p.from_port(from).to_port(to);
     }
     if let Some(c) = get("cidr") {
-        p = p.ip_ranges(
-            IpRange::builder()
-                .cidr_ip(c)
-                .set_description(description.clone())
-                .build(),
-        );
+        p = p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(description.clone()).build());
     }
     if let Some(g) = get("source_security_group") {
         p = p.user_id_group_pairs(
-            UserIdGroupPair::builder()
-                .group_id(g)
-                .set_description(description)
-                .build(),
+            UserIdGroupPair::builder().group_id(g).set_description(description).build(),
         );
     }
     p.build()
@@ -353,10 +314,7 @@ fn permission(rule: &Value) -> IpPermission {
 
 /// Security groups and their rules, for up to `EC2_FILTER_VALUES` ids.
 async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>> {
-    let filter = Filter::builder()
-        .name("group-id")
-        .set_values(Some(ids.to_vec()))
-        .build();
+    let filter = Filter::builder().name("group-id").set_values(Some(ids.to_vec())).build();
     let (groups, rules) = tokio::try_join!(
         async {
             send!(
@@ -397,10 +355,7 @@ async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>
 fn new_group(id: &str, asked: &Attrs) -> Attrs {
     let mut attrs = asked.clone();
     attrs.insert("id".into(), json!(id));
-    attrs.insert(
-        "egress".into(),
-        json!([{"protocol": "all", "cidr": "0.0.0.0/0"}]),
-    );
+    attrs.insert("egress".into(), json!([{"protocol": "all", "cidr": "0.0.0.0/0"}]));
     attrs.insert("ingress".into(), json!([]));
     attrs
 }
@@ -409,9 +364,7 @@ fn new_group(id: &str, asked: &Attrs) -> Attrs {
 /// their rules), each with no attributes.
 async fn matching(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
     let out = send!(
-        aws.ec2
-            .describe_security_groups()
-            .set_filters(Some(filters)),
+        aws.ec2.describe_security_groups().set_filters(Some(filters)),
         "DescribeSecurityGroups"
     )?;
     Ok(out

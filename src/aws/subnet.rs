@@ -54,15 +54,11 @@ impl Provider for Subnet {
     ) -> Result<()> {
         if differs(before, after, "map_public_ip_on_launch") {
             send!(
-                self.0
-                    .ec2
-                    .modify_subnet_attribute()
-                    .subnet_id(id)
-                    .map_public_ip_on_launch(
-                        AttributeBooleanValue::builder()
-                            .value(after.bool("map_public_ip_on_launch")?)
-                            .build(),
-                    ),
+                self.0.ec2.modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(
+                    AttributeBooleanValue::builder()
+                        .value(after.bool("map_public_ip_on_launch")?)
+                        .build(),
+                ),
                 "ModifySubnetAttribute"
             )?;
         }
@@ -87,10 +83,7 @@ impl Provider for Subnet {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(
-        aws.ec2.describe_subnets().set_filters(Some(filters)),
-        "DescribeSubnets"
-    )?;
+    let out = send!(aws.ec2.describe_subnets().set_filters(Some(filters)), "DescribeSubnets")?;
     Ok(out.subnets().iter().filter_map(described).collect())
 }
 

@@ -151,29 +151,15 @@ pub struct Ec2;
 impl Tagging for Ec2 {
     async fn tag(&self, aws: &Aws, id: &str, set: Vec<(String, String)>) -> Result<()> {
         use aws_sdk_ec2::types::Tag;
-        let tags = set
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build());
-        send!(
-            aws.ec2
-                .create_tags()
-                .resources(id)
-                .set_tags(Some(tags.collect())),
-            "CreateTags"
-        )?;
+        let tags = set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        send!(aws.ec2.create_tags().resources(id).set_tags(Some(tags.collect())), "CreateTags")?;
         Ok(())
     }
 
     async fn untag(&self, aws: &Aws, id: &str, keys: Vec<String>) -> Result<()> {
         use aws_sdk_ec2::types::Tag;
         let tags = keys.into_iter().map(|k| Tag::builder().key(k).build());
-        send!(
-            aws.ec2
-                .delete_tags()
-                .resources(id)
-                .set_tags(Some(tags.collect())),
-            "DeleteTags"
-        )?;
+        send!(aws.ec2.delete_tags().resources(id).set_tags(Some(tags.collect())), "DeleteTags")?;
         Ok(())
     }
 }

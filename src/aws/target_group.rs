@@ -43,10 +43,7 @@ impl Provider for TargetGroup {
             .get("name")
             .and_then(Value::as_str)
             .map_or_else(|| elbv2::generated_name(attrs), str::to_string);
-        let hc = attrs
-            .get("health_check")
-            .cloned()
-            .unwrap_or_else(|| json!({}));
+        let hc = attrs.get("health_check").cloned().unwrap_or_else(|| json!({}));
         let out = send!(
             aws.elbv2
                 .create_target_group()
@@ -75,16 +72,12 @@ impl Provider for TargetGroup {
     /// Its ARN (its id) and what derives from it: nothing else of a group is
     /// computed by AWS.
     async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
-        Ok(Some(into_map(
-            json!({"arn": id, "arn_suffix": elbv2::arn_suffix(id)}),
-        )))
+        Ok(Some(into_map(json!({"arn": id, "arn_suffix": elbv2::arn_suffix(id)}))))
     }
 
     /// DescribeTargetGroups by lists of ARNs, without attributes, tags or targets.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        Ok(super::ids_of(&describe(&self.0, ids).await?, |g| {
-            g.target_group_arn()
-        }))
+        Ok(super::ids_of(&describe(&self.0, ids).await?, |g| g.target_group_arn()))
     }
 
     async fn update(
@@ -126,32 +119,25 @@ impl Provider for TargetGroup {
         }
         if differs(&b, &a, "stickiness") {
             let st = a.object("stickiness")?;
-            changes.push((
-                "stickiness.enabled",
-                st.opt_bool("enabled").unwrap_or(false).to_string(),
-            ));
-            changes.push((
-                "stickiness.type",
-                st.opt_str("type").unwrap_or("lb_cookie").to_string(),
-            ));
+            changes
+                .push(("stickiness.enabled", st.opt_bool("enabled").unwrap_or(false).to_string()));
+            changes
+                .push(("stickiness.type", st.opt_str("type").unwrap_or("lb_cookie").to_string()));
             changes.push((
                 "stickiness.lb_cookie.duration_seconds",
-                st.get("duration_seconds")
-                    .unwrap_or(&Value::Null)
-                    .to_string(),
+                st.get("duration_seconds").unwrap_or(&Value::Null).to_string(),
             ));
         }
         if !changes.is_empty() {
             send!(
-                aws.elbv2
-                    .modify_target_group_attributes()
-                    .target_group_arn(id)
-                    .set_attributes(Some(
+                aws.elbv2.modify_target_group_attributes().target_group_arn(id).set_attributes(
+                    Some(
                         changes
                             .into_iter()
                             .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
                             .collect(),
-                    )),
+                    )
+                ),
                 "ModifyTargetGroupAttributes"
             )?;
         }
@@ -162,36 +148,20 @@ impl Provider for TargetGroup {
             other => other.and_then(Value::as_array),
         };
         if let Some(want) = wanted {
-            let have = b
-                .get("targets")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let add: Vec<TargetDescription> = want
-                .iter()
-                .filter(|t| !have.contains(t))
-                .map(target)
-                .collect();
-            let remove: Vec<TargetDescription> = have
-                .iter()
-                .filter(|t| !want.contains(t))
-                .map(target)
-                .collect();
+            let have = b.get("targets").and_then(Value::as_array).cloned().unwrap_or_default();
+            let add: Vec<TargetDescription> =
+                want.iter().filter(|t| !have.contains(t)).map(target).collect();
+            let remove: Vec<TargetDescription> =
+                have.iter().filter(|t| !want.contains(t)).map(target).collect();
             if !add.is_empty() {
                 send!(
-                    aws.elbv2
-                        .register_targets()
-                        .target_group_arn(id)
-                        .set_targets(Some(add)),
+                    aws.elbv2.register_targets().target_group_arn(id).set_targets(Some(add)),
                     "RegisterTargets"
                 )?;
             }
             if !remove.is_empty() {
                 send!(
-                    aws.elbv2
-                        .deregister_targets()
-                        .target_group_arn(id)
-                        .set_targets(Some(remove)),
+                    aws.elbv2.deregister_targets().target_group_arn(id).set_targets(Some(remove)),
                     "DeregisterTargets"
                 )?;
             }
@@ -207,24 +177,15 @@ impl Provider for TargetGroup {
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let aws = &*self.0;
         let name = attrs.str("name")?;
-        let found = send!(
-            aws.elbv2.describe_target_groups().names(name),
-            "DescribeTargetGroups"
-        )
-        .or_gone()?;
-        Ok(super::ids_of(
-            found.iter().flat_map(|o| o.target_groups()),
-            |g| g.target_group_arn(),
-        ))
+        let found = send!(aws.elbv2.describe_target_groups().names(name), "DescribeTargetGroups")
+            .or_gone()?;
+        Ok(super::ids_of(found.iter().flat_map(|o| o.target_groups()), |g| g.target_group_arn()))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
-        send!(
-            aws.elbv2.delete_target_group().target_group_arn(id),
-            "DeleteTargetGroup"
-        )
-        .or_gone()?;
+        send!(aws.elbv2.delete_target_group().target_group_arn(id), "DeleteTargetGroup")
+            .or_gone()?;
         Ok(())
     }
 }
@@ -247,9 +208,7 @@ async fn read_groups(
     let groups = elbv2::with_tags(aws, groups, |g| g.target_group_arn()).await?;
     let read = super::each(groups, |(arn, g, tags)| async move {
         let attributes: HashMap<String, String> = send!(
-            aws.elbv2
-                .describe_target_group_attributes()
-                .target_group_arn(&arn),
+            aws.elbv2.describe_target_group_attributes().target_group_arn(&arn),
             "DescribeTargetGroupAttributes"
         )?
         .attributes()
@@ -299,12 +258,7 @@ fn described(
     tags: Value,
 ) -> Attrs {
     let arn = g.target_group_arn().unwrap_or_default();
-    let num = |k: &str, d: i64| {
-        attributes
-            .get(k)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(d)
-    };
+    let num = |k: &str, d: i64| attributes.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
     let mut attrs = into_map(json!({
         "id": arn,
         "arn": arn,

@@ -94,9 +94,7 @@ impl Provider for Vpc {
         // without support).
         for name in ["enable_dns_support", "enable_dns_hostnames"] {
             if differs(before, after, name) {
-                let on = AttributeBooleanValue::builder()
-                    .value(after.bool(name)?)
-                    .build();
+                let on = AttributeBooleanValue::builder().value(after.bool(name)?).build();
                 let call = self.0.ec2.modify_vpc_attribute().vpc_id(id);
                 let call = if name == "enable_dns_support" {
                     call.enable_dns_support(on)
@@ -143,10 +141,7 @@ fn new_vpc(id: &str, asked: &Attrs) -> Attrs {
 
 /// What the filters match, by id.
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
-    let out = send!(
-        aws.ec2.describe_vpcs().set_filters(Some(filters)),
-        "DescribeVpcs"
-    )?;
+    let out = send!(aws.ec2.describe_vpcs().set_filters(Some(filters)), "DescribeVpcs")?;
     Ok(out
         .vpcs()
         .iter()
@@ -166,10 +161,7 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
 /// One DNS attribute of a VPC.
 async fn dns_attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool> {
     let out = send!(
-        aws.ec2
-            .describe_vpc_attribute()
-            .vpc_id(id)
-            .attribute(name.clone()),
+        aws.ec2.describe_vpc_attribute().vpc_id(id).attribute(name.clone()),
         "DescribeVpcAttribute"
     )?;
     let value = match name {

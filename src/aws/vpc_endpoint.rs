@@ -126,17 +126,13 @@ impl Provider for VpcEndpoint {
 
     async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
         let found = describe(&self.0, Some(ec2_tags::owner_filters(attrs)?), None).await?;
-        Ok(ec2_tags::owned_ids(found, attrs, |(state, read)| {
-            (!gone(state)).then_some(read)
-        }))
+        Ok(ec2_tags::owned_ids(found, attrs, |(state, read)| (!gone(state)).then_some(read)))
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
-        let out = send!(
-            self.0.ec2.delete_vpc_endpoints().vpc_endpoint_ids(id),
-            "DeleteVpcEndpoints"
-        )
-        .or_gone()?;
+        let out =
+            send!(self.0.ec2.delete_vpc_endpoints().vpc_endpoint_ids(id), "DeleteVpcEndpoints")
+                .or_gone()?;
         // The call answers per endpoint: one it could not delete is in
         // `Unsuccessful`, and only a missing one counts as deleted.
         if let Some(item) = out.as_ref().and_then(|o| o.unsuccessful().first())
@@ -243,10 +239,7 @@ async fn describe(
 
 fn attrs_of(aws: &Aws, e: &Endpoint) -> Option<(String, String, Attrs)> {
     let id = e.vpc_endpoint_id()?.to_string();
-    let kind = e
-        .vpc_endpoint_type()
-        .map_or("Gateway", |t| t.as_str())
-        .to_string();
+    let kind = e.vpc_endpoint_type().map_or("Gateway", |t| t.as_str()).to_string();
     let mut attrs = json!({
         "id": id,
         "arn": format!("arn:aws:ec2:{}:{}:vpc-endpoint/{id}", aws.region, e.owner_id().unwrap_or_default()),
@@ -257,19 +250,12 @@ fn attrs_of(aws: &Aws, e: &Endpoint) -> Option<(String, String, Attrs)> {
     });
     if kind == "Interface" {
         attrs["subnet_ids"] = json!(e.subnet_ids());
-        attrs["security_group_ids"] = json!(
-            e.groups()
-                .iter()
-                .filter_map(|g| g.group_id())
-                .collect::<Vec<_>>()
-        );
+        attrs["security_group_ids"] =
+            json!(e.groups().iter().filter_map(|g| g.group_id()).collect::<Vec<_>>());
         attrs["private_dns_enabled"] = json!(e.private_dns_enabled().unwrap_or(false));
     } else {
         attrs["route_table_ids"] = json!(e.route_table_ids());
     }
-    let state = e
-        .state()
-        .map_or("pending", State::as_str)
-        .to_ascii_lowercase();
+    let state = e.state().map_or("pending", State::as_str).to_ascii_lowercase();
     Some((id, state, into_map(attrs)))
 }

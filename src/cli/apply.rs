@@ -34,16 +34,10 @@ pub async fn apply(
             Some("infra apply STACK_FILE, or infra apply PLAN_FILE STACK_FILE"),
         ));
     }
-    let options = ops::PlanOptions {
-        noop_sides: false,
-        ..options.clone()
-    };
+    let options = ops::PlanOptions { noop_sides: false, ..options.clone() };
     let state = plan_and_carry_out(ctx, file, args, Mode::Apply, options).await?;
     if !state.outputs.is_empty() {
-        ctx.console.out(&format!(
-            "\nOutputs:\n{}",
-            crate::render::outputs(&state.outputs, "  ")
-        ));
+        ctx.console.out(&format!("\nOutputs:\n{}", crate::render::outputs(&state.outputs, "  ")));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -54,10 +48,7 @@ pub async fn destroy(
     args: &RunArgs,
     refresh: bool,
 ) -> Result<ExitCode, Failure> {
-    let options = ops::PlanOptions {
-        refresh,
-        ..Default::default()
-    };
+    let options = ops::PlanOptions { refresh, ..Default::default() };
     plan_and_carry_out(ctx, file, args, Mode::Destroy, options).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -79,14 +70,5 @@ async fn plan_and_carry_out(
     let planned = ops::plan(ctx, file, state, command, mode, Format::Text, &options).await?;
     let (session, engine, plan) = (planned.session, planned.engine, planned.plan);
     let parallelism = args.parallelism.into();
-    ops::carry_out(
-        ctx,
-        session,
-        engine,
-        plan,
-        mode,
-        args.auto_approve,
-        parallelism,
-    )
-    .await
+    ops::carry_out(ctx, session, engine, plan, mode, args.auto_approve, parallelism).await
 }

@@ -38,8 +38,7 @@ pub async fn exec(
     let engine = ops::reader(ctx, &stack, &state, &location).await?;
     let observed = engine.refresh(&state, None, Some(&stack)).await?;
     let report = crate::plan::Plan::drift_report(&stack, &state, &observed, ignore);
-    ctx.console
-        .out(&crate::render::drift(&report, format, ctx.color_out));
+    ctx.console.out(&crate::render::drift(&report, format, ctx.color_out));
     Ok(match report.drift.is_empty() {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(2),

@@ -352,114 +352,53 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out_dir } => tools::man(out_dir.as_deref()),
         Command::Graph { file } => runtime()?.block_on(graph::exec(ctx, &file)),
-        Command::Output {
-            file,
-            name,
-            state: s,
-            json,
-        } => runtime()?.block_on(output::exec(
-            ctx,
-            &file,
-            name.as_deref(),
-            s.state.as_deref(),
-            json,
-        )),
-        Command::Drift {
-            file,
-            state: s,
-            format,
-            ignore,
-        } => runtime()?.block_on(drift::exec(ctx, &file, s.state.as_deref(), format, &ignore)),
+        Command::Output { file, name, state: s, json } => {
+            runtime()?.block_on(output::exec(ctx, &file, name.as_deref(), s.state.as_deref(), json))
+        }
+        Command::Drift { file, state: s, format, ignore } => {
+            runtime()?.block_on(drift::exec(ctx, &file, s.state.as_deref(), format, &ignore))
+        }
         Command::Refresh { file, state: s } => {
             runtime()?.block_on(state::refresh(ctx, &file, s.state.as_deref()))
         }
         Command::State(StateCommand::List { file, state: s }) => {
             runtime()?.block_on(state::list(ctx, &file, s.state.as_deref()))
         }
-        Command::State(StateCommand::Show {
-            address,
-            file,
-            state: s,
-        }) => runtime()?.block_on(state::show(ctx, &address, &file, s.state.as_deref())),
-        Command::State(StateCommand::Rm {
-            address,
-            file,
-            state: s,
-        }) => runtime()?.block_on(state::rm(ctx, &address, &file, s.state.as_deref())),
-        Command::State(StateCommand::Mv {
-            from,
-            to,
-            file,
-            state: s,
-        }) => runtime()?.block_on(state::mv(ctx, &from, &to, &file, s.state.as_deref())),
+        Command::State(StateCommand::Show { address, file, state: s }) => {
+            runtime()?.block_on(state::show(ctx, &address, &file, s.state.as_deref()))
+        }
+        Command::State(StateCommand::Rm { address, file, state: s }) => {
+            runtime()?.block_on(state::rm(ctx, &address, &file, s.state.as_deref()))
+        }
+        Command::State(StateCommand::Mv { from, to, file, state: s }) => {
+            runtime()?.block_on(state::mv(ctx, &from, &to, &file, s.state.as_deref()))
+        }
         Command::Rollout(RolloutCommand::Status { file, state: s }) => {
             runtime()?.block_on(rollout::status(ctx, &file, s.state.as_deref()))
         }
-        Command::Rollout(RolloutCommand::Ack {
-            address,
-            file,
-            state: s,
-        }) => runtime()?.block_on(rollout::ack(ctx, &address, &file, s.state.as_deref())),
-        Command::Import {
-            address,
-            id,
-            file,
-            state: s,
-            take_over,
-        } => runtime()?.block_on(state::import(
-            ctx,
-            &address,
-            &id,
-            &file,
-            s.state.as_deref(),
-            take_over,
-        )),
-        Command::ForceUnlock {
-            lock_id,
-            file,
-            state: s,
-            force,
-        } => runtime()?.block_on(state::force_unlock(
-            ctx,
-            &lock_id,
-            &file,
-            s.state.as_deref(),
-            force,
-        )),
-        Command::Plan {
-            file,
-            detailed_exitcode,
-            state,
-            out,
-            format,
-            plan: p,
-        } => runtime()?.block_on(plan::exec(
-            ctx,
-            &file,
-            state.state.as_deref(),
-            detailed_exitcode,
-            out.as_deref(),
-            format,
-            &p.options(),
-        )),
-        Command::Show {
-            file,
-            format,
-            detailed_exitcode,
-            no_cost,
-        } => plan::show(ctx, &file, format, detailed_exitcode, no_cost),
-        Command::Apply {
-            file,
-            stack,
-            run,
-            plan: p,
-        } => runtime()?.block_on(apply::apply(
-            ctx,
-            &file,
-            stack.as_deref(),
-            &run,
-            &p.options(),
-        )),
+        Command::Rollout(RolloutCommand::Ack { address, file, state: s }) => {
+            runtime()?.block_on(rollout::ack(ctx, &address, &file, s.state.as_deref()))
+        }
+        Command::Import { address, id, file, state: s, take_over } => runtime()?
+            .block_on(state::import(ctx, &address, &id, &file, s.state.as_deref(), take_over)),
+        Command::ForceUnlock { lock_id, file, state: s, force } => runtime()?
+            .block_on(state::force_unlock(ctx, &lock_id, &file, s.state.as_deref(), force)),
+        Command::Plan { file, detailed_exitcode, state, out, format, plan: p } => runtime()?
+            .block_on(plan::exec(
+                ctx,
+                &file,
+                state.state.as_deref(),
+                detailed_exitcode,
+                out.as_deref(),
+                format,
+                &p.options(),
+            )),
+        Command::Show { file, format, detailed_exitcode, no_cost } => {
+            plan::show(ctx, &file, format, detailed_exitcode, no_cost)
+        }
+        Command::Apply { file, stack, run, plan: p } => {
+            runtime()?.block_on(apply::apply(ctx, &file, stack.as_deref(), &run, &p.options()))
+        }
         Command::Destroy { file, run, refresh } => {
             runtime()?.block_on(apply::destroy(ctx, &file, &run, refresh))
         }

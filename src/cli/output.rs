@@ -43,19 +43,11 @@ pub async fn exec(
     if as_json {
         let doc: serde_json::Map<String, Value> = outputs
             .iter()
-            .map(|(k, o)| {
-                (
-                    k.clone(),
-                    json!({"value": shown(o), "sensitive": o.sensitive}),
-                )
-            })
+            .map(|(k, o)| (k.clone(), json!({"value": shown(o), "sensitive": o.sensitive})))
             .collect();
-        ctx.console
-            .outln(&serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default());
+        ctx.console.outln(&serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default());
     } else if outputs.is_empty() {
-        ctx.console.outln(&format!(
-            "No outputs recorded in {location}: apply the stack first."
-        ));
+        ctx.console.outln(&format!("No outputs recorded in {location}: apply the stack first."));
     } else {
         ctx.console.out(&crate::render::outputs(&outputs, ""));
     }

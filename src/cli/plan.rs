@@ -23,16 +23,8 @@ pub async fn exec(
         keep_observed: out.is_some(),
         ..options.clone()
     };
-    let mut planned = ops::plan(
-        ctx,
-        file,
-        state,
-        ops::Command::Plan,
-        Mode::Apply,
-        format,
-        options,
-    )
-    .await?;
+    let mut planned =
+        ops::plan(ctx, file, state, ops::Command::Plan, Mode::Apply, format, options).await?;
     let changes = planned.plan.has_changes();
     if let Some(out) = out {
         let session = &mut planned.session;
@@ -54,10 +46,7 @@ pub async fn exec(
         );
         let json = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");
         write_private(out, &(json + "\n")).map_err(|e| {
-            Failure::new(
-                format!("cannot write the saved plan {}: {e}", out.display()),
-                None,
-            )
+            Failure::new(format!("cannot write the saved plan {}: {e}", out.display()), None)
         })?;
         ctx.console.note(&format!(
             "Saved the plan to {}; `infra apply {}` carries out exactly this plan.",
@@ -65,11 +54,7 @@ pub async fn exec(
             out.display()
         ));
     }
-    Ok(if detailed_exitcode && changes {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 /// Writes a file readable by its owner only (0600), whole or not at all: a
@@ -94,8 +79,7 @@ pub fn show(
     if no_cost {
         saved.plan.cost = None;
     }
-    ctx.console
-        .out(&crate::render::render(&saved.plan, format, ctx.color_out));
+    ctx.console.out(&crate::render::render(&saved.plan, format, ctx.color_out));
     Ok(if detailed_exitcode && saved.plan.has_changes() {
         ExitCode::from(2)
     } else {
@@ -108,10 +92,9 @@ pub fn read_saved(file: &Path) -> Result<SavedPlan, Failure> {
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display()), None))?;
     match SavedPlan::parse(&text) {
         Some(Ok(saved)) => Ok(saved),
-        Some(Err(why)) => Err(Failure::new(
-            why,
-            Some("make the plan again with `infra plan STACK --out FILE`"),
-        )),
+        Some(Err(why)) => {
+            Err(Failure::new(why, Some("make the plan again with `infra plan STACK --out FILE`")))
+        }
         None => Err(Failure::new(
             format!("{} is not a saved plan", file.display()),
             Some("saved plans are written by `infra plan STACK --out FILE`"),

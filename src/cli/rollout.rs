@@ -10,8 +10,7 @@ use crate::ops::{self, Context, Failure};
 pub async fn status(ctx: &Context, file: &Path, state: Option<&Path>) -> Result<ExitCode, Failure> {
     let (_, state, location) = ops::peek(ctx, file, state).await?;
     let Some(state) = state else {
-        ctx.console
-            .outln(&format!("No state at {location}: nothing was applied yet."));
+        ctx.console.outln(&format!("No state at {location}: nothing was applied yet."));
         return Ok(ExitCode::SUCCESS);
     };
     ctx.console.out(&crate::render::rollouts(&state));
@@ -35,12 +34,7 @@ pub async fn ack(
         )
     })?;
     let mut session = ops::open(ctx, file, state, ops::Command::RolloutAck).await?;
-    let Some(mut rec) = session
-        .journal
-        .state()
-        .resources
-        .get(&a)
-        .and_then(|r| r.rollout.clone())
+    let Some(mut rec) = session.journal.state().resources.get(&a).and_then(|r| r.rollout.clone())
     else {
         return Err(Failure::new(
             format!("{a} has no recorded rollout"),
@@ -48,15 +42,9 @@ pub async fn ack(
         ));
     };
     use crate::types::state::RolloutOutcome as O;
-    if !matches!(
-        rec.outcome,
-        O::Reverting(_) | O::RevertFailed(_) | O::InterruptedBaking { .. }
-    ) {
+    if !matches!(rec.outcome, O::Reverting(_) | O::RevertFailed(_) | O::InterruptedBaking { .. }) {
         return Err(Failure::new(
-            format!(
-                "the last rollout of {a} is {}: nothing to acknowledge",
-                rec.outcome
-            ),
+            format!("the last rollout of {a} is {}: nothing to acknowledge", rec.outcome),
             None,
         ));
     }

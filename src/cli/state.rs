@@ -55,8 +55,7 @@ pub async fn show(
     crate::types::attrs::redact_paths(&mut r.attributes, &marks, &|_| {
         serde_json::Value::String("(sensitive)".into())
     });
-    ctx.console
-        .outln(&serde_json::to_string_pretty(&r).expect("state serialises"));
+    ctx.console.outln(&serde_json::to_string_pretty(&r).expect("state serialises"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -86,8 +85,7 @@ pub async fn rm(
         ));
     }
     if resource.is_some() {
-        ctx.console
-            .outln(&format!("Removed {a} from state; it still exists in AWS."));
+        ctx.console.outln(&format!("Removed {a} from state; it still exists in AWS."));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -122,10 +120,9 @@ pub async fn mv(
     ctx.console.outln(&format!("Moved {from} to {to}."));
     // The `infra:address` tag follows, so that the next plan has nothing to do.
     let retagged = match ops::connect(ctx, &mut session).await {
-        Ok(engine) => engine
-            .retag(&session.journal, &from, &to)
-            .await
-            .map_err(|e| format!("{e:#}")),
+        Ok(engine) => {
+            engine.retag(&session.journal, &from, &to).await.map_err(|e| format!("{e:#}"))
+        }
         Err(f) => Err(f.to_string()),
     };
     if let Err(e) = retagged {
@@ -154,9 +151,8 @@ pub async fn refresh(
     let gone = session.journal.forget_gone(&observed, |_| false).len();
     let kept = observed.values().filter(|seen| seen.is_some()).count();
     session.journal.save().await?;
-    ctx.console.outln(&format!(
-        "Refreshed {kept} resources; {gone} no longer exist and were forgotten."
-    ));
+    ctx.console
+        .outln(&format!("Refreshed {kept} resources; {gone} no longer exist and were forgotten."));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -258,12 +254,9 @@ pub async fn force_unlock(
     let held = match backend.peek_lock().await? {
         Some(held) if held.id == id => held,
         Some(held) => {
-            return Err(StateError::WrongLockId {
-                path,
-                given: id.to_string(),
-                held: held.id,
-            }
-            .into());
+            return Err(
+                StateError::WrongLockId { path, given: id.to_string(), held: held.id }.into()
+            );
         }
         None => return Err(StateError::NoLock { path }.into()),
     };

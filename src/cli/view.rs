@@ -108,9 +108,7 @@ pub fn init_logging(verbose: u8, log_wire: bool) {
 
 /// Whether a log's target is the AWS SDK's or its HTTP stack's.
 fn wire_target(target: &str) -> bool {
-    ["aws_", "hyper", "h2", "rustls", "http", "tower"]
-        .iter()
-        .any(|p| target.starts_with(p))
+    ["aws_", "hyper", "h2", "rustls", "http", "tower"].iter().any(|p| target.starts_with(p))
 }
 
 /// Progress on stderr: a line when a step starts and ends, rollout steps with
@@ -129,17 +127,9 @@ impl Observer for Terminal {
     fn event(&self, event: &Event<'_>) {
         match event {
             Event::StepStarted { step, .. } => eprintln!("{}: {}...", step.address, step.doing()),
-            Event::StepDone {
-                step,
-                verb,
-                detail,
-                took,
-                ..
-            } => eprintln!(
-                "{}: {verb}{detail} [{:.1}s]",
-                step.address,
-                took.as_secs_f64()
-            ),
+            Event::StepDone { step, verb, detail, took, .. } => {
+                eprintln!("{}: {verb}{detail} [{:.1}s]", step.address, took.as_secs_f64())
+            }
             Event::StepFailed { step, error, .. } => {
                 eprintln!("{}: {} failed: {error:#}", step.address, step.doing())
             }
@@ -152,16 +142,9 @@ impl Observer for Terminal {
             Event::Stopping(Stop::Abandoned) => eprintln!(
                 "second interrupt: abandoning the steps under way (what AWS accepted is marked in state, and the next run waits for it); releasing the lock"
             ),
-            Event::RolloutStep {
-                address,
-                step,
-                of,
-                percent,
-                split,
-            } => eprintln!(
-                "[{}] {address}: rollout step {step}/{of} ({percent}%): {split}",
-                clock()
-            ),
+            Event::RolloutStep { address, step, of, percent, split } => {
+                eprintln!("[{}] {address}: rollout step {step}/{of} ({percent}%): {split}", clock())
+            }
             Event::RolloutEnded { address, outcome } => {
                 eprintln!("[{}] {address}: rollout {outcome}", clock())
             }
@@ -171,16 +154,8 @@ impl Observer for Terminal {
             Event::Looking { address } => {
                 eprintln!("{address}: looking for what an interrupted apply was creating...")
             }
-            Event::Waiting {
-                address,
-                doing,
-                status,
-                elapsed,
-            } => {
-                tracing::info!(
-                    "{address}: {doing} ({status}), {}s so far",
-                    elapsed.as_secs()
-                );
+            Event::Waiting { address, doing, status, elapsed } => {
+                tracing::info!("{address}: {doing} ({status}), {}s so far", elapsed.as_secs());
                 let mut spinners = self.spinners.lock().unwrap_or_else(|p| p.into_inner());
                 let bar = spinners.entry((*address).clone()).or_insert_with(|| {
                     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -221,10 +196,7 @@ struct TimingsRun {
 
 impl Timings {
     pub fn new(path: PathBuf) -> Timings {
-        Timings {
-            path,
-            run: Mutex::new(TimingsRun::default()),
-        }
+        Timings { path, run: Mutex::new(TimingsRun::default()) }
     }
 }
 

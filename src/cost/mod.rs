@@ -97,8 +97,7 @@ impl Cost {
             u.addresses.retain(|a| keep(a));
         }
         self.billed_by_use.retain(|u| !u.addresses.is_empty());
-        self.unknown
-            .retain(|u| u.split_once(':').is_some_and(|(a, _)| keep(a)));
+        self.unknown.retain(|u| u.split_once(':').is_some_and(|(a, _)| keep(a)));
         self.before = cents(self.resources.iter().map(|l| l.before).sum());
         self.after = cents(self.resources.iter().map(|l| l.after).sum());
         self.targeted = true;
@@ -116,10 +115,7 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new(region: &str) -> Ledger {
-        Ledger {
-            region: region.to_string(),
-            ..Ledger::default()
-        }
+        Ledger { region: region.to_string(), ..Ledger::default() }
     }
 
     /// One resource: what it is before the plan (`None`: it does not exist)
@@ -132,25 +128,18 @@ impl Ledger {
     ) {
         let t = table();
         let schema = crate::types::schema(&address.ty);
-        let applies = schema
-            .and_then(|s| s.billed_by_use_if)
-            .is_none_or(|f| after.or(before).is_some_and(f));
+        let applies =
+            schema.and_then(|s| s.billed_by_use_if).is_none_or(|f| after.or(before).is_some_and(f));
         if let Some(what) = t.billed_by_use.get(&address.ty)
             && applies
         {
-            self.by_use
-                .entry(what.clone())
-                .or_default()
-                .push(address.to_string());
+            self.by_use.entry(what.clone()).or_default().push(address.to_string());
         }
         let Some(rates) = t.regions.get(&self.region) else {
             return;
         };
-        let book = PriceBook {
-            rates,
-            date: t.date,
-            standard_support: &t.eks_standard_support_ends,
-        };
+        let book =
+            PriceBook { rates, date: t.date, standard_support: &t.eks_standard_support_ends };
         let price = schema.and_then(|s| s.price);
         let side = |attrs: Option<&Map<String, Value>>| match (attrs, price) {
             (Some(a), Some(price)) => price(a, &book).map(Some),
@@ -158,10 +147,8 @@ impl Ledger {
         };
         match (side(before), side(after)) {
             (Ok(b), Ok(a)) => {
-                let (b_cost, a_cost) = (
-                    b.as_ref().map_or(0.0, |h| h.0),
-                    a.as_ref().map_or(0.0, |h| h.0),
-                );
+                let (b_cost, a_cost) =
+                    (b.as_ref().map_or(0.0, |h| h.0), a.as_ref().map_or(0.0, |h| h.0));
                 let priced_as = a.or(b).map(|h| h.1).unwrap_or_default();
                 if b_cost > 0.0 || a_cost > 0.0 {
                     self.lines.push(Line {
@@ -219,17 +206,9 @@ pub fn text_lines(cost: &Cost) -> Vec<String> {
         cost.currency, cost.region, cost.prices_date
     )];
     if !cost.region_priced {
-        out.push(format!(
-            "  the price table has no prices for {}: not priced",
-            cost.region
-        ));
+        out.push(format!("  the price table has no prices for {}: not priced", cost.region));
     }
-    let width = cost
-        .resources
-        .iter()
-        .map(|l| l.address.len())
-        .max()
-        .unwrap_or(0);
+    let width = cost.resources.iter().map(|l| l.address.len()).max().unwrap_or(0);
     let amounts: Vec<String> = cost
         .resources
         .iter()
@@ -245,28 +224,17 @@ pub fn text_lines(cost: &Cost) -> Vec<String> {
         .collect();
     let room = amounts.iter().map(|a| a.chars().count()).max().unwrap_or(0);
     for (l, amount) in cost.resources.iter().zip(&amounts) {
-        out.push(format!(
-            "  {:width$}  {amount:room$}  {}",
-            l.address, l.priced_as
-        ));
+        out.push(format!("  {:width$}  {amount:room$}  {}", l.address, l.priced_as));
     }
     out.push(format!(
         "  total{}: {} -> {} ({})",
-        if cost.targeted {
-            " of the targeted resources"
-        } else {
-            ""
-        },
+        if cost.targeted { " of the targeted resources" } else { "" },
         money(cost.before),
         money(cost.after),
         signed(cost.delta())
     ));
     for u in &cost.billed_by_use {
-        out.push(format!(
-            "  not priced, billed by use: {}: {}",
-            u.what,
-            u.addresses.join(", ")
-        ));
+        out.push(format!("  not priced, billed by use: {}: {}", u.what, u.addresses.join(", ")));
     }
     for why in &cost.unknown {
         out.push(format!("  not priced: {why}"));
@@ -328,9 +296,7 @@ mod tests {
             }
             assert!(p.eks_cluster_extended > p.eks_cluster_standard);
             // The common general-purpose, compute and memory families.
-            for family in [
-                "t3", "m5", "m6i", "m7i", "m6g", "c5", "c6i", "c7i", "r5", "r6i",
-            ] {
+            for family in ["t3", "m5", "m6i", "m7i", "m6g", "c5", "c6i", "c7i", "r5", "r6i"] {
                 for size in ["large", "xlarge"] {
                     let ty = format!("{family}.{size}");
                     let price = p.instances.get(&ty).copied();
@@ -351,10 +317,7 @@ mod tests {
             );
         }
         let dates: Vec<&NaiveDate> = t.eks_standard_support_ends.values().collect();
-        assert!(
-            dates.windows(2).all(|w| w[0] < w[1]),
-            "newer versions end later"
-        );
+        assert!(dates.windows(2).all(|w| w[0] < w[1]), "newer versions end later");
     }
 
     #[test]
@@ -370,18 +333,10 @@ mod tests {
         ledger.add(&cluster, Some(&standard), Some(&extended));
         let lb = attrs(json!({"subnets": ["subnet-a", "subnet-c"]}));
         ledger.add(&Address::new("load_balancer", "web"), None, Some(&lb));
-        ledger.add(
-            &Address::new("nat_gateway", "a"),
-            Some(&attrs(json!({}))),
-            None,
-        );
+        ledger.add(&Address::new("nat_gateway", "a"), Some(&attrs(json!({}))), None);
         let odd = attrs(json!({"instance_types": ["z9.mega"], "scaling": {"desired": 1}}));
         ledger.add(&Address::new("eks_nodegroup", "odd"), None, Some(&odd));
-        ledger.add(
-            &Address::new("s3_bucket", "logs"),
-            None,
-            Some(&attrs(json!({}))),
-        );
+        ledger.add(&Address::new("s3_bucket", "logs"), None, Some(&attrs(json!({}))));
         let cost = ledger.finish();
         let line = |a: &str| cost.resources.iter().find(|l| l.address == a).unwrap();
         let ng = line("eks_nodegroup.general");
@@ -389,13 +344,9 @@ mod tests {
         assert_eq!(money(ng.after), "$543.12");
         assert_eq!(ng.priced_as, "6 × m6i.large at $0.124/h");
         let c = line("eks_cluster.main");
-        assert_eq!(
-            (money(c.before), money(c.after)),
-            ("$73.00".into(), "$438.00".into())
-        );
+        assert_eq!((money(c.before), money(c.after)), ("$73.00".into(), "$438.00".into()));
         assert!(
-            c.priced_as
-                .contains("extended support (1.30 left standard support on 2025-07-23)")
+            c.priced_as.contains("extended support (1.30 left standard support on 2025-07-23)")
         );
         assert_eq!(money(line("load_balancer.web").after), "$25.04");
         assert_eq!(money(line("nat_gateway.a").before), "$45.26");

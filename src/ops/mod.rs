@@ -124,36 +124,24 @@ impl std::fmt::Display for Failure {
 
 impl Failure {
     pub fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
-        Failure::Error {
-            message: message.into(),
-            hint: hint.map(str::to_string),
-        }
+        Failure::Error { message: message.into(), hint: hint.map(str::to_string) }
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
-        Failure::Error {
-            message: format!("{e:#}"),
-            hint: None,
-        }
+        Failure::Error { message: format!("{e:#}"), hint: None }
     }
 }
 
 impl From<StateError> for Failure {
     fn from(e: StateError) -> Failure {
-        Failure::Error {
-            hint: e.hint(),
-            message: e.to_string(),
-        }
+        Failure::Error { hint: e.hint(), message: e.to_string() }
     }
 }
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error {
-            hint: e.hint(),
-            message: e.to_string(),
-        }
+        Failure::Error { hint: e.hint(), message: e.to_string() }
     }
 }

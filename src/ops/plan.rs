@@ -99,10 +99,7 @@ pub async fn look_up(engine: &Engine, session: &mut Session, refresh: bool) -> R
 /// Puts what the lookups found into the session's stack (validated again with
 /// the values) and makes its graph again.
 pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), Failure> {
-    session.stack = session
-        .stack
-        .with_lookups(found)
-        .map_err(Failure::Invalid)?;
+    session.stack = session.stack.with_lookups(found).map_err(Failure::Invalid)?;
     keep_recorded_names(session);
     session.graph = Graph::build(&session.stack);
     Ok(())
@@ -111,9 +108,7 @@ pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), F
 /// Refreshes everything in state. Resources that are gone and no longer in the
 /// stack are dropped from the state in memory (saved by the next apply).
 pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed, Failure> {
-    let observed = engine
-        .refresh(session.journal.state(), None, Some(&session.stack))
-        .await?;
+    let observed = engine.refresh(session.journal.state(), None, Some(&session.stack)).await?;
     forget_gone(session, &observed);
     Ok(observed)
 }
@@ -121,10 +116,7 @@ pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed,
 /// Drops from the state in memory what is gone and no longer in the stack.
 fn forget_gone(session: &mut Session, observed: &Observed) {
     let stack = &session.stack;
-    for a in session
-        .journal
-        .forget_gone(observed, |a| stack.resources.contains_key(a))
-    {
+    for a in session.journal.forget_gone(observed, |a| stack.resources.contains_key(a)) {
         tracing::info!("{a} no longer exists and is no longer in the stack; forgetting it");
     }
 }
@@ -175,12 +167,8 @@ pub fn targets(
         let known = session.stack.resources.contains_key(&a)
             || session.journal.state().resources.contains_key(&a);
         if !known {
-            let names: Vec<String> = session
-                .stack
-                .resources
-                .keys()
-                .map(|k| k.to_string())
-                .collect();
+            let names: Vec<String> =
+                session.stack.resources.keys().map(|k| k.to_string()).collect();
             let hint = crate::stack::diag::did_you_mean(t, names.iter().map(String::as_str));
             return Err(Failure::Error {
                 message: format!("--target {t}: no such resource in the stack file or state"),
@@ -250,18 +238,10 @@ pub async fn plan(
             Some(only) => {
                 let state = session.journal.state();
                 let mut observed = crate::plan::as_recorded(state);
-                observed.extend(
-                    engine
-                        .refresh(state, Some(only), Some(&session.stack))
-                        .await?,
-                );
+                observed.extend(engine.refresh(state, Some(only), Some(&session.stack)).await?);
                 observed
             }
-            None => {
-                engine
-                    .refresh(session.journal.state(), None, Some(&session.stack))
-                    .await?
-            }
+            None => engine.refresh(session.journal.state(), None, Some(&session.stack)).await?,
         };
         let mut plan = derive(&mut session, &observed, mode, options, only.as_ref());
         plan.cutover = preflight(&engine, &plan, session.journal.state()).await;
@@ -270,15 +250,9 @@ pub async fn plan(
         (plan, options.keep_observed.then_some(observed))
     };
     plan.recovered = recovered;
-    ctx.console
-        .out(&crate::render::render(&plan, format, ctx.color_out));
+    ctx.console.out(&crate::render::render(&plan, format, ctx.color_out));
     refuse_problems(&plan)?;
-    Ok(Planned {
-        session,
-        engine,
-        plan,
-        observed,
-    })
+    Ok(Planned { session, engine, plan, observed })
 }
 
 /// What AWS says a reviewer must know about the plan: each add-on whose
@@ -291,10 +265,7 @@ async fn advise(engine: &Engine, plan: &Plan, state: &State) -> Vec<crate::plan:
     };
     let mut out = Vec::new();
     for check in addon_checks(plan, state) {
-        match catalog
-            .addon_versions(&check.addon, &check.kubernetes)
-            .await
-        {
+        match catalog.addon_versions(&check.addon, &check.kubernetes).await {
             Ok(supported) => out.extend(addon_notice(&check, &supported)),
             Err(e) => out.push(crate::plan::Notice {
                 address: check.address.clone(),
@@ -322,10 +293,7 @@ async fn preflight(engine: &Engine, plan: &Plan, state: &State) -> Vec<crate::pl
         };
         let alarms = match asks.alarms.is_empty() {
             true => Ok(Vec::new()),
-            false => monitor
-                .alarms(&asks.alarms)
-                .await
-                .map_err(|e| format!("{e:#}")),
+            false => monitor.alarms(&asks.alarms).await.map_err(|e| format!("{e:#}")),
         };
         let mut health = BTreeMap::new();
         for arn in asks.groups {
@@ -392,10 +360,7 @@ pub fn refuse_problems(plan: &Plan) -> Result<(), Failure> {
         return Ok(());
     }
     Err(Failure::new(
-        format!(
-            "this plan cannot be carried out:\n  {}",
-            plan.problems.join("\n  ")
-        ),
+        format!("this plan cannot be carried out:\n  {}", plan.problems.join("\n  ")),
         Some("change the stack file so that AWS can make each change, then plan again"),
     ))
 }

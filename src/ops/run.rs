@@ -77,10 +77,8 @@ pub fn report(ctx: &Context, verb: &str, outcome: &Outcome) -> Result<(), Failur
     }
     let retries = ctx.retries.count();
     if retries > 0 {
-        let _ = writeln!(
-            text,
-            "AWS calls retried after throttling or transient errors: {retries}."
-        );
+        let _ =
+            writeln!(text, "AWS calls retried after throttling or transient errors: {retries}.");
     }
     ctx.console.out(&text);
     if outcome.ok() {
@@ -177,11 +175,7 @@ pub async fn carry_out(
     // The outputs as this apply leaves them (none after a destroy), and what
     // its lookups found, written only when they changed.
     let outputs = match mode {
-        Mode::Apply => {
-            journal
-                .read(|s| crate::plan::outputs(&session.stack, s))
-                .await
-        }
+        Mode::Apply => journal.read(|s| crate::plan::outputs(&session.stack, s)).await,
         Mode::Destroy => Default::default(),
     };
     // What the lookups found, so that the next plan shows only what changed.
@@ -201,26 +195,17 @@ pub async fn carry_out(
             .iter()
             .filter(|(a, _)| considered.contains(a))
             .map(|(a, r)| {
-                (
-                    a.clone(),
-                    r.sensitive.iter().cloned().collect(),
-                    crate::plan::managed(r),
-                )
+                (a.clone(), r.sensitive.iter().cloned().collect(), crate::plan::managed(r))
             })
             .collect(),
         Mode::Destroy => Vec::new(),
     };
     let stale_marks = |s: &State| {
         marks.iter().any(|(a, m, set)| {
-            s.resources
-                .get(a)
-                .is_some_and(|r| r.sensitive != *m || r.managed.as_ref() != Some(set))
+            s.resources.get(a).is_some_and(|r| r.sensitive != *m || r.managed.as_ref() != Some(set))
         })
     };
-    if journal
-        .read(|s| s.outputs != outputs || s.lookups != lookups || stale_marks(s))
-        .await
-    {
+    if journal.read(|s| s.outputs != outputs || s.lookups != lookups || stale_marks(s)).await {
         journal
             .write(|s| {
                 s.outputs = outputs;

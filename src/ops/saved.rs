@@ -91,11 +91,7 @@ pub async fn apply_saved(
             Some("make a new plan with `infra plan STACK --out FILE` and review it"),
         ));
     }
-    ctx.console.out(&crate::render::render(
-        &saved.plan,
-        Format::Text,
-        ctx.color_out,
-    ));
+    ctx.console.out(&crate::render::render(&saved.plan, Format::Text, ctx.color_out));
     let engine = connect(ctx, &mut session).await?;
     if !session.stack.lookups.is_empty() {
         // What the lookups found when the plan was made, as reviewed.
@@ -202,13 +198,8 @@ async fn verify_refresh(
     if touched.is_empty() {
         return Ok(());
     }
-    let live = engine
-        .refresh(
-            session.journal.state(),
-            Some(&touched),
-            Some(&session.stack),
-        )
-        .await?;
+    let live =
+        engine.refresh(session.journal.state(), Some(&touched), Some(&session.stack)).await?;
     let state = session.journal.state();
     let recorded_refresh = saved.observed(state, None);
     for c in plan.changes.iter().filter(|c| touched.contains(&c.address)) {
@@ -255,10 +246,7 @@ async fn verify_refresh(
                 continue;
             }
             let sensitive = crate::plan::saved::is_sealed(&was)
-                || plan
-                    .sensitive
-                    .get(a)
-                    .is_some_and(|m| crate::stack::sensitive::covers(m, k))
+                || plan.sensitive.get(a).is_some_and(|m| crate::stack::sensitive::covers(m, k))
                 || schema.and_then(|s| s.attr(k)).is_some_and(|x| x.sensitive);
             let values = match sensitive {
                 true => String::new(),

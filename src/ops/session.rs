@@ -85,10 +85,7 @@ pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
                 .start()
                 .map(|m| format!("{shown}:{}:{}", m.line(), m.column()))
                 .unwrap_or(shown.clone());
-            values.insert(
-                k.as_str().to_string(),
-                (Given::Value(stack::vars::to_json(v)), at),
-            );
+            values.insert(k.as_str().to_string(), (Given::Value(stack::vars::to_json(v)), at));
         }
     }
     for given in &args.vars {
@@ -100,18 +97,10 @@ pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
         };
         values.insert(
             name.trim().to_string(),
-            (
-                Given::Text(value.to_string()),
-                format!("--var {}", name.trim()),
-            ),
+            (Given::Text(value.to_string()), format!("--var {}", name.trim())),
         );
     }
-    Ok(stack::Inputs {
-        values,
-        env: args.env.clone(),
-        stacks: Default::default(),
-        lookups: None,
-    })
+    Ok(stack::Inputs { values, env: args.env.clone(), stacks: Default::default(), lookups: None })
 }
 
 /// The outputs of each stack the file's `stacks:` block names, read from
@@ -142,9 +131,8 @@ async fn produced(
                 Some(p) => state_place(p).map_err(|f| f.to_string())?,
                 None => StateConfig::default(),
             };
-            let mut backend = backend(ctx, &expected, &region, config)
-                .await
-                .map_err(|f| f.to_string())?;
+            let mut backend =
+                backend(ctx, &expected, &region, config).await.map_err(|f| f.to_string())?;
             let state = load(&mut backend, &expected)
                 .await
                 .map_err(|e| e.to_string())?
@@ -184,10 +172,7 @@ pub async fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
     if strict {
         warnings.iter_mut().for_each(|w| w.warning = false);
     }
-    let report = StackErrors {
-        file: stack.file.clone(),
-        problems: warnings,
-    };
+    let report = StackErrors { file: stack.file.clone(), problems: warnings };
     if strict {
         return Err(Failure::Invalid(report));
     }
@@ -211,25 +196,15 @@ pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<Stat
     };
     let text = given.to_string_lossy();
     let mut config = state_place(&text).map_err(|f| match f {
-        Failure::Error { message, hint } => Failure::Error {
-            message: format!("--state {message}"),
-            hint,
-        },
+        Failure::Error { message, hint } => {
+            Failure::Error { message: format!("--state {message}"), hint }
+        }
         other => other,
     })?;
     // The stack's own S3 state keeps its region.
     if let (
-        StateConfig::S3 {
-            bucket,
-            key,
-            region,
-            ..
-        },
-        StateConfig::S3 {
-            bucket: b,
-            key: k,
-            region: r,
-        },
+        StateConfig::S3 { bucket, key, region, .. },
+        StateConfig::S3 { bucket: b, key: k, region: r },
     ) = (&mut config, &stack.state)
         && b == bucket
         && k == key
@@ -242,24 +217,16 @@ pub fn state_config(stack: &Stack, state_override: Option<&Path>) -> Result<Stat
 /// A state given as text: `s3://BUCKET/KEY` or a local path.
 pub fn state_place(text: &str) -> Result<StateConfig, Failure> {
     let Some(rest) = text.strip_prefix("s3://") else {
-        return Ok(StateConfig::Local {
-            path: Some(text.to_string()),
-        });
+        return Ok(StateConfig::Local { path: Some(text.to_string()) });
     };
-    let Some((bucket, key)) = rest
-        .split_once('/')
-        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+    let Some((bucket, key)) = rest.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
     else {
         return Err(Failure::new(
             format!("{text}: an S3 state is s3://BUCKET/KEY"),
             Some("for example s3://my-infra-state/stacks/platform.json"),
         ));
     };
-    Ok(StateConfig::S3 {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-        region: None,
-    })
+    Ok(StateConfig::S3 { bucket: bucket.to_string(), key: key.to_string(), region: None })
 }
 
 /// The backend a state configuration names (`state/NAME.json` or
@@ -271,15 +238,13 @@ pub async fn backend(
     config: StateConfig,
 ) -> Result<Backend, Failure> {
     Ok(match config {
-        StateConfig::Local { path } => Backend::Local(LocalBackend::new(path.map_or_else(
-            || PathBuf::from(STATE_FOLDER).join(stack.state_file()),
-            PathBuf::from,
-        ))),
-        StateConfig::S3 {
-            bucket,
-            key,
-            region,
-        } => {
+        StateConfig::Local { path } => {
+            Backend::Local(LocalBackend::new(path.map_or_else(
+                || PathBuf::from(STATE_FOLDER).join(stack.state_file()),
+                PathBuf::from,
+            )))
+        }
+        StateConfig::S3 { bucket, key, region } => {
             let region = region.unwrap_or_else(|| stack_region.to_string());
             let aws = Aws::connect(&region, ctx.observer.clone()).await;
             // The state bucket must be this account's: a bucket of that name
@@ -368,19 +333,11 @@ pub async fn open(
     if let Some(warning) = lock.takeover_warning() {
         ctx.console.note(&warning);
     }
-    ctx.console.note(&format!(
-        "state: {}; {}",
-        backend.describe(),
-        lock.describe()
-    ));
+    ctx.console.note(&format!("state: {}; {}", backend.describe(), lock.describe()));
     let loaded = load(&mut backend, &id).await?;
     let state = loaded.unwrap_or_else(|| State::of(&id));
-    let mut session = Session {
-        stack,
-        graph,
-        journal: Journal::new(Box::new(backend), state),
-        lock,
-    };
+    let mut session =
+        Session { stack, graph, journal: Journal::new(Box::new(backend), state), lock };
     keep_recorded_names(&mut session);
     Ok(session)
 }

@@ -55,12 +55,7 @@ pub fn plan_with(
                 }
             }
             Some(before) => {
-                let seen = Seen {
-                    address,
-                    schema: resource.schema,
-                    state,
-                    removed: &removed,
-                };
+                let seen = Seen { address, schema: resource.schema, state, removed: &removed };
                 seen.change(before, after, noop_sides, &mut ledger, &mut problems)
             }
         };
@@ -70,11 +65,7 @@ pub fn plan_with(
     for c in changes.iter_mut().filter(|c| !c.deposed) {
         c.pending = pending(state, &c.address);
     }
-    for (address, _) in state
-        .resources
-        .iter()
-        .filter(|(a, _)| !stack.resources.contains_key(a))
-    {
+    for (address, _) in state.resources.iter().filter(|(a, _)| !stack.resources.contains_key(a)) {
         if let Some(Some(before)) = observed.get(address) {
             ledger.add(address, Some(before), None);
             changes.push(delete(address, before, "it is no longer in the stack file"));
@@ -130,11 +121,8 @@ fn referenced(
     observed: &Observed,
 ) -> HashMap<Address, Map<String, Value>> {
     let mut wanted: HashMap<Address, std::collections::HashSet<String>> = HashMap::new();
-    let referenced = stack
-        .resources
-        .values()
-        .flat_map(|r| r.attrs.values())
-        .chain(stack.outputs.values());
+    let referenced =
+        stack.resources.values().flat_map(|r| r.attrs.values()).chain(stack.outputs.values());
     for v in referenced {
         for r in reference::references(v) {
             wanted.entry(r.address).or_default().insert(r.attr);
@@ -345,12 +333,7 @@ pub(super) fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
                     now: seen.get(k).cloned().unwrap_or(Value::Null),
                 })
                 .collect();
-            out.push(super::Drift {
-                address: address.clone(),
-                deleted: false,
-                attributes,
-                values,
-            });
+            out.push(super::Drift { address: address.clone(), deleted: false, attributes, values });
         }
     }
     out
@@ -477,12 +460,7 @@ fn rollout_records(state: &State, changes: &[Change]) -> (Vec<String>, Vec<super
     let names = labels(state);
     let label = |w: &super::rollout::Weights| {
         w.iter()
-            .map(|(arn, v)| {
-                format!(
-                    "{} {v}",
-                    names.get(arn).map_or(arn.as_str(), String::as_str)
-                )
-            })
+            .map(|(arn, v)| format!("{} {v}", names.get(arn).map_or(arn.as_str(), String::as_str)))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -509,9 +487,7 @@ fn rollout_records(state: &State, changes: &[Change]) -> (Vec<String>, Vec<super
                 let forward = changes.iter().find(|c| {
                     c.address == *address
                         && c.changed.iter().any(|k| k == "forward")
-                        && c.after
-                            .as_ref()
-                            .is_some_and(|a| weights(a.get("forward")) != rec.from)
+                        && c.after.as_ref().is_some_and(|a| weights(a.get("forward")) != rec.from)
                 });
                 if forward.is_some() {
                     problems.push(format!(
@@ -604,11 +580,8 @@ fn assess(
     after: &Map<String, Value>,
 ) -> (Vec<String>, Vec<String>) {
     let changed = changed_attrs(schema, before, after);
-    let replace_because = changed
-        .iter()
-        .filter(|a| schema.attr(a).is_some_and(|a| a.force_new))
-        .cloned()
-        .collect();
+    let replace_because =
+        changed.iter().filter(|a| schema.attr(a).is_some_and(|a| a.force_new)).cloned().collect();
     (changed, replace_because)
 }
 
@@ -674,10 +647,7 @@ mod tests {
         );
         let seen = crate::types::attrs::into_map(json!({"forward": forward(1), "port": 80}));
         let observed: Observed = [(a.clone(), Some(seen.clone()))].into_iter().collect();
-        assert!(
-            drift(&state, &observed).is_empty(),
-            "one target's weight means nothing"
-        );
+        assert!(drift(&state, &observed).is_empty(), "one target's weight means nothing");
         let mut moved = seen;
         moved.insert("port".into(), json!(8080));
         let observed: Observed = [(a, Some(moved))].into_iter().collect();

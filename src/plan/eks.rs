@@ -19,10 +19,7 @@ pub struct AddonCheck {
 }
 
 fn known_str<'a>(attrs: Option<&'a serde_json::Map<String, Value>>, key: &str) -> Option<&'a str> {
-    attrs
-        .and_then(|a| a.get(key))
-        .filter(|v| reference::is_known(v))
-        .and_then(Value::as_str)
+    attrs.and_then(|a| a.get(key)).filter(|v| reference::is_known(v)).and_then(Value::as_str)
 }
 
 /// The add-ons to check: those on a cluster whose version the plan changes,
@@ -97,10 +94,7 @@ pub fn addon_notice(check: &AddonCheck, supported: &[String]) -> Option<Notice> 
             if supported.len() > 3 { ", ..." } else { "" }
         )
     };
-    Some(Notice {
-        address: check.address.clone(),
-        message,
-    })
+    Some(Notice { address: check.address.clone(), message })
 }
 
 #[cfg(test)]
@@ -152,12 +146,7 @@ mod tests {
                     json!({"cluster_name": "c", "name": "coredns", "version": "v1.11.3"}),
                 ),
                 // Left alone by the plan: no sides; state says what it runs.
-                change(
-                    "eks_addon.kube_proxy",
-                    Action::NoOp,
-                    Value::Null,
-                    Value::Null,
-                ),
+                change("eks_addon.kube_proxy", Action::NoOp, Value::Null, Value::Null),
                 change(
                     "eks_addon.elsewhere",
                     Action::NoOp,
@@ -184,10 +173,7 @@ mod tests {
             .collect();
         assert_eq!(
             asked,
-            [
-                ("coredns", "v1.11.3", "1.31"),
-                ("kube-proxy", "v1.30.6-eksbuild.3", "1.31")
-            ]
+            [("coredns", "v1.11.3", "1.31"), ("kube-proxy", "v1.30.6-eksbuild.3", "1.31")]
         );
         assert_eq!(addon_notice(&checks[0], &["v1.11.3".into()]), None);
         let notice = addon_notice(&checks[1], &["v1.31.2-eksbuild.3".into()]).unwrap();

@@ -223,16 +223,12 @@ pub fn sensitive_marks(
     let mut out: BTreeMap<Address, std::collections::BTreeSet<String>> = BTreeMap::new();
     for (a, r) in stack.into_iter().flat_map(|s| s.resources.iter()) {
         if !r.sensitive.is_empty() {
-            out.entry(a.clone())
-                .or_default()
-                .extend(r.sensitive.iter().cloned());
+            out.entry(a.clone()).or_default().extend(r.sensitive.iter().cloned());
         }
     }
     for (a, r) in &state.resources {
         if !r.sensitive.is_empty() {
-            out.entry(a.clone())
-                .or_default()
-                .extend(r.sensitive.iter().cloned());
+            out.entry(a.clone()).or_default().extend(r.sensitive.iter().cloned());
         }
     }
     out
@@ -354,11 +350,7 @@ pub fn outputs(
     state: &crate::types::state::State,
 ) -> BTreeMap<String, crate::types::state::Output> {
     let lookup = |r: &crate::types::reference::Reference| {
-        state
-            .resources
-            .get(&r.address)
-            .and_then(|s| s.attributes.get(&r.attr))
-            .cloned()
+        state.resources.get(&r.address).and_then(|s| s.attributes.get(&r.attr)).cloned()
     };
     stack
         .outputs
@@ -371,10 +363,7 @@ pub fn outputs(
             let value = crate::types::reference::value_of(&value);
             let sensitive =
                 crate::stack::refers_to_sensitive(v) || stack.sensitive_outputs.contains(name);
-            Some((
-                name.clone(),
-                crate::types::state::Output { value, sensitive },
-            ))
+            Some((name.clone(), crate::types::state::Output { value, sensitive }))
         })
         .collect()
 }
@@ -389,10 +378,8 @@ pub fn drift(
     let mut out = diff::drift(state, observed);
     for d in &mut out {
         let a = d.address.to_string();
-        d.values
-            .retain(|v| !ignore.contains(&format!("{a}.{}", v.attribute)));
-        d.attributes
-            .retain(|k| !ignore.contains(&format!("{a}.{k}")));
+        d.values.retain(|v| !ignore.contains(&format!("{a}.{}", v.attribute)));
+        d.attributes.retain(|k| !ignore.contains(&format!("{a}.{k}")));
     }
     out.retain(|d| {
         !ignore.contains(&d.address.to_string()) && (d.deleted || !d.attributes.is_empty())
@@ -409,11 +396,7 @@ pub struct Counts {
 
 /// What state recorded, as if it had been observed: a plan without refresh.
 pub fn as_recorded(state: &crate::types::state::State) -> Observed {
-    state
-        .resources
-        .iter()
-        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
-        .collect()
+    state.resources.iter().map(|(a, r)| (a.clone(), Some(r.attributes.clone()))).collect()
 }
 
 /// The targets and everything they depend on in the stack, transitively.
@@ -466,27 +449,18 @@ impl Plan {
 
     /// Whether apply has anything to do: a change, or a wait left by an earlier apply.
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| c.action != Action::NoOp || c.pending.is_some())
+        self.changes.iter().any(|c| c.action != Action::NoOp || c.pending.is_some())
     }
 
     /// Refuses deleting or replacing what the stack marks `prevent_destroy`.
     pub fn protect(&mut self, stack: &crate::stack::Stack) {
         for c in &self.changes {
-            let protected = stack
-                .resources
-                .get(&c.address)
-                .is_some_and(|r| r.prevent_destroy);
+            let protected = stack.resources.get(&c.address).is_some_and(|r| r.prevent_destroy);
             if protected && (c.action == Action::Delete || c.action.is_replace()) && !c.deposed {
                 self.problems.push(format!(
                     "{} has prevent_destroy set, and this plan would {} it",
                     c.address,
-                    if c.action == Action::Delete {
-                        "destroy"
-                    } else {
-                        "replace"
-                    }
+                    if c.action == Action::Delete { "destroy" } else { "replace" }
                 ));
             }
         }
@@ -589,9 +563,7 @@ impl Plan {
 
     /// The change of a resource (not of a deposed object).
     pub fn change(&self, address: &Address) -> Option<&Change> {
-        self.changes
-            .iter()
-            .find(|c| &c.address == address && !c.deposed)
+        self.changes.iter().find(|c| &c.address == address && !c.deposed)
     }
 
     /// A readable name for an id or ARN: the address that owns it, a reference's
@@ -635,10 +607,7 @@ mod tests {
             managed: Some(managed(&set)),
             ..Default::default()
         };
-        assert!(
-            removals(&set, Some(&recorded)).is_empty(),
-            "nothing left out"
-        );
+        assert!(removals(&set, Some(&recorded)).is_empty(), "nothing left out");
 
         let left_out = repository("");
         assert_eq!(
@@ -654,17 +623,11 @@ mod tests {
             removals(&left_out, Some(&never_set)).is_empty(),
             "what the stack never set is left alone"
         );
-        let unrecorded = crate::types::state::ResourceState {
-            managed: None,
-            ..recorded
-        };
+        let unrecorded = crate::types::state::ResourceState { managed: None, ..recorded };
         assert!(
             removals(&left_out, Some(&unrecorded)).is_empty(),
             "a state that did not record what was set removes nothing"
         );
-        assert!(
-            removals(&left_out, None).is_empty(),
-            "nothing to remove from"
-        );
+        assert!(removals(&left_out, None).is_empty(), "nothing to remove from");
     }
 }

@@ -17,10 +17,8 @@ pub fn weights(forward: Option<&Value>) -> Weights {
                 .filter_map(|t| {
                     // A group not made yet, as a plan shows it, by its reference.
                     let arn = t.get("target_group_arn")?;
-                    let arn = arn
-                        .as_str()
-                        .or_else(|| crate::types::reference::unknown(arn))?
-                        .to_string();
+                    let arn =
+                        arn.as_str().or_else(|| crate::types::reference::unknown(arn))?.to_string();
                     Some((arn, t.get("weight").and_then(Value::as_i64).unwrap_or(1)))
                 })
                 .collect()
@@ -77,11 +75,7 @@ pub fn share_of(w: &Weights, groups: &[String]) -> i64 {
     if total == 0 {
         return 0;
     }
-    let sum: i64 = groups
-        .iter()
-        .filter_map(|g| w.get(g))
-        .filter(|v| **v > 0)
-        .sum();
+    let sum: i64 = groups.iter().filter_map(|g| w.get(g)).filter(|v| **v > 0).sum();
     (sum as f64 * 100.0 / total as f64).round() as i64
 }
 
@@ -115,15 +109,9 @@ pub fn schedule(from: &Weights, to: &Weights, steps: &[i64]) -> Vec<Step> {
                     .zip(&t)
                     .map(|(a, b)| (a + (b - a) * p as f64 / 100.0) * 100.0)
                     .collect();
-                arns.iter()
-                    .map(|a| (*a).clone())
-                    .zip(largest_remainder(&wanted, 100))
-                    .collect()
+                arns.iter().map(|a| (*a).clone()).zip(largest_remainder(&wanted, 100)).collect()
             };
-            Step {
-                share: share_of(&weights, &gaining),
-                weights,
-            }
+            Step { share: share_of(&weights, &gaining), weights }
         })
         .collect()
 }
@@ -133,10 +121,7 @@ pub fn schedule(from: &Weights, to: &Weights, steps: &[i64]) -> Vec<Step> {
 /// (the last step, which sets the weights exactly, is never skipped).
 pub fn resume_at(schedule: &[Step], in_force: &Weights, gaining: &[String]) -> usize {
     let now = share_of(in_force, gaining);
-    schedule
-        .iter()
-        .position(|s| s.share > now)
-        .unwrap_or(schedule.len().saturating_sub(1))
+    schedule.iter().position(|s| s.share > now).unwrap_or(schedule.len().saturating_sub(1))
 }
 
 /// The AWS CLI command that sets a listener's (or rule's) forward to these
@@ -170,9 +155,7 @@ fn largest_remainder(values: &[f64], total: i64) -> Vec<i64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| {
         let (ra, rb) = (values[a] - values[a].floor(), values[b] - values[b].floor());
-        rb.partial_cmp(&ra)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.cmp(&b))
+        rb.partial_cmp(&ra).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
     });
     for i in order.into_iter().cycle().take(values.len() * 2) {
         if left <= 0 {
@@ -279,10 +262,9 @@ impl Traffic {
     /// `failed 10.0% of 1000 requests (100 target 5xx, 0 target connection
     /// errors), p99 0.120 s`.
     pub fn describe(&self, statistic: &str) -> String {
-        let latency = self.latency.map_or_else(
-            || "no latency data".to_string(),
-            |l| format!("{statistic} {l:.3} s"),
-        );
+        let latency = self
+            .latency
+            .map_or_else(|| "no latency data".to_string(), |l| format!("{statistic} {l:.3} s"));
         format!(
             "failed {:.1}% of {} requests ({} target 5xx, {} target connection errors), {latency}",
             self.error_share(),
@@ -351,11 +333,7 @@ impl Analysis {
     ) -> Verdict {
         let stat = &self.latency_statistic;
         let mut numbers = match baseline {
-            Some(b) => format!(
-                "canary {}; baseline {}",
-                canary.describe(stat),
-                b.describe(stat)
-            ),
+            Some(b) => format!("canary {}; baseline {}", canary.describe(stat), b.describe(stat)),
             None => format!("canary {}; no baseline traffic", canary.describe(stat)),
         };
         if let Some((before, during)) = balancer {
@@ -413,16 +391,13 @@ impl Analysis {
         if let (Some(limit), Some(c)) = (self.max_latency, canary.latency)
             && c > limit
         {
-            why.push(format!(
-                "its {stat} latency {c:.3} s is over the ceiling of {limit} s"
-            ));
+            why.push(format!("its {stat} latency {c:.3} s is over the ceiling of {limit} s"));
         }
         match why.is_empty() {
             true => Verdict::Pass(format!("canary analysis passed: {numbers}")),
-            false => Verdict::Fail(format!(
-                "canary analysis failed: {} ({numbers})",
-                why.join("; ")
-            )),
+            false => {
+                Verdict::Fail(format!("canary analysis failed: {} ({numbers})", why.join("; ")))
+            }
         }
     }
 }
@@ -561,13 +536,7 @@ mod tests {
                 &[("ec2", 90), ("eks", 10)],
             ),
             // One group to two.
-            (
-                &[("old", 10)],
-                &[("new", 30)],
-                &[50, 100],
-                &[50, 100],
-                &[("new", 50), ("old", 50)],
-            ),
+            (&[("old", 10)], &[("new", 30)], &[50, 100], &[50, 100], &[("new", 50), ("old", 50)]),
             // Three groups: ec2 drains into two.
             (
                 &[("a", 3), ("b", 0), ("c", 0)],
@@ -634,16 +603,10 @@ mod tests {
             ),
             v => panic!("{v:?}"),
         }
-        assert!(matches!(
-            a.judge(t(1000.0, 2.0, 0.12), baseline, None),
-            Verdict::Pass(_)
-        ));
+        assert!(matches!(a.judge(t(1000.0, 2.0, 0.12), baseline, None), Verdict::Pass(_)));
         // Pods that crash fail the load balancer's connections to them: no
         // target answers 5xx, yet requests fail.
-        let crashing = Traffic {
-            connection_errors: 80.0,
-            ..t(1000.0, 0.0, 0.1)
-        };
+        let crashing = Traffic { connection_errors: 80.0, ..t(1000.0, 0.0, 0.1) };
         match a.judge(crashing, baseline, None) {
             Verdict::Fail(why) => assert!(
                 why.contains("its failed share 8.0%")
@@ -654,16 +617,9 @@ mod tests {
         }
         // Timing-out pods answer nothing: the load balancer's own 504s,
         // against their level before the step.
-        let lb = |requests: f64, e504: f64| Balancer {
-            requests,
-            elb_504: e504,
-            ..Balancer::default()
-        };
-        match a.judge(
-            t(1000.0, 2.0, 0.1),
-            baseline,
-            Some((lb(2000.0, 2.0), lb(2000.0, 120.0))),
-        ) {
+        let lb =
+            |requests: f64, e504: f64| Balancer { requests, elb_504: e504, ..Balancer::default() };
+        match a.judge(t(1000.0, 2.0, 0.1), baseline, Some((lb(2000.0, 2.0), lb(2000.0, 120.0)))) {
             Verdict::Fail(why) => assert!(
                 why.contains(
                     "the load balancer's own 5xx share rose to 6.0% from 0.1% before the step"
@@ -680,36 +636,22 @@ mod tests {
             v => panic!("{v:?}"),
         }
         match a.judge(t(1000.0, 2.0, 0.35), baseline, None) {
-            Verdict::Fail(why) => assert!(
-                why.contains("Average latency 0.350 s is 0.250 s above"),
-                "{why}"
-            ),
+            Verdict::Fail(why) => {
+                assert!(why.contains("Average latency 0.350 s is 0.250 s above"), "{why}")
+            }
             v => panic!("{v:?}"),
         }
-        assert!(matches!(
-            a.judge(t(20.0, 0.0, 0.1), baseline, None),
-            Verdict::TooFew(_)
-        ));
+        assert!(matches!(a.judge(t(20.0, 0.0, 0.1), baseline, None), Verdict::TooFew(_)));
         // No baseline traffic (the last step): the ceilings alone.
-        assert!(matches!(
-            a.judge(t(500.0, 3.0, 0.1), None, None),
-            Verdict::Pass(_)
-        ));
-        assert!(matches!(
-            a.judge(t(500.0, 50.0, 0.1), None, None),
-            Verdict::Fail(_)
-        ));
+        assert!(matches!(a.judge(t(500.0, 3.0, 0.1), None, None), Verdict::Pass(_)));
+        assert!(matches!(a.judge(t(500.0, 50.0, 0.1), None, None), Verdict::Fail(_)));
     }
 
     #[test]
     fn a_third_is_rounded_to_whole_weights_that_total_100() {
         let s = schedule(&w(&[("a", 1)]), &w(&[("a", 1), ("b", 1), ("c", 1)]), &[100]);
         assert_eq!(s[0].weights, w(&[("a", 1), ("b", 1), ("c", 1)]));
-        let s = schedule(
-            &w(&[("a", 1)]),
-            &w(&[("a", 0), ("b", 1), ("c", 1)]),
-            &[33, 100],
-        );
+        let s = schedule(&w(&[("a", 1)]), &w(&[("a", 0), ("b", 1), ("c", 1)]), &[33, 100]);
         assert_eq!(s[0].weights.values().sum::<i64>(), 100);
         assert_eq!(s[0].share, 33);
     }

@@ -35,10 +35,7 @@ pub fn asks(change: &Change) -> Option<Asks> {
         .collect();
     Some(Asks {
         alarms,
-        groups: moving(before, after)
-            .into_iter()
-            .filter(|arn| arn.starts_with("arn:"))
-            .collect(),
+        groups: moving(before, after).into_iter().filter(|arn| arn.starts_with("arn:")).collect(),
     })
 }
 
@@ -46,10 +43,7 @@ pub fn asks(change: &Change) -> Option<Asks> {
 fn moving(before: &crate::types::Attrs, after: &crate::types::Attrs) -> Vec<String> {
     let now = rollout::weights(before.get("forward"));
     let to = rollout::weights(after.get("forward"));
-    now.keys()
-        .chain(to.keys().filter(|k| !now.contains_key(*k)))
-        .cloned()
-        .collect()
+    now.keys().chain(to.keys().filter(|k| !now.contains_key(*k))).cloned().collect()
 }
 
 /// The runbook of a change with a rollout, from what was read: `alarms`, the
@@ -96,10 +90,7 @@ pub fn runbook(
             r
         })
         .collect();
-    let id = state
-        .resources
-        .get(&change.address)
-        .map_or("ARN", |r| r.id.as_str());
+    let id = state.resources.get(&change.address).map_or("ARN", |r| r.id.as_str());
     Some(Runbook {
         address: change.address.clone(),
         alarms,
@@ -160,9 +151,7 @@ fn readiness(plan: &Plan, state: &State, arn: &str) -> Readiness {
                 format!(
                     "{} for {} s",
                     s.get("type").and_then(Value::as_str).unwrap_or("lb_cookie"),
-                    s.get("duration_seconds")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(0)
+                    s.get("duration_seconds").and_then(Value::as_i64).unwrap_or(0)
                 )
             }),
     }

@@ -64,10 +64,7 @@ pub struct SavedPlan {
 }
 
 pub fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a plan was made, as a saved plan records it.
@@ -352,10 +349,7 @@ mod tests {
     fn a_plan_saved_in_another_format_version_is_refused_by_name() {
         let old = r#"{"format": "infra-saved-plan", "version": 1, "plan": {}}"#;
         let why = SavedPlan::parse(old).unwrap().unwrap_err();
-        assert_eq!(
-            why,
-            format!("the saved plan has format version 1; this infra reads {VERSION}")
-        );
+        assert_eq!(why, format!("the saved plan has format version 1; this infra reads {VERSION}"));
         assert!(SavedPlan::parse(r#"{"stack": "x"}"#).is_none());
     }
 
@@ -423,10 +417,7 @@ mod tests {
         // Put back from what the stack asks for, when the digest matches only.
         let state = State::new("s");
         let wanted = |p: &Plan| -> BTreeMap<_, _> {
-            p.changes
-                .iter()
-                .filter_map(|c| Some((c.address.clone(), c.after.clone()?)))
-                .collect()
+            p.changes.iter().filter_map(|c| Some((c.address.clone(), c.after.clone()?))).collect()
         };
         let back = saved.observed(&state, Some(&wanted(&plan)));
         assert_eq!(back, observed);
@@ -452,8 +443,7 @@ mod tests {
         let (mut plan, mut observed) = lt_plan("echo hi", Action::NoOp);
         // The tag holds a sensitive variable's value: the plan marks where.
         let address = observed.keys().next().unwrap().clone();
-        plan.sensitive
-            .insert(address, ["/tags/api".to_string()].into_iter().collect());
+        plan.sensitive.insert(address, ["/tags/api".to_string()].into_iter().collect());
         let tags = serde_json::json!({"api": "tok-5ec7e7", "team": "sre"});
         for attrs in observed.values_mut().flatten() {
             attrs.insert("tags".into(), tags.clone());

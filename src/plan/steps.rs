@@ -74,18 +74,13 @@ fn steps_of(plan: &Plan, state: &State) -> (Vec<Step>, HashMap<(Address, Work), 
             return;
         }
         index.insert((a.clone(), work), steps.len());
-        steps.push(Step {
-            address: a.clone(),
-            work,
-        });
+        steps.push(Step { address: a.clone(), work });
     };
     for change in &plan.changes {
         let a = &change.address;
         let deferred = crate::types::schema(&a.ty).is_some_and(|s| s.has_deferred());
         let is_deferred = |name: &String| {
-            crate::types::schema(&a.ty)
-                .and_then(|s| s.attr(name))
-                .is_some_and(|x| x.deferred)
+            crate::types::schema(&a.ty).and_then(|s| s.attr(name)).is_some_and(|x| x.deferred)
         };
         if change.deposed {
             add(&mut steps, a, Run(DeleteDeposed));
@@ -121,10 +116,8 @@ fn steps_of(plan: &Plan, state: &State) -> (Vec<Step>, HashMap<(Address, Work), 
                 // Its rules go first only when they name another resource
                 // (a group that may go too and that AWS will not delete while
                 // a rule names it); the delete takes its other rules with it.
-                let names_others = state
-                    .resources
-                    .get(a)
-                    .is_some_and(|r| !r.rule_dependencies.is_empty());
+                let names_others =
+                    state.resources.get(a).is_some_and(|r| !r.rule_dependencies.is_empty());
                 if deferred && names_others {
                     add(&mut steps, a, Run(DeleteRules));
                 }
@@ -163,9 +156,7 @@ fn dependencies(
     };
     // The one part that finishes a resource's main part when it is applied.
     let main_step = |a: &Address| {
-        get(a, Run(Create))
-            .or_else(|| get(a, Run(Update)))
-            .or_else(|| get(a, Resume))
+        get(a, Run(Create)).or_else(|| get(a, Run(Update))).or_else(|| get(a, Resume))
     };
     for (i, step) in steps.iter().enumerate() {
         let a = &step.address;
@@ -201,9 +192,7 @@ fn dependencies(
                 for (j, other) in steps.iter().enumerate() {
                     let uses = graph.is_some_and(|g| {
                         [Part::Main, Part::Deferred].iter().any(|p| {
-                            g.dependencies(&(other.address.clone(), *p))
-                                .iter()
-                                .any(|(d, _)| d == a)
+                            g.dependencies(&(other.address.clone(), *p)).iter().any(|(d, _)| d == a)
                         })
                     });
                     let used = state.resources.get(&other.address).is_some_and(|r| {
@@ -226,9 +215,8 @@ fn dependencies(
                     Part::Main
                 };
                 // Wait for the steps that apply what this part references.
-                for (d, dpart) in graph
-                    .map(|g| g.dependencies(&(a.clone(), part)))
-                    .unwrap_or_default()
+                for (d, dpart) in
+                    graph.map(|g| g.dependencies(&(a.clone(), part))).unwrap_or_default()
                 {
                     let from = match dpart {
                         Part::Main => main_step(&d),
@@ -259,10 +247,7 @@ fn order_exclusive_moves(
             .and_then(|a| a.get(name))
             .and_then(serde_json::Value::as_array)
             .map(|v| {
-                v.iter()
-                    .filter_map(|x| x.as_str())
-                    .map(str::to_string)
-                    .collect::<Vec<String>>()
+                v.iter().filter_map(|x| x.as_str()).map(str::to_string).collect::<Vec<String>>()
             })
             .unwrap_or_default()
     };
@@ -278,10 +263,8 @@ fn order_exclusive_moves(
         };
         for name in schema.exclusive {
             let kept = members(&giver.after, name);
-            let given: Vec<String> = members(&giver.before, name)
-                .into_iter()
-                .filter(|m| !kept.contains(m))
-                .collect();
+            let given: Vec<String> =
+                members(&giver.before, name).into_iter().filter(|m| !kept.contains(m)).collect();
             for taker in plan
                 .changes
                 .iter()

@@ -14,10 +14,7 @@ pub const LIMIT: usize = 65_536;
 
 /// ` (environment production)` when the plan is of one environment.
 fn env_note(plan: &Plan) -> String {
-    plan.environment
-        .as_ref()
-        .map(|e| format!(" (environment {e})"))
-        .unwrap_or_default()
+    plan.environment.as_ref().map(|e| format!(" (environment {e})")).unwrap_or_default()
 }
 
 /// How much a reviewer must look at a change: higher first.
@@ -47,11 +44,7 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
         Action::Delete => out.push(format!("`{a}` is **destroyed**")),
         Action::DeleteThenCreate | Action::CreateThenDelete => out.push(format!(
             "`{a}` is **replaced** (because of {})",
-            c.replace_because
-                .iter()
-                .map(|r| format!("`{r}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            c.replace_because.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
         )),
         _ => {}
     }
@@ -92,11 +85,7 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
             .chain(from.keys().filter(|k| !to.contains_key(*k)))
             .map(|arn| {
                 let name = plan.label(&Value::String(arn.clone()));
-                format!(
-                    "{name} {}% → {}%",
-                    rollout::share(&from, arn),
-                    rollout::share(&to, arn)
-                )
+                format!("{name} {}% → {}%", rollout::share(&from, arn), rollout::share(&to, arn))
             })
             .collect();
         out.push(format!("`{a}`: traffic shifts ({})", shift.join(", ")));
@@ -142,11 +131,7 @@ fn cost_section(cost: &crate::cost::Cost) -> String {
         signed(cost.delta())
     );
     if !cost.region_priced {
-        let _ = writeln!(
-            out,
-            "The price table has no prices for {}: not priced.\n",
-            cost.region
-        );
+        let _ = writeln!(out, "The price table has no prices for {}: not priced.\n", cost.region);
     }
     if !cost.resources.is_empty() {
         out.push_str(
@@ -167,12 +152,7 @@ fn cost_section(cost: &crate::cost::Cost) -> String {
     }
     for u in &cost.billed_by_use {
         let addresses: Vec<String> = u.addresses.iter().map(|a| format!("`{a}`")).collect();
-        let _ = writeln!(
-            out,
-            "- not priced, billed by use: {}: {}",
-            u.what,
-            addresses.join(", ")
-        );
+        let _ = writeln!(out, "- not priced, billed by use: {}: {}", u.what, addresses.join(", "));
     }
     for why in &cost.unknown {
         let _ = writeln!(out, "- not priced: {why}");
@@ -184,11 +164,7 @@ fn cost_section(cost: &crate::cost::Cost) -> String {
 pub fn render(plan: &Plan) -> String {
     let c = plan.counts();
     let mut head = String::new();
-    let recovered: String = plan
-        .recovered
-        .iter()
-        .map(|n| format!("- recovered: {n}\n"))
-        .collect();
+    let recovered: String = plan.recovered.iter().map(|n| format!("- recovered: {n}\n")).collect();
     let drift = drift_section(plan);
     if !plan.has_changes() {
         return no_changes(plan, &recovered, &drift);
@@ -205,24 +181,13 @@ pub fn render(plan: &Plan) -> String {
     if !recovered.is_empty() {
         let _ = writeln!(head, "{recovered}");
     }
-    let mut changes: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp || c.pending.is_some())
-        .collect();
-    changes.sort_by(|a, b| {
-        risk(plan, b)
-            .cmp(&risk(plan, a))
-            .then(a.address.cmp(&b.address))
-    });
+    let mut changes: Vec<&Change> =
+        plan.changes.iter().filter(|c| c.action != Action::NoOp || c.pending.is_some()).collect();
+    changes.sort_by(|a, b| risk(plan, b).cmp(&risk(plan, a)).then(a.address.cmp(&b.address)));
     let notes: Vec<String> = changes
         .iter()
         .flat_map(|c| attention(plan, c))
-        .chain(
-            plan.notices
-                .iter()
-                .map(|n| format!("`{}`: {}", n.address, n.message)),
-        )
+        .chain(plan.notices.iter().map(|n| format!("`{}`: {}", n.address, n.message)))
         .collect();
     if !notes.is_empty() {
         let _ = writeln!(head, "**Needs attention**\n");
@@ -324,11 +289,7 @@ fn folded(head: String, details: &[String], tail: &str) -> String {
     };
     loop {
         let body: usize = details[..kept].iter().map(String::len).sum();
-        let extra = if kept < details.len() {
-            folded_line(details.len() - kept).len()
-        } else {
-            0
-        };
+        let extra = if kept < details.len() { folded_line(details.len() - kept).len() } else { 0 };
         if head.len() + body + extra + tail.len() < LIMIT || kept == 0 {
             break;
         }

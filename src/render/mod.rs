@@ -55,10 +55,7 @@ pub fn drift(report: &crate::plan::Plan, format: Format, color: bool) -> String 
                 };
                 out.push_str(&format!("  {painted}\n"));
             }
-            out.push_str(&format!(
-                "\n{n} resource{} drifted.\n",
-                if n == 1 { "" } else { "s" }
-            ));
+            out.push_str(&format!("\n{n} resource{} drifted.\n", if n == 1 { "" } else { "s" }));
             out
         }
         Format::Markdown if n == 0 => format!(

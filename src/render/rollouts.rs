@@ -10,18 +10,12 @@ use crate::types::state::State;
 /// which weights, each step (its time, the traffic share of the groups gaining
 /// weight, the weights in force) and how it ended.
 pub fn render(state: &State) -> String {
-    let names: HashMap<&str, String> = state
-        .resources
-        .iter()
-        .map(|(a, r)| (r.id.as_str(), a.to_string()))
-        .collect();
+    let names: HashMap<&str, String> =
+        state.resources.iter().map(|(a, r)| (r.id.as_str(), a.to_string())).collect();
     let split = |w: &Weights| {
         w.iter()
             .map(|(arn, v)| {
-                let name = names
-                    .get(arn.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| arn.clone());
+                let name = names.get(arn.as_str()).cloned().unwrap_or_else(|| arn.clone());
                 format!("{name} {v} ({}%)", rollout::share(w, arn))
             })
             .collect::<Vec<_>>()
@@ -30,11 +24,7 @@ pub fn render(state: &State) -> String {
     let mut out = String::new();
     for (address, r) in &state.resources {
         let Some(rec) = &r.rollout else { continue };
-        let _ = writeln!(
-            out,
-            "{address}: rollout {} (started {})",
-            rec.outcome, rec.started
-        );
+        let _ = writeln!(out, "{address}: rollout {} (started {})", rec.outcome, rec.started);
         if let Some(when) = &rec.acknowledged {
             let _ = writeln!(out, "  acknowledged {when}");
         }
@@ -42,21 +32,13 @@ pub fn render(state: &State) -> String {
         let _ = writeln!(out, "  to:   {}", split(&rec.to));
         for (i, step) in rec.steps.iter().enumerate() {
             // A revert adds the weights it restored as the last step.
-            let reverted = matches!(
-                rec.outcome,
-                crate::types::state::RolloutOutcome::Reverted(_)
-            );
+            let reverted = matches!(rec.outcome, crate::types::state::RolloutOutcome::Reverted(_));
             let what = match reverted && i + 1 == rec.steps.len() {
                 true => "revert".to_string(),
                 false => format!("step {}", i + 1),
             };
-            let _ = writeln!(
-                out,
-                "  {} {what}: {}% — {}",
-                step.at,
-                step.percent,
-                split(&step.weights)
-            );
+            let _ =
+                writeln!(out, "  {} {what}: {}% — {}", step.at, step.percent, split(&step.weights));
             if let Some(v) = &step.verdict {
                 let _ = writeln!(out, "      {v}");
             }
@@ -82,12 +64,8 @@ mod tests {
             id: id.into(),
             ..ResourceState::default()
         };
-        state
-            .resources
-            .insert(Address::new("target_group", "ec2"), tg("arn:ec2"));
-        state
-            .resources
-            .insert(Address::new("target_group", "eks"), tg("arn:eks"));
+        state.resources.insert(Address::new("target_group", "ec2"), tg("arn:ec2"));
+        state.resources.insert(Address::new("target_group", "eks"), tg("arn:eks"));
         let w =
             |ec2: i64, eks: i64| Weights::from([("arn:ec2".into(), ec2), ("arn:eks".into(), eks)]);
         let step = |at: &str, percent: i64, weights: Weights| RolloutStep {
@@ -114,9 +92,7 @@ mod tests {
             }),
             ..ResourceState::default()
         };
-        state
-            .resources
-            .insert(Address::new("listener", "http"), listener);
+        state.resources.insert(Address::new("listener", "http"), listener);
         assert_eq!(
             render(&state),
             "listener.http: rollout reverted in the pause after step 1 of 3 (25%): alarm x is in ALARM (started 2026-11-30T10:00:00Z)

@@ -26,11 +26,8 @@ pub fn sections(plan: &Plan, rb: &Runbook) -> Sections {
     let shares: Vec<i64> = change
         .and_then(|c| c.rollout.as_ref())
         .map_or_else(|| settings.steps.clone(), |v| v.shares.clone());
-    let mut preflight: Vec<String> = rb
-        .alarms
-        .iter()
-        .map(|(name, state)| format!("alarm {name}: {state}"))
-        .collect();
+    let mut preflight: Vec<String> =
+        rb.alarms.iter().map(|(name, state)| format!("alarm {name}: {state}")).collect();
     for g in &rb.groups {
         let health = match g.targets {
             0 => "no target registered".to_string(),
@@ -79,11 +76,7 @@ pub fn sections(plan: &Plan, rb: &Runbook) -> Sections {
     }
     let mut watched = format!(
         "{}, every {} s, before the first step, through every pause and while baking",
-        if watched.is_empty() {
-            "nothing".to_string()
-        } else {
-            watched.join(" and ")
-        },
+        if watched.is_empty() { "nothing".to_string() } else { watched.join(" and ") },
         settings.poll_seconds
     );
     if let Some(a) = &settings.analysis {
@@ -92,12 +85,7 @@ pub fn sections(plan: &Plan, rb: &Runbook) -> Sections {
             a.max_5xx_increase, a.max_5xx_share, a.latency_statistic, a.min_requests
         ));
     }
-    Sections {
-        preflight,
-        schedule,
-        watched,
-        revert: rb.revert.clone(),
-    }
+    Sections { preflight, schedule, watched, revert: rb.revert.clone() }
 }
 
 /// `1 h 5 min`, `3 min`, `45 s`.

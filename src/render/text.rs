@@ -16,11 +16,7 @@ pub struct Style {
 
 impl Style {
     pub fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     }
 }
 
@@ -53,10 +49,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     }
     let lookups = lookup_lines(plan);
     if !lookups.is_empty() {
-        let _ = writeln!(
-            out,
-            "Lookups that found something new since the last apply:"
-        );
+        let _ = writeln!(out, "Lookups that found something new since the last apply:");
         for line in &lookups {
             let _ = writeln!(out, "  {line}");
         }
@@ -73,10 +66,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         out,
         "infra will perform these actions (stack {}{}, state serial {}):\n",
         plan.stack,
-        plan.environment
-            .as_ref()
-            .map(|e| format!(", environment {e}"))
-            .unwrap_or_default(),
+        plan.environment.as_ref().map(|e| format!(", environment {e}")).unwrap_or_default(),
         plan.serial
     );
     for change in plan.changes.iter().filter(|c| c.pending.is_some()) {
@@ -86,9 +76,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
                 out,
                 "  # {}: an earlier apply's {} ended in an error (see Needs attention): infra waits for it first, then tries again\n",
                 change.address,
-                change
-                    .pending
-                    .map_or("update".to_string(), |o| o.to_string())
+                change.pending.map_or("update".to_string(), |o| o.to_string())
             ),
             false => writeln!(
                 out,
@@ -120,11 +108,8 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         out.push('\n');
     }
     let c = plan.counts();
-    let _ = writeln!(
-        out,
-        "Plan: {} to add, {} to change, {} to destroy.",
-        c.add, c.change, c.destroy
-    );
+    let _ =
+        writeln!(out, "Plan: {} to add, {} to change, {} to destroy.", c.add, c.change, c.destroy);
     out
 }
 
@@ -134,24 +119,15 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
         Action::Create => ("  +", "will be created", "32"),
         Action::Update => ("  ~", "will be updated in place", "33"),
         Action::DeleteThenCreate => ("-/+", "must be replaced", "35"),
-        Action::CreateThenDelete => (
-            "-/+",
-            "must be replaced (the new one is created first)",
-            "35",
-        ),
+        Action::CreateThenDelete => {
+            ("-/+", "must be replaced (the new one is created first)", "35")
+        }
         Action::Delete => ("  -", "will be destroyed", "31"),
         Action::NoOp => return,
     };
-    let because = change
-        .reason
-        .as_ref()
-        .map(|r| format!(" ({r})"))
-        .unwrap_or_default();
+    let because = change.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
     if change.deposed {
-        let _ = writeln!(
-            out,
-            "  # {a} (the object it replaced) will be destroyed{because}"
-        );
+        let _ = writeln!(out, "  # {a} (the object it replaced) will be destroyed{because}");
         let _ = writeln!(out, "{} {a} (replaced object)", style.paint(code, marker));
         return;
     }
@@ -203,11 +179,7 @@ fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
     }
     if let Some(s) = schema {
         for e in s.exports.iter().filter(|e| !after.contains_key(**e)) {
-            let _ = writeln!(
-                out,
-                "      {} {e}: (known after apply)",
-                style.paint("32", "+")
-            );
+            let _ = writeln!(out, "      {} {e}: (known after apply)", style.paint("32", "+"));
         }
     }
 }
@@ -221,15 +193,8 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
         return;
     };
     for k in &change.changed {
-        let forces = if change.replace_because.contains(k) {
-            "  # forces replacement"
-        } else {
-            ""
-        };
-        let (b, w) = (
-            before.get(k).unwrap_or(&Value::Null),
-            after.get(k).unwrap_or(&Value::Null),
-        );
+        let forces = if change.replace_because.contains(k) { "  # forces replacement" } else { "" };
+        let (b, w) = (before.get(k).unwrap_or(&Value::Null), after.get(k).unwrap_or(&Value::Null));
         if k == "forward" {
             let _ = writeln!(
                 out,
@@ -417,10 +382,8 @@ fn leaf_changes(
     after: &Map<String, Value>,
 ) -> Vec<(String, Value, Value)> {
     let mut out = Vec::new();
-    let keys: Vec<&String> = after
-        .keys()
-        .chain(before.keys().filter(|k| !after.contains_key(*k)))
-        .collect();
+    let keys: Vec<&String> =
+        after.keys().chain(before.keys().filter(|k| !after.contains_key(*k))).collect();
     for k in keys {
         let (b, w) = (
             before.get(k).cloned().unwrap_or(Value::Null),
@@ -441,11 +404,7 @@ fn leaf_changes(
 /// `(known after apply)`.
 pub fn show(v: &Value) -> String {
     let s = flow(v);
-    if reference::has_unknown(v) {
-        format!("{s} (known after apply)")
-    } else {
-        s
-    }
+    if reference::has_unknown(v) { format!("{s} (known after apply)") } else { s }
 }
 
 fn flow(v: &Value) -> String {
@@ -458,10 +417,7 @@ fn flow(v: &Value) -> String {
         Value::Array(a) => format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => format!(
             "{{ {} }}",
-            m.iter()
-                .map(|(k, v)| format!("{k}: {}", flow(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            m.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect::<Vec<_>>().join(", ")
         ),
         other => other.to_string(),
     }

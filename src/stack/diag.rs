@@ -43,11 +43,8 @@ pub struct StackErrors {
 impl StackErrors {
     /// Renders every problem as `file:line:column: message`, then miette's snippet.
     pub fn render(&self, color: bool) -> String {
-        let theme = if color {
-            GraphicalTheme::unicode()
-        } else {
-            GraphicalTheme::unicode_nocolor()
-        };
+        let theme =
+            if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
         let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
         let mut out = String::new();
         for p in &self.problems {
@@ -87,9 +84,8 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     pub fn new(file: &str, text: &str) -> Diagnostics {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let text = Arc::new(text.to_string());
         Diagnostics {
             file: file.to_string(),
@@ -134,28 +130,17 @@ impl Diagnostics {
     /// A location from marked-yaml's line and column (1-based, in characters).
     pub fn loc(&self, line: usize, column: usize, chars: usize) -> Loc {
         let text = self.text.as_str();
-        let line_start = self
-            .line_starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(text.len());
+        let line_start =
+            self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(text.len());
         let line_end = self.line_starts.get(line).copied().unwrap_or(text.len());
         let rest = &text[line_start.min(text.len())..line_end.max(line_start).min(text.len())];
         let offset = line_start
-            + rest
-                .char_indices()
-                .nth(column.saturating_sub(1))
-                .map_or(rest.len(), |(i, _)| i);
+            + rest.char_indices().nth(column.saturating_sub(1)).map_or(rest.len(), |(i, _)| i);
         let len = text[offset.min(text.len())..]
             .char_indices()
             .nth(chars)
             .map_or(text.len().saturating_sub(offset), |(i, _)| i);
-        Loc {
-            offset,
-            len,
-            line,
-            column,
-        }
+        Loc { offset, len, line, column }
     }
 
     pub fn has_errors(&self) -> bool {
@@ -163,10 +148,7 @@ impl Diagnostics {
     }
 
     pub fn into_errors(self) -> StackErrors {
-        StackErrors {
-            file: self.file,
-            problems: self.problems,
-        }
+        StackErrors { file: self.file, problems: self.problems }
     }
 }
 

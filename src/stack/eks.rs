@@ -26,16 +26,9 @@ pub fn log_group_name(cluster: &str) -> String {
 fn logged(resources: &Resources) -> Vec<(&Resource, String, Option<&Resource>)> {
     let mut out = Vec::new();
     for cluster in resources.values().filter(|r| r.address.ty == "eks_cluster") {
-        let on = cluster
-            .attrs
-            .get("logging")
-            .and_then(Value::as_array)
-            .is_some_and(|l| !l.is_empty());
-        let name = cluster
-            .attrs
-            .get("name")
-            .and_then(Value::as_str)
-            .filter(|n| !n.contains("${"));
+        let on =
+            cluster.attrs.get("logging").and_then(Value::as_array).is_some_and(|l| !l.is_empty());
+        let name = cluster.attrs.get("name").and_then(Value::as_str).filter(|n| !n.contains("${"));
         let (true, Some(name)) = (on, name) else {
             continue;
         };
@@ -65,14 +58,9 @@ fn cluster_of<'a>(resources: &'a Resources, r: &Resource) -> Option<&'a Resource
 /// cluster and principal.
 fn entry_of<'a>(resources: &'a Resources, association: &Resource) -> Option<&'a Resource> {
     let key = |r: &Resource| {
-        (
-            r.attrs.get("cluster_name").cloned(),
-            r.attrs.get("principal_arn").cloned(),
-        )
+        (r.attrs.get("cluster_name").cloned(), r.attrs.get("principal_arn").cloned())
     };
-    resources
-        .values()
-        .find(|e| e.address.ty == "eks_access_entry" && key(e) == key(association))
+    resources.values().find(|e| e.address.ty == "eks_access_entry" && key(e) == key(association))
 }
 
 /// Access entries and policies on a cluster that does not take them (its
@@ -81,17 +69,10 @@ fn entry_of<'a>(resources: &'a Resources, association: &Resource) -> Option<&'a 
 fn access(resources: &Resources) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in resources.values().filter(|r| {
-        matches!(
-            r.address.ty.as_str(),
-            "eks_access_entry" | "eks_access_policy_association"
-        )
+        matches!(r.address.ty.as_str(), "eks_access_entry" | "eks_access_policy_association")
     }) {
-        let mode = cluster_of(resources, r).and_then(|c| {
-            c.attrs
-                .get("access_config")?
-                .get("authentication_mode")?
-                .as_str()
-        });
+        let mode = cluster_of(resources, r)
+            .and_then(|c| c.attrs.get("access_config")?.get("authentication_mode")?.as_str());
         if mode == Some("CONFIG_MAP") {
             out.push(Finding {
                 address: r.address.clone(),

@@ -31,10 +31,7 @@ pub struct Graph {
 
 impl Graph {
     pub fn build(stack: &Stack) -> Graph {
-        let mut g = Graph {
-            graph: DiGraph::new(),
-            index: HashMap::new(),
-        };
+        let mut g = Graph { graph: DiGraph::new(), index: HashMap::new() };
         for r in stack.resources.values() {
             g.add((r.address.clone(), Part::Main));
             if r.schema.has_deferred() {
@@ -75,11 +72,7 @@ impl Graph {
     /// The node that finishes a resource: its rules if it has any.
     pub fn last_part(&self, address: &Address) -> Node {
         let deferred = (address.clone(), Part::Deferred);
-        if self.index.contains_key(&deferred) {
-            deferred
-        } else {
-            (address.clone(), Part::Main)
-        }
+        if self.index.contains_key(&deferred) { deferred } else { (address.clone(), Part::Main) }
     }
 
     pub fn contains(&self, node: &Node) -> bool {

@@ -57,10 +57,8 @@ pub fn stack_schema() -> Value {
     let lookup_names: Vec<&str> = LOOKUPS.iter().map(|k| k.name).collect();
     let mut resources = Map::new();
     for name in &type_names {
-        resources.insert(
-            format!("^{name}\\.{NAME}$"),
-            json!({ "$ref": format!("#/$defs/{name}") }),
-        );
+        resources
+            .insert(format!("^{name}\\.{NAME}$"), json!({ "$ref": format!("#/$defs/{name}") }));
     }
     let mut data = Map::new();
     for name in &lookup_names {
@@ -178,11 +176,8 @@ fn resource(schema: &TypeSchema) -> Value {
 
 /// One kind of lookup: what it searches by.
 fn lookup(kind: &LookupSchema) -> Value {
-    let properties: Map<String, Value> = kind
-        .by
-        .iter()
-        .map(|a| (a.name.to_string(), attribute(a)))
-        .collect();
+    let properties: Map<String, Value> =
+        kind.by.iter().map(|a| (a.name.to_string(), attribute(a))).collect();
     let finds = if kind.many {
         format!("every {} that matches (at least one)", kind.noun)
     } else {
@@ -238,10 +233,7 @@ fn attribute(attr: &Attr) -> Value {
         }
         text.push_str(s);
     };
-    if !matches!(
-        attr.kind,
-        Kind::Object(_) | Kind::List(_) | Kind::Set(_) | Kind::Map(_)
-    ) {
+    if !matches!(attr.kind, Kind::Object(_) | Kind::List(_) | Kind::Set(_) | Kind::Map(_)) {
         fact(&format!("{}.", first_upper(&attr.kind.describe())));
     }
     if attr.required {
@@ -272,9 +264,7 @@ fn attribute(attr: &Attr) -> Value {
 
 fn first_upper(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// Where a value of this kind goes: the kind, or a reference standing for it
@@ -319,15 +309,9 @@ fn shape(kind: &Kind) -> Value {
         Kind::List(inner) | Kind::Set(inner) => json!({ "type": "array", "items": value(inner) }),
         Kind::Map(inner) => json!({ "type": "object", "additionalProperties": value(inner) }),
         Kind::Object(attrs) => {
-            let properties: Map<String, Value> = attrs
-                .iter()
-                .map(|a| (a.name.to_string(), attribute(a)))
-                .collect();
-            let required: Vec<&str> = attrs
-                .iter()
-                .filter(|a| a.required)
-                .map(|a| a.name)
-                .collect();
+            let properties: Map<String, Value> =
+                attrs.iter().map(|a| (a.name.to_string(), attribute(a))).collect();
+            let required: Vec<&str> = attrs.iter().filter(|a| a.required).map(|a| a.name).collect();
             json!({
                 "type": "object",
                 "properties": properties,
@@ -448,17 +432,11 @@ mod tests {
         let schema = stack_schema();
         let vpc = &schema["$defs"]["vpc"];
         assert_eq!(vpc["required"], json!(["cidr_block"]));
-        assert_eq!(
-            vpc["properties"]["enable_dns_support"]["default"],
-            json!(true)
-        );
+        assert_eq!(vpc["properties"]["enable_dns_support"]["default"], json!(true));
         let lb = &schema["$defs"]["load_balancer"]["properties"]["scheme"];
         assert_eq!(lb["else"]["enum"], json!(["internet-facing", "internal"]));
         let hc = &schema["$defs"]["target_group"]["properties"]["health_check"]["else"];
         assert_eq!(hc["properties"]["interval_seconds"]["default"], json!(30));
-        assert_eq!(
-            hc["properties"]["interval_seconds"]["else"]["minimum"],
-            json!(5)
-        );
+        assert_eq!(hc["properties"]["interval_seconds"]["else"]["minimum"], json!(5));
     }
 }

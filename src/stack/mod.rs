@@ -65,19 +65,11 @@ pub fn lookup_waves(
         let wave: Vec<Address> = lookups
             .values()
             .filter(|l| !done.contains(&l.address))
-            .filter(|l| {
-                l.uses()
-                    .iter()
-                    .all(|u| done.contains(u) || !lookups.contains_key(u))
-            })
+            .filter(|l| l.uses().iter().all(|u| done.contains(u) || !lookups.contains_key(u)))
             .map(|l| l.address.clone())
             .collect();
         if wave.is_empty() {
-            return Err(lookups
-                .keys()
-                .filter(|a| !done.contains(*a))
-                .cloned()
-                .collect());
+            return Err(lookups.keys().filter(|a| !done.contains(*a)).cloned().collect());
         }
         done.extend(wave.iter().cloned());
         waves.push(wave);
@@ -150,11 +142,7 @@ pub enum StateConfig {
     /// A local file; `state/<stack>.json` unless `path` is given.
     Local { path: Option<String> },
     /// An object in S3, with its lock beside it at `<key>.lock`.
-    S3 {
-        bucket: String,
-        key: String,
-        region: Option<String>,
-    },
+    S3 { bucket: String, key: String, region: Option<String> },
 }
 
 impl StateConfig {
@@ -167,18 +155,10 @@ impl StateConfig {
             None => format!("{p}.{env}"),
         };
         match self {
-            StateConfig::Local { path } => StateConfig::Local {
-                path: path.map(with_env),
-            },
-            StateConfig::S3 {
-                bucket,
-                key,
-                region,
-            } => StateConfig::S3 {
-                bucket,
-                key: with_env(key),
-                region,
-            },
+            StateConfig::Local { path } => StateConfig::Local { path: path.map(with_env) },
+            StateConfig::S3 { bucket, key, region } => {
+                StateConfig::S3 { bucket, key: with_env(key), region }
+            }
         }
     }
 }
@@ -243,8 +223,7 @@ impl Stack {
             if let Some(Value::String(recorded)) = held.attributes.get(attr)
                 && r.attrs.get(attr) != Some(&Value::String(recorded.clone()))
             {
-                r.attrs
-                    .insert(attr.to_string(), Value::String(recorded.clone()));
+                r.attrs.insert(attr.to_string(), Value::String(recorded.clone()));
             }
         }
     }
@@ -253,10 +232,7 @@ impl Stack {
     /// `${data.KIND.NAME.ATTR}`, validated again, so that each value is checked
     /// where it is used (its warnings were said the first time). Pure.
     pub fn with_lookups(&self, found: &LookedUp) -> Result<Stack, StackErrors> {
-        let inputs = Inputs {
-            lookups: Some(found.clone()),
-            ..self.inputs.clone()
-        };
+        let inputs = Inputs { lookups: Some(found.clone()), ..self.inputs.clone() };
         validate::validate(&self.file, &self.text, &inputs).map(|(stack, _)| stack)
     }
 }

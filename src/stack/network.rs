@@ -32,12 +32,8 @@ type Resources = BTreeMap<Address, Resource>;
 
 /// The endpoints nodes with no route out need, by the end of their service
 /// name (`com.amazonaws.REGION.ecr.api`), and their kind.
-const NODE_ENDPOINTS: &[(&str, &str)] = &[
-    ("ecr.api", "Interface"),
-    ("ecr.dkr", "Interface"),
-    ("s3", "Gateway"),
-    ("sts", "Interface"),
-];
+const NODE_ENDPOINTS: &[(&str, &str)] =
+    &[("ecr.api", "Interface"), ("ecr.dkr", "Interface"), ("s3", "Gateway"), ("sts", "Interface")];
 
 /// The resource a value refers to, when it is one reference to a resource of
 /// the stack.
@@ -54,10 +50,7 @@ fn text<'a>(r: &'a Resource, key: &str) -> Option<&'a str> {
 }
 
 fn list<'a>(r: &'a Resource, key: &str) -> &'a [Value] {
-    r.attrs
-        .get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+    r.attrs.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 fn of_type<'a>(resources: &'a Resources, ty: &'a str) -> impl Iterator<Item = &'a Resource> {
@@ -151,9 +144,7 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
         if text(nat, "connectivity_type") == Some("private") {
             continue;
         }
-        let Some(subnet) = net
-            .subnets(list_of(nat, "subnet_id"))
-            .and_then(|s| s.first().copied())
+        let Some(subnet) = net.subnets(list_of(nat, "subnet_id")).and_then(|s| s.first().copied())
         else {
             continue;
         };
@@ -251,9 +242,7 @@ fn load_balancer(net: &Net, lb: &Resource, out: &mut Vec<Finding>) {
     let zones: Option<Vec<(&str, &Address)>> = subnets
         .iter()
         .map(|s| {
-            text(s, "availability_zone")
-                .filter(|z| !z.contains("${"))
-                .map(|z| (z, &s.address))
+            text(s, "availability_zone").filter(|z| !z.contains("${")).map(|z| (z, &s.address))
         })
         .collect();
     if let Some(zones) = zones {
@@ -286,11 +275,8 @@ fn load_balancer(net: &Net, lb: &Resource, out: &mut Vec<Finding>) {
     if text(lb, "scheme") == Some("internal") {
         return;
     }
-    let vpcs: BTreeSet<&Address> = subnets
-        .iter()
-        .filter_map(|s| net.vpc(s))
-        .map(|v| &v.address)
-        .collect();
+    let vpcs: BTreeSet<&Address> =
+        subnets.iter().filter_map(|s| net.vpc(s)).map(|v| &v.address).collect();
     for vpc in vpcs {
         if net.gateways(vpc).is_empty() {
             out.push(at(
@@ -400,10 +386,7 @@ fn endpoint_dns(net: &Net, e: &Resource, out: &mut Vec<Finding>) {
             ),
             hint: format!(
                 "set {} on {}, or private_dns_enabled: false",
-                off.iter()
-                    .map(|k| format!("{k}: true"))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
+                off.iter().map(|k| format!("{k}: true")).collect::<Vec<_>>().join(" and "),
                 vpc.address
             ),
         });
@@ -420,11 +403,8 @@ pub fn implied(resources: &Resources) -> Vec<(Address, Address)> {
     let net = Net { resources };
     let mut edges = Vec::new();
     for r in resources.values() {
-        let subnets = match (
-            r.address.ty.as_str(),
-            text(r, "scheme"),
-            text(r, "connectivity_type"),
-        ) {
+        let subnets = match (r.address.ty.as_str(), text(r, "scheme"), text(r, "connectivity_type"))
+        {
             ("load_balancer", Some("internal"), _) => continue,
             ("load_balancer", _, _) => net.subnets(list(r, "subnets")),
             ("nat_gateway", _, Some("private")) => continue,

@@ -21,9 +21,7 @@ use crate::types::reference;
 /// Whether the marks cover an attribute, or a part of it.
 pub fn covers(marks: &BTreeSet<String>, attr: &str) -> bool {
     let whole = format!("/{attr}");
-    marks
-        .iter()
-        .any(|m| *m == whole || m.starts_with(&format!("{whole}/")))
+    marks.iter().any(|m| *m == whole || m.starts_with(&format!("{whole}/")))
 }
 
 /// Whether a reference to `attr` of `target` reads a sensitive value.
@@ -67,13 +65,9 @@ pub fn propagate(
                 if r.sensitive.contains(&at) {
                     continue;
                 }
-                let hits = reference::references(&Value::String(s.to_string()))
-                    .iter()
-                    .any(|x| {
-                        resources
-                            .get(&x.address)
-                            .is_some_and(|t| reads_sensitive(t, &x.attr))
-                    });
+                let hits = reference::references(&Value::String(s.to_string())).iter().any(|x| {
+                    resources.get(&x.address).is_some_and(|t| reads_sensitive(t, &x.attr))
+                });
                 if hits {
                     found.push((address.clone(), at));
                 }
@@ -89,11 +83,9 @@ pub fn propagate(
         }
     }
     for (name, v) in outputs {
-        let hits = reference::references(v).iter().any(|x| {
-            resources
-                .get(&x.address)
-                .is_some_and(|t| reads_sensitive(t, &x.attr))
-        });
+        let hits = reference::references(v)
+            .iter()
+            .any(|x| resources.get(&x.address).is_some_and(|t| reads_sensitive(t, &x.attr)));
         if hits {
             sensitive_outputs.insert(name.clone());
         }
@@ -108,42 +100,22 @@ mod tests {
     fn a_place_is_sensitive_by_what_it_holds_and_what_it_references() {
         let text = "stack: s\nregion: ap-northeast-1\nvariables:\n  token: { sensitive: true }\n  port: { type: number, sensitive: true }\n  flag: { type: bool, sensitive: true }\n  short: { sensitive: true }\ntags: { team: platform, key: \"${var.token}\" }\nresources:\n  target_group.a:\n    vpc_id: vpc-1\n    protocol: HTTP\n    port: ${var.port}\n    tags: { owner: \"x-${var.short}-y\", plain: a }\n  launch_template.nodes:\n    user_data: boot\n  s3_bucket.b:\n    name: b\n    tags: { copy: \"${target_group.a.port}\", boot: \"${launch_template.nodes.user_data}\", fine: \"${target_group.a.arn}\", key: own }\n    versioning: ${var.flag}\noutputs:\n  port: ${target_group.a.port}\n  arn: ${target_group.a.arn}\n  token: ${var.token}\n";
         let mut inputs = crate::stack::Inputs::default();
-        for (k, v) in [
-            ("token", "tok-secret"),
-            ("port", "8080"),
-            ("flag", "true"),
-            ("short", "a"),
-        ] {
+        for (k, v) in [("token", "tok-secret"), ("port", "8080"), ("flag", "true"), ("short", "a")]
+        {
             inputs.values.insert(
                 k.into(),
-                (
-                    crate::stack::vars::Given::Text(v.into()),
-                    format!("--var {k}"),
-                ),
+                (crate::stack::vars::Given::Text(v.into()), format!("--var {k}")),
             );
         }
         let (s, _) = crate::stack::parse_with("s.yaml", text, &inputs).unwrap();
         let marks = |a: &str| -> Vec<String> {
-            s.resources[&Address::parse(a).unwrap()]
-                .sensitive
-                .iter()
-                .cloned()
-                .collect()
+            s.resources[&Address::parse(a).unwrap()].sensitive.iter().cloned().collect()
         };
-        assert_eq!(
-            marks("target_group.a"),
-            ["/port", "/tags/key", "/tags/owner"]
-        );
+        assert_eq!(marks("target_group.a"), ["/port", "/tags/key", "/tags/owner"]);
         assert_eq!(marks("launch_template.nodes"), ["/tags/key", "/user_data"]);
         // Its own `key` tag is its own; what it copies from a sensitive place
         // is sensitive; an ARN is not.
-        assert_eq!(
-            marks("s3_bucket.b"),
-            ["/tags/boot", "/tags/copy", "/versioning"]
-        );
-        assert_eq!(
-            s.sensitive_outputs.iter().cloned().collect::<Vec<_>>(),
-            ["port", "token"]
-        );
+        assert_eq!(marks("s3_bucket.b"), ["/tags/boot", "/tags/copy", "/versioning"]);
+        assert_eq!(s.sensitive_outputs.iter().cloned().collect::<Vec<_>>(), ["port", "token"]);
     }
 }

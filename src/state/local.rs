@@ -20,10 +20,7 @@ pub struct LocalBackend {
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend {
-            path: path.into(),
-            seen: None,
-        }
+        LocalBackend { path: path.into(), seen: None }
     }
 
     pub(super) fn name(&self) -> String {
@@ -31,10 +28,7 @@ impl LocalBackend {
     }
 
     fn io(&self, source: std::io::Error) -> StateError {
-        StateError::Io {
-            path: self.name(),
-            source,
-        }
+        StateError::Io { path: self.name(), source }
     }
 
     pub fn exists(&self) -> bool {
@@ -85,11 +79,7 @@ impl LocalBackend {
         // on this host: each holds the guard across both.
         let _guard = guard(&self.path).map_err(|e| self.io(e))?;
         if self.serial_on_disk()? != self.seen {
-            return Err(StoreError::Stale {
-                location: self.name(),
-                serial,
-            }
-            .into());
+            return Err(StoreError::Stale { location: self.name(), serial }.into());
         }
         let dir = folder(&self.path);
         fs::create_dir_all(dir).map_err(|e| self.io(e))?;
@@ -132,9 +122,7 @@ pub(super) fn guard(path: &Path) -> std::io::Result<fs::File> {
 
 /// The folder a file is in (`.` for a bare name).
 fn folder(path: &Path) -> &Path {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// A temporary file beside `path` (in its folder), readable by its owner only

@@ -79,19 +79,13 @@ impl LockInfo {
             return Some(format!("its lease expired at {}", self.expires));
         }
         if self.same_process_space() && !process_alive(self.pid) {
-            return Some(format!(
-                "its holder, pid {} on this host, no longer runs",
-                self.pid
-            ));
+            return Some(format!("its holder, pid {} on this host, no longer runs", self.pid));
         }
         None
     }
 
     fn locked(&self, location: &str) -> StateError {
-        StateError::Locked {
-            path: location.to_string(),
-            lock: Box::new(self.clone()),
-        }
+        StateError::Locked { path: location.to_string(), lock: Box::new(self.clone()) }
     }
 }
 
@@ -168,10 +162,7 @@ impl Place {
 
 impl std::fmt::Debug for Lock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lock")
-            .field("location", &self.location)
-            .field("info", &self.info)
-            .finish()
+        f.debug_struct("Lock").field("location", &self.location).field("info", &self.info).finish()
     }
 }
 
@@ -181,14 +172,8 @@ impl Lock {
         let lease = lease();
         let info = LockInfo::new(operation, lease, Utc::now());
         let location = path.display().to_string();
-        let io = |source| StateError::Io {
-            path: location.clone(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let io = |source| StateError::Io { path: location.clone(), source };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(io)?;
         let mut took_over = None;
         // Reading a stale lock, removing it and linking this one in is one step
@@ -289,13 +274,7 @@ impl Lock {
             }
         };
         let etag = Arc::new(Mutex::new(etag));
-        Ok(Lock::start(
-            info,
-            location,
-            took_over,
-            Place::S3 { at, etag },
-            lease,
-        ))
+        Ok(Lock::start(info, location, took_over, Place::S3 { at, etag }, lease))
     }
 
     fn start(
@@ -348,14 +327,7 @@ impl Lock {
                 }
             })
         });
-        Lock {
-            info,
-            location,
-            took_over,
-            place,
-            renewer,
-            lost,
-        }
+        Lock { info, location, took_over, place, renewer, lost }
     }
 
     /// Turns to `Some(why)` when the lock is lost: taken by another run, or its
@@ -410,9 +382,8 @@ async fn renew(place: &Place, info: &LockInfo, within: Duration) -> Result<(), S
     match place {
         Place::Local(path) => {
             let _guard = super::guard(path).map_err(|e| e.to_string())?;
-            let held: Option<LockInfo> = fs::read_to_string(path)
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok());
+            let held: Option<LockInfo> =
+                fs::read_to_string(path).ok().and_then(|t| serde_json::from_str(&t).ok());
             if held.is_none_or(|h| h.id != info.id) {
                 return Err(NOT_OURS.into());
             }
@@ -430,9 +401,7 @@ async fn renew(place: &Place, info: &LockInfo, within: Duration) -> Result<(), S
                 .key(&at.key)
                 .content_type("application/json")
                 .set_if_match(current)
-                .body(ByteStream::from(
-                    serde_json::to_vec_pretty(info).expect("lock serialises"),
-                ))
+                .body(ByteStream::from(serde_json::to_vec_pretty(info).expect("lock serialises")))
                 .customize()
                 .config_override(
                     aws_sdk_s3::config::Builder::new().timeout_config(
@@ -500,17 +469,12 @@ impl Drop for Lock {
 pub async fn peek_local(path: &Path) -> Result<Option<LockInfo>, StateError> {
     let location = path.display().to_string();
     match fs::read_to_string(path) {
-        Ok(t) => serde_json::from_str(&t)
-            .map(Some)
-            .map_err(|e| StateError::Io {
-                path: location,
-                source: std::io::Error::other(format!("the lock file is unreadable: {e}")),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StateError::Io {
+        Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| StateError::Io {
             path: location,
-            source,
+            source: std::io::Error::other(format!("the lock file is unreadable: {e}")),
         }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Io { path: location, source }),
     }
 }
 
@@ -537,10 +501,7 @@ pub async fn force_unlock_local(path: &Path, id: &str) -> Result<LockInfo, State
             held: held.id,
         });
     }
-    fs::remove_file(path).map_err(|source| StateError::Io {
-        path: location,
-        source,
-    })?;
+    fs::remove_file(path).map_err(|source| StateError::Io { path: location, source })?;
     Ok(held)
 }
 
@@ -589,9 +550,7 @@ fn boot_id() -> String {
 }
 
 fn pid_namespace() -> String {
-    fs::read_link("/proc/self/ns/pid")
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
+    fs::read_link("/proc/self/ns/pid").map(|p| p.display().to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -617,53 +576,28 @@ mod tests {
         let now = Utc::now();
         let gone = i32::MAX as u32;
         let mine = held("", &this_host(), gone);
-        assert!(
-            mine.stale_because(now).is_some(),
-            "same host, boot and namespace"
-        );
-        let rebooted = LockInfo {
-            boot_id: "another-boot".into(),
-            ..mine.clone()
-        };
+        assert!(mine.stale_because(now).is_some(), "same host, boot and namespace");
+        let rebooted = LockInfo { boot_id: "another-boot".into(), ..mine.clone() };
         assert_eq!(rebooted.stale_because(now), None);
-        let container = LockInfo {
-            pid_namespace: "pid:[1]".into(),
-            ..mine.clone()
-        };
+        let container = LockInfo { pid_namespace: "pid:[1]".into(), ..mine.clone() };
         assert_eq!(container.stale_because(now), None);
-        let old = LockInfo {
-            boot_id: String::new(),
-            pid_namespace: String::new(),
-            ..mine
-        };
-        assert_eq!(
-            old.stale_because(now),
-            None,
-            "an old lock waits for its lease"
-        );
+        let old = LockInfo { boot_id: String::new(), pid_namespace: String::new(), ..mine };
+        assert_eq!(old.stale_because(now), None, "an old lock waits for its lease");
     }
 
     #[test]
     fn a_lease_expires() {
-        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
         let other = "another-host-entirely";
         assert!(
-            held("2026-06-01T11:59:58Z", other, 1)
-                .stale_because(now)
-                .unwrap()
-                .contains("expired")
+            held("2026-06-01T11:59:58Z", other, 1).stale_because(now).unwrap().contains("expired")
         );
         assert_eq!(
             held("2026-06-01T11:59:59Z", other, 1).stale_because(now),
             None,
             "a second of grace for whole-second clocks"
         );
-        assert_eq!(
-            held("2026-06-01T12:00:01Z", other, 1).stale_because(now),
-            None
-        );
+        assert_eq!(held("2026-06-01T12:00:01Z", other, 1).stale_because(now), None);
         // No expiry (an old lock file) never expires; a live pid here is kept.
         assert_eq!(held("", other, 1).stale_because(now), None);
         let me = std::process::id();

@@ -32,18 +32,11 @@ pub enum StateError {
     #[error("there is no lock at {path}")]
     NoLock { path: String },
     #[error("the lock at {path} has id {held}, not {given}")]
-    WrongLockId {
-        path: String,
-        given: String,
-        held: String,
-    },
+    WrongLockId { path: String, given: String, held: String },
     #[error("state {path}: {message}")]
     Remote { path: String, message: String },
     #[error("state {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 impl StateError {

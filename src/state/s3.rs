@@ -32,10 +32,7 @@ impl S3Place {
     }
 
     pub fn error(&self, message: String) -> StateError {
-        StateError::Remote {
-            path: self.url(),
-            message,
-        }
+        StateError::Remote { path: self.url(), message }
     }
 
     pub fn sdk_error<E>(&self, operation: &'static str, e: SdkError<E, HttpResponse>) -> StateError
@@ -101,12 +98,8 @@ impl S3Place {
 /// because another conditional write of the object was under way at once (409
 /// ConditionalRequestConflict): either way, someone else wrote or is writing.
 pub fn is_precondition_failed<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    matches!(
-        e.code(),
-        Some("PreconditionFailed" | "ConditionalRequestConflict")
-    ) || e
-        .raw_response()
-        .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412))
+    matches!(e.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+        || e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412))
 }
 
 pub struct S3Backend {
@@ -122,10 +115,7 @@ impl S3Backend {
     }
 
     pub fn lock_place(&self) -> S3Place {
-        S3Place {
-            key: format!("{}.lock", self.place.key),
-            ..self.place.clone()
-        }
+        S3Place { key: format!("{}.lock", self.place.key), ..self.place.clone() }
     }
 
     pub async fn load(&mut self) -> Result<Option<State>, StateError> {
@@ -157,19 +147,11 @@ impl S3Backend {
             .await
             .map_err(|e| self.place.sdk_error("ListObjectVersions", e))?;
         let key = Some(self.place.key.as_str());
-        let markers = versions
-            .delete_markers()
-            .iter()
-            .filter(|m| m.key() == key)
-            .count();
+        let markers = versions.delete_markers().iter().filter(|m| m.key() == key).count();
         if markers == 0 {
             return Ok(());
         }
-        let earlier = versions
-            .versions()
-            .iter()
-            .filter(|v| v.key() == key)
-            .count();
+        let earlier = versions.versions().iter().filter(|v| v.key() == key).count();
         Err(self.place.error(format!(
             "the state was deleted: its latest version is a delete marker ({earlier} earlier version{} in the bucket). Restore the last one (remove the delete marker), or give another key to start a new state; infra will not plan this stack as if nothing existed",
             if earlier == 1 { "" } else { "s" }
@@ -209,11 +191,7 @@ impl S3Backend {
                     self.etag = Some(etag);
                     return Ok(());
                 }
-                Err(StoreError::Stale {
-                    location: self.place.url(),
-                    serial,
-                }
-                .into())
+                Err(StoreError::Stale { location: self.place.url(), serial }.into())
             }
             Err(e) => Err(self.place.sdk_error("PutObject", e)),
         }

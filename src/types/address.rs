@@ -18,10 +18,7 @@ pub struct Address {
 
 impl Address {
     pub fn new(ty: &str, name: &str) -> Address {
-        Address {
-            ty: ty.to_string(),
-            name: name.to_string(),
-        }
+        Address { ty: ty.to_string(), name: name.to_string() }
     }
 
     /// The address of a lookup: `data.KIND.NAME`.
@@ -45,9 +42,7 @@ impl Address {
         }
         let (ty, name) = s.split_once('.')?;
         let ok = |p: &str| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         };
         (ok(ty) && ok(name)).then(|| Address::new(ty, name))
     }

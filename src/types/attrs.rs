@@ -21,10 +21,7 @@ pub struct AttrError {
 
 impl AttrError {
     fn new(key: &str, value: Option<&Value>, kind: &'static str) -> AttrError {
-        AttrError {
-            key: key.to_string(),
-            problem: if value.is_none() { "missing" } else { kind },
-        }
+        AttrError { key: key.to_string(), problem: if value.is_none() { "missing" } else { kind } }
     }
 }
 
@@ -39,26 +36,22 @@ pub trait AttrsExt {
 
     fn str(&self, key: &str) -> Result<&str, AttrError> {
         let v = self.field(key);
-        v.and_then(Value::as_str)
-            .ok_or_else(|| AttrError::new(key, v, "not a string"))
+        v.and_then(Value::as_str).ok_or_else(|| AttrError::new(key, v, "not a string"))
     }
 
     fn bool(&self, key: &str) -> Result<bool, AttrError> {
         let v = self.field(key);
-        v.and_then(Value::as_bool)
-            .ok_or_else(|| AttrError::new(key, v, "not a boolean"))
+        v.and_then(Value::as_bool).ok_or_else(|| AttrError::new(key, v, "not a boolean"))
     }
 
     fn int(&self, key: &str) -> Result<i64, AttrError> {
         let v = self.field(key);
-        v.and_then(Value::as_i64)
-            .ok_or_else(|| AttrError::new(key, v, "not a whole number"))
+        v.and_then(Value::as_i64).ok_or_else(|| AttrError::new(key, v, "not a whole number"))
     }
 
     fn object(&self, key: &str) -> Result<&Attrs, AttrError> {
         let v = self.field(key);
-        v.and_then(Value::as_object)
-            .ok_or_else(|| AttrError::new(key, v, "not an object"))
+        v.and_then(Value::as_object).ok_or_else(|| AttrError::new(key, v, "not an object"))
     }
 
     fn opt_str(&self, key: &str) -> Option<&str> {
@@ -83,12 +76,7 @@ pub trait AttrsExt {
 
     /// A list of strings (subnet ids, path patterns); `None` when unset.
     fn opt_strings(&self, key: &str) -> Option<Vec<String>> {
-        self.opt_list(key).map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        self.opt_list(key).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
     }
 
     /// A map of strings (tags, labels); empty when unset.
@@ -150,26 +138,15 @@ pub fn differs_set(before: &Attrs, after: &Attrs, key: &str) -> bool {
 pub fn tag_changes(before: &Attrs, after: &Attrs) -> (Vec<(String, String)>, Vec<String>) {
     let old: HashMap<String, String> = before.tags().into_iter().collect();
     let new = after.tags();
-    let set = new
-        .iter()
-        .filter(|(k, v)| old.get(k) != Some(v))
-        .cloned()
-        .collect();
-    let remove = old
-        .keys()
-        .filter(|k| !new.iter().any(|(n, _)| n == *k))
-        .cloned()
-        .collect();
+    let set = new.iter().filter(|(k, v)| old.get(k) != Some(v)).cloned().collect();
+    let remove = old.keys().filter(|k| !new.iter().any(|(n, _)| n == *k)).cloned().collect();
     (set, remove)
 }
 
 /// Tags as an attribute value.
 pub fn tags_value<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
     Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-            .collect(),
+        pairs.into_iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect(),
     )
 }
 
@@ -231,11 +208,7 @@ pub fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&m[k])))
-                    .collect(),
-            )
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -253,30 +226,16 @@ mod tests {
         assert_eq!(a.str("name"), Ok("x"));
         assert_eq!(a.int("n"), Ok(3));
         assert_eq!(a.bool("on"), Ok(true));
-        assert_eq!(
-            a.str("nmae").unwrap_err().to_string(),
-            "attribute `nmae` is missing"
-        );
-        assert_eq!(
-            a.str("n").unwrap_err().to_string(),
-            "attribute `n` is not a string"
-        );
+        assert_eq!(a.str("nmae").unwrap_err().to_string(), "attribute `nmae` is missing");
+        assert_eq!(a.str("n").unwrap_err().to_string(), "attribute `n` is not a string");
         assert_eq!(a.opt_str("nmae"), None);
     }
 
     #[test]
     fn sets_compare_without_order() {
         let set = Kind::Set(&Kind::String);
-        assert!(values_equal(
-            Some(&set),
-            &json!(["a", "b"]),
-            &json!(["b", "a"])
-        ));
+        assert!(values_equal(Some(&set), &json!(["a", "b"]), &json!(["b", "a"])));
         let list = Kind::List(&Kind::String);
-        assert!(!values_equal(
-            Some(&list),
-            &json!(["a", "b"]),
-            &json!(["b", "a"])
-        ));
+        assert!(!values_equal(Some(&list), &json!(["a", "b"]), &json!(["b", "a"])));
     }
 }

@@ -23,9 +23,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String)
             .doc("The alarm name; <stack>-<name> when unset.")
             .force_new(),
-        Attr::new("description", Kind::String)
-            .on_removal(Removal::Delete)
-            .doc("Its description."),
+        Attr::new("description", Kind::String).on_removal(Removal::Delete).doc("Its description."),
         Attr::new("namespace", Kind::String)
             .doc("The metric's namespace, such as AWS/ApplicationELB.")
             .required(),
@@ -42,24 +40,16 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("extended_statistic", Kind::String)
             .on_removal(Removal::Delete)
             .doc("A percentile such as p99, instead of statistic."),
-        Attr::new(
-            "period",
-            Kind::Int {
-                min: 10,
-                max: 86_400,
-            },
-        )
-        .doc("The length of one evaluation period, in seconds.")
-        .default(Default::Int(60)),
+        Attr::new("period", Kind::Int { min: 10, max: 86_400 })
+            .doc("The length of one evaluation period, in seconds.")
+            .default(Default::Int(60)),
         Attr::new("evaluation_periods", Kind::Int { min: 1, max: 1_440 })
             .doc("How many periods are evaluated.")
             .default(Default::Int(1)),
         Attr::new("datapoints_to_alarm", Kind::Int { min: 1, max: 1_440 })
             .on_removal(Removal::Delete)
             .doc("How many of them must breach."),
-        Attr::new("threshold", Kind::Number)
-            .doc("The threshold.")
-            .required(),
+        Attr::new("threshold", Kind::Number).doc("The threshold.").required(),
         Attr::new("comparison", Kind::Enum(COMPARISONS))
             .doc("How the statistic is compared with the threshold.")
             .required(),
@@ -97,10 +87,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             hint: Some("for example statistic: Sum, or extended_statistic: p99".into()),
         });
     }
-    let periods = attrs
-        .get("evaluation_periods")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
+    let periods = attrs.get("evaluation_periods").and_then(Value::as_i64).unwrap_or(1);
     if let Some(d) = attrs.get("datapoints_to_alarm").and_then(Value::as_i64)
         && d > periods
     {

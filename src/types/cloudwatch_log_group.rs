@@ -47,11 +47,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             ),
             hint: Some(format!(
                 "one of {}",
-                RETENTION_DAYS
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                RETENTION_DAYS.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             )),
         }],
         _ => Vec::new(),

@@ -12,25 +12,16 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String)
             .doc("The repository name; <stack>-<name> when unset.")
             .force_new(),
-        Attr::new(
-            "image_tag_mutability",
-            Kind::Enum(&["MUTABLE", "IMMUTABLE"]),
-        )
-        .doc("MUTABLE, or IMMUTABLE so a tag cannot be pushed twice.")
-        .default(Default::Str("MUTABLE")),
+        Attr::new("image_tag_mutability", Kind::Enum(&["MUTABLE", "IMMUTABLE"]))
+            .doc("MUTABLE, or IMMUTABLE so a tag cannot be pushed twice.")
+            .default(Default::Str("MUTABLE")),
         Attr::new("scan_on_push", Kind::Bool)
             .doc("Whether images are scanned for vulnerabilities when pushed.")
             .default(Default::Bool(true)),
         // Shorthand for a lifecycle policy that expires all but the newest N images.
-        Attr::new(
-            "keep_last_images",
-            Kind::Int {
-                min: 1,
-                max: 100_000,
-            },
-        )
-        .on_removal(Removal::Delete)
-        .doc("Shorthand for a lifecycle policy that expires all but the newest N images."),
+        Attr::new("keep_last_images", Kind::Int { min: 1, max: 100_000 })
+            .on_removal(Removal::Delete)
+            .doc("Shorthand for a lifecycle policy that expires all but the newest N images."),
         Attr::new("lifecycle_policy", Kind::String)
             .on_removal(Removal::Delete)
             .doc("The lifecycle policy, a JSON document."),

@@ -26,10 +26,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_access_entry",
     doc: "Lets one IAM principal into an EKS cluster through the EKS API (authentication mode API or API_AND_CONFIG_MAP), with no aws-auth ConfigMap.",
     attrs: &[
-        Attr::new("cluster_name", Kind::String)
-            .doc("The cluster.")
-            .required()
-            .force_new(),
+        Attr::new("cluster_name", Kind::String).doc("The cluster.").required().force_new(),
         Attr::new("principal_arn", Kind::String)
             .doc("The IAM role or user let in.")
             .required()
@@ -86,14 +83,9 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             ),
         });
     }
-    let ty = attrs
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("STANDARD");
-    let grouped = attrs
-        .get("kubernetes_groups")
-        .and_then(Value::as_array)
-        .is_some_and(|g| !g.is_empty());
+    let ty = attrs.get("type").and_then(Value::as_str).unwrap_or("STANDARD");
+    let grouped =
+        attrs.get("kubernetes_groups").and_then(Value::as_array).is_some_and(|g| !g.is_empty());
     if ty != "STANDARD" && grouped {
         out.push(Finding {
             pointer: "/kubernetes_groups".into(),
@@ -105,9 +97,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         });
     }
     if let Some(name) = attrs.get("username").and_then(Value::as_str)
-        && let Some(prefix) = RESERVED_USERNAME_PREFIXES
-            .iter()
-            .find(|p| name.starts_with(**p))
+        && let Some(prefix) = RESERVED_USERNAME_PREFIXES.iter().find(|p| name.starts_with(**p))
     {
         out.push(Finding {
             pointer: "/username".into(),
@@ -121,10 +111,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     if ty != "STANDARD"
         && let Some(arn) = attrs.get("principal_arn").and_then(Value::as_str)
         && is_principal(arn)
-        && !arn
-            .split(':')
-            .nth(5)
-            .is_some_and(|r| r.starts_with("role/"))
+        && !arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/"))
     {
         out.push(Finding {
             pointer: "/principal_arn".into(),

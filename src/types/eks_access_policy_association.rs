@@ -47,9 +47,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(arn) = attrs.get("policy_arn")
         && reference::is_known(arn)
-        && !arn
-            .as_str()
-            .is_some_and(|a| a.starts_with("arn:aws") && a.contains(POLICY_PREFIX))
+        && !arn.as_str().is_some_and(|a| a.starts_with("arn:aws") && a.contains(POLICY_PREFIX))
     {
         out.push(Finding {
             pointer: "/policy_arn".into(),
@@ -64,14 +62,9 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         });
     }
     let scope = attrs.get("access_scope");
-    let ty = scope
-        .and_then(|s| s.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let namespaces = scope
-        .and_then(|s| s.get("namespaces"))
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let ty = scope.and_then(|s| s.get("type")).and_then(Value::as_str).unwrap_or("");
+    let namespaces =
+        scope.and_then(|s| s.get("namespaces")).and_then(Value::as_array).map_or(0, Vec::len);
     if ty == "namespace" && namespaces == 0 {
         out.push(Finding {
             pointer: "/access_scope/namespaces".into(),

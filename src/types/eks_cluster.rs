@@ -7,13 +7,7 @@ use super::price::{PriceBook, rate};
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 use super::{AttrsExt, reference};
 
-pub const LOG_TYPES: &[&str] = &[
-    "api",
-    "audit",
-    "authenticator",
-    "controllerManager",
-    "scheduler",
-];
+pub const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_cluster",
@@ -169,10 +163,7 @@ pub fn access_problem(before: &Map<String, Value>, after: &Map<String, Value>) -
     let (was, now) = (before.get("access_config")?, after.get("access_config")?);
     let rank = |v: &Value| {
         let mode = v.get("authentication_mode")?.as_str()?;
-        Some((
-            mode.to_string(),
-            AUTHENTICATION_MODES.iter().position(|m| *m == mode)?,
-        ))
+        Some((mode.to_string(), AUTHENTICATION_MODES.iter().position(|m| *m == mode)?))
     };
     if let (Some((from, f)), Some((to, t))) = (rank(was), rank(now))
         && t < f
@@ -202,9 +193,7 @@ pub fn version_step_problem(from: &str, to: &str) -> Option<String> {
         return None;
     };
     if t < f {
-        Some(format!(
-            "EKS cannot downgrade a cluster from {from} to {to}"
-        ))
+        Some(format!("EKS cannot downgrade a cluster from {from} to {to}"))
     } else if t.0 != f.0 || t.1 > f.1 + 1 {
         Some(format!(
             "EKS upgrades one minor version at a time: {from} can go to {}.{} next, not {to}",
@@ -241,10 +230,7 @@ fn price(attrs: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), 
         ),
         _ => (
             r.eks_cluster_standard,
-            format!(
-                "EKS control plane, standard support at {}",
-                rate(r.eks_cluster_standard)
-            ),
+            format!("EKS control plane, standard support at {}", rate(r.eks_cluster_standard)),
         ),
     })
 }
@@ -264,10 +250,7 @@ mod tests {
         assert_eq!(read.get("upgrade_policy"), Some(&json!("STANDARD")));
         assert_eq!(read["access_config"]["authentication_mode"], "API");
         // AWS's answer: what it says, even when it differs (drift).
-        let mut read = json!({"upgrade_policy": "EXTENDED"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut read = json!({"upgrade_policy": "EXTENDED"}).as_object().unwrap().clone();
         SCHEMA.keep_local(&mut read, asked);
         assert_eq!(read.get("upgrade_policy"), Some(&json!("EXTENDED")));
     }
@@ -292,10 +275,6 @@ mod tests {
                 .unwrap()
                 .contains("1.29 can go to 1.30 next, not 1.31")
         );
-        assert!(
-            version_step_problem("1.31", "1.30")
-                .unwrap()
-                .contains("cannot downgrade")
-        );
+        assert!(version_step_problem("1.31", "1.30").unwrap().contains("cannot downgrade"));
     }
 }

@@ -16,11 +16,8 @@ const SCALING: Kind = Kind::Object(&[
 const TAINT: Kind = Kind::Object(&[
     Attr::new("key", Kind::String).required(),
     Attr::new("value", Kind::String),
-    Attr::new(
-        "effect",
-        Kind::Enum(&["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
-    )
-    .required(),
+    Attr::new("effect", Kind::Enum(&["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]))
+        .required(),
 ]);
 
 pub static SCHEMA: TypeSchema = TypeSchema {
@@ -130,19 +127,14 @@ pub fn impact(
             count(n)
         ));
     }
-    if !changed
-        .iter()
-        .any(|c| c == "launch_template" || c == "release_version")
-    {
+    if !changed.iter().any(|c| c == "launch_template" || c == "release_version") {
         return None;
     }
     let n = nodes(after)?;
     let u = after.get("update_config");
     let at_once = match (
-        u.and_then(|u| u.get("max_unavailable"))
-            .and_then(Value::as_i64),
-        u.and_then(|u| u.get("max_unavailable_percentage"))
-            .and_then(Value::as_i64),
+        u.and_then(|u| u.get("max_unavailable")).and_then(Value::as_i64),
+        u.and_then(|u| u.get("max_unavailable_percentage")).and_then(Value::as_i64),
     ) {
         (Some(k), _) => format!("{} at a time", k.min(n).max(1)),
         (_, Some(p)) => format!("{p}% at a time"),
@@ -200,8 +192,5 @@ fn price(attrs: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), 
         1 => String::new(),
         n => format!(" (the first of {n} types)"),
     };
-    Ok((
-        desired as f64 * price,
-        format!("{desired} × {first} at {}{more}", rate(*price)),
-    ))
+    Ok((desired as f64 * price, format!("{desired} × {first} at {}{more}", rate(*price))))
 }

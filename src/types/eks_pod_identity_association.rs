@@ -11,10 +11,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name: "eks_pod_identity_association",
     doc: "EKS Pod Identity: one service account of one namespace takes one IAM role, with no OIDC provider (the cluster runs the eks-pod-identity-agent add-on).",
     attrs: &[
-        Attr::new("cluster_name", Kind::String)
-            .doc("The cluster.")
-            .required()
-            .force_new(),
+        Attr::new("cluster_name", Kind::String).doc("The cluster.").required().force_new(),
         Attr::new("namespace", Kind::String)
             .doc("The namespace of the service account.")
             .required()

@@ -96,11 +96,7 @@ impl Opening {
 
     /// `0.0.0.0/1, 128.0.0.0/1 (3,623,878,656 public addresses)`.
     pub fn said(&self) -> String {
-        format!(
-            "{} ({} public addresses)",
-            self.sources.join(", "),
-            grouped(self.addresses)
-        )
+        format!("{} ({} public addresses)", self.sources.join(", "), grouped(self.addresses))
     }
 }
 
@@ -138,10 +134,8 @@ pub fn openings(rules: &[Value]) -> Vec<Opening> {
                 Some((from, to, cidr))
             })
             .collect();
-        let mut bounds: Vec<u32> = admits
-            .iter()
-            .flat_map(|(f, t, _)| [u32::from(*f), u32::from(*t) + 1])
-            .collect();
+        let mut bounds: Vec<u32> =
+            admits.iter().flat_map(|(f, t, _)| [u32::from(*f), u32::from(*t) + 1]).collect();
         bounds.sort_unstable();
         bounds.dedup();
         for pair in bounds.windows(2) {
@@ -168,13 +162,7 @@ pub fn openings(rules: &[Value]) -> Vec<Opening> {
                 {
                     last.to = to;
                 }
-                _ => out.push(Opening {
-                    protocol,
-                    from,
-                    to,
-                    sources,
-                    addresses,
-                }),
+                _ => out.push(Opening { protocol, from, to, sources, addresses }),
             }
         }
     }
@@ -194,18 +182,11 @@ mod tests {
         assert_eq!(public_addresses(["0.0.0.0/1", "128.0.0.0/1"]), everything);
         assert!(open_to_internet(["0.0.0.0/1", "128.0.0.0/1"]));
         assert!(open_to_internet(["52.0.0.0/8"]));
-        assert!(!open_to_internet([
-            "10.0.0.0/8",
-            "172.16.0.0/12",
-            "192.168.0.0/16"
-        ]));
+        assert!(!open_to_internet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]));
         assert!(!open_to_internet(["203.0.113.0/24", "198.51.100.7/32"]));
         assert_eq!(public_addresses(["10.0.0.0/8"]), 0);
         // Overlaps count once; a private block inside a public one is not public.
-        assert_eq!(
-            public_addresses(["8.0.0.0/8", "8.8.0.0/16"]),
-            public_addresses(["8.0.0.0/8"])
-        );
+        assert_eq!(public_addresses(["8.0.0.0/8", "8.8.0.0/16"]), public_addresses(["8.0.0.0/8"]));
         assert_eq!(public_addresses(["0.0.0.0/0"]), (1u64 << 32) - 592_576_512);
     }
 
@@ -231,10 +212,7 @@ mod tests {
             ],
             "{open:?}"
         );
-        assert_eq!(
-            open[1].sources,
-            ["0.0.0.0/1", "128.0.0.0/1", "203.0.113.0/24"]
-        );
+        assert_eq!(open[1].sources, ["0.0.0.0/1", "128.0.0.0/1", "203.0.113.0/24"]);
         assert_eq!(open[1].addresses, public_addresses(["0.0.0.0/0"]));
         let narrow = json!([{"protocol": "tcp", "ports": "22", "cidr": "203.0.113.0/24"}]);
         assert!(openings(narrow.as_array().unwrap()).is_empty());

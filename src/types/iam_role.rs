@@ -47,11 +47,8 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 };
 
 /// The ways to give the trust policy: exactly one.
-const TRUST: &[&str] = &[
-    "assume_role_service",
-    "assume_role_service_account",
-    "assume_role_policy",
-];
+const TRUST: &[&str] =
+    &["assume_role_service", "assume_role_service_account", "assume_role_policy"];
 
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -89,10 +86,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
 /// The trust policy from its shorthand, and every document in canonical form.
 pub fn canonical(attrs: &mut Map<String, Value>) {
     if let Some(Value::String(service)) = attrs.remove("assume_role_service") {
-        attrs.insert(
-            "assume_role_policy".into(),
-            Value::String(policy::assume_role(&service)),
-        );
+        attrs.insert("assume_role_policy".into(), Value::String(policy::assume_role(&service)));
     }
     if let Some(Value::Object(account)) = attrs.remove("assume_role_service_account") {
         let field = |k: &str| account.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -126,16 +120,12 @@ fn risks(before: Option<&Attrs>, after: Option<&Attrs>, updated: bool) -> Vec<St
     let added = |k: &str| -> Vec<String> {
         let get = |m: Option<&Attrs>| m.and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null);
         match (get(before), get(after)) {
-            (Value::Array(o), Value::Array(n)) => n
-                .iter()
-                .filter(|x| !o.contains(x))
-                .map(|x| x.to_string())
-                .collect(),
-            (Value::Object(o), Value::Object(n)) => n
-                .iter()
-                .filter(|(k, v)| o.get(*k) != Some(*v))
-                .map(|(k, _)| k.clone())
-                .collect(),
+            (Value::Array(o), Value::Array(n)) => {
+                n.iter().filter(|x| !o.contains(x)).map(|x| x.to_string()).collect()
+            }
+            (Value::Object(o), Value::Object(n)) => {
+                n.iter().filter(|(k, v)| o.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect()
+            }
             (o, n) if o != n && !n.is_null() => vec![k.to_string()],
             _ => Vec::new(),
         }

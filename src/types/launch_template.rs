@@ -16,19 +16,9 @@ const METADATA: Kind = Kind::Object(&[
 
 const BLOCK_DEVICE: Kind = Kind::Object(&[
     Attr::new("device_name", Kind::String).required(),
-    Attr::new(
-        "volume_size",
-        Kind::Int {
-            min: 1,
-            max: 16_384,
-        },
-    )
-    .required(),
-    Attr::new(
-        "volume_type",
-        Kind::Enum(&["gp2", "gp3", "io1", "io2", "st1", "sc1"]),
-    )
-    .default(Default::Str("gp3")),
+    Attr::new("volume_size", Kind::Int { min: 1, max: 16_384 }).required(),
+    Attr::new("volume_type", Kind::Enum(&["gp2", "gp3", "io1", "io2", "st1", "sc1"]))
+        .default(Default::Str("gp3")),
     Attr::new("encrypted", Kind::Bool).default(Default::Bool(true)),
     Attr::new("delete_on_termination", Kind::Bool).default(Default::Bool(true)),
 ]);
@@ -79,10 +69,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
             hint: Some("set http_tokens: required; IMDSv1 is open to SSRF".into()),
         });
     }
-    if m["http_put_response_hop_limit"]
-        .as_i64()
-        .is_some_and(|h| h < 2)
-    {
+    if m["http_put_response_hop_limit"].as_i64().is_some_and(|h| h < 2) {
         out.push(Finding {
             pointer: "/metadata_options/http_put_response_hop_limit".into(),
             message: "a hop limit below 2 keeps pods from reaching instance metadata".into(),

@@ -14,13 +14,7 @@ pub const FORWARD: Kind = Kind::Set(&Kind::Object(&[
 
 pub const STICKINESS: Kind = Kind::Object(&[
     Attr::new("enabled", Kind::Bool).default(Default::Bool(false)),
-    Attr::new(
-        "duration_seconds",
-        Kind::Int {
-            min: 1,
-            max: 604_800,
-        },
-    ),
+    Attr::new("duration_seconds", Kind::Int { min: 1, max: 604_800 }),
 ]);
 
 pub const REDIRECT: Kind = Kind::Object(&[
@@ -43,23 +37,10 @@ pub const FIXED_RESPONSE: Kind = Kind::Object(&[
 /// watched by a gate (CloudWatch alarms, target health) that reverts at once.
 pub const ROLLOUT: Kind = Kind::Object(&[
     Attr::new("steps", Kind::List(&Kind::Int { min: 1, max: 100 })).required(),
-    Attr::new(
-        "pause_seconds",
-        Kind::Int {
-            min: 0,
-            max: 86_400,
-        },
-    )
-    .default(Default::Int(0)),
+    Attr::new("pause_seconds", Kind::Int { min: 0, max: 86_400 }).default(Default::Int(0)),
     // How long the gate keeps watching after the last step; one pause when
     // not given.
-    Attr::new(
-        "bake_seconds",
-        Kind::Int {
-            min: 0,
-            max: 86_400,
-        },
-    ),
+    Attr::new("bake_seconds", Kind::Int { min: 0, max: 86_400 }),
     Attr::new("poll_seconds", Kind::Int { min: 1, max: 3_600 }).default(Default::Int(10)),
     Attr::new("alarms", Kind::List(&Kind::String)).default(Default::EmptyList),
     Attr::new("allow_insufficient_data", Kind::Bool).default(Default::Bool(false)),
@@ -76,13 +57,7 @@ pub const ANALYSIS: Kind = Kind::Object(&[
     Attr::new("max_latency_increase", Kind::Number),
     Attr::new("max_latency", Kind::Number),
     Attr::new("min_requests", Kind::Number),
-    Attr::new(
-        "wait_seconds",
-        Kind::Int {
-            min: 0,
-            max: 86_400,
-        },
-    ),
+    Attr::new("wait_seconds", Kind::Int { min: 0, max: 86_400 }),
     Attr::new("pass_with_too_few_requests", Kind::Bool),
 ]);
 
@@ -174,17 +149,12 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
         if forward.is_empty() || forward.len() > 5 {
             out.push(Finding {
                 pointer: "/forward".into(),
-                message: format!(
-                    "a forward takes 1 to 5 target groups; found {}",
-                    forward.len()
-                ),
+                message: format!("a forward takes 1 to 5 target groups; found {}", forward.len()),
                 hint: None,
             });
         }
-        let weights: Vec<i64> = forward
-            .iter()
-            .filter_map(|t| t.get("weight").and_then(Value::as_i64))
-            .collect();
+        let weights: Vec<i64> =
+            forward.iter().filter_map(|t| t.get("weight").and_then(Value::as_i64)).collect();
         if !forward.is_empty() && weights.iter().all(|w| *w == 0) {
             out.push(Finding {
                 pointer: "/forward".into(),
@@ -193,10 +163,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
             });
         }
         for (i, t) in forward.iter().enumerate() {
-            let arn = t
-                .get("target_group_arn")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let arn = t.get("target_group_arn").and_then(Value::as_str).unwrap_or("");
             if forward[..i]
                 .iter()
                 .any(|u| u.get("target_group_arn").and_then(Value::as_str) == Some(arn))
@@ -216,10 +183,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
             }
         }
     }
-    if let Some(steps) = attrs
-        .get("rollout")
-        .and_then(|r| r.get("steps"))
-        .and_then(Value::as_array)
+    if let Some(steps) = attrs.get("rollout").and_then(|r| r.get("steps")).and_then(Value::as_array)
     {
         let steps: Vec<i64> = steps.iter().filter_map(Value::as_i64).collect();
         let rising = steps.windows(2).all(|w| w[0] < w[1]);

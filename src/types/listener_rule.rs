@@ -26,15 +26,9 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("The listener it belongs to.")
             .required()
             .force_new(),
-        Attr::new(
-            "priority",
-            Kind::Int {
-                min: 1,
-                max: 50_000,
-            },
-        )
-        .doc("Its priority, 1 to 50000 (lower first; one rule per priority and listener).")
-        .required(),
+        Attr::new("priority", Kind::Int { min: 1, max: 50_000 })
+            .doc("Its priority, 1 to 50000 (lower first; one rule per priority and listener).")
+            .required(),
         Attr::new("conditions", CONDITIONS)
             .doc("What it matches: path patterns, host headers, HTTP headers.")
             .required(),

@@ -37,10 +37,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 /// it by (its `LoadBalancer` and `TargetGroup` dimensions): `app/NAME/ID` and
 /// `targetgroup/NAME/ID`.
 pub fn arn_suffix(arn: &str) -> String {
-    match (
-        arn.split_once(":loadbalancer/"),
-        arn.split_once(":targetgroup/"),
-    ) {
+    match (arn.split_once(":loadbalancer/"), arn.split_once(":targetgroup/")) {
         (Some((_, rest)), _) => rest.to_string(),
         (_, Some((_, rest))) => format!("targetgroup/{rest}"),
         _ => arn.to_string(),
@@ -50,10 +47,7 @@ pub fn arn_suffix(arn: &str) -> String {
 /// The `arn_suffix` of the load balancer a listener or listener rule belongs
 /// to, read from the listener's or rule's own ARN (`…:listener/app/NAME/ID/…`).
 pub fn suffix_of_owner(arn: &str) -> Option<String> {
-    let rest = arn
-        .split_once(":listener/")
-        .or_else(|| arn.split_once(":listener-rule/"))?
-        .1;
+    let rest = arn.split_once(":listener/").or_else(|| arn.split_once(":listener-rule/"))?.1;
     let parts: Vec<&str> = rest.splitn(4, '/').collect();
     (parts.len() >= 3).then(|| parts[..3].join("/"))
 }
@@ -63,10 +57,7 @@ pub fn suffix_of_owner(arn: &str) -> Option<String> {
 fn price(attrs: &Attrs, book: &PriceBook) -> Result<(f64, String), String> {
     let r = book.rates;
     let public = attrs.get("scheme").and_then(Value::as_str) != Some("internal");
-    let zones = attrs
-        .get("subnets")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let zones = attrs.get("subnets").and_then(Value::as_array).map_or(0, Vec::len);
     Ok(match public {
         true => (
             r.application_load_balancer + zones as f64 * r.public_ipv4_address,
@@ -78,10 +69,7 @@ fn price(attrs: &Attrs, book: &PriceBook) -> Result<(f64, String), String> {
         ),
         false => (
             r.application_load_balancer,
-            format!(
-                "application load balancer at {}",
-                rate(r.application_load_balancer)
-            ),
+            format!("application load balancer at {}", rate(r.application_load_balancer)),
         ),
     })
 }
@@ -102,10 +90,8 @@ mod tests {
             "targetgroup/eks/73e2d6bc24d8a067"
         );
         assert_eq!(
-            suffix_of_owner(&format!(
-                "{arn}:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
-            ))
-            .as_deref(),
+            suffix_of_owner(&format!("{arn}:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"))
+                .as_deref(),
             Some("app/web/50dc6c495c0c9188")
         );
         assert_eq!(

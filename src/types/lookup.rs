@@ -29,10 +29,7 @@ pub struct LookupSchema {
     pub check: fn(&LookupSchema, &Map<String, Value>) -> Vec<Finding>,
 }
 
-const PORT: Kind = Kind::Int {
-    min: 1,
-    max: 65_535,
-};
+const PORT: Kind = Kind::Int { min: 1, max: 65_535 };
 const TAGS: Kind = Kind::Map(&Kind::String);
 
 pub static VPC: LookupSchema = LookupSchema {
@@ -96,20 +93,8 @@ pub static SECURITY_GROUP: LookupSchema = LookupSchema {
 pub static LOAD_BALANCER: LookupSchema = LookupSchema {
     name: "load_balancer",
     noun: "load balancer",
-    by: &[
-        Attr::new("arn", Kind::String),
-        Attr::new("name", Kind::String),
-        Attr::new("tags", TAGS),
-    ],
-    exports: &[
-        "arn",
-        "arn_suffix",
-        "name",
-        "dns_name",
-        "zone_id",
-        "vpc_id",
-        "security_groups",
-    ],
+    by: &[Attr::new("arn", Kind::String), Attr::new("name", Kind::String), Attr::new("tags", TAGS)],
+    exports: &["arn", "arn_suffix", "name", "dns_name", "zone_id", "vpc_id", "security_groups"],
     many: false,
     check: any_of,
 };
@@ -130,11 +115,7 @@ pub static LISTENER: LookupSchema = LookupSchema {
 pub static TARGET_GROUP: LookupSchema = LookupSchema {
     name: "target_group",
     noun: "target group",
-    by: &[
-        Attr::new("arn", Kind::String),
-        Attr::new("name", Kind::String),
-        Attr::new("tags", TAGS),
-    ],
+    by: &[Attr::new("arn", Kind::String), Attr::new("name", Kind::String), Attr::new("tags", TAGS)],
     exports: &["arn", "arn_suffix", "name", "port", "protocol", "vpc_id"],
     many: false,
     check: any_of,
@@ -144,10 +125,7 @@ pub static IAM_ROLE: LookupSchema = LookupSchema {
     name: "iam_role",
     noun: "IAM role",
     // IAM has no search by tag (ListRoles returns no tags): by name or ARN.
-    by: &[
-        Attr::new("name", Kind::String),
-        Attr::new("arn", Kind::String),
-    ],
+    by: &[Attr::new("name", Kind::String), Attr::new("arn", Kind::String)],
     exports: &["arn", "name", "id"],
     many: false,
     check: one_of,
@@ -177,11 +155,9 @@ pub const CERTIFICATE_TYPES: &[&str] = &["AMAZON_ISSUED", "PRIVATE", "IMPORTED"]
 /// Amazon-issued only.
 pub fn certificate_types(query: &Map<String, Value>) -> Vec<String> {
     match query.get("types").and_then(Value::as_array) {
-        Some(t) if !t.is_empty() => t
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        Some(t) if !t.is_empty() => {
+            t.iter().filter_map(Value::as_str).map(str::to_string).collect()
+        }
         _ => vec!["AMAZON_ISSUED".to_string()],
     }
 }
@@ -189,17 +165,11 @@ pub fn certificate_types(query: &Map<String, Value>) -> Vec<String> {
 /// A certificate search: by something, and an imported one only by its tags
 /// too (whoever may import a certificate chooses its domain and its date).
 fn certificate_search(kind: &LookupSchema, query: &Map<String, Value>) -> Vec<Finding> {
-    let searched: Map<String, Value> = query
-        .iter()
-        .filter(|(k, _)| *k != "types")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let searched: Map<String, Value> =
+        query.iter().filter(|(k, _)| *k != "types").map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut out = any_of(kind, &searched);
     let imported = certificate_types(query).iter().any(|t| t == "IMPORTED");
-    let tagged = query
-        .get("tags")
-        .and_then(Value::as_object)
-        .is_some_and(|t| !t.is_empty());
+    let tagged = query.get("tags").and_then(Value::as_object).is_some_and(|t| !t.is_empty());
     if imported && !tagged {
         out.push(Finding {
             pointer: "/types".into(),
@@ -280,18 +250,14 @@ fn listener(_: &LookupSchema, query: &Map<String, Value>) -> Vec<Finding> {
         return Vec::new();
     }
     let (pointer, message) = match (has("load_balancer_arn"), has("port")) {
-        (true, false) => (
-            "",
-            "a listener is found by its load balancer and its port: `port` is missing",
-        ),
+        (true, false) => {
+            ("", "a listener is found by its load balancer and its port: `port` is missing")
+        }
         (false, true) => (
             "/port",
             "a listener is found by its load balancer and its port: `load_balancer_arn` is missing",
         ),
-        _ => (
-            "",
-            "say which listener: `arn`, or `load_balancer_arn` and `port`",
-        ),
+        _ => ("", "say which listener: `arn`, or `load_balancer_arn` and `port`"),
     };
     vec![Finding {
         pointer: pointer.into(),
@@ -361,10 +327,7 @@ impl LookupSchema {
             }
             _ => {
                 let key = |m: &Map<String, Value>| {
-                    (
-                        text(m, "availability_zone").to_string(),
-                        text(m, "id").to_string(),
-                    )
+                    (text(m, "availability_zone").to_string(), text(m, "id").to_string())
                 };
                 matches.sort_by_key(key);
                 let mut out = Map::new();
@@ -421,10 +384,7 @@ mod tests {
         assert!(none.hint.contains("arn, name, tags"), "{}", none.hint);
         let other = map(json!({"arn": "arn:tg/0"}));
         let two = TARGET_GROUP.settle(&q, vec![tg, other]).unwrap_err();
-        assert_eq!(
-            two.message,
-            "2 target groups match name = game-ec2: arn:tg/0, arn:tg/1"
-        );
+        assert_eq!(two.message, "2 target groups match name = game-ec2: arn:tg/0, arn:tg/1");
     }
 
     #[test]
@@ -448,10 +408,7 @@ mod tests {
     #[test]
     fn searches_that_say_nothing_are_refused() {
         let none = (VPC.check)(&VPC, &Map::new());
-        assert_eq!(
-            none[0].message,
-            "say which VPC to look for: by id, name, cidr_block, tags"
-        );
+        assert_eq!(none[0].message, "say which VPC to look for: by id, name, cidr_block, tags");
         assert!((VPC.check)(&VPC, &map(json!({"name": "legacy"}))).is_empty());
         let both = map(json!({"name": "a", "arn": "b"}));
         assert_eq!((IAM_ROLE.check)(&IAM_ROLE, &both).len(), 1);

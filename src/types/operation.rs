@@ -151,10 +151,7 @@ mod tests {
 
     #[test]
     fn a_phase_picks_its_timeout() {
-        let t = Timeouts {
-            create: Some(60),
-            ..Timeouts::default()
-        };
+        let t = Timeouts { create: Some(60), ..Timeouts::default() };
         let d = Duration::from_secs(5);
         assert_eq!(t.get(Operation::Create, d), Duration::from_secs(60));
         assert_eq!(t.get(Operation::DeleteDeposed, d), d);

@@ -27,11 +27,7 @@ fn canonical(v: &Value) -> Value {
             let mut items: Vec<Value> = items.iter().map(canonical).collect();
             items.sort_by_key(Value::to_string);
             items.dedup();
-            if items.len() == 1 {
-                items.pop().expect("one item")
-            } else {
-                Value::Array(items)
-            }
+            if items.len() == 1 { items.pop().expect("one item") } else { Value::Array(items) }
         }
         other => other.clone(),
     }
@@ -92,9 +88,8 @@ pub fn assume_role(service: &str) -> String {
 /// condition keys are the provider's issuer, its ARN after `oidc-provider/`;
 /// an ARN not known yet (a reference) leaves the document unknown until apply.
 pub fn assume_role_with_web_identity(provider_arn: &str, namespace: &str, name: &str) -> String {
-    let issuer = provider_arn
-        .split_once(":oidc-provider/")
-        .map_or(provider_arn, |(_, issuer)| issuer);
+    let issuer =
+        provider_arn.split_once(":oidc-provider/").map_or(provider_arn, |(_, issuer)| issuer);
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -132,10 +127,7 @@ mod tests {
             eq["oidc.eks.ap-northeast-1.amazonaws.com/id/ABC:sub"],
             "system:serviceaccount:kube-system:aws-load-balancer-controller"
         );
-        assert_eq!(
-            eq["oidc.eks.ap-northeast-1.amazonaws.com/id/ABC:aud"],
-            "sts.amazonaws.com"
-        );
+        assert_eq!(eq["oidc.eks.ap-northeast-1.amazonaws.com/id/ABC:aud"], "sts.amazonaws.com");
     }
 
     #[test]
@@ -160,11 +152,7 @@ mod tests {
         let user = stored.replace(":root", ":user/ops");
         assert_ne!(normalize(given), normalize(&user));
         let resource = given.replace("arn:aws:s3:::b/*", "arn:aws:iam::123456789012:root");
-        assert!(
-            normalize(&resource)
-                .unwrap()
-                .contains("arn:aws:iam::123456789012:root")
-        );
+        assert!(normalize(&resource).unwrap().contains("arn:aws:iam::123456789012:root"));
     }
 
     #[test]

@@ -61,10 +61,7 @@ pub fn pieces(s: &str) -> Vec<Piece<'_>> {
         let inner = &rest[start + 2..start + len];
         match parse_inner(inner) {
             Some(r) => out.push(Piece::Ref(r)),
-            None => out.push(Piece::Malformed(
-                &rest[start..start + len + 1],
-                offset + start,
-            )),
+            None => out.push(Piece::Malformed(&rest[start..start + len + 1], offset + start)),
         }
         offset += start + len + 1;
         rest = &rest[start + len + 1..];
@@ -84,9 +81,7 @@ fn parse_inner(inner: &str) -> Option<Reference> {
     let mut parts = inner.split('.');
     let (ty, name, attr) = (parts.next()?, parts.next()?, parts.next()?);
     let ident = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     };
     if parts.next().is_some() || !ident(ty) || !ident(name) || !ident(attr) {
         return None;
@@ -153,11 +148,9 @@ fn map_strings(value: &Value, f: &dyn Fn(&str) -> String) -> Value {
     match value {
         Value::String(s) if s.contains("${") => Value::String(f(s)),
         Value::Array(a) => Value::Array(a.iter().map(|v| map_strings(v, f)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), map_strings(v, f)))
-                .collect(),
-        ),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), map_strings(v, f))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -229,11 +222,9 @@ pub fn resolve(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) -> V
     match value {
         Value::String(s) => resolve_str(s, lookup),
         Value::Array(a) => Value::Array(a.iter().map(|v| resolve(v, lookup)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), resolve(v, lookup)))
-                .collect(),
-        ),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), resolve(v, lookup))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -283,10 +274,7 @@ mod tests {
             Piece::Ref(r) if r.address.lookup_kind() == Some("target_group") && r.attr == "arn"
         ));
         assert!(matches!(pieces("${data.a.b}")[0], Piece::Malformed(..)));
-        assert_eq!(
-            pieces("$${literal}"),
-            vec![Piece::Text("$${"), Piece::Text("literal}")]
-        );
+        assert_eq!(pieces("$${literal}"), vec![Piece::Text("$${"), Piece::Text("literal}")]);
     }
 
     #[test]
@@ -298,10 +286,8 @@ mod tests {
             "owner" => Some(secretive.clone()),
             _ => None,
         };
-        let t = resolve(
-            &json!({"a": "${var_like.x.owner}", "b": "by ${var_like.x.owner}"}),
-            &lookup,
-        );
+        let t =
+            resolve(&json!({"a": "${var_like.x.owner}", "b": "by ${var_like.x.owner}"}), &lookup);
         assert!(is_known(&t), "{t}");
         assert!(references(&t).is_empty());
         assert_eq!(
@@ -330,10 +316,7 @@ mod tests {
         let lookup = |r: &Reference| (r.address.name == "main").then(|| json!("vpc-1"));
         let v = json!({"a": "${vpc.main.id}", "b": "id=${vpc.main.id}", "c": "${vpc.other.id}"});
         let r = resolve(&v, &lookup);
-        assert_eq!(
-            r,
-            json!({"a": "vpc-1", "b": "id=vpc-1", "c": "${vpc.other.id}"})
-        );
+        assert_eq!(r, json!({"a": "vpc-1", "b": "id=vpc-1", "c": "${vpc.other.id}"}));
         assert!(!is_known(&r));
         assert!(is_known(&r["a"]));
     }

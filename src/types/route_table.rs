@@ -56,16 +56,12 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 
 /// A route's destination, whichever kind it is.
 pub fn destination(route: &Value) -> Option<&str> {
-    DESTINATIONS
-        .iter()
-        .find_map(|k| route.get(*k).and_then(Value::as_str))
+    DESTINATIONS.iter().find_map(|k| route.get(*k).and_then(Value::as_str))
 }
 
 /// A route's target: (which attribute, the id).
 pub fn target(route: &Value) -> Option<(&'static str, &str)> {
-    TARGETS
-        .iter()
-        .find_map(|k| Some((*k, route.get(*k).and_then(Value::as_str)?)))
+    TARGETS.iter().find_map(|k| Some((*k, route.get(*k).and_then(Value::as_str)?)))
 }
 
 /// Each route has one destination and one target, and no two routes share a

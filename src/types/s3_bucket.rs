@@ -8,31 +8,12 @@ const LIFECYCLE_RULE: Kind = Kind::Object(&[
     Attr::new("id", Kind::String).required(),
     Attr::new("prefix", Kind::String).default(Default::Str("")),
     Attr::new("enabled", Kind::Bool).default(Default::Bool(true)),
-    Attr::new(
-        "expiration_days",
-        Kind::Int {
-            min: 1,
-            max: 36_500,
-        },
-    ),
-    Attr::new(
-        "noncurrent_expiration_days",
-        Kind::Int {
-            min: 1,
-            max: 36_500,
-        },
-    ),
+    Attr::new("expiration_days", Kind::Int { min: 1, max: 36_500 }),
+    Attr::new("noncurrent_expiration_days", Kind::Int { min: 1, max: 36_500 }),
     Attr::new(
         "transitions",
         Kind::List(&Kind::Object(&[
-            Attr::new(
-                "days",
-                Kind::Int {
-                    min: 0,
-                    max: 36_500,
-                },
-            )
-            .required(),
+            Attr::new("days", Kind::Int { min: 0, max: 36_500 }).required(),
             Attr::new(
                 "storage_class",
                 Kind::Enum(&[
@@ -50,21 +31,12 @@ const LIFECYCLE_RULE: Kind = Kind::Object(&[
 ]);
 
 const CORS_RULE: Kind = Kind::Object(&[
-    Attr::new(
-        "allowed_methods",
-        Kind::Set(&Kind::Enum(&["GET", "PUT", "POST", "DELETE", "HEAD"])),
-    )
-    .required(),
+    Attr::new("allowed_methods", Kind::Set(&Kind::Enum(&["GET", "PUT", "POST", "DELETE", "HEAD"])))
+        .required(),
     Attr::new("allowed_origins", Kind::Set(&Kind::String)).required(),
     Attr::new("allowed_headers", Kind::Set(&Kind::String)),
     Attr::new("expose_headers", Kind::Set(&Kind::String)),
-    Attr::new(
-        "max_age_seconds",
-        Kind::Int {
-            min: 0,
-            max: 86_400,
-        },
-    ),
+    Attr::new("max_age_seconds", Kind::Int { min: 0, max: 86_400 }),
 ]);
 
 pub static SCHEMA: TypeSchema = TypeSchema {

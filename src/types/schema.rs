@@ -399,9 +399,7 @@ impl Default {
 pub fn parse_ports(s: &str) -> Result<(u16, u16), String> {
     let (a, b) = s.split_once('-').unwrap_or((s, s));
     let parse = |p: &str| {
-        p.trim()
-            .parse::<u16>()
-            .map_err(|_| format!("`{}` is not a port number 0..65535", p.trim()))
+        p.trim().parse::<u16>().map_err(|_| format!("`{}` is not a port number 0..65535", p.trim()))
     };
     let (from, to) = (parse(a)?, parse(b)?);
     if from > to {

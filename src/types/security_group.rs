@@ -19,10 +19,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name: "security_group",
     doc: "A VPC security group and its rules. Rules are applied in a step of their own and diffed one by one: a rule change never replaces the group, and two groups may reference each other.",
     attrs: &[
-        Attr::new("vpc_id", Kind::String)
-            .doc("The VPC it belongs to.")
-            .required()
-            .force_new(),
+        Attr::new("vpc_id", Kind::String).doc("The VPC it belongs to.").required().force_new(),
         Attr::new("name", Kind::String)
             .doc("Its group name; <stack>-<name> when unset.")
             .force_new(),
@@ -39,9 +36,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("egress", Kind::Set(&RULE))
             .doc("Rules out; AWS's own (all traffic to anywhere) when unset, none when [].")
             .deferred()
-            .default(Default::Json(
-                r#"[{"protocol": "all", "cidr": "0.0.0.0/0"}]"#,
-            )),
+            .default(Default::Json(r#"[{"protocol": "all", "cidr": "0.0.0.0/0"}]"#)),
     ],
     exports: &["id", "arn", "name"],
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
@@ -97,11 +92,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
 /// address space the rules admitting each port cover together
 /// (`types::exposure`), so two halves of the internet are the internet.
 pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let rules = attrs
-        .get("ingress")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let rules = attrs.get("ingress").and_then(Value::as_array).cloned().unwrap_or_default();
     super::exposure::openings(&rules)
         .into_iter()
         .filter(|o| !o.web_only())
@@ -134,16 +125,13 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
 /// reaches after and did not before.
 fn risks(before: Option<&Attrs>, after: Option<&Attrs>, _updated: bool) -> Vec<String> {
     let rules = |m: Option<&Attrs>| {
-        m.and_then(|m| m.get("ingress"))
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
+        m.and_then(|m| m.get("ingress")).and_then(|v| v.as_array().cloned()).unwrap_or_default()
     };
     let was = super::exposure::openings(&rules(before));
     super::exposure::openings(&rules(after))
         .into_iter()
         .filter(|o| {
-            !was.iter()
-                .any(|w| w.protocol == o.protocol && w.from <= o.from && o.to <= w.to)
+            !was.iter().any(|w| w.protocol == o.protocol && w.from <= o.from && o.to <= w.to)
         })
         .map(|o| format!("ingress opened to the internet on {}", o.on()))
         .collect()

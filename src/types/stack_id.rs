@@ -44,20 +44,13 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         return Some("it is empty");
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || separator(c))
-    {
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || separator(c)) {
         return Some("it may hold only lowercase letters, digits, `-` and `_`");
     }
     if name.starts_with(separator) || name.ends_with(separator) {
         return Some("it must start and end with a letter or a digit");
     }
-    if name
-        .chars()
-        .zip(name.chars().skip(1))
-        .any(|(a, b)| separator(a) && separator(b))
-    {
+    if name.chars().zip(name.chars().skip(1)).any(|(a, b)| separator(a) && separator(b)) {
         return Some("two of `-` and `_` may not stand side by side");
     }
     None
@@ -65,10 +58,7 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
 
 impl StackId {
     pub fn new(name: &str, env: Option<&str>) -> StackId {
-        StackId {
-            name: name.to_string(),
-            env: env.map(str::to_string),
-        }
+        StackId { name: name.to_string(), env: env.map(str::to_string) }
     }
 
     /// The file name of its state when the stack file names none:
@@ -84,9 +74,7 @@ impl StackId {
     /// Where infra kept an environment's state before identities were pairs
     /// (`web-prod.json`, which a stack named `web-prod` would also use).
     pub fn legacy_state_file(&self) -> Option<String> {
-        self.env
-            .as_ref()
-            .map(|env| format!("{}-{env}.json", self.name))
+        self.env.as_ref().map(|env| format!("{}-{env}.json", self.name))
     }
 
     /// The stack name infra recorded in state before identities were pairs:
@@ -134,26 +122,19 @@ impl StackId {
 /// Whether tags `have` say the resource is the one whose tags are `want`:
 /// the same stack and address, and the same environment or none on both.
 pub fn same_owner(want: &BTreeMap<String, String>, have: &BTreeMap<String, String>) -> bool {
-    [STACK_TAG, ADDRESS_TAG]
-        .iter()
-        .all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k))
+    [STACK_TAG, ADDRESS_TAG].iter().all(|k| want.contains_key(*k) && want.get(*k) == have.get(*k))
         && want.get(ENV_TAG) == have.get(ENV_TAG)
 }
 
 /// The stack tags `tags` name, if they name one.
 pub fn owner_of(tags: &BTreeMap<String, String>) -> Option<StackId> {
-    Some(StackId {
-        name: tags.get(STACK_TAG)?.clone(),
-        env: tags.get(ENV_TAG).cloned(),
-    })
+    Some(StackId { name: tags.get(STACK_TAG)?.clone(), env: tags.get(ENV_TAG).cloned() })
 }
 
 /// What tags say of whose a resource is, for messages.
 pub fn owner_said(tags: &BTreeMap<String, String>) -> String {
-    let said: Vec<String> = OWNER_TAGS
-        .iter()
-        .filter_map(|k| tags.get(*k).map(|v| format!("{k}={v}")))
-        .collect();
+    let said: Vec<String> =
+        OWNER_TAGS.iter().filter_map(|k| tags.get(*k).map(|v| format!("{k}={v}"))).collect();
     if said.is_empty() {
         "it has no infra:stack or infra:address tag".into()
     } else {
@@ -166,10 +147,7 @@ mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -179,22 +157,13 @@ mod tests {
         assert_ne!(web_prod.state_file(), webprod.state_file());
         assert_eq!(web_prod.state_file(), "web.prod.json");
         assert_eq!(webprod.state_file(), "web-prod.json");
-        assert_eq!(
-            web_prod.legacy_state_file().as_deref(),
-            Some("web-prod.json")
-        );
+        assert_eq!(web_prod.legacy_state_file().as_deref(), Some("web-prod.json"));
         assert_eq!(web_prod.default_name("logs", "--"), "web--prod--logs");
         assert_eq!(webprod.default_name("logs", "--"), "web-prod-logs");
         assert_eq!(web_prod.default_name("logs", "."), "web.prod.logs");
         // Whatever the resource's name, its part never makes a separator.
-        assert_eq!(
-            webprod.default_name("-prod--logs", "--"),
-            "web-prod-prod-logs"
-        );
-        assert_eq!(
-            StackId::new("web", None).default_name("_prod__x_", "--"),
-            "web-prod-x"
-        );
+        assert_eq!(webprod.default_name("-prod--logs", "--"), "web-prod-prod-logs");
+        assert_eq!(StackId::new("web", None).default_name("_prod__x_", "--"), "web-prod-x");
         assert_eq!(
             StackId::new("my_app", Some("eu_1")).default_name("Logs", "--"),
             "my-app--eu-1--logs"
@@ -206,16 +175,7 @@ mod tests {
         for ok in ["web", "web-prod", "my_app", "a1", "1a"] {
             assert_eq!(name_problem(ok), None, "{ok}");
         }
-        for bad in [
-            "",
-            "Web",
-            "web--prod",
-            "web_-prod",
-            "-web",
-            "web_",
-            "web.prod",
-            "w b",
-        ] {
+        for bad in ["", "Web", "web--prod", "web_-prod", "-web", "web_", "web.prod", "w b"] {
             assert!(name_problem(bad).is_some(), "{bad}");
         }
     }
@@ -232,10 +192,7 @@ mod tests {
         assert!(same_owner(&bare, &bare));
         assert!(!same_owner(&ours, &bare));
         assert!(!same_owner(&bare, &ours));
-        assert!(
-            !same_owner(&tags(&[]), &tags(&[])),
-            "no owner tags own nothing"
-        );
+        assert!(!same_owner(&tags(&[]), &tags(&[])), "no owner tags own nothing");
         assert_eq!(owner_of(&ours), Some(StackId::new("web", Some("prod"))));
         assert_eq!(
             owner_said(&ours),

@@ -104,11 +104,7 @@ pub struct ResourceState {
     /// The previous objects of create-before-destroy replacements, until AWS
     /// says each is gone (a replacement may come while an older one is still
     /// here). Read from one object too, as states before this list wrote it.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "one_or_many"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub deposed: Vec<Deposed>,
     /// The last progressive traffic shift of this listener or rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,11 +135,7 @@ pub fn now() -> String {
 impl Pending {
     /// An operation of this phase, accepted now.
     pub fn new(operation: Operation) -> Pending {
-        Pending {
-            operation: operation.phase(),
-            since: now(),
-            failed: None,
-        }
+        Pending { operation: operation.phase(), since: now(), failed: None }
     }
 }
 
@@ -189,20 +181,15 @@ impl RolloutRecord {
     /// Stopped part of the way (interrupted, or killed while in progress): the
     /// next apply to the same weights goes on from there.
     pub fn unfinished(&self) -> bool {
-        matches!(
-            self.outcome,
-            RolloutOutcome::InProgress | RolloutOutcome::Interrupted { .. }
-        )
+        matches!(self.outcome, RolloutOutcome::InProgress | RolloutOutcome::Interrupted { .. })
     }
 
     /// A revert that was started and not seen to finish (its call failed, or
     /// the run died in it), not yet acknowledged: no step forward is taken
     /// until the weights are back at the origin or an operator says so.
     pub fn blocks(&self) -> bool {
-        matches!(
-            self.outcome,
-            RolloutOutcome::Reverting(_) | RolloutOutcome::RevertFailed(_)
-        ) && self.acknowledged.is_none()
+        matches!(self.outcome, RolloutOutcome::Reverting(_) | RolloutOutcome::RevertFailed(_))
+            && self.acknowledged.is_none()
     }
 
     /// `interrupted at step 2 of 3 (50%)`, for a plan.
@@ -274,10 +261,7 @@ impl TryFrom<String> for RolloutOutcome {
         let interrupted = || {
             let rest = s.strip_prefix("interrupted after step ")?;
             let (after, of) = rest.split_once(" of ")?;
-            Some(RolloutOutcome::Interrupted {
-                after: after.parse().ok()?,
-                of: of.parse().ok()?,
-            })
+            Some(RolloutOutcome::Interrupted { after: after.parse().ok()?, of: of.parse().ok()? })
         };
         let baking = || {
             let rest = s.strip_prefix("interrupted while baking after step ")?;
@@ -295,15 +279,15 @@ impl TryFrom<String> for RolloutOutcome {
         match s.as_str() {
             "in progress" => Ok(RolloutOutcome::InProgress),
             "complete" => Ok(RolloutOutcome::Complete),
-            _ if s.starts_with("reverted ") => Ok(RolloutOutcome::Reverted(
-                after("reverted ").unwrap_or_default(),
-            )),
-            _ if s.starts_with("reverting ") => Ok(RolloutOutcome::Reverting(
-                after("reverting ").unwrap_or_default(),
-            )),
-            _ if s.starts_with("revert failed ") => Ok(RolloutOutcome::RevertFailed(
-                after("revert failed ").unwrap_or_default(),
-            )),
+            _ if s.starts_with("reverted ") => {
+                Ok(RolloutOutcome::Reverted(after("reverted ").unwrap_or_default()))
+            }
+            _ if s.starts_with("reverting ") => {
+                Ok(RolloutOutcome::Reverting(after("reverting ").unwrap_or_default()))
+            }
+            _ if s.starts_with("revert failed ") => {
+                Ok(RolloutOutcome::RevertFailed(after("revert failed ").unwrap_or_default()))
+            }
             _ => baking()
                 .or_else(interrupted)
                 .ok_or_else(|| format!("unknown rollout outcome {s:?}")),
@@ -411,11 +395,7 @@ pub enum RecordError {
     )]
     UnknownVersion { path: String, found: u64 },
     #[error("state file {path} belongs to stack {found}, not {expected}")]
-    WrongStack {
-        path: String,
-        found: String,
-        expected: String,
-    },
+    WrongStack { path: String, found: String, expected: String },
 }
 
 impl RecordError {
@@ -448,10 +428,7 @@ pub fn parse(path: &str, text: &str) -> Result<State, RecordError> {
     match raw.version.as_ref().and_then(Value::as_u64) {
         Some(v) if (1..=u64::from(FORMAT_VERSION)).contains(&v) => {}
         Some(found) => {
-            return Err(RecordError::UnknownVersion {
-                path: path.to_string(),
-                found,
-            });
+            return Err(RecordError::UnknownVersion { path: path.to_string(), found });
         }
         None => {
             return Err(RecordError::Corrupt {
@@ -460,10 +437,8 @@ pub fn parse(path: &str, text: &str) -> Result<State, RecordError> {
             });
         }
     }
-    let state: State = serde_json::from_str(text).map_err(|e| RecordError::Corrupt {
-        path: path.to_string(),
-        reason: e.to_string(),
-    })?;
+    let state: State = serde_json::from_str(text)
+        .map_err(|e| RecordError::Corrupt { path: path.to_string(), reason: e.to_string() })?;
     // No run writes that many times: a serial this high was written by hand,
     // and the next write could not count past it.
     if state.serial > MAX_SERIAL {

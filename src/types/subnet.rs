@@ -6,10 +6,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     name: "subnet",
     doc: "A subnet of a VPC, in one availability zone.",
     attrs: &[
-        Attr::new("vpc_id", Kind::String)
-            .doc("The VPC it is in.")
-            .required()
-            .force_new(),
+        Attr::new("vpc_id", Kind::String).doc("The VPC it is in.").required().force_new(),
         Attr::new("cidr_block", Kind::Cidr)
             .doc("Its IPv4 range, inside the VPC's and overlapping no other subnet's.")
             .required()

@@ -19,25 +19,12 @@ const HEALTH_CHECK: Kind = Kind::Object(&[
 const STICKINESS: Kind = Kind::Object(&[
     Attr::new("enabled", Kind::Bool).default(Default::Bool(false)),
     Attr::new("type", Kind::Enum(&["lb_cookie", "app_cookie"])).default(Default::Str("lb_cookie")),
-    Attr::new(
-        "duration_seconds",
-        Kind::Int {
-            min: 1,
-            max: 604_800,
-        },
-    )
-    .default(Default::Int(86_400)),
+    Attr::new("duration_seconds", Kind::Int { min: 1, max: 604_800 }).default(Default::Int(86_400)),
 ]);
 
 const TARGET: Kind = Kind::Object(&[
     Attr::new("id", Kind::String).required(),
-    Attr::new(
-        "port",
-        Kind::Int {
-            min: 1,
-            max: 65_535,
-        },
-    ),
+    Attr::new("port", Kind::Int { min: 1, max: 65_535 }),
 ]);
 
 pub static SCHEMA: TypeSchema = TypeSchema {

@@ -61,11 +61,7 @@ fn interface(attrs: &Map<String, Value>) -> bool {
 /// What belongs to the other kind of endpoint is refused.
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let (own, other, kind) = if interface(attrs) {
-        (
-            "an Interface",
-            &["route_table_ids"][..],
-            "route tables are for Gateway endpoints",
-        )
+        ("an Interface", &["route_table_ids"][..], "route tables are for Gateway endpoints")
     } else {
         (
             "a Gateway",
@@ -88,9 +84,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
 /// nothing on a Gateway one.
 pub fn canonical(attrs: &mut Map<String, Value>) {
     if interface(attrs) {
-        attrs
-            .entry("private_dns_enabled")
-            .or_insert(Value::Bool(true));
+        attrs.entry("private_dns_enabled").or_insert(Value::Bool(true));
     } else {
         attrs.remove("private_dns_enabled");
     }
@@ -102,12 +96,6 @@ fn price(attrs: &Map<String, Value>, book: &PriceBook) -> Result<(f64, String), 
         return Ok((0.0, String::new()));
     }
     let r = book.rates.interface_endpoint_per_zone;
-    let zones = attrs
-        .get("subnet_ids")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    Ok((
-        zones as f64 * r,
-        format!("interface endpoint in {zones} zones at {} each", rate(r)),
-    ))
+    let zones = attrs.get("subnet_ids").and_then(Value::as_array).map_or(0, Vec::len);
+    Ok((zones as f64 * r, format!("interface endpoint in {zones} zones at {} each", rate(r))))
 }

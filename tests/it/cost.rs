@@ -30,10 +30,7 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
     // with an Elastic IP each, and a Gateway endpoint (free).
     let expected = [
         ("eks_cluster.main", p("eks_cluster_standard") * hours),
-        (
-            "eks_nodegroup.app",
-            3.0 * tokyo["instances"]["m6i.large"].as_f64().unwrap() * hours,
-        ),
+        ("eks_nodegroup.app", 3.0 * tokyo["instances"]["m6i.large"].as_f64().unwrap() * hours),
         (
             "load_balancer.web",
             (p("application_load_balancer") + 2.0 * p("public_ipv4_address")) * hours,
@@ -47,10 +44,7 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
 
     let text = w.run(&["plan", "stack.yaml"]);
     assert_eq!(text.code, 0, "{}", text.stderr);
-    assert!(
-        last_line(&text.stdout).starts_with("Plan: "),
-        "the last line stays the counts"
-    );
+    assert!(last_line(&text.stdout).starts_with("Plan: "), "the last line stays the counts");
     assert!(
         text.stdout.contains(&format!(
             "Monthly cost, on-demand (USD, ap-northeast-1 prices of {}):",
@@ -66,25 +60,13 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
             .find(|l| l.trim_start().starts_with(&format!("{address} ")))
             .unwrap_or_else(|| panic!("no line for {address}:\n{}", text.stdout));
         assert!(
-            line.contains(&format!(
-                "$0.00 -> {} (+{})",
-                dollars(*cost),
-                dollars(*cost)
-            )),
+            line.contains(&format!("$0.00 -> {} (+{})", dollars(*cost), dollars(*cost))),
             "{line}"
         );
     }
+    assert!(text.stdout.contains("3 × m6i.large at $0.124/h"), "{}", text.stdout);
     assert!(
-        text.stdout.contains("3 × m6i.large at $0.124/h"),
-        "{}",
-        text.stdout
-    );
-    assert!(
-        text.stdout.contains(&format!(
-            "total: $0.00 -> {} (+{})",
-            dollars(total),
-            dollars(total)
-        )),
+        text.stdout.contains(&format!("total: $0.00 -> {} (+{})", dollars(total), dollars(total))),
         "{}",
         text.stdout
     );
@@ -96,8 +78,7 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
         "NAT gateway data processing (per GB): nat_gateway.a, nat_gateway.c",
     ] {
         assert!(
-            text.stdout
-                .contains(&format!("not priced, billed by use: {named}")),
+            text.stdout.contains(&format!("not priced, billed by use: {named}")),
             "{named}\n{}",
             text.stdout
         );
@@ -108,10 +89,7 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
         .skip_while(|l| !l.starts_with("Monthly cost"))
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(
-        !block.contains("vpc_endpoint.s3"),
-        "a Gateway endpoint is free: {block}"
-    );
+    assert!(!block.contains("vpc_endpoint.s3"), "a Gateway endpoint is free: {block}");
 
     let json = w.run(&["plan", "--format", "json", "stack.yaml"]);
     let plan: Value = serde_json::from_str(&json.stdout).unwrap();
@@ -124,11 +102,7 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
     assert_eq!(resources.len(), expected.len(), "{resources:#?}");
     for (address, c) in &expected {
         let line = resources.iter().find(|r| r["address"] == *address).unwrap();
-        assert_eq!(
-            dollars(line["after"].as_f64().unwrap()),
-            dollars(*c),
-            "{address}"
-        );
+        assert_eq!(dollars(line["after"].as_f64().unwrap()), dollars(*c), "{address}");
     }
 
     let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);

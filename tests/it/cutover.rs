@@ -25,10 +25,7 @@ fn listeners(moto: &Moto) -> Vec<aws_sdk_elasticloadbalancingv2::types::Listener
     let rt = runtime();
     let elb = moto.elbv2();
     let lbs = rt.block_on(elb.describe_load_balancers().send()).unwrap();
-    let lb = lbs.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
+    let lb = lbs.load_balancers()[0].load_balancer_arn().unwrap().to_string();
     rt.block_on(elb.describe_listeners().load_balancer_arn(&lb).send())
         .unwrap()
         .listeners()
@@ -61,12 +58,7 @@ fn weights(
         .unwrap()
         .target_groups()
         .iter()
-        .map(|t| {
-            (
-                names[t.target_group_arn().unwrap()].clone(),
-                t.weight().unwrap_or(1),
-            )
-        })
+        .map(|t| (names[t.target_group_arn().unwrap()].clone(), t.weight().unwrap_or(1)))
         .collect()
 }
 
@@ -75,14 +67,9 @@ fn tg_names(moto: &Moto) -> BTreeMap<String, String> {
     let rt = runtime();
     let elb = moto.elbv2();
     let groups = rt.block_on(elb.describe_target_groups().send()).unwrap();
-    let arns: Vec<String> = groups
-        .target_groups()
-        .iter()
-        .map(|g| g.target_group_arn().unwrap().to_string())
-        .collect();
-    let tags = rt
-        .block_on(elb.describe_tags().set_resource_arns(Some(arns)).send())
-        .unwrap();
+    let arns: Vec<String> =
+        groups.target_groups().iter().map(|g| g.target_group_arn().unwrap().to_string()).collect();
+    let tags = rt.block_on(elb.describe_tags().set_resource_arns(Some(arns)).send()).unwrap();
     groups
         .target_groups()
         .iter()
@@ -104,11 +91,8 @@ fn tg_names(moto: &Moto) -> BTreeMap<String, String> {
 /// Registers a target (a pod IP) in a target group: moto reports a registered
 /// target healthy. A rollout moves traffic only onto a group with one.
 fn register(moto: &Moto, group: &str) {
-    let arn = tg_names(moto)
-        .into_iter()
-        .find(|(_, handle)| handle == group)
-        .map(|(arn, _)| arn)
-        .unwrap();
+    let arn =
+        tg_names(moto).into_iter().find(|(_, handle)| handle == group).map(|(arn, _)| arn).unwrap();
     runtime()
         .block_on(
             moto.elbv2()
@@ -173,10 +157,7 @@ fn weights_move_in_place_100_90_50_0() {
     let moto = Moto::start();
     let w = Workdir::new(&moto.url, &stack(100, 0, "", ""));
     w.apply_ok();
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
     let arn = listener_arn(&moto);
     w.assert_no_changes();
 
@@ -201,22 +182,15 @@ fn weights_move_in_place_100_90_50_0() {
         let plan = w.run(&["plan", "stack.yaml"]);
         assert!(plan.stdout.contains(line), "{}", plan.stdout);
         assert!(
-            plan.stdout
-                .contains("  # listener.http will be updated in place"),
+            plan.stdout.contains("  # listener.http will be updated in place"),
             "{}",
             plan.stdout
         );
-        assert_eq!(
-            last_line(&plan.stdout),
-            "Plan: 0 to add, 1 to change, 0 to destroy."
-        );
+        assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
         w.apply_ok();
         assert_eq!(
             forward(&moto),
-            split(&[
-                ("target_group.ec2", ec2 as i32),
-                ("target_group.eks", eks as i32)
-            ])
+            split(&[("target_group.ec2", ec2 as i32), ("target_group.eks", eks as i32)])
         );
         assert_eq!(listener_arn(&moto), arn, "the listener is updated in place");
         let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
@@ -225,10 +199,8 @@ fn weights_move_in_place_100_90_50_0() {
 
     // A one-target forward without a weight and the same target with a weight are
     // the same thing: no perpetual diff.
-    let one = stack(0, 100, "", "").replace(
-        "      - { target_group_arn: \"${target_group.ec2.arn}\", weight: 0 }\n",
-        "",
-    );
+    let one = stack(0, 100, "", "")
+        .replace("      - { target_group_arn: \"${target_group.ec2.arn}\", weight: 0 }\n", "");
     w.write_stack(&one.replace("weight: 100 }", "weight: 5 }"));
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     w.assert_no_changes();
@@ -328,17 +300,10 @@ fn an_alarm_during_a_rollout_reverts_the_weights() {
             .unwrap();
     let rec = &state["resources"]["listener.http"]["rollout"];
     assert!(
-        rec["outcome"]
-            .as_str()
-            .unwrap()
-            .starts_with("reverted in the pause after step 2 of 3"),
+        rec["outcome"].as_str().unwrap().starts_with("reverted in the pause after step 2 of 3"),
         "{rec}"
     );
-    assert_eq!(
-        rec["steps"].as_array().unwrap().len(),
-        3,
-        "two steps and the revert: {rec}"
-    );
+    assert_eq!(rec["steps"].as_array().unwrap().len(), 3, "two steps and the revert: {rec}");
     // `rollout status` reads it back from state alone.
     let status = w.run(&["rollout", "status", "stack.yaml"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
@@ -383,11 +348,7 @@ fn a_failed_revert_blocks_forward_steps_until_acknowledged() {
     }]));
     let (log, mut child) = apply_watching(&w, |line, _| {
         if line.contains("rollout step 1/2 (50%)") {
-            set_alarm(
-                &moto,
-                "cutover-5xx",
-                aws_sdk_cloudwatch::types::StateValue::Alarm,
-            );
+            set_alarm(&moto, "cutover-5xx", aws_sdk_cloudwatch::types::StateValue::Alarm);
         }
         false
     });
@@ -397,17 +358,12 @@ fn a_failed_revert_blocks_forward_steps_until_acknowledged() {
             && log.contains("InvalidConfigurationRequest"),
         "{log}"
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 50), ("target_group.eks", 50)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 50), ("target_group.eks", 50)]));
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
             .unwrap();
-    let outcome = state["resources"]["listener.http"]["rollout"]["outcome"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let outcome =
+        state["resources"]["listener.http"]["rollout"]["outcome"].as_str().unwrap().to_string();
     assert!(
         outcome.starts_with(
             "revert failed in the pause after step 1 of 2 (50%): alarm cutover-5xx is in ALARM"
@@ -416,16 +372,11 @@ fn a_failed_revert_blocks_forward_steps_until_acknowledged() {
     );
 
     proxy.rules(serde_json::json!([]));
-    set_alarm(
-        &moto,
-        "cutover-5xx",
-        aws_sdk_cloudwatch::types::StateValue::Ok,
-    );
+    set_alarm(&moto, "cutover-5xx", aws_sdk_cloudwatch::types::StateValue::Ok);
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
-        plan.stderr
-            .contains("listener.http: its last rollout's revert did not finish")
+        plan.stderr.contains("listener.http: its last rollout's revert did not finish")
             && plan.stderr.contains("infra rollout ack listener.http"),
         "{}",
         plan.stderr
@@ -448,9 +399,7 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
     let moto = Moto::start();
     let rt = runtime();
     // The EC2 side exists before the migration, outside infra.
-    let vpc = rt
-        .block_on(moto.ec2().create_vpc().cidr_block("10.99.0.0/16").send())
-        .unwrap();
+    let vpc = rt.block_on(moto.ec2().create_vpc().cidr_block("10.99.0.0/16").send()).unwrap();
     let external = rt
         .block_on(
             moto.elbv2()
@@ -474,24 +423,12 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
     let text = |a, b| stack(100, 0, "", &rule(a, b)).replace("${target_group.ec2.arn}", &external);
     let w = Workdir::new(&moto.url, &text(80, 20));
     w.apply_ok();
-    assert_eq!(
-        forward(&moto),
-        split(&[("legacy-ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("legacy-ec2", 100), ("target_group.eks", 0)]));
     let rules = || {
         let r = rt
-            .block_on(
-                moto.elbv2()
-                    .describe_rules()
-                    .listener_arn(listener_arn(&moto))
-                    .send(),
-            )
+            .block_on(moto.elbv2().describe_rules().listener_arn(listener_arn(&moto)).send())
             .unwrap();
-        r.rules()
-            .iter()
-            .filter(|r| r.is_default() != Some(true))
-            .cloned()
-            .collect::<Vec<_>>()
+        r.rules().iter().filter(|r| r.is_default() != Some(true)).cloned().collect::<Vec<_>>()
     };
     let got = rules();
     assert_eq!(got.len(), 1);
@@ -511,18 +448,11 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
         "{}",
         plan.stdout
     );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
     let rule_arn = got[0].rule_arn().unwrap().to_string();
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     let got = rules();
-    assert_eq!(
-        got[0].rule_arn(),
-        Some(rule_arn.as_str()),
-        "the rule changes in place"
-    );
+    assert_eq!(got[0].rule_arn(), Some(rule_arn.as_str()), "the rule changes in place");
     assert_eq!(
         weights(&moto, &got[0].actions()[0]),
         split(&[("legacy-ec2", 10), ("target_group.eks", 90)])
@@ -531,14 +461,9 @@ fn a_rule_forwards_by_weight_and_an_external_target_group_is_used_by_arn() {
 
     // Destroy leaves the external group alone.
     assert_eq!(w.run(&["destroy", "--auto-approve", "stack.yaml"]).code, 0);
-    let left = rt
-        .block_on(moto.elbv2().describe_target_groups().send())
-        .unwrap();
+    let left = rt.block_on(moto.elbv2().describe_target_groups().send()).unwrap();
     assert_eq!(left.target_groups().len(), 1);
-    assert_eq!(
-        left.target_groups()[0].target_group_arn(),
-        Some(external.as_str())
-    );
+    assert_eq!(left.target_groups()[0].target_group_arn(), Some(external.as_str()));
 }
 
 #[test]
@@ -560,37 +485,24 @@ fn a_target_group_in_use_is_replaced_in_one_apply() {
     w.write_stack(&format!("{}port: 8080{}", &text[..j], &text[j + 8..]));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# target_group.eks must be replaced (the new one is created first)"),
+        plan.stdout.contains("# target_group.eks must be replaced (the new one is created first)"),
         "{}",
         plan.stdout
     );
-    assert!(
-        plan.stdout
-            .contains("~ port: 80 -> 8080  # forces replacement"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("~ port: 80 -> 8080  # forces replacement"), "{}", plan.stdout);
     // The listener moves to the new group, and the alarm watches it (its
     // `TargetGroup` dimension is the group's `arn_suffix`).
     assert!(
-        plan.stdout
-            .contains("# cloudwatch_alarm.eks_5xx will be updated in place"),
+        plan.stdout.contains("# cloudwatch_alarm.eks_5xx will be updated in place"),
         "{}",
         plan.stdout
     );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 1 to add, 2 to change, 1 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 1 to add, 2 to change, 1 to destroy.");
     w.apply_ok();
 
     let names = tg_names(&moto);
-    let after: Vec<&String> = names
-        .iter()
-        .filter(|(_, n)| *n == "target_group.eks")
-        .map(|(a, _)| a)
-        .collect();
+    let after: Vec<&String> =
+        names.iter().filter(|(_, n)| *n == "target_group.eks").map(|(a, _)| a).collect();
     assert_eq!(after.len(), 1, "exactly one eks group: {names:?}");
     assert_ne!(after[0], &before[0], "a new group");
     assert_eq!(
@@ -600,12 +512,7 @@ fn a_target_group_in_use_is_replaced_in_one_apply() {
     );
     let rt = runtime();
     let g = rt
-        .block_on(
-            moto.elbv2()
-                .describe_target_groups()
-                .target_group_arns(after[0].as_str())
-                .send(),
-        )
+        .block_on(moto.elbv2().describe_target_groups().target_group_arns(after[0].as_str()).send())
         .unwrap();
     assert_eq!(g.target_groups()[0].port(), Some(8080));
     w.assert_no_changes();
@@ -646,15 +553,9 @@ fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "{log}");
-    assert!(
-        log.contains("rollout of listener.http interrupted after step 1 of 3 (25%)"),
-        "{log}"
-    );
+    assert!(log.contains("rollout of listener.http interrupted after step 1 of 3 (25%)"), "{log}");
     // The weights of the last completed step are in force and in state.
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 75), ("target_group.eks", 25)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 75), ("target_group.eks", 25)]));
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
             .unwrap();
@@ -662,10 +563,7 @@ fn ctrl_c_during_a_rollout_stops_at_the_last_step_and_the_rest_stays_planned() {
         state["resources"]["listener.http"]["rollout"]["outcome"],
         "interrupted after step 1 of 3"
     );
-    assert!(
-        !w.path("state/cutover.json.lock").exists(),
-        "the lock is released"
-    );
+    assert!(!w.path("state/cutover.json.lock").exists(), "the lock is released");
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
         plan.stdout.contains(
@@ -711,26 +609,17 @@ fn sigterm_while_baking_is_an_interruption_not_a_completion() {
         ),
         "{log}"
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 0), ("target_group.eks", 100)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 0), ("target_group.eks", 100)]));
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/cutover.json")).unwrap())
             .unwrap();
-    let outcome = state["resources"]["listener.http"]["rollout"]["outcome"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        outcome.starts_with("interrupted while baking after step 1 of 1 ("),
-        "{outcome}"
-    );
+    let outcome =
+        state["resources"]["listener.http"]["rollout"]["outcome"].as_str().unwrap().to_string();
+    assert!(outcome.starts_with("interrupted while baking after step 1 of 1 ("), "{outcome}");
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
-        plan.stdout
-            .contains("its rollout was interrupted while baking after step 1 of 1"),
+        plan.stdout.contains("its rollout was interrupted while baking after step 1 of 1"),
         "{}",
         plan.stdout
     );
@@ -773,62 +662,30 @@ fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
     let elb = moto.elbv2();
     let listeners = listeners(&moto);
     let by_port = |p: i32| {
-        listeners
-            .iter()
-            .find(|l| l.port() == Some(p))
-            .unwrap()
-            .default_actions()[0]
-            .clone()
+        listeners.iter().find(|l| l.port() == Some(p)).unwrap().default_actions()[0].clone()
     };
     let redirect = by_port(8080);
     assert_eq!(redirect.redirect_config().unwrap().port(), Some("80"));
     assert_eq!(
-        redirect
-            .redirect_config()
-            .unwrap()
-            .status_code()
-            .map(|s| s.as_str()),
+        redirect.redirect_config().unwrap().status_code().map(|s| s.as_str()),
         Some("HTTP_301")
     );
     let fixed = by_port(8081);
-    assert_eq!(
-        fixed.fixed_response_config().unwrap().message_body(),
-        Some("back soon")
-    );
-    let pods = tg_names(&moto)
-        .into_iter()
-        .find(|(_, n)| n == "target_group.pods")
-        .unwrap()
-        .0;
-    let health = rt
-        .block_on(elb.describe_target_health().target_group_arn(&pods).send())
-        .unwrap();
+    assert_eq!(fixed.fixed_response_config().unwrap().message_body(), Some("back soon"));
+    let pods = tg_names(&moto).into_iter().find(|(_, n)| n == "target_group.pods").unwrap().0;
+    let health = rt.block_on(elb.describe_target_health().target_group_arn(&pods).send()).unwrap();
     let mut targets: Vec<(String, i32)> = health
         .target_health_descriptions()
         .iter()
         .map(|d| {
-            (
-                d.target().unwrap().id().unwrap().to_string(),
-                d.target().unwrap().port().unwrap(),
-            )
+            (d.target().unwrap().id().unwrap().to_string(), d.target().unwrap().port().unwrap())
         })
         .collect();
     targets.sort();
-    assert_eq!(
-        targets,
-        [
-            ("10.30.0.10".to_string(), 8080),
-            ("10.30.0.11".to_string(), 9090)
-        ]
-    );
+    assert_eq!(targets, [("10.30.0.10".to_string(), 8080), ("10.30.0.11".to_string(), 9090)]);
 
     // One target leaves, another joins: registered and deregistered in place.
-    w.write_stack(&stack(
-        100,
-        0,
-        "",
-        &extra.replace("{ id: 10.30.0.10 }", "{ id: 10.30.0.12 }"),
-    ));
+    w.write_stack(&stack(100, 0, "", &extra.replace("{ id: 10.30.0.10 }", "{ id: 10.30.0.12 }")));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
         plan.stdout.contains("+ { id: \"10.30.0.12\", port: 8080 }")
@@ -836,14 +693,9 @@ fn redirects_fixed_responses_and_targets_read_back_without_a_diff() {
         "{}",
         plan.stdout
     );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    let health = rt
-        .block_on(elb.describe_target_health().target_group_arn(&pods).send())
-        .unwrap();
+    let health = rt.block_on(elb.describe_target_health().target_group_arn(&pods).send()).unwrap();
     let mut ids: Vec<&str> = health
         .target_health_descriptions()
         .iter()
@@ -869,11 +721,7 @@ fn an_alarm_in_a_long_pause_reverts_within_one_poll() {
     let mut reverted = None;
     let (log, mut child) = apply_watching(&w, |line, _| {
         if line.contains("rollout step 1/2 (50%)") {
-            set_alarm(
-                &moto,
-                "cutover-5xx",
-                aws_sdk_cloudwatch::types::StateValue::Alarm,
-            );
+            set_alarm(&moto, "cutover-5xx", aws_sdk_cloudwatch::types::StateValue::Alarm);
             fired = Some(std::time::Instant::now());
         }
         if line.contains("rollout reverted") {
@@ -893,10 +741,7 @@ fn an_alarm_in_a_long_pause_reverts_within_one_poll() {
         ),
         "{log}"
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 }
 
 /// An alarm with INSUFFICIENT_DATA blocks the first step by default, and so
@@ -910,11 +755,7 @@ fn insufficient_data_and_an_empty_target_group_block_the_first_step() {
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     w.write_stack(&stack(0, 100, rollout, ""));
 
-    set_alarm(
-        &moto,
-        "cutover-5xx",
-        aws_sdk_cloudwatch::types::StateValue::InsufficientData,
-    );
+    set_alarm(&moto, "cutover-5xx", aws_sdk_cloudwatch::types::StateValue::InsufficientData);
     let blocked = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(blocked.code, 1);
     assert!(
@@ -924,16 +765,9 @@ fn insufficient_data_and_an_empty_target_group_block_the_first_step() {
         "{}",
         blocked.stderr
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 
-    set_alarm(
-        &moto,
-        "cutover-5xx",
-        aws_sdk_cloudwatch::types::StateValue::Ok,
-    );
+    set_alarm(&moto, "cutover-5xx", aws_sdk_cloudwatch::types::StateValue::Ok);
     let empty = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(empty.code, 1);
     assert!(
@@ -943,18 +777,12 @@ fn insufficient_data_and_an_empty_target_group_block_the_first_step() {
         "{}",
         empty.stderr
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 
     register(&moto, "target_group.eks");
     let done = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(done.code, 0, "{}", done.stderr);
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 0), ("target_group.eks", 100)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 0), ("target_group.eks", 100)]));
 }
 
 /// A forward to one target group reads back as weight 1: steps are shares, so
@@ -963,28 +791,17 @@ fn insufficient_data_and_an_empty_target_group_block_the_first_step() {
 fn steps_are_traffic_shares_from_a_forward_to_one_group() {
     let moto = Moto::start();
     let base = stack(100, 0, "", "");
-    let one = base.replace(
-        "      - { target_group_arn: \"${target_group.eks.arn}\", weight: 0 }\n",
-        "",
-    );
+    let one =
+        base.replace("      - { target_group_arn: \"${target_group.eks.arn}\", weight: 0 }\n", "");
     let w = Workdir::new(&moto.url, &one);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     // (AWS reads such a forward back as weight 1; the plan's canonical form
     // does the same with whatever the emulator says.)
     assert_eq!(forward(&moto).len(), 1);
     register(&moto, "target_group.eks");
-    w.write_stack(&stack(
-        0,
-        100,
-        "    rollout: { steps: [25, 50, 100] }\n",
-        "",
-    ));
+    w.write_stack(&stack(0, 100, "    rollout: { steps: [25, 50, 100] }\n", ""));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert!(
-        plan.stdout.contains("rollout: 3 steps (25%, 50%, 100%)"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("rollout: 3 steps (25%, 50%, 100%)"), "{}", plan.stdout);
     let (log, mut child) = apply_watching(&w, |_, _| false);
     assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
     for want in [
@@ -1022,10 +839,7 @@ fn a_killed_rollout_resumes_and_a_revert_goes_back_to_the_origin() {
     });
     child.wait().unwrap();
     assert!(log.contains("rollout step 2/3 (50%)"), "{log}");
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 50), ("target_group.eks", 50)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 50), ("target_group.eks", 50)]));
 
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
@@ -1038,19 +852,12 @@ fn a_killed_rollout_resumes_and_a_revert_goes_back_to_the_origin() {
 
     let (log, mut child) = apply_watching(&w, |line, _| {
         if line.contains("rollout step 3/3 (100%)") {
-            set_alarm(
-                &moto,
-                "cutover-5xx",
-                aws_sdk_cloudwatch::types::StateValue::Alarm,
-            );
+            set_alarm(&moto, "cutover-5xx", aws_sdk_cloudwatch::types::StateValue::Alarm);
         }
         false
     });
     assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
-    assert!(
-        !log.contains("rollout step 1/3"),
-        "resumed, not restarted:\n{log}"
-    );
+    assert!(!log.contains("rollout step 1/3"), "resumed, not restarted:\n{log}");
     assert!(
         log.contains(
             "reverted while baking after step 3 of 3 (100%): alarm cutover-5xx is in ALARM"
@@ -1088,12 +895,7 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
     let dims: BTreeMap<String, String> = a
         .dimensions()
         .iter()
-        .map(|d| {
-            (
-                d.name().unwrap().to_string(),
-                d.value().unwrap().to_string(),
-            )
-        })
+        .map(|d| (d.name().unwrap().to_string(), d.value().unwrap().to_string()))
         .collect();
     assert!(dims["LoadBalancer"].starts_with("app/"), "{dims:?}");
     assert!(dims["TargetGroup"].starts_with("targetgroup/"), "{dims:?}");
@@ -1105,11 +907,7 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
     let edited = text.replace("threshold: 10", "threshold: 2.5");
     w.write_stack(&edited);
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert!(
-        plan.stdout.contains("~ threshold: 10.0 -> 2.5"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("~ threshold: 10.0 -> 2.5"), "{}", plan.stdout);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     assert_eq!(alarm("cutover-eks-5xx").unwrap().threshold(), Some(2.5));
 
@@ -1133,19 +931,12 @@ fn a_managed_alarm_watches_the_target_group_and_gates_the_rollout() {
         "{}",
         refused.stderr
     );
-    assert_eq!(
-        alarm("cutover-eks-5xx").unwrap().threshold(),
-        Some(2.5),
-        "not replaced"
-    );
+    assert_eq!(alarm("cutover-eks-5xx").unwrap().threshold(), Some(2.5), "not replaced");
 }
 
 /// The load balancer's `arn_suffix`: CloudWatch's `LoadBalancer` dimension.
 fn lb_suffix(moto: &Moto) -> String {
-    runtime()
-        .block_on(moto.elbv2().describe_load_balancers().send())
-        .unwrap()
-        .load_balancers()[0]
+    runtime().block_on(moto.elbv2().describe_load_balancers().send()).unwrap().load_balancers()[0]
         .load_balancer_arn()
         .unwrap()
         .split_once(":loadbalancer/")
@@ -1260,10 +1051,7 @@ fn a_bad_canary_reverts_naming_both_shares_and_a_healthy_one_completes() {
             && log.contains("baseline failed 0.1% of 1000 requests (1 target 5xx, 0 target connection errors), Average 0.100 s"),
         "{log}"
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 
     let (log, mut child) = apply_watching(&w, |line, _| {
         if line.contains("rollout step 1/2 (50%)") {
@@ -1282,11 +1070,7 @@ fn a_bad_canary_reverts_naming_both_shares_and_a_healthy_one_completes() {
         "{log}"
     );
     let status = w.run(&["rollout", "status", "stack.yaml"]);
-    assert!(
-        status.stdout.contains("canary analysis passed"),
-        "{}",
-        status.stdout
-    );
+    assert!(status.stdout.contains("canary analysis passed"), "{}", status.stdout);
 }
 
 /// Canaries fail in ways their targets never answer: pods that crash refuse
@@ -1319,10 +1103,7 @@ fn a_canary_whose_pods_crash_or_time_out_reverts() {
             ),
         "{log}"
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 
     // Timing-out pods: the targets' own numbers look fine, the load
     // balancer answers 504 itself, far above its level before the step.
@@ -1344,10 +1125,7 @@ fn a_canary_whose_pods_crash_or_time_out_reverts() {
             && log.contains("(0 502, 0 503, 160 504) during the step"),
         "{log}"
     );
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 100), ("target_group.eks", 0)])
-    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 }
 
 /// A plan holding a rollout carries a cut-over runbook, in text and markdown:
@@ -1376,11 +1154,7 @@ fn the_plan_carries_a_runbook_whose_revert_puts_the_weights_back() {
     ] {
         assert!(plan.stdout.contains(want), "{want}\n{}", plan.stdout);
     }
-    assert!(
-        plan.stdout
-            .trim_end()
-            .ends_with("Plan: 0 to add, 1 to change, 0 to destroy.")
-    );
+    assert!(plan.stdout.trim_end().ends_with("Plan: 0 to add, 1 to change, 0 to destroy."));
     let md = w.run(&["plan", "stack.yaml", "--format", "markdown"]);
     assert!(
         md.stdout.contains("**Cut-over runbook: `listener.http`**")
@@ -1393,22 +1167,11 @@ fn the_plan_carries_a_runbook_whose_revert_puts_the_weights_back() {
     let quick = "    rollout: { steps: [100], alarms: [cutover-5xx] }\n";
     w.write_stack(&stack(0, 100, quick, ""));
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    assert_eq!(
-        forward(&moto),
-        split(&[("target_group.ec2", 0), ("target_group.eks", 100)])
-    );
-    let line = plan
-        .stdout
-        .lines()
-        .find(|l| l.contains("manual revert: "))
-        .unwrap();
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 0), ("target_group.eks", 100)]));
+    let line = plan.stdout.lines().find(|l| l.contains("manual revert: ")).unwrap();
     let command = line.split_once("manual revert: ").unwrap().1;
     let arn = command.split_whitespace().nth(4).unwrap();
-    let json = command
-        .split_once("--default-actions '")
-        .unwrap()
-        .1
-        .trim_end_matches('\'');
+    let json = command.split_once("--default-actions '").unwrap().1.trim_end_matches('\'');
     let actions: serde_json::Value = serde_json::from_str(json).unwrap();
     use aws_sdk_elasticloadbalancingv2::types::{
         Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
@@ -1433,9 +1196,7 @@ fn the_plan_carries_a_runbook_whose_revert_puts_the_weights_back() {
                     Action::builder()
                         .r#type(ActionTypeEnum::Forward)
                         .forward_config(
-                            ForwardActionConfig::builder()
-                                .set_target_groups(Some(groups))
-                                .build(),
+                            ForwardActionConfig::builder().set_target_groups(Some(groups)).build(),
                         )
                         .build(),
                 )

@@ -51,9 +51,7 @@ fn mutations(proxy: &Proxy) -> Vec<String> {
         .keys()
         .filter(|op| {
             VERBS.iter().any(|v| op.starts_with(v))
-                || ["PUT ", "POST ", "DELETE "]
-                    .iter()
-                    .any(|m| op.starts_with(m))
+                || ["PUT ", "POST ", "DELETE "].iter().any(|m| op.starts_with(m))
         })
         .cloned()
         .collect()
@@ -72,12 +70,7 @@ fn a_weight_changed_outside_infra_is_drift_read_without_a_write() {
     // Someone moves half the traffic by hand and deletes the scratch bucket.
     let state_text = || std::fs::read_to_string(w.path("state/drifty.json")).unwrap();
     let state: serde_json::Value = serde_json::from_str(&state_text()).unwrap();
-    let arn = |a: &str| {
-        state["resources"][a]["attributes"]["arn"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let arn = |a: &str| state["resources"][a]["attributes"]["arn"].as_str().unwrap().to_string();
     let rt = runtime();
     let group = |tg: String, weight: i32| {
         aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
@@ -103,8 +96,7 @@ fn a_weight_changed_outside_infra_is_drift_read_without_a_write() {
             .send(),
     )
     .unwrap();
-    rt.block_on(moto.s3().delete_bucket().bucket("drifty-scratch").send())
-        .unwrap();
+    rt.block_on(moto.s3().delete_bucket().bucket("drifty-scratch").send()).unwrap();
 
     proxy.reset();
     let serial = state["serial"].clone();
@@ -119,30 +111,18 @@ fn a_weight_changed_outside_infra_is_drift_read_without_a_write() {
         "{}",
         d.stdout
     );
-    assert!(
-        d.stdout
-            .contains("- s3_bucket.scratch was deleted outside infra"),
-        "{}",
-        d.stdout
-    );
+    assert!(d.stdout.contains("- s3_bucket.scratch was deleted outside infra"), "{}", d.stdout);
     assert!(d.stdout.contains("2 resources drifted."), "{}", d.stdout);
     assert_eq!(mutations(&proxy), Vec::<String>::new(), "a read only");
     assert_eq!(state_text(), before, "nothing written");
-    assert!(
-        !w.path("state/drifty.json.lock").exists(),
-        "no lock left behind"
-    );
+    assert!(!w.path("state/drifty.json.lock").exists(), "no lock left behind");
 
     let json = w.run(&["drift", "--format", "json", "stack.yaml"]);
     assert_eq!(json.code, 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["state_serial"], serial);
-    let listener = doc["drift"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["address"] == "listener.http")
-        .unwrap();
+    let listener =
+        doc["drift"].as_array().unwrap().iter().find(|d| d["address"] == "listener.http").unwrap();
     let forward = &listener["values"][0];
     assert_eq!(forward["attribute"], "forward");
     assert_eq!(forward["was"][0]["weight"], 100);
@@ -150,8 +130,7 @@ fn a_weight_changed_outside_infra_is_drift_read_without_a_write() {
 
     let md = w.run(&["drift", "--format", "markdown", "stack.yaml"]);
     assert!(
-        md.stdout
-            .starts_with("### infra drift for `drifty`: 2 resources changed outside infra"),
+        md.stdout.starts_with("### infra drift for `drifty`: 2 resources changed outside infra"),
         "{}",
         md.stdout
     );
@@ -168,11 +147,7 @@ fn a_weight_changed_outside_infra_is_drift_read_without_a_write() {
     assert_eq!(ignored.code, 0, "{}", ignored.stdout);
     let unknown = w.run(&["drift", "--ignore", "listener.nope", "stack.yaml"]);
     assert_eq!(unknown.code, 1);
-    assert!(
-        unknown
-            .stderr
-            .contains("the state has no resource listener.nope")
-    );
+    assert!(unknown.stderr.contains("the state has no resource listener.nope"));
 
     // A plan shows the drift in a section of its own, before its changes.
     let plan = w.run(&["plan", "stack.yaml"]);

@@ -17,15 +17,8 @@ fn root() -> PathBuf {
 }
 
 fn infra(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_infra"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "infra {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(env!("CARGO_BIN_EXE_infra")).args(args).output().unwrap();
+    assert!(out.status.success(), "infra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -48,11 +41,7 @@ fn as_json(path: &Path) -> Value {
             let node = marked_yaml::parse_yaml(0, &wrapped)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let doc = infra::stack::vars::to_json(&node)["document"].clone();
-            if doc == Value::String(String::new()) {
-                Value::Null
-            } else {
-                doc
-            }
+            if doc == Value::String(String::new()) { Value::Null } else { doc }
         }
     }
 }
@@ -89,45 +78,31 @@ const SHAPE_ERRORS: &[&str] = &[
 #[test]
 fn the_schema_takes_every_valid_stack_and_refuses_errors_of_shape() {
     let schema = schema();
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
 
     let mut valid: Vec<PathBuf> = yaml_files("stacks");
-    for dir in [
-        "tests/data/plan",
-        "tests/data/plan-cutover",
-        "tests/data/lookups",
-    ] {
+    for dir in ["tests/data/plan", "tests/data/plan-cutover", "tests/data/lookups"] {
         valid.extend(yaml_files(dir));
     }
     // Warnings are not errors: those files are valid.
-    valid.extend(yaml_files("tests/data/invalid").into_iter().filter(|p| {
-        p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("warn_")
-    }));
+    valid.extend(
+        yaml_files("tests/data/invalid")
+            .into_iter()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("warn_")),
+    );
     assert!(valid.len() > 15, "{valid:?}");
     for path in &valid {
         let doc = as_json(path);
-        let errors: Vec<String> = validator
-            .iter_errors(&doc)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
     }
 
     for name in SHAPE_ERRORS {
         let path = root().join(format!("tests/data/invalid/{name}.yaml"));
         let doc = as_json(&path);
-        assert!(
-            !validator.is_valid(&doc),
-            "{} passes the schema",
-            path.display()
-        );
+        assert!(!validator.is_valid(&doc), "{} passes the schema", path.display());
         // And infra itself refuses it.
         let out = Command::new(env!("CARGO_BIN_EXE_infra"))
             .args(["validate", path.to_str().unwrap()])
@@ -155,10 +130,8 @@ fn the_schema_locates_what_it_refuses() {
             "subnet.a": { "vpc_id": "${vpc.main.id}", "cidr_block": "${var.prefix}.1.0/24" }
         }
     });
-    let mut at: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| e.instance_path.to_string())
-        .collect();
+    let mut at: Vec<String> =
+        validator.iter_errors(&doc).map(|e| e.instance_path.to_string()).collect();
     at.sort();
     at.dedup();
     assert_eq!(
@@ -190,17 +163,10 @@ fn completions_source_in_bash_and_man_pages_build() {
     let script = dir.path().join("infra.bash");
     std::fs::write(&script, infra(&["completions", "bash"]).stdout).unwrap();
     let bash = Command::new("bash")
-        .args([
-            "-c",
-            &format!("set -e; source {}; complete -p infra", script.display()),
-        ])
+        .args(["-c", &format!("set -e; source {}; complete -p infra", script.display())])
         .output()
         .unwrap();
-    assert!(
-        bash.status.success(),
-        "{}",
-        String::from_utf8_lossy(&bash.stderr)
-    );
+    assert!(bash.status.success(), "{}", String::from_utf8_lossy(&bash.stderr));
     assert!(String::from_utf8_lossy(&bash.stdout).contains("infra"));
     for shell in ["zsh", "fish", "powershell"] {
         let out = String::from_utf8(infra(&["completions", shell]).stdout).unwrap();
@@ -208,19 +174,11 @@ fn completions_source_in_bash_and_man_pages_build() {
     }
 
     let page = String::from_utf8(infra(&["man"]).stdout).unwrap();
-    assert!(
-        page.starts_with(".ie") || page.contains(".TH infra 1"),
-        "{page}"
-    );
+    assert!(page.starts_with(".ie") || page.contains(".TH infra 1"), "{page}");
     assert!(page.contains(".SH NAME") && page.contains("plan"), "{page}");
     let pages = dir.path().join("man");
     infra(&["man", "--out-dir", pages.to_str().unwrap()]);
-    for name in [
-        "infra.1",
-        "infra-plan.1",
-        "infra-state-list.1",
-        "infra-schema.1",
-    ] {
+    for name in ["infra.1", "infra-plan.1", "infra-state-list.1", "infra-schema.1"] {
         let text = std::fs::read_to_string(pages.join(name)).unwrap();
         assert!(text.contains(".SH NAME"), "{name}");
     }
@@ -239,10 +197,7 @@ fn the_version_names_the_commit() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let commit = head.unwrap_or_else(|| "unknown".into());
-    assert_eq!(
-        out.trim(),
-        format!("infra {} (commit {commit})", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(out.trim(), format!("infra {} (commit {commit})", env!("CARGO_PKG_VERSION")));
 }
 
 /// A documented command: where, its words, and whether it is a mention in
@@ -326,11 +281,7 @@ fn inline(name: &str, paragraph: &[(usize, &str)], out: &mut Vec<Documented>) {
     for span in text.split('`').skip(1).step_by(2) {
         for words in command(span) {
             if words.len() > 1 {
-                out.push(Documented {
-                    at: format!("{name}:{first}"),
-                    words,
-                    mention: true,
-                });
+                out.push(Documented { at: format!("{name}:{first}"), words, mention: true });
             }
         }
     }
@@ -343,9 +294,7 @@ fn command(text: &str) -> Vec<Vec<String>> {
     let Some(words) = shell_words(text) else {
         return Vec::new();
     };
-    let mut words = words
-        .into_iter()
-        .skip_while(|w| w == "$" || is_assignment(w));
+    let mut words = words.into_iter().skip_while(|w| w == "$" || is_assignment(w));
     if words.next().as_deref() != Some("infra") {
         return Vec::new();
     }
@@ -354,11 +303,8 @@ fn command(text: &str) -> Vec<Vec<String>> {
         if ["|", ">", ">>", "&&", "||", ";", "2>&1", "<"].contains(&w.as_str()) {
             break;
         }
-        let choices: Vec<&str> = if w.len() > 1 && w.contains('|') {
-            w.split('|').collect()
-        } else {
-            vec![w.as_str()]
-        };
+        let choices: Vec<&str> =
+            if w.len() > 1 && w.contains('|') { w.split('|').collect() } else { vec![w.as_str()] };
         variants = variants
             .into_iter()
             .flat_map(|v| {
@@ -458,10 +404,9 @@ fn every_documented_command_parses() {
     // Flags the docs are known to use, so that removing one fails here.
     for flag in ["--detailed-exitcode", "--refresh=false", "--out", "--env"] {
         assert!(
-            commands.iter().any(|d| d
-                .words
+            commands
                 .iter()
-                .any(|w| w == flag || w.starts_with(&format!("{flag}=")))),
+                .any(|d| d.words.iter().any(|w| w == flag || w.starts_with(&format!("{flag}=")))),
             "{flag}"
         );
     }
@@ -476,11 +421,7 @@ fn man_pages_never_follow_a_link_at_a_pages_path() {
     std::fs::write(&victim, "keep me\n").unwrap();
     std::os::unix::fs::symlink(&victim, pages.join("infra-plan.1")).unwrap();
     let out = infra(&["man", "--out-dir", pages.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "keep me\n",

@@ -11,10 +11,7 @@ fn cluster(moto: &Moto) -> Option<aws_sdk_eks::types::Cluster> {
     let rt = runtime();
     let names = rt.block_on(moto.eks().list_clusters().send()).unwrap();
     let name = names.clusters().first()?.clone();
-    rt.block_on(moto.eks().describe_cluster().name(name).send())
-        .unwrap()
-        .cluster()
-        .cloned()
+    rt.block_on(moto.eks().describe_cluster().name(name).send()).unwrap().cluster().cloned()
 }
 
 fn desired_size(moto: &Moto) -> i32 {
@@ -28,12 +25,7 @@ fn desired_size(moto: &Moto) -> i32 {
                 .send(),
         )
         .unwrap();
-    n.nodegroup()
-        .unwrap()
-        .scaling_config()
-        .unwrap()
-        .desired_size()
-        .unwrap()
+    n.nodegroup().unwrap().scaling_config().unwrap().desired_size().unwrap()
 }
 
 #[test]
@@ -42,15 +34,10 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &stack_file("eks"));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 19 to add, 0 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 19 to add, 0 to change, 0 to destroy.");
     // stderr says where the state and lock are, and nothing more.
     assert!(
-        plan.stderr
-            .lines()
-            .all(|l| l.starts_with("state: local file")),
+        plan.stderr.lines().all(|l| l.starts_with("state: local file")),
         "the safe defaults raise no warning: {}",
         plan.stderr
     );
@@ -64,18 +51,10 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     assert_eq!(c.resources_vpc_config().unwrap().subnet_ids().len(), 2);
     let rt = runtime();
     let iam = moto.iam();
-    let attached = rt
-        .block_on(
-            iam.list_attached_role_policies()
-                .role_name("eks-nodes")
-                .send(),
-        )
-        .unwrap();
-    let mut arns: Vec<&str> = attached
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn())
-        .collect();
+    let attached =
+        rt.block_on(iam.list_attached_role_policies().role_name("eks-nodes").send()).unwrap();
+    let mut arns: Vec<&str> =
+        attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
     arns.sort();
     assert_eq!(
         arns,
@@ -85,13 +64,8 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
             "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
         ]
     );
-    let lts = rt
-        .block_on(moto.ec2().describe_launch_templates().send())
-        .unwrap();
-    let lt = lts.launch_templates()[0]
-        .launch_template_id()
-        .unwrap()
-        .to_string();
+    let lts = rt.block_on(moto.ec2().describe_launch_templates().send()).unwrap();
+    let lt = lts.launch_templates()[0].launch_template_id().unwrap().to_string();
     let v = rt
         .block_on(
             moto.ec2()
@@ -115,21 +89,11 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         .bodies("CreateLaunchTemplate")
         .iter()
         .filter_map(|b| {
-            b.split('&')
-                .find_map(|kv| kv.strip_prefix("ClientToken="))
-                .map(str::to_string)
+            b.split('&').find_map(|kv| kv.strip_prefix("ClientToken=")).map(str::to_string)
         })
         .collect();
-    assert_eq!(
-        tokens.len(),
-        1,
-        "{:?}",
-        proxy.bodies("CreateLaunchTemplate")
-    );
-    assert!(
-        tokens[0].len() == 36 && uuid::Uuid::parse_str(&tokens[0]).is_ok(),
-        "{tokens:?}"
-    );
+    assert_eq!(tokens.len(), 1, "{:?}", proxy.bodies("CreateLaunchTemplate"));
+    assert!(tokens[0].len() == 36 && uuid::Uuid::parse_str(&tokens[0]).is_ok(), "{tokens:?}");
     assert_eq!(desired_size(&moto), 3);
     let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
@@ -139,15 +103,11 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     w.write_stack(&scaled);
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# eks_nodegroup.app will be updated in place"),
+        plan.stdout.contains("# eks_nodegroup.app will be updated in place"),
         "{}",
         plan.stdout
     );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     assert_eq!(desired_size(&moto), 5);
     w.assert_no_changes();
@@ -168,57 +128,35 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     // One minor up, in place, through the version-update path the proxy plays.
     w.write_stack(&scaled.replace("\"1.30\"", "\"1.31\""));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert!(
-        plan.stdout.contains("~ version: \"1.30\" -> \"1.31\""),
-        "{}",
-        plan.stdout
-    );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
+    assert!(plan.stdout.contains("~ version: \"1.30\" -> \"1.31\""), "{}", plan.stdout);
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
     let up = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
     assert_eq!(proxy.count("UpdateClusterVersion"), 1);
-    assert!(
-        proxy.count("DescribeUpdate") >= 1,
-        "the update was waited for"
-    );
+    assert!(proxy.count("DescribeUpdate") >= 1, "the update was waited for");
     assert_eq!(cluster(&moto).unwrap().arn(), c.arn(), "the same cluster");
     w.assert_no_changes();
 
     // A launch template change is a new default version, and the node group moves
     // to it in place (UpdateNodegroupVersion, played by the proxy).
-    let bigger = scaled
-        .replace("\"1.30\"", "\"1.31\"")
-        .replace("volume_size: 50", "volume_size: 80");
+    let bigger =
+        scaled.replace("\"1.30\"", "\"1.31\"").replace("volume_size: 50", "volume_size: 80");
     w.write_stack(&bigger);
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# launch_template.nodes will be updated in place"),
+        plan.stdout.contains("# launch_template.nodes will be updated in place"),
         "{}",
         plan.stdout
     );
     assert!(
-        plan.stdout
-            .contains("# eks_nodegroup.app will be updated in place"),
+        plan.stdout.contains("# eks_nodegroup.app will be updated in place"),
         "{}",
         plan.stdout
     );
-    assert!(
-        plan.stdout.contains("(known after apply)"),
-        "{}",
-        plan.stdout
-    );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 2 to change, 0 to destroy."
-    );
+    assert!(plan.stdout.contains("(known after apply)"), "{}", plan.stdout);
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 2 to change, 0 to destroy.");
     w.apply_ok();
-    let lts = rt
-        .block_on(moto.ec2().describe_launch_templates().send())
-        .unwrap();
+    let lts = rt.block_on(moto.ec2().describe_launch_templates().send()).unwrap();
     assert_eq!(lts.launch_templates()[0].default_version_number(), Some(2));
     assert_eq!(proxy.count("UpdateNodegroupVersion"), 1);
     w.assert_no_changes();
@@ -236,12 +174,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         "{}",
         plan.stdout
     );
-    assert!(
-        plan.stdout
-            .contains("~ endpoint_public_access: false -> true"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("~ endpoint_public_access: false -> true"), "{}", plan.stdout);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     let c2 = cluster(&moto).unwrap();
     assert_eq!(c2.arn(), c.arn());
@@ -263,23 +196,13 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     // Destroy: node group before cluster, cluster before its role and groups.
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
-    let at = |line: &str| {
-        d.stderr
-            .find(line)
-            .unwrap_or_else(|| panic!("{line} in:\n{}", d.stderr))
-    };
+    let at = |line: &str| d.stderr.find(line).unwrap_or_else(|| panic!("{line} in:\n{}", d.stderr));
     assert!(at("eks_nodegroup.app: destroyed") < at("eks_cluster.main: destroying"));
     assert!(at("eks_cluster.main: destroyed") < at("iam_role.cluster: destroying"));
     assert!(at("eks_cluster.main: destroyed") < at("security_group.cluster: destroying"));
     assert!(cluster(&moto).is_none());
     let roles = rt.block_on(iam.list_roles().send()).unwrap();
-    assert!(
-        roles
-            .roles()
-            .iter()
-            .all(|r| !r.role_name().starts_with("eks-")),
-        "roles are gone"
-    );
+    assert!(roles.roles().iter().all(|r| !r.role_name().starts_with("eks-")), "roles are gone");
     assert!(
         rt.block_on(moto.ec2().describe_launch_templates().send())
             .unwrap()
@@ -308,40 +231,25 @@ fn an_apply_killed_while_the_cluster_is_creating_resumes_the_wait() {
         state["resources"]["eks_cluster.main"]["pending"]["operation"], "create",
         "the accepted create is in state"
     );
-    assert!(
-        w.path("state/eks.json.lock").exists(),
-        "a killed run leaves its lock"
-    );
+    assert!(w.path("state/eks.json.lock").exists(), "a killed run leaves its lock");
 
     // The rerun takes over the dead run's lock, waits instead of creating again.
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# eks_cluster.main is still being created in AWS"),
+        plan.stdout.contains("# eks_cluster.main is still being created in AWS"),
         "{}",
         plan.stdout
     );
-    assert!(
-        plan.stderr.contains("taking over the lock"),
-        "{}",
-        plan.stderr
-    );
+    assert!(plan.stderr.contains("taking over the lock"), "{}", plan.stderr);
     let r = w.apply_ok();
     assert!(
-        r.stderr
-            .contains("eks_cluster.main: ready (the wait an earlier apply left: create)"),
+        r.stderr.contains("eks_cluster.main: ready (the wait an earlier apply left: create)"),
         "{}",
         r.stderr
     );
     assert_eq!(proxy.count("CreateCluster"), 1, "created once");
     let rt = runtime();
-    assert_eq!(
-        rt.block_on(moto.eks().list_clusters().send())
-            .unwrap()
-            .clusters()
-            .len(),
-        1
-    );
+    assert_eq!(rt.block_on(moto.eks().list_clusters().send()).unwrap().clusters().len(), 1);
     w.assert_no_changes();
 }
 
@@ -392,25 +300,15 @@ resources:
     assert_eq!(r.stderr.matches("warning: ").count(), 6, "{}", r.stderr);
     let strict = w.run(&["validate", "--strict", "stack.yaml"]);
     assert_eq!(strict.code, 1);
-    assert_eq!(
-        strict.stderr.matches("error: stack.yaml").count(),
-        6,
-        "{}",
-        strict.stderr
-    );
+    assert_eq!(strict.stderr.matches("error: stack.yaml").count(), 6, "{}", strict.stderr);
     let strict_plan = w.run(&["plan", "--strict", "stack.yaml"]);
     assert_eq!(strict_plan.code, 1);
-    assert!(
-        !w.path("state").exists(),
-        "refused before any state or AWS call"
-    );
+    assert!(!w.path("state").exists(), "refused before any state or AWS call");
 
     // The shipped stacks, on the safe defaults, raise none.
-    for (name, text) in [
-        ("demo", stack_file("demo")),
-        ("cutover", cutover_stack()),
-        ("eks", stack_file("eks")),
-    ] {
+    for (name, text) in
+        [("demo", stack_file("demo")), ("cutover", cutover_stack()), ("eks", stack_file("eks"))]
+    {
         let w = Workdir::new("http://127.0.0.1:9", &text);
         let r = w.run(&["validate", "--strict", "stack.yaml"]);
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
@@ -430,10 +328,7 @@ fn creates_wait_for_a_new_role_to_propagate() {
                "message": "Role with arn: arn:aws:iam::123456789012:role/eks-cluster, could not be assumed because it does not exist or the trusted entity is not correct",
                "times": 2})
     };
-    proxy.rules(json!([
-        not_yet("CreateCluster"),
-        not_yet("CreateNodegroup")
-    ]));
+    proxy.rules(json!([not_yet("CreateCluster"), not_yet("CreateNodegroup")]));
     let w = Workdir::new(&proxy.url, &stack_file("eks"));
     w.apply_ok();
     assert_eq!(proxy.count("CreateCluster"), 3, "two refusals, then made");
@@ -507,14 +402,9 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
     // budget no longer in the way, waits for the node group and tries again.
     let next = w.run(&["plan", "stack.yaml"]);
     assert!(
-        next.stdout
-            .contains("# eks_nodegroup.app: an earlier apply's update ended in an error")
-            && next
-                .stdout
-                .contains("Needs attention:\n  ! eks_nodegroup.app: its update (since ")
-            && next
-                .stdout
-                .contains("PodEvictionFailure: Reached max retries"),
+        next.stdout.contains("# eks_nodegroup.app: an earlier apply's update ended in an error")
+            && next.stdout.contains("Needs attention:\n  ! eks_nodegroup.app: its update (since ")
+            && next.stdout.contains("PodEvictionFailure: Reached max retries"),
         "{}",
         next.stdout
     );
@@ -522,12 +412,7 @@ fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
     w.apply_ok();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
-    assert!(
-        state["resources"]["eks_nodegroup.app"]
-            .get("pending")
-            .is_none(),
-        "{state}"
-    );
+    assert!(state["resources"]["eks_nodegroup.app"].get("pending").is_none(), "{state}");
     w.assert_no_changes();
 }
 
@@ -576,8 +461,7 @@ fn a_pod_identity_association_gives_a_service_account_a_role_in_place() {
     w.write_stack(&with("shipper_next"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# eks_pod_identity_association.shipper will be updated in place"),
+        plan.stdout.contains("# eks_pod_identity_association.shipper will be updated in place"),
         "{}",
         plan.stdout
     );
@@ -622,16 +506,12 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     );
     let graph = w.run(&["graph", "stack.yaml"]);
     assert!(
-        graph
-            .stdout
-            .contains("\"eks_nodegroup.app\" -> \"eks_addon.coredns\";"),
+        graph.stdout.contains("\"eks_nodegroup.app\" -> \"eks_addon.coredns\";"),
         "{}",
         graph.stdout
     );
     assert!(
-        !graph
-            .stdout
-            .contains("\"eks_nodegroup.app\" -> \"eks_addon.vpc_cni\";"),
+        !graph.stdout.contains("\"eks_nodegroup.app\" -> \"eks_addon.vpc_cni\";"),
         "vpc-cni needs no nodes"
     );
     w.apply_ok();
@@ -653,8 +533,7 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     ));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# eks_addon.vpc_cni will be updated in place"),
+        plan.stdout.contains("# eks_addon.vpc_cni will be updated in place"),
         "{}",
         plan.stdout
     );
@@ -670,10 +549,7 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
             .iter()
             .map(|b| {
                 let v: serde_json::Value = serde_json::from_str(b).unwrap();
-                v["resolveConflicts"]
-                    .as_str()
-                    .unwrap_or("(unset)")
-                    .to_string()
+                v["resolveConflicts"].as_str().unwrap_or("(unset)").to_string()
             })
             .collect()
     };
@@ -706,12 +582,7 @@ fn the_authentication_mode_moves_forward_only() {
 
     w.write_stack(&with("API", true));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert!(
-        plan.stdout
-            .contains("# eks_cluster.main will be updated in place"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("# eks_cluster.main will be updated in place"), "{}", plan.stdout);
     let before = proxy.seen("UpdateClusterConfig");
     w.apply_ok();
     assert_eq!(proxy.seen("UpdateClusterConfig") - before, 1);
@@ -780,17 +651,11 @@ fn access_entries_let_a_role_in_and_policies_scope_what_it_may_do() {
     };
     let w = Workdir::new(
         &proxy.url,
-        &with(
-            "oncall",
-            "AmazonEKSAdminPolicy",
-            "{ type: namespace, namespaces: [game] }",
-        ),
+        &with("oncall", "AmazonEKSAdminPolicy", "{ type: namespace, namespaces: [game] }"),
     );
     let graph = w.run(&["graph", "stack.yaml"]);
     assert!(
-        graph
-            .stdout
-            .contains("\"eks_access_entry.sre\" -> \"eks_access_policy_association.sre\";"),
+        graph.stdout.contains("\"eks_access_entry.sre\" -> \"eks_access_policy_association.sre\";"),
         "a policy goes to an entry that exists:\n{}",
         graph.stdout
     );
@@ -806,10 +671,7 @@ fn access_entries_let_a_role_in_and_policies_scope_what_it_may_do() {
         .to_string();
     let entry = || {
         rt.block_on(
-            eks.describe_access_entry()
-                .cluster_name("enza-staging")
-                .principal_arn(&sre)
-                .send(),
+            eks.describe_access_entry().cluster_name("enza-staging").principal_arn(&sre).send(),
         )
         .unwrap()
         .access_entry()
@@ -830,27 +692,16 @@ fn access_entries_let_a_role_in_and_policies_scope_what_it_may_do() {
     assert_eq!(entry().kubernetes_groups(), ["oncall"]);
     assert_eq!(entry().r#type(), Some("STANDARD"));
     assert_eq!(
-        entry()
-            .tags()
-            .unwrap()
-            .get("infra:address")
-            .map(String::as_str),
+        entry().tags().unwrap().get("infra:address").map(String::as_str),
         Some("eks_access_entry.sre")
     );
     let p = &policies()[0];
-    assert_eq!(
-        p.policy_arn(),
-        Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy")
-    );
+    assert_eq!(p.policy_arn(), Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"));
     assert_eq!(p.access_scope().unwrap().namespaces(), ["game"]);
     w.assert_no_changes();
 
     // New groups and a cluster-wide scope: both in place.
-    w.write_stack(&with(
-        "oncall, deployers",
-        "AmazonEKSAdminPolicy",
-        "{ type: cluster }",
-    ));
+    w.write_stack(&with("oncall, deployers", "AmazonEKSAdminPolicy", "{ type: cluster }"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
@@ -872,27 +723,16 @@ fn access_entries_let_a_role_in_and_policies_scope_what_it_may_do() {
     w.assert_no_changes();
 
     // Another policy is another association: the old one goes.
-    w.write_stack(&with(
-        "oncall, deployers",
-        "AmazonEKSClusterAdminPolicy",
-        "{ type: cluster }",
-    ));
+    w.write_stack(&with("oncall, deployers", "AmazonEKSClusterAdminPolicy", "{ type: cluster }"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# eks_access_policy_association.sre must be replaced"),
+        plan.stdout.contains("# eks_access_policy_association.sre must be replaced"),
         "{}",
         plan.stdout
     );
     w.apply_ok();
-    let now: Vec<_> = policies()
-        .iter()
-        .map(|p| p.policy_arn().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        now,
-        ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"]
-    );
+    let now: Vec<_> = policies().iter().map(|p| p.policy_arn().unwrap().to_string()).collect();
+    assert_eq!(now, ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"]);
     w.assert_no_changes();
 
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
@@ -942,20 +782,13 @@ fn a_version_bump_flags_the_add_ons_it_leaves_unsupported() {
     let w = Workdir::new(&proxy.url, &with("1.30", "v1.10.1-eksbuild.13"));
     w.apply_ok();
     w.assert_no_changes();
-    assert_eq!(
-        proxy.seen("DescribeAddonVersions"),
-        0,
-        "no version change, nothing asked"
-    );
+    assert_eq!(proxy.seen("DescribeAddonVersions"), 0, "no version change, nothing asked");
 
     w.write_stack(&with("1.31", "v1.10.1-eksbuild.13"));
     let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
     assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
-    let attention = md
-        .stdout
-        .split("**Needs attention**")
-        .nth(1)
-        .unwrap_or_else(|| panic!("{}", md.stdout));
+    let attention =
+        md.stdout.split("**Needs attention**").nth(1).unwrap_or_else(|| panic!("{}", md.stdout));
     let attention = attention.split("\n\n").nth(1).unwrap_or_default();
     assert!(
         attention.contains("`eks_addon.coredns`: coredns v1.10.1-eksbuild.13 does not support Kubernetes 1.31, which eks_cluster.main moves to; set its version to one that does (v1.11.3-eksbuild.2)"),
@@ -979,11 +812,7 @@ fn a_version_bump_flags_the_add_ons_it_leaves_unsupported() {
     // coredns moved along in the same plan is not flagged.
     w.write_stack(&with("1.31", "v1.11.3-eksbuild.2"));
     let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
-    assert!(
-        !md.stdout.contains("`eks_addon.coredns`: coredns"),
-        "{}",
-        md.stdout
-    );
+    assert!(!md.stdout.contains("`eks_addon.coredns`: coredns"), "{}", md.stdout);
     w.apply_ok();
     w.assert_no_changes();
 }
@@ -1014,8 +843,7 @@ fn the_upgrade_policy_changes_in_place_and_leaving_it_out_is_a_lint() {
     );
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("~ upgrade_policy: \"STANDARD\" -> \"EXTENDED\""),
+        plan.stdout.contains("~ upgrade_policy: \"STANDARD\" -> \"EXTENDED\""),
         "{}",
         plan.stdout
     );

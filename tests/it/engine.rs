@@ -41,35 +41,18 @@ async fn prepare(cloud: &Arc<Cloud>, text: &str, state_file: &Path) -> Prepared 
         .unwrap_or_else(|| State::new(&stack.name));
     let mut journal = Journal::new(Box::new(backend), state);
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
-    let recovered = engine
-        .recover(&stack, &mut journal)
-        .await
-        .expect("recovery");
-    let observed = engine
-        .refresh(journal.state(), None, None)
-        .await
-        .expect("refresh");
+    let recovered = engine.recover(&stack, &mut journal).await.expect("recovery");
+    let observed = engine.refresh(journal.state(), None, None).await.expect("refresh");
     let mut plan = plan::plan(&stack, &graph, journal.state(), &observed);
     plan.recovered = recovered;
     journal.absorb(&observed);
-    Prepared {
-        stack,
-        graph,
-        journal,
-        engine,
-        plan,
-    }
+    Prepared { stack, graph, journal, engine, plan }
 }
 
 impl Prepared {
     async fn execute(&self, parallelism: usize) -> Outcome {
         self.engine
-            .execute(
-                &self.plan,
-                Some((&self.stack, &self.graph)),
-                &self.journal,
-                parallelism,
-            )
+            .execute(&self.plan, Some((&self.stack, &self.graph)), &self.journal, parallelism)
             .await
     }
 
@@ -77,9 +60,7 @@ impl Prepared {
     async fn destroy(mut self, parallelism: usize) -> Outcome {
         let observed = infra::plan::as_recorded(self.journal.state());
         self.plan = plan::plan_destroy(self.journal.state(), &observed);
-        self.engine
-            .execute(&self.plan, None, &self.journal, parallelism)
-            .await
+        self.engine.execute(&self.plan, None, &self.journal, parallelism).await
     }
 }
 
@@ -148,15 +129,9 @@ async fn a_failed_step_skips_its_dependents_and_the_rest_goes_on() {
     let (outcome, state) = apply(&cloud, TWO_NETWORKS, &file, 10).await;
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
     assert_eq!(outcome.failed[0].0, "vpc.a");
-    assert!(
-        outcome.failed[0].1.contains("VpcLimitExceeded"),
-        "{outcome:?}"
-    );
+    assert!(outcome.failed[0].1.contains("VpcLimitExceeded"), "{outcome:?}");
     assert_eq!(outcome.skipped, vec!["subnet.a".to_string()]);
-    assert_eq!(
-        outcome.done,
-        vec!["vpc.b".to_string(), "subnet.b".to_string()]
-    );
+    assert_eq!(outcome.done, vec!["vpc.b".to_string(), "subnet.b".to_string()]);
     assert!(!cloud.log().contains(&"create subnet.a".to_string()));
     assert_eq!(cloud.ids("subnet").len(), 1);
     assert!(state.resources.contains_key(&address("subnet.b")));
@@ -178,11 +153,7 @@ async fn the_intent_is_in_state_before_the_create_call() {
                 let ok = intent.is_some_and(|i| {
                     i.operation == Operation::Create && i.token.is_some() && i.token == ctx.token
                 });
-                assert!(
-                    ok,
-                    "no create intent for {} on disk: {intent:?}",
-                    call.address
-                );
+                assert!(ok, "no create intent for {} on disk: {intent:?}", call.address);
                 seen.lock().unwrap().push(call.address.clone());
             }
             Then::Proceed
@@ -223,10 +194,7 @@ async fn a_state_changed_by_another_writer_stops_scheduling() {
         cloud.log()
     );
     assert_eq!(outcome.skipped.len(), 3, "{outcome:?}");
-    assert_eq!(
-        state.serial, 1000,
-        "the other writer's state is not overwritten"
-    );
+    assert_eq!(state.serial, 1000, "the other writer's state is not overwritten");
 }
 
 #[tokio::test]
@@ -242,10 +210,7 @@ async fn a_create_before_destroy_replacement_creates_moves_then_deletes() {
     let p = prepare(&cloud, &stack(8080), &file).await;
     let tg = p.plan.change(&address("target_group.web")).unwrap();
     assert_eq!(tg.action, Action::CreateThenDelete);
-    assert_eq!(
-        p.plan.change(&address("listener.http")).unwrap().action,
-        Action::Update
-    );
+    assert_eq!(p.plan.change(&address("listener.http")).unwrap().action, Action::Update);
     let outcome = p.execute(10).await;
     assert!(outcome.ok(), "{outcome:?}");
     let calls = &cloud.calls()[first..];
@@ -257,11 +222,7 @@ async fn a_create_before_destroy_replacement_creates_moves_then_deletes() {
     };
     assert!(at("create", "target_group.web") < at("update", "listener.http"));
     assert!(at("update", "listener.http") < at("delete", "target_group.web"));
-    assert_eq!(
-        calls[at("delete", "target_group.web")].id,
-        old,
-        "the old one goes"
-    );
+    assert_eq!(calls[at("delete", "target_group.web")].id, old, "the old one goes");
     let after = read_state(&file);
     let tg = &after.resources[&address("target_group.web")];
     assert_ne!(tg.id, old);
@@ -307,25 +268,16 @@ resources:
     cloud.on_call(|_, _| Then::Proceed);
     let p = prepare(&cloud, text, &file).await;
     assert!(
-        p.plan
-            .recovered
-            .iter()
-            .any(|n| n.contains("vpc.a: adopted")),
+        p.plan.recovered.iter().any(|n| n.contains("vpc.a: adopted")),
         "{:?}",
         p.plan.recovered
     );
-    assert_eq!(
-        p.plan.change(&address("vpc.a")).unwrap().action,
-        Action::NoOp
-    );
+    assert_eq!(p.plan.change(&address("vpc.a")).unwrap().action, Action::NoOp);
     let outcome = p.execute(10).await;
     assert!(outcome.ok(), "{outcome:?}");
     let state = read_state(&file);
     assert!(state.intents.is_empty());
-    assert_eq!(
-        cloud.ids("vpc"),
-        vec![state.resources[&address("vpc.a")].id.clone()]
-    );
+    assert_eq!(cloud.ids("vpc"), vec![state.resources[&address("vpc.a")].id.clone()]);
     assert_eq!(cloud.ids("subnet").len(), 1);
     let again = prepare(&cloud, text, &file).await;
     assert!(!again.plan.has_changes(), "nothing left to do");
@@ -368,14 +320,8 @@ async fn a_rollout_reverts_on_an_unhealthy_target_or_an_alarm_and_completes_once
         "{outcome:?}"
     );
     assert_eq!(weights(&state), before, "no weight moved");
-    let rollout = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
-    assert!(
-        matches!(rollout.outcome, RolloutOutcome::Reverted(_)),
-        "{rollout:?}"
-    );
+    let rollout = state.resources[&address("listener.http")].rollout.clone().unwrap();
+    assert!(matches!(rollout.outcome, RolloutOutcome::Reverted(_)), "{rollout:?}");
 
     cloud.set_health(&eks, &[("i-1", TargetState::Healthy)]);
     cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
@@ -391,23 +337,10 @@ async fn a_rollout_reverts_on_an_unhealthy_target_or_an_alarm_and_completes_once
     cloud.set_alarm("cutover-5xx", AlarmState::Ok);
     let (outcome, state) = apply(&cloud, &stack(0, 100), &file, 10).await;
     assert!(outcome.ok(), "{outcome:?}");
-    let rollout = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rollout = state.resources[&address("listener.http")].rollout.clone().unwrap();
     assert_eq!(rollout.outcome, RolloutOutcome::Complete);
-    assert_eq!(
-        rollout.steps.iter().map(|s| s.percent).collect::<Vec<_>>(),
-        vec![50, 100]
-    );
-    assert_eq!(
-        rollout.steps[0]
-            .weights
-            .values()
-            .copied()
-            .collect::<Vec<_>>(),
-        vec![50, 50]
-    );
+    assert_eq!(rollout.steps.iter().map(|s| s.percent).collect::<Vec<_>>(), vec![50, 100]);
+    assert_eq!(rollout.steps[0].weights.values().copied().collect::<Vec<_>>(), vec![50, 50]);
 }
 
 /// Runs `p` until the fake signals, then drops it: the process is killed.
@@ -466,11 +399,7 @@ async fn a_create_aws_refused_leaves_no_intent() {
     let (_dir, file) = scratch();
     let (outcome, state) = apply(&cloud, TWO_NETWORKS, &file, 10).await;
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
-    assert!(
-        state.intents.is_empty(),
-        "nothing was made: {:?}",
-        state.intents
-    );
+    assert!(state.intents.is_empty(), "nothing was made: {:?}", state.intents);
     // The next run has nothing to recover and tries again.
     cloud.on_call(|_, _| Then::Proceed);
     let p = prepare(&cloud, TWO_NETWORKS, &file).await;
@@ -484,36 +413,19 @@ async fn recovery_never_adopts_what_another_stack_owns() {
     let theirs = foreign_role(&cloud);
     let (_dir, file) = scratch();
     kill_during_create(&cloud, ROLE, &file, "iam_role.app").await;
-    assert!(
-        read_state(&file)
-            .intents
-            .contains_key(&address("iam_role.app"))
-    );
+    assert!(read_state(&file).intents.contains_key(&address("iam_role.app")));
 
     // The lookup by name finds their role: an error, never an adoption.
     let (stack, _) = infra::stack::parse("stack.yaml", ROLE).unwrap();
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
     let mut journal = journal_at(&file);
-    let why = engine
-        .recover(&stack, &mut journal)
-        .await
-        .unwrap_err()
-        .to_string();
+    let why = engine.recover(&stack, &mut journal).await.unwrap_err().to_string();
     assert!(why.contains(&format!("iam_role {theirs}")), "{why}");
-    assert!(
-        why.contains("is not this stack's (its tags say infra:stack=other"),
-        "{why}"
-    );
+    assert!(why.contains("is not this stack's (its tags say infra:stack=other"), "{why}");
     assert!(why.contains("`infra state rm iam_role.app`"), "{why}");
-    assert!(
-        why.contains(&format!("`infra import iam_role.app {theirs} STACK_FILE`")),
-        "{why}"
-    );
+    assert!(why.contains(&format!("`infra import iam_role.app {theirs} STACK_FILE`")), "{why}");
     assert!(journal.state().resources.is_empty());
-    assert!(
-        cloud.calls().iter().all(|c| c.id != theirs),
-        "theirs is untouched"
-    );
+    assert!(cloud.calls().iter().all(|c| c.id != theirs), "theirs is untouched");
 }
 
 #[tokio::test]
@@ -527,22 +439,13 @@ async fn a_name_taken_by_another_stack_fails_the_create_and_touches_nothing() {
     let (_dir, file) = scratch();
     let (outcome, state) = apply(&cloud, ROLE, &file, 10).await;
     let why = &outcome.failed[0].1;
-    assert!(
-        why.contains(&format!("iam_role {theirs} exists and is not this stack's")),
-        "{why}"
-    );
+    assert!(why.contains(&format!("iam_role {theirs} exists and is not this stack's")), "{why}");
     assert!(why.contains("EntityAlreadyExists"), "{why}");
-    assert!(
-        state.intents.is_empty() && state.resources.is_empty(),
-        "{state:?}"
-    );
+    assert!(state.intents.is_empty() && state.resources.is_empty(), "{state:?}");
     // Nothing to adopt next time either, and nothing of theirs to destroy.
     let p = prepare(&cloud, ROLE, &file).await;
     assert!(p.plan.recovered.is_empty());
-    assert_eq!(
-        p.plan.change(&address("iam_role.app")).unwrap().action,
-        Action::Create
-    );
+    assert_eq!(p.plan.change(&address("iam_role.app")).unwrap().action, Action::Create);
 }
 
 #[tokio::test]
@@ -577,28 +480,19 @@ async fn a_lookup_refused_is_reported_and_blocks_only_that_create() {
     let more = format!("{TWO_NETWORKS}  vpc.c: {{ cidr_block: 10.2.0.0/16 }}\n");
     let p = prepare(&cloud, &more, &file).await;
     assert!(
-        p.plan
-            .recovered
-            .iter()
-            .any(|n| n.starts_with("vpc.a: could not look for")
-                && n.contains("AccessDenied")
-                && n.contains("`infra state rm vpc.a`")),
+        p.plan.recovered.iter().any(|n| n.starts_with("vpc.a: could not look for")
+            && n.contains("AccessDenied")
+            && n.contains("`infra state rm vpc.a`")),
         "{:?}",
         p.plan.recovered
     );
     let outcome = p.execute(10).await;
     let refused: Vec<&str> = outcome.failed.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(refused, vec!["vpc.a", "vpc.b"], "{outcome:?}");
-    assert!(
-        outcome.failed[0].1.contains("could not be looked up"),
-        "{outcome:?}"
-    );
+    assert!(outcome.failed[0].1.contains("could not be looked up"), "{outcome:?}");
     assert_eq!(outcome.done, vec!["vpc.c".to_string()], "the rest goes on");
-    let creates: Vec<Call> = cloud.calls()[first..]
-        .iter()
-        .filter(|c| c.op == "create")
-        .cloned()
-        .collect();
+    let creates: Vec<Call> =
+        cloud.calls()[first..].iter().filter(|c| c.op == "create").cloned().collect();
     assert_eq!(creates.len(), 1, "only vpc.c is created: {creates:?}");
 }
 
@@ -608,26 +502,13 @@ async fn two_candidates_are_an_error_listing_both() {
     let (_dir, file) = scratch();
     kill_during_create(&cloud, TWO_NETWORKS, &file, "vpc.a").await;
     let tags = serde_json::json!({"infra:stack": "engine", "infra:address": "vpc.a"});
-    let one = cloud.insert(
-        "vpc",
-        serde_json::json!({"cidr_block": "10.0.0.0/16", "tags": tags}),
-    );
-    let two = cloud.insert(
-        "vpc",
-        serde_json::json!({"cidr_block": "10.0.0.0/16", "tags": tags}),
-    );
+    let one = cloud.insert("vpc", serde_json::json!({"cidr_block": "10.0.0.0/16", "tags": tags}));
+    let two = cloud.insert("vpc", serde_json::json!({"cidr_block": "10.0.0.0/16", "tags": tags}));
     let (stack, _) = infra::stack::parse("stack.yaml", TWO_NETWORKS).unwrap();
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
     let mut journal = journal_at(&file);
-    let why = engine
-        .recover(&stack, &mut journal)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        why.contains(&format!("2 candidates carrying its tags: {one}, {two}")),
-        "{why}"
-    );
+    let why = engine.recover(&stack, &mut journal).await.unwrap_err().to_string();
+    assert!(why.contains(&format!("2 candidates carrying its tags: {one}, {two}")), "{why}");
     assert!(journal.state().resources.is_empty(), "none is picked");
 }
 
@@ -652,9 +533,7 @@ resources:
 /// Replaces the target group, failing the delete of the one it replaces: that
 /// one stays in state as deposed.
 async fn replace_leaving_the_old_one(cloud: &Arc<Cloud>, file: &Path, port: u16) -> String {
-    let old = read_state(file).resources[&address("target_group.web")]
-        .id
-        .clone();
+    let old = read_state(file).resources[&address("target_group.web")].id.clone();
     {
         let old = old.clone();
         cloud.on_call(move |call, _| match call.op {
@@ -676,32 +555,19 @@ async fn a_second_replacement_while_one_is_deposed_keeps_every_object() {
     let (_dir, file) = scratch();
     assert!(apply(&cloud, &web(80), &file, 10).await.0.ok());
     let first = replace_leaving_the_old_one(&cloud, &file, 8080).await;
-    let second = read_state(&file).resources[&address("target_group.web")]
-        .id
-        .clone();
+    let second = read_state(&file).resources[&address("target_group.web")].id.clone();
     // Replaced again before the first old one went: both are kept, then both go.
     let p = prepare(&cloud, &web(9090), &file).await;
-    assert_eq!(
-        p.plan.counts().destroy,
-        2,
-        "the deposed one and the one replaced now"
-    );
+    assert_eq!(p.plan.counts().destroy, 2, "the deposed one and the one replaced now");
     let outcome = p.execute(1).await;
     assert!(outcome.ok(), "{outcome:?}");
     let state = read_state(&file);
     let tg = &state.resources[&address("target_group.web")];
     assert!(tg.deposed.is_empty(), "{tg:?}");
     assert_eq!(cloud.ids("target_group"), vec![tg.id.clone()]);
-    let deleted: Vec<String> = cloud
-        .calls()
-        .iter()
-        .filter(|c| c.op == "delete")
-        .map(|c| c.id.clone())
-        .collect();
-    assert!(
-        deleted.contains(&first) && deleted.contains(&second),
-        "{deleted:?}"
-    );
+    let deleted: Vec<String> =
+        cloud.calls().iter().filter(|c| c.op == "delete").map(|c| c.id.clone()).collect();
+    assert!(deleted.contains(&first) && deleted.contains(&second), "{deleted:?}");
 }
 
 #[tokio::test]
@@ -712,10 +578,7 @@ async fn destroy_one_step_at_a_time_keeps_a_deposed_object_until_it_is_gone() {
     replace_leaving_the_old_one(&cloud, &file, 8080).await;
     let outcome = prepare(&cloud, &web(8080), &file).await.destroy(1).await;
     assert!(outcome.ok(), "{outcome:?}");
-    assert!(
-        cloud.ids("target_group").is_empty(),
-        "no target group is left behind"
-    );
+    assert!(cloud.ids("target_group").is_empty(), "no target group is left behind");
     assert!(read_state(&file).resources.is_empty());
 }
 
@@ -774,16 +637,9 @@ resources:
     );
     let outcome = p.execute(10).await;
     assert!(outcome.ok(), "{outcome:?}");
-    assert!(
-        cloud.calls()[first..].is_empty(),
-        "waited for, not started again"
-    );
+    assert!(cloud.calls()[first..].is_empty(), "waited for, not started again");
     let state = read_state(&file);
-    assert!(
-        state.resources[&address("eks_cluster.main")]
-            .pending
-            .is_none()
-    );
+    assert!(state.resources[&address("eks_cluster.main")].pending.is_none());
 }
 
 const BUCKET: &str = "
@@ -818,21 +674,14 @@ async fn a_bucket_is_in_state_as_soon_as_its_create_answers() {
     let state = read_state(&file);
     let r = &state.resources[&address("s3_bucket.logs")];
     assert_eq!(cloud.ids("s3_bucket"), vec![r.id.clone()]);
-    assert_eq!(
-        r.pending.as_ref().map(|p| p.operation),
-        Some(Operation::Create)
-    );
+    assert_eq!(r.pending.as_ref().map(|p| p.operation), Some(Operation::Create));
     assert!(state.intents.is_empty(), "{:?}", state.intents);
     let p = prepare(&cloud, BUCKET, &file).await;
     assert!(p.plan.recovered.is_empty(), "{:?}", p.plan.recovered);
     let outcome = p.execute(10).await;
     assert!(outcome.ok(), "{outcome:?}");
     let state = read_state(&file);
-    assert!(
-        state.resources[&address("s3_bucket.logs")]
-            .pending
-            .is_none()
-    );
+    assert!(state.resources[&address("s3_bucket.logs")].pending.is_none());
     assert_eq!(cloud.ids("s3_bucket").len(), 1, "one bucket");
 }
 
@@ -848,11 +697,7 @@ async fn an_untagged_bucket_is_never_adopted_for_being_new() {
     let (stack, _) = infra::stack::parse("stack.yaml", BUCKET).unwrap();
     let engine = Engine::new(cloud.registry(), Arc::new(Silent));
     let mut journal = journal_at(&file);
-    let why = engine
-        .recover(&stack, &mut journal)
-        .await
-        .unwrap_err()
-        .to_string();
+    let why = engine.recover(&stack, &mut journal).await.unwrap_err().to_string();
     assert!(why.contains(&format!("s3_bucket {theirs}")), "{why}");
     assert!(why.contains("infra import s3_bucket.logs"), "{why}");
     assert!(journal.state().resources.is_empty());
@@ -907,14 +752,8 @@ resources:
     assert_eq!(outcome.skipped, vec!["vpc.later".to_string()]);
     assert!(!cloud.log().contains(&"create vpc.later".to_string()));
     let state = read_state(&file);
-    let pending = state.resources[&address("eks_cluster.main")]
-        .pending
-        .clone();
-    assert_eq!(
-        pending.map(|p| p.operation),
-        Some(Operation::Create),
-        "the wait resumes next run"
-    );
+    let pending = state.resources[&address("eks_cluster.main")].pending.clone();
+    assert_eq!(pending.map(|p| p.operation), Some(Operation::Create), "the wait resumes next run");
 }
 
 /// A cut-over stack for the gate's tests: `rollout` is the block's body.
@@ -1003,10 +842,7 @@ async fn the_gate_watches_every_pause_and_reverts_within_one_poll() {
         "reverted {:?} after the alarm fired (one poll is 10 s)",
         ended - fired
     );
-    assert!(
-        ended - started < Duration::from_secs(60),
-        "before the pause ended"
-    );
+    assert!(ended - started < Duration::from_secs(60), "before the pause ended");
     assert_eq!(forward_of(&state), vec![100, 0], "back to the origin");
 }
 
@@ -1055,9 +891,7 @@ async fn insufficient_data_or_no_healthy_target_blocks_the_first_step() {
     );
     assert_eq!(forward_of(&state), vec![100, 0], "nothing moved");
     assert!(
-        !cloud.log()[calls_before..]
-            .iter()
-            .any(|c| c.starts_with("update listener")),
+        !cloud.log()[calls_before..].iter().any(|c| c.starts_with("update listener")),
         "{:?}",
         cloud.log()
     );
@@ -1075,12 +909,7 @@ async fn insufficient_data_or_no_healthy_target_blocks_the_first_step() {
 
     cloud.set_health(&eks, &[("10.0.1.5", TargetState::Initial)]);
     let (outcome, _) = apply(&cloud, &cutover(0, 100, allowed), &file, 10).await;
-    assert!(
-        outcome.failed[0]
-            .1
-            .contains("has no healthy target (1 initial)"),
-        "{outcome:?}"
-    );
+    assert!(outcome.failed[0].1.contains("has no healthy target (1 initial)"), "{outcome:?}");
 
     cloud.set_health(&eks, &[("10.0.1.5", TargetState::Healthy)]);
     let (outcome, state) = apply(&cloud, &cutover(0, 100, allowed), &file, 10).await;
@@ -1110,18 +939,10 @@ async fn a_rollout_stopped_part_of_the_way_resumes_and_reverts_to_its_origin() {
         drop(signal);
     });
     let outcome = p.execute(10).await;
-    assert!(
-        outcome.failed[0]
-            .1
-            .contains("interrupted after step 2 of 3 (50%)"),
-        "{outcome:?}"
-    );
+    assert!(outcome.failed[0].1.contains("interrupted after step 2 of 3 (50%)"), "{outcome:?}");
     let state = read_state(&file);
     assert_eq!(forward_of(&state), vec![50, 50]);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     assert_eq!(rec.outcome, RolloutOutcome::Interrupted { after: 2, of: 3 });
 
     // The plan shows where it stopped and the rest of the way.
@@ -1133,20 +954,12 @@ async fn a_rollout_stopped_part_of_the_way_resumes_and_reverts_to_its_origin() {
     );
     assert_eq!(change.rollout.as_ref().unwrap().shares, vec![100]);
     let text_plan = infra::render::render(&p.plan, infra::render::Format::Text, false);
-    assert!(
-        text_plan.contains("rollout: 1 step (100%), 60 s apart"),
-        "{text_plan}"
-    );
+    assert!(text_plan.contains("rollout: 1 step (100%), 60 s apart"), "{text_plan}");
 
     // An alarm now reverts to the origin, 100/0.
     cloud.set_alarm("cutover-5xx", AlarmState::Alarm);
     let (outcome, state) = apply(&cloud, &text, &file, 10).await;
-    assert!(
-        outcome.failed[0]
-            .1
-            .contains("reverted before step 3 of 3 (100%)"),
-        "{outcome:?}"
-    );
+    assert!(outcome.failed[0].1.contains("reverted before step 3 of 3 (100%)"), "{outcome:?}");
     assert_eq!(forward_of(&state), vec![100, 0], "back to the origin");
 }
 
@@ -1179,15 +992,9 @@ async fn a_killed_rollout_goes_on_from_the_step_after_the_last_recorded() {
     let _ = tokio::time::timeout(Duration::from_secs(30), run).await;
     let state = read_state(&file);
     assert_eq!(forward_of(&state), vec![50, 50]);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     assert_eq!(rec.outcome, RolloutOutcome::InProgress);
-    assert!(
-        state.intents.contains_key(&address("listener.http")),
-        "the third call's intent"
-    );
+    assert!(state.intents.contains_key(&address("listener.http")), "the third call's intent");
 
     cloud.on_call(|_, _| Then::Proceed);
     let p = prepare(&cloud, &text, &file).await;
@@ -1200,10 +1007,7 @@ async fn a_killed_rollout_goes_on_from_the_step_after_the_last_recorded() {
     assert!(outcome.ok(), "{outcome:?}");
     let state = read_state(&file);
     assert_eq!(forward_of(&state), vec![0, 100]);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     assert_eq!(rec.outcome, RolloutOutcome::Complete);
     assert_eq!(
         rec.steps.iter().map(|s| s.percent).collect::<Vec<_>>(),
@@ -1245,16 +1049,9 @@ async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
         "{why}"
     );
     assert_eq!(forward_of(&state), vec![100, 0]);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     assert!(
-        rec.steps[0]
-            .verdict
-            .as_deref()
-            .unwrap()
-            .starts_with("canary analysis failed"),
+        rec.steps[0].verdict.as_deref().unwrap().starts_with("canary analysis failed"),
         "{rec:?}"
     );
 
@@ -1262,15 +1059,11 @@ async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
     let (outcome, state) = apply(&cloud, &cutover(0, 100, rollout), &file, 10).await;
     assert!(outcome.ok(), "{outcome:?}");
     assert_eq!(forward_of(&state), vec![0, 100]);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     assert!(
-        rec.steps.iter().all(|s| s
-            .verdict
-            .as_deref()
-            .is_some_and(|v| v.starts_with("canary analysis passed"))),
+        rec.steps
+            .iter()
+            .all(|s| s.verdict.as_deref().is_some_and(|v| v.starts_with("canary analysis passed"))),
         "{rec:?}"
     );
 
@@ -1287,10 +1080,7 @@ async fn a_canary_is_judged_against_its_baseline_after_each_pause() {
             .contains("canary analysis could not judge: too few requests to judge (10 of 100)"),
         "{outcome:?}"
     );
-    assert!(
-        started.elapsed() >= Duration::from_secs(60 + 120),
-        "it waited for requests"
-    );
+    assert!(started.elapsed() >= Duration::from_secs(60 + 120), "it waited for requests");
     assert_eq!(forward_of(&state), vec![100, 0]);
 }
 
@@ -1327,14 +1117,7 @@ async fn a_configure_that_finds_its_new_resource_not_yet_visible_is_tried_again(
     let (_dir, file) = scratch();
     let (outcome, _) = apply(&cloud, TWO_NETWORKS, &file, 10).await;
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
-    assert_eq!(
-        cloud
-            .log()
-            .iter()
-            .filter(|l| *l == "update subnet.a")
-            .count(),
-        1
-    );
+    assert_eq!(cloud.log().iter().filter(|l| *l == "update subnet.a").count(), 1);
 }
 
 /// A Firehose stream: a type AWS works on after it answers.
@@ -1424,10 +1207,7 @@ async fn a_failed_revert_names_its_alarm_and_blocks_every_step_forward() {
         "{why}"
     );
     assert_eq!(forward_of(&state), vec![50, 50], "still half way");
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     match &rec.outcome {
         RolloutOutcome::RevertFailed(why) => {
             assert!(why.contains("alarm cutover-5xx is in ALARM"), "{why}")
@@ -1440,18 +1220,17 @@ async fn a_failed_revert_names_its_alarm_and_blocks_every_step_forward() {
     cloud.set_alarm("cutover-5xx", AlarmState::Ok);
     let p = prepare(&cloud, &text, &file).await;
     assert!(
-        p.plan.problems.iter().any(|m| m
-            .contains("listener.http: its last rollout's revert did not finish")
-            && m.contains("alarm cutover-5xx is in ALARM")
-            && m.contains("infra rollout ack listener.http")),
+        p.plan
+            .problems
+            .iter()
+            .any(|m| m.contains("listener.http: its last rollout's revert did not finish")
+                && m.contains("alarm cutover-5xx is in ALARM")
+                && m.contains("infra rollout ack listener.http")),
         "{:?}",
         p.plan.problems
     );
     assert!(
-        p.plan
-            .notices
-            .iter()
-            .any(|n| n.address == address("listener.http")),
+        p.plan.notices.iter().any(|n| n.address == address("listener.http")),
         "{:?}",
         p.plan.notices
     );
@@ -1506,10 +1285,7 @@ async fn a_revert_cut_short_blocks_until_acknowledged() {
     let p = prepare(&cloud, &text, &file).await;
     let _ = tokio::time::timeout(Duration::from_secs(120), p.execute(10)).await;
     let mut state = read_state(&file);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
     match &rec.outcome {
         RolloutOutcome::Reverting(why) => assert!(why.contains("alarm cutover-5xx is in ALARM")),
         other => panic!("{other:?}"),
@@ -1518,10 +1294,7 @@ async fn a_revert_cut_short_blocks_until_acknowledged() {
     cloud.set_alarm("cutover-5xx", AlarmState::Ok);
     let p = prepare(&cloud, &text, &file).await;
     assert!(
-        p.plan
-            .problems
-            .iter()
-            .any(|m| m.contains("revert did not finish")),
+        p.plan.problems.iter().any(|m| m.contains("revert did not finish")),
         "{:?}",
         p.plan.problems
     );
@@ -1570,18 +1343,8 @@ async fn a_bake_cut_short_is_recorded_as_interrupted_and_said_next_time() {
     );
     let state = read_state(&file);
     assert_eq!(forward_of(&state), vec![0, 100]);
-    let rec = state.resources[&address("listener.http")]
-        .rollout
-        .clone()
-        .unwrap();
-    assert_eq!(
-        rec.outcome,
-        RolloutOutcome::InterruptedBaking {
-            of: 1,
-            watched: 20,
-            bake: 60
-        }
-    );
+    let rec = state.resources[&address("listener.http")].rollout.clone().unwrap();
+    assert_eq!(rec.outcome, RolloutOutcome::InterruptedBaking { of: 1, watched: 20, bake: 60 });
     let p = prepare(&cloud, &text, &file).await;
     let notice = p
         .plan
@@ -1590,9 +1353,7 @@ async fn a_bake_cut_short_is_recorded_as_interrupted_and_said_next_time() {
         .find(|n| n.address == address("listener.http"))
         .expect("the plan says where it stopped");
     assert!(
-        notice
-            .message
-            .contains("interrupted while baking after step 1 of 1 (20 of 60 s watched)"),
+        notice.message.contains("interrupted while baking after step 1 of 1 (20 of 60 s watched)"),
         "{}",
         notice.message
     );
@@ -1613,29 +1374,18 @@ async fn the_load_balancers_own_5xx_over_a_step_revert_it() {
         .as_str()
         .unwrap()
         .to_string();
-    let fine = Traffic {
-        requests: 1000.0,
-        errors: 1.0,
-        connection_errors: 0.0,
-        latency: Some(0.1),
-    };
+    let fine =
+        Traffic { requests: 1000.0, errors: 1.0, connection_errors: 0.0, latency: Some(0.1) };
     cloud.set_traffic(&ec2, fine);
     cloud.set_traffic(&eks, fine);
-    let quiet = Balancer {
-        requests: 2000.0,
-        elb_504: 1.0,
-        ..Balancer::default()
-    };
+    let quiet = Balancer { requests: 2000.0, elb_504: 1.0, ..Balancer::default() };
     cloud.set_balancer(quiet);
     // The first weight change sends traffic to pods that time out.
     {
         let cloud = cloud.clone();
         cloud.clone().on_call(move |call, _| {
             if call.op == "update" && call.address == "listener.http" {
-                cloud.set_balancer(Balancer {
-                    elb_504: 150.0,
-                    ..quiet
-                });
+                cloud.set_balancer(Balancer { elb_504: 150.0, ..quiet });
             }
             Then::Proceed
         });

@@ -46,10 +46,7 @@ struct Inner {
     health: HashMap<String, Vec<(String, TargetState)>>,
     traffic: HashMap<String, infra::plan::rollout::Traffic>,
     /// The load balancer's own answers, each level from the time it was set.
-    balancer: Vec<(
-        chrono::DateTime<chrono::Utc>,
-        infra::plan::rollout::Balancer,
-    )>,
+    balancer: Vec<(chrono::DateTime<chrono::Utc>, infra::plan::rollout::Balancer)>,
     /// How many ids `read` was asked for.
     reads: usize,
 }
@@ -73,13 +70,7 @@ impl Cloud {
     pub fn registry(self: &Arc<Self>) -> Registry {
         let mut r = Registry::new(Arc::new(FakeMonitor(self.clone())));
         for schema in infra::types::SCHEMAS {
-            r = r.with(
-                schema,
-                Arc::new(Fake {
-                    ty: schema.name,
-                    cloud: self.clone(),
-                }),
-            );
+            r = r.with(schema, Arc::new(Fake { ty: schema.name, cloud: self.clone() }));
         }
         r
     }
@@ -95,10 +86,7 @@ impl Cloud {
 
     /// The calls as `op address`, in order.
     pub fn log(&self) -> Vec<String> {
-        self.calls()
-            .iter()
-            .map(|c| format!("{} {}", c.op, c.address))
-            .collect()
+        self.calls().iter().map(|c| format!("{} {}", c.op, c.address)).collect()
     }
 
     /// How many ids were read, all types together.
@@ -113,12 +101,7 @@ impl Cloud {
     /// Ids of what exists, by type.
     pub fn ids(&self, ty: &str) -> Vec<String> {
         let inner = self.inner.lock().unwrap();
-        inner
-            .resources
-            .iter()
-            .filter(|(_, (t, _))| t == ty)
-            .map(|(id, _)| id.clone())
-            .collect()
+        inner.resources.iter().filter(|(_, (t, _))| t == ty).map(|(id, _)| id.clone()).collect()
     }
 
     /// Makes a resource behind the engine's back (another stack's, or one a
@@ -135,30 +118,18 @@ impl Cloud {
     }
 
     pub fn set_alarm(&self, name: &str, state: AlarmState) {
-        self.inner
-            .lock()
-            .unwrap()
-            .alarms
-            .insert(name.to_string(), state);
+        self.inner.lock().unwrap().alarms.insert(name.to_string(), state);
     }
 
     /// What a target group serves from now on, as its metrics would say.
     pub fn set_traffic(&self, target_group: &str, traffic: infra::plan::rollout::Traffic) {
-        self.inner
-            .lock()
-            .unwrap()
-            .traffic
-            .insert(target_group.to_string(), traffic);
+        self.inner.lock().unwrap().traffic.insert(target_group.to_string(), traffic);
     }
 
     /// What the load balancer answers itself from now on (its requests and
     /// its own 5xx), as its metrics would say.
     pub fn set_balancer(&self, level: infra::plan::rollout::Balancer) {
-        self.inner
-            .lock()
-            .unwrap()
-            .balancer
-            .push((chrono::Utc::now(), level));
+        self.inner.lock().unwrap().balancer.push((chrono::Utc::now(), level));
     }
 
     pub fn set_health(&self, target_group: &str, targets: &[(&str, TargetState)]) {
@@ -171,11 +142,7 @@ impl Cloud {
     /// Logs a call, asks the hook, and waits the delay with the call counted as
     /// running.
     async fn call(&self, op: &'static str, ctx: &OpContext, id: &str) -> Then {
-        let call = Call {
-            op,
-            address: ctx.address.to_string(),
-            id: id.to_string(),
-        };
+        let call = Call { op, address: ctx.address.to_string(), id: id.to_string() };
         {
             let mut inner = self.inner.lock().unwrap();
             inner.calls.push(call.clone());
@@ -234,18 +201,13 @@ impl Provider for Fake {
             let id = format!("{}-{}", self.ty, inner.next);
             let mut stored = attrs.clone();
             stored.insert("id".into(), Value::String(id.clone()));
-            stored.insert(
-                "arn".into(),
-                Value::String(format!("arn:fake:{}/{id}", self.ty)),
-            );
+            stored.insert("arn".into(), Value::String(format!("arn:fake:{}/{id}", self.ty)));
             // Security group rules come in a step of their own.
             if self.ty == "security_group" {
                 stored.insert("ingress".into(), Value::Array(Vec::new()));
                 stored.remove("egress");
             }
-            inner
-                .resources
-                .insert(id.clone(), (self.ty.to_string(), stored));
+            inner.resources.insert(id.clone(), (self.ty.to_string(), stored));
             id
         };
         if let Then::Hang = then {
@@ -270,10 +232,8 @@ impl Provider for Fake {
         }
         {
             let mut inner = self.cloud.inner.lock().unwrap();
-            let (_, stored) = inner
-                .resources
-                .get_mut(id)
-                .ok_or_else(|| failure("Update", "NotFound"))?;
+            let (_, stored) =
+                inner.resources.get_mut(id).ok_or_else(|| failure("Update", "NotFound"))?;
             for (k, v) in after {
                 stored.insert(k.clone(), v.clone());
             }
@@ -297,11 +257,7 @@ impl Provider for Fake {
         id: &str,
         _operation: infra::types::Operation,
     ) -> anyhow::Result<Option<Attrs>> {
-        let call = Call {
-            op: "wait",
-            address: ctx.address.to_string(),
-            id: id.to_string(),
-        };
+        let call = Call { op: "wait", address: ctx.address.to_string(), id: id.to_string() };
         if let Then::Hang = self.cloud.ask(&call, ctx) {
             std::future::pending::<()>().await;
         }
@@ -321,10 +277,7 @@ impl Provider for Fake {
 
     /// The types AWS works on after it answers, as the real providers wait.
     fn waits(&self) -> bool {
-        matches!(
-            self.ty,
-            "eks_cluster" | "eks_nodegroup" | "load_balancer" | "firehose_stream"
-        )
+        matches!(self.ty, "eks_cluster" | "eks_nodegroup" | "load_balancer" | "firehose_stream")
     }
 
     async fn delete(&self, ctx: &OpContext, id: &str, _before: &Attrs) -> anyhow::Result<()> {
@@ -338,11 +291,7 @@ impl Provider for Fake {
     /// By name where the type has one (as IAM, S3, ECR, EKS do), else by the
     /// `infra:stack` and `infra:address` tags (as the EC2 types do).
     async fn find(&self, attrs: &Attrs) -> anyhow::Result<Vec<String>> {
-        if self
-            .cloud
-            .deny_find
-            .load(std::sync::atomic::Ordering::SeqCst)
-        {
+        if self.cloud.deny_find.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(failure("Find", "AccessDenied"));
         }
         if let Some(name) = attrs.opt_str("name") {
@@ -396,10 +345,7 @@ struct FakeMonitor(Arc<Cloud>);
 impl Monitor for FakeMonitor {
     async fn alarms(&self, names: &[String]) -> anyhow::Result<Vec<(String, AlarmState)>> {
         let inner = self.0.inner.lock().unwrap();
-        Ok(names
-            .iter()
-            .filter_map(|n| inner.alarms.get(n).map(|s| (n.clone(), *s)))
-            .collect())
+        Ok(names.iter().filter_map(|n| inner.alarms.get(n).map(|s| (n.clone(), *s))).collect())
     }
 
     async fn traffic(
@@ -410,15 +356,7 @@ impl Monitor for FakeMonitor {
         _until: chrono::DateTime<chrono::Utc>,
         _latency_statistic: &str,
     ) -> anyhow::Result<infra::plan::rollout::Traffic> {
-        Ok(self
-            .0
-            .inner
-            .lock()
-            .unwrap()
-            .traffic
-            .get(target_group)
-            .copied()
-            .unwrap_or_default())
+        Ok(self.0.inner.lock().unwrap().traffic.get(target_group).copied().unwrap_or_default())
     }
 
     /// The level set last before the window's end.
@@ -452,11 +390,7 @@ impl Monitor for FakeMonitor {
             .cloned()
             .unwrap_or_default()
             .into_iter()
-            .map(|(id, state)| TargetHealth {
-                id,
-                state,
-                zone: Some("ap-northeast-1a".into()),
-            })
+            .map(|(id, state)| TargetHealth { id, state, zone: Some("ap-northeast-1a".into()) })
             .collect())
     }
 }

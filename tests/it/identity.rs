@@ -86,30 +86,18 @@ fn an_environment_and_a_stack_named_like_it_share_nothing() {
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(buckets(&moto), ["web--prod--logs"], "theirs is kept");
     let kept = runtime()
-        .block_on(
-            moto.s3()
-                .get_object()
-                .bucket("web--prod--logs")
-                .key("kept.log")
-                .send(),
-        )
+        .block_on(moto.s3().get_object().bucket("web--prod--logs").key("kept.log").send())
         .is_ok();
     assert!(kept, "with its object");
     let plan = w.run(&["plan", "--detailed-exitcode", "--env", "prod", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        !plan.stdout.contains("deleted outside infra"),
-        "{}",
-        plan.stdout
-    );
+    assert!(!plan.stdout.contains("deleted outside infra"), "{}", plan.stdout);
 
     // The state of one is never read as the other's.
     let wrong = w.run(&["plan", "--state", "state/web.prod.json", "web-prod.yaml"]);
     assert_eq!(wrong.code, 1);
     assert!(
-        wrong
-            .stderr
-            .contains("belongs to stack web (environment prod), not web-prod"),
+        wrong.stderr.contains("belongs to stack web (environment prod), not web-prod"),
         "{}",
         wrong.stderr
     );
@@ -126,13 +114,7 @@ fn an_environments_state_from_before_is_refused_by_name_then_read() {
     // What infra made before: its bucket and its state.
     let rt = runtime();
     moto.create_bucket("web-prod-logs");
-    let tag = |k: &str, v: &str| {
-        aws_sdk_s3::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .build()
-            .unwrap()
-    };
+    let tag = |k: &str, v: &str| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().unwrap();
     rt.block_on(
         moto.s3()
             .put_bucket_tagging()
@@ -160,11 +142,8 @@ fn an_environments_state_from_before_is_refused_by_name_then_read() {
     let plan = w.run(&["plan", "--env", "prod", "stack.yaml"]);
     assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
-        plan.stderr
-            .contains("state/web-prod.json is where infra kept it")
-            && plan
-                .stderr
-                .contains("move it (and its .backup) to state/web.prod.json"),
+        plan.stderr.contains("state/web-prod.json is where infra kept it")
+            && plan.stderr.contains("move it (and its .backup) to state/web.prod.json"),
         "{}",
         plan.stderr
     );
@@ -173,9 +152,7 @@ fn an_environments_state_from_before_is_refused_by_name_then_read() {
     let other = w.run(&["plan", "web-prod.yaml"]);
     assert_eq!(other.code, 1, "{}\n{}", other.stdout, other.stderr);
     assert!(
-        other
-            .stderr
-            .contains("belongs to stack web (environment prod), not web-prod"),
+        other.stderr.contains("belongs to stack web (environment prod), not web-prod"),
         "{}",
         other.stderr
     );
@@ -214,22 +191,14 @@ fn import_takes_nothing_another_stack_owns_unless_told() {
     let import = w.run(&["import", "s3_bucket.logs", "web-prod-logs", "mine.yaml"]);
     assert_eq!(import.code, 1, "{}\n{}", import.stdout, import.stderr);
     assert!(
-        import
-            .stderr
-            .contains("s3_bucket web-prod-logs belongs to stack web-prod")
+        import.stderr.contains("s3_bucket web-prod-logs belongs to stack web-prod")
             && import.stderr.contains("--take-over"),
         "{}",
         import.stderr
     );
     assert!(!w.path("state/mine.json").exists(), "nothing written");
 
-    let taken = w.run(&[
-        "import",
-        "--take-over",
-        "s3_bucket.logs",
-        "web-prod-logs",
-        "mine.yaml",
-    ]);
+    let taken = w.run(&["import", "--take-over", "s3_bucket.logs", "web-prod-logs", "mine.yaml"]);
     assert_eq!(taken.code, 0, "{}\n{}", taken.stdout, taken.stderr);
     assert!(taken.stderr.contains("warning:"), "{}", taken.stderr);
     let plan = w.run(&["plan", "mine.yaml"]);
@@ -275,11 +244,7 @@ fn a_new_untagged_bucket_is_not_taken_for_this_stacks() {
             ),
         );
         let apply = w.run(&["apply", "--auto-approve", "stack.yaml"]);
-        assert_eq!(
-            apply.code, 1,
-            "{region}: {}\n{}",
-            apply.stdout, apply.stderr
-        );
+        assert_eq!(apply.code, 1, "{region}: {}\n{}", apply.stdout, apply.stderr);
         assert!(
             apply
                 .stderr
@@ -287,9 +252,8 @@ fn a_new_untagged_bucket_is_not_taken_for_this_stacks() {
             "{region}: {}",
             apply.stderr
         );
-        let versioning = rt
-            .block_on(s3.get_bucket_versioning().bucket("their-logs").send())
-            .unwrap();
+        let versioning =
+            rt.block_on(s3.get_bucket_versioning().bucket("their-logs").send()).unwrap();
         assert!(versioning.status().is_none(), "{region}: untouched");
         let tagged = rt
             .block_on(s3.get_bucket_tagging().bucket("their-logs").send())
@@ -299,10 +263,7 @@ fn a_new_untagged_bucket_is_not_taken_for_this_stacks() {
         let state: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(w.path("state/mine.json")).unwrap())
                 .unwrap();
-        assert!(
-            state["resources"].as_object().unwrap().is_empty(),
-            "{region}: {state}"
-        );
+        assert!(state["resources"].as_object().unwrap().is_empty(), "{region}: {state}");
     }
 }
 
@@ -319,14 +280,6 @@ fn a_create_that_finds_what_it_made_says_adopted() {
     );
     let apply = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    assert!(
-        apply.stderr.contains("vpc.main: adopted vpc-"),
-        "{}",
-        apply.stderr
-    );
-    assert!(
-        !apply.stderr.contains("vpc.main: created"),
-        "{}",
-        apply.stderr
-    );
+    assert!(apply.stderr.contains("vpc.main: adopted vpc-"), "{}", apply.stderr);
+    assert!(!apply.stderr.contains("vpc.main: created"), "{}", apply.stderr);
 }

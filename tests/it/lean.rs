@@ -63,25 +63,14 @@ fn creates_configure_without_reading_and_destroys_ask_only_what_exists() {
     // A bucket: CreateBucket, then its public access block, ownership and
     // tags (and versioning when asked); SSE-S3 is AWS's own. Nothing read.
     for (bucket, calls) in [("lean-a", 5), ("lean-b", 4)] {
+        assert_eq!(counted(&proxy, &[&format!("PUT /{bucket}/")]), calls, "{bucket}: {counts:?}");
         assert_eq!(
-            counted(&proxy, &[&format!("PUT /{bucket}/")]),
-            calls,
-            "{bucket}: {counts:?}"
-        );
-        assert_eq!(
-            counted(
-                &proxy,
-                &[&format!("GET /{bucket}/"), &format!("HEAD /{bucket}")]
-            ),
+            counted(&proxy, &[&format!("GET /{bucket}/"), &format!("HEAD /{bucket}")]),
             0,
             "{counts:?}"
         );
     }
-    assert_eq!(
-        proxy.count("PUT /lean-b/?versioning"),
-        0,
-        "not versioned: nothing to say"
-    );
+    assert_eq!(proxy.count("PUT /lean-b/?versioning"), 0, "not versioned: nothing to say");
     assert_eq!(proxy.count("PUT /lean-a/?encryption"), 0);
     // Groups: one create each, their tags in it; rules added without a
     // look, except where AWS's own rule out must be revoked (by its id).
@@ -92,42 +81,22 @@ fn creates_configure_without_reading_and_destroys_ask_only_what_exists() {
     assert_eq!(proxy.count("DescribeSecurityGroupRules"), 1, "{counts:?}");
     // The VPC: its create, with its tags; AWS's DNS settings are the stack's.
     assert_eq!(proxy.count("CreateVpc"), 1);
-    assert_eq!(
-        counted(&proxy, &["DescribeVpc", "ModifyVpcAttribute"]),
-        0,
-        "{counts:?}"
-    );
+    assert_eq!(counted(&proxy, &["DescribeVpc", "ModifyVpcAttribute"]), 0, "{counts:?}");
 
     // What was recorded is what AWS holds. A target group whose targets the
     // stack does not manage has its registered targets left unread.
     proxy.reset();
     w.assert_no_changes();
-    assert_eq!(
-        proxy.count("DescribeTargetHealth"),
-        0,
-        "{:?}",
-        proxy.counts()
-    );
-    assert_eq!(
-        proxy.count("DescribeTargetGroups"),
-        1,
-        "{:?}",
-        proxy.counts()
-    );
+    assert_eq!(proxy.count("DescribeTargetHealth"), 0, "{:?}", proxy.counts());
+    assert_eq!(proxy.count("DescribeTargetGroups"), 1, "{:?}", proxy.counts());
     let drift = w.run(&["drift", "stack.yaml"]);
     assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/lean.json")).unwrap()).unwrap();
     let web = &state["resources"]["security_group.web"]["attributes"];
     let id = web["id"].as_str().unwrap();
-    assert_eq!(
-        web["arn"],
-        format!("arn:aws:ec2:ap-northeast-1:123456789012:security-group/{id}")
-    );
-    assert_eq!(
-        state["resources"]["s3_bucket.a"]["attributes"]["arn"],
-        "arn:aws:s3:::lean-a"
-    );
+    assert_eq!(web["arn"], format!("arn:aws:ec2:ap-northeast-1:123456789012:security-group/{id}"));
+    assert_eq!(state["resources"]["s3_bucket.a"]["attributes"]["arn"], "arn:aws:s3:::lean-a");
 
     // A destroy asks which exist, one call per type, and deletes; only the
     // group whose rule names another has its rules revoked first.
@@ -138,10 +107,7 @@ fn creates_configure_without_reading_and_destroys_ask_only_what_exists() {
     assert_eq!(proxy.count("GET /"), 1, "one ListBuckets: {counts:?}");
     assert_eq!(proxy.count("DescribeVpcs"), 1, "{counts:?}");
     assert_eq!(
-        counted(
-            &proxy,
-            &["GET /lean-", "HEAD /lean-", "DescribeVpcAttribute"]
-        ),
+        counted(&proxy, &["GET /lean-", "HEAD /lean-", "DescribeVpcAttribute"]),
         0,
         "{counts:?}"
     );
@@ -267,9 +233,7 @@ fn subnets_target_groups_and_repositories_are_made_in_their_create_call() {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/leaner.json")).unwrap())
             .unwrap();
     let resources = &state["resources"];
-    let zone = resources["subnet.plain"]["attributes"]["availability_zone"]
-        .as_str()
-        .unwrap();
+    let zone = resources["subnet.plain"]["attributes"]["availability_zone"].as_str().unwrap();
     assert!(zone.starts_with("ap-northeast-1"), "{zone}");
     assert!(
         resources["subnet.plain"]["attributes"]["arn"]
@@ -282,12 +246,7 @@ fn subnets_target_groups_and_repositories_are_made_in_their_create_call() {
         "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/leaner/plain"
     );
     let tuned = &resources["target_group.tuned"]["attributes"];
-    assert!(
-        tuned["arn_suffix"]
-            .as_str()
-            .unwrap()
-            .starts_with("targetgroup/leaner-tuned/")
-    );
+    assert!(tuned["arn_suffix"].as_str().unwrap().starts_with("targetgroup/leaner-tuned/"));
     let out = w.run(&["output", "stack.yaml"]);
     assert!(out.stdout.contains(zone), "{}", out.stdout);
 
@@ -296,12 +255,7 @@ fn subnets_target_groups_and_repositories_are_made_in_their_create_call() {
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     let counts = proxy.counts();
-    for op in [
-        "DescribeSubnets",
-        "DescribeTargetGroups",
-        "DescribeRepositories",
-        "DescribeVpcs",
-    ] {
+    for op in ["DescribeSubnets", "DescribeTargetGroups", "DescribeRepositories", "DescribeVpcs"] {
         assert_eq!(proxy.count(op), 1, "{op}: {counts:?}");
     }
     assert_eq!(
@@ -399,12 +353,7 @@ fn gateways_routes_roles_and_log_groups_are_made_without_a_read_and_destroys_ask
     assert_eq!(
         counted(
             &proxy,
-            &[
-                "GetRole",
-                "ListAttachedRolePolicies",
-                "ListRolePolicies",
-                "ListRoleTags"
-            ]
+            &["GetRole", "ListAttachedRolePolicies", "ListRolePolicies", "ListRoleTags"]
         ),
         0,
         "{counts:?}"
@@ -412,12 +361,7 @@ fn gateways_routes_roles_and_log_groups_are_made_without_a_read_and_destroys_ask
     assert_eq!(
         counted(
             &proxy,
-            &[
-                "DescribeInternetGateways",
-                "DescribeAddresses",
-                "DescribeLogGroups",
-                "CreateTags"
-            ]
+            &["DescribeInternetGateways", "DescribeAddresses", "DescribeLogGroups", "CreateTags"]
         ),
         0,
         "{counts:?}"
@@ -430,10 +374,7 @@ fn gateways_routes_roles_and_log_groups_are_made_without_a_read_and_destroys_ask
         serde_json::from_str(&std::fs::read_to_string(w.path("state/leanest.json")).unwrap())
             .unwrap();
     let eip = &state["resources"]["elastic_ip.nat"]["attributes"];
-    assert!(
-        eip["public_ip"].as_str().is_some_and(|ip| ip.contains('.')),
-        "{eip}"
-    );
+    assert!(eip["public_ip"].as_str().is_some_and(|ip| ip.contains('.')), "{eip}");
     assert_eq!(
         state["resources"]["cloudwatch_log_group.app"]["attributes"]["arn"],
         "arn:aws:logs:ap-northeast-1:123456789012:log-group:/leanest/app"
@@ -489,9 +430,7 @@ fn reads(proxy: &Proxy) -> std::collections::BTreeMap<String, u64> {
         .counts()
         .into_iter()
         .filter(|(op, _)| {
-            ["Describe", "Get", "List", "GET ", "HEAD "]
-                .iter()
-                .any(|p| op.starts_with(p))
+            ["Describe", "Get", "List", "GET ", "HEAD "].iter().any(|p| op.starts_with(p))
         })
         .map(|(op, n)| (op, n.as_u64().unwrap_or(0)))
         .collect()
@@ -552,21 +491,11 @@ fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
     );
     assert_eq!(attrs("load_balancer.web")["state"], "active");
     assert!(
-        attrs("eks_cluster.main")["endpoint"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("https://"))
+        attrs("eks_cluster.main")["endpoint"].as_str().is_some_and(|e| e.starts_with("https://"))
     );
     assert_eq!(attrs("launch_template.nodes")["latest_version"], "1");
-    assert!(
-        attrs("nat_gateway.a")["public_ip"]
-            .as_str()
-            .is_some_and(|ip| ip.contains('.'))
-    );
-    assert!(
-        attrs("listener.http")["arn"]
-            .as_str()
-            .is_some_and(|a| a.contains(":listener/app/"))
-    );
+    assert!(attrs("nat_gateway.a")["public_ip"].as_str().is_some_and(|ip| ip.contains('.')));
+    assert!(attrs("listener.http")["arn"].as_str().is_some_and(|a| a.contains(":listener/app/")));
 
     // A change of the launch template is a new version, read back (its
     // number is AWS's), and the node group moves to it in the same apply.
@@ -578,10 +507,7 @@ fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
             .unwrap();
-    assert_eq!(
-        state["resources"]["launch_template.nodes"]["attributes"]["latest_version"],
-        "2"
-    );
+    assert_eq!(state["resources"]["launch_template.nodes"]["attributes"]["latest_version"], "2");
     assert_eq!(
         state["resources"]["eks_nodegroup.app"]["attributes"]["launch_template"]["version"],
         "2"

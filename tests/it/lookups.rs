@@ -104,11 +104,7 @@ print(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.
         .args(["-c", script])
         .output()
         .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let (cert, key) = text.split_once("----SPLIT----\n").unwrap();
     (cert.to_string(), key.to_string())
@@ -124,12 +120,7 @@ struct Clients {
 
 impl Clients {
     fn of(moto: &Moto) -> Clients {
-        Clients {
-            ec2: moto.ec2(),
-            elbv2: moto.elbv2(),
-            iam: moto.iam(),
-            acm: moto.acm(),
-        }
+        Clients { ec2: moto.ec2(), elbv2: moto.elbv2(), iam: moto.iam(), acm: moto.acm() }
     }
 }
 
@@ -154,10 +145,7 @@ async fn make_legacy(c: &Clients) -> Legacy {
         .await
         .unwrap();
     let mut subnets = Vec::new();
-    for (i, zone) in ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"]
-        .iter()
-        .enumerate()
-    {
+    for (i, zone) in ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"].iter().enumerate() {
         let tier = if i < 2 { "public" } else { "private" };
         let id = ec2
             .create_subnet()
@@ -250,33 +238,18 @@ async fn make_legacy(c: &Clients) -> Legacy {
         .import_certificate()
         .certificate(aws_sdk_acm::primitives::Blob::new(cert.into_bytes()))
         .private_key(aws_sdk_acm::primitives::Blob::new(key.into_bytes()))
-        .tags(
-            aws_sdk_acm::types::Tag::builder()
-                .key("owner")
-                .value("platform")
-                .build()
-                .unwrap(),
-        )
+        .tags(aws_sdk_acm::types::Tag::builder().key("owner").value("platform").build().unwrap())
         .send()
         .await
         .unwrap()
         .certificate_arn
         .unwrap();
-    Legacy {
-        vpc,
-        subnets,
-        alb_sg,
-        listener,
-        target_group,
-        certificate,
-    }
+    Legacy { vpc, subnets, alb_sg, listener, target_group, certificate }
 }
 
 /// Every line of `text` that is a stack file problem: `error: stack.yaml:L:C: ...`.
 fn located(text: &str) -> Vec<&str> {
-    text.lines()
-        .filter(|l| l.starts_with("error: stack.yaml:"))
-        .collect()
+    text.lines().filter(|l| l.starts_with("error: stack.yaml:")).collect()
 }
 
 #[test]
@@ -297,12 +270,7 @@ fn what_exists_is_found_used_and_never_written() {
     // The first plan shows what each lookup found, once.
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("<= data.target_group.ec2 (first read)"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("<= data.target_group.ec2 (first read)"), "{}", plan.stdout);
     assert!(plan.stdout.contains(&legacy.vpc), "{}", plan.stdout);
     assert!(
         plan.stdout.contains("data.target_group.ec2 90 (90%)"),
@@ -350,12 +318,7 @@ fn what_exists_is_found_used_and_never_written() {
             .find(|g| g.target_group_arn() != Some(legacy.target_group.as_str()))
             .unwrap();
         assert_eq!(eks.vpc_id(), Some(legacy.vpc.as_str()));
-        let rules = elbv2
-            .describe_rules()
-            .listener_arn(&legacy.listener)
-            .send()
-            .await
-            .unwrap();
+        let rules = elbv2.describe_rules().listener_arn(&legacy.listener).send().await.unwrap();
         let canary = rules
             .rules()
             .iter()
@@ -374,27 +337,14 @@ fn what_exists_is_found_used_and_never_written() {
         let pods = c
             .ec2
             .describe_security_groups()
-            .filters(
-                Filter::builder()
-                    .name("group-name")
-                    .values("adopt-pods")
-                    .build(),
-            )
+            .filters(Filter::builder().name("group-name").values("adopt-pods").build())
             .send()
             .await
             .unwrap();
         let rule = &pods.security_groups()[0].ip_permissions()[0];
-        assert_eq!(
-            rule.user_id_group_pairs()[0].group_id(),
-            Some(legacy.alb_sg.as_str())
-        );
+        assert_eq!(rule.user_id_group_pairs()[0].group_id(), Some(legacy.alb_sg.as_str()));
         // The legacy listener still forwards to the EC2 group alone.
-        let l = elbv2
-            .describe_listeners()
-            .listener_arns(&legacy.listener)
-            .send()
-            .await
-            .unwrap();
+        let l = elbv2.describe_listeners().listener_arns(&legacy.listener).send().await.unwrap();
         assert_eq!(
             l.listeners()[0].default_actions()[0].target_group_arn(),
             Some(legacy.target_group.as_str())
@@ -406,28 +356,13 @@ fn what_exists_is_found_used_and_never_written() {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/adopt.json")).unwrap())
             .unwrap();
     let managed: Vec<&String> = state["resources"].as_object().unwrap().keys().collect();
-    assert_eq!(
-        managed,
-        [
-            "listener_rule.canary",
-            "security_group.pods",
-            "target_group.eks"
-        ]
-    );
+    assert_eq!(managed, ["listener_rule.canary", "security_group.pods", "target_group.eks"]);
     assert_eq!(state["lookups"].as_object().unwrap().len(), 8);
     let out = w.run(&["output", "stack.yaml", "--json"]);
     let outputs: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(
-        outputs["public_subnets"]["value"],
-        serde_json::json!(legacy.subnets)
-    );
+    assert_eq!(outputs["public_subnets"]["value"], serde_json::json!(legacy.subnets));
     assert_eq!(outputs["certificate"]["value"], legacy.certificate);
-    assert!(
-        outputs["node_role"]["value"]
-            .as_str()
-            .unwrap()
-            .ends_with(":role/legacy-nodes")
-    );
+    assert!(outputs["node_role"]["value"].as_str().unwrap().ends_with(":role/legacy-nodes"));
 
     // Nothing changed: no lookups shown, no changes.
     let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
@@ -438,11 +373,7 @@ fn what_exists_is_found_used_and_never_written() {
     // nothing in the stack changes; apply records it.
     rt.block_on(async {
         let iam = &c.iam;
-        iam.delete_role()
-            .role_name("legacy-nodes")
-            .send()
-            .await
-            .unwrap();
+        iam.delete_role().role_name("legacy-nodes").send().await.unwrap();
         iam.create_role()
             .role_name("legacy-nodes")
             .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
@@ -452,17 +383,9 @@ fn what_exists_is_found_used_and_never_written() {
     });
     let moved = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(moved.code, 0, "{}\n{}", moved.stdout, moved.stderr);
-    assert!(
-        moved.stdout.contains("<= data.iam_role.nodes\n"),
-        "{}",
-        moved.stdout
-    );
+    assert!(moved.stdout.contains("<= data.iam_role.nodes\n"), "{}", moved.stdout);
     assert!(moved.stdout.contains("~ id: "), "{}", moved.stdout);
-    assert!(
-        !moved.stdout.contains("data.vpc.legacy"),
-        "{}",
-        moved.stdout
-    );
+    assert!(!moved.stdout.contains("data.vpc.legacy"), "{}", moved.stdout);
     w.apply_ok();
     let recorded = w.run(&["plan", "stack.yaml"]);
     assert!(!recorded.stdout.contains("<= data."), "{}", recorded.stdout);
@@ -477,22 +400,13 @@ fn what_exists_is_found_used_and_never_written() {
     };
     let before = serial(&w);
     rt.block_on(async {
-        c.elbv2
-            .delete_listener()
-            .listener_arn(&legacy.listener)
-            .send()
-            .await
-            .unwrap();
+        c.elbv2.delete_listener().listener_arn(&legacy.listener).send().await.unwrap();
     });
     let gone = w.run(&["plan", "stack.yaml"]);
     assert_eq!(gone.code, 1, "{}\n{}", gone.stdout, gone.stderr);
     let problems = located(&gone.stderr);
     assert_eq!(problems.len(), 1, "{}", gone.stderr);
-    let line = STACK
-        .lines()
-        .position(|l| l.trim() == "listener.http:")
-        .unwrap()
-        + 1;
+    let line = STACK.lines().position(|l| l.trim() == "listener.http:").unwrap() + 1;
     assert!(
         problems[0].starts_with(&format!("error: stack.yaml:{line}:3: data.listener.http: no listener matches load_balancer_arn = arn:")),
         "{}",
@@ -506,11 +420,8 @@ fn what_exists_is_found_used_and_never_written() {
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     rt.block_on(async {
         let groups = c.elbv2.describe_target_groups().send().await.unwrap();
-        let arns: Vec<&str> = groups
-            .target_groups()
-            .iter()
-            .filter_map(|g| g.target_group_arn())
-            .collect();
+        let arns: Vec<&str> =
+            groups.target_groups().iter().filter_map(|g| g.target_group_arn()).collect();
         assert_eq!(arns, [legacy.target_group.as_str()]);
         let role = c.iam.get_role().role_name("legacy-nodes").send().await;
         assert!(role.is_ok(), "the looked-up role is left alone");
@@ -556,11 +467,7 @@ resources:
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("narrow it by id, name, cidr_block, tags"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("narrow it by id, name, cidr_block, tags"), "{}", r.stderr);
     assert!(!w.path("state/twins.json").exists());
 }
 
@@ -572,13 +479,7 @@ async fn import(acm: &aws_sdk_acm::Client, tags: &[(&str, &str)]) -> String {
         .private_key(aws_sdk_acm::primitives::Blob::new(key.into_bytes()))
         .set_tags(Some(
             tags.iter()
-                .map(|(k, v)| {
-                    aws_sdk_acm::types::Tag::builder()
-                        .key(*k)
-                        .value(*v)
-                        .build()
-                        .unwrap()
-                })
+                .map(|(k, v)| aws_sdk_acm::types::Tag::builder().key(*k).value(*v).build().unwrap())
                 .collect(),
         ))
         .send()
@@ -619,11 +520,7 @@ fn the_certificate_lookup_takes_only_what_it_asks_for() {
     let w = Workdir::new(&proxy.url, &stack("    domain: game.example.com\n"));
     w.apply_ok();
     let out = w.run(&["output", "stack.yaml", "certificate"]);
-    assert_eq!(
-        out.stdout.trim(),
-        issued,
-        "not the newer imported {planted}"
-    );
+    assert_eq!(out.stdout.trim(), issued, "not the newer imported {planted}");
     let listed = proxy.bodies("ListCertificates");
     let asked: serde_json::Value = serde_json::from_str(&listed[0]).unwrap();
     let keys = asked["Includes"]["keyTypes"].as_array().unwrap();
@@ -632,14 +529,11 @@ fn the_certificate_lookup_takes_only_what_it_asks_for() {
     }
 
     // Imported ones only by their tags too: without them the file is refused.
-    w.write_stack(&stack(
-        "    domain: game.example.com\n    types: [IMPORTED]\n",
-    ));
+    w.write_stack(&stack("    domain: game.example.com\n    types: [IMPORTED]\n"));
     let r = w.run(&["validate", "stack.yaml"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("an imported certificate is looked up by its tags too"),
+        r.stderr.contains("an imported certificate is looked up by its tags too"),
         "{}",
         r.stderr
     );

@@ -30,11 +30,7 @@ fn attachment(moto: &Moto) -> Vec<(String, String)> {
         .map(|g| {
             (
                 g.internet_gateway_id().unwrap().to_string(),
-                g.attachments()
-                    .iter()
-                    .find_map(|a| a.vpc_id())
-                    .unwrap_or_default()
-                    .to_string(),
+                g.attachments().iter().find_map(|a| a.vpc_id()).unwrap_or_default().to_string(),
             )
         })
         .collect()
@@ -50,12 +46,7 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
     w.apply_ok();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/net.json")).unwrap()).unwrap();
-    let vpc = |n: &str| {
-        state["resources"][format!("vpc.{n}")]["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let vpc = |n: &str| state["resources"][format!("vpc.{n}")]["id"].as_str().unwrap().to_string();
     let made = attachment(&moto);
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(made[0].1, vpc("a"));
@@ -64,22 +55,14 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
     w.write_stack(&stack("b"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# internet_gateway.main will be updated in place"),
+        plan.stdout.contains("# internet_gateway.main will be updated in place"),
         "{}",
         plan.stdout
     );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     let moved = attachment(&moto);
-    assert_eq!(
-        moved,
-        vec![(made[0].0.clone(), vpc("b"))],
-        "the same gateway, now in b"
-    );
+    assert_eq!(moved, vec![(made[0].0.clone(), vpc("b"))], "the same gateway, now in b");
     w.assert_no_changes();
 
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
@@ -90,12 +73,7 @@ fn an_internet_gateway_is_attached_moved_in_place_and_detached_before_delete() {
 /// Where a table's default route goes: its gateway or NAT gateway id.
 fn default_route(moto: &Moto, table: &str) -> String {
     let t = runtime()
-        .block_on(
-            moto.ec2()
-                .describe_route_tables()
-                .route_table_ids(table)
-                .send(),
-        )
+        .block_on(moto.ec2().describe_route_tables().route_table_ids(table).send())
         .unwrap();
     let route = t.route_tables()[0]
         .routes()
@@ -103,22 +81,13 @@ fn default_route(moto: &Moto, table: &str) -> String {
         .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
         .cloned()
         .unwrap_or_else(|| panic!("{table} has a default route: {t:?}"));
-    route
-        .nat_gateway_id()
-        .or(route.gateway_id())
-        .unwrap()
-        .to_string()
+    route.nat_gateway_id().or(route.gateway_id()).unwrap().to_string()
 }
 
 /// The subnets associated with a table.
 fn associated(moto: &Moto, table: &str) -> Vec<String> {
     let t = runtime()
-        .block_on(
-            moto.ec2()
-                .describe_route_tables()
-                .route_table_ids(table)
-                .send(),
-        )
+        .block_on(moto.ec2().describe_route_tables().route_table_ids(table).send())
         .unwrap();
     let mut out: Vec<String> = t.route_tables()[0]
         .associations()
@@ -145,38 +114,18 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
             .unwrap();
     let id = |a: &str| {
-        state["resources"][a]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{a} in state"))
-            .to_string()
+        state["resources"][a]["id"].as_str().unwrap_or_else(|| panic!("{a} in state")).to_string()
     };
-    assert_eq!(
-        default_route(&moto, &id("route_table.public")),
-        id("internet_gateway.main")
-    );
-    assert_eq!(
-        default_route(&moto, &id("route_table.private_a")),
-        id("nat_gateway.a")
-    );
-    assert_eq!(
-        default_route(&moto, &id("route_table.private_c")),
-        id("nat_gateway.c")
-    );
+    assert_eq!(default_route(&moto, &id("route_table.public")), id("internet_gateway.main"));
+    assert_eq!(default_route(&moto, &id("route_table.private_a")), id("nat_gateway.a"));
+    assert_eq!(default_route(&moto, &id("route_table.private_c")), id("nat_gateway.c"));
     let mut public = vec![id("subnet.public_a"), id("subnet.public_c")];
     public.sort();
     assert_eq!(associated(&moto, &id("route_table.public")), public);
-    assert_eq!(
-        associated(&moto, &id("route_table.private_c")),
-        vec![id("subnet.private_c")]
-    );
+    assert_eq!(associated(&moto, &id("route_table.private_c")), vec![id("subnet.private_c")]);
     let rt = runtime();
     let nat = rt
-        .block_on(
-            moto.ec2()
-                .describe_nat_gateways()
-                .nat_gateway_ids(id("nat_gateway.a"))
-                .send(),
-        )
+        .block_on(moto.ec2().describe_nat_gateways().nat_gateway_ids(id("nat_gateway.a")).send())
         .unwrap();
     let nat = &nat.nat_gateways()[0];
     assert_eq!(nat.subnet_id(), Some(id("subnet.public_a").as_str()));
@@ -186,10 +135,7 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
     );
     let endpoint = rt
         .block_on(
-            moto.ec2()
-                .describe_vpc_endpoints()
-                .vpc_endpoint_ids(id("vpc_endpoint.s3"))
-                .send(),
+            moto.ec2().describe_vpc_endpoints().vpc_endpoint_ids(id("vpc_endpoint.s3")).send(),
         )
         .unwrap();
     let mut tables = endpoint.vpc_endpoints()[0].route_table_ids().to_vec();
@@ -206,10 +152,7 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
                 .send(),
         )
         .unwrap();
-    assert_eq!(
-        dns.enable_dns_hostnames().and_then(|v| v.value()),
-        Some(true)
-    );
+    assert_eq!(dns.enable_dns_hostnames().and_then(|v| v.value()), Some(true));
     let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 
@@ -228,16 +171,12 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
     let plan = w.run(&["plan", "stack.yaml"]);
     for a in ["route_table.private_a", "route_table.private_c"] {
         assert!(
-            plan.stdout
-                .contains(&format!("# {a} will be updated in place")),
+            plan.stdout.contains(&format!("# {a} will be updated in place")),
             "{}",
             plan.stdout
         );
     }
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 2 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 2 to change, 0 to destroy.");
     let before = (
         proxy.seen("ReplaceRouteTableAssociation"),
         proxy.seen("DisassociateRouteTable"),
@@ -306,8 +245,7 @@ resources:
 
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
-        plan.stdout
-            .contains("# nat_gateway.main is still being created in AWS"),
+        plan.stdout.contains("# nat_gateway.main is still being created in AWS"),
         "{}",
         plan.stdout
     );
@@ -375,17 +313,11 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
     let made = endpoint();
     assert_eq!(made.vpc_endpoint_type().unwrap().as_str(), "Interface");
     assert_eq!(made.subnet_ids(), [id("subnet.a")]);
-    assert_eq!(
-        made.groups()[0].group_id(),
-        Some(id("security_group.endpoints").as_str())
-    );
+    assert_eq!(made.groups()[0].group_id(), Some(id("security_group.endpoints").as_str()));
     assert_eq!(made.private_dns_enabled(), Some(false));
     w.assert_no_changes();
 
-    w.write_stack(&interface_stack(
-        true,
-        "\"${subnet.a.id}\", \"${subnet.c.id}\"",
-    ));
+    w.write_stack(&interface_stack(true, "\"${subnet.a.id}\", \"${subnet.c.id}\""));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(
         last_line(&plan.stdout),
@@ -393,16 +325,10 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
         "{}",
         plan.stdout
     );
-    let before = (
-        proxy.seen("ModifyVpcEndpoint"),
-        proxy.seen("ModifyVpcAttribute"),
-    );
+    let before = (proxy.seen("ModifyVpcEndpoint"), proxy.seen("ModifyVpcAttribute"));
     w.apply_ok();
     assert_eq!(
-        (
-            proxy.seen("ModifyVpcEndpoint") - before.0,
-            proxy.seen("ModifyVpcAttribute") - before.1,
-        ),
+        (proxy.seen("ModifyVpcEndpoint") - before.0, proxy.seen("ModifyVpcAttribute") - before.1,),
         (1, 1)
     );
     let mut subnets = endpoint().subnet_ids().to_vec();
@@ -419,10 +345,7 @@ fn an_interface_endpoint_and_the_vpc_dns_change_in_place() {
                 .send(),
         )
         .unwrap();
-    assert_eq!(
-        hostnames.enable_dns_hostnames().and_then(|v| v.value()),
-        Some(true)
-    );
+    assert_eq!(hostnames.enable_dns_hostnames().and_then(|v| v.value()), Some(true));
     w.assert_no_changes();
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);

@@ -38,24 +38,14 @@ fn a_role_another_stack_owns_is_never_adopted_rewritten_or_destroyed() {
     assert_eq!(apply.code, 1, "{}", apply.stdout);
     let out = format!("{}{}", apply.stdout, apply.stderr);
     assert!(out.contains("EntityAlreadyExists"), "{out}");
-    assert!(
-        out.contains("is not this stack's (its tags say infra:stack=other)"),
-        "{out}"
-    );
+    assert!(out.contains("is not this stack's (its tags say infra:stack=other)"), "{out}");
     let state = std::fs::read_to_string(w.path("state/mine.json")).unwrap();
-    assert!(
-        !state.contains("intents"),
-        "nothing was made, nothing is pending: {state}"
-    );
+    assert!(!state.contains("intents"), "nothing was made, nothing is pending: {state}");
 
     // The next plan adopts nothing; destroy has nothing of theirs to delete.
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(!plan.stdout.contains("adopted"), "{}", plan.stdout);
-    assert!(
-        plan.stdout.contains("iam_role.app will be created"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("iam_role.app will be created"), "{}", plan.stdout);
     let destroy = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(destroy.code, 0, "{}", destroy.stderr);
     let role = rt
@@ -63,9 +53,7 @@ fn a_role_another_stack_owns_is_never_adopted_rewritten_or_destroyed() {
         .expect("their role is still there");
     let role = role.role().unwrap();
     assert!(
-        role.assume_role_policy_document()
-            .unwrap()
-            .contains("ec2.amazonaws.com"),
+        role.assume_role_policy_document().unwrap().contains("ec2.amazonaws.com"),
         "and unchanged"
     );
 }
@@ -81,11 +69,7 @@ fn state_rm_clears_what_an_interrupted_create_left() {
     let rt = runtime();
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     rt.block_on(
-        moto.iam()
-            .create_role()
-            .role_name("enza-shared")
-            .assume_role_policy_document(trust)
-            .send(),
+        moto.iam().create_role().role_name("enza-shared").assume_role_policy_document(trust).send(),
     )
     .unwrap();
     let state = serde_json::json!({
@@ -99,38 +83,20 @@ fn state_rm_clears_what_an_interrupted_create_left() {
 
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 1);
-    assert!(
-        plan.stderr.contains("infra does not adopt it"),
-        "{}",
-        plan.stderr
-    );
-    assert!(
-        plan.stderr.contains("`infra state rm iam_role.app`"),
-        "{}",
-        plan.stderr
-    );
-    assert!(
-        plan.stderr
-            .contains("it has no infra:stack or infra:address tag"),
-        "{}",
-        plan.stderr
-    );
+    assert!(plan.stderr.contains("infra does not adopt it"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("`infra state rm iam_role.app`"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("it has no infra:stack or infra:address tag"), "{}", plan.stderr);
 
     let rm = w.run(&["state", "rm", "iam_role.app", "stack.yaml"]);
     assert_eq!(rm.code, 0, "{}", rm.stderr);
     assert!(
-        rm.stdout
-            .contains("Forgot the create an interrupted apply left on iam_role.app"),
+        rm.stdout.contains("Forgot the create an interrupted apply left on iam_role.app"),
         "{}",
         rm.stdout
     );
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(
-        plan.stdout.contains("iam_role.app will be created"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("iam_role.app will be created"), "{}", plan.stdout);
 }
 
 /// CreateVpc has no idempotency token: an answer lost on the way back must not
@@ -160,10 +126,7 @@ fn a_vpc_create_whose_answer_is_lost_makes_one_vpc() {
     assert_eq!(vpcs.vpcs().len(), 1, "one VPC, adopted by its tags");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/demo.json")).unwrap()).unwrap();
-    assert_eq!(
-        state["resources"]["vpc.main"]["id"],
-        vpcs.vpcs()[0].vpc_id().unwrap()
-    );
+    assert_eq!(state["resources"]["vpc.main"]["id"], vpcs.vpcs()[0].vpc_id().unwrap());
 }
 
 /// In us-east-1, CreateBucket on a bucket this account owns answers 200: a
@@ -179,25 +142,14 @@ fn a_bucket_this_account_holds_for_another_stack_is_not_taken_in_us_east_1() {
             .build();
         aws_sdk_s3::Client::from_conf(conf)
     };
-    rt.block_on(s3.create_bucket().bucket("enza-shared-logs").send())
-        .unwrap();
+    rt.block_on(s3.create_bucket().bucket("enza-shared-logs").send()).unwrap();
     let theirs = aws_sdk_s3::types::Tagging::builder()
         .tag_set(
-            aws_sdk_s3::types::Tag::builder()
-                .key("infra:stack")
-                .value("other")
-                .build()
-                .unwrap(),
+            aws_sdk_s3::types::Tag::builder().key("infra:stack").value("other").build().unwrap(),
         )
         .build()
         .unwrap();
-    rt.block_on(
-        s3.put_bucket_tagging()
-            .bucket("enza-shared-logs")
-            .tagging(theirs)
-            .send(),
-    )
-    .unwrap();
+    rt.block_on(s3.put_bucket_tagging().bucket("enza-shared-logs").tagging(theirs).send()).unwrap();
     let w = Workdir::new(
         &moto.url,
         "stack: mine\nregion: us-east-1\nresources:\n  s3_bucket.logs: { name: enza-shared-logs, versioning: true }\n",
@@ -205,32 +157,17 @@ fn a_bucket_this_account_holds_for_another_stack_is_not_taken_in_us_east_1() {
     let apply = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(apply.code, 1, "{}", apply.stdout);
     assert!(
-        apply
-            .stderr
-            .contains("is not this stack's (its tags say infra:stack=other)")
-            || apply
-                .stdout
-                .contains("is not this stack's (its tags say infra:stack=other)"),
+        apply.stderr.contains("is not this stack's (its tags say infra:stack=other)")
+            || apply.stdout.contains("is not this stack's (its tags say infra:stack=other)"),
         "{}{}",
         apply.stdout,
         apply.stderr
     );
-    let tags = rt
-        .block_on(s3.get_bucket_tagging().bucket("enza-shared-logs").send())
-        .unwrap();
-    let tags: Vec<(&str, &str)> = tags
-        .tag_set()
-        .iter()
-        .map(|t| (t.key(), t.value()))
-        .collect();
-    assert_eq!(
-        tags,
-        vec![("infra:stack", "other")],
-        "their tags are untouched"
-    );
-    let versioning = rt
-        .block_on(s3.get_bucket_versioning().bucket("enza-shared-logs").send())
-        .unwrap();
+    let tags = rt.block_on(s3.get_bucket_tagging().bucket("enza-shared-logs").send()).unwrap();
+    let tags: Vec<(&str, &str)> = tags.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, vec![("infra:stack", "other")], "their tags are untouched");
+    let versioning =
+        rt.block_on(s3.get_bucket_versioning().bucket("enza-shared-logs").send()).unwrap();
     assert!(versioning.status().is_none(), "and so are their settings");
 }
 
@@ -255,39 +192,20 @@ fn every_page_of_a_roles_policies_is_read() {
                 .send(),
         )
         .unwrap();
-    let arns: Vec<String> = policies
-        .policies()
-        .iter()
-        .filter_map(|p| p.arn().map(str::to_string))
-        .collect();
+    let arns: Vec<String> =
+        policies.policies().iter().filter_map(|p| p.arn().map(str::to_string)).collect();
     assert_eq!(arns.len(), 101);
     for arn in &arns {
-        rt.block_on(
-            iam.attach_role_policy()
-                .role_name("enza-paged")
-                .policy_arn(arn)
-                .send(),
-        )
-        .unwrap();
+        rt.block_on(iam.attach_role_policy().role_name("enza-paged").policy_arn(arn).send())
+            .unwrap();
     }
     let plan = w.run(&["plan", "--format", "json", "stack.yaml"]);
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let role = &plan["resource_changes"][0];
-    assert_eq!(
-        role["before"]["managed_policy_arns"]
-            .as_array()
-            .unwrap()
-            .len(),
-        101
-    );
+    assert_eq!(role["before"]["managed_policy_arns"].as_array().unwrap().len(), 101);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    let left = rt
-        .block_on(
-            iam.list_attached_role_policies()
-                .role_name("enza-paged")
-                .send(),
-        )
-        .unwrap();
+    let left =
+        rt.block_on(iam.list_attached_role_policies().role_name("enza-paged").send()).unwrap();
     assert!(left.attached_policies().is_empty(), "every one is detached");
 }
 
@@ -323,11 +241,7 @@ fn force_destroy_stops_at_an_object_it_may_not_delete() {
         &moto.url,
         "stack: mine\nregion: ap-northeast-1\nresources:\n  s3_bucket.held: { name: enza-held, versioning: true, force_destroy: true }\n",
     );
-    assert_eq!(
-        w.run(&["import", "s3_bucket.held", "enza-held", "stack.yaml"])
-            .code,
-        0
-    );
+    assert_eq!(w.run(&["import", "s3_bucket.held", "enza-held", "stack.yaml"]).code, 0);
     let mut destroy = w
         .command(&["destroy", "--auto-approve", "stack.yaml"])
         .stdout(std::process::Stdio::piped())
@@ -344,19 +258,14 @@ fn force_destroy_stops_at_an_object_it_may_not_delete() {
     }
     let out = destroy.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(
         text.contains("bucket enza-held could not be emptied: 1 object version could not be deleted: evidence.log"),
         "{text}"
     );
     assert!(
-        w.run(&["state", "list", "stack.yaml"])
-            .stdout
-            .contains("s3_bucket.held"),
+        w.run(&["state", "list", "stack.yaml"]).stdout.contains("s3_bucket.held"),
         "it stays in state"
     );
 }

@@ -10,10 +10,8 @@ fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
     let rt = runtime();
     let eks = proxy.eks();
     let cluster = "enza-platform";
-    let tagged = aws_sdk_ec2::types::Filter::builder()
-        .name("tag:infra:stack")
-        .values("platform")
-        .build();
+    let tagged =
+        aws_sdk_ec2::types::Filter::builder().name("tag:infra:stack").values("platform").build();
     let ec2 = moto.ec2();
     let elb = moto.elbv2();
     let inv = inventory(moto);
@@ -22,10 +20,7 @@ fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
     vec![
         (
             "vpcs",
-            rt.block_on(ec2.describe_vpcs().filters(tagged.clone()).send())
-                .unwrap()
-                .vpcs()
-                .len(),
+            rt.block_on(ec2.describe_vpcs().filters(tagged.clone()).send()).unwrap().vpcs().len(),
         ),
         (
             "subnets",
@@ -46,19 +41,10 @@ fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
         ("nat gateways", count(&inv, "nat_gateway")),
         ("route tables", count(&inv, "route_table")),
         ("endpoints", count(&inv, "vpc_endpoint")),
-        (
-            "clusters",
-            rt.block_on(moto.eks().list_clusters().send())
-                .unwrap()
-                .clusters()
-                .len(),
-        ),
+        ("clusters", rt.block_on(moto.eks().list_clusters().send()).unwrap().clusters().len()),
         (
             "add-ons",
-            rt.block_on(eks.list_addons().cluster_name(cluster).send())
-                .unwrap()
-                .addons()
-                .len(),
+            rt.block_on(eks.list_addons().cluster_name(cluster).send()).unwrap().addons().len(),
         ),
         (
             "access entries",
@@ -79,42 +65,23 @@ fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
         ),
         (
             "pod identities",
-            rt.block_on(
-                eks.list_pod_identity_associations()
-                    .cluster_name(cluster)
-                    .send(),
-            )
-            .unwrap()
-            .associations()
-            .len(),
+            rt.block_on(eks.list_pod_identity_associations().cluster_name(cluster).send())
+                .unwrap()
+                .associations()
+                .len(),
         ),
         (
             "load balancers",
-            rt.block_on(elb.describe_load_balancers().send())
-                .unwrap()
-                .load_balancers()
-                .len(),
+            rt.block_on(elb.describe_load_balancers().send()).unwrap().load_balancers().len(),
         ),
         (
             "target groups",
-            rt.block_on(elb.describe_target_groups().send())
-                .unwrap()
-                .target_groups()
-                .len(),
+            rt.block_on(elb.describe_target_groups().send()).unwrap().target_groups().len(),
         ),
-        (
-            "buckets",
-            rt.block_on(moto.s3().list_buckets().send())
-                .unwrap()
-                .buckets()
-                .len(),
-        ),
+        ("buckets", rt.block_on(moto.s3().list_buckets().send()).unwrap().buckets().len()),
         (
             "repositories",
-            rt.block_on(moto.ecr().describe_repositories().send())
-                .unwrap()
-                .repositories()
-                .len(),
+            rt.block_on(moto.ecr().describe_repositories().send()).unwrap().repositories().len(),
         ),
         (
             "streams",
@@ -125,17 +92,11 @@ fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
         ),
         (
             "launch templates",
-            rt.block_on(ec2.describe_launch_templates().send())
-                .unwrap()
-                .launch_templates()
-                .len(),
+            rt.block_on(ec2.describe_launch_templates().send()).unwrap().launch_templates().len(),
         ),
         (
             "alarms",
-            rt.block_on(moto.cloudwatch().describe_alarms().send())
-                .unwrap()
-                .metric_alarms()
-                .len(),
+            rt.block_on(moto.cloudwatch().describe_alarms().send()).unwrap().metric_alarms().len(),
         ),
     ]
 }
@@ -171,10 +132,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &stack_file("platform"));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 44 to add, 0 to change, 0 to destroy."
-    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 44 to add, 0 to change, 0 to destroy.");
     let r = w.apply_ok();
     assert_eq!(census(&moto, &proxy), FULL);
     w.assert_no_changes();
@@ -188,20 +146,14 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         .as_f64()
         .unwrap()
         * 730.0;
-    let (three, six) = (
-        infra::cost::money(3.0 * node),
-        infra::cost::money(6.0 * node),
-    );
+    let (three, six) = (infra::cost::money(3.0 * node), infra::cost::money(6.0 * node));
     let line = plan
         .stdout
         .lines()
         .find(|l| l.trim_start().starts_with("eks_nodegroup.app "))
         .unwrap_or_else(|| panic!("{}", plan.stdout));
     let delta = infra::cost::money(3.0 * node);
-    assert!(
-        line.contains(&format!("{three} -> {six} (+{delta})")),
-        "{line}"
-    );
+    assert!(line.contains(&format!("{three} -> {six} (+{delta})")), "{line}");
     assert!(
         plan.stdout
             .lines()
@@ -211,9 +163,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     );
     let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
     assert!(
-        md.stdout.contains(&format!(
-            "`eks_nodegroup.app` costs **{delta} more a month**"
-        )),
+        md.stdout.contains(&format!("`eks_nodegroup.app` costs **{delta} more a month**")),
         "under Needs attention: {}",
         md.stdout
     );
@@ -235,19 +185,11 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         .issuer()
         .unwrap()
         .to_string();
-    let providers = rt
-        .block_on(moto.iam().list_open_id_connect_providers().send())
-        .unwrap();
-    let arn = providers.open_id_connect_provider_list()[0]
-        .arn()
-        .unwrap()
-        .to_string();
+    let providers = rt.block_on(moto.iam().list_open_id_connect_providers().send()).unwrap();
+    let arn = providers.open_id_connect_provider_list()[0].arn().unwrap().to_string();
     let provider = rt
         .block_on(
-            moto.iam()
-                .get_open_id_connect_provider()
-                .open_id_connect_provider_arn(&arn)
-                .send(),
+            moto.iam().get_open_id_connect_provider().open_id_connect_provider_arn(&arn).send(),
         )
         .unwrap();
     assert_eq!(
@@ -256,14 +198,8 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         "the provider's URL is the cluster's issuer"
     );
     assert_eq!(provider.client_id_list(), ["sts.amazonaws.com"]);
-    let role = rt
-        .block_on(
-            moto.iam()
-                .get_role()
-                .role_name("platform-lb-controller")
-                .send(),
-        )
-        .unwrap();
+    let role =
+        rt.block_on(moto.iam().get_role().role_name("platform-lb-controller").send()).unwrap();
     let trust: serde_json::Value = serde_json::from_str(
         &percent_encoding::percent_decode_str(
             role.role().unwrap().assume_role_policy_document().unwrap(),
@@ -283,10 +219,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         statement["Condition"]["StringEquals"][format!("{host}:sub")],
         "system:serviceaccount:kube-system:aws-load-balancer-controller"
     );
-    assert_eq!(
-        statement["Condition"]["StringEquals"][format!("{host}:aud")],
-        "sts.amazonaws.com"
-    );
+    assert_eq!(statement["Condition"]["StringEquals"][format!("{host}:aud")], "sts.amazonaws.com");
     // The SRE role is let in and made admin of the whole cluster; the log
     // shipper's service account takes its role through Pod Identity.
     let eks = proxy.eks();
@@ -299,10 +232,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         .to_string();
     let entry = rt
         .block_on(
-            eks.describe_access_entry()
-                .cluster_name("enza-platform")
-                .principal_arn(&sre)
-                .send(),
+            eks.describe_access_entry().cluster_name("enza-platform").principal_arn(&sre).send(),
         )
         .unwrap();
     assert_eq!(entry.access_entry().unwrap().r#type(), Some("STANDARD"));
@@ -333,9 +263,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         )
         .unwrap();
     assert_eq!(shipper.associations().len(), 1);
-    let cluster = rt
-        .block_on(eks.describe_cluster().name("enza-platform").send())
-        .unwrap();
+    let cluster = rt.block_on(eks.describe_cluster().name("enza-platform").send()).unwrap();
     let cluster = cluster.cluster().unwrap();
     assert_eq!(
         cluster.upgrade_policy().unwrap().support_type(),
@@ -383,41 +311,21 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
     let lifecycle = rt
-        .block_on(
-            moto.ecr()
-                .get_lifecycle_policy()
-                .repository_name("enza/platform-app")
-                .send(),
-        )
+        .block_on(moto.ecr().get_lifecycle_policy().repository_name("enza/platform-app").send())
         .unwrap();
     assert!(
-        lifecycle
-            .lifecycle_policy_text()
-            .unwrap()
-            .contains("\"countNumber\":50"),
+        lifecycle.lifecycle_policy_text().unwrap().contains("\"countNumber\":50"),
         "keep_last_images became a policy"
     );
     let rules = rt
         .block_on(
-            moto.s3()
-                .get_bucket_lifecycle_configuration()
-                .bucket("enza-platform-logs")
-                .send(),
+            moto.s3().get_bucket_lifecycle_configuration().bucket("enza-platform-logs").send(),
         )
         .unwrap();
     assert_eq!(rules.rules()[0].expiration().unwrap().days(), Some(90));
-    let cors = rt
-        .block_on(
-            moto.s3()
-                .get_bucket_cors()
-                .bucket("enza-platform-logs")
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(
-        cors.cors_rules()[0].allowed_origins(),
-        ["https://games.example.com"]
-    );
+    let cors =
+        rt.block_on(moto.s3().get_bucket_cors().bucket("enza-platform-logs").send()).unwrap();
+    assert_eq!(cors.cors_rules()[0].allowed_origins(), ["https://games.example.com"]);
 
     // A record put into the stream lands in the bucket under the prefix.
     rt.block_on(
@@ -435,36 +343,19 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
             .send(),
     )
     .unwrap();
-    let objects = rt
-        .block_on(
-            moto.s3()
-                .list_objects_v2()
-                .bucket("enza-platform-logs")
-                .send(),
-        )
-        .unwrap();
+    let objects =
+        rt.block_on(moto.s3().list_objects_v2().bucket("enza-platform-logs").send()).unwrap();
     assert!(!objects.contents().is_empty(), "the record landed");
     assert!(
-        objects
-            .contents()
-            .iter()
-            .all(|o| o.key().unwrap().starts_with("app/")),
+        objects.contents().iter().all(|o| o.key().unwrap().starts_with("app/")),
         "under the prefix"
     );
 
     // The buffering interval changes in place.
     w.write_stack(&stack_file("platform").replace("interval_seconds: 300", "interval_seconds: 60"));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert!(
-        plan.stdout
-            .contains("~ s3.buffering.interval_seconds: 300 -> 60"),
-        "{}",
-        plan.stdout
-    );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
+    assert!(plan.stdout.contains("~ s3.buffering.interval_seconds: 300 -> 60"), "{}", plan.stdout);
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     let d = rt
         .block_on(
@@ -477,10 +368,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let dest = &d.delivery_stream_description().unwrap().destinations()[0];
     let s3dest = dest.extended_s3_destination_description().unwrap();
     let logging = s3dest.cloud_watch_logging_options().unwrap();
-    assert_eq!(
-        logging.log_group_name(),
-        Some("/aws/firehose/enza-platform")
-    );
+    assert_eq!(logging.log_group_name(), Some("/aws/firehose/enza-platform"));
     let hints = s3dest.buffering_hints().unwrap();
     assert_eq!(hints.interval_in_seconds(), Some(60));
     w.assert_no_changes();
@@ -490,43 +378,23 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(
-        d.stdout
-            .contains("failed: s3_bucket.logs: bucket enza-platform-logs is not empty"),
+        d.stdout.contains("failed: s3_bucket.logs: bucket enza-platform-logs is not empty"),
         "{}",
         d.stdout
     );
-    assert!(
-        d.stdout.contains("set `force_destroy: true`"),
-        "{}",
-        d.stdout
-    );
-    let objects = rt
-        .block_on(
-            moto.s3()
-                .list_objects_v2()
-                .bucket("enza-platform-logs")
-                .send(),
-        )
-        .unwrap();
-    assert!(
-        !objects.contents().is_empty(),
-        "the objects are still there"
-    );
+    assert!(d.stdout.contains("set `force_destroy: true`"), "{}", d.stdout);
+    let objects =
+        rt.block_on(moto.s3().list_objects_v2().bucket("enza-platform-logs").send()).unwrap();
+    assert!(!objects.contents().is_empty(), "the objects are still there");
 
     // With force_destroy it empties the bucket and deletes it; nothing is left.
-    let forced = stack_file("platform").replace(
-        "    versioning: true\n",
-        "    versioning: true\n    force_destroy: true\n",
-    );
+    let forced = stack_file("platform")
+        .replace("    versioning: true\n", "    versioning: true\n    force_destroy: true\n");
     w.write_stack(&forced);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
-    assert!(
-        census(&moto, &proxy).iter().all(|(_, n)| *n == 0),
-        "{:?}",
-        census(&moto, &proxy)
-    );
+    assert!(census(&moto, &proxy).iter().all(|(_, n)| *n == 0), "{:?}", census(&moto, &proxy));
 }
 
 #[test]
@@ -552,8 +420,7 @@ fn the_platform_applies_with_a_third_of_all_calls_throttled() {
     assert!(retried > 10, "{retried}");
     assert!(r.stderr.contains("retrying "), "retries show in -v logs");
     assert!(
-        r.stderr
-            .contains("aws_sdk_s3: throttled (HTTP 503), slowing to"),
+        r.stderr.contains("aws_sdk_s3: throttled (HTTP 503), slowing to"),
         "S3's SlowDown slows the S3 client's pace"
     );
     // Nothing duplicated, nothing missing (counted with the faults off).

@@ -20,36 +20,16 @@ fn a_targeted_plan_reads_and_plans_only_the_target_and_what_it_depends_on() {
                 "    cidr_block: 10.20.0.0/20\n",
                 "    cidr_block: 10.20.0.0/20\n    tags: { tier: public }\n",
             )
-            .replace(
-                "image_tag_mutability: IMMUTABLE",
-                "image_tag_mutability: MUTABLE",
-            ),
+            .replace("image_tag_mutability: IMMUTABLE", "image_tag_mutability: MUTABLE"),
     );
 
     let before = proxy.counts();
     let plan = w.run(&["plan", "--target", "subnet.public_a", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("# subnet.public_a will be updated in place"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        !plan.stdout.contains("ecr_repository.app"),
-        "{}",
-        plan.stdout
-    );
-    assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 0 to add, 1 to change, 0 to destroy."
-    );
-    assert!(
-        plan.stderr
-            .contains("a targeted plan: only subnet.public_a"),
-        "{}",
-        plan.stderr
-    );
+    assert!(plan.stdout.contains("# subnet.public_a will be updated in place"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("ecr_repository.app"), "{}", plan.stdout);
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
+    assert!(plan.stderr.contains("a targeted plan: only subnet.public_a"), "{}", plan.stderr);
     let after = proxy.counts();
     let delta = |op: &str| {
         after.get(op).and_then(|v| v.as_u64()).unwrap_or(0)
@@ -61,18 +41,11 @@ fn a_targeted_plan_reads_and_plans_only_the_target_and_what_it_depends_on() {
     assert_eq!(delta("DescribeSecurityGroups"), 0);
 
     // apply --target carries out the target's change only.
-    let apply = w.run(&[
-        "apply",
-        "--auto-approve",
-        "--target",
-        "subnet.public_a",
-        "stack.yaml",
-    ]);
+    let apply = w.run(&["apply", "--auto-approve", "--target", "subnet.public_a", "stack.yaml"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     let full = w.run(&["plan", "stack.yaml"]);
     assert!(
-        full.stdout
-            .contains("# ecr_repository.app will be updated in place"),
+        full.stdout.contains("# ecr_repository.app will be updated in place"),
         "{}",
         full.stdout
     );
@@ -82,17 +55,8 @@ fn a_targeted_plan_reads_and_plans_only_the_target_and_what_it_depends_on() {
     let calls = total(&proxy);
     let bad = w.run(&["plan", "--target", "subnet.public_z", "stack.yaml"]);
     assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr
-            .contains("--target subnet.public_z: no such resource"),
-        "{}",
-        bad.stderr
-    );
-    assert!(
-        bad.stderr.contains("did you mean `subnet.public_"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("--target subnet.public_z: no such resource"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("did you mean `subnet.public_"), "{}", bad.stderr);
     assert_eq!(total(&proxy), calls);
 }
 
@@ -103,34 +67,16 @@ fn a_plan_without_refresh_reads_nothing_and_plans_from_state() {
     let w = Workdir::new(&proxy.url, &demo_stack());
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     // Deleted outside infra: only a refresh can know.
-    runtime()
-        .block_on(
-            moto.ecr()
-                .delete_repository()
-                .repository_name("enza/app")
-                .send(),
-        )
-        .unwrap();
+    runtime().block_on(moto.ecr().delete_repository().repository_name("enza/app").send()).unwrap();
 
     let calls = total(&proxy);
-    let stale = w.run(&[
-        "plan",
-        "--refresh=false",
-        "--detailed-exitcode",
-        "stack.yaml",
-    ]);
+    let stale = w.run(&["plan", "--refresh=false", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(stale.code, 0, "{}{}", stale.stdout, stale.stderr);
     assert!(stale.stdout.contains("No changes."));
     assert_eq!(total(&proxy), calls, "no AWS request at all");
 
     let fresh = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(fresh.code, 2);
-    assert!(
-        fresh
-            .stdout
-            .contains("# ecr_repository.app will be created"),
-        "{}",
-        fresh.stdout
-    );
+    assert!(fresh.stdout.contains("# ecr_repository.app will be created"), "{}", fresh.stdout);
     assert!(total(&proxy) > calls);
 }

@@ -23,10 +23,7 @@ macro_rules! snapshot {
 
 /// The step of `address` that does `op`.
 fn step_of(steps: &[infra::apply::Step], address: &str, op: Operation) -> usize {
-    steps
-        .iter()
-        .position(|s| s.address.to_string() == address && s.work == Work::Run(op))
-        .unwrap()
+    steps.iter().position(|s| s.address.to_string() == address && s.work == Work::Run(op)).unwrap()
 }
 
 /// A plan as `infra plan` prints it: through `render::render`, the one way
@@ -42,9 +39,7 @@ fn load(path: &Path) -> (stack::Stack, Vec<stack::diag::Problem>) {
 }
 
 fn data(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
 }
 
 /// Every invalid stack is refused with located problems (a `warn_` fixture only
@@ -60,10 +55,7 @@ fn invalid_stacks_are_reported_with_locations() {
             Ok((_, warnings)) => {
                 assert!(name.starts_with("warn_"), "{name}: the fixture is invalid");
                 assert!(warnings.iter().all(|w| w.warning));
-                stack::StackErrors {
-                    file: name.clone(),
-                    problems: warnings,
-                }
+                stack::StackErrors { file: name.clone(), problems: warnings }
             }
         };
         assert!(!errors.problems.is_empty());
@@ -74,10 +66,7 @@ fn invalid_stacks_are_reported_with_locations() {
                 p.message
             );
         }
-        snapshot!(
-            "invalid_stacks_are_reported_with_locations",
-            errors.render(false)
-        );
+        snapshot!("invalid_stacks_are_reported_with_locations", errors.render(false));
     });
 }
 
@@ -124,10 +113,7 @@ fn mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable() {
     let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
     assert!(pos("vpc.main") < pos("subnet.public_a"));
     assert!(pos("vpc.main") < pos("security_group.alb"));
-    snapshot!(
-        "mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable",
-        g.to_dot()
-    );
+    snapshot!("mutual_security_group_rules_are_no_cycle_and_the_graph_is_stable", g.to_dot());
 }
 
 /// A plan case: the stack file, the state captured from a real apply of the demo
@@ -209,27 +195,19 @@ fn edits_replace_delete_and_recreate() {
     assert_eq!(repo.action, Action::Delete);
     let bucket = p.change(&Address::new("s3_bucket", "logs")).unwrap();
     assert_eq!(bucket.action, Action::Create);
-    assert_eq!(
-        bucket.reason.as_deref(),
-        Some("it was deleted outside infra")
-    );
+    assert_eq!(bucket.reason.as_deref(), Some("it was deleted outside infra"));
     // Tags changed everywhere else: in place.
-    assert_eq!(
-        p.change(&Address::new("vpc", "main")).unwrap().action,
-        Action::Update
-    );
+    assert_eq!(p.change(&Address::new("vpc", "main")).unwrap().action, Action::Update);
     let c = p.counts();
     assert_eq!((c.add, c.change, c.destroy), (2, 4, 2));
 
     // The replacement deletes before it creates, and the repository goes on its own.
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&plan_case("edits").0)), &state);
-    assert!(
-        deps[step_of(&steps, "subnet.public_c", Create)].contains(&step_of(
-            &steps,
-            "subnet.public_c",
-            Delete
-        ))
-    );
+    assert!(deps[step_of(&steps, "subnet.public_c", Create)].contains(&step_of(
+        &steps,
+        "subnet.public_c",
+        Delete
+    )));
     assert!(deps[step_of(&steps, "ecr_repository.app", Delete)].is_empty());
 }
 
@@ -243,11 +221,7 @@ fn a_replaced_vpc_replaces_what_sits_in_it() {
         "security_group.alb",
         "security_group.nodes",
     ] {
-        let c = p
-            .changes
-            .iter()
-            .find(|c| c.address.to_string() == a)
-            .unwrap();
+        let c = p.changes.iter().find(|c| c.address.to_string() == a).unwrap();
         assert_eq!(c.action, Action::DeleteThenCreate, "{a}");
     }
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
@@ -300,15 +274,8 @@ fn the_network_implies_what_waits_for_what() {
     };
     assert!(deps("load_balancer.web").contains(&"internet_gateway.main".to_string()));
     assert!(deps("nat_gateway.a").contains(&"internet_gateway.main".to_string()));
-    for need in [
-        "route_table.private_a",
-        "route_table.private_c",
-        "vpc_endpoint.s3",
-    ] {
-        assert!(
-            deps("eks_nodegroup.app").contains(&need.to_string()),
-            "{need}"
-        );
+    for need in ["route_table.private_a", "route_table.private_c", "vpc_endpoint.s3"] {
+        assert!(deps("eks_nodegroup.app").contains(&need.to_string()), "{need}");
     }
     // EKS finds its log group made, with its retention.
     assert!(deps("eks_cluster.main").contains(&"cloudwatch_log_group.eks".to_string()));
@@ -324,59 +291,38 @@ fn the_network_implies_what_waits_for_what() {
 fn destroy_runs_in_reverse_dependency_order() {
     let state_text = std::fs::read_to_string(data("plan/state.json")).unwrap();
     let state = state::parse("state.json", &state_text).unwrap();
-    let observed: Observed = state
-        .resources
-        .iter()
-        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
-        .collect();
+    let observed: Observed =
+        state.resources.iter().map(|(a, r)| (a.clone(), Some(r.attributes.clone()))).collect();
     let p = plan::plan_destroy(&state, &observed);
     assert_eq!(p.counts().destroy, 7);
     let (steps, deps) = build_steps(&p, None, &state);
     let vpc = step_of(&steps, "vpc.main", Delete);
-    for a in [
-        "subnet.public_a",
-        "subnet.public_c",
-        "security_group.alb",
-        "security_group.nodes",
-    ] {
-        assert!(
-            deps[vpc].contains(&step_of(&steps, a, Delete)),
-            "{a} before the VPC"
-        );
+    for a in ["subnet.public_a", "subnet.public_c", "security_group.alb", "security_group.nodes"] {
+        assert!(deps[vpc].contains(&step_of(&steps, a, Delete)), "{a} before the VPC");
     }
     // Each group's rules are revoked before the other group, which they reference, goes.
-    assert!(
-        deps[step_of(&steps, "security_group.alb", Delete)].contains(&step_of(
-            &steps,
-            "security_group.nodes",
-            DeleteRules
-        ))
-    );
-    assert!(
-        deps[step_of(&steps, "security_group.nodes", Delete)].contains(&step_of(
-            &steps,
-            "security_group.alb",
-            DeleteRules
-        ))
-    );
+    assert!(deps[step_of(&steps, "security_group.alb", Delete)].contains(&step_of(
+        &steps,
+        "security_group.nodes",
+        DeleteRules
+    )));
+    assert!(deps[step_of(&steps, "security_group.nodes", Delete)].contains(&step_of(
+        &steps,
+        "security_group.alb",
+        DeleteRules
+    )));
 }
 
 #[test]
 fn corrupt_and_unknown_states_are_refused() {
-    assert!(matches!(
-        state::parse("s.json", "{not json"),
-        Err(state::RecordError::Corrupt { .. })
-    ));
+    assert!(matches!(state::parse("s.json", "{not json"), Err(state::RecordError::Corrupt { .. })));
     let future = r#"{"version": 99, "serial": 1, "lineage": "x", "stack": "s", "resources": {}}"#;
     assert!(matches!(
         state::parse("s.json", future),
         Err(state::RecordError::UnknownVersion { found: 99, .. })
     ));
     let extra = r#"{"version": 1, "serial": 1, "lineage": "x", "stack": "s", "resources": {}, "surprise": 1}"#;
-    assert!(matches!(
-        state::parse("s.json", extra),
-        Err(state::RecordError::Corrupt { .. })
-    ));
+    assert!(matches!(state::parse("s.json", extra), Err(state::RecordError::Corrupt { .. })));
 }
 
 #[test]
@@ -406,16 +352,8 @@ fn a_target_group_in_use_is_replaced_create_before_destroy() {
     let tg = p.change(&Address::new("target_group", "eks")).unwrap();
     assert_eq!(tg.action, Action::CreateThenDelete);
     // The listener and the rule that use it are updated in place to point at the new one.
-    assert_eq!(
-        p.change(&Address::new("listener", "http")).unwrap().action,
-        Action::Update
-    );
-    assert_eq!(
-        p.change(&Address::new("listener_rule", "api"))
-            .unwrap()
-            .action,
-        Action::Update
-    );
+    assert_eq!(p.change(&Address::new("listener", "http")).unwrap().action, Action::Update);
+    assert_eq!(p.change(&Address::new("listener_rule", "api")).unwrap().action, Action::Update);
     snapshot!("cutover_replaced_target_group", text_plan(&p));
 
     let (steps, deps) = build_steps(&p, Some(&Graph::build(&s)), &state);
@@ -429,13 +367,11 @@ fn a_target_group_in_use_is_replaced_create_before_destroy() {
         deps[old_goes].contains(&step_of(&steps, "listener_rule.api", Update)),
         "the rule moves first"
     );
-    assert!(
-        deps[step_of(&steps, "listener.http", Update)].contains(&step_of(
-            &steps,
-            "target_group.eks",
-            Create
-        ))
-    );
+    assert!(deps[step_of(&steps, "listener.http", Update)].contains(&step_of(
+        &steps,
+        "target_group.eks",
+        Create
+    )));
     assert!(
         !steps.iter().any(|s| s.work == Work::Run(Delete)),
         "nothing is deleted before its replacement exists"
@@ -445,19 +381,10 @@ fn a_target_group_in_use_is_replaced_create_before_destroy() {
 #[test]
 fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
     let (s, mut state, _) = plan_case_in("plan-cutover", "noop");
-    let tg = state
-        .resources
-        .get_mut(&Address::new("target_group", "eks"))
-        .unwrap();
-    tg.deposed = vec![state::Deposed {
-        id: "arn:old".into(),
-        attributes: Default::default(),
-    }];
-    let observed: Observed = state
-        .resources
-        .iter()
-        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
-        .collect();
+    let tg = state.resources.get_mut(&Address::new("target_group", "eks")).unwrap();
+    tg.deposed = vec![state::Deposed { id: "arn:old".into(), attributes: Default::default() }];
+    let observed: Observed =
+        state.resources.iter().map(|(a, r)| (a.clone(), Some(r.attributes.clone()))).collect();
     let p = plan::plan(&s, &Graph::build(&s), &state, &observed);
     assert_eq!(p.counts().destroy, 1);
     let text = text_plan(&p);
@@ -466,19 +393,14 @@ fn a_deposed_object_left_by_an_interruption_is_deleted_next_time() {
         "{text}"
     );
     let (steps, _) = build_steps(&p, Some(&Graph::build(&s)), &state);
-    assert_eq!(
-        steps.iter().map(|s| s.work).collect::<Vec<_>>(),
-        vec![Work::Run(DeleteDeposed)]
-    );
+    assert_eq!(steps.iter().map(|s| s.work).collect::<Vec<_>>(), vec![Work::Run(DeleteDeposed)]);
 }
 
 #[test]
 fn plans_render_as_markdown_and_json() {
-    for (dir, case) in [
-        ("plan", "edits"),
-        ("plan-cutover", "weights"),
-        ("plan-cutover", "replaced_target_group"),
-    ] {
+    for (dir, case) in
+        [("plan", "edits"), ("plan-cutover", "weights"), ("plan-cutover", "replaced_target_group")]
+    {
         let (_, _, p) = plan_case_in(dir, case);
         snapshot!(
             format!("{case}_markdown"),
@@ -496,10 +418,7 @@ fn markdown_lists_risks_first() {
     let (_, _, p) = plan_case_in("plan", "edits");
     let md = infra::render::render(&p, infra::render::Format::Markdown, false);
     let attention = md.find("**Needs attention**").unwrap();
-    assert!(
-        md[attention..].contains("`ecr_repository.app` is **destroyed**"),
-        "{md}"
-    );
+    assert!(md[attention..].contains("`ecr_repository.app` is **destroyed**"), "{md}");
     assert!(
         md[attention..].contains("`subnet.public_c` is **replaced** (because of `cidr_block`)"),
         "{md}"
@@ -533,24 +452,14 @@ fn a_plan_of_hundreds_of_changes_fits_a_comment_with_its_risks() {
     let p = plan::plan(&s, &Graph::build(&s), &empty, &Observed::new());
     assert_eq!(p.counts().add, 801);
     let md = infra::render::render(&p, infra::render::Format::Markdown, false);
-    assert!(
-        md.len() < infra::render::markdown::LIMIT,
-        "{} characters",
-        md.len()
-    );
-    assert!(
-        md.contains("more changes are not shown in detail"),
-        "folded"
-    );
+    assert!(md.len() < infra::render::markdown::LIMIT, "{} characters", md.len());
+    assert!(md.contains("more changes are not shown in detail"), "folded");
     assert_eq!(
         md.matches("ingress opened to the internet on 443").count(),
         200,
         "every risk still listed"
     );
-    assert!(
-        md.trim_end()
-            .ends_with("Plan: 801 to add, 0 to change, 0 to destroy.")
-    );
+    assert!(md.trim_end().ends_with("Plan: 801 to add, 0 to change, 0 to destroy."));
 }
 
 #[test]
@@ -559,11 +468,9 @@ fn sensitive_values_never_show_in_any_format() {
     let text = "stack: s\nregion: ap-northeast-1\nresources:\n  launch_template.nodes:\n    user_data: |\n      export DB_PASSWORD=hunter2\noutputs:\n  boot: ${launch_template.nodes.user_data}\n";
     let (s, _) = stack::parse("s.yaml", text).unwrap();
     let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
-    for format in [
-        infra::render::Format::Text,
-        infra::render::Format::Markdown,
-        infra::render::Format::Json,
-    ] {
+    for format in
+        [infra::render::Format::Text, infra::render::Format::Markdown, infra::render::Format::Json]
+    {
         let out = infra::render::render(&p, format, false);
         assert!(out.contains("(sensitive)"), "{format:?}: {out}");
         assert!(!out.contains("hunter2"), "{format:?} leaks: {out}");
@@ -580,11 +487,9 @@ fn an_edited_saved_plan_never_panics_a_renderer() {
         c.before = None;
         c.after = None;
     }
-    for format in [
-        infra::render::Format::Text,
-        infra::render::Format::Markdown,
-        infra::render::Format::Json,
-    ] {
+    for format in
+        [infra::render::Format::Text, infra::render::Format::Markdown, infra::render::Format::Json]
+    {
         let out = infra::render::render(&p, format, false);
         assert!(out.contains("subnet.public_c"), "{format:?}: {out}");
     }
@@ -594,11 +499,8 @@ fn an_edited_saved_plan_never_panics_a_renderer() {
 fn drift_names_what_changed_outside_infra() {
     let (s, state, _) = plan_case("edits");
     // AWS now reports another ingress rule on the ALB group than the last apply left.
-    let mut observed: Observed = state
-        .resources
-        .iter()
-        .map(|(a, r)| (a.clone(), Some(r.attributes.clone())))
-        .collect();
+    let mut observed: Observed =
+        state.resources.iter().map(|(a, r)| (a.clone(), Some(r.attributes.clone()))).collect();
     let alb = Address::new("security_group", "alb");
     observed
         .get_mut(&alb)
@@ -608,28 +510,18 @@ fn drift_names_what_changed_outside_infra() {
         .insert("ingress".into(), serde_json::json!([]));
     observed.insert(Address::new("s3_bucket", "logs"), None);
     let p = plan::plan(&s, &Graph::build(&s), &state, &observed);
-    let drift: Vec<(String, bool, Vec<String>)> = p
-        .drift
-        .iter()
-        .map(|d| (d.address.to_string(), d.deleted, d.attributes.clone()))
-        .collect();
+    let drift: Vec<(String, bool, Vec<String>)> =
+        p.drift.iter().map(|d| (d.address.to_string(), d.deleted, d.attributes.clone())).collect();
     assert_eq!(
         drift,
         vec![
             ("s3_bucket.logs".to_string(), true, vec![]),
-            (
-                "security_group.alb".to_string(),
-                false,
-                vec!["ingress".to_string()]
-            ),
+            ("security_group.alb".to_string(), false, vec!["ingress".to_string()]),
         ]
     );
-    let json: serde_json::Value = serde_json::from_str(&infra::render::render(
-        &p,
-        infra::render::Format::Json,
-        false,
-    ))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&infra::render::render(&p, infra::render::Format::Json, false))
+            .unwrap();
     assert_eq!(json["drift"][1]["attributes"][0], "ingress");
 }
 
@@ -686,17 +578,9 @@ fn lookups_are_put_in_and_shown_only_when_changed() {
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(s.lookups.len(), 5);
     let rule = &s.resources[&Address::new("listener_rule", "canary")];
-    assert_eq!(
-        rule.dependencies().len(),
-        1,
-        "only target_group.eks: lookups are no node"
-    );
+    assert_eq!(rule.dependencies().len(), 1, "only target_group.eks: lookups are no node");
     let order = stack::lookup_waves(&s.lookups).unwrap();
-    assert_eq!(
-        order.len(),
-        2,
-        "the listener and the subnets wait for the lookups they use"
-    );
+    assert_eq!(order.len(), 2, "the listener and the subnets wait for the lookups they use");
     assert!(order[1].contains(&Address::parse("data.listener.https").unwrap()));
 
     let now = found("73e2d6bc24d8a067");
@@ -704,16 +588,8 @@ fn lookups_are_put_in_and_shown_only_when_changed() {
     let tg = &resolved.resources[&Address::new("target_group", "eks")];
     assert_eq!(tg.attrs["vpc_id"], "vpc-0a1");
     let rule = &resolved.resources[&Address::new("listener_rule", "canary")];
-    assert!(
-        rule.attrs["listener_arn"]
-            .as_str()
-            .unwrap()
-            .contains(":listener/app/game-alb/")
-    );
-    assert_eq!(
-        resolved.outputs["private_subnets"],
-        serde_json::json!(["subnet-1", "subnet-2"])
-    );
+    assert!(rule.attrs["listener_arn"].as_str().unwrap().contains(":listener/app/game-alb/"));
+    assert_eq!(resolved.outputs["private_subnets"], serde_json::json!(["subnet-1", "subnet-2"]));
 
     let graph = Graph::build(&resolved);
     let state = State::new(&resolved.name);
@@ -760,10 +636,7 @@ fn exposure_is_judged_by_the_address_space_rules_cover_together() {
                 .starts_with("eks_cluster.main: the cluster endpoint is public to the internet")),
         "{said:?}"
     );
-    assert!(
-        !said.iter().any(|m| m.contains("5432")),
-        "a private range is no exposure: {said:?}"
-    );
+    assert!(!said.iter().any(|m| m.contains("5432")), "a private range is no exposure: {said:?}");
     let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
     let md = infra::render::render(&p, infra::render::Format::Markdown, false);
     let attention = md.find("**Needs attention**").unwrap();

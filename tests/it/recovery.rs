@@ -33,23 +33,12 @@ fn an_apply_killed_at_twenty_random_moments_is_finished_by_the_next() {
     let first = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
     let full = started.elapsed();
-    assert_eq!(
-        proxy
-            .inventory(&moto)
-            .values()
-            .map(|s| s.len())
-            .sum::<usize>(),
-        expected
-    );
+    assert_eq!(proxy.inventory(&moto).values().map(|s| s.len()).sum::<usize>(), expected);
 
-    let seed = std::env::var("INFRA_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
+    let seed =
+        std::env::var("INFRA_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                as u64
                 | 1
         });
     eprintln!("INFRA_KILL_SEED={seed} (an uninterrupted apply took {full:?})");

@@ -18,12 +18,7 @@ fn stack(set: bool) -> String {
             "    retention_days: 14\n".to_string(),
         ),
         // The policy as `~`: not set; the others left out.
-        false => (
-            "    policy: ~\n".into(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ),
+        false => ("    policy: ~\n".into(), String::new(), String::new(), String::new()),
     };
     format!(
         "stack: rm\nregion: ap-northeast-1\nresources:\n  s3_bucket.public:\n    name: rm-public\n    public_access_block: false\n{policy}  ecr_repository.app:\n    name: rm/app\n{repo}{keep}  cloudwatch_log_group.app:\n    name: /rm/app\n{retention}"
@@ -36,10 +31,7 @@ fn removing_an_attribute_removes_it_in_aws_and_the_plan_says_so() {
     let w = Workdir::new(&moto.url, &stack(true));
     w.apply_ok();
     let rt = runtime();
-    assert!(
-        rt.block_on(moto.s3().get_bucket_policy().bucket("rm-public").send())
-            .is_ok()
-    );
+    assert!(rt.block_on(moto.s3().get_bucket_policy().bucket("rm-public").send()).is_ok());
 
     w.write_stack(&stack(false));
     let v = w.run(&["validate", "stack.yaml"]);
@@ -56,21 +48,14 @@ fn removing_an_attribute_removes_it_in_aws_and_the_plan_says_so() {
         "~ retention_days: 14 -> null",
         "Plan: 0 to add, 3 to change, 0 to destroy.",
     ] {
-        assert!(
-            plan.stdout.contains(expected),
-            "{expected} in:\n{}",
-            plan.stdout
-        );
+        assert!(plan.stdout.contains(expected), "{expected} in:\n{}", plan.stdout);
     }
     assert_eq!(plan.stdout.matches("-> null").count(), 4, "{}", plan.stdout);
 
     w.apply_ok();
     let gone = |r: Result<(), String>, what: &str| {
         let e = r.expect_err(what);
-        assert!(
-            e.contains("NotFound") || e.contains("NoSuch"),
-            "{what}: {e}"
-        );
+        assert!(e.contains("NotFound") || e.contains("NoSuch"), "{what}: {e}");
     };
     gone(
         rt.block_on(moto.s3().get_bucket_policy().bucket("rm-public").send())
@@ -79,40 +64,21 @@ fn removing_an_attribute_removes_it_in_aws_and_the_plan_says_so() {
         "bucket policy",
     );
     gone(
-        rt.block_on(
-            moto.ecr()
-                .get_repository_policy()
-                .repository_name("rm/app")
-                .send(),
-        )
-        .map(|_| ())
-        .map_err(|e| format!("{:?}", e.into_service_error())),
+        rt.block_on(moto.ecr().get_repository_policy().repository_name("rm/app").send())
+            .map(|_| ())
+            .map_err(|e| format!("{:?}", e.into_service_error())),
         "repository policy",
     );
     gone(
-        rt.block_on(
-            moto.ecr()
-                .get_lifecycle_policy()
-                .repository_name("rm/app")
-                .send(),
-        )
-        .map(|_| ())
-        .map_err(|e| format!("{:?}", e.into_service_error())),
+        rt.block_on(moto.ecr().get_lifecycle_policy().repository_name("rm/app").send())
+            .map(|_| ())
+            .map_err(|e| format!("{:?}", e.into_service_error())),
         "lifecycle policy",
     );
     let groups = rt
-        .block_on(
-            moto.logs()
-                .describe_log_groups()
-                .log_group_name_prefix("/rm/app")
-                .send(),
-        )
+        .block_on(moto.logs().describe_log_groups().log_group_name_prefix("/rm/app").send())
         .unwrap();
-    assert_eq!(
-        groups.log_groups()[0].retention_in_days(),
-        None,
-        "kept for ever"
-    );
+    assert_eq!(groups.log_groups()[0].retention_in_days(), None, "kept for ever");
     w.assert_no_changes();
 
     // A state that did not record what the stack set (format 1) removes

@@ -6,41 +6,22 @@ use crate::support::{Moto, Workdir, demo_stack, last_line, runtime};
 fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     let moto = Moto::start();
     let w = Workdir::new(&moto.url, &demo_stack());
-    let p = w.run(&[
-        "plan",
-        "stack.yaml",
-        "--out",
-        "plan.json",
-        "--detailed-exitcode",
-    ]);
+    let p = w.run(&["plan", "stack.yaml", "--out", "plan.json", "--detailed-exitcode"]);
     assert_eq!(p.code, 2, "{}", p.stderr);
     let shown = w.run(&["show", "plan.json"]);
-    assert_eq!(
-        shown.stdout, p.stdout,
-        "show renders the saved plan as plan did"
-    );
+    assert_eq!(shown.stdout, p.stdout, "show renders the saved plan as plan did");
     assert_eq!(w.run(&["show", "plan.json", "--detailed-exitcode"]).code, 2);
 
     // Applied as saved: the same end state as a direct apply.
     let a = w.run(&["apply", "plan.json", "stack.yaml"]);
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
-    assert!(
-        a.stdout
-            .contains("Apply complete: 9 done, 0 failed, 0 skipped."),
-        "{}",
-        a.stdout
-    );
+    assert!(a.stdout.contains("Apply complete: 9 done, 0 failed, 0 skipped."), "{}", a.stdout);
     w.assert_no_changes();
     let rt = runtime();
-    let filter = aws_sdk_ec2::types::Filter::builder()
-        .name("tag:infra:stack")
-        .values("demo")
-        .build();
+    let filter =
+        aws_sdk_ec2::types::Filter::builder().name("tag:infra:stack").values("demo").build();
     assert_eq!(
-        rt.block_on(moto.ec2().describe_subnets().filters(filter).send())
-            .unwrap()
-            .subnets()
-            .len(),
+        rt.block_on(moto.ec2().describe_subnets().filters(filter).send()).unwrap().subnets().len(),
         2
     );
 
@@ -52,24 +33,11 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     w.write_stack(&demo_stack().replace("env: demo", "env: prod"));
     let stale = w.run(&["apply", "tags.json", "stack.yaml"]);
     assert_eq!(stale.code, 1);
-    assert!(
-        stale
-            .stderr
-            .contains("saved plan is stale: state serial is"),
-        "{}",
-        stale.stderr
-    );
-    assert!(
-        stale.stderr.contains(", the plan was made at"),
-        "{}",
-        stale.stderr
-    );
+    assert!(stale.stderr.contains("saved plan is stale: state serial is"), "{}", stale.stderr);
+    assert!(stale.stderr.contains(", the plan was made at"), "{}", stale.stderr);
 
     // The stack file changes after the plan is made: refused.
-    assert_eq!(
-        w.run(&["plan", "stack.yaml", "--out", "again.json"]).code,
-        0
-    );
+    assert_eq!(w.run(&["plan", "stack.yaml", "--out", "again.json"]).code, 0);
     w.write_stack(&demo_stack().replace("env: demo", "env: other"));
     let edited = w.run(&["apply", "again.json", "stack.yaml"]);
     assert_eq!(edited.code, 1);
@@ -132,16 +100,9 @@ fn a_saved_plan_is_private_written_whole_and_holds_no_secret() {
     let rt = runtime();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/lt.json")).unwrap()).unwrap();
-    let id = state["resources"]["launch_template.nodes"]["id"]
-        .as_str()
-        .unwrap();
+    let id = state["resources"]["launch_template.nodes"]["id"].as_str().unwrap();
     let versions = rt
-        .block_on(
-            moto.ec2()
-                .describe_launch_template_versions()
-                .launch_template_id(id)
-                .send(),
-        )
+        .block_on(moto.ec2().describe_launch_template_versions().launch_template_id(id).send())
         .unwrap();
     let data = versions.launch_template_versions()[0]
         .launch_template_data()
@@ -153,18 +114,11 @@ fn a_saved_plan_is_private_written_whole_and_holds_no_secret() {
 
     // A saved plan of a new value, applied after the stack changed again: refused.
     w.write_stack(&launch_template_stack("rotated-once"));
-    assert_eq!(
-        w.run(&["plan", "stack.yaml", "--out", "rotate.json"]).code,
-        0
-    );
+    assert_eq!(w.run(&["plan", "stack.yaml", "--out", "rotate.json"]).code, 0);
     w.write_stack(&launch_template_stack("rotated-twice"));
     let stale = w.run(&["apply", "rotate.json", "stack.yaml"]);
     assert_eq!(stale.code, 1);
-    assert!(
-        stale.stderr.contains("saved plan is stale"),
-        "{}",
-        stale.stderr
-    );
+    assert!(stale.stderr.contains("saved plan is stale"), "{}", stale.stderr);
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
@@ -184,11 +138,8 @@ fn an_edited_saved_plan_is_refused_naming_the_address() {
     );
     let w = Workdir::new(&moto.url, &stack);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    let bucket_exists = || {
-        runtime()
-            .block_on(moto.s3().head_bucket().bucket("enza-demo-logs").send())
-            .is_ok()
-    };
+    let bucket_exists =
+        || runtime().block_on(moto.s3().head_bucket().bucket("enza-demo-logs").send()).is_ok();
 
     // Nothing to do, but the file says delete the protected bucket.
     assert_eq!(w.run(&["plan", "stack.yaml", "--out", "plan.json"]).code, 0);
@@ -237,10 +188,7 @@ fn an_edited_saved_plan_is_refused_naming_the_address() {
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/demo.json")).unwrap()).unwrap();
-    assert_eq!(
-        state["resources"]["s3_bucket.logs"]["attributes"]["force_destroy"],
-        false
-    );
+    assert_eq!(state["resources"]["s3_bucket.logs"]["attributes"]["force_destroy"], false);
     assert!(bucket_exists());
 }
 
@@ -257,13 +205,8 @@ fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
     w.apply_ok();
     let rt = runtime();
     let logs = moto.logs();
-    rt.block_on(
-        logs.create_log_stream()
-            .log_group_name("/enza/app")
-            .log_stream_name("s")
-            .send(),
-    )
-    .unwrap();
+    rt.block_on(logs.create_log_stream().log_group_name("/enza/app").log_stream_name("s").send())
+        .unwrap();
     let now = chrono::Utc::now().timestamp_millis();
     rt.block_on(
         logs.put_log_events()
@@ -301,10 +244,7 @@ fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
     )
     .unwrap();
     let plan = infra::plan::plan_with(&stack, &graph, &state, &observed, true);
-    assert_eq!(
-        plan.change(&address).unwrap().action,
-        infra::plan::Action::DeleteThenCreate
-    );
+    assert_eq!(plan.change(&address).unwrap().action, infra::plan::Action::DeleteThenCreate);
     let none = std::collections::BTreeSet::new();
     let forged = infra::plan::saved::SavedPlan::new(
         &plan,
@@ -321,11 +261,7 @@ fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
             sensitive_variables: &none,
         },
     );
-    std::fs::write(
-        w.path("forged.json"),
-        serde_json::to_string(&forged).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(w.path("forged.json"), serde_json::to_string(&forged).unwrap()).unwrap();
     let refused = w.run(&["apply", "forged.json", "stack.yaml"]);
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
     assert!(
@@ -336,18 +272,9 @@ fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
         refused.stderr
     );
     let events = rt
-        .block_on(
-            logs.get_log_events()
-                .log_group_name("/enza/app")
-                .log_stream_name("s")
-                .send(),
-        )
+        .block_on(logs.get_log_events().log_group_name("/enza/app").log_stream_name("s").send())
         .unwrap();
-    assert_eq!(
-        events.events().len(),
-        1,
-        "the group and its events are kept"
-    );
+    assert_eq!(events.events().len(), 1, "the group and its events are kept");
 
     // The stack and state are the command line's: a plan names no other.
     let unnamed = w.run(&["apply", "plan.json"]);
@@ -359,13 +286,7 @@ fn a_saved_plan_whose_refresh_was_edited_is_refused_naming_the_attribute() {
         "{}",
         unnamed.stderr
     );
-    let elsewhere = w.run(&[
-        "apply",
-        "--state",
-        "state/other.json",
-        "plan.json",
-        "stack.yaml",
-    ]);
+    let elsewhere = w.run(&["apply", "--state", "state/other.json", "plan.json", "stack.yaml"]);
     assert_eq!(elsewhere.code, 1);
     assert!(
         elsewhere

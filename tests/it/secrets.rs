@@ -83,17 +83,12 @@ fn secrets_are_redacted_where_they_sit_whatever_their_value() {
         }
         if format == "text" {
             assert!(
-                p.stdout
-                    .contains("~ api: \"(sensitive)\" -> \"(sensitive, changed)\""),
+                p.stdout.contains("~ api: \"(sensitive)\" -> \"(sensitive, changed)\""),
                 "{}",
                 p.stdout
             );
             // A short secret hides nothing but where it sits.
-            assert!(
-                p.stdout.contains("Plan: 0 to add, 1 to change"),
-                "{}",
-                p.stdout
-            );
+            assert!(p.stdout.contains("Plan: 0 to add, 1 to change"), "{}", p.stdout);
         }
     }
     let saved = run(&w, args("plan", NEW, &["--out", "rotate.plan"]));
@@ -130,20 +125,12 @@ fn secrets_are_redacted_where_they_sit_whatever_their_value() {
     // Changed outside infra: drift, given a placeholder for the value,
     // shows neither the old value nor the new.
     let rt = runtime();
-    let id = recorded["resources"]["vpc.main"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = recorded["resources"]["vpc.main"]["id"].as_str().unwrap().to_string();
     rt.block_on(
         moto.ec2()
             .create_tags()
             .resources(&id)
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key("api")
-                    .value("edited-by-hand")
-                    .build(),
-            )
+            .tags(aws_sdk_ec2::types::Tag::builder().key("api").value("edited-by-hand").build())
             .send(),
     )
     .unwrap();
@@ -151,10 +138,7 @@ fn secrets_are_redacted_where_they_sit_whatever_their_value() {
     assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
     assert!(drift.stdout.contains("vpc.main"), "{}", drift.stdout);
     for out in [&drift.stdout, &drift.stderr] {
-        assert!(
-            !out.contains(OLD) && !out.contains("edited-by-hand"),
-            "{out}"
-        );
+        assert!(!out.contains(OLD) && !out.contains("edited-by-hand"), "{out}");
     }
     let mut state_show = args("state", "placeholder", &[]);
     state_show.splice(1..1, ["show".to_string(), "vpc.main".to_string()]);
@@ -174,10 +158,7 @@ fn secrets_are_redacted_where_they_sit_whatever_their_value() {
     // The SDK's wire logs stay off whatever RUST_LOG says.
     let traced = w
         .command(
-            &args("apply", NEW, &["--auto-approve"])
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
+            &args("apply", NEW, &["--auto-approve"]).iter().map(String::as_str).collect::<Vec<_>>(),
         )
         .env("RUST_LOG", "trace")
         .output()

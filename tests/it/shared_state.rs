@@ -25,9 +25,7 @@ fn make_bucket(moto: &Moto) {
 /// The object's text, or None.
 fn object(moto: &Moto, key: &str) -> Option<String> {
     let rt = runtime();
-    let out = rt
-        .block_on(moto.s3().get_object().bucket(BUCKET).key(key).send())
-        .ok()?;
+    let out = rt.block_on(moto.s3().get_object().bucket(BUCKET).key(key).send()).ok()?;
     let bytes = rt.block_on(out.body.collect()).unwrap().into_bytes();
     Some(String::from_utf8(bytes.to_vec()).unwrap())
 }
@@ -72,26 +70,18 @@ fn two_applies_on_one_s3_state_one_proceeds_and_the_other_names_the_holder() {
             .unwrap()
     };
     let (a, b) = (spawn(), spawn());
-    let runs: Vec<_> = [a, b]
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let runs: Vec<_> = [a, b].into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let codes: Vec<i32> = runs.iter().map(|o| o.status.code().unwrap()).collect();
     assert!(codes.contains(&0) && codes.contains(&1), "{codes:?}");
     let refused = &runs[codes.iter().position(|&c| c == 1).unwrap()];
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("state is locked"), "{err}");
-    assert!(
-        err.contains(&format!("s3://{BUCKET}/{KEY}.lock is held by")),
-        "{err}"
-    );
+    assert!(err.contains(&format!("s3://{BUCKET}/{KEY}.lock is held by")), "{err}");
     assert!(err.contains("(pid "), "{err}");
     let ok = &runs[codes.iter().position(|&c| c == 0).unwrap()];
     let said = String::from_utf8_lossy(&ok.stderr);
     assert!(
-        said.contains(&format!(
-            "state: s3 s3://{BUCKET}/{KEY}; lock s3://{BUCKET}/{KEY}.lock"
-        )),
+        said.contains(&format!("state: s3 s3://{BUCKET}/{KEY}; lock s3://{BUCKET}/{KEY}.lock")),
         "{said}"
     );
 
@@ -102,11 +92,7 @@ fn two_applies_on_one_s3_state_one_proceeds_and_the_other_names_the_holder() {
     assert_eq!(object(&moto, &format!("{KEY}.lock")), None);
     let held = inventory(&moto);
     assert_eq!(held["vpc"].len(), 1);
-    assert_eq!(
-        state_ids(&state)["vpc"],
-        held["vpc"],
-        "the VPC in state is the one that exists"
-    );
+    assert_eq!(state_ids(&state)["vpc"], held["vpc"], "the VPC in state is the one that exists");
     let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
 }
@@ -123,16 +109,12 @@ fn an_expired_lease_is_taken_over_and_a_live_one_is_renewed() {
     let refused = w.run(&["plan", "stack.yaml"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
-        refused
-            .stderr
-            .contains("held by ci@runner-elsewhere-7 (pid 4242, apply since"),
+        refused.stderr.contains("held by ci@runner-elsewhere-7 (pid 4242, apply since"),
         "{}",
         refused.stderr
     );
     assert!(
-        refused
-            .stderr
-            .contains("infra force-unlock 7d1c9a52-0000-4000-8000-00000000c1c1"),
+        refused.stderr.contains("infra force-unlock 7d1c9a52-0000-4000-8000-00000000c1c1"),
         "{}",
         refused.stderr
     );
@@ -165,25 +147,13 @@ fn an_expired_lease_is_taken_over_and_a_live_one_is_renewed() {
     std::thread::sleep(Duration::from_secs(6));
     let second = w.run(&["plan", "stack.yaml"]);
     assert_eq!(second.code, 1, "{}", second.stderr);
-    assert!(
-        second.stderr.contains("state is locked"),
-        "{}",
-        second.stderr
-    );
+    assert!(second.stderr.contains("state is locked"), "{}", second.stderr);
     let held: serde_json::Value = serde_json::from_str(&object(&moto, &lock_key).unwrap()).unwrap();
     let expires = chrono::DateTime::parse_from_rfc3339(held["expires"].as_str().unwrap()).unwrap();
     let created = chrono::DateTime::parse_from_rfc3339(held["created"].as_str().unwrap()).unwrap();
-    assert!(
-        expires - created > chrono::Duration::seconds(5),
-        "renewed: {held}"
-    );
+    assert!(expires - created > chrono::Duration::seconds(5), "renewed: {held}");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -214,11 +184,7 @@ fn a_lock_left_by_a_killed_process_on_this_host_is_taken_over_at_once() {
     proxy.rules(serde_json::json!([]));
     let rerun = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
-    assert!(
-        rerun.stderr.contains("on this host, no longer runs"),
-        "{}",
-        rerun.stderr
-    );
+    assert!(rerun.stderr.contains("on this host, no longer runs"), "{}", rerun.stderr);
     assert_eq!(inventory(&moto)["subnet"].len(), 2);
 }
 
@@ -254,17 +220,11 @@ fn a_stale_writer_gets_a_clear_error_and_overwrites_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!(
-            "state s3://{BUCKET}/{KEY} changed since infra read it"
-        )),
+        err.contains(&format!("state s3://{BUCKET}/{KEY} changed since infra read it")),
         "{err}"
     );
     assert!(err.contains("nothing was overwritten"), "{err}");
-    assert_eq!(
-        object(&moto, KEY).unwrap(),
-        theirs,
-        "the other writer's state stands"
-    );
+    assert_eq!(object(&moto, KEY).unwrap(), theirs, "the other writer's state stands");
 }
 
 #[test]
@@ -272,41 +232,21 @@ fn force_unlock_removes_a_lock_by_its_id_after_confirmation() {
     let moto = Moto::start();
     let w = Workdir::new(&moto.url, &demo_stack());
     std::fs::create_dir_all(w.path("state")).unwrap();
-    std::fs::write(
-        w.path("state/demo.json.lock"),
-        foreign_lock(600).to_string(),
-    )
-    .unwrap();
+    std::fs::write(w.path("state/demo.json.lock"), foreign_lock(600).to_string()).unwrap();
     let refused = w.run(&["plan", "stack.yaml"]);
     assert_eq!(refused.code, 1);
-    assert!(
-        refused.stderr.contains("held by ci@runner-elsewhere-7"),
-        "{}",
-        refused.stderr
-    );
+    assert!(refused.stderr.contains("held by ci@runner-elsewhere-7"), "{}", refused.stderr);
 
     let wrong = w.run(&["force-unlock", "not-the-id", "stack.yaml", "--force"]);
     assert_eq!(wrong.code, 1);
     assert!(wrong.stderr.contains("has id 7d1c9a52"), "{}", wrong.stderr);
-    let unasked = w.run(&[
-        "force-unlock",
-        "7d1c9a52-0000-4000-8000-00000000c1c1",
-        "stack.yaml",
-    ]);
+    let unasked = w.run(&["force-unlock", "7d1c9a52-0000-4000-8000-00000000c1c1", "stack.yaml"]);
     assert_eq!(unasked.code, 1);
-    assert!(
-        unasked.stderr.contains("without confirmation"),
-        "{}",
-        unasked.stderr
-    );
+    assert!(unasked.stderr.contains("without confirmation"), "{}", unasked.stderr);
     assert!(w.path("state/demo.json.lock").exists());
 
-    let forced = w.run(&[
-        "force-unlock",
-        "7d1c9a52-0000-4000-8000-00000000c1c1",
-        "stack.yaml",
-        "--force",
-    ]);
+    let forced =
+        w.run(&["force-unlock", "7d1c9a52-0000-4000-8000-00000000c1c1", "stack.yaml", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert!(!w.path("state/demo.json.lock").exists());
     assert_eq!(w.run(&["plan", "stack.yaml"]).code, 0);
@@ -327,18 +267,10 @@ fn import_reads_what_exists_and_the_next_plan_has_nothing_to_do() {
 
     let missing = w.run(&["import", "load_balancer.web", "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/nope/0123456789abcdef", "stack.yaml"]);
     assert_eq!(missing.code, 1);
-    assert!(
-        missing.stderr.contains("there is no load_balancer"),
-        "{}",
-        missing.stderr
-    );
+    assert!(missing.stderr.contains("there is no load_balancer"), "{}", missing.stderr);
     let unknown = w.run(&["import", "load_balancer.other", "x", "stack.yaml"]);
     assert_eq!(unknown.code, 1);
-    assert!(
-        unknown.stderr.contains("is not in stack.yaml"),
-        "{}",
-        unknown.stderr
-    );
+    assert!(unknown.stderr.contains("is not in stack.yaml"), "{}", unknown.stderr);
 
     for (address, r) in old["resources"].as_object().unwrap() {
         let id = r["id"].as_str().unwrap();
@@ -348,11 +280,7 @@ fn import_reads_what_exists_and_the_next_plan_has_nothing_to_do() {
     }
     let again = w.run(&["import", "load_balancer.web", "x", "stack.yaml"]);
     assert_eq!(again.code, 1);
-    assert!(
-        again.stderr.contains("already in state"),
-        "{}",
-        again.stderr
-    );
+    assert!(again.stderr.contains("already in state"), "{}", again.stderr);
 
     let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.stdout);
@@ -381,13 +309,11 @@ fn a_deleted_state_is_refused_not_planned_from_nothing() {
     .unwrap();
     let w = Workdir::new(&moto.url, &s3_stack());
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    rt.block_on(moto.s3().delete_object().bucket(BUCKET).key(KEY).send())
-        .unwrap();
+    rt.block_on(moto.s3().delete_object().bucket(BUCKET).key(KEY).send()).unwrap();
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 1, "{}", plan.stdout);
     assert!(
-        plan.stderr
-            .contains("the state was deleted: its latest version is a delete marker"),
+        plan.stderr.contains("the state was deleted: its latest version is a delete marker"),
         "{}",
         plan.stderr
     );
@@ -452,10 +378,8 @@ fn a_lock_that_cannot_be_renewed_stops_the_run() {
         .env("INFRA_LOCK_LEASE", "3")
         .output()
         .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&apply.stdout),
-        String::from_utf8_lossy(&apply.stderr),
-    );
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&apply.stdout), String::from_utf8_lossy(&apply.stderr));
     assert_eq!(apply.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         stderr.contains(
@@ -463,10 +387,7 @@ fn a_lock_that_cannot_be_renewed_stops_the_run() {
         ),
         "{stderr}"
     );
-    assert!(
-        stdout.contains("skipped:"),
-        "later steps were not started: {stdout}"
-    );
+    assert!(stdout.contains("skipped:"), "later steps were not started: {stdout}");
     let state: serde_json::Value = serde_json::from_str(&object(&moto, KEY).unwrap()).unwrap();
     assert!(
         state["resources"]["security_group.alb"]["id"].is_string(),
@@ -484,17 +405,9 @@ fn a_hung_call_times_out() {
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
     proxy.rules(serde_json::json!([{"op": "DescribeVpcs", "action": "latency", "ms": 60000}]));
     let started = Instant::now();
-    let plan = w
-        .command(&["plan", "stack.yaml"])
-        .env("INFRA_CALL_TIMEOUT", "1")
-        .output()
-        .unwrap();
+    let plan = w.command(&["plan", "stack.yaml"]).env("INFRA_CALL_TIMEOUT", "1").output().unwrap();
     assert_eq!(plan.status.code(), Some(1));
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
     let stderr = String::from_utf8_lossy(&plan.stderr);
     assert!(stderr.contains("DescribeVpcs"), "{stderr}");
 }
@@ -542,9 +455,5 @@ fn lease_times_are_measured_with_the_servers_clock() {
     put_object(&moto, &lock_key, &foreign_lock(-60).to_string());
     let refused = w.run(&["plan", "stack.yaml"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("state is locked"),
-        "{}",
-        refused.stderr
-    );
+    assert!(refused.stderr.contains("state is locked"), "{}", refused.stderr);
 }

@@ -50,10 +50,7 @@ fn sigterm_finishes_the_steps_under_way_saves_and_releases_the_lock() {
     }
     signal(&child, libc::SIGTERM);
     assert_eq!(exit_code(child, Duration::from_secs(30)), 1);
-    assert!(
-        !w.path("state/demo.json.lock").exists(),
-        "the lock is released"
-    );
+    assert!(!w.path("state/demo.json.lock").exists(), "the lock is released");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/demo.json")).unwrap()).unwrap();
     for subnet in ["subnet.public_a", "subnet.public_c"] {
@@ -85,10 +82,7 @@ fn a_second_interrupt_abandons_an_eks_wait_exits_130_and_the_wait_resumes() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     for line in lines.by_ref() {
-        if line
-            .unwrap()
-            .contains("eks_cluster.main: creating (CREATING)")
-        {
+        if line.unwrap().contains("eks_cluster.main: creating (CREATING)") {
             break;
         }
     }
@@ -98,29 +92,14 @@ fn a_second_interrupt_abandons_an_eks_wait_exits_130_and_the_wait_resumes() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(exit_code(child, Duration::from_secs(30)), 130, "{rest:?}");
     let rest = rest.join("\n");
-    assert!(
-        rest.contains("second interrupt: abandoning the steps under way"),
-        "{rest}"
-    );
-    assert!(
-        !w.path("state/eks.json.lock").exists(),
-        "the lock is released"
-    );
+    assert!(rest.contains("second interrupt: abandoning the steps under way"), "{rest}");
+    assert!(!w.path("state/eks.json.lock").exists(), "the lock is released");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
-    assert_eq!(
-        state["resources"]["eks_cluster.main"]["pending"]["operation"],
-        "create"
-    );
+    assert_eq!(state["resources"]["eks_cluster.main"]["pending"]["operation"], "create");
 
     proxy.rules(json!([]));
     let rerun = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
-    assert!(
-        rerun
-            .stderr
-            .contains("(the wait an earlier apply left: create)"),
-        "{}",
-        rerun.stderr
-    );
+    assert!(rerun.stderr.contains("(the wait an earlier apply left: create)"), "{}", rerun.stderr);
 }

@@ -73,31 +73,16 @@ fn a_stack_reads_another_stacks_outputs_without_its_lock() {
     let holder = hold_lock(&w, &proxy, "net");
     let locked = w.run(&["plan", "net.yaml"]);
     assert_eq!(locked.code, 1, "{}", locked.stderr);
-    assert!(
-        locked.stderr.contains("state is locked"),
-        "{}",
-        locked.stderr
-    );
+    assert!(locked.stderr.contains("state is locked"), "{}", locked.stderr);
 
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     let vpc = w.run(&["output", "net.yaml", "vpc_id"]);
     let vpc = vpc.stdout.trim();
     assert!(vpc.starts_with("vpc-"), "{vpc}");
-    assert!(
-        plan.stdout.contains(&format!("+ vpc_id: \"{vpc}\"")),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("range: \"in 10.80.0.0/16\""),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        w.path("state/net.json.lock").exists(),
-        "the producer's lock was held all along"
-    );
+    assert!(plan.stdout.contains(&format!("+ vpc_id: \"{vpc}\"")), "{}", plan.stdout);
+    assert!(plan.stdout.contains("range: \"in 10.80.0.0/16\""), "{}", plan.stdout);
+    assert!(w.path("state/net.json.lock").exists(), "the producer's lock was held all along");
     let held = holder.wait_with_output().unwrap();
     assert!(held.status.success());
     w.apply_ok();
@@ -108,9 +93,7 @@ fn a_stack_reads_another_stacks_outputs_without_its_lock() {
     let missing = w.run(&["validate", "stack.yaml"]);
     assert_eq!(missing.code, 1);
     assert!(
-        missing
-            .stderr
-            .contains("stack `net` (local file state/net.json) has no output `range`"),
+        missing.stderr.contains("stack `net` (local file state/net.json) has no output `range`"),
         "{}",
         missing.stderr
     );
@@ -127,12 +110,7 @@ fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
     std::fs::write(w.path("eks.yaml"), stack_file("eks")).unwrap();
     let eks = w.run(&["apply", "--auto-approve", "eks.yaml"]);
     assert_eq!(eks.code, 0, "{}\n{}", eks.stdout, eks.stderr);
-    let output = |key: &str| {
-        w.run(&["output", "eks.yaml", key])
-            .stdout
-            .trim()
-            .to_string()
-    };
+    let output = |key: &str| w.run(&["output", "eks.yaml", key]).stdout.trim().to_string();
     let vpc = output("vpc_id");
     assert!(vpc.starts_with("vpc-"), "{vpc}");
 
@@ -141,15 +119,8 @@ fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
     let holder = hold_lock(&w, &proxy, "eks");
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout.contains(&format!("+ vpc_id: \"{vpc}\"")),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        w.path("state/eks.json.lock").exists(),
-        "the cluster stack's lock was held all along"
-    );
+    assert!(plan.stdout.contains(&format!("+ vpc_id: \"{vpc}\"")), "{}", plan.stdout);
+    assert!(w.path("state/eks.json.lock").exists(), "the cluster stack's lock was held all along");
     assert!(holder.wait_with_output().unwrap().status.success());
 
     w.apply_ok();
@@ -171,11 +142,8 @@ fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
             .send()
             .await
             .unwrap();
-        let mut cidrs: Vec<&str> = subnets
-            .subnets()
-            .iter()
-            .filter_map(|s| s.cidr_block())
-            .collect();
+        let mut cidrs: Vec<&str> =
+            subnets.subnets().iter().filter_map(|s| s.cidr_block()).collect();
         cidrs.sort_unstable();
         assert_eq!(
             cidrs,
@@ -184,12 +152,7 @@ fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
         );
         let groups = elbv2.describe_target_groups().send().await.unwrap();
         assert_eq!(groups.target_groups().len(), 2);
-        assert!(
-            groups
-                .target_groups()
-                .iter()
-                .all(|g| g.vpc_id() == Some(vpc.as_str()))
-        );
+        assert!(groups.target_groups().iter().all(|g| g.vpc_id() == Some(vpc.as_str())));
     });
 
     // Torn down in reverse: the consumer first, then the cluster.

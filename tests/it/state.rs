@@ -12,11 +12,7 @@ fn state_list_show_rm_mv_and_refresh() {
     assert_eq!(list.code, 0, "{}", list.stderr);
     let lines: Vec<&str> = list.stdout.lines().collect();
     assert_eq!(lines.len(), 7, "{}", list.stdout);
-    assert!(
-        lines.iter().any(|l| l.starts_with("vpc.main\tvpc-")),
-        "{}",
-        list.stdout
-    );
+    assert!(lines.iter().any(|l| l.starts_with("vpc.main\tvpc-")), "{}", list.stdout);
 
     let show = w.run(&["state", "show", "vpc.main", "stack.yaml"]);
     let r: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
@@ -25,13 +21,7 @@ fn state_list_show_rm_mv_and_refresh() {
 
     // mv, then the same rename in the stack file: nothing is replaced, and the
     // infra:address tag has followed the new name.
-    let mv = w.run(&[
-        "state",
-        "mv",
-        "subnet.public_a",
-        "subnet.public_x",
-        "stack.yaml",
-    ]);
+    let mv = w.run(&["state", "mv", "subnet.public_a", "subnet.public_x", "stack.yaml"]);
     assert_eq!(mv.code, 0, "{}", mv.stderr);
     assert!(!mv.stderr.contains("warning"), "{}", mv.stderr);
     w.write_stack(&demo_stack().replace("subnet.public_a:", "subnet.public_x:"));
@@ -53,53 +43,31 @@ fn state_list_show_rm_mv_and_refresh() {
     w.assert_no_changes();
 
     // rm forgets without deleting: the next plan would create it again.
+    assert_eq!(w.run(&["state", "rm", "ecr_repository.app", "stack.yaml"]).code, 0);
     assert_eq!(
-        w.run(&["state", "rm", "ecr_repository.app", "stack.yaml"])
-            .code,
-        0
-    );
-    assert_eq!(
-        rt.block_on(moto.ecr().describe_repositories().send())
-            .unwrap()
-            .repositories()
-            .len(),
+        rt.block_on(moto.ecr().describe_repositories().send()).unwrap().repositories().len(),
         1,
         "still in AWS"
     );
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert!(
-        plan.stdout.contains("# ecr_repository.app will be created"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("# ecr_repository.app will be created"), "{}", plan.stdout);
+    assert_eq!(last_line(&plan.stdout), "Plan: 1 to add, 0 to change, 0 to destroy.");
     assert_eq!(
-        last_line(&plan.stdout),
-        "Plan: 1 to add, 0 to change, 0 to destroy."
-    );
-    assert_eq!(
-        w.run(&["state", "rm", "ecr_repository.app", "stack.yaml"])
-            .code,
+        w.run(&["state", "rm", "ecr_repository.app", "stack.yaml"]).code,
         1,
         "not in state any more"
     );
 
     // refresh forgets what is gone and records what is there.
-    rt.block_on(moto.s3().delete_bucket().bucket("enza-demo-logs").send())
-        .unwrap();
+    rt.block_on(moto.s3().delete_bucket().bucket("enza-demo-logs").send()).unwrap();
     let refresh = w.run(&["refresh", "stack.yaml"]);
     assert_eq!(refresh.code, 0, "{}", refresh.stderr);
     assert!(
-        refresh
-            .stdout
-            .contains("Refreshed 5 resources; 1 no longer exist and were forgotten."),
+        refresh.stdout.contains("Refreshed 5 resources; 1 no longer exist and were forgotten."),
         "{}",
         refresh.stdout
     );
-    assert!(
-        !w.run(&["state", "list", "stack.yaml"])
-            .stdout
-            .contains("s3_bucket.logs")
-    );
+    assert!(!w.run(&["state", "list", "stack.yaml"]).stdout.contains("s3_bucket.logs"));
 }
 
 #[test]
@@ -117,9 +85,7 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
     let replace = w.run(&["apply", "--auto-approve", "stack.yaml"]);
     assert_eq!(replace.code, 1);
     assert!(
-        replace
-            .stderr
-            .contains("vpc.main has prevent_destroy set, and this plan would replace it"),
+        replace.stderr.contains("vpc.main has prevent_destroy set, and this plan would replace it"),
         "{}",
         replace.stderr
     );
@@ -128,22 +94,15 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
     let destroy = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(destroy.code, 1);
     assert!(
-        destroy
-            .stderr
-            .contains("vpc.main has prevent_destroy set, and this plan would destroy it"),
+        destroy.stderr.contains("vpc.main has prevent_destroy set, and this plan would destroy it"),
         "{}",
         destroy.stderr
     );
     let rt = runtime();
-    let filter = aws_sdk_ec2::types::Filter::builder()
-        .name("tag:infra:stack")
-        .values("demo")
-        .build();
+    let filter =
+        aws_sdk_ec2::types::Filter::builder().name("tag:infra:stack").values("demo").build();
     assert_eq!(
-        rt.block_on(moto.ec2().describe_vpcs().filters(filter).send())
-            .unwrap()
-            .vpcs()
-            .len(),
+        rt.block_on(moto.ec2().describe_vpcs().filters(filter).send()).unwrap().vpcs().len(),
         1,
         "nothing was deleted"
     );
@@ -161,10 +120,7 @@ fn the_state_backup_never_follows_a_link() {
     std::fs::write(w.path("victim"), "precious").unwrap();
     std::os::unix::fs::symlink(w.path("victim"), w.path("state/demo.json.backup")).unwrap();
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
-    assert_eq!(
-        std::fs::read_to_string(w.path("victim")).unwrap(),
-        "precious"
-    );
+    assert_eq!(std::fs::read_to_string(w.path("victim")).unwrap(), "precious");
     let backup = std::fs::symlink_metadata(w.path("state/demo.json.backup")).unwrap();
     assert!(backup.file_type().is_file(), "a file of its own now");
     use std::os::unix::fs::PermissionsExt;
@@ -192,11 +148,7 @@ fn a_dead_pid_from_another_boot_does_not_take_the_lock_early() {
         })
         .to_string()
     };
-    std::fs::write(
-        w.path("state/demo.json.lock"),
-        lock("a-boot-before-a-reboot"),
-    )
-    .unwrap();
+    std::fs::write(w.path("state/demo.json.lock"), lock("a-boot-before-a-reboot")).unwrap();
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
     assert!(plan.stderr.contains("state is locked"), "{}", plan.stderr);

@@ -40,11 +40,7 @@ fn sources() -> Vec<Source> {
         .into_iter()
         .map(|p| Source {
             text: std::fs::read_to_string(&p).unwrap(),
-            path: p
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/"),
+            path: p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"),
         })
         .collect()
 }
@@ -64,10 +60,7 @@ fn planted(path: &str, line: &str) -> Vec<Source> {
             let rest = &s.text[docs.len()..];
             s.text = format!("{docs}{line}\n{rest}");
         }
-        None => all.push(Source {
-            path: path.into(),
-            text: format!("//! Planted.\n{line}\n"),
-        }),
+        None => all.push(Source { path: path.into(), text: format!("//! Planted.\n{line}\n") }),
     }
     all
 }
@@ -98,10 +91,7 @@ fn line(t: &TokenTree) -> usize {
 fn module_path(file: &str) -> Vec<String> {
     let rel = file.trim_start_matches("src/").trim_end_matches(".rs");
     let mut parts: Vec<String> = rel.split('/').map(String::from).collect();
-    if matches!(
-        parts.last().map(String::as_str),
-        Some("mod" | "lib" | "main")
-    ) {
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
         parts.pop();
     }
     parts
@@ -214,8 +204,7 @@ fn path_pairs(
     }
     let first = match &base {
         Some(b) if !b.is_empty() => {
-            out.pairs
-                .push(("crate".into(), b[0].clone(), line(&tokens[i])));
+            out.pairs.push(("crate".into(), b[0].clone(), line(&tokens[i])));
             return;
         }
         Some(_) => "crate".to_string(),
@@ -276,9 +265,7 @@ fn layering(files: &[Source]) -> Vec<String> {
     let modules: BTreeSet<String> = files.iter().filter_map(|f| top_module(&f.path)).collect();
     for m in &modules {
         if layer_of(m).is_none() {
-            bad.push(format!(
-                "module {m} is in no layer (tidy.rs LAYERS, ARCHITECTURE.md)"
-            ));
+            bad.push(format!("module {m} is in no layer (tidy.rs LAYERS, ARCHITECTURE.md)"));
         }
     }
     for (from, to, at) in imports(files) {
@@ -321,9 +308,7 @@ fn loops(files: &[Source]) -> Vec<String> {
 // What each layer may do
 
 fn in_layer(file: &str, layer: &str) -> bool {
-    top_module(file)
-        .and_then(|m| layer_of(&m))
-        .is_some_and(|l| LAYERS[l].0 == layer)
+    top_module(file).and_then(|m| layer_of(&m)).is_some_and(|l| LAYERS[l].0 == layer)
 }
 
 fn core(file: &str) -> bool {
@@ -373,9 +358,7 @@ const TERMINAL: &str = "src/cli/view.rs";
 /// Nothing prints but the terminal: no printing macro, no handle on standard
 /// output or error elsewhere.
 fn printing(files: &[Source]) -> Vec<String> {
-    const MACROS: &[&str] = &[
-        "println", "eprintln", "print", "eprint", "dbg", "say", "sayln",
-    ];
+    const MACROS: &[&str] = &["println", "eprintln", "print", "eprint", "dbg", "say", "sayln"];
     let mut bad = Vec::new();
     for f in files.iter().filter(|f| f.path != TERMINAL) {
         let r = read(f);
@@ -412,13 +395,8 @@ fn state_writes(files: &[Source]) -> Vec<String> {
 
 /// Where a type's name may be written as a string: its description, its
 /// provider, and the rule files that are about named types.
-const TYPE_NAME_PLACES: &[&str] = &[
-    "src/types/",
-    "src/aws/",
-    "src/stack/network.rs",
-    "src/stack/eks.rs",
-    "src/plan/eks.rs",
-];
+const TYPE_NAME_PLACES: &[&str] =
+    &["src/types/", "src/aws/", "src/stack/network.rs", "src/stack/eks.rs", "src/plan/eks.rs"];
 
 fn type_names(files: &[Source]) -> Vec<String> {
     let names: BTreeSet<&str> = infra::types::SCHEMAS.iter().map(|s| s.name).collect();
@@ -429,10 +407,7 @@ fn type_names(files: &[Source]) -> Vec<String> {
         }
         for (s, l) in read(f).strings {
             if names.contains(s.as_str()) {
-                bad.push(format!(
-                    "{}:{l}: the type name {s:?} outside its schema",
-                    f.path
-                ));
+                bad.push(format!("{}:{l}: the type name {s:?} outside its schema", f.path));
             }
         }
     }
@@ -491,20 +466,12 @@ fn sizes(files: &[Source]) -> Vec<String> {
     impl<'ast> Visit<'ast> for Fns<'_> {
         fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
             let start = f.sig.fn_token.span.start().line;
-            self.check(
-                &f.sig.ident,
-                start,
-                f.block.brace_token.span.close().end().line,
-            );
+            self.check(&f.sig.ident, start, f.block.brace_token.span.close().end().line);
             syn::visit::visit_item_fn(self, f);
         }
         fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
             let start = f.sig.fn_token.span.start().line;
-            self.check(
-                &f.sig.ident,
-                start,
-                f.block.brace_token.span.close().end().line,
-            );
+            self.check(&f.sig.ident, start, f.block.brace_token.span.close().end().line);
             syn::visit::visit_impl_item_fn(self, f);
         }
         fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
@@ -519,16 +486,10 @@ fn sizes(files: &[Source]) -> Vec<String> {
     for f in files {
         let lines = f.text.lines().count();
         if lines > MAX_FILE_LINES {
-            bad.push(format!(
-                "{}: {lines} lines (at most {MAX_FILE_LINES})",
-                f.path
-            ));
+            bad.push(format!("{}: {lines} lines (at most {MAX_FILE_LINES})", f.path));
         }
         let ast = syn::parse_file(&f.text).unwrap_or_else(|e| panic!("{}: {e}", f.path));
-        let mut fns = Fns {
-            file: &f.path,
-            bad: Vec::new(),
-        };
+        let mut fns = Fns { file: &f.path, bad: Vec::new() };
         fns.visit_file(&ast);
         bad.extend(fns.bad);
     }
@@ -564,10 +525,7 @@ const KNOWN: &str = r#"
 
 fn assert_none(rule: &str, bad: Vec<String>) {
     let mut known: BTreeMap<String, usize> = BTreeMap::new();
-    for k in KNOWN
-        .lines()
-        .filter_map(|l| l.strip_prefix(rule)?.strip_prefix(" | "))
-    {
+    for k in KNOWN.lines().filter_map(|l| l.strip_prefix(rule)?.strip_prefix(" | ")) {
         *known.entry(k.to_string()).or_default() += 1;
     }
     let mut found: BTreeMap<String, Vec<&String>> = BTreeMap::new();
@@ -591,10 +549,7 @@ fn assert_none(rule: &str, bad: Vec<String>) {
     assert!(
         gone.is_empty(),
         "{rule}: fixed, take these out of KNOWN:\n{}",
-        gone.iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        gone.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -650,32 +605,17 @@ fn no_file_or_function_is_too_long() {
 #[test]
 fn a_grouped_import_of_a_higher_layer_is_caught() {
     let bad = layering(&planted("src/plan/mod.rs", "use crate::{aws::registry};"));
-    assert!(
-        bad.iter().any(|b| b.contains("plan (core) imports aws")),
-        "{bad:?}"
-    );
-    let bad = layering(&planted(
-        "src/stack/mod.rs",
-        "fn f() { let _ = crate::apply::Engine::new; }",
-    ));
-    assert!(
-        bad.iter().any(|b| b.contains("stack (core) imports apply")),
-        "{bad:?}"
-    );
+    assert!(bad.iter().any(|b| b.contains("plan (core) imports aws")), "{bad:?}");
+    let bad =
+        layering(&planted("src/stack/mod.rs", "fn f() { let _ = crate::apply::Engine::new; }"));
+    assert!(bad.iter().any(|b| b.contains("stack (core) imports apply")), "{bad:?}");
     let bad = layering(&planted(
         "src/types/mod.rs",
         "fn f() -> String { format!(\"{}\", crate::cost::X) }",
     ));
-    assert!(
-        bad.iter().any(|b| b.contains("types (types) imports cost")),
-        "{bad:?}"
-    );
+    assert!(bad.iter().any(|b| b.contains("types (types) imports cost")), "{bad:?}");
     let bad = layering(&planted("src/extra.rs", "use crate::types::Address;"));
-    assert!(
-        bad.iter()
-            .any(|b| b.contains("module extra is in no layer")),
-        "{bad:?}"
-    );
+    assert!(bad.iter().any(|b| b.contains("module extra is in no layer")), "{bad:?}");
 }
 
 #[test]
@@ -689,10 +629,7 @@ fn io_in_the_core_and_the_sdk_in_the_engine_are_caught() {
     let bad = purity(&planted("src/cost/mod.rs", "use std::{fs, io};"));
     assert!(bad.iter().any(|b| b.contains("does I/O")), "{bad:?}");
     let bad = purity(&planted("src/plan/mod.rs", "async fn f() {}"));
-    assert!(
-        bad.iter().any(|b| b.contains("waits in the core")),
-        "{bad:?}"
-    );
+    assert!(bad.iter().any(|b| b.contains("waits in the core")), "{bad:?}");
     let bad = purity(&planted("src/apply/run.rs", "use aws_sdk_s3::Client;"));
     assert!(bad.iter().any(|b| b.contains("names the SDK")), "{bad:?}");
 }
@@ -705,10 +642,7 @@ fn printing_outside_the_terminal_is_caught() {
         "fn f() { let _ = std::io::stderr(); }",
     ] {
         let bad = printing(&planted("src/apply/run.rs", line));
-        assert!(
-            bad.iter().any(|b| b.starts_with("src/apply/run.rs")),
-            "{line}: {bad:?}"
-        );
+        assert!(bad.iter().any(|b| b.starts_with("src/apply/run.rs")), "{line}: {bad:?}");
     }
 }
 
@@ -716,55 +650,30 @@ fn printing_outside_the_terminal_is_caught() {
 fn a_state_edit_behind_the_journal_is_caught() {
     let bad = state_writes(&planted("src/ops/mod.rs", "fn f(j: J) { j.state_mut(); }"));
     assert!(bad.iter().any(|b| b.contains("state_mut")), "{bad:?}");
-    let bad = state_writes(&planted(
-        "src/cli/state.rs",
-        "fn f(b: B) { b.write_state(vec![], 1); }",
-    ));
+    let bad =
+        state_writes(&planted("src/cli/state.rs", "fn f(b: B) { b.write_state(vec![], 1); }"));
     assert!(bad.iter().any(|b| b.contains("write_state")), "{bad:?}");
 }
 
 #[test]
 fn a_type_name_outside_its_schema_is_caught() {
-    let bad = type_names(&planted(
-        "src/render/markdown.rs",
-        "const T: &str = \"s3_bucket\";",
-    ));
+    let bad = type_names(&planted("src/render/markdown.rs", "const T: &str = \"s3_bucket\";"));
     assert!(bad.iter().any(|b| b.contains("\"s3_bucket\"")), "{bad:?}");
 }
 
 #[test]
 fn an_undocumented_or_unmapped_file_is_caught() {
     let mut files = sources();
-    files.push(Source {
-        path: "src/plan/unmapped.rs".into(),
-        text: "fn f() {}\n".into(),
-    });
-    assert!(
-        module_docs(&files)
-            .iter()
-            .any(|b| b.contains("unmapped.rs"))
-    );
-    assert!(
-        mapped(&files, &architecture())
-            .iter()
-            .any(|b| b.contains("unmapped.rs"))
-    );
+    files.push(Source { path: "src/plan/unmapped.rs".into(), text: "fn f() {}\n".into() });
+    assert!(module_docs(&files).iter().any(|b| b.contains("unmapped.rs")));
+    assert!(mapped(&files, &architecture()).iter().any(|b| b.contains("unmapped.rs")));
 }
 
 #[test]
 fn a_long_file_or_function_is_caught() {
     let body = "    let _ = 1;\n".repeat(MAX_FN_LINES);
-    let bad = sizes(&planted(
-        "src/plan/mod.rs",
-        &format!("fn long() {{\n{body}}}"),
-    ));
+    let bad = sizes(&planted("src/plan/mod.rs", &format!("fn long() {{\n{body}}}")));
     assert!(bad.iter().any(|b| b.contains("fn long is")), "{bad:?}");
-    let bad = sizes(&planted(
-        "src/plan/mod.rs",
-        &"const _: () = ();\n".repeat(MAX_FILE_LINES),
-    ));
-    assert!(
-        bad.iter().any(|b| b.starts_with("src/plan/mod.rs: ")),
-        "{bad:?}"
-    );
+    let bad = sizes(&planted("src/plan/mod.rs", &"const _: () = ();\n".repeat(MAX_FILE_LINES)));
+    assert!(bad.iter().any(|b| b.starts_with("src/plan/mod.rs: ")), "{bad:?}");
 }

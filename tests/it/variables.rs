@@ -61,9 +61,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     let missing = w.run(&["plan", "--env", "staging", "stack.yaml"]);
     assert_eq!(missing.code, 1, "{}", missing.stderr);
     assert!(
-        missing
-            .stderr
-            .contains("stack.yaml:24:18: variable `api_token` has no value"),
+        missing.stderr.contains("stack.yaml:24:18: variable `api_token` has no value"),
         "{}",
         missing.stderr
     );
@@ -71,14 +69,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     assert!(!w.path("state").exists(), "refused before any state");
 
     std::fs::write(w.path("secret.yaml"), format!("api_token: {SECRET}\n")).unwrap();
-    let staging = w.run(&[
-        "plan",
-        "--env",
-        "staging",
-        "--var-file",
-        "secret.yaml",
-        "stack.yaml",
-    ]);
+    let staging = w.run(&["plan", "--env", "staging", "--var-file", "secret.yaml", "stack.yaml"]);
     assert_eq!(staging.code, 0, "{}\n{}", staging.stdout, staging.stderr);
     assert!(
         staging.stdout.contains(
@@ -89,16 +80,8 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     );
     assert!(staging.stdout.contains("+ cidr_block: \"10.30.0.0/16\""));
     assert!(staging.stdout.contains("infra:env: \"staging\""));
-    assert!(
-        staging.stdout.contains("api: \"(sensitive)\""),
-        "{}",
-        staging.stdout
-    );
-    assert!(
-        staging.stdout.contains("Plan: 10 to add"),
-        "{}",
-        staging.stdout
-    );
+    assert!(staging.stdout.contains("api: \"(sensitive)\""), "{}", staging.stdout);
+    assert!(staging.stdout.contains("Plan: 10 to add"), "{}", staging.stdout);
 
     let production_args = |cmd: &'static str| {
         vec![
@@ -122,8 +105,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     );
     assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
     assert!(
-        md.stdout
-            .starts_with("### infra plan for `web` (environment production): 9 to add"),
+        md.stdout.starts_with("### infra plan for `web` (environment production): 9 to add"),
         "production leaves the scratch bucket out:\n{}",
         md.stdout
     );
@@ -144,21 +126,13 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
     assert!(a.stdout.contains("token = (sensitive)"), "{}", a.stdout);
     assert!(!a.stdout.contains(SECRET) && !a.stderr.contains(SECRET));
-    let a = w
-        .command(&production_args("apply"))
-        .arg("--auto-approve")
-        .output()
-        .unwrap();
+    let a = w.command(&production_args("apply")).arg("--auto-approve").output().unwrap();
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(w.path("state/web.staging.json").exists());
     assert!(w.path("state/web.production.json").exists());
 
     let rt = runtime();
-    let vpcs = rt
-        .block_on(moto.ec2().describe_vpcs().send())
-        .unwrap()
-        .vpcs()
-        .to_vec();
+    let vpcs = rt.block_on(moto.ec2().describe_vpcs().send()).unwrap().vpcs().to_vec();
     let ours: Vec<(String, String)> = vpcs
         .iter()
         .filter_map(|v| {
@@ -183,13 +157,8 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
             &std::fs::read_to_string(w.path(&format!("state/{stack}.json"))).unwrap(),
         )
         .unwrap();
-        let arn = state["resources"]["listener.http"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let l = rt
-            .block_on(moto.elbv2().describe_listeners().listener_arns(arn).send())
-            .unwrap();
+        let arn = state["resources"]["listener.http"]["id"].as_str().unwrap().to_string();
+        let l = rt.block_on(moto.elbv2().describe_listeners().listener_arns(arn).send()).unwrap();
         let action = &l.listeners()[0].default_actions()[0];
         let mut w: Vec<i32> = action
             .forward_config()
@@ -210,14 +179,8 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     // The outputs the apply recorded, read back from state: the sensitive one
     // never shows, the other as it resolved.
     let output = |extra: &[&str]| {
-        let mut args = vec![
-            "output",
-            "--env",
-            "staging",
-            "--var-file",
-            "secret.yaml",
-            "stack.yaml",
-        ];
+        let mut args =
+            vec!["output", "--env", "staging", "--var-file", "secret.yaml", "stack.yaml"];
         args.extend_from_slice(extra);
         w.run(&args)
     };
@@ -230,11 +193,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     assert!(one.stdout.trim().starts_with("vpc-"), "{}", one.stdout);
     let none = output(&["nope"]);
     assert_eq!(none.code, 1);
-    assert!(
-        none.stderr.contains("its outputs: token, vpc"),
-        "{}",
-        none.stderr
-    );
+    assert!(none.stderr.contains("its outputs: token, vpc"), "{}", none.stderr);
     let recorded: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/web.staging.json")).unwrap())
             .unwrap();
@@ -242,22 +201,11 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
 
     // The same values re-plan to nothing; INFRA_VAR_ gives one as well.
     let again = w
-        .command(&[
-            "plan",
-            "--detailed-exitcode",
-            "--env",
-            "staging",
-            "stack.yaml",
-        ])
+        .command(&["plan", "--detailed-exitcode", "--env", "staging", "stack.yaml"])
         .env("INFRA_VAR_api_token", SECRET)
         .output()
         .unwrap();
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&again.stdout)
-    );
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
     // A saved plan keeps the environment and the values that are not
     // sensitive: apply is given only the sensitive one again.
     let saved = w.run(&[
@@ -278,11 +226,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     assert!(text.contains("\"environment\": \"production\""), "{text}");
     let without = w.run(&["apply", "prod.plan", "stack.yaml"]);
     assert_eq!(without.code, 1, "{}\n{}", without.stdout, without.stderr);
-    assert!(
-        without.stderr.contains("variable `api_token` has no value"),
-        "{}",
-        without.stderr
-    );
+    assert!(without.stderr.contains("variable `api_token` has no value"), "{}", without.stderr);
     let elsewhere = w.run(&["apply", "--env", "staging", "prod.plan", "stack.yaml"]);
     assert_eq!(elsewhere.code, 1);
     assert!(
@@ -334,28 +278,13 @@ fn a_var_file_with_a_key_twice_is_refused_where_it_repeats() {
         "prefix: \"10.30\"\napi_token: tok-first\napi_token: tok-second\n",
     )
     .unwrap();
-    let r = w.run(&[
-        "plan",
-        "--env",
-        "staging",
-        "--var-file",
-        "vars.yaml",
-        "stack.yaml",
-    ]);
+    let r = w.run(&["plan", "--env", "staging", "--var-file", "vars.yaml", "stack.yaml"]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("vars.yaml"), "{}", r.stderr);
     assert!(r.stderr.contains("api_token"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(":3:"),
-        "located at the repeat: {}",
-        r.stderr
-    );
+    assert!(r.stderr.contains(":3:"), "located at the repeat: {}", r.stderr);
     assert!(r.stderr.contains("hint:"), "{}", r.stderr);
-    assert!(
-        !r.stderr.contains("tok-"),
-        "no value is shown: {}",
-        r.stderr
-    );
+    assert!(!r.stderr.contains("tok-"), "no value is shown: {}", r.stderr);
     assert_eq!(wire.connections(), 0);
     assert!(!w.path("state").exists());
 }
@@ -370,10 +299,7 @@ fn a_value_from_outside_is_never_read_as_a_reference() {
     let secret = "export BOOTSTRAP_TOKEN=s3cr3t-9f2";
     let odd = "${launch_template.nodes.user_data}";
     let rt = runtime();
-    let vpc = rt
-        .block_on(moto.ec2().describe_vpcs().send())
-        .unwrap()
-        .vpcs()[0]
+    let vpc = rt.block_on(moto.ec2().describe_vpcs().send()).unwrap().vpcs()[0]
         .vpc_id()
         .unwrap()
         .to_string();
@@ -386,12 +312,7 @@ fn a_value_from_outside_is_never_read_as_a_reference() {
             .tag_specifications(
                 aws_sdk_ec2::types::TagSpecification::builder()
                     .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
-                    .tags(
-                        aws_sdk_ec2::types::Tag::builder()
-                            .key("purpose")
-                            .value("odd")
-                            .build(),
-                    )
+                    .tags(aws_sdk_ec2::types::Tag::builder().key("purpose").value("odd").build())
                     .build(),
             )
             .send(),
@@ -404,19 +325,11 @@ fn a_value_from_outside_is_never_read_as_a_reference() {
     let graph = w.run(&["graph", "--var", &format!("owner={odd}"), "stack.yaml"]);
     assert_eq!(graph.code, 0, "{}", graph.stderr);
     assert!(
-        !graph
-            .stdout
-            .contains("\"launch_template.nodes\" -> \"s3_bucket.logs\""),
+        !graph.stdout.contains("\"launch_template.nodes\" -> \"s3_bucket.logs\""),
         "no edge: {}",
         graph.stdout
     );
-    let apply = w.run(&[
-        "apply",
-        "--auto-approve",
-        "--var",
-        &format!("owner={odd}"),
-        "stack.yaml",
-    ]);
+    let apply = w.run(&["apply", "--auto-approve", "--var", &format!("owner={odd}"), "stack.yaml"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let tags: std::collections::BTreeMap<String, String> = rt
         .block_on(moto.s3().get_bucket_tagging().bucket("vals-logs").send())
@@ -436,12 +349,7 @@ fn a_value_from_outside_is_never_read_as_a_reference() {
         !state.contains("s3cr3t-9f2\", \"") && !tags.values().any(|v| v.contains("s3cr3t")),
         "{tags:?}"
     );
-    let plan = w.run(&[
-        "plan",
-        "--detailed-exitcode",
-        "--var",
-        &format!("owner={odd}"),
-        "stack.yaml",
-    ]);
+    let plan =
+        w.run(&["plan", "--detailed-exitcode", "--var", &format!("owner={odd}"), "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 }

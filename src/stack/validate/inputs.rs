@@ -17,11 +17,8 @@ impl Validator {
         let mut found = Vec::new();
         let variables = vars::declare(top.get_node("variables"), &self.inputs, &mut found);
         self.secrets = vars::secrets(&variables);
-        self.sensitive_variables = variables
-            .iter()
-            .filter(|v| v.sensitive)
-            .map(|v| v.name.clone())
-            .collect();
+        self.sensitive_variables =
+            variables.iter().filter(|v| v.sensitive).map(|v| v.name.clone()).collect();
         top.remove("variables");
         let declared = self.stacks_block(top.get_node("stacks"));
         top.remove("stacks");
@@ -36,10 +33,8 @@ impl Validator {
             &mut found,
             &mut sensitive,
         );
-        self.sensitive_spans = sensitive
-            .iter()
-            .filter_map(|s| s.start().map(|m| (m.line(), m.column())))
-            .collect();
+        self.sensitive_spans =
+            sensitive.iter().filter_map(|s| s.start().map(|m| (m.line(), m.column()))).collect();
         secrets.sort();
         secrets.dedup();
         self.secrets = secrets;
@@ -118,9 +113,8 @@ impl Validator {
             }
         }
         if let Some(env) = self.inputs.env.clone() {
-            let known: Vec<&str> = envs
-                .map(|e| e.keys().map(|k| k.as_str()).collect())
-                .unwrap_or_default();
+            let known: Vec<&str> =
+                envs.map(|e| e.keys().map(|k| k.as_str()).collect()).unwrap_or_default();
             if envs.and_then(|e| e.get_node(&env)).is_none() {
                 let loc = match written.keys().find(|k| k.as_str() == "environments") {
                     Some(k) => self.key_loc(k),

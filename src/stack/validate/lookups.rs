@@ -30,10 +30,7 @@ impl Validator {
             self.declared.insert(address.clone());
             let Some(schema) = lookup::lookup(&written.ty) else {
                 let hint = did_you_mean(&written.ty, kinds()).unwrap_or_else(|| {
-                    format!(
-                        "kinds of lookup: {}",
-                        kinds().collect::<Vec<_>>().join(", ")
-                    )
+                    format!("kinds of lookup: {}", kinds().collect::<Vec<_>>().join(", "))
                 });
                 self.d.error(
                     key_loc,
@@ -75,18 +72,9 @@ impl Validator {
             };
             for f in (schema.check)(schema, &query) {
                 let loc = self.locate(&address, &f.pointer).unwrap_or(key_loc);
-                self.d
-                    .error(loc, format!("{address}: {}", f.message), f.hint);
+                self.d.error(loc, format!("{address}: {}", f.message), f.hint);
             }
-            out.insert(
-                address.clone(),
-                Lookup {
-                    address,
-                    schema,
-                    query,
-                    loc: key_loc,
-                },
-            );
+            out.insert(address.clone(), Lookup { address, schema, query, loc: key_loc });
         }
         out
     }
@@ -113,11 +101,7 @@ impl Validator {
                         r.address.name
                     )
                 });
-            self.d.error(
-                loc,
-                format!("reference to undeclared lookup `{written}`"),
-                Some(hint),
-            );
+            self.d.error(loc, format!("reference to undeclared lookup `{written}`"), Some(hint));
             return;
         };
         if r.attr.is_empty() {
@@ -129,8 +113,7 @@ impl Validator {
             return;
         }
         if from == Some(&r.address) {
-            self.d
-                .error(loc, format!("`{}` refers to itself", r.address), None);
+            self.d.error(loc, format!("`{}` refers to itself", r.address), None);
             return;
         }
         if !target.schema.exports.contains(&r.attr.as_str()) {
@@ -142,11 +125,7 @@ impl Validator {
                         target.schema.exports.join(", ")
                     )
                 });
-            self.d.error(
-                loc,
-                format!("`{}` has no attribute `{}`", r.address, r.attr),
-                Some(hint),
-            );
+            self.d.error(loc, format!("`{}` has no attribute `{}`", r.address, r.attr), Some(hint));
         }
     }
 }

@@ -31,10 +31,7 @@ fn is_null(node: &Node) -> bool {
 
 /// Whether `attrs[map]` has key `k`.
 fn map_has(attrs: &Map<String, Value>, map: &str, k: &str) -> bool {
-    attrs
-        .get(map)
-        .and_then(Value::as_object)
-        .is_some_and(|m| m.contains_key(k))
+    attrs.get(map).and_then(Value::as_object).is_some_and(|m| m.contains_key(k))
 }
 
 /// Whether a resource's tag `k` is the stack's (the resource sets no other).
@@ -43,10 +40,7 @@ fn stack_tag_only(
     stack_tags: &BTreeMap<String, String>,
     k: &str,
 ) -> bool {
-    attrs
-        .get("tags")
-        .and_then(|t| t.get(k))
-        .and_then(Value::as_str)
+    attrs.get("tags").and_then(|t| t.get(k)).and_then(Value::as_str)
         == stack_tags.get(k).map(String::as_str)
 }
 
@@ -168,10 +162,7 @@ impl Validator {
         if let (Node::Scalar(_), Some(a)) = (node, address)
             && self.holds_sensitive(node)
         {
-            self.sensitive
-                .entry(a.clone())
-                .or_default()
-                .insert(pointer.to_string());
+            self.sensitive.entry(a.clone()).or_default().insert(pointer.to_string());
         }
     }
 
@@ -189,18 +180,12 @@ impl Validator {
         if let Some((n, loc)) = &name
             && let Some(why) = crate::types::stack_id::name_problem(n)
         {
-            self.d.error(
-                *loc,
-                format!("`{n}` is not a stack name: {why}"),
-                Some(NAME_RULE.into()),
-            );
+            self.d.error(*loc, format!("`{n}` is not a stack name: {why}"), Some(NAME_RULE.into()));
         }
         let region = self.required_str(top, "region", top_loc);
         let env = self.inputs.env.clone();
-        let mut state = top
-            .get_node("state")
-            .map(|state| self.state_block(state))
-            .unwrap_or_default();
+        let mut state =
+            top.get_node("state").map(|state| self.state_block(state)).unwrap_or_default();
         let tags = match top.get_node("tags") {
             Some(t) => self.string_map(t),
             None => BTreeMap::new(),
@@ -280,16 +265,11 @@ impl Validator {
     /// The file's YAML, a mapping; `None` when it is empty, unreadable or
     /// not a mapping (the error is recorded).
     fn root(&mut self, text: &str) -> Option<Node> {
-        let only_comments = text
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        let only_comments =
+            text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
         if only_comments {
             self.d.error(
-                Loc {
-                    line: 1,
-                    column: 1,
-                    ..Loc::default()
-                },
+                Loc { line: 1, column: 1, ..Loc::default() },
                 "the stack file is empty",
                 Some("a stack needs at least `stack:`, `region:` and `resources:`".into()),
             );
@@ -322,8 +302,7 @@ impl Validator {
                 let loc = self.key_loc(k);
                 let hint = did_you_mean(k.as_str(), TOP_KEYS.iter().copied())
                     .or_else(|| Some(format!("top-level keys are {}", TOP_KEYS.join(", "))));
-                self.d
-                    .error(loc, format!("unknown top-level key `{}`", k.as_str()), hint);
+                self.d.error(loc, format!("unknown top-level key `{}`", k.as_str()), hint);
             }
         }
     }
@@ -394,8 +373,7 @@ impl Validator {
                 }
                 other => {
                     let loc = self.node_loc(other);
-                    self.d
-                        .error(loc, "`outputs` must be a mapping of names to values", None);
+                    self.d.error(loc, "`outputs` must be a mapping of names to values", None);
                 }
             }
         }
@@ -437,10 +415,7 @@ impl Validator {
                 let names: Vec<String> = cycle.iter().map(ToString::to_string).collect();
                 self.d.error(
                     first.loc,
-                    format!(
-                        "dependency cycle: {}",
-                        names.join(" -> ") + " -> " + &names[0]
-                    ),
+                    format!("dependency cycle: {}", names.join(" -> ") + " -> " + &names[0]),
                     Some(
                         "break the cycle by removing one of these references or depends_on entries"
                             .into(),
@@ -476,14 +451,9 @@ impl Validator {
             }
             other => (None, other.to_string(), None),
         };
-        let loc = marker.map_or(
-            Loc {
-                line: 1,
-                column: 1,
-                ..Loc::default()
-            },
-            |m| self.d.loc(m.line(), m.column(), 1),
-        );
+        let loc = marker.map_or(Loc { line: 1, column: 1, ..Loc::default() }, |m| {
+            self.d.loc(m.line(), m.column(), 1)
+        });
         self.d.error(loc, message, hint);
     }
 
@@ -503,8 +473,7 @@ impl Validator {
             }
             Some(other) => {
                 let loc = self.node_loc(other);
-                self.d
-                    .error(loc, format!("`{key}` must be a non-empty string"), None);
+                self.d.error(loc, format!("`{key}` must be a non-empty string"), None);
                 None
             }
         }
@@ -514,8 +483,7 @@ impl Validator {
         let example = "for example `state: { backend: s3, bucket: BUCKET, key: stacks/NAME.json }` or `state: { backend: local, path: state/NAME.json }`";
         let Some(m) = node.as_mapping() else {
             let loc = self.node_loc(node);
-            self.d
-                .error(loc, "`state` must be a mapping", Some(example.into()));
+            self.d.error(loc, "`state` must be a mapping", Some(example.into()));
             return StateConfig::default();
         };
         let mut values: BTreeMap<&str, (String, Loc)> = BTreeMap::new();
@@ -527,8 +495,7 @@ impl Validator {
                     }
                     _ => {
                         let loc = self.node_loc(v);
-                        self.d
-                            .error(loc, format!("`{key}` must be a non-empty string"), None);
+                        self.d.error(loc, format!("`{key}` must be a non-empty string"), None);
                     }
                 },
                 other => {
@@ -556,9 +523,7 @@ impl Validator {
         match backend {
             None | Some(("local", _)) => {
                 only(&mut self.d, &["path"], "local");
-                StateConfig::Local {
-                    path: values.get("path").map(|(p, _)| p.clone()),
-                }
+                StateConfig::Local { path: values.get("path").map(|(p, _)| p.clone()) }
             }
             Some(("s3", here)) => {
                 only(&mut self.d, &["bucket", "key", "region"], "s3");
@@ -614,8 +579,7 @@ impl Validator {
             }
             other => {
                 let loc = self.node_loc(other);
-                self.d
-                    .error(loc, "`tags` must be a mapping of strings", None);
+                self.d.error(loc, "`tags` must be a mapping of strings", None);
             }
         }
         out

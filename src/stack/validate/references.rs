@@ -11,17 +11,13 @@ impl Validator {
             for fields in schema.unique {
                 let mut seen: HashMap<String, &Address> = HashMap::new();
                 for r in resources.values().filter(|r| r.schema.name == schema.name) {
-                    let key: Option<Vec<String>> = fields
-                        .iter()
-                        .map(|f| r.attrs.get(*f).map(Value::to_string))
-                        .collect();
+                    let key: Option<Vec<String>> =
+                        fields.iter().map(|f| r.attrs.get(*f).map(Value::to_string)).collect();
                     let Some(key) = key else { continue };
                     let key = key.join("\u{0}");
                     if let Some(first) = seen.get(&key) {
                         let last = fields.last().expect("a unique set names fields");
-                        let loc = self
-                            .locate(&r.address, &format!("/{last}"))
-                            .unwrap_or(r.loc);
+                        let loc = self.locate(&r.address, &format!("/{last}")).unwrap_or(r.loc);
                         self.d.error(
                             loc,
                             format!(
@@ -50,9 +46,7 @@ impl Validator {
             .into_iter()
             .chain(crate::stack::eks::check(resources));
         for f in findings {
-            let loc = self
-                .locate(&f.address, &f.pointer)
-                .unwrap_or(resources[&f.address].loc);
+            let loc = self.locate(&f.address, &f.pointer).unwrap_or(resources[&f.address].loc);
             let message = format!("{}: {}", f.address, f.message);
             if f.error {
                 self.d.error(loc, message, Some(f.hint));
@@ -124,25 +118,16 @@ impl Validator {
             }
             // A deferred attribute (a security group's rules) may name its own
             // resource: it is applied after the resource exists.
-            let top = pointer
-                .trim_start_matches('/')
-                .split('/')
-                .next()
-                .unwrap_or("");
+            let top = pointer.trim_start_matches('/').split('/').next().unwrap_or("");
             let deferred = target.schema.attr(top).is_some_and(|x| x.deferred);
             if from.as_ref() == Some(&r.address) && !deferred {
-                self.d
-                    .error(loc, format!("`{}` refers to itself", r.address), None);
+                self.d.error(loc, format!("`{}` refers to itself", r.address), None);
                 continue;
             }
             if !target.schema.referenceable().any(|a| a == r.attr) {
                 let hint =
                     did_you_mean(&r.attr, target.schema.referenceable()).unwrap_or_else(|| {
-                        format!(
-                            "`{}` exports: {}",
-                            r.address.ty,
-                            target.schema.exports.join(", ")
-                        )
+                        format!("`{}` exports: {}", r.address.ty, target.schema.exports.join(", "))
                     });
                 self.d.error(
                     loc,

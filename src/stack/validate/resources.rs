@@ -23,11 +23,7 @@ impl Validator {
             }
             other => {
                 let loc = self.node_loc(other);
-                self.d.error(
-                    loc,
-                    format!("`{address}` must be a mapping of attributes"),
-                    None,
-                );
+                self.d.error(loc, format!("`{address}` must be a mapping of attributes"), None);
                 return None;
             }
         };
@@ -40,8 +36,7 @@ impl Validator {
             Some(Node::Scalar(s)) if s.as_bool().is_some() => s.as_bool().unwrap_or(false),
             Some(other) => {
                 let loc = self.node_loc(other);
-                self.d
-                    .error(loc, "`prevent_destroy` must be true or false", None);
+                self.d.error(loc, "`prevent_destroy` must be true or false", None);
                 false
             }
         };
@@ -68,10 +63,8 @@ impl Validator {
             named = false;
         }
         if schema.taggable {
-            let mut tags: Map<String, Value> = stack_tags
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
+            let mut tags: Map<String, Value> =
+                stack_tags.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
             if let Some(Value::Object(own)) = attrs.get("tags") {
                 tags.extend(own.clone());
             }
@@ -114,18 +107,10 @@ impl Validator {
                 .unwrap_or_else(|| {
                     format!(
                         "known types: {}",
-                        types::SCHEMAS
-                            .iter()
-                            .map(|s| s.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        types::SCHEMAS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
                     )
                 });
-            self.d.error(
-                key_loc,
-                format!("unknown resource type `{}`", address.ty),
-                Some(hint),
-            );
+            self.d.error(key_loc, format!("unknown resource type `{}`", address.ty), Some(hint));
             return None;
         };
         Some((address, schema))
@@ -140,19 +125,9 @@ impl Validator {
         attrs: &Map<String, Value>,
         key_loc: Loc,
     ) {
-        for (f, error) in schema
-            .check
-            .map(|c| c(attrs))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|f| (f, true))
-            .chain(
-                schema
-                    .lint
-                    .map(|l| l(attrs))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|f| (f, false)),
+        for (f, error) in
+            schema.check.map(|c| c(attrs)).unwrap_or_default().into_iter().map(|f| (f, true)).chain(
+                schema.lint.map(|l| l(attrs)).unwrap_or_default().into_iter().map(|f| (f, false)),
             )
         {
             let loc = self.locate(address, &f.pointer).unwrap_or(key_loc);
@@ -228,26 +203,20 @@ impl Validator {
             let loc = self.node_loc(item);
             match item.as_scalar().and_then(|s| Address::parse(s.as_str())) {
                 Some(a) if a == *own => {
-                    self.d
-                        .error(loc, format!("`{own}` cannot depend on itself"), None)
+                    self.d.error(loc, format!("`{own}` cannot depend on itself"), None)
                 }
                 Some(a) => {
                     self.refs.push((
                         loc,
                         Some(own.clone()),
-                        reference::Reference {
-                            address: a.clone(),
-                            attr: String::new(),
-                        },
+                        reference::Reference { address: a.clone(), attr: String::new() },
                         "/depends_on".to_string(),
                     ));
                     out.insert(a);
                 }
-                None => self.d.error(
-                    loc,
-                    "`depends_on` entries must be addresses (TYPE.NAME)",
-                    None,
-                ),
+                None => {
+                    self.d.error(loc, "`depends_on` entries must be addresses (TYPE.NAME)", None)
+                }
             }
         }
         out
@@ -289,11 +258,7 @@ impl Validator {
                 let tags = self.string_map(node);
                 out.insert(
                     "tags".into(),
-                    Value::Object(
-                        tags.into_iter()
-                            .map(|(k, v)| (k, Value::String(v)))
-                            .collect(),
-                    ),
+                    Value::Object(tags.into_iter().map(|(k, v)| (k, Value::String(v))).collect()),
                 );
                 continue;
             }
@@ -307,11 +272,7 @@ impl Validator {
                 let hint = did_you_mean(name, names.clone()).unwrap_or_else(|| {
                     format!("`{what}` takes: {}", names.collect::<Vec<_>>().join(", "))
                 });
-                self.d.error(
-                    loc,
-                    format!("unknown attribute `{name}` in `{what}`"),
-                    Some(hint),
-                );
+                self.d.error(loc, format!("unknown attribute `{name}` in `{what}`"), Some(hint));
                 ok = false;
                 continue;
             };
@@ -350,9 +311,7 @@ impl Validator {
     ) -> Option<Value> {
         let loc = self.node_loc(node);
         if let Some(a) = address {
-            self.locs
-                .entry((a.clone(), pointer.to_string()))
-                .or_insert(loc);
+            self.locs.entry((a.clone(), pointer.to_string())).or_insert(loc);
         }
         self.mark(node, address, pointer);
         // A whole-string reference stands for a value of any kind.
@@ -382,10 +341,8 @@ impl Validator {
                 let mut out = Map::new();
                 let mut ok = true;
                 for (k, item) in m.iter() {
-                    let child = format!(
-                        "{pointer}/{}",
-                        crate::types::attrs::pointer_token(k.as_str())
-                    );
+                    let child =
+                        format!("{pointer}/{}", crate::types::attrs::pointer_token(k.as_str()));
                     match self.value(item, inner, address, &child) {
                         Some(v) => {
                             out.insert(k.as_str().to_string(), v);
@@ -397,12 +354,10 @@ impl Validator {
             }
             (Kind::Object(attrs), Node::Mapping(m)) => {
                 let what = pointer.trim_start_matches('/').replace('/', ".");
-                self.object(m, attrs, &[], false, address, pointer, loc, &what)
-                    .map(Value::Object)
+                self.object(m, attrs, &[], false, address, pointer, loc, &what).map(Value::Object)
             }
             (kind, _) => {
-                self.d
-                    .error(loc, format!("expected {}", kind.describe()), None);
+                self.d.error(loc, format!("expected {}", kind.describe()), None);
                 None
             }
         }
@@ -425,8 +380,7 @@ impl Validator {
             match p {
                 Piece::Ref(r) => {
                     has_ref = true;
-                    self.refs
-                        .push((loc, address.cloned(), r.clone(), pointer.to_string()));
+                    self.refs.push((loc, address.cloned(), r.clone(), pointer.to_string()));
                 }
                 Piece::Malformed(text, _) => {
                     self.d.error(
@@ -499,11 +453,7 @@ impl Validator {
             Kind::Number => match s.as_str().parse::<f64>() {
                 Ok(n) if n.is_finite() => serde_json::Number::from_f64(n).map(Value::Number),
                 _ => {
-                    self.d.error(
-                        loc,
-                        format!("expected a number, found `{}`", s.as_str()),
-                        None,
-                    );
+                    self.d.error(loc, format!("expected a number, found `{}`", s.as_str()), None);
                     None
                 }
             },
@@ -535,11 +485,7 @@ impl Validator {
                 } else {
                     let hint = did_you_mean(s.as_str(), options.iter().copied())
                         .unwrap_or_else(|| format!("one of: {}", options.join(", ")));
-                    self.d.error(
-                        loc,
-                        format!("`{}` is not allowed here", s.as_str()),
-                        Some(hint),
-                    );
+                    self.d.error(loc, format!("`{}` is not allowed here", s.as_str()), Some(hint));
                     None
                 }
             }

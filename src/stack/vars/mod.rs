@@ -123,12 +123,7 @@ pub struct Found {
 
 impl Found {
     fn at(node_span: &Span, chars: usize, message: String, hint: Option<String>) -> Found {
-        Found {
-            span: *node_span,
-            chars,
-            message,
-            hint,
-        }
+        Found { span: *node_span, chars, message, hint }
     }
 }
 
@@ -156,11 +151,9 @@ pub fn to_json(node: &Node) -> Value {
             }
         }
         Node::Sequence(q) => Value::Array(q.iter().map(to_json).collect()),
-        Node::Mapping(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.as_str().to_string(), to_json(v)))
-                .collect(),
-        ),
+        Node::Mapping(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect())
+        }
     }
 }
 
@@ -203,18 +196,13 @@ fn is_of(ty: &str, v: &Value) -> bool {
 fn from_text(ty: &str, text: &str) -> Option<Value> {
     match ty {
         "string" => Some(Value::String(text.to_string())),
-        "number" => text
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .ok()
-            .or_else(|| {
-                text.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-            }),
+        "number" => text.trim().parse::<i64>().map(Value::from).ok().or_else(|| {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+        }),
         "bool" => match text.trim() {
             "true" => Some(Value::Bool(true)),
             "false" => Some(Value::Bool(false)),
@@ -260,11 +248,7 @@ pub fn overlay(base: &MarkedMappingNode, over: &MarkedMappingNode) -> MarkedMapp
 pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) -> Vec<Variable> {
     let mut out = Vec::new();
     let Some(block) = block else {
-        for (name, (_, from)) in inputs
-            .values
-            .iter()
-            .filter(|(_, (_, f))| !from_environment(f))
-        {
+        for (name, (_, from)) in inputs.values.iter().filter(|(_, (_, f))| !from_environment(f)) {
             found.push(Found::at(
                 &Span::new_blank(),
                 0,
@@ -297,13 +281,9 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
             None => Some(default),
         });
         out.push(match value {
-            Some(value) => Variable {
-                name: d.name,
-                ty: d.ty,
-                sensitive: d.sensitive,
-                value,
-                refused: false,
-            },
+            Some(value) => {
+                Variable { name: d.name, ty: d.ty, sensitive: d.sensitive, value, refused: false }
+            }
             None => Variable::refused(&d.name, &d.ty, d.sensitive),
         });
     }
@@ -318,10 +298,7 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
                 format!("{from} sets variable `{name}`, which the stack file does not declare"),
                 Some(format!(
                     "declared: {}",
-                    map.keys()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    map.keys().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                 )),
             ));
         }
@@ -348,10 +325,8 @@ fn declaration<'a>(
 ) -> Option<Declared<'a>> {
     let name = k.as_str().to_string();
     let chars = name.chars().count().max(1);
-    let ident = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ident =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ident {
         found.push(Found::at(
             k.span(),
@@ -409,13 +384,7 @@ fn declaration<'a>(
         .and_then(Node::as_scalar)
         .and_then(MarkedScalarNode::as_bool)
         .unwrap_or(false);
-    Some(Declared {
-        key: k,
-        name,
-        ty,
-        sensitive,
-        default: d.get_node("default"),
-    })
+    Some(Declared { key: k, name, ty, sensitive, default: d.get_node("default") })
 }
 
 /// The value the file gives a variable (`default:`; `Some(None)` when it
@@ -457,36 +426,27 @@ fn given_value(
     match given {
         Given::Text(t) => match from_text(ty, t) {
             Some(v) => Some(Some(v)),
-            None if d.sensitive => refuse(
-                found,
-                format!("{from} gives variable `{name}` a value that is not a {ty}"),
-            ),
-            None => refuse(
-                found,
-                format!("{from} gives variable `{name}` `{t}`, which is not a {ty}"),
-            ),
+            None if d.sensitive => {
+                refuse(found, format!("{from} gives variable `{name}` a value that is not a {ty}"))
+            }
+            None => {
+                refuse(found, format!("{from} gives variable `{name}` `{t}`, which is not a {ty}"))
+            }
         },
         // An unquoted `3` or `true` in a var file is text to a string.
         Given::Value(v @ (Value::Number(_) | Value::Bool(_))) if ty == "string" => {
             Some(Some(Value::String(v.to_string())))
         }
-        Given::Value(v) if !is_of(ty, v) => refuse(
-            found,
-            format!("{from} gives variable `{name}` a value that is not a {ty}"),
-        ),
+        Given::Value(v) if !is_of(ty, v) => {
+            refuse(found, format!("{from} gives variable `{name}` a value that is not a {ty}"))
+        }
         Given::Value(v) => Some(Some(v.clone())),
     }
 }
 
 impl Variable {
     fn refused(name: &str, ty: &str, sensitive: bool) -> Variable {
-        Variable {
-            name: name.into(),
-            ty: ty.into(),
-            sensitive,
-            value: None,
-            refused: true,
-        }
+        Variable { name: name.into(), ty: ty.into(), sensitive, value: None, refused: true }
     }
 }
 
@@ -548,18 +508,9 @@ mod tests {
         assert_eq!(from_text("number", "3"), Some(Value::from(3)));
         assert_eq!(from_text("bool", "true"), Some(Value::Bool(true)));
         assert_eq!(from_text("bool", "yes"), None);
-        assert_eq!(
-            from_text("list", "[a, b]"),
-            Some(serde_json::json!(["a", "b"]))
-        );
-        assert_eq!(
-            from_text("map", r#"{"k": "v"}"#),
-            Some(serde_json::json!({"k": "v"}))
-        );
-        assert_eq!(
-            from_text("string", "10.0.0.0/16"),
-            Some(Value::from("10.0.0.0/16"))
-        );
+        assert_eq!(from_text("list", "[a, b]"), Some(serde_json::json!(["a", "b"])));
+        assert_eq!(from_text("map", r#"{"k": "v"}"#), Some(serde_json::json!({"k": "v"})));
+        assert_eq!(from_text("string", "10.0.0.0/16"), Some(Value::from("10.0.0.0/16")));
     }
 
     #[test]
@@ -596,10 +547,7 @@ mod tests {
         let mut found = Vec::new();
         substitute(&doc, &vars, &mut found);
         let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(
-            messages,
-            ["variable `cidr` has no value", "unknown variable `nope`"]
-        );
+        assert_eq!(messages, ["variable `cidr` has no value", "unknown variable `nope`"]);
         assert_eq!(found[1].span.start().unwrap().line(), 2);
     }
 
@@ -607,18 +555,12 @@ mod tests {
     fn values_for_undeclared_variables_are_refused_unless_from_the_environment() {
         let block = marked_yaml::parse_yaml(0, "cidr: { default: 10.0.0.0/16 }\n").unwrap();
         let mut inputs = Inputs::default();
-        inputs.values.insert(
-            "other".into(),
-            (Given::Text("x".into()), "INFRA_VAR_other".into()),
-        );
+        inputs.values.insert("other".into(), (Given::Text("x".into()), "INFRA_VAR_other".into()));
         let mut found = Vec::new();
         let vars = declare(Some(&block), &inputs, &mut found);
         assert!(found.is_empty(), "the environment may serve other stacks");
         assert_eq!(vars[0].value, Some(Value::from("10.0.0.0/16")));
-        inputs.values.insert(
-            "typo".into(),
-            (Given::Text("x".into()), "--var typo".into()),
-        );
+        inputs.values.insert("typo".into(), (Given::Text("x".into()), "--var typo".into()));
         declare(Some(&block), &inputs, &mut found);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("--var typo sets variable `typo`"));

@@ -24,9 +24,7 @@ fn map_mapping(
 ) -> MarkedMappingNode {
     MarkedMappingNode::new(
         *m.span(),
-        m.iter()
-            .map(|(k, v)| (k.clone(), map_scalars(v, f)))
-            .collect(),
+        m.iter().map(|(k, v)| (k.clone(), map_scalars(v, f))).collect(),
     )
 }
 
@@ -223,9 +221,7 @@ pub fn substitute_lookups(
             })
         })
         .collect();
-    map_mapping(m, &mut |s| {
-        scalar(s, DATA, &values, problems, &mut Vec::new())
-    })
+    map_mapping(m, &mut |s| scalar(s, DATA, &values, problems, &mut Vec::new()))
 }
 
 /// Why `${stack.INNER}` names no output that can be put in, if it does not.

@@ -70,11 +70,7 @@ impl Proxy {
             .stderr(Stdio::null())
             .spawn()
             .expect("the proxy starts");
-        let proxy = Proxy {
-            child,
-            port,
-            url: format!("http://127.0.0.1:{port}"),
-        };
+        let proxy = Proxy { child, port, url: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if http_get(port, "/__proxy/counts").is_some_and(|s| s.contains(" 200 ")) {
@@ -97,10 +93,7 @@ impl Proxy {
         .unwrap();
         let mut reply = String::new();
         s.read_to_string(&mut reply).unwrap();
-        assert!(
-            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
-            "{reply}"
-        );
+        assert!(reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"), "{reply}");
     }
 
     /// Forgets its rules, counts and everything it plays for moto (add-ons,
@@ -132,11 +125,7 @@ impl Proxy {
             let mut put = |ty: &'static str, id: String| {
                 inv.entry(ty).or_default().insert(id);
             };
-            for a in rt
-                .block_on(eks.list_addons().cluster_name(c).send())
-                .unwrap()
-                .addons()
-            {
+            for a in rt.block_on(eks.list_addons().cluster_name(c).send()).unwrap().addons() {
                 put("eks_addon", format!("{c}:{a}"));
             }
             for p in rt
@@ -183,20 +172,13 @@ impl Proxy {
     }
 
     pub fn counts(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.control("/__proxy/counts")
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
+        self.control("/__proxy/counts").as_object().cloned().unwrap_or_default()
     }
 
     /// The JSON a GET of one of the proxy's control paths answers.
     fn control(&self, path: &str) -> serde_json::Value {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
         let mut reply = String::new();
         s.read_to_string(&mut reply).unwrap();
         let body = reply.split("\r\n\r\n").nth(1).unwrap_or("{}");
@@ -208,26 +190,17 @@ impl Proxy {
     pub fn bodies(&self, op: &str) -> Vec<String> {
         self.control("/__proxy/bodies")[op]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|b| b.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|b| b.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 
     /// Seconds spent waiting on the emulator, summed over every request.
     pub fn upstream_seconds(&self) -> f64 {
-        self.control("/__proxy/timing")["upstream_seconds"]
-            .as_f64()
-            .unwrap_or(0.0)
+        self.control("/__proxy/timing")["upstream_seconds"].as_f64().unwrap_or(0.0)
     }
 
     pub fn count(&self, op: &str) -> u64 {
-        self.counts()
-            .get(op)
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0)
+        self.counts().get(op).and_then(serde_json::Value::as_u64).unwrap_or(0)
     }
 }
 
@@ -239,11 +212,7 @@ impl Drop for Proxy {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Moto {
@@ -259,10 +228,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
+        let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if http_get(port, "/moto-api/data.json")
@@ -284,9 +250,8 @@ impl Moto {
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config())
-            .force_path_style(true)
-            .build();
+        let conf =
+            aws_sdk_s3::config::Builder::from(&self.sdk_config()).force_path_style(true).build();
         aws_sdk_s3::Client::from_conf(conf)
     }
 
@@ -340,10 +305,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 /// A working directory with a stack file, where `infra` keeps its state.
@@ -372,10 +334,7 @@ impl Workdir {
     pub fn new(endpoint: &str, stack: &str) -> Workdir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("stack.yaml"), stack).unwrap();
-        Workdir {
-            dir,
-            endpoint: endpoint.to_string(),
-        }
+        Workdir { dir, endpoint: endpoint.to_string() }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -503,9 +462,8 @@ const CUTOVER_NETWORK: &str = r#"  vpc.main:
 /// cut-over's mechanics. stack_outputs.rs runs the two shipped stacks together.
 pub fn cutover_stack() -> String {
     let shipped = stack_file("cutover");
-    let (head, rest) = shipped
-        .split_once("stacks:\n  eks: {}\n")
-        .expect("stacks/cutover.yaml reads stack eks");
+    let (head, rest) =
+        shipped.split_once("stacks:\n  eks: {}\n").expect("stacks/cutover.yaml reads stack eks");
     let rest = rest
         .replace("${stack.eks.outputs.vpc_id}", "${vpc.main.id}")
         .replace(
@@ -513,10 +471,7 @@ pub fn cutover_stack() -> String {
             r#"["${subnet.public_a.id}", "${subnet.public_c.id}"]"#,
         )
         .replacen("resources:\n", &format!("resources:\n{CUTOVER_NETWORK}"), 1);
-    assert!(
-        !rest.contains("${stack."),
-        "every output it reads is stood in for"
-    );
+    assert!(!rest.contains("${stack."), "every output it reads is stood in for");
     format!("{head}{rest}")
 }
 
@@ -572,20 +527,12 @@ pub fn inventory(
             put("vpc", v.vpc_id());
         }
     }
-    for s in rt
-        .block_on(ec2.describe_subnets().send())
-        .unwrap()
-        .subnets()
-    {
+    for s in rt.block_on(ec2.describe_subnets().send()).unwrap().subnets() {
         if !s.default_for_az().unwrap_or(false) {
             put("subnet", s.subnet_id());
         }
     }
-    for g in rt
-        .block_on(ec2.describe_security_groups().send())
-        .unwrap()
-        .security_groups()
-    {
+    for g in rt.block_on(ec2.describe_security_groups().send()).unwrap().security_groups() {
         if g.group_name() != Some("default") {
             put("security_group", g.group_id());
         }
@@ -595,82 +542,43 @@ pub fn inventory(
     // listed as `deleted` for a while, as on AWS).
     let ours =
         |tags: &[aws_sdk_ec2::types::Tag]| tags.iter().any(|t| t.key() == Some("infra:stack"));
-    for g in rt
-        .block_on(ec2.describe_internet_gateways().send())
-        .unwrap()
-        .internet_gateways()
-    {
+    for g in rt.block_on(ec2.describe_internet_gateways().send()).unwrap().internet_gateways() {
         if ours(g.tags()) {
             put("internet_gateway", g.internet_gateway_id());
         }
     }
-    for a in rt
-        .block_on(ec2.describe_addresses().send())
-        .unwrap()
-        .addresses()
-    {
+    for a in rt.block_on(ec2.describe_addresses().send()).unwrap().addresses() {
         put("elastic_ip", a.allocation_id());
     }
-    for n in rt
-        .block_on(ec2.describe_nat_gateways().send())
-        .unwrap()
-        .nat_gateways()
-    {
+    for n in rt.block_on(ec2.describe_nat_gateways().send()).unwrap().nat_gateways() {
         if n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted) {
             put("nat_gateway", n.nat_gateway_id());
         }
     }
-    for t in rt
-        .block_on(ec2.describe_route_tables().send())
-        .unwrap()
-        .route_tables()
-    {
+    for t in rt.block_on(ec2.describe_route_tables().send()).unwrap().route_tables() {
         if ours(t.tags()) {
             put("route_table", t.route_table_id());
         }
     }
-    for e in rt
-        .block_on(ec2.describe_vpc_endpoints().send())
-        .unwrap()
-        .vpc_endpoints()
-    {
+    for e in rt.block_on(ec2.describe_vpc_endpoints().send()).unwrap().vpc_endpoints() {
         // AWS (and moto) write `deleted` where the SDK's model says `Deleted`.
-        if !e
-            .state()
-            .is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))
-        {
+        if !e.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted")) {
             put("vpc_endpoint", e.vpc_endpoint_id());
         }
     }
-    for t in rt
-        .block_on(ec2.describe_launch_templates().send())
-        .unwrap()
-        .launch_templates()
-    {
+    for t in rt.block_on(ec2.describe_launch_templates().send()).unwrap().launch_templates() {
         put("launch_template", t.launch_template_id());
     }
-    for b in rt
-        .block_on(moto.s3().list_buckets().send())
-        .unwrap()
-        .buckets()
-    {
+    for b in rt.block_on(moto.s3().list_buckets().send()).unwrap().buckets() {
         put("s3_bucket", b.name());
     }
-    for r in rt
-        .block_on(moto.ecr().describe_repositories().send())
-        .unwrap()
-        .repositories()
-    {
+    for r in rt.block_on(moto.ecr().describe_repositories().send()).unwrap().repositories() {
         put("ecr_repository", r.repository_name());
     }
     for r in rt.block_on(moto.iam().list_roles().send()).unwrap().roles() {
         put("iam_role", Some(r.role_name()));
     }
-    for g in rt
-        .block_on(moto.logs().describe_log_groups().send())
-        .unwrap()
-        .log_groups()
-    {
+    for g in rt.block_on(moto.logs().describe_log_groups().send()).unwrap().log_groups() {
         put("cloudwatch_log_group", g.log_group_name());
     }
     for p in rt
@@ -683,59 +591,35 @@ pub fn inventory(
     let eks = moto.eks();
     for c in rt.block_on(eks.list_clusters().send()).unwrap().clusters() {
         put("eks_cluster", Some(c));
-        for n in rt
-            .block_on(eks.list_nodegroups().cluster_name(c).send())
-            .unwrap()
-            .nodegroups()
-        {
+        for n in rt.block_on(eks.list_nodegroups().cluster_name(c).send()).unwrap().nodegroups() {
             put("eks_nodegroup", Some(&format!("{c}:{n}")));
         }
     }
     let elb = moto.elbv2();
-    for g in rt
-        .block_on(elb.describe_target_groups().send())
-        .unwrap()
-        .target_groups()
-    {
+    for g in rt.block_on(elb.describe_target_groups().send()).unwrap().target_groups() {
         put("target_group", g.target_group_arn());
     }
-    for lb in rt
-        .block_on(elb.describe_load_balancers().send())
-        .unwrap()
-        .load_balancers()
-    {
+    for lb in rt.block_on(elb.describe_load_balancers().send()).unwrap().load_balancers() {
         put("load_balancer", lb.load_balancer_arn());
         let arn = lb.load_balancer_arn().unwrap_or_default();
-        for l in rt
-            .block_on(elb.describe_listeners().load_balancer_arn(arn).send())
-            .unwrap()
-            .listeners()
+        for l in
+            rt.block_on(elb.describe_listeners().load_balancer_arn(arn).send()).unwrap().listeners()
         {
             put("listener", l.listener_arn());
             let larn = l.listener_arn().unwrap_or_default();
-            for r in rt
-                .block_on(elb.describe_rules().listener_arn(larn).send())
-                .unwrap()
-                .rules()
-            {
+            for r in rt.block_on(elb.describe_rules().listener_arn(larn).send()).unwrap().rules() {
                 if !r.is_default().unwrap_or(false) {
                     put("listener_rule", r.rule_arn());
                 }
             }
         }
     }
-    for s in rt
-        .block_on(moto.firehose().list_delivery_streams().send())
-        .unwrap()
-        .delivery_stream_names()
+    for s in
+        rt.block_on(moto.firehose().list_delivery_streams().send()).unwrap().delivery_stream_names()
     {
         put("firehose_stream", Some(s));
     }
-    for a in rt
-        .block_on(moto.cloudwatch().describe_alarms().send())
-        .unwrap()
-        .metric_alarms()
-    {
+    for a in rt.block_on(moto.cloudwatch().describe_alarms().send()).unwrap().metric_alarms() {
         put("cloudwatch_alarm", a.alarm_name());
     }
     inv.retain(|_, ids| !ids.is_empty());
