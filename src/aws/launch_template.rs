@@ -72,6 +72,7 @@ fn data(attrs: &Attrs) -> RequestLaunchTemplateData {
         )
         .set_block_device_mappings(devices)
         .set_tag_specifications(instance_tags)
+        .set_security_group_ids(attrs.opt_strings("security_group_ids"))
         .build()
 }
 
@@ -89,6 +90,9 @@ fn data_value(d: &ResponseLaunchTemplateData, out: &mut Map<String, Value>) {
     }
     if let Some(t) = d.instance_type() {
         out.insert("instance_type".into(), json!(t.as_str()));
+    }
+    if !d.security_group_ids().is_empty() {
+        out.insert("security_group_ids".into(), json!(d.security_group_ids()));
     }
     if let Some(u) = d.user_data() {
         let plain =
@@ -151,10 +155,12 @@ impl Provider for LaunchTemplate {
                     .versions(default_version.to_string()),
                 "DescribeLaunchTemplateVersions"
             )?;
-            if let Some(d) =
-                versions.launch_template_versions().first().and_then(|v| v.launch_template_data())
-            {
+            let version = versions.launch_template_versions().first();
+            if let Some(d) = version.and_then(|v| v.launch_template_data()) {
                 data_value(d, &mut attrs);
+            }
+            if let Some(text) = version.and_then(|v| v.version_description()) {
+                attrs.insert("description".into(), json!(text));
             }
             out.insert(id, attrs);
         }
@@ -168,6 +174,7 @@ impl Provider for LaunchTemplate {
                 .create_launch_template()
                 .launch_template_name(attrs.str("name")?)
                 .launch_template_data(data(attrs))
+                .set_version_description(attrs.opt_str("description").map(str::to_string))
                 // The create's idempotency token: sent again after a lost
                 // answer, AWS returns the template it made.
                 .set_client_token(ctx.token.clone())
@@ -201,14 +208,22 @@ impl Provider for LaunchTemplate {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let keys =
-            ["metadata_options", "instance_type", "user_data", "block_devices", "instance_tags"];
+        let keys = [
+            "metadata_options",
+            "instance_type",
+            "user_data",
+            "block_devices",
+            "instance_tags",
+            "security_group_ids",
+            "description",
+        ];
         if keys.iter().any(|k| after.get(*k).is_some_and(|v| before.get(*k) != Some(v))) {
             let v = send!(
                 aws.ec2
                     .create_launch_template_version()
                     .launch_template_id(id)
-                    .launch_template_data(data(after)),
+                    .launch_template_data(data(after))
+                    .set_version_description(after.opt_str("description").map(str::to_string)),
                 "CreateLaunchTemplateVersion"
             )?;
             let number = v.launch_template_version().and_then(|v| v.version_number()).unwrap_or(1);

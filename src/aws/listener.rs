@@ -33,8 +33,7 @@ impl Provider for Listener {
 
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let out =
-            send!(
+        let out = send!(
                 aws.elbv2
                     .create_listener()
                     .load_balancer_arn(attrs.str("load_balancer_arn")?)

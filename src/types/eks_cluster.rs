@@ -120,6 +120,18 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
             ),
         });
     }
+    if attrs.opt_bool("endpoint_public_access") != Some(true)
+        && attrs.contains_key("public_access_cidrs")
+    {
+        out.push(Finding {
+            pointer: "/public_access_cidrs".into(),
+            message: "public_access_cidrs is set but the endpoint is private (endpoint_public_access is false): AWS keeps no CIDRs for a private endpoint, so these do nothing".into(),
+            hint: Some(
+                "set endpoint_public_access: true to open the endpoint to these CIDRs, or drop public_access_cidrs"
+                    .into(),
+            ),
+        });
+    }
     // Judged by the address space the CIDRs cover together.
     let cidrs: Vec<&str> = match attrs.get("public_access_cidrs").and_then(Value::as_array) {
         Some(c) => c.iter().filter_map(Value::as_str).collect(),
@@ -144,12 +156,19 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
     out
 }
 
-/// A public endpoint without CIDRs is open to all, as AWS reads it back.
+/// A public endpoint without CIDRs is open to all, as AWS reads it back. A
+/// private one has no CIDRs: AWS keeps none that mean anything (its read
+/// leaves them out, and UpdateClusterConfig with them answers that the
+/// cluster is already so), so neither side of a plan holds them.
 pub fn canonical(attrs: &mut Map<String, Value>) {
-    if attrs.opt_bool("endpoint_public_access") == Some(true)
-        && !attrs.contains_key("public_access_cidrs")
-    {
-        attrs.insert("public_access_cidrs".into(), json!(["0.0.0.0/0"]));
+    match attrs.opt_bool("endpoint_public_access") {
+        Some(true) if !attrs.contains_key("public_access_cidrs") => {
+            attrs.insert("public_access_cidrs".into(), json!(["0.0.0.0/0"]));
+        }
+        Some(false) => {
+            attrs.remove("public_access_cidrs");
+        }
+        _ => {}
     }
 }
 

@@ -44,6 +44,12 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("block_devices", Kind::List(&BLOCK_DEVICE))
             .on_removal(Removal::Delete)
             .doc("EBS volumes: size, type, encryption."),
+        Attr::new("security_group_ids", Kind::Set(&Kind::String))
+            .on_removal(Removal::Delete)
+            .doc("The security groups of the instances' network interface: the nodes' groups. Left out, EKS puts only the cluster's own group on the nodes (eks_cluster's cluster_security_group_id)."),
+        Attr::new("description", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("What the template is for (the description of each version it makes)."),
         // Tags for the instances launched from the template.
         Attr::new("instance_tags", Kind::Map(&Kind::String))
             .on_removal(Removal::Delete)

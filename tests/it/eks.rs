@@ -83,6 +83,13 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         .clone();
     assert_eq!(md.http_tokens().map(|t| t.as_str()), Some("required"));
     assert_eq!(md.http_put_response_hop_limit(), Some(2));
+    // The nodes carry the node security group (the launch template's data,
+    // as moto keeps it).
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    let nodes_sg = state["resources"]["security_group.nodes"]["id"].as_str().unwrap();
+    let data = v.launch_template_versions()[0].launch_template_data().unwrap();
+    assert_eq!(data.security_group_ids(), [nodes_sg]);
     // CreateLaunchTemplate carries the create's idempotency token (a UUID,
     // within EC2's 64 characters).
     let tokens: Vec<String> = proxy
@@ -191,6 +198,20 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
         .flat_map(|s| s.types().iter().map(|t| t.as_str()))
         .collect();
     assert!(logged.contains(&"scheduler"), "{logged:?}");
+    w.assert_no_changes();
+
+    // Back to a private endpoint with the CIDRs left in the file: AWS keeps
+    // none for a private endpoint, so they are no change, now or after.
+    w.write_stack(&bigger.replace(
+        "logging: [api, audit]",
+        "logging: [api, audit, scheduler]\n    endpoint_public_access: false\n    public_access_cidrs: [203.0.113.0/24]",
+    ));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("~ endpoint_public_access: true -> false"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("public_access_cidrs"), "{}", plan.stdout);
+    assert!(plan.stderr.contains("AWS keeps no CIDRs for a private endpoint"), "{}", plan.stderr);
+    assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
+    assert!(!cluster(&moto).unwrap().resources_vpc_config().unwrap().endpoint_public_access());
     w.assert_no_changes();
 
     // Destroy: node group before cluster, cluster before its role and groups.
