@@ -22,12 +22,10 @@ impl Engine {
     /// in AWS (so that the next plan has nothing to do), and state records
     /// what AWS holds then. Nothing happens unless the tag names `from`.
     pub async fn retag(&self, journal: &Journal, from: &Address, to: &Address) -> Result<()> {
-        let Some((id, before)) = journal
-            .read(|s| s.resources.get(to).map(|r| (r.id.clone(), r.attributes.clone())))
-            .await
-        else {
+        let Some(mut record) = journal.read(|s| s.resources.get(to).cloned()).await else {
             return Ok(());
         };
+        let (id, before) = (record.id.clone(), record.attributes.clone());
         let old = Value::String(from.to_string());
         if before.get("tags").and_then(|t| t.get(ADDRESS_TAG)) != Some(&old) {
             return Ok(());
@@ -44,19 +42,13 @@ impl Engine {
             observer: self.observer.clone(),
         };
         journal.intend(to, Operation::Update, None, Attrs::new()).await?;
-        let done = provider.update(&op, &id, &before, &after).await;
-        let found = match done {
-            Ok(()) => provider.read(std::slice::from_ref(&id)).await,
-            Err(e) => Err(e),
+        let read = async {
+            provider.update(&op, &id, &before, &after).await?;
+            let mut found = provider.read(std::slice::from_ref(&id)).await?;
+            found.remove(&id).ok_or_else(|| anyhow::anyhow!("{id} cannot be read back"))
         };
-        let mut attrs = match found {
-            Ok(mut found) => match found.remove(&id) {
-                Some(attrs) => attrs,
-                None => {
-                    journal.resolve(to).await?;
-                    anyhow::bail!("{id} cannot be read back");
-                }
-            },
+        let mut attrs = match read.await {
+            Ok(attrs) => attrs,
             Err(e) => {
                 // The call failed: what it may have changed is a tag the next
                 // apply puts right.
@@ -67,9 +59,6 @@ impl Engine {
         if let Some(schema) = crate::types::schema(&to.ty) {
             schema.keep_local(&mut attrs, &before);
         }
-        let Some(mut record) = journal.read(|s| s.resources.get(to).cloned()).await else {
-            return Ok(());
-        };
         record.attributes = attrs;
         journal.record(record, to, false, None).await?;
         Ok(())

@@ -361,11 +361,7 @@ impl Journal {
 
     /// After a delete: the resource is gone.
     pub async fn forget(&self, address: &Address) -> Result<(), StoreError> {
-        self.write(|s| {
-            s.resources.remove(address);
-            s.intents.remove(address);
-        })
-        .await
+        self.remove(address).await.map(|_| ())
     }
 
     /// After a replaced object of a create-before-destroy replacement is gone.

@@ -191,10 +191,6 @@ fn attrs_of(c: &aws_sdk_eks::types::Cluster) -> Attrs {
         "status": c.status().map(|s| s.as_str()),
         "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     }));
-    // Without a public endpoint, AWS keeps CIDRs that mean nothing.
-    if attrs.get("endpoint_public_access") == Some(&json!(false)) {
-        attrs.remove("public_access_cidrs");
-    }
     if let Some(access) = c.access_config() {
         let mut a = serde_json::Map::new();
         if let Some(mode) = access.authentication_mode() {
