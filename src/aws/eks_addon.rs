@@ -227,10 +227,16 @@ impl Provider for EksAddon {
         super::find_by_id(self, &id).await
     }
 
-    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+    /// DeleteAddon; with `preserve`, its Kubernetes objects stay on the
+    /// cluster, no longer managed by EKS.
+    async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
         let (cluster, name) = split_id(id);
-        send!(self.0.eks.delete_addon().cluster_name(cluster).addon_name(name), "DeleteAddon")
-            .or_gone()?;
+        let preserve = before.opt_bool("preserve").unwrap_or(false);
+        send!(
+            self.0.eks.delete_addon().cluster_name(cluster).addon_name(name).preserve(preserve),
+            "DeleteAddon"
+        )
+        .or_gone()?;
         Ok(())
     }
 

@@ -188,6 +188,7 @@ fn attrs_of(c: &aws_sdk_eks::types::Cluster) -> Attrs {
         "endpoint": c.endpoint(),
         "certificate_authority": c.certificate_authority().and_then(|a| a.data()),
         "oidc_issuer": c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()),
+        "cluster_security_group_id": vpc.and_then(|v| v.cluster_security_group_id()),
         "status": c.status().map(|s| s.as_str()),
         "tags": tags_value(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     }));
@@ -249,6 +250,7 @@ impl Provider for EksCluster {
             .resources_vpc_config(vpc)
             .logging(logging(attrs))
             .access_config(create_access(attrs))
+            .set_bootstrap_self_managed_addons(attrs.opt_bool("bootstrap_self_managed_addons"))
             .set_upgrade_policy(attrs.opt_str("upgrade_policy").map(|t| {
                 UpgradePolicyRequest::builder().support_type(SupportType::from(t)).build()
             }))

@@ -72,6 +72,7 @@ mod nat_gateway;
 mod route_table;
 mod s3_bucket;
 mod security_group;
+mod security_group_rule;
 mod subnet;
 mod target_group;
 mod vpc;
@@ -112,6 +113,7 @@ providers! {
     route_table => route_table::RouteTable,
     vpc_endpoint => vpc_endpoint::VpcEndpoint,
     security_group => security_group::SecurityGroup,
+    security_group_rule => security_group_rule::SecurityGroupRule,
     s3_bucket => s3_bucket::S3Bucket::new,
     ecr_repository => ecr_repository::EcrRepository,
     target_group => target_group::TargetGroup,

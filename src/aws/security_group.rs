@@ -152,7 +152,7 @@ impl Provider for SecurityGroup {
     async fn delete_deferred(&self, _ctx: &OpContext, id: &str) -> Result<()> {
         let aws = &*self.0;
         let filter = Filter::builder().name("group-id").values(id).build();
-        let current = describe_rules(aws, filter).await?;
+        let current = describe_rules(aws, vec![filter]).await?;
         for egress in [false, true] {
             let ids = current
                 .iter()
@@ -174,7 +174,7 @@ async fn rules_now(aws: &Aws, id: &str) -> Result<Vec<(SecurityGroupRule, Value)
             send!(aws.ec2.describe_security_groups().group_ids(id), "DescribeSecurityGroups")
                 .map_err(anyhow::Error::from)
         },
-        describe_rules(aws, filter),
+        describe_rules(aws, vec![filter]),
     )?;
     Ok(groups
         .security_groups()
@@ -183,12 +183,19 @@ async fn rules_now(aws: &Aws, id: &str) -> Result<Vec<(SecurityGroupRule, Value)
         .unwrap_or_default())
 }
 
-async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRule>> {
+/// Every rule DescribeSecurityGroupRules lists with these filters.
+pub(super) async fn describe_rules(
+    aws: &Aws,
+    filters: Vec<Filter>,
+) -> Result<Vec<SecurityGroupRule>> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
         let page = send!(
-            aws.ec2.describe_security_group_rules().filters(filter.clone()).set_next_token(token),
+            aws.ec2
+                .describe_security_group_rules()
+                .set_filters(Some(filters.clone()))
+                .set_next_token(token),
             "DescribeSecurityGroupRules"
         )?;
         out.extend(page.security_group_rules().iter().cloned());
@@ -199,7 +206,13 @@ async fn describe_rules(aws: &Aws, filter: Filter) -> Result<Vec<SecurityGroupRu
     }
 }
 
-async fn revoke_rules(aws: &Aws, id: &str, egress: bool, rule_ids: Vec<String>) -> Result<()> {
+/// Revokes rules of a group by their ids.
+pub(super) async fn revoke_rules(
+    aws: &Aws,
+    id: &str,
+    egress: bool,
+    rule_ids: Vec<String>,
+) -> std::result::Result<(), crate::provider::ApiError> {
     if rule_ids.is_empty() {
         return Ok(());
     }
@@ -237,7 +250,10 @@ fn described<'a>(
         .collect()
 }
 
-fn permission_description<'a>(group: &'a SecurityGroup_, r: &SecurityGroupRule) -> Option<&'a str> {
+pub(super) fn permission_description<'a>(
+    group: &'a SecurityGroup_,
+    r: &SecurityGroupRule,
+) -> Option<&'a str> {
     let target = r.referenced_group_info()?.group_id()?;
     let perms = if r.is_egress() == Some(true) {
         group.ip_permissions_egress()
@@ -258,7 +274,7 @@ fn permission_description<'a>(group: &'a SecurityGroup_, r: &SecurityGroupRule) 
 }
 
 /// A rule as the stack file writes it.
-fn rule_value(r: &SecurityGroupRule) -> Value {
+pub(super) fn rule_value(r: &SecurityGroupRule) -> Value {
     let protocol = match r.ip_protocol().unwrap_or("-1") {
         "-1" => "all",
         "6" | "tcp" => "tcp",
@@ -286,7 +302,7 @@ fn rule_value(r: &SecurityGroupRule) -> Value {
 }
 
 /// A rule of the stack file as an EC2 permission.
-fn permission(rule: &Value) -> IpPermission {
+pub(super) fn permission(rule: &Value) -> IpPermission {
     let get = |k: &str| rule.get(k).and_then(Value::as_str);
     let protocol = match get("protocol").unwrap_or("all") {
         "all" => "-1",
@@ -323,7 +339,7 @@ async fn read_chunk(aws: &Aws, ids: &[String]) -> Result<HashMap<String, Attrs>>
             )
             .map_err(anyhow::Error::from)
         },
-        describe_rules(aws, filter.clone()),
+        describe_rules(aws, vec![filter.clone()]),
     )?;
     let mut out = HashMap::new();
     for g in groups.security_groups() {

@@ -29,7 +29,7 @@ pub fn plan_with(
     observed: &Observed,
     noop_sides: bool,
 ) -> Plan {
-    let values = referenced(stack, graph, observed);
+    let values = referenced(stack, graph, state, observed);
     let mut changes = Vec::new();
     let mut problems = Vec::new();
     let mut ledger = crate::cost::Ledger::new(&stack.region);
@@ -103,7 +103,7 @@ pub fn desired(
     state: &State,
     observed: &Observed,
 ) -> std::collections::BTreeMap<Address, Map<String, Value>> {
-    let values = referenced(stack, graph, observed);
+    let values = referenced(stack, graph, state, observed);
     stack
         .resources
         .iter()
@@ -118,6 +118,7 @@ pub fn desired(
 fn referenced(
     stack: &Stack,
     graph: &Graph,
+    state: &State,
     observed: &Observed,
 ) -> HashMap<Address, Map<String, Value>> {
     let mut wanted: HashMap<Address, std::collections::HashSet<String>> = HashMap::new();
@@ -138,7 +139,13 @@ fn referenced(
         let after = resolve_map(main, &values);
         let mut v = Map::new();
         if let Some(Some(before)) = observed.get(&address) {
-            let (changed, replace_because) = assess(resource.schema, before, &after);
+            // Compared as a plan compares them (`Seen::change`).
+            let seen = as_compared(resource.schema, before.clone(), state, &address);
+            let mut asked = after.clone();
+            if let Some(canonical) = resource.schema.canonical {
+                canonical(&mut asked);
+            }
+            let (changed, replace_because) = assess(resource.schema, &seen, &asked);
             // What exists stands, unless it is replaced or changes what it exports.
             if replace_because.is_empty() {
                 for (k, x) in before.iter().filter(|(k, _)| keep.contains(*k)) {
@@ -159,6 +166,24 @@ fn referenced(
         values.insert(address, v);
     }
     values
+}
+
+/// What a refresh read of a resource, as a plan compares it with what the
+/// stack asks: what AWS does not report taken as recorded, in the type's
+/// canonical form.
+fn as_compared(
+    schema: &TypeSchema,
+    mut before: Map<String, Value>,
+    state: &State,
+    address: &Address,
+) -> Map<String, Value> {
+    if let Some(s) = state.resources.get(address) {
+        schema.keep_local(&mut before, &s.attributes);
+    }
+    if let Some(canonical) = schema.canonical {
+        canonical(&mut before);
+    }
+    before
 }
 
 /// What the stack asks of one resource, resolved and canonical, and what it
@@ -195,19 +220,14 @@ impl Seen<'_> {
     /// do of it in `problems`.
     fn change(
         &self,
-        mut before: Map<String, Value>,
+        before: Map<String, Value>,
         after: Map<String, Value>,
         noop_sides: bool,
         ledger: &mut crate::cost::Ledger,
         problems: &mut Vec<String>,
     ) -> Change {
         let (address, schema, state) = (self.address, self.schema, self.state);
-        if let Some(s) = state.resources.get(address) {
-            schema.keep_local(&mut before, &s.attributes);
-        }
-        if let Some(canonical) = schema.canonical {
-            canonical(&mut before);
-        }
+        let before = as_compared(schema, before, state, address);
         let (changed, replace_because) = assess(schema, &before, &after);
         ledger.add(address, Some(&before), Some(&after));
         if let Some(check) = schema.plan_check
@@ -306,8 +326,10 @@ pub(super) fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
         let Some(schema) = crate::types::schema(&r.ty) else {
             continue;
         };
-        // Both sides in the type's canonical form, as a plan compares them.
+        // Both sides in the type's canonical form, as a plan compares them,
+        // what AWS does not report taken as recorded.
         let (mut was, mut seen) = (r.attributes.clone(), seen.clone());
+        schema.keep_local(&mut seen, &r.attributes);
         if let Some(canonical) = schema.canonical {
             canonical(&mut was);
             canonical(&mut seen);

@@ -8,6 +8,7 @@ pub mod eks;
 pub mod graph;
 pub mod json_schema;
 pub mod network;
+pub mod reach;
 pub mod sensitive;
 mod validate;
 pub mod vars;

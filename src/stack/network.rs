@@ -28,7 +28,7 @@ pub struct Finding {
     pub hint: String,
 }
 
-type Resources = BTreeMap<Address, Resource>;
+pub(super) type Resources = BTreeMap<Address, Resource>;
 
 /// The endpoints nodes with no route out need, by the end of their service
 /// name (`com.amazonaws.REGION.ecr.api`), and their kind.
@@ -37,7 +37,7 @@ const NODE_ENDPOINTS: &[(&str, &str)] =
 
 /// The resource a value refers to, when it is one reference to a resource of
 /// the stack.
-fn refers(resources: &Resources, value: Option<&Value>) -> Option<Address> {
+pub(super) fn refers(resources: &Resources, value: Option<&Value>) -> Option<Address> {
     let refs = reference::references(value?);
     match refs.as_slice() {
         [one] if resources.contains_key(&one.address) => Some(one.address.clone()),
@@ -49,11 +49,14 @@ fn text<'a>(r: &'a Resource, key: &str) -> Option<&'a str> {
     r.attrs.get(key).and_then(Value::as_str)
 }
 
-fn list<'a>(r: &'a Resource, key: &str) -> &'a [Value] {
+pub(super) fn list<'a>(r: &'a Resource, key: &str) -> &'a [Value] {
     r.attrs.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
-fn of_type<'a>(resources: &'a Resources, ty: &'a str) -> impl Iterator<Item = &'a Resource> {
+pub(super) fn of_type<'a>(
+    resources: &'a Resources,
+    ty: &'a str,
+) -> impl Iterator<Item = &'a Resource> {
     resources.values().filter(move |r| r.address.ty == ty)
 }
 

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{Attr, Finding, Kind, Removal, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, Removal, TypeSchema};
 
 /// Add-ons whose pods need nodes to become active.
 pub const NEEDS_NODES: &[&str] = &[
@@ -75,6 +75,11 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         )
             .on_removal(Removal::Delete)
             .doc("Pod Identity roles for its service accounts."),
+        // Terraform's `preserve`: DeleteAddon --preserve.
+        Attr::new("preserve", Kind::Bool)
+            .doc("Whether removing the add-on keeps its Kubernetes objects running on the cluster, unmanaged (kept in state only).")
+            .default(Default::Bool(false))
+            .local(),
     ],
     exports: &["id", "arn", "version"],
     check: Some(check),

@@ -54,6 +54,13 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // upgrades the cluster, EXTENDED keeps it at six times the hourly
         // price. Left out, AWS's API default (EXTENDED) applies, it is not
         // managed, and a lint says so.
+        // Create-time only, and never reported by DescribeCluster: kept as
+        // asked; AWS's default (true) where nothing was asked (an import).
+        Attr::new("bootstrap_self_managed_addons", Kind::Bool)
+            .doc("Whether EKS installs the self-managed vpc-cni, kube-proxy and coredns at creation; false leaves them to the managed eks_addons. Set at creation only: a change replaces the cluster.")
+            .default(Default::Bool(true))
+            .force_new()
+            .kept_if_unreported(),
         Attr::new("upgrade_policy", Kind::Enum(&["STANDARD", "EXTENDED"]))
             .on_removal(Removal::Keep)
             .doc("STANDARD, or EXTENDED support (a higher hourly price after standard support ends).").kept_if_unreported(),
@@ -65,6 +72,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         "endpoint",
         "certificate_authority",
         "oidc_issuer",
+        "cluster_security_group_id",
         "status",
     ],
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
@@ -161,6 +169,9 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
 /// leaves them out, and UpdateClusterConfig with them answers that the
 /// cluster is already so), so neither side of a plan holds them.
 pub fn canonical(attrs: &mut Map<String, Value>) {
+    if !attrs.contains_key("bootstrap_self_managed_addons") {
+        attrs.insert("bootstrap_self_managed_addons".into(), json!(true));
+    }
     match attrs.opt_bool("endpoint_public_access") {
         Some(true) if !attrs.contains_key("public_access_cidrs") => {
             attrs.insert("public_access_cidrs".into(), json!(["0.0.0.0/0"]));

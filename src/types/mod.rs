@@ -47,6 +47,7 @@ pub mod nat_gateway;
 pub mod route_table;
 pub mod s3_bucket;
 pub mod security_group;
+pub mod security_group_rule;
 pub mod subnet;
 pub mod target_group;
 pub mod vpc;
@@ -64,6 +65,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &route_table::SCHEMA,
     &vpc_endpoint::SCHEMA,
     &security_group::SCHEMA,
+    &security_group_rule::SCHEMA,
     &s3_bucket::SCHEMA,
     &ecr_repository::SCHEMA,
     &target_group::SCHEMA,

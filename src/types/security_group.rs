@@ -54,36 +54,39 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             continue;
         };
         for (i, rule) in rules.iter().enumerate() {
-            let at = |k: &str| format!("/{dir}/{i}/{k}");
-            let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
-            let sources = ["cidr", "source_security_group"]
-                .iter()
-                .filter(|k| rule.get(**k).is_some())
-                .count();
-            if sources != 1 {
-                out.push(Finding {
-                    pointer: format!("/{dir}/{i}"),
-                    message: format!(
-                        "{dir} rule {} needs exactly one of `cidr` and `source_security_group`",
-                        i + 1
-                    ),
-                    hint: Some("write one rule per source".into()),
-                });
-            }
-            match (protocol, rule.get("ports")) {
-                ("tcp" | "udp", None) => out.push(Finding {
-                    pointer: at("protocol"),
-                    message: format!("a {protocol} rule needs `ports`"),
-                    hint: Some("for example ports: \"443\" or ports: \"1024-65535\"".into()),
-                }),
-                ("all", Some(_)) => out.push(Finding {
-                    pointer: at("ports"),
-                    message: "`ports` cannot be set with protocol `all`".into(),
-                    hint: Some("protocol all covers every port; remove `ports`".into()),
-                }),
-                _ => {}
-            }
+            out.extend(rule_check(rule, &format!("/{dir}/{i}"), &format!("{dir} rule {}", i + 1)));
         }
+    }
+    out
+}
+
+/// The checks of one rule (`rule`, at `at`, called `what` in messages): one
+/// source, and ports exactly where the protocol has them. A
+/// `security_group_rule` is checked the same way.
+pub fn rule_check(rule: &Value, at: &str, what: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
+    let sources =
+        ["cidr", "source_security_group"].iter().filter(|k| rule.get(**k).is_some()).count();
+    if sources != 1 {
+        out.push(Finding {
+            pointer: at.to_string(),
+            message: format!("{what} needs exactly one of `cidr` and `source_security_group`"),
+            hint: Some("write one rule per source".into()),
+        });
+    }
+    match (protocol, rule.get("ports")) {
+        ("tcp" | "udp", None) => out.push(Finding {
+            pointer: format!("{at}/protocol"),
+            message: format!("a {protocol} rule needs `ports`"),
+            hint: Some("for example ports: \"443\" or ports: \"1024-65535\"".into()),
+        }),
+        ("all", Some(_)) => out.push(Finding {
+            pointer: format!("{at}/ports"),
+            message: "`ports` cannot be set with protocol `all`".into(),
+            hint: Some("protocol all covers every port; remove `ports`".into()),
+        }),
+        _ => {}
     }
     out
 }
@@ -93,7 +96,13 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
 /// (`types::exposure`), so two halves of the internet are the internet.
 pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
     let rules = attrs.get("ingress").and_then(Value::as_array).cloned().unwrap_or_default();
-    super::exposure::openings(&rules)
+    exposure_findings(&rules, "/ingress")
+}
+
+/// The ports of `rules` the internet reaches, other than 80 and 443, each
+/// located at the first rule (under `at`) that opens it.
+pub fn exposure_findings(rules: &[Value], at: &str) -> Vec<Finding> {
+    super::exposure::openings(rules)
         .into_iter()
         .filter(|o| !o.web_only())
         .map(|o| {
@@ -105,7 +114,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
                 })
                 .unwrap_or(0);
             Finding {
-                pointer: format!("/ingress/{first}"),
+                pointer: format!("{at}/{first}"),
                 message: format!(
                     "ingress open to the internet on {} (not 80 or 443): from {}",
                     o.on(),
@@ -127,8 +136,14 @@ fn risks(before: Option<&Attrs>, after: Option<&Attrs>, _updated: bool) -> Vec<S
     let rules = |m: Option<&Attrs>| {
         m.and_then(|m| m.get("ingress")).and_then(|v| v.as_array().cloned()).unwrap_or_default()
     };
-    let was = super::exposure::openings(&rules(before));
-    super::exposure::openings(&rules(after))
+    newly_open(&rules(before), &rules(after))
+}
+
+/// What the internet reaches through `after` and did not through `before`,
+/// port by port, one line each.
+pub fn newly_open(before: &[Value], after: &[Value]) -> Vec<String> {
+    let was = super::exposure::openings(before);
+    super::exposure::openings(after)
         .into_iter()
         .filter(|o| {
             !was.iter().any(|w| w.protocol == o.protocol && w.from <= o.from && o.to <= w.to)

@@ -517,6 +517,7 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
   eks_addon.coredns:
     cluster_name: ${{eks_cluster.main.name}}
     name: coredns
+    preserve: true
 ",
             eks_without_outputs()
         )
@@ -580,6 +581,15 @@ fn add_ons_follow_the_node_groups_and_change_in_place() {
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(proxy.seen("DeleteAddon"), 2);
+    // coredns's objects are kept on the cluster (DeleteAddon --preserve);
+    // vpc-cni's go with it.
+    let mut deletes = proxy.bodies("DeleteAddon");
+    deletes.sort();
+    assert!(
+        deletes[0].contains("/addons/coredns?preserve=true")
+            && deletes[1].contains("/addons/vpc-cni?preserve=false"),
+        "{deletes:?}"
+    );
 }
 
 /// The cluster's authentication mode moves forward in place and never back:
@@ -885,4 +895,59 @@ fn the_upgrade_policy_changes_in_place_and_leaving_it_out_is_a_lint() {
     );
     let strict = w.run(&["validate", "--strict", "stack.yaml"]);
     assert_eq!(strict.code, 1);
+}
+
+/// Two clusters, each with its own OIDC issuer (the proxy gives each one, as
+/// AWS does; moto gives every cluster the same), so each gets its IAM OIDC
+/// provider. `bootstrap_self_managed_addons: false` is asked at create and
+/// kept: DescribeCluster never reports it, and a re-plan has no changes.
+#[test]
+fn each_cluster_has_its_own_issuer_and_bootstrap_is_asked_at_create() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(
+        &proxy.url,
+        &eks_with(
+            "
+  eks_cluster.second:
+    name: enza-second
+    version: \"1.30\"
+    upgrade_policy: STANDARD
+    role_arn: ${iam_role.cluster.arn}
+    subnet_ids: [\"${subnet.private_a.id}\", \"${subnet.private_c.id}\"]
+    bootstrap_self_managed_addons: false
+  iam_oidc_provider.main:
+    url: ${eks_cluster.main.oidc_issuer}
+  iam_oidc_provider.second:
+    url: ${eks_cluster.second.oidc_issuer}
+",
+        ),
+    );
+    w.apply_ok();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    let issuer =
+        |c: &str| state["resources"][c]["attributes"]["oidc_issuer"].as_str().unwrap().to_string();
+    assert_ne!(issuer("eks_cluster.main"), issuer("eks_cluster.second"));
+    let providers = runtime().block_on(moto.iam().list_open_id_connect_providers().send()).unwrap();
+    assert_eq!(providers.open_id_connect_provider_list().len(), 2);
+    let creates: Vec<serde_json::Value> =
+        proxy.bodies("CreateCluster").iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let asked = |name: &str| {
+        creates.iter().find(|c| c["name"] == name).unwrap()["bootstrapSelfManagedAddons"].clone()
+    };
+    assert_eq!((asked("enza-staging"), asked("enza-second")), (json!(true), json!(false)));
+    assert_eq!(
+        state["resources"]["eks_cluster.second"]["attributes"]["bootstrap_self_managed_addons"],
+        json!(false)
+    );
+    w.assert_no_changes();
+    // A change of it replaces the cluster.
+    w.write_stack(
+        &std::fs::read_to_string(w.path("stack.yaml"))
+            .unwrap()
+            .replace("bootstrap_self_managed_addons: false", "bootstrap_self_managed_addons: true"),
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("# eks_cluster.second must be replaced"), "{}", plan.stdout);
 }

@@ -25,6 +25,7 @@ mod network;
 mod ownership;
 mod pipeline;
 mod plan_options;
+mod reach;
 mod recovery;
 mod removals;
 mod saved;

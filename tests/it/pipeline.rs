@@ -132,7 +132,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &stack_file("platform"));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert_eq!(last_line(&plan.stdout), "Plan: 44 to add, 0 to change, 0 to destroy.");
+    assert_eq!(last_line(&plan.stdout), "Plan: 45 to add, 0 to change, 0 to destroy.");
     let r = w.apply_ok();
     assert_eq!(census(&moto, &proxy), FULL);
     w.assert_no_changes();
@@ -173,8 +173,9 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let rt = runtime();
     // Pods' roles: the OIDC provider is the cluster's issuer, and each role
     // trusts one service account through it.
+    // (The cluster's own issuer is the proxy's: moto gives every cluster one.)
     let issuer = rt
-        .block_on(moto.eks().describe_cluster().name("enza-platform").send())
+        .block_on(proxy.eks().describe_cluster().name("enza-platform").send())
         .unwrap()
         .cluster()
         .unwrap()

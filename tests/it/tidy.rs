@@ -395,8 +395,14 @@ fn state_writes(files: &[Source]) -> Vec<String> {
 
 /// Where a type's name may be written as a string: its description, its
 /// provider, and the rule files that are about named types.
-const TYPE_NAME_PLACES: &[&str] =
-    &["src/types/", "src/aws/", "src/stack/network.rs", "src/stack/eks.rs", "src/plan/eks.rs"];
+const TYPE_NAME_PLACES: &[&str] = &[
+    "src/types/",
+    "src/aws/",
+    "src/stack/network.rs",
+    "src/stack/eks.rs",
+    "src/stack/reach.rs",
+    "src/plan/eks.rs",
+];
 
 fn type_names(files: &[Source]) -> Vec<String> {
     let names: BTreeSet<&str> = infra::types::SCHEMAS.iter().map(|s| s.name).collect();

@@ -39,12 +39,14 @@ impl Validator {
         }
     }
 
-    /// The checks across resources (src/stack/network.rs, src/stack/eks.rs),
+    /// The checks across resources (src/stack/network.rs, src/stack/eks.rs,
+    /// src/stack/reach.rs),
     /// and the dependencies they imply added to `depends_on`.
     pub(super) fn check_network(&mut self, resources: &mut BTreeMap<Address, Resource>) {
         let findings = crate::stack::network::check(resources)
             .into_iter()
-            .chain(crate::stack::eks::check(resources));
+            .chain(crate::stack::eks::check(resources))
+            .chain(crate::stack::reach::check(resources));
         for f in findings {
             let loc = self.locate(&f.address, &f.pointer).unwrap_or(resources[&f.address].loc);
             let message = format!("{}: {}", f.address, f.message);

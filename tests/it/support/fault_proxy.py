@@ -9,7 +9,10 @@ CreateBucket's configuration (put on the new bucket), and the EKS paths: version
 (UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate), Pod Identity
 associations, add-ons (and DescribeAddonVersions from a small CATALOG), access
 entries and their access policies, and the access configuration and upgrade
-policy moto drops from a cluster. What it plays is kept per cluster, in memory.
+policy moto drops from a cluster, the security group EKS makes for each
+cluster (a real group in moto, made with the cluster and deleted with it) and
+an OIDC issuer of each cluster's own (moto gives every cluster the same one).
+What it plays is kept per cluster, in memory.
 Everything listens on 127.0.0.1.
 
     python fault_proxy.py UPSTREAM_URL PORT
@@ -18,7 +21,8 @@ Control, on the same port:
     POST /__proxy/rules   a JSON list of rules, replacing the current ones
     GET  /__proxy/counts  requests seen, by operation
     GET  /__proxy/timing  seconds spent waiting on the emulator, summed
-    GET  /__proxy/bodies  the bodies of the last 50 requests of each operation
+    GET  /__proxy/bodies  the bodies of the last 50 requests of each operation (the
+                          path and query of one without a body)
     POST /__proxy/reset   no rules, no counts, nothing it plays
 
 A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
@@ -42,6 +46,7 @@ Instead of "op", a rule may give "path_prefix": it matches every REST request
 (S3) whose path starts so.
 """
 
+import hashlib
 import json
 import random
 import re
@@ -52,7 +57,7 @@ import time
 import uuid
 import http.client
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import urlsplit, parse_qs, unquote
+from urllib.parse import urlsplit, parse_qs, unquote, urlencode
 
 UPSTREAM = urlsplit(sys.argv[1])
 PORT = int(sys.argv[2])
@@ -62,6 +67,7 @@ COUNTS = {}
 BUSY = [0.0]  # seconds spent waiting on the emulator, summed over requests
 VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
+CLUSTER_GROUPS = {}  # cluster name -> (the security group EKS made for it, its VPC)
 PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, which moto lacks
 ADDONS = {}  # cluster name -> {add-on name -> add-on}: EKS add-ons, which moto lacks
 ACCESS = {}  # cluster name -> accessConfig, which moto neither keeps nor answers
@@ -238,6 +244,7 @@ class Handler(BaseHTTPRequestHandler):
                 ADDONS.clear()
                 ACCESS.clear()
                 UPGRADE.clear()
+                CLUSTER_GROUPS.clear()
                 ENTRIES.clear()
                 POLICIES.clear()
             return self.reply(200, {})
@@ -251,7 +258,8 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             COUNTS[op] = COUNTS.get(op, 0) + 1
             kept = BODIES.setdefault(op, [])
-            kept.append(body.decode("utf-8", "replace"))
+            # A request without a body (a REST DELETE) is kept as its path.
+            kept.append(body.decode("utf-8", "replace") if body else self.path)
             del kept[:-50]
         rules = matching(op)
         for r in rules:
@@ -279,10 +287,14 @@ class Handler(BaseHTTPRequestHandler):
         if emulated is not None:
             return self.reply(200, emulated)
         status, headers, data = self.forward(body)
+        if status == 200 and op == "CreateCluster":
+            self.make_cluster_group(data)
+        if status == 200 and op == "DeleteCluster":
+            self.delete_cluster_group(self.path.split("?")[0].split("/")[2])
         for r in rules:
             if r["action"] == "status":
                 data = self.hold(r, data)
-        if op in ("DescribeCluster", "DescribeNodegroup"):
+        if op in ("CreateCluster", "DescribeCluster", "DescribeNodegroup"):
             data = self.versioned(data)
         self.send_response(status)
         for k, v in headers:
@@ -601,6 +613,16 @@ class Handler(BaseHTTPRequestHandler):
                 doc["cluster"]["version"] = version
             if access:
                 doc["cluster"]["accessConfig"] = dict(access)
+            name = doc["cluster"].get("name") or ""
+            with LOCK:
+                group, vpc = CLUSTER_GROUPS.get(name, (None, None))
+            vpc_config = doc["cluster"].setdefault("resourcesVpcConfig", {})
+            if group:
+                vpc_config["clusterSecurityGroupId"] = group
+                vpc_config["vpcId"] = vpc
+            digest = hashlib.sha256(name.encode()).hexdigest()[:32].upper()
+            doc["cluster"]["identity"] = {"oidc": {
+                "issuer": f"https://oidc.eks.{self.region()}.amazonaws.com/id/{digest}"}}
         if isinstance(doc.get("nodegroup"), dict):
             n = doc["nodegroup"]
             with LOCK:
@@ -610,6 +632,67 @@ class Handler(BaseHTTPRequestHandler):
             if held.get("releaseVersion"):
                 n["releaseVersion"] = held["releaseVersion"]
         return json.dumps(doc).encode()
+
+    def ec2(self, params):
+        """One EC2 query call to the emulator, signed for this request's region."""
+        params = dict(params, Version="2016-11-15")
+        conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
+        auth = (f"AWS4-HMAC-SHA256 Credential=test/20260101/{self.region()}/ec2/aws4_request, "
+                "SignedHeaders=host, Signature=proxy")
+        conn.request("POST", "/", body=urlencode(params).encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Authorization": auth})
+        data = conn.getresponse().read()
+        conn.close()
+        return data
+
+    def make_cluster_group(self, data):
+        """The group EKS makes with every cluster, in the cluster's VPC, tagged
+        as EKS tags it, and admitting itself, as AWS's does."""
+        try:
+            cluster = json.loads(data).get("cluster") or {}
+        except ValueError:
+            return
+        name = cluster.get("name")
+        subnets = (cluster.get("resourcesVpcConfig") or {}).get("subnetIds") or []
+        if not name or not subnets:
+            return
+        # moto keeps no vpcId: the subnets' VPC, as AWS reports it.
+        m = re.search(rb"<vpcId>(vpc-[0-9a-z]+)</vpcId>",
+                      self.ec2({"Action": "DescribeSubnets", "SubnetId.1": subnets[0]}))
+        if not m:
+            return
+        vpc = m.group(1).decode()
+        suffix = hashlib.sha256(name.encode()).hexdigest()[:10]
+        answer = self.ec2({
+            "Action": "CreateSecurityGroup", "GroupName": f"eks-cluster-sg-{name}-{suffix}",
+            "GroupDescription": "EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.",
+            "VpcId": vpc,
+            "TagSpecification.1.ResourceType": "security-group",
+            "TagSpecification.1.Tag.1.Key": "aws:eks:cluster-name",
+            "TagSpecification.1.Tag.1.Value": name,
+            "TagSpecification.1.Tag.2.Key": f"kubernetes.io/cluster/{name}",
+            "TagSpecification.1.Tag.2.Value": "owned",
+        })
+        m = re.search(rb"<groupId>(sg-[0-9a-z]+)</groupId>", answer)
+        if not m:
+            return
+        group = m.group(1).decode()
+        self.ec2({"Action": "AuthorizeSecurityGroupIngress", "GroupId": group,
+                  "IpPermissions.1.IpProtocol": "-1",
+                  "IpPermissions.1.Groups.1.GroupId": group})
+        with LOCK:
+            CLUSTER_GROUPS[name] = (group, vpc)
+
+    def delete_cluster_group(self, name):
+        """Deleted with its cluster: its own rules first (it admits itself)."""
+        with LOCK:
+            group, _ = CLUSTER_GROUPS.pop(name, (None, None))
+        if not group:
+            return
+        self.ec2({"Action": "RevokeSecurityGroupIngress", "GroupId": group,
+                  "IpPermissions.1.IpProtocol": "-1",
+                  "IpPermissions.1.Groups.1.GroupId": group})
+        self.ec2({"Action": "DeleteSecurityGroup", "GroupId": group})
 
     def hold(self, rule, data):
         with LOCK:

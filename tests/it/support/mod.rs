@@ -464,6 +464,12 @@ pub fn cutover_stack() -> String {
     let shipped = stack_file("cutover");
     let (head, rest) =
         shipped.split_once("stacks:\n  eks: {}\n").expect("stacks/cutover.yaml reads stack eks");
+    // The rule on stacks/eks.yaml's node group has no group to stand in
+    // for: left out.
+    let rule =
+        rest.find("  # The path from the load balancer to the pods").expect("the path's rule");
+    let end = rule + rest[rule..].find("\n\n").expect("a blank line after the rule") + 2;
+    let rest = format!("{}{}", &rest[..rule], &rest[end..]);
     let rest = rest
         .replace("${stack.eks.outputs.vpc_id}", "${vpc.main.id}")
         .replace(
@@ -532,16 +538,27 @@ pub fn inventory(
             put("subnet", s.subnet_id());
         }
     }
-    for g in rt.block_on(ec2.describe_security_groups().send()).unwrap().security_groups() {
-        if g.group_name() != Some("default") {
-            put("security_group", g.group_id());
-        }
-    }
     // The network kinds moto also holds for its default VPC: only what carries
     // an infra tag, and nothing deleted (a NAT gateway or an endpoint stays
     // listed as `deleted` for a while, as on AWS).
     let ours =
         |tags: &[aws_sdk_ec2::types::Tag]| tags.iter().any(|t| t.key() == Some("infra:stack"));
+    // A VPC's default group and the group EKS makes for a cluster (played by
+    // the proxy) are AWS's, not a stack's.
+    let eks_own = |tags: &[aws_sdk_ec2::types::Tag]| {
+        tags.iter().any(|t| t.key() == Some("aws:eks:cluster-name"))
+    };
+    for g in rt.block_on(ec2.describe_security_groups().send()).unwrap().security_groups() {
+        if g.group_name() != Some("default") && !eks_own(g.tags()) {
+            put("security_group", g.group_id());
+        }
+    }
+    let rules = rt.block_on(ec2.describe_security_group_rules().send()).unwrap();
+    for r in rules.security_group_rules() {
+        if ours(r.tags()) {
+            put("security_group_rule", r.security_group_rule_id());
+        }
+    }
     for g in rt.block_on(ec2.describe_internet_gateways().send()).unwrap().internet_gateways() {
         if ours(g.tags()) {
             put("internet_gateway", g.internet_gateway_id());
