@@ -94,10 +94,17 @@ impl Ctx<'_> {
             bail!("a value it references is still unknown");
         }
         // Known: the value it stands for, what AWS is sent and state records.
-        match reference::value_of(&resolved) {
-            Value::Object(m) => Ok(m),
-            _ => bail!("an object resolved to something else"),
+        let Value::Object(mut out) = reference::value_of(&resolved) else {
+            bail!("an object resolved to something else");
+        };
+        // What it ignores (`ignore_changes`) stays as the plan saw it.
+        let before = self.before(a);
+        if !before.is_empty() {
+            for path in &resource.ignore_changes {
+                path.take(&mut out, &before);
+            }
         }
+        Ok(out)
     }
 
     /// Writes the result of an operation: the observed attributes (plus the

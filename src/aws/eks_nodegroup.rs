@@ -156,6 +156,9 @@ fn attrs_of(id: &str, n: &aws_sdk_eks::types::Nodegroup) -> Attrs {
     if let Some(release) = n.release_version() {
         attrs.insert("release_version".into(), json!(release));
     }
+    if let Some(version) = n.version() {
+        attrs.insert("version".into(), json!(version));
+    }
     if attrs.get("labels") == Some(&Value::Null) {
         attrs.insert("labels".into(), json!({}));
     }
@@ -201,6 +204,7 @@ impl Provider for EksNodegroup {
             .capacity_type(CapacityTypes::from(attrs.str("capacity_type")?))
             .set_ami_type(attrs.opt_str("ami_type").map(AmiTypes::from))
             .set_release_version(attrs.opt_str("release_version").map(str::to_string))
+            .set_version(attrs.opt_str("version").map(str::to_string))
             .set_client_request_token(ctx.token.clone())
             .set_update_config(attrs.get("update_config").map(update_config))
             .set_tags(Some(attrs.tags().into_iter().collect()));
@@ -302,7 +306,7 @@ impl Provider for EksNodegroup {
             )?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
-        if changed("launch_template") || changed("release_version") {
+        if changed("launch_template") || changed("release_version") || changed("version") {
             let u = send!(
                 aws.eks
                     .update_nodegroup_version()
@@ -319,6 +323,9 @@ impl Provider for EksNodegroup {
                             .opt_str("release_version")
                             .filter(|_| changed("release_version"))
                             .map(str::to_string),
+                    )
+                    .set_version(
+                        after.opt_str("version").filter(|_| changed("version")).map(str::to_string),
                     )
                     .force(after.opt_bool("force_update_version").unwrap_or(false)),
                 "UpdateNodegroupVersion"

@@ -1,7 +1,8 @@
 //! The finders of lookups (`data:`): one per kind of `types::lookup`, each
 //! only reading. EC2 searches by filters (an id that does not exist is no
 //! match, not an error); ELBv2 by names or ARNs, and by tags through
-//! DescribeTags; IAM by name; ACM among the issued certificates.
+//! DescribeTags; IAM by name; ACM among the issued certificates; SSM
+//! parameters by name; EKS add-on versions from DescribeAddonVersions.
 
 use std::sync::Arc;
 
@@ -396,4 +397,79 @@ impl Finder for FindCertificate {
             })
             .collect())
     }
+}
+
+/// An SSM parameter by its name (GetParameter): one, or none when it does
+/// not exist. A SecureString's value is not decrypted.
+pub struct FindParameter(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindParameter {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let Some(name) = query.get("name").and_then(Value::as_str) else {
+            return Ok(Vec::new());
+        };
+        let got = send!(self.0.ssm.get_parameter().name(name), "GetParameter").or_gone()?;
+        Ok(got
+            .and_then(|o| o.parameter().cloned())
+            .map(|p| {
+                object(json!({
+                    "name": p.name(),
+                    "value": p.value(),
+                    "version": p.version(),
+                    "type": p.r#type().map(|t| t.as_str()),
+                    "arn": p.arn(),
+                }))
+            })
+            .into_iter()
+            .collect())
+    }
+}
+
+/// The version of an EKS add-on for a Kubernetes version
+/// (DescribeAddonVersions): AWS's default for it, or the most recent.
+pub struct FindAddonVersion(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindAddonVersion {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let get = |k: &str| query.get(k).and_then(Value::as_str).unwrap_or_default();
+        let (addon, kubernetes) = (get("addon_name"), get("kubernetes_version"));
+        let most_recent = query.get("most_recent").and_then(Value::as_bool).unwrap_or(false);
+        let addons: Vec<aws_sdk_eks::types::AddonInfo> = items!(
+            self.0.eks.describe_addon_versions().addon_name(addon).kubernetes_version(kubernetes),
+            "DescribeAddonVersions"
+        )?;
+        let versions: Vec<&aws_sdk_eks::types::AddonVersionInfo> = addons
+            .iter()
+            .filter(|a| a.addon_name() == Some(addon))
+            .flat_map(|a| a.addon_versions())
+            .filter(|v| v.compatibilities().iter().any(|c| c.cluster_version() == Some(kubernetes)))
+            .collect();
+        let chosen = if most_recent {
+            versions.iter().filter_map(|v| v.addon_version()).max_by(newer)
+        } else {
+            versions
+                .iter()
+                .find(|v| {
+                    v.compatibilities()
+                        .iter()
+                        .any(|c| c.cluster_version() == Some(kubernetes) && c.default_version())
+                })
+                .and_then(|v| v.addon_version())
+        };
+        Ok(chosen
+            .map(|v| object(json!({ "version": v, "addon_name": addon })))
+            .into_iter()
+            .collect())
+    }
+}
+
+/// Orders add-on versions (`v1.19.0-eksbuild.1`) by their numbers: major,
+/// minor, patch, then the eksbuild.
+fn newer(a: &&str, b: &&str) -> std::cmp::Ordering {
+    let numbers = |v: &str| -> Vec<u64> {
+        v.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect()
+    };
+    numbers(a).cmp(&numbers(b))
 }

@@ -167,6 +167,7 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub eks: aws_sdk_eks::Client,
     pub firehose: aws_sdk_firehose::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub sts: aws_sdk_sts::Client,
     /// AWS's time, from the `Date` of every answer of these clients.
     pub clock: clock::ServerClock,
@@ -223,6 +224,7 @@ impl Aws {
             iam: client!(aws_sdk_iam),
             eks: client!(aws_sdk_eks),
             firehose: client!(aws_sdk_firehose),
+            ssm: client!(aws_sdk_ssm),
             sts: client!(aws_sdk_sts),
             clock,
             account: tokio::sync::OnceCell::new(),

@@ -23,7 +23,9 @@ pub fn registry(aws: Aws) -> Registry {
         .with_finder(&lookup::LISTENER, Arc::new(lookups::FindListener(a())))
         .with_finder(&lookup::TARGET_GROUP, Arc::new(lookups::FindTargetGroup(a())))
         .with_finder(&lookup::IAM_ROLE, Arc::new(lookups::FindIamRole(a())))
-        .with_finder(&lookup::ACM_CERTIFICATE, Arc::new(lookups::FindCertificate(a())));
+        .with_finder(&lookup::ACM_CERTIFICATE, Arc::new(lookups::FindCertificate(a())))
+        .with_finder(&lookup::SSM_PARAMETER, Arc::new(lookups::FindParameter(a())))
+        .with_finder(&lookup::EKS_ADDON_VERSION, Arc::new(lookups::FindAddonVersion(a())));
     super::providers(registry, &aws)
 }
 

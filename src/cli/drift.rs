@@ -39,8 +39,11 @@ pub async fn exec(
     let observed = engine.refresh(&state, None, Some(&stack)).await?;
     let report = crate::plan::Plan::drift_report(&stack, &state, &observed, ignore);
     ctx.console.out(&crate::render::drift(&report, format, ctx.color_out));
-    Ok(match report.drift.is_empty() {
-        true => ExitCode::SUCCESS,
-        false => ExitCode::from(2),
+    // Drift the stack ignores (`ignore_changes`) is shown, and is no reason
+    // to act.
+    let acted_on = report.drift.iter().any(|d| d.deleted || d.values.iter().any(|v| !v.ignored));
+    Ok(match acted_on {
+        false => ExitCode::SUCCESS,
+        true => ExitCode::from(2),
     })
 }

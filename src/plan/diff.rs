@@ -34,7 +34,8 @@ pub fn plan_with(
     let mut problems = Vec::new();
     let mut ledger = crate::cost::Ledger::new(&stack.region);
     for (address, resource) in &stack.resources {
-        let (after, removed) = desired_of(resource, state.resources.get(address), &values);
+        let seen = observed.get(address).and_then(Option::as_ref);
+        let (after, removed) = desired_of(resource, state.resources.get(address), &values, seen);
         let change = match observed.get(address).cloned().flatten() {
             None => {
                 ledger.add(address, None, Some(&after));
@@ -74,6 +75,9 @@ pub fn plan_with(
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     let (blocked, mut notices) = rollout_records(state, &changes);
     problems.extend(blocked);
+    let (refused, skew) = super::eks::node_versions(stack, &changes, observed);
+    problems.extend(refused);
+    notices.extend(skew);
     notices.extend(failed(state));
     notices.extend(foreign(stack, observed));
     Plan {
@@ -83,7 +87,7 @@ pub fn plan_with(
         outputs: outputs(stack, &values),
         labels: labels(state),
         problems,
-        drift: drift(state, observed),
+        drift: ignored_marked(drift(state, observed), stack),
         recovered: Vec::new(),
         cutover: Vec::new(),
         notices,
@@ -107,7 +111,10 @@ pub fn desired(
     stack
         .resources
         .iter()
-        .map(|(a, r)| (a.clone(), desired_of(r, state.resources.get(a), &values).0))
+        .map(|(a, r)| {
+            let seen = observed.get(a).and_then(Option::as_ref);
+            (a.clone(), desired_of(r, state.resources.get(a), &values, seen).0)
+        })
         .collect()
 }
 
@@ -136,7 +143,8 @@ fn referenced(
         let keep = wanted.get(&address).unwrap_or(&none);
         let mut main = resource.attrs.clone();
         main.retain(|k, _| !resource.schema.attr(k).is_some_and(|a| a.deferred));
-        let after = resolve_map(main, &values);
+        let mut after = resolve_map(main, &values);
+        ignoring(resource, &mut after, observed.get(&address).and_then(Option::as_ref));
         let mut v = Map::new();
         if let Some(Some(before)) = observed.get(&address) {
             // Compared as a plan compares them (`Seen::change`).
@@ -168,6 +176,20 @@ fn referenced(
     values
 }
 
+/// What the stack asks of the attributes a resource ignores
+/// (`ignore_changes`), once it exists: what it holds (`seen`).
+fn ignoring(
+    resource: &crate::stack::Resource,
+    after: &mut Map<String, Value>,
+    seen: Option<&Map<String, Value>>,
+) {
+    if let Some(seen) = seen {
+        for path in &resource.ignore_changes {
+            path.take(after, seen);
+        }
+    }
+}
+
 /// What a refresh read of a resource, as a plan compares it with what the
 /// stack asks: what AWS does not report taken as recorded, in the type's
 /// canonical form.
@@ -193,6 +215,7 @@ fn desired_of(
     resource: &crate::stack::Resource,
     recorded: Option<&crate::types::state::ResourceState>,
     values: &HashMap<Address, Map<String, Value>>,
+    seen: Option<&Map<String, Value>>,
 ) -> (Map<String, Value>, Vec<(String, Value)>) {
     let removed = super::removals(resource, recorded);
     let mut desired = resource.attrs.clone();
@@ -200,6 +223,7 @@ fn desired_of(
     // Plans hold both sides in canonical form (a trust policy from its
     // shorthand, documents normalised), so that what they show is what differs.
     let mut after = resolve_map(desired, values);
+    ignoring(resource, &mut after, seen);
     if let Some(canonical) = resource.schema.canonical {
         canonical(&mut after);
     }
@@ -353,12 +377,39 @@ pub(super) fn drift(state: &State, observed: &Observed) -> Vec<super::Drift> {
                     attribute: k.clone(),
                     was: was.get(k).cloned().unwrap_or(Value::Null),
                     now: seen.get(k).cloned().unwrap_or(Value::Null),
+                    ignored: false,
                 })
                 .collect();
             out.push(super::Drift { address: address.clone(), deleted: false, attributes, values });
         }
     }
     out
+}
+
+/// Drift with each value marked where all of its change is in paths its
+/// resource ignores (`ignore_changes`).
+pub(super) fn ignored_marked(mut drift: Vec<super::Drift>, stack: &Stack) -> Vec<super::Drift> {
+    for d in &mut drift {
+        let Some(resource) = stack.resources.get(&d.address) else { continue };
+        for v in &mut d.values {
+            let paths: Vec<_> =
+                resource.ignore_changes.iter().filter(|p| p.attribute() == v.attribute).collect();
+            if paths.is_empty() {
+                continue;
+            }
+            let wrap = |x: &Value| Map::from_iter([(v.attribute.clone(), x.clone())]);
+            let (mut was, now) = (wrap(&v.was), wrap(&v.now));
+            for p in paths {
+                p.take(&mut was, &now);
+            }
+            let kind = resource.schema.attr(&v.attribute).map(|a| &a.kind);
+            v.ignored = match (was.get(&v.attribute), now.get(&v.attribute)) {
+                (Some(a), Some(b)) => values_equal(kind, a, b),
+                (a, b) => a == b,
+            };
+        }
+    }
+    drift
 }
 
 /// Ids and ARNs of what the state holds, by address.

@@ -1,6 +1,8 @@
-//! What a plan that upgrades an EKS cluster must check against AWS: each
-//! add-on on that cluster, at the version it will have, against the versions
-//! the new Kubernetes version supports. Pure: the asking is in `ops.rs`.
+//! What a plan that upgrades an EKS cluster must check: each add-on on that
+//! cluster, at the version it will have, against the versions the new
+//! Kubernetes version supports (the asking is in `ops/plan.rs`), and its node
+//! groups' versions against what EKS requires of them before and after a
+//! control-plane upgrade. Pure.
 
 use serde_json::Value;
 
@@ -95,6 +97,87 @@ pub fn addon_notice(check: &AddonCheck, supported: &[String]) -> Option<Notice> 
         )
     };
     Some(Notice { address: check.address.clone(), message })
+}
+
+/// How far behind a node's kubelet may run behind the control plane: three
+/// minors from Kubernetes 1.28 (EKS user guide, managed node groups), two
+/// before.
+fn allowed_skew(control_plane: (u32, u32)) -> u32 {
+    if control_plane >= (1, 28) { 3 } else { 2 }
+}
+
+/// The node groups of a cluster whose version a plan moves, and node groups
+/// asked to run ahead of their cluster: what EKS refuses (`problems`) and
+/// what a reviewer must hear (`notices`).
+///
+/// From the EKS user guide ("Update existing cluster to new Kubernetes
+/// version"): before the control plane moves to a new version, the
+/// Kubernetes version of its managed node groups must be the control
+/// plane's; a node's kubelet is never newer than the control plane, and may
+/// run up to three minors behind it. So a plan that moves the cluster while a
+/// node group runs behind its current version is refused (UpdateClusterVersion
+/// would fail), as is a node group asked ahead of the cluster; a node group
+/// left behind by the move is said under Needs attention, with how far.
+pub fn node_versions(
+    stack: &crate::stack::Stack,
+    changes: &[super::Change],
+    observed: &super::Observed,
+) -> (Vec<String>, Vec<Notice>) {
+    use crate::types::eks_cluster::minor;
+    let (mut problems, mut notices) = (Vec::new(), Vec::new());
+    let seen = |a: &Address| observed.get(a).and_then(Option::as_ref);
+    let change = |a: &Address| changes.iter().find(|c| &c.address == a);
+    for cluster in stack.resources.values().filter(|r| r.address.ty == "eks_cluster") {
+        let from = known_str(seen(&cluster.address), "version");
+        let to =
+            change(&cluster.address).and_then(|c| known_str(c.after.as_ref(), "version")).or(from);
+        let (Some(to), Some(to_minor)) = (to, to.and_then(minor)) else { continue };
+        let moving = from.filter(|f| *f != to);
+        for ng in stack.resources.values().filter(|r| r.address.ty == "eks_nodegroup") {
+            if crate::stack::eks::cluster_of(&stack.resources, ng).map(|c| &c.address)
+                != Some(&cluster.address)
+            {
+                continue;
+            }
+            let now = known_str(seen(&ng.address), "version");
+            let then = change(&ng.address)
+                .filter(|c| c.action != Action::Delete)
+                .and_then(|c| known_str(c.after.as_ref(), "version"))
+                .or(now);
+            let a = &ng.address;
+            if let Some(v) = then.filter(|v| minor(v).is_some_and(|m| m > to_minor)) {
+                problems.push(format!(
+                    "{a}: Kubernetes {v} is ahead of its cluster {}'s {to}: a node is never newer than the control plane (EKS refuses it); upgrade the cluster first",
+                    cluster.address
+                ));
+                continue;
+            }
+            let Some(from) = moving else { continue };
+            if let Some(n) = now.filter(|n| minor(n).is_some_and(|m| Some(m) < minor(from))) {
+                problems.push(format!(
+                    "{} cannot move from {from} to {to} while {a} runs Kubernetes {n}: EKS requires every managed node group at the control plane's version ({from}) before it upgrades the control plane; set {a}'s version to {from} and apply, then move the cluster",
+                    cluster.address
+                ));
+                continue;
+            }
+            let Some((v, m)) = then.and_then(|v| Some((v, minor(v)?))) else { continue };
+            if m >= to_minor || m.0 != to_minor.0 {
+                continue;
+            }
+            let behind = to_minor.1 - m.1;
+            let allowed = allowed_skew(to_minor);
+            let minors =
+                if behind == 1 { "one minor".to_string() } else { format!("{behind} minors") };
+            notices.push(Notice {
+                address: a.clone(),
+                message: format!(
+                    "stays at Kubernetes {v}, {minors} behind {}, which moves to {to}: nodes may run up to {allowed} minors behind the control plane, but EKS will not upgrade the cluster again until every node group is at its version; set its version to {to} (it rolls the nodes)",
+                    cluster.address
+                ),
+            });
+        }
+    }
+    (problems, notices)
 }
 
 #[cfg(test)]

@@ -313,6 +313,10 @@ pub struct DriftValue {
     pub attribute: String,
     pub was: Value,
     pub now: Value,
+    /// What changed is all in paths the stack ignores (`ignore_changes`): no
+    /// plan will put it back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
 }
 
 impl Plan {
@@ -330,7 +334,7 @@ impl Plan {
             outputs: BTreeMap::new(),
             labels: diff::labels(state),
             problems: Vec::new(),
-            drift: drift(state, observed, ignore),
+            drift: diff::ignored_marked(drift(state, observed, ignore), stack),
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),

@@ -293,7 +293,8 @@ pub fn drift_lines(plan: &Plan) -> Vec<String> {
                 "forward" => forward_split(plan, Some(&v.was), &v.now),
                 _ => format!("{} -> {}", show(&v.was), show(&v.now)),
             };
-            out.push(format!("    ~ {}: {line}", v.attribute));
+            let ignored = if v.ignored { "  (ignored: ignore_changes)" } else { "" };
+            out.push(format!("    ~ {}: {line}{ignored}", v.attribute));
         }
     }
     out

@@ -44,7 +44,7 @@ fn logged(resources: &Resources) -> Vec<(&Resource, String, Option<&Resource>)> 
 
 /// The stack's cluster a resource's `cluster_name` names: by a reference to
 /// the cluster (`${eks_cluster.main.name}`) or by its literal name.
-pub(super) fn cluster_of<'a>(resources: &'a Resources, r: &Resource) -> Option<&'a Resource> {
+pub fn cluster_of<'a>(resources: &'a Resources, r: &Resource) -> Option<&'a Resource> {
     let named = r.attrs.get("cluster_name")?.as_str()?;
     resources.values().find(|c| {
         c.address.ty == "eks_cluster"

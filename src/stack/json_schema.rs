@@ -132,7 +132,7 @@ pub fn stack_schema() -> Value {
 const NAME: &str = "[A-Za-z0-9_-]+";
 
 /// One resource type: its attributes, its tags and the keys every resource
-/// takes (`depends_on`, `timeouts`, `prevent_destroy`).
+/// takes (`depends_on`, `timeouts`, `prevent_destroy`, `ignore_changes`).
 fn resource(schema: &TypeSchema) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -195,7 +195,7 @@ fn lookup(kind: &LookupSchema) -> Value {
     })
 }
 
-/// `depends_on`, `timeouts` and `prevent_destroy`.
+/// `depends_on`, `timeouts`, `prevent_destroy` and `ignore_changes`.
 fn meta_key(name: &str) -> Value {
     match name {
         "depends_on" => json!({
@@ -215,6 +215,11 @@ fn meta_key(name: &str) -> Value {
         "prevent_destroy" => json!({
             "description": "Refuse any plan that would delete it (docs/state.md).",
             "anyOf": [{ "type": "boolean" }, { "$ref": "#/$defs/reference" }],
+        }),
+        "ignore_changes" => json!({
+            "description": "Attributes set at create and never changed or shown as a change afterwards (Terraform's lifecycle ignore_changes), as ATTR or ATTR.FIELD paths, such as scaling.desired or tags.team; drift still shows them, marked ignored.",
+            "type": "array",
+            "items": { "type": "string", "pattern": "^[A-Za-z0-9_]+(\\..+)?$" },
         }),
         other => json!({ "description": other }),
     }

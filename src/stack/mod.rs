@@ -102,6 +102,10 @@ pub struct Resource {
     pub timeouts: Timeouts,
     /// `prevent_destroy: true`: any plan that would delete or replace it fails.
     pub prevent_destroy: bool,
+    /// `ignore_changes:` (Terraform's lifecycle), and what the type's
+    /// `create_defaults` filled in: set at create, never changed or shown as
+    /// a change afterwards; drift shows them, marked ignored.
+    pub ignore_changes: Vec<crate::types::attrs::AttrPath>,
     /// Where the resource's key sits in the file.
     pub loc: Loc,
 }

@@ -232,10 +232,85 @@ mod tests {
     }
 
     #[test]
+    fn an_ignored_path_takes_what_exists_or_nothing() {
+        let path = |s: &str| crate::types::schema("eks_nodegroup").unwrap().path(s).unwrap();
+        let seen = into_map(json!({"scaling": {"min": 2, "max": 10, "desired": 7},
+            "tags": {"kubernetes.io/role/elb": "1"}}));
+        let mut asked = into_map(json!({"scaling": {"min": 1, "max": 10, "desired": 3},
+            "tags": {"team": "a", "kubernetes.io/role/elb": "0"}}));
+        path("scaling.desired").take(&mut asked, &seen);
+        assert_eq!(asked["scaling"], json!({"min": 1, "max": 10, "desired": 7}));
+        // A map's key is one segment, dots and all; what does not exist is
+        // not asked for.
+        let elb = path("tags.kubernetes.io/role/elb");
+        assert_eq!(elb.0, ["tags", "kubernetes.io/role/elb"]);
+        elb.take(&mut asked, &seen);
+        path("tags.team").take(&mut asked, &seen);
+        assert_eq!(asked["tags"], json!({"kubernetes.io/role/elb": "1"}));
+        let schema = crate::types::schema("eks_nodegroup").unwrap();
+        assert_eq!(
+            schema.path("scaling.wanted").unwrap_err(),
+            "`scaling` has no field `wanted` (it has min, max, desired)"
+        );
+        assert_eq!(schema.path("sizes").unwrap_err(), "eks_nodegroup has no attribute `sizes`");
+        assert_eq!(
+            schema.path("instance_types.0").unwrap_err(),
+            "`instance_types` holds no fields: ignore it whole"
+        );
+        assert!(schema.path("force_update_version").is_err(), "never diffed");
+    }
+
+    #[test]
     fn sets_compare_without_order() {
         let set = Kind::Set(&Kind::String);
         assert!(values_equal(Some(&set), &json!(["a", "b"]), &json!(["b", "a"])));
         let list = Kind::List(&Kind::String);
         assert!(!values_equal(Some(&list), &json!(["a", "b"]), &json!(["b", "a"])));
+    }
+}
+
+/// A path into a resource's attributes, as `ignore_changes` names one:
+/// `scaling.desired`, `tags`, `tags.kubernetes.io/role/elb`. Each segment is
+/// a key of the object the one before it holds; a map's key is one segment,
+/// dots and all (the validator splits it by the type's schema).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AttrPath(pub Vec<String>);
+
+impl std::fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("."))
+    }
+}
+
+impl AttrPath {
+    /// The attribute it starts at.
+    pub fn attribute(&self) -> &str {
+        self.0.first().map_or("", String::as_str)
+    }
+
+    /// Puts in `to`, at this path, what `from` holds there, or removes it
+    /// where `from` holds nothing: what the stack asks of an ignored
+    /// attribute is what exists.
+    pub fn take(&self, to: &mut Attrs, from: &Attrs) {
+        take_at(to, Some(from), &self.0);
+    }
+}
+
+fn take_at(to: &mut Attrs, from: Option<&Attrs>, path: &[String]) {
+    let [first, rest @ ..] = path else { return };
+    let theirs = from.and_then(|f| f.get(first));
+    if rest.is_empty() {
+        match theirs {
+            Some(v) => {
+                to.insert(first.clone(), v.clone());
+            }
+            None => {
+                to.remove(first);
+            }
+        }
+        return;
+    }
+    if let Some(Value::Object(inner)) = to.get_mut(first) {
+        take_at(inner, theirs.and_then(Value::as_object), rest);
     }
 }

@@ -10,7 +10,9 @@ use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSche
 const SCALING: Kind = Kind::Object(&[
     Attr::new("min", Kind::Int { min: 0, max: 1000 }).required(),
     Attr::new("max", Kind::Int { min: 1, max: 1000 }).required(),
-    Attr::new("desired", Kind::Int { min: 0, max: 1000 }).required(),
+    // Left out: `min` at create, and the autoscaler's afterwards
+    // (`desired_at_min`).
+    Attr::new("desired", Kind::Int { min: 0, max: 1000 }),
 ]);
 
 const TAINT: Kind = Kind::Object(&[
@@ -42,7 +44,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .on_removal(Removal::Keep)
             .doc("Instance types, such as [m6i.large].").force_new(),
         Attr::new("scaling", SCALING)
-            .doc("min, max and desired node counts.").required(),
+            .doc("min, max and desired node counts; desired left out starts at min and is then not managed (an autoscaler's).").required(),
         Attr::new(
             "launch_template",
             Kind::Object(&[
@@ -75,6 +77,12 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("ami_type", Kind::String)
             .on_removal(Removal::Keep)
             .doc("The AMI family, such as AL2023_x86_64_STANDARD.").force_new(),
+        // The nodes' Kubernetes version; a change rolls the nodes
+        // (UpdateNodegroupVersion). Left out, the cluster's at create, and
+        // not managed.
+        Attr::new("version", Kind::String)
+            .on_removal(Removal::Keep)
+            .doc("The nodes' Kubernetes version, such as \"1.33\" (at most the cluster's); a change rolls the nodes. Left out, the cluster's at creation."),
         // The EKS-optimised AMI release; a change rolls the nodes
         // (UpdateNodegroupVersion). Left out, not managed.
         Attr::new("release_version", Kind::String)
@@ -91,6 +99,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     check: Some(check),
     impact: Some(impact),
     price: Some(price),
+    create_defaults: Some(desired_at_min),
     id_format: "CLUSTER:NODEGROUP",
     ..TypeSchema::BASE
 };
@@ -127,7 +136,7 @@ pub fn impact(
             count(n)
         ));
     }
-    if !changed.iter().any(|c| c == "launch_template" || c == "release_version") {
+    if !changed.iter().any(|c| c == "launch_template" || c == "release_version" || c == "version") {
         return None;
     }
     let n = nodes(after)?;
@@ -146,6 +155,19 @@ pub fn impact(
         ""
     };
     Some(format!("rolls {}, {at_once}{force}", count(n)))
+}
+
+/// A node group whose desired size the stack leaves out starts at its
+/// minimum, and its size is then the cluster autoscaler's (Terraform's users
+/// write `ignore_changes = [scaling_config[0].desired_size]` for this).
+fn desired_at_min(attrs: &mut Map<String, Value>) -> Vec<&'static str> {
+    let Some(Value::Object(s)) = attrs.get_mut("scaling") else { return Vec::new() };
+    if s.contains_key("desired") {
+        return Vec::new();
+    }
+    let min = s.get("min").cloned().unwrap_or(Value::from(0));
+    s.insert("desired".into(), min);
+    vec!["scaling.desired"]
 }
 
 fn scaling_check(attrs: &Map<String, Value>) -> Vec<Finding> {

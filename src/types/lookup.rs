@@ -148,6 +148,32 @@ pub static ACM_CERTIFICATE: LookupSchema = LookupSchema {
     check: certificate_search,
 };
 
+pub static SSM_PARAMETER: LookupSchema = LookupSchema {
+    name: "ssm_parameter",
+    noun: "SSM parameter",
+    // By its name: AWS's public parameters too, such as
+    // /aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/release_version.
+    by: &[Attr::new("name", Kind::String).required()],
+    exports: &["value", "version", "type", "arn", "name"],
+    many: false,
+    check: any_of,
+};
+
+pub static EKS_ADDON_VERSION: LookupSchema = LookupSchema {
+    name: "eks_addon_version",
+    noun: "EKS add-on version",
+    by: &[
+        Attr::new("addon_name", Kind::String).required(),
+        Attr::new("kubernetes_version", Kind::String).required(),
+        // Left out (false): the version AWS installs by default for that
+        // Kubernetes version, as Terraform's aws_eks_addon_version does.
+        Attr::new("most_recent", Kind::Bool),
+    ],
+    exports: &["version", "addon_name"],
+    many: false,
+    check: any_of,
+};
+
 /// The kinds of ACM certificate, as AWS names them.
 pub const CERTIFICATE_TYPES: &[&str] = &["AMAZON_ISSUED", "PRIVATE", "IMPORTED"];
 
@@ -194,6 +220,8 @@ pub static LOOKUPS: &[&LookupSchema] = &[
     &TARGET_GROUP,
     &IAM_ROLE,
     &ACM_CERTIFICATE,
+    &SSM_PARAMETER,
+    &EKS_ADDON_VERSION,
 ];
 
 /// The kind of lookup of a name in the stack file.

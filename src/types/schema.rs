@@ -244,10 +244,18 @@ pub struct TypeSchema {
     /// `{actions}` to fill in: what a cut-over's runbook says to run to put
     /// the weights back.
     pub forward_by_hand: Option<&'static str>,
+    /// Fills in, where the stack leaves them out, values a create needs that
+    /// the stack does not manage afterwards (a node group's desired size
+    /// starts at its minimum and is then the autoscaler's), and says which:
+    /// those paths are ignored after create, as `ignore_changes` ignores them.
+    pub create_defaults: Option<CreateDefaults>,
 }
 
 /// Whether something applies to a resource, by its attributes.
 pub type Applies = fn(&serde_json::Map<String, serde_json::Value>) -> bool;
+
+/// See `TypeSchema::create_defaults`.
+pub type CreateDefaults = fn(&mut serde_json::Map<String, serde_json::Value>) -> Vec<&'static str>;
 
 /// See `TypeSchema::risks`.
 pub type Risks = fn(
@@ -326,10 +334,63 @@ impl TypeSchema {
         id_format: "its name",
         risks: None,
         forward_by_hand: None,
+        create_defaults: None,
     };
 
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {
         self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// The path `text` (`scaling.desired`, `tags.team`) names in this type's
+    /// attributes, split by their kinds (a map's key is one segment, dots and
+    /// all); or why it names none.
+    pub fn path(&self, text: &str) -> Result<super::attrs::AttrPath, String> {
+        static TAGS: Kind = Kind::Map(&Kind::String);
+        let (first, mut rest) = match text.split_once('.') {
+            Some((a, b)) => (a, Some(b)),
+            None => (text, None),
+        };
+        let mut kind = match self.attr(first) {
+            Some(a) if !a.no_diff && !a.local => &a.kind,
+            Some(_) => {
+                return Err(format!("`{first}` is never diffed: there is nothing to ignore"));
+            }
+            None if first == "tags" && self.taggable => &TAGS,
+            None => return Err(format!("{} has no attribute `{first}`", self.name)),
+        };
+        let mut segments = vec![first.to_string()];
+        while let Some(r) = rest {
+            match kind {
+                Kind::Map(_) => {
+                    segments.push(r.to_string());
+                    rest = None;
+                }
+                Kind::Object(fields) => {
+                    let (field, more) = match r.split_once('.') {
+                        Some((a, b)) => (a, Some(b)),
+                        None => (r, None),
+                    };
+                    let Some(f) = fields.iter().find(|f| f.name == field) else {
+                        let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                        return Err(format!(
+                            "`{}` has no field `{field}` (it has {})",
+                            segments.join("."),
+                            known.join(", ")
+                        ));
+                    };
+                    segments.push(field.to_string());
+                    kind = &f.kind;
+                    rest = more;
+                }
+                _ => {
+                    return Err(format!(
+                        "`{}` holds no fields: ignore it whole",
+                        segments.join(".")
+                    ));
+                }
+            }
+        }
+        Ok(super::attrs::AttrPath(segments))
     }
 
     /// Replaces the values of sensitive attributes with `(sensitive)`.

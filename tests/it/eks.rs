@@ -835,7 +835,8 @@ fn a_version_bump_flags_the_add_ons_it_leaves_unsupported() {
     assert_eq!(proxy.seen("DescribeAddonVersions"), 3);
     let text = w.run(&["plan", "stack.yaml"]);
     assert!(
-        text.stdout.contains("Needs attention:\n  ! eks_addon.coredns: coredns v1.10.1-eksbuild.13 does not support Kubernetes 1.31"),
+        text.stdout.contains("Needs attention:\n  ! eks_nodegroup.app: stays at Kubernetes 1.30")
+            && text.stdout.contains("\n  ! eks_addon.coredns: coredns v1.10.1-eksbuild.13 does not support Kubernetes 1.31"),
         "{}",
         text.stdout
     );
@@ -950,4 +951,228 @@ fn each_cluster_has_its_own_issuer_and_bootstrap_is_asked_at_create() {
     );
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(plan.stdout.contains("# eks_cluster.second must be replaced"), "{}", plan.stdout);
+}
+
+/// Living with an autoscaler: with `ignore_changes: [scaling.desired]`, a
+/// desired size changed outside infra plans `No changes.`, drift shows it
+/// marked ignored (and `infra drift` exits 0), and an unrelated change leaves
+/// it as the autoscaler set it. A node group that leaves `desired` out starts
+/// at `min` and is then the same.
+#[test]
+fn an_ignored_desired_size_is_the_autoscalers() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let ignoring = stack_file("eks").replace(
+        "    labels: { role: app }\n",
+        "    labels: { role: app }\n    ignore_changes: [scaling.desired]\n",
+    );
+    assert_ne!(ignoring, stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &ignoring);
+    w.apply_ok();
+    assert_eq!(desired_size(&moto), 3);
+    let rt = runtime();
+    let scale = |n: i32| {
+        rt.block_on(
+            moto.eks()
+                .update_nodegroup_config()
+                .cluster_name("enza-staging")
+                .nodegroup_name("eks-app")
+                .scaling_config(
+                    aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                        .min_size(2)
+                        .max_size(10)
+                        .desired_size(n)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    };
+    scale(10);
+    let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    assert!(plan.stdout.contains("(ignored: ignore_changes)"), "{}", plan.stdout);
+    let drift = w.run(&["drift", "stack.yaml"]);
+    assert_eq!(drift.code, 0, "ignored drift is no reason to act: {}", drift.stdout);
+    assert!(drift.stdout.contains("~ eks_nodegroup.app"), "{}", drift.stdout);
+    assert!(
+        drift.stdout.contains("desired: 3 } -> { min: 2, max: 10, desired: 10 }"),
+        "{}",
+        drift.stdout
+    );
+    assert!(drift.stdout.contains("(ignored: ignore_changes)"), "{}", drift.stdout);
+    let json = w.run(&["drift", "--format", "json", "stack.yaml"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["drift"][0]["values"][0]["ignored"], json!(true), "{report}");
+
+    // An unrelated change leaves the autoscaler's size alone.
+    w.write_stack(&ignoring.replace("labels: { role: app }", "labels: { role: app, tier: web }"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("# eks_nodegroup.app will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    let actions = plan.stdout.split("will perform these actions").nth(1).unwrap();
+    assert!(!actions.contains("scaling"), "the size is not in the change: {}", plan.stdout);
+    w.apply_ok();
+    assert_eq!(desired_size(&moto), 10);
+    w.assert_no_changes();
+
+    // Without the ignore, the stack's size is put back.
+    w.write_stack(
+        &stack_file("eks").replace("labels: { role: app }", "labels: { role: app, tier: web }"),
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    let actions = plan.stdout.split("will perform these actions").nth(1).unwrap();
+    assert!(actions.contains("~ scaling.desired: 10 -> 3"), "{}", plan.stdout);
+
+    // Left out, desired starts at min and is not managed afterwards.
+    let unset = stack_file("eks")
+        .replace("scaling: { min: 2, max: 10, desired: 3 }", "scaling: { min: 2, max: 10 }")
+        .replace("labels: { role: app }", "labels: { role: app, tier: web }");
+    w.write_stack(&unset);
+    w.assert_no_changes();
+    let bad = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(bad.code, 0);
+    w.write_stack(&ignoring.replace("[scaling.desired]", "[scaling.wanted]"));
+    let bad = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("ignore_changes: `scaling` has no field `wanted` (it has min, max, desired)"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// A new node group whose stack leaves `desired` out is made at `min`.
+#[test]
+fn a_node_group_without_a_desired_size_starts_at_its_minimum() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let unset = stack_file("eks")
+        .replace("scaling: { min: 2, max: 10, desired: 3 }", "scaling: { min: 2, max: 10 }");
+    let w = Workdir::new(&proxy.url, &unset);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("desired"), "{}", plan.stdout);
+    w.apply_ok();
+    assert_eq!(desired_size(&moto), 2);
+    w.assert_no_changes();
+}
+
+/// Node groups keep up with the cluster: a bump from 1.32 to 1.33 that leaves
+/// the node group at 1.32 is flagged in the markdown plan; the next bump is
+/// refused until the node group is at 1.33, which its version update rolls
+/// it to; a node group asked ahead of its cluster is refused.
+#[test]
+fn node_groups_keep_up_with_the_cluster() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let at = |cluster: &str, nodes: Option<&str>| {
+        let text =
+            stack_file("eks").replace("version: \"1.30\"", &format!("version: \"{cluster}\""));
+        match nodes {
+            Some(v) => text.replace(
+                "    labels: { role: app }\n",
+                &format!("    labels: {{ role: app }}\n    version: \"{v}\"\n"),
+            ),
+            None => text,
+        }
+    };
+    let w = Workdir::new(&proxy.url, &at("1.32", None));
+    w.apply_ok();
+    let state = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap()
+    };
+    assert_eq!(state()["resources"]["eks_nodegroup.app"]["attributes"]["version"], "1.32");
+
+    w.write_stack(&at("1.33", None));
+    let md = w.run(&["plan", "--format", "markdown", "stack.yaml"]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(md.stdout.contains("Needs attention"), "{}", md.stdout);
+    assert!(
+        md.stdout.contains(
+            "stays at Kubernetes 1.32, one minor behind eks_cluster.main, which moves to 1.33"
+        ),
+        "{}",
+        md.stdout
+    );
+    w.apply_ok();
+
+    // The next bump is what EKS refuses while the nodes are behind.
+    w.write_stack(&at("1.34", None));
+    let refused = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains(
+            "eks_cluster.main cannot move from 1.33 to 1.34 while eks_nodegroup.app runs Kubernetes 1.32"
+        ),
+        "{}",
+        refused.stderr
+    );
+    // Nor may the nodes run ahead of the control plane.
+    w.write_stack(&at("1.33", Some("1.34")));
+    let ahead = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(ahead.code, 1);
+    assert!(ahead.stderr.contains("Kubernetes 1.34 is ahead of its cluster"), "{}", ahead.stderr);
+
+    // The node group's version update rolls it.
+    w.write_stack(&at("1.33", Some("1.33")));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("~ version: \"1.32\" -> \"1.33\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("rolls 3 nodes, 1 at a time"), "{}", plan.stdout);
+    w.apply_ok();
+    let bodies = proxy.bodies("UpdateNodegroupVersion");
+    assert!(bodies.iter().any(|b| b.contains("\"version\":\"1.33\"")), "{bodies:?}");
+    assert_eq!(state()["resources"]["eks_nodegroup.app"]["attributes"]["version"], "1.33");
+    w.assert_no_changes();
+}
+
+/// Versions found, not pasted: the node group's AMI release from AWS's public
+/// SSM parameter, the add-on's version from DescribeAddonVersions (AWS's
+/// default, or the most recent); a parameter that does not exist stops the
+/// plan at the lookup.
+#[test]
+fn versions_are_looked_up_from_ssm_and_the_addon_catalog() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let stack = eks_with(
+        "
+  eks_addon.vpc_cni:
+    cluster_name: ${eks_cluster.main.name}
+    name: vpc-cni
+    version: ${data.eks_addon_version.cni.version}
+
+data:
+  ssm_parameter.al2023:
+    name: /aws/service/eks/optimized-ami/1.30/amazon-linux-2023/x86_64/standard/recommended/release_version
+  eks_addon_version.cni: { addon_name: vpc-cni, kubernetes_version: \"1.32\" }
+  eks_addon_version.cni_newest: { addon_name: vpc-cni, kubernetes_version: \"1.32\", most_recent: true }
+
+outputs:
+  newest_cni: ${data.eks_addon_version.cni_newest.version}
+",
+    )
+    .replace(
+        "    labels: { role: app }\n",
+        "    labels: { role: app }\n    release_version: ${data.ssm_parameter.al2023.value}\n",
+    );
+    let w = Workdir::new(&proxy.url, &stack);
+    w.apply_ok();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    let attrs = |a: &str| state["resources"][a]["attributes"].clone();
+    assert_eq!(attrs("eks_nodegroup.app")["release_version"], "1.30.8-20251120");
+    assert_eq!(attrs("eks_addon.vpc_cni")["version"], "v1.19.0-eksbuild.1", "AWS's default");
+    assert_eq!(state["outputs"]["newest_cni"]["value"], "v1.20.4-eksbuild.2");
+    assert!(proxy.seen("GetParameter") >= 1);
+    w.assert_no_changes();
+
+    let missing = stack.replace("/1.30/amazon-linux-2023", "/1.99/amazon-linux-2023");
+    w.write_stack(&missing);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(plan.stderr.contains("data.ssm_parameter.al2023"), "{}", plan.stderr);
 }

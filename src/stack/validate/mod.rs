@@ -61,7 +61,8 @@ pub(super) const TOP_KEYS: &[&str] = &[
 ];
 static OUTPUT_LIST: Kind = Kind::List(&Kind::String);
 static OUTPUT_MAP: Kind = Kind::Map(&Kind::String);
-pub(super) const META_KEYS: &[&str] = &["depends_on", "timeouts", "prevent_destroy"];
+pub(super) const META_KEYS: &[&str] =
+    &["depends_on", "timeouts", "prevent_destroy", "ignore_changes"];
 
 pub fn validate(
     file: &str,

@@ -1,8 +1,10 @@
 //! The validator's resources and values: each resource's address,
 //! attributes (every value against its kind, references kept where they
-//! are written), `timeouts` and `depends_on`.
+//! are written), `timeouts`, `depends_on` and `ignore_changes`.
 
 use super::*;
+use crate::types::attrs::AttrPath;
+use crate::types::schema::TypeSchema;
 
 impl Validator {
     pub(super) fn resource(
@@ -40,6 +42,10 @@ impl Validator {
                 false
             }
         };
+        let mut ignore_changes = match map.get_node("ignore_changes") {
+            Some(node) => self.ignore_changes(node, schema),
+            None => Vec::new(),
+        };
         let timeouts = match map.get_node("timeouts") {
             Some(t) => self.timeouts(t),
             None => Timeouts::default(),
@@ -74,6 +80,15 @@ impl Validator {
             }
             attrs.insert("tags".into(), Value::Object(tags));
         }
+        if let Some(fill) = schema.create_defaults {
+            for path in fill(&mut attrs) {
+                if let Ok(p) = schema.path(path)
+                    && !ignore_changes.contains(&p)
+                {
+                    ignore_changes.push(p);
+                }
+            }
+        }
         self.type_findings(schema, &address, &attrs, key_loc);
         Some(Resource {
             address,
@@ -84,6 +99,7 @@ impl Validator {
             depends_on,
             timeouts,
             prevent_destroy,
+            ignore_changes,
             loc: key_loc,
         })
     }
@@ -216,6 +232,45 @@ impl Validator {
                 }
                 None => {
                     self.d.error(loc, "`depends_on` entries must be addresses (TYPE.NAME)", None)
+                }
+            }
+        }
+        out
+    }
+
+    /// `ignore_changes: [ATTR_PATH, ...]`: each a path into the type's
+    /// attributes (`scaling.desired`, `tags`, `tags.team`).
+    fn ignore_changes(&mut self, node: &Node, schema: &TypeSchema) -> Vec<AttrPath> {
+        let Some(seq) = node.as_sequence() else {
+            let loc = self.node_loc(node);
+            self.d.error(
+                loc,
+                "`ignore_changes` must be a list of attribute paths",
+                Some("for example `ignore_changes: [scaling.desired, tags]`".into()),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in seq.iter() {
+            let loc = self.node_loc(item);
+            let Some(text) = item.as_scalar().map(|s| s.as_str().to_string()) else {
+                self.d.error(loc, "`ignore_changes` entries must be attribute paths", None);
+                continue;
+            };
+            match schema.path(&text) {
+                Ok(p) if !out.contains(&p) => out.push(p),
+                Ok(_) => {}
+                Err(message) => {
+                    let first = text.split('.').next().unwrap_or_default();
+                    let names = schema
+                        .attrs
+                        .iter()
+                        .map(|a| a.name)
+                        .chain(schema.taggable.then_some("tags"));
+                    let hint = did_you_mean(first, names).or_else(|| {
+                        Some("write an attribute, or ATTR.FIELD for a field of one, for example scaling.desired".into())
+                    });
+                    self.d.error(loc, format!("ignore_changes: {message}"), hint);
                 }
             }
         }

@@ -7,7 +7,8 @@ resource in a state (a NAT gateway `pending`), for a while,
 and count requests. It also plays what moto lacks: the tags of a
 CreateBucket's configuration (put on the new bucket), and the EKS paths: version updates
 (UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate), Pod Identity
-associations, add-ons (and DescribeAddonVersions from a small CATALOG), access
+associations, add-ons (and DescribeAddonVersions from a small CATALOG), AWS's
+public SSM parameters of the EKS-optimised AMIs, access
 entries and their access policies, and the access configuration and upgrade
 policy moto drops from a cluster, the security group EKS makes for each
 cluster (a real group in moto, made with the cluster and deleted with it) and
@@ -84,10 +85,30 @@ CATALOG = {
                 ("v1.10.1-eksbuild.13", ["1.26", "1.27", "1.28", "1.29", "1.30"])],
     "kube-proxy": [("v1.31.2-eksbuild.3", ["1.31"]), ("v1.30.6-eksbuild.3", ["1.30"]),
                    ("v1.29.10-eksbuild.3", ["1.29"])],
-    "vpc-cni": [("v1.19.0-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32"])],
+    "vpc-cni": [("v1.20.4-eksbuild.2", ["1.31", "1.32", "1.33"]),
+                ("v1.19.0-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"])],
     "eks-pod-identity-agent": [("v1.3.4-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32"])],
     "aws-ebs-csi-driver": [("v1.37.0-eksbuild.1", ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32"])],
 }
+
+# The version EKS installs by default where it is not the newest offered.
+DEFAULTS = {"vpc-cni": "v1.19.0-eksbuild.1"}
+
+
+def default_version(addon, kubernetes):
+    """The version AWS installs for an add-on on a Kubernetes version."""
+    offered = [v for v, ks in CATALOG.get(addon, []) if kubernetes in ks]
+    if DEFAULTS.get(addon) in offered:
+        return DEFAULTS[addon]
+    return offered[0] if offered else None
+
+
+# AWS's public SSM parameters for EKS-optimised AMIs, which moto lacks: the
+# recommended release of each Kubernetes version.
+EKS_AMI = re.compile(r"^/aws/service/eks/optimized-ami/(1\.\d+)/amazon-linux-2023/"
+                     r"(x86_64|arm64)/standard/recommended/(release_version|image_id)$")
+EKS_AMI_VERSIONS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34")
+
 
 EKS_ROUTES = [
     ("POST", r"^/clusters$", "CreateCluster"),
@@ -387,8 +408,7 @@ class Handler(BaseHTTPRequestHandler):
                 if name in held:
                     return 409, {"message": f"Addon already exists: {name}"}, "ResourceInUseException"
                 kubernetes = VERSIONS.get(cluster)
-                newest = next((v for v, ks in CATALOG.get(name, []) if kubernetes in ks),
-                              "v1.0.0-eksbuild.1")
+                newest = default_version(name, kubernetes) or "v1.0.0-eksbuild.1"
                 a = {"addonName": name, "clusterName": cluster, "status": "ACTIVE",
                      "addonVersion": asked.get("addonVersion") or newest,
                      "addonArn": f"arn:aws:eks:{region}:123456789012:addon/{cluster}/{name}/{uuid.uuid4()}",
@@ -514,9 +534,10 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             offered = [{"addonVersion": v, "architecture": ["amd64", "arm64"],
                         "compatibilities": [{"clusterVersion": k, "platformVersions": ["*"],
-                                             "defaultVersion": i == 0} for k in ks],
+                                             "defaultVersion": v == default_version(addon, k)}
+                                            for k in ks],
                         "requiresConfiguration": False}
-                       for i, (v, ks) in enumerate(versions) if not kubernetes or kubernetes in ks]
+                       for v, ks in versions if not kubernetes or kubernetes in ks]
             if offered:
                 addons.append({"addonName": addon, "type": "networking", "owner": "aws",
                                "publisher": "eks", "addonVersions": offered})
@@ -555,8 +576,31 @@ class Handler(BaseHTTPRequestHandler):
             return {"update": {"id": update, "status": "InProgress", "type": "AccessConfigUpdate"}}
         if op == "DescribeAddonVersions":
             return self.catalog()
+        if op == "GetParameter":
+            name = json.loads(body or b"{}").get("Name") or ""
+            m = EKS_AMI.match(name)
+            if m and m.group(1) not in EKS_AMI_VERSIONS:
+                return 400, {"__type": "ParameterNotFound", "message": ""}, "ParameterNotFound"
+            if m:
+                kubernetes, arch, what = m.groups()
+                digest = hashlib.sha256(name.encode()).hexdigest()
+                value = (f"{kubernetes}.8-20251120" if what == "release_version"
+                         else f"ami-{digest[:17]}")
+                return {"Parameter": {"Name": name, "Type": "String", "Value": value, "Version": 7,
+                                      "ARN": f"arn:aws:ssm:{self.region()}::parameter{name}",
+                                      "DataType": "text"}}
         if op in ("CreateAddon", "ListAddons", "DescribeAddon", "UpdateAddon", "DeleteAddon"):
             return self.addons(op, parts, body)
+        if op == "CreateNodegroup":
+            # A node group made without a version runs its cluster's (moto
+            # gives it a fixed default).
+            asked = json.loads(body or b"{}")
+            with LOCK:
+                version = asked.get("version") or VERSIONS.get(parts[2])
+                if asked.get("nodegroupName"):
+                    # A new group: nothing of an old one of the same name.
+                    VERSIONS[f"{parts[2]}/{asked['nodegroupName']}"] = {"version": version} if version else {}
+            return None
         if op == "UpdateClusterVersion":
             name = parts[2]
             version = json.loads(body or b"{}").get("version")
@@ -579,6 +623,8 @@ class Handler(BaseHTTPRequestHandler):
                         held["launchTemplate"] = lt.get("version")
                     if asked.get("releaseVersion"):
                         held["releaseVersion"] = asked.get("releaseVersion")
+                    if asked.get("version"):
+                        held["version"] = asked.get("version")
                     UPDATES[update] = nodegroup
                 else:
                     FAILED[update] = failing
@@ -631,6 +677,8 @@ class Handler(BaseHTTPRequestHandler):
                 n["launchTemplate"]["version"] = held["launchTemplate"]
             if held.get("releaseVersion"):
                 n["releaseVersion"] = held["releaseVersion"]
+            if held.get("version"):
+                n["version"] = held["version"]
         return json.dumps(doc).encode()
 
     def ec2(self, params):
