@@ -263,13 +263,18 @@ async fn delete_rules(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     Ok(String::new())
 }
 
-/// Deletes every object replacements of `a` left, one by one; each leaves
-/// state only once it is gone.
+/// Deletes every object replacements of `a` left, one by one, waiting where
+/// AWS deletes in the background; each leaves state only once it is gone.
 async fn delete_deposed(ctx: &Ctx<'_>, a: &Address) -> anyhow::Result<String> {
     let provider = ctx.provider(a)?;
     for d in ctx.in_state(a).await?.deposed {
         ctx.journal.intend(a, DeleteDeposed, None, Attrs::new()).await?;
-        provider.delete(&ctx.op(a, None), &d.id, &d.attributes).await?;
+        let op = ctx.op(a, None);
+        provider.delete(&op, &d.id, &d.attributes).await?;
+        // Gone, not going: a node group drains before it is deleted.
+        if provider.waits() {
+            provider.wait(&op, &d.id, Delete).await?;
+        }
         ctx.journal.forget_deposed(a, &d.id).await?;
     }
     Ok(String::new())

@@ -169,6 +169,11 @@ pub struct EksNodegroup(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for EksNodegroup {
+    /// A name made from `name_prefix`, settled before the intent.
+    fn prepare(&self, attrs: &mut Attrs) {
+        super::name_from_prefix(attrs);
+    }
+
     fn waits(&self) -> bool {
         true
     }

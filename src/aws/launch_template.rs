@@ -134,6 +134,11 @@ pub struct LaunchTemplate(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for LaunchTemplate {
+    /// A name made from `name_prefix`, settled before the intent.
+    fn prepare(&self, attrs: &mut Attrs) {
+        super::name_from_prefix(attrs);
+    }
+
     /// DescribeLaunchTemplates by ids, without their versions.
     async fn exist(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
         Ok(super::ids_of(&describe(&self.0, ids).await?, |t| t.launch_template_id()))

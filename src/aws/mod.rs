@@ -136,6 +136,23 @@ providers! {
 
 pub type Result<T> = std::result::Result<T, anyhow::Error>;
 
+/// Settles, before a create's intent is written, the name of a resource that
+/// asks for one made from its `name_prefix`: the prefix, the time and a
+/// random part (Terraform makes such names alike), so that every create
+/// makes a new one and `find` finds it again.
+pub fn name_from_prefix(attrs: &mut Attrs) {
+    use crate::types::schema::NAME_PREFIX;
+    let Some(prefix) = attrs.get(NAME_PREFIX).and_then(serde_json::Value::as_str) else {
+        return;
+    };
+    if attrs.contains_key("name") {
+        return;
+    }
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    let name = format!("{prefix}{}{}", chrono::Utc::now().format("%Y%m%d%H%M%S"), &random[..8]);
+    attrs.insert("name".into(), serde_json::Value::String(name));
+}
+
 /// Both sides of an update in the type's canonical form (`canonical`), as
 /// the plan compared them.
 pub fn canonical_pair(canonical: fn(&mut Attrs), before: &Attrs, after: &Attrs) -> (Attrs, Attrs) {

@@ -23,6 +23,11 @@ pub struct SecurityGroup(pub Arc<Aws>);
 
 #[async_trait]
 impl Provider for SecurityGroup {
+    /// A name made from `name_prefix`, settled before the intent.
+    fn prepare(&self, attrs: &mut Attrs) {
+        super::name_from_prefix(attrs);
+    }
+
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let aws = &*self.0;
         let mut out = HashMap::new();

@@ -259,7 +259,9 @@ impl Seen<'_> {
         {
             problems.push(format!("{address}: {why}"));
         }
-        let action = if !replace_because.is_empty() && schema.create_before_destroy {
+        let before_destroy = schema.create_before_destroy
+            || schema.create_before_destroy_if.is_some_and(|applies| applies(&after));
+        let action = if !replace_because.is_empty() && before_destroy {
             Action::CreateThenDelete
         } else if !replace_because.is_empty() {
             Action::DeleteThenCreate

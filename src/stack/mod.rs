@@ -220,7 +220,9 @@ impl Stack {
     /// made (or a state moved from where an older infra kept it) never
     /// replaces what exists.
     pub fn keep_recorded_names(&mut self, state: &crate::types::state::State) {
-        for (address, r) in self.resources.iter_mut().filter(|(_, r)| !r.named) {
+        // A name made from a prefix is made anew by each create.
+        let prefixed = |r: &Resource| r.attrs.contains_key(crate::types::schema::NAME_PREFIX);
+        for (address, r) in self.resources.iter_mut().filter(|(_, r)| !r.named && !prefixed(r)) {
             let (Some((attr, _)), Some(held)) = (r.schema.name_attr, state.resources.get(address))
             else {
                 continue;

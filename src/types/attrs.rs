@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::schema::Kind;
+use super::schema::{Kind, TypeSchema};
 
 /// A resource's attributes, in the stack file's words.
 pub type Attrs = Map<String, Value>;
@@ -233,7 +233,8 @@ mod tests {
 
     #[test]
     fn an_ignored_path_takes_what_exists_or_nothing() {
-        let path = |s: &str| crate::types::schema("eks_nodegroup").unwrap().path(s).unwrap();
+        let schema = crate::types::schema("eks_nodegroup").unwrap();
+        let path = |s: &str| AttrPath::parse(schema, s).unwrap();
         let seen = into_map(json!({"scaling": {"min": 2, "max": 10, "desired": 7},
             "tags": {"kubernetes.io/role/elb": "1"}}));
         let mut asked = into_map(json!({"scaling": {"min": 1, "max": 10, "desired": 3},
@@ -247,17 +248,19 @@ mod tests {
         elb.take(&mut asked, &seen);
         path("tags.team").take(&mut asked, &seen);
         assert_eq!(asked["tags"], json!({"kubernetes.io/role/elb": "1"}));
-        let schema = crate::types::schema("eks_nodegroup").unwrap();
         assert_eq!(
-            schema.path("scaling.wanted").unwrap_err(),
+            AttrPath::parse(schema, "scaling.wanted").unwrap_err(),
             "`scaling` has no field `wanted` (it has min, max, desired)"
         );
-        assert_eq!(schema.path("sizes").unwrap_err(), "eks_nodegroup has no attribute `sizes`");
         assert_eq!(
-            schema.path("instance_types.0").unwrap_err(),
+            AttrPath::parse(schema, "sizes").unwrap_err(),
+            "eks_nodegroup has no attribute `sizes`"
+        );
+        assert_eq!(
+            AttrPath::parse(schema, "instance_types.0").unwrap_err(),
             "`instance_types` holds no fields: ignore it whole"
         );
-        assert!(schema.path("force_update_version").is_err(), "never diffed");
+        assert!(AttrPath::parse(schema, "force_update_version").is_err(), "never diffed");
     }
 
     #[test]
@@ -283,6 +286,58 @@ impl std::fmt::Display for AttrPath {
 }
 
 impl AttrPath {
+    /// The path `text` (`scaling.desired`, `tags.team`) names in `schema`'s
+    /// attributes, split by their kinds (a map's key is one segment, dots and
+    /// all); or why it names none.
+    pub fn parse(schema: &TypeSchema, text: &str) -> Result<AttrPath, String> {
+        static TAGS: Kind = Kind::Map(&Kind::String);
+        let (first, mut rest) = match text.split_once('.') {
+            Some((a, b)) => (a, Some(b)),
+            None => (text, None),
+        };
+        let mut kind = match schema.attr(first) {
+            Some(a) if !a.no_diff && !a.local => &a.kind,
+            Some(_) => {
+                return Err(format!("`{first}` is never diffed: there is nothing to ignore"));
+            }
+            None if first == "tags" && schema.taggable => &TAGS,
+            None => return Err(format!("{} has no attribute `{first}`", schema.name)),
+        };
+        let mut segments = vec![first.to_string()];
+        while let Some(r) = rest {
+            match kind {
+                Kind::Map(_) => {
+                    segments.push(r.to_string());
+                    rest = None;
+                }
+                Kind::Object(fields) => {
+                    let (field, more) = match r.split_once('.') {
+                        Some((a, b)) => (a, Some(b)),
+                        None => (r, None),
+                    };
+                    let Some(f) = fields.iter().find(|f| f.name == field) else {
+                        let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                        return Err(format!(
+                            "`{}` has no field `{field}` (it has {})",
+                            segments.join("."),
+                            known.join(", ")
+                        ));
+                    };
+                    segments.push(field.to_string());
+                    kind = &f.kind;
+                    rest = more;
+                }
+                _ => {
+                    return Err(format!(
+                        "`{}` holds no fields: ignore it whole",
+                        segments.join(".")
+                    ));
+                }
+            }
+        }
+        Ok(AttrPath(segments))
+    }
+
     /// The attribute it starts at.
     pub fn attribute(&self) -> &str {
         self.0.first().map_or("", String::as_str)

@@ -32,6 +32,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .force_new(),
         Attr::new("name", Kind::String)
             .doc("The node group name; <stack>-<name> when unset.").force_new(),
+        // Terraform's name_prefix: a unique name that begins so, made at
+        // create, so that a replacement can stand beside what it replaces.
+        // AWS knows only the name: the prefix is kept as asked.
+        Attr::new("name_prefix", Kind::String)
+            .on_removal(Removal::Keep)
+            .doc("Instead of name: a unique name beginning with this is made at creation (Terraform's name_prefix), so a replacement can stand beside the node group it replaces.")
+            .force_new()
+            .kept_if_unreported(),
         Attr::new("node_role_arn", Kind::String)
             .doc("The nodes' IAM role (trusting ec2.amazonaws.com).")
             .required()
@@ -100,12 +108,34 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     impact: Some(impact),
     price: Some(price),
     create_defaults: Some(desired_at_min),
+    create_before_destroy_if: Some(beside),
     id_format: "CLUSTER:NODEGROUP",
     ..TypeSchema::BASE
 };
 
+/// Whether a replacement can stand beside the group it replaces: its name is
+/// made from a prefix, so the new group has a name of its own.
+fn beside(attrs: &Map<String, Value>) -> bool {
+    attrs.contains_key(super::schema::NAME_PREFIX)
+}
+
+/// EKS takes node group names of up to 63 characters; a made name adds 22.
+const MAX_PREFIX: usize = 63 - 22;
+
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let mut out = scaling_check(attrs);
+    if let Some(prefix) = attrs.get("name_prefix").and_then(Value::as_str)
+        && prefix.chars().count() > MAX_PREFIX
+    {
+        out.push(Finding {
+            pointer: "/name_prefix".into(),
+            message: format!(
+                "name_prefix is {} characters: a node group's name is at most 63, and the made part takes 22",
+                prefix.chars().count()
+            ),
+            hint: Some(format!("keep it to {MAX_PREFIX} characters")),
+        });
+    }
     if let Some(u) = attrs.get("update_config").and_then(Value::as_object)
         && u.len() != 1
     {
@@ -129,10 +159,17 @@ pub fn impact(
 ) -> Option<String> {
     let nodes = |m: &Map<String, Value>| m.get("scaling")?.get("desired")?.as_i64();
     let count = |n: i64| format!("{n} node{}", if n == 1 { "" } else { "s" });
+    if replace && beside(after) {
+        let n = nodes(before)?;
+        return Some(format!(
+            "a new group starts under a new name and is ACTIVE before the old one's {} are drained and deleted",
+            count(n)
+        ));
+    }
     if replace {
         let n = nodes(before)?;
         return Some(format!(
-            "all {} are replaced: the group is deleted, pods are evicted, and a new group starts",
+            "all {} are replaced: the group is deleted, pods are evicted, and a new group starts (give it a name_prefix to start the new group first)",
             count(n)
         ));
     }

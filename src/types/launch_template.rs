@@ -30,6 +30,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String)
             .doc("The template name; <stack>-<name> when unset.")
             .force_new(),
+        // Terraform's name_prefix: a unique name that begins so, made at
+        // create, so that a replacement can stand beside what it replaces.
+        // AWS knows only the name: the prefix is kept as asked.
+        Attr::new("name_prefix", Kind::String)
+            .on_removal(Removal::Keep)
+            .doc("Instead of name: a unique name beginning with this is made at creation (Terraform's name_prefix), so a replacement can stand beside the template it replaces.")
+            .force_new()
+            .kept_if_unreported(),
         Attr::new("metadata_options", METADATA)
             .doc("Instance metadata: IMDSv2 required with hop limit 2 by default, as pods need.")
             .default(Default::Json("{}")),

@@ -220,6 +220,10 @@ pub struct TypeSchema {
     /// A replacement creates the new resource, moves what uses it over, then
     /// deletes the old one (a target group in use cannot be deleted).
     pub create_before_destroy: bool,
+    /// `create_before_destroy` for the resources of the type this says
+    /// (a node group whose name is made from a `name_prefix`: the new group
+    /// needs a name of its own beside the old one).
+    pub create_before_destroy_if: Option<Applies>,
     /// Set attributes whose members one resource of the type holds at a time
     /// (a subnet is in one route table): when a plan moves a member from one
     /// resource to another, the one taking it is applied first.
@@ -253,6 +257,10 @@ pub struct TypeSchema {
 
 /// Whether something applies to a resource, by its attributes.
 pub type Applies = fn(&serde_json::Map<String, serde_json::Value>) -> bool;
+
+/// The attribute that asks for a unique name made at creation instead of a
+/// fixed one (Terraform's `name_prefix`).
+pub const NAME_PREFIX: &str = "name_prefix";
 
 /// See `TypeSchema::create_defaults`.
 pub type CreateDefaults = fn(&mut serde_json::Map<String, serde_json::Value>) -> Vec<&'static str>;
@@ -327,6 +335,7 @@ impl TypeSchema {
         canonical: None,
         changes_on_update: &[],
         create_before_destroy: false,
+        create_before_destroy_if: None,
         exclusive: &[],
         impact: None,
         price: None,
@@ -339,58 +348,6 @@ impl TypeSchema {
 
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {
         self.attrs.iter().find(|a| a.name == name)
-    }
-
-    /// The path `text` (`scaling.desired`, `tags.team`) names in this type's
-    /// attributes, split by their kinds (a map's key is one segment, dots and
-    /// all); or why it names none.
-    pub fn path(&self, text: &str) -> Result<super::attrs::AttrPath, String> {
-        static TAGS: Kind = Kind::Map(&Kind::String);
-        let (first, mut rest) = match text.split_once('.') {
-            Some((a, b)) => (a, Some(b)),
-            None => (text, None),
-        };
-        let mut kind = match self.attr(first) {
-            Some(a) if !a.no_diff && !a.local => &a.kind,
-            Some(_) => {
-                return Err(format!("`{first}` is never diffed: there is nothing to ignore"));
-            }
-            None if first == "tags" && self.taggable => &TAGS,
-            None => return Err(format!("{} has no attribute `{first}`", self.name)),
-        };
-        let mut segments = vec![first.to_string()];
-        while let Some(r) = rest {
-            match kind {
-                Kind::Map(_) => {
-                    segments.push(r.to_string());
-                    rest = None;
-                }
-                Kind::Object(fields) => {
-                    let (field, more) = match r.split_once('.') {
-                        Some((a, b)) => (a, Some(b)),
-                        None => (r, None),
-                    };
-                    let Some(f) = fields.iter().find(|f| f.name == field) else {
-                        let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
-                        return Err(format!(
-                            "`{}` has no field `{field}` (it has {})",
-                            segments.join("."),
-                            known.join(", ")
-                        ));
-                    };
-                    segments.push(field.to_string());
-                    kind = &f.kind;
-                    rest = more;
-                }
-                _ => {
-                    return Err(format!(
-                        "`{}` holds no fields: ignore it whole",
-                        segments.join(".")
-                    ));
-                }
-            }
-        }
-        Ok(super::attrs::AttrPath(segments))
     }
 
     /// Replaces the values of sensitive attributes with `(sensitive)`.

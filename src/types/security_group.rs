@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::Attrs;
-use super::schema::{Attr, Default, Finding, Kind, NameDefault, TypeSchema};
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
 const RULE: Kind = Kind::Object(&[
     Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
@@ -23,6 +23,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("name", Kind::String)
             .doc("Its group name; <stack>-<name> when unset.")
             .force_new(),
+        // Terraform's name_prefix: a unique name that begins so, made at
+        // create, so that a replacement can stand beside what it replaces.
+        // AWS knows only the name: the prefix is kept as asked.
+        Attr::new("name_prefix", Kind::String)
+            .on_removal(Removal::Keep)
+            .doc("Instead of name: a unique name beginning with this is made at creation (Terraform's name_prefix), so a replacement can stand beside the group it replaces.")
+            .force_new()
+            .kept_if_unreported(),
         Attr::new("description", Kind::String)
             .doc("Its description (AWS cannot change it in place).")
             .force_new()

@@ -1176,3 +1176,102 @@ outputs:
     assert_eq!(plan.code, 1, "{}", plan.stdout);
     assert!(plan.stderr.contains("data.ssm_parameter.al2023"), "{}", plan.stderr);
 }
+
+/// A node group named from a `name_prefix` is replaced without an outage:
+/// the new group, under a new name, is ACTIVE before the old one is deleted
+/// (the proxy's record of the node groups' lives says so), one is left at the
+/// end, and an apply killed between the two resumes to exactly one.
+#[test]
+fn a_prefixed_node_group_is_replaced_create_then_delete() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let with = |instance: &str| {
+        stack_file("eks")
+            .replace(
+                "    labels: { role: app }\n",
+                "    labels: { role: app }\n    name_prefix: app-\n",
+            )
+            .replace("instance_types: [m6i.large]", &format!("instance_types: [{instance}]"))
+            .replace(
+                "  launch_template.nodes:\n",
+                "  launch_template.nodes:\n    name_prefix: nodes-\n",
+            )
+            .replace(
+                "    description: EKS worker nodes\n",
+                "    description: EKS worker nodes\n    name_prefix: nodes-\n",
+            )
+    };
+    let w = Workdir::new(&proxy.url, &with("m6i.large"));
+    w.apply_ok();
+    // The launch template and the node group's security group are named from
+    // their prefixes too.
+    let rt = runtime();
+    let lts = rt.block_on(moto.ec2().describe_launch_templates().send()).unwrap();
+    let lt_name = lts.launch_templates()[0].launch_template_name().unwrap().to_string();
+    assert!(lt_name.starts_with("nodes-") && lt_name.len() == 28, "{lt_name}");
+    let sgs = rt.block_on(moto.ec2().describe_security_groups().send()).unwrap();
+    assert!(
+        sgs.security_groups()
+            .iter()
+            .any(|g| g.group_name().is_some_and(|n| n.starts_with("nodes-"))),
+        "{sgs:?}"
+    );
+    let groups = || -> Vec<String> {
+        let rt = runtime();
+        let out =
+            rt.block_on(moto.eks().list_nodegroups().cluster_name("enza-staging").send()).unwrap();
+        out.nodegroups().to_vec()
+    };
+    let first = groups();
+    assert_eq!(first.len(), 1);
+    assert!(first[0].starts_with("app-") && first[0].len() == 26, "{first:?}");
+    w.assert_no_changes();
+
+    w.write_stack(&with("m6i.xlarge"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("eks_nodegroup.app must be replaced"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("a new group starts under a new name and is ACTIVE before the old one's 3 nodes are drained and deleted"),
+        "{}",
+        plan.stdout
+    );
+    // The new group takes a while to become ACTIVE.
+    proxy.rules(
+        json!([{"op": "DescribeNodegroup", "action": "status", "value": "CREATING", "times": 2}]),
+    );
+    let applied = w.apply_ok();
+    eprintln!("{}", applied.stderr);
+    let second = groups();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+    let log = proxy.nodegroup_log();
+    let at = |op: &str, name: &str| log.iter().position(|(o, n, _)| o == op && n == name);
+    let created = at("CreateNodegroup", &second[0]).expect("the new group was created");
+    let deleted = at("DeleteNodegroup", &first[0]).expect("the old group was deleted");
+    let active = log
+        .iter()
+        .position(|(o, n, s)| o == "DescribeNodegroup" && n == &second[0] && s == "ACTIVE")
+        .expect("the new group was seen ACTIVE");
+    assert!(created < active && active < deleted, "{log:#?}");
+    w.assert_no_changes();
+
+    // Killed between the two: the new group is made and recorded, the old
+    // one's delete never reaches AWS. Both exist; the next apply deletes the
+    // old one and nothing else.
+    w.write_stack(&with("m6i.2xlarge"));
+    proxy.rules(json!([{"op": "DeleteNodegroup", "action": "hang", "ms": 20000, "times": 1}]));
+    kill_at(&w, &["apply", "--auto-approve", "stack.yaml"], "destroying the replaced object");
+    let both = groups();
+    assert_eq!(both.len(), 2, "{both:?}");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("state/eks.json")).unwrap()).unwrap();
+    let app = &state["resources"]["eks_nodegroup.app"];
+    assert_eq!(app["deposed"][0]["id"], format!("enza-staging:{}", second[0]), "{app}");
+    let third = app["id"].as_str().unwrap().trim_start_matches("enza-staging:").to_string();
+    assert!(both.contains(&third), "{both:?} {third}");
+    proxy.rules(json!([]));
+    let resumed = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    assert_eq!(groups(), [third]);
+    w.assert_no_changes();
+}

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::types::attrs::AttrPath;
+use crate::types::schema::NAME_PREFIX;
 use crate::types::schema::TypeSchema;
 
 impl Validator {
@@ -61,8 +62,21 @@ impl Validator {
             &address.to_string(),
         )?;
         let mut named = true;
+        let prefixed = attrs.contains_key(NAME_PREFIX);
+        if let Some((name_attr, _)) = schema.name_attr
+            && prefixed
+            && attrs.contains_key(name_attr)
+        {
+            let loc = self.locate(&address, "/name_prefix").unwrap_or(key_loc);
+            self.d.error(
+                loc,
+                format!("`{address}` sets both `{name_attr}` and `name_prefix`"),
+                Some(format!("keep `{name_attr}` for a fixed name, or `name_prefix` for a unique one made at creation")),
+            );
+        }
         if let Some((name_attr, NameDefault::StackAndName(sep))) = schema.name_attr
             && !attrs.contains_key(name_attr)
+            && !prefixed
         {
             let generated = stack.default_name(&address.name, sep);
             attrs.insert(name_attr.to_string(), Value::String(generated));
@@ -82,7 +96,7 @@ impl Validator {
         }
         if let Some(fill) = schema.create_defaults {
             for path in fill(&mut attrs) {
-                if let Ok(p) = schema.path(path)
+                if let Ok(p) = AttrPath::parse(schema, path)
                     && !ignore_changes.contains(&p)
                 {
                     ignore_changes.push(p);
@@ -257,7 +271,7 @@ impl Validator {
                 self.d.error(loc, "`ignore_changes` entries must be attribute paths", None);
                 continue;
             };
-            match schema.path(&text) {
+            match AttrPath::parse(schema, &text) {
                 Ok(p) if !out.contains(&p) => out.push(p),
                 Ok(_) => {}
                 Err(message) => {

@@ -21,6 +21,8 @@ Everything listens on 127.0.0.1.
 Control, on the same port:
     POST /__proxy/rules   a JSON list of rules, replacing the current ones
     GET  /__proxy/counts  requests seen, by operation
+    GET  /__proxy/nodegroups  every CreateNodegroup, DescribeNodegroup and
+                          DeleteNodegroup in order: [op, node group, status answered]
     GET  /__proxy/timing  seconds spent waiting on the emulator, summed
     GET  /__proxy/bodies  the bodies of the last 50 requests of each operation (the
                           path and query of one without a body)
@@ -32,6 +34,8 @@ A rule: {"op": "DescribeCluster", "action": ..., ...} ("*" for every operation,
     "error"    with "status", "code", "message", optional "times", "probability",
                "after" (let that many through first)
     "reset"    (drop the connection) with optional "times"
+    "hang"     with "ms" and optional "times": hold the request that long, then drop
+               the connection without forwarding it
     "lose"     (forward the request, then drop the connection: the answer is
                lost, what it did is done) with optional "times"
     "status"   with "value" and "seconds" (from the first match) or "times":
@@ -68,6 +72,7 @@ COUNTS = {}
 BUSY = [0.0]  # seconds spent waiting on the emulator, summed over requests
 VERSIONS = {}  # cluster name -> version set through the emulated update path
 UPDATES = {}  # update id -> cluster name
+NODEGROUP_LOG = []  # [op, node group, status in the answer], in order: a node group's lifecycle
 CLUSTER_GROUPS = {}  # cluster name -> (the security group EKS made for it, its VPC)
 PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, which moto lacks
 ADDONS = {}  # cluster name -> {add-on name -> add-on}: EKS add-ons, which moto lacks
@@ -250,6 +255,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__proxy/bodies":
             with LOCK:
                 return self.reply(200, {k: list(v) for k, v in BODIES.items()})
+        if self.path == "/__proxy/nodegroups":
+            with LOCK:
+                return self.reply(200, {"log": list(NODEGROUP_LOG)})
         if self.path == "/__proxy/timing":
             with LOCK:
                 return self.reply(200, {"upstream_seconds": BUSY[0]})
@@ -266,6 +274,7 @@ class Handler(BaseHTTPRequestHandler):
                 ACCESS.clear()
                 UPGRADE.clear()
                 CLUSTER_GROUPS.clear()
+                NODEGROUP_LOG.clear()
                 ENTRIES.clear()
                 POLICIES.clear()
             return self.reply(200, {})
@@ -294,6 +303,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
+            if r["action"] == "hang" and take(r):
+                # Never forwarded: held, then dropped (a client killed
+                # meanwhile never had it reach AWS).
+                time.sleep(r.get("ms", 5000) / 1000.0)
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             if r["action"] == "error" and take(r):
                 return self.error(r, body)
             if r["action"] == "lose" and take(r):
@@ -317,6 +333,8 @@ class Handler(BaseHTTPRequestHandler):
                 data = self.hold(r, data)
         if op in ("CreateCluster", "DescribeCluster", "DescribeNodegroup"):
             data = self.versioned(data)
+        if op in ("CreateNodegroup", "DescribeNodegroup", "DeleteNodegroup"):
+            self.log_nodegroup(op, status, data)
         self.send_response(status)
         for k, v in headers:
             if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
@@ -680,6 +698,16 @@ class Handler(BaseHTTPRequestHandler):
             if held.get("version"):
                 n["version"] = held["version"]
         return json.dumps(doc).encode()
+
+    def log_nodegroup(self, op, status, data):
+        """One step of a node group's life, as its answer said it."""
+        try:
+            n = json.loads(data).get("nodegroup") or {}
+        except ValueError:
+            n = {}
+        name = n.get("nodegroupName") or self.path.split("?")[0].split("/")[-1]
+        with LOCK:
+            NODEGROUP_LOG.append([op, name, n.get("status") if status == 200 else f"HTTP {status}"])
 
     def ec2(self, params):
         """One EC2 query call to the emulator, signed for this request's region."""

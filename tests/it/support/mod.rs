@@ -194,6 +194,21 @@ impl Proxy {
             .unwrap_or_default()
     }
 
+    /// A node group's life as the proxy saw it, in order: (operation, node
+    /// group, the status its answer gave).
+    pub fn nodegroup_log(&self) -> Vec<(String, String, String)> {
+        let log = self.control("/__proxy/nodegroups");
+        log["log"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let s = |i: usize| e[i].as_str().unwrap_or_default().to_string();
+                (s(0), s(1), s(2))
+            })
+            .collect()
+    }
+
     /// Seconds spent waiting on the emulator, summed over every request.
     pub fn upstream_seconds(&self) -> f64 {
         self.control("/__proxy/timing")["upstream_seconds"].as_f64().unwrap_or(0.0)
