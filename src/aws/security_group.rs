@@ -12,6 +12,7 @@ use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::into_map;
 use crate::types::schema::parse_ports;
+use crate::types::stack_id::ADDRESS_TAG;
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, SecurityGroup as SecurityGroup_,
@@ -232,9 +233,21 @@ pub(super) async fn revoke_rules(
     Ok(())
 }
 
-/// The rules of one group, each with its value as the stack file writes it. Where
-/// the rule listing leaves a description out (moto does, for rules that reference
-/// a group), the group's own permissions supply it.
+/// Whether a rule is a `security_group_rule`'s (it carries that resource's
+/// owner tags, of this stack or another): it is not one of the group's own.
+fn a_rule_of_its_own(r: &SecurityGroupRule) -> bool {
+    let ty = crate::types::security_group_rule::SCHEMA.name;
+    r.tags().iter().any(|t| {
+        t.key() == Some(ADDRESS_TAG)
+            && t.value().is_some_and(|a| a.strip_prefix(ty).is_some_and(|r| r.starts_with('.')))
+    })
+}
+
+/// The rules of one group, each with its value as the stack file writes it,
+/// leaving out those `security_group_rule`s hold (another stack's rule on
+/// this group is that stack's to keep). Where the rule listing leaves a
+/// description out (moto does, for rules that reference a group), the group's
+/// own permissions supply it.
 fn described<'a>(
     group: &SecurityGroup_,
     rules: &'a [SecurityGroupRule],
@@ -242,7 +255,7 @@ fn described<'a>(
     let id = group.group_id();
     rules
         .iter()
-        .filter(|r| r.group_id() == id)
+        .filter(|r| r.group_id() == id && !a_rule_of_its_own(r))
         .map(|r| {
             let mut v = rule_value(r);
             if v.get("description").is_none()

@@ -189,10 +189,12 @@ fn forwarding<'a>(
 }
 
 /// Every forward to an `ip` target group whose pods no rule lets the load
-/// balancer reach.
+/// balancer reach (said at the first forward to it).
 pub fn check(resources: &Resources) -> Vec<Finding> {
     let rules = ingress(resources);
     let mut out = Vec::new();
+    // Said once for each target group and node group, at the first forward.
+    let mut said: BTreeSet<(Address, Address)> = BTreeSet::new();
     let forwards = of_type(resources, "listener").chain(of_type(resources, "listener_rule"));
     for r in forwards {
         let Some((lb, targets)) = forwarding(resources, r) else { continue };
@@ -226,7 +228,7 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
                                 .any(|x| on.contains(&x.on) && x.admits(resources, &sources, *p))
                         })
                         .collect();
-                    if shut.is_empty() {
+                    if shut.is_empty() || !said.insert((tg.address.clone(), ng.address.clone())) {
                         continue;
                     }
                     let said = |gs: &[Group]| {
@@ -267,9 +269,9 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
     out
 }
 
-/// A `security_group_rule` on a group the stack declares: that group's own
-/// `ingress` and `egress` lists are all its rules, and the next apply would
-/// revoke this one.
+/// A `security_group_rule` on a group the stack declares: in one stack, a
+/// group's rules are written in one place, its own `ingress` and `egress`
+/// lists (a rule in both would be a duplicate AWS refuses).
 fn rules_on_owned_groups(resources: &Resources) -> Vec<Finding> {
     of_type(resources, "security_group_rule")
         .filter_map(|r| {
@@ -282,7 +284,7 @@ fn rules_on_owned_groups(resources: &Resources) -> Vec<Finding> {
                 pointer: "/security_group_id".into(),
                 error: true,
                 message: format!(
-                    "{sg} is this stack's: its `{direction}` list holds all its rules, and would revoke this one on the next apply"
+                    "{sg} is this stack's: its rules are written in its own `{direction}` list"
                 ),
                 hint: format!(
                     "write the rule in {sg}'s `{direction}` list; security_group_rule is for a group the stack does not declare (the cluster's, another stack's)"

@@ -84,7 +84,7 @@ fn the_validator_warns_of_a_closed_path_and_only_then() {
     assert_eq!(literal.code, 0, "{}", literal.stderr);
 
     // A security_group_rule on a group the stack declares is refused: the
-    // group's own list would revoke it.
+    // group's rules are written in its own list.
     w.write_stack(&stack_file("platform").replace(
         "    security_group_id: ${eks_cluster.main.cluster_security_group_id}",
         "    security_group_id: ${security_group.nodes.id}",
@@ -93,7 +93,7 @@ fn the_validator_warns_of_a_closed_path_and_only_then() {
     assert_eq!(owned.code, 1, "{}", owned.stderr);
     assert!(
         owned.stderr.contains(
-            "security_group.nodes is this stack's: its `ingress` list holds all its rules"
+            "security_group.nodes is this stack's: its rules are written in its own `ingress` list"
         ),
         "{}",
         owned.stderr

@@ -125,7 +125,21 @@ fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
 
     w.apply_ok();
     w.assert_no_changes();
+    // The cut-over's rule on the cluster stack's node group admits the load
+    // balancer; the cluster stack, whose group it is, leaves it alone.
+    let nodes = output("node_security_group_id");
     let rt = crate::support::runtime();
+    let filter = aws_sdk_ec2::types::Filter::builder().name("group-id").values(&nodes).build();
+    let rules =
+        rt.block_on(moto.ec2().describe_security_group_rules().filters(filter).send()).unwrap();
+    let from_alb = rules.security_group_rules().iter().find(|r| {
+        r.is_egress() == Some(false)
+            && r.from_port() == Some(80)
+            && r.referenced_group_info().is_some()
+    });
+    assert!(from_alb.is_some(), "{rules:?}");
+    let eks_plan = w.run(&["plan", "--detailed-exitcode", "eks.yaml"]);
+    assert_eq!(eks_plan.code, 0, "{}", eks_plan.stdout);
     let (elbv2, ec2) = (moto.elbv2(), moto.ec2());
     rt.block_on(async {
         let lbs = elbv2.describe_load_balancers().send().await.unwrap();
