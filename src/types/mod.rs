@@ -9,6 +9,7 @@
 pub mod address;
 pub mod attrs;
 pub mod exposure;
+pub mod expr;
 pub mod health;
 pub mod lookup;
 pub mod operation;

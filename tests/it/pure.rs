@@ -646,3 +646,41 @@ fn exposure_is_judged_by_the_address_space_rules_cover_together() {
     );
     assert!(!md.contains("opened to the internet on 5432"), "{md}");
 }
+
+/// The stack language's expressions against Terraform's results
+/// (tests/data/expressions/cases.json): operators, the conditional,
+/// for-expressions, indexing, splat, functions, unknown values and located
+/// errors.
+#[test]
+fn expressions_evaluate_as_terraform_does() {
+    use infra::types::expr::{Scope, Val, eval, parse};
+    struct Vars(serde_json::Value);
+    impl Scope for Vars {
+        fn get(&self, name: &str) -> Option<Val> {
+            match name {
+                "var" => Some(Val::Known(self.0.clone())),
+                "vpc" => Some(Val::Unknown),
+                _ => None,
+            }
+        }
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("expressions/cases.json")).unwrap())
+            .unwrap();
+    let scope = Vars(doc["scope"]["var"].clone());
+    let mut wrong = Vec::new();
+    for case in doc["cases"].as_array().unwrap() {
+        let text = case["expr"].as_str().unwrap();
+        let got = parse(text).and_then(|e| eval(&e, &scope));
+        let ok = match (&got, case.get("want"), case.get("error")) {
+            (Ok(Val::Unknown), Some(w), _) => w == "unknown",
+            (Ok(Val::Known(v)), Some(w), _) => v == w,
+            (Err(e), _, Some(m)) => e.message.contains(m.as_str().unwrap()),
+            _ => false,
+        };
+        if !ok {
+            wrong.push(format!("{text}: got {got:?}, want {}", case));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
