@@ -141,6 +141,24 @@ pub fn eval(e: &Expr, scope: &dyn Scope) -> Result<Val, ExprError> {
             Unknown => Unknown,
         },
         Expr::For(f) => for_expr(f, scope)?,
+        Expr::Template(parts) => {
+            let mut out = String::new();
+            for p in parts {
+                match eval(p, scope)? {
+                    Known(Value::String(s)) => out.push_str(&s),
+                    Known(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
+                    Known(v) => {
+                        return Err(err(format!(
+                            "a {} cannot be put in a string",
+                            type_name(&v)
+                        ))
+                        .hint("join(\",\", list) or jsonencode(value) makes text of it"));
+                    }
+                    Unknown => return Ok(Unknown),
+                }
+            }
+            Known(Value::String(out))
+        }
     })
 }
 

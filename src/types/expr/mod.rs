@@ -18,6 +18,8 @@ pub use parse::parse;
 pub enum Expr {
     /// A literal: a string, a number, `true`, `false` or `null`.
     Literal(serde_json::Value),
+    /// `"a-${x}"`: the parts' values put in as text.
+    Template(Vec<Expr>),
     /// `[a, b]`.
     List(Vec<Expr>),
     /// `{ k = v }` or `{ "k": v }`: keys are expressions (a bare word is its

@@ -7,10 +7,38 @@ use serde_json::Value;
 
 use super::{BinaryOp, Expr, ExprError, ForExpr, UnaryOp};
 
+/// A piece of a string with interpolations: text, or an expression's
+/// source and its offset.
+#[derive(Debug, Clone, PartialEq)]
+enum TPart {
+    Lit(String),
+    Expr(String, usize),
+}
+
+/// Where the `}` that closes an interpolation opened before `from` is:
+/// braces counted, strings inside skipped.
+fn closing(chars: &[char], from: usize) -> Option<usize> {
+    let (mut depth, mut i, mut quoted) = (0usize, from, false);
+    while i < chars.len() {
+        match (chars[i], quoted) {
+            ('\\', true) => i += 1,
+            ('"', _) => quoted = !quoted,
+            ('{', false) => depth += 1,
+            ('}', false) if depth == 0 => return Some(i),
+            ('}', false) => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Num(f64),
     Str(String),
+    /// A string with `${...}` in it.
+    Template(Vec<TPart>),
     Ident(String),
     /// Punctuation and operators, as written.
     P(&'static str),
@@ -57,10 +85,24 @@ fn tokens(src: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
         if c == '"' {
             i += 1;
             let mut s = String::new();
+            let mut parts: Vec<TPart> = Vec::new();
             loop {
                 match chars.get(i) {
                     None => return Err(ExprError::new(start, "a string is not closed")),
                     Some('"') => break,
+                    Some('$')
+                        if chars.get(i + 1) == Some(&'$') && chars.get(i + 2) == Some(&'{') =>
+                    {
+                        s.push_str("${");
+                        i += 3;
+                    }
+                    Some('$') if chars.get(i + 1) == Some(&'{') => {
+                        let end = closing(&chars, i + 2)
+                            .ok_or_else(|| ExprError::new(i, "a `${` in a string is not closed"))?;
+                        parts.push(TPart::Lit(std::mem::take(&mut s)));
+                        parts.push(TPart::Expr(chars[i + 2..end].iter().collect(), i + 2));
+                        i = end + 1;
+                    }
                     Some('\\') => {
                         let e = chars.get(i + 1).copied();
                         s.push(match e {
@@ -80,7 +122,12 @@ fn tokens(src: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
                 }
             }
             i += 1;
-            out.push((Tok::Str(s), start));
+            if parts.is_empty() {
+                out.push((Tok::Str(s), start));
+            } else {
+                parts.push(TPart::Lit(s));
+                out.push((Tok::Template(parts), start));
+            }
             continue;
         }
         let rest: String = chars[i..chars.len().min(i + 3)].iter().collect();
@@ -109,6 +156,7 @@ fn said(t: &Tok) -> String {
     match t {
         Tok::Num(n) => format!("number {n}"),
         Tok::Str(s) => format!("string {s:?}"),
+        Tok::Template(_) => "a string".to_string(),
         Tok::Ident(s) => format!("`{s}`"),
         Tok::P(p) => format!("`{p}`"),
     }
@@ -242,6 +290,20 @@ impl Parser {
             Some(Tok::Str(s)) => {
                 self.at += 1;
                 Ok(Expr::Literal(Value::String(s)))
+            }
+            Some(Tok::Template(parts)) => {
+                self.at += 1;
+                let mut out = Vec::new();
+                for part in parts {
+                    match part {
+                        TPart::Lit(s) if s.is_empty() => {}
+                        TPart::Lit(s) => out.push(Expr::Literal(Value::String(s))),
+                        TPart::Expr(src, at) => out.push(
+                            parse(&src).map_err(|e| ExprError { offset: e.offset + at, ..e })?,
+                        ),
+                    }
+                }
+                Ok(Expr::Template(out))
             }
             Some(Tok::Ident(w)) => {
                 self.at += 1;
