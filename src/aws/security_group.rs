@@ -319,8 +319,9 @@ pub(super) fn rule_value(r: &SecurityGroupRule) -> Value {
     Value::Object(m)
 }
 
-/// A rule of the stack file as an EC2 permission.
-pub(super) fn permission(rule: &Value) -> IpPermission {
+/// A rule's protocol and ports as EC2 writes them: `-1` for all, and -1 to
+/// -1 where there are no ports.
+pub(super) fn protocol_and_ports(rule: &Value) -> (&str, i32, i32) {
     let get = |k: &str| rule.get(k).and_then(Value::as_str);
     let protocol = match get("protocol").unwrap_or("all") {
         "all" => "-1",
@@ -330,6 +331,13 @@ pub(super) fn permission(rule: &Value) -> IpPermission {
         Some(Ok((a, b))) => (i32::from(a), i32::from(b)),
         _ => (-1, -1),
     };
+    (protocol, from, to)
+}
+
+/// A rule of the stack file as an EC2 permission.
+pub(super) fn permission(rule: &Value) -> IpPermission {
+    let get = |k: &str| rule.get(k).and_then(Value::as_str);
+    let (protocol, from, to) = protocol_and_ports(rule);
     let description = get("description").map(str::to_string);
     let mut p = IpPermission::builder().ip_protocol(protocol);
     if protocol != "-1" {

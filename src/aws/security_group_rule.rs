@@ -13,11 +13,12 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{Value, json};
 
-use super::security_group::{describe_rules, permission, permission_description, revoke_rules};
+use super::security_group::{
+    describe_rules, permission, permission_description, protocol_and_ports, revoke_rules,
+};
 use super::{Aws, Result, ec2_tags, tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::differs;
-use crate::types::schema::parse_ports;
 use crate::types::security_group_rule::as_rule;
 use crate::types::{Attrs, AttrsExt};
 
@@ -136,14 +137,7 @@ impl Provider for SecurityGroupRule {
         if differs(before, after, "description") {
             let rule = as_rule(after);
             let get = |k: &str| rule.get(k).and_then(Value::as_str).map(str::to_string);
-            let protocol = match get("protocol").as_deref() {
-                Some("all") | None => "-1".to_string(),
-                Some(p) => p.to_string(),
-            };
-            let (from, to) = match get("ports").as_deref().map(parse_ports) {
-                Some(Ok((a, b))) => (i32::from(a), i32::from(b)),
-                _ => (-1, -1),
-            };
+            let (protocol, from, to) = protocol_and_ports(&rule);
             let request = SecurityGroupRuleRequest::builder()
                 .ip_protocol(protocol)
                 .from_port(from)

@@ -259,8 +259,7 @@ impl Seen<'_> {
         {
             problems.push(format!("{address}: {why}"));
         }
-        let before_destroy = schema.create_before_destroy
-            || schema.create_before_destroy_if.is_some_and(|applies| applies(&after));
+        let before_destroy = schema.create_before_destroy.is_some_and(|applies| applies(&after));
         let action = if !replace_because.is_empty() && before_destroy {
             Action::CreateThenDelete
         } else if !replace_because.is_empty() {

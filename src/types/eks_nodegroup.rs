@@ -108,7 +108,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     impact: Some(impact),
     price: Some(price),
     create_defaults: Some(desired_at_min),
-    create_before_destroy_if: Some(beside),
+    create_before_destroy: Some(beside),
     id_format: "CLUSTER:NODEGROUP",
     ..TypeSchema::BASE
 };

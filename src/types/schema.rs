@@ -217,13 +217,11 @@ pub struct TypeSchema {
     /// Exports an in-place update changes (a launch template's latest version):
     /// unknown in a plan that updates the resource.
     pub changes_on_update: &'static [&'static str],
-    /// A replacement creates the new resource, moves what uses it over, then
-    /// deletes the old one (a target group in use cannot be deleted).
-    pub create_before_destroy: bool,
-    /// `create_before_destroy` for the resources of the type this says
-    /// (a node group whose name is made from a `name_prefix`: the new group
-    /// needs a name of its own beside the old one).
-    pub create_before_destroy_if: Option<Applies>,
+    /// For the resources this says, a replacement creates the new resource,
+    /// moves what uses it over, then deletes the old one: every target group
+    /// (one in use cannot be deleted), a node group whose name is made from
+    /// a `name_prefix` (the new group needs a name beside the old one's).
+    pub create_before_destroy: Option<Applies>,
     /// Set attributes whose members one resource of the type holds at a time
     /// (a subnet is in one route table): when a plan moves a member from one
     /// resource to another, the one taking it is applied first.
@@ -334,8 +332,7 @@ impl TypeSchema {
         unique: &[],
         canonical: None,
         changes_on_update: &[],
-        create_before_destroy: false,
-        create_before_destroy_if: None,
+        create_before_destroy: None,
         exclusive: &[],
         impact: None,
         price: None,

@@ -73,7 +73,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ],
     exports: &["id", "arn", "arn_suffix", "name"],
     canonical: Some(canonical),
-    create_before_destroy: true,
+    create_before_destroy: Some(|_| true),
     id_format: "its ARN",
     ..TypeSchema::BASE
 };
