@@ -81,15 +81,19 @@ impl Ctx<'_> {
         if part == Part::Main {
             attrs.retain(|k, _| !resource.schema.attr(k).is_some_and(|x| x.deferred));
         }
-        let resolved = self
+        let (resolved, problem) = self
             .journal
             .read(|state| {
                 let lookup = |r: &Reference| {
                     state.resources.get(&r.address).and_then(|s| s.attributes.get(&r.attr)).cloned()
                 };
-                reference::resolve(&Value::Object(attrs), &lookup)
+                let attrs = Value::Object(attrs);
+                (reference::resolve(&attrs, &lookup), reference::problem(&attrs, &lookup))
             })
             .await;
+        if let Some(why) = problem {
+            bail!("an expression cannot be evaluated: {why}");
+        }
         if !reference::is_known(&resolved) {
             bail!("a value it references is still unknown");
         }

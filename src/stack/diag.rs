@@ -143,6 +143,20 @@ impl Diagnostics {
         Loc { offset, len, line, column }
     }
 
+    /// The place `offset` characters into a scalar that starts at `line`
+    /// and `column` (after its opening quote, if it has one), when that is
+    /// on the same line; the scalar's start otherwise.
+    pub fn loc_within(&self, line: usize, column: usize, offset: usize, chars: usize) -> Loc {
+        let start = self.loc(line, column, 1);
+        let rest = self.text.get(start.offset..).unwrap_or("");
+        let quoted = rest.starts_with(['"', '\'']) as usize;
+        let on_line = rest.split('\n').next().unwrap_or("").chars().count();
+        match offset + quoted < on_line {
+            true => self.loc(line, column + offset + quoted, chars),
+            false => self.loc(line, column, chars),
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| !p.warning)
     }

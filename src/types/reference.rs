@@ -17,6 +17,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::Address;
+use super::expr::{self, Expr, Traversal, Val};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference {
@@ -30,79 +31,47 @@ impl fmt::Display for Reference {
     }
 }
 
-/// A piece of a string: literal text or a reference.
-#[derive(Debug, PartialEq)]
-pub enum Piece<'a> {
-    Text(&'a str),
-    Ref(Reference),
-    /// `${...}` whose inside is not `TYPE.NAME.ATTR`, with a hint why.
-    Malformed(&'a str, usize),
+/// The expression a stack's string holds, if it holds one (text with no
+/// `${...}`, or one that cannot be read, is text: the validator said why).
+pub fn expression(s: &str) -> Option<Expr> {
+    expr::template(s).ok().flatten()
 }
 
-/// Splits a string into text and references. `$${` is a literal `${`.
-pub fn pieces(s: &str) -> Vec<Piece<'_>> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    let mut offset = 0;
-    while let Some(start) = rest.find("${") {
-        if start > 0 && rest[..start].ends_with('$') {
-            out.push(Piece::Text(&rest[..start + 2]));
-            offset += start + 2;
-            rest = &rest[start + 2..];
-            continue;
-        }
-        if start > 0 {
-            out.push(Piece::Text(&rest[..start]));
-        }
-        let Some(len) = rest[start..].find('}') else {
-            out.push(Piece::Malformed(&rest[start..], offset + start));
-            return out;
-        };
-        let inner = &rest[start + 2..start + len];
-        match parse_inner(inner) {
-            Some(r) => out.push(Piece::Ref(r)),
-            None => out.push(Piece::Malformed(&rest[start..start + len + 1], offset + start)),
-        }
-        offset += start + len + 1;
-        rest = &rest[start + len + 1..];
-    }
-    if !rest.is_empty() {
-        out.push(Piece::Text(rest));
-    }
-    out
-}
-
-fn parse_inner(inner: &str) -> Option<Reference> {
-    let inner = inner.trim();
-    let (lookup, inner) = match inner.strip_prefix(super::address::LOOKUP) {
-        Some(rest) => (true, rest),
-        None => (false, inner),
-    };
-    let mut parts = inner.split('.');
-    let (ty, name, attr) = (parts.next()?, parts.next()?, parts.next()?);
-    let ident = |s: &str| {
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    };
-    if parts.next().is_some() || !ident(ty) || !ident(name) || !ident(attr) {
+/// What a chain of names refers to, when it is a resource's or a lookup's
+/// attribute: `TYPE.NAME.ATTR`, `data.KIND.NAME.ATTR`.
+fn reference_of(t: &Traversal) -> Option<Reference> {
+    if matches!(t.root.as_str(), "var" | "stack" | "each" | "count") {
         return None;
     }
-    Some(Reference {
-        address: match lookup {
-            true => Address::lookup(ty, name),
-            false => Address::new(ty, name),
-        },
-        attr: attr.to_string(),
-    })
+    let (address, at) = match t.root.as_str() {
+        "data" => (Address::lookup(t.attr(0)?, t.attr(1)?), 2),
+        ty => (Address::new(ty, t.attr(0)?), 1),
+    };
+    let attr = t.attr(at)?.to_string();
+    (t.steps.len() == at + 1).then_some(Reference { address, attr })
+}
+
+/// The references an expression holds, in the order written.
+pub fn references_in(e: &Expr) -> Vec<Reference> {
+    let mut out = Vec::new();
+    expr::rewrite(e, &mut |x, bound| {
+        let t = expr::chain(x)?;
+        if bound.contains(&t.root) {
+            return None;
+        }
+        let r = reference_of(&t)?;
+        out.push(r);
+        Some(x.clone())
+    });
+    out
 }
 
 /// Every reference anywhere inside a value.
 pub fn references(value: &Value) -> Vec<Reference> {
     let mut out = Vec::new();
     walk(value, &mut |s| {
-        for p in pieces(s) {
-            if let Piece::Ref(r) = p {
-                out.push(r);
-            }
+        if let Some(e) = expression(s) {
+            out.extend(references_in(&e));
         }
     });
     out
@@ -121,7 +90,7 @@ fn walk(value: &Value, f: &mut impl FnMut(&str)) {
 pub fn is_known(value: &Value) -> bool {
     let mut known = true;
     walk(value, &mut |s| {
-        if pieces(s).iter().any(|p| matches!(p, Piece::Ref(_))) {
+        if known && expression(s).is_some_and(|e| !references_in(&e).is_empty()) {
             known = false;
         }
     });
@@ -212,15 +181,19 @@ pub fn undisplayed(displayed: &Value) -> Value {
     }
 }
 
-/// Replaces every reference whose value `lookup` knows; others are left in place,
-/// which marks the value as known only after apply. A string that is exactly one
-/// reference takes the referenced value whole (it may be a number or a list).
-/// `lookup` gives values (what AWS holds, what was resolved before); they
-/// enter the template escaped, so a referenced value holding `${` is never
-/// read as a reference.
+/// Evaluates every expression whose references `lookup` all knows; the
+/// others are left as written, which marks the value as known only after
+/// apply. A string that is one whole expression takes its value whole (a
+/// number, a list). `lookup` gives values (what AWS holds, what was
+/// resolved before): they enter the expression as literals and the result
+/// enters the template escaped, so a value holding `${` is never read as an
+/// expression.
 pub fn resolve(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Value {
     match value {
-        Value::String(s) => resolve_str(s, lookup),
+        Value::String(s) => match evaluate(s, lookup) {
+            Some(Ok(v)) => literal(&v),
+            _ => value.clone(),
+        },
         Value::Array(a) => Value::Array(a.iter().map(|v| resolve(v, lookup)).collect()),
         Value::Object(o) => {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), resolve(v, lookup))).collect())
@@ -229,31 +202,51 @@ pub fn resolve(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) -> V
     }
 }
 
-fn resolve_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Value {
-    let ps = pieces(s);
-    if let [Piece::Ref(r)] = ps.as_slice() {
-        return lookup(r).map_or_else(|| Value::String(s.to_string()), |v| literal(&v));
-    }
-    if !ps.iter().any(|p| matches!(p, Piece::Ref(_))) {
-        return Value::String(s.to_string());
-    }
-    let mut out = String::new();
-    for p in &ps {
-        match p {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Malformed(t, _) => out.push_str(t),
-            Piece::Ref(r) => match lookup(r) {
-                Some(Value::String(v)) => out.push_str(&escape(&v)),
-                Some(v) if !v.is_null() => out.push_str(&v.to_string()),
-                _ => {
-                    out.push_str("${");
-                    out.push_str(&r.to_string());
-                    out.push('}');
-                }
-            },
+/// Why some expression of a value cannot be evaluated with what `lookup`
+/// knows, if one cannot (a function refused the values it was given); a
+/// reference `lookup` does not know is no problem, only not known yet.
+pub fn problem(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Option<String> {
+    let mut why = None;
+    walk(value, &mut |s| {
+        if why.is_none()
+            && let Some(Err(e)) = evaluate(s, lookup)
+        {
+            why = Some(e.to_string());
         }
+    });
+    why
+}
+
+/// A string's expression evaluated: `None` when it holds none or a
+/// reference `lookup` does not know.
+fn evaluate(
+    s: &str,
+    lookup: &dyn Fn(&Reference) -> Option<Value>,
+) -> Option<Result<Value, expr::ExprError>> {
+    let e = expression(s)?;
+    let mut missing = false;
+    let put = expr::rewrite(&e, &mut |x, bound| {
+        let t = expr::chain(x)?;
+        if bound.contains(&t.root) {
+            return None;
+        }
+        let r = reference_of(&t)?;
+        match lookup(&r) {
+            Some(v) => Some(Expr::Literal(v)),
+            None => {
+                missing = true;
+                Some(x.clone())
+            }
+        }
+    });
+    if missing {
+        return None;
     }
-    Value::String(out)
+    match expr::eval(&put, &expr::NoNames) {
+        Ok(Val::Known(v)) => Some(Ok(v)),
+        Ok(Val::Unknown) => None,
+        Err(e) => Some(Err(e)),
+    }
 }
 
 #[cfg(test)]
@@ -262,19 +255,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn splits_text_and_references() {
-        let p = pieces("${s3_bucket.logs.arn}/*");
-        assert_eq!(p.len(), 2);
-        assert!(matches!(&p[0], Piece::Ref(r) if r.to_string() == "s3_bucket.logs.arn"));
-        assert_eq!(p[1], Piece::Text("/*"));
-        assert!(matches!(pieces("${a.b}")[0], Piece::Malformed(..)));
-        assert!(matches!(pieces("x ${a.b.c")[1], Piece::Malformed(..)));
-        assert!(matches!(
-            &pieces("${data.target_group.ec2.arn}")[0],
-            Piece::Ref(r) if r.address.lookup_kind() == Some("target_group") && r.attr == "arn"
-        ));
-        assert!(matches!(pieces("${data.a.b}")[0], Piece::Malformed(..)));
-        assert_eq!(pieces("$${literal}"), vec![Piece::Text("$${"), Piece::Text("literal}")]);
+    fn finds_references_in_expressions() {
+        let refs =
+            |s: &str| references(&json!(s)).iter().map(|r| r.to_string()).collect::<Vec<_>>();
+        assert_eq!(refs("${s3_bucket.logs.arn}/*"), ["s3_bucket.logs.arn"]);
+        assert_eq!(refs("${data.target_group.ec2.arn}"), ["data.target_group.ec2.arn"]);
+        assert_eq!(
+            refs("${cidrsubnet(vpc.main.cidr, 8, 1)}-${upper(subnet.a.id)}"),
+            ["vpc.main.cidr", "subnet.a.id"]
+        );
+        // A name a for-expression binds is no reference; `vpc.main.tags.Name`
+        // refers to the attribute `tags`.
+        assert_eq!(refs("${[for vpc in var.x : vpc.main.id]}"), Vec::<String>::new());
+        assert_eq!(refs("${vpc.main.tags.Name}"), ["vpc.main.tags"]);
+        assert!(refs("$${literal}").is_empty() && refs("${var.x}").is_empty());
+        assert!(refs("${a.b").is_empty(), "not an expression: the validator says why");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod cutover;
 mod drift;
 mod e2e;
 mod eks;
+mod expressions;
 mod identity;
 mod lean;
 mod lookups;

@@ -684,3 +684,23 @@ fn expressions_evaluate_as_terraform_does() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Every complete stack in docs/stack-format.md (a ```yaml block that starts
+/// with `stack:`) validates as the docs say it does.
+#[test]
+fn the_stacks_of_the_docs_validate() {
+    let doc = std::fs::read_to_string("docs/stack-format.md").unwrap();
+    let mut checked = 0;
+    for (i, block) in doc.split("```yaml\n").skip(1).enumerate() {
+        let Some((text, _)) = block.split_once("```") else { continue };
+        if !text.starts_with("stack:") {
+            continue;
+        }
+        let name = format!("docs/stack-format.md (yaml block {})", i + 1);
+        if let Err(e) = stack::parse(&name, text) {
+            panic!("{}\n{text}", e.render(false));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1, "the docs hold complete stacks");
+}

@@ -59,7 +59,7 @@ fn a_stack_reads_another_stacks_outputs_without_its_lock() {
     assert_eq!(early.code, 1);
     assert!(
         early.stderr.contains(
-            "stack.yaml:8:13: the outputs of stack `net` cannot be read: there is no state at local file state/net.json"
+            "stack.yaml:8:15: the outputs of stack `net` cannot be read: there is no state at local file state/net.json"
         ),
         "{}",
         early.stderr

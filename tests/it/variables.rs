@@ -61,7 +61,7 @@ fn one_stack_file_plans_and_applies_staging_and_production_apart() {
     let missing = w.run(&["plan", "--env", "staging", "stack.yaml"]);
     assert_eq!(missing.code, 1, "{}", missing.stderr);
     assert!(
-        missing.stderr.contains("stack.yaml:24:18: variable `api_token` has no value"),
+        missing.stderr.contains("stack.yaml:24:21: variable `api_token` has no value"),
         "{}",
         missing.stderr
     );

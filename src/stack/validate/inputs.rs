@@ -22,34 +22,42 @@ impl Validator {
         top.remove("variables");
         let declared = self.stacks_block(top.get_node("stacks"));
         top.remove("stacks");
-        let mut sensitive = Vec::new();
-        let top = vars::substitute_map(&top, &variables, &mut found, &mut sensitive);
+        let outside = vars::Outside {
+            vars: &variables,
+            declared: &declared,
+            stacks: &self.inputs.stacks,
+            lookups: self.inputs.lookups.as_ref(),
+        };
+        let mut folding = vars::Folding::default();
+        let top = vars::fold(&top, &outside, &mut folding);
+        // A string whose expression has a problem is said once, here: the
+        // checks that follow pass over it.
+        self.broken = folding
+            .found
+            .iter()
+            .filter_map(|f| f.span.start())
+            .map(|m| (m.line(), m.column()))
+            .collect();
+        let declared_well = found.is_empty();
+        found.append(&mut folding.found);
+        self.sensitive_spans = folding
+            .sensitive
+            .iter()
+            .filter_map(|s| s.start().map(|m| (m.line(), m.column())))
+            .collect();
         let mut secrets = std::mem::take(&mut self.secrets);
-        let top = vars::substitute_outputs(
-            &top,
-            &declared,
-            &self.inputs.stacks,
-            &mut secrets,
-            &mut found,
-            &mut sensitive,
-        );
-        self.sensitive_spans =
-            sensitive.iter().filter_map(|s| s.start().map(|m| (m.line(), m.column()))).collect();
+        secrets.append(&mut folding.secrets);
         secrets.sort();
         secrets.dedup();
         self.secrets = secrets;
-        let top = match &self.inputs.lookups {
-            Some(looked_up) => vars::substitute_lookups(&top, looked_up, &mut found),
-            None => top,
-        };
         for f in found {
             let loc = match f.span.start() {
-                Some(_) => self.loc(&f.span, f.chars),
+                Some(_) => self.loc_within(&f.span, f.offset, f.chars),
                 None => self.d.loc(1, 1, 0),
             };
             self.d.error(loc, f.message, f.hint);
         }
-        (!self.d.has_errors()).then_some(top)
+        declared_well.then_some(top)
     }
 
     /// The `environments:` block (each an overlay of the top-level keys an

@@ -20,7 +20,7 @@ use super::vars::{self, Inputs};
 use super::{Lookup, Resource, Stack, StateConfig};
 use crate::types;
 use crate::types::lookup;
-use crate::types::reference::{self, Piece};
+use crate::types::reference;
 use crate::types::schema::{Attr, Kind, NameDefault, parse_ports};
 use crate::types::{Address, StackId, Timeouts};
 
@@ -77,6 +77,7 @@ pub fn validate(
         inputs: inputs.clone(),
         secrets: Vec::new(),
         sensitive_spans: HashSet::new(),
+        broken: HashSet::new(),
         sensitive: BTreeMap::new(),
         sensitive_variables: BTreeSet::new(),
     };
@@ -105,6 +106,9 @@ struct Validator {
     secrets: Vec<String>,
     /// Where a sensitive value was put in (a sensitive variable, another
     /// stack's sensitive output): the start of each scalar, line and column.
+    /// Where the strings whose expressions have a problem start (line,
+    /// column): said when they were read, passed over after.
+    broken: HashSet<(usize, usize)>,
     sensitive_spans: HashSet<(usize, usize)>,
     /// The JSON pointers, by resource, of the attributes a sensitive value
     /// landed in.
@@ -117,6 +121,13 @@ impl Validator {
     fn loc(&self, span: &Span, chars: usize) -> Loc {
         match span.start() {
             Some(m) => self.d.loc(m.line(), m.column(), chars),
+            None => Loc::default(),
+        }
+    }
+
+    fn loc_within(&self, span: &Span, offset: usize, chars: usize) -> Loc {
+        match span.start() {
+            Some(m) => self.d.loc_within(m.line(), m.column(), offset, chars),
             None => Loc::default(),
         }
     }

@@ -432,9 +432,10 @@ impl Validator {
         }
     }
 
-    /// A scalar that holds references: kept as written (each reference
-    /// recorded), for a value of any kind when it is one whole reference.
-    /// `None` when it holds none.
+    /// A scalar that holds an expression over resources (what is known
+    /// from outside was evaluated already, `vars::fold`): kept as written,
+    /// each reference recorded, for a value of any kind when it is one whole
+    /// `${...}`. `None` when it holds none.
     fn reference_value(
         &mut self,
         s: &marked_yaml::types::MarkedScalarNode,
@@ -443,40 +444,26 @@ impl Validator {
         address: Option<&Address>,
         pointer: &str,
     ) -> Option<Option<Value>> {
-        let pieces = reference::pieces(s.as_str());
-        let mut has_ref = false;
-        for p in &pieces {
-            match p {
-                Piece::Ref(r) => {
-                    has_ref = true;
-                    self.refs.push((loc, address.cloned(), r.clone(), pointer.to_string()));
-                }
-                Piece::Malformed(text, _) => {
-                    self.d.error(
-                        loc,
-                        format!("malformed reference `{text}`"),
-                        Some(
-                            "references are written ${TYPE.NAME.ATTR}, for example ${vpc.main.id}"
-                                .into(),
-                        ),
-                    );
-                    return Some(None);
-                }
-                Piece::Text(_) => {}
-            }
+        if s.span().start().is_some_and(|m| self.broken.contains(&(m.line(), m.column()))) {
+            return Some(None);
         }
-        if has_ref {
-            if pieces.len() > 1 && !matches!(kind, Kind::String) {
-                self.d.error(
-                    loc,
-                    "a reference inside a longer string is only allowed where a string is expected",
-                    None,
-                );
-                return Some(None);
-            }
-            return Some(Some(Value::String(s.as_str().to_string())));
+        let e = reference::expression(s.as_str())?;
+        let refs = reference::references_in(&e);
+        if refs.is_empty() {
+            return None;
         }
-        None
+        for r in refs {
+            self.refs.push((loc, address.cloned(), r, pointer.to_string()));
+        }
+        if matches!(e, crate::types::expr::Expr::Template(_)) && !matches!(kind, Kind::String) {
+            self.d.error(
+                loc,
+                "a `${...}` inside a longer string is text: it is only allowed where a string is expected",
+                Some(format!("make the whole value one expression: {} is expected here", kind.describe())),
+            );
+            return Some(None);
+        }
+        Some(Some(Value::String(s.as_str().to_string())))
     }
 
     /// A scalar of a scalar kind (a string, a number, a CIDR block, ...),

@@ -24,7 +24,7 @@ use crate::types::reference;
 
 mod substitute;
 
-pub use substitute::{substitute, substitute_lookups, substitute_map, substitute_outputs};
+pub use substitute::{Folding, Outside, fold, substitute};
 
 /// The kinds a variable may have.
 pub const TYPES: &[&str] = &["string", "number", "bool", "list", "map"];
@@ -116,6 +116,8 @@ pub struct Variable {
 /// A problem, at a span of the stack file.
 pub struct Found {
     pub span: Span,
+    /// How many characters into the scalar at `span` it is.
+    pub offset: usize,
     pub chars: usize,
     pub message: String,
     pub hint: Option<String>,
@@ -123,7 +125,13 @@ pub struct Found {
 
 impl Found {
     fn at(node_span: &Span, chars: usize, message: String, hint: Option<String>) -> Found {
-        Found { span: *node_span, chars, message, hint }
+        Found { span: *node_span, offset: 0, chars, message, hint }
+    }
+
+    /// A problem `offset` characters into a scalar's text.
+    fn within(s: &MarkedScalarNode, offset: usize, message: String, hint: Option<String>) -> Found {
+        let rest = s.as_str().chars().count().saturating_sub(offset).max(1);
+        Found { span: *s.span(), offset, chars: rest, message, hint }
     }
 }
 

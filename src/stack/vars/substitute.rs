@@ -1,10 +1,12 @@
-//! Putting values in place in the stack file's YAML tree: `${var.NAME}`
-//! (a variable's value), `${stack.NAME.OUTPUT}` (another stack's output) and
-//! `${data.KIND.NAME.ATTR}` (what a lookup found), each where it is written,
-//! a whole-value one keeping its type. What was put in is a value, never
-//! read again (`reference::literal`).
+//! Reading the stack file's expressions, in its YAML tree: each string's
+//! `${ ... }` parsed, its names checked (`var.NAME`, `stack.NAME.outputs.KEY`,
+//! `data.KIND.NAME.ATTR`, `TYPE.NAME.ATTR`) and its functions (by name and
+//! number of arguments); what comes from outside put in as a value, never
+//! text read again; what is then known evaluated in place.
 
 use super::*;
+use crate::types::Address;
+use crate::types::expr::{self, Expr, Val, functions};
 
 /// A node with `f` put in place of each of its scalars (keys excepted).
 fn map_scalars(node: &Node, f: &mut impl FnMut(&MarkedScalarNode) -> Node) -> Node {
@@ -28,200 +30,275 @@ fn map_mapping(
     )
 }
 
-/// Puts each variable's value in place of `${var.NAME}` throughout a node.
+/// What comes from outside the file, for its expressions: the variables,
+/// the outputs of the stacks `stacks:` declares, and (once they ran) what
+/// the lookups found.
+pub struct Outside<'a> {
+    pub vars: &'a [Variable],
+    pub declared: &'a [String],
+    pub stacks: &'a BTreeMap<String, Result<Produced, String>>,
+    pub lookups: Option<&'a crate::stack::LookedUp>,
+}
+
+/// What folding says besides the tree: problems, the spans that came to
+/// hold a sensitive value, and the sensitive values read (to redact).
+#[derive(Default)]
+pub struct Folding {
+    pub found: Vec<Found>,
+    pub sensitive: Vec<Span>,
+    pub secrets: Vec<String>,
+}
+
+/// Puts each variable's value in place of `${var.NAME}` throughout a node
+/// (no other stack, no lookup).
 pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
-    map_scalars(node, &mut |s| scalar(s, VAR, vars, found, &mut Vec::new()))
-}
-
-/// `substitute` over a mapping's values (keys are never substituted). The
-/// span of each scalar that takes a sensitive variable's value joins
-/// `sensitive`: wherever it lands, that place holds a sensitive value.
-pub fn substitute_map(
-    m: &MarkedMappingNode,
-    vars: &[Variable],
-    found: &mut Vec<Found>,
-    sensitive: &mut Vec<Span>,
-) -> MarkedMappingNode {
-    map_mapping(m, &mut |s| scalar(s, VAR, vars, found, sensitive))
-}
-
-const VAR: &str = "${var.";
-const STACK: &str = "${stack.";
-const DATA: &str = "${data.";
-
-/// Occurrences of `OPENING...}` in a string: (start, end, what is between);
-/// `$${` skipped.
-fn occurrences<'a>(s: &'a str, opening: &str) -> Vec<(usize, usize, &'a str)> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(i) = s[from..].find(opening) {
-        let start = from + i;
-        let Some(len) = s[start..].find('}') else {
-            break;
-        };
-        let end = start + len + 1;
-        if !(start > 0 && s[..start].ends_with('$')) {
-            out.push((start, end, s[start + opening.len()..end - 1].trim()));
-        }
-        from = end;
-    }
+    let stacks = BTreeMap::new();
+    let outside = Outside { vars, declared: &[], stacks: &stacks, lookups: None };
+    let mut folding = Folding::default();
+    let out = map_scalars(node, &mut |s| scalar(s, &outside, &mut folding));
+    found.append(&mut folding.found);
     out
 }
 
-/// A scalar with the values of `values` put in place of each
-/// `OPENING NAME}` it holds (`${var.`: variables, `${stack.`: other stacks'
-/// outputs, named `NAME.outputs.KEY`).
-fn scalar(
-    s: &MarkedScalarNode,
-    opening: &str,
-    values: &[Variable],
-    found: &mut Vec<Found>,
-    sensitive: &mut Vec<Span>,
-) -> Node {
+/// Every expression of a mapping's values (keys are never read) with what
+/// comes from outside put in, as a value (`expr::literal`), never text read
+/// again; one whose inputs are all known becomes its value (a whole `${...}`
+/// keeps its type), one that refers to a resource (or a lookup not run yet)
+/// stays an expression, known at plan or apply. Each scalar that takes a
+/// sensitive value joins `folding.sensitive`.
+pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> MarkedMappingNode {
+    for name in outside.declared {
+        if let Some(Ok(p)) = outside.stacks.get(name) {
+            for (value, sensitive) in p.outputs.values() {
+                if *sensitive {
+                    collect(Some(value), &mut folding.secrets);
+                }
+            }
+        }
+    }
+    map_mapping(m, &mut |s| scalar(s, outside, folding))
+}
+
+/// The names an expression's first word may be besides a resource type.
+const ROOTS: &[&str] = &["var", "data", "stack", "each", "count"];
+
+/// A problem in an expression: where in the string (offset, length, in
+/// characters), what, and a hint.
+type Problem = ((usize, usize), String, Option<String>);
+
+/// Reads one string's expression: puts what comes from outside in place of
+/// its names, checks the rest.
+struct Reader<'a> {
+    outside: &'a Outside<'a>,
+    text: &'a str,
+    problems: Vec<Problem>,
+    sensitive: bool,
+}
+
+fn scalar(s: &MarkedScalarNode, outside: &Outside, folding: &mut Folding) -> Node {
     let text = s.as_str();
-    let uses = occurrences(text, opening);
-    if uses.is_empty() {
+    let e = match expr::template(text) {
+        Ok(None) => return Node::Scalar(s.clone()),
+        Ok(Some(e)) => e,
+        Err(e) => {
+            folding.found.push(Found::within(s, e.offset, e.message, e.hint));
+            return Node::Scalar(s.clone());
+        }
+    };
+    let mut r = Reader { outside, text, problems: Vec::new(), sensitive: false };
+    let put = expr::rewrite(&e, &mut |x, bound| r.name(x, bound));
+    r.functions(&put);
+    if !r.problems.is_empty() {
+        for ((at, chars), message, hint) in r.problems {
+            let mut f = Found::within(s, at, message, hint);
+            f.chars = chars;
+            folding.found.push(f);
+        }
         return Node::Scalar(s.clone());
     }
-    let chars = text.chars().count().max(1);
-    let noun = match opening {
-        VAR => "variable",
-        DATA => "lookup attribute",
-        _ => "output",
-    };
-    let mut put = Vec::new();
-    for (_, _, name) in &uses {
-        let Some(var) = values.iter().find(|v| v.name == *name) else {
-            let known: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
-            found.push(Found::at(
-                s.span(),
-                chars,
-                format!("unknown {noun} `{name}`"),
-                crate::stack::diag::did_you_mean(name, known.iter().copied()).or(Some(match known
-                    .is_empty()
-                {
+    if r.sensitive {
+        folding.sensitive.push(*s.span());
+    }
+    match expr::eval(&put, &Unknowns) {
+        Ok(Val::Known(v)) => from_json(&reference::literal(&v), *s.span()),
+        Ok(Val::Unknown) => {
+            let mut n =
+                MarkedScalarNode::new(*s.span(), expr::template_text(&expr::simplify(&put)));
+            n.set_coerce(false);
+            Node::Scalar(n)
+        }
+        Err(e) => {
+            // A function's refusal is said at the function.
+            let called = e.message.split_once(": ").map(|(f, _)| format!("{f}("));
+            let at = called.and_then(|c| text.find(&c)).map(|b| text[..b].chars().count());
+            folding.found.push(Found::within(s, at.unwrap_or(e.offset), e.message, e.hint));
+            Node::Scalar(s.clone())
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// What to put in place of `x`, if it is a chain of names this reader
+    /// knows the value of (or a problem, recorded, and `x` kept); `None` to
+    /// look inside it.
+    fn name(&mut self, x: &Expr, bound: &[String]) -> Option<Expr> {
+        let t = expr::chain(x)?;
+        if t.root.is_empty() || bound.contains(&t.root) {
+            return None;
+        }
+        let n = t.steps.len();
+        let got = match t.root.as_str() {
+            "var" if n > 1 => return None,
+            "var" => self.variable(&t),
+            "stack" if n > 3 => return None,
+            "stack" => self.output(&t),
+            "data" if n > 3 => return None,
+            "data" => self.lookup(&t),
+            "each" | "count" => Err((
+                format!("`{}` is known only inside a resource with `for_each` or `count`", t.root),
+                None,
+            )),
+            ty if crate::types::schema(ty).is_some() => match (n, t.attr(0), t.attr(1)) {
+                (2, Some(_), Some(_)) => Ok(None),
+                (n, _, _) if n > 2 => return None,
+                (1, Some(name), _) => Err((
+                    format!("`{ty}.{name}` is a whole resource: name one of its attributes"),
+                    Some(format!("write {ty}.{name}.ATTR, for example {ty}.{name}.id")),
+                )),
+                _ => Err((
+                    format!("`{ty}` needs a resource's name and attribute"),
+                    Some(format!("write {ty}.NAME.ATTR, for example {ty}.main.id")),
+                )),
+            },
+            other => {
+                let types = crate::types::SCHEMAS.iter().map(|s| s.name);
+                let hint =
+                    crate::stack::diag::did_you_mean(other, ROOTS.iter().copied().chain(types));
+                Err((
+                    format!("unknown name `{other}`"),
+                    Some(hint.unwrap_or_else(|| {
+                        "write var.NAME, TYPE.NAME.ATTR, data.KIND.NAME.ATTR or stack.NAME.outputs.KEY".into()
+                    })),
+                ))
+            }
+        };
+        match got {
+            Ok(Some(v)) => Some(Expr::Literal(v)),
+            Ok(None) => Some(x.clone()),
+            Err((message, hint)) => {
+                self.problems.push((offset_of(self.text, &t), message, hint));
+                Some(x.clone())
+            }
+        }
+    }
+
+    /// `var.NAME`'s value (`None`: left as it is, its value was refused).
+    fn variable(&mut self, t: &expr::Traversal) -> Result<Option<Value>, (String, Option<String>)> {
+        let Some(name) = t.attr(0) else {
+            return Err(("`var` needs a name".into(), Some("write var.NAME".into())));
+        };
+        let vars = self.outside.vars;
+        let Some(var) = vars.iter().find(|v| v.name == name) else {
+            let known: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+            let hint = crate::stack::diag::did_you_mean(name, known.iter().copied())
+                .unwrap_or_else(|| match known.is_empty() {
                     true => "declare it under `variables:`".into(),
                     false => format!("declared: {}", known.join(", ")),
-                })),
-            ));
-            return Node::Scalar(s.clone());
+                });
+            return Err((format!("unknown variable `{name}`"), Some(hint)));
         };
-        let Some(value) = &var.value else {
-            if var.refused {
-                return Node::Scalar(s.clone());
+        match &var.value {
+            Some(v) => {
+                self.sensitive |= var.sensitive;
+                Ok(Some(v.clone()))
             }
-            found.push(Found::at(
-                s.span(),
-                chars,
-                format!("{noun} `{name}` has no value"),
+            None if var.refused => Ok(None),
+            None => Err((
+                format!("variable `{name}` has no value"),
                 Some(format!(
                     "give it one: --var {name}=VALUE, a --var-file, INFRA_VAR_{name}, or a default in `variables:`"
                 )),
-            ));
-            return Node::Scalar(s.clone());
+            )),
+        }
+    }
+
+    /// `stack.NAME.outputs.KEY`: another stack's output.
+    fn output(&mut self, t: &expr::Traversal) -> Result<Option<Value>, (String, Option<String>)> {
+        let steps: Vec<&str> = (0..t.steps.len()).map(|i| t.attr(i).unwrap_or("[..]")).collect();
+        let (declared, stacks) = (self.outside.declared, self.outside.stacks);
+        if let Some((message, hint)) = output_problem(&steps.join("."), declared, stacks) {
+            return Err((message, Some(hint)));
+        }
+        let Some(Ok(p)) = stacks.get(steps[0]) else {
+            return Ok(None);
         };
-        if var.sensitive {
-            sensitive.push(*s.span());
+        let (value, secret) = &p.outputs[steps[2]];
+        self.sensitive |= *secret;
+        Ok(Some(value.clone()))
+    }
+
+    /// `data.KIND.NAME.ATTR`: what a lookup found, once lookups ran.
+    fn lookup(&mut self, t: &expr::Traversal) -> Result<Option<Value>, (String, Option<String>)> {
+        let (Some(kind), Some(name), Some(attr)) = (t.attr(0), t.attr(1), t.attr(2)) else {
+            return Err((
+                "a lookup's value is written data.KIND.NAME.ATTR".into(),
+                Some("for example ${data.vpc.shared.id}".into()),
+            ));
+        };
+        let Some(found) = self.outside.lookups else {
+            return Ok(None);
+        };
+        match found.get(&Address::lookup(kind, name)).and_then(|a| a.get(attr)) {
+            Some(v) => Ok(Some(v.clone())),
+            None => Err((
+                format!("unknown lookup attribute `{kind}.{name}.{attr}`"),
+                Some(format!("data.{kind}.{name} was not looked up, or gives no `{attr}`")),
+            )),
         }
-        put.push(value);
     }
-    // A value from outside goes in escaped: it is a value, never a
-    // reference, never parsed again (`reference::literal`).
-    if let [(0, end, _)] = uses.as_slice()
-        && *end == text.len()
-    {
-        return from_json(&reference::literal(put[0]), *s.span());
-    }
-    let mut out = String::new();
-    let mut at = 0;
-    for ((start, end, name), value) in uses.iter().zip(put) {
-        out.push_str(&text[at..*start]);
-        match value {
-            Value::String(v) => out.push_str(&reference::escape(v)),
-            Value::Number(_) | Value::Bool(_) => out.push_str(&value.to_string()),
-            _ => {
-                found.push(Found::at(
-                    s.span(),
-                    chars,
-                    format!(
-                        "{noun} `{name}` is a list or map: it cannot go inside a longer string"
-                    ),
-                    Some(format!("use `{opening}{name}}}` alone as the value")),
-                ));
-                return Node::Scalar(s.clone());
+
+    /// Every function called: known by name, given as many arguments as it
+    /// takes.
+    fn functions(&mut self, e: &Expr) {
+        for (name, args, expanded) in expr::calls(e) {
+            let at =
+                self.text.find(&format!("{name}(")).map_or(0, |b| self.text[..b].chars().count());
+            let at = (at, name.chars().count());
+            if !functions::names().any(|f| f == name) {
+                let hint = crate::stack::diag::did_you_mean(name, functions::names())
+                    .unwrap_or_else(|| "docs/stack-format.md lists the functions".into());
+                self.problems.push((at, format!("unknown function `{name}`"), Some(hint)));
+            } else if !expanded && let Err(why) = functions::check_arity(name, args) {
+                self.problems.push((at, why, None));
             }
         }
-        at = *end;
     }
-    out.push_str(&text[at..]);
-    let mut n = MarkedScalarNode::new(*s.span(), out);
-    n.set_coerce(s.may_coerce());
-    Node::Scalar(n)
 }
 
-/// Puts each consumed output in place of `${stack.NAME.outputs.KEY}`
-/// throughout a mapping, checking the names against the `stacks:` block
-/// (`declared`). Sensitive outputs join `secrets`.
-pub fn substitute_outputs(
-    m: &MarkedMappingNode,
-    declared: &[String],
-    stacks: &BTreeMap<String, Result<Produced, String>>,
-    secrets: &mut Vec<String>,
-    found: &mut Vec<Found>,
-    sensitive: &mut Vec<Span>,
-) -> MarkedMappingNode {
-    let mut outputs = Vec::new();
-    for name in declared {
-        if let Some(Ok(p)) = stacks.get(name) {
-            for (key, (value, sensitive)) in &p.outputs {
-                if *sensitive {
-                    collect(Some(value), secrets);
-                }
-                outputs.push(Variable {
-                    name: format!("{name}.outputs.{key}"),
-                    ty: String::new(),
-                    sensitive: *sensitive,
-                    value: Some(value.clone()),
-                    refused: false,
-                });
-            }
+/// Where a chain of names is written in a string, in characters (its
+/// first occurrence; the start when it cannot be found), and how long.
+fn offset_of(text: &str, t: &expr::Traversal) -> (usize, usize) {
+    let mut needle = t.root.clone();
+    for i in 0..t.steps.len() {
+        let Some(a) = t.attr(i) else { break };
+        if !text.contains(&format!("{needle}.{a}")) {
+            break;
         }
+        needle = format!("{needle}.{a}");
     }
-    map_mapping(m, &mut |s| {
-        let problem = occurrences(s.as_str(), STACK)
-            .into_iter()
-            .find_map(|(_, _, inner)| output_problem(inner, declared, stacks));
-        match problem {
-            Some((message, hint)) => {
-                let chars = s.as_str().chars().count().max(1);
-                found.push(Found::at(s.span(), chars, message, Some(hint)));
-                Node::Scalar(s.clone())
-            }
-            None => scalar(s, STACK, &outputs, found, sensitive),
-        }
-    })
+    match text.find(&needle) {
+        Some(b) => (text[..b].chars().count(), needle.chars().count()),
+        None => (0, text.chars().count()),
+    }
 }
 
-/// Puts what each lookup found in place of `${data.KIND.NAME.ATTR}`
-/// throughout a mapping (the references were checked before the lookups ran).
-pub fn substitute_lookups(
-    m: &MarkedMappingNode,
-    found: &crate::stack::LookedUp,
-    problems: &mut Vec<Found>,
-) -> MarkedMappingNode {
-    let values: Vec<Variable> = found
-        .iter()
-        .flat_map(|(a, attrs)| {
-            attrs.iter().map(move |(k, v)| Variable {
-                name: format!("{}.{}.{k}", a.lookup_kind().unwrap_or(&a.ty), a.name),
-                ty: String::new(),
-                sensitive: false,
-                value: Some(v.clone()),
-                refused: false,
-            })
-        })
-        .collect();
-    map_mapping(m, &mut |s| scalar(s, DATA, &values, problems, &mut Vec::new()))
+/// A scope in which every name left is known only at plan or apply.
+struct Unknowns;
+
+impl expr::Scope for Unknowns {
+    fn get(&self, _: &str) -> Option<Val> {
+        Some(Val::Unknown)
+    }
 }
 
 /// Why `${stack.INNER}` names no output that can be put in, if it does not.

@@ -301,3 +301,27 @@ fn for_expr(f: &ForExpr, scope: &dyn Scope) -> Result<Val, ExprError> {
     }
     Ok(Val::Known(if f.key_expr.is_some() { Value::Object(map) } else { Value::Array(list) }))
 }
+
+/// `e` with each part that refers to no name put as its value (what a plan
+/// shows of an expression known only after apply: `["a", "b"][0]` is
+/// `"a"`).
+pub fn simplify(e: &Expr) -> Expr {
+    super::rewrite(e, &mut |x, _| {
+        if matches!(x, Expr::Literal(_)) || !super::traversals(x).is_empty() {
+            return None;
+        }
+        match eval(x, &NoNames) {
+            Ok(Val::Known(v)) => Some(Expr::Literal(v)),
+            _ => None,
+        }
+    })
+}
+
+/// A scope with no names (an expression whose names were all put in).
+pub struct NoNames;
+
+impl Scope for NoNames {
+    fn get(&self, _: &str) -> Option<Val> {
+        None
+    }
+}

@@ -9,9 +9,13 @@
 pub mod eval;
 pub mod functions;
 mod parse;
+mod print;
+mod walk;
 
-pub use eval::{Scope, Val, eval};
-pub use parse::parse;
+pub use eval::{NoNames, Scope, Val, eval, simplify};
+pub use parse::{parse, template};
+pub use print::{literal, template as template_text};
+pub use walk::{Step, Traversal, calls, chain, rewrite, traversals};
 
 /// One expression, as parsed.
 #[derive(Debug, Clone, PartialEq)]

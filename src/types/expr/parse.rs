@@ -140,6 +140,49 @@ fn tokens(src: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
     Ok(out)
 }
 
+/// Reads a stack's string as a template: `None` when it holds no `${...}`
+/// (it is text, `$${` in it a literal `${`); the expression alone when the
+/// whole string is one `${...}` (it keeps its type); else an
+/// `Expr::Template` of text and expressions. Offsets count characters of
+/// `src`.
+pub fn template(src: &str) -> Result<Option<Expr>, ExprError> {
+    if !src.contains("${") {
+        return Ok(None);
+    }
+    let chars: Vec<char> = src.chars().collect();
+    let (mut parts, mut text, mut i) = (Vec::new(), String::new(), 0);
+    while i < chars.len() {
+        let next = |k: usize| chars.get(i + k).copied();
+        if chars[i] == '$' && next(1) == Some('$') && next(2) == Some('{') {
+            text.push_str("${");
+            i += 3;
+        } else if chars[i] == '$' && next(1) == Some('{') {
+            let end = closing(&chars, i + 2).ok_or_else(|| {
+                ExprError::new(i, "this `${` is not closed")
+                    .hint("an expression is written ${ ... }; write $${ for a literal ${")
+            })?;
+            let inner: String = chars[i + 2..end].iter().collect();
+            let e = parse(&inner).map_err(|e| ExprError { offset: e.offset + i + 2, ..e })?;
+            if !text.is_empty() {
+                parts.push(Expr::Literal(Value::String(std::mem::take(&mut text))));
+            }
+            parts.push(e);
+            i = end + 1;
+        } else {
+            text.push(chars[i]);
+            i += 1;
+        }
+    }
+    if !text.is_empty() {
+        parts.push(Expr::Literal(Value::String(text)));
+    }
+    Ok(match parts.len() {
+        1 if !matches!(parts[0], Expr::Literal(_)) => parts.pop(),
+        _ if parts.iter().all(|p| matches!(p, Expr::Literal(_))) => None,
+        _ => Some(Expr::Template(parts)),
+    })
+}
+
 /// Parses one expression (the text inside `${ ... }`).
 pub fn parse(src: &str) -> Result<Expr, ExprError> {
     let toks = tokens(src)?;
