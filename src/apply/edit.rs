@@ -26,13 +26,13 @@ impl Engine {
             return Ok(());
         };
         let (id, before) = (record.id.clone(), record.attributes.clone());
-        let old = Value::String(from.to_string());
+        let old = Value::String(from.tag_value());
         if before.get("tags").and_then(|t| t.get(ADDRESS_TAG)) != Some(&old) {
             return Ok(());
         }
         let mut after = before.clone();
         if let Some(tags) = after.get_mut("tags").and_then(Value::as_object_mut) {
-            tags.insert(ADDRESS_TAG.into(), Value::String(to.to_string()));
+            tags.insert(ADDRESS_TAG.into(), Value::String(to.tag_value()));
         }
         let provider = self.registry.provider(&to.ty)?;
         let op = OpContext {

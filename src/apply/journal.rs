@@ -223,20 +223,16 @@ impl Journal {
 
     /// Renames a resource, and every dependency on it.
     pub async fn rename(&self, from: &Address, to: &Address) -> Result<(), StoreError> {
-        self.write(|s| {
-            let Some(r) = s.resources.remove(from) else {
-                return;
-            };
-            s.resources.insert(to.clone(), r);
-            for r in s.resources.values_mut() {
-                for d in r.dependencies.iter_mut().chain(r.rule_dependencies.iter_mut()) {
-                    if d == from {
-                        *d = to.clone();
-                    }
-                }
-            }
-        })
-        .await
+        self.write(|s| s.rename(from, to)).await
+    }
+
+    /// The moves of a plan (`moved:`) made on the state in memory: the
+    /// plan reads the records at their new addresses; an apply saves them.
+    pub fn move_records(&mut self, moves: &[crate::plan::moves::Move]) {
+        let state = self.edit();
+        for m in moves {
+            state.rename(&m.from, &m.to);
+        }
     }
 
     /// Records a resource read from AWS for an address (an import): any

@@ -127,7 +127,7 @@ pub async fn mv(
     };
     if let Err(e) = retagged {
         ctx.console.note(&format!(
-            "warning: could not move the infra:address tag of {to} in AWS ({e}); the next apply updates it"
+            "warning: could not move the infra:address tag of {to} in AWS ({e}); it keeps its old one (state knows it by its new address)"
         ));
     }
     Ok(ExitCode::SUCCESS)

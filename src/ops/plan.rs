@@ -105,6 +105,24 @@ pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), F
     Ok(())
 }
 
+/// The stack's moves (`moved:`) against state, made on the state in memory
+/// (saved by an apply); a move whose target state holds already is an
+/// error at its line, before any AWS call.
+pub fn moved(session: &mut Session) -> Result<Vec<crate::plan::moves::Move>, Failure> {
+    let stack = &session.stack;
+    if stack.moved.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut d = stack::diag::Diagnostics::new(&stack.file, &stack.text);
+    let moves = crate::plan::moves::resolve(&stack.moved, session.journal.state(), &mut d);
+    if d.has_errors() {
+        return Err(Failure::Invalid(d.into_errors()));
+    }
+    session.journal.move_records(&moves);
+    keep_recorded_names(session);
+    Ok(moves)
+}
+
 /// Refreshes everything in state. Resources that are gone and no longer in the
 /// stack are dropped from the state in memory (saved by the next apply).
 pub async fn refresh(engine: &Engine, session: &mut Session) -> Result<Observed, Failure> {
@@ -164,8 +182,20 @@ pub fn targets(
                 Some("addresses are TYPE.NAME, for example target_group.eks"),
             )
         })?;
+        // A resource's bare name targets every instance of it.
+        let state = session.journal.state();
+        let instances: BTreeSet<Address> = (session.stack.resources.keys())
+            .chain(state.resources.keys())
+            .filter(|x| x.key.is_some() && a.key.is_none() && x.base() == a)
+            .cloned()
+            .collect();
         let known = session.stack.resources.contains_key(&a)
-            || session.journal.state().resources.contains_key(&a);
+            || state.resources.contains_key(&a)
+            || !instances.is_empty();
+        if !instances.is_empty() {
+            addresses.extend(instances);
+            continue;
+        }
         if !known {
             let names: Vec<String> =
                 session.stack.resources.keys().map(|k| k.to_string()).collect();
@@ -208,6 +238,7 @@ pub async fn plan(
     options: &PlanOptions,
 ) -> Result<Planned, Failure> {
     let mut session = open(ctx, file, state, command).await?;
+    let moves = moved(&mut session)?;
     let only = targets(ctx, &mut session, options)?;
     let engine = if !options.refresh && mode == Mode::Apply && command == Command::Plan {
         // A plan from state alone makes no AWS request at all, the identity
@@ -250,6 +281,7 @@ pub async fn plan(
         (plan, options.keep_observed.then_some(observed))
     };
     plan.recovered = recovered;
+    plan.moves = moves;
     ctx.console.out(&crate::render::render(&plan, format, ctx.color_out));
     refuse_problems(&plan)?;
     Ok(Planned { session, engine, plan, observed })

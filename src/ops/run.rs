@@ -133,6 +133,11 @@ pub async fn carry_out(
             Mode::Destroy => ("destroy everything in this stack", "Destroy"),
         };
         confirm(ctx, question, auto_approve)?;
+        if !plan.moves.is_empty() {
+            // The moves, made on the state in memory when planning, saved
+            // under the lock before any step.
+            journal.save().await?;
+        }
         let (stop, interrupt) = tokio::sync::watch::channel(Signal::Go);
         let stop = std::sync::Arc::new(stop);
         let signals = tokio::spawn(signals(stop.clone()));

@@ -91,6 +91,7 @@ pub async fn apply_saved(
             Some("make a new plan with `infra plan STACK --out FILE` and review it"),
         ));
     }
+    let moves = super::plan::moved(&mut session)?;
     ctx.console.out(&crate::render::render(&saved.plan, Format::Text, ctx.color_out));
     let engine = connect(ctx, &mut session).await?;
     if !session.stack.lookups.is_empty() {
@@ -100,7 +101,7 @@ pub async fn apply_saved(
     for note in engine.recover(&session.stack, &mut session.journal).await? {
         ctx.console.note(&format!("Recovered: {note}"));
     }
-    let plan = again(ctx, &saved, &mut session)?;
+    let plan = again(ctx, &saved, &mut session, moves)?;
     verify_refresh(&engine, &saved, &plan, &mut session).await?;
     super::carry_out(ctx, session, engine, plan, Mode::Apply, true, parallelism).await?;
     Ok(())
@@ -108,7 +109,12 @@ pub async fn apply_saved(
 
 /// The saved plan made again from its refresh, the stack file and the state;
 /// refused where it differs from the one saved, naming the address.
-fn again(ctx: &Context, saved: &SavedPlan, session: &mut Session) -> Result<Plan, Failure> {
+fn again(
+    ctx: &Context,
+    saved: &SavedPlan,
+    session: &mut Session,
+    moves: Vec<crate::plan::moves::Move>,
+) -> Result<Plan, Failure> {
     let options = super::PlanOptions {
         refresh: saved.refresh,
         targets: saved.targets.clone(),
@@ -130,7 +136,8 @@ fn again(ctx: &Context, saved: &SavedPlan, session: &mut Session) -> Result<Plan
             Some((a.clone(), name.to_string(), v.clone()))
         })
         .collect();
-    let plan = derive(session, &observed, Mode::Apply, &options, only.as_ref());
+    let mut plan = derive(session, &observed, Mode::Apply, &options, only.as_ref());
+    plan.moves = moves;
     for (a, name, v) in recorded {
         session.journal.keep_attribute(&a, &name, v);
     }

@@ -94,6 +94,7 @@ pub fn plan_with(
         sensitive: super::sensitive_marks(Some(stack), state),
         environment: stack.env.clone(),
         lookups: Vec::new(),
+        moves: Vec::new(),
         cost: Some(ledger.finish()),
     }
 }
@@ -472,6 +473,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         sensitive: super::sensitive_marks(None, state),
         environment: None,
         lookups: Vec::new(),
+        moves: Vec::new(),
         cost: Some(ledger.finish()),
     }
 }

@@ -247,6 +247,7 @@ mod tests {
             sensitive: Default::default(),
             environment: None,
             lookups: Vec::new(),
+            moves: Vec::new(),
             cost: None,
         };
         let checks = addon_checks(&plan, &state);

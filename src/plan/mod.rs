@@ -3,6 +3,7 @@
 
 mod diff;
 pub mod eks;
+pub mod moves;
 pub mod rollout;
 pub mod runbook;
 pub mod saved;
@@ -129,6 +130,10 @@ pub struct Plan {
     /// (all of them before a first apply). Those unchanged are not shown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lookups: Vec<LookupChange>,
+    /// Records that move to another address (`moved:`): no change in AWS,
+    /// state rewritten at apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<moves::Move>,
     /// What the stack costs a month before and after the plan, at on-demand
     /// prices (`None` with `--no-cost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -341,6 +346,7 @@ impl Plan {
             sensitive: sensitive_marks(Some(stack), state),
             environment: stack.env.clone(),
             lookups: Vec::new(),
+            moves: Vec::new(),
             cost: None,
         }
     }
@@ -453,7 +459,8 @@ impl Plan {
 
     /// Whether apply has anything to do: a change, or a wait left by an earlier apply.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp || c.pending.is_some())
+        !self.moves.is_empty()
+            || self.changes.iter().any(|c| c.action != Action::NoOp || c.pending.is_some())
     }
 
     /// Refuses deleting or replacing what the stack marks `prevent_destroy`.
@@ -493,6 +500,7 @@ impl Plan {
             sensitive: self.sensitive.clone(),
             environment: self.environment.clone(),
             lookups: self.lookups.clone(),
+            moves: self.moves.clone(),
             cost: self.cost.clone(),
         };
         // What is known shows as its value, what is not as a marker of its

@@ -401,6 +401,7 @@ mod tests {
             sensitive: BTreeMap::new(),
             environment: None,
             lookups: Vec::new(),
+            moves: Vec::new(),
             cost: None,
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))

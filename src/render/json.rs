@@ -34,6 +34,10 @@ pub fn render(plan: &Plan) -> String {
             m.insert("address".into(), json!(c.address.to_string()));
             m.insert("type".into(), json!(c.address.ty));
             m.insert("name".into(), json!(c.address.name));
+            if let Some(k) = &c.address.key {
+                // Terraform's `index`: the key, or the count's number.
+                m.insert("index".into(), k.value());
+            }
             m.insert("actions".into(), json!(actions));
             m.insert("deposed".into(), json!(c.deposed));
             m.insert("before".into(), json!(c.before));
@@ -63,6 +67,7 @@ pub fn render(plan: &Plan) -> String {
         json!({"add": counts.add, "change": counts.change, "destroy": counts.destroy}),
     );
     out.insert("resource_changes".into(), Value::Array(changes));
+    out.insert("moved".into(), json!(plan.moves));
     out.insert("drift".into(), drift);
     out.insert("lookups".into(), json!(plan.lookups));
     out.insert("recovered".into(), json!(plan.recovered));

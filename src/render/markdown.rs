@@ -196,6 +196,13 @@ pub fn render(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+    if !plan.moves.is_empty() {
+        let _ = writeln!(head, "**Moved** (state only: nothing changes in AWS)\n");
+        for m in &plan.moves {
+            let _ = writeln!(head, "- `{}` has moved to `{}`", m.from, m.to);
+        }
+        head.push('\n');
+    }
     head.push_str(&drift);
     for rb in &plan.cutover {
         runbook(&mut head, plan, rb);

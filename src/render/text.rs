@@ -85,6 +85,9 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             ),
         };
     }
+    for m in &plan.moves {
+        let _ = writeln!(out, "  # {} has moved to {}\n", m.from, m.to);
+    }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         render_change(&mut out, plan, change, style);
         out.push('\n');

@@ -103,9 +103,13 @@ impl Graph {
 
     /// The graph in Graphviz DOT.
     pub fn to_dot(&self) -> String {
-        let label = |n: &Node| match n.1 {
-            Part::Main => n.0.to_string(),
-            Part::Deferred => format!("{} (rules)", n.0),
+        // A DOT id in quotes: an instance's key has quotes of its own.
+        let label = |n: &Node| {
+            let text = match n.1 {
+                Part::Main => n.0.to_string(),
+                Part::Deferred => format!("{} (rules)", n.0),
+            };
+            text.replace('\\', "\\\\").replace('"', "\\\"")
         };
         let mut nodes: Vec<&Node> = self.graph.node_weights().collect();
         nodes.sort();

@@ -24,9 +24,9 @@ pub fn stack_schema() -> Value {
     defs.insert(
         "reference".into(),
         json!({
-            "description": "A reference standing for a whole value of any kind: ${TYPE.NAME.ATTR}, ${var.NAME}, ${stack.NAME.outputs.KEY} or ${data.KIND.NAME.ATTR}.",
+            "description": "An expression standing for a whole value of any kind: a reference (${TYPE.NAME.ATTR}, ${var.NAME}, ${stack.NAME.outputs.KEY}, ${data.KIND.NAME.ATTR}, ${each.key}, ${count.index}) or any expression over them, with Terraform's operators and functions (${cidrsubnet(var.cidr, 8, 1)}).",
             "type": "string",
-            "pattern": "^\\$\\{[^}]+\\}$",
+            "pattern": "^\\$\\{.+\\}$",
         }),
     );
     defs.insert(
@@ -115,6 +115,7 @@ pub fn stack_schema() -> Value {
             "patternProperties": resources,
         },
         "outputs": outputs(),
+        "moved": moved(),
     });
     json!({
         "$schema": DRAFT,
@@ -128,8 +129,28 @@ pub fn stack_schema() -> Value {
     })
 }
 
+/// `moved:`: each move's two addresses.
+fn moved() -> Value {
+    json!({
+        "description": "Resources that moved to another address in the file (a rename, or into a for_each): the plan shows each move and changes nothing in AWS; state is rewritten at apply.",
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "from": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}{INSTANCE}$") },
+                "to": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}{INSTANCE}$") },
+            },
+            "required": ["from", "to"],
+            "additionalProperties": false,
+        },
+    })
+}
+
 /// A resource's or a lookup's name: `main` in `vpc.main`.
 const NAME: &str = "[A-Za-z0-9_-]+";
+
+/// An instance's key after an address, if any: `[0]`, `["a"]`.
+const INSTANCE: &str = "(\\[([0-9]+|\"([^\"\\\\]|\\\\.)*\")\\])?";
 
 /// One resource type: its attributes, its tags and the keys every resource
 /// takes (`depends_on`, `timeouts`, `prevent_destroy`, `ignore_changes`).
@@ -153,7 +174,7 @@ fn resource(schema: &TypeSchema) -> Value {
             }),
         );
     }
-    for meta in META_KEYS {
+    for meta in META_KEYS.iter().chain(&["for_each", "count"]) {
         properties.insert((*meta).into(), meta_key(meta));
     }
     let mut description = schema.doc.to_string();
@@ -201,7 +222,19 @@ fn meta_key(name: &str) -> Value {
         "depends_on" => json!({
             "description": "Resources this one waits for beyond its references, as TYPE.NAME.",
             "type": "array",
-            "items": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}$") },
+            "items": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}{INSTANCE}$") },
+        }),
+        "for_each" => json!({
+            "description": "Makes one instance per key, TYPE.NAME[\"KEY\"]: a map (its keys; each.value is the key's value) or a list of strings (each.value is the key), known at plan. Inside, ${each.key} and ${each.value}.",
+            "anyOf": [
+                { "type": "object" },
+                { "type": "array", "items": { "type": "string" } },
+                { "$ref": "#/$defs/reference" },
+            ],
+        }),
+        "count" => json!({
+            "description": "Makes this many instances, TYPE.NAME[0], TYPE.NAME[1], ...: a whole number known at plan. Inside, ${count.index}.",
+            "anyOf": [{ "type": "integer", "minimum": 0 }, { "$ref": "#/$defs/reference" }],
         }),
         "timeouts" => {
             let duration = json!({ "type": "string", "pattern": "^\\s*[0-9]+\\s*[smh]\\s*$" });

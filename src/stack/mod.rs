@@ -174,6 +174,14 @@ impl Default for StateConfig {
     }
 }
 
+/// One `moved:` entry: where a resource was, where it is declared now.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub from: Address,
+    pub to: Address,
+    pub loc: diag::Loc,
+}
+
 /// A validated stack file.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -198,6 +206,9 @@ pub struct Stack {
     /// (`with_lookups`), every `${data...}` holds its value.
     pub lookups: BTreeMap<Address, Lookup>,
     pub outputs: BTreeMap<String, Value>,
+    /// `moved:`, each checked against the file (`plan::moves` checks it
+    /// against state).
+    pub moved: Vec<Moved>,
     /// `state:`: where the state lives.
     pub state: StateConfig,
     /// The file as given (for messages) and its text.
@@ -220,6 +231,21 @@ impl Stack {
     /// made (or a state moved from where an older infra kept it) never
     /// replaces what exists.
     pub fn keep_recorded_names(&mut self, state: &crate::types::state::State) {
+        // The `infra:address` tag is written at create (and by `infra state
+        // mv`): a record moved by `moved:` keeps its tag, and no plan
+        // changes it on its own.
+        use crate::types::stack_id::ADDRESS_TAG;
+        for (address, r) in self.resources.iter_mut() {
+            let recorded = state
+                .resources
+                .get(address)
+                .and_then(|held| held.attributes.get("tags")?.get(ADDRESS_TAG)?.as_str());
+            if let (Some(recorded), Some(Value::Object(tags))) = (recorded, r.attrs.get_mut("tags"))
+                && tags.contains_key(ADDRESS_TAG)
+            {
+                tags.insert(ADDRESS_TAG.into(), Value::String(recorded.to_string()));
+            }
+        }
         // A name made from a prefix is made anew by each create.
         let prefixed = |r: &Resource| r.attrs.contains_key(crate::types::schema::NAME_PREFIX);
         for (address, r) in self.resources.iter_mut().filter(|(_, r)| !r.named && !prefixed(r)) {

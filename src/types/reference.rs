@@ -17,7 +17,8 @@ use std::fmt;
 use serde_json::Value;
 
 use super::Address;
-use super::expr::{self, Expr, Traversal, Val};
+use super::InstanceKey;
+use super::expr::{self, Expr, Step, Traversal, Val};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference {
@@ -43,10 +44,18 @@ fn reference_of(t: &Traversal) -> Option<Reference> {
     if matches!(t.root.as_str(), "var" | "stack" | "each" | "count") {
         return None;
     }
-    let (address, at) = match t.root.as_str() {
+    let (mut address, mut at) = match t.root.as_str() {
         "data" => (Address::lookup(t.attr(0)?, t.attr(1)?), 2),
         ty => (Address::new(ty, t.attr(0)?), 1),
     };
+    // One instance: `TYPE.NAME["KEY"].ATTR`, `TYPE.NAME[0].ATTR`.
+    if let Some(Step::Index(Expr::Literal(k))) = t.steps.get(at) {
+        address.key = Some(match k {
+            Value::String(s) => InstanceKey::Key(s.clone()),
+            n => InstanceKey::Index(n.as_u64()?),
+        });
+        at += 1;
+    }
     let attr = t.attr(at)?.to_string();
     (t.steps.len() == at + 1).then_some(Reference { address, attr })
 }

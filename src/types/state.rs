@@ -307,6 +307,22 @@ pub struct RolloutStep {
 }
 
 impl State {
+    /// Moves a resource's record to another address, and every dependency
+    /// on it; nothing when there is no record at `from`.
+    pub fn rename(&mut self, from: &Address, to: &Address) {
+        let Some(r) = self.resources.remove(from) else {
+            return;
+        };
+        self.resources.insert(to.clone(), r);
+        for r in self.resources.values_mut() {
+            for d in r.dependencies.iter_mut().chain(r.rule_dependencies.iter_mut()) {
+                if d == from {
+                    *d = to.clone();
+                }
+            }
+        }
+    }
+
     pub fn new(stack: &str) -> State {
         State::of(&crate::types::StackId::new(stack, None))
     }

@@ -86,3 +86,203 @@ fn expressions_are_evaluated_where_their_inputs_are_known() {
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}", d.stderr);
 }
+
+/// An EC2 client for the region of stacks/vpc.yaml.
+fn ec2_in(moto: &Moto, region: &'static str) -> aws_sdk_ec2::Client {
+    let conf = aws_sdk_ec2::config::Builder::from(&moto.sdk_config())
+        .region(aws_sdk_ec2::config::Region::new(region))
+        .build();
+    aws_sdk_ec2::Client::from_conf(conf)
+}
+
+#[test]
+fn a_vpc_of_six_tiers_is_written_once_per_tier_and_grows_by_a_zone() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &crate::support::stack_file("vpc"));
+    let v = w.run(&["validate", "stack.yaml"]);
+    assert!(v.stdout.contains("is valid (32 resources)"), "{}{}", v.stdout, v.stderr);
+    let out = w.apply_ok();
+    assert!(out.stdout.contains("Apply complete: 32 done"), "{}", out.stdout);
+    assert!(out.stdout.contains("private_subnet_ids = [\"subnet-"), "{}", out.stdout);
+
+    // What moto holds, read on its own: each tier's ranges from cidrsubnet,
+    // one NAT gateway per zone, a private route table through its zone's.
+    let ec2 = ec2_in(&moto, "us-east-1");
+    let rt = runtime();
+    let subnets = rt.block_on(ec2.describe_subnets().send()).unwrap();
+    let ours: Vec<(String, String)> = subnets
+        .subnets()
+        .iter()
+        .filter(|s| s.tags().iter().any(|t| t.key() == Some("infra:stack")))
+        .map(|s| {
+            let zone = s.availability_zone().unwrap_or_default().to_string();
+            (s.cidr_block().unwrap_or_default().to_string(), zone)
+        })
+        .collect();
+    assert_eq!(ours.len(), 18, "{ours:?}");
+    for (cidr, zone) in [
+        ("10.70.0.0/24", "us-east-1a"),
+        ("10.70.2.0/24", "us-east-1c"),
+        ("10.70.16.0/20", "us-east-1a"),
+        ("10.70.48.0/20", "us-east-1c"),
+        ("10.70.201.0/24", "us-east-1b"),
+        ("10.70.232.0/24", "us-east-1c"),
+    ] {
+        assert!(ours.contains(&(cidr.to_string(), zone.to_string())), "{cidr} in {zone}: {ours:?}");
+    }
+    let nats = rt.block_on(ec2.describe_nat_gateways().send()).unwrap();
+    assert_eq!(nats.nat_gateways().len(), 3);
+    let tables = rt.block_on(ec2.describe_route_tables().send()).unwrap();
+    let through_nat = tables
+        .route_tables()
+        .iter()
+        .filter(|t| t.routes().iter().any(|r| r.nat_gateway_id().is_some()))
+        .count();
+    assert_eq!(through_nat, 3, "one private route table per zone");
+    w.assert_no_changes();
+
+    // A fourth zone is one more key: only its instances are planned.
+    let more = w.run(&["plan", "--var", "zones={a: 0, b: 1, c: 2, d: 3}", "stack.yaml"]);
+    assert_eq!(more.code, 0, "{}", more.stderr);
+    assert!(more.stdout.contains("Plan: 10 to add, 0 to change, 0 to destroy."), "{}", more.stdout);
+    assert!(more.stdout.contains("# subnet.database[\"d\"] will be created"), "{}", more.stdout);
+    assert!(more.stdout.contains("+ cidr_block: \"10.70.203.0/24\""), "{}", more.stdout);
+    // Without one, only its instances go.
+    let fewer = w.run(&["plan", "--var", "zones={a: 0, b: 1}", "stack.yaml"]);
+    assert!(
+        fewer.stdout.contains("Plan: 0 to add, 0 to change, 10 to destroy."),
+        "{}",
+        fewer.stdout
+    );
+    assert!(
+        fewer.stdout.contains("# nat_gateway.zone[\"c\"] will be destroyed"),
+        "{}",
+        fewer.stdout
+    );
+    // The bare name targets every instance.
+    let t = w.run(&["plan", "--target", "subnet.intra", "stack.yaml"]);
+    assert!(
+        t.stderr.contains("only subnet.intra and what they depend on (4 resources)"),
+        "{}",
+        t.stderr
+    );
+
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let left = rt.block_on(ec2.describe_nat_gateways().send()).unwrap();
+    assert!(left.nat_gateways().iter().all(|n| n.state().map(|s| s.as_str()) == Some("deleted")));
+}
+
+const BY_HAND: &str = r#"
+stack: moving
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.60.0.0/16
+  subnet.private_a:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.60.1.0/24
+    availability_zone: ap-northeast-1a
+  subnet.private_c:
+    vpc_id: ${vpc.main.id}
+    cidr_block: 10.60.3.0/24
+    availability_zone: ap-northeast-1c
+  route_table.private:
+    vpc_id: ${vpc.main.id}
+    subnet_ids: ['${subnet.private_a.id}', '${subnet.private_c.id}']
+"#;
+
+const BY_KEY: &str = r#"
+stack: moving
+region: ap-northeast-1
+variables:
+  zones: { type: map, default: { a: 1, c: 3 } }
+resources:
+  vpc.main:
+    cidr_block: 10.60.0.0/16
+  subnet.private:
+    for_each: ${var.zones}
+    vpc_id: ${vpc.main.id}
+    cidr_block: ${cidrsubnet(vpc.main.cidr_block, 8, each.value)}
+    availability_zone: ap-northeast-1${each.key}
+  route_table.private:
+    vpc_id: ${vpc.main.id}
+    subnet_ids: ${subnet.private[*].id}
+moved:
+  - { from: subnet.private_a, to: 'subnet.private["a"]' }
+  - { from: subnet.private_c, to: 'subnet.private["c"]' }
+"#;
+
+#[test]
+fn moved_turns_resources_into_instances_without_touching_aws() {
+    let moto = Moto::start();
+    let proxy = crate::support::Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, BY_HAND);
+    w.apply_ok();
+
+    w.write_stack(BY_KEY);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("# subnet.private_a has moved to subnet.private[\"a\"]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("# subnet.private_c has moved to subnet.private[\"c\"]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
+    let json = w.run(&["plan", "--format", "json", "stack.yaml"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        doc["moved"][0],
+        serde_json::json!({"from": "subnet.private_a", "to": "subnet.private[\"a\"]"})
+    );
+    // The plan did not move anything: state is as it was.
+    let state = std::fs::read_to_string(w.path("state/moving.json")).unwrap();
+    assert!(state.contains("\"subnet.private_a\""));
+
+    // The apply rewrites state and makes no mutating call.
+    proxy.reset();
+    let a = w.apply_ok();
+    assert!(a.stdout.contains("has moved to"), "{}", a.stdout);
+    let mutating: Vec<String> = proxy
+        .counts()
+        .keys()
+        .filter(|op| !["Describe", "Get", "List"].iter().any(|p| op.starts_with(p)))
+        .cloned()
+        .collect();
+    assert!(mutating.is_empty(), "the moves called {mutating:?}");
+    assert!(proxy.seen("DescribeSubnets") > 0, "the counts are read: {:?}", proxy.counts());
+    let listed = w.run(&["state", "list", "stack.yaml"]);
+    assert!(listed.stdout.contains("subnet.private[\"a\"]\tsubnet-"), "{}", listed.stdout);
+    assert!(!listed.stdout.contains("private_a"), "{}", listed.stdout);
+    w.assert_no_changes();
+
+    // A move whose target state holds already is an error at its line,
+    // before any AWS call and with no state written.
+    w.write_stack(
+        &BY_KEY
+            .replace(
+                "subnet.private_c, to: 'subnet.private[\"c\"]'",
+                "subnet.private_c, to: 'subnet.private[\"a\"]'",
+            )
+            .replace("{ a: 1, c: 3 }", "{ a: 1 }")
+            .replace("- { from: subnet.private_a, to: 'subnet.private[\"a\"]' }\n", ""),
+    );
+    let before = std::fs::read_to_string(w.path("state/moving.json")).unwrap();
+    let state_with_c = before.replace("subnet.private[\\\"c\\\"]", "subnet.private_c");
+    std::fs::write(w.path("state/moving.json"), &state_with_c).unwrap();
+    proxy.reset();
+    let bad = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(bad.code, 1, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stderr.contains("stack.yaml:18:7: subnet.private_c cannot move to subnet.private[\"a\"]: state holds subnet.private[\"a\"] already"),
+        "{}",
+        bad.stderr
+    );
+    assert!(proxy.counts().is_empty(), "no AWS call: {:?}", proxy.counts());
+    assert_eq!(std::fs::read_to_string(w.path("state/moving.json")).unwrap(), state_with_c);
+}

@@ -50,7 +50,13 @@ impl Validator {
         secrets.sort();
         secrets.dedup();
         self.secrets = secrets;
+        // An instance's body is read once per instance: each problem is said once.
+        let mut said = HashSet::new();
         for f in found {
+            let at = f.span.start().map(|m| (m.line(), m.column()));
+            if !said.insert((at, f.offset, f.message.clone())) {
+                continue;
+            }
             let loc = match f.span.start() {
                 Some(_) => self.loc_within(&f.span, f.offset, f.chars),
                 None => self.d.loc(1, 1, 0),

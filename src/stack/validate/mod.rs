@@ -6,6 +6,7 @@
 
 mod inputs;
 mod lookups;
+mod moved;
 mod references;
 mod resources;
 
@@ -17,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
 use super::vars::{self, Inputs};
-use super::{Lookup, Resource, Stack, StateConfig};
+use super::{Lookup, Moved, Resource, Stack, StateConfig};
 use crate::types;
 use crate::types::lookup;
 use crate::types::reference;
@@ -58,6 +59,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "data",
     "resources",
     "outputs",
+    "moved",
 ];
 static OUTPUT_LIST: Kind = Kind::List(&Kind::String);
 static OUTPUT_MAP: Kind = Kind::Map(&Kind::String);
@@ -237,6 +239,7 @@ impl Validator {
         };
         let mut resources = self.resources_block(top, &id, &tags);
         let (outputs, mut sensitive_outputs) = self.outputs_block(top);
+        let moved = self.moved_block(top, &resources);
         self.sensitive_marks(&mut resources, &tags, &sensitive_tags);
         super::sensitive::propagate(&mut resources, &outputs, &mut sensitive_outputs);
         self.check_references(&resources, &lookups);
@@ -265,6 +268,7 @@ impl Validator {
             resources,
             lookups,
             outputs,
+            moved,
             state,
             file: file.to_string(),
             text: text.to_string(),

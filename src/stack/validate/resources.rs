@@ -78,7 +78,7 @@ impl Validator {
             && !attrs.contains_key(name_attr)
             && !prefixed
         {
-            let generated = stack.default_name(&address.name, sep);
+            let generated = stack.default_name(&address.handle(), sep);
             attrs.insert(name_attr.to_string(), Value::String(generated));
             named = false;
         }
@@ -89,7 +89,7 @@ impl Validator {
                 tags.extend(own.clone());
             }
             // Whose it is, last: a tag of the file never says otherwise.
-            for (k, v) in stack.owner_tags(&address.to_string()) {
+            for (k, v) in stack.owner_tags(&address.tag_value()) {
                 tags.insert(k.into(), Value::String(v));
             }
             attrs.insert("tags".into(), Value::Object(tags));

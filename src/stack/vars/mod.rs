@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::types::reference;
 
+mod instances;
 mod substitute;
 
 pub use substitute::{Folding, Outside, fold, substitute};

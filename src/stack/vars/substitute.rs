@@ -6,10 +6,11 @@
 
 use super::*;
 use crate::types::Address;
-use crate::types::expr::{self, Expr, Val, functions};
+use crate::types::InstanceKey;
+use crate::types::expr::{self, Expr, Step, Val, functions};
 
 /// A node with `f` put in place of each of its scalars (keys excepted).
-fn map_scalars(node: &Node, f: &mut impl FnMut(&MarkedScalarNode) -> Node) -> Node {
+pub(super) fn map_scalars(node: &Node, f: &mut impl FnMut(&MarkedScalarNode) -> Node) -> Node {
     match node {
         Node::Scalar(s) => f(s),
         Node::Sequence(q) => Node::Sequence(MarkedSequenceNode::new(
@@ -49,13 +50,34 @@ pub struct Folding {
     pub secrets: Vec<String>,
 }
 
+/// The resources of a file by type and name: `None` for one written once,
+/// else the key and `each.value` of each of its instances (`for_each`,
+/// `count`).
+pub type Instances = BTreeMap<(String, String), Option<Vec<(InstanceKey, Value)>>>;
+
+/// The instance whose body is being read: `each.key` and `each.value`, or
+/// `count.index` (an index key).
+pub struct Each {
+    pub key: InstanceKey,
+    pub value: Value,
+}
+
+/// What a string's expression is read with.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub outside: &'a Outside<'a>,
+    pub instances: &'a Instances,
+    pub each: Option<&'a Each>,
+}
+
 /// Puts each variable's value in place of `${var.NAME}` throughout a node
 /// (no other stack, no lookup).
 pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
     let stacks = BTreeMap::new();
     let outside = Outside { vars, declared: &[], stacks: &stacks, lookups: None };
     let mut folding = Folding::default();
-    let out = map_scalars(node, &mut |s| scalar(s, &outside, &mut folding));
+    let ctx = Ctx { outside: &outside, instances: &Instances::new(), each: None };
+    let out = map_scalars(node, &mut |s| scalar(s, &ctx, &mut folding));
     found.append(&mut folding.found);
     out
 }
@@ -76,7 +98,24 @@ pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> 
             }
         }
     }
-    map_mapping(m, &mut |s| scalar(s, outside, folding))
+    let none = Instances::new();
+    let ctx = Ctx { outside, instances: &none, each: None };
+    // The resources' instances first: what `TYPE.NAME[KEY]` and `[*]` name.
+    let instances = match m.get_node("resources") {
+        Some(Node::Mapping(r)) => super::instances::instances(r, &ctx, folding),
+        _ => Instances::new(),
+    };
+    let ctx = Ctx { instances: &instances, ..ctx };
+    let entries = m.iter().map(|(k, v)| {
+        let v = match (k.as_str(), v) {
+            ("resources", Node::Mapping(r)) => {
+                Node::Mapping(super::instances::expand(r, &ctx, folding))
+            }
+            _ => map_scalars(v, &mut |s| scalar(s, &ctx, folding)),
+        };
+        (k.clone(), v)
+    });
+    MarkedMappingNode::new(*m.span(), entries.collect())
 }
 
 /// The names an expression's first word may be besides a resource type.
@@ -89,13 +128,13 @@ type Problem = ((usize, usize), String, Option<String>);
 /// Reads one string's expression: puts what comes from outside in place of
 /// its names, checks the rest.
 struct Reader<'a> {
-    outside: &'a Outside<'a>,
+    ctx: &'a Ctx<'a>,
     text: &'a str,
     problems: Vec<Problem>,
     sensitive: bool,
 }
 
-fn scalar(s: &MarkedScalarNode, outside: &Outside, folding: &mut Folding) -> Node {
+pub(super) fn scalar(s: &MarkedScalarNode, ctx: &Ctx, folding: &mut Folding) -> Node {
     let text = s.as_str();
     let e = match expr::template(text) {
         Ok(None) => return Node::Scalar(s.clone()),
@@ -105,7 +144,7 @@ fn scalar(s: &MarkedScalarNode, outside: &Outside, folding: &mut Folding) -> Nod
             return Node::Scalar(s.clone());
         }
     };
-    let mut r = Reader { outside, text, problems: Vec::new(), sensitive: false };
+    let mut r = Reader { ctx, text, problems: Vec::new(), sensitive: false };
     let put = expr::rewrite(&e, &mut |x, bound| r.name(x, bound));
     r.functions(&put);
     if !r.problems.is_empty() {
@@ -142,6 +181,11 @@ impl Reader<'_> {
     /// knows the value of (or a problem, recorded, and `x` kept); `None` to
     /// look inside it.
     fn name(&mut self, x: &Expr, bound: &[String]) -> Option<Expr> {
+        if let Expr::Splat(base, rest) = x
+            && let Some(all) = self.splat(base, rest, bound)
+        {
+            return Some(all);
+        }
         let t = expr::chain(x)?;
         if t.root.is_empty() || bound.contains(&t.root) {
             return None;
@@ -154,12 +198,23 @@ impl Reader<'_> {
             "stack" => self.output(&t),
             "data" if n > 3 => return None,
             "data" => self.lookup(&t),
-            "each" | "count" => Err((
-                format!("`{}` is known only inside a resource with `for_each` or `count`", t.root),
-                None,
-            )),
+            "each" if n > 1 => return None,
+            "each" | "count" => self.each(&t),
             ty if crate::types::schema(ty).is_some() => match (n, t.attr(0), t.attr(1)) {
-                (2, Some(_), Some(_)) => Ok(None),
+                (2, Some(name), Some(_)) => match self.ctx.instances.get(&(ty.into(), name.into()))
+                {
+                    Some(Some(_)) => Err((
+                        format!("`{ty}.{name}` is many instances (`for_each` or `count`)"),
+                        Some(format!(
+                            "name one, {ty}.{name}[\"KEY\"].{0} or {ty}.{name}[0].{0}, or all, {ty}.{name}[*].{0}",
+                            t.attr(1).unwrap_or("id")
+                        )),
+                    )),
+                    _ => Ok(None),
+                },
+                (3, Some(name), None) if matches!(t.steps[1], Step::Index(_)) => {
+                    return Some(self.instance(x, &t, ty, name, bound));
+                }
                 (n, _, _) if n > 2 => return None,
                 (1, Some(name), _) => Err((
                     format!("`{ty}.{name}` is a whole resource: name one of its attributes"),
@@ -192,12 +247,139 @@ impl Reader<'_> {
         }
     }
 
+    /// `each.key`, `each.value`, `count.index`: the instance's.
+    fn each(&mut self, t: &expr::Traversal) -> Result<Option<Value>, (String, Option<String>)> {
+        let outside = || {
+            (
+                format!("`{}` is known only inside a resource with `for_each` or `count`", t.root),
+                None,
+            )
+        };
+        let each = self.ctx.each.ok_or_else(outside)?;
+        let counted = matches!(each.key, InstanceKey::Index(_));
+        match (t.root.as_str(), t.attr(0), counted) {
+            ("each", Some("key"), false) => Ok(Some(each.key.value())),
+            ("each", Some("value"), false) => Ok(Some(each.value.clone())),
+            ("count", Some("index"), true) => Ok(Some(each.key.value())),
+            ("each", _, true) => Err((
+                "`each` is for a resource with `for_each`; this one has `count`".into(),
+                Some("write count.index".into()),
+            )),
+            ("count", _, false) => Err((
+                "`count` is for a resource with `count`; this one has `for_each`".into(),
+                Some("write each.key or each.value".into()),
+            )),
+            ("each", _, _) => Err(("`each` has `key` and `value`".into(), None)),
+            _ => Err(("`count` has `index`".into(), None)),
+        }
+    }
+
+    /// `TYPE.NAME[KEY].ATTR`: one instance's attribute, its key known now.
+    fn instance(
+        &mut self,
+        x: &Expr,
+        t: &expr::Traversal,
+        ty: &str,
+        name: &str,
+        bound: &[String],
+    ) -> Expr {
+        let Step::Index(i) = &t.steps[1] else { return x.clone() };
+        let i = expr::rewrite(i, &mut |y, b| {
+            let all: Vec<String> = bound.iter().chain(b).cloned().collect();
+            self.name(y, &all)
+        });
+        let at = offset_of(self.text, t);
+        let key = match expr::eval(&i, &Unknowns) {
+            Ok(Val::Known(Value::String(k))) => InstanceKey::Key(k),
+            Ok(Val::Known(v)) if v.as_u64().is_some() => {
+                InstanceKey::Index(v.as_u64().unwrap_or(0))
+            }
+            Ok(Val::Known(v)) => {
+                self.problems.push((
+                    at,
+                    format!("an instance's key is a string or an index, not {v}"),
+                    None,
+                ));
+                return x.clone();
+            }
+            Ok(Val::Unknown) => {
+                self.problems.push((
+                    at,
+                    format!("which instance of `{ty}.{name}` must be known at plan"),
+                    Some("use a key from variables, literals, each.key or count.index".into()),
+                ));
+                return x.clone();
+            }
+            Err(e) => {
+                self.problems.push((at, e.message, e.hint));
+                return x.clone();
+            }
+        };
+        match self.ctx.instances.get(&(ty.into(), name.into())) {
+            Some(Some(keys)) if !keys.iter().any(|(k, _)| *k == key) => {
+                let have: Vec<String> = keys.iter().map(|(k, _)| k.to_string()).collect();
+                self.problems.push((
+                    at,
+                    format!("`{ty}.{name}` has no instance {key}"),
+                    Some(format!("its instances: {}", have.join(", "))),
+                ));
+            }
+            Some(None) => self.problems.push((
+                at,
+                format!("`{ty}.{name}` is one resource, not many: it has no `for_each` or `count`"),
+                Some(format!("write {ty}.{name}.ATTR")),
+            )),
+            _ => {}
+        }
+        let attr = t.attr(2).unwrap_or_default().to_string();
+        let base = Expr::Attr(Box::new(Expr::Name(ty.into())), name.into());
+        Expr::Attr(
+            Box::new(Expr::Index(Box::new(base), Box::new(Expr::Literal(key.value())))),
+            attr,
+        )
+    }
+
+    /// `TYPE.NAME[*].REST`: the list of every instance's, in key order (one
+    /// resource written once is a list of one, as in Terraform).
+    fn splat(&mut self, base: &Expr, rest: &Expr, bound: &[String]) -> Option<Expr> {
+        let t = expr::chain(base)?;
+        let (ty, name) = (t.root.as_str(), t.attr(0)?);
+        if t.steps.len() != 1 || bound.contains(&t.root) || crate::types::schema(ty).is_none() {
+            return None;
+        }
+        let keys: Vec<Option<InstanceKey>> = match self.ctx.instances.get(&(ty.into(), name.into()))
+        {
+            Some(Some(keys)) => keys.iter().map(|(k, _)| Some(k.clone())).collect(),
+            Some(None) => vec![None],
+            None => {
+                self.problems.push((
+                    offset_of(self.text, &t),
+                    format!("reference to undeclared resource `{ty}.{name}`"),
+                    None,
+                ));
+                return Some(base.clone());
+            }
+        };
+        let items = keys.into_iter().map(|k| {
+            let mut each = Expr::Attr(Box::new(Expr::Name(ty.into())), name.into());
+            if let Some(k) = k {
+                each = Expr::Index(Box::new(each), Box::new(Expr::Literal(k.value())));
+            }
+            expr::rewrite(rest, &mut |y, _| (*y == Expr::Name(String::new())).then(|| each.clone()))
+        });
+        let list = Expr::List(items.collect());
+        Some(expr::rewrite(&list, &mut |y, b| {
+            let all: Vec<String> = bound.iter().chain(b).cloned().collect();
+            self.name(y, &all)
+        }))
+    }
+
     /// `var.NAME`'s value (`None`: left as it is, its value was refused).
     fn variable(&mut self, t: &expr::Traversal) -> Result<Option<Value>, (String, Option<String>)> {
         let Some(name) = t.attr(0) else {
             return Err(("`var` needs a name".into(), Some("write var.NAME".into())));
         };
-        let vars = self.outside.vars;
+        let vars = self.ctx.outside.vars;
         let Some(var) = vars.iter().find(|v| v.name == name) else {
             let known: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
             let hint = crate::stack::diag::did_you_mean(name, known.iter().copied())
@@ -225,7 +407,7 @@ impl Reader<'_> {
     /// `stack.NAME.outputs.KEY`: another stack's output.
     fn output(&mut self, t: &expr::Traversal) -> Result<Option<Value>, (String, Option<String>)> {
         let steps: Vec<&str> = (0..t.steps.len()).map(|i| t.attr(i).unwrap_or("[..]")).collect();
-        let (declared, stacks) = (self.outside.declared, self.outside.stacks);
+        let (declared, stacks) = (self.ctx.outside.declared, self.ctx.outside.stacks);
         if let Some((message, hint)) = output_problem(&steps.join("."), declared, stacks) {
             return Err((message, Some(hint)));
         }
@@ -245,7 +427,7 @@ impl Reader<'_> {
                 Some("for example ${data.vpc.shared.id}".into()),
             ));
         };
-        let Some(found) = self.outside.lookups else {
+        let Some(found) = self.ctx.outside.lookups else {
             return Ok(None);
         };
         match found.get(&Address::lookup(kind, name)).and_then(|a| a.get(attr)) {

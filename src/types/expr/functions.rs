@@ -132,6 +132,7 @@ static FUNCTIONS: &[(&str, usize, Option<usize>, Function)] = &[
     }),
     ("tomap", 1, Some(1), |a| Ok(Value::Object(map(&a[0])?.clone()))),
     ("jsonencode", 1, Some(1), |a| Ok(Value::String(a[0].to_string()))),
+    ("yamlencode", 1, Some(1), |a| Ok(Value::String(yaml(&a[0])))),
     ("jsondecode", 1, Some(1), |a| {
         serde_json::from_str(&text(&a[0])?).map_err(|e| err(format!("not JSON: {e}")))
     }),
@@ -514,4 +515,57 @@ fn extreme(a: &[Value], pick: fn(f64, f64) -> f64) -> Result<Value> {
         n = pick(n, as_number(v)?);
     }
     Ok(number(n))
+}
+
+/// Terraform's `yamlencode`: block style, map keys in lexical order and
+/// double-quoted, as are strings; a document ending with a newline.
+fn yaml(v: &Value) -> String {
+    let mut out = String::new();
+    yaml_block(v, 0, &mut out);
+    out
+}
+
+fn yaml_scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(Value::String(s.clone()).to_string()),
+        Value::Array(a) if a.is_empty() => Some("[]".into()),
+        Value::Object(m) if m.is_empty() => Some("{}".into()),
+        Value::Array(_) | Value::Object(_) => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// `v` at `indent` spaces, each line ending with a newline.
+fn yaml_block(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, item) in sorted(m) {
+                let key = Value::String(k).to_string();
+                match yaml_scalar(&item) {
+                    Some(s) => out.push_str(&format!("{pad}{key}: {s}\n")),
+                    None => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        // A list under a key sits at the key's indent, as go-yaml writes it.
+                        let inner = if item.is_array() { indent } else { indent + 2 };
+                        yaml_block(&item, inner, out);
+                    }
+                }
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for item in items {
+                match yaml_scalar(item) {
+                    Some(s) => out.push_str(&format!("{pad}- {s}\n")),
+                    None => {
+                        // The first line after `- `, the rest indented under it.
+                        let mut inner = String::new();
+                        yaml_block(item, indent + 2, &mut inner);
+                        out.push_str(&format!("{pad}- {}", &inner[indent + 2..]));
+                    }
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", yaml_scalar(other).unwrap_or_default())),
+    }
 }
