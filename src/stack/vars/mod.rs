@@ -25,7 +25,8 @@ use crate::types::reference;
 mod instances;
 mod substitute;
 
-pub use substitute::{Folding, Outside, fold, substitute};
+pub use instances::fold;
+pub use substitute::{Folding, Outside, substitute};
 
 /// The kinds a variable may have.
 pub const TYPES: &[&str] = &["string", "number", "bool", "list", "map"];

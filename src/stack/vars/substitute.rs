@@ -82,42 +82,6 @@ pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Nod
     out
 }
 
-/// Every expression of a mapping's values (keys are never read) with what
-/// comes from outside put in, as a value (`expr::literal`), never text read
-/// again; one whose inputs are all known becomes its value (a whole `${...}`
-/// keeps its type), one that refers to a resource (or a lookup not run yet)
-/// stays an expression, known at plan or apply. Each scalar that takes a
-/// sensitive value joins `folding.sensitive`.
-pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> MarkedMappingNode {
-    for name in outside.declared {
-        if let Some(Ok(p)) = outside.stacks.get(name) {
-            for (value, sensitive) in p.outputs.values() {
-                if *sensitive {
-                    collect(Some(value), &mut folding.secrets);
-                }
-            }
-        }
-    }
-    let none = Instances::new();
-    let ctx = Ctx { outside, instances: &none, each: None };
-    // The resources' instances first: what `TYPE.NAME[KEY]` and `[*]` name.
-    let instances = match m.get_node("resources") {
-        Some(Node::Mapping(r)) => super::instances::instances(r, &ctx, folding),
-        _ => Instances::new(),
-    };
-    let ctx = Ctx { instances: &instances, ..ctx };
-    let entries = m.iter().map(|(k, v)| {
-        let v = match (k.as_str(), v) {
-            ("resources", Node::Mapping(r)) => {
-                Node::Mapping(super::instances::expand(r, &ctx, folding))
-            }
-            _ => map_scalars(v, &mut |s| scalar(s, &ctx, folding)),
-        };
-        (k.clone(), v)
-    });
-    MarkedMappingNode::new(*m.span(), entries.collect())
-}
-
 /// The names an expression's first word may be besides a resource type.
 const ROOTS: &[&str] = &["var", "data", "stack", "each", "count"];
 
