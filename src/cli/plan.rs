@@ -34,7 +34,7 @@ pub async fn exec(
             planned.observed.as_ref().unwrap_or(&Default::default()),
             Made {
                 stack_file: &file.display().to_string(),
-                stack_text: &session.stack.text,
+                stack_text: &session.stack.source(),
                 state_file: &location,
                 state: session.journal.existed().then_some(session.journal.state()),
                 refresh: options.refresh,

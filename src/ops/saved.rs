@@ -85,7 +85,7 @@ pub async fn apply_saved(
         ));
     }
     let state = session.journal.existed().then_some(session.journal.state());
-    if let Some(why) = saved.staleness(&session.stack.text, state) {
+    if let Some(why) = saved.staleness(&session.stack.source(), state) {
         return Err(Failure::new(
             format!("saved plan is stale: {why}"),
             Some("make a new plan with `infra plan STACK --out FILE` and review it"),

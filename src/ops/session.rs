@@ -100,7 +100,7 @@ pub fn inputs(args: &InputArgs) -> Result<stack::Inputs, Failure> {
             (Given::Text(value.to_string()), format!("--var {}", name.trim())),
         );
     }
-    Ok(stack::Inputs { values, env: args.env.clone(), stacks: Default::default(), lookups: None })
+    Ok(stack::Inputs { values, env: args.env.clone(), ..Default::default() })
 }
 
 /// The outputs of each stack the file's `stacks:` block names, read from
@@ -151,6 +151,24 @@ async fn produced(
     out
 }
 
+/// What `file(PATH)` reads: `PATH` relative to the stack file's folder,
+/// inside the stack file's repository (the nearest folder above it with a
+/// `.git`, else its own folder), or why not.
+fn read_beside(stack_file: &Path, path: &str) -> Result<String, String> {
+    let folder =
+        stack_file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = folder.canonicalize().map_err(|e| format!("{e}"))?;
+    let root = folder.ancestors().find(|a| a.join(".git").exists()).unwrap_or(&folder);
+    if Path::new(path).is_absolute() {
+        return Err("give a path relative to the stack file".into());
+    }
+    let full = folder.join(path).canonicalize().map_err(|e| format!("cannot read it: {e}"))?;
+    if !full.starts_with(root) {
+        return Err("it is outside the stack file's repository".into());
+    }
+    std::fs::read_to_string(&full).map_err(|e| format!("cannot read it: {e}"))
+}
+
 /// Reads and validates a stack file. Warnings are printed to stderr, or, with
 /// `--strict`, refused as errors.
 pub async fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
@@ -164,6 +182,10 @@ pub async fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
     })?;
     let mut inputs = inputs(&ctx.inputs)?;
     inputs.stacks = produced(ctx, &text, inputs.env.as_deref()).await;
+    for path in stack::files_asked(&name, &text, &inputs) {
+        let read = read_beside(file, &path);
+        inputs.files.insert(path, read);
+    }
     let (stack, mut warnings) =
         stack::parse_with(&name, &text, &inputs).map_err(Failure::Invalid)?;
     if warnings.is_empty() {

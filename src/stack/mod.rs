@@ -11,6 +11,8 @@ pub mod network;
 pub mod reach;
 pub mod sensitive;
 mod validate;
+
+pub use validate::files_asked;
 pub mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -223,6 +225,18 @@ impl Stack {
     /// Its identity: its name and environment.
     pub fn id(&self) -> crate::types::StackId {
         crate::types::StackId::new(&self.name, self.env.as_deref())
+    }
+
+    /// What the stack was read from, for a saved plan's digest: its text,
+    /// then each file `file` or `templatefile` read (none: the text alone).
+    pub fn source(&self) -> String {
+        let mut out = self.text.clone();
+        for (path, read) in &self.inputs.files {
+            if let Ok(text) = read {
+                out.push_str(&format!("\n\0file {path}\0{text}"));
+            }
+        }
+        out
     }
 
     /// Each name infra made up for a resource the file does not name, given

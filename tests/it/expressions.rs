@@ -286,3 +286,112 @@ fn moved_turns_resources_into_instances_without_touching_aws() {
     assert!(proxy.counts().is_empty(), "no AWS call: {:?}", proxy.counts());
     assert_eq!(std::fs::read_to_string(w.path("state/moving.json")).unwrap(), state_with_c);
 }
+
+const FILES: &str = r#"
+stack: files
+region: ap-northeast-1
+variables:
+  env: { default: staging }
+resources:
+  iam_role.nodes:
+    assume_role_policy: ${file("policies/trust.json")}
+    tags: { motd: '${templatefile("motd.tpl", { env = var.env, zones = ["a", "c"] })}' }
+"#;
+
+const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+#[test]
+fn files_are_read_beside_the_stack_and_belong_to_a_saved_plan() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, FILES);
+    std::fs::create_dir_all(w.path(".git")).unwrap();
+    std::fs::create_dir_all(w.path("policies")).unwrap();
+    std::fs::write(w.path("policies/trust.json"), TRUST).unwrap();
+    std::fs::write(w.path("motd.tpl"), "env ${upper(env)} in ${join(\"+\", zones)}").unwrap();
+
+    let plan = w.run(&["plan", "--out", "p.json", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("motd: \"env STAGING in a+c\""), "{}", plan.stdout);
+    let a = w.run(&["apply", "p.json", "stack.yaml"]);
+    assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
+    let role = runtime().block_on(moto.iam().get_role().role_name("files-nodes").send());
+    let role = role.expect("the role exists by its made-up name");
+    let doc = role.role().and_then(|r| r.assume_role_policy_document()).unwrap_or_default();
+    let doc = percent_encoding::percent_decode_str(doc).decode_utf8_lossy().to_string();
+    // The file's policy, in the canonical form infra sends (one statement
+    // unwrapped).
+    let got: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(got["Statement"]["Principal"]["Service"], "ec2.amazonaws.com", "{doc}");
+    assert_eq!(got["Statement"]["Action"], "sts:AssumeRole", "{doc}");
+    w.assert_no_changes();
+
+    // A file's text is part of what a saved plan was made from.
+    let p2 = w.run(&["plan", "--out", "p2.json", "--var", "env=prod", "stack.yaml"]);
+    assert_eq!(p2.code, 0, "{}", p2.stderr);
+    std::fs::write(w.path("motd.tpl"), "changed ${env}").unwrap();
+    let stale = w.run(&["apply", "p2.json", "stack.yaml"]);
+    assert_eq!(stale.code, 1, "{}\n{}", stale.stdout, stale.stderr);
+    assert!(stale.stderr.contains("saved plan is stale"), "{}", stale.stderr);
+
+    // Nothing outside the stack file's repository is read.
+    std::fs::write(w.path("../outside.json"), TRUST).ok();
+    w.write_stack(&FILES.replace("policies/trust.json", "../outside.json"));
+    let out = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stack.yaml:8:27: `file(\"../outside.json\")`: it is outside the stack file's repository"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_lookup_with_for_each_finds_one_thing_per_key() {
+    let moto = Moto::start();
+    let net = r#"
+stack: net
+region: ap-northeast-1
+resources:
+  vpc.shared:
+    cidr_block: 10.80.0.0/16
+  subnet.app:
+    for_each: { a: 1, c: 2 }
+    vpc_id: ${vpc.shared.id}
+    cidr_block: ${cidrsubnet("10.80.0.0/16", 8, each.value)}
+    availability_zone: ap-northeast-1${each.key}
+"#;
+    let app = r#"
+stack: app
+region: ap-northeast-1
+variables:
+  zones: { type: list, default: [a, c] }
+data:
+  vpc.shared: { cidr_block: 10.80.0.0/16 }
+  subnet.app:
+    for_each: ${var.zones}
+    vpc_id: ${data.vpc.shared.id}
+    availability_zone: ap-northeast-1${each.key}
+resources:
+  security_group.app:
+    vpc_id: ${data.vpc.shared.id}
+    description: app
+    tags: { ranges: '${join(",", data.subnet.app[*].cidr_block)}', first: '${data.subnet.app["a"].availability_zone}' }
+"#;
+    let w = Workdir::new(&moto.url, net);
+    w.apply_ok();
+    w.write_stack(app);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("first: \"ap-northeast-1a\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("ranges: \"10.80.1.0/24,10.80.2.0/24\""), "{}", plan.stdout);
+    // One instance of many, named without its key, is an error at its use.
+    w.write_stack(
+        &app.replace(
+            "data.subnet.app[\"a\"].availability_zone",
+            "data.subnet.app.availability_zone",
+        ),
+    );
+    let bad = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("`data.subnet.app` is many instances"), "{}", bad.stderr);
+}

@@ -27,6 +27,7 @@ impl Validator {
             declared: &declared,
             stacks: &self.inputs.stacks,
             lookups: self.inputs.lookups.as_ref(),
+            files: &self.inputs.files,
         };
         let mut folding = vars::Folding::default();
         let top = vars::fold(&top, &outside, &mut folding);
@@ -40,6 +41,7 @@ impl Validator {
             .collect();
         let declared_well = found.is_empty();
         found.append(&mut folding.found);
+        self.files_asked = std::mem::take(&mut folding.asked);
         self.sensitive_spans = folding
             .sensitive
             .iter()

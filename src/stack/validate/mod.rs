@@ -71,18 +71,7 @@ pub fn validate(
     text: &str,
     inputs: &Inputs,
 ) -> Result<(Stack, Vec<Problem>), StackErrors> {
-    let mut v = Validator {
-        d: Diagnostics::new(file, text),
-        locs: HashMap::new(),
-        refs: Vec::new(),
-        declared: BTreeSet::new(),
-        inputs: inputs.clone(),
-        secrets: Vec::new(),
-        sensitive_spans: HashSet::new(),
-        broken: HashSet::new(),
-        sensitive: BTreeMap::new(),
-        sensitive_variables: BTreeSet::new(),
-    };
+    let mut v = Validator::new(file, text, inputs);
     let stack = v.stack(file, text);
     // What a sensitive variable holds never shows, not even in a message.
     let secrets = std::mem::take(&mut v.secrets);
@@ -92,6 +81,19 @@ pub fn validate(
     }
     let stack = stack.expect("a stack is built whenever no error was found");
     Ok((stack, v.d.problems))
+}
+
+/// The files a stack file's `file` and `templatefile` read (their paths as
+/// written) that `inputs` does not hold yet: what the edge reads before
+/// validating (`Inputs::files`).
+pub fn files_asked(file: &str, text: &str, inputs: &Inputs) -> BTreeSet<String> {
+    let mut v = Validator::new(file, text, inputs);
+    if let Some(root) = v.root(text)
+        && let Some(written) = root.as_mapping()
+    {
+        v.environment_and_variables(written);
+    }
+    v.files_asked
 }
 
 struct Validator {
@@ -111,6 +113,9 @@ struct Validator {
     /// Where the strings whose expressions have a problem start (line,
     /// column): said when they were read, passed over after.
     broken: HashSet<(usize, usize)>,
+    /// The files `file` and `templatefile` asked for that `Inputs::files`
+    /// does not hold.
+    files_asked: BTreeSet<String>,
     sensitive_spans: HashSet<(usize, usize)>,
     /// The JSON pointers, by resource, of the attributes a sensitive value
     /// landed in.
@@ -120,6 +125,22 @@ struct Validator {
 }
 
 impl Validator {
+    fn new(file: &str, text: &str, inputs: &Inputs) -> Validator {
+        Validator {
+            d: Diagnostics::new(file, text),
+            locs: HashMap::new(),
+            refs: Vec::new(),
+            declared: BTreeSet::new(),
+            inputs: inputs.clone(),
+            secrets: Vec::new(),
+            sensitive_spans: HashSet::new(),
+            broken: HashSet::new(),
+            files_asked: BTreeSet::new(),
+            sensitive: BTreeMap::new(),
+            sensitive_variables: BTreeSet::new(),
+        }
+    }
+
     fn loc(&self, span: &Span, chars: usize) -> Loc {
         match span.start() {
             Some(m) => self.d.loc(m.line(), m.column(), chars),

@@ -8,8 +8,9 @@
 
 use super::substitute::{Ctx, Each, Instances, Outside, map_scalars, scalar};
 use super::*;
-use crate::types::InstanceKey;
+use crate::types::address::LOOKUP;
 use crate::types::reference;
+use crate::types::{Address, InstanceKey};
 
 /// Every expression of a mapping's values (keys are never read) with what
 /// comes from outside put in, as a value (`expr::literal`), never text read
@@ -30,14 +31,18 @@ pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> 
     let none = Instances::new();
     let ctx = Ctx { outside, instances: &none, each: None };
     // The resources' instances first: what `TYPE.NAME[KEY]` and `[*]` name.
-    let instances = match m.get_node("resources") {
-        Some(Node::Mapping(r)) => instances(r, &ctx, folding),
+    let mut instances = match m.get_node("resources") {
+        Some(Node::Mapping(r)) => instances(r, "", &ctx, folding),
         _ => Instances::new(),
     };
+    if let Some(Node::Mapping(d)) = m.get_node("data") {
+        instances.extend(instances_of(d, LOOKUP, &ctx, folding));
+    }
     let ctx = Ctx { instances: &instances, ..ctx };
     let entries = m.iter().map(|(k, v)| {
         let v = match (k.as_str(), v) {
-            ("resources", Node::Mapping(r)) => Node::Mapping(expand(r, &ctx, folding)),
+            ("resources", Node::Mapping(r)) => Node::Mapping(expand(r, "", &ctx, folding)),
+            ("data", Node::Mapping(d)) => Node::Mapping(expand(d, LOOKUP, &ctx, folding)),
             _ => map_scalars(v, &mut |s| scalar(s, &ctx, folding)),
         };
         (k.clone(), v)
@@ -48,13 +53,19 @@ pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> 
 /// The keys that make a resource many.
 const REPEATS: [&str; 2] = ["for_each", "count"];
 
-/// The instances of every resource of a `resources:` mapping: `None` for one
-/// written once, else each instance's key and `each.value`. A `for_each` or
-/// `count` that cannot be used is a problem (and the resource is left out).
-pub fn instances(resources: &MarkedMappingNode, ctx: &Ctx, folding: &mut Folding) -> Instances {
+/// The instances of every resource of a `resources:` mapping (or, with
+/// `prefix` `data.`, every lookup of `data:`): `None` for one written once,
+/// else each instance's key and `each.value`. A `for_each` or `count` that
+/// cannot be used is a problem (and the resource is left out).
+fn instances(
+    resources: &MarkedMappingNode,
+    prefix: &str,
+    ctx: &Ctx,
+    folding: &mut Folding,
+) -> Instances {
     let mut out = Instances::new();
     for (k, v) in resources.iter() {
-        let Some(a) = crate::types::Address::parse(k.as_str()).filter(|a| a.key.is_none()) else {
+        let Some(a) = written(k, prefix) else {
             continue;
         };
         let body = v.as_mapping();
@@ -85,6 +96,24 @@ pub fn instances(resources: &MarkedMappingNode, ctx: &Ctx, folding: &mut Folding
         out.insert((a.ty, a.name), keys);
     }
     out
+}
+
+/// `instances` of `data:`.
+fn instances_of(
+    data: &MarkedMappingNode,
+    prefix: &str,
+    ctx: &Ctx,
+    folding: &mut Folding,
+) -> Instances {
+    instances(data, prefix, ctx, folding)
+}
+
+/// A key of `resources:` (or of `data:`, `prefix` put before its kind) as
+/// the address it names, if it is one written once.
+fn written(k: &MarkedScalarNode, prefix: &str) -> Option<Address> {
+    let mut a = Address::parse(k.as_str()).filter(|a| a.key.is_none() && !a.is_lookup())?;
+    a.ty = format!("{prefix}{}", a.ty);
+    Some(a)
 }
 
 /// The instances a `for_each` or `count` value makes, or why it cannot
@@ -154,14 +183,15 @@ fn keys_of(
 /// The `resources:` mapping read: each resource written once as it is, each
 /// with `for_each` or `count` as its instances, `each` and `count` put in;
 /// a `depends_on` that names a resource of many names every instance.
-pub fn expand(
+fn expand(
     resources: &MarkedMappingNode,
+    prefix: &str,
     ctx: &Ctx,
     folding: &mut Folding,
 ) -> MarkedMappingNode {
     let mut out = Vec::new();
     for (k, v) in resources.iter() {
-        let written = crate::types::Address::parse(k.as_str()).filter(|a| a.key.is_none());
+        let written = written(k, prefix);
         let many =
             written.as_ref().and_then(|a| ctx.instances.get(&(a.ty.clone(), a.name.clone())));
         let (Some(a), Some(Some(keys))) = (&written, many) else {
@@ -176,7 +206,8 @@ pub fn expand(
         for (key, value) in keys {
             let each = Each { key: key.clone(), value: value.clone() };
             let inner = Ctx { each: Some(&each), ..*ctx };
-            let name = crate::types::Address::instance(&a.ty, &a.name, key.clone()).to_string();
+            let ty = a.ty.strip_prefix(prefix).unwrap_or(&a.ty);
+            let name = Address::instance(ty, &a.name, key.clone()).to_string();
             let mut body_node = v.clone();
             if let Node::Mapping(m) = &v {
                 let kept = m.iter().filter(|(k, _)| !REPEATS.contains(&k.as_str()));

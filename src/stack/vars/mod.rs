@@ -14,7 +14,7 @@
 //!   address; lists replace; `~` removes a key, so a resource can be left out of
 //!   one environment).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode, Span};
@@ -57,6 +57,11 @@ pub struct Inputs {
     /// variable. `None` before (validation alone): a lookup's value is known
     /// only at plan time.
     pub lookups: Option<super::LookedUp>,
+    /// What `file(PATH)` and `templatefile(PATH, VARS)` read, by the path
+    /// as written (relative to the stack file): its text, or why it could
+    /// not be read. Read at the edge (`ops`) for the paths `files_asked`
+    /// names; a file's text is an input of a saved plan's digest.
+    pub files: BTreeMap<String, Result<String, String>>,
 }
 
 /// What another stack's state holds for its outputs, and where it was read.

@@ -7,6 +7,7 @@
 use super::*;
 use crate::types::Address;
 use crate::types::InstanceKey;
+use crate::types::address::LOOKUP;
 use crate::types::expr::{self, Expr, Step, Val, functions};
 
 /// A node with `f` put in place of each of its scalars (keys excepted).
@@ -39,6 +40,7 @@ pub struct Outside<'a> {
     pub declared: &'a [String],
     pub stacks: &'a BTreeMap<String, Result<Produced, String>>,
     pub lookups: Option<&'a crate::stack::LookedUp>,
+    pub files: &'a BTreeMap<String, Result<String, String>>,
 }
 
 /// What folding says besides the tree: problems, the spans that came to
@@ -48,6 +50,8 @@ pub struct Folding {
     pub found: Vec<Found>,
     pub sensitive: Vec<Span>,
     pub secrets: Vec<String>,
+    /// The files `file` and `templatefile` asked for that were not given.
+    pub asked: BTreeSet<String>,
 }
 
 /// The resources of a file by type and name: `None` for one written once,
@@ -74,7 +78,8 @@ pub struct Ctx<'a> {
 /// (no other stack, no lookup).
 pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
     let stacks = BTreeMap::new();
-    let outside = Outside { vars, declared: &[], stacks: &stacks, lookups: None };
+    let files = BTreeMap::new();
+    let outside = Outside { vars, declared: &[], stacks: &stacks, lookups: None, files: &files };
     let mut folding = Folding::default();
     let ctx = Ctx { outside: &outside, instances: &Instances::new(), each: None };
     let out = map_scalars(node, &mut |s| scalar(s, &ctx, &mut folding));
@@ -96,6 +101,8 @@ struct Reader<'a> {
     text: &'a str,
     problems: Vec<Problem>,
     sensitive: bool,
+    /// Files asked for and not given.
+    asked: Vec<String>,
 }
 
 pub(super) fn scalar(s: &MarkedScalarNode, ctx: &Ctx, folding: &mut Folding) -> Node {
@@ -108,9 +115,10 @@ pub(super) fn scalar(s: &MarkedScalarNode, ctx: &Ctx, folding: &mut Folding) -> 
             return Node::Scalar(s.clone());
         }
     };
-    let mut r = Reader { ctx, text, problems: Vec::new(), sensitive: false };
+    let mut r = Reader { ctx, text, problems: Vec::new(), sensitive: false, asked: Vec::new() };
     let put = expr::rewrite(&e, &mut |x, bound| r.name(x, bound));
     r.functions(&put);
+    folding.asked.extend(r.asked.drain(..));
     if !r.problems.is_empty() {
         for ((at, chars), message, hint) in r.problems {
             let mut f = Found::within(s, at, message, hint);
@@ -145,6 +153,11 @@ impl Reader<'_> {
     /// knows the value of (or a problem, recorded, and `x` kept); `None` to
     /// look inside it.
     fn name(&mut self, x: &Expr, bound: &[String]) -> Option<Expr> {
+        if let Expr::Call(f, args, false) = x
+            && matches!(f.as_str(), "file" | "templatefile")
+        {
+            return Some(self.file(x, f, args, bound));
+        }
         if let Expr::Splat(base, rest) = x
             && let Some(all) = self.splat(base, rest, bound)
         {
@@ -160,6 +173,10 @@ impl Reader<'_> {
             "var" => self.variable(&t),
             "stack" if n > 3 => return None,
             "stack" => self.output(&t),
+            "data" if n == 4 && matches!(t.steps[2], Step::Index(_)) => {
+                let named = named(&t)?;
+                return Some(self.instance(x, &t, &named, bound));
+            }
             "data" if n > 3 => return None,
             "data" => self.lookup(&t),
             "each" if n > 1 => return None,
@@ -176,8 +193,9 @@ impl Reader<'_> {
                     )),
                     _ => Ok(None),
                 },
-                (3, Some(name), None) if matches!(t.steps[1], Step::Index(_)) => {
-                    return Some(self.instance(x, &t, ty, name, bound));
+                (3, Some(_), None) if matches!(t.steps[1], Step::Index(_)) => {
+                    let n = named(&t)?;
+                    return Some(self.instance(x, &t, &n, bound));
                 }
                 (n, _, _) if n > 2 => return None,
                 (1, Some(name), _) => Err((
@@ -238,38 +256,30 @@ impl Reader<'_> {
         }
     }
 
-    /// `TYPE.NAME[KEY].ATTR`: one instance's attribute, its key known now.
-    fn instance(
-        &mut self,
-        x: &Expr,
-        t: &expr::Traversal,
-        ty: &str,
-        name: &str,
-        bound: &[String],
-    ) -> Expr {
-        let Step::Index(i) = &t.steps[1] else { return x.clone() };
+    /// `TYPE.NAME[KEY].ATTR` (or `data.KIND.NAME[KEY].ATTR`): one instance's
+    /// attribute, its key known now; a lookup's value once lookups ran.
+    fn instance(&mut self, x: &Expr, t: &expr::Traversal, n: &Named, bound: &[String]) -> Expr {
+        let Some(Step::Index(i)) = t.steps.get(n.steps) else { return x.clone() };
         let i = expr::rewrite(i, &mut |y, b| {
             let all: Vec<String> = bound.iter().chain(b).cloned().collect();
             self.name(y, &all)
         });
         let at = offset_of(self.text, t);
+        let shown = &n.shown;
         let key = match expr::eval(&i, &Unknowns) {
             Ok(Val::Known(Value::String(k))) => InstanceKey::Key(k),
             Ok(Val::Known(v)) if v.as_u64().is_some() => {
                 InstanceKey::Index(v.as_u64().unwrap_or(0))
             }
             Ok(Val::Known(v)) => {
-                self.problems.push((
-                    at,
-                    format!("an instance's key is a string or an index, not {v}"),
-                    None,
-                ));
+                let message = format!("an instance's key is a string or an index, not {v}");
+                self.problems.push((at, message, None));
                 return x.clone();
             }
             Ok(Val::Unknown) => {
                 self.problems.push((
                     at,
-                    format!("which instance of `{ty}.{name}` must be known at plan"),
+                    format!("which instance of `{shown}` must be known at plan"),
                     Some("use a key from variables, literals, each.key or count.index".into()),
                 ));
                 return x.clone();
@@ -279,53 +289,55 @@ impl Reader<'_> {
                 return x.clone();
             }
         };
-        match self.ctx.instances.get(&(ty.into(), name.into())) {
+        match self.ctx.instances.get(&(n.ty.clone(), n.name.clone())) {
             Some(Some(keys)) if !keys.iter().any(|(k, _)| *k == key) => {
                 let have: Vec<String> = keys.iter().map(|(k, _)| k.to_string()).collect();
                 self.problems.push((
                     at,
-                    format!("`{ty}.{name}` has no instance {key}"),
+                    format!("`{shown}` has no instance {key}"),
                     Some(format!("its instances: {}", have.join(", "))),
                 ));
             }
             Some(None) => self.problems.push((
                 at,
-                format!("`{ty}.{name}` is one resource, not many: it has no `for_each` or `count`"),
-                Some(format!("write {ty}.{name}.ATTR")),
+                format!("`{shown}` is one, not many: it has no `for_each` or `count`"),
+                Some(format!("write {shown}.ATTR")),
             )),
             _ => {}
         }
-        let attr = t.attr(2).unwrap_or_default().to_string();
-        let base = Expr::Attr(Box::new(Expr::Name(ty.into())), name.into());
-        Expr::Attr(
-            Box::new(Expr::Index(Box::new(base), Box::new(Expr::Literal(key.value())))),
-            attr,
-        )
+        let attr = t.attr(n.steps + 1).unwrap_or_default().to_string();
+        if let (Some(kind), Some(found)) = (n.ty.strip_prefix(LOOKUP), self.ctx.outside.lookups) {
+            let address = Address { key: Some(key.clone()), ..Address::lookup(kind, &n.name) };
+            match found.get(&address).and_then(|a| a.get(&attr)) {
+                Some(v) => return Expr::Literal(v.clone()),
+                None => {
+                    let message = format!("unknown lookup attribute `{address}.{attr}`");
+                    self.problems.push((at, message, None));
+                    return x.clone();
+                }
+            }
+        }
+        let one = Expr::Index(Box::new(n.base.clone()), Box::new(Expr::Literal(key.value())));
+        Expr::Attr(Box::new(one), attr)
     }
 
-    /// `TYPE.NAME[*].REST`: the list of every instance's, in key order (one
-    /// resource written once is a list of one, as in Terraform).
+    /// `TYPE.NAME[*].REST` (or a lookup's): the list of every instance's, in
+    /// key order (one written once is a list of one, as in Terraform).
     fn splat(&mut self, base: &Expr, rest: &Expr, bound: &[String]) -> Option<Expr> {
         let t = expr::chain(base)?;
-        let (ty, name) = (t.root.as_str(), t.attr(0)?);
-        if t.steps.len() != 1 || bound.contains(&t.root) || crate::types::schema(ty).is_none() {
-            return None;
-        }
-        let keys: Vec<Option<InstanceKey>> = match self.ctx.instances.get(&(ty.into(), name.into()))
-        {
-            Some(Some(keys)) => keys.iter().map(|(k, _)| Some(k.clone())).collect(),
-            Some(None) => vec![None],
-            None => {
-                self.problems.push((
-                    offset_of(self.text, &t),
-                    format!("reference to undeclared resource `{ty}.{name}`"),
-                    None,
-                ));
-                return Some(base.clone());
-            }
-        };
+        let n = named(&t).filter(|n| t.steps.len() == n.steps && !bound.contains(&t.root))?;
+        let keys: Vec<Option<InstanceKey>> =
+            match self.ctx.instances.get(&(n.ty.clone(), n.name.clone())) {
+                Some(Some(keys)) => keys.iter().map(|(k, _)| Some(k.clone())).collect(),
+                Some(None) => vec![None],
+                None => {
+                    let message = format!("reference to undeclared `{}`", n.shown);
+                    self.problems.push((offset_of(self.text, &t), message, None));
+                    return Some(base.clone());
+                }
+            };
         let items = keys.into_iter().map(|k| {
-            let mut each = Expr::Attr(Box::new(Expr::Name(ty.into())), name.into());
+            let mut each = n.base.clone();
             if let Some(k) = k {
                 each = Expr::Index(Box::new(each), Box::new(Expr::Literal(k.value())));
             }
@@ -336,6 +348,76 @@ impl Reader<'_> {
             let all: Vec<String> = bound.iter().chain(b).cloned().collect();
             self.name(y, &all)
         }))
+    }
+
+    /// `file(PATH)` as the file's text; `templatefile(PATH, VARS)` as the
+    /// file read as a template, each name in it `VARS["NAME"]`. The path
+    /// must be known here; what the file holds comes from `Outside::files`.
+    fn file(&mut self, x: &Expr, f: &str, args: &[Expr], bound: &[String]) -> Expr {
+        let at = self.text.find(&format!("{f}(")).map_or(0, |b| self.text[..b].chars().count());
+        let at = (at, f.chars().count());
+        let args: Vec<Expr> = args
+            .iter()
+            .map(|a| {
+                expr::rewrite(a, &mut |y, b| {
+                    let all: Vec<String> = bound.iter().chain(b).cloned().collect();
+                    self.name(y, &all)
+                })
+            })
+            .collect();
+        if let Err(why) = functions::check_arity(f, args.len()) {
+            self.problems.push((at, why, None));
+            return x.clone();
+        }
+        let path = match expr::eval(&args[0], &Unknowns) {
+            Ok(Val::Known(Value::String(p))) => p,
+            _ => {
+                let hint = "a path relative to the stack file, from literals or variables";
+                self.problems.push((
+                    at,
+                    format!("the path of `{f}` must be known at validate"),
+                    Some(hint.into()),
+                ));
+                return x.clone();
+            }
+        };
+        let text = match self.ctx.outside.files.get(&path) {
+            Some(Ok(text)) => text.clone(),
+            Some(Err(why)) => {
+                self.problems.push((at, format!("`{f}(\"{path}\")`: {why}"), None));
+                return x.clone();
+            }
+            None => {
+                self.asked.push(path.clone());
+                self.problems.push((at, format!("`{path}` was not read"), None));
+                return x.clone();
+            }
+        };
+        if f == "file" {
+            return Expr::Literal(Value::String(text));
+        }
+        let template = match expr::template(&text) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Expr::Literal(Value::String(text.replace("$${", "${"))),
+            Err(e) => {
+                self.problems.push((
+                    at,
+                    format!("in {path}, at character {}: {}", e.offset, e.message),
+                    e.hint,
+                ));
+                return x.clone();
+            }
+        };
+        // The template's names are the keys of VARS (its for-expressions'
+        // own names excepted).
+        let vars = args[1].clone();
+        expr::rewrite(&template, &mut |y, b| match y {
+            Expr::Name(n) if !n.is_empty() && !b.contains(n) => Some(Expr::Index(
+                Box::new(vars.clone()),
+                Box::new(Expr::Literal(Value::String(n.clone()))),
+            )),
+            _ => None,
+        })
     }
 
     /// `var.NAME`'s value (`None`: left as it is, its value was refused).
@@ -391,6 +473,15 @@ impl Reader<'_> {
                 Some("for example ${data.vpc.shared.id}".into()),
             ));
         };
+        let many = self.ctx.instances.get(&(format!("{LOOKUP}{kind}"), name.to_string()));
+        if let Some(Some(_)) = many {
+            return Err((
+                format!("`data.{kind}.{name}` is many instances (`for_each` or `count`)"),
+                Some(format!(
+                    "name one, data.{kind}.{name}[\"KEY\"].{attr}, or all, data.{kind}.{name}[*].{attr}"
+                )),
+            ));
+        }
         let Some(found) = self.ctx.outside.lookups else {
             return Ok(None);
         };
@@ -419,6 +510,41 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// A resource or a lookup a chain of names starts with: its key in
+/// `Instances`, the expression naming it, how many steps after the first
+/// name that takes, and how it is written.
+struct Named {
+    ty: String,
+    name: String,
+    base: Expr,
+    steps: usize,
+    shown: String,
+}
+
+/// `TYPE.NAME...` or `data.KIND.NAME...`, if `t` starts with one.
+fn named(t: &expr::Traversal) -> Option<Named> {
+    let attr = |b: Expr, a: &str| Expr::Attr(Box::new(b), a.to_string());
+    if t.root == "data" {
+        let (kind, name) = (t.attr(0)?, t.attr(1)?);
+        return Some(Named {
+            ty: format!("{LOOKUP}{kind}"),
+            name: name.into(),
+            base: attr(attr(Expr::Name("data".into()), kind), name),
+            steps: 2,
+            shown: format!("data.{kind}.{name}"),
+        });
+    }
+    crate::types::schema(&t.root)?;
+    let name = t.attr(0)?;
+    Some(Named {
+        ty: t.root.clone(),
+        name: name.into(),
+        base: attr(Expr::Name(t.root.clone()), name),
+        steps: 1,
+        shown: format!("{}.{name}", t.root),
+    })
 }
 
 /// Where a chain of names is written in a string, in characters (its

@@ -133,6 +133,9 @@ static FUNCTIONS: &[(&str, usize, Option<usize>, Function)] = &[
     ("tomap", 1, Some(1), |a| Ok(Value::Object(map(&a[0])?.clone()))),
     ("jsonencode", 1, Some(1), |a| Ok(Value::String(a[0].to_string()))),
     ("yamlencode", 1, Some(1), |a| Ok(Value::String(yaml(&a[0])))),
+    // Read where the stack file is read (`vars::substitute`), never here.
+    ("file", 1, Some(1), |_| Err(err("file() reads a file only in a stack file"))),
+    ("templatefile", 2, Some(2), |_| Err(err("templatefile() reads a file only in a stack file"))),
     ("jsondecode", 1, Some(1), |a| {
         serde_json::from_str(&text(&a[0])?).map_err(|e| err(format!("not JSON: {e}")))
     }),
