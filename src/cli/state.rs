@@ -70,22 +70,38 @@ pub async fn rm(
     let a = address(addr)?;
     let mut session = ops::open(ctx, file, state, Command::StateRm).await?;
     let s = session.journal.state();
-    if !s.resources.contains_key(&a) && !s.intents.contains_key(&a) {
+    // A resource's bare name removes every instance of it, as in Terraform.
+    let held = |x: &Address| s.resources.contains_key(x) || s.intents.contains_key(x);
+    let all: Vec<Address> = match held(&a) {
+        true => vec![a.clone()],
+        false => s
+            .resources
+            .keys()
+            .chain(s.intents.keys())
+            .filter(|x| a.key.is_none() && x.key.is_some() && x.base() == a)
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    if all.is_empty() {
         return Err(Failure::new(
             format!("{a} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     }
-    let (resource, intent) = session.journal.remove(&a).await?;
-    if let Some(i) = intent {
-        ctx.console.outln(&format!(
-            "Forgot the {} an interrupted apply left on {a} (since {}); whatever it made in AWS, if anything, is untouched.",
-            i.operation,
-            i.since
-        ));
-    }
-    if resource.is_some() {
-        ctx.console.outln(&format!("Removed {a} from state; it still exists in AWS."));
+    for a in all {
+        let (resource, intent) = session.journal.remove(&a).await?;
+        if let Some(i) = intent {
+            ctx.console.outln(&format!(
+                "Forgot the {} an interrupted apply left on {a} (since {}); whatever it made in AWS, if anything, is untouched.",
+                i.operation,
+                i.since
+            ));
+        }
+        if resource.is_some() {
+            ctx.console.outln(&format!("Removed {a} from state; it still exists in AWS."));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,10 +35,10 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
             "load_balancer.web",
             (p("application_load_balancer") + 2.0 * p("public_ipv4_address")) * hours,
         ),
-        ("nat_gateway.a", p("nat_gateway") * hours),
-        ("nat_gateway.c", p("nat_gateway") * hours),
-        ("elastic_ip.nat_a", p("public_ipv4_address") * hours),
-        ("elastic_ip.nat_c", p("public_ipv4_address") * hours),
+        ("nat_gateway.zone[\"a\"]", p("nat_gateway") * hours),
+        ("nat_gateway.zone[\"c\"]", p("nat_gateway") * hours),
+        ("elastic_ip.nat[\"a\"]", p("public_ipv4_address") * hours),
+        ("elastic_ip.nat[\"c\"]", p("public_ipv4_address") * hours),
     ];
     let total: f64 = expected.iter().map(|(_, c)| c).sum();
 
@@ -75,7 +75,7 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
         "CloudWatch Logs ingestion and storage (per GB): cloudwatch_log_group.eks",
         "Firehose ingestion (per GB): firehose_stream.app_logs",
         "load balancer capacity units (LCU-hours): load_balancer.web",
-        "NAT gateway data processing (per GB): nat_gateway.a, nat_gateway.c",
+        "NAT gateway data processing (per GB): nat_gateway.zone[\"a\"], nat_gateway.zone[\"c\"]",
     ] {
         assert!(
             text.stdout.contains(&format!("not priced, billed by use: {named}")),

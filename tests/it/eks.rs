@@ -915,7 +915,7 @@ fn each_cluster_has_its_own_issuer_and_bootstrap_is_asked_at_create() {
     version: \"1.30\"
     upgrade_policy: STANDARD
     role_arn: ${iam_role.cluster.arn}
-    subnet_ids: [\"${subnet.private_a.id}\", \"${subnet.private_c.id}\"]
+    subnet_ids: ${subnet.private[*].id}
     bootstrap_self_managed_addons: false
   iam_oidc_provider.main:
     url: ${eks_cluster.main.oidc_issuer}

@@ -285,6 +285,13 @@ fn moved_turns_resources_into_instances_without_touching_aws() {
     );
     assert!(proxy.counts().is_empty(), "no AWS call: {:?}", proxy.counts());
     assert_eq!(std::fs::read_to_string(w.path("state/moving.json")).unwrap(), state_with_c);
+
+    // A bare name removes every instance from state.
+    let rm = w.run(&["state", "rm", "subnet.private", "stack.yaml"]);
+    assert_eq!(rm.code, 0, "{}", rm.stderr);
+    assert!(rm.stdout.contains("Removed subnet.private[\"a\"] from state"), "{}", rm.stdout);
+    let listed = w.run(&["state", "list", "stack.yaml"]);
+    assert!(!listed.stdout.contains("subnet.private["), "{}", listed.stdout);
 }
 
 const FILES: &str = r#"

@@ -494,7 +494,9 @@ fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
         attrs("eks_cluster.main")["endpoint"].as_str().is_some_and(|e| e.starts_with("https://"))
     );
     assert_eq!(attrs("launch_template.nodes")["latest_version"], "1");
-    assert!(attrs("nat_gateway.a")["public_ip"].as_str().is_some_and(|ip| ip.contains('.')));
+    assert!(
+        attrs("nat_gateway.zone[\"a\"]")["public_ip"].as_str().is_some_and(|ip| ip.contains('.'))
+    );
     assert!(attrs("listener.http")["arn"].as_str().is_some_and(|a| a.contains(":listener/app/")));
 
     // A change of the launch template is a new version, read back (its

@@ -117,21 +117,35 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
         state["resources"][a]["id"].as_str().unwrap_or_else(|| panic!("{a} in state")).to_string()
     };
     assert_eq!(default_route(&moto, &id("route_table.public")), id("internet_gateway.main"));
-    assert_eq!(default_route(&moto, &id("route_table.private_a")), id("nat_gateway.a"));
-    assert_eq!(default_route(&moto, &id("route_table.private_c")), id("nat_gateway.c"));
-    let mut public = vec![id("subnet.public_a"), id("subnet.public_c")];
+    assert_eq!(
+        default_route(&moto, &id("route_table.private[\"a\"]")),
+        id("nat_gateway.zone[\"a\"]")
+    );
+    assert_eq!(
+        default_route(&moto, &id("route_table.private[\"c\"]")),
+        id("nat_gateway.zone[\"c\"]")
+    );
+    let mut public = vec![id("subnet.public[\"a\"]"), id("subnet.public[\"c\"]")];
     public.sort();
     assert_eq!(associated(&moto, &id("route_table.public")), public);
-    assert_eq!(associated(&moto, &id("route_table.private_c")), vec![id("subnet.private_c")]);
+    assert_eq!(
+        associated(&moto, &id("route_table.private[\"c\"]")),
+        vec![id("subnet.private[\"c\"]")]
+    );
     let rt = runtime();
     let nat = rt
-        .block_on(moto.ec2().describe_nat_gateways().nat_gateway_ids(id("nat_gateway.a")).send())
+        .block_on(
+            moto.ec2()
+                .describe_nat_gateways()
+                .nat_gateway_ids(id("nat_gateway.zone[\"a\"]"))
+                .send(),
+        )
         .unwrap();
     let nat = &nat.nat_gateways()[0];
-    assert_eq!(nat.subnet_id(), Some(id("subnet.public_a").as_str()));
+    assert_eq!(nat.subnet_id(), Some(id("subnet.public[\"a\"]").as_str()));
     assert_eq!(
         nat.nat_gateway_addresses()[0].allocation_id(),
-        Some(id("elastic_ip.nat_a").as_str())
+        Some(id("elastic_ip.nat[\"a\"]").as_str())
     );
     let endpoint = rt
         .block_on(
@@ -140,7 +154,7 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
         .unwrap();
     let mut tables = endpoint.vpc_endpoints()[0].route_table_ids().to_vec();
     tables.sort();
-    let mut private = vec![id("route_table.private_a"), id("route_table.private_c")];
+    let mut private = vec![id("route_table.private[\"a\"]"), id("route_table.private[\"c\"]")];
     private.sort();
     assert_eq!(tables, private);
     let dns = rt
@@ -157,19 +171,14 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 
     // Zone c's nodes move to zone a's table, which gains a route.
-    let moved = stack_file("platform")
-        .replace(
-            "      - { cidr_block: 0.0.0.0/0, nat_gateway_id: \"${nat_gateway.a.id}\" }\n    subnet_ids: [\"${subnet.private_a.id}\"]",
-            "      - { cidr_block: 0.0.0.0/0, nat_gateway_id: \"${nat_gateway.a.id}\" }\n      - { cidr_block: 172.16.0.0/12, nat_gateway_id: \"${nat_gateway.a.id}\" }\n    subnet_ids: [\"${subnet.private_a.id}\", \"${subnet.private_c.id}\"]",
-        )
-        .replace(
-            "    subnet_ids: [\"${subnet.private_c.id}\"]\n",
-            "    subnet_ids: []\n",
-        );
+    let moved = stack_file("platform").replace(
+        "      - { cidr_block: 0.0.0.0/0, nat_gateway_id: \"${nat_gateway.zone[each.key].id}\" }\n    subnet_ids: ['${subnet.private[each.key].id}']",
+        "    routes: '${each.key == \"a\" ? [{ cidr_block = \"0.0.0.0/0\", nat_gateway_id = nat_gateway.zone[\"a\"].id }, { cidr_block = \"172.16.0.0/12\", nat_gateway_id = nat_gateway.zone[\"a\"].id }] : [{ cidr_block = \"0.0.0.0/0\", nat_gateway_id = nat_gateway.zone[each.key].id }]}'\n    subnet_ids: '${each.key == \"a\" ? subnet.private[*].id : []}'",
+    ).replace("    routes:\n    routes: '", "    routes: '");
     assert_ne!(moved, stack_file("platform"));
     w.write_stack(&moved);
     let plan = w.run(&["plan", "stack.yaml"]);
-    for a in ["route_table.private_a", "route_table.private_c"] {
+    for a in ["route_table.private[\"a\"]", "route_table.private[\"c\"]"] {
         assert!(
             plan.stdout.contains(&format!("# {a} will be updated in place")),
             "{}",
@@ -192,10 +201,10 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
         (1, 0, 1),
         "taken over in one call, never let go; one route added"
     );
-    let mut both = vec![id("subnet.private_a"), id("subnet.private_c")];
+    let mut both = vec![id("subnet.private[\"a\"]"), id("subnet.private[\"c\"]")];
     both.sort();
-    assert_eq!(associated(&moto, &id("route_table.private_a")), both);
-    assert!(associated(&moto, &id("route_table.private_c")).is_empty());
+    assert_eq!(associated(&moto, &id("route_table.private[\"a\"]")), both);
+    assert!(associated(&moto, &id("route_table.private[\"c\"]")).is_empty());
     let again = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 

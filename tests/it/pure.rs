@@ -273,8 +273,8 @@ fn the_network_implies_what_waits_for_what() {
             .collect::<Vec<_>>()
     };
     assert!(deps("load_balancer.web").contains(&"internet_gateway.main".to_string()));
-    assert!(deps("nat_gateway.a").contains(&"internet_gateway.main".to_string()));
-    for need in ["route_table.private_a", "route_table.private_c", "vpc_endpoint.s3"] {
+    assert!(deps("nat_gateway.zone[\"a\"]").contains(&"internet_gateway.main".to_string()));
+    for need in ["route_table.private[\"a\"]", "route_table.private[\"c\"]", "vpc_endpoint.s3"] {
         assert!(deps("eks_nodegroup.app").contains(&need.to_string()), "{need}");
     }
     // EKS finds its log group made, with its retention.
@@ -283,8 +283,8 @@ fn the_network_implies_what_waits_for_what() {
     let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
     assert!(pos("cloudwatch_log_group.eks") < pos("eks_cluster.main"));
     assert!(pos("internet_gateway.main") < pos("load_balancer.web"));
-    assert!(pos("nat_gateway.c") < pos("route_table.private_c"));
-    assert!(pos("route_table.private_c") < pos("eks_nodegroup.app"));
+    assert!(pos("nat_gateway.zone[\"c\"]") < pos("route_table.private[\"c\"]"));
+    assert!(pos("route_table.private[\"c\"]") < pos("eks_nodegroup.app"));
 }
 
 #[test]

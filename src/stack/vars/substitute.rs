@@ -132,12 +132,7 @@ pub(super) fn scalar(s: &MarkedScalarNode, ctx: &Ctx, folding: &mut Folding) -> 
     }
     match expr::eval(&put, &Unknowns) {
         Ok(Val::Known(v)) => from_json(&reference::literal(&v), *s.span()),
-        Ok(Val::Unknown) => {
-            let mut n =
-                MarkedScalarNode::new(*s.span(), expr::template_text(&expr::simplify(&put)));
-            n.set_coerce(false);
-            Node::Scalar(n)
-        }
+        Ok(Val::Unknown) => node_of(&expr::simplify(&put), *s.span()),
         Err(e) => {
             // A function's refusal is said at the function.
             let called = e.message.split_once(": ").map(|(f, _)| format!("{f}("));
@@ -508,6 +503,43 @@ impl Reader<'_> {
             } else if !expanded && let Err(why) = functions::check_arity(name, args) {
                 self.problems.push((at, why, None));
             }
+        }
+    }
+}
+
+/// An expression known only at plan or apply as the stack file would have
+/// it written: a list (a splat's, `[a.b.c, d.e.f]`) as a list of its items, a
+/// map with known keys as a mapping, each part an expression of its own
+/// (what reads a list of references, the network's checks, reads it); a
+/// literal as its value; anything else one `${...}`.
+fn node_of(e: &Expr, span: Span) -> Node {
+    let keys: Option<Vec<String>> = match e {
+        Expr::Map(pairs) => pairs
+            .iter()
+            .map(|(k, _)| match k {
+                Expr::Literal(Value::String(k)) => Some(k.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    };
+    match (e, keys) {
+        (Expr::Literal(v), _) => from_json(&reference::literal(v), span),
+        (Expr::List(items), _) => Node::Sequence(MarkedSequenceNode::new(
+            span,
+            items.iter().map(|i| node_of(i, span)).collect(),
+        )),
+        (Expr::Map(pairs), Some(keys)) => Node::Mapping(MarkedMappingNode::new(
+            span,
+            keys.iter()
+                .zip(pairs)
+                .map(|(k, (_, v))| (MarkedScalarNode::new(span, k.as_str()), node_of(v, span)))
+                .collect(),
+        )),
+        (other, _) => {
+            let mut n = MarkedScalarNode::new(span, expr::template_text(other));
+            n.set_coerce(false);
+            Node::Scalar(n)
         }
     }
 }

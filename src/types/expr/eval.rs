@@ -307,6 +307,13 @@ fn for_expr(f: &ForExpr, scope: &dyn Scope) -> Result<Val, ExprError> {
 /// `"a"`).
 pub fn simplify(e: &Expr) -> Expr {
     super::rewrite(e, &mut |x, _| {
+        // A conditional whose condition is known is its branch.
+        if let Expr::Conditional(c, yes, no) = x
+            && super::traversals(c).is_empty()
+            && let Ok(Val::Known(Value::Bool(b))) = eval(c, &NoNames)
+        {
+            return Some(simplify(if b { yes } else { no }));
+        }
         if matches!(x, Expr::Literal(_)) || !super::traversals(x).is_empty() {
             return None;
         }
