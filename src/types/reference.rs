@@ -12,7 +12,10 @@
 //! A template that still holds a reference after resolution is not known
 //! until apply.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -34,13 +37,29 @@ impl fmt::Display for Reference {
 
 /// The expression a stack's string holds, if it holds one (text with no
 /// `${...}`, or one that cannot be read, is text: the validator said why).
-pub fn expression(s: &str) -> Option<Expr> {
-    expr::template(s).ok().flatten()
+/// Each string is parsed once per thread: a plan reads the same templates
+/// many times (edges, known or not, resolution).
+pub fn expression(s: &str) -> Option<Rc<Expr>> {
+    if !s.contains("${") {
+        return None;
+    }
+    thread_local! {
+        static PARSED: RefCell<HashMap<String, Option<Rc<Expr>>>> = RefCell::new(HashMap::new());
+    }
+    PARSED.with(|parsed| {
+        if let Some(e) = parsed.borrow().get(s) {
+            return e.clone();
+        }
+        let e = expr::template(s).ok().flatten().map(Rc::new);
+        parsed.borrow_mut().insert(s.to_string(), e.clone());
+        e
+    })
 }
 
 /// What a chain of names refers to, when it is a resource's or a lookup's
-/// attribute: `TYPE.NAME.ATTR`, `data.KIND.NAME.ATTR`.
-fn reference_of(t: &Traversal) -> Option<Reference> {
+/// attribute, `TYPE.NAME.ATTR`, `data.KIND.NAME.ATTR`, and whether it is
+/// only that (`vpc.main.tags.Name` refers to `tags`, and is more).
+fn reference_of(t: &Traversal) -> Option<(Reference, bool)> {
     if matches!(t.root.as_str(), "var" | "stack" | "each" | "count") {
         return None;
     }
@@ -57,22 +76,12 @@ fn reference_of(t: &Traversal) -> Option<Reference> {
         at += 1;
     }
     let attr = t.attr(at)?.to_string();
-    (t.steps.len() == at + 1).then_some(Reference { address, attr })
+    Some((Reference { address, attr }, t.steps.len() == at + 1))
 }
 
 /// The references an expression holds, in the order written.
 pub fn references_in(e: &Expr) -> Vec<Reference> {
-    let mut out = Vec::new();
-    expr::rewrite(e, &mut |x, bound| {
-        let t = expr::chain(x)?;
-        if bound.contains(&t.root) {
-            return None;
-        }
-        let r = reference_of(&t)?;
-        out.push(r);
-        Some(x.clone())
-    });
-    out
+    expr::traversals(e).iter().filter_map(reference_of).map(|(r, _)| r).collect()
 }
 
 /// Every reference anywhere inside a value.
@@ -239,7 +248,11 @@ fn evaluate(
         if bound.contains(&t.root) {
             return None;
         }
-        let r = reference_of(&t)?;
+        let r = match reference_of(&t)? {
+            (r, true) => r,
+            // `.Name` of `vpc.main.tags.Name` is read after.
+            (_, false) => return None,
+        };
         match lookup(&r) {
             Some(v) => Some(Expr::Literal(v)),
             None => {

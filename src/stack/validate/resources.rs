@@ -455,7 +455,7 @@ impl Validator {
         for r in refs {
             self.refs.push((loc, address.cloned(), r, pointer.to_string()));
         }
-        if matches!(e, crate::types::expr::Expr::Template(_)) && !matches!(kind, Kind::String) {
+        if matches!(*e, crate::types::expr::Expr::Template(_)) && !matches!(kind, Kind::String) {
             self.d.error(
                 loc,
                 "a `${...}` inside a longer string is text: it is only allowed where a string is expected",
