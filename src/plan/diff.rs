@@ -142,6 +142,11 @@ fn referenced(
     for address in graph.creation_order() {
         let resource = &stack.resources[&address];
         let keep = wanted.get(&address).unwrap_or(&none);
+        if keep.is_empty() {
+            // What nothing references keeps nothing: no need to work it out.
+            values.insert(address, Map::new());
+            continue;
+        }
         let mut main = resource.attrs.clone();
         main.retain(|k, _| !resource.schema.attr(k).is_some_and(|a| a.deferred));
         let mut after = resolve_map(main, &values);
