@@ -31,14 +31,14 @@ pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> 
     let none = Instances::new();
     let ctx = Ctx { outside, instances: &none, each: None };
     // The resources' instances first: what `TYPE.NAME[KEY]` and `[*]` name.
-    let mut instances = match m.get_node("resources") {
+    let mut all = match m.get_node("resources") {
         Some(Node::Mapping(r)) => instances(r, "", &ctx, folding),
         _ => Instances::new(),
     };
     if let Some(Node::Mapping(d)) = m.get_node("data") {
-        instances.extend(instances_of(d, LOOKUP, &ctx, folding));
+        all.extend(instances(d, LOOKUP, &ctx, folding));
     }
-    let ctx = Ctx { instances: &instances, ..ctx };
+    let ctx = Ctx { instances: &all, ..ctx };
     let entries = m.iter().map(|(k, v)| {
         let v = match (k.as_str(), v) {
             ("resources", Node::Mapping(r)) => Node::Mapping(expand(r, "", &ctx, folding)),
@@ -96,16 +96,6 @@ fn instances(
         out.insert((a.ty, a.name), keys);
     }
     out
-}
-
-/// `instances` of `data:`.
-fn instances_of(
-    data: &MarkedMappingNode,
-    prefix: &str,
-    ctx: &Ctx,
-    folding: &mut Folding,
-) -> Instances {
-    instances(data, prefix, ctx, folding)
 }
 
 /// A key of `resources:` (or of `data:`, `prefix` put before its kind) as

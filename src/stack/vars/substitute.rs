@@ -135,8 +135,7 @@ pub(super) fn scalar(s: &MarkedScalarNode, ctx: &Ctx, folding: &mut Folding) -> 
         Ok(Val::Unknown) => node_of(&expr::simplify(&put), *s.span()),
         Err(e) => {
             // A function's refusal is said at the function.
-            let called = e.message.split_once(": ").map(|(f, _)| format!("{f}("));
-            let at = called.and_then(|c| text.find(&c)).map(|b| text[..b].chars().count());
+            let at = e.message.split_once(": ").and_then(|(f, _)| called_at(text, f));
             folding.found.push(Found::within(s, at.unwrap_or(e.offset), e.message, e.hint));
             Node::Scalar(s.clone())
         }
@@ -251,14 +250,20 @@ impl Reader<'_> {
         }
     }
 
+    /// A part of an expression read as the whole is (`name`), inside the
+    /// names for-expressions bind around it (`bound`).
+    fn read_inside(&mut self, e: &Expr, bound: &[String]) -> Expr {
+        expr::rewrite(e, &mut |y, b| {
+            let all: Vec<String> = bound.iter().chain(b).cloned().collect();
+            self.name(y, &all)
+        })
+    }
+
     /// `TYPE.NAME[KEY].ATTR` (or `data.KIND.NAME[KEY].ATTR`): one instance's
     /// attribute, its key known now; a lookup's value once lookups ran.
     fn instance(&mut self, x: &Expr, t: &expr::Traversal, n: &Named, bound: &[String]) -> Expr {
         let Some(Step::Index(i)) = t.steps.get(n.steps) else { return x.clone() };
-        let i = expr::rewrite(i, &mut |y, b| {
-            let all: Vec<String> = bound.iter().chain(b).cloned().collect();
-            self.name(y, &all)
-        });
+        let i = self.read_inside(i, bound);
         let at = offset_of(self.text, t);
         let shown = &n.shown;
         let key = match expr::eval(&i, &Unknowns) {
@@ -339,27 +344,16 @@ impl Reader<'_> {
             expr::rewrite(rest, &mut |y, _| (*y == Expr::Name(String::new())).then(|| each.clone()))
         });
         let list = Expr::List(items.collect());
-        Some(expr::rewrite(&list, &mut |y, b| {
-            let all: Vec<String> = bound.iter().chain(b).cloned().collect();
-            self.name(y, &all)
-        }))
+        Some(self.read_inside(&list, bound))
     }
 
     /// `file(PATH)` as the file's text; `templatefile(PATH, VARS)` as the
     /// file read as a template, each name in it `VARS["NAME"]`. The path
     /// must be known here; what the file holds comes from `Outside::files`.
     fn file(&mut self, x: &Expr, f: &str, args: &[Expr], bound: &[String]) -> Expr {
-        let at = self.text.find(&format!("{f}(")).map_or(0, |b| self.text[..b].chars().count());
+        let at = called_at(self.text, f).unwrap_or(0);
         let at = (at, f.chars().count());
-        let args: Vec<Expr> = args
-            .iter()
-            .map(|a| {
-                expr::rewrite(a, &mut |y, b| {
-                    let all: Vec<String> = bound.iter().chain(b).cloned().collect();
-                    self.name(y, &all)
-                })
-            })
-            .collect();
+        let args: Vec<Expr> = args.iter().map(|a| self.read_inside(a, bound)).collect();
         if let Err(why) = functions::check_arity(f, args.len()) {
             self.problems.push((at, why, None));
             return x.clone();
@@ -493,8 +487,7 @@ impl Reader<'_> {
     /// takes.
     fn functions(&mut self, e: &Expr) {
         for (name, args, expanded) in expr::calls(e) {
-            let at =
-                self.text.find(&format!("{name}(")).map_or(0, |b| self.text[..b].chars().count());
+            let at = called_at(self.text, name).unwrap_or(0);
             let at = (at, name.chars().count());
             if !functions::names().any(|f| f == name) {
                 let hint = crate::stack::diag::did_you_mean(name, functions::names())
@@ -577,6 +570,12 @@ fn named(t: &expr::Traversal) -> Option<Named> {
         steps: 1,
         shown: format!("{}.{name}", t.root),
     })
+}
+
+/// Where a call of function `f` is written in a string, in characters (its
+/// first occurrence).
+fn called_at(text: &str, f: &str) -> Option<usize> {
+    text.find(&format!("{f}(")).map(|b| text[..b].chars().count())
 }
 
 /// Where a chain of names is written in a string, in characters (its
