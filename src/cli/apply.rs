@@ -47,8 +47,9 @@ pub async fn destroy(
     file: &Path,
     args: &RunArgs,
     refresh: bool,
+    targets: Vec<String>,
 ) -> Result<ExitCode, Failure> {
-    let options = ops::PlanOptions { refresh, ..Default::default() };
+    let options = ops::PlanOptions { refresh, targets, ..Default::default() };
     plan_and_carry_out(ctx, file, args, Mode::Destroy, options).await?;
     Ok(ExitCode::SUCCESS)
 }

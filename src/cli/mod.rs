@@ -112,6 +112,10 @@ enum Command {
         /// records without reading AWS (what is gone already counts as deleted).
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
         refresh: bool,
+        /// Destroy only this resource (or module, module.NAME) and what
+        /// depends on it (repeatable).
+        #[arg(long = "target", value_name = "ADDRESS")]
+        targets: Vec<String>,
     },
     /// Print the dependency graph in Graphviz DOT.
     Graph { file: PathBuf },
@@ -266,7 +270,8 @@ struct PlanArgs {
     /// state alone.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     refresh: bool,
-    /// Plan only this resource and what it depends on (repeatable).
+    /// Plan only this resource (or module, module.NAME) and what it
+    /// depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     targets: Vec<String>,
     /// Leave out what the stack costs a month before and after the plan.
@@ -399,8 +404,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
         Command::Apply { file, stack, run, plan: p } => {
             runtime()?.block_on(apply::apply(ctx, &file, stack.as_deref(), &run, &p.options()))
         }
-        Command::Destroy { file, run, refresh } => {
-            runtime()?.block_on(apply::destroy(ctx, &file, &run, refresh))
+        Command::Destroy { file, run, refresh, targets } => {
+            runtime()?.block_on(apply::destroy(ctx, &file, &run, refresh, targets))
         }
     }
 }

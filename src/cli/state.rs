@@ -12,7 +12,7 @@ fn address(s: &str) -> Result<Address, Failure> {
     Address::parse(s).ok_or_else(|| {
         Failure::new(
             format!("`{s}` is not an address"),
-            Some("addresses are TYPE.NAME, for example vpc.main"),
+            Some("addresses are TYPE.NAME, or module.NAME.TYPE.NAME inside a module, for example vpc.main"),
         )
     })
 }
@@ -67,18 +67,28 @@ pub async fn rm(
     file: &Path,
     state: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
-    let a = address(addr)?;
+    // A module (`module.svc`, `module.svc["web"]`) removes everything in it.
+    let module = crate::types::address::parse_path(addr);
+    let a = match &module {
+        Some(_) => None,
+        None => Some(address(addr)?),
+    };
     let mut session = ops::open(ctx, file, state, Command::StateRm).await?;
     let s = session.journal.state();
     // A resource's bare name removes every instance of it, as in Terraform.
     let held = |x: &Address| s.resources.contains_key(x) || s.intents.contains_key(x);
-    let all: Vec<Address> = match held(&a) {
-        true => vec![a.clone()],
-        false => s
+    let picked = |x: &&Address| match (&module, &a) {
+        (Some(path), _) => crate::types::address::path_within(&x.module, path),
+        (None, Some(a)) => a.key.is_none() && x.key.is_some() && x.base() == *a,
+        (None, None) => false,
+    };
+    let all: Vec<Address> = match a.as_ref().filter(|a| held(a)) {
+        Some(a) => vec![a.clone()],
+        None => s
             .resources
             .keys()
             .chain(s.intents.keys())
-            .filter(|x| a.key.is_none() && x.key.is_some() && x.base() == a)
+            .filter(picked)
             .cloned()
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
@@ -86,7 +96,7 @@ pub async fn rm(
     };
     if all.is_empty() {
         return Err(Failure::new(
-            format!("{a} is not in state"),
+            format!("{addr} is not in state"),
             Some("`infra state list` shows what is"),
         ));
     }

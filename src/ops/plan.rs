@@ -29,7 +29,7 @@ pub async fn look_up(engine: &Engine, session: &mut Session, refresh: bool) -> R
         return Ok(());
     }
     let mut found = stack::LookedUp::new();
-    let mut d = stack::diag::Diagnostics::new(&stack.file, &stack.text);
+    let mut d = stack.diagnostics();
     if !refresh {
         let recorded = &session.journal.state().lookups;
         for (a, l) in &stack.lookups {
@@ -113,7 +113,7 @@ pub fn moved(session: &mut Session) -> Result<Vec<crate::plan::moves::Move>, Fai
     if stack.moved.is_empty() {
         return Ok(Vec::new());
     }
-    let mut d = stack::diag::Diagnostics::new(&stack.file, &stack.text);
+    let mut d = stack.diagnostics();
     let moves = crate::plan::moves::resolve(&stack.moved, session.journal.state(), &mut d);
     if d.has_errors() {
         return Err(Failure::Invalid(d.into_errors()));
@@ -170,16 +170,38 @@ pub fn targets(
     ctx: &Context,
     session: &mut Session,
     options: &PlanOptions,
+    mode: Mode,
 ) -> Result<Option<BTreeSet<Address>>, Failure> {
     if options.targets.is_empty() {
         return Ok(None);
     }
     let mut addresses = Vec::new();
     for t in &options.targets {
+        // A module (`module.svc`, `module.svc["web"]`): everything in it.
+        if let Some(path) = crate::types::address::parse_path(t) {
+            let state = session.journal.state();
+            let within: BTreeSet<Address> = (session.stack.resources.keys())
+                .chain(state.resources.keys())
+                .filter(|x| crate::types::address::path_within(&x.module, &path))
+                .cloned()
+                .collect();
+            if within.is_empty() {
+                return Err(Failure::new(
+                    format!(
+                        "--target {t}: no resource in the stack file or state is in that module"
+                    ),
+                    Some(
+                        "name a module the stack file uses under `modules:`, for example module.network",
+                    ),
+                ));
+            }
+            addresses.extend(within);
+            continue;
+        }
         let a = Address::parse(t).ok_or_else(|| {
             Failure::new(
                 format!("--target {t}: not an address"),
-                Some("addresses are TYPE.NAME, for example target_group.eks"),
+                Some("addresses are TYPE.NAME (module.NAME.TYPE.NAME inside a module), or module.NAME for all of a module, for example target_group.eks"),
             )
         })?;
         // A resource's bare name targets every instance of it.
@@ -207,11 +229,20 @@ pub fn targets(
         }
         addresses.push(a);
     }
-    let closure = crate::plan::target_closure(&session.stack, &addresses);
+    let they = if addresses.len() == 1 { "it" } else { "they" };
+    let closure = match mode {
+        Mode::Apply => crate::plan::target_closure(&session.stack, &addresses),
+        Mode::Destroy => {
+            crate::plan::dependents_closure(&session.stack, session.journal.state(), &addresses)
+        }
+    };
+    let what = match mode {
+        Mode::Apply => format!("{they} depend on"),
+        Mode::Destroy => format!("depends on {}", if they == "it" { "it" } else { "them" }),
+    };
     ctx.console.note(&format!(
-        "note: a targeted plan: only {} and what {} depend on ({} resources); the rest of the stack is not considered",
+        "note: a targeted plan: only {} and what {what} ({} resources); the rest of the stack is not considered",
         options.targets.join(", "),
-        if addresses.len() == 1 { "it" } else { "they" },
         closure.len()
     ));
     Ok(Some(closure))
@@ -239,7 +270,7 @@ pub async fn plan(
 ) -> Result<Planned, Failure> {
     let mut session = open(ctx, file, state, command).await?;
     let moves = moved(&mut session)?;
-    let only = targets(ctx, &mut session, options)?;
+    let only = targets(ctx, &mut session, options, mode)?;
     let engine = if !options.refresh && mode == Mode::Apply && command == Command::Plan {
         // A plan from state alone makes no AWS request at all, the identity
         // check's included: it reads and changes nothing there.

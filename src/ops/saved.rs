@@ -122,7 +122,7 @@ fn again(
         keep_observed: false,
         cost: true,
     };
-    let only = targets(ctx, session, &options)?;
+    let only = targets(ctx, session, &options, crate::plan::Mode::Apply)?;
     // Sealed values are put back from what state recorded, then from what the
     // stack asks for (resolved against the refresh as recorded: no plan).
     let state = session.journal.state();

@@ -151,7 +151,8 @@ async fn produced(
     out
 }
 
-/// What `file(PATH)` reads: `PATH` relative to the stack file's folder,
+/// What `file(PATH)` and a module's `source` read: `PATH` relative to the
+/// stack file's folder,
 /// inside the stack file's repository (the nearest folder above it with a
 /// `.git`, else its own folder), or why not.
 fn read_beside(stack_file: &Path, path: &str) -> Result<String, String> {
@@ -182,9 +183,20 @@ pub async fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
     })?;
     let mut inputs = inputs(&ctx.inputs)?;
     inputs.stacks = produced(ctx, &text, inputs.env.as_deref()).await;
-    for path in stack::files_asked(&name, &text, &inputs) {
-        let read = read_beside(file, &path);
-        inputs.files.insert(path, read);
+    // A module's file may use further modules and files: read until
+    // nothing more is asked (a chain of uses is as deep as the files are).
+    loop {
+        let asked: Vec<String> = stack::files_asked(&name, &text, &inputs)
+            .into_iter()
+            .filter(|p| !inputs.files.contains_key(p))
+            .collect();
+        if asked.is_empty() {
+            break;
+        }
+        for path in asked {
+            let read = read_beside(file, &path);
+            inputs.files.insert(path, read);
+        }
     }
     let (stack, mut warnings) =
         stack::parse_with(&name, &text, &inputs).map_err(Failure::Invalid)?;

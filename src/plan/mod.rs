@@ -429,6 +429,34 @@ pub fn target_closure(
     seen
 }
 
+/// The targets and everything that depends on them, in the stack or as
+/// state recorded, transitively: what a targeted destroy deletes (nothing
+/// is left depending on what is gone).
+pub fn dependents_closure(
+    stack: &crate::stack::Stack,
+    state: &crate::types::state::State,
+    targets: &[Address],
+) -> std::collections::BTreeSet<Address> {
+    let mut seen: std::collections::BTreeSet<Address> = targets.iter().cloned().collect();
+    loop {
+        let before = seen.len();
+        for (a, r) in &stack.resources {
+            if r.dependencies().iter().any(|d| seen.contains(d)) {
+                seen.insert(a.clone());
+            }
+        }
+        for (a, r) in &state.resources {
+            let deps = r.dependencies.iter().chain(&r.rule_dependencies);
+            if deps.clone().any(|d| seen.contains(d)) {
+                seen.insert(a.clone());
+            }
+        }
+        if seen.len() == before {
+            return seen;
+        }
+    }
+}
+
 impl Plan {
     /// Keeps only the changes (and drift) of these addresses: a targeted plan.
     pub fn retain(&mut self, only: &std::collections::BTreeSet<Address>) {

@@ -34,6 +34,11 @@ pub fn render(plan: &Plan) -> String {
             m.insert("address".into(), json!(c.address.to_string()));
             m.insert("type".into(), json!(c.address.ty));
             m.insert("name".into(), json!(c.address.name));
+            if !c.address.module.is_empty() {
+                // Terraform's `module_address`: the module it sits in.
+                let module = crate::types::address::path_text(&c.address.module);
+                m.insert("module_address".into(), json!(module));
+            }
             if let Some(k) = &c.address.key {
                 // Terraform's `index`: the key, or the count's number.
                 m.insert("index".into(), k.value());

@@ -116,6 +116,7 @@ pub fn stack_schema() -> Value {
         },
         "outputs": outputs(),
         "moved": moved(),
+        "modules": modules(),
     });
     json!({
         "$schema": DRAFT,
@@ -129,6 +130,27 @@ pub fn stack_schema() -> Value {
     })
 }
 
+/// `modules:`: each use of a module file.
+fn modules() -> Value {
+    json!({
+        "description": "Modules used: NAME: { source: PATH relative to this file, inputs: { VARIABLE: value } }, with for_each or count and depends_on as a resource takes them. Their outputs are ${module.NAME.outputs.KEY}; what they make is module.NAME.TYPE.NAME.",
+        "type": "object",
+        "propertyNames": { "pattern": format!("^{NAME}$") },
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "source": { "type": "string", "description": "The module file, relative to the file that uses it.", "not": { "pattern": "\\$\\{" } },
+                "inputs": { "type": "object", "description": "A value for each of the module's variables." },
+                "for_each": { "description": "A map, or a list of strings: one instance of the module per key, module.NAME[\"KEY\"]." },
+                "count": { "description": "A whole number: that many instances, module.NAME[INDEX]." },
+                "depends_on": { "type": "array", "items": { "type": "string" }, "description": "Addresses (or module.NAME) everything in the module waits for." },
+            },
+            "required": ["source"],
+            "additionalProperties": false,
+        },
+    })
+}
+
 /// `moved:`: each move's two addresses.
 fn moved() -> Value {
     json!({
@@ -137,14 +159,17 @@ fn moved() -> Value {
         "items": {
             "type": "object",
             "properties": {
-                "from": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}{INSTANCE}$") },
-                "to": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}{INSTANCE}$") },
+                "from": { "type": "string", "pattern": format!("^{MODULES}{NAME}\\.{NAME}{INSTANCE}$") },
+                "to": { "type": "string", "pattern": format!("^{MODULES}{NAME}\\.{NAME}{INSTANCE}$") },
             },
             "required": ["from", "to"],
             "additionalProperties": false,
         },
     })
 }
+
+/// The modules before an address, if any: `module.network.`, `module.svc["web"].`.
+const MODULES: &str = "(module\\.[A-Za-z0-9_-]+(\\[([0-9]+|\"([^\"\\\\]|\\\\.)*\")\\])?\\.)*";
 
 /// A resource's or a lookup's name: `main` in `vpc.main`.
 const NAME: &str = "[A-Za-z0-9_-]+";

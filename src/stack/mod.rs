@@ -216,6 +216,8 @@ pub struct Stack {
     /// The file as given (for messages) and its text.
     pub file: String,
     pub text: String,
+    /// The module files it uses, for messages located in them.
+    pub sources: Vec<diag::Source>,
     /// The values from outside the file it was read with, and what the
     /// lookups found once they have (`with_lookups`).
     pub inputs: Inputs,
@@ -237,6 +239,12 @@ impl Stack {
             }
         }
         out
+    }
+
+    /// Where problems found later (a lookup's search, a move) are located:
+    /// the stack file and the module files it uses.
+    pub fn diagnostics(&self) -> diag::Diagnostics {
+        diag::Diagnostics::with_sources(&self.file, &self.text, &self.sources)
     }
 
     /// Each name infra made up for a resource the file does not name, given

@@ -1,7 +1,8 @@
 //! `TYPE.NAME`: the stack author's handle on one resource; `data.TYPE.NAME`
 //! on one lookup (what exists already, read at plan time). A resource with
 //! `for_each` or `count` is many instances, each `TYPE.NAME["KEY"]` or
-//! `TYPE.NAME[INDEX]`.
+//! `TYPE.NAME[INDEX]`. Inside a module, its uses come first:
+//! `module.network.subnet.public["a"]`.
 
 use std::fmt;
 
@@ -73,11 +74,90 @@ impl InstanceKey {
     }
 }
 
+/// One use of a module on the way to a resource: `module.NAME`, or
+/// `module.NAME["KEY"]` for one instance of a module with `for_each` or
+/// `count`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleStep {
+    pub name: String,
+    pub key: Option<InstanceKey>,
+}
+
+impl fmt::Display for ModuleStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "module.{}", self.name)?;
+        match &self.key {
+            Some(k) => write!(f, "{k}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The modules a resource sits in, outermost first (none: the stack's own).
+pub type ModulePath = Vec<ModuleStep>;
+
+/// A module path as written: `module.a.module.b["k"]`.
+pub fn path_text(path: &[ModuleStep]) -> String {
+    path.iter().map(ToString::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// `module.NAME[KEY]` steps at the start of `s`, and the rest after their
+/// final `.` (or the empty rest when `s` is only steps).
+fn parse_steps(mut s: &str) -> Option<(ModulePath, &str)> {
+    let mut path = Vec::new();
+    while let Some(rest) = s.strip_prefix("module.") {
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let (name, mut tail) = rest.split_at(end);
+        if !is_word(name) {
+            return None;
+        }
+        let mut key = None;
+        if tail.starts_with('[') {
+            let (k, after) = InstanceKey::parse_prefix(tail)?;
+            key = Some(k);
+            tail = after;
+        }
+        path.push(ModuleStep { name: name.to_string(), key });
+        match tail.strip_prefix('.') {
+            Some(next) => s = next,
+            None if tail.is_empty() => return Some((path, "")),
+            None => return None,
+        }
+    }
+    Some((path, s))
+}
+
+/// A name of a type, a resource or a module: letters, digits, `_` and `-`.
+fn is_word(p: &str) -> bool {
+    !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A module path alone, `module.svc["web"]` (what `--target` may name).
+pub fn parse_path(s: &str) -> Option<ModulePath> {
+    match parse_steps(s)? {
+        (path, "") if !path.is_empty() => Some(path),
+        _ => None,
+    }
+}
+
+/// Whether `path` lies within `within`: each step of `within` names the
+/// same module, and the same instance when it names one (a step without a
+/// key takes in every instance).
+pub fn path_within(path: &[ModuleStep], within: &[ModuleStep]) -> bool {
+    path.len() >= within.len()
+        && path
+            .iter()
+            .zip(within)
+            .all(|(p, w)| p.name == w.name && (w.key.is_none() || p.key == w.key))
+}
+
 /// `TYPE.NAME`: the stack author's handle on one resource (or, with `data.`
 /// before it, one lookup); with `key`, one instance of a resource with
-/// `for_each` or `count`.
+/// `for_each` or `count`; with `module`, one inside the modules it names
+/// (`module.network.subnet.public["a"]`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
+    pub module: ModulePath,
     pub ty: String,
     pub name: String,
     pub key: Option<InstanceKey>,
@@ -85,7 +165,19 @@ pub struct Address {
 
 impl Address {
     pub fn new(ty: &str, name: &str) -> Address {
-        Address { ty: ty.to_string(), name: name.to_string(), key: None }
+        Address { module: Vec::new(), ty: ty.to_string(), name: name.to_string(), key: None }
+    }
+
+    /// This address inside the modules of `path` (before its own).
+    pub fn under(&self, path: &[ModuleStep]) -> Address {
+        let mut module = path.to_vec();
+        module.extend(self.module.iter().cloned());
+        Address { module, ..self.clone() }
+    }
+
+    /// The address as its module writes it: without the modules it sits in.
+    pub fn local(&self) -> Address {
+        Address { module: Vec::new(), ..self.clone() }
     }
 
     /// One instance of `ty.name`.
@@ -114,40 +206,63 @@ impl Address {
     }
 
     /// The name and key as one word for names made up for AWS: `private`,
-    /// `private-a`, `pool-0`.
+    /// `private-a`, `pool-0`; inside a module, its name (and key) before:
+    /// `network-private-a`, `svc-web-app`.
     pub fn handle(&self) -> String {
-        match &self.key {
-            Some(k) => format!("{}-{}", self.name, k.text()),
-            None => self.name.clone(),
+        let mut words: Vec<String> = Vec::new();
+        for step in &self.module {
+            words.push(step.name.clone());
+            words.extend(step.key.as_ref().map(InstanceKey::text));
         }
+        words.push(self.name.clone());
+        words.extend(self.key.as_ref().map(InstanceKey::text));
+        words.join("-")
     }
 
     /// The address as an `infra:address` tag's value: what IAM, ELB and EC2
     /// all take in a tag (letters, digits, spaces and `_.:/=+-@`), so an
     /// instance is `TYPE.NAME/KEY`, any other character of the key as `_`.
     pub fn tag_value(&self) -> String {
-        match &self.key {
-            None => self.to_string(),
-            Some(k) => {
-                let key: String = k
-                    .text()
-                    .chars()
-                    .map(|c| match c.is_alphanumeric() || " _.:/=+-@".contains(c) {
-                        true => c,
-                        false => '_',
-                    })
-                    .collect();
-                format!("{}.{}/{key}", self.ty, self.name)
+        let key = |k: &InstanceKey| -> String {
+            k.text()
+                .chars()
+                .map(|c| match c.is_alphanumeric() || " _.:/=+-@".contains(c) {
+                    true => c,
+                    false => '_',
+                })
+                .collect()
+        };
+        let mut out = String::new();
+        for step in &self.module {
+            out.push_str(&format!("module.{}", step.name));
+            if let Some(k) = &step.key {
+                out.push_str(&format!("/{}", key(k)));
             }
+            out.push('.');
         }
+        out.push_str(&format!("{}.{}", self.ty, self.name));
+        if let Some(k) = &self.key {
+            out.push_str(&format!("/{}", key(k)));
+        }
+        out
     }
 
     pub fn parse(s: &str) -> Option<Address> {
+        let (module, s) = parse_steps(s)?;
+        if !module.is_empty() {
+            return Address::parse(s)
+                .filter(|a| a.module.is_empty())
+                .map(|a| Address { module, ..a });
+        }
         if let Some(rest) = s.strip_prefix(LOOKUP) {
             let a = Address::parse(rest)?;
-            return (!a.is_lookup()).then(|| Address { ty: format!("{LOOKUP}{}", a.ty), ..a });
+            let plain = !a.is_lookup() && a.module.is_empty();
+            return plain.then(|| Address { ty: format!("{LOOKUP}{}", a.ty), ..a });
         }
         let (ty, rest) = s.split_once('.')?;
+        if ty == "module" {
+            return None;
+        }
         let end = rest.find('[').unwrap_or(rest.len());
         let (name, tail) = rest.split_at(end);
         let key = match tail {
@@ -157,15 +272,15 @@ impl Address {
                 _ => return None,
             },
         };
-        let ok = |p: &str| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        };
-        (ok(ty) && ok(name)).then(|| Address { key, ..Address::new(ty, name) })
+        (is_word(ty) && is_word(name)).then(|| Address { key, ..Address::new(ty, name) })
     }
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.module {
+            write!(f, "{step}.")?;
+        }
         write!(f, "{}.{}", self.ty, self.name)?;
         match &self.key {
             Some(k) => write!(f, "{k}"),
@@ -211,6 +326,26 @@ mod tests {
         assert_eq!(a.handle(), "private-eu-west-1a");
         assert_eq!(a.tag_value(), "subnet.private/eu-west-1a");
         let order = |s: &str| Address::parse(s).unwrap();
+        for s in [
+            "module.network.subnet.public[\"a\"]",
+            "module.svc[\"web\"].target_group.app",
+            "module.a.module.b[0].data.vpc.shared",
+        ] {
+            assert_eq!(Address::parse(s).map(|a| a.to_string()), Some(s.to_string()), "{s}");
+        }
+        for bad in
+            ["module.x", "module.x.y", "module.[0].a.b", "data.module.x.a.b", "module.x.module"]
+        {
+            assert_eq!(Address::parse(bad), None, "{bad}");
+        }
+        let m = order("module.svc[\"web\"].target_group.app");
+        assert_eq!(m.handle(), "svc-web-app");
+        assert_eq!(m.tag_value(), "module.svc/web.target_group.app");
+        assert_eq!(m.local().to_string(), "target_group.app");
+        let path = parse_path("module.svc").unwrap();
+        assert!(path_within(&m.module, &path));
+        assert!(!path_within(&m.module, &parse_path("module.svc[\"api\"]").unwrap()));
+        assert_eq!(parse_path("module.svc[\"web\"].target_group.app"), None);
         assert!(order("n.p[2]") < order("n.p[10]") && order("n.p") < order("n.p[0]"));
     }
 }

@@ -20,7 +20,7 @@ pub mod schema;
 pub mod stack_id;
 pub mod state;
 
-pub use address::{Address, InstanceKey};
+pub use address::{Address, InstanceKey, ModulePath, ModuleStep};
 pub use attrs::{AttrError, Attrs, AttrsExt};
 pub use operation::{Operation, Timeouts};
 pub use schema::TypeSchema;

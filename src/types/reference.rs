@@ -63,20 +63,47 @@ fn reference_of(t: &Traversal) -> Option<(Reference, bool)> {
     if matches!(t.root.as_str(), "var" | "stack" | "each" | "count") {
         return None;
     }
-    let (mut address, mut at) = match t.root.as_str() {
-        "data" => (Address::lookup(t.attr(0)?, t.attr(1)?), 2),
-        ty => (Address::new(ty, t.attr(0)?), 1),
+    // Inside modules: `module.NAME[KEY].` before each.
+    let mut module = Vec::new();
+    let (mut root, mut at) = (t.root.as_str(), 0);
+    while root == "module" {
+        let name = t.attr(at)?.to_string();
+        at += 1;
+        let key = match key_at(t, at) {
+            Some(k) => {
+                at += 1;
+                Some(k?)
+            }
+            None => None,
+        };
+        module.push(crate::types::ModuleStep { name, key });
+        root = t.attr(at)?;
+        at += 1;
+    }
+    let (mut address, mut at) = match root {
+        "data" => (Address::lookup(t.attr(at)?, t.attr(at + 1)?), at + 2),
+        ty => (Address::new(ty, t.attr(at)?), at + 1),
     };
+    address.module = module;
     // One instance: `TYPE.NAME["KEY"].ATTR`, `TYPE.NAME[0].ATTR`.
-    if let Some(Step::Index(Expr::Literal(k))) = t.steps.get(at) {
-        address.key = Some(match k {
-            Value::String(s) => InstanceKey::Key(s.clone()),
-            n => InstanceKey::Index(n.as_u64()?),
-        });
+    if let Some(k) = key_at(t, at) {
+        address.key = Some(k?);
         at += 1;
     }
     let attr = t.attr(at)?.to_string();
     Some((Reference { address, attr }, t.steps.len() == at + 1))
+}
+
+/// The instance key a literal index at step `at` names: `None` when the
+/// step is no literal index, `Some(None)` when it is not a key.
+fn key_at(t: &Traversal, at: usize) -> Option<Option<InstanceKey>> {
+    match t.steps.get(at) {
+        Some(Step::Index(Expr::Literal(k))) => Some(match k {
+            Value::String(s) => Some(InstanceKey::Key(s.clone())),
+            n => n.as_u64().map(InstanceKey::Index),
+        }),
+        _ => None,
+    }
 }
 
 /// The references an expression holds, in the order written.
@@ -290,6 +317,10 @@ mod tests {
         // refers to the attribute `tags`.
         assert_eq!(refs("${[for vpc in var.x : vpc.main.id]}"), Vec::<String>::new());
         assert_eq!(refs("${vpc.main.tags.Name}"), ["vpc.main.tags"]);
+        assert_eq!(
+            refs("${module.net.subnet.a[\"x\"].id} ${module.s[0].module.t.data.vpc.v.id}"),
+            ["module.net.subnet.a[\"x\"].id", "module.s[0].module.t.data.vpc.v.id"]
+        );
         assert!(refs("$${literal}").is_empty() && refs("${var.x}").is_empty());
         assert!(refs("${a.b").is_empty(), "not an expression: the validator says why");
     }

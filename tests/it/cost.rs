@@ -7,7 +7,7 @@
 use infra::cost::money as dollars;
 use serde_json::Value;
 
-use crate::support::{Moto, Proxy, Workdir, last_line, stack_file};
+use crate::support::{Moto, Proxy, Workdir, flat_stack, last_line};
 
 /// The bundled table, read as a file.
 pub fn prices() -> Value {
@@ -19,7 +19,7 @@ pub fn prices() -> Value {
 fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &flat_stack("platform"));
 
     let table = prices();
     let tokyo = &table["regions"]["ap-northeast-1"];

@@ -3,7 +3,7 @@
 //! reads the emulator itself through the SDK.
 
 use crate::support::{
-    Moto, Proxy, Workdir, cutover_stack, kill_at, last_line, runtime, stack_file,
+    Moto, Proxy, Workdir, cutover_stack, flat_stack, kill_at, last_line, runtime, stack_file,
 };
 use serde_json::json;
 
@@ -32,7 +32,7 @@ fn desired_size(moto: &Moto) -> i32 {
 fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &flat_stack("eks"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(last_line(&plan.stdout), "Plan: 19 to add, 0 to change, 0 to destroy.");
     // stderr says where the state and lock are, and nothing more.
@@ -106,7 +106,7 @@ fn the_eks_platform_applies_scales_upgrades_and_destroys_in_order() {
     assert_eq!(again.code, 0, "{}", again.stdout);
 
     // Scaling changes in place.
-    let scaled = stack_file("eks").replace("desired: 3 }", "desired: 5 }");
+    let scaled = flat_stack("eks").replace("desired: 3 }", "desired: 5 }");
     w.write_stack(&scaled);
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
@@ -240,7 +240,7 @@ fn an_apply_killed_while_the_cluster_is_creating_resumes_the_wait() {
     proxy.rules(
         json!([{"op": "DescribeCluster", "action": "status", "value": "CREATING", "seconds": 20}]),
     );
-    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &flat_stack("eks"));
     kill_at(
         &w,
         &["apply", "-v", "--auto-approve", "stack.yaml"],
@@ -328,7 +328,7 @@ resources:
 
     // The shipped stacks, on the safe defaults, raise none.
     for (name, text) in
-        [("demo", stack_file("demo")), ("cutover", cutover_stack()), ("eks", stack_file("eks"))]
+        [("demo", stack_file("demo")), ("cutover", cutover_stack()), ("eks", flat_stack("eks"))]
     {
         let w = Workdir::new("http://127.0.0.1:9", &text);
         let r = w.run(&["validate", "--strict", "stack.yaml"]);
@@ -350,7 +350,7 @@ fn creates_wait_for_a_new_role_to_propagate() {
                "times": 2})
     };
     proxy.rules(json!([not_yet("CreateCluster"), not_yet("CreateNodegroup")]));
-    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &flat_stack("eks"));
     w.apply_ok();
     assert_eq!(proxy.count("CreateCluster"), 3, "two refusals, then made");
     assert_eq!(proxy.count("CreateNodegroup"), 3);
@@ -364,11 +364,11 @@ fn creates_wait_for_a_new_role_to_propagate() {
 fn a_node_roll_says_how_many_nodes_and_a_failed_one_names_its_error() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &flat_stack("eks"));
     w.apply_ok();
 
     let release = |v: &str| {
-        stack_file("eks").replace(
+        flat_stack("eks").replace(
             "    update_config: { max_unavailable: 1 }\n",
             &format!("    update_config: {{ max_unavailable: 1 }}\n    release_version: {v}\n"),
         )
@@ -600,7 +600,7 @@ fn the_authentication_mode_moves_forward_only() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
     let with = |mode: &str, bootstrap: bool| {
-        stack_file("eks").replace(
+        flat_stack("eks").replace(
             "    logging: [api, audit]\n",
             &format!(
                 "    logging: [api, audit]\n    access_config: {{ authentication_mode: {mode}, bootstrap_cluster_creator_admin_permissions: {bootstrap} }}\n"
@@ -643,7 +643,7 @@ fn the_authentication_mode_moves_forward_only() {
 /// The eks stack without its outputs (its last block), so that a test can
 /// append resources.
 fn eks_without_outputs() -> String {
-    let base = stack_file("eks");
+    let base = flat_stack("eks");
     let at = base
         .find("\n# What stacks/cutover.yaml reads")
         .expect("stacks/eks.yaml ends with its outputs");
@@ -855,7 +855,7 @@ fn a_version_bump_flags_the_add_ons_it_leaves_unsupported() {
 fn the_upgrade_policy_changes_in_place_and_leaving_it_out_is_a_lint() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &flat_stack("eks"));
     w.apply_ok();
     let policy = || {
         runtime()
@@ -871,7 +871,7 @@ fn the_upgrade_policy_changes_in_place_and_leaving_it_out_is_a_lint() {
     assert_eq!(policy(), Some(aws_sdk_eks::types::SupportType::Standard));
     w.assert_no_changes();
     w.write_stack(
-        &stack_file("eks").replace("upgrade_policy: STANDARD", "upgrade_policy: EXTENDED"),
+        &flat_stack("eks").replace("upgrade_policy: STANDARD", "upgrade_policy: EXTENDED"),
     );
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
@@ -885,7 +885,7 @@ fn the_upgrade_policy_changes_in_place_and_leaving_it_out_is_a_lint() {
     assert_eq!(policy(), Some(aws_sdk_eks::types::SupportType::Extended));
 
     // Left out: not managed (no change), and the lint says what it costs.
-    w.write_stack(&stack_file("eks").replace("    upgrade_policy: STANDARD\n", ""));
+    w.write_stack(&flat_stack("eks").replace("    upgrade_policy: STANDARD\n", ""));
     let plan = w.run(&["plan", "--detailed-exitcode", "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.stdout);
     assert!(
@@ -962,11 +962,11 @@ fn each_cluster_has_its_own_issuer_and_bootstrap_is_asked_at_create() {
 fn an_ignored_desired_size_is_the_autoscalers() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let ignoring = stack_file("eks").replace(
+    let ignoring = flat_stack("eks").replace(
         "    labels: { role: app }\n",
         "    labels: { role: app }\n    ignore_changes: [scaling.desired]\n",
     );
-    assert_ne!(ignoring, stack_file("eks"));
+    assert_ne!(ignoring, flat_stack("eks"));
     let w = Workdir::new(&proxy.url, &ignoring);
     w.apply_ok();
     assert_eq!(desired_size(&moto), 3);
@@ -1022,14 +1022,14 @@ fn an_ignored_desired_size_is_the_autoscalers() {
 
     // Without the ignore, the stack's size is put back.
     w.write_stack(
-        &stack_file("eks").replace("labels: { role: app }", "labels: { role: app, tier: web }"),
+        &flat_stack("eks").replace("labels: { role: app }", "labels: { role: app, tier: web }"),
     );
     let plan = w.run(&["plan", "stack.yaml"]);
     let actions = plan.stdout.split("will perform these actions").nth(1).unwrap();
     assert!(actions.contains("~ scaling.desired: 10 -> 3"), "{}", plan.stdout);
 
     // Left out, desired starts at min and is not managed afterwards.
-    let unset = stack_file("eks")
+    let unset = flat_stack("eks")
         .replace("scaling: { min: 2, max: 10, desired: 3 }", "scaling: { min: 2, max: 10 }")
         .replace("labels: { role: app }", "labels: { role: app, tier: web }");
     w.write_stack(&unset);
@@ -1052,7 +1052,7 @@ fn an_ignored_desired_size_is_the_autoscalers() {
 fn a_node_group_without_a_desired_size_starts_at_its_minimum() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let unset = stack_file("eks")
+    let unset = flat_stack("eks")
         .replace("scaling: { min: 2, max: 10, desired: 3 }", "scaling: { min: 2, max: 10 }");
     let w = Workdir::new(&proxy.url, &unset);
     let plan = w.run(&["plan", "stack.yaml"]);
@@ -1072,7 +1072,7 @@ fn node_groups_keep_up_with_the_cluster() {
     let proxy = Proxy::start(&moto.url);
     let at = |cluster: &str, nodes: Option<&str>| {
         let text =
-            stack_file("eks").replace("version: \"1.30\"", &format!("version: \"{cluster}\""));
+            flat_stack("eks").replace("version: \"1.30\"", &format!("version: \"{cluster}\""));
         match nodes {
             Some(v) => text.replace(
                 "    labels: { role: app }\n",
@@ -1186,7 +1186,7 @@ fn a_prefixed_node_group_is_replaced_create_then_delete() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
     let with = |instance: &str| {
-        stack_file("eks")
+        flat_stack("eks")
             .replace(
                 "    labels: { role: app }\n",
                 "    labels: { role: app }\n    name_prefix: app-\n",

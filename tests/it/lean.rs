@@ -440,7 +440,7 @@ fn reads(proxy: &Proxy) -> std::collections::BTreeMap<String, u64> {
 fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &crate::support::stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &crate::support::flat_stack("platform"));
 
     proxy.reset();
     w.apply_ok();
@@ -502,8 +502,8 @@ fn the_whole_platform_is_made_reading_only_what_aws_computes_and_its_waits() {
     // A change of the launch template is a new version, read back (its
     // number is AWS's), and the node group moves to it in the same apply.
     let bigger =
-        crate::support::stack_file("platform").replace("volume_size: 50", "volume_size: 80");
-    assert_ne!(bigger, crate::support::stack_file("platform"));
+        crate::support::flat_stack("platform").replace("volume_size: 50", "volume_size: 80");
+    assert_ne!(bigger, crate::support::flat_stack("platform"));
     w.write_stack(&bigger);
     w.apply_ok();
     let state: serde_json::Value =

@@ -22,6 +22,7 @@ mod expressions;
 mod identity;
 mod lean;
 mod lookups;
+mod modules;
 mod network;
 mod ownership;
 mod pipeline;

@@ -1,6 +1,6 @@
 //! The network types against moto, checked through the SDK.
 
-use crate::support::{Moto, Proxy, Workdir, inventory, kill_at, last_line, runtime, stack_file};
+use crate::support::{Moto, Proxy, Workdir, flat_stack, inventory, kill_at, last_line, runtime};
 
 fn stack(gateway_vpc: &str) -> String {
     format!(
@@ -108,7 +108,7 @@ fn associated(moto: &Moto, table: &str) -> Vec<String> {
 fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &flat_stack("platform"));
     w.apply_ok();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
@@ -171,11 +171,11 @@ fn the_platform_network_routes_through_its_gateways_and_changes_in_place() {
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 
     // Zone c's nodes move to zone a's table, which gains a route.
-    let moved = stack_file("platform").replace(
+    let moved = flat_stack("platform").replace(
         "      - { cidr_block: 0.0.0.0/0, nat_gateway_id: \"${nat_gateway.zone[each.key].id}\" }\n    subnet_ids: ['${subnet.private[each.key].id}']",
         "    routes: '${each.key == \"a\" ? [{ cidr_block = \"0.0.0.0/0\", nat_gateway_id = nat_gateway.zone[\"a\"].id }, { cidr_block = \"172.16.0.0/12\", nat_gateway_id = nat_gateway.zone[\"a\"].id }] : [{ cidr_block = \"0.0.0.0/0\", nat_gateway_id = nat_gateway.zone[each.key].id }]}'\n    subnet_ids: '${each.key == \"a\" ? subnet.private[*].id : []}'",
     ).replace("    routes:\n    routes: '", "    routes: '");
-    assert_ne!(moved, stack_file("platform"));
+    assert_ne!(moved, flat_stack("platform"));
     w.write_stack(&moved);
     let plan = w.run(&["plan", "stack.yaml"]);
     for a in ["route_table.private[\"a\"]", "route_table.private[\"c\"]"] {

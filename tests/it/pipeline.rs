@@ -2,11 +2,11 @@
 //! S3, throttling that loses nothing, and buckets that keep their objects unless
 //! told otherwise. Every check reads the emulator itself through the SDK.
 
-use crate::support::{Moto, Proxy, Workdir, inventory, last_line, runtime, stack_file};
+use crate::support::{Moto, Proxy, Workdir, flat_stack, inventory, last_line, runtime};
 use serde_json::json;
 
 /// Resources the emulator holds, by kind, as a count.
-fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
+pub(crate) fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
     let rt = runtime();
     let eks = proxy.eks();
     let cluster = "enza-platform";
@@ -101,7 +101,7 @@ fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
     ]
 }
 
-const FULL: [(&str, usize); 20] = [
+pub(crate) const FULL: [(&str, usize); 20] = [
     ("vpcs", 1),
     ("subnets", 4),
     ("security groups", 3),
@@ -130,7 +130,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     // The proxy plays what moto lacks: add-ons, access entries, Pod Identity,
     // the cluster's access configuration and upgrade policy.
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &flat_stack("platform"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert_eq!(last_line(&plan.stdout), "Plan: 45 to add, 0 to change, 0 to destroy.");
     let r = w.apply_ok();
@@ -138,8 +138,8 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     w.assert_no_changes();
 
     // Scaling the node group from 3 to 6 nodes says what that adds a month.
-    let scaled = stack_file("platform").replace("desired: 3 }", "desired: 6 }");
-    assert_ne!(scaled, stack_file("platform"));
+    let scaled = flat_stack("platform").replace("desired: 3 }", "desired: 6 }");
+    assert_ne!(scaled, flat_stack("platform"));
     w.write_stack(&scaled);
     let plan = w.run(&["plan", "stack.yaml"]);
     let node = crate::cost::prices()["regions"]["ap-northeast-1"]["instances"]["m6i.large"]
@@ -167,7 +167,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
         "under Needs attention: {}",
         md.stdout
     );
-    w.write_stack(&stack_file("platform"));
+    w.write_stack(&flat_stack("platform"));
     w.assert_no_changes();
 
     let rt = runtime();
@@ -353,7 +353,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     );
 
     // The buffering interval changes in place.
-    w.write_stack(&stack_file("platform").replace("interval_seconds: 300", "interval_seconds: 60"));
+    w.write_stack(&flat_stack("platform").replace("interval_seconds: 300", "interval_seconds: 60"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(plan.stdout.contains("~ s3.buffering.interval_seconds: 300 -> 60"), "{}", plan.stdout);
     assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 1 to change, 0 to destroy.");
@@ -389,7 +389,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     assert!(!objects.contents().is_empty(), "the objects are still there");
 
     // With force_destroy it empties the bucket and deletes it; nothing is left.
-    let forced = stack_file("platform")
+    let forced = flat_stack("platform")
         .replace("    versioning: true\n", "    versioning: true\n    force_destroy: true\n");
     w.write_stack(&forced);
     assert_eq!(w.run(&["apply", "--auto-approve", "stack.yaml"]).code, 0);
@@ -409,7 +409,7 @@ fn the_platform_applies_with_a_third_of_all_calls_throttled() {
         {"op": "*", "action": "error", "status": 400, "code": "ThrottlingException",
          "message": "Rate exceeded", "probability": 0.3}
     ]));
-    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &flat_stack("platform"));
     let r = w.run(&["apply", "-v", "--auto-approve", "stack.yaml"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let retried: u64 = r

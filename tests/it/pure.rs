@@ -38,6 +38,19 @@ fn load(path: &Path) -> (stack::Stack, Vec<stack::diag::Problem>) {
     stack::parse(&path.display().to_string(), &text).unwrap()
 }
 
+/// The inputs of a stack in `stacks/`: the library's module files, by
+/// their path beside it (what `infra` reads at the edge).
+fn library() -> stack::Inputs {
+    let mut inputs = stack::Inputs::default();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/modules");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        inputs.files.insert(format!("modules/{name}"), Ok(std::fs::read_to_string(&path).unwrap()));
+    }
+    inputs
+}
+
 fn data(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
 }
@@ -263,7 +276,10 @@ fn a_subnet_moved_between_route_tables_is_taken_before_it_is_let_go() {
 /// endpoints, the cluster for its log group.
 #[test]
 fn the_network_implies_what_waits_for_what() {
-    let (s, warnings) = load(&data("../../stacks/platform.yaml"));
+    // Seen through the modules of stacks/platform.yaml.
+    let path = data("../../stacks/platform.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (s, warnings) = stack::parse_with("platform.yaml", &text, &library()).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let deps = |a: &str| {
         s.resources[&Address::parse(a).unwrap()]
@@ -272,19 +288,43 @@ fn the_network_implies_what_waits_for_what() {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
     };
-    assert!(deps("load_balancer.web").contains(&"internet_gateway.main".to_string()));
-    assert!(deps("nat_gateway.zone[\"a\"]").contains(&"internet_gateway.main".to_string()));
-    for need in ["route_table.private[\"a\"]", "route_table.private[\"c\"]", "vpc_endpoint.s3"] {
-        assert!(deps("eks_nodegroup.app").contains(&need.to_string()), "{need}");
+    assert!(
+        deps("module.cutover.load_balancer.web[0]")
+            .contains(&"module.network.internet_gateway.main".to_string())
+    );
+    assert!(
+        deps("module.network.nat_gateway.zone[\"a\"]")
+            .contains(&"module.network.internet_gateway.main".to_string())
+    );
+    for need in [
+        "module.network.route_table.private[\"a\"]",
+        "module.network.route_table.private[\"c\"]",
+        "module.network.vpc_endpoint.s3",
+    ] {
+        assert!(
+            deps("module.eks.eks_nodegroup.group[\"app\"]").contains(&need.to_string()),
+            "{need}"
+        );
     }
     // EKS finds its log group made, with its retention.
-    assert!(deps("eks_cluster.main").contains(&"cloudwatch_log_group.eks".to_string()));
+    assert!(
+        deps("module.eks.eks_cluster.main")
+            .contains(&"module.eks.cloudwatch_log_group.eks".to_string())
+    );
     let order = Graph::build(&s).creation_order();
     let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
-    assert!(pos("cloudwatch_log_group.eks") < pos("eks_cluster.main"));
-    assert!(pos("internet_gateway.main") < pos("load_balancer.web"));
-    assert!(pos("nat_gateway.zone[\"c\"]") < pos("route_table.private[\"c\"]"));
-    assert!(pos("route_table.private[\"c\"]") < pos("eks_nodegroup.app"));
+    assert!(pos("module.eks.cloudwatch_log_group.eks") < pos("module.eks.eks_cluster.main"));
+    assert!(
+        pos("module.network.internet_gateway.main") < pos("module.cutover.load_balancer.web[0]")
+    );
+    assert!(
+        pos("module.network.nat_gateway.zone[\"c\"]")
+            < pos("module.network.route_table.private[\"c\"]")
+    );
+    assert!(
+        pos("module.network.route_table.private[\"c\"]")
+            < pos("module.eks.eks_nodegroup.group[\"app\"]")
+    );
 }
 
 #[test]
@@ -689,18 +729,51 @@ fn expressions_evaluate_as_terraform_does() {
 /// with `stack:`) validates as the docs say it does.
 #[test]
 fn the_stacks_of_the_docs_validate() {
-    let doc = std::fs::read_to_string("docs/stack-format.md").unwrap();
     let mut checked = 0;
-    for (i, block) in doc.split("```yaml\n").skip(1).enumerate() {
-        let Some((text, _)) = block.split_once("```") else { continue };
-        if !text.starts_with("stack:") {
+    for file in ["docs/stack-format.md", "docs/modules.md"] {
+        let doc = std::fs::read_to_string(file).unwrap();
+        for (i, block) in doc.split("```yaml\n").skip(1).enumerate() {
+            let Some((text, _)) = block.split_once("```") else { continue };
+            let name = format!("{file} (yaml block {})", i + 1);
+            // As if in stacks/: beside the library's modules.
+            let mut inputs = library();
+            let text = match text.starts_with("module:") {
+                // A module, used with a value for each input it needs.
+                true => {
+                    inputs.files.insert("doc.yaml".into(), Ok(text.to_string()));
+                    format!(
+                        "stack: doc\nregion: eu-west-1\nmodules:\n  m:\n    source: doc.yaml\n    inputs: {}\n",
+                        needed_inputs(text)
+                    )
+                }
+                false if text.starts_with("stack:") => text.to_string(),
+                false => continue,
+            };
+            if let Err(e) = stack::parse_with(&name, &text, &inputs) {
+                panic!("{}\n{text}", e.render(false));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "the docs hold complete stacks and modules");
+}
+
+/// A value, by type, for each variable of a module that has no default.
+fn needed_inputs(module: &str) -> serde_json::Value {
+    let doc = stack::vars::to_json(&marked_yaml::parse_yaml(0, module).unwrap());
+    let mut out = serde_json::Map::new();
+    for (name, decl) in doc["variables"].as_object().into_iter().flatten() {
+        if decl.get("default").is_some() {
             continue;
         }
-        let name = format!("docs/stack-format.md (yaml block {})", i + 1);
-        if let Err(e) = stack::parse(&name, text) {
-            panic!("{}\n{text}", e.render(false));
-        }
-        checked += 1;
+        let value = match decl["type"].as_str().unwrap_or("string") {
+            "number" => serde_json::json!(1),
+            "bool" => serde_json::json!(true),
+            "list" => serde_json::json!([]),
+            "map" => serde_json::json!({}),
+            _ => serde_json::json!("doc-example"),
+        };
+        out.insert(name.clone(), value);
     }
-    assert!(checked >= 1, "the docs hold complete stacks");
+    serde_json::Value::Object(out)
 }

@@ -4,11 +4,11 @@
 //! in moto) admits the load balancer's group on the target port, and the
 //! validator warns when no rule does. Checked in moto's own data.
 
-use crate::support::{Moto, Proxy, Workdir, runtime, stack_file};
+use crate::support::{Moto, Proxy, Workdir, flat_stack, runtime};
 
 /// The platform stack without its path rule.
 fn without_rule() -> String {
-    let text = stack_file("platform");
+    let text = flat_stack("platform");
     let start = text.find("  # The path from the load balancer to the pods").expect("the rule");
     let end = start + text[start..].find("\n\n").expect("a blank line after it") + 2;
     format!("{}{}", &text[..start], &text[end..])
@@ -45,7 +45,7 @@ fn ingress(moto: &Moto, group: &str) -> Vec<Rule> {
 #[test]
 fn the_validator_warns_of_a_closed_path_and_only_then() {
     let moto = Moto::start();
-    let w = Workdir::new(&moto.url, &stack_file("platform"));
+    let w = Workdir::new(&moto.url, &flat_stack("platform"));
     let ok = w.run(&["validate", "--strict", "stack.yaml"]);
     assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
 
@@ -85,7 +85,7 @@ fn the_validator_warns_of_a_closed_path_and_only_then() {
 
     // A security_group_rule on a group the stack declares is refused: the
     // group's rules are written in its own list.
-    w.write_stack(&stack_file("platform").replace(
+    w.write_stack(&flat_stack("platform").replace(
         "    security_group_id: ${eks_cluster.main.cluster_security_group_id}",
         "    security_group_id: ${security_group.nodes.id}",
     ));
@@ -104,7 +104,7 @@ fn the_validator_warns_of_a_closed_path_and_only_then() {
 fn a_rule_on_the_cluster_group_opens_the_path_and_leaves_the_group_alone() {
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &flat_stack("platform"));
     w.apply_ok();
     let state = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(w.path("state/platform.json")).unwrap())
@@ -172,7 +172,7 @@ fn a_rule_on_the_cluster_group_opens_the_path_and_leaves_the_group_alone() {
     )
     .unwrap();
     w.assert_no_changes();
-    w.write_stack(&stack_file("platform").replace("the load balancer to the pods", "ALB to pods"));
+    w.write_stack(&flat_stack("platform").replace("the load balancer to the pods", "ALB to pods"));
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(
         plan.stdout.contains("# security_group_rule.alb_to_pods will be updated in place"),

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Moto, Proxy, Workdir, stack_file, state_ids};
+use crate::support::{Moto, Proxy, Workdir, flat_stack, state_ids};
 
 /// A small deterministic generator; the seed is printed so that a failure can be
 /// replayed with INFRA_KILL_SEED.
@@ -25,7 +25,7 @@ fn an_apply_killed_at_twenty_random_moments_is_finished_by_the_next() {
     // The proxy plays the EKS parts moto lacks (add-ons, access entries, Pod
     // Identity); it injects no faults here.
     let proxy = Proxy::start(&moto.url);
-    let w = Workdir::new(&proxy.url, &stack_file("platform"));
+    let w = Workdir::new(&proxy.url, &flat_stack("platform"));
     let expected: usize = 45;
 
     // How long an uninterrupted apply takes here: the kills fall within it.

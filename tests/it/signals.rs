@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Moto, Proxy, Workdir, demo_stack, stack_file};
+use crate::support::{Moto, Proxy, Workdir, demo_stack, flat_stack};
 
 fn signal(child: &Child, sig: libc::c_int) {
     // SAFETY: sends a signal to a child process of this test.
@@ -73,7 +73,7 @@ fn a_second_interrupt_abandons_an_eks_wait_exits_130_and_the_wait_resumes() {
     proxy.rules(
         json!([{"op": "DescribeCluster", "action": "status", "value": "CREATING", "seconds": 600}]),
     );
-    let w = Workdir::new(&proxy.url, &stack_file("eks"));
+    let w = Workdir::new(&proxy.url, &flat_stack("eks"));
     let mut child = w
         .command(&["apply", "-v", "--auto-approve", "stack.yaml"])
         .stdout(Stdio::null())

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Moto, Proxy, Workdir, stack_file};
+use crate::support::{Moto, Proxy, Workdir, flat_stack, stack_file};
 
 const NET: &str = r#"
 stack: net
@@ -107,7 +107,7 @@ fn a_stack_reads_another_stacks_outputs_without_its_lock() {
 fn the_cutover_stack_reads_the_cluster_stack_and_plans_while_it_is_locked() {
     let moto = Moto::start();
     let w = Workdir::new(&moto.url, &stack_file("cutover"));
-    std::fs::write(w.path("eks.yaml"), stack_file("eks")).unwrap();
+    std::fs::write(w.path("eks.yaml"), flat_stack("eks")).unwrap();
     let eks = w.run(&["apply", "--auto-approve", "eks.yaml"]);
     assert_eq!(eks.code, 0, "{}\n{}", eks.stdout, eks.stderr);
     let output = |key: &str| w.run(&["output", "eks.yaml", key]).stdout.trim().to_string();

@@ -22,7 +22,9 @@ impl Validator {
         top.remove("variables");
         let declared = self.stacks_block(top.get_node("stacks"));
         top.remove("stacks");
+        let file = self.d.file().to_string();
         let outside = vars::Outside {
+            file: &file,
             vars: &variables,
             declared: &declared,
             stacks: &self.inputs.stacks,
@@ -30,14 +32,20 @@ impl Validator {
             files: &self.inputs.files,
         };
         let mut folding = vars::Folding::default();
+        self.uses_modules = top.get_node("modules").is_some();
         let top = vars::fold(&top, &outside, &mut folding);
+        // Each module file read is a source of its own: its spans name it.
+        for s in &folding.sources {
+            self.d.add(s);
+        }
+        self.sources = std::mem::take(&mut folding.sources);
         // A string whose expression has a problem is said once, here: the
         // checks that follow pass over it.
         self.broken = folding
             .found
             .iter()
             .filter_map(|f| f.span.start())
-            .map(|m| (m.line(), m.column()))
+            .map(|m| (m.source(), m.line(), m.column()))
             .collect();
         let declared_well = found.is_empty();
         found.append(&mut folding.found);
@@ -45,7 +53,7 @@ impl Validator {
         self.sensitive_spans = folding
             .sensitive
             .iter()
-            .filter_map(|s| s.start().map(|m| (m.line(), m.column())))
+            .filter_map(|s| s.start().map(|m| (m.source(), m.line(), m.column())))
             .collect();
         let mut secrets = std::mem::take(&mut self.secrets);
         secrets.append(&mut folding.secrets);
@@ -55,7 +63,7 @@ impl Validator {
         // An instance's body is read once per instance: each problem is said once.
         let mut said = HashSet::new();
         for f in found {
-            let at = f.span.start().map(|m| (m.line(), m.column()));
+            let at = f.span.start().map(|m| (m.source(), m.line(), m.column()));
             if !said.insert((at, f.offset, f.message.clone())) {
                 continue;
             }

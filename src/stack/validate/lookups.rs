@@ -26,8 +26,11 @@ impl Validator {
                 );
                 continue;
             };
-            let address =
-                Address { key: written.key.clone(), ..Address::lookup(&written.ty, &written.name) };
+            let address = Address {
+                module: written.module.clone(),
+                key: written.key.clone(),
+                ..Address::lookup(&written.ty, &written.name)
+            };
             self.declared.insert(address.clone());
             let Some(schema) = lookup::lookup(&written.ty) else {
                 let hint = did_you_mean(&written.ty, kinds()).unwrap_or_else(|| {

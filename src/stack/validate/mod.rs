@@ -60,6 +60,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "resources",
     "outputs",
     "moved",
+    "modules",
 ];
 static OUTPUT_LIST: Kind = Kind::List(&Kind::String);
 static OUTPUT_MAP: Kind = Kind::Map(&Kind::String);
@@ -112,11 +113,15 @@ struct Validator {
     /// stack's sensitive output): the start of each scalar, line and column.
     /// Where the strings whose expressions have a problem start (line,
     /// column): said when they were read, passed over after.
-    broken: HashSet<(usize, usize)>,
+    broken: HashSet<(usize, usize, usize)>,
     /// The files `file` and `templatefile` asked for that `Inputs::files`
     /// does not hold.
     files_asked: BTreeSet<String>,
-    sensitive_spans: HashSet<(usize, usize)>,
+    sensitive_spans: HashSet<(usize, usize, usize)>,
+    /// The module files read, for messages (`Stack::sources`).
+    sources: Vec<super::diag::Source>,
+    /// The file uses modules (`modules:`).
+    uses_modules: bool,
     /// The JSON pointers, by resource, of the attributes a sensitive value
     /// landed in.
     sensitive: BTreeMap<Address, BTreeSet<String>>,
@@ -134,6 +139,8 @@ impl Validator {
             inputs: inputs.clone(),
             secrets: Vec::new(),
             sensitive_spans: HashSet::new(),
+            sources: Vec::new(),
+            uses_modules: false,
             broken: HashSet::new(),
             files_asked: BTreeSet::new(),
             sensitive: BTreeMap::new(),
@@ -143,14 +150,14 @@ impl Validator {
 
     fn loc(&self, span: &Span, chars: usize) -> Loc {
         match span.start() {
-            Some(m) => self.d.loc(m.line(), m.column(), chars),
+            Some(m) => self.d.loc_in(m.source(), m.line(), m.column(), chars),
             None => Loc::default(),
         }
     }
 
     fn loc_within(&self, span: &Span, offset: usize, chars: usize) -> Loc {
         match span.start() {
-            Some(m) => self.d.loc_within(m.line(), m.column(), offset, chars),
+            Some(m) => self.d.loc_within(m.source(), (m.line(), m.column()), offset, chars),
             None => Loc::default(),
         }
     }
@@ -182,10 +189,9 @@ impl Validator {
     /// sensitive variable or output.
     fn holds_sensitive(&self, node: &Node) -> bool {
         match node {
-            Node::Scalar(s) => s
-                .span()
-                .start()
-                .is_some_and(|m| self.sensitive_spans.contains(&(m.line(), m.column()))),
+            Node::Scalar(s) => s.span().start().is_some_and(|m| {
+                self.sensitive_spans.contains(&(m.source(), m.line(), m.column()))
+            }),
             Node::Sequence(q) => q.iter().any(|n| self.holds_sensitive(n)),
             Node::Mapping(m) => m.values().any(|n| self.holds_sensitive(n)),
         }
@@ -293,6 +299,7 @@ impl Validator {
             state,
             file: file.to_string(),
             text: text.to_string(),
+            sources: self.sources.clone(),
             inputs: self.inputs.clone(),
         };
         self.dependency_cycles(&stack);
@@ -354,6 +361,8 @@ impl Validator {
         let top_loc = self.d.loc(1, 1, 0);
         let mut resources = BTreeMap::new();
         match top.get_node("resources") {
+            // What it makes, its modules make (or they were refused).
+            None if self.uses_modules => {}
             None => self.d.error(
                 top_loc,
                 "missing `resources:`",
@@ -463,31 +472,8 @@ impl Validator {
     }
 
     fn yaml_error(&mut self, e: marked_yaml::LoadError) {
-        use marked_yaml::LoadError as E;
-        let (marker, message, hint) = match &e {
-            E::DuplicateKey(d) => {
-                let first = d.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
-                (
-                    d.key.span().start().copied(),
-                    format!("duplicate key `{}`", d.key.as_str()),
-                    Some(format!(
-                        "it is already defined on line {first}; every address must be unique"
-                    )),
-                )
-            }
-            E::ScanError(m, se) => (Some(*m), format!("YAML syntax error: {}", se.info()), None),
-            E::TopLevelMustBeMapping(m) => (
-                Some(*m),
-                "the stack file must be a mapping".into(),
-                Some("start with `stack: NAME`".into()),
-            ),
-            E::UnexpectedAnchor(m) => (Some(*m), "YAML anchors are not supported".into(), None),
-            E::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported".into(), None),
-            E::MappingKeyMustBeScalar(m) => {
-                (Some(*m), "mapping keys must be plain strings".into(), None)
-            }
-            other => (None, other.to_string(), None),
-        };
+        let (marker, message, hint) =
+            super::diag::yaml_problem(&e, "the stack file", "stack: NAME");
         let loc = marker.map_or(Loc { line: 1, column: 1, ..Loc::default() }, |m| {
             self.d.loc(m.line(), m.column(), 1)
         });

@@ -444,7 +444,10 @@ impl Validator {
         address: Option<&Address>,
         pointer: &str,
     ) -> Option<Option<Value>> {
-        if s.span().start().is_some_and(|m| self.broken.contains(&(m.line(), m.column()))) {
+        if s.span()
+            .start()
+            .is_some_and(|m| self.broken.contains(&(m.source(), m.line(), m.column())))
+        {
             return Some(None);
         }
         let e = reference::expression(s.as_str())?;

@@ -3,52 +3,14 @@
 //! read first, with what comes from outside, and must then be known: each
 //! key becomes an instance, `TYPE.NAME["KEY"]` or `TYPE.NAME[INDEX]`, whose
 //! body is read with `each.key` and `each.value` (or `count.index`) put in.
-//! `fold` reads the whole file so: the instances first, then every string
-//! (`substitute::scalar`).
+//! `modules::fold_in` reads a whole file so: the instances first, then every
+//! string (`substitute::scalar`).
 
-use super::substitute::{Ctx, Each, Instances, Outside, map_scalars, scalar};
+use super::context::{Ctx, Each, Folding, Instances, map_scalars};
+use super::substitute::scalar;
 use super::*;
-use crate::types::address::LOOKUP;
 use crate::types::reference;
 use crate::types::{Address, InstanceKey};
-
-/// Every expression of a mapping's values (keys are never read) with what
-/// comes from outside put in, as a value (`expr::literal`), never text read
-/// again; one whose inputs are all known becomes its value (a whole `${...}`
-/// keeps its type), one that refers to a resource (or a lookup not run yet)
-/// stays an expression, known at plan or apply. Each scalar that takes a
-/// sensitive value joins `folding.sensitive`.
-pub fn fold(m: &MarkedMappingNode, outside: &Outside, folding: &mut Folding) -> MarkedMappingNode {
-    for name in outside.declared {
-        if let Some(Ok(p)) = outside.stacks.get(name) {
-            for (value, sensitive) in p.outputs.values() {
-                if *sensitive {
-                    collect(Some(value), &mut folding.secrets);
-                }
-            }
-        }
-    }
-    let none = Instances::new();
-    let ctx = Ctx { outside, instances: &none, each: None };
-    // The resources' instances first: what `TYPE.NAME[KEY]` and `[*]` name.
-    let mut all = match m.get_node("resources") {
-        Some(Node::Mapping(r)) => instances(r, "", &ctx, folding),
-        _ => Instances::new(),
-    };
-    if let Some(Node::Mapping(d)) = m.get_node("data") {
-        all.extend(instances(d, LOOKUP, &ctx, folding));
-    }
-    let ctx = Ctx { instances: &all, ..ctx };
-    let entries = m.iter().map(|(k, v)| {
-        let v = match (k.as_str(), v) {
-            ("resources", Node::Mapping(r)) => Node::Mapping(expand(r, "", &ctx, folding)),
-            ("data", Node::Mapping(d)) => Node::Mapping(expand(d, LOOKUP, &ctx, folding)),
-            _ => map_scalars(v, &mut |s| scalar(s, &ctx, folding)),
-        };
-        (k.clone(), v)
-    });
-    MarkedMappingNode::new(*m.span(), entries.collect())
-}
 
 /// The keys that make a resource many.
 const REPEATS: [&str; 2] = ["for_each", "count"];
@@ -57,7 +19,7 @@ const REPEATS: [&str; 2] = ["for_each", "count"];
 /// `prefix` `data.`, every lookup of `data:`): `None` for one written once,
 /// else each instance's key and `each.value`. A `for_each` or `count` that
 /// cannot be used is a problem (and the resource is left out).
-fn instances(
+pub(super) fn instances(
     resources: &MarkedMappingNode,
     prefix: &str,
     ctx: &Ctx,
@@ -108,7 +70,7 @@ fn written(k: &MarkedScalarNode, prefix: &str) -> Option<Address> {
 
 /// The instances a `for_each` or `count` value makes, or why it cannot
 /// (recorded).
-fn keys_of(
+pub(super) fn keys_of(
     which: &str,
     node: &Node,
     ctx: &Ctx,
@@ -173,7 +135,7 @@ fn keys_of(
 /// The `resources:` mapping read: each resource written once as it is, each
 /// with `for_each` or `count` as its instances, `each` and `count` put in;
 /// a `depends_on` that names a resource of many names every instance.
-fn expand(
+pub(super) fn expand(
     resources: &MarkedMappingNode,
     prefix: &str,
     ctx: &Ctx,
@@ -213,7 +175,7 @@ fn expand(
 }
 
 /// One resource's body read, its `depends_on` naming instances.
-fn body(v: &Node, ctx: &Ctx, folding: &mut Folding) -> Node {
+pub(super) fn body(v: &Node, ctx: &Ctx, folding: &mut Folding) -> Node {
     let Node::Mapping(m) = v else {
         return map_scalars(v, &mut |s| scalar(s, ctx, folding));
     };
@@ -230,20 +192,36 @@ fn body(v: &Node, ctx: &Ctx, folding: &mut Folding) -> Node {
     Node::Mapping(MarkedMappingNode::new(*m.span(), entries.collect()))
 }
 
-/// A `depends_on` entry: a resource of many as each of its instances.
-fn each_instance(item: &Node, ctx: &Ctx) -> Vec<Node> {
+/// A `depends_on` entry: a resource of many as each of its instances; a
+/// module (`module.NAME`) as every resource in it; each by its whole
+/// address (inside the modules the file is read in).
+pub(super) fn each_instance(item: &Node, ctx: &Ctx) -> Vec<Node> {
     let Some(s) = item.as_scalar() else { return vec![item.clone()] };
-    let Some(a) = crate::types::Address::parse(s.as_str()).filter(|a| a.key.is_none()) else {
-        return vec![item.clone()];
+    let at = |a: &Address| Node::Scalar(MarkedScalarNode::new(*s.span(), a.to_string()));
+    if let Some(path) = crate::types::address::parse_path(s.as_str())
+        && let [step] = path.as_slice()
+        && let Some(called) = ctx.modules.get(&step.name)
+    {
+        return called
+            .instances
+            .iter()
+            .filter(|(k, _)| step.key.is_none() || *k == step.key)
+            .flat_map(|(_, made)| made.resources.iter().map(at))
+            .collect();
+    }
+    let Some(a) = Address::parse(s.as_str()).filter(|a| a.key.is_none() && a.module.is_empty())
+    else {
+        let path = &ctx.scope.path;
+        return match Address::parse(s.as_str()).filter(|a| a.module.is_empty()) {
+            Some(a) if !path.is_empty() => vec![at(&a.under(path))],
+            _ => vec![item.clone()],
+        };
     };
     match ctx.instances.get(&(a.ty.clone(), a.name.clone())) {
         Some(Some(keys)) => keys
             .iter()
-            .map(|(k, _)| {
-                let name = crate::types::Address::instance(&a.ty, &a.name, k.clone());
-                Node::Scalar(MarkedScalarNode::new(*s.span(), name.to_string()))
-            })
+            .map(|(k, _)| at(&Address::instance(&a.ty, &a.name, k.clone()).under(&ctx.scope.path)))
             .collect(),
-        _ => vec![item.clone()],
+        _ => vec![at(&a.under(&ctx.scope.path))],
     }
 }

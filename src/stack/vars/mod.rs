@@ -22,11 +22,16 @@ use serde_json::Value;
 
 use crate::types::reference;
 
+mod context;
 mod instances;
+mod module_inputs;
+mod modules;
 mod substitute;
 
-pub use instances::fold;
-pub use substitute::{Folding, Outside, substitute};
+pub use context::{Folding, Outside};
+pub use modules::fold;
+pub use modules::{CALL_KEYS, MODULE_KEYS};
+pub use substitute::substitute;
 
 /// The kinds a variable may have.
 pub const TYPES: &[&str] = &["string", "number", "bool", "list", "map"];
@@ -116,6 +121,10 @@ pub struct Variable {
     pub ty: String,
     pub sensitive: bool,
     pub value: Option<Value>,
+    /// A module's input known only at plan or apply (a resource's
+    /// attribute in the file that uses the module): the expression put in
+    /// place of each use.
+    pub unknown: Option<crate::types::expr::Expr>,
     /// Its value was refused (said already): its uses say nothing more.
     pub refused: bool,
 }
@@ -173,7 +182,7 @@ pub fn to_json(node: &Node) -> Value {
 }
 
 /// A YAML node standing for a JSON value, at `span`.
-fn from_json(value: &Value, span: Span) -> Node {
+pub(super) fn from_json(value: &Value, span: Span) -> Node {
     match value {
         Value::Array(a) => Node::Sequence(MarkedSequenceNode::new(
             span,
@@ -196,7 +205,7 @@ fn from_json(value: &Value, span: Span) -> Node {
 }
 
 /// Whether a value is of a variable type.
-fn is_of(ty: &str, v: &Value) -> bool {
+pub(super) fn is_of(ty: &str, v: &Value) -> bool {
     match ty {
         "string" => v.is_string(),
         "number" => v.is_number(),
@@ -296,9 +305,14 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
             None => Some(default),
         });
         out.push(match value {
-            Some(value) => {
-                Variable { name: d.name, ty: d.ty, sensitive: d.sensitive, value, refused: false }
-            }
+            Some(value) => Variable {
+                name: d.name,
+                ty: d.ty,
+                sensitive: d.sensitive,
+                value,
+                unknown: None,
+                refused: false,
+            },
             None => Variable::refused(&d.name, &d.ty, d.sensitive),
         });
     }
@@ -322,17 +336,17 @@ pub fn declare(block: Option<&Node>, inputs: &Inputs, found: &mut Vec<Found>) ->
 }
 
 /// A variable's declaration as the file writes it.
-struct Declared<'a> {
-    key: &'a MarkedScalarNode,
-    name: String,
-    ty: String,
-    sensitive: bool,
-    default: Option<&'a Node>,
+pub(super) struct Declared<'a> {
+    pub(super) key: &'a MarkedScalarNode,
+    pub(super) name: String,
+    pub(super) ty: String,
+    pub(super) sensitive: bool,
+    pub(super) default: Option<&'a Node>,
 }
 
 /// One entry of `variables:`: its name, type and whether it is sensitive;
 /// `None` when it cannot declare a variable (the problem is in `found`).
-fn declaration<'a>(
+pub(super) fn declaration<'a>(
     k: &'a MarkedScalarNode,
     decl: &'a Node,
     empty: &'a MarkedMappingNode,
@@ -404,7 +418,7 @@ fn declaration<'a>(
 
 /// The value the file gives a variable (`default:`; `Some(None)` when it
 /// gives none); `None` when the default is not of the variable's type.
-fn file_default(d: &Declared, found: &mut Vec<Found>) -> Option<Option<Value>> {
+pub(super) fn file_default(d: &Declared, found: &mut Vec<Found>) -> Option<Option<Value>> {
     let Some(node) = d.default else {
         return Some(None);
     };
@@ -460,8 +474,15 @@ fn given_value(
 }
 
 impl Variable {
-    fn refused(name: &str, ty: &str, sensitive: bool) -> Variable {
-        Variable { name: name.into(), ty: ty.into(), sensitive, value: None, refused: true }
+    pub(super) fn refused(name: &str, ty: &str, sensitive: bool) -> Variable {
+        Variable {
+            name: name.into(),
+            ty: ty.into(),
+            sensitive,
+            value: None,
+            unknown: None,
+            refused: true,
+        }
     }
 }
 
@@ -472,7 +493,7 @@ fn from_environment(from: &str) -> bool {
     from.starts_with("INFRA_VAR_")
 }
 
-fn type_hint(ty: &str) -> String {
+pub(super) fn type_hint(ty: &str) -> String {
     match ty {
         "number" => "write a number, for example 3".into(),
         "bool" => "write true or false".into(),
@@ -494,7 +515,7 @@ pub fn secrets(vars: &[Variable]) -> Vec<String> {
     out
 }
 
-fn collect(v: Option<&Value>, out: &mut Vec<String>) {
+pub(super) fn collect(v: Option<&Value>, out: &mut Vec<String>) {
     match v {
         Some(Value::String(s)) => out.push(s.clone()),
         Some(Value::Array(a)) => a.iter().for_each(|x| collect(Some(x), out)),
@@ -514,6 +535,7 @@ mod tests {
             ty: ty.into(),
             sensitive: false,
             value: Some(value),
+            unknown: None,
             refused: false,
         }
     }
@@ -556,6 +578,7 @@ mod tests {
             ty: "string".into(),
             sensitive: false,
             value: None,
+            unknown: None,
             refused: false,
         }];
         let doc = marked_yaml::parse_yaml(0, "a: ${var.cidr}\nb: ${var.nope}\n").unwrap();

@@ -4,91 +4,37 @@
 //! number of arguments); what comes from outside put in as a value, never
 //! text read again; what is then known evaluated in place.
 
+use super::context::{Calls, Ctx, Folding, Instances, Outside, Scope, Unknowns, map_scalars};
 use super::*;
+use crate::stack::diag::did_you_mean;
 use crate::types::Address;
 use crate::types::InstanceKey;
 use crate::types::address::LOOKUP;
 use crate::types::expr::{self, Expr, Step, Val, functions};
-
-/// A node with `f` put in place of each of its scalars (keys excepted).
-pub(super) fn map_scalars(node: &Node, f: &mut impl FnMut(&MarkedScalarNode) -> Node) -> Node {
-    match node {
-        Node::Scalar(s) => f(s),
-        Node::Sequence(q) => Node::Sequence(MarkedSequenceNode::new(
-            *q.span(),
-            q.iter().map(|n| map_scalars(n, f)).collect(),
-        )),
-        Node::Mapping(m) => Node::Mapping(map_mapping(m, f)),
-    }
-}
-
-fn map_mapping(
-    m: &MarkedMappingNode,
-    f: &mut impl FnMut(&MarkedScalarNode) -> Node,
-) -> MarkedMappingNode {
-    MarkedMappingNode::new(
-        *m.span(),
-        m.iter().map(|(k, v)| (k.clone(), map_scalars(v, f))).collect(),
-    )
-}
-
-/// What comes from outside the file, for its expressions: the variables,
-/// the outputs of the stacks `stacks:` declares, and (once they ran) what
-/// the lookups found.
-pub struct Outside<'a> {
-    pub vars: &'a [Variable],
-    pub declared: &'a [String],
-    pub stacks: &'a BTreeMap<String, Result<Produced, String>>,
-    pub lookups: Option<&'a crate::stack::LookedUp>,
-    pub files: &'a BTreeMap<String, Result<String, String>>,
-}
-
-/// What folding says besides the tree: problems, the spans that came to
-/// hold a sensitive value, and the sensitive values read (to redact).
-#[derive(Default)]
-pub struct Folding {
-    pub found: Vec<Found>,
-    pub sensitive: Vec<Span>,
-    pub secrets: Vec<String>,
-    /// The files `file` and `templatefile` asked for that were not given.
-    pub asked: BTreeSet<String>,
-}
-
-/// The resources of a file by type and name: `None` for one written once,
-/// else the key and `each.value` of each of its instances (`for_each`,
-/// `count`).
-pub type Instances = BTreeMap<(String, String), Option<Vec<(InstanceKey, Value)>>>;
-
-/// The instance whose body is being read: `each.key` and `each.value`, or
-/// `count.index` (an index key).
-pub struct Each {
-    pub key: InstanceKey,
-    pub value: Value,
-}
-
-/// What a string's expression is read with.
-#[derive(Clone, Copy)]
-pub struct Ctx<'a> {
-    pub outside: &'a Outside<'a>,
-    pub instances: &'a Instances,
-    pub each: Option<&'a Each>,
-}
 
 /// Puts each variable's value in place of `${var.NAME}` throughout a node
 /// (no other stack, no lookup).
 pub fn substitute(node: &Node, vars: &[Variable], found: &mut Vec<Found>) -> Node {
     let stacks = BTreeMap::new();
     let files = BTreeMap::new();
-    let outside = Outside { vars, declared: &[], stacks: &stacks, lookups: None, files: &files };
+    let outside =
+        Outside { file: "", vars, declared: &[], stacks: &stacks, lookups: None, files: &files };
     let mut folding = Folding::default();
-    let ctx = Ctx { outside: &outside, instances: &Instances::new(), each: None };
+    let (scope, calls) = (Scope::default(), Calls::new());
+    let ctx = Ctx {
+        outside: &outside,
+        instances: &Instances::new(),
+        each: None,
+        scope: &scope,
+        modules: &calls,
+    };
     let out = map_scalars(node, &mut |s| scalar(s, &ctx, &mut folding));
     found.append(&mut folding.found);
     out
 }
 
 /// The names an expression's first word may be besides a resource type.
-const ROOTS: &[&str] = &["var", "data", "stack", "each", "count"];
+const ROOTS: &[&str] = &["var", "data", "stack", "each", "count", "module"];
 
 /// A problem in an expression: where in the string (offset, length, in
 /// characters), what, and a hint.
@@ -153,6 +99,11 @@ impl Reader<'_> {
             return Some(self.file(x, f, args, bound));
         }
         if let Expr::Splat(base, rest) = x
+            && let Some(all) = self.module_splat(base, rest, bound)
+        {
+            return Some(all);
+        }
+        if let Expr::Splat(base, rest) = x
             && let Some(all) = self.splat(base, rest, bound)
         {
             return Some(all);
@@ -162,9 +113,19 @@ impl Reader<'_> {
             return None;
         }
         let n = t.steps.len();
+        let local = t.root == "data" || crate::types::schema(&t.root).is_some();
         let got = match t.root.as_str() {
+            "module" => return self.module_output(x, &t, bound),
             "var" if n > 1 => return None,
-            "var" => self.variable(&t),
+            "var" => {
+                match self.ctx.outside.vars.iter().find(|v| Some(v.name.as_str()) == t.attr(0)) {
+                    Some(Variable { unknown: Some(e), sensitive, .. }) => {
+                        self.sensitive |= *sensitive;
+                        return Some(e.clone());
+                    }
+                    _ => self.variable(&t),
+                }
+            }
             "stack" if n > 3 => return None,
             "stack" => self.output(&t),
             "data" if n == 4 && matches!(t.steps[2], Step::Index(_)) => {
@@ -173,8 +134,11 @@ impl Reader<'_> {
             }
             "data" if n > 3 => return None,
             "data" => self.lookup(&t),
-            "each" if n > 1 => return None,
-            "each" | "count" => self.each(&t),
+            "each" if n > 1 => return self.each_part(&t, bound),
+            "each" | "count" => match self.each(&t) {
+                Ok(Some(v)) => return Some(super::context::expr_of_value(&v)),
+                other => other,
+            },
             ty if crate::types::schema(ty).is_some() => match (n, t.attr(0), t.attr(1)) {
                 (2, Some(name), Some(_)) => match self.ctx.instances.get(&(ty.into(), name.into()))
                 {
@@ -215,6 +179,7 @@ impl Reader<'_> {
         };
         match got {
             Ok(Some(v)) => Some(Expr::Literal(v)),
+            Ok(None) if local => Some(self.under(x)),
             Ok(None) => Some(x.clone()),
             Err((message, hint)) => {
                 self.problems.push((offset_of(self.text, &t), message, hint));
@@ -248,6 +213,31 @@ impl Reader<'_> {
             ("each", _, _) => Err(("`each` has `key` and `value`".into(), None)),
             _ => Err(("`count` has `index`".into(), None)),
         }
+    }
+
+    /// `each.value.A.B`: the part of the instance's value it names, as an
+    /// expression (what refers to a resource in it stays a reference of
+    /// its own); `None` to look inside.
+    fn each_part(&mut self, t: &expr::Traversal, bound: &[String]) -> Option<Expr> {
+        let each = self.ctx.each.filter(|e| matches!(e.key, InstanceKey::Key(_)))?;
+        if t.attr(0) != Some("value") {
+            return None;
+        }
+        let (mut v, mut i) = (&each.value, 1);
+        while let Some(x) = t.attr(i).and_then(|a| v.get(a)) {
+            (v, i) = (x, i + 1);
+        }
+        if i == 1 {
+            return None;
+        }
+        let mut e = super::context::expr_of_value(v);
+        for step in &t.steps[i..] {
+            e = match step {
+                Step::Attr(a) => Expr::Attr(Box::new(e), a.clone()),
+                Step::Index(x) => Expr::Index(Box::new(e), Box::new(self.read_inside(x, bound))),
+            };
+        }
+        Some(e)
     }
 
     /// A part of an expression read as the whole is (`name`), inside the
@@ -307,7 +297,8 @@ impl Reader<'_> {
         }
         let attr = t.attr(n.steps + 1).unwrap_or_default().to_string();
         if let (Some(kind), Some(found)) = (n.ty.strip_prefix(LOOKUP), self.ctx.outside.lookups) {
-            let address = Address { key: Some(key.clone()), ..Address::lookup(kind, &n.name) };
+            let address = Address { key: Some(key.clone()), ..Address::lookup(kind, &n.name) }
+                .under(&self.ctx.scope.path);
             match found.get(&address).and_then(|a| a.get(&attr)) {
                 Some(v) => return Expr::Literal(v.clone()),
                 None => {
@@ -317,7 +308,7 @@ impl Reader<'_> {
                 }
             }
         }
-        let one = Expr::Index(Box::new(n.base.clone()), Box::new(Expr::Literal(key.value())));
+        let one = Expr::Index(Box::new(self.under(&n.base)), Box::new(Expr::Literal(key.value())));
         Expr::Attr(Box::new(one), attr)
     }
 
@@ -370,6 +361,7 @@ impl Reader<'_> {
                 return x.clone();
             }
         };
+        let path = super::context::join(&self.ctx.scope.dir, &path);
         let text = match self.ctx.outside.files.get(&path) {
             Some(Ok(text)) => text.clone(),
             Some(Err(why)) => {
@@ -474,12 +466,71 @@ impl Reader<'_> {
         let Some(found) = self.ctx.outside.lookups else {
             return Ok(None);
         };
-        match found.get(&Address::lookup(kind, name)).and_then(|a| a.get(attr)) {
+        let address = Address::lookup(kind, name).under(&self.ctx.scope.path);
+        match found.get(&address).and_then(|a| a.get(attr)) {
             Some(v) => Ok(Some(v.clone())),
             None => Err((
                 format!("unknown lookup attribute `{kind}.{name}.{attr}`"),
                 Some(format!("data.{kind}.{name} was not looked up, or gives no `{attr}`")),
             )),
+        }
+    }
+
+    /// `x` (a chain naming one of the file's resources or lookups) as its
+    /// whole address: inside the modules the file is read in.
+    fn under(&self, x: &Expr) -> Expr {
+        let path = &self.ctx.scope.path;
+        if path.is_empty() {
+            return x.clone();
+        }
+        match x {
+            Expr::Name(root) => Expr::Attr(Box::new(super::context::path_expr(path)), root.clone()),
+            Expr::Attr(b, a) => Expr::Attr(Box::new(self.under(b)), a.clone()),
+            Expr::Index(b, i) => Expr::Index(Box::new(self.under(b)), i.clone()),
+            other => other.clone(),
+        }
+    }
+
+    /// `module.NAME[*].outputs.KEY`: the list of every instance's output,
+    /// in key order.
+    fn module_splat(&mut self, base: &Expr, rest: &Expr, bound: &[String]) -> Option<Expr> {
+        let t = expr::chain(base).filter(|t| t.root == "module" && t.steps.len() == 1)?;
+        let called = self.ctx.modules.get(t.attr(0)?).filter(|c| !c.failed)?;
+        let items = called.instances.iter().map(|(k, _)| {
+            let mut each = base.clone();
+            if let Some(k) = k {
+                each = Expr::Index(Box::new(each), Box::new(Expr::Literal(k.value())));
+            }
+            expr::rewrite(rest, &mut |y, _| (*y == Expr::Name(String::new())).then(|| each.clone()))
+        });
+        let list = Expr::List(items.collect());
+        Some(self.read_inside(&list, bound))
+    }
+
+    /// `module.NAME.outputs.KEY` (`module.NAME["K"].outputs.KEY` for one
+    /// instance of a module of many) as what the module's output holds;
+    /// the steps after it are taken of that. `None` to look inside `x`.
+    fn module_output(&mut self, x: &Expr, t: &expr::Traversal, bound: &[String]) -> Option<Expr> {
+        let at = offset_of(self.text, t);
+        match module_output_of(self.ctx, t, &mut |i| self.read_inside(i, bound)) {
+            Err(None) => Some(x.clone()),
+            Ok((e, rest, sensitive)) => {
+                self.sensitive |= sensitive;
+                let mut out = e;
+                for step in rest {
+                    out = match step {
+                        Step::Attr(a) => Expr::Attr(Box::new(out), a),
+                        Step::Index(i) => {
+                            Expr::Index(Box::new(out), Box::new(self.read_inside(&i, bound)))
+                        }
+                    };
+                }
+                Some(out)
+            }
+            Err(Some((message, hint))) => {
+                self.problems.push((at, message, hint));
+                Some(x.clone())
+            }
         }
     }
 
@@ -595,15 +646,6 @@ fn offset_of(text: &str, t: &expr::Traversal) -> (usize, usize) {
     }
 }
 
-/// A scope in which every name left is known only at plan or apply.
-struct Unknowns;
-
-impl expr::Scope for Unknowns {
-    fn get(&self, _: &str) -> Option<Val> {
-        Some(Val::Unknown)
-    }
-}
-
 /// Why `${stack.INNER}` names no output that can be put in, if it does not.
 fn output_problem(
     inner: &str,
@@ -646,4 +688,105 @@ fn output_problem(
         )),
         _ => None,
     }
+}
+
+/// A problem with what a chain naming a module says, or `None` when the
+/// module was not read (said already).
+type Refused = Option<(String, Option<String>)>;
+
+/// What `module.NAME[KEY].outputs.KEY` stands for: the output's expression,
+/// the steps written after it, and whether it is sensitive. `read` reads
+/// an index written in the chain.
+fn module_output_of(
+    ctx: &Ctx,
+    t: &expr::Traversal,
+    read: &mut dyn FnMut(&Expr) -> Expr,
+) -> Result<(Expr, Vec<Step>, bool), Refused> {
+    let problem = |m: String, h: String| Err(Some((m, Some(h))));
+    let Some(name) = t.attr(0) else {
+        return problem(
+            "`module` needs a module's name".into(),
+            "write module.NAME.outputs.KEY".into(),
+        );
+    };
+    let Some(called) = ctx.modules.get(name) else {
+        let known: Vec<&str> = ctx.modules.keys().map(String::as_str).collect();
+        let hint =
+            did_you_mean(name, known.iter().copied()).unwrap_or_else(|| match known.is_empty() {
+                true => "declare it under `modules:`".into(),
+                false => format!("modules used here: {}", known.join(", ")),
+            });
+        return problem(format!("unknown module `{name}`"), hint);
+    };
+    if called.failed {
+        return Err(None);
+    }
+    let mut at = 1;
+    let key = match t.steps.get(1) {
+        Some(Step::Index(i)) => {
+            at = 2;
+            match expr::eval(&read(i), &Unknowns) {
+                Ok(Val::Known(Value::String(k))) => Some(InstanceKey::Key(k)),
+                Ok(Val::Known(v)) if v.as_u64().is_some() => v.as_u64().map(InstanceKey::Index),
+                _ => {
+                    return problem(
+                        format!("which instance of `module.{name}` must be known at plan"),
+                        "use a key from variables, literals, each.key or count.index".into(),
+                    );
+                }
+            }
+        }
+        _ => None,
+    };
+    let outputs = || match called.outputs.is_empty() {
+        true => "it declares no `outputs:`".to_string(),
+        false => format!("its outputs: {}", called.outputs.join(", ")),
+    };
+    match (called.many, &key) {
+        (true, None) => {
+            return problem(
+                format!("`module.{name}` is many instances (`for_each` or `count`)"),
+                format!(
+                    "name one, module.{name}[\"KEY\"].outputs.KEY, or all, module.{name}[*].outputs.KEY"
+                ),
+            );
+        }
+        (false, Some(_)) => {
+            return problem(
+                format!("`module.{name}` is one, not many: it has no `for_each` or `count`"),
+                format!("write module.{name}.outputs.KEY"),
+            );
+        }
+        _ => {}
+    }
+    let Some((_, made)) = called.instances.iter().find(|(k, _)| *k == key) else {
+        let have: Vec<String> = called
+            .instances
+            .iter()
+            .filter_map(|(k, _)| k.as_ref())
+            .map(ToString::to_string)
+            .collect();
+        return problem(
+            format!(
+                "`module.{name}` has no instance {}",
+                key.map(|k| k.to_string()).unwrap_or_default()
+            ),
+            format!("its instances: {}", have.join(", ")),
+        );
+    };
+    if t.attr(at) != Some("outputs") {
+        return problem(
+            format!("`module.{name}` gives only its outputs: what it makes is its own"),
+            format!("write module.{name}.outputs.KEY; {}", outputs()),
+        );
+    }
+    let Some(out) = t.attr(at + 1) else {
+        return problem(format!("name one of the outputs of `module.{name}`"), outputs());
+    };
+    let Some((e, sensitive)) = made.outputs.get(out) else {
+        let hint =
+            did_you_mean(out, called.outputs.iter().map(String::as_str)).unwrap_or_else(outputs);
+        return problem(format!("module `{name}` has no output `{out}`"), hint);
+    };
+    Ok((e.clone(), t.steps[at + 2..].to_vec(), *sensitive))
 }

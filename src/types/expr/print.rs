@@ -83,6 +83,19 @@ fn list(items: &[Expr], f: &mut Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
+/// What an attribute, an index or a splat is taken of: an operator's
+/// result in parentheses (a module's input put in for `var.x` may be one).
+struct Operand<'a>(&'a Expr);
+
+impl Display for Operand<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            e @ (Expr::Binary(..) | Expr::Conditional(..) | Expr::Unary(..)) => write!(f, "({e})"),
+            e => write!(f, "{e}"),
+        }
+    }
+}
+
 impl Display for Expr {
     /// Operators are put in parentheses, so precedence never changes what
     /// is read back.
@@ -119,11 +132,11 @@ impl Display for Expr {
                 f.write_char('}')
             }
             Expr::Name(n) => f.write_str(n),
-            Expr::Attr(base, name) => write!(f, "{base}.{name}"),
-            Expr::Index(base, i) => write!(f, "{base}[{i}]"),
+            Expr::Attr(base, name) => write!(f, "{}.{name}", Operand(base)),
+            Expr::Index(base, i) => write!(f, "{}[{i}]", Operand(base)),
             Expr::Splat(base, rest) => {
                 let rest = rest.to_string();
-                write!(f, "{base}[*]{rest}")
+                write!(f, "{}[*]{rest}", Operand(base))
             }
             Expr::Call(name, args, expand) => {
                 write!(f, "{name}(")?;

@@ -346,9 +346,18 @@ impl Run {
 }
 
 impl Workdir {
+    /// A folder with `stack.yaml` and, beside it as in `stacks/`, the
+    /// library's modules in `modules/`.
     pub fn new(endpoint: &str, stack: &str) -> Workdir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("stack.yaml"), stack).unwrap();
+        let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/modules");
+        std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+        for entry in std::fs::read_dir(library).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join("modules").join(path.file_name().unwrap()))
+                .unwrap();
+        }
         Workdir { dir, endpoint: endpoint.to_string() }
     }
 
@@ -440,6 +449,16 @@ pub fn web_resources(prefix: &str, eks_weight: &str) -> String {
 
 pub fn demo_stack() -> String {
     stack_file("demo")
+}
+
+/// A stack as it was written before the library of modules
+/// (tests/data/flat): every resource in the file, at the addresses the
+/// provider tests name, and what `moved:` takes into modules.
+pub fn flat_stack(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/flat/{name}.yaml")),
+    )
+    .unwrap()
 }
 
 pub fn stack_file(name: &str) -> String {
