@@ -378,3 +378,95 @@ fn a_sensitive_input_is_redacted_inside_the_module() {
     assert!(r.stdout.contains("module.t.s3_bucket.b"), "{}", r.stdout);
     assert!(r.stdout.contains("(sensitive)"), "{}", r.stdout);
 }
+
+const TIERS: &str = r#"stack: tiers
+region: ap-northeast-1
+modules:
+  network:
+    source: modules/network.yaml
+    inputs:
+      region: ap-northeast-1
+      cidr_block: 10.60.0.0/16
+      zones: { a: 0, c: 1 }
+      single_nat_gateway: true
+      isolated: true
+      interface_endpoints: [sts]
+resources:
+  security_group.db:
+    vpc_id: ${module.network.outputs.vpc_id}
+    description: the database, in the isolated tier
+    depends_on: [module.network]
+outputs:
+  isolated: ${module.network.outputs.isolated_subnet_ids}
+"#;
+
+/// The network module's optional tiers: isolated subnets with no way out,
+/// an interface endpoint in the private subnets with its security group,
+/// one NAT gateway shared; a resource that waits for the whole module.
+#[test]
+fn the_network_module_makes_its_optional_tiers() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, TIERS);
+    let v = w.run(&["validate", "--strict", "stack.yaml"]);
+    assert_eq!(v.code, 0, "no warning: {}\n{}", v.stdout, v.stderr);
+    // `depends_on: [module.network]` waits for everything in it.
+    let graph = w.run(&["graph", "stack.yaml"]);
+    assert!(
+        graph.stdout.contains(
+            "\"module.network.vpc_endpoint.interface[\\\"sts\\\"]\" -> \"security_group.db\""
+        ),
+        "{}",
+        graph.stdout
+    );
+    w.apply_ok();
+    w.assert_no_changes();
+    let rt = runtime();
+    let tagged =
+        |v: &str| aws_sdk_ec2::types::Filter::builder().name("tag:infra:stack").values(v).build();
+    let subnets =
+        rt.block_on(moto.ec2().describe_subnets().filters(tagged("tiers")).send()).unwrap();
+    let mut cidrs: Vec<&str> = subnets.subnets().iter().filter_map(|s| s.cidr_block()).collect();
+    cidrs.sort();
+    assert_eq!(
+        cidrs,
+        [
+            "10.60.0.0/19",
+            "10.60.128.0/20",
+            "10.60.144.0/20",
+            "10.60.224.0/21",
+            "10.60.232.0/21",
+            "10.60.32.0/19"
+        ]
+    );
+    let endpoints =
+        rt.block_on(moto.ec2().describe_vpc_endpoints().send()).unwrap().vpc_endpoints().to_vec();
+    let services: Vec<&str> = endpoints.iter().filter_map(|e| e.service_name()).collect();
+    assert!(services.contains(&"com.amazonaws.ap-northeast-1.sts"), "{services:?}");
+    assert!(services.contains(&"com.amazonaws.ap-northeast-1.s3"), "{services:?}");
+    let nats = rt.block_on(moto.ec2().describe_nat_gateways().send()).unwrap();
+    let live = nats
+        .nat_gateways()
+        .iter()
+        .filter(|n| n.state().is_some_and(|s| s.as_str() == "available"))
+        .count();
+    assert_eq!(live, 1, "one NAT gateway for both zones");
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+}
+
+/// A saved plan is of the modules' text too: one edited after the plan was
+/// saved is refused at apply.
+#[test]
+fn a_saved_plan_is_stale_once_a_module_it_used_changes() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, TITLES);
+    std::fs::write(w.path("modules/title.yaml"), TITLE).unwrap();
+    let p = w.run(&["plan", "stack.yaml", "--out", "plan.json"]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    std::fs::write(w.path("modules/title.yaml"), TITLE.replace("port: 80", "port: 8080")).unwrap();
+    let stale = w.run(&["apply", "plan.json", "stack.yaml"]);
+    assert_eq!(stale.code, 1, "{}\n{}", stale.stdout, stale.stderr);
+    assert!(stale.stderr.contains("saved plan is stale"), "{}", stale.stderr);
+    let rt = runtime();
+    assert!(rt.block_on(moto.s3().list_buckets().send()).unwrap().buckets().is_empty());
+}
