@@ -110,11 +110,16 @@ pub fn put_found(session: &mut Session, found: &stack::LookedUp) -> Result<(), F
 /// error at its line, before any AWS call.
 pub fn moved(session: &mut Session) -> Result<Vec<crate::plan::moves::Move>, Failure> {
     let stack = &session.stack;
-    if stack.moved.is_empty() {
+    if stack.moved.is_empty() && stack.moved_modules.is_empty() {
         return Ok(Vec::new());
     }
     let mut d = stack.diagnostics();
-    let moves = crate::plan::moves::resolve(&stack.moved, session.journal.state(), &mut d);
+    let moves = crate::plan::moves::resolve(
+        &stack.moved,
+        &stack.moved_modules,
+        session.journal.state(),
+        &mut d,
+    );
     if d.has_errors() {
         return Err(Failure::Invalid(d.into_errors()));
     }

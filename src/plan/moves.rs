@@ -5,9 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stack::Moved;
 use crate::stack::diag::Diagnostics;
+use crate::stack::{ModuleMoved, Moved};
 use crate::types::Address;
+use crate::types::address::moved_path;
 use crate::types::state::State;
 
 /// One record that moves: the plan shows it, apply rewrites state.
@@ -19,8 +20,30 @@ pub struct Move {
 
 /// The records of `state` the stack's moves take to their new addresses;
 /// a located error for each move whose target state holds already.
-pub fn resolve(moved: &[Moved], state: &State, d: &mut Diagnostics) -> Vec<Move> {
-    let mut out = Vec::new();
+pub fn resolve(
+    moved: &[Moved],
+    modules: &[ModuleMoved],
+    state: &State,
+    d: &mut Diagnostics,
+) -> Vec<Move> {
+    let mut out: Vec<Move> = Vec::new();
+    for m in modules {
+        for from in state.resources.keys() {
+            let Some(path) = moved_path(&from.module, &m.from, &m.to) else { continue };
+            let to = Address { module: path, ..from.clone() };
+            if state.resources.contains_key(&to) || out.iter().any(|x| x.to == to) {
+                d.error(
+                    m.loc,
+                    format!("{from} cannot move to {to}: state holds {to} already"),
+                    Some(format!(
+                        "`infra state rm {to}` if it is not needed, or remove this move and keep both"
+                    )),
+                );
+                continue;
+            }
+            out.push(Move { from: from.clone(), to });
+        }
+    }
     for m in moved {
         // A resource to a resource moves every instance, each keeping its
         // key; to one instance, the one record of a resource written once.

@@ -154,18 +154,25 @@ fn modules() -> Value {
 /// `moved:`: each move's two addresses.
 fn moved() -> Value {
     json!({
-        "description": "Resources that moved to another address in the file (a rename, or into a for_each): the plan shows each move and changes nothing in AWS; state is rewritten at apply.",
+        "description": "Resources that moved to another address in the file (a rename, into a for_each, into a module), or whole modules (module.a to module.b): the plan shows each move and changes nothing in AWS; state is rewritten at apply.",
         "type": "array",
         "items": {
             "type": "object",
             "properties": {
-                "from": { "type": "string", "pattern": format!("^{MODULES}{NAME}\\.{NAME}{INSTANCE}$") },
-                "to": { "type": "string", "pattern": format!("^{MODULES}{NAME}\\.{NAME}{INSTANCE}$") },
+                "from": { "type": "string", "pattern": move_end() },
+                "to": { "type": "string", "pattern": move_end() },
             },
             "required": ["from", "to"],
             "additionalProperties": false,
         },
     })
+}
+
+/// A move's end: a resource's address, or a whole module's.
+fn move_end() -> String {
+    format!(
+        "^({MODULES}{NAME}\\.{NAME}{INSTANCE}|module\\.{NAME}{INSTANCE}(\\.module\\.{NAME}{INSTANCE})*)$"
+    )
 }
 
 /// The modules before an address, if any: `module.network.`, `module.svc["web"].`.

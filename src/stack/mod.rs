@@ -184,6 +184,15 @@ pub struct Moved {
     pub loc: diag::Loc,
 }
 
+/// One `moved:` entry of whole modules: where a module's resources were
+/// (`module.a`, or every instance of it), where they are now (`module.b`).
+#[derive(Debug, Clone)]
+pub struct ModuleMoved {
+    pub from: crate::types::ModulePath,
+    pub to: crate::types::ModulePath,
+    pub loc: diag::Loc,
+}
+
 /// A validated stack file.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -211,6 +220,8 @@ pub struct Stack {
     /// `moved:`, each checked against the file (`plan::moves` checks it
     /// against state).
     pub moved: Vec<Moved>,
+    /// `moved:` entries of whole modules.
+    pub moved_modules: Vec<ModuleMoved>,
     /// `state:`: where the state lives.
     pub state: StateConfig,
     /// The file as given (for messages) and its text.

@@ -151,6 +151,37 @@ pub fn path_within(path: &[ModuleStep], within: &[ModuleStep]) -> bool {
             .all(|(p, w)| p.name == w.name && (w.key.is_none() || p.key == w.key))
 }
 
+/// `path` with `from` at its start put as `to`, when it starts so: a last
+/// step of `from` without a key takes in every instance of that module,
+/// each keeping its key where `to`'s last step names none.
+pub fn moved_path(
+    path: &[ModuleStep],
+    from: &[ModuleStep],
+    to: &[ModuleStep],
+) -> Option<ModulePath> {
+    let n = from.len();
+    if n == 0 || path.len() < n || path[..n - 1] != from[..n - 1] {
+        return None;
+    }
+    let (p, f) = (&path[n - 1], &from[n - 1]);
+    if p.name != f.name {
+        return None;
+    }
+    let carried = match (&f.key, &p.key) {
+        (Some(fk), Some(pk)) if fk == pk => None,
+        (Some(_), _) => return None,
+        (None, pk) => pk.clone(),
+    };
+    let mut out = to.to_vec();
+    if let Some(last) = out.last_mut()
+        && last.key.is_none()
+    {
+        last.key = carried;
+    }
+    out.extend(path[n..].iter().cloned());
+    Some(out)
+}
+
 /// `TYPE.NAME`: the stack author's handle on one resource (or, with `data.`
 /// before it, one lookup); with `key`, one instance of a resource with
 /// `for_each` or `count`; with `module`, one inside the modules it names
@@ -346,6 +377,24 @@ mod tests {
         assert!(path_within(&m.module, &path));
         assert!(!path_within(&m.module, &parse_path("module.svc[\"api\"]").unwrap()));
         assert_eq!(parse_path("module.svc[\"web\"].target_group.app"), None);
+        let p = |s: &str| parse_path(s).unwrap();
+        let moved =
+            |a: &str, f: &str, t: &str| moved_path(&p(a), &p(f), &p(t)).map(|x| path_text(&x));
+        assert_eq!(moved("module.a", "module.a", "module.b"), Some("module.b".into()));
+        assert_eq!(
+            moved("module.a[\"k\"]", "module.a", "module.b"),
+            Some("module.b[\"k\"]".into())
+        );
+        assert_eq!(
+            moved("module.a", "module.a", "module.b[\"x\"]"),
+            Some("module.b[\"x\"]".into())
+        );
+        assert_eq!(
+            moved("module.a.module.c", "module.a", "module.b"),
+            Some("module.b.module.c".into())
+        );
+        assert_eq!(moved("module.ab", "module.a", "module.b"), None);
+        assert_eq!(moved("module.a[\"j\"]", "module.a[\"k\"]", "module.b"), None);
         assert!(order("n.p[2]") < order("n.p[10]") && order("n.p") < order("n.p[0]"));
     }
 }

@@ -470,3 +470,39 @@ fn a_saved_plan_is_stale_once_a_module_it_used_changes() {
     let rt = runtime();
     assert!(rt.block_on(moto.s3().list_buckets().send()).unwrap().buckets().is_empty());
 }
+
+/// A use of a module renamed, or turned into one instance of a use with
+/// `for_each`: `moved:` of whole modules takes every resource in it, and
+/// the apply changes nothing in AWS.
+#[test]
+fn a_whole_module_moves_to_another_name_without_touching_aws() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let w = Workdir::new(&proxy.url, TITLES);
+    std::fs::write(w.path("modules/title.yaml"), TITLE).unwrap();
+    w.apply_ok();
+    let renamed = format!(
+        "{}moved:\n  - {{ from: module.svc, to: module.game }}\n",
+        TITLES.replace("  svc:\n", "  game:\n").replace("module.svc", "module.game")
+    );
+    w.write_stack(&renamed);
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(
+            "# module.svc[\"beta\"].target_group.app has moved to module.game[\"beta\"].target_group.app"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(last_line(&plan.stdout), "Plan: 0 to add, 0 to change, 0 to destroy.");
+    let before = proxy.counts();
+    w.apply_ok();
+    assert_eq!(mutating(&proxy, &before), Vec::<String>::new());
+    w.assert_no_changes();
+    // A move to where nothing is used is refused at its line.
+    w.write_stack(&format!("{renamed}  - {{ from: module.old, to: module.nowhere }}\n"));
+    let r = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("module.nowhere is not in the stack file"), "{}", r.stderr);
+}

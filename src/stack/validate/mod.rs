@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::diag::{Diagnostics, Loc, Problem, StackErrors, did_you_mean};
 use super::vars::{self, Inputs};
-use super::{Lookup, Moved, Resource, Stack, StateConfig};
+use super::{Lookup, ModuleMoved, Moved, Resource, Stack, StateConfig};
 use crate::types;
 use crate::types::lookup;
 use crate::types::reference;
@@ -266,7 +266,7 @@ impl Validator {
         };
         let mut resources = self.resources_block(top, &id, &tags);
         let (outputs, mut sensitive_outputs) = self.outputs_block(top);
-        let moved = self.moved_block(top, &resources);
+        let (moved, moved_modules) = self.moved_block(top, &resources);
         self.sensitive_marks(&mut resources, &tags, &sensitive_tags);
         super::sensitive::propagate(&mut resources, &outputs, &mut sensitive_outputs);
         self.check_references(&resources, &lookups);
@@ -296,6 +296,7 @@ impl Validator {
             lookups,
             outputs,
             moved,
+            moved_modules,
             state,
             file: file.to_string(),
             text: text.to_string(),

@@ -1,6 +1,7 @@
 //! The validator's `moved:` block: each `{ from, to }` two addresses of one
 //! type, `to` declared in the file and `from` no longer; no move into
-//! another's `from` (a chain, or a cycle).
+//! another's `from` (a chain, or a cycle). A move of a whole module
+//! (`{ from: module.a, to: module.b }`) moves everything in it.
 
 use super::*;
 
@@ -11,9 +12,9 @@ impl Validator {
         &mut self,
         top: &MarkedMappingNode,
         resources: &BTreeMap<Address, Resource>,
-    ) -> Vec<Moved> {
+    ) -> (Vec<Moved>, Vec<ModuleMoved>) {
         let Some(node) = top.get_node("moved") else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let Some(seq) = node.as_sequence() else {
             let loc = self.node_loc(node);
@@ -22,9 +23,10 @@ impl Validator {
                 "`moved` must be a list of moves",
                 Some("for example `moved: [{ from: subnet.private_a, to: 'subnet.private[\"a\"]' }]`".into()),
             );
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut all: Vec<Moved> = Vec::new();
+        let mut modules: Vec<ModuleMoved> = Vec::new();
         for item in seq.iter() {
             let loc = self.node_loc(item);
             let Some(m) = item.as_mapping() else {
@@ -35,6 +37,15 @@ impl Validator {
                 let at = self.key_loc(k);
                 let hint = Some("a move has `from` and `to`".into());
                 self.d.error(at, format!("unknown key `{}` in a move", k.as_str()), hint);
+            }
+            let path = |k: &str| {
+                m.get_node(k)
+                    .and_then(Node::as_scalar)
+                    .and_then(|s| crate::types::address::parse_path(s.as_str()))
+            };
+            if let (Some(from), Some(to)) = (path("from"), path("to")) {
+                modules.push(ModuleMoved { from, to, loc });
+                continue;
             }
             let from = self.move_end(m, "from", loc);
             let to = self.move_end(m, "to", loc);
@@ -64,6 +75,53 @@ impl Validator {
                 self.d.error(m.loc, message, Some(hint));
             } else {
                 out.push(m.clone());
+            }
+        }
+        let modules = self.module_moves(modules, &out, resources);
+        (out, modules)
+    }
+
+    /// The moves of whole modules, each from a module the file no longer
+    /// uses there to one it does, and none moved twice or also moved by a
+    /// resource's move.
+    fn module_moves(
+        &mut self,
+        all: Vec<ModuleMoved>,
+        resource_moves: &[Moved],
+        resources: &BTreeMap<Address, Resource>,
+    ) -> Vec<ModuleMoved> {
+        use crate::types::address::{moved_path, path_text, path_within};
+        let mut out: Vec<ModuleMoved> = Vec::new();
+        for m in all {
+            let (from, to) = (path_text(&m.from), path_text(&m.to));
+            let moves = |a: &[crate::types::ModuleStep]| moved_path(a, &m.from, &m.to).is_some();
+            let problem = if m.from == m.to {
+                Some((format!("{from} moves to itself"), "remove the move".to_string()))
+            } else if out.iter().any(|n| n.from == m.from) {
+                Some((format!("{from} is moved twice"), String::new()))
+            } else if let Some(r) = resource_moves.iter().find(|r| moves(&r.from.module)) {
+                Some((
+                    format!("{} is moved by this move of {from} and on its own", r.from),
+                    "keep one of the two moves".into(),
+                ))
+            } else if !resources.keys().any(|r| path_within(&r.module, &m.to)) {
+                Some((
+                    format!("{to} is not in the stack file"),
+                    "a move's `to` is where the module is used now, under `modules:`".into(),
+                ))
+            } else if resources.keys().any(|r| r.module.starts_with(&m.from)) {
+                Some((
+                    format!("{from} is still in the stack file"),
+                    "a move's `from` is where the module was used: remove that use".into(),
+                ))
+            } else {
+                None
+            };
+            match problem {
+                Some((message, hint)) => {
+                    self.d.error(m.loc, message, (!hint.is_empty()).then_some(hint));
+                }
+                None => out.push(m),
             }
         }
         out
