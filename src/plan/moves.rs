@@ -26,50 +26,46 @@ pub fn resolve(
     state: &State,
     d: &mut Diagnostics,
 ) -> Vec<Move> {
-    let mut out: Vec<Move> = Vec::new();
+    // Each record that moves, with where its move is written.
+    let mut wanted: Vec<(Move, crate::stack::diag::Loc)> = Vec::new();
     for m in modules {
         for from in state.resources.keys() {
-            let Some(path) = moved_path(&from.module, &m.from, &m.to) else { continue };
-            let to = Address { module: path, ..from.clone() };
-            if state.resources.contains_key(&to) || out.iter().any(|x| x.to == to) {
-                d.error(
-                    m.loc,
-                    format!("{from} cannot move to {to}: state holds {to} already"),
-                    Some(format!(
-                        "`infra state rm {to}` if it is not needed, or remove this move and keep both"
-                    )),
-                );
-                continue;
+            if let Some(path) = moved_path(&from.module, &m.from, &m.to) {
+                let to = Address { module: path, ..from.clone() };
+                wanted.push((Move { from: from.clone(), to }, m.loc));
             }
-            out.push(Move { from: from.clone(), to });
         }
     }
     for m in moved {
         // A resource to a resource moves every instance, each keeping its
         // key; to one instance, the one record of a resource written once.
         let whole = m.from.key.is_none() && m.to.key.is_none();
-        let records: Vec<&Address> = state
+        let records = state
             .resources
             .keys()
-            .filter(|a| **a == m.from || (whole && a.key.is_some() && a.base() == m.from))
-            .collect();
+            .filter(|a| **a == m.from || (whole && a.key.is_some() && a.base() == m.from));
         for from in records {
             let to = match whole {
                 true => Address { key: from.key.clone(), ..m.to.clone() },
                 false => m.to.clone(),
             };
-            if state.resources.contains_key(&to) {
-                d.error(
-                    m.loc,
-                    format!("{from} cannot move to {to}: state holds {to} already"),
-                    Some(format!(
-                        "`infra state rm {to}` if it is not needed, or remove this move and keep both"
-                    )),
-                );
-                continue;
-            }
-            out.push(Move { from: from.clone(), to });
+            wanted.push((Move { from: from.clone(), to }, m.loc));
         }
+    }
+    let mut out: Vec<Move> = Vec::new();
+    for (m, loc) in wanted {
+        let (from, to) = (&m.from, &m.to);
+        if state.resources.contains_key(to) || out.iter().any(|x| x.to == *to) {
+            d.error(
+                loc,
+                format!("{from} cannot move to {to}: state holds {to} already"),
+                Some(format!(
+                    "`infra state rm {to}` if it is not needed, or remove this move and keep both"
+                )),
+            );
+            continue;
+        }
+        out.push(m);
     }
     out
 }
