@@ -80,6 +80,11 @@ pub fn plan_with(
     notices.extend(skew);
     notices.extend(failed(state));
     notices.extend(foreign(stack, observed));
+    // What the stack accepts, and why: silent at validate, said here.
+    notices.extend(stack.accepted.iter().map(|a| super::Notice {
+        address: a.address.clone(),
+        message: format!("lint `{}` accepted: {} (it says: {})", a.lint, a.reason, a.message),
+    }));
     Plan {
         stack: stack.name.clone(),
         serial: state.serial,

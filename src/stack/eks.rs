@@ -78,6 +78,7 @@ fn access(resources: &Resources) -> Vec<Finding> {
                 address: r.address.clone(),
                 pointer: "/cluster_name".into(),
                 error: true,
+                lint: None,
                 message: "the cluster's authentication_mode is CONFIG_MAP, which takes no access entries or access policies".into(),
                 hint: "set the cluster's access_config.authentication_mode to API_AND_CONFIG_MAP (or API)".into(),
             });
@@ -91,6 +92,7 @@ fn access(resources: &Resources) -> Vec<Finding> {
                 address: r.address.clone(),
                 pointer: "/principal_arn".into(),
                 error: true,
+                lint: None,
                 message: format!(
                     "{} is of type {kind}, which takes no access policies",
                     entry.address
@@ -134,6 +136,7 @@ fn pod_identity_agent(resources: &Resources) -> Vec<Finding> {
                 address: r.address.clone(),
                 pointer: pointer.into(),
                 error: false,
+                lint: Some(crate::types::lint::Lint::PodIdentityAgent),
                 message: format!(
                     "{} runs no eks-pod-identity-agent add-on: the association is accepted and the pods get no credentials",
                     cluster.address
@@ -154,6 +157,7 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
             address: cluster.address.clone(),
             pointer: "/logging".into(),
             error: false,
+            lint: Some(crate::types::lint::Lint::EksLogGroup),
             message: format!(
                 "logging is on and the stack has no log group {name}: EKS makes it with no retention, and keeps (and bills) the logs forever"
             ),

@@ -248,13 +248,26 @@ fn lookup(kind: &LookupSchema) -> Value {
     })
 }
 
-/// `depends_on`, `timeouts`, `prevent_destroy` and `ignore_changes`.
+/// `depends_on`, `accept`, `timeouts`, `prevent_destroy` and `ignore_changes`.
 fn meta_key(name: &str) -> Value {
     match name {
         "depends_on" => json!({
-            "description": "Resources this one waits for beyond its references, as TYPE.NAME.",
+            "description": "Resources this one waits for beyond its references, as TYPE.NAME (or module.NAME: everything in a module).",
             "type": "array",
-            "items": { "type": "string", "pattern": format!("^{NAME}\\.{NAME}{INSTANCE}$") },
+            "items": { "type": "string", "pattern": move_end() },
+        }),
+        "accept" => json!({
+            "description": "Lints accepted for this resource, each with why: the lint is silent here (under --strict too) and the plan lists it under Needs attention.",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "lint": { "enum": crate::types::lint::Lint::names().collect::<Vec<_>>() },
+                    "reason": { "type": "string", "minLength": 1 },
+                },
+                "required": ["lint", "reason"],
+                "additionalProperties": false,
+            },
         }),
         "for_each" => json!({
             "description": "Makes one instance per key, TYPE.NAME[\"KEY\"]: a map (its keys; each.value is the key's value) or a list of strings (each.value is the key), known at plan. Inside, ${each.key} and ${each.value}.",

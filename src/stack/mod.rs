@@ -108,6 +108,8 @@ pub struct Resource {
     /// `create_defaults` filled in: set at create, never changed or shown as
     /// a change afterwards; drift shows them, marked ignored.
     pub ignore_changes: Vec<crate::types::attrs::AttrPath>,
+    /// `accept:`: the lints silenced for it, each with why.
+    pub accepted: Vec<Accepted>,
     /// Where the resource's key sits in the file.
     pub loc: Loc,
 }
@@ -176,6 +178,23 @@ impl Default for StateConfig {
     }
 }
 
+/// A lint a resource accepts (`accept: [{ lint, reason }]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub lint: crate::types::lint::Lint,
+    pub reason: String,
+}
+
+/// A lint that fired on a resource that accepts it: what it said, and why
+/// the stack accepts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedLint {
+    pub address: Address,
+    pub lint: crate::types::lint::Lint,
+    pub reason: String,
+    pub message: String,
+}
+
 /// One `moved:` entry: where a resource was, where it is declared now.
 #[derive(Debug, Clone)]
 pub struct Moved {
@@ -229,6 +248,9 @@ pub struct Stack {
     pub text: String,
     /// The module files it uses, for messages located in them.
     pub sources: Vec<diag::Source>,
+    /// The lints its resources accepted (`accept:`) that fired: silent,
+    /// listed by the plan under Needs attention with their reasons.
+    pub accepted: Vec<AcceptedLint>,
     /// The values from outside the file it was read with, and what the
     /// lookups found once they have (`with_lookups`).
     pub inputs: Inputs,

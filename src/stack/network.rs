@@ -24,6 +24,8 @@ pub struct Finding {
     /// AWS refuses it (an error); otherwise AWS accepts it and it fails later
     /// (a warning, an error under `--strict`).
     pub error: bool,
+    /// Which lint a warning is (what `accept:` names to silence it).
+    pub lint: Option<crate::types::lint::Lint>,
     pub message: String,
     pub hint: String,
 }
@@ -156,6 +158,7 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
                 address: nat.address.clone(),
                 pointer: "/subnet_id".into(),
                 error: false,
+                lint: Some(crate::types::lint::Lint::NatWithoutRoute),
                 message: format!(
                     "public NAT gateway in {}, which has no route to an internet gateway: nothing it forwards gets out",
                     subnet.address
@@ -191,6 +194,7 @@ fn subnet_ranges(net: &Net, out: &mut Vec<Finding>) {
                 address: s.address.clone(),
                 pointer: "/cidr_block".into(),
                 error: true,
+                lint: None,
                 message: format!(
                     "{range} is not inside {}'s {vpc_range}: AWS refuses it (InvalidSubnet.Range)",
                     vpc.address
@@ -207,6 +211,7 @@ fn subnet_ranges(net: &Net, out: &mut Vec<Finding>) {
                 address: s.address.clone(),
                 pointer: "/cidr_block".into(),
                 error: true,
+                lint: None,
                 message: format!(
                     "{range} overlaps {}'s range in the same VPC: AWS refuses it (InvalidSubnet.Conflict)",
                     other.address
@@ -223,10 +228,12 @@ fn list_of<'a>(r: &'a Resource, key: &str) -> &'a [Value] {
 }
 
 fn load_balancer(net: &Net, lb: &Resource, out: &mut Vec<Finding>) {
+    // Its one warning is the lint `lb-without-route`.
     let at = |pointer: &str, error: bool, message: String, hint: &str| Finding {
         address: lb.address.clone(),
         pointer: pointer.into(),
         error,
+        lint: (!error).then_some(crate::types::lint::Lint::LbWithoutRoute),
         message,
         hint: hint.into(),
     };
@@ -354,6 +361,7 @@ fn nodegroup(net: &Net, ng: &Resource, out: &mut Vec<Finding>) {
             address: ng.address.clone(),
             pointer: "/subnet_ids".into(),
             error: false,
+            lint: Some(crate::types::lint::Lint::NodesWithoutRouteOut),
             message: format!(
                 "nodes in {} have no route out (no NAT gateway route) and no endpoint for {}: they cannot pull images or join the cluster (NodeCreationFailure)",
                 stuck.join(", "),
@@ -382,6 +390,7 @@ fn endpoint_dns(net: &Net, e: &Resource, out: &mut Vec<Finding>) {
             address: e.address.clone(),
             pointer: "/private_dns_enabled".into(),
             error: false,
+            lint: Some(crate::types::lint::Lint::EndpointPrivateDns),
             message: format!(
                 "private DNS in {}, which has {} off: AWS refuses the endpoint's private DNS",
                 vpc.address,

@@ -246,6 +246,7 @@ pub fn check(resources: &Resources) -> Vec<Finding> {
                         address: r.address.clone(),
                         pointer: format!("/forward/{i}/target_group_arn"),
                         error: false,
+                        lint: Some(crate::types::lint::Lint::UnreachablePods),
                         message: format!(
                             "forwards to {} (ip targets: pods of {}) but no rule lets the load balancer's {} into the nodes' {} on port {ports_said}: the targets never turn healthy",
                             tg.address,
@@ -283,6 +284,7 @@ fn rules_on_owned_groups(resources: &Resources) -> Vec<Finding> {
                 address: r.address.clone(),
                 pointer: "/security_group_id".into(),
                 error: true,
+                lint: None,
                 message: format!(
                     "{sg} is this stack's: its rules are written in its own `{direction}` list"
                 ),

@@ -82,6 +82,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let neither = !attrs.contains_key("statistic") && !attrs.contains_key("extended_statistic");
     if both || neither {
         out.push(Finding {
+            lint: None,
             pointer: if both { "/extended_statistic" } else { "" }.into(),
             message: "an alarm needs exactly one of `statistic` and `extended_statistic`".into(),
             hint: Some("for example statistic: Sum, or extended_statistic: p99".into()),
@@ -92,6 +93,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && d > periods
     {
         out.push(Finding {
+            lint: None,
             pointer: "/datapoints_to_alarm".into(),
             message: format!(
                 "`datapoints_to_alarm` ({d}) cannot exceed `evaluation_periods` ({periods})"

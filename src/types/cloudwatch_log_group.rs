@@ -41,6 +41,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     match attrs.get("retention_days").and_then(Value::as_i64) {
         Some(days) if !RETENTION_DAYS.contains(&days) => vec![Finding {
+            lint: None,
             pointer: "/retention_days".into(),
             message: format!(
                 "CloudWatch Logs keeps events for set periods; {days} days is not one"
@@ -59,6 +60,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
         return Vec::new();
     }
     vec![Finding {
+        lint: Some(crate::types::lint::Lint::LogRetention),
         pointer: String::new(),
         message: "no `retention_days`: its events are kept, and paid for, forever".into(),
         hint: Some("set retention_days, for example 30".into()),

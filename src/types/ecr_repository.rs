@@ -52,6 +52,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     if attrs.contains_key("keep_last_images") && attrs.contains_key("lifecycle_policy") {
         return vec![Finding {
+            lint: None,
             pointer: "/keep_last_images".into(),
             message: "`keep_last_images` and `lifecycle_policy` both set the lifecycle policy"
                 .into(),

@@ -72,6 +72,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && !arn.as_str().is_some_and(is_principal)
     {
         out.push(Finding {
+            lint: None,
             pointer: "/principal_arn".into(),
             message: format!(
                 "`{}` is not the ARN of an IAM role or user",
@@ -88,6 +89,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         attrs.get("kubernetes_groups").and_then(Value::as_array).is_some_and(|g| !g.is_empty());
     if ty != "STANDARD" && grouped {
         out.push(Finding {
+            lint: None,
             pointer: "/kubernetes_groups".into(),
             message: format!("an access entry of type {ty} takes no kubernetes_groups"),
             hint: Some(
@@ -100,6 +102,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && let Some(prefix) = RESERVED_USERNAME_PREFIXES.iter().find(|p| name.starts_with(**p))
     {
         out.push(Finding {
+            lint: None,
             pointer: "/username".into(),
             message: format!("EKS refuses a username that starts with {prefix}"),
             hint: Some(
@@ -114,6 +117,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && !arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/"))
     {
         out.push(Finding {
+            lint: None,
             pointer: "/principal_arn".into(),
             message: format!("an access entry of type {ty} takes an IAM role, not a user"),
             hint: Some("use the node role's ARN".into()),

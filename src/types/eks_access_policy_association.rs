@@ -50,6 +50,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && !arn.as_str().is_some_and(|a| a.starts_with("arn:aws") && a.contains(POLICY_PREFIX))
     {
         out.push(Finding {
+            lint: None,
             pointer: "/policy_arn".into(),
             message: format!(
                 "`{}` is not an EKS access policy",
@@ -67,6 +68,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         scope.and_then(|s| s.get("namespaces")).and_then(Value::as_array).map_or(0, Vec::len);
     if ty == "namespace" && namespaces == 0 {
         out.push(Finding {
+            lint: None,
             pointer: "/access_scope/namespaces".into(),
             message: "a namespace scope needs at least one namespace".into(),
             hint: Some("list them: namespaces: [game] (or use type: cluster)".into()),
@@ -74,6 +76,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     }
     if ty == "cluster" && namespaces > 0 {
         out.push(Finding {
+            lint: None,
             pointer: "/access_scope/namespaces".into(),
             message: "a cluster scope takes no namespaces".into(),
             hint: Some("use type: namespace to limit the policy to these namespaces".into()),

@@ -92,6 +92,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     match attrs.get("configuration_values").and_then(Value::as_str) {
         Some(text) if !text.contains("${") && serde_json::from_str::<Value>(text).is_err() => {
             vec![Finding {
+                lint: None,
                 pointer: "/configuration_values".into(),
                 message: "configuration_values is not valid JSON".into(),
                 hint: Some(

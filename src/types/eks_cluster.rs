@@ -96,6 +96,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let version = attrs.get("version").and_then(Value::as_str).unwrap_or("");
     if reference::is_known(&json!(version)) && minor(version).is_none() {
         out.push(Finding {
+            lint: None,
             pointer: "/version".into(),
             message: format!("`{version}` is not a Kubernetes version"),
             hint: Some(
@@ -108,6 +109,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && attrs.opt_bool("endpoint_private_access") != Some(true)
     {
         out.push(Finding {
+            lint: None,
             pointer: "/endpoint_public_access".into(),
             message: "the cluster endpoint would be reachable from nowhere".into(),
             hint: Some("enable endpoint_private_access or endpoint_public_access".into()),
@@ -120,6 +122,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
     let mut out = Vec::new();
     if !attrs.contains_key("upgrade_policy") {
         out.push(Finding {
+            lint: Some(crate::types::lint::Lint::UpgradePolicy),
             pointer: "/upgrade_policy".into(),
             message: "upgrade_policy is left out: a cluster made through the API is on EXTENDED support, and once its version leaves standard support (14 months after release) the control plane costs $0.60 an hour instead of $0.10, about $4,400 a year more per cluster".into(),
             hint: Some(
@@ -132,6 +135,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
         && attrs.contains_key("public_access_cidrs")
     {
         out.push(Finding {
+            lint: Some(crate::types::lint::Lint::PrivateEndpointCidrs),
             pointer: "/public_access_cidrs".into(),
             message: "public_access_cidrs is set but the endpoint is private (endpoint_public_access is false): AWS keeps no CIDRs for a private endpoint, so these do nothing".into(),
             hint: Some(
@@ -149,6 +153,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
         && super::exposure::open_to_internet(cidrs.iter().copied());
     if open {
         out.push(Finding {
+            lint: Some(crate::types::lint::Lint::PublicEndpoint),
             pointer: "/endpoint_public_access".into(),
             message: format!(
                 "the cluster endpoint is public to the internet ({}: {} public addresses)",

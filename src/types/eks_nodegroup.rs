@@ -128,6 +128,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && prefix.chars().count() > MAX_PREFIX
     {
         out.push(Finding {
+            lint: None,
             pointer: "/name_prefix".into(),
             message: format!(
                 "name_prefix is {} characters: a node group's name is at most 63, and the made part takes 22",
@@ -140,6 +141,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && u.len() != 1
     {
         out.push(Finding {
+            lint: None,
             pointer: "/update_config".into(),
             message: "update_config needs exactly one of `max_unavailable` and `max_unavailable_percentage`".into(),
             hint: Some("for example update_config: { max_unavailable: 1 }".into()),
@@ -213,6 +215,7 @@ fn scaling_check(attrs: &Map<String, Value>) -> Vec<Finding> {
     match (min, max, desired) {
         (Some(min), Some(max), Some(desired)) if !(min <= desired && desired <= max) => {
             vec![Finding {
+                lint: None,
                 pointer: "/scaling".into(),
                 message: format!(
                     "scaling needs min ≤ desired ≤ max; found min {min}, desired {desired}, max {max}"

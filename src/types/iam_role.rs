@@ -55,6 +55,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let given = TRUST.iter().filter(|k| attrs.contains_key(**k)).count();
     if given != 1 {
         out.push(Finding {
+            lint: None,
             pointer: String::new(),
             message: "needs exactly one of `assume_role_service`, `assume_role_service_account` and `assume_role_policy`".into(),
             hint: Some("for example assume_role_service: eks.amazonaws.com".into()),
@@ -71,6 +72,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         // A document with references is checked once they are known.
         if reference::is_known(doc) && doc.as_str().and_then(policy::normalize).is_none() {
             out.push(Finding {
+                lint: None,
                 pointer,
                 message: "this policy document is not valid JSON".into(),
                 hint: Some(

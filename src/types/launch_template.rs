@@ -78,6 +78,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
     let m = &attrs["metadata_options"];
     if m["http_tokens"] != "required" {
         out.push(Finding {
+            lint: Some(crate::types::lint::Lint::ImdsTokens),
             pointer: "/metadata_options/http_tokens".into(),
             message: "instance metadata without IMDSv2 (`http_tokens` is not `required`)".into(),
             hint: Some("set http_tokens: required; IMDSv1 is open to SSRF".into()),
@@ -85,6 +86,7 @@ pub fn lint(attrs: &Map<String, Value>) -> Vec<Finding> {
     }
     if m["http_put_response_hop_limit"].as_i64().is_some_and(|h| h < 2) {
         out.push(Finding {
+            lint: Some(crate::types::lint::Lint::ImdsHopLimit),
             pointer: "/metadata_options/http_put_response_hop_limit".into(),
             message: "a hop limit below 2 keeps pods from reaching instance metadata".into(),
             hint: Some(

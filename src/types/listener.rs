@@ -118,6 +118,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         && !attrs.contains_key("certificate_arn")
     {
         out.push(Finding {
+            lint: None,
             pointer: "/protocol".into(),
             message: "an HTTPS listener needs `certificate_arn`".into(),
             hint: Some("give the ARN of an ACM certificate, or use protocol HTTP".into()),
@@ -137,6 +138,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
         .collect();
     if actions.len() != 1 {
         out.push(Finding {
+            lint: None,
             pointer: actions.get(1).map(|k| format!("/{k}")).unwrap_or_default(),
             message: format!(
                 "needs exactly one action of `forward`, `redirect` and `fixed_response`; found {}",
@@ -148,6 +150,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
     if let Some(forward) = attrs.get("forward").and_then(Value::as_array) {
         if forward.is_empty() || forward.len() > 5 {
             out.push(Finding {
+                lint: None,
                 pointer: "/forward".into(),
                 message: format!("a forward takes 1 to 5 target groups; found {}", forward.len()),
                 hint: None,
@@ -157,6 +160,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
             forward.iter().filter_map(|t| t.get("weight").and_then(Value::as_i64)).collect();
         if !forward.is_empty() && weights.iter().all(|w| *w == 0) {
             out.push(Finding {
+                lint: None,
                 pointer: "/forward".into(),
                 message: "every weight of the forward is 0, so no traffic would flow".into(),
                 hint: Some("give at least one target group a weight above 0".into()),
@@ -169,6 +173,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
                 .any(|u| u.get("target_group_arn").and_then(Value::as_str) == Some(arn))
             {
                 out.push(Finding {
+                    lint: None,
                     pointer: format!("/forward/{i}/target_group_arn"),
                     message: format!("target group `{arn}` appears twice in one forward"),
                     hint: Some("list each target group once, with its weight".into()),
@@ -176,6 +181,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
             }
             if reference::is_known(&Value::String(arn.to_string())) && !arn.starts_with("arn:") {
                 out.push(Finding {
+                    lint: None,
                     pointer: format!("/forward/{i}/target_group_arn"),
                     message: format!("`{arn}` is not a target group ARN"),
                     hint: Some("reference one, as ${target_group.NAME.arn}, or give the ARN of one infra does not manage".into()),
@@ -189,6 +195,7 @@ pub fn check_actions(attrs: &Map<String, Value>) -> Vec<Finding> {
         let rising = steps.windows(2).all(|w| w[0] < w[1]);
         if steps.is_empty() || !rising || steps.last() != Some(&100) {
             out.push(Finding {
+                lint: None,
                 pointer: "/rollout/steps".into(),
                 message: "rollout steps must rise and end at 100".into(),
                 hint: Some("for example steps: [25, 50, 100]".into()),

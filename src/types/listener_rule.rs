@@ -65,6 +65,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         .is_none_or(|c| c.values().all(|v| v.as_array().is_none_or(Vec::is_empty)));
     if empty {
         out.push(Finding {
+            lint: None,
             pointer: "/conditions".into(),
             message: "a rule needs at least one condition".into(),
             hint: Some("for example conditions: { path_patterns: [\"/api/*\"] }".into()),

@@ -198,6 +198,7 @@ fn certificate_search(kind: &LookupSchema, query: &Map<String, Value>) -> Vec<Fi
     let tagged = query.get("tags").and_then(Value::as_object).is_some_and(|t| !t.is_empty());
     if imported && !tagged {
         out.push(Finding {
+            lint: None,
             pointer: "/types".into(),
             message: "an imported certificate is looked up by its tags too".into(),
             hint: Some(
@@ -235,6 +236,7 @@ fn names(by: &[Attr]) -> String {
 
 fn search_needed(kind: &LookupSchema) -> Vec<Finding> {
     vec![Finding {
+        lint: None,
         pointer: String::new(),
         message: format!("say which {} to look for: by {}", kind.noun, names(kind.by)),
         hint: Some("a lookup that names nothing to look for would find everything".into()),
@@ -264,6 +266,7 @@ fn one_of(kind: &LookupSchema, query: &Map<String, Value>) -> Vec<Finding> {
         1 => Vec::new(),
         0 => search_needed(kind),
         _ => vec![Finding {
+            lint: None,
             pointer: String::new(),
             message: "give the role's `name` or its `arn`, not both".into(),
             hint: None,
@@ -288,6 +291,7 @@ fn listener(_: &LookupSchema, query: &Map<String, Value>) -> Vec<Finding> {
         _ => ("", "say which listener: `arn`, or `load_balancer_arn` and `port`"),
     };
     vec![Finding {
+        lint: None,
         pointer: pointer.into(),
         message: message.into(),
         hint: Some(

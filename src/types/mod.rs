@@ -11,6 +11,7 @@ pub mod attrs;
 pub mod exposure;
 pub mod expr;
 pub mod health;
+pub mod lint;
 pub mod lookup;
 pub mod operation;
 pub mod policy;

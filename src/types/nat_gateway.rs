@@ -39,6 +39,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let public = attrs.get("connectivity_type").and_then(Value::as_str) != Some("private");
     match (public, attrs.contains_key("allocation_id")) {
         (true, false) => vec![Finding {
+            lint: None,
             pointer: "/connectivity_type".into(),
             message: "a public NAT gateway needs `allocation_id` (an Elastic IP)".into(),
             hint: Some(
@@ -46,6 +47,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             ),
         }],
         (false, true) => vec![Finding {
+            lint: None,
             pointer: "/allocation_id".into(),
             message: "a private NAT gateway takes no `allocation_id`".into(),
             hint: Some("remove allocation_id, or make it public".into()),

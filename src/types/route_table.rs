@@ -76,6 +76,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         let count = |keys: &[&str]| keys.iter().filter(|k| route.get(**k).is_some()).count();
         if count(DESTINATIONS) != 1 {
             out.push(Finding {
+                lint: None,
                 pointer: format!("/routes/{i}"),
                 message: format!(
                     "route {} needs exactly one of `cidr_block` and `destination_prefix_list_id`",
@@ -86,6 +87,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         }
         if count(TARGETS) != 1 {
             out.push(Finding {
+                lint: None,
                 pointer: format!("/routes/{i}"),
                 message: format!("route {} needs exactly one target", i + 1),
                 hint: Some(format!("one of {}", TARGETS.join(", "))),
@@ -94,6 +96,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         if let Some(dest) = destination(route) {
             if let Some(first) = seen.get(dest) {
                 out.push(Finding {
+                    lint: None,
                     pointer: format!("/routes/{i}"),
                     message: format!(
                         "routes {} and {} both go to {dest}",

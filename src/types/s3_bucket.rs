@@ -92,6 +92,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 pub fn lint(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
     if attrs.get("public_access_block") == Some(&serde_json::Value::Bool(false)) {
         vec![Finding {
+            lint: Some(crate::types::lint::Lint::PublicBucket),
             pointer: "/public_access_block".into(),
             message: "the bucket's public access block is off".into(),
             hint: Some(

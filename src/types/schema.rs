@@ -295,6 +295,9 @@ pub struct Finding {
     pub pointer: String,
     pub message: String,
     pub hint: Option<String>,
+    /// Which lint it is, for a type's lint (`TypeSchema::lint`); `None` for
+    /// a check's error.
+    pub lint: Option<super::lint::Lint>,
 }
 
 /// A VPC's or a subnet's `cidr_block` outside the sizes AWS takes: /16 (65,536
@@ -310,6 +313,7 @@ pub fn block_size(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Fin
     match block.prefix_len() {
         16..=28 => Vec::new(),
         n => vec![Finding {
+            lint: None,
             pointer: "/cidr_block".into(),
             message: format!("a /{n} block: AWS takes /16 to /28"),
             hint: Some("pick a prefix length from 16 (65,536 addresses) to 28 (16)".into()),

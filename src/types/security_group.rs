@@ -78,6 +78,7 @@ pub fn rule_check(rule: &Value, at: &str, what: &str) -> Vec<Finding> {
         ["cidr", "source_security_group"].iter().filter(|k| rule.get(**k).is_some()).count();
     if sources != 1 {
         out.push(Finding {
+            lint: None,
             pointer: at.to_string(),
             message: format!("{what} needs exactly one of `cidr` and `source_security_group`"),
             hint: Some("write one rule per source".into()),
@@ -85,11 +86,13 @@ pub fn rule_check(rule: &Value, at: &str, what: &str) -> Vec<Finding> {
     }
     match (protocol, rule.get("ports")) {
         ("tcp" | "udp", None) => out.push(Finding {
+            lint: None,
             pointer: format!("{at}/protocol"),
             message: format!("a {protocol} rule needs `ports`"),
             hint: Some("for example ports: \"443\" or ports: \"1024-65535\"".into()),
         }),
         ("all", Some(_)) => out.push(Finding {
+            lint: None,
             pointer: format!("{at}/ports"),
             message: "`ports` cannot be set with protocol `all`".into(),
             hint: Some("protocol all covers every port; remove `ports`".into()),
@@ -122,6 +125,7 @@ pub fn exposure_findings(rules: &[Value], at: &str) -> Vec<Finding> {
                 })
                 .unwrap_or(0);
             Finding {
+                lint: Some(crate::types::lint::Lint::OpenIngress),
                 pointer: format!("{at}/{first}"),
                 message: format!(
                     "ingress open to the internet on {} (not 80 or 443): from {}",

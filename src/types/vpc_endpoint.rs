@@ -73,6 +73,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
         .iter()
         .filter(|k| attrs.contains_key(**k))
         .map(|k| Finding {
+            lint: None,
             pointer: format!("/{k}"),
             message: format!("{own} endpoint takes no `{k}`"),
             hint: Some(format!("{kind}; set vpc_endpoint_type or remove `{k}`")),

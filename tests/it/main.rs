@@ -13,6 +13,7 @@ mod fake;
 mod pure;
 mod tidy;
 
+mod accept;
 mod cost;
 mod cutover;
 mod drift;

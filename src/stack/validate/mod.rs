@@ -65,7 +65,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
 static OUTPUT_LIST: Kind = Kind::List(&Kind::String);
 static OUTPUT_MAP: Kind = Kind::Map(&Kind::String);
 pub(super) const META_KEYS: &[&str] =
-    &["depends_on", "timeouts", "prevent_destroy", "ignore_changes"];
+    &["depends_on", "timeouts", "prevent_destroy", "ignore_changes", "accept"];
 
 pub fn validate(
     file: &str,
@@ -122,6 +122,10 @@ struct Validator {
     sources: Vec<super::diag::Source>,
     /// The file uses modules (`modules:`).
     uses_modules: bool,
+    /// The lints a resource accepted that fired, with its reasons.
+    accepted: Vec<super::AcceptedLint>,
+    /// Each warning said, by where and what: the index of its problem.
+    warned: HashMap<(usize, usize, usize, String), usize>,
     /// The JSON pointers, by resource, of the attributes a sensitive value
     /// landed in.
     sensitive: BTreeMap<Address, BTreeSet<String>>,
@@ -141,6 +145,8 @@ impl Validator {
             sensitive_spans: HashSet::new(),
             sources: Vec::new(),
             uses_modules: false,
+            accepted: Vec::new(),
+            warned: HashMap::new(),
             broken: HashSet::new(),
             files_asked: BTreeSet::new(),
             sensitive: BTreeMap::new(),
@@ -301,6 +307,7 @@ impl Validator {
             file: file.to_string(),
             text: text.to_string(),
             sources: self.sources.clone(),
+            accepted: std::mem::take(&mut self.accepted),
             inputs: self.inputs.clone(),
         };
         self.dependency_cycles(&stack);

@@ -53,7 +53,8 @@ impl Validator {
             if f.error {
                 self.d.error(loc, message, Some(f.hint));
             } else {
-                self.d.warning(loc, message, Some(f.hint));
+                let accepted = resources[&f.address].accepted.clone();
+                self.lint_warning(&accepted, &f.address, f.lint, (loc, message, Some(f.hint)));
             }
         }
         let implied = crate::stack::network::implied(resources)

@@ -34,6 +34,10 @@ impl Validator {
         if let Some(d) = map.get_node("depends_on") {
             depends_on = self.depends_on(d, &address);
         }
+        let accepted = match map.get_node("accept") {
+            Some(node) => self.accept(node),
+            None => Vec::new(),
+        };
         let prevent_destroy = match map.get_node("prevent_destroy") {
             None => false,
             Some(Node::Scalar(s)) if s.as_bool().is_some() => s.as_bool().unwrap_or(false),
@@ -103,7 +107,7 @@ impl Validator {
                 }
             }
         }
-        self.type_findings(schema, &address, &attrs, key_loc);
+        self.type_findings(schema, &address, &attrs, key_loc, &accepted);
         Some(Resource {
             address,
             schema,
@@ -114,8 +118,128 @@ impl Validator {
             timeouts,
             prevent_destroy,
             ignore_changes,
+            accepted,
             loc: key_loc,
         })
+    }
+
+    /// `accept: [{ lint: NAME, reason: WHY }]`: each a known lint, with a
+    /// reason.
+    fn accept(&mut self, node: &Node) -> Vec<crate::stack::Accepted> {
+        let example = "for example `accept: [{ lint: imds-hop-limit, reason: pods use IRSA }]`";
+        let Some(items) = node.as_sequence() else {
+            let loc = self.node_loc(node);
+            self.d.error(
+                loc,
+                "`accept` must be a list of `{ lint, reason }`",
+                Some(example.into()),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let loc = self.node_loc(item);
+            let Some(m) = item.as_mapping() else {
+                self.d.error(
+                    loc,
+                    "an accepted lint is `{ lint: NAME, reason: WHY }`",
+                    Some(example.into()),
+                );
+                continue;
+            };
+            for (k, _) in m.iter().filter(|(k, _)| !["lint", "reason"].contains(&k.as_str())) {
+                let at = self.key_loc(k);
+                self.d.error(
+                    at,
+                    format!("unknown key `{}` in an accepted lint", k.as_str()),
+                    Some("it takes `lint` and `reason`".into()),
+                );
+            }
+            let names = || crate::types::lint::Lint::names().collect::<Vec<_>>().join(", ");
+            let lint = match m.get_node("lint").and_then(Node::as_scalar) {
+                Some(s) => match crate::types::lint::Lint::parse(s.as_str()) {
+                    Some(l) => Some(l),
+                    None => {
+                        let at = self.node_loc(&Node::Scalar(s.clone()));
+                        let hint = did_you_mean(s.as_str(), crate::types::lint::Lint::names())
+                            .map(|d| format!("{d} The lints: {}", names()))
+                            .unwrap_or_else(|| format!("the lints: {}", names()));
+                        self.d.error(at, format!("unknown lint `{}`", s.as_str()), Some(hint));
+                        None
+                    }
+                },
+                None => {
+                    self.d.error(
+                        loc,
+                        "an accepted lint needs `lint:`",
+                        Some(format!("the lints: {}", names())),
+                    );
+                    None
+                }
+            };
+            let reason = match m.get_node("reason").and_then(Node::as_scalar) {
+                Some(s) if !s.as_str().trim().is_empty() => Some(s.as_str().trim().to_string()),
+                _ => {
+                    self.d.error(
+                        loc,
+                        "an accepted lint needs `reason:`: why the stack accepts it",
+                        Some(example.into()),
+                    );
+                    None
+                }
+            };
+            if let (Some(lint), Some(reason)) = (lint, reason) {
+                out.push(crate::stack::Accepted { lint, reason });
+            }
+        }
+        out
+    }
+
+    /// A warning for `lint` on `address`, unless the resource accepts it:
+    /// then it is recorded (`Stack::accepted`) and not said.
+    pub(super) fn lint_warning(
+        &mut self,
+        accepted: &[crate::stack::Accepted],
+        address: &Address,
+        lint: Option<crate::types::lint::Lint>,
+        (loc, message, hint): (Loc, String, Option<String>),
+    ) {
+        match lint.and_then(|l| accepted.iter().find(|a| a.lint == l)) {
+            Some(a) => self.accepted.push(crate::stack::AcceptedLint {
+                address: address.clone(),
+                lint: a.lint,
+                reason: a.reason.clone(),
+                message: message
+                    .strip_prefix(&format!("{address}: "))
+                    .unwrap_or(&message)
+                    .to_string(),
+            }),
+            None => {
+                // Said with its name, so that a team may accept it.
+                let accept = lint.map(|l| {
+                    format!("or accept it here: `accept: [{{ lint: {l}, reason: WHY }}]`")
+                });
+                let hint = match (hint, accept) {
+                    (Some(h), Some(a)) => Some(format!("{h}; {a}")),
+                    (h, a) => h.or(a),
+                };
+                // Every instance of one written resource (of a resource in
+                // a module used many times) says it once, naming them all.
+                let text = message.strip_prefix(&format!("{address}: ")).unwrap_or(&message);
+                let key = (loc.source, loc.line, loc.column, text.to_string());
+                match self.warned.get(&key) {
+                    Some(&i) => {
+                        let p = &mut self.d.problems[i];
+                        let said = p.message.strip_suffix(&format!(": {text}")).unwrap_or("");
+                        p.message = format!("{said}, {address}: {text}");
+                    }
+                    None => {
+                        self.warned.insert(key, self.d.problems.len());
+                        self.d.warning(loc, message, hint)
+                    }
+                }
+            }
+        }
     }
 
     /// A resource's address and its type's schema, or why the key is neither.
@@ -154,6 +278,7 @@ impl Validator {
         address: &Address,
         attrs: &Map<String, Value>,
         key_loc: Loc,
+        accepted: &[crate::stack::Accepted],
     ) {
         for (f, error) in
             schema.check.map(|c| c(attrs)).unwrap_or_default().into_iter().map(|f| (f, true)).chain(
@@ -164,7 +289,7 @@ impl Validator {
             let message = format!("{address}: {}", f.message);
             match error {
                 true => self.d.error(loc, message, f.hint),
-                false => self.d.warning(loc, message, f.hint),
+                false => self.lint_warning(accepted, address, f.lint, (loc, message, f.hint)),
             }
         }
     }
