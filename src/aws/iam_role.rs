@@ -63,8 +63,15 @@ impl Provider for IamRole {
                 "assume_role_policy": role.assume_role_policy_document().map(decode),
                 "managed_policy_arns": attached,
                 "inline_policies": inline,
+                "description": role.description().unwrap_or_default(),
+                "path": role.path(),
+                "max_session_duration": role.max_session_duration().unwrap_or(3600),
+                "permissions_boundary": role
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn()),
                 "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value()))),
             }));
+            attrs.retain(|_, v| !v.is_null());
             ty::canonical(&mut attrs);
             out.insert(name.clone(), attrs);
         }
@@ -91,6 +98,19 @@ impl Provider for IamRole {
                 .create_role()
                 .role_name(a.str("name")?)
                 .assume_role_policy_document(a.str("assume_role_policy")?)
+                .set_description(
+                    a.get("description")
+                        .and_then(Value::as_str)
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string)
+                )
+                .set_path(a.get("path").and_then(Value::as_str).map(str::to_string))
+                .set_max_session_duration(
+                    a.get("max_session_duration").and_then(Value::as_i64).map(|n| n as i32)
+                )
+                .set_permissions_boundary(
+                    a.get("permissions_boundary").and_then(Value::as_str).map(str::to_string)
+                )
                 .set_tags(Some(tag_list)),
             "CreateRole"
         )?;
@@ -106,8 +126,13 @@ impl Provider for IamRole {
             "assume_role_policy": a.get("assume_role_policy"),
             "managed_policy_arns": [],
             "inline_policies": {},
+            "description": a.get("description").cloned().unwrap_or(json!("")),
+            "path": role.path(),
+            "max_session_duration": role.max_session_duration().unwrap_or(3600),
+            "permissions_boundary": a.get("permissions_boundary"),
             "tags": a.string_map("tags"),
         }));
+        holds.retain(|_, v| !v.is_null());
         ty::canonical(&mut holds);
         Ok(Made::holding(role.role_name(), holds))
     }
@@ -129,6 +154,34 @@ impl Provider for IamRole {
                     .policy_document(a.str("assume_role_policy")?),
                 "UpdateAssumeRolePolicy"
             )?;
+        }
+        // Description and session length in one UpdateRole.
+        let changed = |k: &str| b.get(k) != a.get(k);
+        if changed("description") || changed("max_session_duration") {
+            send!(
+                aws.iam
+                    .update_role()
+                    .role_name(id)
+                    .description(a.get("description").and_then(Value::as_str).unwrap_or(""))
+                    .set_max_session_duration(
+                        a.get("max_session_duration").and_then(Value::as_i64).map(|n| n as i32)
+                    ),
+                "UpdateRole"
+            )?;
+        }
+        if changed("permissions_boundary") {
+            match a.get("permissions_boundary").and_then(Value::as_str) {
+                Some(arn) => send!(
+                    aws.iam.put_role_permissions_boundary().role_name(id).permissions_boundary(arn),
+                    "PutRolePermissionsBoundary"
+                )
+                .map(|_| ())?,
+                None => send!(
+                    aws.iam.delete_role_permissions_boundary().role_name(id),
+                    "DeleteRolePermissionsBoundary"
+                )
+                .map(|_| ())?,
+            }
         }
         let list = |m: &Attrs| -> Vec<String> {
             m.get("managed_policy_arns")

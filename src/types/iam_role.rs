@@ -36,6 +36,17 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("Managed policies attached to it.").default(Default::EmptyList),
         Attr::new("inline_policies", Kind::Map(&Kind::String))
             .doc("Inline policies by name, each a JSON document.").default(Default::Json("{}")),
+        Attr::new("description", Kind::String)
+            .doc("What the role is for (up to 1,000 characters).").default(Default::Str("")),
+        Attr::new("path", Kind::String)
+            .doc("The role's path, such as /service/ (starts and ends with /); / unless set. AWS cannot change it: a new path replaces the role.")
+            .default(Default::Str("/")).force_new(),
+        Attr::new("max_session_duration", Kind::Int { min: 3600, max: 43200 })
+            .doc("How long a session of the role may last, in seconds: 3600 (one hour, AWS's default) to 43200 (12 hours).")
+            .default(Default::Int(3600)),
+        Attr::new("permissions_boundary", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("The ARN of a managed policy (AWS's or the account's own) that bounds what the role may do, whatever its policies allow."),
     ],
     exports: &["id", "name", "arn"],
     name_attr: Some(("name", NameDefault::StackAndName("--"))),
@@ -50,8 +61,42 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 const TRUST: &[&str] =
     &["assume_role_service", "assume_role_service_account", "assume_role_policy"];
 
+/// A role's path as IAM takes it: `/`, or `/` then names each ending in
+/// `/`, printable ASCII, at most 512 characters (IAM API reference,
+/// CreateRole `Path`).
+fn path_ok(path: &str) -> bool {
+    path.len() <= 512
+        && path.starts_with('/')
+        && path.ends_with('/')
+        && path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c))
+        && !path.contains("//")
+}
+
 pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     let mut out = Vec::new();
+    if let Some(path) = attrs.get("path").and_then(Value::as_str)
+        && !path.contains("${")
+        && !path_ok(path)
+    {
+        out.push(Finding {
+            lint: None,
+            pointer: "/path".into(),
+            message: format!("`{path}` is not an IAM path"),
+            hint: Some(
+                "a path starts and ends with /, for example /service/ (IAM refuses others)".into(),
+            ),
+        });
+    }
+    if let Some(d) = attrs.get("description").and_then(Value::as_str)
+        && d.chars().count() > 1000
+    {
+        out.push(Finding {
+            lint: None,
+            pointer: "/description".into(),
+            message: "a role's description is at most 1,000 characters".into(),
+            hint: None,
+        });
+    }
     let given = TRUST.iter().filter(|k| attrs.contains_key(**k)).count();
     if given != 1 {
         out.push(Finding {

@@ -20,6 +20,7 @@ mod drift;
 mod e2e;
 mod eks;
 mod expressions;
+mod iam;
 mod identity;
 mod lean;
 mod lookups;

@@ -1,0 +1,104 @@
+//! A role as baselines write it: a description, a path, a session length, a
+//! permissions boundary and a customer-managed policy beside AWS's, against
+//! moto; each read back, changed in place, drift seen, a removed boundary
+//! deleted, a new path a replacement.
+
+use crate::support::{Moto, Workdir, runtime};
+
+fn role(boundary: &str, extra: &str) -> String {
+    format!(
+        r#"stack: roles
+region: ap-northeast-1
+resources:
+  iam_role.app:
+    assume_role_service: ec2.amazonaws.com
+    description: what the game servers run as
+    path: /service/
+    max_session_duration: 7200
+    managed_policy_arns:
+      - arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore
+      - arn:aws:iam::123456789012:policy/game-extra
+{boundary}{extra}"#
+    )
+}
+
+#[test]
+fn a_role_takes_a_description_path_session_length_and_boundary() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let iam = moto.iam();
+    let doc = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#;
+    for name in ["game-extra", "game-boundary"] {
+        rt.block_on(iam.create_policy().policy_name(name).policy_document(doc).send()).unwrap();
+    }
+    let boundary = "    permissions_boundary: arn:aws:iam::123456789012:policy/game-boundary\n";
+    let w = Workdir::new(&moto.url, &role(boundary, ""));
+    w.apply_ok();
+    let read = || rt.block_on(iam.get_role().role_name("roles-app").send()).unwrap();
+    let r = read();
+    let r = r.role().unwrap();
+    assert_eq!(r.description(), Some("what the game servers run as"));
+    assert_eq!(r.path(), "/service/");
+    assert_eq!(r.max_session_duration(), Some(7200));
+    assert_eq!(
+        r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()),
+        Some("arn:aws:iam::123456789012:policy/game-boundary")
+    );
+    let attached =
+        rt.block_on(iam.list_attached_role_policies().role_name("roles-app").send()).unwrap();
+    assert_eq!(attached.attached_policies().len(), 2);
+    w.assert_no_changes();
+
+    // Changed by hand: drift, and the plan puts it back.
+    rt.block_on(iam.update_role().role_name("roles-app").description("changed by hand").send())
+        .unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("Drift since the last apply"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("description: \"changed by hand\""), "{}", plan.stdout);
+    w.apply_ok();
+    w.assert_no_changes();
+
+    // The boundary removed from the stack is removed in AWS, and the plan
+    // says so; the session length changes in place.
+    w.write_stack(&role("", "").replace("7200", "3600"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("~ iam_role.app"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("(no longer set in the stack file: permissions_boundary)")
+            && plan.stdout.contains(
+                "~ permissions_boundary: \"arn:aws:iam::123456789012:policy/game-boundary\" -> null"
+            ),
+        "{}",
+        plan.stdout
+    );
+    w.apply_ok();
+    let r = read();
+    let r = r.role().unwrap();
+    assert!(r.permissions_boundary().is_none());
+    assert_eq!(r.max_session_duration(), Some(3600));
+    w.assert_no_changes();
+
+    // A new path is a new role.
+    w.write_stack(&role("", "").replace("/service/", "/games/"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("must be replaced") || plan.stdout.contains("replaced"),
+        "{}",
+        plan.stdout
+    );
+
+    // A path IAM refuses is refused at its line.
+    w.write_stack(&role("", "").replace("/service/", "service"));
+    let v = w.run(&["validate", "stack.yaml"]);
+    assert_eq!(v.code, 1);
+    assert!(
+        v.stderr.contains("stack.yaml:7:5: iam_role.app: `service` is not an IAM path"),
+        "{}",
+        v.stderr
+    );
+
+    w.write_stack(&role("", ""));
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(rt.block_on(iam.get_role().role_name("roles-app").send()).is_err());
+}
