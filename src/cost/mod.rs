@@ -193,6 +193,24 @@ impl Ledger {
     }
 }
 
+/// The total before and after (`$A ARROW $B (+$D)`), or `unknown` with why
+/// when a price is missing: a region the table lacks, or a resource it
+/// cannot price (what is priced is then said as a floor), never `$0.00`.
+pub fn total(cost: &Cost, arrow: &str) -> String {
+    let amounts = || {
+        format!("{} {arrow} {} ({})", money(cost.before), money(cost.after), signed(cost.delta()))
+    };
+    match (cost.region_priced, cost.unknown.len()) {
+        (false, _) => format!("unknown (the price table has no prices for {})", cost.region),
+        (true, 0) => amounts(),
+        (true, n) => format!(
+            "unknown ({n} resource{} not priced; what is priced: {})",
+            if n == 1 { "" } else { "s" },
+            amounts()
+        ),
+    }
+}
+
 fn cents(amount: f64) -> f64 {
     (amount * 100.0).round() / 100.0
 }
@@ -227,11 +245,9 @@ pub fn text_lines(cost: &Cost) -> Vec<String> {
         out.push(format!("  {:width$}  {amount:room$}  {}", l.address, l.priced_as));
     }
     out.push(format!(
-        "  total{}: {} -> {} ({})",
+        "  total{}: {}",
         if cost.targeted { " of the targeted resources" } else { "" },
-        money(cost.before),
-        money(cost.after),
-        signed(cost.delta())
+        total(cost, "->")
     ));
     for u in &cost.billed_by_use {
         out.push(format!("  not priced, billed by use: {}: {}", u.what, u.addresses.join(", ")));
@@ -368,6 +384,21 @@ mod tests {
         let cost = ledger.finish();
         assert!(!cost.region_priced);
         assert!(cost.resources.is_empty());
+        let text = text_lines(&cost).join("\n");
+        assert!(
+            text.contains("total: unknown (the price table has no prices for eu-west-3)"),
+            "{text}"
+        );
+        assert!(!text.contains("$0.00"), "never $0.00 for what is not priced: {text}");
+        // A type the table lacks: the total is unknown, what is priced a floor.
+        let mut ledger = Ledger::new("us-east-1");
+        let odd = attrs(json!({"instance_types": ["z9.huge"], "scaling": {"desired": 1}}));
+        ledger.add(&Address::new("eks_nodegroup", "odd"), None, Some(&odd));
+        let text = text_lines(&ledger.finish()).join("\n");
+        assert!(
+            text.contains("total: unknown (1 resource not priced; what is priced: $0.00 -> $0.00"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -122,17 +122,20 @@ pub fn drift_section(plan: &Plan) -> String {
 fn cost_section(cost: &crate::cost::Cost) -> String {
     use crate::cost::{money, signed};
     let mut out = format!(
-        "\n**Monthly cost**, on-demand ({}, {} prices of {}): {} → {} (**{}**)\n\n",
+        "\n**Monthly cost**, on-demand ({}, {} prices of {}): {}\n\n",
         cost.currency,
         cost.region,
         cost.prices_date,
-        money(cost.before),
-        money(cost.after),
-        signed(cost.delta())
+        match cost.region_priced && cost.unknown.is_empty() {
+            true => format!(
+                "{} → {} (**{}**)",
+                money(cost.before),
+                money(cost.after),
+                signed(cost.delta())
+            ),
+            false => crate::cost::total(cost, "→"),
+        }
     );
-    if !cost.region_priced {
-        let _ = writeln!(out, "The price table has no prices for {}: not priced.\n", cost.region);
-    }
     if !cost.resources.is_empty() {
         out.push_str(
             "| resource | before | after | change | priced as |\n|---|---:|---:|---:|---|\n",
@@ -239,12 +242,13 @@ fn no_changes(plan: &Plan, recovered: &str, drift: &str) -> String {
         .cost
         .as_ref()
         .map(|cost| {
+            let amount = match cost.region_priced && cost.unknown.is_empty() {
+                true => crate::cost::money(cost.after),
+                false => crate::cost::total(cost, "→"),
+            };
             format!(
-                "Monthly cost: {}, unchanged (on-demand, {}, {} prices of {}).\n\n",
-                crate::cost::money(cost.after),
-                cost.currency,
-                cost.region,
-                cost.prices_date
+                "Monthly cost: {amount}, unchanged (on-demand, {}, {} prices of {}).\n\n",
+                cost.currency, cost.region, cost.prices_date
             )
         })
         .unwrap_or_default();
