@@ -72,6 +72,7 @@ impl Provider for VpcEndpoint {
                 .set_private_dns_enabled(
                     interface.then(|| attrs.opt_bool("private_dns_enabled").unwrap_or(true)),
                 )
+                .set_policy_document(attrs.opt_str("policy").map(str::to_string))
                 .set_client_token(ctx.token.clone())
                 .tag_specifications(ec2_tags::spec(ResourceType::VpcEndpoint, attrs)),
             "CreateVpcEndpoint"
@@ -98,6 +99,13 @@ impl Provider for VpcEndpoint {
         let dns = differs(before, after, "private_dns_enabled")
             .then(|| after.opt_bool("private_dns_enabled"))
             .flatten();
+        // A policy no longer set is AWS's full access again: sent as that
+        // document (what ResetPolicy puts back, and what the emulator takes).
+        let policy = differs(before, after, "policy").then(|| match after.opt_str("policy") {
+            Some(doc) => doc.to_string(),
+            None => serde_json::from_str::<String>(crate::types::vpc_endpoint::FULL_ACCESS)
+                .unwrap_or_default(),
+        });
         let changes = [
             &add_tables,
             &remove_tables,
@@ -106,7 +114,7 @@ impl Provider for VpcEndpoint {
             &add_groups,
             &remove_groups,
         ];
-        if dns.is_some() || changes.iter().any(|c| !c.is_empty()) {
+        if dns.is_some() || policy.is_some() || changes.iter().any(|c| !c.is_empty()) {
             send!(
                 aws.ec2
                     .modify_vpc_endpoint()
@@ -117,7 +125,8 @@ impl Provider for VpcEndpoint {
                     .set_remove_subnet_ids(some(remove_subnets))
                     .set_add_security_group_ids(some(add_groups))
                     .set_remove_security_group_ids(some(remove_groups))
-                    .set_private_dns_enabled(dns),
+                    .set_private_dns_enabled(dns)
+                    .set_policy_document(policy),
                 "ModifyVpcEndpoint"
             )?;
         }
@@ -246,8 +255,12 @@ fn attrs_of(aws: &Aws, e: &Endpoint) -> Option<(String, String, Attrs)> {
         "vpc_id": e.vpc_id(),
         "service_name": e.service_name(),
         "vpc_endpoint_type": kind,
+        "policy": e.policy_document(),
         "tags": ec2_tags::value(e.tags()),
     });
+    if attrs["policy"].is_null() {
+        attrs.as_object_mut().map(|m| m.remove("policy"));
+    }
     if kind == "Interface" {
         attrs["subnet_ids"] = json!(e.subnet_ids());
         attrs["security_group_ids"] =

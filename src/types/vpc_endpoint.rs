@@ -41,6 +41,10 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("private_dns_enabled", Kind::Bool)
             .on_removal(Removal::Keep)
             .doc("For an Interface endpoint: whether the service's usual name resolves to it inside the VPC (needs both VPC DNS settings on)."),
+        // AWS gives every endpoint a policy: full access unless one is set.
+        Attr::new("policy", Kind::String)
+            .on_removal(Removal::Reset(FULL_ACCESS))
+            .doc("The endpoint policy, a JSON document compared by meaning: what may be reached through it. Left out, not managed; removed from the stack, AWS's full-access policy is put back."),
     ],
     exports: &["id", "arn"],
     check: Some(check),
@@ -50,6 +54,11 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     id_format: "its vpce-… id",
     ..TypeSchema::BASE
 };
+
+/// The policy AWS gives an endpoint none was given for (and what
+/// ResetPolicy puts back): anyone, any action, any resource of the
+/// service. As the attribute's JSON value.
+pub const FULL_ACCESS: &str = r#""{\"Statement\":[{\"Action\":\"*\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Resource\":\"*\"}],\"Version\":\"2008-10-17\"}""#;
 
 /// Whether it is an Interface endpoint: one in each of its subnets' zones,
 /// billed by the hour and for the data it processes (a Gateway endpoint is
@@ -69,7 +78,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             "subnets, security groups and private DNS are for Interface endpoints",
         )
     };
-    other
+    let mut out: Vec<Finding> = other
         .iter()
         .filter(|k| attrs.contains_key(**k))
         .map(|k| Finding {
@@ -78,12 +87,33 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
             message: format!("{own} endpoint takes no `{k}`"),
             hint: Some(format!("{kind}; set vpc_endpoint_type or remove `{k}`")),
         })
-        .collect()
+        .collect();
+    // A document with references is checked once they are known.
+    if let Some(doc) = attrs.get("policy")
+        && super::reference::is_known(doc)
+        && doc.as_str().and_then(super::policy::normalize).is_none()
+    {
+        out.push(Finding {
+            lint: None,
+            pointer: "/policy".into(),
+            message: "this policy document is not valid JSON".into(),
+            hint: Some(
+                "write the policy as a JSON string; a YAML block scalar (|) keeps it readable"
+                    .into(),
+            ),
+        });
+    }
+    out
 }
 
 /// Private DNS is on unless said otherwise on an Interface endpoint, and means
 /// nothing on a Gateway one.
 pub fn canonical(attrs: &mut Map<String, Value>) {
+    if let Some(Value::String(doc)) = attrs.get_mut("policy")
+        && let Some(n) = super::policy::normalize(doc)
+    {
+        *doc = n;
+    }
     if interface(attrs) {
         attrs.entry("private_dns_enabled").or_insert(Value::Bool(true));
     } else {

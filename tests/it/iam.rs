@@ -102,3 +102,64 @@ fn a_role_takes_a_description_path_session_length_and_boundary() {
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(rt.block_on(iam.get_role().role_name("roles-app").send()).is_err());
 }
+
+const ENDPOINT: &str = r#"stack: endpoints
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.61.0.0/16
+  route_table.private:
+    vpc_id: ${vpc.main.id}
+  vpc_endpoint.s3:
+    vpc_id: ${vpc.main.id}
+    service_name: com.amazonaws.ap-northeast-1.s3
+    route_table_ids: ["${route_table.private.id}"]
+POLICY"#;
+
+/// An endpoint policy, compared by meaning: written in another order it is
+/// no change; changed by hand it is drift put back; removed from the stack,
+/// AWS's full access is put back and the plan says so.
+#[test]
+fn an_endpoint_policy_is_compared_by_meaning_and_reset_when_removed() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let policy = "    policy: |\n      {\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\",\n        \"Action\": [\"s3:GetObject\"], \"Resource\": [\"arn:aws:s3:::enza-images/*\"]}]}\n";
+    let w = Workdir::new(&moto.url, &ENDPOINT.replace("POLICY", policy));
+    w.apply_ok();
+    let read = || {
+        let out = rt.block_on(moto.ec2().describe_vpc_endpoints().send()).unwrap();
+        out.vpc_endpoints()[0].policy_document().unwrap_or_default().to_string()
+    };
+    assert!(read().contains("enza-images"), "{}", read());
+    w.assert_no_changes();
+    // The same document, its keys in another order and spaced otherwise.
+    let reordered = "    policy: '{\"Statement\": [{\"Resource\": [\"arn:aws:s3:::enza-images/*\"], \"Action\": [\"s3:GetObject\"], \"Principal\": \"*\", \"Effect\": \"Allow\"}], \"Version\": \"2012-10-17\"}'\n";
+    w.write_stack(&ENDPOINT.replace("POLICY", reordered));
+    w.assert_no_changes();
+
+    let id = {
+        let out = rt.block_on(moto.ec2().describe_vpc_endpoints().send()).unwrap();
+        out.vpc_endpoints()[0].vpc_endpoint_id().unwrap().to_string()
+    };
+    rt.block_on(
+        moto.ec2()
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(&id)
+            .policy_document(r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}"#)
+            .send(),
+    )
+    .unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("Drift since the last apply"), "{}", plan.stdout);
+    w.apply_ok();
+    assert!(read().contains("enza-images"), "{}", read());
+
+    w.write_stack(&ENDPOINT.replace("POLICY", ""));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("(no longer set in the stack file: policy)"), "{}", plan.stdout);
+    w.apply_ok();
+    assert!(!read().contains("enza-images") && read().contains("\"Action\""), "{}", read());
+    w.assert_no_changes();
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+}
