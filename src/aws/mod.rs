@@ -76,6 +76,7 @@ mod security_group_rule;
 mod subnet;
 mod target_group;
 mod vpc;
+mod vpc_dhcp_options;
 mod vpc_endpoint;
 
 use std::sync::Arc;
@@ -112,6 +113,7 @@ providers! {
     nat_gateway => nat_gateway::NatGateway,
     route_table => route_table::RouteTable,
     vpc_endpoint => vpc_endpoint::VpcEndpoint,
+    vpc_dhcp_options => vpc_dhcp_options::VpcDhcpOptions,
     security_group => security_group::SecurityGroup,
     security_group_rule => security_group_rule::SecurityGroupRule,
     s3_bucket => s3_bucket::S3Bucket::new,

@@ -53,6 +53,7 @@ pub mod security_group_rule;
 pub mod subnet;
 pub mod target_group;
 pub mod vpc;
+pub mod vpc_dhcp_options;
 pub mod vpc_endpoint;
 
 /// Every resource type, one line each, in the order the stack file's JSON
@@ -66,6 +67,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &nat_gateway::SCHEMA,
     &route_table::SCHEMA,
     &vpc_endpoint::SCHEMA,
+    &vpc_dhcp_options::SCHEMA,
     &security_group::SCHEMA,
     &security_group_rule::SCHEMA,
     &s3_bucket::SCHEMA,

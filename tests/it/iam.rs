@@ -163,3 +163,78 @@ fn an_endpoint_policy_is_compared_by_meaning_and_reset_when_removed() {
     let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
 }
+
+const DHCP: &str = r#"stack: dhcp
+region: ap-northeast-1
+resources:
+  vpc.main:
+    cidr_block: 10.62.0.0/16
+  vpc_dhcp_options.main:
+    domain_name: internal.enza.example
+    domain_name_servers: [AmazonProvidedDNS]
+    ntp_servers: [169.254.169.123]
+    vpc_id: ${vpc.main.id}
+"#;
+
+/// DHCP options associated with their VPC: read back, the association put
+/// back when changed by hand, a new domain name a new set in the old one's
+/// place, and the VPC given AWS's default set when they go.
+#[test]
+fn dhcp_options_are_associated_replaced_in_place_and_leave_the_default() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let w = Workdir::new(&moto.url, DHCP);
+    w.apply_ok();
+    let ec2 = moto.ec2();
+    let vpc_options = || {
+        let out = rt.block_on(ec2.describe_vpcs().send()).unwrap();
+        out.vpcs()
+            .iter()
+            .find(|v| v.cidr_block() == Some("10.62.0.0/16"))
+            .and_then(|v| v.dhcp_options_id())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let first = vpc_options();
+    assert!(first.starts_with("dopt-"), "{first}");
+    let sets = rt.block_on(ec2.describe_dhcp_options().dhcp_options_ids(&first).send()).unwrap();
+    let keys: Vec<&str> =
+        sets.dhcp_options()[0].dhcp_configurations().iter().filter_map(|c| c.key()).collect();
+    assert!(keys.contains(&"domain-name") && keys.contains(&"ntp-servers"), "{keys:?}");
+    w.assert_no_changes();
+
+    // The VPC given the default set by hand: drift, put back.
+    let vpc = {
+        let out = rt.block_on(ec2.describe_vpcs().send()).unwrap();
+        out.vpcs()
+            .iter()
+            .find(|v| v.cidr_block() == Some("10.62.0.0/16"))
+            .and_then(|v| v.vpc_id())
+            .unwrap()
+            .to_string()
+    };
+    rt.block_on(ec2.associate_dhcp_options().dhcp_options_id("default").vpc_id(&vpc).send())
+        .unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains(&format!("~ vpc_id: null -> \"{vpc}\"")), "{}", plan.stdout);
+    w.apply_ok();
+    assert_eq!(vpc_options(), first);
+
+    // Another domain name: a new set, associated in the old one's place.
+    w.write_stack(&DHCP.replace("internal.enza.example", "corp.enza.example"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("vpc_dhcp_options.main"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("1 to add, 0 to change, 1 to destroy"), "{}", plan.stdout);
+    w.apply_ok();
+    let second = vpc_options();
+    assert!(second.starts_with("dopt-") && second != first, "{second}");
+    w.assert_no_changes();
+
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let left = rt.block_on(ec2.describe_dhcp_options().send()).unwrap();
+    assert!(
+        left.dhcp_options().iter().all(|d| d.dhcp_options_id() != Some(second.as_str())),
+        "deleted"
+    );
+}

@@ -1,0 +1,160 @@
+//! The provider of `vpc_dhcp_options`: made with its tags, then associated
+//! with its VPC; moved to another VPC in place (the one it leaves gets AWS's
+//! default set back); its VPC given the default set before it is deleted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, NewDhcpConfiguration, ResourceType};
+use serde_json::{Value, json};
+
+use super::tags;
+use super::{Aws, Result, ec2_tags};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
+use crate::types::attrs::into_map;
+use crate::types::{Attrs, AttrsExt};
+
+pub struct VpcDhcpOptions(pub Arc<Aws>);
+
+/// Each option as EC2 names it, with the attribute that holds it.
+const OPTIONS: [(&str, &str); 5] = [
+    ("domain-name", "domain_name"),
+    ("domain-name-servers", "domain_name_servers"),
+    ("ntp-servers", "ntp_servers"),
+    ("netbios-name-servers", "netbios_name_servers"),
+    ("netbios-node-type", "netbios_node_type"),
+];
+
+#[async_trait]
+impl Provider for VpcDhcpOptions {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let mut found =
+            ec2_tags::read_by_id(ids, "dhcp-options-id", |f| describe(&self.0, f)).await?;
+        for (id, attrs) in found.iter_mut() {
+            if let Some(vpc) = vpc_of(&self.0, id).await? {
+                attrs.insert("vpc_id".into(), Value::String(vpc));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
+        let aws = &*self.0;
+        let configurations = OPTIONS
+            .iter()
+            .filter_map(|(key, attr)| {
+                let values: Vec<String> = match attrs.get(*attr)? {
+                    Value::Array(a) => {
+                        a.iter().filter_map(Value::as_str).map(String::from).collect()
+                    }
+                    Value::String(s) => vec![s.clone()],
+                    _ => return None,
+                };
+                Some(NewDhcpConfiguration::builder().key(*key).set_values(Some(values)).build())
+            })
+            .collect();
+        let out = send!(
+            aws.ec2
+                .create_dhcp_options()
+                .set_dhcp_configurations(Some(configurations))
+                .tag_specifications(ec2_tags::spec(ResourceType::DhcpOptions, attrs)),
+            "CreateDhcpOptions"
+        )?;
+        let id =
+            out.dhcp_options().and_then(|d| d.dhcp_options_id()).unwrap_or_default().to_string();
+        // The emulator makes the set without the tags asked for: they are
+        // put again (CreateTags, a no-op on AWS, which took them above).
+        tags::sync(&tags::Ec2, aws, &id, &Attrs::new(), attrs).await?;
+        if let Some(vpc) = attrs.opt_str("vpc_id") {
+            associate(aws, &id, vpc).await?;
+        }
+        let holds = ec2_tags::made(aws, "dhcp-options", &id, attrs).await?;
+        Ok(Made::holding(id, holds))
+    }
+
+    async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {
+        ec2_tags::arn(&self.0, "dhcp-options", id).await.map(Some)
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let aws = &*self.0;
+        let (was, now) = (before.opt_str("vpc_id"), after.opt_str("vpc_id"));
+        if was != now {
+            if let Some(was) = was {
+                associate(aws, "default", was).await?;
+            }
+            if let Some(now) = now {
+                associate(aws, id, now).await?;
+            }
+        }
+        tags::sync(&tags::Ec2, aws, id, before, after).await
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
+        Ok(found.into_keys().collect())
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        let aws = &*self.0;
+        // AWS refuses to delete a set a VPC uses: that VPC gets the default.
+        if let Some(vpc) = vpc_of(aws, id).await? {
+            associate(aws, "default", &vpc).await?;
+        }
+        send!(aws.ec2.delete_dhcp_options().dhcp_options_id(id), "DeleteDhcpOptions").or_gone()?;
+        Ok(())
+    }
+}
+
+async fn associate(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
+    send!(
+        aws.ec2.associate_dhcp_options().dhcp_options_id(id).vpc_id(vpc),
+        "AssociateDhcpOptions"
+    )?;
+    Ok(())
+}
+
+/// The VPC that uses the set, if one does.
+async fn vpc_of(aws: &Aws, id: &str) -> Result<Option<String>> {
+    let filter = Filter::builder().name("dhcp-options-id").values(id).build();
+    let out = send!(aws.ec2.describe_vpcs().filters(filter), "DescribeVpcs")?;
+    Ok(out.vpcs().iter().find_map(|v| v.vpc_id()).map(str::to_string))
+}
+
+/// What the filters match, by id (without their VPC: `vpc_of`).
+async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+    let out =
+        send!(aws.ec2.describe_dhcp_options().set_filters(Some(filters)), "DescribeDhcpOptions")?;
+    Ok(out
+        .dhcp_options()
+        .iter()
+        .filter_map(|d| {
+            let id = d.dhcp_options_id()?.to_string();
+            let mut attrs = into_map(json!({
+                "id": id,
+                "arn": format!("arn:aws:ec2:{}:{}:dhcp-options/{id}", aws.region, d.owner_id().unwrap_or_default()),
+                "tags": ec2_tags::value(d.tags()),
+            }));
+            for c in d.dhcp_configurations() {
+                let Some((_, attr)) = OPTIONS.iter().find(|(k, _)| Some(*k) == c.key()) else {
+                    continue;
+                };
+                let values: Vec<&str> =
+                    c.values().iter().filter_map(|v| v.value()).collect();
+                let value = match *attr {
+                    "domain_name" | "netbios_node_type" => json!(values.first()),
+                    _ => json!(values),
+                };
+                attrs.insert((*attr).into(), value);
+            }
+            Some((id, attrs))
+        })
+        .collect())
+}
