@@ -52,6 +52,7 @@ mod wait;
 
 mod cloudwatch_alarm;
 mod cloudwatch_log_group;
+mod default_security_group;
 mod ecr_repository;
 mod eks_access_entry;
 mod eks_access_policy_association;
@@ -116,6 +117,7 @@ providers! {
     vpc_dhcp_options => vpc_dhcp_options::VpcDhcpOptions,
     security_group => security_group::SecurityGroup,
     security_group_rule => security_group_rule::SecurityGroupRule,
+    default_security_group => default_security_group::DefaultSecurityGroup,
     s3_bucket => s3_bucket::S3Bucket::new,
     ecr_repository => ecr_repository::EcrRepository,
     target_group => target_group::TargetGroup,

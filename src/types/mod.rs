@@ -29,6 +29,7 @@ pub use stack_id::StackId;
 
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_log_group;
+pub mod default_security_group;
 pub mod ecr_repository;
 pub mod eks_access_entry;
 pub mod eks_access_policy_association;
@@ -70,6 +71,7 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &vpc_dhcp_options::SCHEMA,
     &security_group::SCHEMA,
     &security_group_rule::SCHEMA,
+    &default_security_group::SCHEMA,
     &s3_bucket::SCHEMA,
     &ecr_repository::SCHEMA,
     &target_group::SCHEMA,

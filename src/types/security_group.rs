@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Attrs;
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
-const RULE: Kind = Kind::Object(&[
+pub const RULE: Kind = Kind::Object(&[
     Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
     Attr::new("ports", Kind::Ports),
     Attr::new("cidr", Kind::Cidr),

@@ -238,3 +238,80 @@ fn dhcp_options_are_associated_replaced_in_place_and_leave_the_default() {
         "deleted"
     );
 }
+
+const DEFAULT_SG: &str = r#"stack: baseline
+region: ap-northeast-1
+resources:
+  default_security_group.main:
+    vpc_id: VPC
+"#;
+
+/// The CIS baseline: the VPC's default group adopted with no rules strips
+/// AWS's own; a rule added by hand is taken off again; destroy leaves the
+/// group in place.
+#[test]
+fn a_default_security_group_with_no_rules_strips_them_and_outlives_destroy() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let ec2 = moto.ec2();
+    // A VPC the stack does not make: its default group outlives the stack.
+    let made = rt.block_on(ec2.create_vpc().cidr_block("10.63.0.0/16").send()).unwrap();
+    let vpc_id = made.vpc().unwrap().vpc_id().unwrap().to_string();
+    let w = Workdir::new(&moto.url, &DEFAULT_SG.replace("VPC", &vpc_id));
+    let default_group = || {
+        let vpcs = rt.block_on(ec2.describe_vpcs().send()).unwrap();
+        let vpc = vpcs
+            .vpcs()
+            .iter()
+            .find(|v| v.cidr_block() == Some("10.63.0.0/16"))?
+            .vpc_id()?
+            .to_string();
+        let out = rt
+            .block_on(
+                ec2.describe_security_groups()
+                    .filters(
+                        aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build(),
+                    )
+                    .filters(
+                        aws_sdk_ec2::types::Filter::builder()
+                            .name("group-name")
+                            .values("default")
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        out.security_groups().first().cloned()
+    };
+    w.apply_ok();
+    let g = default_group().unwrap();
+    assert!(g.ip_permissions().is_empty(), "{:?}", g.ip_permissions());
+    assert!(g.ip_permissions_egress().is_empty(), "{:?}", g.ip_permissions_egress());
+    w.assert_no_changes();
+
+    // A rule added by hand is drift, taken off again.
+    rt.block_on(
+        ec2.authorize_security_group_ingress()
+            .group_id(g.group_id().unwrap())
+            .ip_protocol("tcp")
+            .from_port(22)
+            .to_port(22)
+            .cidr_ip("0.0.0.0/0")
+            .send(),
+    )
+    .unwrap();
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(plan.stdout.contains("default_security_group.main"), "{}", plan.stdout);
+    w.apply_ok();
+    assert!(default_group().unwrap().ip_permissions().is_empty());
+
+    let d = w.run(&["destroy", "--auto-approve", "stack.yaml"]);
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let left = default_group().expect("the default group outlives the stack");
+    assert!(left.ip_permissions().is_empty(), "its rules as the stack made them");
+    assert!(
+        left.tags().iter().all(|t| !t.key().unwrap_or_default().starts_with("infra:")),
+        "{:?}",
+        left.tags()
+    );
+}
