@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
 
-use super::security_group::SecurityGroup;
+use super::security_group::{SecurityGroup, matching};
 use super::tags;
 use super::{Aws, Result, ec2_tags};
 use crate::provider::{Made, OpContext, Provider};
@@ -29,11 +29,7 @@ async fn default_of(aws: &Aws, vpc: &str) -> Result<Option<String>> {
         Filter::builder().name("vpc-id").values(vpc).build(),
         Filter::builder().name("group-name").values("default").build(),
     ];
-    let out = send!(
-        aws.ec2.describe_security_groups().set_filters(Some(filters)),
-        "DescribeSecurityGroups"
-    )?;
-    Ok(out.security_groups().iter().find_map(|g| g.group_id()).map(str::to_string))
+    Ok(matching(aws, filters).await?.into_keys().next())
 }
 
 #[async_trait]
@@ -42,8 +38,9 @@ impl Provider for DefaultSecurityGroup {
         self.group().read(ids).await
     }
 
-    /// Adopts the VPC's default group: tags it, and holds its rules as AWS
-    /// has them, for the rules' own step to make them what the stack lists.
+    /// Adopts the VPC's default group and tags it. Its rules are not known
+    /// here (AWS's own, naming the group): the rules' own step reads them
+    /// once and makes them what the stack lists.
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
         let vpc = attrs.str("vpc_id")?;
@@ -51,9 +48,10 @@ impl Provider for DefaultSecurityGroup {
             anyhow::bail!("VPC {vpc} has no default security group");
         };
         tags::sync(&tags::Ec2, aws, &id, &Attrs::new(), attrs).await?;
-        let mut holds =
-            self.group().read(std::slice::from_ref(&id)).await?.remove(&id).unwrap_or_default();
-        holds.insert("vpc_id".into(), serde_json::Value::String(vpc.to_string()));
+        let mut holds = attrs.clone();
+        holds.remove("ingress");
+        holds.remove("egress");
+        holds.insert("id".into(), serde_json::Value::String(id.clone()));
         Ok(Made::holding(&id, holds))
     }
 

@@ -404,7 +404,7 @@ fn new_group(id: &str, asked: &Attrs) -> Attrs {
 
 /// The ids of the groups the filters match (DescribeSecurityGroups, without
 /// their rules), each with no attributes.
-async fn matching(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
+pub(super) async fn matching(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
     let out = send!(
         aws.ec2.describe_security_groups().set_filters(Some(filters)),
         "DescribeSecurityGroups"

@@ -31,8 +31,9 @@ impl Provider for VpcDhcpOptions {
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let mut found =
             ec2_tags::read_by_id(ids, "dhcp-options-id", |f| describe(&self.0, f)).await?;
-        for (id, attrs) in found.iter_mut() {
-            if let Some(vpc) = vpc_of(&self.0, id).await? {
+        let sets: Vec<String> = found.keys().cloned().collect();
+        for (id, vpc) in vpcs_of(&self.0, &sets).await? {
+            if let Some(attrs) = found.get_mut(&id) {
                 attrs.insert("vpc_id".into(), Value::String(vpc));
             }
         }
@@ -61,11 +62,13 @@ impl Provider for VpcDhcpOptions {
                 .tag_specifications(ec2_tags::spec(ResourceType::DhcpOptions, attrs)),
             "CreateDhcpOptions"
         )?;
-        let id =
-            out.dhcp_options().and_then(|d| d.dhcp_options_id()).unwrap_or_default().to_string();
-        // The emulator makes the set without the tags asked for: they are
-        // put again (CreateTags, a no-op on AWS, which took them above).
-        tags::sync(&tags::Ec2, aws, &id, &Attrs::new(), attrs).await?;
+        let made = out.dhcp_options();
+        let id = made.and_then(|d| d.dhcp_options_id()).unwrap_or_default().to_string();
+        // The emulator makes the set without the tags asked for (AWS answers
+        // with them): then they are put (CreateTags).
+        if made.is_some_and(|d| d.tags().is_empty()) {
+            tags::sync(&tags::Ec2, aws, &id, &Attrs::new(), attrs).await?;
+        }
         if let Some(vpc) = attrs.opt_str("vpc_id") {
             associate(aws, &id, vpc).await?;
         }
@@ -105,7 +108,7 @@ impl Provider for VpcDhcpOptions {
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
         let aws = &*self.0;
         // AWS refuses to delete a set a VPC uses: that VPC gets the default.
-        if let Some(vpc) = vpc_of(aws, id).await? {
+        for (_, vpc) in vpcs_of(aws, &[id.to_string()]).await? {
             associate(aws, "default", &vpc).await?;
         }
         send!(aws.ec2.delete_dhcp_options().dhcp_options_id(id), "DeleteDhcpOptions").or_gone()?;
@@ -121,14 +124,25 @@ async fn associate(aws: &Aws, id: &str, vpc: &str) -> Result<()> {
     Ok(())
 }
 
-/// The VPC that uses the set, if one does.
-async fn vpc_of(aws: &Aws, id: &str) -> Result<Option<String>> {
-    let filter = Filter::builder().name("dhcp-options-id").values(id).build();
-    let out = send!(aws.ec2.describe_vpcs().filters(filter), "DescribeVpcs")?;
-    Ok(out.vpcs().iter().find_map(|v| v.vpc_id()).map(str::to_string))
+/// The VPC that uses each of these sets, where one does: one DescribeVpcs
+/// for as many sets as a filter takes.
+async fn vpcs_of(aws: &Aws, ids: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
+        let filter =
+            Filter::builder().name("dhcp-options-id").set_values(Some(chunk.to_vec())).build();
+        let found = send!(aws.ec2.describe_vpcs().filters(filter), "DescribeVpcs")?;
+        out.extend(
+            found
+                .vpcs()
+                .iter()
+                .filter_map(|v| Some((v.dhcp_options_id()?.to_string(), v.vpc_id()?.to_string()))),
+        );
+    }
+    Ok(out)
 }
 
-/// What the filters match, by id (without their VPC: `vpc_of`).
+/// What the filters match, by id (without their VPC: `vpcs_of`).
 async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Attrs>> {
     let out =
         send!(aws.ec2.describe_dhcp_options().set_filters(Some(filters)), "DescribeDhcpOptions")?;

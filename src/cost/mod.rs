@@ -89,6 +89,12 @@ impl Cost {
         self.after - self.before
     }
 
+    /// Whether every price it needed was in the table: its totals are the
+    /// stack's (else they read `unknown`: `total`).
+    pub fn fully_priced(&self) -> bool {
+        self.region_priced && self.unknown.is_empty()
+    }
+
     /// Only these resources (a targeted plan): their lines, what they are
     /// billed by use for, and their totals.
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {

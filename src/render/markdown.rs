@@ -126,7 +126,7 @@ fn cost_section(cost: &crate::cost::Cost) -> String {
         cost.currency,
         cost.region,
         cost.prices_date,
-        match cost.region_priced && cost.unknown.is_empty() {
+        match cost.fully_priced() {
             true => format!(
                 "{} → {} (**{}**)",
                 money(cost.before),
@@ -242,7 +242,7 @@ fn no_changes(plan: &Plan, recovered: &str, drift: &str) -> String {
         .cost
         .as_ref()
         .map(|cost| {
-            let amount = match cost.region_priced && cost.unknown.is_empty() {
+            let amount = match cost.fully_priced() {
                 true => crate::cost::money(cost.after),
                 false => crate::cost::total(cost, "→"),
             };

@@ -194,18 +194,7 @@ pub fn path_expr(path: &[ModuleStep]) -> Expr {
 
 /// A node read already (`scalar`) as the expression it stands for.
 pub(super) fn expr_of(node: &Node) -> Expr {
-    match node {
-        Node::Scalar(s) => match expr::template(s.as_str()) {
-            Ok(Some(e)) => e,
-            _ => Expr::Literal(reference::value_of(&to_json(node))),
-        },
-        Node::Sequence(q) => Expr::List(q.iter().map(expr_of).collect()),
-        Node::Mapping(m) => Expr::Map(
-            m.iter()
-                .map(|(k, v)| (Expr::Literal(Value::String(k.as_str().to_string())), expr_of(v)))
-                .collect(),
-        ),
-    }
+    expr_of_value(&to_json(node))
 }
 
 /// Whether a scalar of `node` took a sensitive value.

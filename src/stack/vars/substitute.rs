@@ -327,14 +327,7 @@ impl Reader<'_> {
                     return Some(base.clone());
                 }
             };
-        let items = keys.into_iter().map(|k| {
-            let mut each = n.base.clone();
-            if let Some(k) = k {
-                each = Expr::Index(Box::new(each), Box::new(Expr::Literal(k.value())));
-            }
-            expr::rewrite(rest, &mut |y, _| (*y == Expr::Name(String::new())).then(|| each.clone()))
-        });
-        let list = Expr::List(items.collect());
+        let list = splat_list(&n.base, keys, rest);
         Some(self.read_inside(&list, bound))
     }
 
@@ -496,14 +489,8 @@ impl Reader<'_> {
     fn module_splat(&mut self, base: &Expr, rest: &Expr, bound: &[String]) -> Option<Expr> {
         let t = expr::chain(base).filter(|t| t.root == "module" && t.steps.len() == 1)?;
         let called = self.ctx.modules.get(t.attr(0)?).filter(|c| !c.failed)?;
-        let items = called.instances.iter().map(|(k, _)| {
-            let mut each = base.clone();
-            if let Some(k) = k {
-                each = Expr::Index(Box::new(each), Box::new(Expr::Literal(k.value())));
-            }
-            expr::rewrite(rest, &mut |y, _| (*y == Expr::Name(String::new())).then(|| each.clone()))
-        });
-        let list = Expr::List(items.collect());
+        let keys = called.instances.iter().map(|(k, _)| k.clone()).collect();
+        let list = splat_list(base, keys, rest);
         Some(self.read_inside(&list, bound))
     }
 
@@ -549,6 +536,19 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// `BASE[*]REST` as the list of `REST` taken of each instance, `BASE[KEY]`
+/// (of `BASE` itself for one written once, `None`), in the order given.
+fn splat_list(base: &Expr, keys: Vec<Option<InstanceKey>>, rest: &Expr) -> Expr {
+    let items = keys.into_iter().map(|k| {
+        let mut each = base.clone();
+        if let Some(k) = k {
+            each = Expr::Index(Box::new(each), Box::new(Expr::Literal(k.value())));
+        }
+        expr::rewrite(rest, &mut |y, _| (*y == Expr::Name(String::new())).then(|| each.clone()))
+    });
+    Expr::List(items.collect())
 }
 
 /// An expression known only at plan or apply as the stack file would have
