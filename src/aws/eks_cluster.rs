@@ -202,6 +202,15 @@ fn attrs_of(c: &aws_sdk_eks::types::Cluster) -> Attrs {
         }
         attrs.insert("access_config".into(), Value::Object(a));
     }
+    if let Some(e) = c.encryption_config().first() {
+        attrs.insert(
+            "encryption_config".into(),
+            json!({
+                "provider": {"key_arn": e.provider().and_then(|p| p.key_arn())},
+                "resources": e.resources(),
+            }),
+        );
+    }
     if let Some(t) = c.upgrade_policy().and_then(|u| u.support_type()) {
         attrs.insert("upgrade_policy".into(), json!(t.as_str()));
     }
@@ -254,6 +263,7 @@ impl Provider for EksCluster {
             .set_upgrade_policy(attrs.opt_str("upgrade_policy").map(|t| {
                 UpgradePolicyRequest::builder().support_type(SupportType::from(t)).build()
             }))
+            .set_encryption_config(encryption(attrs).map(|e| vec![e]))
             .set_client_request_token(ctx.token.clone())
             .set_tags(Some(attrs.tags().into_iter().collect()));
         super::while_iam_propagates(ctx, || {
@@ -343,6 +353,17 @@ impl Provider for EksCluster {
             let u = send!(request.name(id), "UpdateClusterConfig")?;
             wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
         }
+        // Encryption added to a cluster that had none (the plan refuses any
+        // other change of it).
+        if !bf.contains_key("encryption_config")
+            && let Some(config) = encryption(&af)
+        {
+            let u = send!(
+                aws.eks.associate_encryption_config().cluster_name(id).encryption_config(config),
+                "AssociateEncryptionConfig"
+            )?;
+            wait_update(aws, ctx, id, &update_id(u.update()), timeout).await?;
+        }
         tags::sync(&tags::Eks, aws, before.str("arn")?, before, after).await
     }
 
@@ -354,6 +375,19 @@ impl Provider for EksCluster {
         send!(self.0.eks.delete_cluster().name(id), "DeleteCluster").or_gone()?;
         Ok(())
     }
+}
+
+/// The stack's encryption_config as EKS takes it.
+fn encryption(attrs: &Attrs) -> Option<aws_sdk_eks::types::EncryptionConfig> {
+    let config = attrs.get("encryption_config")?;
+    let key = config.get("provider")?.opt_str("key_arn")?;
+    let resources = config.opt_strings("resources").unwrap_or_else(|| vec!["secrets".to_string()]);
+    Some(
+        aws_sdk_eks::types::EncryptionConfig::builder()
+            .set_resources(Some(resources))
+            .provider(aws_sdk_eks::types::Provider::builder().key_arn(key).build())
+            .build(),
+    )
 }
 
 /// Access at creation: as the stack says, or API_AND_CONFIG_MAP with the

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::tags;
 use super::{Aws, Result};
 use crate::provider::{ApiError, GoneOk, Made, OpContext, Provider, api_error};
-use crate::types::attrs::{into_map, tags_value};
+use crate::types::attrs::{read_back, tags_value};
 use crate::types::iam_role as ty;
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_iam::types::Tag;
@@ -56,23 +56,24 @@ impl Provider for IamRole {
                 inline.insert(p, decode(doc.policy_document()));
             }
             let tag_list = send!(aws.iam.list_role_tags().role_name(name), "ListRoleTags")?;
-            let mut attrs = into_map(json!({
-                "id": role.role_name(),
-                "name": role.role_name(),
-                "arn": role.arn(),
-                "assume_role_policy": role.assume_role_policy_document().map(decode),
-                "managed_policy_arns": attached,
-                "inline_policies": inline,
-                "description": role.description().unwrap_or_default(),
-                "path": role.path(),
-                "max_session_duration": role.max_session_duration().unwrap_or(3600),
-                "permissions_boundary": role
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn()),
-                "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value()))),
-            }));
-            attrs.retain(|_, v| !v.is_null());
-            ty::canonical(&mut attrs);
+            let attrs = read_back(
+                json!({
+                    "id": role.role_name(),
+                    "name": role.role_name(),
+                    "arn": role.arn(),
+                    "assume_role_policy": role.assume_role_policy_document().map(decode),
+                    "managed_policy_arns": attached,
+                    "inline_policies": inline,
+                    "description": role.description().unwrap_or_default(),
+                    "path": role.path(),
+                    "max_session_duration": role.max_session_duration().unwrap_or(3600),
+                    "permissions_boundary": role
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn()),
+                    "tags": tags_value(tag_list.tags().iter().map(|t| (t.key(), t.value()))),
+                }),
+                ty::canonical,
+            );
             out.insert(name.clone(), attrs);
         }
         Ok(out)
@@ -119,21 +120,22 @@ impl Provider for IamRole {
         let Some(role) = out.role() else {
             return Ok(String::new().into());
         };
-        let mut holds = into_map(json!({
-            "id": role.role_name(),
-            "name": role.role_name(),
-            "arn": role.arn(),
-            "assume_role_policy": a.get("assume_role_policy"),
-            "managed_policy_arns": [],
-            "inline_policies": {},
-            "description": a.get("description").cloned().unwrap_or(json!("")),
-            "path": role.path(),
-            "max_session_duration": role.max_session_duration().unwrap_or(3600),
-            "permissions_boundary": a.get("permissions_boundary"),
-            "tags": a.string_map("tags"),
-        }));
-        holds.retain(|_, v| !v.is_null());
-        ty::canonical(&mut holds);
+        let holds = read_back(
+            json!({
+                "id": role.role_name(),
+                "name": role.role_name(),
+                "arn": role.arn(),
+                "assume_role_policy": a.get("assume_role_policy"),
+                "managed_policy_arns": [],
+                "inline_policies": {},
+                "description": a.get("description").cloned().unwrap_or(json!("")),
+                "path": role.path(),
+                "max_session_duration": role.max_session_duration().unwrap_or(3600),
+                "permissions_boundary": a.get("permissions_boundary"),
+                "tags": a.string_map("tags"),
+            }),
+            ty::canonical,
+        );
         Ok(Made::holding(role.role_name(), holds))
     }
 

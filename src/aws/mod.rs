@@ -63,8 +63,11 @@ mod eks_pod_identity_association;
 mod elastic_ip;
 mod firehose_stream;
 mod iam_oidc_provider;
+mod iam_policy;
 mod iam_role;
 mod internet_gateway;
+mod kms_alias;
+mod kms_key;
 mod launch_template;
 mod listener;
 mod listener_rule;
@@ -126,6 +129,9 @@ providers! {
     listener_rule => listener_rule::ListenerRule,
     iam_role => iam_role::IamRole,
     iam_oidc_provider => iam_oidc_provider::IamOidcProvider,
+    iam_policy => iam_policy::IamPolicy,
+    kms_key => kms_key::KmsKey,
+    kms_alias => kms_alias::KmsAlias,
     eks_cluster => eks_cluster::EksCluster,
     launch_template => launch_template::LaunchTemplate,
     eks_nodegroup => eks_nodegroup::EksNodegroup,
@@ -186,6 +192,7 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
+    pub kms: aws_sdk_kms::Client,
     pub eks: aws_sdk_eks::Client,
     pub firehose: aws_sdk_firehose::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -243,6 +250,7 @@ impl Aws {
             cloudwatch: client!(aws_sdk_cloudwatch),
             logs: client!(aws_sdk_cloudwatchlogs),
             iam: client!(aws_sdk_iam),
+            kms: client!(aws_sdk_kms),
             eks: client!(aws_sdk_eks),
             firehose: client!(aws_sdk_firehose),
             ssm: client!(aws_sdk_ssm),

@@ -125,6 +125,18 @@ tagging!(
     }
 );
 tagging!(
+    /// A KMS key, by id.
+    Kms: kms, key_id, tag_resource "TagResource", untag_resource "UntagResource",
+    |set: Vec<(String, String)>| -> Result<Vec<_>> {
+        use aws_sdk_kms::types::Tag;
+        Ok(set.into_iter().map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build()).collect::<Result<_, _>>()?)
+    }
+);
+tagging!(
+    /// An IAM policy, by ARN.
+    IamPolicy: iam, policy_arn, tag_policy "TagPolicy", untag_policy "UntagPolicy", iam
+);
+tagging!(
     /// An IAM role, by name.
     IamRole: iam, role_name, tag_role "TagRole", untag_role "UntagRole", iam
 );

@@ -288,7 +288,11 @@ impl Seen<'_> {
         let impact = schema
             .impact
             .filter(|_| action != Action::NoOp)
-            .and_then(|f| f(&before, &after, &changed, !replace_because.is_empty()));
+            .and_then(|f| f(&before, &after, &changed, !replace_because.is_empty()))
+            // A replaced one is deleted: what that means, where the type says.
+            .or_else(|| {
+                schema.deletion.filter(|_| !replace_because.is_empty()).map(|says| says(&before))
+            });
         // What changes for it: itself, or what the canonical form
         // makes of it (a shorthand's expansion).
         let mut dropped: Vec<&str> = self
@@ -496,7 +500,16 @@ fn delete(address: &Address, before: &Map<String, Value>, why: &str) -> Change {
         after: None,
         changed: Vec::new(),
         replace_because: Vec::new(),
-        reason: (why != "destroy").then(|| why.to_string()),
+        reason: {
+            // What the type says deleting one means (a KMS key's waiting period).
+            let deletion =
+                crate::types::schema(&address.ty).and_then(|s| s.deletion).map(|says| says(before));
+            let why = (why != "destroy").then(|| why.to_string());
+            match (why, deletion) {
+                (Some(w), Some(d)) => Some(format!("{w}; {d}")),
+                (w, d) => w.or(d),
+            }
+        },
         deposed: false,
         pending: None,
         rollout: None,

@@ -116,6 +116,16 @@ pub fn into_map(v: Value) -> Attrs {
     }
 }
 
+/// What a provider read or made, as a plan compares it: the attributes AWS
+/// reported (the nulls of what it left out dropped), in the type's canonical
+/// form.
+pub fn read_back(v: Value, canonical: fn(&mut Attrs)) -> Attrs {
+    let mut attrs = into_map(v);
+    attrs.retain(|_, v| !v.is_null());
+    canonical(&mut attrs);
+    attrs
+}
+
 /// Whether `after` sets an attribute to another value than `before` has.
 pub fn differs(before: &Attrs, after: &Attrs, key: &str) -> bool {
     after.contains_key(key) && before.get(key) != after.get(key)

@@ -61,6 +61,21 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::Bool(true))
             .force_new()
             .kept_if_unreported(),
+        // Envelope encryption of Kubernetes secrets with a KMS key: set at
+        // creation or added later (AssociateEncryptionConfig), never removed
+        // nor moved to another key (the plan fails: `encryption_problem`).
+        Attr::new(
+            "encryption_config",
+            Kind::Object(&[
+                Attr::new("provider", Kind::Object(&[Attr::new("key_arn", Kind::String).required()]))
+                    .required(),
+                Attr::new("resources", Kind::Set(&Kind::Enum(&["secrets"])))
+                    .default(Default::Json(r#"["secrets"]"#)),
+            ]),
+        )
+            .on_removal(Removal::Delete)
+            .doc("Envelope encryption of Kubernetes secrets: provider.key_arn, a symmetric KMS key's ARN, and resources [secrets]. Added at creation or later; AWS can neither remove it nor change its key.")
+            .kept_if_unreported(),
         Attr::new("upgrade_policy", Kind::Enum(&["STANDARD", "EXTENDED"]))
             .on_removal(Removal::Keep)
             .doc("STANDARD, or EXTENDED support (a higher hourly price after standard support ends).").kept_if_unreported(),
@@ -85,6 +100,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             after.opt_str("version").unwrap_or_default(),
         )
         .or_else(|| access_problem(before, after))
+        .or_else(|| encryption_problem(before, after))
     }),
     price: Some(price),
     id_format: "its cluster name",
@@ -211,6 +227,28 @@ pub fn access_problem(before: &Map<String, Value>, after: &Map<String, Value>) -
     match (was.get(flag), now.get(flag)) {
         (Some(a), Some(b)) if a != b => Some(format!(
             "EKS sets {flag} only when the cluster is created; give access with an eks_access_entry instead"
+        )),
+        _ => None,
+    }
+}
+
+/// An encryption change AWS cannot make: EKS secrets encryption is
+/// add-only (EKS User Guide, "Encrypt Kubernetes secrets with KMS on existing
+/// clusters": it cannot be disabled, nor its key changed).
+pub fn encryption_problem(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Option<String> {
+    let key = |m: &Map<String, Value>| {
+        m.get("encryption_config")?.get("provider")?.get("key_arn").cloned()
+    };
+    match (key(before), key(after)) {
+        (Some(_), None) => Some(
+            "EKS cannot remove encryption_config: secrets encryption, once on, stays on (the rule: encryption is add-only); keep encryption_config as it is, or make a new cluster".into(),
+        ),
+        (Some(was), Some(now)) if was != now && reference::is_known(&now) => Some(format!(
+            "EKS cannot change the key of encryption_config (the rule: encryption is add-only, its key fixed): it is {}; keep that key, or make a new cluster",
+            was.as_str().unwrap_or_default()
         )),
         _ => None,
     }

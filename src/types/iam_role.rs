@@ -64,7 +64,7 @@ const TRUST: &[&str] =
 /// A role's path as IAM takes it: `/`, or `/` then names each ending in
 /// `/`, printable ASCII, at most 512 characters (IAM API reference,
 /// CreateRole `Path`).
-fn path_ok(path: &str) -> bool {
+pub fn path_ok(path: &str) -> bool {
     path.len() <= 512
         && path.starts_with('/')
         && path.ends_with('/')

@@ -40,8 +40,11 @@ pub mod eks_pod_identity_association;
 pub mod elastic_ip;
 pub mod firehose_stream;
 pub mod iam_oidc_provider;
+pub mod iam_policy;
 pub mod iam_role;
 pub mod internet_gateway;
+pub mod kms_alias;
+pub mod kms_key;
 pub mod launch_template;
 pub mod listener;
 pub mod listener_rule;
@@ -80,6 +83,9 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &listener_rule::SCHEMA,
     &iam_role::SCHEMA,
     &iam_oidc_provider::SCHEMA,
+    &iam_policy::SCHEMA,
+    &kms_key::SCHEMA,
+    &kms_alias::SCHEMA,
     &eks_cluster::SCHEMA,
     &launch_template::SCHEMA,
     &eks_nodegroup::SCHEMA,

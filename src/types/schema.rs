@@ -251,6 +251,9 @@ pub struct TypeSchema {
     /// starts at its minimum and is then the autoscaler's), and says which:
     /// those paths are ignored after create, as `ignore_changes` ignores them.
     pub create_defaults: Option<CreateDefaults>,
+    /// What deleting one means beyond its going, said in the plan beside the
+    /// delete (a KMS key is only scheduled for deletion: when it goes).
+    pub deletion: Option<Deletion>,
 }
 
 /// Whether something applies to a resource, by its attributes.
@@ -259,6 +262,9 @@ pub type Applies = fn(&serde_json::Map<String, serde_json::Value>) -> bool;
 /// The attribute that asks for a unique name made at creation instead of a
 /// fixed one (Terraform's `name_prefix`).
 pub const NAME_PREFIX: &str = "name_prefix";
+
+/// See `TypeSchema::deletion`.
+pub type Deletion = fn(&serde_json::Map<String, serde_json::Value>) -> String;
 
 /// See `TypeSchema::create_defaults`.
 pub type CreateDefaults = fn(&mut serde_json::Map<String, serde_json::Value>) -> Vec<&'static str>;
@@ -345,6 +351,7 @@ impl TypeSchema {
         risks: None,
         forward_by_hand: None,
         create_defaults: None,
+        deletion: None,
     };
 
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {

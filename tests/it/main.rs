@@ -22,6 +22,7 @@ mod eks;
 mod expressions;
 mod iam;
 mod identity;
+mod kms;
 mod lean;
 mod lookups;
 mod modules;

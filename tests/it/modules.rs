@@ -30,7 +30,7 @@ fn the_platform_on_the_library_makes_the_platform_and_replans_to_no_changes() {
     let v = w.run(&["validate", "stack.yaml"]);
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert_eq!(last_line(&plan.stdout), "Plan: 45 to add, 0 to change, 0 to destroy.");
+    assert_eq!(last_line(&plan.stdout), "Plan: 47 to add, 0 to change, 0 to destroy.");
     assert!(plan.stdout.contains("+ module.eks.eks_nodegroup.group[\"app\"]"), "{}", plan.stdout);
     // The cost block and the runbook name module addresses too.
     assert!(

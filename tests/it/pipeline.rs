@@ -98,10 +98,39 @@ pub(crate) fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
             "alarms",
             rt.block_on(moto.cloudwatch().describe_alarms().send()).unwrap().metric_alarms().len(),
         ),
+        ("kms keys", live_keys(moto)),
+        (
+            "kms aliases",
+            rt.block_on(moto.kms().list_aliases().send())
+                .unwrap()
+                .aliases()
+                .iter()
+                .filter(|a| !a.alias_name().unwrap_or_default().starts_with("alias/aws/"))
+                .count(),
+        ),
     ]
 }
 
-pub(crate) const FULL: [(&str, usize); 20] = [
+/// The customer-managed keys not pending deletion (a destroyed key waits
+/// out its window).
+fn live_keys(moto: &Moto) -> usize {
+    let rt = runtime();
+    let kms = moto.kms();
+    let keys = rt.block_on(kms.list_keys().send()).unwrap();
+    keys.keys()
+        .iter()
+        .filter_map(|k| k.key_id())
+        .filter(|id| {
+            let meta = rt.block_on(kms.describe_key().key_id(*id).send()).unwrap();
+            meta.key_metadata().is_some_and(|m| {
+                m.key_state().map(|s| s.as_str()) != Some("PendingDeletion")
+                    && m.key_manager().map(|s| s.as_str()) == Some("CUSTOMER")
+            })
+        })
+        .count()
+}
+
+pub(crate) const FULL: [(&str, usize); 22] = [
     ("vpcs", 1),
     ("subnets", 4),
     ("security groups", 3),
@@ -122,6 +151,8 @@ pub(crate) const FULL: [(&str, usize); 20] = [
     ("streams", 1),
     ("launch templates", 1),
     ("alarms", 1),
+    ("kms keys", 1),
+    ("kms aliases", 1),
 ];
 
 #[test]
@@ -132,7 +163,7 @@ fn the_platform_applies_replans_to_no_changes_and_destroys_to_nothing() {
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &flat_stack("platform"));
     let plan = w.run(&["plan", "stack.yaml"]);
-    assert_eq!(last_line(&plan.stdout), "Plan: 45 to add, 0 to change, 0 to destroy.");
+    assert_eq!(last_line(&plan.stdout), "Plan: 47 to add, 0 to change, 0 to destroy.");
     let r = w.apply_ok();
     assert_eq!(census(&moto, &proxy), FULL);
     w.assert_no_changes();

@@ -353,3 +353,37 @@ fn a_value_from_outside_is_never_read_as_a_reference() {
         w.run(&["plan", "--detailed-exitcode", "--var", &format!("owner={odd}"), "stack.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 }
+
+/// `default: null`, of any type, leaves a variable without a value: an
+/// attribute set to it alone is not set (Terraform's optional input), and a
+/// value given from outside sets it.
+#[test]
+fn a_null_default_leaves_the_attribute_unset() {
+    let moto = Moto::start();
+    let w = Workdir::new(
+        &moto.url,
+        r#"stack: nulls
+region: ap-northeast-1
+variables:
+  boundary: { default: null }
+  encryption: { type: map, default: ~ }
+resources:
+  iam_role.app:
+    assume_role_service: ec2.amazonaws.com
+    permissions_boundary: ${var.boundary}
+"#,
+    );
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(!plan.stdout.contains("permissions_boundary"), "{}", plan.stdout);
+    let given =
+        w.run(&["plan", "--var", "boundary=arn:aws:iam::aws:policy/PowerUserAccess", "stack.yaml"]);
+    assert_eq!(given.code, 0, "{}\n{}", given.stdout, given.stderr);
+    assert!(
+        given
+            .stdout
+            .contains("+ permissions_boundary: \"arn:aws:iam::aws:policy/PowerUserAccess\""),
+        "{}",
+        given.stdout
+    );
+}

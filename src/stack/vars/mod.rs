@@ -422,6 +422,11 @@ pub(super) fn file_default(d: &Declared, found: &mut Vec<Found>) -> Option<Optio
     let Some(node) = d.default else {
         return Some(None);
     };
+    // `default: null` (or `~`), of any type: the variable may be left out,
+    // and an attribute set to it is not set (Terraform's optional input).
+    if matches!(node, Node::Scalar(s) if s.may_coerce() && matches!(s.as_str(), "~" | "null")) {
+        return Some(Some(Value::Null));
+    }
     // A quoted or plain scalar default of a string variable stays text.
     let v = match (d.ty.as_str(), node) {
         ("string", Node::Scalar(s)) => Value::String(s.as_str().to_string()),

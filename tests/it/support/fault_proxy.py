@@ -78,6 +78,7 @@ PODS = {}  # cluster name -> {association id -> association}: EKS Pod Identity, 
 ADDONS = {}  # cluster name -> {add-on name -> add-on}: EKS add-ons, which moto lacks
 ACCESS = {}  # cluster name -> accessConfig, which moto neither keeps nor answers
 UPGRADE = {}  # cluster name -> upgradePolicy, which moto neither keeps nor answers
+ENCRYPTION = {}  # cluster name -> encryptionConfig added later (moto has no AssociateEncryptionConfig)
 ENTRIES = {}  # cluster name -> {principal ARN -> access entry}: EKS access entries, which moto lacks
 POLICIES = {}  # (cluster name, principal ARN) -> {policy ARN -> associated access policy}
 FAILED = {}  # update id -> the "update_fails" rule it failed by
@@ -122,6 +123,7 @@ EKS_ROUTES = [
     ("DELETE", r"^/clusters/[^/]+$", "DeleteCluster"),
     ("POST", r"^/clusters/[^/]+/updates$", "UpdateClusterVersion"),
     ("POST", r"^/clusters/[^/]+/update-config$", "UpdateClusterConfig"),
+    ("POST", r"^/clusters/[^/]+/encryption-config/associate$", "AssociateEncryptionConfig"),
     ("GET", r"^/clusters/[^/]+/updates/[^/]+$", "DescribeUpdate"),
     ("POST", r"^/clusters/[^/]+/node-groups$", "CreateNodegroup"),
     ("GET", r"^/clusters/[^/]+/node-groups/[^/]+$", "DescribeNodegroup"),
@@ -273,6 +275,7 @@ class Handler(BaseHTTPRequestHandler):
                 ADDONS.clear()
                 ACCESS.clear()
                 UPGRADE.clear()
+                ENCRYPTION.clear()
                 CLUSTER_GROUPS.clear()
                 NODEGROUP_LOG.clear()
                 ENTRIES.clear()
@@ -592,6 +595,13 @@ class Handler(BaseHTTPRequestHandler):
                 ACCESS.setdefault(parts[2], {})["authenticationMode"] = mode
                 UPDATES[update] = parts[2]
             return {"update": {"id": update, "status": "InProgress", "type": "AccessConfigUpdate"}}
+        if op == "AssociateEncryptionConfig":
+            config = json.loads(body or b"{}").get("encryptionConfig") or []
+            update = str(uuid.uuid4())
+            with LOCK:
+                ENCRYPTION[parts[2]] = config
+                UPDATES[update] = parts[2]
+            return {"update": {"id": update, "status": "InProgress", "type": "AssociateEncryptionConfig"}}
         if op == "DescribeAddonVersions":
             return self.catalog()
         if op == "GetParameter":
@@ -671,8 +681,11 @@ class Handler(BaseHTTPRequestHandler):
                 version = VERSIONS.get(doc["cluster"].get("name"))
                 access = ACCESS.get(doc["cluster"].get("name"))
                 upgrade = UPGRADE.get(doc["cluster"].get("name"))
+                encryption = ENCRYPTION.get(doc["cluster"].get("name"))
             if upgrade:
                 doc["cluster"]["upgradePolicy"] = dict(upgrade)
+            if encryption:
+                doc["cluster"]["encryptionConfig"] = encryption
             if version:
                 doc["cluster"]["version"] = version
             if access:

@@ -282,6 +282,10 @@ impl Moto {
         aws_sdk_iam::Client::new(&self.sdk_config())
     }
 
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk_config())
+    }
+
     pub fn firehose(&self) -> aws_sdk_firehose::Client {
         aws_sdk_firehose::Client::new(&self.sdk_config())
     }

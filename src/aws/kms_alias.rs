@@ -1,0 +1,87 @@
+//! The provider of `kms_alias`: an alias made, moved to another key in
+//! place (UpdateAlias), deleted; read from the account's list of aliases.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{Aws, Result};
+use crate::provider::{GoneOk, Made, OpContext, Provider};
+use crate::types::attrs::into_map;
+use crate::types::{Attrs, AttrsExt, kms_alias};
+
+pub struct KmsAlias(pub Arc<Aws>);
+
+/// Every alias of the account by name: its ARN and the key it names.
+async fn aliases(aws: &Aws) -> Result<HashMap<String, Attrs>> {
+    let all: Vec<aws_sdk_kms::types::AliasListEntry> =
+        items!(aws.kms.list_aliases(), "ListAliases")?;
+    Ok(all
+        .iter()
+        .filter_map(|a| {
+            let (name, arn) = (a.alias_name()?, a.alias_arn()?);
+            let key = a.target_key_id();
+            // The key's ARN is the alias's, `alias/NAME` made `key/ID`.
+            let key_arn = key
+                .and_then(|k| arn.split_once(":alias/").map(|(head, _)| format!("{head}:key/{k}")));
+            let mut attrs = into_map(json!({
+                "id": name,
+                "name": name,
+                "arn": arn,
+                "target_key_id": key,
+                "target_key_arn": key_arn,
+            }));
+            attrs.retain(|_, v| !v.is_null());
+            Some((name.to_string(), attrs))
+        })
+        .collect())
+}
+
+#[async_trait]
+impl Provider for KmsAlias {
+    async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
+        let mut all = aliases(&self.0).await?;
+        all.retain(|name, _| ids.contains(name));
+        Ok(all)
+    }
+
+    async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
+        let aws = &*self.0;
+        let mut a = attrs.clone();
+        kms_alias::canonical(&mut a);
+        let name = a.str("name")?;
+        send!(
+            aws.kms.create_alias().alias_name(name).target_key_id(a.str("target_key_id")?),
+            "CreateAlias"
+        )?;
+        Ok(name.to_string().into())
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<()> {
+        let (b, a) = super::canonical_pair(kms_alias::canonical, before, after);
+        if b.get("target_key_id") != a.get("target_key_id") {
+            send!(
+                self.0.kms.update_alias().alias_name(id).target_key_id(a.str("target_key_id")?),
+                "UpdateAlias"
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
+        super::find_by_id(self, attrs.str("name")?).await
+    }
+
+    async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {
+        send!(self.0.kms.delete_alias().alias_name(id), "DeleteAlias").or_gone()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! `iam_policy`: a customer-managed IAM policy. Its document is compared by
+//! meaning; a change makes a new default version, the oldest others pruned
+//! so that AWS's limit of five versions is never reached.
+
+use serde_json::{Map, Value};
+
+use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
+use super::{AttrsExt, policy, reference};
+
+/// The most versions IAM keeps of one managed policy (IAM quotas).
+pub const MAX_VERSIONS: usize = 5;
+
+pub static SCHEMA: TypeSchema = TypeSchema {
+    name: "iam_policy",
+    doc: "A customer-managed IAM policy (attach it with an iam_role's managed_policy_arns). A change to its document makes a new default version; older versions are pruned to AWS's limit of five.",
+    attrs: &[
+        Attr::new("name", Kind::String)
+            .doc("The policy name; <stack>-<name> when unset (replace).")
+            .force_new(),
+        // AWS knows only the name: the prefix is kept as asked.
+        Attr::new("name_prefix", Kind::String)
+            .on_removal(Removal::Keep)
+            .doc("Instead of name: a unique name beginning with this is made at creation (Terraform's name_prefix).")
+            .force_new()
+            .kept_if_unreported(),
+        Attr::new("path", Kind::String)
+            .doc("The policy's path, such as /platform/ (starts and ends with /); / unless set (replace).")
+            .default(Default::Str("/"))
+            .force_new(),
+        // IAM has no call that changes a policy's description.
+        Attr::new("description", Kind::String)
+            .doc("What the policy is for, up to 1,000 characters; IAM cannot change it, so a change replaces the policy.")
+            .default(Default::Str(""))
+            .force_new(),
+        Attr::new("policy", Kind::String)
+            .doc("The policy document, a JSON string compared by meaning; a change makes a new default version.")
+            .required(),
+    ],
+    exports: &["id", "arn", "name", "policy_id", "default_version_id", "attachment_count"],
+    name_attr: Some(("name", NameDefault::StackAndName("--"))),
+    check: Some(check),
+    canonical: Some(canonical),
+    changes_on_update: &["default_version_id"],
+    risks: Some(risks),
+    id_format: "its ARN",
+    ..TypeSchema::BASE
+};
+
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(path) = attrs.opt_str("path")
+        && !path.contains("${")
+        && !super::iam_role::path_ok(path)
+    {
+        out.push(Finding {
+            lint: None,
+            pointer: "/path".into(),
+            message: format!("`{path}` is not an IAM path"),
+            hint: Some("a path starts and ends with /, for example /platform/".into()),
+        });
+    }
+    if attrs.opt_str("description").is_some_and(|d| d.chars().count() > 1000) {
+        out.push(Finding {
+            lint: None,
+            pointer: "/description".into(),
+            message: "a policy's description is at most 1,000 characters".into(),
+            hint: None,
+        });
+    }
+    if let Some(doc) = attrs.get("policy")
+        && reference::is_known(doc)
+    {
+        let text = doc.as_str().unwrap_or_default();
+        if policy::normalize(text).is_none() {
+            out.push(Finding {
+                lint: None,
+                pointer: "/policy".into(),
+                message: "this policy document is not valid JSON".into(),
+                hint: Some(
+                    "write the policy as a JSON string; a YAML block scalar (|) keeps it readable"
+                        .into(),
+                ),
+            });
+        } else if text.chars().filter(|c| !c.is_whitespace()).count() > 6144 {
+            // IAM quotas: a managed policy is at most 6,144 characters,
+            // white space not counted.
+            out.push(Finding {
+                lint: None,
+                pointer: "/policy".into(),
+                message: "a managed policy is at most 6,144 characters (white space not counted)"
+                    .into(),
+                hint: Some("split it into two policies".into()),
+            });
+        }
+    }
+    out
+}
+
+/// The document in canonical form.
+pub fn canonical(attrs: &mut Map<String, Value>) {
+    if let Some(Value::String(s)) = attrs.get_mut("policy")
+        && let Some(n) = policy::normalize(s)
+    {
+        *s = n;
+    }
+}
+
+/// A changed document changes what every principal it is attached to may do.
+fn risks(
+    before: Option<&Map<String, Value>>,
+    after: Option<&Map<String, Value>>,
+    updated: bool,
+) -> Vec<String> {
+    let doc = |m: Option<&Map<String, Value>>| m.and_then(|m| m.get("policy")).cloned();
+    if updated && doc(before) != doc(after) {
+        vec!["its document changes what every role it is attached to may do".to_string()]
+    } else {
+        Vec::new()
+    }
+}
