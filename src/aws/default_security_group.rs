@@ -43,11 +43,8 @@ impl Provider for DefaultSecurityGroup {
     /// once and makes them what the stack lists.
     async fn create(&self, _ctx: &OpContext, attrs: &Attrs) -> Result<Made> {
         let aws = &*self.0;
-        let vpc = attrs.str("vpc_id")?;
-        let Some(id) = default_of(aws, vpc).await? else {
-            anyhow::bail!("VPC {vpc} has no default security group");
-        };
-        tags::sync(&tags::Ec2, aws, &id, &Attrs::new(), attrs).await?;
+        let found = default_of(aws, attrs.str("vpc_id")?).await?;
+        let id = ec2_tags::adopt(aws, found, "default security group", attrs).await?;
         let mut holds = attrs.clone();
         holds.remove("ingress");
         holds.remove("egress");
@@ -83,10 +80,7 @@ impl Provider for DefaultSecurityGroup {
     /// Never deleted (AWS deletes it with its VPC): its tags are taken off,
     /// its rules left as the stack made them.
     async fn delete(&self, _ctx: &OpContext, id: &str, before: &Attrs) -> Result<()> {
-        match tags::sync(&tags::Ec2, &self.0, id, before, &Attrs::new()).await {
-            Err(e) if crate::provider::api_error(&e).is_some_and(|a| a.is_not_found()) => Ok(()),
-            other => other,
-        }
+        ec2_tags::release(&self.0, id, before).await
     }
 
     async fn settled(&self, id: &str, _asked: &Attrs) -> Result<Option<Attrs>> {

@@ -104,3 +104,24 @@ pub async fn made(aws: &Aws, kind: &str, id: &str, asked: &Attrs) -> Result<Attr
     attrs.extend(arn(aws, kind, id).await?);
     Ok(attrs)
 }
+
+/// Adopts what AWS made with a VPC (its default group, ACL or main route
+/// table; `found`, looked up by the caller): tagged as the stack's. Never
+/// made: `what` names it when the VPC has none.
+pub async fn adopt(aws: &Aws, found: Option<String>, what: &str, attrs: &Attrs) -> Result<String> {
+    let vpc = attrs.get("vpc_id").and_then(Value::as_str).unwrap_or_default();
+    let Some(id) = found else {
+        anyhow::bail!("VPC {vpc} has no {what}");
+    };
+    super::tags::sync(&super::tags::Ec2, aws, &id, &Attrs::new(), attrs).await?;
+    Ok(id)
+}
+
+/// Lets go of what `adopt` took: its tags taken off, the resource left as
+/// it is (AWS deletes it with its VPC); gone already is fine.
+pub async fn release(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
+    match super::tags::sync(&super::tags::Ec2, aws, id, before, &Attrs::new()).await {
+        Err(e) if crate::provider::api_error(&e).is_some_and(|a| a.is_not_found()) => Ok(()),
+        other => other,
+    }
+}

@@ -52,11 +52,17 @@ impl Provider for KmsAlias {
         let mut a = attrs.clone();
         kms_alias::canonical(&mut a);
         let name = a.str("name")?;
-        send!(
-            aws.kms.create_alias().alias_name(name).target_key_id(a.str("target_key_id")?),
-            "CreateAlias"
-        )?;
-        Ok(name.to_string().into())
+        let key = a.str("target_key_id")?;
+        send!(aws.kms.create_alias().alias_name(name).target_key_id(key), "CreateAlias")?;
+        // CreateAlias answers nothing: its ARN and its key's are made from
+        // the account, known already.
+        let head = format!("arn:aws:kms:{}:{}", aws.region, aws.account().await?);
+        let answer = into_map(json!({
+            "id": name,
+            "arn": format!("{head}:{name}"),
+            "target_key_arn": format!("{head}:key/{key}"),
+        }));
+        Ok(Made::asked(name, &a, answer))
     }
 
     async fn update(

@@ -52,6 +52,8 @@ mod wait;
 
 mod cloudwatch_alarm;
 mod cloudwatch_log_group;
+mod default_network_acl;
+mod default_route_table;
 mod default_security_group;
 mod ecr_repository;
 mod eks_access_entry;
@@ -73,6 +75,7 @@ mod listener;
 mod listener_rule;
 mod load_balancer;
 mod nat_gateway;
+mod network_acl;
 mod route_table;
 mod s3_bucket;
 mod security_group;
@@ -116,6 +119,9 @@ providers! {
     elastic_ip => elastic_ip::ElasticIp,
     nat_gateway => nat_gateway::NatGateway,
     route_table => route_table::RouteTable,
+    default_route_table => default_route_table::DefaultRouteTable,
+    network_acl => network_acl::NetworkAcl,
+    default_network_acl => default_network_acl::DefaultNetworkAcl,
     vpc_endpoint => vpc_endpoint::VpcEndpoint,
     vpc_dhcp_options => vpc_dhcp_options::VpcDhcpOptions,
     security_group => security_group::SecurityGroup,

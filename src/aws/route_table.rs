@@ -118,33 +118,7 @@ impl Provider for RouteTable {
         after: &Attrs,
     ) -> Result<()> {
         let aws = &*self.0;
-        let (was, now) = (routes(before), routes(after));
-        for (dest, r) in &now {
-            match was.get(dest) {
-                Some(old) if old == r => {}
-                Some(_) => {
-                    send!(
-                        route_call!(aws.ec2.replace_route().route_table_id(id), r),
-                        "ReplaceRoute"
-                    )?;
-                }
-                None => {
-                    send!(
-                        route_call!(aws.ec2.create_route().route_table_id(id), r),
-                        "CreateRoute"
-                    )?;
-                }
-            }
-        }
-        for (dest, r) in was.iter().filter(|(d, _)| !now.contains_key(*d)) {
-            let call = aws.ec2.delete_route().route_table_id(id);
-            let call = if r.prefix_list {
-                call.destination_prefix_list_id(dest)
-            } else {
-                call.destination_cidr_block(dest)
-            };
-            send!(call, "DeleteRoute").or_gone()?;
-        }
+        sync_routes(aws, id, before, after).await?;
         // Associations are looked up (their ids) only when they change.
         // A table with none (a new one) has no association ids to look up.
         if let Some(subnets) = after.opt_strings("subnet_ids")
@@ -167,6 +141,33 @@ impl Provider for RouteTable {
         send!(aws.ec2.delete_route_table().route_table_id(id), "DeleteRouteTable").or_gone()?;
         Ok(())
     }
+}
+
+/// Makes the routes of table `id` those of `after`, from those of `before`:
+/// a destination whose target changes is replaced in place (ReplaceRoute).
+pub(super) async fn sync_routes(aws: &Aws, id: &str, before: &Attrs, after: &Attrs) -> Result<()> {
+    let (was, now) = (routes(before), routes(after));
+    for (dest, r) in &now {
+        match was.get(dest) {
+            Some(old) if old == r => {}
+            Some(_) => {
+                send!(route_call!(aws.ec2.replace_route().route_table_id(id), r), "ReplaceRoute")?;
+            }
+            None => {
+                send!(route_call!(aws.ec2.create_route().route_table_id(id), r), "CreateRoute")?;
+            }
+        }
+    }
+    for (dest, r) in was.iter().filter(|(d, _)| !now.contains_key(*d)) {
+        let call = aws.ec2.delete_route().route_table_id(id);
+        let call = if r.prefix_list {
+            call.destination_prefix_list_id(dest)
+        } else {
+            call.destination_cidr_block(dest)
+        };
+        send!(call, "DeleteRoute").or_gone()?;
+    }
+    Ok(())
 }
 
 /// Makes `subnets` the subnets associated with table `id`, as AWS has it now:
@@ -222,7 +223,7 @@ async fn associate(aws: &Aws, id: &str, subnets: &[String], none: bool) -> Resul
 
 /// What the filters match, by id: each table's subnet associations (subnet to
 /// association id) and its attributes.
-async fn describe(
+pub(super) async fn describe(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<HashMap<String, (Associations, Attrs)>> {

@@ -29,6 +29,8 @@ pub use stack_id::StackId;
 
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_log_group;
+pub mod default_network_acl;
+pub mod default_route_table;
 pub mod default_security_group;
 pub mod ecr_repository;
 pub mod eks_access_entry;
@@ -50,6 +52,7 @@ pub mod listener;
 pub mod listener_rule;
 pub mod load_balancer;
 pub mod nat_gateway;
+pub mod network_acl;
 pub mod route_table;
 pub mod s3_bucket;
 pub mod security_group;
@@ -70,6 +73,9 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &elastic_ip::SCHEMA,
     &nat_gateway::SCHEMA,
     &route_table::SCHEMA,
+    &default_route_table::SCHEMA,
+    &network_acl::SCHEMA,
+    &default_network_acl::SCHEMA,
     &vpc_endpoint::SCHEMA,
     &vpc_dhcp_options::SCHEMA,
     &security_group::SCHEMA,

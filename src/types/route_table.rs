@@ -24,7 +24,7 @@ pub const TARGETS: &[&str] = &[
 /// What a route matches: exactly one of these.
 pub const DESTINATIONS: &[&str] = &["cidr_block", "destination_prefix_list_id"];
 
-const ROUTE: Kind = Kind::Object(&[
+pub const ROUTE: Kind = Kind::Object(&[
     Attr::new("cidr_block", Kind::Cidr),
     Attr::new("destination_prefix_list_id", Kind::String),
     // An internet gateway (or a virtual private gateway).

@@ -14,6 +14,7 @@ mod pure;
 mod tidy;
 
 mod accept;
+mod acls;
 mod cost;
 mod cutover;
 mod drift;

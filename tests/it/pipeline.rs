@@ -98,36 +98,9 @@ pub(crate) fn census(moto: &Moto, proxy: &Proxy) -> Vec<(&'static str, usize)> {
             "alarms",
             rt.block_on(moto.cloudwatch().describe_alarms().send()).unwrap().metric_alarms().len(),
         ),
-        ("kms keys", live_keys(moto)),
-        (
-            "kms aliases",
-            rt.block_on(moto.kms().list_aliases().send())
-                .unwrap()
-                .aliases()
-                .iter()
-                .filter(|a| !a.alias_name().unwrap_or_default().starts_with("alias/aws/"))
-                .count(),
-        ),
+        ("kms keys", count(&inv, "kms_key")),
+        ("kms aliases", count(&inv, "kms_alias")),
     ]
-}
-
-/// The customer-managed keys not pending deletion (a destroyed key waits
-/// out its window).
-fn live_keys(moto: &Moto) -> usize {
-    let rt = runtime();
-    let kms = moto.kms();
-    let keys = rt.block_on(kms.list_keys().send()).unwrap();
-    keys.keys()
-        .iter()
-        .filter_map(|k| k.key_id())
-        .filter(|id| {
-            let meta = rt.block_on(kms.describe_key().key_id(*id).send()).unwrap();
-            meta.key_metadata().is_some_and(|m| {
-                m.key_state().map(|s| s.as_str()) != Some("PendingDeletion")
-                    && m.key_manager().map(|s| s.as_str()) == Some("CUSTOMER")
-            })
-        })
-        .count()
 }
 
 pub(crate) const FULL: [(&str, usize); 22] = [

@@ -26,7 +26,7 @@ fn an_apply_killed_at_twenty_random_moments_is_finished_by_the_next() {
     // Identity); it injects no faults here.
     let proxy = Proxy::start(&moto.url);
     let w = Workdir::new(&proxy.url, &flat_stack("platform"));
-    let expected: usize = 45;
+    let expected: usize = 47;
 
     // How long an uninterrupted apply takes here: the kills fall within it.
     let started = Instant::now();

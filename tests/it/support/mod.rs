@@ -677,6 +677,33 @@ pub fn inventory(
     for a in rt.block_on(moto.cloudwatch().describe_alarms().send()).unwrap().metric_alarms() {
         put("cloudwatch_alarm", a.alarm_name());
     }
+    for acl in rt.block_on(ec2.describe_network_acls().send()).unwrap().network_acls() {
+        if !acl.is_default().unwrap_or(false) && ours(acl.tags()) {
+            put("network_acl", acl.network_acl_id());
+        }
+    }
+    let local = aws_sdk_iam::types::PolicyScopeType::Local;
+    for p in rt.block_on(moto.iam().list_policies().scope(local).send()).unwrap().policies() {
+        put("iam_policy", p.arn());
+    }
+    // KMS: the account's own keys, those not waiting out their deletion
+    // window, and their aliases (not AWS's alias/aws/ ones).
+    let kms = moto.kms();
+    for k in rt.block_on(kms.list_keys().send()).unwrap().keys() {
+        let meta = rt.block_on(kms.describe_key().key_id(k.key_id().unwrap_or_default()).send());
+        let live = meta.unwrap().key_metadata().is_some_and(|m| {
+            m.key_manager().map(|s| s.as_str()) == Some("CUSTOMER")
+                && m.key_state().map(|s| s.as_str()) != Some("PendingDeletion")
+        });
+        if live {
+            put("kms_key", k.key_id());
+        }
+    }
+    for a in rt.block_on(kms.list_aliases().send()).unwrap().aliases() {
+        if !a.alias_name().unwrap_or("alias/aws/").starts_with("alias/aws/") {
+            put("kms_alias", a.alias_name());
+        }
+    }
     inv.retain(|_, ids| !ids.is_empty());
     inv
 }
