@@ -304,8 +304,11 @@ mod tests {
         assert_eq!(t.currency, "USD");
         assert_eq!(t.hours_per_month, 730.0);
         assert!(!t.source.is_empty());
-        for region in ["us-east-1", "ap-northeast-1"] {
-            let p = &t.regions[region];
+        // Where users run: each of these is priced (eu-west-1 among them).
+        for region in ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-west-2"] {
+            assert!(t.regions.contains_key(region), "{region}");
+        }
+        for (region, p) in &t.regions {
             for price in [
                 p.eks_cluster_standard,
                 p.eks_cluster_extended,

@@ -127,3 +127,52 @@ fn the_platforms_first_plan_prices_what_has_an_hourly_price() {
         );
     }
 }
+
+/// The platform planned in eu-west-1 prices its NAT gateways and load
+/// balancer at that region's rates; in a region the table lacks, the total
+/// reads `unknown`, never `$0.00`.
+#[test]
+fn a_plan_in_eu_west_1_is_priced_and_an_unpriced_region_says_unknown() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.url);
+    let table = prices();
+    let ireland = &table["regions"]["eu-west-1"];
+    let p = |k: &str| ireland[k].as_f64().unwrap();
+    let hours = table["hours_per_month"].as_f64().unwrap();
+    let in_region = |region: &str| {
+        flat_stack("platform")
+            .replace("region: ap-northeast-1", &format!("region: {region}"))
+            .replace("ap-northeast-1a", &format!("{region}a"))
+            .replace("ap-northeast-1c", &format!("{region}c"))
+    };
+    let w = Workdir::new(&proxy.url, &in_region("eu-west-1"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("(USD, eu-west-1 prices of"), "{}", plan.stdout);
+    for (address, cost, says) in [
+        ("nat_gateway.zone[\"a\"]", p("nat_gateway") * hours, "NAT gateway at $0.048/h"),
+        (
+            "load_balancer.web",
+            (p("application_load_balancer") + 2.0 * p("public_ipv4_address")) * hours,
+            "application load balancer at $0.0252/h",
+        ),
+    ] {
+        let line = plan
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{address} ")))
+            .unwrap_or_else(|| panic!("no line for {address}:\n{}", plan.stdout));
+        assert!(line.contains(&format!("-> {}", dollars(cost))) && line.contains(says), "{line}");
+    }
+    assert!(!plan.stdout.contains("unknown"), "{}", plan.stdout);
+
+    let w = Workdir::new(&proxy.url, &in_region("af-south-1"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("total: unknown (the price table has no prices for af-south-1)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("total: $0.00"), "{}", plan.stdout);
+}
