@@ -473,3 +473,209 @@ fn newer(a: &&str, b: &&str) -> std::cmp::Ordering {
     };
     numbers(a).cmp(&numbers(b))
 }
+
+/// A managed prefix list by id, name or tags (DescribeManagedPrefixLists),
+/// with its entries' CIDR blocks (GetManagedPrefixListEntries).
+pub struct FindPrefixList(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindPrefixList {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        let mut filters = Vec::new();
+        let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+        if let Some(id) = query.get("id").and_then(Value::as_str) {
+            filters.push(filter("prefix-list-id", id));
+        }
+        if let Some(name) = query.get("name").and_then(Value::as_str) {
+            filters.push(filter("prefix-list-name", name));
+        }
+        for (k, v) in tags(query) {
+            filters.push(filter(&format!("tag:{k}"), &v));
+        }
+        let lists: Vec<aws_sdk_ec2::types::ManagedPrefixList> = items!(
+            aws.ec2.describe_managed_prefix_lists().set_filters(Some(filters)),
+            "DescribeManagedPrefixLists"
+        )?;
+        // A prefix list's name is its own, not a `Name` tag.
+        let mut by_tags = query.clone();
+        by_tags.remove("name");
+        let mut out = Vec::new();
+        for l in lists {
+            let named =
+                |want: Option<&str>, have: Option<&str>| want.is_none_or(|w| have == Some(w));
+            // An endpoint that ignores a filter must not widen the search.
+            if !named(query.get("id").and_then(Value::as_str), l.prefix_list_id())
+                || !named(query.get("name").and_then(Value::as_str), l.prefix_list_name())
+                || !has_tags(&ec2_tags::value(l.tags()), &by_tags)
+            {
+                continue;
+            }
+            let id = l.prefix_list_id().unwrap_or_default();
+            let entries: Vec<aws_sdk_ec2::types::PrefixListEntry> = items!(
+                aws.ec2.get_managed_prefix_list_entries().prefix_list_id(id),
+                "GetManagedPrefixListEntries"
+            )?;
+            let mut cidrs: Vec<&str> = entries.iter().filter_map(|e| e.cidr()).collect();
+            cidrs.sort_unstable();
+            out.push(object(json!({
+                "id": id,
+                "arn": l.prefix_list_arn(),
+                "name": l.prefix_list_name(),
+                "cidr_blocks": cidrs,
+                "max_entries": l.max_entries(),
+            })));
+        }
+        Ok(out)
+    }
+}
+
+/// A VPC endpoint service by its short name (`s3`: com.amazonaws.REGION.s3)
+/// or whole name, and its type (DescribeVpcEndpointServices).
+pub struct FindEndpointService(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindEndpointService {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        let get = |k: &str| query.get(k).and_then(Value::as_str);
+        let name = match (get("service_name"), get("service")) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(short)) => format!("com.amazonaws.{}.{short}", aws.region),
+            (None, None) => return Ok(Vec::new()),
+        };
+        // By ServiceNames (the emulator breaks on the service-name filter);
+        // a name AWS does not offer here is no match.
+        let found = match send!(
+            aws.ec2.describe_vpc_endpoint_services().service_names(&name),
+            "DescribeVpcEndpointServices"
+        ) {
+            Ok(found) => found,
+            Err(e) if e.code() == "InvalidServiceName" => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(found
+            .service_details()
+            .iter()
+            .filter(|d| d.service_name() == Some(name.as_str()))
+            .filter_map(|d| {
+                let kind = d.service_type().first().and_then(|t| t.service_type())?.as_str();
+                if get("service_type").is_some_and(|want| want != kind) {
+                    return None;
+                }
+                Some(object(json!({
+                    "id": d.service_id(),
+                    "service_name": d.service_name(),
+                    "service_type": kind,
+                    "availability_zones": d.availability_zones(),
+                    "private_dns_name": d.private_dns_name(),
+                })))
+            })
+            .collect())
+    }
+}
+
+/// An AMI of the given owners (DescribeImages), by name pattern,
+/// architecture, id or tags; with `most_recent`, the newest of those that
+/// match.
+pub struct FindAmi(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindAmi {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        let aws = &*self.0;
+        let owners: Vec<String> = query
+            .get("owners")
+            .and_then(Value::as_array)
+            .map(|o| o.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let mut filters = Vec::new();
+        let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+        for (attr, name) in [("name", "name"), ("architecture", "architecture"), ("id", "image-id")]
+        {
+            if let Some(v) = query.get(attr).and_then(Value::as_str) {
+                filters.push(filter(name, v));
+            }
+        }
+        for (k, v) in tags(query) {
+            filters.push(filter(&format!("tag:{k}"), &v));
+        }
+        let images = send!(
+            aws.ec2.describe_images().set_owners(Some(owners)).set_filters(Some(filters)),
+            "DescribeImages"
+        )?;
+        let mut found: Vec<Attrs> = images
+            .images()
+            .iter()
+            .map(|i| {
+                object(json!({
+                    "id": i.image_id(),
+                    "name": i.name(),
+                    "creation_date": i.creation_date(),
+                    "architecture": i.architecture().map(|a| a.as_str()),
+                    "owner_id": i.owner_id(),
+                }))
+            })
+            .collect();
+        if query.get("most_recent").and_then(Value::as_bool) == Some(true) && found.len() > 1 {
+            let date = |a: &Attrs| {
+                a.get("creation_date").and_then(Value::as_str).unwrap_or("").to_string()
+            };
+            found.sort_by_key(date);
+            found = found.split_off(found.len() - 1);
+        }
+        Ok(found)
+    }
+}
+
+/// An Auto Scaling group by name or tags (DescribeAutoScalingGroups): its
+/// sizes, its instances and the target groups it registers them in.
+pub struct FindAutoscalingGroup(pub Arc<Aws>);
+
+#[async_trait]
+impl Finder for FindAutoscalingGroup {
+    async fn find(&self, query: &Attrs) -> Result<Vec<Attrs>> {
+        use aws_sdk_autoscaling::types::Filter as AsgFilter;
+        let aws = &*self.0;
+        let mut call = aws.autoscaling.describe_auto_scaling_groups();
+        if let Some(name) = query.get("name").and_then(Value::as_str) {
+            call = call.auto_scaling_group_names(name);
+        }
+        for (k, v) in tags(query) {
+            call = call.filters(AsgFilter::builder().name(format!("tag:{k}")).values(v).build());
+        }
+        let groups: Vec<aws_sdk_autoscaling::types::AutoScalingGroup> =
+            items!(call, "DescribeAutoScalingGroups")?;
+        Ok(groups
+            .iter()
+            .filter(|g| {
+                let tags = crate::types::attrs::tags_value(
+                    g.tags()
+                        .iter()
+                        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+                );
+                has_tags(&tags, query)
+                    && query
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .is_none_or(|n| g.auto_scaling_group_name() == Some(n))
+            })
+            .map(|g| {
+                let mut instances: Vec<&str> =
+                    g.instances().iter().filter_map(|i| i.instance_id()).collect();
+                instances.sort_unstable();
+                object(json!({
+                    "id": g.auto_scaling_group_name(),
+                    "name": g.auto_scaling_group_name(),
+                    "arn": g.auto_scaling_group_arn(),
+                    "instance_ids": instances,
+                    "desired_capacity": g.desired_capacity(),
+                    "min_size": g.min_size(),
+                    "max_size": g.max_size(),
+                    "target_group_arns": g.target_group_arns(),
+                    "availability_zones": g.availability_zones(),
+                }))
+            })
+            .collect())
+    }
+}

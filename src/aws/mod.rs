@@ -191,6 +191,7 @@ pub fn ids_of<'a, T: 'a, C: FromIterator<String>>(
 pub struct Aws {
     pub region: String,
     pub acm: aws_sdk_acm::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
@@ -249,6 +250,7 @@ impl Aws {
         Aws {
             region: region.to_string(),
             acm: client!(aws_sdk_acm),
+            autoscaling: client!(aws_sdk_autoscaling),
             ec2: client!(aws_sdk_ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             ecr: client!(aws_sdk_ecr),

@@ -25,7 +25,11 @@ pub fn registry(aws: Aws) -> Registry {
         .with_finder(&lookup::IAM_ROLE, Arc::new(lookups::FindIamRole(a())))
         .with_finder(&lookup::ACM_CERTIFICATE, Arc::new(lookups::FindCertificate(a())))
         .with_finder(&lookup::SSM_PARAMETER, Arc::new(lookups::FindParameter(a())))
-        .with_finder(&lookup::EKS_ADDON_VERSION, Arc::new(lookups::FindAddonVersion(a())));
+        .with_finder(&lookup::EKS_ADDON_VERSION, Arc::new(lookups::FindAddonVersion(a())))
+        .with_finder(&lookup::MANAGED_PREFIX_LIST, Arc::new(lookups::FindPrefixList(a())))
+        .with_finder(&lookup::VPC_ENDPOINT_SERVICE, Arc::new(lookups::FindEndpointService(a())))
+        .with_finder(&lookup::AMI, Arc::new(lookups::FindAmi(a())))
+        .with_finder(&lookup::AUTOSCALING_GROUP, Arc::new(lookups::FindAutoscalingGroup(a())));
     super::providers(registry, &aws)
 }
 

@@ -15,8 +15,8 @@ use crate::types::schema::parse_ports;
 use crate::types::stack_id::ADDRESS_TAG;
 use crate::types::{Attrs, AttrsExt};
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, SecurityGroup as SecurityGroup_,
-    SecurityGroupRule, UserIdGroupPair,
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
+    SecurityGroup as SecurityGroup_, SecurityGroupRule, UserIdGroupPair,
 };
 use serde_json::{Map, Value, json};
 
@@ -310,6 +310,12 @@ pub(super) fn rule_value(r: &SecurityGroupRule) -> Value {
     if let Some(c) = r.cidr_ipv4() {
         m.insert("cidr".into(), json!(c));
     }
+    if let Some(c) = r.cidr_ipv6() {
+        m.insert("ipv6_cidr".into(), json!(c));
+    }
+    if let Some(p) = r.prefix_list_id() {
+        m.insert("prefix_list_id".into(), json!(p));
+    }
     if let Some(g) = r.referenced_group_info().and_then(|g| g.group_id()) {
         m.insert("source_security_group".into(), json!(g));
     }
@@ -345,6 +351,16 @@ pub(super) fn permission(rule: &Value) -> IpPermission {
     }
     if let Some(c) = get("cidr") {
         p = p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(description.clone()).build());
+    }
+    if let Some(c) = get("ipv6_cidr") {
+        p = p.ipv6_ranges(
+            Ipv6Range::builder().cidr_ipv6(c).set_description(description.clone()).build(),
+        );
+    }
+    if let Some(l) = get("prefix_list_id") {
+        p = p.prefix_list_ids(
+            PrefixListId::builder().prefix_list_id(l).set_description(description.clone()).build(),
+        );
     }
     if let Some(g) = get("source_security_group") {
         p = p.user_id_group_pairs(

@@ -30,6 +30,7 @@ impl Provider for Subnet {
                 .vpc_id(attrs.str("vpc_id")?)
                 .cidr_block(attrs.str("cidr_block")?)
                 .set_availability_zone(az.map(str::to_string))
+                .set_ipv6_cidr_block(attrs.opt_str("ipv6_cidr_block").map(str::to_string))
                 .tag_specifications(ec2_tags::spec(ResourceType::Subnet, attrs)),
             "CreateSubnet"
         )?;
@@ -39,6 +40,13 @@ impl Provider for Subnet {
         Ok(match out.subnet().and_then(described) {
             Some((_, mut holds)) => {
                 holds.insert("tags".into(), json!(attrs.string_map("tags")));
+                // The IPv6 block asked for, where the answer leaves its
+                // association out (the emulator's does).
+                if let Some(v6) =
+                    attrs.get("ipv6_cidr_block").filter(|_| !holds.contains_key("ipv6_cidr_block"))
+                {
+                    holds.insert("ipv6_cidr_block".into(), v6.clone());
+                }
                 Made::holding(id, holds)
             }
             None => id.to_string().into(),
@@ -52,6 +60,31 @@ impl Provider for Subnet {
         before: &Attrs,
         after: &Attrs,
     ) -> Result<()> {
+        if differs(before, after, "ipv6_cidr_block") {
+            if let Some(association) = before.opt_str("ipv6_cidr_block_association_id") {
+                send!(
+                    self.0.ec2.disassociate_subnet_cidr_block().association_id(association),
+                    "DisassociateSubnetCidrBlock"
+                )
+                .or_gone()?;
+            }
+            if let Some(block) = after.opt_str("ipv6_cidr_block") {
+                send!(
+                    self.0.ec2.associate_subnet_cidr_block().subnet_id(id).ipv6_cidr_block(block),
+                    "AssociateSubnetCidrBlock"
+                )?;
+            }
+        }
+        if differs(before, after, "assign_ipv6_address_on_creation") {
+            send!(
+                self.0.ec2.modify_subnet_attribute().subnet_id(id).assign_ipv6_address_on_creation(
+                    AttributeBooleanValue::builder()
+                        .value(after.bool("assign_ipv6_address_on_creation")?)
+                        .build(),
+                ),
+                "ModifySubnetAttribute"
+            )?;
+        }
         if differs(before, after, "map_public_ip_on_launch") {
             send!(
                 self.0.ec2.modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(
@@ -97,7 +130,20 @@ fn described(n: &aws_sdk_ec2::types::Subnet) -> Option<(String, Attrs)> {
         "cidr_block": n.cidr_block(),
         "availability_zone": n.availability_zone(),
         "map_public_ip_on_launch": n.map_public_ip_on_launch().unwrap_or(false),
+        "assign_ipv6_address_on_creation": n.assign_ipv6_address_on_creation().unwrap_or(false),
         "tags": ec2_tags::value(n.tags()),
     });
-    Some((id, into_map(attrs)))
+    let mut attrs = into_map(attrs);
+    use aws_sdk_ec2::types::SubnetCidrBlockStateCode as S;
+    // Held unless it is going or gone (the emulator writes a state the SDK
+    // does not know).
+    if let Some(a) = n.ipv6_cidr_block_association_set().iter().find(|a| {
+        !a.ipv6_cidr_block_state().and_then(|s| s.state()).is_some_and(|s| {
+            matches!(s, S::Disassociated | S::Disassociating | S::Failed | S::Failing)
+        })
+    }) {
+        attrs.insert("ipv6_cidr_block".into(), json!(a.ipv6_cidr_block()));
+        attrs.insert("ipv6_cidr_block_association_id".into(), json!(a.association_id()));
+    }
+    Some((id, attrs))
 }

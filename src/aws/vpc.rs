@@ -48,6 +48,9 @@ impl Provider for Vpc {
             .ec2
             .create_vpc()
             .cidr_block(attrs.str("cidr_block")?)
+            .set_amazon_provided_ipv6_cidr_block(
+                attrs.opt_bool("assign_generated_ipv6_cidr_block").filter(|on| *on),
+            )
             .tag_specifications(ec2_tags::spec(ResourceType::Vpc, attrs));
         let mut delay = std::time::Duration::from_millis(200);
         for attempt in 1.. {
@@ -58,7 +61,18 @@ impl Provider for Vpc {
             match send!(once, "CreateVpc") {
                 Ok(out) => {
                     let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
-                    return Ok(Made::holding(id, new_vpc(id, attrs)));
+                    let mut holds = new_vpc(id, attrs);
+                    // Its IPv6 block, when one was asked for: from the answer,
+                    // else read (AWS may assign it a moment later).
+                    if attrs.opt_bool("assign_generated_ipv6_cidr_block") == Some(true) {
+                        let v6 = out.vpc().map(ipv6_of).unwrap_or_default();
+                        let v6 = match v6.get("ipv6_cidr_block") {
+                            Some(_) => v6,
+                            None => ipv6_now(&self.0, id).await?,
+                        };
+                        holds.extend(v6);
+                    }
+                    return Ok(Made::holding(id, holds));
                 }
                 Err(e) if e.code.is_none() => {
                     let found = describe(&self.0, ec2_tags::owner_filters(attrs)?).await?;
@@ -104,6 +118,24 @@ impl Provider for Vpc {
                 send!(call, "ModifyVpcAttribute")?;
             }
         }
+        if differs(before, after, "assign_generated_ipv6_cidr_block") {
+            if after.opt_bool("assign_generated_ipv6_cidr_block") == Some(true) {
+                send!(
+                    self.0
+                        .ec2
+                        .associate_vpc_cidr_block()
+                        .vpc_id(id)
+                        .amazon_provided_ipv6_cidr_block(true),
+                    "AssociateVpcCidrBlock"
+                )?;
+            } else if let Some(association) = before.opt_str("ipv6_association_id") {
+                send!(
+                    self.0.ec2.disassociate_vpc_cidr_block().association_id(association),
+                    "DisassociateVpcCidrBlock"
+                )
+                .or_gone()?;
+            }
+        }
         tags::sync(&tags::Ec2, &self.0, id, before, after).await
     }
 
@@ -136,7 +168,34 @@ fn new_vpc(id: &str, asked: &Attrs) -> Attrs {
     attrs.insert("id".into(), json!(id));
     attrs.insert("enable_dns_support".into(), json!(true));
     attrs.insert("enable_dns_hostnames".into(), json!(false));
+    attrs.insert("assign_generated_ipv6_cidr_block".into(), json!(false));
     attrs
+}
+
+/// A VPC's Amazon-provided IPv6 block, if it has one (associated, or being
+/// associated): `assign_generated_ipv6_cidr_block`, the block and its
+/// association's id.
+fn ipv6_of(v: &aws_sdk_ec2::types::Vpc) -> Attrs {
+    use aws_sdk_ec2::types::VpcCidrBlockStateCode as S;
+    let held = v.ipv6_cidr_block_association_set().iter().find(|a| {
+        a.ipv6_cidr_block_state()
+            .and_then(|s| s.state())
+            .is_some_and(|s| matches!(s, S::Associated | S::Associating))
+    });
+    let mut attrs = into_map(json!({
+        "assign_generated_ipv6_cidr_block": held.is_some(),
+        "ipv6_cidr_block": held.and_then(|a| a.ipv6_cidr_block()),
+        "ipv6_association_id": held.and_then(|a| a.association_id()),
+    }));
+    attrs.retain(|_, v| !v.is_null());
+    attrs
+}
+
+/// A VPC's IPv6 block as it is now (DescribeVpcs by its id).
+async fn ipv6_now(aws: &Aws, id: &str) -> Result<Attrs> {
+    let by_id = Filter::builder().name("vpc-id").values(id).build();
+    let out = send!(aws.ec2.describe_vpcs().filters(by_id), "DescribeVpcs")?;
+    Ok(out.vpcs().first().map(ipv6_of).unwrap_or_default())
 }
 
 /// What the filters match, by id.
@@ -153,7 +212,9 @@ async fn describe(aws: &Aws, filters: Vec<Filter>) -> Result<HashMap<String, Att
                 "cidr_block": v.cidr_block(),
                 "tags": ec2_tags::value(v.tags()),
             });
-            Some((id, into_map(attrs)))
+            let mut attrs = into_map(attrs);
+            attrs.extend(ipv6_of(v));
+            Some((id, attrs))
         })
         .collect())
 }

@@ -73,6 +73,7 @@ impl Provider for VpcEndpoint {
                     interface.then(|| attrs.opt_bool("private_dns_enabled").unwrap_or(true)),
                 )
                 .set_policy_document(attrs.opt_str("policy").map(str::to_string))
+                .set_dns_options(dns_options(attrs))
                 .set_client_token(ctx.token.clone())
                 .tag_specifications(ec2_tags::spec(ResourceType::VpcEndpoint, attrs)),
             "CreateVpcEndpoint"
@@ -114,7 +115,12 @@ impl Provider for VpcEndpoint {
             &add_groups,
             &remove_groups,
         ];
-        if dns.is_some() || policy.is_some() || changes.iter().any(|c| !c.is_empty()) {
+        let options = differs(before, after, "dns_options").then(|| dns_options(after)).flatten();
+        if dns.is_some()
+            || policy.is_some()
+            || options.is_some()
+            || changes.iter().any(|c| !c.is_empty())
+        {
             send!(
                 aws.ec2
                     .modify_vpc_endpoint()
@@ -126,6 +132,7 @@ impl Provider for VpcEndpoint {
                     .set_add_security_group_ids(some(add_groups))
                     .set_remove_security_group_ids(some(remove_groups))
                     .set_private_dns_enabled(dns)
+                    .set_dns_options(options)
                     .set_policy_document(policy),
                 "ModifyVpcEndpoint"
             )?;
@@ -266,9 +273,37 @@ fn attrs_of(aws: &Aws, e: &Endpoint) -> Option<(String, String, Attrs)> {
         attrs["security_group_ids"] =
             json!(e.groups().iter().filter_map(|g| g.group_id()).collect::<Vec<_>>());
         attrs["private_dns_enabled"] = json!(e.private_dns_enabled().unwrap_or(false));
+        if let Some(o) = e.dns_options() {
+            let mut options = serde_json::Map::new();
+            if let Some(t) = o.dns_record_ip_type() {
+                options.insert("dns_record_ip_type".into(), json!(t.as_str()));
+            }
+            if let Some(only) = o.private_dns_only_for_inbound_resolver_endpoint() {
+                options
+                    .insert("private_dns_only_for_inbound_resolver_endpoint".into(), json!(only));
+            }
+            if !options.is_empty() {
+                attrs["dns_options"] = serde_json::Value::Object(options);
+            }
+        }
     } else {
         attrs["route_table_ids"] = json!(e.route_table_ids());
     }
     let state = e.state().map_or("pending", State::as_str).to_ascii_lowercase();
     Some((id, state, into_map(attrs)))
+}
+
+/// An Interface endpoint's DNS options as EC2 takes them.
+fn dns_options(attrs: &Attrs) -> Option<aws_sdk_ec2::types::DnsOptionsSpecification> {
+    let o = attrs.get("dns_options")?;
+    Some(
+        aws_sdk_ec2::types::DnsOptionsSpecification::builder()
+            .set_dns_record_ip_type(
+                o.opt_str("dns_record_ip_type").map(aws_sdk_ec2::types::DnsRecordIpType::from),
+            )
+            .set_private_dns_only_for_inbound_resolver_endpoint(
+                o.opt_bool("private_dns_only_for_inbound_resolver_endpoint"),
+            )
+            .build(),
+    )
 }

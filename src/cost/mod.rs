@@ -24,6 +24,9 @@ pub struct Table {
     /// When the prices were read: the plan prices "as of" this day.
     pub date: NaiveDate,
     pub source: String,
+    /// How the rates the pages do not list were made from those they do
+    /// (for people reading the table; plans print `source`).
+    pub derived: String,
     pub currency: String,
     pub hours_per_month: f64,
     /// The day each Kubernetes minor version leaves EKS standard support.

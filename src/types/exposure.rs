@@ -51,6 +51,17 @@ pub fn public_addresses<'a>(cidrs: impl IntoIterator<Item = &'a str>) -> u64 {
     total
 }
 
+/// Whether an IPv6 block opens what it guards to the internet: it reaches
+/// into the global unicast space (2000::/3, where every public IPv6 address
+/// is) with a /32 or wider, a whole provider's allocation (`::/0` is).
+pub fn ipv6_open(cidr: &str) -> bool {
+    let Ok(net) = cidr.trim().parse::<ipnet::Ipv6Net>() else {
+        return false;
+    };
+    let global: ipnet::Ipv6Net = "2000::/3".parse().expect("a valid block");
+    net.prefix_len() <= 32 && (net.contains(&global) || global.contains(&net))
+}
+
 /// Whether the blocks together open what they guard to the internet.
 pub fn open_to_internet<'a>(cidrs: impl IntoIterator<Item = &'a str>) -> bool {
     public_addresses(cidrs) >= OPEN
@@ -94,9 +105,18 @@ impl Opening {
         self.protocol == "tcp" && self.from == self.to && matches!(self.from, 80 | 443)
     }
 
-    /// `0.0.0.0/1, 128.0.0.0/1 (3,623,878,656 public addresses)`.
+    /// `0.0.0.0/1, 128.0.0.0/1 (3,623,878,656 public addresses)`; `::/0
+    /// (the IPv6 internet)`.
     pub fn said(&self) -> String {
-        format!("{} ({} public addresses)", self.sources.join(", "), grouped(self.addresses))
+        let v6 = self.sources.iter().any(|s| ipv6_open(s));
+        let v4 = (self.addresses >= OPEN)
+            .then(|| format!("{} public addresses", grouped(self.addresses)));
+        let what = match (v4, v6) {
+            (Some(v4), true) => format!("{v4} and the IPv6 internet"),
+            (Some(v4), false) => v4,
+            (None, _) => "the IPv6 internet".to_string(),
+        };
+        format!("{} ({what})", self.sources.join(", "))
     }
 }
 
@@ -123,7 +143,7 @@ pub fn openings(rules: &[Value]) -> Vec<Opening> {
         let admits: Vec<(u16, u16, &str)> = rules
             .iter()
             .filter_map(|r| {
-                let cidr = r.get("cidr")?.as_str()?;
+                let cidr = r.get("cidr").or_else(|| r.get("ipv6_cidr"))?.as_str()?;
                 let p = r.get("protocol")?.as_str()?;
                 let (from, to) = match (p, r.get("ports").and_then(Value::as_str)) {
                     ("all", _) => (0, 65535),
@@ -148,7 +168,7 @@ pub fn openings(rules: &[Value]) -> Vec<Opening> {
             sources.sort_unstable();
             sources.dedup();
             let addresses = public_addresses(sources.iter().copied());
-            if addresses < OPEN {
+            if addresses < OPEN && !sources.iter().any(|s| ipv6_open(s)) {
                 continue;
             }
             let sources: Vec<String> = sources.into_iter().map(str::to_string).collect();
@@ -188,6 +208,19 @@ mod tests {
         // Overlaps count once; a private block inside a public one is not public.
         assert_eq!(public_addresses(["8.0.0.0/8", "8.8.0.0/16"]), public_addresses(["8.0.0.0/8"]));
         assert_eq!(public_addresses(["0.0.0.0/0"]), (1u64 << 32) - 592_576_512);
+    }
+
+    #[test]
+    fn the_ipv6_internet_is_open_and_a_site_prefix_is_not() {
+        assert!(ipv6_open("::/0"));
+        assert!(ipv6_open("2000::/3"));
+        assert!(ipv6_open("2600::/12"));
+        assert!(!ipv6_open("2600:1f18:abcd::/56"));
+        assert!(!ipv6_open("fd00::/8"));
+        let rules = json!([{"protocol": "tcp", "ports": "22", "ipv6_cidr": "::/0"}]);
+        let open = openings(rules.as_array().unwrap());
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].said(), "::/0 (the IPv6 internet)");
     }
 
     #[test]

@@ -174,6 +174,86 @@ pub static EKS_ADDON_VERSION: LookupSchema = LookupSchema {
     check: any_of,
 };
 
+pub static MANAGED_PREFIX_LIST: LookupSchema = LookupSchema {
+    name: "managed_prefix_list",
+    noun: "managed prefix list",
+    // AWS's own lists are named for their service
+    // (com.amazonaws.REGION.s3); the account's own by their name.
+    by: &[Attr::new("id", Kind::String), Attr::new("name", Kind::String), Attr::new("tags", TAGS)],
+    exports: &["id", "arn", "name", "cidr_blocks", "max_entries"],
+    many: false,
+    check: any_of,
+};
+
+pub static VPC_ENDPOINT_SERVICE: LookupSchema = LookupSchema {
+    name: "vpc_endpoint_service",
+    noun: "VPC endpoint service",
+    // `service` is AWS's short name (s3, ecr.api, sts): com.amazonaws.REGION.SERVICE.
+    by: &[
+        Attr::new("service", Kind::String),
+        Attr::new("service_name", Kind::String),
+        Attr::new("service_type", Kind::Enum(&["Gateway", "Interface", "GatewayLoadBalancer"])),
+    ],
+    exports: &["service_name", "service_type", "availability_zones", "private_dns_name", "id"],
+    many: false,
+    check: endpoint_service,
+};
+
+pub static AMI: LookupSchema = LookupSchema {
+    name: "ami",
+    noun: "AMI",
+    by: &[
+        // Whose images: account ids, or amazon, self, aws-marketplace.
+        Attr::new("owners", Kind::Set(&Kind::String)).required(),
+        // A name pattern, * and ? as wildcards.
+        Attr::new("name", Kind::String),
+        Attr::new("architecture", Kind::Enum(&["x86_64", "arm64", "i386"])),
+        Attr::new("id", Kind::String),
+        Attr::new("tags", TAGS),
+        // Of all that match, the newest (by creation date); else exactly one must.
+        Attr::new("most_recent", Kind::Bool),
+    ],
+    exports: &["id", "name", "creation_date", "architecture", "owner_id"],
+    many: false,
+    check: any_of,
+};
+
+pub static AUTOSCALING_GROUP: LookupSchema = LookupSchema {
+    name: "autoscaling_group",
+    noun: "Auto Scaling group",
+    by: &[Attr::new("name", Kind::String), Attr::new("tags", TAGS)],
+    exports: &[
+        "name",
+        "arn",
+        "instance_ids",
+        "desired_capacity",
+        "min_size",
+        "max_size",
+        "target_group_arns",
+        "availability_zones",
+    ],
+    many: false,
+    check: any_of,
+};
+
+/// An endpoint service by its short name or its whole name, not both.
+fn endpoint_service(kind: &LookupSchema, query: &Map<String, Value>) -> Vec<Finding> {
+    if query.contains_key("service") && query.contains_key("service_name") {
+        return vec![Finding {
+            lint: None,
+            pointer: "/service".into(),
+            message: "give `service` or `service_name`, not both".into(),
+            hint: Some("service: s3 is service_name: com.amazonaws.REGION.s3".into()),
+        }];
+    }
+    let searched: Map<String, Value> = query
+        .iter()
+        .filter(|(k, _)| *k != "service_type")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    any_of(kind, &searched)
+}
+
 /// The kinds of ACM certificate, as AWS names them.
 pub const CERTIFICATE_TYPES: &[&str] = &["AMAZON_ISSUED", "PRIVATE", "IMPORTED"];
 
@@ -223,6 +303,10 @@ pub static LOOKUPS: &[&LookupSchema] = &[
     &ACM_CERTIFICATE,
     &SSM_PARAMETER,
     &EKS_ADDON_VERSION,
+    &MANAGED_PREFIX_LIST,
+    &VPC_ENDPOINT_SERVICE,
+    &AMI,
+    &AUTOSCALING_GROUP,
 ];
 
 /// The kind of lookup of a name in the stack file.

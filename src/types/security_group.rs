@@ -11,6 +11,8 @@ pub const RULE: Kind = Kind::Object(&[
     Attr::new("protocol", Kind::Enum(&["tcp", "udp", "icmp", "all"])).required(),
     Attr::new("ports", Kind::Ports),
     Attr::new("cidr", Kind::Cidr),
+    Attr::new("ipv6_cidr", Kind::String),
+    Attr::new("prefix_list_id", Kind::String),
     Attr::new("source_security_group", Kind::String),
     Attr::new("description", Kind::String),
 ]);
@@ -68,20 +70,35 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     out
 }
 
+/// Where a rule's traffic comes from (or goes to): exactly one of these.
+pub const SOURCES: &[&str] = &["cidr", "ipv6_cidr", "prefix_list_id", "source_security_group"];
+
 /// The checks of one rule (`rule`, at `at`, called `what` in messages): one
 /// source, and ports exactly where the protocol has them. A
 /// `security_group_rule` is checked the same way.
 pub fn rule_check(rule: &Value, at: &str, what: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
-    let sources =
-        ["cidr", "source_security_group"].iter().filter(|k| rule.get(**k).is_some()).count();
+    let sources = SOURCES.iter().filter(|k| rule.get(**k).is_some()).count();
     if sources != 1 {
         out.push(Finding {
             lint: None,
             pointer: at.to_string(),
-            message: format!("{what} needs exactly one of `cidr` and `source_security_group`"),
+            message: format!(
+                "{what} needs exactly one of `cidr`, `ipv6_cidr`, `prefix_list_id` and `source_security_group`"
+            ),
             hint: Some("write one rule per source".into()),
+        });
+    }
+    if let Some(v6) = rule.get("ipv6_cidr").and_then(Value::as_str)
+        && !v6.contains("${")
+        && v6.parse::<ipnet::Ipv6Net>().is_err()
+    {
+        out.push(Finding {
+            lint: None,
+            pointer: format!("{at}/ipv6_cidr"),
+            message: format!("`{v6}` is not an IPv6 CIDR block"),
+            hint: Some("for example ::/0, or 2600:1f18:abcd::/56".into()),
         });
     }
     match (protocol, rule.get("ports")) {
@@ -121,7 +138,8 @@ pub fn exposure_findings(rules: &[Value], at: &str) -> Vec<Finding> {
             let first = rules
                 .iter()
                 .position(|r| {
-                    r.get("cidr").and_then(Value::as_str) == o.sources.first().map(String::as_str)
+                    let source = r.get("cidr").or_else(|| r.get("ipv6_cidr"));
+                    source.and_then(Value::as_str) == o.sources.first().map(String::as_str)
                 })
                 .unwrap_or(0);
             Finding {

@@ -35,6 +35,14 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .on_removal(Removal::Delete)
             .doc("The address range it admits (or lets out to); or source_security_group.")
             .force_new(),
+        Attr::new("ipv6_cidr", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("The IPv6 range it admits (or lets out to), such as ::/0; or another source.")
+            .force_new(),
+        Attr::new("prefix_list_id", Kind::String)
+            .on_removal(Removal::Delete)
+            .doc("A managed prefix list it admits (or lets out to), such as ${data.managed_prefix_list.s3.id}; or another source.")
+            .force_new(),
         Attr::new("source_security_group", Kind::String)
             .on_removal(Removal::Delete)
             .doc("The group it admits (or lets out to); or cidr.")
@@ -53,7 +61,15 @@ pub static SCHEMA: TypeSchema = TypeSchema {
 
 /// The rule as an inline rule of a `security_group` writes it.
 pub fn as_rule(attrs: &Map<String, Value>) -> Value {
-    let keys = ["protocol", "ports", "cidr", "source_security_group", "description"];
+    let keys = [
+        "protocol",
+        "ports",
+        "cidr",
+        "ipv6_cidr",
+        "prefix_list_id",
+        "source_security_group",
+        "description",
+    ];
     Value::Object(
         keys.iter().filter_map(|k| Some((k.to_string(), attrs.get(*k)?.clone()))).collect(),
     )

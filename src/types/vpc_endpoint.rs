@@ -41,6 +41,17 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         Attr::new("private_dns_enabled", Kind::Bool)
             .on_removal(Removal::Keep)
             .doc("For an Interface endpoint: whether the service's usual name resolves to it inside the VPC (needs both VPC DNS settings on)."),
+        // Interface only; AWS's default record type is ipv4.
+        Attr::new(
+            "dns_options",
+            Kind::Object(&[
+                Attr::new("dns_record_ip_type", Kind::Enum(&["ipv4", "dualstack", "ipv6", "service-defined"])),
+                Attr::new("private_dns_only_for_inbound_resolver_endpoint", Kind::Bool),
+            ]),
+        )
+            .on_removal(Removal::Keep)
+            .doc("For an Interface endpoint: dns_record_ip_type (ipv4, dualstack, ipv6, service-defined) and private_dns_only_for_inbound_resolver_endpoint; in place.")
+            .kept_if_unreported(),
         // AWS gives every endpoint a policy: full access unless one is set.
         Attr::new("policy", Kind::String)
             .on_removal(Removal::Reset(FULL_ACCESS))
@@ -74,7 +85,7 @@ pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
     } else {
         (
             "a Gateway",
-            &["subnet_ids", "security_group_ids", "private_dns_enabled"][..],
+            &["subnet_ids", "security_group_ids", "private_dns_enabled", "dns_options"][..],
             "subnets, security groups and private DNS are for Interface endpoints",
         )
     };

@@ -23,6 +23,7 @@ mod eks;
 mod expressions;
 mod iam;
 mod identity;
+mod ipv6;
 mod kms;
 mod lean;
 mod lookups;

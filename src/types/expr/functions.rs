@@ -267,10 +267,30 @@ fn block(start: u32, len: u8) -> Result<Ipv4Net> {
     format!("{}/{len}", dotted(start)).parse().map_err(|_| err("not a CIDR block"))
 }
 
-/// `cidrsubnet(prefix, newbits, netnum)`.
+/// `cidrsubnet(prefix, newbits, netnum)`, of an IPv4 or an IPv6 prefix
+/// (a VPC's /56 into its subnets' /64s: `cidrsubnet(v6, 8, 1)`).
 fn cidrsubnet(a: &[Value]) -> Result<Value> {
+    if let Ok(v6) = text(&a[0])?.parse::<ipnet::Ipv6Net>() {
+        return Ok(Value::String(subnet6(v6, whole(&a[1])?, whole(&a[2])?)?.to_string()));
+    }
     let net = prefix(&a[0])?;
     Ok(Value::String(subnet(net, whole(&a[1])?, whole(&a[2])?)?.to_string()))
+}
+
+fn subnet6(net: ipnet::Ipv6Net, newbits: i64, netnum: i64) -> Result<ipnet::Ipv6Net> {
+    let len = i64::from(net.prefix_len()) + newbits;
+    if !(0..=32).contains(&newbits) || len > 128 {
+        return Err(err(format!(
+            "{newbits} more bits on a /{} would make a prefix longer than 128",
+            net.prefix_len()
+        )));
+    }
+    if netnum < 0 || netnum >= 1i64 << newbits {
+        return Err(err(format!("{netnum} does not fit in {newbits} bits")));
+    }
+    let base = u128::from(net.trunc().network());
+    let start = base + ((netnum as u128) << (128 - len));
+    ipnet::Ipv6Net::new(start.into(), len as u8).map_err(|_| err("not a CIDR block"))
 }
 
 fn subnet(net: Ipv4Net, newbits: i64, netnum: i64) -> Result<Ipv4Net> {
