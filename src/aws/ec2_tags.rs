@@ -125,3 +125,13 @@ pub async fn release(aws: &Aws, id: &str, before: &Attrs) -> Result<()> {
         other => other,
     }
 }
+
+/// What a read by id found, each with its state, without those whose state
+/// counts as gone (a deleted NAT gateway, a terminated instance: AWS lists
+/// them a while longer).
+pub fn live<S>(
+    found: HashMap<String, (S, Attrs)>,
+    gone: impl Fn(&S) -> bool,
+) -> HashMap<String, Attrs> {
+    found.into_iter().filter(|(_, (state, _))| !gone(state)).map(|(id, (_, a))| (id, a)).collect()
+}

@@ -53,7 +53,21 @@ impl Provider for KmsAlias {
         kms_alias::canonical(&mut a);
         let name = a.str("name")?;
         let key = a.str("target_key_id")?;
-        send!(aws.kms.create_alias().alias_name(name).target_key_id(key), "CreateAlias")?;
+        match send!(aws.kms.create_alias().alias_name(name).target_key_id(key), "CreateAlias") {
+            Ok(_) => {}
+            // Made already by an apply that stopped before it was recorded:
+            // the same name on the same key is that one; on another key,
+            // someone else's.
+            Err(e) if e.code() == "AlreadyExistsException" => {
+                let held = aliases(aws).await?.remove(name);
+                if held.as_ref().and_then(|h| h.opt_str("target_key_id")) != Some(key) {
+                    return Err(anyhow::Error::from(e).context(format!(
+                        "alias {name} exists and names another key: `infra import` it, or choose another name"
+                    )));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
         // CreateAlias answers nothing: its ARN and its key's are made from
         // the account, known already.
         let head = format!("arn:aws:kms:{}:{}", aws.region, aws.account().await?);
@@ -82,8 +96,11 @@ impl Provider for KmsAlias {
         Ok(())
     }
 
-    async fn find(&self, attrs: &Attrs) -> Result<Vec<String>> {
-        super::find_by_id(self, attrs.str("name")?).await
+    /// Nothing: an alias carries no tags to tell whose it is. Its create
+    /// takes an alias of the same name on the same key as the one an
+    /// interrupted apply made.
+    async fn find(&self, _attrs: &Attrs) -> Result<Vec<String>> {
+        Ok(Vec::new())
     }
 
     async fn delete(&self, _ctx: &OpContext, id: &str, _before: &Attrs) -> Result<()> {

@@ -64,9 +64,11 @@ mod eks_nodegroup;
 mod eks_pod_identity_association;
 mod elastic_ip;
 mod firehose_stream;
+mod iam_instance_profile;
 mod iam_oidc_provider;
 mod iam_policy;
 mod iam_role;
+mod instance;
 mod internet_gateway;
 mod kms_alias;
 mod kms_key;
@@ -82,6 +84,7 @@ mod security_group;
 mod security_group_rule;
 mod subnet;
 mod target_group;
+mod target_group_attachment;
 mod vpc;
 mod vpc_dhcp_options;
 mod vpc_endpoint;
@@ -130,11 +133,14 @@ providers! {
     s3_bucket => s3_bucket::S3Bucket::new,
     ecr_repository => ecr_repository::EcrRepository,
     target_group => target_group::TargetGroup,
+    target_group_attachment => target_group_attachment::TargetGroupAttachment,
     load_balancer => load_balancer::LoadBalancer,
     listener => listener::Listener,
     listener_rule => listener_rule::ListenerRule,
     iam_role => iam_role::IamRole,
     iam_oidc_provider => iam_oidc_provider::IamOidcProvider,
+    iam_instance_profile => iam_instance_profile::IamInstanceProfile,
+    instance => instance::Instance,
     iam_policy => iam_policy::IamPolicy,
     kms_key => kms_key::KmsKey,
     kms_alias => kms_alias::KmsAlias,
@@ -325,7 +331,9 @@ const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120)
 fn role_not_assumable(e: &anyhow::Error) -> bool {
     crate::provider::api_error(e).is_some_and(|a| {
         let message = a.message.as_deref().unwrap_or("").to_lowercase();
-        a.code().starts_with("Invalid") && message.contains("role") && message.contains("assume")
+        a.code().starts_with("Invalid")
+            && ((message.contains("role") && message.contains("assume"))
+                || message.contains("instance profile"))
     })
 }
 

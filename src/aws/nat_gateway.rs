@@ -29,11 +29,7 @@ impl Provider for NatGateway {
 
     async fn read(&self, ids: &[String]) -> Result<HashMap<String, Attrs>> {
         let found = ec2_tags::read_by_id(ids, "nat-gateway-id", |f| describe(&self.0, f)).await?;
-        Ok(found
-            .into_iter()
-            .filter(|(_, (state, _))| !gone(state))
-            .map(|(id, (_, attrs))| (id, attrs))
-            .collect())
+        Ok(ec2_tags::live(found, gone))
     }
 
     async fn create(&self, ctx: &OpContext, attrs: &Attrs) -> Result<Made> {

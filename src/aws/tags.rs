@@ -137,6 +137,11 @@ tagging!(
     IamPolicy: iam, policy_arn, tag_policy "TagPolicy", untag_policy "UntagPolicy", iam
 );
 tagging!(
+    /// An IAM instance profile, by name.
+    IamInstanceProfile: iam, instance_profile_name, tag_instance_profile "TagInstanceProfile",
+    untag_instance_profile "UntagInstanceProfile", iam
+);
+tagging!(
     /// An IAM role, by name.
     IamRole: iam, role_name, tag_role "TagRole", untag_role "UntagRole", iam
 );

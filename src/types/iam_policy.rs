@@ -46,19 +46,21 @@ pub static SCHEMA: TypeSchema = TypeSchema {
     ..TypeSchema::BASE
 };
 
-pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if let Some(path) = attrs.opt_str("path")
-        && !path.contains("${")
-        && !super::iam_role::path_ok(path)
-    {
-        out.push(Finding {
+/// An IAM path as IAM takes it (a policy's, an instance profile's).
+pub fn check_path(attrs: &Map<String, Value>) -> Vec<Finding> {
+    match attrs.opt_str("path") {
+        Some(path) if !path.contains("${") && !super::iam_role::path_ok(path) => vec![Finding {
             lint: None,
             pointer: "/path".into(),
             message: format!("`{path}` is not an IAM path"),
             hint: Some("a path starts and ends with /, for example /platform/".into()),
-        });
+        }],
+        _ => Vec::new(),
     }
+}
+
+pub fn check(attrs: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = check_path(attrs);
     if attrs.opt_str("description").is_some_and(|d| d.chars().count() > 1000) {
         out.push(Finding {
             lint: None,

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::schema::{Attr, Default, Finding, Kind, NameDefault, Removal, TypeSchema};
 
-const METADATA: Kind = Kind::Object(&[
+pub const METADATA: Kind = Kind::Object(&[
     Attr::new("http_tokens", Kind::Enum(&["required", "optional"]))
         .default(Default::Str("required")),
     Attr::new("http_put_response_hop_limit", Kind::Int { min: 1, max: 64 })

@@ -41,9 +41,11 @@ pub mod eks_nodegroup;
 pub mod eks_pod_identity_association;
 pub mod elastic_ip;
 pub mod firehose_stream;
+pub mod iam_instance_profile;
 pub mod iam_oidc_provider;
 pub mod iam_policy;
 pub mod iam_role;
+pub mod instance;
 pub mod internet_gateway;
 pub mod kms_alias;
 pub mod kms_key;
@@ -59,6 +61,7 @@ pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;
 pub mod target_group;
+pub mod target_group_attachment;
 pub mod vpc;
 pub mod vpc_dhcp_options;
 pub mod vpc_endpoint;
@@ -84,11 +87,14 @@ pub static SCHEMAS: &[&TypeSchema] = &[
     &s3_bucket::SCHEMA,
     &ecr_repository::SCHEMA,
     &target_group::SCHEMA,
+    &target_group_attachment::SCHEMA,
     &load_balancer::SCHEMA,
     &listener::SCHEMA,
     &listener_rule::SCHEMA,
     &iam_role::SCHEMA,
     &iam_oidc_provider::SCHEMA,
+    &iam_instance_profile::SCHEMA,
+    &instance::SCHEMA,
     &iam_policy::SCHEMA,
     &kms_key::SCHEMA,
     &kms_alias::SCHEMA,

@@ -121,6 +121,19 @@ fn network_acls_and_the_vpcs_own_pieces_apply_move_drift_and_stay() {
             .send(),
     )
     .unwrap();
+    // And a rule of the stack's ACL deleted, a route added to the main table.
+    rt.block_on(
+        ec2.delete_network_acl_entry().network_acl_id(&acl).rule_number(120).egress(false).send(),
+    )
+    .unwrap();
+    rt.block_on(
+        ec2.create_route()
+            .route_table_id(&main_table)
+            .destination_cidr_block("192.168.0.0/16")
+            .gateway_id(id("internet_gateway.main"))
+            .send(),
+    )
+    .unwrap();
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(plan.stdout.contains("Drift since the last apply"), "{}", plan.stdout);
     assert!(
@@ -128,8 +141,13 @@ fn network_acls_and_the_vpcs_own_pieces_apply_move_drift_and_stay() {
         "{}",
         plan.stdout
     );
+    for changed in ["~ network_acl.public", "~ default_route_table.main", "192.168.0.0/16"] {
+        assert!(plan.stdout.contains(changed), "{changed} in:\n{}", plan.stdout);
+    }
     w.apply_ok();
     assert!(rules(&default_acl).is_empty());
+    assert!(rules(&acl).contains(&(120, false)));
+    w.assert_no_changes();
 
     // A rule changed under its number is replaced in place; subnet b goes
     // back to the default ACL (one call, never without an ACL).

@@ -1209,3 +1209,91 @@ fn the_plan_carries_a_runbook_whose_revert_puts_the_weights_back() {
         "the printed revert restores the weights from before"
     );
 }
+
+/// The EC2 side declared: two instances (their AMI found by a lookup, an
+/// instance profile, IMDSv2) registered in `target_group.ec2` by
+/// `target_group_attachment`s. The runbook counts their health; the rollout
+/// moves the traffic from them to the pods; back again, the gate counts
+/// them: with both stopped by hand it refuses the first step, with one
+/// running again it goes through.
+#[test]
+fn a_rollout_moves_traffic_from_registered_instances_and_the_gate_counts_them() {
+    let moto = Moto::start();
+    let rollout = "    rollout: { steps: [50, 100], pause_seconds: 1 }\n";
+    let instances = r#"
+  iam_role.web:
+    assume_role_service: ec2.amazonaws.com
+  iam_instance_profile.web:
+    role: ${iam_role.web.name}
+  instance.web:
+    for_each: { a: 1, b: 2 }
+    ami: ${data.ami.app.id}
+    instance_type: t3.medium
+    subnet_id: ${subnet.public_a.id}
+    iam_instance_profile: ${iam_instance_profile.web.name}
+  target_group_attachment.web:
+    for_each: { a: 1, b: 2 }
+    target_group_arn: ${target_group.ec2.arn}
+    target_id: ${instance.web[each.key].id}
+    port: 80
+"#;
+    let with = |ec2: i64, eks: i64| {
+        stack(ec2, eks, rollout, instances).replacen(
+            "resources:\n",
+            "data:\n  ami.app: { owners: [amazon], name: \"amzn2-ami-hvm-*-x86_64-gp2\", most_recent: true }\nresources:\n",
+            1,
+        )
+    };
+    let w = Workdir::new(&moto.url, &with(100, 0));
+    w.apply_ok();
+    register(&moto, "target_group.eks");
+    let rt = runtime();
+    let ec2 = moto.ec2();
+    let running = rt
+        .block_on(
+            ec2.describe_instances()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("instance-state-name")
+                        .values("running")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    let ids: Vec<String> = running
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2, "{running:?}");
+    w.assert_no_changes();
+
+    w.write_stack(&with(0, 100));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    assert!(
+        plan.stdout.contains("    target_group.ec2 (100% → 0%): 2 of 2 targets healthy"),
+        "{}",
+        plan.stdout
+    );
+    w.apply_ok();
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 0), ("target_group.eks", 100)]));
+
+    // Back to the instances, both stopped by hand: the gate finds no healthy
+    // one and the first step is refused.
+    rt.block_on(ec2.stop_instances().set_instance_ids(Some(ids.clone())).send()).unwrap();
+    w.write_stack(&with(100, 0));
+    let back = w.run(&["apply", "--auto-approve", "stack.yaml"]);
+    assert_eq!(back.code, 1, "{}\n{}", back.stdout, back.stderr);
+    assert!(
+        back.stderr.contains("target group target_group.ec2 has no healthy target (2 unused)"),
+        "{}",
+        back.stderr
+    );
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 0), ("target_group.eks", 100)]));
+    // One running again: the gate counts it, and the traffic goes back.
+    rt.block_on(ec2.start_instances().instance_ids(&ids[0]).send()).unwrap();
+    w.apply_ok();
+    assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
+}

@@ -80,8 +80,12 @@ fn a_key_its_alias_and_a_managed_policy_apply_drift_and_go() {
             .send(),
     )
     .unwrap();
+    // The alias deleted by hand (moto's UpdateAlias fails: it deletes the
+    // alias before it moves it).
+    rt.block_on(kms.delete_alias().alias_name("alias/keys-secrets").send()).unwrap();
     let plan = w.run(&["plan", "stack.yaml"]);
     assert!(plan.stdout.contains("Drift since the last apply"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+ kms_alias.secrets"), "{}", plan.stdout);
     for line in [
         "~ enable_key_rotation: true -> false",
         "~ description: \"cluster secrets\" -> \"by hand\"",
@@ -93,6 +97,9 @@ fn a_key_its_alias_and_a_managed_policy_apply_drift_and_go() {
     w.assert_no_changes();
     let rotation = rt.block_on(kms.get_key_rotation_status().key_id(&key).send()).unwrap();
     assert!(rotation.key_rotation_enabled());
+    let aliases = rt.block_on(kms.list_aliases().send()).unwrap();
+    let alias = aliases.aliases().iter().find(|a| a.alias_name() == Some("alias/keys-secrets"));
+    assert_eq!(alias.and_then(|a| a.target_key_id()), Some(key.as_str()), "made again");
 
     // Six new documents: each a new default version, never more than five.
     for n in 1..=6 {

@@ -19,6 +19,7 @@ mod cost;
 mod cutover;
 mod drift;
 mod e2e;
+mod ec2_side;
 mod eks;
 mod expressions;
 mod iam;
