@@ -62,6 +62,26 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
     }
+
+    /// How many resources were done, failed and skipped: the plan's unit,
+    /// not the steps' (a security group's rules are a step of their own). A
+    /// resource with a step failed is failed, else with one skipped skipped,
+    /// else done.
+    pub fn resources(&self) -> (usize, usize, usize) {
+        use std::collections::BTreeSet;
+        // A step's label is its address, then what it does in parentheses.
+        let address = |label: &str| label.split(" (").next().unwrap_or(label).to_string();
+        let failed: BTreeSet<String> = self.failed.iter().map(|(l, _)| address(l)).collect();
+        let skipped: BTreeSet<String> =
+            self.skipped.iter().map(|l| address(l)).filter(|a| !failed.contains(a)).collect();
+        let done: BTreeSet<String> = self
+            .done
+            .iter()
+            .map(|l| address(l))
+            .filter(|a| !failed.contains(a) && !skipped.contains(a))
+            .collect();
+        (done.len(), failed.len(), skipped.len())
+    }
 }
 
 /// The state's resources (those of `only`, when given) by type.

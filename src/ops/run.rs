@@ -60,12 +60,8 @@ async fn signals(stop: std::sync::Arc<tokio::sync::watch::Sender<Signal>>) {
 pub fn report(ctx: &Context, verb: &str, outcome: &Outcome) -> Result<(), Failure> {
     use std::fmt::Write as _;
     let status = if outcome.ok() { "complete" } else { "failed" };
-    let mut text = format!(
-        "\n{verb} {status}: {} done, {} failed, {} skipped.\n",
-        outcome.done.len(),
-        outcome.failed.len(),
-        outcome.skipped.len()
-    );
+    let (done, failed, skipped) = outcome.resources();
+    let mut text = format!("\n{verb} {status}: {done} done, {failed} failed, {skipped} skipped.\n");
     for (what, why) in &outcome.failed {
         let _ = writeln!(text, "  failed: {what}: {why}");
     }

@@ -442,6 +442,22 @@ impl Settings {
     }
 }
 
+/// Each step as the file wrote it; where the traffic share after it differs
+/// (a move toward 90/10 is 90% of traffic at its end), that share beside:
+/// `10% of the move (9% of traffic)`.
+pub fn step_shares(steps: &[i64], shares: &[i64]) -> Vec<String> {
+    // A resumed rollout has the last steps left: they line up at the end.
+    let skip = steps.len().saturating_sub(shares.len());
+    shares
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match steps.get(skip + i) {
+            Some(step) if step != p => format!("{step}% of the move ({p}% of traffic)"),
+            _ => format!("{p}%"),
+        })
+        .collect()
+}
+
 /// `3 steps (25%, 50%, 100%), 60 s apart, watched every 10 s and for 60 s
 /// after the last, gated by alarm X`: the percentages are the share of the
 /// groups gaining weight in force after each step (`shares`), or the steps as
@@ -449,7 +465,7 @@ impl Settings {
 pub fn describe(rollout: &Value, shares: Option<&[i64]>) -> String {
     let s = Settings::read(rollout);
     let shares = shares.unwrap_or(&s.steps);
-    let pcts: Vec<String> = shares.iter().map(|p| format!("{p}%")).collect();
+    let pcts = step_shares(&s.steps, shares);
     let mut out = format!(
         "{} step{} ({}), {} s apart, watched every {} s and for {} s after the last",
         shares.len(),
@@ -688,7 +704,14 @@ mod tests {
         );
         assert_eq!(
             describe(&r, Some(&[75, 88, 100])),
-            "3 steps (75%, 88%, 100%), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm enza-5xx"
+            "3 steps (25% of the move (75% of traffic), 50% of the move (88% of traffic), 100%), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm enza-5xx"
+        );
+        // Toward a 90/10 forward: the steps as written, the traffic beside.
+        let r = serde_json::json!({"steps": [10, 50, 100]});
+        assert!(
+            describe(&r, Some(&[9, 45, 90])).starts_with(
+                "3 steps (10% of the move (9% of traffic), 50% of the move (45% of traffic), 100% of the move (90% of traffic))"
+            )
         );
     }
 }

@@ -54,7 +54,7 @@ pub fn sections(plan: &Plan, rb: &Runbook) -> Sections {
     }
     let steps = shares.len() as u64;
     let total = steps.saturating_sub(1) * settings.pause_seconds + settings.bake_seconds;
-    let pcts: Vec<String> = shares.iter().map(|p| format!("{p}%")).collect();
+    let pcts = crate::plan::rollout::step_shares(&settings.steps, &shares);
     let schedule = format!(
         "{steps} step{} ({}), {} s apart, then {} s of watching: at least {}",
         if steps == 1 { "" } else { "s" },

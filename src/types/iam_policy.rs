@@ -107,16 +107,43 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
     }
 }
 
-/// A changed document changes what every principal it is attached to may do.
+/// A changed document changes what every role it is attached to may do;
+/// a statement that allows every action or every resource is said, made or
+/// changed. An unchanged document says nothing.
 fn risks(
     before: Option<&Map<String, Value>>,
     after: Option<&Map<String, Value>>,
     updated: bool,
 ) -> Vec<String> {
     let doc = |m: Option<&Map<String, Value>>| m.and_then(|m| m.get("policy")).cloned();
-    if updated && doc(before) != doc(after) {
-        vec!["its document changes what every role it is attached to may do".to_string()]
-    } else {
-        Vec::new()
+    let (was, now) = (doc(before), doc(after));
+    if now.is_none() || was == now {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if updated {
+        out.push("its document changes what every role it is attached to may do".to_string());
+    }
+    out.extend(policy::wildcards(now.as_ref().and_then(Value::as_str).unwrap_or_default()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_wide_grant_is_said_and_a_narrow_or_unchanged_one_is_not() {
+        let narrow = json!({"policy": r#"{"Statement":{"Effect":"Allow","Action":"logs:GetLogEvents","Resource":"arn:aws:logs:*:*:log-group:app"}}"#});
+        let wide = json!({"policy": r#"{"Statement":{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}}"#});
+        let (n, w) = (narrow.as_object().unwrap(), wide.as_object().unwrap());
+        assert!(risks(None, Some(n), false).is_empty());
+        assert_eq!(
+            risks(None, Some(w), false),
+            vec!["statement 1 allows iam:PassRole on every resource"]
+        );
+        assert!(risks(Some(n), Some(n), true).is_empty());
+        assert_eq!(risks(Some(n), Some(w), true).len(), 2);
     }
 }

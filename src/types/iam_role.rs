@@ -161,33 +161,129 @@ pub fn canonical(attrs: &mut Map<String, Value>) {
     }
 }
 
-/// IAM that grants more: a managed policy attached, an inline policy added
-/// or changed, who may assume the role changed (in an update).
+/// IAM that grants more, each line a real grant: a managed policy attached
+/// (named), an inline policy that adds or changes statements (a create's
+/// empty map is none), a statement allowing every action or every resource,
+/// and who may assume the role widened (a principal added, or anyone).
 fn risks(before: Option<&Attrs>, after: Option<&Attrs>, updated: bool) -> Vec<String> {
-    let added = |k: &str| -> Vec<String> {
-        let get = |m: Option<&Attrs>| m.and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null);
-        match (get(before), get(after)) {
-            (Value::Array(o), Value::Array(n)) => {
-                n.iter().filter(|x| !o.contains(x)).map(|x| x.to_string()).collect()
-            }
-            (Value::Object(o), Value::Object(n)) => {
-                n.iter().filter(|(k, v)| o.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect()
-            }
-            (o, n) if o != n && !n.is_null() => vec![k.to_string()],
-            _ => Vec::new(),
-        }
+    let Some(after) = after else { return Vec::new() };
+    let arns = |m: Option<&Attrs>| -> Vec<String> {
+        m.and_then(|m| m.get("managed_policy_arns"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
     };
-    let mut out: Vec<String> = added("managed_policy_arns")
+    let had = arns(before);
+    let mut out: Vec<String> = arns(Some(after))
         .into_iter()
-        .map(|p| format!("managed policy attached: {p}"))
+        .filter(|a| !had.contains(a))
+        .map(|a| format!("managed policy attached: {a}"))
         .collect();
-    out.extend(
-        added("inline_policies")
-            .into_iter()
-            .map(|p| format!("inline policy `{p}` adds or changes statements")),
-    );
-    if updated && !added("assume_role_policy").is_empty() {
-        out.push("who may assume the role changes".to_string());
+    let docs = |m: Option<&Attrs>| {
+        m.and_then(|m| m.get("inline_policies"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let was = docs(before);
+    for (name, doc) in docs(Some(after)) {
+        if was.get(&name) == Some(&doc) {
+            continue;
+        }
+        out.push(format!("inline policy `{name}` adds or changes statements"));
+        out.extend(
+            policy::wildcards(doc.as_str().unwrap_or_default())
+                .into_iter()
+                .map(|w| format!("inline policy `{name}` {w}")),
+        );
+    }
+    let trust = |m: Option<&Attrs>| {
+        m.and_then(|m| m.get("assume_role_policy"))
+            .and_then(Value::as_str)
+            .map(policy::principals)
+            .unwrap_or_default()
+    };
+    let (was, now) = (trust(before), trust(Some(after)));
+    let added: Vec<&String> = now.iter().filter(|p| !was.contains(p)).collect();
+    if now.iter().any(|p| p == "*") && !was.iter().any(|p| p == "*") {
+        out.push("anyone may assume the role (Principal \"*\")".to_string());
+    } else if updated && !added.is_empty() {
+        let who: Vec<&str> = added.iter().map(|s| s.as_str()).collect();
+        out.push(format!("who may assume the role widens: {}", who.join(", ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs(v: Value) -> Attrs {
+        let mut m = v.as_object().cloned().unwrap();
+        canonical(&mut m);
+        m
+    }
+
+    #[test]
+    fn a_role_made_with_nothing_attached_needs_no_attention() {
+        let role = attrs(json!({
+            "assume_role_service": "ec2.amazonaws.com",
+            "managed_policy_arns": [],
+            "inline_policies": {},
+        }));
+        assert_eq!(risks(None, Some(&role), false), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_grant_is_named_and_an_unchanged_one_is_not() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        let before = attrs(json!({
+            "assume_role_service": "ec2.amazonaws.com",
+            "managed_policy_arns": ["arn:aws:iam::aws:policy/A"],
+            "inline_policies": {"read": doc},
+        }));
+        let mut after = before.clone();
+        after.insert(
+            "managed_policy_arns".into(),
+            json!(["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"]),
+        );
+        assert_eq!(
+            risks(Some(&before), Some(&after), true),
+            vec!["managed policy attached: arn:aws:iam::aws:policy/B"]
+        );
+        assert_eq!(risks(Some(&before), Some(&before), true), Vec::<String>::new());
+        let made = risks(None, Some(&before), false);
+        assert_eq!(
+            made,
+            vec![
+                "managed policy attached: arn:aws:iam::aws:policy/A",
+                "inline policy `read` adds or changes statements"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wildcard_grant_and_a_wider_trust_are_said_and_narrow_ones_are_not() {
+        let star = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let role = attrs(
+            json!({"assume_role_service": "ec2.amazonaws.com", "inline_policies": {"all": star}}),
+        );
+        let said = risks(None, Some(&role), false);
+        assert!(said.iter().any(|s| s.contains("allows every action")), "{said:?}");
+        assert!(said.iter().any(|s| s.contains("on every resource")), "{said:?}");
+        let anyone = attrs(
+            json!({"assume_role_policy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#}),
+        );
+        assert!(
+            risks(None, Some(&anyone), false).iter().any(|s| s.starts_with("anyone may assume"))
+        );
+        let ec2 = attrs(json!({"assume_role_service": "ec2.amazonaws.com"}));
+        let eks = attrs(json!({"assume_role_service": "eks.amazonaws.com"}));
+        assert_eq!(
+            risks(Some(&ec2), Some(&eks), true),
+            vec!["who may assume the role widens: eks.amazonaws.com"]
+        );
+        assert_eq!(risks(Some(&ec2), Some(&ec2), true), Vec::<String>::new());
+    }
 }

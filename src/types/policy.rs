@@ -3,6 +3,81 @@
 
 use serde_json::Value;
 
+/// What a document's Allow statements grant too widely, one phrase each:
+/// `statement 1 allows every action` (`*`, or a service's `s3:*` is not
+/// counted), `statement 2 allows iam:PassRole on every resource`. Deny
+/// statements narrow, never widen.
+pub fn wildcards(doc: &str) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<Value>(doc) else { return Vec::new() };
+    let statements = match v.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one) => vec![one.clone()],
+        None => Vec::new(),
+    };
+    let list = |s: &Value, k: &str| -> Vec<String> {
+        match s.get(k) {
+            Some(Value::Array(a)) => {
+                a.iter().filter_map(Value::as_str).map(str::to_string).collect()
+            }
+            Some(Value::String(x)) => vec![x.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    for (i, s) in statements.iter().enumerate() {
+        if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let n = i + 1;
+        let actions = list(s, "Action");
+        if actions.iter().any(|a| a == "*") || s.get("NotAction").is_some() {
+            out.push(format!("statement {n} allows every action"));
+        }
+        if list(s, "Resource").iter().any(|r| r == "*") || s.get("NotResource").is_some() {
+            let what = match actions.as_slice() {
+                [one] if one != "*" => one.clone(),
+                [] | [_] => "it".to_string(),
+                many => format!("{} actions", many.len()),
+            };
+            out.push(format!("statement {n} allows {what} on every resource"));
+        }
+    }
+    out
+}
+
+/// Who a trust policy lets assume the role: each principal it allows (a
+/// service, an account, a federated provider), `*` for anyone.
+pub fn principals(doc: &str) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<Value>(doc) else { return Vec::new() };
+    let statements = match v.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one) => vec![one.clone()],
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in statements.iter().filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+    {
+        match s.get("Principal") {
+            Some(Value::String(p)) => out.push(p.clone()),
+            Some(Value::Object(m)) => {
+                for v in m.values() {
+                    match v {
+                        Value::String(p) => out.push(p.clone()),
+                        Value::Array(a) => {
+                            out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The canonical text of a policy document, or `None` when it is not JSON.
 pub fn normalize(doc: &str) -> Option<String> {
     let v: Value = serde_json::from_str(doc).ok()?;

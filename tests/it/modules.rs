@@ -357,7 +357,7 @@ fn a_lookup_in_a_module_finds_what_exists_and_its_listener_plans_a_rollout() {
     // 50 of 150 is a third of the traffic, in the module's three steps.
     assert!(
         plan.stdout.contains("Cut-over runbook for module.cutover.listener.http:")
-            && plan.stdout.contains("schedule: 3 steps (8%, 17%, 33%), 60 s apart"),
+            && plan.stdout.contains("schedule: 3 steps (25% of the move (8% of traffic), 50% of the move (17% of traffic), 100% of the move (33% of traffic)), 60 s apart"),
         "the module's listener rolls out: {}",
         plan.stdout
     );

@@ -380,7 +380,7 @@ fn cutover_plans_render_weights_as_a_split() {
     );
     assert!(
         // The share of traffic on the group gaining weight after each step.
-        text.contains("rollout: 3 steps (2%, 5%, 10%), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm cutover-5xx"),
+        text.contains("rollout: 3 steps (25% of the move (2% of traffic), 50% of the move (5% of traffic), 100% of the move (10% of traffic)), 60 s apart, watched every 10 s and for 60 s after the last, gated by alarm cutover-5xx"),
         "{text}"
     );
     snapshot!("cutover_weights", text);
