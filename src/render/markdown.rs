@@ -210,6 +210,9 @@ pub fn render(plan: &Plan) -> String {
     for rb in &plan.cutover {
         runbook(&mut head, plan, rb);
     }
+    if let Some(line) = super::text::common_tags_line(plan) {
+        let _ = writeln!(head, "_{}_\n", line.replace('_', "\\_"));
+    }
     let details: Vec<String> = changes
         .iter()
         .map(|ch| {

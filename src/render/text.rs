@@ -69,6 +69,9 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         plan.environment.as_ref().map(|e| format!(", environment {e}")).unwrap_or_default(),
         plan.serial
     );
+    if let Some(line) = common_tags_line(plan) {
+        let _ = writeln!(out, "  {line}\n");
+    }
     for change in plan.changes.iter().filter(|c| c.pending.is_some()) {
         let operation = change.pending.map_or("updated", Operation::in_aws);
         let _ = match plan.notices.iter().any(|n| n.address == change.address) {
@@ -157,9 +160,23 @@ fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
     let Some(after) = &change.after else {
         return;
     };
+    let common = common_tags(plan);
     for (k, v) in after {
+        // A resource's own tags: those every resource carries are said
+        // once, above the changes.
+        let own;
+        let v = match (k.as_str(), v) {
+            ("tags", Value::Object(tags)) => {
+                own = Value::Object(own_tags(tags, &common, &change.address));
+                &own
+            }
+            _ => v,
+        };
         match v {
+            // Nothing to see: left out on create (the JSON plan keeps it).
             Value::Null => {}
+            Value::Array(a) if a.is_empty() => {}
+            Value::Object(o) if o.is_empty() => {}
             _ if k == "forward" => {
                 let _ = writeln!(
                     out,
@@ -185,6 +202,55 @@ fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             let _ = writeln!(out, "      {} {e}: (known after apply)", style.paint("32", "+"));
         }
     }
+}
+
+/// The tags every resource the plan makes or changes carries (the stack's,
+/// and its owner tags): said once, above the changes. `infra:address`, the
+/// resource's own address on each, is said as such. Empty when fewer than
+/// two resources carry tags.
+pub(crate) fn common_tags(plan: &Plan) -> serde_json::Map<String, Value> {
+    let mut tagged = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .filter_map(|c| c.after.as_ref()?.get("tags")?.as_object());
+    let Some(first) = tagged.next() else { return serde_json::Map::new() };
+    let mut common = first.clone();
+    let mut n = 1;
+    for tags in tagged {
+        common.retain(|k, v| tags.get(k) == Some(v));
+        n += 1;
+    }
+    common.remove(crate::types::stack_id::ADDRESS_TAG);
+    if n < 2 { serde_json::Map::new() } else { common }
+}
+
+/// `tags on every resource: { env: "staging", infra:stack: "platform" }, and
+/// infra:address: its address`.
+pub(crate) fn common_tags_line(plan: &Plan) -> Option<String> {
+    let common = common_tags(plan);
+    (!common.is_empty()).then(|| {
+        format!(
+            "tags on every resource: {}, and {}: its address",
+            show(&Value::Object(common)),
+            crate::types::stack_id::ADDRESS_TAG
+        )
+    })
+}
+
+/// A resource's tags without those every resource carries, nor its
+/// `infra:address` when that is its address.
+fn own_tags(
+    tags: &serde_json::Map<String, Value>,
+    common: &serde_json::Map<String, Value>,
+    address: &crate::types::Address,
+) -> serde_json::Map<String, Value> {
+    let address_tag = crate::types::stack_id::ADDRESS_TAG;
+    tags.iter()
+        .filter(|(k, v)| common.get(*k) != Some(*v))
+        .filter(|(k, v)| !(k.as_str() == address_tag && v.as_str() == Some(&address.to_string())))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Each attribute an update or a replacement changes: sets by member, tags
