@@ -101,7 +101,30 @@ pub fn plan_with(
         lookups: Vec::new(),
         moves: Vec::new(),
         cost: Some(ledger.finish()),
+        traffic: traffic(state),
     }
+}
+
+/// The target groups each listener and rule forwards to with weight, and
+/// their shares, as state recorded the weights in force.
+pub(super) fn traffic(state: &State) -> Vec<super::Carried> {
+    let names = labels(state);
+    let mut out = Vec::new();
+    for (a, r) in &state.resources {
+        // The types that forward by weight (listeners and their rules).
+        if crate::types::schema(&a.ty).and_then(|s| s.forward_by_hand).is_none() {
+            continue;
+        }
+        let weights = super::rollout::weights(r.attributes.get("forward"));
+        for arn in weights.keys() {
+            let share = super::rollout::share(&weights, arn);
+            if share > 0 {
+                let group = names.get(arn).cloned().unwrap_or_else(|| arn.clone());
+                out.push(super::Carried { group, by: a.clone(), share });
+            }
+        }
+    }
+    out
 }
 
 /// What the stack asks of each resource, its references resolved against
@@ -489,6 +512,7 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         lookups: Vec::new(),
         moves: Vec::new(),
         cost: Some(ledger.finish()),
+        traffic: traffic(state),
     }
 }
 

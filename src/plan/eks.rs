@@ -249,6 +249,7 @@ mod tests {
             lookups: Vec::new(),
             moves: Vec::new(),
             cost: None,
+            traffic: Vec::new(),
         };
         let checks = addon_checks(&plan, &state);
         let asked: Vec<(&str, &str, &str)> = checks

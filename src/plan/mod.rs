@@ -123,6 +123,10 @@ pub struct Plan {
     /// there, whatever the value, and a saved plan seals it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sensitive: BTreeMap<Address, std::collections::BTreeSet<String>>,
+    /// The target groups that carry traffic now, by the listeners and rules
+    /// whose weights state recorded: what a change to one of them touches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traffic: Vec<Carried>,
     /// The environment planned (`--env`): the stack's name carries it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
@@ -283,6 +287,18 @@ pub struct Runbook {
     pub revert: String,
 }
 
+/// A target group's share of one listener's (or rule's) traffic, as state
+/// recorded its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Carried {
+    /// The target group's address (or its name, when not this stack's).
+    pub group: String,
+    /// The listener or rule forwarding to it.
+    pub by: Address,
+    /// Percent of what `by` forwards.
+    pub share: i64,
+}
+
 /// A target group before the cut-over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Readiness {
@@ -348,6 +364,7 @@ impl Plan {
             lookups: Vec::new(),
             moves: Vec::new(),
             cost: None,
+            traffic: Vec::new(),
         }
     }
 }
@@ -530,6 +547,7 @@ impl Plan {
             lookups: self.lookups.clone(),
             moves: self.moves.clone(),
             cost: self.cost.clone(),
+            traffic: self.traffic.clone(),
         };
         // What is known shows as its value, what is not as a marker of its
         // own: no renderer tells them apart by parsing a value.

@@ -22,10 +22,15 @@ pub struct Asks {
 
 /// What the runbook of `change` asks AWS; `None` when it has no rollout.
 pub fn asks(change: &Change) -> Option<Asks> {
-    let (Some(_), Some(before), Some(after)) = (&change.rollout, &change.before, &change.after)
-    else {
+    let (Some(before), Some(after)) = (&change.before, &change.after) else {
         return None;
     };
+    // Every change of the weights in force, rolled out or not.
+    let (now, to) =
+        (rollout::weights(before.get("forward")), rollout::weights(after.get("forward")));
+    if now.is_empty() || to.is_empty() || now == to {
+        return None;
+    }
     let settings = Settings::read(after.get("rollout").unwrap_or(&Value::Null));
     let alarms = settings
         .alarms
@@ -56,8 +61,7 @@ pub fn runbook(
     alarms: &Result<Vec<(String, AlarmState)>, String>,
     health: &BTreeMap<String, Vec<TargetHealth>>,
 ) -> Option<Runbook> {
-    let (Some(view), Some(before), Some(after)) = (&change.rollout, &change.before, &change.after)
-    else {
+    let (Some(before), Some(after)) = (&change.before, &change.after) else {
         return None;
     };
     let settings = Settings::read(after.get("rollout").unwrap_or(&Value::Null));
@@ -98,7 +102,9 @@ pub fn runbook(
         revert: rollout::manual_revert(
             &change.address.ty,
             id,
-            &view.origin,
+            // Where a revert goes: the rollout's origin, else what is in
+            // force now (a change without `rollout` moves at once).
+            &change.rollout.as_ref().map_or(now, |v| v.origin.clone()),
             after.get("stickiness"),
         ),
     })

@@ -403,6 +403,7 @@ mod tests {
             lookups: Vec::new(),
             moves: Vec::new(),
             cost: None,
+            traffic: Vec::new(),
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

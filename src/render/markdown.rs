@@ -74,6 +74,33 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
             out.push(format!("`{a}`: {line}"));
         }
     }
+    // A group, listener or rule that carries traffic, changed or replaced:
+    // the share it touches.
+    if matches!(
+        c.action,
+        Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete | Action::Delete
+    ) && !c.changed.iter().any(|k| k == "forward")
+    {
+        let name = a.to_string();
+        for t in plan.traffic.iter().filter(|t| t.group == name) {
+            out.push(format!(
+                "`{a}` carries {}% of `{}`: this change touches that traffic",
+                t.share, t.by
+            ));
+        }
+        let carried: Vec<String> = plan
+            .traffic
+            .iter()
+            .filter(|t| t.by == *a)
+            .map(|t| format!("{} {}%", t.group, t.share))
+            .collect();
+        if !carried.is_empty() {
+            out.push(format!(
+                "`{a}` forwards live traffic ({}): this change touches it",
+                carried.join(", ")
+            ));
+        }
+    }
     // Traffic shifts.
     if c.changed.iter().any(|k| k == "forward") {
         let (from, to) = (

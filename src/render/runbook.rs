@@ -52,6 +52,16 @@ pub fn sections(plan: &Plan, rb: &Runbook) -> Sections {
             g.group, g.share_now, g.share_after, g.stickiness
         ));
     }
+    // No `rollout`: the weights move in one call, nothing watches.
+    if change.and_then(|c| c.after.as_ref()).and_then(|a| a.get("rollout")).is_none() {
+        return Sections {
+            preflight,
+            schedule: "at once: one call moves every share, no steps (the change has no `rollout`)"
+                .to_string(),
+            watched: "nothing: without `rollout` no gate watches the move".to_string(),
+            revert: rb.revert.clone(),
+        };
+    }
     let steps = shares.len() as u64;
     let total = steps.saturating_sub(1) * settings.pause_seconds + settings.bake_seconds;
     let pcts = crate::plan::rollout::step_shares(&settings.steps, &shares);

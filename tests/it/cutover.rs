@@ -1297,3 +1297,66 @@ fn a_rollout_moves_traffic_from_registered_instances_and_the_gate_counts_them() 
     w.apply_ok();
     assert_eq!(forward(&moto), split(&[("target_group.ec2", 100), ("target_group.eks", 0)]));
 }
+
+/// A weight change without `rollout` still moves traffic: the plan carries
+/// its runbook, saying it moves at once, nothing watches it, and how to put
+/// the weights back.
+#[test]
+fn a_weight_change_without_rollout_gets_a_runbook_that_says_it_moves_at_once() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &stack(100, 0, "", ""));
+    w.apply_ok();
+    register(&moto, "target_group.eks");
+    w.write_stack(&stack(50, 50, "", ""));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    for want in [
+        "Cut-over runbook for listener.http:",
+        "    target_group.eks (0% → 50%): 1 of 1 targets healthy",
+        "  schedule: at once: one call moves every share, no steps (the change has no `rollout`)",
+        "  watched: nothing: without `rollout` no gate watches the move",
+        "  manual revert: aws elbv2 modify-listener --listener-arn arn:aws:elasticloadbalancing:",
+    ] {
+        assert!(plan.stdout.contains(want), "{want}\n{}", plan.stdout);
+    }
+    let md = w.run(&["plan", "stack.yaml", "--format", "markdown"]);
+    assert!(md.stdout.contains("**Cut-over runbook: `listener.http`**"), "{}", md.stdout);
+    // Unchanged weights: no runbook.
+    w.apply_ok();
+    let again = w.run(&["plan", "stack.yaml"]);
+    assert!(!again.stdout.contains("Cut-over runbook"), "{}", again.stdout);
+}
+
+/// A change to a target group that carries traffic says, under Needs
+/// attention, the share of the listener's traffic it touches; the same
+/// change to a group that carries none says nothing of traffic.
+#[test]
+fn a_change_to_a_group_carrying_traffic_says_the_share_it_touches() {
+    let moto = Moto::start();
+    let w = Workdir::new(&moto.url, &stack(100, 0, "", ""));
+    w.apply_ok();
+    let touched = |stack: String| {
+        w.write_stack(&stack);
+        let md = w.run(&["plan", "stack.yaml", "--format", "markdown"]);
+        assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
+        md.stdout
+    };
+    // target_group.ec2 carries all of listener.http; target_group.eks none.
+    let md = touched(stack(100, 0, "", "").replacen(
+        "health_check: { path: /health, healthy_threshold: 3",
+        "health_check: { path: /healthz, healthy_threshold: 3",
+        1,
+    ));
+    assert!(
+        md.contains(
+            "`target_group.ec2` carries 100% of `listener.http`: this change touches that traffic"
+        ),
+        "{md}"
+    );
+    let md = touched(stack(100, 0, "", "").replacen(
+        "    health_check: { path: /health }\n",
+        "    health_check: { path: /healthz }\n",
+        1,
+    ));
+    assert!(md.contains("update <code>target_group.eks</code>"), "{md}");
+    assert!(!md.contains("this change touches that traffic"), "{md}");
+}
