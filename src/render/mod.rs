@@ -1,5 +1,6 @@
 //! Renderers read a `Plan`; they never recompute it.
 
+mod document;
 pub mod json;
 pub mod markdown;
 mod rollouts;

@@ -172,6 +172,23 @@ fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             }
             _ => v,
         };
+        if let Some((doc, unknown)) = super::document::parse(v) {
+            document_lines(out, style, "+", k, None, &doc, unknown);
+            continue;
+        }
+        if let Value::Object(m) = v
+            && !m.is_empty()
+            && m.values().all(|d| super::document::parse(d).is_some())
+        {
+            // A map of documents (inline policies): each by its name.
+            let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
+            for (name, d) in m {
+                if let Some((doc, unknown)) = super::document::parse(d) {
+                    document_lines(out, style, "    +", name, None, &doc, unknown);
+                }
+            }
+            continue;
+        }
         match v {
             // Nothing to see: left out on create (the JSON plan keeps it).
             Value::Null => {}
@@ -278,6 +295,50 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             }
             continue;
         }
+        // A document (a policy): indented, only what changes shown.
+        let (bd, wd) = (super::document::parse(b), super::document::parse(w));
+        if bd.is_some() || wd.is_some() {
+            match (bd, wd) {
+                (Some((bd, _)), Some((wd, unknown))) => {
+                    document_lines(out, style, "~", k, Some(&bd), &wd, unknown)
+                }
+                (None, Some((wd, unknown))) => {
+                    document_lines(out, style, "+", k, None, &wd, unknown)
+                }
+                (Some((bd, _)), None) => {
+                    document_lines(out, style, "-", k, None, &bd, false);
+                    let _ =
+                        writeln!(out, "      {} {k}: {}{forces}", style.paint("33", "~"), show(w));
+                }
+                (None, None) => {}
+            }
+            continue;
+        }
+        if let (Value::Object(bm), Value::Object(wm)) = (b, w)
+            && bm.values().chain(wm.values()).all(|d| super::document::parse(d).is_some())
+            && !(bm.is_empty() && wm.is_empty())
+        {
+            // A map of documents (inline policies): each that changes.
+            let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
+            let parsed = |d: &Value| super::document::parse(d);
+            for (name, d) in wm {
+                match (bm.get(name).and_then(parsed), parsed(d)) {
+                    (Some((old, _)), Some((new, unknown))) if old != new || unknown => {
+                        document_lines(out, style, "    ~", name, Some(&old), &new, unknown)
+                    }
+                    (None, Some((new, unknown))) => {
+                        document_lines(out, style, "    +", name, None, &new, unknown)
+                    }
+                    _ => {}
+                }
+            }
+            for (name, d) in bm.iter().filter(|(n, _)| !wm.contains_key(*n)) {
+                if let Some((old, _)) = parsed(d) {
+                    document_lines(out, style, "    -", name, None, &old, false);
+                }
+            }
+            continue;
+        }
         match (kind(k), b, w) {
             (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
                 if !reference::has_unknown(&Value::Array(w.clone())) =>
@@ -317,6 +378,49 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             }
         }
     }
+}
+
+/// A document under its attribute: `+ policy: jsonencode(` then its lines
+/// (each marked, for a change: those it changes, the rest folded), then `)`.
+/// `mark` is the attribute's own (`+`, `~`, `-`, indented for a map's entry).
+fn document_lines(
+    out: &mut String,
+    style: &Style,
+    mark: &str,
+    name: &str,
+    before: Option<&Value>,
+    after: &Value,
+    unknown: bool,
+) {
+    let sign = mark.trim();
+    let colour = |m: char| match m {
+        '+' => "32",
+        '-' => "31",
+        '~' => "33",
+        _ => "0",
+    };
+    let pad = " ".repeat(mark.len() - sign.len());
+    let later = if unknown { "  # its ${...} known after apply" } else { "" };
+    let _ = writeln!(
+        out,
+        "      {pad}{} {name}: jsonencode({later}",
+        style.paint(colour(sign.chars().next().unwrap_or(' ')), sign)
+    );
+    let lines: Vec<(char, String)> = match before {
+        Some(b) => super::document::diff(b, after),
+        None => {
+            let m = sign.chars().next().unwrap_or(' ');
+            super::document::lines(after).into_iter().map(|l| (m, l)).collect()
+        }
+    };
+    for (m, line) in lines {
+        let marker = match m {
+            '+' | '-' => style.paint(colour(m), &m.to_string()),
+            _ => " ".to_string(),
+        };
+        let _ = writeln!(out, "      {pad}    {marker} {line}");
+    }
+    let _ = writeln!(out, "      {pad}  )");
 }
 
 fn map_diff(

@@ -315,3 +315,39 @@ fn a_default_security_group_with_no_rules_strips_them_and_outlives_destroy() {
         left.tags()
     );
 }
+
+/// A policy renders as indented JSON; changing one statement of an inline
+/// policy shows that statement, removed and added, and folds the others.
+#[test]
+fn one_changed_statement_of_an_inline_policy_shows_and_the_rest_fold() {
+    let moto = Moto::start();
+    let role = |action: &str| {
+        format!(
+            r#"stack: docs
+region: ap-northeast-1
+resources:
+  iam_role.app:
+    assume_role_service: ec2.amazonaws.com
+    inline_policies:
+      app: |
+        {{"Version": "2012-10-17", "Statement": [
+          {{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::game-assets/*"}},
+          {{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:*:*:log-group:game"}},
+          {{"Effect": "Allow", "Action": "{action}", "Resource": "arn:aws:sqs:*:*:game-events"}}]}}
+"#
+        )
+    };
+    let w = Workdir::new(&moto.url, &role("sqs:SendMessage"));
+    let first = w.run(&["plan", "stack.yaml"]);
+    assert!(first.stdout.contains("+ assume_role_policy: jsonencode("), "{}", first.stdout);
+    assert!(first.stdout.contains("+   \"Version\": \"2012-10-17\""), "{}", first.stdout);
+    w.apply_ok();
+    w.write_stack(&role("sqs:ReceiveMessage"));
+    let plan = w.run(&["plan", "stack.yaml"]);
+    let out = &plan.stdout;
+    assert!(out.contains("~ app: jsonencode("), "{out}");
+    assert!(out.contains("- ") && out.contains("\"Action\": \"sqs:SendMessage\""), "{out}");
+    assert!(out.contains("\"Action\": \"sqs:ReceiveMessage\""), "{out}");
+    assert!(out.contains("# (2 unchanged statements hidden)"), "{out}");
+    assert!(!out.contains("s3:GetObject") && !out.contains("logs:PutLogEvents"), "{out}");
+}
