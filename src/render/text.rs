@@ -173,7 +173,7 @@ fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             _ => v,
         };
         if let Some((doc, unknown)) = super::document::parse(v) {
-            document_lines(out, style, "+", k, None, &doc, unknown);
+            document_lines(out, style, "+", k, None, &doc, unknown, '+', "");
             continue;
         }
         if let Value::Object(m) = v
@@ -184,7 +184,7 @@ fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
             for (name, d) in m {
                 if let Some((doc, unknown)) = super::document::parse(d) {
-                    document_lines(out, style, "    +", name, None, &doc, unknown);
+                    document_lines(out, style, "    +", name, None, &doc, unknown, '+', "");
                 }
             }
             continue;
@@ -300,15 +300,15 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
         if bd.is_some() || wd.is_some() {
             match (bd, wd) {
                 (Some((bd, _)), Some((wd, unknown))) => {
-                    document_lines(out, style, "~", k, Some(&bd), &wd, unknown)
+                    document_lines(out, style, "~", k, Some(&bd), &wd, unknown, ' ', forces)
                 }
                 (None, Some((wd, unknown))) => {
-                    document_lines(out, style, "+", k, None, &wd, unknown)
+                    document_lines(out, style, "+", k, None, &wd, unknown, '+', forces)
                 }
+                // Removed: its lines go, and it is null after.
                 (Some((bd, _)), None) => {
-                    document_lines(out, style, "-", k, None, &bd, false);
-                    let _ =
-                        writeln!(out, "      {} {k}: {}{forces}", style.paint("33", "~"), show(w));
+                    let tail = format!(" -> {}{forces}", show(w));
+                    document_lines(out, style, "~", k, None, &bd, false, '-', &tail)
                 }
                 (None, None) => {}
             }
@@ -324,17 +324,27 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             for (name, d) in wm {
                 match (bm.get(name).and_then(parsed), parsed(d)) {
                     (Some((old, _)), Some((new, unknown))) if old != new || unknown => {
-                        document_lines(out, style, "    ~", name, Some(&old), &new, unknown)
+                        document_lines(
+                            out,
+                            style,
+                            "    ~",
+                            name,
+                            Some(&old),
+                            &new,
+                            unknown,
+                            ' ',
+                            "",
+                        )
                     }
                     (None, Some((new, unknown))) => {
-                        document_lines(out, style, "    +", name, None, &new, unknown)
+                        document_lines(out, style, "    +", name, None, &new, unknown, '+', "")
                     }
                     _ => {}
                 }
             }
             for (name, d) in bm.iter().filter(|(n, _)| !wm.contains_key(*n)) {
                 if let Some((old, _)) = parsed(d) {
-                    document_lines(out, style, "    -", name, None, &old, false);
+                    document_lines(out, style, "    -", name, None, &old, false, '-', "");
                 }
             }
             continue;
@@ -381,8 +391,11 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
 }
 
 /// A document under its attribute: `+ policy: jsonencode(` then its lines
-/// (each marked, for a change: those it changes, the rest folded), then `)`.
-/// `mark` is the attribute's own (`+`, `~`, `-`, indented for a map's entry).
+/// (each marked, for a change: those it changes, the rest folded), then `)`
+/// and `tail` (` -> null` for one removed). `mark` is the attribute's own
+/// (`+`, `~`, `-`, indented for a map's entry); `before` the document it
+/// changes from, else every line takes `lines` (`+` made, `-` removed).
+#[allow(clippy::too_many_arguments)]
 fn document_lines(
     out: &mut String,
     style: &Style,
@@ -391,6 +404,8 @@ fn document_lines(
     before: Option<&Value>,
     after: &Value,
     unknown: bool,
+    lines: char,
+    tail: &str,
 ) {
     let sign = mark.trim();
     let colour = |m: char| match m {
@@ -406,21 +421,18 @@ fn document_lines(
         "      {pad}{} {name}: jsonencode({later}",
         style.paint(colour(sign.chars().next().unwrap_or(' ')), sign)
     );
-    let lines: Vec<(char, String)> = match before {
+    let body: Vec<(char, String)> = match before {
         Some(b) => super::document::diff(b, after),
-        None => {
-            let m = sign.chars().next().unwrap_or(' ');
-            super::document::lines(after).into_iter().map(|l| (m, l)).collect()
-        }
+        None => super::document::lines(after).into_iter().map(|l| (lines, l)).collect(),
     };
-    for (m, line) in lines {
+    for (m, line) in body {
         let marker = match m {
             '+' | '-' => style.paint(colour(m), &m.to_string()),
             _ => " ".to_string(),
         };
         let _ = writeln!(out, "      {pad}    {marker} {line}");
     }
-    let _ = writeln!(out, "      {pad}  )");
+    let _ = writeln!(out, "      {pad}  ){tail}");
 }
 
 fn map_diff(
