@@ -16,7 +16,7 @@ use aws_sdk_ec2::types::{
 use serde_json::{Map, Value, json};
 
 use super::tags;
-use super::{Aws, Result, api, ec2_tags};
+use super::{Aws, Result, ec2_tags};
 use crate::provider::{GoneOk, Made, OpContext, Provider};
 use crate::types::attrs::{differs_set, into_map};
 use crate::types::schema::parse_ports;
@@ -251,18 +251,21 @@ pub(super) async fn describe(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<HashMap<String, (Associations, Attrs)>> {
-    let mut out = HashMap::new();
-    let mut pages =
-        aws.ec2.describe_network_acls().set_filters(Some(filters)).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(api("DescribeNetworkAcls"))?;
-        for acl in page.network_acls() {
-            if let Some((id, found)) = attrs_of(aws, acl) {
-                out.insert(id, found);
-            }
-        }
-    }
-    Ok(out)
+    acls(aws, Some(filters), None).await
+}
+
+/// Every page of DescribeNetworkAcls, by filters or by ids, each ACL as
+/// `attrs_of` gives it.
+async fn acls(
+    aws: &Aws,
+    filters: Option<Vec<Filter>>,
+    ids: Option<Vec<String>>,
+) -> Result<HashMap<String, (Associations, Attrs)>> {
+    let found: Vec<Acl> = items!(
+        aws.ec2.describe_network_acls().set_filters(filters).set_network_acl_ids(ids),
+        "DescribeNetworkAcls"
+    )?;
+    Ok(found.iter().filter_map(|acl| attrs_of(aws, acl)).collect())
 }
 
 /// The ACLs of these ids, those that exist. By their ids (NetworkAclIds),
@@ -271,11 +274,11 @@ pub(super) async fn describe(
 async fn by_id(aws: &Aws, ids: &[String]) -> Result<HashMap<String, (Associations, Attrs)>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(super::EC2_FILTER_VALUES) {
-        match one_call(aws, chunk).await {
+        match acls(aws, None, Some(chunk.to_vec())).await {
             Ok(found) => out.extend(found),
             Err(e) if crate::provider::api_error(&e).is_some_and(|a| a.is_not_found()) => {
                 for id in chunk {
-                    match one_call(aws, std::slice::from_ref(id)).await {
+                    match acls(aws, None, Some(vec![id.clone()])).await {
                         Ok(found) => out.extend(found),
                         Err(e)
                             if crate::provider::api_error(&e).is_some_and(|a| a.is_not_found()) => {
@@ -288,14 +291,6 @@ async fn by_id(aws: &Aws, ids: &[String]) -> Result<HashMap<String, (Association
         }
     }
     Ok(out)
-}
-
-async fn one_call(aws: &Aws, ids: &[String]) -> Result<HashMap<String, (Associations, Attrs)>> {
-    let out = send!(
-        aws.ec2.describe_network_acls().set_network_acl_ids(Some(ids.to_vec())),
-        "DescribeNetworkAcls"
-    )?;
-    Ok(out.network_acls().iter().filter_map(|acl| attrs_of(aws, acl)).collect())
 }
 
 fn attrs_of(aws: &Aws, acl: &Acl) -> Option<(String, (Associations, Attrs))> {

@@ -237,14 +237,15 @@ pub fn render(plan: &Plan) -> String {
     for rb in &plan.cutover {
         runbook(&mut head, plan, rb);
     }
-    if let Some(line) = super::text::common_tags_line(plan) {
+    let common = super::text::common_tags(plan);
+    if let Some(line) = super::text::common_tags_line(&common) {
         let _ = writeln!(head, "_{}_\n", line.replace('_', "\\_"));
     }
     let details: Vec<String> = changes
         .iter()
         .map(|ch| {
             let mut body = String::new();
-            render_change(&mut body, plan, ch, &Style { color: false });
+            render_change(&mut body, plan, ch, &Style { color: false }, &common);
             let verb = match ch.action {
                 Action::Create => "create",
                 Action::Update => "update",

@@ -69,7 +69,8 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         plan.environment.as_ref().map(|e| format!(", environment {e}")).unwrap_or_default(),
         plan.serial
     );
-    if let Some(line) = common_tags_line(plan) {
+    let common = common_tags(plan);
+    if let Some(line) = common_tags_line(&common) {
         let _ = writeln!(out, "  {line}\n");
     }
     for change in plan.changes.iter().filter(|c| c.pending.is_some()) {
@@ -92,7 +93,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         let _ = writeln!(out, "  # {} has moved to {}\n", m.from, m.to);
     }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-        render_change(&mut out, plan, change, style);
+        render_change(&mut out, plan, change, style, &common);
         out.push('\n');
     }
     notices(&mut out, plan);
@@ -119,7 +120,15 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     out
 }
 
-pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
+/// `common`: the tags every resource carries (`common_tags`), said once above
+/// the changes and left out of each.
+pub(crate) fn render_change(
+    out: &mut String,
+    plan: &Plan,
+    change: &Change,
+    style: &Style,
+    common: &serde_json::Map<String, Value>,
+) {
     let a = &change.address;
     let (marker, verb, code) = match change.action {
         Action::Create => ("  +", "will be created", "32"),
@@ -140,7 +149,7 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
     let _ = writeln!(out, "  # {a} {verb}{because}");
     let _ = writeln!(out, "{} {a}", style.paint(code, marker));
     match change.action {
-        Action::Create => created(out, plan, change, style),
+        Action::Create => created(out, plan, change, style, common),
         Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
             changed(out, plan, change, style)
         }
@@ -155,19 +164,24 @@ pub(crate) fn render_change(out: &mut String, plan: &Plan, change: &Change, styl
 
 /// What a created resource will hold, and the exports known only after
 /// apply.
-fn created(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
+fn created(
+    out: &mut String,
+    plan: &Plan,
+    change: &Change,
+    style: &Style,
+    common: &serde_json::Map<String, Value>,
+) {
     let schema = crate::types::schema(&change.address.ty);
     let Some(after) = &change.after else {
         return;
     };
-    let common = common_tags(plan);
     for (k, v) in after {
         // A resource's own tags: those every resource carries are said
         // once, above the changes.
         let own;
         let v = match (k.as_str(), v) {
             ("tags", Value::Object(tags)) => {
-                own = Value::Object(own_tags(tags, &common, &change.address));
+                own = Value::Object(own_tags(tags, common, &change.address));
                 &own
             }
             _ => v,
@@ -244,12 +258,11 @@ pub(crate) fn common_tags(plan: &Plan) -> serde_json::Map<String, Value> {
 
 /// `tags on every resource: { env: "staging", infra:stack: "platform" }, and
 /// infra:address: its address`.
-pub(crate) fn common_tags_line(plan: &Plan) -> Option<String> {
-    let common = common_tags(plan);
+pub(crate) fn common_tags_line(common: &serde_json::Map<String, Value>) -> Option<String> {
     (!common.is_empty()).then(|| {
         format!(
             "tags on every resource: {}, and {}: its address",
-            show(&Value::Object(common)),
+            show(&Value::Object(common.clone())),
             crate::types::stack_id::ADDRESS_TAG
         )
     })
@@ -295,58 +308,7 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             }
             continue;
         }
-        // A document (a policy): indented, only what changes shown.
-        let (bd, wd) = (super::document::parse(b), super::document::parse(w));
-        if bd.is_some() || wd.is_some() {
-            match (bd, wd) {
-                (Some((bd, _)), Some((wd, unknown))) => {
-                    document_lines(out, style, "~", k, Some(&bd), &wd, unknown, ' ', forces)
-                }
-                (None, Some((wd, unknown))) => {
-                    document_lines(out, style, "+", k, None, &wd, unknown, '+', forces)
-                }
-                // Removed: its lines go, and it is null after.
-                (Some((bd, _)), None) => {
-                    let tail = format!(" -> {}{forces}", show(w));
-                    document_lines(out, style, "~", k, None, &bd, false, '-', &tail)
-                }
-                (None, None) => {}
-            }
-            continue;
-        }
-        if let (Value::Object(bm), Value::Object(wm)) = (b, w)
-            && bm.values().chain(wm.values()).all(|d| super::document::parse(d).is_some())
-            && !(bm.is_empty() && wm.is_empty())
-        {
-            // A map of documents (inline policies): each that changes.
-            let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
-            let parsed = |d: &Value| super::document::parse(d);
-            for (name, d) in wm {
-                match (bm.get(name).and_then(parsed), parsed(d)) {
-                    (Some((old, _)), Some((new, unknown))) if old != new || unknown => {
-                        document_lines(
-                            out,
-                            style,
-                            "    ~",
-                            name,
-                            Some(&old),
-                            &new,
-                            unknown,
-                            ' ',
-                            "",
-                        )
-                    }
-                    (None, Some((new, unknown))) => {
-                        document_lines(out, style, "    +", name, None, &new, unknown, '+', "")
-                    }
-                    _ => {}
-                }
-            }
-            for (name, d) in bm.iter().filter(|(n, _)| !wm.contains_key(*n)) {
-                if let Some((old, _)) = parsed(d) {
-                    document_lines(out, style, "    -", name, None, &old, false, '-', "");
-                }
-            }
+        if document_change(out, style, k, b, w, forces) {
             continue;
         }
         match (kind(k), b, w) {
@@ -388,6 +350,63 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             }
         }
     }
+}
+
+/// A changed document (a policy), or a map of them (inline policies):
+/// indented, only what changes shown. False for any other value.
+fn document_change(
+    out: &mut String,
+    style: &Style,
+    k: &str,
+    b: &Value,
+    w: &Value,
+    forces: &str,
+) -> bool {
+    // A document (a policy): indented, only what changes shown.
+    let (bd, wd) = (super::document::parse(b), super::document::parse(w));
+    if bd.is_some() || wd.is_some() {
+        match (bd, wd) {
+            (Some((bd, _)), Some((wd, unknown))) => {
+                document_lines(out, style, "~", k, Some(&bd), &wd, unknown, ' ', forces)
+            }
+            (None, Some((wd, unknown))) => {
+                document_lines(out, style, "+", k, None, &wd, unknown, '+', forces)
+            }
+            // Removed: its lines go, and it is null after.
+            (Some((bd, _)), None) => {
+                let tail = format!(" -> {}{forces}", show(w));
+                document_lines(out, style, "~", k, None, &bd, false, '-', &tail)
+            }
+            (None, None) => {}
+        }
+        return true;
+    }
+    if let (Value::Object(bm), Value::Object(wm)) = (b, w)
+        && bm.values().chain(wm.values()).all(|d| super::document::parse(d).is_some())
+        && !(bm.is_empty() && wm.is_empty())
+    {
+        // A map of documents (inline policies): each that changes.
+        let _ = writeln!(out, "      {} {k}:{forces}", style.paint("33", "~"));
+        let parsed = |d: &Value| super::document::parse(d);
+        for (name, d) in wm {
+            match (bm.get(name).and_then(parsed), parsed(d)) {
+                (Some((old, _)), Some((new, unknown))) if old != new || unknown => {
+                    document_lines(out, style, "    ~", name, Some(&old), &new, unknown, ' ', "")
+                }
+                (None, Some((new, unknown))) => {
+                    document_lines(out, style, "    +", name, None, &new, unknown, '+', "")
+                }
+                _ => {}
+            }
+        }
+        for (name, d) in bm.iter().filter(|(n, _)| !wm.contains_key(*n)) {
+            if let Some((old, _)) = parsed(d) {
+                document_lines(out, style, "    -", name, None, &old, false, '-', "");
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// A document under its attribute: `+ policy: jsonencode(` then its lines
