@@ -117,8 +117,13 @@ enum Command {
         #[arg(long = "target", value_name = "ADDRESS")]
         targets: Vec<String>,
     },
-    /// Print the dependency graph in Graphviz DOT.
-    Graph { file: PathBuf },
+    /// Print the dependency graph: Graphviz DOT, or a Mermaid flowchart.
+    Graph {
+        file: PathBuf,
+        /// dot (Graphviz), or mermaid (a flowchart GitHub draws).
+        #[arg(long, value_enum, default_value_t = graph::Format::Dot)]
+        format: graph::Format,
+    },
     /// Print the stack's outputs as the last apply recorded them (read from
     /// state without its lock, no AWS call); sensitive ones read (sensitive).
     Output {
@@ -356,7 +361,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
         Command::Schema => tools::schema(),
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out_dir } => tools::man(out_dir.as_deref()),
-        Command::Graph { file } => runtime()?.block_on(graph::exec(ctx, &file)),
+        Command::Graph { file, format } => runtime()?.block_on(graph::exec(ctx, &file, format)),
         Command::Output { file, name, state: s, json } => {
             runtime()?.block_on(output::exec(ctx, &file, name.as_deref(), s.state.as_deref(), json))
         }

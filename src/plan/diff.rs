@@ -85,12 +85,13 @@ pub fn plan_with(
         address: a.address.clone(),
         message: format!("lint `{}` accepted: {} (it says: {})", a.lint, a.reason, a.message),
     }));
+    let edges = super::traffic::edges(Some(graph), state, &changes);
     Plan {
         stack: stack.name.clone(),
         serial: state.serial,
         changes,
         outputs: outputs(stack, &values),
-        labels: labels(state),
+        labels: super::traffic::labels(state),
         problems,
         drift: ignored_marked(drift(state, observed), stack),
         recovered: Vec::new(),
@@ -101,30 +102,9 @@ pub fn plan_with(
         lookups: Vec::new(),
         moves: Vec::new(),
         cost: Some(ledger.finish()),
-        traffic: traffic(state),
+        traffic: super::traffic::carried(state),
+        edges,
     }
-}
-
-/// The target groups each listener and rule forwards to with weight, and
-/// their shares, as state recorded the weights in force.
-pub(super) fn traffic(state: &State) -> Vec<super::Carried> {
-    let names = labels(state);
-    let mut out = Vec::new();
-    for (a, r) in &state.resources {
-        // The types that forward by weight (listeners and their rules).
-        if crate::types::schema(&a.ty).and_then(|s| s.forward_by_hand).is_none() {
-            continue;
-        }
-        let weights = super::rollout::weights(r.attributes.get("forward"));
-        for arn in weights.keys() {
-            let share = super::rollout::share(&weights, arn);
-            if share > 0 {
-                let group = names.get(arn).cloned().unwrap_or_else(|| arn.clone());
-                out.push(super::Carried { group, by: a.clone(), share });
-            }
-        }
-    }
-    out
 }
 
 /// What the stack asks of each resource, its references resolved against
@@ -451,18 +431,6 @@ pub(super) fn ignored_marked(mut drift: Vec<super::Drift>, stack: &Stack) -> Vec
     drift
 }
 
-/// Ids and ARNs of what the state holds, by address.
-pub(super) fn labels(state: &State) -> std::collections::BTreeMap<String, String> {
-    let mut out = std::collections::BTreeMap::new();
-    for (a, r) in &state.resources {
-        out.insert(r.id.clone(), a.to_string());
-        if let Some(arn) = r.attributes.get("arn").and_then(Value::as_str) {
-            out.insert(arn.to_string(), a.to_string());
-        }
-    }
-    out
-}
-
 /// Deletes of the objects that interrupted create-before-destroy replacements left.
 fn deposed(state: &State) -> Vec<Change> {
     state
@@ -496,12 +464,13 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
     for c in changes.iter_mut().filter(|c| !c.deposed) {
         c.pending = pending(state, &c.address);
     }
+    let edges = super::traffic::edges(None, state, &changes);
     Plan {
         stack: state.stack.clone(),
         serial: state.serial,
         changes,
         outputs: Default::default(),
-        labels: labels(state),
+        labels: super::traffic::labels(state),
         problems: Vec::new(),
         drift: drift(state, observed),
         recovered: Vec::new(),
@@ -512,7 +481,8 @@ pub fn plan_destroy(state: &State, observed: &Observed) -> Plan {
         lookups: Vec::new(),
         moves: Vec::new(),
         cost: Some(ledger.finish()),
-        traffic: traffic(state),
+        traffic: super::traffic::carried(state),
+        edges,
     }
 }
 
@@ -580,7 +550,7 @@ fn rollout_view(
 fn rollout_records(state: &State, changes: &[Change]) -> (Vec<String>, Vec<super::Notice>) {
     use super::rollout::weights;
     use crate::types::state::RolloutOutcome;
-    let names = labels(state);
+    let names = super::traffic::labels(state);
     let label = |w: &super::rollout::Weights| {
         w.iter()
             .map(|(arn, v)| format!("{} {v}", names.get(arn).map_or(arn.as_str(), String::as_str)))

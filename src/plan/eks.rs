@@ -250,6 +250,7 @@ mod tests {
             moves: Vec::new(),
             cost: None,
             traffic: Vec::new(),
+            edges: Vec::new(),
         };
         let checks = addon_checks(&plan, &state);
         let asked: Vec<(&str, &str, &str)> = checks

@@ -8,6 +8,7 @@ pub mod rollout;
 pub mod runbook;
 pub mod saved;
 pub mod steps;
+mod traffic;
 
 use std::collections::BTreeMap;
 
@@ -127,6 +128,11 @@ pub struct Plan {
     /// whose weights state recorded: what a change to one of them touches.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traffic: Vec<Carried>,
+    /// The dependency edges among the resources that change, each from
+    /// what is depended on to what depends on it (the stack's graph; for
+    /// what is deleted, what state recorded): the plan's picture.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<(Address, Address)>,
     /// The environment planned (`--env`): the stack's name carries it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
@@ -297,6 +303,11 @@ pub struct Carried {
     pub by: Address,
     /// Percent of what `by` forwards.
     pub share: i64,
+    /// What else that traffic passes through on its way: the listener of a
+    /// rule, the load balancer, its security groups, and the rules and
+    /// groups that let it in to the targets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<Address>,
 }
 
 /// A target group before the cut-over.
@@ -353,7 +364,7 @@ impl Plan {
             serial: state.serial,
             changes: Vec::new(),
             outputs: BTreeMap::new(),
-            labels: diff::labels(state),
+            labels: traffic::labels(state),
             problems: Vec::new(),
             drift: diff::ignored_marked(drift(state, observed, ignore), stack),
             recovered: Vec::new(),
@@ -365,6 +376,7 @@ impl Plan {
             moves: Vec::new(),
             cost: None,
             traffic: Vec::new(),
+            edges: Vec::new(),
         }
     }
 }
@@ -548,6 +560,7 @@ impl Plan {
             moves: self.moves.clone(),
             cost: self.cost.clone(),
             traffic: self.traffic.clone(),
+            edges: self.edges.clone(),
         };
         // What is known shows as its value, what is not as a marker of its
         // own: no renderer tells them apart by parsing a value.

@@ -370,6 +370,8 @@ mod tests {
 
     static NONE: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
 
+    /// A launch template whose user data holds a sensitive variable's value
+    /// (the plan marks `/user_data`).
     fn lt_plan(user_data: &str, action: Action) -> (Plan, Observed) {
         let address = crate::types::Address::parse("launch_template.nodes").unwrap();
         let attrs: Map<String, Value> =
@@ -398,12 +400,16 @@ mod tests {
             recovered: Vec::new(),
             cutover: Vec::new(),
             notices: Vec::new(),
-            sensitive: BTreeMap::new(),
+            sensitive: BTreeMap::from([(
+                address.clone(),
+                ["/user_data".to_string()].into_iter().collect(),
+            )]),
             environment: None,
             lookups: Vec::new(),
             moves: Vec::new(),
             cost: None,
             traffic: Vec::new(),
+            edges: Vec::new(),
         };
         (plan, BTreeMap::from([(address, Some(attrs))]))
     }

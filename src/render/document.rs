@@ -30,9 +30,71 @@ pub fn parse(v: &Value) -> Option<(Value, bool)> {
     }
 }
 
-/// A document's lines, indented.
+/// How wide a line of a document may grow when a value is written on it
+/// whole.
+const WIDTH: usize = 100;
+
+/// A document's lines, indented two spaces a level; a value inside it (a
+/// statement, `"Principal": { "Service": "eks.amazonaws.com" }`, a list of
+/// actions) on one line when it fits, as a pretty-printer does.
 pub fn lines(doc: &Value) -> Vec<String> {
-    serde_json::to_string_pretty(doc).unwrap_or_default().lines().map(str::to_string).collect()
+    let mut out = Vec::new();
+    pretty(doc, "", "", "", &mut out);
+    out
+}
+
+/// A value in one line: `{ "a": 1, "b": [2, 3] }`.
+fn one_line(v: &Value) -> String {
+    match v {
+        Value::Array(a) if a.is_empty() => "[]".into(),
+        Value::Object(m) if m.is_empty() => "{}".into(),
+        Value::Array(a) => format!("[{}]", a.iter().map(one_line).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), one_line(v)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `v` after `head` (its key, or nothing), at `pad`, ended by `comma`: on
+/// one line when it fits (the document itself never), else a line a member.
+fn pretty(v: &Value, pad: &str, head: &str, comma: &str, out: &mut Vec<String>) {
+    let whole = format!("{pad}{head}{}{comma}", one_line(v));
+    let nested = matches!(v, Value::Array(a) if !a.is_empty())
+        || matches!(v, Value::Object(m) if !m.is_empty());
+    // The document and a policy's statements are always laid out, a line a
+    // member: a reviewer reads a statement's action, effect and resource
+    // one under the other.
+    let laid_out = pad.is_empty() && head.is_empty()
+        || head == "\"Statement\": "
+        || pad.len() == 4 && head.is_empty() && v.get("Effect").is_some();
+    if !nested || !laid_out && whole.chars().count() <= WIDTH {
+        out.push(whole);
+        return;
+    }
+    let inner = format!("{pad}  ");
+    match v {
+        Value::Array(a) => {
+            out.push(format!("{pad}{head}["));
+            for (i, item) in a.iter().enumerate() {
+                pretty(item, &inner, "", if i + 1 < a.len() { "," } else { "" }, out);
+            }
+            out.push(format!("{pad}]{comma}"));
+        }
+        Value::Object(m) => {
+            out.push(format!("{pad}{head}{{"));
+            for (i, (k, item)) in m.iter().enumerate() {
+                let key = format!("{}: ", Value::String(k.clone()));
+                pretty(item, &inner, &key, if i + 1 < m.len() { "," } else { "" }, out);
+            }
+            out.push(format!("{pad}}}{comma}"));
+        }
+        _ => {}
+    }
 }
 
 /// The lines that change from `before` to `after`. Two policies are compared

@@ -45,12 +45,17 @@ pub fn render(plan: &Plan) -> String {
             }
             m.insert("actions".into(), json!(actions));
             m.insert("deposed".into(), json!(c.deposed));
-            m.insert("before".into(), json!(c.before));
+            m.insert(
+                "before".into(),
+                json!(c.before.as_ref().map(|b| {
+                    b.iter().map(|(k, v)| (k.clone(), documents(v))).collect::<Map<String, Value>>()
+                })),
+            );
             m.insert(
                 "after".into(),
                 json!(c.after.as_ref().map(|a| {
                     a.iter()
-                        .map(|(k, v)| (k.clone(), reference::undisplayed(v)))
+                        .map(|(k, v)| (k.clone(), documents(&reference::undisplayed(v))))
                         .collect::<Map<String, Value>>()
                 })),
             );
@@ -104,6 +109,28 @@ pub fn render(plan: &Plan) -> String {
     let mut text = serde_json::to_string_pretty(&Value::Object(out)).expect("a plan serialises");
     text.push('\n');
     text
+}
+
+/// A value with the JSON documents it holds (a policy, add-on configuration,
+/// each of a map of inline policies) as JSON values rather than strings of
+/// JSON; a document known only after apply keeps its `${...}` inside the
+/// strings of the JSON. Anything else as it is.
+fn documents(v: &Value) -> Value {
+    let as_doc = |v: &Value| match v {
+        Value::String(s) if s.trim_start().starts_with('{') => {
+            serde_json::from_str::<Value>(s).ok().filter(Value::is_object)
+        }
+        _ => None,
+    };
+    if let Some(doc) = as_doc(v) {
+        return doc;
+    }
+    match v {
+        Value::Object(m) if !m.is_empty() && m.values().all(|d| as_doc(d).is_some()) => {
+            Value::Object(m.iter().map(|(k, d)| (k.clone(), documents(d))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// What every JSON document of a plan starts with: the format, the stack,

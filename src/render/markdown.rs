@@ -76,10 +76,13 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
     }
     // A group, listener or rule that carries traffic, changed or replaced:
     // the share it touches.
+    // (A change of tags alone touches no traffic.)
+    let tags_only = c.action == Action::Update && c.changed.iter().all(|k| k == "tags");
     if matches!(
         c.action,
         Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete | Action::Delete
     ) && !c.changed.iter().any(|k| k == "forward")
+        && !tags_only
     {
         let name = a.to_string();
         for t in plan.traffic.iter().filter(|t| t.group == name) {
@@ -100,6 +103,22 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
                 carried.join(", ")
             ));
         }
+        // What that traffic passes through (the load balancer, its security
+        // groups, what lets it in to the targets): each listener's share.
+        let mut via: Vec<(&crate::types::Address, Vec<String>)> = Vec::new();
+        for t in plan.traffic.iter().filter(|t| t.through.contains(a)) {
+            let line = format!("{} {}%", t.group, t.share);
+            match via.iter_mut().find(|(by, _)| *by == &t.by) {
+                Some((_, lines)) => lines.push(line),
+                None => via.push((&t.by, vec![line])),
+            }
+        }
+        for (by, groups) in via {
+            out.push(format!(
+                "`{a}` is on the way of `{by}`'s live traffic ({}): this change touches it",
+                groups.join(", ")
+            ));
+        }
     }
     // Traffic shifts.
     if c.changed.iter().any(|k| k == "forward") {
@@ -107,15 +126,28 @@ pub fn attention(plan: &Plan, c: &Change) -> Vec<String> {
             rollout::weights(get(before, "forward").as_ref()),
             rollout::weights(get(after, "forward").as_ref()),
         );
-        let shift: Vec<String> = to
+        // Each group's share, by name (a replaced group is the same one).
+        let shares = |w: &rollout::Weights| {
+            let mut by: std::collections::BTreeMap<String, i64> = Default::default();
+            for arn in w.keys() {
+                *by.entry(plan.label(&Value::String(arn.clone()))).or_default() +=
+                    rollout::share(w, arn);
+            }
+            by
+        };
+        let (was, now) = (shares(&from), shares(&to));
+        let shift: Vec<String> = now
             .keys()
-            .chain(from.keys().filter(|k| !to.contains_key(*k)))
-            .map(|arn| {
-                let name = plan.label(&Value::String(arn.clone()));
-                format!("{name} {}% → {}%", rollout::share(&from, arn), rollout::share(&to, arn))
+            .chain(was.keys().filter(|k| !now.contains_key(*k)))
+            .map(|name| {
+                let (b, w) =
+                    (was.get(name).copied().unwrap_or(0), now.get(name).copied().unwrap_or(0));
+                format!("{name} {b}% → {w}%")
             })
             .collect();
-        out.push(format!("`{a}`: traffic shifts ({})", shift.join(", ")));
+        if was != now {
+            out.push(format!("`{a}`: traffic shifts ({})", shift.join(", ")));
+        }
     }
     out
 }
@@ -180,14 +212,25 @@ fn cost_section(cost: &crate::cost::Cost) -> String {
         }
         out.push('\n');
     }
-    for u in &cost.billed_by_use {
-        let addresses: Vec<String> = u.addresses.iter().map(|a| format!("`{a}`")).collect();
-        let _ = writeln!(out, "- not priced, billed by use: {}: {}", u.what, addresses.join(", "));
+    // What is billed by use, in one line: each with what it bills.
+    let by_use: Vec<String> = cost
+        .billed_by_use
+        .iter()
+        .map(|u| {
+            let addresses: Vec<String> = u.addresses.iter().map(|a| format!("`{a}`")).collect();
+            format!("{}: {}", u.what, addresses.join(", "))
+        })
+        .collect();
+    if !by_use.is_empty() {
+        let _ = writeln!(out, "- not priced, billed by use: {}", by_use.join("; "));
     }
     for why in &cost.unknown {
         let _ = writeln!(out, "- not priced: {why}");
     }
-    let _ = writeln!(out, "\n_Prices: {}._", cost.source);
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "_Prices: {}._", cost.source);
     out
 }
 
@@ -201,13 +244,19 @@ pub fn render(plan: &Plan) -> String {
     }
     let _ = writeln!(
         head,
-        "### infra plan for `{}`{}: {} to add, {} to change, {} to destroy\n",
+        "### infra plan for `{}`{}: {} to add, {} to change, {} to destroy",
         plan.stack,
         env_note(plan),
         c.add,
         c.change,
         c.destroy
     );
+    // The tags every resource carries, said once, under the headline.
+    let common = super::text::common_tags(plan);
+    if let Some(line) = super::text::common_tags_line(&common) {
+        let _ = writeln!(head, "_{}_", line.replace('_', "\\_"));
+    }
+    head.push('\n');
     if !recovered.is_empty() {
         let _ = writeln!(head, "{recovered}");
     }
@@ -220,7 +269,7 @@ pub fn render(plan: &Plan) -> String {
         .chain(plan.notices.iter().map(|n| format!("`{}`: {}", n.address, n.message)))
         .collect();
     if !notes.is_empty() {
-        let _ = writeln!(head, "**Needs attention**\n");
+        let _ = writeln!(head, "**Needs attention**");
         for n in &notes {
             let _ = writeln!(head, "- {n}");
         }
@@ -237,25 +286,8 @@ pub fn render(plan: &Plan) -> String {
     for rb in &plan.cutover {
         runbook(&mut head, plan, rb);
     }
-    let common = super::text::common_tags(plan);
-    if let Some(line) = super::text::common_tags_line(&common) {
-        let _ = writeln!(head, "_{}_\n", line.replace('_', "\\_"));
-    }
-    let details: Vec<String> = changes
-        .iter()
-        .map(|ch| {
-            let mut body = String::new();
-            render_change(&mut body, plan, ch, &Style { color: false }, &common);
-            let verb = match ch.action {
-                Action::Create => "create",
-                Action::Update => "update",
-                Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
-                Action::Delete => "destroy",
-                Action::NoOp => "wait",
-            };
-            format!("<details><summary>{verb} <code>{}</code></summary>\n\n```diff\n{body}```\n</details>\n", ch.address)
-        })
-        .collect();
+    head.push_str(&chart(plan));
+    let details = details(plan, &changes, &common);
     let tail = format!(
         "{}\nPlan: {} to add, {} to change, {} to destroy.\n",
         plan.cost.as_ref().map(cost_section).unwrap_or_default(),
@@ -264,6 +296,139 @@ pub fn render(plan: &Plan) -> String {
         c.destroy
     );
     folded(head, &details, &tail)
+}
+
+/// How many nodes the plan's chart draws before it draws a module's
+/// resources as one node.
+pub const CHART_NODES: usize = 30;
+
+/// The picture of the changes: a Mermaid flowchart of the resources that
+/// change, coloured by action, with the dependency edges among them, folded
+/// in a `<details>` block (GitHub draws it).
+fn chart(plan: &Plan) -> String {
+    use super::mermaid::{Class, Node};
+    let changes: Vec<&Change> =
+        plan.changes.iter().filter(|c| c.action != Action::NoOp && !c.deposed).collect();
+    if changes.is_empty() {
+        return String::new();
+    }
+    let nodes: Vec<Node> = changes
+        .iter()
+        .map(|c| Node {
+            label: c.address.to_string(),
+            module: crate::types::address::path_text(&c.address.module),
+            class: match c.action {
+                Action::Create => Class::Create,
+                Action::Update => Class::Update,
+                Action::DeleteThenCreate | Action::CreateThenDelete => Class::Replace,
+                Action::Delete => Class::Delete,
+                Action::NoOp => Class::Plain,
+            },
+        })
+        .collect();
+    let at = |a: &crate::types::Address| changes.iter().position(|c| &c.address == a);
+    let edges: Vec<(usize, usize)> =
+        plan.edges.iter().filter_map(|(a, b)| Some((at(a)?, at(b)?))).collect();
+    format!(
+        "<details><summary>Chart: what changes, and what depends on what</summary>\n\n```mermaid\n{}```\n</details>",
+        super::mermaid::flowchart(&nodes, &edges, CHART_NODES)
+    )
+}
+
+/// The changes, each in a `<details>` block, riskiest first. What is
+/// created is folded a module at a time (`create 12 in module.network`),
+/// one block holding each; anything else has a block of its own.
+fn details(
+    plan: &Plan,
+    changes: &[&Change],
+    common: &serde_json::Map<String, Value>,
+) -> Vec<String> {
+    let style = Style { color: false, terse: true };
+    // (risk, what the block is of, its summary (none for creates), its
+    // body, how many it holds)
+    let mut blocks: Vec<(u8, String, String, String, usize)> = Vec::new();
+    for ch in changes {
+        let mut body = String::new();
+        render_change(&mut body, plan, ch, &style, common);
+        let r = risk(plan, ch);
+        if ch.action == Action::Create && !ch.deposed {
+            let module: Vec<String> = ch.address.module.iter().map(ToString::to_string).collect();
+            let key = module.join(".");
+            if let Some(block) = blocks.iter_mut().find(|b| b.1 == key && b.2.is_empty()) {
+                block.0 = block.0.max(r);
+                block.3.push_str(&body);
+                block.4 += 1;
+                continue;
+            }
+            blocks.push((r, key, String::new(), body, 1));
+            continue;
+        }
+        let verb = match ch.action {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
+            Action::Delete => "destroy",
+            Action::NoOp => "wait",
+        };
+        blocks.push((
+            r,
+            ch.address.to_string(),
+            format!("{verb} <code>{}</code>", ch.address),
+            body,
+            1,
+        ));
+    }
+    blocks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    blocks
+        .into_iter()
+        .map(|(_, key, summary, body, n)| {
+            let summary = match summary.is_empty() {
+                true => match key.is_empty() {
+                    _ if n == 1 => format!("create <code>{}</code>", only_address(&body)),
+                    true => format!("create {n} in the root module"),
+                    false => format!("create {n} in <code>{key}</code>"),
+                },
+                false => summary,
+            };
+            let body = gutter(&body);
+            format!("<details><summary>{summary}</summary>\n\n```diff\n{body}```\n</details>")
+        })
+        .collect()
+}
+
+/// The address a block of one created resource holds (its `+ ADDRESS` line).
+fn only_address(body: &str) -> &str {
+    body.lines()
+        .find_map(|l| l.strip_prefix("  + "))
+        .and_then(|l| l.split("  #").next())
+        .unwrap_or_default()
+}
+
+/// Each line's marker moved to the first column, where GitHub's `diff`
+/// highlighting reads it: `+` green, `-` red, `~` as `!` (changed).
+fn gutter(body: &str) -> String {
+    let mut out = String::new();
+    for line in body.lines() {
+        let rest = line.trim_start_matches(' ');
+        let pad = line.len() - rest.len();
+        let mark = ["-/+ ", "+ ", "- ", "~ "].into_iter().find(|m| rest.starts_with(m));
+        match mark {
+            Some(m) => {
+                let sign = match m {
+                    "~ " => "!",
+                    "-/+ " => "-/+",
+                    _ => &m[..1],
+                };
+                let gap = " ".repeat(pad + m.len() - sign.len());
+                let _ = writeln!(out, "{sign}{gap}{}", &rest[m.len()..]);
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// The comment of a plan with nothing to change.
@@ -338,8 +503,13 @@ fn folded(head: String, details: &[String], tail: &str) -> String {
         kept -= 1;
     }
     let mut out = head;
+    // One block's `</details>` and the next one's `<details>` share a line
+    // (the chart's too).
     for d in &details[..kept] {
         out.push_str(d);
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
     }
     if kept < details.len() {
         out.push_str(&folded_line(details.len() - kept));

@@ -3,6 +3,7 @@
 mod document;
 pub mod json;
 pub mod markdown;
+pub mod mermaid;
 mod rollouts;
 pub mod runbook;
 pub mod text;
@@ -43,7 +44,7 @@ pub fn drift(report: &crate::plan::Plan, format: Format, color: bool) -> String 
             "No drift: AWS matches what the last apply recorded.\n".to_string()
         }
         Format::Text => {
-            let style = text::Style { color };
+            let style = text::Style::plain(color);
             let mut out = format!(
                 "Drift in stack {} since the last apply (changed outside infra):\n\n",
                 report.stack
@@ -81,7 +82,7 @@ pub fn render(plan: &crate::plan::Plan, format: Format, color: bool) -> String {
         }),
     };
     match format {
-        Format::Text => text::render(plan, &text::Style { color }),
+        Format::Text => text::render(plan, &text::Style::plain(color)),
         Format::Markdown => markdown::render(plan),
         Format::Json => json::render(plan),
     }

@@ -12,9 +12,16 @@ use crate::types::schema::Kind;
 
 pub struct Style {
     pub color: bool,
+    /// Leave out the `# X will be created` line when it says nothing more
+    /// than the `+ X` under it (the markdown plan, whose blocks are headed).
+    pub terse: bool,
 }
 
 impl Style {
+    pub fn plain(color: bool) -> Style {
+        Style { color, terse: false }
+    }
+
     pub fn paint(&self, code: &str, s: &str) -> String {
         if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     }
@@ -146,10 +153,21 @@ pub(crate) fn render_change(
         let _ = writeln!(out, "{} {a} (replaced object)", style.paint(code, marker));
         return;
     }
-    let _ = writeln!(out, "  # {a} {verb}{because}");
+    if !(style.terse && change.action == Action::Create && because.is_empty()) {
+        let _ = writeln!(out, "  # {a} {verb}{because}");
+    }
+    if change.action == Action::Create {
+        // What it takes from defaults and from AWS, named beside it.
+        let mut body = String::new();
+        let note = created(&mut body, plan, change, style, common);
+        let note = note.map(|n| format!("  # {n}")).unwrap_or_default();
+        let _ = writeln!(out, "{} {a}{note}", style.paint(code, marker));
+        out.push_str(&body);
+        return;
+    }
     let _ = writeln!(out, "{} {a}", style.paint(code, marker));
     match change.action {
-        Action::Create => created(out, plan, change, style, common),
+        Action::Create => {}
         Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
             changed(out, plan, change, style)
         }
@@ -162,20 +180,35 @@ pub(crate) fn render_change(
     }
 }
 
-/// What a created resource will hold, and the exports known only after
-/// apply.
+/// What a created resource will hold; what it takes from the type's
+/// defaults and the exports known only after apply are returned, named.
 fn created(
     out: &mut String,
     plan: &Plan,
     change: &Change,
     style: &Style,
     common: &serde_json::Map<String, Value>,
-) {
+) -> Option<String> {
     let schema = crate::types::schema(&change.address.ty);
-    let Some(after) = &change.after else {
-        return;
-    };
+    let after = change.after.as_ref()?;
+    // What the file leaves at the type's default (and the name infra makes
+    // up for it, `<stack>-<name>`): named, not shown.
+    let made_up = schema.and_then(|s| match s.name_attr {
+        Some((attr, crate::types::schema::NameDefault::StackAndName(sep))) => {
+            let id = crate::types::StackId::new(&plan.stack, plan.environment.as_deref());
+            Some((attr, Value::String(id.default_name(&change.address.handle(), sep))))
+        }
+        _ => None,
+    });
+    let mut defaults: Vec<&str> = Vec::new();
     for (k, v) in after {
+        if let Some(attr) = schema.and_then(|s| s.attr(k))
+            && (attr.default_value().as_ref() == Some(v)
+                || made_up.as_ref().is_some_and(|(name, made)| *name == k && made == v))
+        {
+            defaults.push(attr.name);
+            continue;
+        }
         // A resource's own tags: those every resource carries are said
         // once, above the changes.
         let own;
@@ -194,11 +227,12 @@ fn created(
             && !m.is_empty()
             && m.values().all(|d| super::document::parse(d).is_some())
         {
-            // A map of documents (inline policies): each by its name.
-            let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
+            // A map of documents (inline policies): each by its name,
+            // `inline_policies["read"]`.
             for (name, d) in m {
                 if let Some((doc, unknown)) = super::document::parse(d) {
-                    document_lines(out, style, "    +", name, None, &doc, unknown, '+', "");
+                    let entry = format!("{k}[{}]", Value::String(name.clone()));
+                    document_lines(out, style, "+", &entry, None, &doc, unknown, '+', "");
                 }
             }
             continue;
@@ -206,6 +240,10 @@ fn created(
         match v {
             // Nothing to see: left out on create (the JSON plan keeps it).
             Value::Null => {}
+            Value::String(s) if s.is_empty() => {}
+            Value::String(text) if text.contains('\n') => {
+                heredoc(out, style, "+", k, None, text, '+', "");
+            }
             Value::Array(a) if a.is_empty() => {}
             Value::Object(o) if o.is_empty() => {}
             _ if k == "forward" => {
@@ -217,7 +255,13 @@ fn created(
                 );
             }
             _ if k == "rollout" => {}
-            Value::Array(items) if items.iter().any(Value::is_object) => {
+            // A list of objects or of references: one per line, unless it
+            // fits on one.
+            Value::Array(items)
+                if items.len() > 1
+                    && items.iter().any(Value::is_object)
+                    && k.len() + show(v).len() > 150 =>
+            {
                 let _ = writeln!(out, "      {} {k}:", style.paint("32", "+"));
                 for item in items {
                     let _ = writeln!(out, "          {} {}", style.paint("32", "+"), show(item));
@@ -228,11 +272,19 @@ fn created(
             }
         }
     }
-    if let Some(s) = schema {
-        for e in s.exports.iter().filter(|e| !after.contains_key(**e)) {
-            let _ = writeln!(out, "      {} {e}: (known after apply)", style.paint("32", "+"));
-        }
+    // What it takes from the type's defaults, and what AWS gives it: named
+    // on one line.
+    let later: Vec<&str> = schema
+        .map(|s| s.exports.iter().copied().filter(|e| !after.contains_key(*e)).collect())
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    if !defaults.is_empty() {
+        names.push(format!("at their defaults: {}", defaults.join(", ")));
     }
+    if !later.is_empty() {
+        names.push(format!("known after apply: {}", later.join(", ")));
+    }
+    (!names.is_empty()).then(|| names.join("; "))
 }
 
 /// The tags every resource the plan makes or changes carries (the stack's,
@@ -276,9 +328,10 @@ fn own_tags(
     address: &crate::types::Address,
 ) -> serde_json::Map<String, Value> {
     let address_tag = crate::types::stack_id::ADDRESS_TAG;
+    let own = address.tag_value();
     tags.iter()
         .filter(|(k, v)| common.get(*k) != Some(*v))
-        .filter(|(k, v)| !(k.as_str() == address_tag && v.as_str() == Some(&address.to_string())))
+        .filter(|(k, v)| !(k.as_str() == address_tag && v.as_str() == Some(&own)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -310,6 +363,26 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
         }
         if document_change(out, style, k, b, w, forces) {
             continue;
+        }
+        // A text of several lines (user data): the lines that change.
+        let multi = |v: &Value| v.as_str().is_some_and(|t| t.contains('\n'));
+        if multi(b) || multi(w) {
+            match (b, w) {
+                (Value::String(bt), Value::String(wt)) => {
+                    heredoc(out, style, "~", k, Some(bt), wt, ' ', forces);
+                    continue;
+                }
+                (Value::Null, Value::String(wt)) => {
+                    heredoc(out, style, "~", k, None, wt, '+', forces);
+                    continue;
+                }
+                (Value::String(bt), Value::Null) => {
+                    let tail = format!(" -> null{forces}");
+                    heredoc(out, style, "~", k, None, bt, '-', &tail);
+                    continue;
+                }
+                _ => {}
+            }
         }
         match (kind(k), b, w) {
             (Some(Kind::Set(_)), Value::Array(b), Value::Array(w))
@@ -426,6 +499,65 @@ fn document_lines(
     lines: char,
     tail: &str,
 ) {
+    let later = if unknown { "  # its ${...} known after apply" } else { "" };
+    let mut body: Vec<(char, String)> = match before {
+        Some(b) => super::document::diff(b, after),
+        None => super::document::lines(after).into_iter().map(|l| (lines, l)).collect(),
+    };
+    // Its braces go with `jsonencode(` and `)`.
+    let braces = body.len() > 1
+        && body.first().is_some_and(|(_, l)| l == "{")
+        && body.last().is_some_and(|(_, l)| l == "}");
+    if braces {
+        body.remove(0);
+        body.pop();
+        for (_, line) in &mut body {
+            if let Some(rest) = line.strip_prefix("  ") {
+                *line = rest.to_string();
+            }
+        }
+    }
+    let (open, close) = if braces { ("{", "}") } else { ("", "") };
+    let head = format!("{name}: jsonencode({open}{later}");
+    let whole = before.is_none().then_some(lines);
+    block(out, style, mark, &head, &body, &format!("{close}){tail}"), whole);
+}
+
+/// A text of several lines (user data) under its attribute, as a heredoc:
+/// `+ user_data: <<-EOT`, its lines, `EOT`. A change shows the lines it
+/// changes, long unchanged runs folded; made or removed whole, every line
+/// takes `lines`.
+#[allow(clippy::too_many_arguments)]
+fn heredoc(
+    out: &mut String,
+    style: &Style,
+    mark: &str,
+    name: &str,
+    before: Option<&str>,
+    after: &str,
+    lines: char,
+    tail: &str,
+) {
+    let body: Vec<(char, String)> = match before {
+        Some(b) => super::document::line_diff(b, after),
+        None => after.lines().map(|l| (lines, l.to_string())).collect(),
+    };
+    let whole = before.is_none().then_some(lines);
+    block(out, style, mark, &format!("{name}: <<-EOT"), &body, &format!("EOT{tail}"), whole);
+}
+
+/// A block under an attribute: its `head` line marked `mark`, its body
+/// lines each with their own mark, its `close` line (marked `whole` when the
+/// block is made or removed whole).
+fn block(
+    out: &mut String,
+    style: &Style,
+    mark: &str,
+    head: &str,
+    body: &[(char, String)],
+    close: &str,
+    whole: Option<char>,
+) {
     let sign = mark.trim();
     let colour = |m: char| match m {
         '+' => "32",
@@ -434,24 +566,23 @@ fn document_lines(
         _ => "0",
     };
     let pad = " ".repeat(mark.len() - sign.len());
-    let later = if unknown { "  # its ${...} known after apply" } else { "" };
     let _ = writeln!(
         out,
-        "      {pad}{} {name}: jsonencode({later}",
+        "      {pad}{} {head}",
         style.paint(colour(sign.chars().next().unwrap_or(' ')), sign)
     );
-    let body: Vec<(char, String)> = match before {
-        Some(b) => super::document::diff(b, after),
-        None => super::document::lines(after).into_iter().map(|l| (lines, l)).collect(),
-    };
     for (m, line) in body {
         let marker = match m {
-            '+' | '-' => style.paint(colour(m), &m.to_string()),
+            '+' | '-' => style.paint(colour(*m), &m.to_string()),
             _ => " ".to_string(),
         };
         let _ = writeln!(out, "      {pad}    {marker} {line}");
     }
-    let _ = writeln!(out, "      {pad}  ){tail}");
+    let last = match whole {
+        Some(m) => style.paint(colour(m), &m.to_string()),
+        None => " ".to_string(),
+    };
+    let _ = writeln!(out, "      {pad}{last} {close}");
 }
 
 fn map_diff(

@@ -90,6 +90,21 @@ impl Graph {
             .collect()
     }
 
+    /// The edges between resources (a resource's two parts are one), each
+    /// from what is depended on to what depends on it, sorted.
+    pub fn edges(&self) -> Vec<(Address, Address)> {
+        let mut out: BTreeSet<(Address, Address)> = BTreeSet::new();
+        for e in self.graph.edge_indices() {
+            if let Some((a, b)) = self.graph.edge_endpoints(e) {
+                let (a, b) = (&self.graph[a].0, &self.graph[b].0);
+                if a != b {
+                    out.insert((a.clone(), b.clone()));
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Addresses in creation order: every resource after what it references.
     pub fn creation_order(&self) -> Vec<Address> {
         let order = toposort(&self.graph, None).unwrap_or_default();

@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn a_place_is_sensitive_by_what_it_holds_and_what_it_references() {
-        let text = "stack: s\nregion: ap-northeast-1\nvariables:\n  token: { sensitive: true }\n  port: { type: number, sensitive: true }\n  flag: { type: bool, sensitive: true }\n  short: { sensitive: true }\ntags: { team: platform, key: \"${var.token}\" }\nresources:\n  target_group.a:\n    vpc_id: vpc-1\n    protocol: HTTP\n    port: ${var.port}\n    tags: { owner: \"x-${var.short}-y\", plain: a }\n  launch_template.nodes:\n    user_data: boot\n  s3_bucket.b:\n    name: b\n    tags: { copy: \"${target_group.a.port}\", boot: \"${launch_template.nodes.user_data}\", fine: \"${target_group.a.arn}\", key: own }\n    versioning: ${var.flag}\noutputs:\n  port: ${target_group.a.port}\n  arn: ${target_group.a.arn}\n  token: ${var.token}\n";
+        let text = "stack: s\nregion: ap-northeast-1\nvariables:\n  token: { sensitive: true }\n  port: { type: number, sensitive: true }\n  flag: { type: bool, sensitive: true }\n  short: { sensitive: true }\ntags: { team: platform, key: \"${var.token}\" }\nresources:\n  target_group.a:\n    vpc_id: vpc-1\n    protocol: HTTP\n    port: ${var.port}\n    tags: { owner: \"x-${var.short}-y\", plain: a }\n  launch_template.nodes:\n    user_data: \"boot ${var.token}\"\n  s3_bucket.b:\n    name: b\n    tags: { copy: \"${target_group.a.port}\", boot: \"${launch_template.nodes.user_data}\", fine: \"${target_group.a.arn}\", key: own }\n    versioning: ${var.flag}\noutputs:\n  port: ${target_group.a.port}\n  arn: ${target_group.a.arn}\n  token: ${var.token}\n";
         let mut inputs = crate::stack::Inputs::default();
         for (k, v) in [("token", "tok-secret"), ("port", "8080"), ("flag", "true"), ("short", "a")]
         {

@@ -124,7 +124,7 @@ fn risks(
     if updated {
         out.push("its document changes what every role it is attached to may do".to_string());
     }
-    out.extend(policy::wildcards(now.as_ref().and_then(Value::as_str).unwrap_or_default()));
+    out.extend(policy::wildcards(now.as_ref().map(policy::text).unwrap_or_default()));
     out
 }
 

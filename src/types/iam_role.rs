@@ -174,11 +174,14 @@ fn risks(before: Option<&Attrs>, after: Option<&Attrs>, updated: bool) -> Vec<St
             .unwrap_or_default()
     };
     let had = arns(before);
-    let mut out: Vec<String> = arns(Some(after))
-        .into_iter()
-        .filter(|a| !had.contains(a))
-        .map(|a| format!("managed policy attached: {a}"))
-        .collect();
+    let attached: Vec<String> =
+        arns(Some(after)).into_iter().filter(|a| !had.contains(a)).collect();
+    let mut out = Vec::new();
+    match attached.as_slice() {
+        [] => {}
+        [one] => out.push(format!("managed policy attached: {one}")),
+        many => out.push(format!("managed policies attached: {}", many.join(", "))),
+    }
     let docs = |m: Option<&Attrs>| {
         m.and_then(|m| m.get("inline_policies"))
             .and_then(Value::as_object)
@@ -190,17 +193,13 @@ fn risks(before: Option<&Attrs>, after: Option<&Attrs>, updated: bool) -> Vec<St
         if was.get(&name) == Some(&doc) {
             continue;
         }
-        out.push(format!("inline policy `{name}` adds or changes statements"));
-        out.extend(
-            policy::wildcards(doc.as_str().unwrap_or_default())
-                .into_iter()
-                .map(|w| format!("inline policy `{name}` {w}")),
-        );
+        let wide = policy::wildcards(policy::text(&doc));
+        let wide = wide.iter().map(|w| format!("; {w}")).collect::<String>();
+        out.push(format!("inline policy `{name}` adds or changes statements{wide}"));
     }
     let trust = |m: Option<&Attrs>| {
         m.and_then(|m| m.get("assume_role_policy"))
-            .and_then(Value::as_str)
-            .map(policy::principals)
+            .map(|d| policy::principals(policy::text(d)))
             .unwrap_or_default()
     };
     let (was, now) = (trust(before), trust(Some(after)));

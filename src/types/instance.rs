@@ -43,8 +43,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::Json("{}")),
         Attr::new("user_data", Kind::String)
             .on_removal(Removal::Delete)
-            .doc("What it runs at first boot, as text (sent base64-encoded); replace, as a new boot is what reads it.")
-            .sensitive()
+            .doc("What it runs at first boot, as text (sent base64-encoded); replace, as a new boot is what reads it. Plans show it as lines, a change as the lines it changes; a secret in it comes from a sensitive variable, which seals it.")
             .force_new()
             .kept_if_unreported(),
         Attr::new("root_block_device", ROOT)

@@ -47,8 +47,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         // Plain text here; base64 on the wire.
         Attr::new("user_data", Kind::String)
             .on_removal(Removal::Delete)
-            .doc("User data, base64 or plain text; never shown in plans.")
-            .sensitive(),
+            .doc("User data, plain text (base64 on the wire). Plans show it as lines, a change as the lines it changes; a secret in it comes from a sensitive variable, which seals it."),
         Attr::new("block_devices", Kind::List(&BLOCK_DEVICE))
             .on_removal(Removal::Delete)
             .doc("EBS volumes: size, type, encryption."),

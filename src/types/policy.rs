@@ -3,6 +3,12 @@
 
 use serde_json::Value;
 
+/// A document's text: the string it is, or, known only after apply, its
+/// template (the `${...}` in it sit inside JSON strings, so it parses).
+pub fn text(v: &Value) -> &str {
+    v.as_str().or_else(|| super::reference::unknown(v)).unwrap_or_default()
+}
+
 /// What a document's Allow statements grant too widely, one phrase each:
 /// `statement 1 allows every action` (`*`, or a service's `s3:*` is not
 /// counted), `statement 2 allows iam:PassRole on every resource`. Deny

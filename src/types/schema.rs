@@ -127,6 +127,21 @@ impl Attr {
             removal: None,
         }
     }
+    /// The value it takes when the stack file leaves it out: its default,
+    /// an object's fields at theirs (`stickiness: {}` is `{ enabled: false,
+    /// type: "lb_cookie", ... }`). `None` when it has no default.
+    pub fn default_value(&self) -> Option<serde_json::Value> {
+        let mut d = self.default.to_json()?;
+        if let (serde_json::Value::Object(m), Kind::Object(fields)) = (&mut d, &self.kind) {
+            for f in fields.iter() {
+                if let Some(v) = f.default_value() {
+                    m.entry(f.name).or_insert(v);
+                }
+            }
+        }
+        Some(d)
+    }
+
     /// What stopping to set it means (`Removal`).
     pub const fn on_removal(mut self, removal: Removal) -> Attr {
         self.removal = Some(removal);

@@ -1332,6 +1332,11 @@ fn a_weight_change_without_rollout_gets_a_runbook_that_says_it_moves_at_once() {
 #[test]
 fn a_change_to_a_group_carrying_traffic_says_the_share_it_touches() {
     let moto = Moto::start();
+    // The pods' group, which lets the load balancer in.
+    let pods = "  security_group.pods:\n    vpc_id: ${vpc.main.id}\n    description: the pods\n    ingress:\n      - { protocol: tcp, ports: \"80\", source_security_group: \"${security_group.alb.id}\", description: from the ALB }\n";
+    let stack = |ec2: i64, eks: i64, rollout: &str, extra: &str| {
+        stack(ec2, eks, rollout, &format!("{extra}{pods}"))
+    };
     let w = Workdir::new(&moto.url, &stack(100, 0, "", ""));
     w.apply_ok();
     let touched = |stack: String| {
@@ -1359,4 +1364,31 @@ fn a_change_to_a_group_carrying_traffic_says_the_share_it_touches() {
     ));
     assert!(md.contains("update <code>target_group.eks</code>"), "{md}");
     assert!(!md.contains("this change touches that traffic"), "{md}");
+
+    // What the traffic passes through: the load balancer, its security
+    // group, the rule that lets it in to the pods.
+    let on_the_way = |a: &str| {
+        format!(
+            "`{a}` is on the way of `listener.http`'s live traffic (target_group.ec2 100%): this change touches it"
+        )
+    };
+    let md = touched(stack(100, 0, "", "").replacen(
+        "idle_timeout_seconds: 60",
+        "idle_timeout_seconds: 120",
+        1,
+    ));
+    assert!(md.contains(&on_the_way("load_balancer.web")), "{md}");
+    let md = touched(stack(100, 0, "", "").replacen(
+        "cidr: 0.0.0.0/0, description: http }",
+        "cidr: 0.0.0.0/0, description: http }\n      - { protocol: tcp, ports: \"443\", cidr: 10.0.0.0/8 }",
+        1,
+    ));
+    assert!(md.contains(&on_the_way("security_group.alb")), "{md}");
+    let md =
+        touched(stack(100, 0, "", "").replacen("description: from the ALB", "description: ALB", 1));
+    assert!(md.contains(&on_the_way("security_group.pods")), "{md}");
+    // A change of tags alone touches no traffic.
+    let md = touched(stack(100, 0, "", "").replacen("  env: staging", "  env: stage", 1));
+    assert!(md.contains("update <code>load_balancer.web</code>"), "{md}");
+    assert!(!md.contains("this change touches"), "{md}");
 }

@@ -62,7 +62,9 @@ fn instances_and_their_registrations_apply_change_drift_and_go() {
         "{}",
         plan.stdout
     );
-    assert!(!plan.stdout.contains("echo game server"), "user data is never shown: {}", plan.stdout);
+    // User data holding no sensitive value is shown, a line a line.
+    assert!(plan.stdout.contains("+ user_data: <<-EOT"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+ echo game server"), "{}", plan.stdout);
     w.apply_ok();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("state/ec2side.json")).unwrap())

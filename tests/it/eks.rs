@@ -820,7 +820,7 @@ fn a_version_bump_flags_the_add_ons_it_leaves_unsupported() {
     assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
     let attention =
         md.stdout.split("**Needs attention**").nth(1).unwrap_or_else(|| panic!("{}", md.stdout));
-    let attention = attention.split("\n\n").nth(1).unwrap_or_default();
+    let attention = attention.split("\n\n").next().unwrap_or_default();
     assert!(
         attention.contains("`eks_addon.coredns`: coredns v1.10.1-eksbuild.13 does not support Kubernetes 1.31, which eks_cluster.main moves to; set its version to one that does (v1.11.3-eksbuild.2)"),
         "{attention}"

@@ -1,12 +1,14 @@
 //! Every test in one binary (one link of the SDK instead of one per file).
 //!
 //! `pure` (the core, from data files and snapshots), `engine` (the scheduler,
-//! journal, recovery and rollouts against a fake provider) and `tidy` (the
-//! architecture's rules) need no emulator; the other modules run the real
+//! journal, recovery and rollouts against a fake provider), `tidy` (the
+//! architecture's rules) and `chart` (the plan's chart in headless Chromium)
+//! need no emulator; the other modules run the real
 //! binary against moto, each test with its own server (`support`).
 
 mod support;
 
+mod chart;
 mod editor;
 mod engine;
 mod fake;

@@ -86,7 +86,7 @@ fn invalid_stacks_are_reported_with_locations() {
 /// No panic on mangled input: every prefix of every fixture either parses or errs.
 #[test]
 fn truncated_files_never_panic() {
-    for dir in ["invalid", "plan", "plan-cutover"] {
+    for dir in ["invalid", "plan", "plan-cutover", "plan-review"] {
         for entry in std::fs::read_dir(data(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "yaml") {
@@ -505,7 +505,7 @@ fn a_plan_of_hundreds_of_changes_fits_a_comment_with_its_risks() {
 #[test]
 fn sensitive_values_never_show_in_any_format() {
     // An output that shows it is redacted as well.
-    let text = "stack: s\nregion: ap-northeast-1\nresources:\n  launch_template.nodes:\n    user_data: |\n      export DB_PASSWORD=hunter2\noutputs:\n  boot: ${launch_template.nodes.user_data}\n";
+    let text = "stack: s\nregion: ap-northeast-1\nvariables:\n  db_password: { sensitive: true, default: hunter2 }\nresources:\n  launch_template.nodes:\n    user_data: |\n      #!/bin/bash\n      export DB_PASSWORD=${var.db_password}\noutputs:\n  boot: ${launch_template.nodes.user_data}\n";
     let (s, _) = stack::parse("s.yaml", text).unwrap();
     let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
     for format in
@@ -516,6 +516,66 @@ fn sensitive_values_never_show_in_any_format() {
         assert!(!out.contains("hunter2"), "{format:?} leaks: {out}");
     }
     assert_eq!(p.outputs["boot"], "(sensitive)");
+}
+
+/// A reviewer reads a policy change as the statement it changes (the others
+/// folded) and a node bootstrap change as the lines it changes; user data
+/// built from a sensitive variable shows none of itself, in any format. The
+/// JSON plan holds documents as JSON values.
+#[test]
+fn a_plan_shows_what_changes_inside_documents_and_text_and_seals_a_secret() {
+    let (_, _, p) = plan_case_in("plan-review", "reviewed");
+    let text = text_plan(&p);
+    let md = infra::render::render(&p, infra::render::Format::Markdown, false);
+    let json = infra::render::render(&p, infra::render::Format::Json, false);
+    for out in [&text, &md, &json] {
+        assert!(!out.contains("tok-1") && !out.contains("tok-2"), "the join token leaks: {out}");
+        assert!(!out.contains("JOIN_TOKEN"), "no line of sealed user data shows: {out}");
+    }
+    assert!(text.contains("(2 unchanged statements hidden)"), "{text}");
+    assert!(!text.contains("s3:GetObject"), "an unchanged statement is folded: {text}");
+    assert!(text.contains("\"sqs:GetQueueUrl\""), "{text}");
+    assert!(text.contains("-   --kubelet-extra-args '--max-pods=58'"), "{text}");
+    assert!(text.contains("+   --kubelet-extra-args '--max-pods=110'"), "{text}");
+    assert!(text.contains("~ user_data: \"(sensitive)\" -> \"(sensitive, changed)\""), "{text}");
+    // In markdown each change's marker stands in the first column, where
+    // GitHub's diff highlighting reads it.
+    assert!(md.lines().any(|l| l.starts_with("-") && l.contains("max-pods=58")), "{md}");
+    assert!(md.lines().any(|l| l.starts_with("+") && l.contains("max-pods=110")), "{md}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let role = parsed["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "iam_role.app")
+        .unwrap();
+    assert!(role["after"]["inline_policies"]["app"]["Statement"].is_array(), "{role}");
+    assert!(role["before"]["assume_role_policy"]["Statement"].is_object(), "{role}");
+    snapshot!("reviewed_text", text);
+    snapshot!("reviewed_markdown", md);
+    // docs/ci.md shows this very comment.
+    let ci = std::fs::read_to_string(data("../../docs/ci.md")).unwrap();
+    assert!(ci.contains(&md), "docs/ci.md's example is not the comment infra writes:\n{md}");
+}
+
+/// The platform's first plan as a reviewer reads it in the pull request:
+/// under half the 702 lines it was, every policy indented (no escaped JSON),
+/// the tags every resource carries said once, each "Needs attention" item
+/// a real grant or exposure, and the chart of its modules.
+#[test]
+fn the_platforms_first_markdown_plan_is_short_and_every_item_is_true() {
+    let path = data("../../stacks/platform.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (s, _) = stack::parse_with("platform.yaml", &text, &library()).unwrap();
+    let p = plan::plan(&s, &Graph::build(&s), &State::new("platform"), &Observed::new());
+    let md = infra::render::render(&p, infra::render::Format::Markdown, false);
+    let lines = md.lines().count();
+    assert!(lines < 351, "{lines} lines:\n{md}");
+    assert!(!md.contains("\\\"Statement"), "a policy as escaped JSON:\n{md}");
+    assert_eq!(md.matches("jsonencode({").count(), 10, "every policy and document indented:\n{md}");
+    assert_eq!(md.matches("infra:stack").count(), 1, "said once:\n{md}");
+    assert!(!md.contains("labels: {  }") && !md.contains("taints: []"), "{md}");
+    snapshot!("platform_markdown", md);
 }
 
 /// A saved plan is a file anyone can edit: a change without the side its action

@@ -58,7 +58,7 @@ const SECRET: &str = "hunter2-never-in-a-saved-plan";
 
 fn launch_template_stack(secret: &str) -> String {
     format!(
-        "stack: lt\nregion: ap-northeast-1\nresources:\n  launch_template.nodes:\n    metadata_options: {{ http_tokens: required, http_put_response_hop_limit: 2 }}\n    user_data: |\n      #!/bin/bash\n      export DB_PASSWORD={secret}\n"
+        "stack: lt\nregion: ap-northeast-1\nvariables:\n  db_password: {{ sensitive: true, default: {secret} }}\nresources:\n  launch_template.nodes:\n    metadata_options: {{ http_tokens: required, http_put_response_hop_limit: 2 }}\n    user_data: |\n      #!/bin/bash\n      export DB_PASSWORD=${{var.db_password}}\n"
     )
 }
 

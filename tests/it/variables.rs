@@ -319,7 +319,7 @@ fn a_value_from_outside_is_never_read_as_a_reference() {
     )
     .unwrap();
     let text = format!(
-        "stack: vals\nregion: ap-northeast-1\nvariables:\n  owner: {{ type: string }}\ndata:\n  security_group.odd: {{ tags: {{ purpose: odd }} }}\nresources:\n  launch_template.nodes:\n    user_data: \"{secret}\"\n  s3_bucket.logs:\n    name: vals-logs\n    tags:\n      owner: ${{var.owner}}\n      group: ${{data.security_group.odd.name}}\n      both: \"by ${{var.owner}} in ${{data.security_group.odd.name}}\"\n"
+        "stack: vals\nregion: ap-northeast-1\nvariables:\n  owner: {{ type: string }}\n  bootstrap: {{ sensitive: true, default: \"{secret}\" }}\ndata:\n  security_group.odd: {{ tags: {{ purpose: odd }} }}\nresources:\n  launch_template.nodes:\n    user_data: ${{var.bootstrap}}\n  s3_bucket.logs:\n    name: vals-logs\n    tags:\n      owner: ${{var.owner}}\n      group: ${{data.security_group.odd.name}}\n      both: \"by ${{var.owner}} in ${{data.security_group.odd.name}}\"\n"
     );
     let w = Workdir::new(&moto.url, &text);
     let graph = w.run(&["graph", "--var", &format!("owner={odd}"), "stack.yaml"]);
