@@ -5,7 +5,8 @@
 //! `observe`, `apply`), which reaches the cloud only through `provider` and
 //! reports only through `observe`; the providers and backends (`aws`,
 //! `state`); the commands (`ops`, `cli`), of which only `cli/view.rs` writes
-//! to the terminal. docs/ARCHITECTURE.md has the map; tests/it/tidy.rs
+//! to the terminal, and the language server (`lsp`), which speaks the
+//! protocol on stdio and reads only the files a stack file names. docs/ARCHITECTURE.md has the map; tests/it/tidy.rs
 //! checks it.
 
 /// `infra --version`: the package's version and the commit it was built from.
@@ -16,6 +17,7 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod cost;
+pub mod lsp;
 pub mod observe;
 pub mod ops;
 pub mod plan;

@@ -117,6 +117,10 @@ enum Command {
         #[arg(long = "target", value_name = "ADDRESS")]
         targets: Vec<String>,
     },
+    /// Serve the Language Server Protocol on stdin and stdout: diagnostics,
+    /// hover, completion, definitions, references, symbols and fixes for
+    /// stack files (docs/editor.md). No AWS call, no state read.
+    Lsp,
     /// Print the dependency graph: Graphviz DOT, or a Mermaid flowchart.
     Graph {
         file: PathBuf,
@@ -361,6 +365,9 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode, Failure> {
         Command::Schema => tools::schema(),
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out_dir } => tools::man(out_dir.as_deref()),
+        Command::Lsp => crate::lsp::serve().map(|()| ExitCode::SUCCESS).map_err(|e| {
+            Failure::new(format!("infra lsp: {e}"), Some("the client must speak LSP on stdio"))
+        }),
         Command::Graph { file, format } => runtime()?.block_on(graph::exec(ctx, &file, format)),
         Command::Output { file, name, state: s, json } => {
             runtime()?.block_on(output::exec(ctx, &file, name.as_deref(), s.state.as_deref(), json))

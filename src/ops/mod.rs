@@ -23,8 +23,8 @@ pub use plan::{
 pub use run::{carry_out, confirm, report};
 pub use saved::apply_saved;
 pub use session::{
-    InputArgs, Session, backend, connect, inputs, load, load_stack, open, peek, reader,
-    state_config, state_place,
+    InputArgs, Session, backend, connect, inputs, load, load_stack, open, peek, read_beside,
+    reader, state_config, state_place,
 };
 
 /// Where a command speaks to its user: results on standard output, notes on

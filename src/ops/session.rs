@@ -155,7 +155,7 @@ async fn produced(
 /// stack file's folder,
 /// inside the stack file's repository (the nearest folder above it with a
 /// `.git`, else its own folder), or why not.
-fn read_beside(stack_file: &Path, path: &str) -> Result<String, String> {
+pub fn read_beside(stack_file: &Path, path: &str) -> Result<String, String> {
     let folder =
         stack_file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let folder = folder.canonicalize().map_err(|e| format!("{e}"))?;
@@ -183,21 +183,7 @@ pub async fn load_stack(ctx: &Context, file: &Path) -> Result<Stack, Failure> {
     })?;
     let mut inputs = inputs(&ctx.inputs)?;
     inputs.stacks = produced(ctx, &text, inputs.env.as_deref()).await;
-    // A module's file may use further modules and files: read until
-    // nothing more is asked (a chain of uses is as deep as the files are).
-    loop {
-        let asked: Vec<String> = stack::files_asked(&name, &text, &inputs)
-            .into_iter()
-            .filter(|p| !inputs.files.contains_key(p))
-            .collect();
-        if asked.is_empty() {
-            break;
-        }
-        for path in asked {
-            let read = read_beside(file, &path);
-            inputs.files.insert(path, read);
-        }
-    }
+    stack::read_asked(&name, &text, &mut inputs, |path| read_beside(file, path));
     let (stack, mut warnings) =
         stack::parse_with(&name, &text, &inputs).map_err(Failure::Invalid)?;
     if warnings.is_empty() {

@@ -340,6 +340,31 @@ pub fn parse(file: &str, text: &str) -> Result<(Stack, Vec<diag::Problem>), Stac
     validate::validate(file, text, &Inputs::default())
 }
 
+/// Puts in `inputs.files`, read through `read` (a path relative to the
+/// stack file: its text, or why it cannot be read), every file the stack
+/// file asks for (module sources, `file()` and `templatefile()` paths), until
+/// nothing more is asked: a module's file may ask for more.
+pub fn read_asked(
+    file: &str,
+    text: &str,
+    inputs: &mut Inputs,
+    read: impl Fn(&str) -> Result<String, String>,
+) {
+    loop {
+        let asked: Vec<String> = files_asked(file, text, inputs)
+            .into_iter()
+            .filter(|p| !inputs.files.contains_key(p))
+            .collect();
+        if asked.is_empty() {
+            return;
+        }
+        for path in asked {
+            let got = read(&path);
+            inputs.files.insert(path, got);
+        }
+    }
+}
+
 /// `parse`, with variable values and an environment from outside the file.
 pub fn parse_with(
     file: &str,

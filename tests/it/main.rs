@@ -30,6 +30,7 @@ mod ipv6;
 mod kms;
 mod lean;
 mod lookups;
+mod lsp;
 mod modules;
 mod network;
 mod ownership;

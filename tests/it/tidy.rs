@@ -231,7 +231,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("core", &["stack", "plan", "render", "cost"]),
     ("engine", &["provider", "observe", "apply"]),
     ("providers and backends", &["aws", "state"]),
-    ("commands", &["ops", "cli"]),
+    ("commands", &["ops", "cli", "lsp"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -193,6 +193,12 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     FUNCTIONS.iter().map(|f| f.0)
 }
 
+/// How many arguments a function takes: fewest, and most (`None`: any
+/// number). `None` for no such function.
+pub fn arity(name: &str) -> Option<(usize, Option<usize>)> {
+    FUNCTIONS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
+}
+
 /// Whether `name` is a function taking `n` arguments; why not, when not.
 pub fn check_arity(name: &str, n: usize) -> std::result::Result<(), String> {
     let Some((_, min, max, _)) = FUNCTIONS.iter().find(|f| f.0 == name) else {
