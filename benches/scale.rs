@@ -3,7 +3,8 @@
 //! 1. The pure core on a generated 10,000-resource stack: parse and validate,
 //!    graph, diff against a saved observation, render; no AWS at all. And
 //!    `infra validate` of a 1,000-resource file, as a process, written out and
-//!    written with `for_each` and `count`.
+//!    written with `for_each` and `count`; and `infra lsp` with that file open,
+//!    from a change to its diagnostics.
 //! 2. For N = 100, 500 and 1,000 (`BENCH_SIZES` changes them): a generated stack
 //!    (subnets, security groups with three rules each, target groups, buckets,
 //!    repositories) is applied once against moto, then a no-op `infra plan` is

@@ -56,3 +56,29 @@ fn every_prefix_of_a_stack_file_is_analysed_without_a_panic() {
         }
     }
 }
+
+/// A problem inside a module's file is said in that file, at its place, and
+/// in the stack file at the module's use.
+#[test]
+fn a_modules_problem_is_said_in_its_file_and_at_its_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = "module: store\nvariables:\n  name: {}\nresources:\n  s3_bucket.b:\n    name: ${var.name}\n    versioning: maybe\n";
+    std::fs::create_dir(dir.path().join("modules")).unwrap();
+    std::fs::write(dir.path().join("modules/store.yaml"), module).unwrap();
+    let stack = "stack: s\nregion: ap-northeast-1\nmodules:\n  store:\n    source: modules/store.yaml\n    inputs: { name: s-logs }\n";
+    let path = dir.path().join("s.yaml");
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).ok();
+    let whole = |p: &str| std::fs::read_to_string(p).ok();
+    let found = infra::lsp::diagnostics(&path, stack, &read, &whole);
+    let in_module: Vec<_> = found.iter().filter(|(f, _)| f.is_some()).collect();
+    let at_use: Vec<_> = found.iter().filter(|(f, _)| f.is_none()).collect();
+    assert_eq!(in_module.len(), 1, "{found:#?}");
+    let (file, d) = in_module[0];
+    assert!(file.as_deref().unwrap().ends_with("modules/store.yaml"), "{file:?}");
+    assert!(d.message.contains("found `maybe`"), "{}", d.message);
+    assert_eq!(d.range.start.line, 6, "{d:?}");
+    assert_eq!(at_use.len(), 1, "{found:#?}");
+    let (_, u) = at_use[0];
+    assert_eq!(u.range.start.line, 3, "at `store:` under modules: {u:?}");
+    assert!(u.message.starts_with("in ") && u.message.contains("found `maybe`"), "{}", u.message);
+}
