@@ -379,8 +379,8 @@ pub fn diagnostics(
         };
         if in_module {
             // At the use, in the stack file: the outermost use.
-            if let Some(at) = p.uses.last().and_then(|u| use_position(u, &name)) {
-                let r = line_range_in(text, at.0, at.1);
+            if let Some(u) = p.uses.last().filter(|u| u.file == name) {
+                let r = line_range_in(text, u.line, u.column);
                 out.push((
                     None,
                     lsp::Diagnostic {
@@ -396,17 +396,6 @@ pub fn diagnostics(
         }
     }
     out
-}
-
-/// `module.network at stacks/platform.yaml:12:3`: line and column (1-based)
-/// when it is in `file`.
-fn use_position(u: &str, file: &str) -> Option<(usize, usize)> {
-    let (_, at) = u.rsplit_once(" at ")?;
-    let mut parts = at.rsplitn(3, ':');
-    let column = parts.next()?.parse().ok()?;
-    let line = parts.next()?.parse().ok()?;
-    let f = parts.next()?;
-    (f == file).then_some((line, column))
 }
 
 /// A "did you mean" fix, or a hint's `set KEY: VALUE`, as a code action.

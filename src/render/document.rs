@@ -39,7 +39,7 @@ const WIDTH: usize = 100;
 /// actions) on one line when it fits, as a pretty-printer does.
 pub fn lines(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    pretty(doc, "", "", "", &mut out);
+    pretty(doc, "", "", "", Layout::LaidOut, &mut out);
     out
 }
 
@@ -60,28 +60,39 @@ fn one_line(v: &Value) -> String {
     }
 }
 
-/// `v` after `head` (its key, or nothing), at `pad`, ended by `comma`: on
-/// one line when it fits (the document itself never), else a line a member.
-fn pretty(v: &Value, pad: &str, head: &str, comma: &str, out: &mut Vec<String>) {
+/// How a value is written.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// On one line when it fits.
+    Fits,
+    /// A line a member: the document itself, and a policy's statements (a
+    /// reviewer reads a statement's action, effect and resource one under
+    /// the other).
+    LaidOut,
+    /// `Statement`'s list: laid out, and so is each statement in it.
+    Statements,
+}
+
+/// `v` after `head` (its key, or nothing), at `pad`, ended by `comma`.
+fn pretty(v: &Value, pad: &str, head: &str, comma: &str, layout: Layout, out: &mut Vec<String>) {
     let whole = format!("{pad}{head}{}{comma}", one_line(v));
     let nested = matches!(v, Value::Array(a) if !a.is_empty())
         || matches!(v, Value::Object(m) if !m.is_empty());
-    // The document and a policy's statements are always laid out, a line a
-    // member: a reviewer reads a statement's action, effect and resource
-    // one under the other.
-    let laid_out = pad.is_empty() && head.is_empty()
-        || head == "\"Statement\": "
-        || pad.len() == 4 && head.is_empty() && v.get("Effect").is_some();
-    if !nested || !laid_out && whole.chars().count() <= WIDTH {
+    if !nested || layout == Layout::Fits && whole.chars().count() <= WIDTH {
         out.push(whole);
         return;
     }
     let inner = format!("{pad}  ");
+    let comma_after = |i: usize, n: usize| if i + 1 < n { "," } else { "" };
     match v {
         Value::Array(a) => {
             out.push(format!("{pad}{head}["));
+            let each = match layout {
+                Layout::Statements => Layout::LaidOut,
+                _ => Layout::Fits,
+            };
             for (i, item) in a.iter().enumerate() {
-                pretty(item, &inner, "", if i + 1 < a.len() { "," } else { "" }, out);
+                pretty(item, &inner, "", comma_after(i, a.len()), each, out);
             }
             out.push(format!("{pad}]{comma}"));
         }
@@ -89,7 +100,12 @@ fn pretty(v: &Value, pad: &str, head: &str, comma: &str, out: &mut Vec<String>) 
             out.push(format!("{pad}{head}{{"));
             for (i, (k, item)) in m.iter().enumerate() {
                 let key = format!("{}: ", Value::String(k.clone()));
-                pretty(item, &inner, &key, if i + 1 < m.len() { "," } else { "" }, out);
+                let each = match (k.as_str(), item) {
+                    ("Statement", Value::Array(_)) => Layout::Statements,
+                    ("Statement", _) => Layout::LaidOut,
+                    _ => Layout::Fits,
+                };
+                pretty(item, &inner, &key, comma_after(i, m.len()), each, out);
             }
             out.push(format!("{pad}}}{comma}"));
         }

@@ -45,17 +45,25 @@ pub fn render(plan: &Plan) -> String {
             }
             m.insert("actions".into(), json!(actions));
             m.insert("deposed".into(), json!(c.deposed));
+            // The attributes that hold documents, as JSON values.
+            let schema = crate::types::schema(&c.address.ty);
+            let value = |k: &String, v: Value| match schema.and_then(|s| s.attr(k)) {
+                Some(a) if a.document => documents(&v),
+                _ => v,
+            };
             m.insert(
                 "before".into(),
                 json!(c.before.as_ref().map(|b| {
-                    b.iter().map(|(k, v)| (k.clone(), documents(v))).collect::<Map<String, Value>>()
+                    b.iter()
+                        .map(|(k, v)| (k.clone(), value(k, v.clone())))
+                        .collect::<Map<String, Value>>()
                 })),
             );
             m.insert(
                 "after".into(),
                 json!(c.after.as_ref().map(|a| {
                     a.iter()
-                        .map(|(k, v)| (k.clone(), documents(&reference::undisplayed(v))))
+                        .map(|(k, v)| (k.clone(), value(k, reference::undisplayed(v))))
                         .collect::<Map<String, Value>>()
                 })),
             );
@@ -111,22 +119,17 @@ pub fn render(plan: &Plan) -> String {
     text
 }
 
-/// A value with the JSON documents it holds (a policy, add-on configuration,
-/// each of a map of inline policies) as JSON values rather than strings of
-/// JSON; a document known only after apply keeps its `${...}` inside the
-/// strings of the JSON. Anything else as it is.
+/// A document attribute's value (a policy, add-on configuration, each of a
+/// map of inline policies) as JSON values rather than strings of JSON; a
+/// document known only after apply keeps its `${...}` inside the strings of
+/// the JSON; what is no JSON object (a sealed value) as it is.
 fn documents(v: &Value) -> Value {
-    let as_doc = |v: &Value| match v {
-        Value::String(s) if s.trim_start().starts_with('{') => {
-            serde_json::from_str::<Value>(s).ok().filter(Value::is_object)
-        }
-        _ => None,
-    };
-    if let Some(doc) = as_doc(v) {
-        return doc;
+    let doc = |v: &Value| super::document::parse(v).map(|(d, _)| d);
+    if let Some(d) = doc(v) {
+        return d;
     }
     match v {
-        Value::Object(m) if !m.is_empty() && m.values().all(|d| as_doc(d).is_some()) => {
+        Value::Object(m) if !m.is_empty() && m.values().all(|d| doc(d).is_some()) => {
             Value::Object(m.iter().map(|(k, d)| (k.clone(), documents(d))).collect())
         }
         other => other.clone(),

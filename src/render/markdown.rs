@@ -343,65 +343,56 @@ fn details(
     changes: &[&Change],
     common: &serde_json::Map<String, Value>,
 ) -> Vec<String> {
+    /// A block: how risky its riskiest change is, what it is of (a module's
+    /// path for creates, else the address), and the changes in it.
+    struct Block<'c> {
+        risk: u8,
+        key: String,
+        creates: bool,
+        changes: Vec<&'c Change>,
+        body: String,
+    }
     let style = Style { color: false, terse: true };
-    // (risk, what the block is of, its summary (none for creates), its
-    // body, how many it holds)
-    let mut blocks: Vec<(u8, String, String, String, usize)> = Vec::new();
+    let mut blocks: Vec<Block> = Vec::new();
     for ch in changes {
         let mut body = String::new();
         render_change(&mut body, plan, ch, &style, common);
-        let r = risk(plan, ch);
-        if ch.action == Action::Create && !ch.deposed {
-            let module: Vec<String> = ch.address.module.iter().map(ToString::to_string).collect();
-            let key = module.join(".");
-            if let Some(block) = blocks.iter_mut().find(|b| b.1 == key && b.2.is_empty()) {
-                block.0 = block.0.max(r);
-                block.3.push_str(&body);
-                block.4 += 1;
-                continue;
-            }
-            blocks.push((r, key, String::new(), body, 1));
-            continue;
-        }
-        let verb = match ch.action {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
-            Action::Delete => "destroy",
-            Action::NoOp => "wait",
+        let risk = risk(plan, ch);
+        let creates = ch.action == Action::Create && !ch.deposed;
+        let key = match creates {
+            true => crate::types::address::path_text(&ch.address.module),
+            false => ch.address.to_string(),
         };
-        blocks.push((
-            r,
-            ch.address.to_string(),
-            format!("{verb} <code>{}</code>", ch.address),
-            body,
-            1,
-        ));
+        match blocks.iter_mut().find(|b| creates && b.creates && b.key == key) {
+            Some(b) => {
+                b.risk = b.risk.max(risk);
+                b.body.push_str(&body);
+                b.changes.push(ch);
+            }
+            None => blocks.push(Block { risk, key, creates, changes: vec![ch], body }),
+        }
     }
-    blocks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    blocks.sort_by(|a, b| b.risk.cmp(&a.risk).then(a.key.cmp(&b.key)));
     blocks
         .into_iter()
-        .map(|(_, key, summary, body, n)| {
-            let summary = match summary.is_empty() {
-                true => match key.is_empty() {
-                    _ if n == 1 => format!("create <code>{}</code>", only_address(&body)),
-                    true => format!("create {n} in the root module"),
-                    false => format!("create {n} in <code>{key}</code>"),
-                },
-                false => summary,
+        .map(|b| {
+            let (first, n) = (b.changes[0], b.changes.len());
+            let verb = match first.action {
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
+                Action::Delete => "destroy",
+                Action::NoOp => "wait",
             };
-            let body = gutter(&body);
+            let summary = match (b.creates && n > 1, b.key.is_empty()) {
+                (true, true) => format!("create {n} in the root module"),
+                (true, false) => format!("create {n} in <code>{}</code>", b.key),
+                (false, _) => format!("{verb} <code>{}</code>", first.address),
+            };
+            let body = gutter(&b.body);
             format!("<details><summary>{summary}</summary>\n\n```diff\n{body}```\n</details>")
         })
         .collect()
-}
-
-/// The address a block of one created resource holds (its `+ ADDRESS` line).
-fn only_address(body: &str) -> &str {
-    body.lines()
-        .find_map(|l| l.strip_prefix("  + "))
-        .and_then(|l| l.split("  #").next())
-        .unwrap_or_default()
 }
 
 /// Each line's marker moved to the first column, where GitHub's `diff`

@@ -219,11 +219,13 @@ fn created(
             }
             _ => v,
         };
-        if let Some((doc, unknown)) = super::document::parse(v) {
+        let document = schema.and_then(|s| s.attr(k)).is_some_and(|a| a.document);
+        if let Some((doc, unknown)) = super::document::parse(v).filter(|_| document) {
             document_lines(out, style, "+", k, None, &doc, unknown, '+', "");
             continue;
         }
         if let Value::Object(m) = v
+            && document
             && !m.is_empty()
             && m.values().all(|d| super::document::parse(d).is_some())
         {
@@ -361,7 +363,8 @@ fn changed(out: &mut String, plan: &Plan, change: &Change, style: &Style) {
             }
             continue;
         }
-        if document_change(out, style, k, b, w, forces) {
+        let document = schema.and_then(|s| s.attr(k)).is_some_and(|a| a.document);
+        if document && document_change(out, style, k, b, w, forces) {
             continue;
         }
         // A text of several lines (user data): the lines that change.

@@ -35,8 +35,8 @@ pub struct Problem {
     /// The file it is in, as given.
     pub file: String,
     /// In a module's file: each use that led there, innermost first
-    /// (`module.network at stacks/platform.yaml:12:3`).
-    pub uses: Vec<String>,
+    /// (`module.network, used at stacks/platform.yaml:12:3`).
+    pub uses: Vec<Use>,
     /// Warnings do not stop a run unless `--strict`.
     pub warning: bool,
 }
@@ -83,13 +83,29 @@ impl StackErrors {
     }
 }
 
+/// A use of a module: its name, and where it is written (the file as
+/// shown, 1-based line and column).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Use {
+    pub module: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Use {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "module.{}, used at {}:{}:{}", self.module, self.file, self.line, self.column)
+    }
+}
+
 /// A module file a stack uses, for messages: its path as shown (beside
 /// the stack file's), its text, and the uses that led to it, innermost first.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Source {
     pub file: String,
     pub text: String,
-    pub uses: Vec<String>,
+    pub uses: Vec<Use>,
 }
 
 /// One file problems are located in.
@@ -100,11 +116,11 @@ struct Text {
     /// The byte offset where each line starts: a location costs a lookup, not a
     /// scan of the file.
     line_starts: Vec<usize>,
-    uses: Vec<String>,
+    uses: Vec<Use>,
 }
 
 impl Text {
-    fn new(file: &str, text: &str, uses: Vec<String>) -> Text {
+    fn new(file: &str, text: &str, uses: Vec<Use>) -> Text {
         let line_starts =
             std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let text = Arc::new(text.to_string());

@@ -23,9 +23,11 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .on_removal(Removal::Delete)
             .doc("Shorthand for a lifecycle policy that expires all but the newest N images."),
         Attr::new("lifecycle_policy", Kind::String)
+            .document()
             .on_removal(Removal::Delete)
             .doc("The lifecycle policy, a JSON document."),
         Attr::new("repository_policy", Kind::String)
+            .document()
             .on_removal(Removal::Delete)
             .doc("The repository policy, a JSON document; compared by meaning."),
         Attr::new("encryption", Kind::Enum(&["AES256", "KMS"]))

@@ -58,6 +58,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
         .no_diff(),
         // JSON, compared by meaning.
         Attr::new("configuration_values", Kind::String)
+            .document()
             .on_removal(Removal::Delete)
             .doc("Its configuration, a JSON document."),
         Attr::new("service_account_role_arn", Kind::String)

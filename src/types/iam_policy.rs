@@ -33,6 +33,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .default(Default::Str(""))
             .force_new(),
         Attr::new("policy", Kind::String)
+            .document()
             .doc("The policy document, a JSON string compared by meaning; a change makes a new default version.")
             .required(),
     ],

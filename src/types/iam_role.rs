@@ -30,11 +30,13 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .on_removal(Removal::Keep)
             .doc("Shorthand trust policy for IRSA: the namespace and service account allowed, through the cluster's OIDC provider."),
         Attr::new("assume_role_policy", Kind::String)
+            .document()
             .on_removal(Removal::Keep)
             .doc("The trust policy, a JSON document, when no shorthand fits."),
         Attr::new("managed_policy_arns", Kind::Set(&Kind::String))
             .doc("Managed policies attached to it.").default(Default::EmptyList),
         Attr::new("inline_policies", Kind::Map(&Kind::String))
+            .document()
             .doc("Inline policies by name, each a JSON document.").default(Default::Json("{}")),
         Attr::new("description", Kind::String)
             .doc("What the role is for (up to 1,000 characters).").default(Default::Str("")),

@@ -30,6 +30,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("What the key is for (up to 8,192 characters).")
             .default(Default::Str("")),
         Attr::new("policy", Kind::String)
+            .document()
             .on_removal(Removal::Keep)
             .doc("The key policy, a JSON document; AWS's default policy (the account's root may use the key) when unset. Removing it leaves the policy in force as it is: a key always has one."),
         Attr::new("enable_key_rotation", Kind::Bool)

@@ -61,6 +61,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .doc("CORS rules for browsers."),
         // JSON, compared by meaning.
         Attr::new("policy", Kind::String)
+            .document()
             .on_removal(Removal::Delete)
             .doc("The bucket policy, a JSON document; compared by meaning."),
         // ACLs off: the bucket owner owns every object (AWS's default since 2023).

@@ -101,8 +101,16 @@ pub struct Attr {
     pub kept_if_unreported: bool,
     /// Says how a change is applied, never is one (`rollout`): not diffed.
     pub no_diff: bool,
-    /// Never shown: plans in every format read `(sensitive)` (user data).
+    /// Never shown, whatever it holds: plans in every format read
+    /// `(sensitive)`. For a value secret by nature; no type's attribute is
+    /// today (user data that holds a secret is sealed by where the secret
+    /// came from, a sensitive variable).
     pub sensitive: bool,
+    /// Holds a JSON document (a policy, add-on configuration), or for a map,
+    /// documents by name (inline policies): plans show it as indented JSON
+    /// and a change as the statements or lines it changes; the JSON plan as a
+    /// JSON value.
+    pub document: bool,
     /// What it is, for people: the JSON Schema's description (`infra schema`).
     pub doc: &'static str,
     /// What stopping to set it means, for an optional attribute with no
@@ -123,6 +131,7 @@ impl Attr {
             kept_if_unreported: false,
             no_diff: false,
             sensitive: false,
+            document: false,
             doc: "",
             removal: None,
         }
@@ -183,6 +192,10 @@ impl Attr {
     }
     pub const fn sensitive(mut self) -> Attr {
         self.sensitive = true;
+        self
+    }
+    pub const fn document(mut self) -> Attr {
+        self.document = true;
         self
     }
     pub const fn no_diff(mut self) -> Attr {

@@ -54,6 +54,7 @@ pub static SCHEMA: TypeSchema = TypeSchema {
             .kept_if_unreported(),
         // AWS gives every endpoint a policy: full access unless one is set.
         Attr::new("policy", Kind::String)
+            .document()
             .on_removal(Removal::Reset(FULL_ACCESS))
             .doc("The endpoint policy, a JSON document compared by meaning: what may be reached through it. Left out, not managed; removed from the stack, AWS's full-access policy is put back."),
     ],

@@ -578,6 +578,22 @@ fn the_platforms_first_markdown_plan_is_short_and_every_item_is_true() {
     snapshot!("platform_markdown", md);
 }
 
+/// A value that reads like JSON in an attribute that holds no document (a
+/// description, a tag, from a variable) stays the text it is in the JSON
+/// plan; a policy becomes a JSON value.
+#[test]
+fn only_document_attributes_become_json_values() {
+    let text = "stack: s\nregion: ap-northeast-1\nvariables:\n  odd: { default: '{\"a\": 1}' }\nresources:\n  iam_role.r:\n    assume_role_service: ec2.amazonaws.com\n    description: ${var.odd}\n    tags: { note: \"${var.odd}\" }\n";
+    let (s, _) = stack::parse("s.yaml", text).unwrap();
+    let p = plan::plan(&s, &Graph::build(&s), &State::new("s"), &Observed::new());
+    let json = infra::render::render(&p, infra::render::Format::Json, false);
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let after = &parsed["resource_changes"][0]["after"];
+    assert_eq!(after["description"], "{\"a\": 1}", "{after}");
+    assert_eq!(after["tags"]["note"], "{\"a\": 1}", "{after}");
+    assert!(after["assume_role_policy"]["Statement"].is_object(), "{after}");
+}
+
 /// A saved plan is a file anyone can edit: a change without the side its action
 /// needs renders without a panic, in every format.
 #[test]

@@ -110,7 +110,7 @@ pub struct Scope {
     /// The file as shown in messages.
     pub shown: String,
     /// The uses that led here, innermost first.
-    pub uses: Vec<String>,
+    pub uses: Vec<crate::stack::diag::Use>,
     /// The module files read on the way here: none may be used again.
     pub files: Vec<String>,
 }

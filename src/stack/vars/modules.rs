@@ -343,7 +343,7 @@ struct Opened {
     /// Its path as shown.
     shown: String,
     /// The uses that led to it, innermost first.
-    uses: Vec<String>,
+    uses: Vec<crate::stack::diag::Use>,
     top: MarkedMappingNode,
 }
 
@@ -356,8 +356,12 @@ fn open(
     folding: &mut Folding,
 ) -> Option<Opened> {
     let (line, column) = k.span().start().map_or((1, 1), |m| (m.line(), m.column()));
-    let mut uses =
-        vec![format!("module.{}, used at {}:{line}:{column}", k.as_str(), ctx.scope.shown)];
+    let mut uses = vec![crate::stack::diag::Use {
+        module: k.as_str().to_string(),
+        file: ctx.scope.shown.clone(),
+        line,
+        column,
+    }];
     uses.extend(ctx.scope.uses.iter().cloned());
     let shown = join(&ctx.scope.shown_dir, &file);
     let id = folding.sources.len() + 1;
